@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one definition of the ring-buffer wire format, shared by the BPF
+ * programs (bpf/lineage.bpf.c) and user space (lib/event_decode.cpp).
+ *
+ * Rules: fixed-width types only, no pointers, explicit padding, every record
+ * starts with struct lineage_hdr. User space checks hdr.size against the
+ * number of bytes it actually got before it decodes anything, and
+ * lib/event_decode.cpp pins sizes and offsets with static_assert.
+ *
+ * Times are kernel boot-time nanoseconds (bpf_ktime_get_boot_ns()); process
+ * start times are task->start_boottime, the clock /proc/PID/stat reports in
+ * clock ticks, so a snapshot entry and a kernel event can be joined.
+ */
+#ifndef LINEAGE_EVENTS_H
+#define LINEAGE_EVENTS_H
+
+#ifndef __bpf__
+#include <linux/types.h> /* __u8 .. __u64; vmlinux.h has them on the BPF side */
+#endif
+
+#define LINEAGE_COMM_LEN 16
+#define LINEAGE_NODENAME_LEN 65
+/* Compile-time bounds; the runtime argv cap (rodata) is at most this. */
+#define LINEAGE_ARGV_MAX_CAP 32768
+#define LINEAGE_ARGV_DEFAULT_CAP 4096
+#define LINEAGE_PATH_MAX 4096
+/* The cgroup path is sent as up to DEPTH names, leaf first, each NUL
+ * terminated. Kubernetes paths are 3-5 levels deep. */
+#define LINEAGE_CGROUP_DEPTH_MAX 10
+#define LINEAGE_CGROUP_NAME_MAX 128
+#define LINEAGE_CGROUP_PATH_MAX (LINEAGE_CGROUP_DEPTH_MAX * LINEAGE_CGROUP_NAME_MAX)
+
+enum lineage_event_type {
+	LINEAGE_EV_FORK = 1,
+	LINEAGE_EV_EXEC = 2,
+	LINEAGE_EV_EXIT = 3,
+	LINEAGE_EV_CONNECT = 4,
+};
+
+struct lineage_hdr {
+	__u32 type;    /* enum lineage_event_type */
+	__u32 size;    /* bytes of the whole record, header included */
+	__u64 time_ns; /* boot-time ns when the kernel saw it */
+};
+
+/* A process as the kernel names it: tgid plus the group leader's
+ * start_boottime. User space adds the boot id. */
+struct lineage_proc {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 start_ns;
+};
+
+struct lineage_fork_event {
+	struct lineage_hdr hdr;
+	struct lineage_proc parent; /* the process that forked (not real_parent) */
+	struct lineage_proc child;
+	char parent_comm[LINEAGE_COMM_LEN];
+};
+
+#define LINEAGE_EXEC_ARGV_TRUNCATED 0x1
+#define LINEAGE_EXEC_BINARY_TRUNCATED 0x2
+#define LINEAGE_EXEC_CGROUP_TRUNCATED 0x4
+
+struct lineage_exec_event {
+	struct lineage_hdr hdr;
+	struct lineage_proc proc;
+	/* real_parent at exec time: a fallback for when the fork was not
+	 * recorded (process filtered out, or forked before the recorder). */
+	struct lineage_proc parent;
+	__u64 cgroup_id; /* cgroup v2 id of the default hierarchy */
+	__u32 nspid;     /* pid inside the process's own pid namespace */
+	__u32 old_tid;   /* thread that called execve (de_thread may renumber) */
+	__u32 uid;
+	__u32 gid;
+	__u32 euid;
+	__u32 flags; /* LINEAGE_EXEC_* */
+	__u16 binary_len; /* bytes of data[] holding the path, no NUL */
+	__u16 cgroup_len; /* bytes of data[] holding cgroup names */
+	__u16 argv_len;   /* bytes of data[] holding argv, NUL separated */
+	__u16 _pad;
+	char comm[LINEAGE_COMM_LEN];
+	char parent_comm[LINEAGE_COMM_LEN];
+	char nodename[LINEAGE_NODENAME_LEN];
+	char _pad2[7];
+	/* binary | cgroup names (leaf first, NUL terminated each) | argv */
+	char data[];
+};
+
+#define LINEAGE_EXEC_DATA_MAX (LINEAGE_PATH_MAX + LINEAGE_CGROUP_PATH_MAX + LINEAGE_ARGV_MAX_CAP)
+
+struct lineage_exit_event {
+	struct lineage_hdr hdr;
+	struct lineage_proc proc;
+	__u32 exit_code; /* wait status: (code << 8) | signal | core 0x80 */
+	__u32 _pad;
+	char comm[LINEAGE_COMM_LEN];
+};
+
+#define LINEAGE_CONNECT_OK 0
+#define LINEAGE_CONNECT_FAILED 1
+
+struct lineage_connect_event {
+	struct lineage_hdr hdr;
+	struct lineage_proc proc;
+	__u64 syn_time_ns; /* when the SYN went out; hdr.time_ns is the outcome */
+	__u16 family;      /* AF_INET or AF_INET6 */
+	__u16 sport;       /* host order */
+	__u16 dport;       /* host order */
+	__u16 result;      /* LINEAGE_CONNECT_* */
+	__u8 saddr[16];    /* IPv4 uses the first 4 bytes */
+	__u8 daddr[16];
+};
+
+/* Per-CPU loss accounting, read by user space from the drops map. */
+struct lineage_drops {
+	__u64 count;
+	__u64 last_ns;
+};
+
+#endif /* LINEAGE_EVENTS_H */

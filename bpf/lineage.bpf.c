@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * lineage's kernel side: fork, exec, exit and TCP connect, from BTF
+ * tracepoints only (no kprobes, no fentry, no tracefs needed).
+ *
+ * Threads never reach user space: a clone that makes a thread is dropped in
+ * handle_fork, and an exit is sent only by the last thread of a process.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "events.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+
+/* Configured by user space between open and load ("off" defaults). */
+const volatile __u32 argv_cap = LINEAGE_ARGV_DEFAULT_CAP;
+/* Pending bytes in the ring after which a submit wakes the reader. Below it
+ * the reader drains on its own timer: wakeups, not BPF, dominate the cost of
+ * a ring-buffer recorder under process churn. 0 = wake on every event. */
+const volatile __u64 wakeup_bytes = 0;
+/* When set, only processes in a cgroup listed in allowed_cgroups, or below
+ * one, are recorded. */
+const volatile bool filter_cgroups = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* user space may resize before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lineage_drops);
+} drops SEC(".maps");
+
+/* An exec record is too big for the BPF stack; build it here, then send
+ * only the bytes used. One slot per CPU, indexed by CPU id: a per-CPU array
+ * cannot hold values over 32 KiB. User space sets max_entries to the number
+ * of possible CPUs. */
+struct exec_scratch {
+	char buf[sizeof(struct lineage_exec_event) + LINEAGE_EXEC_DATA_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_scratch);
+} exec_scratch SEC(".maps");
+
+/* cgroup ids (v2 default hierarchy) whose subtrees are recorded. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64);
+	__type(value, __u8);
+} allowed_cgroups SEC(".maps");
+
+/* A connect is reported when it leaves SYN_SENT, because only then is the
+ * source port known; until then we remember who sent the SYN, since the
+ * outcome arrives in softirq context with an unrelated current task. */
+struct pending_connect {
+	struct lineage_proc proc;
+	__u64 syn_time_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct pending_connect);
+} pending_connects SEC(".maps");
+
+/* Kernels before 6.15 call kernfs_node's parent "parent", later "__parent". */
+struct kernfs_node___old {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(kn->__parent))
+		return BPF_CORE_READ(kn, __parent);
+	return BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+}
+
+static __always_inline void count_drop(void)
+{
+	__u32 zero = 0;
+	struct lineage_drops *d = bpf_map_lookup_elem(&drops, &zero);
+
+	if (d) {
+		__sync_fetch_and_add(&d->count, 1);
+		d->last_ns = bpf_ktime_get_boot_ns();
+	}
+}
+
+static __always_inline __u64 submit_flags(void)
+{
+	if (wakeup_bytes == 0)
+		return 0;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+/* The current task's cgroup, or one of its ancestors, is in the allow list. */
+static __always_inline bool cgroup_wanted(void)
+{
+	if (!filter_cgroups)
+		return true;
+	for (int level = 0; level < LINEAGE_CGROUP_DEPTH_MAX + 4; level++) {
+		__u64 id = bpf_get_current_ancestor_cgroup_id(level);
+
+		if (id == 0)
+			break;
+		if (bpf_map_lookup_elem(&allowed_cgroups, &id))
+			return true;
+	}
+	return false;
+}
+
+static __always_inline void fill_proc(struct lineage_proc *out, struct task_struct *task)
+{
+	out->tgid = BPF_CORE_READ(task, tgid);
+	out->_pad = 0;
+	/* The group leader's start: it is what /proc/PID/stat reports. */
+	out->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct lineage_fork_event *e;
+	struct task_struct *leader;
+
+	/* A new thread shares its creator's tgid: not a process, no row. */
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0;
+	if (!cgroup_wanted())
+		return 0;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop();
+		return 0;
+	}
+	e->hdr.type = LINEAGE_EV_FORK;
+	e->hdr.size = sizeof(*e);
+	e->hdr.time_ns = bpf_ktime_get_boot_ns();
+	fill_proc(&e->parent, parent);
+	e->child.tgid = BPF_CORE_READ(child, tgid);
+	e->child._pad = 0;
+	e->child.start_ns = BPF_CORE_READ(child, start_boottime);
+	leader = BPF_CORE_READ(parent, group_leader);
+	bpf_probe_read_kernel_str(e->parent_comm, sizeof(e->parent_comm), &leader->comm);
+	bpf_ringbuf_submit(e, submit_flags());
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct lineage_exec_event *e;
+	struct task_struct *parent;
+	struct uts_namespace *uts;
+	struct kernfs_node *kn;
+	struct mm_struct *mm;
+	struct pid *tpid;
+	struct upid upid;
+	unsigned int level;
+	__u64 off, coff, alen, cap, arg_start, arg_end;
+	long n;
+
+	if (!cgroup_wanted())
+		return 0;
+	e = bpf_map_lookup_elem(&exec_scratch, &cpu);
+	if (!e) {
+		count_drop();
+		return 0;
+	}
+
+	e->hdr.type = LINEAGE_EV_EXEC;
+	e->hdr.time_ns = bpf_ktime_get_boot_ns();
+	fill_proc(&e->proc, p);
+	parent = BPF_CORE_READ(p, real_parent);
+	fill_proc(&e->parent, parent);
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->old_tid = old_pid;
+	e->uid = BPF_CORE_READ(p, cred, uid.val);
+	e->gid = BPF_CORE_READ(p, cred, gid.val);
+	e->euid = BPF_CORE_READ(p, cred, euid.val);
+	e->flags = 0;
+	e->_pad = 0;
+
+	tpid = BPF_CORE_READ(p, thread_pid);
+	level = BPF_CORE_READ(tpid, level);
+	upid.nr = 0;
+	bpf_probe_read_kernel(&upid, sizeof(upid), &tpid->numbers[level & 31]);
+	e->nspid = upid.nr;
+
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_probe_read_kernel_str(e->parent_comm, sizeof(e->parent_comm),
+				  &BPF_CORE_READ(parent, group_leader)->comm);
+	uts = BPF_CORE_READ(p, nsproxy, uts_ns);
+	e->nodename[0] = 0;
+	bpf_probe_read_kernel_str(e->nodename, sizeof(e->nodename), &uts->name.nodename);
+
+	/* The path as the exec named it; comm is only its first 15 bytes. */
+	off = 0;
+	n = bpf_probe_read_kernel_str(e->data, LINEAGE_PATH_MAX, BPF_CORE_READ(bprm, filename));
+	if (n > 0)
+		off = n - 1;
+	if (off >= LINEAGE_PATH_MAX - 1)
+		e->flags |= LINEAGE_EXEC_BINARY_TRUNCATED;
+	off &= LINEAGE_PATH_MAX - 1;
+	e->binary_len = off;
+
+	/* cgroup names, leaf first; user space reverses them into a path.
+	 * The root's name is not sent: the path starts below it. */
+	coff = 0;
+	kn = BPF_CORE_READ(p, cgroups, dfl_cgrp, kn);
+	for (int i = 0; i < LINEAGE_CGROUP_DEPTH_MAX; i++) {
+		struct kernfs_node *up;
+
+		if (!kn)
+			break;
+		up = kn_parent(kn);
+		if (!up)
+			break;
+		if (coff > LINEAGE_CGROUP_PATH_MAX - LINEAGE_CGROUP_NAME_MAX)
+			break;
+		n = bpf_probe_read_kernel_str(e->data + off + coff, LINEAGE_CGROUP_NAME_MAX,
+					      BPF_CORE_READ(kn, name));
+		if (n <= 0)
+			break;
+		if (n == LINEAGE_CGROUP_NAME_MAX)
+			e->flags |= LINEAGE_EXEC_CGROUP_TRUNCATED;
+		coff += n;
+		kn = up;
+	}
+	if (kn && kn_parent(kn))
+		e->flags |= LINEAGE_EXEC_CGROUP_TRUNCATED;
+	coff &= 2 * LINEAGE_CGROUP_PATH_MAX - 1;
+	if (coff > LINEAGE_CGROUP_PATH_MAX)
+		coff = LINEAGE_CGROUP_PATH_MAX;
+	e->cgroup_len = coff;
+
+	/* argv straight from the new image's stack, bounded twice: by the
+	 * compile-time maximum and by the configured cap. */
+	mm = BPF_CORE_READ(p, mm);
+	arg_start = BPF_CORE_READ(mm, arg_start);
+	arg_end = BPF_CORE_READ(mm, arg_end);
+	alen = arg_end > arg_start ? arg_end - arg_start : 0;
+	cap = argv_cap;
+	if (cap > LINEAGE_ARGV_MAX_CAP)
+		cap = LINEAGE_ARGV_MAX_CAP;
+	if (alen > cap) {
+		alen = cap;
+		e->flags |= LINEAGE_EXEC_ARGV_TRUNCATED;
+	}
+	if (alen > LINEAGE_ARGV_MAX_CAP)
+		alen = LINEAGE_ARGV_MAX_CAP;
+	if (alen > 0 &&
+	    bpf_probe_read_user(e->data + off + coff, alen, (const void *)arg_start) != 0)
+		alen = 0;
+	e->argv_len = alen;
+
+	e->hdr.size = sizeof(*e) + off + coff + alen;
+	if (bpf_ringbuf_output(&events, e, e->hdr.size & 0xffff, submit_flags()) != 0)
+		count_drop();
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(handle_exit, struct task_struct *p)
+{
+	struct lineage_exit_event *e;
+
+	/* signal->live drops to zero when the last thread exits: that is the
+	 * process's one exit. Earlier thread exits write nothing. */
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	if (!cgroup_wanted())
+		return 0;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop();
+		return 0;
+	}
+	e->hdr.type = LINEAGE_EV_EXIT;
+	e->hdr.size = sizeof(*e);
+	e->hdr.time_ns = bpf_ktime_get_boot_ns();
+	fill_proc(&e->proc, p);
+	e->exit_code = BPF_CORE_READ(p, exit_code);
+	e->_pad = 0;
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), &BPF_CORE_READ(p, group_leader)->comm);
+	bpf_ringbuf_submit(e, submit_flags());
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_set_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	struct lineage_connect_event *e;
+	struct pending_connect *pc;
+	__u64 key = (__u64)sk;
+	__u16 family;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+
+	if (newstate == TCP_SYN_SENT) {
+		struct pending_connect fresh = {};
+
+		/* connect(2) runs in the caller's context: current is the
+		 * process that opens the connection. */
+		if (!cgroup_wanted())
+			return 0;
+		fill_proc(&fresh.proc, bpf_get_current_task_btf());
+		fresh.syn_time_ns = bpf_ktime_get_boot_ns();
+		bpf_map_update_elem(&pending_connects, &key, &fresh, BPF_ANY);
+		return 0;
+	}
+	if (oldstate != TCP_SYN_SENT)
+		return 0;
+	pc = bpf_map_lookup_elem(&pending_connects, &key);
+	if (!pc)
+		return 0;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop();
+		bpf_map_delete_elem(&pending_connects, &key);
+		return 0;
+	}
+	e->hdr.type = LINEAGE_EV_CONNECT;
+	e->hdr.size = sizeof(*e);
+	e->hdr.time_ns = bpf_ktime_get_boot_ns();
+	e->proc = pc->proc;
+	e->syn_time_ns = pc->syn_time_ns;
+	e->family = family;
+	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->result = newstate == TCP_ESTABLISHED ? LINEAGE_CONNECT_OK : LINEAGE_CONNECT_FAILED;
+	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+	/* Explicit sizes: BPF_CORE_READ_INTO would copy sizeof(*dst), one byte. */
+	if (family == AF_INET) {
+		bpf_core_read(e->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(e->daddr, 4, &sk->__sk_common.skc_daddr);
+	} else {
+		bpf_core_read(e->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(e->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+	bpf_map_delete_elem(&pending_connects, &key);
+	bpf_ringbuf_submit(e, submit_flags());
+	return 0;
+}

@@ -1,0 +1,35 @@
+// lineage: what ran on this node, who spawned it, and where did it connect.
+#include <fmt/format.h>
+
+#include <map>
+
+#include "commands.h"
+#include "version.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"lineage: record process lineage with eBPF and reconstruct ancestry trees", "lineage"};
+    app.set_version_flag("--version", std::string("lineage ") + lineage::kVersion);
+    app.require_subcommand(1);
+
+    std::map<CLI::App*, lineage::cli::Runner> runners;
+    auto add = [&](lineage::cli::Runner (*fn)(CLI::App&)) {
+        size_t before = app.get_subcommands({}).size();
+        auto runner = fn(app);
+        runners[app.get_subcommands({}).at(before)] = runner;
+    };
+    add(&lineage::cli::add_record);
+    add(&lineage::cli::add_reconstruct);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // Usage errors exit 2, like grep; --help and --version exit 0.
+        int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;
+    }
+    for (auto* sub : app.get_subcommands()) {
+        auto it = runners.find(sub);
+        if (it != runners.end()) return it->second();
+    }
+    return 2;
+}

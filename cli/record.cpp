@@ -1,0 +1,303 @@
+// lineage record: load the probes, snapshot /proc, append events to the journal.
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cgroupfs.h"
+#include "clock.h"
+#include "commands.h"
+#include "events.h"
+#include "journal.h"
+#include "pod.h"
+#include "probe.h"
+#include "procfs.h"
+#include "recorder.h"
+#include "units.h"
+#include "version.h"
+
+namespace lineage::cli {
+
+namespace {
+
+constexpr const char* kDefaultJournal = "/var/lib/lineage/journal.db";
+
+std::atomic<int> g_stop_signal{0};
+
+void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+
+struct RecordArgs {
+    std::string journal = kDefaultJournal;
+    std::string duration;
+    std::string argv_cap = "4096";
+    std::string ring_size = "8M";
+    std::string batch_interval = "100ms";
+    size_t batch_rows = 4096;
+    std::vector<std::string> cgroups;
+    bool kube_only = false;
+    std::string kube_root = "/";
+    bool verbose = false;
+};
+
+int fail(const std::string& message) {
+    fmt::print(stderr, "lineage record: {}\n", message);
+    return 2;
+}
+
+// The default journal lives in a directory only root can read: argv can
+// carry secrets.
+Status ensure_parent_dir(const std::string& journal) {
+    auto parent = std::filesystem::path(journal).parent_path();
+    if (parent.empty()) return Ok{};
+    std::error_code ec;
+    if (std::filesystem::exists(parent, ec)) return Ok{};
+    if (!std::filesystem::create_directories(parent, ec)) {
+        return Error{fmt::format("{}: cannot create directory: {}", parent.string(), ec.message())};
+    }
+    chmod(parent.c_str(), 0700);
+    return Ok{};
+}
+
+std::string join_argv(const std::vector<std::string>& argv) {
+    std::string out;
+    for (const auto& a : argv) {
+        out += a;
+        out.push_back('\0');
+    }
+    return out;
+}
+
+// Processes running before the probes: without them trees start in mid-air.
+Status write_snapshot(JournalWriter& writer, int64_t ns_per_tick, size_t* count) {
+    NodenameResolver nodenames;
+    int64_t taken_ns = boot_now_ns();
+    for (const auto& p : scan_proc("/proc")) {
+        if (p.kernel_thread) continue;
+        SnapshotRow row;
+        row.time_ns = taken_ns;
+        row.tgid = static_cast<uint32_t>(p.tgid);
+        row.nspid = static_cast<uint32_t>(p.nspid);
+        row.ppid = static_cast<uint32_t>(p.ppid);
+        row.start_ns = p.start_ticks * static_cast<uint64_t>(ns_per_tick);
+        row.uid = p.uid;
+        row.gid = p.gid;
+        row.euid = p.euid;
+        row.comm = p.comm;
+        row.exe = p.exe;
+        row.argv = join_argv(p.argv);
+        row.cgroup_path = p.cgroup_path;
+        row.nodename = nodenames.nodename_for(p.tgid, p.uts_ns_inode);
+        if (auto st = writer.add_snapshot(row); !st) return st;
+        ++*count;
+    }
+    return Ok{};
+}
+
+int run_record(const RecordArgs& args) {
+    auto argv_cap = parse_size(args.argv_cap);
+    if (!argv_cap) return fail("--argv-cap: " + argv_cap.error().message);
+    if (*argv_cap == 0 || *argv_cap > LINEAGE_ARGV_MAX_CAP) {
+        return fail(fmt::format("--argv-cap: {} is out of range (1 to {} bytes)", *argv_cap, LINEAGE_ARGV_MAX_CAP));
+    }
+    auto ring = parse_size(args.ring_size);
+    if (!ring) return fail("--ring-size: " + ring.error().message);
+    if (*ring < 4096 || (*ring & (*ring - 1)) != 0 || *ring > (1ull << 30)) {
+        return fail(fmt::format("--ring-size: {} must be a power of two from 4K to 1G", args.ring_size));
+    }
+    auto batch_interval = parse_duration(args.batch_interval);
+    if (!batch_interval) return fail("--batch-interval: " + batch_interval.error().message);
+    int64_t duration_ns = 0;
+    if (!args.duration.empty()) {
+        auto d = parse_duration(args.duration);
+        if (!d) return fail("--duration: " + d.error().message);
+        duration_ns = *d;
+    }
+
+    ProbeOptions probe_options;
+    probe_options.argv_cap = static_cast<uint32_t>(*argv_cap);
+    probe_options.ring_bytes = *ring;
+    // Wake the reader only when a quarter of the ring is pending; the loop
+    // below drains every 10 ms anyway.
+    probe_options.wakeup_bytes = *ring / 4;
+    probe_options.verbose = args.verbose;
+
+    nlohmann::json filters = nlohmann::json::object();
+    if (!args.cgroups.empty() || args.kube_only) {
+        std::string mount = find_cgroup2_mount();
+        if (mount.empty()) return fail("--cgroup/--kube-only: no cgroup2 filesystem is mounted");
+        std::vector<std::string> wanted = args.cgroups;
+        if (args.kube_only) {
+            bool any = false;
+            for (const char* name : {"kubepods.slice", "kubepods"}) {
+                if (std::filesystem::is_directory(mount + "/" + name)) {
+                    wanted.push_back(std::string("/") + name);
+                    any = true;
+                }
+            }
+            if (!any) {
+                return fail(fmt::format("--kube-only: no kubepods cgroup under {} (is this a Kubernetes node?)", mount));
+            }
+            filters["kube_only"] = true;
+        }
+        for (const auto& c : wanted) {
+            auto id = cgroup_id_of(c, mount);
+            if (!id) return fail("--cgroup: " + id.error().message);
+            probe_options.allowed_cgroup_ids.push_back(*id);
+            filters["cgroups"].push_back(c);
+        }
+        probe_options.filter_cgroups = true;
+    }
+
+    if (auto st = ensure_parent_dir(args.journal); !st) return fail(st.error().message);
+    auto writer = JournalWriter::open(args.journal);
+    if (!writer) return fail(writer.error().message);
+
+    PodResolver pods(args.kube_root);
+    auto pod_namer = [&pods](const std::string& uid, const std::string& nodename) -> std::optional<PodName> {
+        if (auto info = pods.resolve(uid)) return PodName{info->name, info->namespace_, "log-dir"};
+        if (!nodename.empty()) return PodName{nodename, "", "hostname"};
+        return std::nullopt;
+    };
+    RecorderOptions rec_options;
+    rec_options.batch_interval_ns = *batch_interval;
+    rec_options.batch_max_rows = args.batch_rows;
+    Recorder recorder(*writer, rec_options, pod_namer);
+    Status write_status = Ok{};
+    // Records are only consumed inside poll()/drain(), which run after the
+    // run row exists; until then the kernel keeps them in the ring.
+    auto sink = [&](const void* data, size_t size) {
+        if (write_status) write_status = recorder.on_record(data, size, boot_now_ns());
+    };
+
+    auto probe = Probe::start(probe_options, sink);
+    if (!probe) return fail(probe.error().message);
+    fmt::print(stderr, "lineage: attached {}\n", (*probe)->hooks());
+
+    struct utsname uts {};
+    uname(&uts);
+    RunInfo info;
+    info.boot_id = read_boot_id("/proc");
+    info.node = uts.nodename;
+    info.started_ns = boot_now_ns();
+    info.started_wall_ns = wall_now_ns();
+    info.version = kVersion;
+    info.kernel = fmt::format("{} {}", uts.release, uts.version);
+    info.hooks = (*probe)->hooks();
+    info.filters_json = filters.dump();
+    info.argv_cap = static_cast<int64_t>(*argv_cap);
+    info.clk_tck = clock_ticks_per_second();
+    info.recorder_pid = getpid();
+    if (info.boot_id.empty()) return fail("cannot read /proc/sys/kernel/random/boot_id");
+    auto run_id = writer->begin_run(info);
+    if (!run_id) return fail(run_id.error().message);
+
+    size_t snapshot_count = 0;
+    int64_t ns_per_tick = 1'000'000'000 / info.clk_tck;
+    if (auto st = write_snapshot(*writer, ns_per_tick, &snapshot_count); !st) return fail(st.error().message);
+    if (auto st = recorder.note_drops(0, 0, info.started_ns); !st) return fail(st.error().message);
+    if (auto st = recorder.commit(boot_now_ns()); !st) return fail(st.error().message);
+
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGHUP, &sa, nullptr);
+
+    fmt::print(stderr, "lineage: recording to {} (run {}, {} processes from /proc)\n", args.journal, *run_id,
+               snapshot_count);
+
+    const int64_t started = boot_now_ns();
+    int64_t last_drop_check = started;
+    int64_t last_clock_sample = started;
+    std::string stop_reason = "signal";
+    while (g_stop_signal.load() == 0) {
+        auto polled = (*probe)->poll(10);
+        if (!polled) {
+            write_status = polled.error();
+            break;
+        }
+        if (!write_status) break;
+        int64_t now = boot_now_ns();
+        if (now - last_drop_check >= 250'000'000) {
+            auto d = (*probe)->drops();
+            write_status = recorder.note_drops(d.count, d.last_ns, now);
+            last_drop_check = now;
+            if (!write_status) break;
+        }
+        if (now - last_clock_sample >= 60'000'000'000) {
+            write_status = writer->add_clock_sample(now, wall_now_ns());
+            last_clock_sample = now;
+            if (!write_status) break;
+        }
+        write_status = recorder.maybe_commit(now);
+        if (!write_status) break;
+        if (duration_ns > 0 && now - started >= duration_ns) {
+            stop_reason = "duration";
+            break;
+        }
+    }
+
+    // Take what is still in the ring before closing the run.
+    if (write_status) {
+        auto drained = (*probe)->drain();
+        if (!drained) write_status = drained.error();
+    }
+    int64_t stop_ns = boot_now_ns();
+    if (write_status) {
+        auto d = (*probe)->drops();
+        write_status = recorder.note_drops(d.count, d.last_ns, stop_ns);
+    }
+    if (write_status) write_status = recorder.commit(stop_ns);
+    if (!write_status) stop_reason = "error";
+    const auto& stats = recorder.stats();
+    auto ended = writer->end_run(stop_ns, wall_now_ns(), stop_reason, static_cast<int64_t>(stats.stored),
+                                 static_cast<int64_t>(stats.lost));
+    if (!write_status) return fail(write_status.error().message);
+    if (!ended) return fail(ended.error().message);
+    fmt::print(stderr, "lineage: stopped ({}): {} events stored, {} lost\n", stop_reason, stats.stored, stats.lost);
+    return 0;
+}
+
+}  // namespace
+
+Runner add_record(CLI::App& app) {
+    auto args = std::make_shared<RecordArgs>();
+    auto* cmd = app.add_subcommand("record", "Record fork, exec, exit and TCP connect events to a journal (root)");
+    cmd->add_option("-j,--journal", args->journal, "Journal file (created with mode 0600)")
+        ->capture_default_str();
+    cmd->add_option("-d,--duration", args->duration, "Stop by itself after this long (30s, 5m, 2h)");
+    cmd->add_option("--argv-cap", args->argv_cap, "Bytes of argv kept per exec, at most 32K")->capture_default_str();
+    cmd->add_option("--ring-size", args->ring_size,
+                    "Ring buffer size, a power of two (shrink it to force an overload)")
+        ->capture_default_str();
+    cmd->add_option("--batch-interval", args->batch_interval, "Commit a batch at least this often")
+        ->capture_default_str();
+    cmd->add_option("--batch-rows", args->batch_rows, "Commit a batch when this many rows wait")
+        ->capture_default_str();
+    cmd->add_option("--cgroup", args->cgroups,
+                    "Record only processes in this cgroup v2 (path below the mount) or below it; repeatable");
+    cmd->add_flag("--kube-only", args->kube_only, "Record only processes under the kubepods cgroup");
+    cmd->add_option("--kube-root", args->kube_root,
+                    "Root of the node's files for pod names (<root>/var/log/pods)")
+        ->capture_default_str();
+    cmd->add_flag("-v,--verbose", args->verbose, "Show libbpf's log");
+    cmd->footer(
+        "Examples:\n"
+        "  lineage record\n"
+        "  lineage record --journal /tmp/j.db --duration 60s\n"
+        "  lineage record --kube-only --argv-cap 16K\n"
+        "Prints 'lineage: recording ...' on stderr once the probes are live and /proc is snapshotted.\n"
+        "Stops cleanly on SIGINT, SIGTERM or SIGHUP, or after --duration.");
+    return [args] { return run_record(*args); };
+}
+
+}  // namespace lineage::cli

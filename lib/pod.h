@@ -1,0 +1,67 @@
+#pragma once
+// Pod attribution using only what the node itself keeps: the cgroup path the
+// kubelet and the container runtime put a process in, and the kubelet's
+// per-pod log directories. There is no API server here on purpose: a forensic
+// recording must still name pods on a node that is cut off from its control
+// plane, or whose control plane an attacker can lie through.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace lineage {
+
+struct KubeCgroup {
+    // Always the canonical dashed, lower-case form
+    // (1b2c3d4e-0000-4a5b-8c9d-0123456789ab), whichever cgroup driver spelled it.
+    std::string pod_uid;
+    // Lower-case hex, 12-64 characters. Empty when the path stops at the pod
+    // level, or when the level below the pod is not a container cgroup we
+    // recognise: the process is then still attributed to the pod.
+    std::string container_id;
+    // "containerd", "crio", "docker", or "" when the leaf carries no runtime
+    // prefix (the cgroupfs driver's bare ids) or there is no container_id.
+    std::string runtime;
+    // "guaranteed", "burstable" or "besteffort".
+    std::string qos;
+};
+
+// cgroup_path is the path part of a /proc/PID/cgroup line (v2 "0::<path>" or
+// any v1 controller's "N:memory:<path>"). Returns nullopt for anything that is
+// not inside a pod, and for anything malformed; it never throws.
+std::optional<KubeCgroup> parse_kube_cgroup(std::string_view cgroup_path);
+
+struct PodInfo {
+    std::string name;
+    std::string namespace_;
+    std::string uid;
+};
+
+// Looks for <kube_root>/var/log/pods/<namespace>_<name>_<pod_uid>/. kube_root
+// is "/" on a real node. pod_uid must be the canonical dashed form; anything
+// else (including "") finds nothing. Never throws.
+std::optional<PodInfo> find_pod_log_dir(const std::string& kube_root, std::string_view pod_uid);
+
+// Caches the log directory scan across lookups. A uid's name and namespace
+// never change, so a hit is kept for the resolver's lifetime, even after the
+// pod's directory is removed. A miss is re-checked at most once per
+// rescan_interval per uid, because pods keep starting while we record.
+class PodResolver {
+public:
+    explicit PodResolver(std::string kube_root,
+                         std::chrono::milliseconds rescan_interval = std::chrono::seconds(1));
+
+    std::optional<PodInfo> resolve(std::string_view pod_uid);
+
+private:
+    void rescan();
+
+    std::string kube_root_;
+    std::chrono::milliseconds rescan_interval_;
+    std::unordered_map<std::string, PodInfo> known_;
+    std::unordered_map<std::string, std::chrono::steady_clock::time_point> last_miss_;
+};
+
+}  // namespace lineage

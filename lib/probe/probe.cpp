@@ -1,0 +1,173 @@
+#include "probe.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "events.h"
+#include "lineage_bpf.skel.h"
+
+namespace lineage {
+
+namespace {
+
+// libbpf's log goes to stderr with -v; otherwise its last warning is kept so
+// a load failure can say what libbpf saw.
+bool g_verbose = false;
+std::mutex g_log_mutex;
+std::string g_last_libbpf_line;
+
+int libbpf_log(enum libbpf_print_level level, const char* format, va_list args) {
+    char line[1024];
+    vsnprintf(line, sizeof(line), format, args);
+    std::string text(line);
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    {
+        std::lock_guard<std::mutex> lock(g_log_mutex);
+        if (level != LIBBPF_DEBUG && !text.empty()) g_last_libbpf_line = text;
+    }
+    if (g_verbose || level == LIBBPF_WARN) {
+        if (g_verbose) fmt::print(stderr, "libbpf: {}\n", text);
+    }
+    return 0;
+}
+
+// Names what is missing, so a failed start says more than "EPERM".
+std::string explain_failure(int err) {
+    std::string why;
+    if (geteuid() != 0) {
+        why = "lineage record needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)";
+    } else if (!std::filesystem::exists("/sys/kernel/btf/vmlinux")) {
+        why = "the kernel has no BTF (/sys/kernel/btf/vmlinux is missing; CONFIG_DEBUG_INFO_BTF=y is needed)";
+    } else if (err == -ENOSYS) {
+        why = "the kernel has no BPF support (bpf() returned ENOSYS)";
+    } else if (err == -EPERM || err == -EACCES) {
+        why = "the kernel refused BPF (EPERM: lockdown, a security module or kernel.unprivileged_bpf_disabled)";
+    } else {
+        why = std::strerror(-err);
+    }
+    std::lock_guard<std::mutex> lock(g_log_mutex);
+    if (!g_last_libbpf_line.empty()) why += fmt::format(" [libbpf: {}]", g_last_libbpf_line);
+    return why;
+}
+
+}  // namespace
+
+int Probe::on_record(void* ctx, void* data, size_t size) {
+    auto* self = static_cast<Probe*>(ctx);
+    self->sink_(data, size);
+    return 0;
+}
+
+Probe::~Probe() {
+    ring_buffer__free(rb_);
+    lineage_bpf__destroy(skel_);  // detaches links, closes maps and programs
+}
+
+Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, RecordSink sink) {
+    g_verbose = options.verbose;
+    libbpf_set_print(libbpf_log);
+
+    std::unique_ptr<Probe> probe(new Probe());
+    probe->sink_ = std::move(sink);
+
+    probe->skel_ = lineage_bpf__open();
+    if (!probe->skel_) {
+        return Error{fmt::format("cannot open BPF object: {}", explain_failure(-errno))};
+    }
+    auto* skel = probe->skel_;
+
+    // Configure between open and load, so the verifier sees the constants.
+    skel->rodata->argv_cap = options.argv_cap;
+    skel->rodata->wakeup_bytes = options.wakeup_bytes;
+    skel->rodata->filter_cgroups = options.filter_cgroups;
+    if (int err = bpf_map__set_max_entries(skel->maps.events, static_cast<uint32_t>(options.ring_bytes)); err) {
+        return Error{fmt::format("cannot size the ring buffer to {} bytes: {}", options.ring_bytes,
+                                 std::strerror(-err))};
+    }
+
+    int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0 || bpf_map__set_max_entries(skel->maps.exec_scratch, static_cast<uint32_t>(ncpu)) != 0) {
+        return Error{"cannot size the exec scratch map to the number of CPUs"};
+    }
+
+    if (int err = lineage_bpf__load(skel); err) {
+        return Error{fmt::format("cannot load BPF programs: {}", explain_failure(err))};
+    }
+
+    for (uint64_t id : options.allowed_cgroup_ids) {
+        uint8_t one = 1;
+        if (bpf_map__update_elem(skel->maps.allowed_cgroups, &id, sizeof(id), &one, sizeof(one), BPF_ANY) != 0) {
+            return Error{fmt::format("cannot add cgroup id {} to the filter: {}", id, std::strerror(errno))};
+        }
+    }
+
+    struct {
+        struct bpf_program* prog;
+        struct bpf_link** link;
+        const char* name;
+    } const hooks[] = {
+        {skel->progs.handle_fork, &skel->links.handle_fork, "tp_btf/sched_process_fork"},
+        {skel->progs.handle_exec, &skel->links.handle_exec, "tp_btf/sched_process_exec"},
+        {skel->progs.handle_exit, &skel->links.handle_exit, "tp_btf/sched_process_exit"},
+        {skel->progs.handle_set_state, &skel->links.handle_set_state, "tp_btf/inet_sock_set_state"},
+    };
+    for (const auto& h : hooks) {
+        *h.link = bpf_program__attach(h.prog);
+        if (!*h.link) {
+            int err = -errno;
+            return Error{fmt::format("cannot attach {}: {}", h.name, explain_failure(err))};
+        }
+        if (!probe->hooks_.empty()) probe->hooks_ += ',';
+        probe->hooks_ += h.name;
+    }
+
+    probe->rb_ = ring_buffer__new(bpf_map__fd(skel->maps.events), &Probe::on_record, probe.get(), nullptr);
+    if (!probe->rb_) {
+        return Error{fmt::format("cannot open the ring buffer: {}", std::strerror(errno))};
+    }
+    return probe;
+}
+
+Result<int> Probe::poll(int timeout_ms) {
+    int n = ring_buffer__poll(rb_, timeout_ms);
+    if (n < 0 && n != -EINTR) return Error{fmt::format("ring buffer poll failed: {}", std::strerror(-n))};
+    // Records submitted without a wakeup are not signalled: take them too.
+    auto more = drain();
+    if (!more) return more;
+    return (n > 0 ? n : 0) + *more;
+}
+
+Result<int> Probe::drain() {
+    int n = ring_buffer__consume(rb_);
+    if (n < 0 && n != -EINTR) return Error{fmt::format("ring buffer read failed: {}", std::strerror(-n))};
+    return n > 0 ? n : 0;
+}
+
+DropCounters Probe::drops() const {
+    DropCounters total;
+    int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) return total;
+    std::vector<lineage_drops> per_cpu(static_cast<size_t>(ncpu));
+    uint32_t zero = 0;
+    if (bpf_map__lookup_elem(skel_->maps.drops, &zero, sizeof(zero), per_cpu.data(),
+                             per_cpu.size() * sizeof(lineage_drops), 0) != 0) {
+        return total;
+    }
+    for (const auto& d : per_cpu) {
+        total.count += d.count;
+        if (d.last_ns > total.last_ns) total.last_ns = d.last_ns;
+    }
+    return total;
+}
+
+}  // namespace lineage

@@ -1,0 +1,60 @@
+#include "sqlite.h"
+
+#include <fmt/format.h>
+
+namespace lineage {
+
+namespace {
+Result<Database> open_with(const std::string& name, int flags) {
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(name.c_str(), &raw, flags, nullptr);
+    Database db(raw);  // owns raw even on failure
+    if (rc != SQLITE_OK) {
+        return Error{raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)};
+    }
+    sqlite3_extended_result_codes(raw, 1);
+    // Concurrent readers of a live journal wait briefly instead of failing.
+    sqlite3_busy_timeout(raw, 5000);
+    return db;
+}
+}  // namespace
+
+Result<Database> Database::open_write(const std::string& path) {
+    return open_with(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW);
+}
+
+Result<Database> Database::open_read(const std::string& uri) {
+    return open_with(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+}
+
+Result<Stmt> Database::prepare(std::string_view sql) {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
+    Stmt stmt(raw);
+    if (rc != SQLITE_OK) {
+        return Error{errmsg()};
+    }
+    return stmt;
+}
+
+Status Database::exec(const std::string& sql) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+        std::string msg = err ? err : sqlite3_errstr(rc);
+        sqlite3_free(err);
+        return Error{msg};
+    }
+    return Ok{};
+}
+
+Result<int64_t> query_int(Database& db, std::string_view sql) {
+    auto stmt = db.prepare(sql);
+    if (!stmt) return stmt.error();
+    int rc = stmt->step();
+    if (rc == SQLITE_ROW) return stmt->int64(0);
+    if (rc == SQLITE_DONE) return Error{fmt::format("no result from '{}'", sql)};
+    return Error{db.errmsg()};
+}
+
+}  // namespace lineage

@@ -1,0 +1,86 @@
+#pragma once
+// Thin RAII over sqlite3: a connection and prepared statements, nothing more.
+// Statements only ever take bound parameters; no SQL is built from data.
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "result.h"
+
+namespace lineage {
+
+struct SqliteCloser {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer {
+    void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using SqliteHandle = std::unique_ptr<sqlite3, SqliteCloser>;
+
+class Stmt {
+public:
+    Stmt() = default;
+    explicit Stmt(sqlite3_stmt* s) : stmt_(s) {}
+
+    // Bind by 1-based index. Text and blobs are copied by SQLite
+    // (SQLITE_TRANSIENT) so callers may reuse their buffers at once.
+    void bind(int i, int64_t v) { sqlite3_bind_int64(stmt_.get(), i, v); }
+    void bind(int i, std::string_view text) {
+        sqlite3_bind_text(stmt_.get(), i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    }
+    void bind_blob(int i, std::string_view bytes) {
+        // A zero-length blob must still be a blob, not NULL.
+        sqlite3_bind_blob(stmt_.get(), i, bytes.empty() ? "" : bytes.data(), static_cast<int>(bytes.size()),
+                          SQLITE_TRANSIENT);
+    }
+
+    // SQLITE_ROW, SQLITE_DONE or an error code.
+    int step() { return sqlite3_step(stmt_.get()); }
+    void reset() {
+        sqlite3_reset(stmt_.get());
+        sqlite3_clear_bindings(stmt_.get());
+    }
+
+    int64_t int64(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
+    std::string text(int col) const {
+        auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), col));
+        return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), col))) : std::string();
+    }
+    std::string blob(int col) const {
+        auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_.get(), col));
+        return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), col))) : std::string();
+    }
+    sqlite3_stmt* get() const { return stmt_.get(); }
+
+private:
+    std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt_;
+};
+
+class Database {
+public:
+    Database() = default;
+    explicit Database(sqlite3* db) : db_(db) {}
+
+    // Opens (creating if needed) for writing.
+    static Result<Database> open_write(const std::string& path);
+    // Opens for reading through a URI; never creates or writes the file.
+    static Result<Database> open_read(const std::string& uri);
+
+    Result<Stmt> prepare(std::string_view sql);
+    Status exec(const std::string& sql);
+    std::string errmsg() const { return db_ ? sqlite3_errmsg(db_.get()) : "no database"; }
+    sqlite3* get() const { return db_.get(); }
+    explicit operator bool() const { return static_cast<bool>(db_); }
+
+private:
+    SqliteHandle db_;
+};
+
+// Runs a single-value query such as "PRAGMA user_version".
+Result<int64_t> query_int(Database& db, std::string_view sql);
+
+}  // namespace lineage

@@ -1,0 +1,170 @@
+-- lineage journal schema, version 1.
+--
+-- This file is the only definition of the journal. It is compiled into the
+-- binary and applied as-is when `lineage record` creates a journal.
+--
+-- Identity: a process is (runs.boot_id, tgid, start_ns). start_ns is the
+-- group leader's task->start_boottime in nanoseconds since boot; /proc
+-- reports the same clock in clock ticks, so two start times name the same
+-- process when they fall into the same tick (runs.clk_tck per second).
+--
+-- Times: every *_ns column without "wall" in its name is boot-time
+-- nanoseconds (CLOCK_BOOTTIME) of the run's boot; clock_samples turns them
+-- into wall-clock time.
+--
+-- Bytes the kernel copied from a process (argv, paths, comm, hostnames,
+-- cgroup names) are BLOBs: they are attacker-controlled and need not be
+-- valid UTF-8.
+--
+-- The journal is append-only: rows are inserted, never updated or deleted.
+-- Every event row names the batch (one SQLite transaction) it was committed in.
+
+PRAGMA application_id = 1279872581;  -- 0x4C494E45, "LINE": a lineage journal
+PRAGMA user_version = 1;             -- bump with every schema change
+
+-- One row per start of `lineage record`.
+CREATE TABLE runs (
+    run_id          INTEGER PRIMARY KEY,  -- 1, 2, ... in order of start
+    boot_id         TEXT NOT NULL,        -- /proc/sys/kernel/random/boot_id
+    node            TEXT NOT NULL,        -- host name of the node (uname)
+    started_ns      INTEGER NOT NULL,     -- boot-time ns at start
+    started_wall_ns INTEGER NOT NULL,     -- wall-clock ns since the epoch at start
+    version         TEXT NOT NULL,        -- lineage version that recorded
+    kernel          TEXT NOT NULL,        -- uname release and version
+    hooks           TEXT NOT NULL,        -- attached hooks, comma separated
+    filters         TEXT NOT NULL,        -- filters in force, JSON object text
+    argv_cap        INTEGER NOT NULL,     -- bytes of argv kept per exec
+    clk_tck         INTEGER NOT NULL,     -- clock ticks per second of /proc
+    recorder_pid    INTEGER NOT NULL      -- PID of the recorder itself
+);
+
+-- One row per clean stop of a run. A run without one was killed or crashed.
+CREATE TABLE run_stops (
+    run_id          INTEGER NOT NULL REFERENCES runs(run_id),
+    stopped_ns      INTEGER NOT NULL,     -- boot-time ns at stop
+    stopped_wall_ns INTEGER NOT NULL,     -- wall-clock ns at stop
+    reason          TEXT NOT NULL,        -- 'signal', 'duration', 'error'
+    events          INTEGER NOT NULL,     -- events stored by this run
+    lost            INTEGER NOT NULL      -- events counted as lost by this run
+);
+
+-- Boot-time to wall-clock mapping, sampled at start and periodically:
+-- wall_ns = boot_ns + (wall_ns - boot_ns) of the nearest sample.
+CREATE TABLE clock_samples (
+    run_id  INTEGER NOT NULL REFERENCES runs(run_id),
+    boot_ns INTEGER NOT NULL,             -- CLOCK_BOOTTIME ns
+    wall_ns INTEGER NOT NULL              -- CLOCK_REALTIME ns, read right after
+);
+
+-- One row per committed transaction; event rows point at it.
+CREATE TABLE batches (
+    batch_id     INTEGER PRIMARY KEY,     -- 1, 2, ... in commit order
+    run_id       INTEGER NOT NULL REFERENCES runs(run_id),
+    committed_ns INTEGER NOT NULL,        -- boot-time ns of the commit
+    row_count    INTEGER NOT NULL         -- event rows in the batch
+);
+
+-- Processes already running when the run started, read from /proc.
+CREATE TABLE snapshot (
+    batch       INTEGER NOT NULL,         -- batches.batch_id
+    time_ns     INTEGER NOT NULL,         -- boot-time ns when /proc was read
+    tgid        INTEGER NOT NULL,         -- process id (host namespace)
+    nspid       INTEGER NOT NULL,         -- pid inside its own pid namespace
+    ppid        INTEGER NOT NULL,         -- parent pid at snapshot time (may be a reaper)
+    start_ns    INTEGER NOT NULL,         -- start time, tick precision, as ns since boot
+    uid         INTEGER NOT NULL,         -- real uid
+    gid         INTEGER NOT NULL,         -- real gid
+    euid        INTEGER NOT NULL,         -- effective uid
+    comm        BLOB NOT NULL,            -- /proc/PID/comm (15 bytes at most)
+    exe         BLOB NOT NULL,            -- readlink /proc/PID/exe, empty if unreadable
+    argv        BLOB NOT NULL,            -- /proc/PID/cmdline, NUL separated
+    cgroup_path BLOB NOT NULL,            -- cgroup path (v2, or the v1 one that names a pod)
+    nodename    BLOB NOT NULL             -- UTS host name of the process, empty if unknown
+);
+
+-- A process created a process. Thread creation is not recorded.
+CREATE TABLE fork (
+    batch           INTEGER NOT NULL,
+    time_ns         INTEGER NOT NULL,     -- boot-time ns of the fork
+    parent_tgid     INTEGER NOT NULL,     -- the process that forked (never a later reaper)
+    parent_start_ns INTEGER NOT NULL,
+    child_tgid      INTEGER NOT NULL,
+    child_start_ns  INTEGER NOT NULL,
+    parent_comm     BLOB NOT NULL         -- comm of the forking process
+);
+
+-- A process replaced its image. One PID can have several, in time order.
+CREATE TABLE exec (
+    batch           INTEGER NOT NULL,
+    time_ns         INTEGER NOT NULL,     -- boot-time ns of the exec
+    tgid            INTEGER NOT NULL,
+    start_ns        INTEGER NOT NULL,     -- process start (identity), not the exec time
+    nspid           INTEGER NOT NULL,     -- pid inside the process's pid namespace
+    old_tid         INTEGER NOT NULL,     -- thread that called execve
+    uid             INTEGER NOT NULL,     -- real uid after the exec
+    gid             INTEGER NOT NULL,     -- real gid after the exec
+    euid            INTEGER NOT NULL,     -- effective uid after the exec (setuid shows here)
+    parent_tgid     INTEGER NOT NULL,     -- real parent at exec time: a fallback when
+    parent_start_ns INTEGER NOT NULL,     --   the fork was not recorded
+    parent_comm     BLOB NOT NULL,
+    comm            BLOB NOT NULL,        -- comm after the exec (15 bytes at most)
+    nodename        BLOB NOT NULL,        -- UTS host name (a pod's name, in a pod)
+    cgroup_id       INTEGER NOT NULL,     -- cgroup v2 id
+    cgroup_path     BLOB NOT NULL,        -- cgroup v2 path below the root
+    binary          BLOB NOT NULL,        -- path given to execve
+    argv            BLOB NOT NULL,        -- arguments, NUL separated, up to runs.argv_cap bytes
+    truncated       INTEGER NOT NULL      -- bit 1: argv, 2: binary, 4: cgroup path cut short
+);
+
+-- A process ended: its last thread exited.
+CREATE TABLE exit (
+    batch       INTEGER NOT NULL,
+    time_ns     INTEGER NOT NULL,         -- boot-time ns of the exit
+    tgid        INTEGER NOT NULL,
+    start_ns    INTEGER NOT NULL,
+    code        INTEGER NOT NULL,         -- exit code (0-255), 0 when killed
+    signal      INTEGER NOT NULL,         -- terminating signal, 0 when it exited
+    core_dumped INTEGER NOT NULL,         -- 1 when a core was dumped
+    comm        BLOB NOT NULL
+);
+
+-- An active TCP open (connect), IPv4 or IPv6.
+CREATE TABLE connect (
+    batch      INTEGER NOT NULL,
+    time_ns    INTEGER NOT NULL,          -- boot-time ns when the SYN was sent
+    outcome_ns INTEGER NOT NULL,          -- boot-time ns when it was established or failed
+    tgid       INTEGER NOT NULL,
+    start_ns   INTEGER NOT NULL,
+    family     INTEGER NOT NULL,          -- 4 or 6
+    saddr      TEXT NOT NULL,             -- source address, printable
+    sport      INTEGER NOT NULL,
+    daddr      TEXT NOT NULL,             -- destination address, printable
+    dport      INTEGER NOT NULL,
+    result     TEXT NOT NULL              -- 'established' or 'failed'
+);
+
+-- Events the recorder knows it did not store, over a time range.
+CREATE TABLE loss (
+    batch   INTEGER NOT NULL,
+    from_ns INTEGER NOT NULL,             -- boot-time ns: no loss before this
+    to_ns   INTEGER NOT NULL,             -- boot-time ns: no loss after this
+    count   INTEGER NOT NULL,             -- events lost
+    reason  TEXT NOT NULL                 -- 'ringbuf_full', 'journal_write', 'decode'
+);
+
+-- Pod names as the node knew them at record time (kubelet log directories,
+-- UTS host names), so a copied journal needs nothing from the node.
+CREATE TABLE pods (
+    batch     INTEGER NOT NULL,
+    pod_uid   TEXT NOT NULL,              -- dashed UID from the cgroup path
+    name      TEXT NOT NULL,
+    namespace TEXT NOT NULL,              -- empty when only the host name was known
+    source    TEXT NOT NULL               -- 'log-dir' or 'hostname'
+);
+
+CREATE INDEX exec_by_proc ON exec (tgid, start_ns);
+CREATE INDEX exec_by_time ON exec (time_ns);
+CREATE INDEX exit_by_proc ON exit (tgid, start_ns);
+CREATE INDEX fork_by_child ON fork (child_tgid, child_start_ns);
+CREATE INDEX fork_by_parent ON fork (parent_tgid, parent_start_ns);
+CREATE INDEX connect_by_proc ON connect (tgid, start_ns);
