@@ -1,7 +1,142 @@
+// lineage reconstruct: ancestry trees for a pod and a time window.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "clock.h"
 #include "commands.h"
+#include "escape.h"
+#include "journal_reader.h"
+#include "reconstruct.h"
+#include "render.h"
+#include "timeexpr.h"
+
 namespace lineage::cli {
-Runner add_reconstruct(CLI::App& app) {
-    app.add_subcommand("reconstruct", "Rebuild ancestry trees from journals");
-    return [] { return 2; };
+
+namespace {
+
+constexpr const char* kDefaultJournal = "/var/lib/lineage/journal.db";
+
+struct ReconstructArgs {
+    std::vector<std::string> journals;
+    std::string pod, namespace_, container, binary, since, until;
+    std::optional<uint32_t> pid, descendants_of, ancestors_of;
+    std::string format = "tree";
+    bool ascii = false;
+    bool ancestors = false;
+    bool times = false;
+    std::string color = "auto";
+};
+
+// Exit codes, as grep has them.
+constexpr int kMatched = 0;
+constexpr int kNothing = 1;
+constexpr int kError = 2;
+
+int fail(const std::string& message) {
+    fmt::print(stderr, "lineage reconstruct: {}\n", escape_for_terminal(message));
+    return kError;
 }
+
+bool write_all(const std::string& text) {
+    return std::fwrite(text.data(), 1, text.size(), stdout) == text.size() && std::fflush(stdout) == 0;
+}
+
+int run_reconstruct(ReconstructArgs args) {
+    if (args.journals.empty()) args.journals.push_back(kDefaultJournal);
+    if (args.format != "tree" && args.format != "json") {
+        return fail(fmt::format("--format: '{}' is not one of tree, json", args.format));
+    }
+
+    Query query;
+    const int64_t now = wall_now_ns();
+    if (!args.since.empty()) {
+        auto t = parse_time_expr(args.since, now);
+        if (!t) return fail("--since: " + t.error().message);
+        query.since_wall_ns = *t;
+    }
+    if (!args.until.empty()) {
+        auto t = parse_time_expr(args.until, now);
+        if (!t) return fail("--until: " + t.error().message);
+        query.until_wall_ns = *t;
+    }
+    if (query.since_wall_ns && query.until_wall_ns && *query.since_wall_ns > *query.until_wall_ns) {
+        return fail(fmt::format("--since {} is after --until {}", args.since, args.until));
+    }
+    if (!args.pod.empty()) query.pod = args.pod;
+    if (!args.namespace_.empty()) query.namespace_ = args.namespace_;
+    if (!args.container.empty()) query.container = args.container;
+    if (!args.binary.empty()) query.binary_glob = args.binary;
+    query.pid = args.pid;
+    query.descendants_of = args.descendants_of;
+    query.ancestors_of = args.ancestors_of;
+    query.ancestors = args.ancestors;
+
+    // Every journal is opened and checked before anything is printed: a bad
+    // one among several fails the whole command.
+    Model model;
+    for (const auto& path : args.journals) {
+        auto reader = JournalReader::open(path);
+        if (!reader) return fail(reader.error().message);
+        if (auto st = reader->load_into(model); !st) return fail(st.error().message);
+    }
+    model.finish();
+
+    Report report = build_report(model, query);
+    std::string out;
+    if (args.format == "json") {
+        out = JsonRenderer().render(model, report);
+    } else {
+        TextOptions options;
+        options.ascii = args.ascii;
+        options.absolute_times = args.times;
+        const char* no_color = std::getenv("NO_COLOR");
+        bool tty = isatty(STDOUT_FILENO) != 0;
+        options.color = args.color == "always" || (args.color == "auto" && tty && !(no_color && *no_color));
+        if (no_color && *no_color) options.color = false;
+        out = TextRenderer(options).render(model, report);
+    }
+    // Warnings also go to stderr, so a script reading stdout still sees them.
+    std::fputs(render_warnings_for_stderr(report).c_str(), stderr);
+    if (!write_all(out)) return fail("cannot write the output");
+    return report.matched > 0 ? kMatched : kNothing;
+}
+
+}  // namespace
+
+Runner add_reconstruct(CLI::App& app) {
+    auto args = std::make_shared<ReconstructArgs>();
+    auto* cmd = app.add_subcommand("reconstruct", "Rebuild ancestry trees for a pod and a time window from journals");
+    cmd->add_option("-j,--journal", args->journals,
+                    "Journal file to read (repeatable; read as one). Default: /var/lib/lineage/journal.db");
+    cmd->add_option("--pod", args->pod, "Pod name, NAMESPACE/NAME or pod UID");
+    cmd->add_option("--namespace", args->namespace_, "Kubernetes namespace");
+    cmd->add_option("--container", args->container, "Container ID (prefix)");
+    cmd->add_option("--pid", args->pid, "Every incarnation of this PID in the window");
+    cmd->add_option("--binary", args->binary, "Binary glob: with '/' the whole path, else the base name");
+    cmd->add_option("--descendants-of", args->descendants_of, "Processes below this PID");
+    cmd->add_option("--ancestors-of", args->ancestors_of, "This PID and its whole ancestry");
+    cmd->add_option("--since", args->since,
+                    "Window start: RFC 3339, '2026-04-22 09:14' (local), @EPOCH, -15m, -2h or now");
+    cmd->add_option("--until", args->until, "Window end, same forms as --since");
+    cmd->add_option("--format", args->format, "tree or json")->capture_default_str();
+    cmd->add_flag("--ascii", args->ascii, "Draw the tree with |-- and `-- instead of box-drawing characters");
+    cmd->add_flag("--ancestors", args->ancestors, "Continue the chain past the pod up to PID 1");
+    cmd->add_flag("--times", args->times, "Absolute start times instead of offsets from the window start");
+    cmd->add_option("--color", args->color, "auto, always or never (auto: only on a TTY, never with NO_COLOR)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "always", "never"}));
+    cmd->footer(
+        "Examples:\n"
+        "  lineage reconstruct --pod my-app-6d4f9-xk2p1 --since -1h\n"
+        "  lineage reconstruct --journal copy.db --pod production/my-app-6d4f9-xk2p1 --format json\n"
+        "  lineage reconstruct --journal node1.db --journal node2.db --binary curl --since '2026-04-22 09:00'\n"
+        "  lineage reconstruct --pid 18294 --ancestors --times\n"
+        "Exit status: 0 something matched, 1 nothing matched, 2 error.");
+    return [args] { return run_reconstruct(*args); };
+}
+
 }  // namespace lineage::cli

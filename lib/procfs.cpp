@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <climits>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <system_error>

@@ -106,8 +106,8 @@ struct SnapshotProcess {
 };
 
 // Reads every numeric directory of proc_root, sorted by tgid. A process whose
-// stat cannot be read, or that exits or has its pid reused while we read it,
-// is left out. Any other unreadable file leaves its fields at their defaults.
+// stat cannot be read, or that is reaped (or has its pid reused) while we
+// read it, is left out; zombies are kept, with empty argv and exe. Any other unreadable file leaves its fields at their defaults.
 // Returns an empty vector if proc_root itself cannot be listed.
 std::vector<SnapshotProcess> scan_proc(const std::string& proc_root = "/proc");
 

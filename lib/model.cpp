@@ -1,0 +1,230 @@
+#include "model.h"
+
+#include <algorithm>
+#include <functional>
+
+#include <fmt/format.h>
+
+namespace lineage {
+
+std::string ProcessKey::str() const { return fmt::format("{}:{}:{}", boot_id, tgid, start_tick); }
+
+size_t ProcessKeyHash::operator()(const ProcessKey& k) const {
+    size_t h = std::hash<std::string>()(k.boot_id);
+    h ^= std::hash<uint64_t>()((uint64_t{k.tgid} << 40) ^ k.start_tick) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h;
+}
+
+const char* parent_source_name(ParentSource s) {
+    switch (s) {
+    case ParentSource::fork: return "fork";
+    case ParentSource::exec: return "exec";
+    case ParentSource::snapshot: return "snapshot";
+    case ParentSource::none: return "none";
+    }
+    return "none";
+}
+
+void Model::add_run(const RunRecord& run) {
+    runs_.push_back(run);
+    if (run.clk_tck > 0) ticks_[run.boot_id] = 1'000'000'000 / run.clk_tck;
+}
+
+void Model::add_clock_sample(const std::string& boot_id, int64_t boot_ns, int64_t wall_ns) {
+    clocks_[boot_id].emplace_back(boot_ns, wall_ns);
+}
+
+int64_t Model::ns_per_tick(const std::string& boot_id) const {
+    auto it = ticks_.find(boot_id);
+    return it == ticks_.end() ? 10'000'000 : it->second;
+}
+
+ProcessKey Model::key_for(const std::string& boot_id, uint32_t tgid, int64_t start_ns) const {
+    return ProcessKey{boot_id, tgid, static_cast<uint64_t>(start_ns / ns_per_tick(boot_id))};
+}
+
+Process& Model::get(const ProcessKey& key, uint32_t tgid, int64_t start_ns, bool precise) {
+    auto [it, inserted] = processes_.try_emplace(key);
+    Process& p = it->second;
+    if (inserted) {
+        p.key = key;
+        p.tgid = tgid;
+        p.nspid = tgid;
+        p.start_ns = start_ns;
+        p.start_precise = precise;
+    } else if (precise && !p.start_precise) {
+        // The kernel's nanoseconds beat the snapshot's clock tick.
+        p.start_ns = start_ns;
+        p.start_precise = true;
+    }
+    return p;
+}
+
+void Model::add_snapshot(const std::string& boot_id, int64_t run_id, const SnapshotRow& row) {
+    auto key = key_for(boot_id, row.tgid, static_cast<int64_t>(row.start_ns));
+    Process& p = get(key, row.tgid, static_cast<int64_t>(row.start_ns), false);
+    snapshot_index_[{boot_id, run_id, row.tgid}] = key;
+    if (p.in_snapshot) return;  // an earlier run's snapshot already has it
+    p.in_snapshot = true;
+    p.nspid = row.nspid ? row.nspid : row.tgid;
+    p.ppid = row.ppid;
+    if (p.comm.empty()) p.comm = row.comm;
+    if (p.cgroup_path.empty()) p.cgroup_path = row.cgroup_path;
+    if (p.nodename.empty()) p.nodename = row.nodename;
+    ExecImage img;
+    img.time_ns = row.time_ns;
+    img.from_snapshot = true;
+    img.binary = row.exe;
+    img.args = split_argv(row.argv);
+    img.uid = row.uid;
+    img.gid = row.gid;
+    img.euid = row.euid;
+    p.execs.push_back(std::move(img));
+    snapshot_parents_.push_back({key, run_id, row.ppid});
+}
+
+void Model::add_fork(const std::string& boot_id, const ForkEvent& e) {
+    auto key = key_for(boot_id, e.child.tgid, static_cast<int64_t>(e.child.start_ns));
+    Process& p = get(key, e.child.tgid, static_cast<int64_t>(e.child.start_ns), true);
+    p.parent = key_for(boot_id, e.parent.tgid, static_cast<int64_t>(e.parent.start_ns));
+    p.ppid = e.parent.tgid;
+    p.parent_comm = e.parent_comm;
+    p.parent_source = ParentSource::fork;
+    if (p.comm.empty()) p.comm = e.parent_comm;  // a child runs its parent's image until it execs
+}
+
+void Model::add_exec(const std::string& boot_id, const ExecEvent& e) {
+    auto key = key_for(boot_id, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
+    Process& p = get(key, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns), true);
+    p.nspid = e.nspid;
+    p.comm = e.comm;
+    p.cgroup_path = e.cgroup_path;
+    p.nodename = e.nodename;
+    if (p.parent_source == ParentSource::none || p.parent_source == ParentSource::snapshot) {
+        p.parent = key_for(boot_id, e.parent.tgid, static_cast<int64_t>(e.parent.start_ns));
+        p.ppid = e.parent.tgid;
+        p.parent_comm = e.parent_comm;
+        p.parent_source = ParentSource::exec;
+    }
+    ExecImage img;
+    img.time_ns = static_cast<int64_t>(e.time_ns);
+    img.binary = e.binary;
+    img.args = split_argv(e.argv);
+    img.args_truncated = (e.truncated & kArgvTruncated) != 0;
+    img.binary_truncated = (e.truncated & kBinaryTruncated) != 0;
+    img.uid = e.uid;
+    img.gid = e.gid;
+    img.euid = e.euid;
+    p.execs.push_back(std::move(img));
+}
+
+void Model::add_exit(const std::string& boot_id, const ExitEvent& e) {
+    auto key = key_for(boot_id, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
+    Process& p = get(key, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns), true);
+    if (p.comm.empty()) p.comm = e.comm;
+    // Two journals of one boot may both hold the exit; the first one wins.
+    if (!p.exit) p.exit = ExitInfo{static_cast<int64_t>(e.time_ns), e.code, e.signal, e.core_dumped};
+}
+
+void Model::add_connect(const std::string& boot_id, const ConnectEvent& e) {
+    auto key = key_for(boot_id, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
+    Process& p = get(key, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns), true);
+    ConnectInfo c;
+    c.time_ns = static_cast<int64_t>(e.time_ns);
+    c.family = e.family;
+    c.saddr = e.saddr;
+    c.daddr = e.daddr;
+    c.sport = e.sport;
+    c.dport = e.dport;
+    c.established = e.established;
+    p.connects.push_back(std::move(c));
+}
+
+void Model::add_loss(const LossRecord& loss) { losses_.push_back(loss); }
+
+void Model::add_pod(const std::string& pod_uid, const PodNameRecord& name) {
+    auto it = pods_.find(pod_uid);
+    // A name from the kubelet's log directory beats a UTS host name.
+    if (it == pods_.end() || (it->second.source != "log-dir" && name.source == "log-dir")) pods_[pod_uid] = name;
+}
+
+void Model::finish() {
+    for (const auto& pending : snapshot_parents_) {
+        auto child = processes_.find(pending.child);
+        if (child == processes_.end() || child->second.parent_source != ParentSource::none) continue;
+        auto parent = snapshot_index_.find({pending.child.boot_id, pending.run_id, pending.ppid});
+        child->second.ppid = pending.ppid;
+        if (parent != snapshot_index_.end()) {
+            child->second.parent = parent->second;
+            child->second.parent_source = ParentSource::snapshot;
+        }
+    }
+    for (auto& [key, p] : processes_) {
+        // A snapshot image that the kernel also saw being exec'd (the exec
+        // raced the /proc read) is the same image twice: keep the kernel's.
+        bool kernel_exec = std::any_of(p.execs.begin(), p.execs.end(), [](const ExecImage& i) { return !i.from_snapshot; });
+        if (kernel_exec) {
+            auto snap = std::find_if(p.execs.begin(), p.execs.end(), [](const ExecImage& i) { return i.from_snapshot; });
+            if (snap != p.execs.end()) {
+                int64_t snap_time = snap->time_ns;
+                bool raced = std::any_of(p.execs.begin(), p.execs.end(),
+                                         [&](const ExecImage& i) { return !i.from_snapshot && i.time_ns <= snap_time; });
+                if (raced) p.execs.erase(snap);
+            }
+        }
+        std::stable_sort(p.execs.begin(), p.execs.end(), [](const ExecImage& a, const ExecImage& b) {
+            if (a.from_snapshot != b.from_snapshot) return a.from_snapshot;  // the image before any exec seen
+            return a.time_ns < b.time_ns;
+        });
+        std::sort(p.connects.begin(), p.connects.end(),
+                  [](const ConnectInfo& a, const ConnectInfo& b) { return a.time_ns < b.time_ns; });
+        p.children.clear();
+    }
+    for (auto& [key, p] : processes_) {
+        if (!p.parent) continue;
+        auto parent = processes_.find(*p.parent);
+        if (parent != processes_.end() && parent->first != key) parent->second.children.push_back(key);
+    }
+    for (auto& [key, p] : processes_) {
+        std::sort(p.children.begin(), p.children.end(), [this](const ProcessKey& a, const ProcessKey& b) {
+            const Process& pa = processes_.at(a);
+            const Process& pb = processes_.at(b);
+            if (pa.start_ns != pb.start_ns) return pa.start_ns < pb.start_ns;
+            return a.tgid < b.tgid;
+        });
+    }
+    for (auto& [boot, samples] : clocks_) std::sort(samples.begin(), samples.end());
+}
+
+const Process* Model::find(const ProcessKey& key) const {
+    auto it = processes_.find(key);
+    return it == processes_.end() ? nullptr : &it->second;
+}
+
+int64_t Model::to_wall(const std::string& boot_id, int64_t boot_ns) const {
+    auto it = clocks_.find(boot_id);
+    if (it == clocks_.end() || it->second.empty()) return boot_ns;
+    const auto& samples = it->second;
+    // Nearest sample by boot time: the wall clock may have been stepped
+    // (NTP) between samples, and the nearest offset is the best guess.
+    auto pos = std::lower_bound(samples.begin(), samples.end(), std::make_pair(boot_ns, INT64_MIN));
+    const std::pair<int64_t, int64_t>* best = nullptr;
+    if (pos != samples.end()) best = &*pos;
+    if (pos != samples.begin()) {
+        const auto& prev = *(pos - 1);
+        if (!best || boot_ns - prev.first <= best->first - boot_ns) best = &prev;
+    }
+    return boot_ns + (best->second - best->first);
+}
+
+int64_t Model::journal_end_ns(const std::string& boot_id) const {
+    int64_t end = 0;
+    for (const auto& r : runs_) {
+        if (r.boot_id != boot_id) continue;
+        end = std::max(end, r.stopped_ns.value_or(r.last_batch_ns));
+        end = std::max(end, r.last_batch_ns);
+    }
+    return end;
+}
+
+}  // namespace lineage

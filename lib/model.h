@@ -1,0 +1,168 @@
+#pragma once
+// The processes a set of journals describes, with identities resolved:
+// what reconstruct builds its trees from. Kernel-free and SQLite-free, so
+// tests build models from synthetic rows.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "event.h"
+#include "journal.h"
+
+namespace lineage {
+
+// (boot id, tgid, start tick): the identity of a process. Start times are
+// compared at clock-tick precision because /proc gives no more, and a
+// process first seen in a snapshot must be the same one the kernel later
+// reports with nanoseconds.
+struct ProcessKey {
+    std::string boot_id;
+    uint32_t tgid = 0;
+    uint64_t start_tick = 0;
+
+    std::string str() const;  // "boot_id:tgid:start_tick", the JSON "key"
+    bool operator==(const ProcessKey&) const = default;
+    auto operator<=>(const ProcessKey&) const = default;
+};
+
+struct ProcessKeyHash {
+    size_t operator()(const ProcessKey& k) const;
+};
+
+// One image of a process: an exec the kernel saw, or what /proc showed
+// for a process that was already running when recording started.
+struct ExecImage {
+    int64_t time_ns = 0;  // boot ns; for a snapshot image, when /proc was read
+    bool from_snapshot = false;
+    std::string binary;
+    std::vector<std::string> args;
+    bool args_truncated = false;
+    bool binary_truncated = false;
+    uint32_t uid = 0, gid = 0, euid = 0;
+};
+
+struct ExitInfo {
+    int64_t time_ns = 0;
+    int code = 0;
+    int signal = 0;
+    bool core_dumped = false;
+};
+
+struct ConnectInfo {
+    int64_t time_ns = 0;
+    int family = 4;
+    std::string saddr, daddr;
+    uint16_t sport = 0, dport = 0;
+    bool established = false;
+};
+
+// How the parent of a process is known, best first.
+enum class ParentSource {
+    fork,      // a fork row: the process that really forked it
+    exec,      // real_parent at exec (the fork was not recorded)
+    snapshot,  // ppid in /proc when recording started (may be a reaper)
+    none,
+};
+
+const char* parent_source_name(ParentSource s);
+
+struct Process {
+    ProcessKey key;
+    uint32_t tgid = 0;
+    uint32_t nspid = 0;
+    int64_t start_ns = 0;         // boot ns, nanosecond precision when the kernel gave it
+    bool start_precise = false;   // false: only the snapshot's clock tick is known
+    std::optional<ProcessKey> parent;
+    uint32_t ppid = 0;
+    std::string parent_comm;      // from the fork or exec row, even if the parent is unknown
+    ParentSource parent_source = ParentSource::none;
+    std::string comm;
+    std::string cgroup_path;
+    std::string nodename;
+    std::vector<ExecImage> execs;  // in time order
+    std::optional<ExitInfo> exit;
+    std::vector<ConnectInfo> connects;
+    bool in_snapshot = false;
+    std::vector<ProcessKey> children;  // filled by Model::finish()
+};
+
+struct RunRecord {
+    std::string journal;  // path given by the user
+    int64_t run_id = 0;
+    std::string boot_id;
+    std::string node;
+    int64_t started_ns = 0;
+    std::optional<int64_t> stopped_ns;
+    std::string stop_reason;
+    int64_t last_batch_ns = 0;  // latest committed batch: the run's end if it was killed
+    int64_t clk_tck = 100;
+    std::string hooks;
+    std::string filters;
+};
+
+struct LossRecord {
+    std::string journal;
+    std::string boot_id;
+    int64_t from_ns = 0, to_ns = 0;
+    int64_t count = 0;
+    std::string reason;
+};
+
+struct PodNameRecord {
+    std::string name;
+    std::string namespace_;
+    std::string source;
+};
+
+class Model {
+public:
+    // Loading, in any order; finish() resolves parents and children.
+    void add_run(const RunRecord& run);
+    void add_clock_sample(const std::string& boot_id, int64_t boot_ns, int64_t wall_ns);
+    void add_snapshot(const std::string& boot_id, int64_t run_id, const SnapshotRow& row);
+    void add_fork(const std::string& boot_id, const ForkEvent& e);
+    void add_exec(const std::string& boot_id, const ExecEvent& e);
+    void add_exit(const std::string& boot_id, const ExitEvent& e);
+    void add_connect(const std::string& boot_id, const ConnectEvent& e);
+    void add_loss(const LossRecord& loss);
+    void add_pod(const std::string& pod_uid, const PodNameRecord& name);
+    void finish();
+
+    ProcessKey key_for(const std::string& boot_id, uint32_t tgid, int64_t start_ns) const;
+    const Process* find(const ProcessKey& key) const;
+    const std::unordered_map<ProcessKey, Process, ProcessKeyHash>& processes() const { return processes_; }
+    const std::vector<RunRecord>& runs() const { return runs_; }
+    const std::vector<LossRecord>& losses() const { return losses_; }
+    const std::map<std::string, PodNameRecord>& pods() const { return pods_; }
+
+    // Boot-time ns of a boot to wall-clock ns, through the nearest clock sample.
+    int64_t to_wall(const std::string& boot_id, int64_t boot_ns) const;
+    // Last moment the journals saw of a boot: a process without an exit
+    // was still running then.
+    int64_t journal_end_ns(const std::string& boot_id) const;
+
+private:
+    Process& get(const ProcessKey& key, uint32_t tgid, int64_t start_ns, bool precise);
+    int64_t ns_per_tick(const std::string& boot_id) const;
+
+    std::unordered_map<ProcessKey, Process, ProcessKeyHash> processes_;
+    std::vector<RunRecord> runs_;
+    std::vector<LossRecord> losses_;
+    std::map<std::string, PodNameRecord> pods_;
+    std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> clocks_;  // boot -> (boot_ns, wall_ns)
+    std::map<std::string, int64_t> ticks_;                                    // boot -> ns per tick
+    // Snapshot parents are resolved by ppid within the same snapshot.
+    struct PendingSnapshotParent {
+        ProcessKey child;
+        int64_t run_id;
+        uint32_t ppid;
+    };
+    std::vector<PendingSnapshotParent> snapshot_parents_;
+    std::map<std::tuple<std::string, int64_t, uint32_t>, ProcessKey> snapshot_index_;  // (boot, run, tgid)
+};
+
+}  // namespace lineage

@@ -1,0 +1,91 @@
+#pragma once
+// Selecting processes from a Model and shaping them into ancestry trees.
+// Pure functions over the model: no SQLite, no output formatting.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model.h"
+
+namespace lineage {
+
+struct Query {
+    std::optional<int64_t> since_wall_ns;  // window start, wall-clock ns
+    std::optional<int64_t> until_wall_ns;  // window end
+    std::optional<std::string> pod;        // name, namespace/name or pod UID
+    std::optional<std::string> namespace_;
+    std::optional<std::string> container;  // container id prefix
+    std::optional<uint32_t> pid;           // every incarnation of this PID
+    std::optional<std::string> binary_glob;
+    std::optional<uint32_t> descendants_of;
+    std::optional<uint32_t> ancestors_of;
+    bool ancestors = false;  // continue the chain past the pod, up to PID 1
+};
+
+// Which pod a process ran in, from its cgroup path and the pod names the
+// recorder stored.
+struct PodAttribution {
+    std::string name;
+    std::string namespace_;
+    std::string uid;
+    std::string container_id;
+};
+
+std::optional<PodAttribution> pod_of(const Model& model, const Process& p);
+
+struct TreeNode {
+    const Process* process = nullptr;
+    bool matched = false;    // selected by the query itself, not only an ancestor
+    bool in_window = false;  // its life overlaps the window
+    std::optional<PodAttribution> pod;
+    std::vector<TreeNode> children;
+};
+
+// The parent of a tree's root, when it is known but not shown (outside the
+// pod, or filtered out at record time, or before the journal).
+struct OutsideParent {
+    uint32_t pid = 0;
+    std::string comm;
+    std::optional<ProcessKey> key;
+    std::string why;  // "outside the pod", "not recorded", ...
+};
+
+struct Tree {
+    TreeNode root;
+    std::optional<OutsideParent> outside_parent;
+};
+
+struct Warning {
+    std::string kind;  // "loss", "unknown_parent", "not_recorded"
+    std::string message;
+    std::optional<int64_t> from_wall_ns, to_wall_ns;
+};
+
+struct JournalSummary {
+    std::vector<std::string> paths;
+    std::vector<std::string> nodes;
+    std::vector<std::string> boot_ids;
+};
+
+struct Report {
+    JournalSummary journal;
+    std::optional<int64_t> since_wall_ns, until_wall_ns;
+    std::vector<Warning> warnings;
+    std::vector<Tree> trees;
+    size_t matched = 0;  // processes selected by the query
+};
+
+Report build_report(const Model& model, const Query& query);
+
+// Start and end of a process's life in wall-clock ns; the end of a process
+// that never exited is the end of its journal.
+int64_t process_start_wall(const Model& model, const Process& p);
+int64_t process_end_wall(const Model& model, const Process& p);
+
+// Glob against a binary path: a pattern with '/' matches the whole path,
+// one without matches the base name.
+bool binary_matches(const std::string& glob, const std::string& binary);
+
+}  // namespace lineage

@@ -1,0 +1,52 @@
+#pragma once
+// One renderer interface, two back ends: the text tree a responder reads
+// and the JSON document a runbook script parses.
+//
+// Everything that came from a process (argv, paths, comm, host names) is
+// attacker-controlled: the text back end escapes control characters and
+// invalid UTF-8, the JSON back end always emits valid UTF-8.
+
+#include <memory>
+#include <string>
+
+#include "model.h"
+#include "reconstruct.h"
+
+namespace lineage {
+
+inline constexpr int kJsonFormatVersion = 1;
+
+struct TextOptions {
+    bool ascii = false;           // |-- and `-- instead of box drawing
+    bool color = false;           // ANSI colour (only on a TTY, never with NO_COLOR)
+    bool absolute_times = false;  // wall-clock start times instead of offsets
+    size_t max_line_bytes = 2048; // a 1 MiB argv must not flood the terminal
+};
+
+class Renderer {
+public:
+    virtual ~Renderer() = default;
+    virtual std::string render(const Model& model, const Report& report) const = 0;
+};
+
+class TextRenderer : public Renderer {
+public:
+    explicit TextRenderer(TextOptions options) : options_(options) {}
+    std::string render(const Model& model, const Report& report) const override;
+
+private:
+    TextOptions options_;
+};
+
+class JsonRenderer : public Renderer {
+public:
+    std::string render(const Model& model, const Report& report) const override;
+};
+
+// Warnings as stderr lines ("lineage: warning: ..."), escaped.
+std::string render_warnings_for_stderr(const Report& report);
+
+// "SIGKILL" for 9; "signal 64" for numbers without a name.
+std::string signal_name(int sig);
+
+}  // namespace lineage
