@@ -117,8 +117,8 @@ Runner add_reconstruct(CLI::App& app) {
     cmd->add_option("--container", args->container, "Container ID (prefix)");
     cmd->add_option("--pid", args->pid, "Every incarnation of this PID in the window");
     cmd->add_option("--binary", args->binary, "Binary glob: with '/' the whole path, else the base name");
-    cmd->add_option("--descendants-of", args->descendants_of, "Processes below this PID");
-    cmd->add_option("--ancestors-of", args->ancestors_of, "This PID and its whole ancestry");
+    cmd->add_option("--descendants-of", args->descendants_of, "This PID and every process below it");
+    cmd->add_option("--ancestors-of", args->ancestors_of, "This PID and its whole ancestry, up to PID 1");
     cmd->add_option("--since", args->since,
                     "Window start: RFC 3339, '2026-04-22 09:14' (local), @EPOCH, -15m, -2h or now");
     cmd->add_option("--until", args->until, "Window end, same forms as --since");

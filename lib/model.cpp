@@ -67,7 +67,8 @@ void Model::add_snapshot(const std::string& boot_id, int64_t run_id, const Snaps
     if (p.in_snapshot) return;  // an earlier run's snapshot already has it
     p.in_snapshot = true;
     p.nspid = row.nspid ? row.nspid : row.tgid;
-    p.ppid = row.ppid;
+    // /proc's ppid may be a reaper: it never overrides a recorded fork or exec.
+    if (p.parent_source == ParentSource::none) p.ppid = row.ppid;
     if (p.comm.empty()) p.comm = row.comm;
     if (p.cgroup_path.empty()) p.cgroup_path = row.cgroup_path;
     if (p.nodename.empty()) p.nodename = row.nodename;
@@ -91,6 +92,7 @@ void Model::add_fork(const std::string& boot_id, const ForkEvent& e) {
     p.parent_comm = e.parent_comm;
     p.parent_source = ParentSource::fork;
     if (p.comm.empty()) p.comm = e.parent_comm;  // a child runs its parent's image until it execs
+    p.parent_start_ns = static_cast<int64_t>(e.parent.start_ns);
 }
 
 void Model::add_exec(const std::string& boot_id, const ExecEvent& e) {
@@ -105,6 +107,10 @@ void Model::add_exec(const std::string& boot_id, const ExecEvent& e) {
         p.ppid = e.parent.tgid;
         p.parent_comm = e.parent_comm;
         p.parent_source = ParentSource::exec;
+    }
+    // The same exec read from two copies of one journal is one exec.
+    for (const auto& seen : p.execs) {
+        if (!seen.from_snapshot && seen.time_ns == static_cast<int64_t>(e.time_ns) && seen.binary == e.binary) return;
     }
     ExecImage img;
     img.time_ns = static_cast<int64_t>(e.time_ns);
@@ -129,6 +135,9 @@ void Model::add_exit(const std::string& boot_id, const ExitEvent& e) {
 void Model::add_connect(const std::string& boot_id, const ConnectEvent& e) {
     auto key = key_for(boot_id, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
     Process& p = get(key, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns), true);
+    for (const auto& seen : p.connects) {
+        if (seen.time_ns == static_cast<int64_t>(e.time_ns) && seen.dport == e.dport && seen.daddr == e.daddr) return;
+    }
     ConnectInfo c;
     c.time_ns = static_cast<int64_t>(e.time_ns);
     c.family = e.family;
@@ -140,7 +149,14 @@ void Model::add_connect(const std::string& boot_id, const ConnectEvent& e) {
     p.connects.push_back(std::move(c));
 }
 
-void Model::add_loss(const LossRecord& loss) { losses_.push_back(loss); }
+void Model::add_loss(const LossRecord& loss) {
+    for (const auto& seen : losses_) {
+        if (seen.boot_id == loss.boot_id && seen.from_ns == loss.from_ns && seen.to_ns == loss.to_ns &&
+            seen.count == loss.count && seen.reason == loss.reason)
+            return;
+    }
+    losses_.push_back(loss);
+}
 
 void Model::add_pod(const std::string& pod_uid, const PodNameRecord& name) {
     auto it = pods_.find(pod_uid);
@@ -183,7 +199,14 @@ void Model::finish() {
     for (auto& [key, p] : processes_) {
         if (!p.parent) continue;
         auto parent = processes_.find(*p.parent);
-        if (parent != processes_.end() && parent->first != key) parent->second.children.push_back(key);
+        if (parent == processes_.end() || parent->first == key) continue;
+        parent->second.children.push_back(key);
+        // A fork row carries the parent's start in nanoseconds, which a
+        // parent known only from the snapshot lacks.
+        if (p.parent_source == ParentSource::fork && !parent->second.start_precise) {
+            parent->second.start_ns = p.parent_start_ns;
+            parent->second.start_precise = true;
+        }
     }
     for (auto& [key, p] : processes_) {
         std::sort(p.children.begin(), p.children.end(), [this](const ProcessKey& a, const ProcessKey& b) {

@@ -78,6 +78,7 @@ struct Process {
     bool start_precise = false;   // false: only the snapshot's clock tick is known
     std::optional<ProcessKey> parent;
     uint32_t ppid = 0;
+    int64_t parent_start_ns = 0;  // the parent's start as the fork row gave it
     std::string parent_comm;      // from the fork or exec row, even if the parent is unknown
     ParentSource parent_source = ParentSource::none;
     std::string comm;

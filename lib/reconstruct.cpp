@@ -46,7 +46,8 @@ std::string describe(const Process& p) {
 }  // namespace
 
 bool binary_matches(const std::string& glob, const std::string& binary) {
-    if (glob.find('/') != std::string::npos) return fnmatch(glob.c_str(), binary.c_str(), 0) == 0;
+    // FNM_PATHNAME: '*' stops at '/', as in a shell.
+    if (glob.find('/') != std::string::npos) return fnmatch(glob.c_str(), binary.c_str(), FNM_PATHNAME) == 0;
     auto slash = binary.rfind('/');
     std::string base = slash == std::string::npos ? binary : binary.substr(slash + 1);
     return fnmatch(glob.c_str(), base.c_str(), 0) == 0;
@@ -190,7 +191,13 @@ Report build_report(const Model& model, const Query& q) {
             tree.outside_parent = OutsideParent{root->ppid, root->parent_comm, root->parent, "not in the journal"};
         }
         bool top = root->tgid == 1 || (root->parent_source == ParentSource::none && root->ppid == 0 && root->in_snapshot);
-        if (!root->parent && !top) {
+        if (!root->parent && !top && root->in_snapshot && root->ppid != 0) {
+            report.warnings.push_back(Warning{
+                "unknown_parent",
+                fmt::format("parent of {} is unknown: its parent PID {} was not in the /proc snapshot",
+                            describe(*root), root->ppid),
+                std::nullopt, std::nullopt});
+        } else if (!root->parent && !top) {
             report.warnings.push_back(Warning{
                 "unknown_parent",
                 fmt::format("parent of {} is unknown: it started before the journal and is not in the /proc snapshot",

