@@ -77,11 +77,31 @@ int run_reconstruct(ReconstructArgs args) {
 
     // Every journal is opened and checked before anything is printed: a bad
     // one among several fails the whole command.
+    // PID, pod and descendants selectors load only what can match, through
+    // the journal's indexes; the others need every row.
+    LoadPlan plan;
+    if (query.pid || query.ancestors_of || query.pod || query.descendants_of) {
+        plan.everything = false;
+        if (query.pid && query.ancestors_of && *query.pid != *query.ancestors_of) {
+            plan.everything = true;  // contradictory: nothing can match; keep it simple
+        }
+        plan.pid = query.pid ? query.pid : query.ancestors_of;
+        plan.pod = query.pod;
+        plan.descendants_of = query.descendants_of;
+        // One targeted selector is enough to bound the load: the in-memory
+        // filter applies all of them anyway.
+        if (plan.pid) {
+            plan.pod.reset();
+            plan.descendants_of.reset();
+        } else if (plan.pod) {
+            plan.descendants_of.reset();
+        }
+    }
     Model model;
     for (const auto& path : args.journals) {
         auto reader = JournalReader::open(path);
         if (!reader) return fail(reader.error().message);
-        if (auto st = reader->load_into(model); !st) return fail(st.error().message);
+        if (auto st = reader->load_into(model, plan); !st) return fail(st.error().message);
     }
     model.finish();
 

@@ -10,10 +10,18 @@
 #include <fmt/format.h>
 
 #include "journal_schema.h"
+#include "pod.h"
 
 namespace lineage {
 
 namespace {
+// Stored beside the cgroup path so that queries find a pod's processes
+// through an index instead of parsing every path.
+std::string pod_uid_of(const std::string& cgroup_path) {
+    auto kube = parse_kube_cgroup(cgroup_path);
+    return kube ? kube->pod_uid : std::string();
+}
+
 constexpr char kSqliteMagic[16] = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f', 'o', 'r', 'm', 'a', 't', ' ', '3', '\0'};
 }
 
@@ -112,8 +120,8 @@ Status JournalWriter::prepare_statements() {
          "parent_comm) VALUES (?,?,?,?,?,?,?)"},
         {&ins_exec_,
          "INSERT INTO exec (batch, time_ns, tgid, start_ns, nspid, old_tid, uid, gid, euid, parent_tgid, "
-         "parent_start_ns, parent_comm, comm, nodename, cgroup_id, cgroup_path, binary, argv, truncated) "
-         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+         "parent_start_ns, parent_comm, comm, nodename, cgroup_id, cgroup_path, binary, argv, truncated, pod_uid) "
+         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
         {&ins_exit_,
          "INSERT INTO exit (batch, time_ns, tgid, start_ns, code, signal, core_dumped, comm) "
          "VALUES (?,?,?,?,?,?,?,?)"},
@@ -122,7 +130,7 @@ Status JournalWriter::prepare_statements() {
          "dport, result) VALUES (?,?,?,?,?,?,?,?,?,?,?)"},
         {&ins_snapshot_,
          "INSERT INTO snapshot (batch, time_ns, tgid, nspid, ppid, start_ns, uid, gid, euid, comm, exe, argv, "
-         "cgroup_path, nodename) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+         "cgroup_path, nodename, pod_uid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
         {&ins_loss_, "INSERT INTO loss (batch, from_ns, to_ns, count, reason) VALUES (?,?,?,?,?)"},
         {&ins_pod_, "INSERT INTO pods (batch, pod_uid, name, namespace, source) VALUES (?,?,?,?,?)"},
         {&ins_clock_, "INSERT INTO clock_samples (run_id, boot_ns, wall_ns) VALUES (?,?,?)"},
@@ -213,6 +221,7 @@ Status JournalWriter::add(const Event& event) {
                 s.bind_blob(17, e.binary);
                 s.bind_blob(18, e.argv);
                 s.bind(19, int64_t{e.truncated});
+                s.bind(20, pod_uid_of(e.cgroup_path));
                 return step_insert(s, "exec");
             } else if constexpr (std::is_same_v<T, ExitEvent>) {
                 Stmt& s = ins_exit_;
@@ -262,6 +271,7 @@ Status JournalWriter::add_snapshot(const SnapshotRow& r) {
     s.bind_blob(12, r.argv);
     s.bind_blob(13, r.cgroup_path);
     s.bind_blob(14, r.nodename);
+    s.bind(15, pod_uid_of(r.cgroup_path));
     return step_insert(s, "snapshot");
 }
 

@@ -3,6 +3,7 @@
 // directory or its modification time.
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "model.h"
@@ -10,6 +11,17 @@
 #include "sqlite.h"
 
 namespace lineage {
+
+// What a query needs from a journal. By default everything is loaded; with
+// a PID, pod or descendants selector only the processes that can match are
+// loaded, through the indexes, with their ancestors: a query on a year of
+// journal reads a few thousand rows, not millions.
+struct LoadPlan {
+    bool everything = true;
+    std::optional<uint32_t> pid;             // every incarnation of this PID
+    std::optional<std::string> pod;          // name, namespace/name or UID
+    std::optional<uint32_t> descendants_of;  // this PID and all below it
+};
 
 // A journal opened for reading. When the journal has a live -wal file
 // (copied from, or still being written by, a recorder), the pair is copied
@@ -27,9 +39,9 @@ public:
     // version, damaged.
     static Result<JournalReader> open(const std::string& path);
 
-    // Adds every row of the journal to the model (call model.finish() after
-    // the last journal).
-    Status load_into(Model& model);
+    // Adds the journal's rows that the plan needs to the model (call
+    // model.finish() after the last journal).
+    Status load_into(Model& model, const LoadPlan& plan = LoadPlan{});
 
     const std::string& path() const { return path_; }
     bool read_from_copy() const { return !temp_dir_.empty(); }

@@ -134,6 +134,8 @@ public:
     void finish();
 
     ProcessKey key_for(const std::string& boot_id, uint32_t tgid, int64_t start_ns) const;
+    // Nanoseconds per /proc clock tick of a boot: the precision of identity.
+    int64_t tick_ns(const std::string& boot_id) const { return ns_per_tick(boot_id); }
     const Process* find(const ProcessKey& key) const;
     const std::unordered_map<ProcessKey, Process, ProcessKeyHash>& processes() const { return processes_; }
     const std::vector<RunRecord>& runs() const { return runs_; }

@@ -79,6 +79,7 @@ CREATE TABLE snapshot (
     exe         BLOB NOT NULL,            -- readlink /proc/PID/exe, empty if unreadable
     argv        BLOB NOT NULL,            -- /proc/PID/cmdline, NUL separated
     cgroup_path BLOB NOT NULL,            -- cgroup path (v2, or the v1 one that names a pod)
+    pod_uid     TEXT NOT NULL,            -- pod UID derived from cgroup_path, '' outside pods
     nodename    BLOB NOT NULL             -- UTS host name of the process, empty if unknown
 );
 
@@ -111,6 +112,7 @@ CREATE TABLE exec (
     nodename        BLOB NOT NULL,        -- UTS host name (a pod's name, in a pod)
     cgroup_id       INTEGER NOT NULL,     -- cgroup v2 id
     cgroup_path     BLOB NOT NULL,        -- cgroup v2 path below the root
+    pod_uid         TEXT NOT NULL,        -- pod UID derived from cgroup_path, '' outside pods
     binary          BLOB NOT NULL,        -- path given to execve
     argv            BLOB NOT NULL,        -- arguments, NUL separated, up to runs.argv_cap bytes
     truncated       INTEGER NOT NULL      -- bit 1: argv, 2: binary, 4: cgroup path cut short
@@ -168,3 +170,7 @@ CREATE INDEX exit_by_proc ON exit (tgid, start_ns);
 CREATE INDEX fork_by_child ON fork (child_tgid, child_start_ns);
 CREATE INDEX fork_by_parent ON fork (parent_tgid, parent_start_ns);
 CREATE INDEX connect_by_proc ON connect (tgid, start_ns);
+CREATE INDEX snapshot_by_proc ON snapshot (tgid, start_ns);
+-- Only processes in pods are indexed by pod: host processes cost nothing.
+CREATE INDEX exec_by_pod ON exec (pod_uid) WHERE pod_uid != '';
+CREATE INDEX snapshot_by_pod ON snapshot (pod_uid) WHERE pod_uid != '';
