@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -156,6 +157,18 @@ int run_record(const RecordArgs& args) {
         probe_options.filter_cgroups = true;
     }
 
+    // Probes first: a start that cannot attach (not root, no BTF) must not
+    // leave a new, empty journal behind. Records are consumed only in
+    // poll()/drain(), after the recorder exists; until then the kernel
+    // keeps them in the ring.
+    std::optional<Recorder> recorder;
+    Status write_status = Ok{};
+    auto sink = [&](const void* data, size_t size) {
+        if (write_status && recorder) write_status = recorder->on_record(data, size, boot_now_ns());
+    };
+    auto probe = Probe::start(probe_options, sink);
+    if (!probe) return fail(probe.error().message);
+
     if (auto st = ensure_parent_dir(args.journal); !st) return fail(st.error().message);
     auto writer = JournalWriter::open(args.journal);
     if (!writer) return fail(writer.error().message);
@@ -169,16 +182,7 @@ int run_record(const RecordArgs& args) {
     RecorderOptions rec_options;
     rec_options.batch_interval_ns = *batch_interval;
     rec_options.batch_max_rows = args.batch_rows;
-    Recorder recorder(*writer, rec_options, pod_namer);
-    Status write_status = Ok{};
-    // Records are only consumed inside poll()/drain(), which run after the
-    // run row exists; until then the kernel keeps them in the ring.
-    auto sink = [&](const void* data, size_t size) {
-        if (write_status) write_status = recorder.on_record(data, size, boot_now_ns());
-    };
-
-    auto probe = Probe::start(probe_options, sink);
-    if (!probe) return fail(probe.error().message);
+    recorder.emplace(*writer, rec_options, pod_namer);
     fmt::print(stderr, "lineage: attached {}\n", (*probe)->hooks());
 
     struct utsname uts {};
@@ -202,8 +206,8 @@ int run_record(const RecordArgs& args) {
     size_t snapshot_count = 0;
     int64_t ns_per_tick = 1'000'000'000 / info.clk_tck;
     if (auto st = write_snapshot(*writer, ns_per_tick, &snapshot_count); !st) return fail(st.error().message);
-    if (auto st = recorder.note_drops(0, 0, info.started_ns); !st) return fail(st.error().message);
-    if (auto st = recorder.commit(boot_now_ns()); !st) return fail(st.error().message);
+    if (auto st = recorder->note_drops(0, 0, info.started_ns); !st) return fail(st.error().message);
+    if (auto st = recorder->commit(boot_now_ns()); !st) return fail(st.error().message);
 
     struct sigaction sa {};
     sa.sa_handler = on_stop_signal;
@@ -229,7 +233,7 @@ int run_record(const RecordArgs& args) {
         int64_t now = boot_now_ns();
         if (now - last_drop_check >= 250'000'000) {
             auto d = (*probe)->drops();
-            write_status = recorder.note_drops(d.count, d.last_ns, now);
+            write_status = recorder->note_drops(d.count, d.last_ns, now);
             last_drop_check = now;
             if (!write_status) break;
         }
@@ -238,7 +242,7 @@ int run_record(const RecordArgs& args) {
             last_clock_sample = now;
             if (!write_status) break;
         }
-        write_status = recorder.maybe_commit(now);
+        write_status = recorder->maybe_commit(now);
         if (!write_status) break;
         if (duration_ns > 0 && now - started >= duration_ns) {
             stop_reason = "duration";
@@ -254,11 +258,11 @@ int run_record(const RecordArgs& args) {
     int64_t stop_ns = boot_now_ns();
     if (write_status) {
         auto d = (*probe)->drops();
-        write_status = recorder.note_drops(d.count, d.last_ns, stop_ns);
+        write_status = recorder->note_drops(d.count, d.last_ns, stop_ns);
     }
-    if (write_status) write_status = recorder.commit(stop_ns);
+    if (write_status) write_status = recorder->commit(stop_ns);
     if (!write_status) stop_reason = "error";
-    const auto& stats = recorder.stats();
+    const auto& stats = recorder->stats();
     auto ended = writer->end_run(stop_ns, wall_now_ns(), stop_reason, static_cast<int64_t>(stats.stored),
                                  static_cast<int64_t>(stats.lost));
     if (!write_status) return fail(write_status.error().message);

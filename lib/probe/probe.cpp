@@ -56,7 +56,11 @@ std::string explain_failure(int err) {
         why = std::strerror(-err);
     }
     std::lock_guard<std::mutex> lock(g_log_mutex);
-    if (!g_last_libbpf_line.empty()) why += fmt::format(" [libbpf: {}]", g_last_libbpf_line);
+    if (!g_last_libbpf_line.empty()) {
+        std::string line = g_last_libbpf_line;
+        if (line.rfind("libbpf: ", 0) == 0) line.erase(0, 8);
+        why += fmt::format(" [libbpf: {}]", line);
+    }
     return why;
 }
 

@@ -580,3 +580,17 @@ TEST_CASE("record snapshots processes that were already running", "[record]") {
     CHECK(j.forks_of_child(sleeper.pid).empty());
     CHECK(j.execs_of(sleeper.pid).empty());
 }
+
+TEST_CASE("record without privileges names what is missing and creates nothing", "[record]") {
+    TempDir dir;
+    REQUIRE(chmod(dir.path().c_str(), 0777) == 0);
+    const std::string path = dir.file("j.db");
+    auto r = run_argv({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", lineage_bin(), "record",
+                       "--journal", path, "--duration", "1s"},
+                      {}, 20s);
+    INFO("stderr:\n" << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.find("needs root") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(path));
+}
