@@ -76,12 +76,24 @@ std::string join_argv(const std::vector<std::string>& argv) {
     return out;
 }
 
+// A cgroup path is in one of the recorded subtrees ("/a" covers "/a/b").
+bool in_subtrees(const std::string& path, const std::vector<std::string>& subtrees) {
+    for (const auto& t : subtrees) {
+        if (path == t || (path.size() > t.size() && path.compare(0, t.size(), t) == 0 && path[t.size()] == '/'))
+            return true;
+    }
+    return false;
+}
+
 // Processes running before the probes: without them trees start in mid-air.
-Status write_snapshot(JournalWriter& writer, int64_t ns_per_tick, size_t* count) {
+// With a cgroup filter, only those the probes would record too.
+Status write_snapshot(JournalWriter& writer, int64_t ns_per_tick, const std::vector<std::string>* subtrees,
+                      size_t* count) {
     NodenameResolver nodenames;
     int64_t taken_ns = boot_now_ns();
     for (const auto& p : scan_proc("/proc")) {
         if (p.kernel_thread) continue;
+        if (subtrees && !in_subtrees(p.cgroup_path, *subtrees)) continue;
         SnapshotRow row;
         row.time_ns = taken_ns;
         row.tgid = static_cast<uint32_t>(p.tgid);
@@ -131,6 +143,7 @@ int run_record(const RecordArgs& args) {
     probe_options.verbose = args.verbose;
 
     nlohmann::json filters = nlohmann::json::object();
+    std::vector<std::string> snapshot_subtrees;
     if (!args.cgroups.empty() || args.kube_only) {
         std::string mount = find_cgroup2_mount();
         if (mount.empty()) return fail("--cgroup/--kube-only: no cgroup2 filesystem is mounted");
@@ -153,6 +166,11 @@ int run_record(const RecordArgs& args) {
             if (!id) return fail("--cgroup: " + id.error().message);
             probe_options.allowed_cgroup_ids.push_back(*id);
             filters["cgroups"].push_back(c);
+            // The same subtree as /proc/PID/cgroup names it: below the mount.
+            std::string rel = c.rfind(mount + "/", 0) == 0 ? c.substr(mount.size()) : c;
+            if (rel.empty() || rel[0] != '/') rel = "/" + rel;
+            while (rel.size() > 1 && rel.back() == '/') rel.pop_back();
+            snapshot_subtrees.push_back(rel);
         }
         probe_options.filter_cgroups = true;
     }
@@ -205,7 +223,8 @@ int run_record(const RecordArgs& args) {
 
     size_t snapshot_count = 0;
     int64_t ns_per_tick = 1'000'000'000 / info.clk_tck;
-    if (auto st = write_snapshot(*writer, ns_per_tick, &snapshot_count); !st) return fail(st.error().message);
+    if (auto st = write_snapshot(*writer, ns_per_tick, probe_options.filter_cgroups ? &snapshot_subtrees : nullptr,
+                                 &snapshot_count); !st) return fail(st.error().message);
     if (auto st = recorder->note_drops(0, 0, info.started_ns); !st) return fail(st.error().message);
     if (auto st = recorder->commit(boot_now_ns()); !st) return fail(st.error().message);
 
