@@ -64,7 +64,7 @@ public:
             if (!first) out_ += "\n";
             first = false;
             tree_header(tree);
-            out_ += label(tree.root) + "\n";
+            out_ += label(tree.root, nullptr) + "\n";
             details(tree.root, "  ");
             children(tree.root, "  ");
         }
@@ -84,6 +84,15 @@ private:
 
     void tree_header(const Tree& tree) {
         const TreeNode& root = tree.root;
+        // Several boots or nodes: say which one each tree comes from.
+        if (report_.journal.boot_ids.size() > 1) {
+            const Process& p = *root.process;
+            std::string node;
+            for (const auto& r : model_.runs()) {
+                if (r.boot_id == p.key.boot_id) node = r.node;
+            }
+            out_ += paint("2", escape_for_terminal(fmt::format("node {}, boot {}", node, p.key.boot_id))) + "\n";
+        }
         if (root.pod) {
             const auto& pod = *root.pod;
             std::string name = pod.namespace_.empty() ? pod.name : pod.namespace_ + "/" + pod.name;
@@ -115,7 +124,9 @@ private:
         return text;
     }
 
-    std::string label(const TreeNode& node) const {
+    // parent is null for a root; a node entering a pod its parent is not in
+    // says so, since the tree header names only the root's pod.
+    std::string label(const TreeNode& node, const TreeNode* parent) const {
         const Process& p = *node.process;
         std::string chain;
         if (p.execs.empty()) {
@@ -146,6 +157,11 @@ private:
         }
         std::string line = fmt::format("{}  ({})  {}  {}", chain, pid, when(process_start_wall(model_, p)), status);
         if (!node.in_window) line += paint("2", "  [outside window]");
+        if (parent && node.pod && (!parent->pod || parent->pod->uid != node.pod->uid)) {
+            const auto& pod = *node.pod;
+            std::string name = pod.namespace_.empty() ? pod.name : pod.namespace_ + "/" + pod.name;
+            line += paint("1", "  [pod " + escape_for_terminal(name) + "]");
+        }
         return line;
     }
 
@@ -164,7 +180,7 @@ private:
         for (size_t i = 0; i < node.children.size(); ++i) {
             bool last = i + 1 == node.children.size();
             const TreeNode& child = node.children[i];
-            out_ += prefix + (last ? g_.last : g_.tee) + label(child) + "\n";
+            out_ += prefix + (last ? g_.last : g_.tee) + label(child, &node) + "\n";
             std::string next = prefix + (last ? g_.space : g_.pipe);
             details(child, next);
             children(child, next);
