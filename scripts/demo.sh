@@ -51,13 +51,20 @@ die() { echo "demo: error: $*" >&2; exit 1; }
 # ---------------------------------------------------------------- preflight
 
 [ "$(id -u)" = 0 ] || die "run me as root: lineage record loads eBPF programs, and the fake pod needs cgroups and namespaces"
-[ -f "$LINEAGE" ] && [ -x "$LINEAGE" ] || die "no lineage binary at $LINEAGE (build it first, or pass --lineage PATH)"
-LINEAGE=$(realpath "$LINEAGE")
-PYTHON=/usr/bin/python3
-[ -x "$PYTHON" ] || die "$PYTHON is missing (apt-get install python3)"
-for cmd in curl wget unshare mount realpath; do
+for cmd in curl wget unshare mount flock realpath; do
     command -v "$cmd" >/dev/null || die "$cmd is missing (on Debian: apt-get install curl wget util-linux mount coreutils)"
 done
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || die "$PYTHON is missing (apt-get install python3)"
+if [ ! -f "$LINEAGE" ] || [ ! -x "$LINEAGE" ]; then
+    die "no lineage binary at $LINEAGE (build it first, or pass --lineage PATH)"
+fi
+LINEAGE=$(realpath "$LINEAGE")
+
+# One demo at a time: they share the fake pod's cgroups. The lock is on this
+# script, so it leaves no file behind; it goes when our last process does.
+exec 9<"$0"
+flock -n 9 || die "another demo is running (it holds a lock on $0)"
 
 # The cgroup2 mount: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host.
 CG2=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo)
@@ -81,6 +88,7 @@ RECORDER_PIDS=
 UNSHARE_PID=
 POD_INIT=
 WORK_OWNED=0
+CGROUPS_OWNED=0
 
 # Is PID alive and not yet a zombie? (A zombie child still passes kill -0.)
 running() {
@@ -92,9 +100,9 @@ running() {
 # Stop one of our child processes: SIGNAL, up to 5 s of grace, then SIGKILL.
 # Reaps it and returns its exit status.
 stop_child() {
-    local pid=$1 sig=$2 i
+    local pid=$1 sig=$2
     kill "-$sig" "$pid" 2>/dev/null || true
-    for i in $(seq 50); do
+    for _ in $(seq 50); do
         running "$pid" || break
         sleep 0.1
     done
@@ -109,14 +117,14 @@ stop_child() {
 # the demo's: it is killed, and if the kernel has not let go of it after a
 # moment, moved to the root cgroup, because rmdir needs an empty cgroup.
 remove_cgroup() {
-    local dir=$1 pid i
+    local dir=$1 pid
     [ -d "$dir" ] || return 0
-    for pid in $(cat "$dir/cgroup.procs"); do kill -KILL "$pid" 2>/dev/null || true; done
-    for i in $(seq 30); do
+    while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done <"$dir/cgroup.procs"
+    for _ in $(seq 30); do
         grep -qx 'populated 0' "$dir/cgroup.events" && break
         sleep 0.1
     done
-    for pid in $(cat "$dir/cgroup.procs"); do echo "$pid" >"$CG2/cgroup.procs" 2>/dev/null || true; done
+    while read -r pid; do echo "$pid" >"$CG2/cgroup.procs" 2>/dev/null || true; done <"$dir/cgroup.procs"
     rmdir "$dir" || say "could not remove cgroup $dir"
 }
 
@@ -151,14 +159,14 @@ cleanup() {
         done
         stop_child "$UNSHARE_PID" TERM 2>/dev/null
     fi
-    POD_INIT= UNSHARE_PID=
+    POD_INIT='' UNSHARE_PID=''
     # SIGINT lets a recorder finish its journal.
     for pid in $RECORDER_PIDS; do stop_child "$pid" INT 2>/dev/null; done
     RECORDER_PIDS=
     [ -n "$LISTENER_PID" ] && stop_child "$LISTENER_PID" TERM 2>/dev/null
     LISTENER_PID=
     # The mounts lived in the pod's mount namespace: they went with it.
-    remove_all_cgroups
+    [ "$CGROUPS_OWNED" = 1 ] && remove_all_cgroups
     if [ "$WORK_OWNED" = 1 ] && [ "$KEEP" = 0 ]; then
         rm -rf -- "$WORK"
         WORK_OWNED=0
@@ -184,8 +192,8 @@ say "work directory $WORK"
 # Waits up to SECONDS for FILE to contain a line matching REGEX while PID
 # runs. Fails, showing FILE, if PID dies or time runs out.
 wait_for_line() {
-    local file=$1 regex=$2 pid=$3 seconds=$4 what=$5 i
-    for i in $(seq $((seconds * 10))); do
+    local file=$1 regex=$2 pid=$3 seconds=$4 what=$5
+    for _ in $(seq $((seconds * 10))); do
         grep -qE -- "$regex" "$file" 2>/dev/null && return 0
         if ! running "$pid"; then
             sed 's/^/    /' "$file" >&2 2>/dev/null
@@ -200,6 +208,7 @@ wait_for_line() {
 # ---------------------------------------------------------------- 2. the pod's cgroups and kubelet files
 
 # A stale pod from an interrupted run (SIGKILL skips cleanup) goes first.
+CGROUPS_OWNED=1
 remove_all_cgroups
 mkdir -p "$CG_QOS"
 mkdir "$CG_POD" "$CG_CONTAINER"
@@ -259,7 +268,7 @@ wait_for_line "$WORK/pod.log" '^my-app: ready' "$UNSHARE_PID" 10 "the pod"
 # my-app is the container's only process: the PID namespace's init.
 POD_INIT=$(cat "$CG_CONTAINER/cgroup.procs")
 case $POD_INIT in
-'' | *[!0-9]*) die "expected my-app alone in $CG_CONTAINER, found: $(echo $POD_INIT)" ;;
+'' | *[!0-9]*) die "expected my-app alone in $CG_CONTAINER, found: $POD_INIT" ;;
 esac
 say "pod $POD_NAMESPACE/$POD_NAME is up: my-app is PID $POD_INIT on the host, 1 in the pod"
 
@@ -282,7 +291,7 @@ grep -qx 'my-app: request handled (exit 0)' "$WORK/pod.log" || {
 say "restarting the pod: its processes, namespaces and cgroups go away"
 kill -KILL "$POD_INIT"
 wait "$UNSHARE_PID" || true # unshare dies the way its child did
-POD_INIT= UNSHARE_PID=
+POD_INIT='' UNSHARE_PID=''
 remove_pod_cgroups
 
 # A moment for the last exit events to reach the ring, then stop both.

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # my-app, the demo's vulnerable service, run by /usr/local/bin/my-app (a copy
 # of the system's sh) inside the fake pod. It takes one "request" per line
 # from a FIFO and, like a command injection bug, hands it to a shell.

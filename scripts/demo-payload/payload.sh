@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # The attacker's second stage, as served by the demo's fake attacker.com.
 # It is harmless: it reads /etc/passwd and sends it to the local listener,
 # fetches a "backdoor" that does nothing into the pod's private /tmp, and

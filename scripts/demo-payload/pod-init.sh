@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Runs as PID 1 of the fake pod's new PID, UTS and mount namespaces, still in
 # the cgroup of whoever started the demo: it plays the container runtime's
 # init (what runc init does), then becomes my-app.
