@@ -96,7 +96,7 @@ void decode_wait_status(uint32_t status, int* code, int* signal, bool* core) {
 }
 
 Result<Event> decode_event(const void* data, size_t size) {
-    lineage_hdr hdr;
+    lineage_hdr hdr{};
     if (!copy_fixed(&hdr, data, size)) return too_short("event", size, sizeof(hdr));
     if (hdr.size > size) {
         return Error{fmt::format("record says {} bytes but only {} arrived", hdr.size, size)};
@@ -105,14 +105,14 @@ Result<Event> decode_event(const void* data, size_t size) {
 
     switch (hdr.type) {
     case LINEAGE_EV_FORK: {
-        lineage_fork_event r;
+        lineage_fork_event r{};
         if (!copy_fixed(&r, data, size)) return too_short("fork", size, sizeof(r));
         const auto* raw = &r;
         return Event{ForkEvent{raw->hdr.time_ns, proc_ref(raw->parent), proc_ref(raw->child),
                                fixed_string(raw->parent_comm)}};
     }
     case LINEAGE_EV_EXEC: {
-        lineage_exec_event r;
+        lineage_exec_event r{};
         if (!copy_fixed(&r, data, size)) return too_short("exec", size, sizeof(r));
         const auto* raw = &r;
         size_t variable = size_t{raw->binary_len} + raw->cgroup_len + raw->argv_len;
@@ -141,7 +141,7 @@ Result<Event> decode_event(const void* data, size_t size) {
         return Event{std::move(e)};
     }
     case LINEAGE_EV_EXIT: {
-        lineage_exit_event r;
+        lineage_exit_event r{};
         if (!copy_fixed(&r, data, size)) return too_short("exit", size, sizeof(r));
         const auto* raw = &r;
         ExitEvent e;
@@ -152,7 +152,7 @@ Result<Event> decode_event(const void* data, size_t size) {
         return Event{std::move(e)};
     }
     case LINEAGE_EV_CONNECT: {
-        lineage_connect_event r;
+        lineage_connect_event r{};
         if (!copy_fixed(&r, data, size)) return too_short("connect", size, sizeof(r));
         const auto* raw = &r;
         if (raw->family != AF_INET && raw->family != AF_INET6) {

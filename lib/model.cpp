@@ -237,6 +237,7 @@ int64_t Model::to_wall(const std::string& boot_id, int64_t boot_ns) const {
         const auto& prev = *(pos - 1);
         if (!best || boot_ns - prev.first <= best->first - boot_ns) best = &prev;
     }
+    if (!best) return boot_ns;
     return boot_ns + (best->second - best->first);
 }
 

@@ -108,7 +108,9 @@ private:
         }
     }
 
-    std::string image_text(const ExecImage& img) const {
+    // One image, cut to `budget` bytes; the cap marker goes after the cut so
+    // that a long argv never hides that it was truncated.
+    std::string image_text(const ExecImage& img, size_t budget) const {
         std::string text;
         if (img.args.empty()) {
             text = escape_for_terminal(img.binary);
@@ -120,6 +122,7 @@ private:
             }
             text += format_argv(img.args);
         }
+        text = truncate_for_display(text, budget);
         if (img.args_truncated) text += " [argv cut at cap]";
         return text;
     }
@@ -132,12 +135,12 @@ private:
         if (p.execs.empty()) {
             chain = "[" + escape_for_terminal(p.comm.empty() ? "?" : p.comm) + "]";
         } else {
+            size_t budget = std::max<size_t>(opt_.max_line_bytes / p.execs.size(), 64);
             for (size_t i = 0; i < p.execs.size(); ++i) {
                 if (i) chain += fmt::format(" {} ", g_.arrow);
-                chain += image_text(p.execs[i]);
+                chain += image_text(p.execs[i], budget);
             }
         }
-        chain = truncate_for_display(chain, opt_.max_line_bytes);
         if (opt_.color) {
             // Bold for the command: the eye finds it first.
             chain = paint("1", chain);

@@ -488,8 +488,9 @@ TEST_CASE("record on an existing journal appends a second run", "[record]") {
         auto rec = start_record(journal);
         CHECK(rec->has_line("lineage: recording to " + journal + " (run " + std::to_string(run) + ","));
         recorders.push_back(rec->pid());
-        // A marker exec, to see which run stored it.
-        auto t = run_argv({"/bin/true", "lineage-run-" + std::to_string(run)});
+        // A marker exec, to see which run stored it (unique to this test
+        // process: other work on the machine may run /bin/true too).
+        auto t = run_argv({"/bin/true", "lineage-run-" + std::to_string(run) + "-" + std::to_string(getpid())});
         CHECK(t.exit_code == 0);
         rec->stop();
     }
@@ -512,10 +513,18 @@ TEST_CASE("record on an existing journal appends a second run", "[record]") {
         CHECK(j.scalar("SELECT count(*) FROM snapshot WHERE batch IN (SELECT batch_id FROM batches WHERE run_id = ?)",
                        {run}) > 0);
         // ... and stored its own marker exec, and only that one.
-        auto ex = j.execs("CAST(binary AS TEXT) = '/bin/true' AND batch IN (SELECT batch_id FROM batches WHERE run_id = ?)",
+        const std::string marker = "lineage-run-" + std::to_string(run) + "-" + std::to_string(getpid());
+        auto ex = j.execs("CAST(binary AS TEXT) = '/bin/true' AND instr(argv, CAST('" + marker +
+                              "' AS BLOB)) > 0 AND batch IN (SELECT batch_id FROM batches WHERE run_id = ?)",
                           {run});
         REQUIRE(ex.size() == 1);
-        CHECK(ex[0].argv == Args{"/bin/true", "lineage-run-" + std::to_string(run)});
+        CHECK(ex[0].argv == Args{"/bin/true", marker});
+        // The other run's marker is not in this run's batches.
+        const std::string other = "lineage-run-" + std::to_string(3 - run) + "-" + std::to_string(getpid());
+        CHECK(j.execs("instr(argv, CAST('" + other + "' AS BLOB)) > 0 AND batch IN (SELECT batch_id FROM batches "
+                      "WHERE run_id = ?)",
+                      {run})
+                  .empty());
     }
     struct stat st {};
     REQUIRE(stat(journal.c_str(), &st) == 0);
