@@ -27,6 +27,8 @@ const volatile __u64 wakeup_bytes = 0;
 /* When set, only processes in a cgroup listed in allowed_cgroups, or below
  * one, are recorded. */
 const volatile bool filter_cgroups = false;
+/* sched_process_exit has a group_dead argument (Linux 6.16+). */
+const volatile bool exit_has_group_dead = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -279,15 +281,25 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	return 0;
 }
 
+/* Raw ctx rather than BPF_PROG: the second argument (group_dead) exists only
+ * on kernels that have it, and must not be read elsewhere. */
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(handle_exit, struct task_struct *p)
+int handle_exit(__u64 *ctx)
 {
+	struct task_struct *p = (struct task_struct *)ctx[0];
 	struct lineage_exit_event *e;
 
-	/* signal->live drops to zero when the last thread exits: that is the
-	 * process's one exit. Earlier thread exits write nothing. */
-	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+	/* A process exits once, when its last thread exits; earlier thread
+	 * exits write nothing. Since 6.16 the tracepoint says so (group_dead,
+	 * the result of the kernel's own atomic_dec_and_test). Before, read
+	 * signal->live, which is zero only for the last thread -- but two
+	 * threads exiting at once may both see zero, so prefer group_dead. */
+	if (exit_has_group_dead) {
+		if (!(bool)ctx[1])
+			return 0;
+	} else if (BPF_CORE_READ(p, signal, live.counter) != 0) {
 		return 0;
+	}
 	if (!cgroup_wanted())
 		return 0;
 

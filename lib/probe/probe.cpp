@@ -1,6 +1,7 @@
 #include "probe.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
@@ -39,6 +40,24 @@ int libbpf_log(enum libbpf_print_level level, const char* format, va_list args) 
         if (g_verbose) fmt::print(stderr, "libbpf: {}\n", text);
     }
     return 0;
+}
+
+// Does this kernel's sched_process_exit tracepoint pass group_dead? Read
+// from the kernel's BTF: typedef btf_trace_sched_process_exit is a pointer
+// to a function (void *ctx, struct task_struct *p[, bool group_dead]).
+bool exit_tracepoint_has_group_dead() {
+    struct btf* btf = btf__load_vmlinux_btf();
+    if (!btf || libbpf_get_error(btf)) return false;
+    bool has = false;
+    int id = btf__find_by_name_kind(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF);
+    if (id > 0) {
+        const struct btf_type* t = btf__type_by_id(btf, id);
+        t = t ? btf__type_by_id(btf, t->type) : nullptr;
+        if (t && btf_is_ptr(t)) t = btf__type_by_id(btf, t->type);
+        if (t && btf_is_func_proto(t)) has = btf_vlen(t) >= 3;
+    }
+    btf__free(btf);
+    return has;
 }
 
 // Names what is missing, so a failed start says more than "EPERM".
@@ -94,6 +113,7 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, RecordS
     skel->rodata->argv_cap = options.argv_cap;
     skel->rodata->wakeup_bytes = options.wakeup_bytes;
     skel->rodata->filter_cgroups = options.filter_cgroups;
+    skel->rodata->exit_has_group_dead = exit_tracepoint_has_group_dead();
     if (int err = bpf_map__set_max_entries(skel->maps.events, static_cast<uint32_t>(options.ring_bytes)); err) {
         return Error{fmt::format("cannot size the ring buffer to {} bytes: {}", options.ring_bytes,
                                  std::strerror(-err))};
