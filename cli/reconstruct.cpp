@@ -88,6 +88,8 @@ int run_reconstruct(ReconstructArgs args) {
         plan.pid = query.pid ? query.pid : query.ancestors_of;
         plan.pod = query.pod;
         plan.descendants_of = query.descendants_of;
+        plan.since_wall_ns = query.since_wall_ns;
+        plan.until_wall_ns = query.until_wall_ns;
         // One targeted selector is enough to bound the load: the in-memory
         // filter applies all of them anyway.
         if (plan.pid) {

@@ -586,13 +586,38 @@ private:
                     uids.insert(pod.uid);
             }
             uids.insert(*plan.pod);  // a UID the recorder could not name
+            // The window in each boot's clock, widened by a second so that
+            // clock-sample rounding never drops a process; build_report
+            // applies the exact window later.
+            constexpr int64_t kMargin = 1'000'000'000;
+            auto in_window = [&](const std::string& boot, int64_t start_ns, bool exited, int64_t exit_ns) {
+                if (plan.until_wall_ns && start_ns > model_.to_boot(boot, *plan.until_wall_ns) + kMargin) return false;
+                if (plan.since_wall_ns && exited && exit_ns < model_.to_boot(boot, *plan.since_wall_ns) - kMargin)
+                    return false;
+                return true;
+            };
             for (const auto& uid : uids) {
+                auto add_exec = [&](Stmt& s) {
+                    const RunRange* run = range_of(s.int64(0));
+                    if (!run) return;
+                    bool exited = sqlite3_column_type(s.get(), 3) != SQLITE_NULL;
+                    if (!in_window(run->boot_id, s.int64(2), exited, s.int64(3))) return;
+                    seeds.push_back({run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)});
+                };
+                // One pass over the pod's exec rows, each with its process's
+                // exit (through the exit index), so that processes outside
+                // the window cost one row, not five look-ups.
+                if (auto st = each_text("exec",
+                                        "SELECT e.batch, e.tgid, e.start_ns, x.time_ns FROM exec e "
+                                        "LEFT JOIN exit x ON x.tgid = e.tgid AND x.start_ns = e.start_ns "
+                                        "WHERE e.pod_uid = ?1 AND e.pod_uid != ''",
+                                        uid, add_exec);
+                    !st)
+                    return st;
                 auto add = [&](Stmt& s) {
                     const RunRange* run = range_of(s.int64(0));
                     if (run) seeds.push_back({run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)});
                 };
-                if (auto st = each_text("exec", "SELECT batch, tgid, start_ns FROM exec WHERE pod_uid = ?1 AND pod_uid != ''", uid, add); !st)
-                    return st;
                 if (auto st = each_text("snapshot", "SELECT batch, tgid, start_ns FROM snapshot WHERE pod_uid = ?1 AND pod_uid != ''", uid, add);
                     !st)
                     return st;

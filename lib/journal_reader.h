@@ -21,6 +21,9 @@ struct LoadPlan {
     std::optional<uint32_t> pid;             // every incarnation of this PID
     std::optional<std::string> pod;          // name, namespace/name or UID
     std::optional<uint32_t> descendants_of;  // this PID and all below it
+    // The window, wall-clock ns: a pod's processes that ended before it or
+    // started after it are not loaded (unless they are ancestors).
+    std::optional<int64_t> since_wall_ns, until_wall_ns;
 };
 
 // A journal opened for reading. When the journal has a live -wal file

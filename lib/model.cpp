@@ -1,6 +1,7 @@
 #include "model.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
 
 #include <fmt/format.h>
@@ -32,6 +33,13 @@ void Model::add_run(const RunRecord& run) {
 
 void Model::add_clock_sample(const std::string& boot_id, int64_t boot_ns, int64_t wall_ns) {
     clocks_[boot_id].emplace_back(boot_ns, wall_ns);
+    clocks_sorted_ = false;
+}
+
+void Model::sort_clocks() const {
+    if (clocks_sorted_) return;
+    for (auto& [boot, samples] : clocks_) std::sort(samples.begin(), samples.end());
+    clocks_sorted_ = true;
 }
 
 int64_t Model::ns_per_tick(const std::string& boot_id) const {
@@ -216,7 +224,7 @@ void Model::finish() {
             return a.tgid < b.tgid;
         });
     }
-    for (auto& [boot, samples] : clocks_) std::sort(samples.begin(), samples.end());
+    sort_clocks();
 }
 
 const Process* Model::find(const ProcessKey& key) const {
@@ -225,6 +233,7 @@ const Process* Model::find(const ProcessKey& key) const {
 }
 
 int64_t Model::to_wall(const std::string& boot_id, int64_t boot_ns) const {
+    sort_clocks();
     auto it = clocks_.find(boot_id);
     if (it == clocks_.end() || it->second.empty()) return boot_ns;
     const auto& samples = it->second;
@@ -239,6 +248,22 @@ int64_t Model::to_wall(const std::string& boot_id, int64_t boot_ns) const {
     }
     if (!best) return boot_ns;
     return boot_ns + (best->second - best->first);
+}
+
+int64_t Model::to_boot(const std::string& boot_id, int64_t wall_ns) const {
+    sort_clocks();
+    auto it = clocks_.find(boot_id);
+    if (it == clocks_.end() || it->second.empty()) return wall_ns;
+    // Samples are in boot-time order, and wall time follows it but for
+    // clock steps: search by wall time, then look at both neighbours.
+    const auto& samples = it->second;
+    auto pos = std::lower_bound(samples.begin(), samples.end(), wall_ns,
+                                [](const std::pair<int64_t, int64_t>& s, int64_t w) { return s.second < w; });
+    const std::pair<int64_t, int64_t>* best = nullptr;
+    if (pos != samples.end()) best = &*pos;
+    if (pos != samples.begin() && (!best || std::llabs((pos - 1)->second - wall_ns) < std::llabs(best->second - wall_ns)))
+        best = &*(pos - 1);
+    return wall_ns - (best->second - best->first);
 }
 
 int64_t Model::journal_end_ns(const std::string& boot_id) const {

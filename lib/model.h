@@ -144,6 +144,8 @@ public:
 
     // Boot-time ns of a boot to wall-clock ns, through the nearest clock sample.
     int64_t to_wall(const std::string& boot_id, int64_t boot_ns) const;
+    // The inverse, through the sample nearest in wall-clock time.
+    int64_t to_boot(const std::string& boot_id, int64_t wall_ns) const;
     // Last moment the journals saw of a boot: a process without an exit
     // was still running then.
     int64_t journal_end_ns(const std::string& boot_id) const;
@@ -156,7 +158,10 @@ private:
     std::vector<RunRecord> runs_;
     std::vector<LossRecord> losses_;
     std::map<std::string, PodNameRecord> pods_;
-    std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> clocks_;  // boot -> (boot_ns, wall_ns)
+    // boot -> (boot_ns, wall_ns), sorted by boot_ns on first use.
+    mutable std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> clocks_;
+    mutable bool clocks_sorted_ = true;
+    void sort_clocks() const;
     std::map<std::string, int64_t> ticks_;                                    // boot -> ns per tick
     // Snapshot parents are resolved by ppid within the same snapshot.
     struct PendingSnapshotParent {

@@ -1,5 +1,7 @@
 #include "recorder.h"
 
+#include <cstdlib>
+
 #include "event.h"
 #include "pod.h"
 
@@ -58,6 +60,18 @@ Status Recorder::commit(int64_t now_ns) {
     }
     batch_started_ns_ = -1;
     return writer_.commit(now_ns);
+}
+
+Status Recorder::note_clock(int64_t boot_ns, int64_t wall_ns) {
+    constexpr int64_t kStep = 1'000'000;                 // 1 ms
+    constexpr int64_t kKeepalive = 3'600'000'000'000;    // 1 h
+    int64_t offset = wall_ns - boot_ns;
+    if (clock_boot_ns_ >= 0 && std::llabs(offset - clock_offset_ns_) <= kStep &&
+        boot_ns - clock_boot_ns_ < kKeepalive)
+        return Ok{};
+    clock_boot_ns_ = boot_ns;
+    clock_offset_ns_ = offset;
+    return writer_.add_clock_sample(boot_ns, wall_ns);
 }
 
 Status Recorder::note_drops(uint64_t total_count, uint64_t last_drop_ns, int64_t now_ns) {

@@ -46,6 +46,12 @@ public:
     // the time since the previous reading.
     Status note_drops(uint64_t total_count, uint64_t last_drop_ns, int64_t now_ns);
 
+    // Boot-time to wall-clock sample. Stored only when the offset moved by
+    // more than a millisecond (a clock step, a resume) or an hour passed:
+    // the offset is otherwise constant, and a year of one-minute samples
+    // would make every query read half a million rows.
+    Status note_clock(int64_t boot_ns, int64_t wall_ns);
+
     const RecorderStats& stats() const { return stats_; }
 
 private:
@@ -61,6 +67,8 @@ private:
     int64_t decode_loss_from_ns_ = -1;
     uint64_t decode_loss_pending_ = 0;
     std::set<std::string> pods_named_;
+    int64_t clock_boot_ns_ = -1;  // last stored sample
+    int64_t clock_offset_ns_ = 0;
 };
 
 }  // namespace lineage

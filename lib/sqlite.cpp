@@ -20,11 +20,12 @@ Result<Database> open_with(const std::string& name, int flags) {
 }  // namespace
 
 Result<Database> Database::open_write(const std::string& path) {
-    return open_with(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW);
+    // NOMUTEX: a connection is only ever used by one thread; no lock per call.
+    return open_with(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX);
 }
 
 Result<Database> Database::open_read(const std::string& uri) {
-    return open_with(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+    return open_with(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX);
 }
 
 Result<Stmt> Database::prepare(std::string_view sql) {

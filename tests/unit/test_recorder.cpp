@@ -128,3 +128,20 @@ TEST_CASE("a pod is named once, from the first exec seen in it", "[recorder]") {
     REQUIRE(s->step() == SQLITE_ROW);
     CHECK(s->blob(0) == cg);
 }
+
+TEST_CASE("clock samples are stored when the offset moves, or hourly", "[recorder]") {
+    TempDir dir;
+    auto writer = open_writer(dir / "j.db");
+    Recorder rec(writer, RecorderOptions{});
+    const int64_t minute = 60'000'000'000, offset = 1'776'848'400'000'000'000;
+    // Three hours of one-minute checks with a steady clock, then a 2 s step.
+    for (int64_t m = 0; m <= 180; ++m) REQUIRE(rec.note_clock(m * minute, m * minute + offset).ok());
+    REQUIRE(rec.note_clock(181 * minute, 181 * minute + offset + 500'000).ok());    // 0.5 ms: kept out
+    REQUIRE(rec.note_clock(182 * minute, 182 * minute + offset + 2'000'000'000).ok());  // a step
+    REQUIRE(rec.commit(183 * minute).ok());
+    auto db = Database::open_read("file:" + (dir / "j.db") + "?mode=ro");
+    REQUIRE(db.ok());
+    // begin_run's own sample, then 0 h, 1 h, 2 h, 3 h, and the step.
+    CHECK(*query_int(*db, "SELECT count(*) FROM clock_samples") == 6);
+    CHECK(*query_int(*db, "SELECT max(wall_ns - boot_ns) FROM clock_samples") == offset + 2'000'000'000);
+}
