@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     };
     add(&lineage::cli::add_record);
     add(&lineage::cli::add_reconstruct);
+    add(&lineage::cli::add_verify);
 
     try {
         app.parse(argc, argv);

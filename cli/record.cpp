@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "commands.h"
 #include "events.h"
+#include "hashchain.h"
 #include "journal.h"
 #include "pod.h"
 #include "probe.h"
@@ -46,6 +47,8 @@ struct RecordArgs {
     bool kube_only = false;
     std::string kube_root = "/";
     bool verbose = false;
+    std::string anchor_log;  // empty: anchors go to stderr
+    std::string anchor_interval = "5m";
 };
 
 int fail(const std::string& message) {
@@ -133,6 +136,8 @@ int run_record(const RecordArgs& args) {
         if (!d) return fail("--duration: " + d.error().message);
         duration_ns = *d;
     }
+    auto anchor_interval = parse_duration(args.anchor_interval);
+    if (!anchor_interval) return fail("--anchor-interval: " + anchor_interval.error().message);
 
     ProbeOptions probe_options;
     probe_options.argv_cap = static_cast<uint32_t>(*argv_cap);
@@ -187,6 +192,9 @@ int run_record(const RecordArgs& args) {
     auto probe = Probe::start(probe_options, sink);
     if (!probe) return fail(probe.error().message);
 
+    // Before the journal: a bad --anchor-log must not leave a new journal.
+    auto anchors = args.anchor_log.empty() ? Result<AnchorLog>(AnchorLog()) : AnchorLog::open(args.anchor_log);
+    if (!anchors) return fail("--anchor-log: " + anchors.error().message);
     if (auto st = ensure_parent_dir(args.journal); !st) return fail(st.error().message);
     auto writer = JournalWriter::open(args.journal);
     if (!writer) return fail(writer.error().message);
@@ -227,6 +235,15 @@ int run_record(const RecordArgs& args) {
                                  &snapshot_count); !st) return fail(st.error().message);
     if (auto st = recorder->note_drops(0, 0, info.started_ns); !st) return fail(st.error().message);
     if (auto st = recorder->commit(boot_now_ns()); !st) return fail(st.error().message);
+    // The chain head, for shipping off the node: at start, every
+    // --anchor-interval and at stop. A failed write costs the anchor, not
+    // the recording.
+    auto publish_anchor = [&] {
+        const ChainHead& head = writer->head();
+        auto st = anchors->write(format_anchor_line(wall_now_ns(), info.node, info.boot_id, head.batch_id, head.hash));
+        if (!st) fmt::print(stderr, "lineage: {}\n", st.error().message);
+    };
+    publish_anchor();
 
     struct sigaction sa {};
     sa.sa_handler = on_stop_signal;
@@ -241,6 +258,7 @@ int run_record(const RecordArgs& args) {
     const int64_t started = boot_now_ns();
     int64_t last_drop_check = started;
     int64_t last_clock_sample = started;
+    int64_t last_anchor = started;
     std::string stop_reason = "signal";
     while (g_stop_signal.load() == 0) {
         auto polled = (*probe)->poll(10);
@@ -257,12 +275,16 @@ int run_record(const RecordArgs& args) {
             if (!write_status) break;
         }
         if (now - last_clock_sample >= 60'000'000'000) {
-            write_status = writer->add_clock_sample(now, wall_now_ns());
+            write_status = recorder->note_clock(now, wall_now_ns());
             last_clock_sample = now;
             if (!write_status) break;
         }
         write_status = recorder->maybe_commit(now);
         if (!write_status) break;
+        if (*anchor_interval > 0 && now - last_anchor >= *anchor_interval) {
+            publish_anchor();
+            last_anchor = now;
+        }
         if (duration_ns > 0 && now - started >= duration_ns) {
             stop_reason = "duration";
             break;
@@ -284,6 +306,7 @@ int run_record(const RecordArgs& args) {
     const auto& stats = recorder->stats();
     auto ended = writer->end_run(stop_ns, wall_now_ns(), stop_reason, static_cast<int64_t>(stats.stored),
                                  static_cast<int64_t>(stats.lost));
+    if (ended) publish_anchor();
     if (!write_status) return fail(write_status.error().message);
     if (!ended) return fail(ended.error().message);
     fmt::print(stderr, "lineage: stopped ({}): {} events stored, {} lost\n", stop_reason, stats.stored, stats.lost);
@@ -313,11 +336,18 @@ Runner add_record(CLI::App& app) {
                     "Root of the node's files for pod names (<root>/var/log/pods)")
         ->capture_default_str();
     cmd->add_flag("-v,--verbose", args->verbose, "Show libbpf's log");
+    cmd->add_option("--anchor-log", args->anchor_log,
+                    "Append the chain head ('lineage-anchor ...' lines, for lineage verify --anchor) to this file "
+                    "instead of stderr");
+    cmd->add_option("--anchor-interval", args->anchor_interval,
+                    "Publish the chain head at start, at stop and this often (0: only at start and stop)")
+        ->capture_default_str();
     cmd->footer(
         "Examples:\n"
         "  lineage record\n"
         "  lineage record --journal /tmp/j.db --duration 60s\n"
         "  lineage record --kube-only --argv-cap 16K\n"
+        "  lineage record --anchor-log /var/log/lineage-anchors.log --anchor-interval 1m\n"
         "Prints 'lineage: recording ...' on stderr once the probes are live and /proc is snapshotted.\n"
         "Stops cleanly on SIGINT, SIGTERM or SIGHUP, or after --duration.");
     return [args] { return run_record(*args); };

@@ -6,10 +6,12 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config clang
+  # fuzz/: libFuzzer's runtime for clang 14 (clang only recommends it)
+  libclang-rt-14-dev
   # BPF: libbpf, and bpftool for the skeleton
   libbpf-dev bpftool libelf-dev zlib1g-dev
   # libraries
-  libcli11-dev nlohmann-json3-dev libsqlite3-dev libfmt-dev catch2
+  libcli11-dev nlohmann-json3-dev libsqlite3-dev libfmt-dev libssl-dev catch2
   # tests and demo: sqlite3 CLI, JSON Schema validation, an HTTP client pair
   sqlite3 python3 python3-jsonschema curl wget util-linux procps
 )

@@ -1,0 +1,201 @@
+#pragma once
+// The journal's hash chain: the canonical encoding of rows and batches that
+// JournalWriter hashes while it inserts and `lineage verify` recomputes from
+// the stored rows. schema/hash-chain.md is the written definition; change
+// the two together (and bump kChainVersionTag).
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "result.h"
+
+namespace lineage {
+
+inline constexpr size_t kHashSize = 32;
+using Hash = std::array<uint8_t, kHashSize>;
+
+// The first 16 bytes of every batch link; names this encoding.
+inline constexpr std::string_view kChainVersionTag = "lineage-chain-v1";
+// Bytes of each row digest kept in batches.row_marks.
+inline constexpr size_t kRowMarkSize = 4;
+
+// Every table whose rows the chain covers, in chain order; the value is the
+// tag byte that starts each row's encoding.
+enum class ChainTable : uint8_t {
+    runs = 1,
+    clock_samples = 2,
+    snapshot = 3,
+    pods = 4,
+    fork = 5,
+    exec = 6,
+    exit = 7,
+    connect = 8,
+    loss = 9,
+    run_stops = 10,
+};
+inline constexpr size_t kChainTableCount = 10;
+inline constexpr size_t table_index(ChainTable t) {
+    return static_cast<size_t>(t) - 1;
+}
+inline constexpr ChainTable table_at(size_t index) {
+    return static_cast<ChainTable>(index + 1);
+}
+const char* table_name(ChainTable t);
+// The columns a row's encoding covers, in encoding order (schema order,
+// without `batch`), as an SQL column list.
+const char* chain_columns(ChainTable t);
+// Tables whose rows batches.row_count counts (the others are run metadata).
+bool counts_in_row_count(ChainTable t);
+
+struct EvpMdCtxFree {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+struct EvpMdFree {
+    void operator()(EVP_MD* md) const { EVP_MD_free(md); }
+};
+
+// SHA-256 through OpenSSL's EVP interface, with one context reused for
+// every digest: no allocation per row.
+class Sha256 {
+public:
+    Sha256();
+    void begin();
+    void update(const void* data, size_t size) { EVP_DigestUpdate(ctx_.get(), data, size); }
+    void update(std::string_view bytes) { update(bytes.data(), bytes.size()); }
+    Hash finish();
+    // One-shot digest of `bytes`.
+    Hash digest(std::string_view bytes) {
+        begin();
+        update(bytes);
+        return finish();
+    }
+
+private:
+    std::unique_ptr<EVP_MD, EvpMdFree> md_;
+    std::unique_ptr<EVP_MD_CTX, EvpMdCtxFree> ctx_;
+};
+
+// Encodes one row canonically into a buffer that is reused row after row:
+// the table tag, then every column but `batch` in schema order, each as a
+// type byte and its value (integers 8 bytes big-endian, text and blobs a
+// 4-byte big-endian length and the bytes).
+class RowEncoder {
+public:
+    enum Type : uint8_t { kNull = 0, kInteger = 1, kReal = 2, kText = 3, kBlob = 4 };
+
+    RowEncoder() { buf_.reserve(1024); }
+    void begin(ChainTable t) {
+        buf_.clear();
+        buf_.push_back(static_cast<char>(t));
+    }
+    void null() { buf_.push_back(static_cast<char>(kNull)); }
+    void integer(int64_t v) {
+        buf_.push_back(static_cast<char>(kInteger));
+        put_u64(static_cast<uint64_t>(v));
+    }
+    void real(double v);
+    void text(std::string_view s) { bytes(kText, s); }
+    void blob(std::string_view b) { bytes(kBlob, b); }
+    ChainTable table() const { return static_cast<ChainTable>(buf_.at(0)); }
+    std::string_view encoded() const { return buf_; }
+
+private:
+    void put_u64(uint64_t v) {
+        char b[8];
+        for (int i = 7; i >= 0; --i, v >>= 8) b[i] = static_cast<char>(v & 0xff);
+        buf_.append(b, 8);
+    }
+    void bytes(Type type, std::string_view s) {
+        buf_.push_back(static_cast<char>(type));
+        auto n = static_cast<uint32_t>(s.size());
+        const char len[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
+                             static_cast<char>(n)};
+        buf_.append(len, 4);
+        buf_.append(s.data(), s.size());
+    }
+
+    std::string buf_;
+};
+
+// The fields of a batches row that its hash covers besides the rows.
+struct BatchHeader {
+    int64_t batch_id = 0;
+    int64_t run_id = 0;
+    int64_t committed_ns = 0;
+    int64_t row_count = 0;
+};
+
+// Collects the row digests of one batch, table by table in insertion
+// (= rowid) order, and computes the batch's link. Reused batch after batch.
+class BatchHasher {
+public:
+    BatchHasher();
+    void clear();
+    // Digests the row just encoded and files it under its table.
+    const Hash& add_row(const RowEncoder& row);
+    size_t rows(ChainTable t) const { return digests_[table_index(t)].size(); }
+    const std::vector<Hash>& digests(ChainTable t) const { return digests_[table_index(t)]; }
+    // The link: SHA-256 of the version tag, prev, the header and every
+    // table's tag, row count and row digests.
+    Hash link(const Hash& prev, const BatchHeader& header);
+    // batches.row_marks for the rows collected so far.
+    void row_marks(std::string& out) const;
+
+private:
+    Sha256 row_sha_, batch_sha_;
+    std::array<std::vector<Hash>, kChainTableCount> digests_;
+};
+
+// batches.row_marks decoded: per table, the marks of its rows in order.
+using RowMarks = std::array<std::vector<uint32_t>, kChainTableCount>;
+Result<RowMarks> parse_row_marks(std::string_view blob);
+inline uint32_t mark_of(const Hash& digest) {
+    return uint32_t{digest[0]} << 24 | uint32_t{digest[1]} << 16 | uint32_t{digest[2]} << 8 | uint32_t{digest[3]};
+}
+
+std::string to_hex(const Hash& h);
+std::optional<Hash> hash_from_hex(std::string_view hex);
+inline Hash zero_hash() {
+    return Hash{};
+}
+
+// The chain head a recorder publishes, and what `verify --anchor` takes:
+//   lineage-anchor 2026-04-22T09:00:00.000000000Z node=NODE boot=BOOT_ID batch=N hash=HEX
+// or just the 64 hex digits of the hash.
+struct Anchor {
+    std::string input;  // as given
+    Hash hash{};
+    std::optional<int64_t> batch;
+    std::string node, boot_id, time;
+};
+std::string format_anchor_line(int64_t wall_ns, std::string_view node, std::string_view boot_id, int64_t batch,
+                               const Hash& hash);
+Result<Anchor> parse_anchor(std::string_view text);
+
+// Where a recorder publishes its anchors: a file opened for appending (each
+// line one write(2), so concurrent writers never interleave within a line),
+// or stderr when no path is given.
+class AnchorLog {
+public:
+    AnchorLog() = default;  // stderr
+    AnchorLog(AnchorLog&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) { other.fd_ = -1; }
+    AnchorLog& operator=(AnchorLog&&) = delete;
+    AnchorLog(const AnchorLog&) = delete;
+    ~AnchorLog();
+    static Result<AnchorLog> open(const std::string& path);
+    // Appends `line` and a newline.
+    Status write(const std::string& line);
+
+private:
+    int fd_ = -1;
+    std::string path_;
+};
+
+}  // namespace lineage
