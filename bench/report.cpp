@@ -1,0 +1,503 @@
+// bench_report: turns the raw measurements bench/run collected into the
+// table it prints and the JSON it writes.
+//
+//   bench_report --results FILE.tsv --json OUT.json
+//
+// FILE.tsv has one record per line, tab separated:
+//   meta    KEY  VALUE      the machine, the options, the build
+//   cmd     SECTION  TEXT   a command as it was run, for reproducing it
+//   sample  METRIC  NUMBER  one measurement of a repeated figure
+//   value   METRIC  VALUE   a figure measured once (number or text)
+//   note    SECTION  TEXT   a line to print under a section (query plans, ...)
+// Which metrics make up the table, what they mean and their targets is
+// declared below, once; a metric with no samples shows as "-" (its
+// benchmark was skipped or failed) and its target as "n/a".
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace lineage::bench {
+
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void die(const std::string& message) {
+    fmt::print(stderr, "bench_report: {}\n", message);
+    std::exit(2);
+}
+
+struct Results {
+    std::vector<std::pair<std::string, std::string>> meta;
+    std::map<std::string, std::vector<std::string>> commands;  // section -> commands
+    std::map<std::string, std::vector<double>> samples;
+    std::map<std::string, std::string> values;
+    std::map<std::string, std::vector<std::string>> notes;
+};
+
+Results read_results(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) die(path + ": cannot read");
+    Results r;
+    for (std::string line; std::getline(in, line);) {
+        auto t1 = line.find('\t');
+        if (t1 == std::string::npos) continue;
+        auto t2 = line.find('\t', t1 + 1);
+        std::string kind = line.substr(0, t1);
+        std::string key = line.substr(t1 + 1, t2 == std::string::npos ? std::string::npos : t2 - t1 - 1);
+        std::string rest = t2 == std::string::npos ? "" : line.substr(t2 + 1);
+        if (kind == "meta") {
+            r.meta.emplace_back(key, rest);
+        } else if (kind == "cmd") {
+            r.commands[key].push_back(rest);
+        } else if (kind == "sample") {
+            try {
+                r.samples[key].push_back(std::stod(rest));
+            } catch (...) {
+                // A sample that is not a number was a failed measurement: skip it.
+            }
+        } else if (kind == "value") {
+            r.values[key] = rest;
+        } else if (kind == "note") {
+            r.notes[key].push_back(rest);
+        }
+    }
+    return r;
+}
+
+// Median, percentiles: linear interpolation between closest ranks.
+double quantile(std::vector<double> v, double q) {
+    std::sort(v.begin(), v.end());
+    if (v.empty()) return NAN;
+    double pos = q * static_cast<double>(v.size() - 1);
+    size_t lo = static_cast<size_t>(std::floor(pos));
+    size_t hi = std::min(lo + 1, v.size() - 1);
+    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+}
+
+// What a row's target is checked against.
+enum class On { none, median, max, min, p95, ratio, value, exact };
+
+struct RowSpec {
+    std::string metric;
+    std::string label;
+    std::string unit;
+    std::string meaning;
+    std::string ratio_to;  // metric whose median divides this one's
+    On on = On::none;
+    char op = ' ';  // '<' (at most), '>' (at least), '=' (exactly: every sample)
+    double target = 0;
+    std::string exact_metric;  // On::exact: every sample must equal this value metric
+    bool show_p95 = false;
+};
+
+struct SectionSpec {
+    std::string id;
+    std::string title;
+    std::string what;
+    std::vector<RowSpec> rows;
+};
+
+// A row of the table, declared as R(metric, label, unit, meaning) with
+// optional .vs(), .target(), .exact(), .p95().
+RowSpec R(std::string metric, std::string label, std::string unit, std::string meaning) {
+    RowSpec r;
+    r.metric = std::move(metric);
+    r.label = std::move(label);
+    r.unit = std::move(unit);
+    r.meaning = std::move(meaning);
+    return r;
+}
+RowSpec vs(RowSpec r, std::string ratio_to) {
+    r.ratio_to = std::move(ratio_to);
+    return r;
+}
+RowSpec target(RowSpec r, On on, char op, double value) {
+    r.on = on;
+    r.op = op;
+    r.target = value;
+    return r;
+}
+RowSpec exact(RowSpec r, std::string metric) {
+    r.on = On::exact;
+    r.op = '=';
+    r.exact_metric = std::move(metric);
+    return r;
+}
+RowSpec p95(RowSpec r) {
+    r.show_p95 = true;
+    return r;
+}
+
+std::vector<SectionSpec> spec() {
+    return {
+        {"storm",
+         "1. Storm generator (no tracer)",
+         "bench_storm alone, no recorder: the rates the other sections slow down.",
+         {
+             R("storm.fork_exec.rate", "fork+execve(/bin/true), 2 workers", "/s",
+               "children created, exec'd and reaped per second (both workers together)"),
+             R("storm.posix_spawn.rate", "posix_spawn(/bin/true), 2 workers", "/s",
+               "same with posix_spawn (vfork+exec in glibc)"),
+             R("storm.threads.rate", "pthread_create+join, 2 workers", "/s", "threads created and joined per second"),
+         }},
+        {"ceiling",
+         "2. No loss at the ceiling (fork+exec storm under `lineage record`)",
+         "Every `record` run of section 3: the storm's rows counted in its journal (children of the storm's "
+         "workers by fork rows; execs of /bin/true with the run's marker argv; exits of those children) against "
+         "the storm's own count, and the journal's loss rows.",
+         {
+             R("ceiling.expected", "expected per kind (workers x iterations)", "rows",
+               "children the storm started, so fork, exec and exit rows expected of each kind"),
+             exact(R("ceiling.forks", "storm fork rows stored", "rows", "fork rows whose parent is a storm worker"),
+                   "ceiling.expected"),
+             exact(R("ceiling.execs", "storm exec rows stored", "rows", "exec rows of /bin/true with the marker"),
+                   "ceiling.expected"),
+             exact(R("ceiling.exits", "storm exit rows stored", "rows", "exit rows of the storm's children"),
+                   "ceiling.expected"),
+             target(R("ceiling.lost", "lost (sum of loss.count in the journal)", "events",
+                      "events the recorder counted as lost during the whole run, all processes"),
+                    On::max, '<', 0),
+             exact(R("ceiling.stored_plus_lost_minus_expected", "(stored + lost) - expected, storm rows", "rows",
+                     "0 when every storm event is either stored or counted lost"),
+                   "zero"),
+             R("ceiling.stored_total", "events stored by the run (all processes)", "events",
+               "from `lineage: stopped (...): N events stored`"),
+         }},
+        {"overhead",
+         "3. Overhead on the fork+exec storm",
+         "Storm wall time with nothing, with `lineage record`, and with a bpftrace text recorder (printf of "
+         "sched_process_fork/exec/exit to a file), interleaved round by round in rotating order.",
+         {
+             R("overhead.none.seconds", "storm time, no tracer", "s", "wall time of the storm (elapsed_s)"),
+             target(vs(R("overhead.lineage.seconds", "storm time, lineage record", "s",
+                         "ratio = median(lineage) / median(none): the slowdown"),
+                       "overhead.none.seconds"),
+                    On::ratio, '<', 1.05),
+             vs(R("overhead.bpftrace.seconds", "storm time, bpftrace", "s", "ratio = median(bpftrace) / median(none)"),
+                "overhead.none.seconds"),
+             R("overhead.lineage.paired", "lineage/none, same round", "x",
+               "per-round ratio (robust to drift of a shared machine); median shown"),
+             R("overhead.bpftrace.paired", "bpftrace/none, same round", "x", "per-round ratio; median shown"),
+             R("overhead.none.cpu", "storm CPU, no tracer", "s",
+               "user+sys of the storm and all its children (probes run in their context)"),
+             target(vs(R("overhead.lineage.cpu", "storm CPU, lineage record", "s",
+                         "ratio = median(lineage) / median(none): the CPU the workload pays"),
+                       "overhead.none.cpu"),
+                    On::ratio, '<', 1.05),
+             vs(R("overhead.bpftrace.cpu", "storm CPU, bpftrace", "s", "ratio = median(bpftrace) / median(none)"),
+                "overhead.none.cpu"),
+             R("overhead.lineage.cpu_paired", "lineage/none CPU, same round", "x", "per-round ratio; median shown"),
+             R("overhead.bpftrace.cpu_paired", "bpftrace/none CPU, same round", "x", "per-round ratio; median shown"),
+         }},
+        {"threads",
+         "4. Thread churn (2 workers creating and joining threads)",
+         "lineage drops thread creation in the kernel (no record is sent); the slowdown is the cost of its "
+         "probes firing. Interleaved as in section 3.",
+         {
+             R("threads.none.seconds", "thread storm time, no tracer", "s", "wall time of the thread storm"),
+             target(vs(R("threads.lineage.seconds", "thread storm time, lineage record", "s",
+                         "ratio = median(lineage) / median(none)"),
+                       "threads.none.seconds"),
+                    On::ratio, '<', 1.02),
+             vs(R("threads.bpftrace.seconds", "thread storm time, bpftrace", "s",
+                  "ratio = median(bpftrace) / median(none)"),
+                "threads.none.seconds"),
+             R("threads.lineage.paired", "lineage/none, same round", "x", "per-round ratio; median shown"),
+             R("threads.bpftrace.paired", "bpftrace/none, same round", "x", "per-round ratio; median shown"),
+             R("threads.none.cpu", "thread storm CPU, no tracer", "s", "user+sys of the thread storm"),
+             target(vs(R("threads.lineage.cpu", "thread storm CPU, lineage record", "s",
+                         "ratio = median(lineage) / median(none)"),
+                       "threads.none.cpu"),
+                    On::ratio, '<', 1.02),
+             vs(R("threads.bpftrace.cpu", "thread storm CPU, bpftrace", "s", "ratio = median(bpftrace) / median(none)"),
+                "threads.none.cpu"),
+             R("threads.lineage.cpu_paired", "lineage/none CPU, same round", "x", "per-round ratio; median shown"),
+             R("threads.bpftrace.cpu_paired", "bpftrace/none CPU, same round", "x", "per-round ratio; median shown"),
+         }},
+        {"cost",
+         "5. The recorder's own cost (fork+exec storm runs of section 3)",
+         "CPU = utime+stime of the recorder process (/proc/PID/stat, all threads) from its ready line to just "
+         "before SIGINT, divided by the events it handled in that time; memory = VmHWM before SIGINT.",
+         {
+             target(vs(R("cost.lineage.cpu_per_10k", "lineage record CPU per 10,000 events", "s",
+                         "events = rows stored (stop line); ratio = lineage / bpftrace"),
+                       "cost.bpftrace.cpu_per_10k"),
+                    On::ratio, '<', 0.25),
+             R("cost.bpftrace.cpu_per_10k", "bpftrace CPU per 10,000 events", "s",
+               "events = lines bpftrace printed (fork+exec+exit, threads included)"),
+             R("cost.lineage.startup_cpu", "lineage record CPU until ready", "s",
+               "loading the probes and the /proc snapshot"),
+             R("cost.bpftrace.startup_cpu", "bpftrace CPU until ready", "s", "compiling and loading the script"),
+             R("cost.lineage.hwm_mib", "lineage record peak RSS (VmHWM)", "MiB", "VmHWM of the recorder just before SIGINT"),
+             R("cost.bpftrace.hwm_mib", "bpftrace peak RSS (VmHWM)", "MiB", "VmHWM of bpftrace just before SIGINT"),
+             R("cost.bpftrace.lost", "bpftrace lost events (its own 'Lost N events')", "events",
+               "events bpftrace reported dropping (perf buffer full)"),
+         }},
+        {"ingest",
+         "6. Ingest headroom (Recorder + JournalWriter, no kernel)",
+         "bench_ingest: synthetic ring-buffer records (fork, exec with a kubepods cgroup and ~60-byte argv, "
+         "exit) fed to lineage::Recorder, batches committed as record does (100 ms / 4096 rows), journal in the "
+         "work directory.",
+         {
+             target(R("ingest.events_per_s", "events stored per second (wall)", "/s",
+                      "events / wall time of feeding and committing"),
+                    On::median, '>', 200000),
+             R("ingest.events_per_cpu_s", "events per CPU second", "/s",
+               "events / (user+sys CPU): the rate without I/O waits or a busy neighbour"),
+             R("ingest.bytes_per_event", "journal bytes per event", "B",
+               "file size after the final checkpoint / events (rows, indexes, pages)"),
+             R("ingest.argv_bytes", "argv bytes per exec", "B", "average argv length of the synthetic execs"),
+             R("ingest.finish_s", "end_run (last commit + WAL checkpoint)", "s", "not included in the rate"),
+         }},
+        {"queries",
+         "7. Queries on a year of one busy node",
+         "`lineage reconstruct --journal J --pod NS/NAME --since T --until T+10m --format json` over windows of "
+         "different pods, warm page cache; wall time and peak RSS (wait4 ru_maxrss) per query.",
+         {
+             R("queries.journal_events", "journal: events", "rows", "fork+exec+exit+connect rows in the journal"),
+             R("queries.journal_mib", "journal: size", "MiB", "the file reconstruct reads"),
+             R("queries.gen_s", "journal: generation time", "s", "0 when the cached journal was reused"),
+             p95(target(R("queries.wall_ms", "reconstruct wall time per query", "ms", "median; p95 in its own row"),
+                        On::median, '<', 100)),
+             R("queries.wall_ms_p95", "reconstruct wall time, p95", "ms", "95th percentile over the queries"),
+             target(R("queries.maxrss_mib", "reconstruct peak RSS per query", "MiB", "target on the largest"),
+                    On::max, '<', 64),
+             R("queries.cpu_ms", "reconstruct CPU (user+sys) per query", "ms",
+               "less sensitive than wall time to a busy machine"),
+             R("queries.output_kib", "JSON output per query", "KiB", "size of reconstruct's stdout"),
+             R("queries.run", "queries run", "", "of those asked for (a time budget can stop early)"),
+         }},
+        {"startup",
+         "8. Startup: `record` start to its `lineage: recording` line",
+         "Time from starting `lineage record` to its ready line (probes attached, /proc snapshotted and "
+         "committed), on the machine as it is and with 5,000 extra sleep processes.",
+         {
+             R("startup.sleepers", "extra sleep processes", "", "`sleep 3600` children of bench_storm sleepers"),
+             R("startup.idle.seconds", "as is", "s", "the machine with only its own processes"),
+             target(R("startup.busy.seconds", "with extra sleeping processes", "s", "target on the median"),
+                    On::median, '<', 1.0),
+             R("startup.busy.snapshot", "processes in the snapshot (busy)", "", "from the ready line"),
+             R("startup.idle.snapshot", "processes in the snapshot (as is)", "", "from the ready line"),
+         }},
+        {"overload",
+         "9. Forced overload: tiny ring buffer",
+         "`lineage record --ring-size 4K --cgroup G` under a fork+exec storm (4 workers) run inside cgroup G, so that "
+         "every event of the journal is the storm's and the equation can be exact: expected = stored + counted "
+         "losses.",
+         {
+             R("overload.expected", "events the storm caused", "events",
+               "a fork and an exit per worker (4), fork + exec + exit per child, the storm's exit"),
+             R("overload.stored", "events stored (rows in the journal)", "events",
+               "fork + exec + exit + connect rows; all are the storm's (cgroup filter)"),
+             R("overload.lost", "events counted lost (sum of loss.count)", "events",
+               "loss rows of the run (ring buffer full)"),
+             exact(R("overload.stored_plus_lost", "stored + counted lost", "events", "must equal expected"),
+                   "overload.expected"),
+             R("overload.lost_share", "share lost", "%", "lost / expected"),
+             exact(R("overload.warning", "reconstruct warns 'events may be missing between'", "", "1 = yes"), "one"),
+         }},
+    };
+}
+
+std::string fmt_num(double v) {
+    if (std::isnan(v)) return "-";
+    double a = std::fabs(v);
+    if (a == 0) return "0";
+    if (a < 1e15 && v == std::floor(v)) return fmt::format("{:.0f}", v);
+    if (a >= 100000) return fmt::format("{:.0f}", v);
+    if (a >= 100) return fmt::format("{:.1f}", v);
+    if (a >= 10) return fmt::format("{:.2f}", v);
+    if (a >= 1) return fmt::format("{:.3f}", v);
+    return fmt::format("{:.4f}", v);
+}
+
+std::optional<double> as_number(const std::string& s) {
+    try {
+        size_t used = 0;
+        double v = std::stod(s, &used);
+        if (used == s.size()) return v;
+    } catch (...) {
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+}  // namespace lineage::bench
+
+int main(int argc, char** argv) {
+    using namespace lineage::bench;
+    std::string results_path, json_path;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--results" && i + 1 < argc) {
+            results_path = argv[++i];
+        } else if (a == "--json" && i + 1 < argc) {
+            json_path = argv[++i];
+        } else {
+            die("usage: bench_report --results FILE.tsv --json OUT.json");
+        }
+    }
+    if (results_path.empty() || json_path.empty()) die("--results and --json are required");
+    Results r = read_results(results_path);
+    r.values.emplace("zero", "0");
+    r.values.emplace("one", "1");
+
+    json doc;
+    doc["meta"] = json::object();
+    for (const auto& [k, v] : r.meta) doc["meta"][k] = v;
+    doc["sections"] = json::array();
+    std::vector<std::string> problems;
+
+    fmt::print("\nlineage benchmarks\n");
+    for (const auto& [k, v] : r.meta) fmt::print("  {:<22} {}\n", k, v);
+
+    for (const auto& sec : spec()) {
+        bool any = false;
+        for (const auto& row : sec.rows) any = any || r.samples.count(row.metric) || r.values.count(row.metric);
+        json js = {{"id", sec.id}, {"title", sec.title}, {"what", sec.what}, {"rows", json::array()}};
+        if (!any) {
+            js["skipped"] = true;
+            doc["sections"].push_back(js);
+            continue;
+        }
+        fmt::print("\n== {} ==\n{}\n", sec.title, sec.what);
+        fmt::print("  {:<48} {:>10} {:>21} {:>4} {:>8} {:>10}  {}\n", "figure", "median", "min-max", "n", "ratio",
+                   "target", "verdict");
+        for (const auto& row : sec.rows) {
+            json jr = {{"id", row.metric}, {"label", row.label}, {"unit", row.unit}, {"meaning", row.meaning}};
+            std::string median_s = "-", range_s = "", n_s = "", ratio_s = "", target_s = "", verdict;
+            double median = NAN, lo = NAN, hi = NAN, p95 = NAN;
+            auto s = r.samples.find(row.metric);
+            auto v = r.values.find(row.metric);
+            if (s != r.samples.end() && !s->second.empty()) {
+                const auto& xs = s->second;
+                median = quantile(xs, 0.5);
+                lo = *std::min_element(xs.begin(), xs.end());
+                hi = *std::max_element(xs.begin(), xs.end());
+                p95 = quantile(xs, 0.95);
+                median_s = fmt_num(median);
+                range_s = fmt::format("{}-{}", fmt_num(lo), fmt_num(hi));
+                n_s = std::to_string(xs.size());
+                jr["samples"] = xs;
+                jr["median"] = median;
+                jr["min"] = lo;
+                jr["max"] = hi;
+                jr["p95"] = p95;
+                jr["n"] = xs.size();
+            } else if (v != r.values.end()) {
+                auto num = as_number(v->second);
+                median_s = num ? fmt_num(*num) : v->second;
+                if (num) {
+                    median = lo = hi = *num;
+                    jr["value"] = *num;
+                } else {
+                    jr["value"] = v->second;
+                }
+                n_s = "1";
+            }
+            std::optional<double> ratio;
+            if (!row.ratio_to.empty()) {
+                auto d = r.samples.find(row.ratio_to);
+                if (d != r.samples.end() && !d->second.empty() && !std::isnan(median)) {
+                    double den = quantile(d->second, 0.5);
+                    if (den != 0) {
+                        ratio = median / den;
+                        ratio_s = fmt::format("{:.3f}", *ratio);
+                        jr["ratio"] = *ratio;
+                        jr["ratio_to"] = row.ratio_to;
+                    }
+                }
+            }
+            if (row.on != On::none) {
+                std::optional<double> x;
+                std::string what;
+                switch (row.on) {
+                    case On::median: x = std::isnan(median) ? std::nullopt : std::optional<double>(median); what = "median"; break;
+                    case On::max: x = std::isnan(hi) ? std::nullopt : std::optional<double>(hi); what = "max"; break;
+                    case On::min: x = std::isnan(lo) ? std::nullopt : std::optional<double>(lo); what = "min"; break;
+                    case On::p95: x = std::isnan(p95) ? std::nullopt : std::optional<double>(p95); what = "p95"; break;
+                    case On::ratio: x = ratio; what = "ratio"; break;
+                    case On::value: x = std::isnan(median) ? std::nullopt : std::optional<double>(median); what = "value"; break;
+                    case On::exact: break;
+                    case On::none: break;
+                }
+                bool pass = false, known = false;
+                if (row.on == On::exact) {
+                    auto want = r.values.find(row.exact_metric);
+                    auto wn = want == r.values.end() ? std::nullopt : as_number(want->second);
+                    target_s = wn ? "= " + fmt_num(*wn) : "=";
+                    if (wn && !std::isnan(lo)) {
+                        known = true;
+                        pass = lo == *wn && hi == *wn;
+                    }
+                    what = "every sample";
+                } else {
+                    target_s = fmt::format("{} {}", row.op == '<' ? "<=" : ">=", fmt_num(row.target));
+                    if (x) {
+                        known = true;
+                        pass = row.op == '<' ? *x <= row.target : *x >= row.target;
+                    }
+                }
+                verdict = !known ? "n/a" : pass ? "PASS" : "FAIL";
+                jr["target"] = {{"on", what}, {"text", target_s}, {"verdict", verdict}};
+                if (known && !pass) {
+                    std::string got = row.on == On::exact ? fmt::format("{}..{}", fmt_num(lo), fmt_num(hi))
+                                                          : fmt_num(x.value_or(NAN));
+                    std::string unit = row.on == On::ratio ? "x" : row.unit;
+                    problems.push_back(
+                        fmt::format("{}: {} ({}) is {} {}, target {}", sec.id, row.label, what, got, unit, target_s));
+                }
+            }
+            if (row.show_p95 && !std::isnan(p95)) jr["p95"] = p95;
+            fmt::print("  {:<48} {:>10} {:>21} {:>4} {:>8} {:>10}  {}\n", row.label + (row.unit.empty() ? "" : " (" + row.unit + ")"),
+                       median_s, range_s, n_s, ratio_s, target_s, verdict);
+            js["rows"].push_back(jr);
+        }
+        fmt::print("  meaning:\n");
+        for (const auto& row : sec.rows) {
+            if (!row.meaning.empty()) fmt::print("    {}: {}\n", row.label, row.meaning);
+        }
+        if (auto n = r.notes.find(sec.id); n != r.notes.end()) {
+            fmt::print("  notes:\n");
+            for (const auto& line : n->second) fmt::print("    {}\n", line);
+            js["notes"] = n->second;
+        }
+        if (auto c = r.commands.find(sec.id); c != r.commands.end()) {
+            fmt::print("  commands (as run, one per kind):\n");
+            std::vector<std::string> seen;
+            for (const auto& cmd : c->second) {
+                if (std::find(seen.begin(), seen.end(), cmd) != seen.end()) continue;
+                seen.push_back(cmd);
+                fmt::print("    $ {}\n", cmd);
+            }
+            js["commands"] = seen;
+        }
+        doc["sections"].push_back(js);
+    }
+    if (auto n = r.notes.find("general"); n != r.notes.end()) {
+        fmt::print("\n== notes ==\n");
+        for (const auto& line : n->second) fmt::print("  {}\n", line);
+        doc["notes"] = n->second;
+    }
+    fmt::print("\n== targets missed ==\n");
+    if (problems.empty()) fmt::print("  none\n");
+    for (const auto& p : problems) fmt::print("  {}\n", p);
+    doc["targets_missed"] = problems;
+
+    std::ofstream out(json_path);
+    out << doc.dump(2) << "\n";
+    if (!out) die(json_path + ": cannot write");
+    fmt::print("\nJSON: {}\n", json_path);
+    return 0;
+}

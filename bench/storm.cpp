@@ -1,0 +1,262 @@
+// bench_storm: the process-churn workload of the benchmarks.
+//
+//   bench_storm fork-exec   --workers N --iterations M [--marker S] [--cgroup DIR]
+//   bench_storm posix-spawn --workers N --iterations M [--marker S] [--cgroup DIR]
+//   bench_storm threads     --workers N --iterations M
+//   bench_storm sleepers    --count N
+//
+// fork-exec and posix-spawn: the main process forks N worker processes; each
+// worker starts M children of "/bin/true <marker>" one after the other and
+// waits for each. Every child is thus a fork row whose parent is a worker,
+// an exec row of /bin/true whose argv holds the marker, and an exit row; the
+// workers themselves are fork rows whose parent is the main process. The
+// exec of /bin/true is as cheap as an exec gets, so the storm is the worst
+// case for a recorder: nearly all of its time is process creation.
+//
+// threads: N worker threads, each creating and joining M threads that do
+// nothing. No process is created: a recorder should not see any of it.
+//
+// sleepers: N children of "sleep 3600" in a new process group, for measuring
+// the start of a recorder on a busy host; prints "sleepers: ready PGID" and
+// waits to be killed (kill -- -PGID takes the whole group).
+//
+// --cgroup DIR moves the storm into cgroup DIR first (writes 0 to
+// DIR/cgroup.procs), so that a recorder filtered on that cgroup sees the
+// storm and nothing else.
+//
+// Output: one line of key=value pairs on stdout, e.g.
+//   mode=fork-exec workers=2 iterations=10000 total=20000 elapsed_s=7.912 rate_per_s=2527.8
+//   user_s=0.412 sys_s=9.871 cpu_s=10.283 pid=4242 marker=...
+// elapsed_s runs from before the first worker starts to after the last one
+// is reaped. cpu_s is the CPU time of the whole storm (this process, its
+// threads, its workers and their children, all reaped): probes attached to
+// fork, exec and exit run in the storm's own context, so their cost shows
+// here, and CPU time moves much less than wall time with busy neighbours.
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+extern char** environ;
+
+namespace lineage::bench {
+
+namespace {
+
+struct StormOptions {
+    std::string mode;
+    int workers = 2;
+    long iterations = 1000;
+    long count = 1000;  // sleepers
+    std::string marker = "lineage-bench-storm";
+    std::string cgroup;
+};
+
+[[noreturn]] void die(const std::string& message) {
+    fmt::print(stderr, "bench_storm: {}\n", message);
+    std::exit(2);
+}
+
+void usage() {
+    fmt::print(stderr,
+               "usage: bench_storm fork-exec|posix-spawn|threads --workers N --iterations M [--marker S] "
+               "[--cgroup DIR]\n"
+               "       bench_storm sleepers --count N\n");
+    std::exit(2);
+}
+
+long parse_long(const char* flag, const char* text) {
+    char* end = nullptr;
+    errno = 0;
+    long v = std::strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v <= 0) die(fmt::format("{}: '{}' is not a positive number", flag, text));
+    return v;
+}
+
+StormOptions parse_args(int argc, char** argv) {
+    if (argc < 2) usage();
+    StormOptions o;
+    o.mode = argv[1];
+    for (int i = 2; i < argc; ++i) {
+        std::string a = argv[i];
+        auto value = [&]() -> const char* {
+            if (i + 1 >= argc) die(a + " needs a value");
+            return argv[++i];
+        };
+        if (a == "--workers") {
+            o.workers = static_cast<int>(parse_long("--workers", value()));
+        } else if (a == "--iterations") {
+            o.iterations = parse_long("--iterations", value());
+        } else if (a == "--count") {
+            o.count = parse_long("--count", value());
+        } else if (a == "--marker") {
+            o.marker = value();
+        } else if (a == "--cgroup") {
+            o.cgroup = value();
+        } else {
+            usage();
+        }
+    }
+    if (o.mode != "fork-exec" && o.mode != "posix-spawn" && o.mode != "threads" && o.mode != "sleepers") usage();
+    return o;
+}
+
+void join_cgroup(const std::string& dir) {
+    std::string procs = dir + "/cgroup.procs";
+    int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) die(fmt::format("{}: cannot open: {}", procs, std::strerror(errno)));
+    if (::write(fd, "0", 1) != 1) die(fmt::format("{}: cannot join: {}", procs, std::strerror(errno)));
+    ::close(fd);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double tv_seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; }
+
+// "user_s=.. sys_s=.. cpu_s=..": this process and every reaped descendant.
+std::string cpu_fields() {
+    rusage self{}, children{};
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &children);
+    double user = tv_seconds(self.ru_utime) + tv_seconds(children.ru_utime);
+    double sys = tv_seconds(self.ru_stime) + tv_seconds(children.ru_stime);
+    return fmt::format("user_s={:.3f} sys_s={:.3f} cpu_s={:.3f}", user, sys, user + sys);
+}
+
+// One worker of fork-exec or posix-spawn; runs in its own process.
+int run_spawn_worker(const StormOptions& o) {
+    static const char kTrue[] = "/bin/true";
+    std::string marker = o.marker;
+    char* child_argv[] = {const_cast<char*>(kTrue), marker.data(), nullptr};
+    for (long i = 0; i < o.iterations; ++i) {
+        pid_t pid = -1;
+        if (o.mode == "fork-exec") {
+            pid = fork();
+            if (pid == 0) {
+                execve(kTrue, child_argv, environ);
+                _exit(127);
+            }
+            if (pid < 0) {
+                fmt::print(stderr, "bench_storm: fork: {}\n", std::strerror(errno));
+                return 1;
+            }
+        } else {
+            int rc = posix_spawn(&pid, kTrue, nullptr, nullptr, child_argv, environ);
+            if (rc != 0) {
+                fmt::print(stderr, "bench_storm: posix_spawn: {}\n", std::strerror(rc));
+                return 1;
+            }
+        }
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0) {
+            if (errno != EINTR) return 1;
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fmt::print(stderr, "bench_storm: /bin/true failed (status {:#x})\n", status);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int run_spawn_storm(const StormOptions& o) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<pid_t> workers;
+    for (int w = 0; w < o.workers; ++w) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            std::fflush(stdout);
+            _exit(run_spawn_worker(o));
+        }
+        if (pid < 0) die(fmt::format("fork: {}", std::strerror(errno)));
+        workers.push_back(pid);
+    }
+    bool ok = true;
+    for (pid_t pid : workers) {
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0) {
+            if (errno != EINTR) die(fmt::format("waitpid: {}", std::strerror(errno)));
+        }
+        ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    double elapsed = seconds_since(t0);
+    long total = o.workers * o.iterations;
+    fmt::print("mode={} workers={} iterations={} total={} elapsed_s={:.4f} rate_per_s={:.1f} {} pid={} marker={}\n",
+               o.mode, o.workers, o.iterations, total, elapsed, static_cast<double>(total) / elapsed, cpu_fields(),
+               getpid(), o.marker);
+    return ok ? 0 : 1;
+}
+
+void* nothing(void*) { return nullptr; }
+
+int run_thread_storm(const StormOptions& o) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> workers;
+    std::vector<int> failures(static_cast<size_t>(o.workers), 0);
+    for (int w = 0; w < o.workers; ++w) {
+        workers.emplace_back([&o, &failures, w] {
+            for (long i = 0; i < o.iterations; ++i) {
+                pthread_t t;
+                if (pthread_create(&t, nullptr, nothing, nullptr) != 0 || pthread_join(t, nullptr) != 0) {
+                    failures[static_cast<size_t>(w)]++;
+                    return;
+                }
+            }
+        });
+    }
+    for (auto& t : workers) t.join();
+    double elapsed = seconds_since(t0);
+    long total = o.workers * o.iterations;
+    fmt::print("mode=threads workers={} iterations={} total={} elapsed_s={:.4f} rate_per_s={:.1f} {} pid={}\n",
+               o.workers, o.iterations, total, elapsed, static_cast<double>(total) / elapsed, cpu_fields(), getpid());
+    for (int f : failures) {
+        if (f) return 1;
+    }
+    return 0;
+}
+
+int run_sleepers(const StormOptions& o) {
+    if (setpgid(0, 0) != 0) die(fmt::format("setpgid: {}", std::strerror(errno)));
+    static const char kSleep[] = "/bin/sleep";
+    char arg[] = "3600";
+    char* child_argv[] = {const_cast<char*>(kSleep), arg, nullptr};
+    auto t0 = std::chrono::steady_clock::now();
+    for (long i = 0; i < o.count; ++i) {
+        pid_t pid = -1;
+        int rc = posix_spawn(&pid, kSleep, nullptr, nullptr, child_argv, environ);
+        if (rc != 0) die(fmt::format("posix_spawn sleep ({} started): {}", i, std::strerror(rc)));
+    }
+    fmt::print("sleepers: ready {} count={} elapsed_s={:.3f}\n", getpgrp(), o.count, seconds_since(t0));
+    std::fflush(stdout);
+    // Reap nothing and wait: the group is killed from outside.
+    for (;;) pause();
+}
+
+}  // namespace
+
+}  // namespace lineage::bench
+
+int main(int argc, char** argv) {
+    using namespace lineage::bench;
+    StormOptions o = parse_args(argc, argv);
+    if (!o.cgroup.empty()) join_cgroup(o.cgroup);
+    if (o.mode == "threads") return run_thread_storm(o);
+    if (o.mode == "sleepers") return run_sleepers(o);
+    return run_spawn_storm(o);
+}

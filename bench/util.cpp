@@ -1,0 +1,352 @@
+// bench_util: the small measuring tools bench/run needs that a shell does
+// badly. Every subcommand prints one line of key=value pairs (plan prints
+// a readable listing).
+//
+//   bench_util exec [--stdout F] [--stderr F] -- CMD ARGS...
+//       Runs CMD and reports wall_s, user_s, sys_s, maxrss_kib (wait4's
+//       ru_maxrss of the child) and status (its exit code, or 128+signal).
+//   bench_util proc PID
+//       cpu_s (utime+stime from /proc/PID/stat, all threads), vmhwm_kib and
+//       vmrss_kib (from /proc/PID/status) of a running process.
+//   bench_util storm-rows --journal J --marker M
+//       The rows a `bench_storm fork-exec|posix-spawn --marker M` left in a
+//       journal: the storm process is the exec of bench_storm whose argv
+//       holds M; its workers are its fork rows; the children are the
+//       workers' fork rows; their execs are exec rows of /bin/true whose
+//       argv holds M; their exits are exit rows of the children's
+//       (tgid, start_ns). Also the journal's totals and its loss rows.
+//   bench_util plan --journal J --source FILE
+//       EXPLAIN QUERY PLAN of every SELECT/WITH string literal in FILE
+//       (adjacent literals joined as the compiler joins them), so the
+//       plans shown are those of the reader being benchmarked.
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "sqlite.h"
+
+namespace lineage::bench {
+
+namespace {
+
+[[noreturn]] void die(const std::string& message) {
+    fmt::print(stderr, "bench_util: {}\n", message);
+    std::exit(2);
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) die(path + ": cannot read");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+double tv_seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; }
+
+int cmd_exec(int argc, char** argv) {
+    std::string out_path = "/dev/null", err_path;
+    int i = 0;
+    for (; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--") {
+            ++i;
+            break;
+        }
+        if (a == "--stdout" && i + 1 < argc) {
+            out_path = argv[++i];
+        } else if (a == "--stderr" && i + 1 < argc) {
+            err_path = argv[++i];
+        } else {
+            die("usage: bench_util exec [--stdout F] [--stderr F] -- CMD ARGS...");
+        }
+    }
+    if (i >= argc) die("exec: no command");
+    auto t0 = std::chrono::steady_clock::now();
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0) dup2(fd, STDOUT_FILENO);
+        if (!err_path.empty()) {
+            int efd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (efd >= 0) dup2(efd, STDERR_FILENO);
+        }
+        execvp(argv[i], argv + i);
+        std::fprintf(stderr, "bench_util exec: %s: %s\n", argv[i], std::strerror(errno));
+        _exit(127);
+    }
+    if (pid < 0) die(fmt::format("fork: {}", std::strerror(errno)));
+    int status = 0;
+    rusage ru{};
+    while (wait4(pid, &status, 0, &ru) < 0) {
+        if (errno != EINTR) die(fmt::format("wait4: {}", std::strerror(errno)));
+    }
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    fmt::print("wall_s={:.4f} user_s={:.3f} sys_s={:.3f} maxrss_kib={} status={}\n", wall, tv_seconds(ru.ru_utime),
+               tv_seconds(ru.ru_stime), ru.ru_maxrss, code);
+    return 0;
+}
+
+int cmd_proc(int argc, char** argv) {
+    if (argc != 1) die("usage: bench_util proc PID");
+    std::string pid = argv[0];
+    std::string stat = read_file("/proc/" + pid + "/stat");
+    // comm may hold spaces and parentheses: fields restart after the last ')'.
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) die("cannot parse /proc/" + pid + "/stat");
+    std::istringstream fields(stat.substr(close + 2));
+    std::vector<std::string> f;
+    for (std::string s; fields >> s;) f.push_back(s);
+    // After ')': state is field 3, utime field 14, stime field 15.
+    if (f.size() < 13) die("short /proc/" + pid + "/stat");
+    double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+    double cpu = (std::stod(f[11]) + std::stod(f[12])) / ticks;
+    long hwm = 0, rss = 0;
+    std::istringstream status(read_file("/proc/" + pid + "/status"));
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmHWM:", 0) == 0) hwm = std::atol(line.c_str() + 6);
+        if (line.rfind("VmRSS:", 0) == 0) rss = std::atol(line.c_str() + 6);
+    }
+    fmt::print("cpu_s={:.2f} vmhwm_kib={} vmrss_kib={}\n", cpu, hwm, rss);
+    return 0;
+}
+
+Database open_journal(const std::string& path) {
+    // A closed journal (no -wal left) is opened immutable, so that reading
+    // it leaves no -shm or -wal beside it; a live one is read through its WAL.
+    struct stat wal {};
+    bool live = stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0;
+    auto db = Database::open_read("file:" + path + (live ? "?mode=ro" : "?mode=ro&immutable=1"));
+    if (!db) die(path + ": " + db.error().message);
+    return std::move(*db);
+}
+
+int64_t query_count(Database& db, const std::string& sql, const std::string& marker = "") {
+    auto stmt = db.prepare(sql);
+    if (!stmt) die(fmt::format("cannot prepare '{}': {}", sql, stmt.error().message));
+    if (!marker.empty()) {
+        stmt->bind_blob(1, marker);
+        stmt->bind_blob(2, std::string_view("/bin/true"));
+    }
+    if (stmt->step() != SQLITE_ROW) die(fmt::format("no row from '{}': {}", sql, db.errmsg()));
+    return stmt->int64(0);
+}
+
+int cmd_storm_rows(int argc, char** argv) {
+    std::string journal, marker;
+    for (int i = 0; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--journal" && i + 1 < argc) {
+            journal = argv[++i];
+        } else if (a == "--marker" && i + 1 < argc) {
+            marker = argv[++i];
+        } else {
+            die("usage: bench_util storm-rows --journal J --marker M");
+        }
+    }
+    if (journal.empty() || marker.empty()) die("storm-rows needs --journal and --marker");
+    Database db = open_journal(journal);
+    // ?1 is the marker, ?2 "/bin/true"; both bound as blobs because the
+    // journal keeps argv and binary as blobs (a text never equals a blob).
+    const std::string ctes =
+        "WITH storm AS (SELECT tgid, start_ns FROM exec WHERE instr(argv, ?1) > 0 AND instr(binary, "
+        "CAST('bench_storm' AS BLOB)) > 0), "
+        "workers AS (SELECT f.child_tgid AS tgid, f.child_start_ns AS start_ns FROM fork f JOIN storm s "
+        "ON f.parent_tgid = s.tgid AND f.parent_start_ns = s.start_ns), "
+        "kids AS (SELECT f.child_tgid AS tgid, f.child_start_ns AS start_ns FROM fork f JOIN workers w "
+        "ON f.parent_tgid = w.tgid AND f.parent_start_ns = w.start_ns), "
+        "true_execs AS (SELECT tgid, start_ns FROM exec WHERE binary = ?2 AND instr(argv, ?1) > 0), "
+        "all_kids AS (SELECT tgid, start_ns FROM kids UNION SELECT tgid, start_ns FROM true_execs) ";
+    int64_t storms = query_count(db, ctes + "SELECT count(*) FROM storm", marker);
+    int64_t workers = query_count(db, ctes + "SELECT count(*) FROM workers", marker);
+    int64_t forks = query_count(db, ctes + "SELECT count(*) FROM kids", marker);
+    int64_t execs = query_count(db, ctes + "SELECT count(*) FROM true_execs", marker);
+    int64_t exits = query_count(
+        db, ctes + "SELECT count(*) FROM exit e JOIN all_kids k ON e.tgid = k.tgid AND e.start_ns = k.start_ns",
+        marker);
+    int64_t total_fork = query_count(db, "SELECT count(*) FROM fork");
+    int64_t total_exec = query_count(db, "SELECT count(*) FROM exec");
+    int64_t total_exit = query_count(db, "SELECT count(*) FROM exit");
+    int64_t total_connect = query_count(db, "SELECT count(*) FROM connect");
+    int64_t loss_rows = query_count(db, "SELECT count(*) FROM loss");
+    int64_t loss_count = query_count(db, "SELECT coalesce(sum(count), 0) FROM loss");
+    int64_t stop_events = query_count(db, "SELECT coalesce(sum(events), -1) FROM run_stops");
+    int64_t stop_lost = query_count(db, "SELECT coalesce(sum(lost), -1) FROM run_stops");
+    int64_t snapshot = query_count(db, "SELECT count(*) FROM snapshot");
+    fmt::print(
+        "storm_found={} workers={} forks={} execs={} exits={} total_fork={} total_exec={} total_exit={} "
+        "total_connect={} total_events={} loss_rows={} loss_count={} stop_events={} stop_lost={} snapshot={}\n",
+        storms, workers, forks, execs, exits, total_fork, total_exec, total_exit, total_connect,
+        total_fork + total_exec + total_exit + total_connect, loss_rows, loss_count, stop_events, stop_lost,
+        snapshot);
+    return 0;
+}
+
+// String literals of a C++ file, adjacent ones joined. Comments, character
+// literals and raw strings are understood well enough for ordinary code.
+std::vector<std::string> string_literals(const std::string& src) {
+    std::vector<std::string> out;
+    std::string current;
+    bool open = false;  // a literal sequence is being joined
+    size_t i = 0;
+    auto flush = [&] {
+        if (open) out.push_back(current);
+        current.clear();
+        open = false;
+    };
+    while (i < src.size()) {
+        char c = src[i];
+        if (c == '/' && i + 1 < src.size() && src[i + 1] == '/') {
+            i = src.find('\n', i);
+            if (i == std::string::npos) break;
+            continue;
+        }
+        if (c == '/' && i + 1 < src.size() && src[i + 1] == '*') {
+            i = src.find("*/", i + 2);
+            if (i == std::string::npos) break;
+            i += 2;
+            continue;
+        }
+        if (std::isspace(static_cast<unsigned char>(c))) {
+            ++i;
+            continue;
+        }
+        if (c == '\'') {
+            flush();
+            ++i;
+            while (i < src.size() && src[i] != '\'') i += src[i] == '\\' ? 2 : 1;
+            ++i;
+            continue;
+        }
+        if (c == 'R' && i + 1 < src.size() && src[i + 1] == '"') {
+            size_t paren = src.find('(', i + 2);
+            if (paren == std::string::npos) break;
+            // Built piecewise: GCC 12 warns (-Wrestrict) on ")" + substr + "\"".
+            std::string delim(1, ')');
+            delim.append(src, i + 2, paren - i - 2);
+            delim.push_back('"');
+            size_t end = src.find(delim, paren + 1);
+            if (end == std::string::npos) break;
+            current += src.substr(paren + 1, end - paren - 1);
+            open = true;
+            i = end + delim.size();
+            continue;
+        }
+        if (c == '"') {
+            ++i;
+            while (i < src.size() && src[i] != '"') {
+                if (src[i] == '\\' && i + 1 < src.size()) {
+                    char e = src[i + 1];
+                    current.push_back(e == 'n' ? '\n' : e == 't' ? '\t' : e);
+                    i += 2;
+                } else {
+                    current.push_back(src[i++]);
+                }
+            }
+            ++i;
+            open = true;
+            continue;
+        }
+        flush();
+        ++i;
+    }
+    flush();
+    return out;
+}
+
+int cmd_plan(int argc, char** argv) {
+    std::string journal, source;
+    for (int i = 0; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--journal" && i + 1 < argc) {
+            journal = argv[++i];
+        } else if (a == "--source" && i + 1 < argc) {
+            source = argv[++i];
+        } else {
+            die("usage: bench_util plan --journal J --source FILE");
+        }
+    }
+    Database db = open_journal(journal);
+    int n = 0;
+    for (const std::string& lit : string_literals(read_file(source))) {
+        size_t start = lit.find_first_not_of(" \t\n");
+        if (start == std::string::npos) continue;
+        std::string head = lit.substr(start, 6);
+        for (char& ch : head) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        if (head.rfind("SELECT", 0) != 0 && head.rfind("WITH", 0) != 0) continue;
+        // fmt::format("SELECT {} FROM t ...", columns): the columns are
+        // filled in at run time; "*" reads the same rows.
+        std::string sql;
+        for (size_t i = start; i < lit.size(); ++i) {
+            if (lit.compare(i, 2, "{}") == 0) {
+                sql.push_back('*');
+                ++i;
+            } else {
+                sql.push_back(lit[i]);
+            }
+        }
+        auto stmt = db.prepare("EXPLAIN QUERY PLAN " + sql);
+        if (!stmt) continue;  // not a whole statement (a fragment, or its table is a parameter)
+        ++n;
+        fmt::print("query {}: {}\n", n, sql);
+        // Rows are (id, parent, notused, detail); indent by depth.
+        std::vector<std::pair<int64_t, int>> depth;  // id -> depth
+        while (stmt->step() == SQLITE_ROW) {
+            int64_t id = stmt->int64(0), parent = stmt->int64(1);
+            int d = 0;
+            for (const auto& [pid, pd] : depth) {
+                if (pid == parent) d = pd + 1;
+            }
+            depth.emplace_back(id, d);
+            fmt::print("  {:>{}}{}\n", "", d * 2, stmt->text(3));
+        }
+        // A statement without parameters runs the same on every query:
+        // time it whole, every column read.
+        if (sql.find('?') == std::string::npos) {
+            auto run = db.prepare(sql);
+            if (!run) continue;
+            auto t0 = std::chrono::steady_clock::now();
+            int64_t rows = 0;
+            int cols = sqlite3_column_count(run->get());
+            while (run->step() == SQLITE_ROW) {
+                ++rows;
+                for (int c = 0; c < cols; ++c) sqlite3_column_int64(run->get(), c);
+            }
+            double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            fmt::print("  runs whole on every query: {} rows in {:.1f} ms\n", rows, ms);
+        }
+    }
+    if (n == 0) fmt::print("no SELECT statements found in {}\n", source);
+    return 0;
+}
+
+}  // namespace
+
+}  // namespace lineage::bench
+
+int main(int argc, char** argv) {
+    using namespace lineage::bench;
+    if (argc < 2) die("usage: bench_util exec|proc|storm-rows|plan ...");
+    std::string cmd = argv[1];
+    if (cmd == "exec") return cmd_exec(argc - 2, argv + 2);
+    if (cmd == "proc") return cmd_proc(argc - 2, argv + 2);
+    if (cmd == "storm-rows") return cmd_storm_rows(argc - 2, argv + 2);
+    if (cmd == "plan") return cmd_plan(argc - 2, argv + 2);
+    die("unknown subcommand " + cmd);
+}
