@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "event.h"
+#include "pod.h"
 #include "hashchain.h"
 #include "result.h"
 #include "sqlite.h"
@@ -103,6 +104,7 @@ private:
     int64_t batch_id_ = 0;  // batch being filled, 0 when none is open
     int64_t next_batch_id_ = 1;
     size_t batch_rows_ = 0;
+    PodUidCache pod_uids_;  // the pod_uid column, derived from cgroup_path
     RowEncoder enc_;
     BatchHasher hasher_;
     std::string marks_;

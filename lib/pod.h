@@ -64,4 +64,22 @@ private:
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> last_miss_;
 };
 
+// parse_kube_cgroup() for every exec is measurable at thousands of execs a
+// second, and a node has few distinct cgroups: remember the answers.
+class PodUidCache {
+public:
+    // The pod UID of a cgroup path, or "" outside pods.
+    const std::string& uid_for(const std::string& cgroup_path) {
+        auto it = cache_.find(cgroup_path);
+        if (it != cache_.end()) return it->second;
+        if (cache_.size() >= kMaxEntries) cache_.clear();  // bounded; a miss only costs a parse
+        auto kube = parse_kube_cgroup(cgroup_path);
+        return cache_.emplace(cgroup_path, kube ? kube->pod_uid : std::string()).first->second;
+    }
+
+private:
+    static constexpr size_t kMaxEntries = 4096;
+    std::unordered_map<std::string, std::string> cache_;
+};
+
 }  // namespace lineage

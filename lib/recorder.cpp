@@ -30,12 +30,12 @@ Status Recorder::on_record(const void* data, size_t size, int64_t now_ns) {
 
 Status Recorder::attribute_pod(const std::string& cgroup_path, const std::string& nodename) {
     if (!pod_namer_) return Ok{};
-    auto kube = parse_kube_cgroup(cgroup_path);
-    if (!kube || pods_named_.count(kube->pod_uid)) return Ok{};
-    auto name = pod_namer_(kube->pod_uid, nodename);
+    const std::string& uid = pod_uids_.uid_for(cgroup_path);
+    if (uid.empty() || pods_named_.count(uid)) return Ok{};
+    auto name = pod_namer_(uid, nodename);
     if (!name) return Ok{};
-    pods_named_.insert(kube->pod_uid);
-    return writer_.add_pod(kube->pod_uid, name->name, name->namespace_, name->source);
+    pods_named_.insert(uid);
+    return writer_.add_pod(uid, name->name, name->namespace_, name->source);
 }
 
 Status Recorder::maybe_commit(int64_t now_ns) {

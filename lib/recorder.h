@@ -10,6 +10,7 @@
 #include <string>
 
 #include "journal.h"
+#include "pod.h"
 #include "result.h"
 
 namespace lineage {
@@ -67,6 +68,7 @@ private:
     int64_t decode_loss_from_ns_ = -1;
     uint64_t decode_loss_pending_ = 0;
     std::set<std::string> pods_named_;
+    PodUidCache pod_uids_;
     int64_t clock_boot_ns_ = -1;  // last stored sample
     int64_t clock_offset_ns_ = 0;
 };

@@ -182,7 +182,6 @@ CREATE TABLE pods (
 );
 
 CREATE INDEX exec_by_proc ON exec (tgid, start_ns);
-CREATE INDEX exec_by_time ON exec (time_ns);
 CREATE INDEX exit_by_proc ON exit (tgid, start_ns);
 CREATE INDEX fork_by_child ON fork (child_tgid, child_start_ns);
 CREATE INDEX fork_by_parent ON fork (parent_tgid, parent_start_ns);
