@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroupfs.h"
 #include "helpers.h"
 
 using namespace e2e;
@@ -602,4 +603,42 @@ TEST_CASE("record without privileges names what is missing and creates nothing",
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     CHECK(r.err.find("needs root") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(path));
+}
+
+TEST_CASE("record --cgroup keeps only that cgroup's subtree, filtered in the kernel", "[record]") {
+    const std::string mount = lineage::find_cgroup2_mount();
+    REQUIRE(!mount.empty());
+    const std::string name = "lineage-e2e-" + std::to_string(getpid());
+    const std::string cg = mount + "/" + name;
+    REQUIRE(mkdir(cg.c_str(), 0755) == 0);
+    REQUIRE(mkdir((cg + "/child").c_str(), 0755) == 0);
+    struct Cleanup {
+        std::string cg;
+        ~Cleanup() {
+            rmdir((cg + "/child").c_str());
+            rmdir(cg.c_str());
+        }
+    } cleanup{cg};
+
+    TempDir dir;
+    const std::string journal = dir.file("j.db");
+    auto rec = start_record(journal, {"--cgroup", "/" + name});
+    const std::string in_marker = "lineage-in-cgroup-" + std::to_string(getpid());
+    const std::string out_marker = "lineage-outside-" + std::to_string(getpid());
+    // One process joins the nested cgroup before it execs; one stays out.
+    auto in = run_argv({"/bin/sh", "-c", "echo $$ > " + cg + "/child/cgroup.procs && exec /bin/true " + in_marker});
+    auto out = run_argv({"/bin/true", out_marker});
+    CHECK(in.exit_code == 0);
+    CHECK(out.exit_code == 0);
+    rec->stop();
+
+    Journal j(journal);
+    auto in_rows = j.execs("instr(argv, CAST('" + in_marker + "' AS BLOB)) > 0", {});
+    REQUIRE(in_rows.size() == 1);
+    CHECK(in_rows[0].argv == Args{"/bin/true", in_marker});
+    CHECK(j.execs("instr(argv, CAST('" + out_marker + "' AS BLOB)) > 0", {}).empty());
+    // Nothing outside the subtree at all: every exec row is inside it, and
+    // the filter is in the run's record.
+    CHECK(j.scalar("SELECT count(*) FROM exec WHERE CAST(cgroup_path AS TEXT) NOT LIKE '/" + name + "%'") == 0);
+    CHECK(j.texts("SELECT filters FROM runs") == Args{"{\"cgroups\":[\"/" + name + "\"]}"});
 }
