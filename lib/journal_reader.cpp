@@ -1,5 +1,7 @@
 #include "journal_reader.h"
 
+#include "saturate.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -427,7 +429,15 @@ private:
                       {end}, [&](Stmt& s) { runs[i].last_batch_ns = std::max(runs[i].last_batch_ns, s.int64(0)); });
             if (!st) return st;
         }
-        for (const auto& r : runs) model_.add_run(r);
+        for (const auto& r : runs) {
+            // /proc's clock ticks per second: 100 on Linux; anything far off
+            // is damage, and would break identities built on it.
+            if (r.clk_tck < 1 || r.clk_tck > 1'000'000) {
+                return Error{fmt::format("{}: journal is damaged: run {} has clk_tck {} (expected 1 to 1000000)",
+                                         reader_.path(), r.run_id, r.clk_tck)};
+            }
+            model_.add_run(r);
+        }
 
         st = each("clock_samples", "SELECT run_id, boot_ns, wall_ns FROM clock_samples", {}, [&](Stmt& s) {
             for (const auto& r : runs)
@@ -509,7 +519,7 @@ private:
         ProcessKey key = model_.key_for(seed.boot_id, seed.tgid, seed.start_ns);
         if (!loaded_.insert(key).second) return Ok{};
         int64_t tick = model_.tick_ns(seed.boot_id);
-        int64_t lo = static_cast<int64_t>(key.start_tick) * tick, hi = lo + tick;
+        int64_t lo = sat_mul(static_cast<int64_t>(key.start_tick), tick), hi = sat_add(lo, tick);
         int64_t tgid = seed.tgid;
         // Rows of another boot that happen to share tgid and start tick are
         // skipped: identity includes the boot.
@@ -540,11 +550,15 @@ private:
             parents.push_back({seed.boot_id, p->parent->tgid,
                                p->parent_source == ParentSource::fork
                                    ? p->parent_start_ns
-                                   : static_cast<int64_t>(p->parent->start_tick) * tick});
+                                   : sat_mul(static_cast<int64_t>(p->parent->start_tick), tick)});
         } else if (p && p->in_snapshot) {
             // A snapshot parent is the process with that PID in the same
             // snapshot: resolved by Model::finish() once its row is loaded.
-            for (const auto& [run_id, ppid] : snapshot_parents) {
+            // Plain variables, not structured bindings: the lambda below
+            // captures them, which clang before 16 does not allow.
+            for (const auto& entry : snapshot_parents) {
+                const int64_t run_id = entry.first;
+                const uint32_t ppid = entry.second;
                 if (ppid == 0) continue;
                 st = each("snapshot", fmt::format("SELECT {} FROM snapshot WHERE tgid = ?1", kSnapshotCols), {ppid},
                           [&](Stmt& s) {
@@ -635,10 +649,10 @@ private:
                 ProcessKey key = model_.key_for(s.boot_id, s.tgid, s.start_ns);
                 if (!expanded.insert(key).second) continue;
                 int64_t tick = model_.tick_ns(s.boot_id);
-                int64_t lo = static_cast<int64_t>(key.start_tick) * tick;
+                int64_t lo = sat_mul(static_cast<int64_t>(key.start_tick), tick);
                 auto st = each("fork", "SELECT batch, child_tgid, child_start_ns FROM fork WHERE parent_tgid = ?1 AND "
                                        "parent_start_ns >= ?2 AND parent_start_ns < ?3",
-                               {int64_t{s.tgid}, lo, lo + tick}, [&](Stmt& row) {
+                               {int64_t{s.tgid}, lo, sat_add(lo, tick)}, [&](Stmt& row) {
                                    const RunRange* run = range_of(row.int64(0));
                                    if (run && run->boot_id == s.boot_id)
                                        frontier.push_back({s.boot_id, static_cast<uint32_t>(row.int64(1)), row.int64(2)});

@@ -1,5 +1,7 @@
 #include "model.h"
 
+#include "saturate.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
@@ -28,7 +30,8 @@ const char* parent_source_name(ParentSource s) {
 
 void Model::add_run(const RunRecord& run) {
     runs_.push_back(run);
-    if (run.clk_tck > 0) ticks_[run.boot_id] = 1'000'000'000 / run.clk_tck;
+    // A tick of at least a nanosecond: a damaged clk_tck must not divide by 0.
+    if (run.clk_tck > 0 && run.clk_tck <= 1'000'000'000) ticks_[run.boot_id] = 1'000'000'000 / run.clk_tck;
 }
 
 void Model::add_clock_sample(const std::string& boot_id, int64_t boot_ns, int64_t wall_ns) {
@@ -244,10 +247,10 @@ int64_t Model::to_wall(const std::string& boot_id, int64_t boot_ns) const {
     if (pos != samples.end()) best = &*pos;
     if (pos != samples.begin()) {
         const auto& prev = *(pos - 1);
-        if (!best || boot_ns - prev.first <= best->first - boot_ns) best = &prev;
+        if (!best || distance(boot_ns, prev.first) <= distance(best->first, boot_ns)) best = &prev;
     }
     if (!best) return boot_ns;
-    return boot_ns + (best->second - best->first);
+    return sat_add(boot_ns, sat_sub(best->second, best->first));
 }
 
 int64_t Model::to_boot(const std::string& boot_id, int64_t wall_ns) const {
@@ -261,9 +264,9 @@ int64_t Model::to_boot(const std::string& boot_id, int64_t wall_ns) const {
                                 [](const std::pair<int64_t, int64_t>& s, int64_t w) { return s.second < w; });
     const std::pair<int64_t, int64_t>* best = nullptr;
     if (pos != samples.end()) best = &*pos;
-    if (pos != samples.begin() && (!best || std::llabs((pos - 1)->second - wall_ns) < std::llabs(best->second - wall_ns)))
+    if (pos != samples.begin() && (!best || distance((pos - 1)->second, wall_ns) < distance(best->second, wall_ns)))
         best = &*(pos - 1);
-    return wall_ns - (best->second - best->first);
+    return sat_sub(wall_ns, sat_sub(best->second, best->first));
 }
 
 int64_t Model::journal_end_ns(const std::string& boot_id) const {

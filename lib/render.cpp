@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "escape.h"
+#include "saturate.h"
 #include "timeexpr.h"
 
 namespace lineage {
@@ -79,7 +80,7 @@ private:
 
     std::string when(int64_t wall_ns) const {
         if (opt_.absolute_times) return format_wall_short(wall_ns);
-        return format_duration_short(wall_ns - base_ns_);
+        return format_duration_short(sat_sub(wall_ns, base_ns_));
     }
 
     void tree_header(const Tree& tree) {
@@ -172,7 +173,9 @@ private:
         const Process& p = *node.process;
         bool more = !node.children.empty();
         for (const auto& c : p.connects) {
-            std::string text = fmt::format("{} connect {}", g_.arrow, address_with_port(c.daddr, c.dport, c.family));
+            // The address is text from the journal: escape it like argv.
+            std::string text = fmt::format("{} connect {}", g_.arrow,
+                                           escape_for_terminal(address_with_port(c.daddr, c.dport, c.family)));
             if (!c.established) text += " (failed)";
             text += "  " + when(model_.to_wall(p.key.boot_id, c.time_ns));
             out_ += prefix + (more ? (opt_.ascii ? "| " : "│ ") : "") + paint("36", text) + "\n";

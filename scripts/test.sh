@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: builds lineage twice (plain, and with AddressSanitizer +
-# UndefinedBehaviorSanitizer) and runs the whole suite in both.
+# UndefinedBehaviorSanitizer) and runs the whole suite in both, then runs the
+# fuzzers briefly (fuzz/README.md).
 # eBPF end-to-end tests need root; without it they are reported as skipped,
 # unless LINEAGE_REQUIRE_BPF=1, which makes them fail instead (CI sets it).
 set -euo pipefail
@@ -19,4 +20,13 @@ run_suite() {
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DLINEAGE_SANITIZE=ON
+
+# Fuzz smoke: the libFuzzer targets of fuzz/, built with clang (only the core
+# and the fuzzers), each run for a few seconds over its seed corpus.
+echo "== build-fuzz: configure and build"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DLINEAGE_BUILD_FUZZ=ON \
+  -DLINEAGE_BUILD_TESTS=OFF -DLINEAGE_BUILD_BENCH=OFF >/dev/null
+cmake --build build-fuzz --target lineage_fuzzers -j"$jobs"
+echo "== build-fuzz: fuzzers"
+ctest --test-dir build-fuzz --output-on-failure -j"$jobs"
 echo "== all suites passed"
