@@ -82,9 +82,8 @@ int run_reconstruct(ReconstructArgs args) {
     LoadPlan plan;
     if (query.pid || query.ancestors_of || query.pod || query.descendants_of) {
         plan.everything = false;
-        if (query.pid && query.ancestors_of && *query.pid != *query.ancestors_of) {
-            plan.everything = true;  // contradictory: nothing can match; keep it simple
-        }
+        // --pid and --ancestors-of both select by PID; loading one of them is
+        // a superset of what can match both (nothing, if they differ).
         plan.pid = query.pid ? query.pid : query.ancestors_of;
         plan.pod = query.pod;
         plan.descendants_of = query.descendants_of;
