@@ -1,7 +1,7 @@
 // bench_storm: the process-churn workload of the benchmarks.
 //
-//   bench_storm fork-exec   --workers N --iterations M [--marker S] [--cgroup DIR]
-//   bench_storm posix-spawn --workers N --iterations M [--marker S] [--cgroup DIR]
+//   bench_storm fork-exec   --workers N --iterations M [--marker S] [--cgroup DIR] [--times FILE]
+//   bench_storm posix-spawn --workers N --iterations M [--marker S] [--cgroup DIR] [--times FILE]
 //   bench_storm threads     --workers N --iterations M
 //   bench_storm sleepers    --count N
 //
@@ -19,6 +19,12 @@
 // sleepers: N children of "sleep 3600" in a new process group, for measuring
 // the start of a recorder on a busy host; prints "sleepers: ready PGID" and
 // waits to be killed (kill -- -PGID takes the whole group).
+//
+// --times FILE: worker W writes FILE.W at its end, one line per child: the
+// CLOCK_BOOTTIME ns just before the child was started (fork or
+// posix_spawn), the clock event times of a journal are in. The crash
+// benchmark counts the children started before it killed the recorder.
+// Kept in memory until the worker ends, so the storm itself does no I/O.
 //
 // --cgroup DIR moves the storm into cgroup DIR first (writes 0 to
 // DIR/cgroup.procs), so that a recorder filtered on that cgroup sees the
@@ -42,6 +48,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -64,6 +72,7 @@ struct StormOptions {
     long count = 1000;  // sleepers
     std::string marker = "lineage-bench-storm";
     std::string cgroup;
+    std::string times;
 };
 
 [[noreturn]] void die(const std::string& message) {
@@ -74,7 +83,7 @@ struct StormOptions {
 void usage() {
     fmt::print(stderr,
                "usage: bench_storm fork-exec|posix-spawn|threads --workers N --iterations M [--marker S] "
-               "[--cgroup DIR]\n"
+               "[--cgroup DIR] [--times FILE]\n"
                "       bench_storm sleepers --count N\n");
     std::exit(2);
 }
@@ -107,6 +116,8 @@ StormOptions parse_args(int argc, char** argv) {
             o.marker = value();
         } else if (a == "--cgroup") {
             o.cgroup = value();
+        } else if (a == "--times") {
+            o.times = value();
         } else {
             usage();
         }
@@ -139,12 +150,32 @@ std::string cpu_fields() {
     return fmt::format("user_s={:.3f} sys_s={:.3f} cpu_s={:.3f}", user, sys, user + sys);
 }
 
+int64_t boottime_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// --times: FILE.W, one start time per line.
+bool write_times(const std::string& path, const std::vector<int64_t>& times) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) {
+        fmt::print(stderr, "bench_storm: {}: {}\n", path, std::strerror(errno));
+        return false;
+    }
+    for (int64_t t : times) fmt::print(f, "{}\n", t);
+    return std::fclose(f) == 0;
+}
+
 // One worker of fork-exec or posix-spawn; runs in its own process.
-int run_spawn_worker(const StormOptions& o) {
+int run_spawn_worker(const StormOptions& o, int worker) {
     static const char kTrue[] = "/bin/true";
     std::string marker = o.marker;
     char* child_argv[] = {const_cast<char*>(kTrue), marker.data(), nullptr};
+    std::vector<int64_t> times;
+    if (!o.times.empty()) times.reserve(static_cast<size_t>(o.iterations));
     for (long i = 0; i < o.iterations; ++i) {
+        if (!o.times.empty()) times.push_back(boottime_ns());
         pid_t pid = -1;
         if (o.mode == "fork-exec") {
             pid = fork();
@@ -172,6 +203,7 @@ int run_spawn_worker(const StormOptions& o) {
             return 1;
         }
     }
+    if (!o.times.empty() && !write_times(fmt::format("{}.{}", o.times, worker), times)) return 1;
     return 0;
 }
 
@@ -182,7 +214,7 @@ int run_spawn_storm(const StormOptions& o) {
         pid_t pid = fork();
         if (pid == 0) {
             std::fflush(stdout);
-            _exit(run_spawn_worker(o));
+            _exit(run_spawn_worker(o, w));
         }
         if (pid < 0) die(fmt::format("fork: {}", std::strerror(errno)));
         workers.push_back(pid);

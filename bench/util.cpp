@@ -15,6 +15,14 @@
 //       workers' fork rows; their execs are exec rows of /bin/true whose
 //       argv holds M; their exits are exit rows of the children's
 //       (tgid, start_ns). Also the journal's totals and its loss rows.
+//       With the crash benchmark's figures: last_commit_ns (the last
+//       batch's committed_ns), max_event_ns (the latest time_ns of a fork,
+//       exec, exit or connect row) and max_storm_exec_ns (of the storm's
+//       execs), boot-time ns; 0 when there is none.
+//   bench_util kill --signal N PID
+//       Reads CLOCK_BOOTTIME and CLOCK_REALTIME, then sends signal N to PID
+//       at once; prints boot_ns and wall_ns of that moment (the kill time
+//       in the clock of the journal's event times).
 //   bench_util plan --journal J --source FILE
 //       EXPLAIN QUERY PLAN of every SELECT/WITH string literal in FILE
 //       (adjacent literals joined as the compiler joins them), so the
@@ -27,6 +35,8 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -189,12 +199,36 @@ int cmd_storm_rows(int argc, char** argv) {
     int64_t stop_events = query_count(db, "SELECT coalesce(sum(events), -1) FROM run_stops");
     int64_t stop_lost = query_count(db, "SELECT coalesce(sum(lost), -1) FROM run_stops");
     int64_t snapshot = query_count(db, "SELECT count(*) FROM snapshot");
+    int64_t last_commit = query_count(db, "SELECT coalesce(max(committed_ns), 0) FROM batches");
+    int64_t max_event = query_count(
+        db, "SELECT max((SELECT coalesce(max(time_ns), 0) FROM fork), (SELECT coalesce(max(time_ns), 0) FROM exec), "
+            "(SELECT coalesce(max(time_ns), 0) FROM exit), (SELECT coalesce(max(time_ns), 0) FROM connect))");
+    int64_t max_storm_exec = query_count(
+        db, ctes + "SELECT coalesce(max(e.time_ns), 0) FROM exec e WHERE e.binary = ?2 AND instr(e.argv, ?1) > 0",
+        marker);
     fmt::print(
         "storm_found={} workers={} forks={} execs={} exits={} total_fork={} total_exec={} total_exit={} "
-        "total_connect={} total_events={} loss_rows={} loss_count={} stop_events={} stop_lost={} snapshot={}\n",
+        "total_connect={} total_events={} loss_rows={} loss_count={} stop_events={} stop_lost={} snapshot={} "
+        "last_commit_ns={} max_event_ns={} max_storm_exec_ns={}\n",
         storms, workers, forks, execs, exits, total_fork, total_exec, total_exit, total_connect,
         total_fork + total_exec + total_exit + total_connect, loss_rows, loss_count, stop_events, stop_lost,
-        snapshot);
+        snapshot, last_commit, max_event, max_storm_exec);
+    return 0;
+}
+
+int cmd_kill(int argc, char** argv) {
+    if (argc != 3 || std::string(argv[0]) != "--signal") die("usage: bench_util kill --signal N PID");
+    char* end = nullptr;
+    long sig = std::strtol(argv[1], &end, 10);
+    if (*end != '\0' || sig <= 0) die(fmt::format("kill: '{}' is not a signal number", argv[1]));
+    long pid = std::strtol(argv[2], &end, 10);
+    if (*end != '\0' || pid <= 0) die(fmt::format("kill: '{}' is not a PID", argv[2]));
+    timespec boot{}, wall{};
+    clock_gettime(CLOCK_BOOTTIME, &boot);
+    clock_gettime(CLOCK_REALTIME, &wall);
+    if (::kill(static_cast<pid_t>(pid), static_cast<int>(sig)) != 0) die(fmt::format("kill {}: {}", pid, std::strerror(errno)));
+    fmt::print("boot_ns={} wall_ns={} signal={} pid={}\n", boot.tv_sec * 1'000'000'000LL + boot.tv_nsec,
+               wall.tv_sec * 1'000'000'000LL + wall.tv_nsec, sig, pid);
     return 0;
 }
 
@@ -342,11 +376,12 @@ int cmd_plan(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     using namespace lineage::bench;
-    if (argc < 2) die("usage: bench_util exec|proc|storm-rows|plan ...");
+    if (argc < 2) die("usage: bench_util exec|proc|storm-rows|kill|plan ...");
     std::string cmd = argv[1];
     if (cmd == "exec") return cmd_exec(argc - 2, argv + 2);
     if (cmd == "proc") return cmd_proc(argc - 2, argv + 2);
     if (cmd == "storm-rows") return cmd_storm_rows(argc - 2, argv + 2);
     if (cmd == "plan") return cmd_plan(argc - 2, argv + 2);
+    if (cmd == "kill") return cmd_kill(argc - 2, argv + 2);
     die("unknown subcommand " + cmd);
 }
