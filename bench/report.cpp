@@ -306,6 +306,30 @@ std::vector<SectionSpec> spec() {
              R("overload.lost_share", "share lost", "%", "lost / expected"),
              exact(R("overload.warning", "reconstruct warns 'events may be missing between'", "", "1 = yes"), "one"),
          }},
+        {"crash",
+         "10. Crash: kill -9 of `lineage record` in a fork+exec storm",
+         "`lineage record` on a fresh journal, a fork+exec storm (2 workers), SIGKILL of the recorder 1-3 s (1-2 s with --quick) into "
+         "it (kill time read on CLOCK_BOOTTIME just before the signal), then the journal as it was left, WAL and "
+         "all: `lineage verify`, `PRAGMA integrity_check`, and how far the last commit is from the kill.",
+         {
+             target(R("crash.span_ms", "kill time - last commit", "ms",
+                      "kill time - the last batch's committed_ns, what the crash cost: events after the last commit (one batch interval, 100 ms, plus what "
+                      "was still in the ring) are not in the journal; target on the largest"),
+                    On::max, '<', 200),
+             R("crash.event_span_ms", "kill time - latest event row", "ms",
+               "latest time_ns of a fork, exec, exit or connect row (any process)"),
+             R("crash.storm_exec_span_ms", "kill time - latest storm exec row", "ms", "the storm's own execs"),
+             R("crash.execs_started", "storm children started before the kill", "",
+               "from bench_storm --times: fork times before the kill (an exec follows within a fraction of a ms)"),
+             R("crash.execs_stored", "storm execs stored", "", "exec rows of /bin/true with the run's marker"),
+             R("crash.execs_unstored", "storm execs started before the kill, not stored", "",
+               "started - stored: the storm's execs the crash cost (±1 per worker at the boundary)"),
+             exact(R("crash.verify_status", "`lineage verify` exit status", "",
+                     "0 = whole: a killed run is not tampering (the run shows as not stopped cleanly)"),
+                   "zero"),
+             exact(R("crash.integrity_ok", "PRAGMA integrity_check ok", "", "1 = ok"), "one"),
+             R("crash.delay_s", "kill after", "s", "random, 1-3 s into the storm (1-2 s with --quick)"),
+         }},
     };
 }
 
