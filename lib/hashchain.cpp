@@ -35,6 +35,8 @@ const char* table_name(ChainTable t) {
             return "loss";
         case ChainTable::run_stops:
             return "run_stops";
+        case ChainTable::prunes:
+            return "prunes";
     }
     return "?";
 }
@@ -64,12 +66,20 @@ const char* chain_columns(ChainTable t) {
             return "from_ns, to_ns, count, reason";
         case ChainTable::run_stops:
             return "run_id, stopped_ns, stopped_wall_ns, reason, events, lost";
+        case ChainTable::prunes:
+            return "through_batch, through_hash, through_wall_ns, rows, kept_digest, reason";
     }
     return "";
 }
 
 bool counts_in_row_count(ChainTable t) {
-    return t != ChainTable::runs && t != ChainTable::clock_samples && t != ChainTable::run_stops;
+    return t != ChainTable::runs && t != ChainTable::clock_samples && t != ChainTable::run_stops &&
+           t != ChainTable::prunes;
+}
+
+bool kept_when_pruned(ChainTable t) {
+    return t == ChainTable::runs || t == ChainTable::clock_samples || t == ChainTable::pods ||
+           t == ChainTable::run_stops || t == ChainTable::prunes;
 }
 
 Sha256::Sha256() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {
@@ -128,6 +138,7 @@ Hash BatchHasher::link(const Hash& prev, const BatchHeader& header) {
     put_be(head + 24, static_cast<uint64_t>(header.row_count), 8);
     batch_sha_.update(head, sizeof(head));
     for (size_t i = 0; i < kChainTableCount; ++i) {
+        if (i >= kChainTablesAlwaysLinked && digests_[i].empty()) continue;
         uint8_t t[5];
         t[0] = static_cast<uint8_t>(table_at(i));
         put_be(t + 1, digests_[i].size(), 4);

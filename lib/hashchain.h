@@ -39,8 +39,14 @@ enum class ChainTable : uint8_t {
     connect = 8,
     loss = 9,
     run_stops = 10,
+    prunes = 11,  // schema version 2
 };
-inline constexpr size_t kChainTableCount = 10;
+inline constexpr size_t kChainTableCount = 11;
+// Tables of the first encoding: a link always names them, with their row
+// count even when it is 0. Later tables appear in a link only when the batch
+// holds rows of theirs, so a batch without such rows hashes exactly as it did
+// before they existed (schema/hash-chain.md, "Tables added later").
+inline constexpr size_t kChainTablesAlwaysLinked = 10;
 inline constexpr size_t table_index(ChainTable t) {
     return static_cast<size_t>(t) - 1;
 }
@@ -53,6 +59,11 @@ const char* table_name(ChainTable t);
 const char* chain_columns(ChainTable t);
 // Tables whose rows batches.row_count counts (the others are run metadata).
 bool counts_in_row_count(ChainTable t);
+// Tables whose rows outlive a prune (`record --max-size/--retain`): the run
+// metadata that later batches still need. A prune deletes the rows of the
+// other tables and the batches headers; these rows stay, and the prune row
+// holds a digest of them (kept_rows_digest) so that they remain evidence.
+bool kept_when_pruned(ChainTable t);
 
 struct EvpMdCtxFree {
     void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }

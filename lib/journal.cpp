@@ -78,11 +78,95 @@ Status check_journal(Database& db, const std::string& path) {
     if (*app != kJournalApplicationId) {
         return Error{fmt::format("{}: not a lineage journal (SQLite database of another application)", path)};
     }
-    if (*version != kJournalSchemaVersion) {
-        return Error{fmt::format("{}: journal schema version {} is not supported (this lineage reads version {})", path,
-                                 *version, kJournalSchemaVersion)};
+    if (*version < kOldestJournalSchemaVersion || *version > kJournalSchemaVersion) {
+        return Error{fmt::format("{}: journal schema version {} is not supported (this lineage reads versions {} to {})",
+                                 path, *version, kOldestJournalSchemaVersion, kJournalSchemaVersion)};
     }
     return Ok{};
+}
+
+void encode_stored_row(sqlite3_stmt* s, int first_col, ChainTable table, RowEncoder& enc) {
+    // One sqlite3_column_value per column: each sqlite3_column_* call takes
+    // the connection's mutex, the sqlite3_value_* calls do not.
+    enc.begin(table);
+    const int columns = sqlite3_column_count(s);
+    for (int c = first_col; c < columns; ++c) {
+        sqlite3_value* v = sqlite3_column_value(s, c);
+        switch (sqlite3_value_type(v)) {
+            case SQLITE_INTEGER:
+                enc.integer(sqlite3_value_int64(v));
+                break;
+            case SQLITE_FLOAT:
+                enc.real(sqlite3_value_double(v));
+                break;
+            case SQLITE_TEXT: {
+                const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
+                enc.text(std::string_view(p, static_cast<size_t>(sqlite3_value_bytes(v))));
+                break;
+            }
+            case SQLITE_BLOB: {
+                const void* p = sqlite3_value_blob(v);
+                const auto n = static_cast<size_t>(sqlite3_value_bytes(v));
+                enc.blob(p ? std::string_view(static_cast<const char*>(p), n) : std::string_view());
+                break;
+            }
+            default:
+                enc.null();
+                break;
+        }
+    }
+}
+
+Result<Hash> kept_rows_digest(Database& db, int64_t through_batch) {
+    // "lineage-kept-v1", then per kept table: its tag; per row, 0x01, the
+    // batch (8 bytes), the encoding's length (4 bytes) and the encoding;
+    // 0x00 ends the table. Big-endian throughout.
+    Sha256 sha;
+    sha.begin();
+    sha.update(std::string_view("lineage-kept-v1"));
+    RowEncoder enc;
+    for (size_t i = 0; i < kChainTableCount; ++i) {
+        const ChainTable t = table_at(i);
+        if (!kept_when_pruned(t)) continue;
+        const uint8_t tag = static_cast<uint8_t>(t);
+        sha.update(&tag, 1);
+        auto stmt = db.prepare(fmt::format("SELECT batch, {} FROM {} WHERE batch <= ?1 ORDER BY batch, rowid",
+                                           chain_columns(t), table_name(t)));
+        if (!stmt) return Error{fmt::format("cannot read {}: {}", table_name(t), stmt.error().message)};
+        stmt->bind(1, through_batch);
+        int rc;
+        while ((rc = stmt->step()) == SQLITE_ROW) {
+            encode_stored_row(stmt->get(), 1, t, enc);
+            uint8_t head[13];
+            head[0] = 1;
+            auto batch = static_cast<uint64_t>(stmt->int64(0));
+            for (int b = 0; b < 8; ++b) head[1 + b] = static_cast<uint8_t>(batch >> (56 - 8 * b));
+            auto n = static_cast<uint32_t>(enc.encoded().size());
+            for (int b = 0; b < 4; ++b) head[9 + b] = static_cast<uint8_t>(n >> (24 - 8 * b));
+            sha.update(head, sizeof(head));
+            sha.update(enc.encoded());
+        }
+        if (rc != SQLITE_DONE) return Error{fmt::format("cannot read {}: {}", table_name(t), db.errmsg())};
+        const uint8_t end = 0;
+        sha.update(&end, 1);
+    }
+    return sha.finish();
+}
+
+bool is_storage_error(const Error& error) {
+    switch (error.code & 0xff) {
+        case SQLITE_FULL:
+        case SQLITE_IOERR:
+        case SQLITE_READONLY:
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+        case SQLITE_CANTOPEN:
+        case SQLITE_NOMEM:
+        case SQLITE_PROTOCOL:
+            return true;
+        default:
+            return false;
+    }
 }
 
 Result<JournalWriter> JournalWriter::open(const std::string& path) {
@@ -118,6 +202,9 @@ Result<JournalWriter> JournalWriter::open(const std::string& path) {
         }
     }
     if (auto st = check_journal(w.db_, path); !st) return st.error();
+    if (auto version = query_int(w.db_, "PRAGMA user_version"); version && *version < kJournalSchemaVersion) {
+        if (auto st = w.upgrade_schema(*version); !st) return st.error();
+    }
 
     // WAL: readers (reconstruct on a live node) never block the recorder.
     // synchronous=NORMAL: a crash of the recorder loses nothing committed; a
@@ -147,6 +234,35 @@ Result<JournalWriter> JournalWriter::open(const std::string& path) {
     }
     w.next_batch_id_ = w.head_.batch_id + 1;
     return w;
+}
+
+// What a newer schema adds to an older journal: the tables and indexes of
+// schema/journal.sql that the journal lacks, created from the statements of
+// the schema itself (read back from an in-memory copy), so that the upgraded
+// journal's sqlite_schema is what `verify` expects. Nothing existing changes.
+Status JournalWriter::upgrade_schema(int64_t from_version) {
+    auto mem = Database::open_write(":memory:");
+    if (!mem) return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, mem.error().message)};
+    if (auto st = mem->exec(kJournalSchemaSql); !st) {
+        return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, st.error().message)};
+    }
+    auto wanted = mem->prepare(
+        "SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY type = 'index', rowid");
+    if (!wanted) return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, wanted.error().message)};
+    std::string script = "BEGIN;";
+    while (wanted->step() == SQLITE_ROW) {
+        auto have = db_.prepare("SELECT count(*) FROM sqlite_schema WHERE name = ?1");
+        if (!have) return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, have.error().message)};
+        have->bind(1, wanted->text(0));
+        if (have->step() == SQLITE_ROW && have->int64(0) == 0) script += wanted->text(1) + ";";
+    }
+    script += fmt::format("PRAGMA user_version = {}; COMMIT;", kJournalSchemaVersion);
+    if (auto st = db_.exec(script); !st) {
+        (void)db_.exec("ROLLBACK");
+        return Error{fmt::format("{}: cannot upgrade the journal from schema version {} to {}: {}", path_,
+                                 from_version, kJournalSchemaVersion, st.error().message)};
+    }
+    return Ok{};
 }
 
 Status JournalWriter::prepare_statements() {
@@ -184,6 +300,9 @@ Status JournalWriter::prepare_statements() {
         {&ins_loss_, "INSERT INTO loss (batch, from_ns, to_ns, count, reason) VALUES (?,?,?,?,?)"},
         {&ins_pod_, "INSERT INTO pods (batch, pod_uid, name, namespace, source) VALUES (?,?,?,?,?)"},
         {&ins_clock_, "INSERT INTO clock_samples (batch, run_id, boot_ns, wall_ns) VALUES (?,?,?,?)"},
+        {&ins_prune_,
+         "INSERT INTO prunes (batch, through_batch, through_hash, through_wall_ns, rows, kept_digest, reason) "
+         "VALUES (?,?,?,?,?,?,?)"},
     };
     for (const auto& s : all) {
         auto stmt = db_.prepare(s.sql);
@@ -193,12 +312,14 @@ Status JournalWriter::prepare_statements() {
     return Ok{};
 }
 
+Error JournalWriter::db_error(const std::string& what, int rc) const {
+    return Error{fmt::format("{}: {}: {}", path_, what, sqlite3_errstr(rc)), rc};
+}
+
 Status JournalWriter::step_insert(Stmt& stmt, const char* table) {
     int rc = stmt.step();
     stmt.reset();
-    if (rc != SQLITE_DONE) {
-        return Error{fmt::format("{}: cannot insert into {}: {}", path_, table, sqlite3_errstr(rc))};
-    }
+    if (rc != SQLITE_DONE) return db_error(fmt::format("cannot insert into {}", table), rc);
     return Ok{};
 }
 
@@ -238,9 +359,7 @@ Result<int64_t> JournalWriter::begin_run(const RunInfo& info) {
 
 Status JournalWriter::ensure_batch() {
     if (batch_id_ != 0) return Ok{};
-    if (auto st = db_.exec("BEGIN"); !st) {
-        return Error{fmt::format("{}: cannot begin batch: {}", path_, st.error().message)};
-    }
+    if (auto st = db_.exec("BEGIN"); !st) return db_error("cannot begin a batch", sqlite3_errcode(db_.get()));
     batch_id_ = next_batch_id_;
     batch_rows_ = 0;
     hasher_.clear();
@@ -370,13 +489,168 @@ Status JournalWriter::commit(int64_t now_ns) {
     s.bind_blob(7, std::string_view(reinterpret_cast<const char*>(hash.data()), kHashSize));
     if (auto st = step_insert(s, "batches"); !st) return st;
     if (auto st = db_.exec("COMMIT"); !st) {
-        return Error{fmt::format("{}: cannot commit batch {}: {}", path_, batch_id_, st.error().message)};
+        return db_error(fmt::format("cannot commit batch {}", batch_id_), sqlite3_errcode(db_.get()));
     }
     head_ = ChainHead{batch_id_, hash};
     ++next_batch_id_;
     batch_id_ = 0;
     batch_rows_ = 0;
     return Ok{};
+}
+
+void JournalWriter::abort_batch() {
+    // SQLite may already have rolled back by itself (it does on some
+    // SQLITE_FULL and SQLITE_IOERR failures); a ROLLBACK then would fail.
+    if (!sqlite3_get_autocommit(db_.get())) (void)db_.exec("ROLLBACK");
+    batch_id_ = 0;
+    batch_rows_ = 0;
+    hasher_.clear();
+}
+
+Result<int64_t> JournalWriter::used_bytes() {
+    auto pages = query_int(db_, "PRAGMA page_count");
+    auto free_pages = query_int(db_, "PRAGMA freelist_count");
+    auto page_size = query_int(db_, "PRAGMA page_size");
+    if (!pages || !free_pages || !page_size) {
+        return Error{fmt::format("{}: cannot read the journal's size: {}", path_, db_.errmsg())};
+    }
+    return (*pages - *free_pages) * *page_size;
+}
+
+Result<int64_t> JournalWriter::prunable_rows() {
+    int64_t rows = 0;
+    for (size_t i = 0; i < kChainTableCount; ++i) {
+        const ChainTable t = table_at(i);
+        if (kept_when_pruned(t)) continue;
+        auto n = query_int(db_, fmt::format("SELECT coalesce(max(rowid) - min(rowid) + 1, 0) FROM {}", table_name(t)));
+        if (!n) return Error{fmt::format("{}: cannot read {}: {}", path_, table_name(t), n.error().message)};
+        rows += *n;
+    }
+    return rows;
+}
+
+Result<int64_t> JournalWriter::first_batch() {
+    auto first = query_int(db_, "SELECT coalesce(min(batch_id), 0) FROM batches");
+    if (!first) return Error{fmt::format("{}: cannot read batches: {}", path_, first.error().message)};
+    return *first;
+}
+
+Result<int64_t> JournalWriter::prune_point(int64_t max_rows, std::optional<int64_t> cutoff_wall_ns) {
+    // Oldest first, and only as far as needed: a prune reads the batches it
+    // deletes and one more, not the whole table.
+    auto stmt = db_.prepare(
+        "SELECT b.batch_id, b.row_count, b.committed_ns + (r.started_wall_ns - r.started_ns) "
+        "FROM batches b JOIN runs r ON r.run_id = b.run_id WHERE b.batch_id < ?1 ORDER BY b.batch_id");
+    if (!stmt) return Error{fmt::format("{}: cannot read batches: {}", path_, stmt.error().message)};
+    stmt->bind(1, head_.batch_id);  // never the last committed batch
+    int64_t through = 0, rows = 0;
+    int rc;
+    while ((rc = stmt->step()) == SQLITE_ROW) {
+        if (cutoff_wall_ns && stmt->int64(2) >= *cutoff_wall_ns) break;
+        through = stmt->int64(0);
+        rows += stmt->int64(1);
+        if (rows >= max_rows) break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error{fmt::format("{}: cannot read batches: {}", path_, db_.errmsg())};
+    return through;
+}
+
+namespace {
+// The highest rowid of `table` whose batch is <= through_batch. Rows are
+// appended in batch order, so batch grows with rowid: a binary search over
+// rowids (the tables have no index on batch, and need none).
+Result<int64_t> last_rowid_through(Database& db, const char* table, int64_t through_batch) {
+    auto bounds = db.prepare(fmt::format("SELECT min(rowid), max(rowid) FROM {}", table));
+    auto at = db.prepare(fmt::format("SELECT rowid, batch FROM {} WHERE rowid >= ?1 ORDER BY rowid LIMIT 1", table));
+    if (!bounds || !at) return Error{fmt::format("cannot read {}: {}", table, db.errmsg())};
+    if (bounds->step() != SQLITE_ROW || sqlite3_column_type(bounds->get(), 0) == SQLITE_NULL) return int64_t{0};
+    int64_t lo = bounds->int64(0), hi = bounds->int64(1);
+    auto batch_at = [&](int64_t rowid, int64_t* found) -> std::optional<int64_t> {
+        at->reset();
+        at->bind(1, rowid);
+        if (at->step() != SQLITE_ROW) return std::nullopt;
+        *found = at->int64(0);
+        return at->int64(1);
+    };
+    int64_t found = 0;
+    auto first = batch_at(lo, &found);
+    if (!first || *first > through_batch) return int64_t{0};
+    auto last = batch_at(hi, &found);
+    if (last && *last <= through_batch) return hi;
+    // lo: a rowid whose batch is <= through_batch; every rowid >= hi is
+    // beyond it.
+    while (hi - lo > 1) {
+        int64_t mid = lo + (hi - lo) / 2;
+        auto b = batch_at(mid, &found);
+        if (!b || found >= hi || *b > through_batch) {
+            hi = mid;
+        } else {
+            lo = found;
+        }
+    }
+    return lo;
+}
+}  // namespace
+
+Result<PruneResult> JournalWriter::prune_through(int64_t through_batch, const std::string& reason, int64_t now_ns) {
+    if (batch_id_ != 0) return Error{fmt::format("{}: cannot prune with a batch open", path_)};
+    auto fail = [&](const std::string& what) -> Error {
+        int rc = sqlite3_errcode(db_.get());
+        abort_batch();
+        return Error{fmt::format("{}: cannot prune: {}", path_, what), rc};
+    };
+    auto through = db_.prepare(
+        "SELECT b.hash, b.committed_ns + (r.started_wall_ns - r.started_ns) FROM batches b "
+        "JOIN runs r ON r.run_id = b.run_id WHERE b.batch_id = ?1");
+    if (!through) return fail(through.error().message);
+    through->bind(1, through_batch);
+    if (through->step() != SQLITE_ROW) {
+        return Error{fmt::format("{}: cannot prune through batch {}: no such batch", path_, through_batch)};
+    }
+    const std::string through_hash = through->blob(0);
+    const int64_t through_wall_ns = through->int64(1);
+    through = Stmt();
+
+    if (auto st = ensure_batch(); !st) return st.error();
+    PruneResult result;
+    result.through_batch = through_batch;
+    for (size_t i = 0; i < kChainTableCount; ++i) {
+        const ChainTable t = table_at(i);
+        if (kept_when_pruned(t)) continue;
+        auto last = last_rowid_through(db_, table_name(t), through_batch);
+        if (!last) return fail(last.error().message);
+        if (*last == 0) continue;
+        auto del = db_.prepare(fmt::format("DELETE FROM {} WHERE rowid <= ?1", table_name(t)));
+        if (!del) return fail(del.error().message);
+        del->bind(1, *last);
+        if (del->step() != SQLITE_DONE) return fail(fmt::format("cannot delete from {}: {}", table_name(t), db_.errmsg()));
+        result.rows += sqlite3_changes(db_.get());
+    }
+    {
+        auto del = db_.prepare("DELETE FROM batches WHERE batch_id <= ?1");
+        if (!del) return fail(del.error().message);
+        del->bind(1, through_batch);
+        if (del->step() != SQLITE_DONE) return fail(fmt::format("cannot delete from batches: {}", db_.errmsg()));
+    }
+    auto digest = kept_rows_digest(db_, through_batch);
+    if (!digest) return fail(digest.error().message);
+    RowBinder(ins_prune_, enc_, ChainTable::prunes, batch_id_)
+        .integer(through_batch)
+        .blob(through_hash)
+        .integer(through_wall_ns)
+        .integer(result.rows)
+        .blob(std::string_view(reinterpret_cast<const char*>(digest->data()), kHashSize))
+        .text(reason);
+    if (auto st = insert_row(ins_prune_, "prunes"); !st) {
+        abort_batch();
+        return st.error();
+    }
+    result.batch_id = batch_id_;
+    if (auto st = commit(now_ns); !st) {
+        abort_batch();
+        return st.error();
+    }
+    return result;
 }
 
 Status JournalWriter::end_run(int64_t stopped_ns, int64_t stopped_wall_ns, const std::string& reason, int64_t events,

@@ -3,6 +3,7 @@
 // JournalWriter is the only code that writes it; it only ever inserts.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,9 @@
 
 namespace lineage {
 
-inline constexpr int64_t kJournalSchemaVersion = 1;
+// The version this build writes; it reads every version from the oldest.
+inline constexpr int64_t kJournalSchemaVersion = 2;
+inline constexpr int64_t kOldestJournalSchemaVersion = 1;
 inline constexpr int64_t kJournalApplicationId = 0x4C494E45;  // "LINE"
 
 // What a run of `lineage record` says about itself (table runs).
@@ -51,6 +54,34 @@ Status check_journal(Database& db, const std::string& path);
 // precise message and is never handed to SQLite at all. An empty file is OK.
 Status check_sqlite_header(const std::string& path);
 
+// Whether a journal of schema `version` has this table (prunes came in 2).
+inline bool table_in_version(ChainTable t, int64_t version) {
+    return t != ChainTable::prunes || version >= 2;
+}
+
+// Encodes the current row of `stmt` for the chain from the values SQLite
+// stored (a value whose storage class changed is a changed value). The
+// columns from `first_col` on are the table's chain_columns().
+void encode_stored_row(sqlite3_stmt* stmt, int first_col, ChainTable table, RowEncoder& enc);
+
+// The digest a prune commits to: SHA-256 over every row of the tables kept
+// by pruning (kept_when_pruned) whose batch is <= through_batch, table by
+// table in chain order, each table's rows by (batch, rowid). Exact bytes in
+// schema/hash-chain.md, "Pruned journals".
+Result<Hash> kept_rows_digest(Database& db, int64_t through_batch);
+
+// A write that failed because of the storage (disk full, I/O error, a
+// read-only file system, a lock): it may work again later. Other failures
+// are bugs or damage.
+bool is_storage_error(const Error& error);
+
+// The result of a prune.
+struct PruneResult {
+    int64_t through_batch = 0;  // batches 1 .. through_batch are gone now
+    int64_t rows = 0;           // event rows deleted
+    int64_t batch_id = 0;       // batch the prune row was committed in
+};
+
 // The last committed batch: what a recorder publishes as an anchor.
 struct ChainHead {
     int64_t batch_id = 0;  // 0: nothing committed yet
@@ -78,6 +109,34 @@ public:
     Status add_clock_sample(int64_t boot_ns, int64_t wall_ns);
     // Ends the current batch: one transaction, one batches row, one link.
     Status commit(int64_t now_ns);
+    // Gives the open batch up after a failed write: rolls the transaction
+    // back, so that nothing of it is in the journal, and the chain goes on
+    // from the last committed batch.
+    void abort_batch();
+    bool batch_open() const { return batch_id_ != 0; }
+
+    // Retention. Bytes of the database's pages in use (free pages left by a
+    // prune are reused before the file grows).
+    Result<int64_t> used_bytes();
+    // Rows of the tables a prune deletes from, from their rowid ranges (they
+    // are contiguous: rows are appended, and only a prefix is ever deleted),
+    // so O(log n), not a count.
+    Result<int64_t> prunable_rows();
+    // The first batch still in the journal (0 when none).
+    Result<int64_t> first_batch();
+    // Where the next prune should end: the oldest batches holding about
+    // `max_rows` event rows (at least one batch), stopping before the first
+    // batch committed at or after `cutoff_wall_ns` when given (wall clock
+    // through its run's start offset), and never the last committed batch.
+    // 0 when there is nothing to prune.
+    Result<int64_t> prune_point(int64_t max_rows, std::optional<int64_t> cutoff_wall_ns = std::nullopt);
+    // Deletes batches first_batch() .. through_batch and their event rows,
+    // and commits a prune row as a batch of its own. No batch may be open.
+    Result<PruneResult> prune_through(int64_t through_batch, const std::string& reason, int64_t now_ns);
+
+    // For tests: the connection (e.g. to set max_page_count, a disk that is
+    // full at a chosen size).
+    Database& database_for_tests() { return db_; }
     Status end_run(int64_t stopped_ns, int64_t stopped_wall_ns, const std::string& reason, int64_t events,
                    int64_t lost);
 
@@ -95,11 +154,14 @@ private:
     // step_insert, then the row (encoded in enc_ while it was bound) joins
     // the batch's hash.
     Status insert_row(Stmt& stmt, const char* table);
+    // An Error for a failed SQLite call, with its result code.
+    Error db_error(const std::string& what, int rc) const;
+    Status upgrade_schema(int64_t from_version);
 
     std::string path_;
     Database db_;
     Stmt ins_batch_, ins_fork_, ins_exec_, ins_exit_, ins_connect_, ins_snapshot_, ins_loss_, ins_pod_, ins_clock_,
-        ins_run_, ins_run_stop_;
+        ins_run_, ins_run_stop_, ins_prune_;
     int64_t run_id_ = 0;
     int64_t batch_id_ = 0;  // batch being filled, 0 when none is open
     int64_t next_batch_id_ = 1;

@@ -453,6 +453,15 @@ private:
             model_.add_loss(LossRecord{reader_.path(), run->boot_id, s.int64(1), s.int64(2), s.int64(3), s.text(4)});
         });
         if (!st) return st;
+        if (auto version = query_int(reader_.db(), "PRAGMA user_version"); version && *version >= 2) {
+            st = each("prunes",
+                      "SELECT through_wall_ns, (SELECT sum(rows) FROM prunes), reason FROM prunes "
+                      "ORDER BY through_batch DESC LIMIT 1",
+                      {}, [&](Stmt& s) {
+                          model_.add_prune(PruneRecord{reader_.path(), s.int64(0), s.int64(1), s.text(2)});
+                      });
+            if (!st) return st;
+        }
         return each("pods", "SELECT pod_uid, name, namespace, source FROM pods", {}, [&](Stmt& s) {
             pods_.push_back({s.text(0), s.text(1), s.text(2)});
             model_.add_pod(s.text(0), PodNameRecord{s.text(1), s.text(2), s.text(3)});

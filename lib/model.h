@@ -113,6 +113,14 @@ struct LossRecord {
     std::string reason;
 };
 
+// Retention deleted a journal's oldest batches (table prunes, the newest).
+struct PruneRecord {
+    std::string journal;
+    int64_t through_wall_ns = 0;  // everything committed up to then is gone
+    int64_t rows = 0;             // event rows deleted, all prunes
+    std::string reason;
+};
+
 struct PodNameRecord {
     std::string name;
     std::string namespace_;
@@ -130,6 +138,7 @@ public:
     void add_exit(const std::string& boot_id, const ExitEvent& e);
     void add_connect(const std::string& boot_id, const ConnectEvent& e);
     void add_loss(const LossRecord& loss);
+    void add_prune(const PruneRecord& prune) { prunes_.push_back(prune); }
     void add_pod(const std::string& pod_uid, const PodNameRecord& name);
     void finish();
 
@@ -140,6 +149,7 @@ public:
     const std::unordered_map<ProcessKey, Process, ProcessKeyHash>& processes() const { return processes_; }
     const std::vector<RunRecord>& runs() const { return runs_; }
     const std::vector<LossRecord>& losses() const { return losses_; }
+    const std::vector<PruneRecord>& prunes() const { return prunes_; }
     const std::map<std::string, PodNameRecord>& pods() const { return pods_; }
 
     // Boot-time ns of a boot to wall-clock ns, through the nearest clock sample.
@@ -157,6 +167,7 @@ private:
     std::unordered_map<ProcessKey, Process, ProcessKeyHash> processes_;
     std::vector<RunRecord> runs_;
     std::vector<LossRecord> losses_;
+    std::vector<PruneRecord> prunes_;
     std::map<std::string, PodNameRecord> pods_;
     // boot -> (boot_ns, wall_ns), sorted by boot_ns on first use.
     mutable std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> clocks_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -213,7 +214,48 @@ Report build_report(const Model& model, const Query& q) {
         report.trees.push_back(std::move(tree));
     }
 
-    // 4. Losses that overlap the window: events may be missing there.
+    // 4. Time the journals did not record: pruned by retention, before
+    // the first run, between two runs of one journal.
+    for (const auto& prune : model.prunes()) {
+        if (since > prune.through_wall_ns) continue;
+        report.warnings.push_back(Warning{
+            "pruned",
+            fmt::format("events up to {} were deleted by retention ({}, {} rows) in {}; the window starts before that",
+                        format_rfc3339_ns(prune.through_wall_ns), prune.reason, prune.rows, prune.journal),
+            std::nullopt, prune.through_wall_ns});
+    }
+    std::map<std::string, std::vector<const RunRecord*>> runs_by_journal;
+    for (const auto& r : model.runs()) runs_by_journal[r.journal].push_back(&r);
+    for (auto& [journal, runs] : runs_by_journal) {
+        std::sort(runs.begin(), runs.end(), [](const RunRecord* a, const RunRecord* b) { return a->run_id < b->run_id; });
+        const int64_t first_start = model.to_wall(runs.front()->boot_id, runs.front()->started_ns);
+        if (q.since_wall_ns && *q.since_wall_ns < first_start) {
+            report.warnings.push_back(Warning{
+                "not_recorded",
+                fmt::format("nothing was recorded before {}, when {} starts; the window starts before that",
+                            format_rfc3339_ns(first_start), journal),
+                std::nullopt, first_start});
+        }
+        for (size_t i = 1; i < runs.size(); ++i) {
+            const RunRecord& a = *runs[i - 1];
+            const RunRecord& b = *runs[i];
+            int64_t end_ns = std::max(a.stopped_ns.value_or(a.last_batch_ns), a.last_batch_ns);
+            if (end_ns == 0) end_ns = a.started_ns;
+            const int64_t from = model.to_wall(a.boot_id, end_ns);
+            const int64_t to = model.to_wall(b.boot_id, b.started_ns);
+            if (to <= from || to < since || from > until) continue;
+            report.warnings.push_back(Warning{
+                "not_recorded",
+                fmt::format("nothing was recorded between {} and {}, from the end of run {} ({}) to the start of "
+                            "run {}{}, in {}",
+                            format_rfc3339_ns(from), format_rfc3339_ns(to), a.run_id,
+                            a.stopped_ns ? "stopped" : "not stopped cleanly", b.run_id,
+                            a.boot_id != b.boot_id ? " after a reboot" : "", journal),
+                from, to});
+        }
+    }
+
+    // 5. Losses that overlap the window: events may be missing there.
     for (const auto& loss : model.losses()) {
         if (loss.count <= 0) continue;
         int64_t from = model.to_wall(loss.boot_id, loss.from_ns);

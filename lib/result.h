@@ -11,6 +11,7 @@ namespace lineage {
 
 struct Error {
     std::string message;
+    int code = 0;  // SQLite result code when SQLite said no (journal writes), else 0
 };
 
 template <typename T>

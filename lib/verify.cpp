@@ -55,6 +55,8 @@ const char* anchor_status_name(AnchorStatus s) {
             return "mismatch";
         case AnchorStatus::beyond_end:
             return "beyond_end";
+        case AnchorStatus::pruned:
+            return "pruned";
     }
     return "?";
 }
@@ -73,7 +75,9 @@ bool VerifyReport::whole() const {
         if (j.status() != "whole") return false;
     }
     for (const auto& a : anchors) {
-        if (a.status != AnchorStatus::found) return false;
+        // An anchor of a batch that retention deleted cannot be checked;
+        // the prune itself is in the chain, and later anchors check it.
+        if (a.status != AnchorStatus::found && a.status != AnchorStatus::pruned) return false;
     }
     return true;
 }
@@ -175,39 +179,8 @@ struct TableCursor {
         return rc == SQLITE_ROW || rc == SQLITE_DONE;
     }
 
-    // The row's canonical encoding, from the types SQLite stored: a value
-    // whose storage class changed is a changed value. One sqlite3_column_value
-    // per column: each sqlite3_column_* call takes the connection's mutex,
-    // the sqlite3_value_* calls do not (this connection has one thread).
-    void encode(RowEncoder& enc) const {
-        sqlite3_stmt* s = stmt.get();
-        enc.begin(table);
-        for (int c = 2; c < columns; ++c) {
-            sqlite3_value* v = sqlite3_column_value(s, c);
-            switch (sqlite3_value_type(v)) {
-                case SQLITE_INTEGER:
-                    enc.integer(sqlite3_value_int64(v));
-                    break;
-                case SQLITE_FLOAT:
-                    enc.real(sqlite3_value_double(v));
-                    break;
-                case SQLITE_TEXT: {
-                    const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
-                    enc.text(std::string_view(p, static_cast<size_t>(sqlite3_value_bytes(v))));
-                    break;
-                }
-                case SQLITE_BLOB: {
-                    const void* p = sqlite3_value_blob(v);
-                    const auto n = static_cast<size_t>(sqlite3_value_bytes(v));
-                    enc.blob(p ? std::string_view(static_cast<const char*>(p), n) : std::string_view());
-                    break;
-                }
-                default:
-                    enc.null();
-                    break;
-            }
-        }
-    }
+    // The row's canonical encoding, from the types SQLite stored.
+    void encode(RowEncoder& enc) const { encode_stored_row(stmt.get(), 2, table, enc); }
 };
 
 // Reading settings of a connection, not of the file: pages are mapped
@@ -291,6 +264,7 @@ private:
             "SELECT batch_id, run_id, committed_ns, row_count, row_marks, "
             "prev_hash, hash FROM batches"};
         for (size_t i = 0; i < kChainTableCount; ++i) {
+            if (!table_in_version(table_at(i), v_.user_version)) continue;
             queries.push_back(
                 fmt::format("SELECT rowid, batch, {} FROM {}", chain_columns(table_at(i)), table_name(table_at(i))));
         }
@@ -316,6 +290,7 @@ private:
     bool check_schema_and_chain() {
         check_schema();
         if (!load_links()) return false;
+        if (!load_prunes()) return false;
         // Rows are appended in batch order, so reading each table in rowid
         // order (a plain scan) gives (batch, rowid) order. A table where a
         // batch goes back was changed: then read everything again, sorted.
@@ -343,6 +318,8 @@ private:
             }
             return rc == SQLITE_DONE;
         };
+        // An older journal lacks what later versions added.
+        if (v_.user_version < 2) (void)mem->exec("DROP TABLE prunes");
         Objects want, have;
         if (!objects(*mem, want)) return;
         if (!objects(db_, have)) {
@@ -390,12 +367,60 @@ private:
         return true;
     }
 
+    // The prunes (retention), newest first: the newest says where the
+    // journal now starts and what it kept from before.
+    bool load_prunes() {
+        if (!table_in_version(ChainTable::prunes, v_.user_version)) return true;
+        PruneSummary p;
+        bool ok = each("prunes",
+                       "SELECT batch, through_batch, through_hash, through_wall_ns, rows, kept_digest, reason "
+                       "FROM prunes ORDER BY through_batch DESC, rowid DESC",
+                       [&](Stmt& st) {
+                           ++p.prunes;
+                           p.rows += st.int64(4);
+                           if (p.prunes > 1) return;
+                           p.batch = st.int64(0);
+                           p.through_batch = st.int64(1);
+                           if (auto h = hash_column(st.get(), 2)) p.through_hash = *h;
+                           p.through_wall_ns = st.int64(3);
+                           if (auto h = hash_column(st.get(), 5)) kept_digest_ = *h;
+                           p.reason = st.text(6);
+                       });
+        if (!ok) return false;
+        if (p.prunes > 0) v_.pruned = p;
+        return true;
+    }
+
+    // Rows of the kept tables in pruned batches are what the newest prune
+    // committed to, byte for byte.
+    void check_kept_rows() {
+        if (!v_.pruned) return;
+        const PruneSummary& p = *v_.pruned;
+        auto digest = kept_rows_digest(db_, p.through_batch);
+        if (!digest) {
+            read_failed("the rows kept by the prune");
+            return;
+        }
+        if (*digest != kept_digest_) {
+            add(Finding{FindingKind::modified, p.batch, "", std::nullopt, false,
+                        fmt::format("rows kept from pruned batches 1-{} (runs, clock_samples, pods, run_stops, "
+                                    "prunes) differ from what the prune in batch {} committed to",
+                                    p.through_batch, p.batch)});
+        }
+    }
+
+    // A row of a pruned batch that pruning keeps.
+    bool kept_from_prune(const TableCursor& c) const {
+        return v_.pruned && kept_when_pruned(c.table) && c.batch >= 1 && c.batch <= v_.pruned->through_batch;
+    }
+
     bool open_cursors(bool sorted) {
         for (size_t i = 0; i < kChainTableCount; ++i) {
             ChainTable t = table_at(i);
             auto& c = cursors_[i];
             c = TableCursor{};
             c.table = t;
+            if (!table_in_version(t, v_.user_version)) continue;  // no rows: has_row stays false
             const std::string sql = fmt::format("SELECT rowid, batch, {} FROM {} ORDER BY {}", chain_columns(t),
                                                 table_name(t), sorted ? "batch, rowid" : "rowid");
             auto stmt = db_.prepare(sql);
@@ -536,7 +561,7 @@ private:
             for (size_t i = 0; i < kChainTableCount; ++i) {
                 TableCursor& c = cursors_[i];
                 while (c.has_row && c.batch < id) {
-                    outside_batch(c);
+                    if (!kept_from_prune(c)) outside_batch(c);
                     if (!advance(c)) return false;
                 }
                 while (c.has_row && c.batch == id) {
@@ -553,9 +578,29 @@ private:
             if (!stored_prev) {
                 add(Finding{FindingKind::batch_modified, id, "batches", id, false, "prev_hash is not 32 bytes"});
             } else if (!have_prev) {
-                if (id != 1) {
+                if (id != 1 && v_.pruned && v_.pruned->through_batch == id - 1) {
+                    // Pruned by retention: the chain goes on from the hash
+                    // the prune recorded for the last batch it deleted.
+                    if (*stored_prev == v_.pruned->through_hash) {
+                        link_ok = true;
+                    } else {
+                        add(Finding{FindingKind::chain_break, id, "", std::nullopt, false,
+                                    fmt::format("prev_hash is not the hash the prune in batch {} recorded for batch {}, "
+                                                "the last one it deleted",
+                                                v_.pruned->batch, id - 1)});
+                    }
+                } else if (id != 1) {
                     add(Finding{FindingKind::batch_missing, 1, "", std::nullopt, false,
-                                fmt::format("the journal starts at batch {}: batches 1-{} are missing", id, id - 1)});
+                                v_.pruned ? fmt::format("the journal starts at batch {}: batches {}-{} are missing (the "
+                                                        "last prune, in batch {}, deleted batches 1-{} only)",
+                                                        id, v_.pruned->through_batch + 1, id - 1, v_.pruned->batch,
+                                                        v_.pruned->through_batch)
+                                          : fmt::format("the journal starts at batch {}: batches 1-{} are missing", id,
+                                                        id - 1)});
+                } else if (v_.pruned) {
+                    add(Finding{FindingKind::chain_break, id, "", std::nullopt, false,
+                                fmt::format("the prune in batch {} says batches 1-{} were deleted, but batch 1 is here",
+                                            v_.pruned->batch, v_.pruned->through_batch)});
                 } else if (*stored_prev != zero_hash()) {
                     std::string k = where_hash_points(*stored_prev);
                     add(Finding{FindingKind::chain_break, id, "", std::nullopt, false,
@@ -622,10 +667,11 @@ private:
         if (rc != SQLITE_DONE) return read_failed("batches");
         for (auto& c : cursors_) {
             while (c.has_row) {
-                outside_batch(c);
+                if (!kept_from_prune(c)) outside_batch(c);
                 if (!advance(c)) return false;
             }
         }
+        check_kept_rows();
         return true;
     }
 
@@ -748,6 +794,7 @@ private:
     std::array<TableCursor, kChainTableCount> cursors_;
     std::unordered_map<Hash, int64_t, HashKey> by_hash_;
     RowEncoder enc_;
+    Hash kept_digest_{};
 };
 
 }  // namespace
@@ -816,6 +863,18 @@ void check_anchors(VerifyReport& report, const std::vector<Anchor>& anchors) {
             }
             for (JournalVerdict* j : candidates) {
                 if (!j->opened) continue;
+                if (j->pruned && *a.batch <= j->pruned->through_batch) {
+                    r.journal = j->path;
+                    r.batch = *a.batch;
+                    r.journal_last_batch = j->last_batch;
+                    if (*a.batch == j->pruned->through_batch) {
+                        // The prune recorded this batch's hash.
+                        r.status = a.hash == j->pruned->through_hash ? AnchorStatus::pruned : AnchorStatus::mismatch;
+                    } else {
+                        r.status = AnchorStatus::pruned;
+                    }
+                    break;
+                }
                 if (*a.batch > j->last_batch) {
                     r.status = AnchorStatus::beyond_end;
                     r.journal = j->path;
@@ -900,8 +959,13 @@ std::string anchor_line(const AnchorResult& r) {
                 "anchor not in chain: {}: batch {} of {} has another hash: the chain was rewritten up to there",
                 anchor_label(r.anchor), r.batch, term(r.journal));
         case AnchorStatus::not_in_chain:
-            return fmt::format("anchor not in chain: {}: no batch of {} has this hash", anchor_label(r.anchor),
-                               r.anchor.batch ? "the journal" : "any journal");
+            return fmt::format("anchor not in chain: {}: no batch of {} has this hash{}", anchor_label(r.anchor),
+                               r.anchor.batch ? "the journal" : "any journal",
+                               r.anchor.batch ? "" : " (give the whole anchor line, with batch=N, to check an anchor "
+                                                     "of a pruned journal)");
+        case AnchorStatus::pruned:
+            return fmt::format("anchor pruned: {}: batch {} of {} was deleted by retention; it cannot be checked",
+                               anchor_label(r.anchor), r.batch, term(r.journal));
     }
     return "";
 }
@@ -951,6 +1015,13 @@ std::string render_verify_text(const VerifyReport& report) {
                                v.first_batch, v.last_batch, v.rows, verified, v.links.size());
             out += fmt::format("  head: batch {} hash {}\n", v.links.back().batch_id, to_hex(v.links.back().hash));
         }
+        if (v.pruned) {
+            const PruneSummary& p = *v.pruned;
+            out += fmt::format(
+                "  pruned: batches 1-{} (committed up to {}) deleted by retention ({}), {} event rows in {} prune(s); "
+                "the chain verifies from batch {}\n",
+                p.through_batch, wall(p.through_wall_ns), term(p.reason), p.rows, p.prunes, p.through_batch + 1);
+        }
         if (!v.findings.empty()) {
             out += fmt::format("  findings: {}\n", v.findings.size() + v.findings_omitted);
             // Consecutive rows with the same finding share a line.
@@ -977,8 +1048,10 @@ std::string render_verify_text(const VerifyReport& report) {
                               : r.last_commit_wall_ns
                                   ? fmt::format("not stopped cleanly, last batch {}", wall(*r.last_commit_wall_ns))
                                   : std::string("not stopped cleanly");
-            out += fmt::format("    run {}: node {} boot {}: started {}, {}; batches {}-{}\n", r.run_id, term(r.node),
-                               term(r.boot_id), wall(r.started_wall_ns), end, r.first_batch, r.last_batch);
+            const std::string batches = r.first_batch ? fmt::format("batches {}-{}", r.first_batch, r.last_batch)
+                                                      : std::string(v.pruned ? "all its batches pruned" : "no batches");
+            out += fmt::format("    run {}: node {} boot {}: started {}, {}; {}\n", r.run_id, term(r.node),
+                               term(r.boot_id), wall(r.started_wall_ns), end, batches);
             if (r.events) out += fmt::format("      {} events stored, {} lost\n", *r.events, r.lost.value_or(0));
             if (i < v.gaps.size()) {
                 const RunGap& g = v.gaps[i];
@@ -1023,6 +1096,17 @@ std::string render_verify_json(const VerifyReport& report) {
         if (!v.links.empty()) head = {{"batch", v.links.back().batch_id}, {"hash", to_hex(v.links.back().hash)}};
         j["chain"] = {{"batches", v.batches}, {"first_batch", v.first_batch}, {"last_batch", v.last_batch},
                       {"rows", v.rows},       {"verified_links", verified},   {"head", head}};
+        json pruned = nullptr;
+        if (v.pruned) {
+            pruned = {{"through_batch", v.pruned->through_batch},
+                      {"through", wall(v.pruned->through_wall_ns)},
+                      {"through_hash", to_hex(v.pruned->through_hash)},
+                      {"prunes", v.pruned->prunes},
+                      {"rows", v.pruned->rows},
+                      {"reason", v.pruned->reason},
+                      {"batch", v.pruned->batch}};
+        }
+        j["pruned"] = pruned;
         const RunSummary* last = v.last_run();
         j["end"] = {{"batch", v.last_batch},
                     {"run", last ? json(last->run_id) : json(nullptr)},

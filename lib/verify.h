@@ -64,6 +64,17 @@ struct LossSummary {
     std::string reason;
 };
 
+// Retention deleted the oldest batches (table prunes).
+struct PruneSummary {
+    int64_t through_batch = 0;    // batches 1 .. through_batch are gone
+    Hash through_hash{};          // the hash the newest prune recorded for it
+    int64_t through_wall_ns = 0;  // when that batch was committed
+    int64_t batch = 0;            // batch holding the newest prune
+    int64_t prunes = 0;           // prune rows
+    int64_t rows = 0;             // event rows deleted, all prunes
+    std::string reason;           // of the newest prune
+};
+
 struct BatchLink {
     int64_t batch_id = 0;
     Hash hash{};            // as stored
@@ -81,6 +92,7 @@ struct JournalVerdict {
     std::vector<RunSummary> runs;
     std::vector<RunGap> gaps;
     std::vector<LossSummary> losses;
+    std::optional<PruneSummary> pruned;
     std::vector<Finding> findings;
     size_t findings_omitted = 0;  // beyond the first kMaxFindings
     bool truncated = false;       // an anchor names a batch beyond the end
@@ -91,7 +103,7 @@ struct JournalVerdict {
     const RunSummary* last_run() const { return runs.empty() ? nullptr : &runs.back(); }
 };
 
-enum class AnchorStatus { found, not_in_chain, mismatch, beyond_end };
+enum class AnchorStatus { found, not_in_chain, mismatch, beyond_end, pruned };
 const char* anchor_status_name(AnchorStatus s);
 
 struct AnchorResult {

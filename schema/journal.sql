@@ -1,4 +1,9 @@
--- lineage journal schema, version 1.
+-- lineage journal schema, version 2.
+--
+-- Version history: 1, the first; 2 adds the `prunes` table (retention,
+-- `record --max-size/--retain`). `lineage record` upgrades a version 1
+-- journal it appends to by creating that table, in one transaction; readers
+-- read both versions.
 --
 -- This file is the only definition of the journal. It is compiled into the
 -- binary and applied as-is when `lineage record` creates a journal.
@@ -16,7 +21,9 @@
 -- cgroup names) are BLOBs: they are attacker-controlled and need not be
 -- valid UTF-8.
 --
--- The journal is append-only: rows are inserted, never updated or deleted.
+-- The journal is append-only: rows are inserted, never updated. They are
+-- deleted only by retention, oldest batches first, and each such prune is
+-- itself a row of `prunes` in the chain.
 -- Every row of every table names the batch (one SQLite transaction) it was
 -- committed in, and the batches form a SHA-256 hash chain over all of them
 -- (schema/hash-chain.md): `lineage verify` finds rows edited, added, deleted
@@ -24,7 +31,7 @@
 -- its own encoding: it is the batch_id of the header it is hashed under.
 
 PRAGMA application_id = 1279872581;  -- 0x4C494E45, "LINE": a lineage journal
-PRAGMA user_version = 1;             -- bump with every schema change
+PRAGMA user_version = 2;             -- bump with every schema change
 
 -- One row per start of `lineage record`.
 CREATE TABLE runs (
@@ -179,6 +186,24 @@ CREATE TABLE pods (
     name      TEXT NOT NULL,
     namespace TEXT NOT NULL,              -- empty when only the host name was known
     source    TEXT NOT NULL               -- 'log-dir' or 'hostname'
+);
+
+-- Retention (`record --max-size/--retain`) deleted the oldest batches: every
+-- row of snapshot, fork, exec, exit, connect and loss in batches 1 to
+-- through_batch, and those batches rows. The run metadata (runs, run_stops,
+-- clock_samples, pods, prunes) is kept; kept_digest commits to what of it
+-- sits in the deleted batches. The chain goes on from batch through_batch + 1,
+-- whose prev_hash is through_hash (schema/hash-chain.md, "Pruned journals").
+-- Prunes are cumulative: the one with the highest through_batch says where
+-- the journal now starts.
+CREATE TABLE prunes (
+    batch           INTEGER NOT NULL,     -- batches.batch_id the prune was committed in
+    through_batch   INTEGER NOT NULL,     -- batches 1 .. through_batch are gone
+    through_hash    BLOB NOT NULL,        -- hash of batch through_batch (32 bytes)
+    through_wall_ns INTEGER NOT NULL,     -- wall-clock ns when batch through_batch was committed
+    rows            INTEGER NOT NULL,     -- event rows this prune deleted
+    kept_digest     BLOB NOT NULL,        -- SHA-256 of the kept rows of batches <= through_batch
+    reason          TEXT NOT NULL         -- 'max-size' or 'retain'
 );
 
 CREATE INDEX exec_by_proc ON exec (tgid, start_ns);

@@ -22,6 +22,7 @@
 #include "journal.h"
 #include "sqlite.h"
 #include "test_util.h"
+#include "retention.h"
 #include "verify.h"
 
 using namespace lineage;
@@ -964,4 +965,254 @@ TEST_CASE("verify throughput on a synthetic journal", "[.bench]") {
         "{} rows in {} batches, {} bytes; write {:.2f} s ({:.0f} rows/s); verify {:.2f} s "
         "({:.0f} rows/s)",
         v.rows, v.batches, std::filesystem::file_size(path), write_s, v.rows / write_s, verify_s, v.rows / verify_s));
+}
+
+// ---------------------------------------------------------------------------
+// Retention: pruned journals verify from the first kept batch; deleting old
+// batches without a prune in the chain is tampering.
+
+namespace {
+// write_sample, then prunes through `through` (with the writer that wrote
+// it, as `record --max-size` does).
+PruneResult prune_sample(const std::string& path, int64_t through) {
+    auto w = JournalWriter::open(path);
+    REQUIRE(w.ok());
+    auto p = w->prune_through(through, "max-size", 2'000'000'000'000);
+    INFO((p.ok() ? std::string() : p.error().message));
+    REQUIRE(p.ok());
+    return *p;
+}
+}  // namespace
+
+TEST_CASE("a pruned journal verifies whole from its first kept batch", "[verify][retention]") {
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    Sample s = write_sample(path);
+    const int64_t events_before = Copy(path, dir / "before.db").scalar("SELECT count(*) FROM exec");
+    PruneResult p = prune_sample(path, 9);  // all of run 1, and run 2's first batch
+    CHECK(p.through_batch == 9);
+    CHECK(p.batch_id == 14);
+    // Run 1: 6 batches of 10 event rows, 3 loss rows, 3 snapshot rows; run 2's
+    // first batch: 3 snapshot rows. Pods are kept.
+    CHECK(p.rows == 6 * 10 + 3 + 3 + 3);
+
+    JournalVerdict v = verify(path);
+    INFO(describe(v));
+    CHECK(v.status() == "whole");
+    REQUIRE(v.pruned);
+    CHECK(v.pruned->through_batch == 9);
+    CHECK(v.pruned->prunes == 1);
+    CHECK(v.pruned->rows == p.rows);
+    CHECK(v.pruned->reason == "max-size");
+    CHECK(v.first_batch == 10);
+    CHECK(v.last_batch == 14);
+    CHECK(describe(v).find("pruned: batches 1-9") != std::string::npos);
+    // The metadata stays: both runs, run 1's stop, the pods.
+    Copy c(path, dir / "after.db");
+    CHECK(c.scalar("SELECT count(*) FROM runs") == 2);
+    CHECK(c.scalar("SELECT count(*) FROM run_stops") == 1);
+    CHECK(c.scalar("SELECT count(*) FROM pods") == 2);
+    CHECK(c.scalar("SELECT count(*) FROM exec") == events_before - 6 * 3);
+    CHECK(c.scalar("SELECT count(*) FROM exec WHERE batch <= 9") == 0);
+    CHECK(c.scalar("SELECT count(*) FROM batches WHERE batch_id <= 9") == 0);
+
+    SECTION("a second prune is cumulative") {
+        PruneResult p2 = prune_sample(path, 11);
+        CHECK(p2.batch_id == 15);
+        JournalVerdict v2 = verify(path);
+        INFO(describe(v2));
+        CHECK(v2.status() == "whole");
+        REQUIRE(v2.pruned);
+        CHECK(v2.pruned->through_batch == 11);
+        CHECK(v2.pruned->prunes == 2);
+        CHECK(v2.pruned->rows == p.rows + p2.rows);
+    }
+    SECTION("an anchor of a pruned batch cannot be checked; the last pruned one can") {
+        RunResult r = run_lineage(
+            {"verify", "--journal", "j.db", "--anchor", format_anchor_line(1, "node-a", kBoot, 8, s.run1_head.hash)},
+            dir.path());
+        INFO(r.out << r.err);
+        CHECK(r.status == 0);
+        CHECK_THAT(r.out, Catch::Contains("anchor pruned: node=node-a batch=8"));
+        Hash other{};
+        other[0] = 7;
+        r = run_lineage({"verify", "--journal", "j.db", "--anchor", format_anchor_line(1, "node-a", kBoot, 9, other)},
+                        dir.path());
+        INFO(r.out << r.err);
+        CHECK(r.status == 1);
+        CHECK_THAT(r.out, Catch::Contains("batch 9 of j.db has another hash"));
+    }
+    SECTION("--format json names the prune and validates") {
+        RunResult r = run_lineage({"verify", "--journal", "j.db", "--format", "json"}, dir.path());
+        REQUIRE(r.status == 0);
+        json doc = json::parse(r.out);
+        const json& pr = doc.at("journals").at(0).at("pruned");
+        CHECK(pr.at("through_batch") == 9);
+        CHECK(pr.at("reason") == "max-size");
+        CHECK(pr.at("rows") == p.rows);
+    }
+}
+
+TEST_CASE("deleting old batches without a prune, or editing what a prune kept, is caught", "[verify][retention]") {
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    write_sample(path);
+
+    SECTION("the first batches deleted by hand: batches missing") {
+        Copy c(path, dir / "t.db");
+        std::string del;
+        for (size_t i = 0; i < kChainTableCount; ++i) {
+            if (table_in_version(table_at(i), 2))
+                del += fmt::format("DELETE FROM {} WHERE batch <= 4;", table_name(table_at(i)));
+        }
+        c.sql(del + "DELETE FROM batches WHERE batch_id <= 4;");
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        REQUIRE(of_kind(v, FindingKind::batch_missing).size() == 1);
+        CHECK(of_kind(v, FindingKind::batch_missing)[0]->detail == "the journal starts at batch 5: batches 1-4 are missing");
+    }
+    prune_sample(path, 4);
+    SECTION("more batches deleted after a prune: batches missing, and the prune is named") {
+        Copy c(path, dir / "t.db");
+        std::string del;
+        for (size_t i = 0; i < kChainTableCount; ++i) {
+            if (!kept_when_pruned(table_at(i)))
+                del += fmt::format("DELETE FROM {} WHERE batch <= 6;", table_name(table_at(i)));
+        }
+        c.sql(del + "DELETE FROM batches WHERE batch_id <= 6;");
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        REQUIRE(of_kind(v, FindingKind::batch_missing).size() == 1);
+        CHECK_THAT(of_kind(v, FindingKind::batch_missing)[0]->detail,
+                   Catch::Contains("batches 5-6 are missing (the last prune, in batch 14, deleted batches 1-4 only)"));
+    }
+    SECTION("a kept row of a pruned batch edited: modified") {
+        Copy c(path, dir / "t.db");
+        c.sql("UPDATE pods SET name = 'innocent' WHERE batch = 1");
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        REQUIRE(of_kind(v, FindingKind::modified).size() == 1);
+        CHECK_THAT(of_kind(v, FindingKind::modified)[0]->detail,
+                   Catch::Contains("rows kept from pruned batches 1-4") && Catch::Contains("prune in batch 14"));
+    }
+    SECTION("an event row left in a pruned batch: outside a batch") {
+        Copy c(path, dir / "t.db");
+        c.sql("INSERT INTO exit (batch, time_ns, tgid, start_ns, code, signal, core_dumped, comm) "
+              "VALUES (3, 1, 2, 3, 0, 0, 0, x'')");
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        CHECK(of_kind(v, FindingKind::outside_batch).size() == 1);
+    }
+    SECTION("the prune row edited: its batch does not verify") {
+        Copy c(path, dir / "t.db");
+        c.sql("UPDATE prunes SET rows = rows + 1");
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        REQUIRE(of_kind(v, FindingKind::modified).size() == 1);
+        CHECK(of_kind(v, FindingKind::modified)[0]->table == "prunes");
+    }
+}
+
+TEST_CASE("retention prunes by size and by age, a chunk at a time", "[verify][retention]") {
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    auto w = JournalWriter::open(path);
+    REQUIRE(w.ok());
+    uint64_t t = 1'000'000'000'000;
+    REQUIRE(w->begin_run(run_info(static_cast<int64_t>(t))).ok());
+    uint32_t pid = 1000;
+    for (int b = 0; b < 400; ++b) write_event_batch(*w, pid, t, b);
+    auto used = w->used_bytes();
+    REQUIRE(used.ok());
+
+    SECTION("by size: down to the low-water mark, then it stops") {
+        RetentionOptions opt;
+        opt.max_bytes = *used / 2;
+        opt.chunk_rows = 500;
+        Retention r(opt);
+        int steps = 0;
+        for (;; ++steps) {
+            REQUIRE(steps < 100);
+            auto p = r.step(*w, static_cast<int64_t>(t += 1'000'000), 0);
+            REQUIRE(p.ok());
+            if (!*p) break;
+            CHECK((*p)->rows <= opt.chunk_rows + 10);  // whole batches: at most one batch over
+        }
+        CHECK(steps > 1);
+        auto after = w->used_bytes();
+        REQUIRE(after.ok());
+        CHECK(*after <= opt.max_bytes * 9 / 10);
+        CHECK(!r.cannot_meet_size());
+        REQUIRE(w->commit(static_cast<int64_t>(t += 1'000'000)).ok());
+        JournalVerdict v = verify(path);
+        INFO(describe(v));
+        CHECK(v.status() == "whole");
+        REQUIRE(v.pruned);
+        CHECK(v.pruned->prunes == steps);
+        // Freed pages are reused: writing as much again grows the file little.
+        const auto size_before = std::filesystem::file_size(path);
+        for (int b = 0; b < 20; ++b) write_event_batch(*w, pid, t, b);
+        CHECK(std::filesystem::file_size(path) <= size_before + 64 * 1024);
+    }
+    SECTION("by age: batches committed before the cutoff go, the rest stay") {
+        RetentionOptions opt;
+        opt.retain_ns = 1;
+        opt.chunk_rows = 1'000'000;
+        Retention r(opt);
+        // Batch committed_ns is t; its wall time is that plus the run's offset.
+        const int64_t offset = 1'776'848'400'000'000'000;
+        const int64_t cutoff_wall = offset + 1'000'000'000'000 + 200 * 10'000'000;  // ~ half of the batches
+        auto p = r.step(*w, static_cast<int64_t>(t), cutoff_wall + opt.retain_ns);
+        REQUIRE(p.ok());
+        REQUIRE(*p);
+        auto db = Database::open_read("file:" + path + "?mode=ro");
+        REQUIRE(db.ok());
+        CHECK(*query_int(*db, fmt::format("SELECT count(*) FROM batches b WHERE b.committed_ns + {} < {}", offset,
+                                          cutoff_wall)) == 0);
+        CHECK(*query_int(*db, "SELECT count(*) FROM batches") > 150);
+        JournalVerdict v = verify(path);
+        INFO(describe(v));
+        CHECK(v.status() == "whole");
+        REQUIRE(v.pruned);
+        CHECK(v.pruned->reason == "retain");
+    }
+}
+
+TEST_CASE("a version 1 journal verifies and reads as it is, and record upgrades it to append", "[verify][journal]") {
+    TempDir dir;
+    // A journal written by lineage 0.1 (schema version 1), kept as it was.
+    const std::string v1 = std::string(LINEAGE_SOURCE_DIR) + "/testdata/journals/v1-incident.journal";
+    {
+        JournalVerdict v = verify(v1);
+        INFO(describe(v));
+        CHECK(v.user_version == 1);
+        CHECK(v.status() == "whole");
+        RunResult r = run_lineage({"reconstruct", "--journal", v1, "--format", "json"}, dir.path());
+        INFO(r.err);
+        CHECK(r.status == 0);
+        CHECK(json::parse(r.out).at("trees").size() > 0);
+    }
+    std::filesystem::copy_file(v1, dir / "j.db");
+    std::filesystem::permissions(dir / "j.db", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    {
+        auto w = JournalWriter::open(dir / "j.db");
+        REQUIRE(w.ok());
+        CHECK(w->head().batch_id == 5);
+        RunInfo info = run_info(5'000'000'000'000);
+        info.boot_id = "b0000000-0000-4000-8000-000000000001";
+        REQUIRE(w->begin_run(info).ok());
+        uint32_t pid = 9000;
+        uint64_t t = 5'000'000'000'000;
+        write_event_batch(*w, pid, t, 1);
+    }
+    JournalVerdict v = verify(dir / "j.db");
+    INFO(describe(v));
+    CHECK(v.user_version == 2);
+    CHECK(v.status() == "whole");
+    CHECK(v.runs.size() == 2);
 }
