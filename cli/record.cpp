@@ -23,6 +23,7 @@
 #include "probe.h"
 #include "procfs.h"
 #include "recorder.h"
+#include "retention.h"
 #include "units.h"
 #include "version.h"
 
@@ -34,7 +35,19 @@ constexpr const char* kDefaultJournal = "/var/lib/lineage/journal.db";
 
 std::atomic<int> g_stop_signal{0};
 
-void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+// The first signal asks for a clean stop: drain the ring, commit, close the
+// run. A second one, while that is under way (a journal on a hung disk, say),
+// stops at once: _exit leaves the open transaction uncommitted, which SQLite
+// discards, and every committed batch stays as it is.
+void on_stop_signal(int sig) {
+    if (g_stop_signal.exchange(sig) != 0) {
+        static const char msg[] = "lineage: second signal: stopping now; the batch being written is discarded, "
+                                  "committed batches are kept\n";
+        ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        (void)ignored;
+        _exit(128 + sig);
+    }
+}
 
 struct RecordArgs {
     std::string journal = kDefaultJournal;
@@ -49,6 +62,8 @@ struct RecordArgs {
     bool verbose = false;
     std::string anchor_log;  // empty: anchors go to stderr
     std::string anchor_interval = "5m";
+    std::string max_size;  // empty: no limit
+    std::string retain;    // empty: keep everything
 };
 
 int fail(const std::string& message) {
@@ -138,6 +153,19 @@ int run_record(const RecordArgs& args) {
     }
     auto anchor_interval = parse_duration(args.anchor_interval);
     if (!anchor_interval) return fail("--anchor-interval: " + anchor_interval.error().message);
+    RetentionOptions retention_options;
+    if (!args.max_size.empty()) {
+        auto max_size = parse_size(args.max_size);
+        if (!max_size) return fail("--max-size: " + max_size.error().message);
+        if (*max_size < (1u << 20)) return fail(fmt::format("--max-size: {} is below the minimum, 1M", args.max_size));
+        retention_options.max_bytes = static_cast<int64_t>(*max_size);
+    }
+    if (!args.retain.empty()) {
+        auto retain = parse_duration(args.retain);
+        if (!retain) return fail("--retain: " + retain.error().message);
+        if (*retain < 60'000'000'000) return fail(fmt::format("--retain: {} is below the minimum, 1m", args.retain));
+        retention_options.retain_ns = *retain;
+    }
 
     ProbeOptions probe_options;
     probe_options.argv_cap = static_cast<uint32_t>(*argv_cap);
@@ -208,7 +236,9 @@ int run_record(const RecordArgs& args) {
     RecorderOptions rec_options;
     rec_options.batch_interval_ns = *batch_interval;
     rec_options.batch_max_rows = args.batch_rows;
-    recorder.emplace(*writer, rec_options, pod_namer);
+    auto notify = [](const std::string& line) { fmt::print(stderr, "lineage: {}\n", line); };
+    recorder.emplace(*writer, rec_options, pod_namer, notify);
+    Retention retention(retention_options);
     fmt::print(stderr, "lineage: attached {}\n", (*probe)->hooks());
 
     struct utsname uts {};
@@ -251,6 +281,42 @@ int run_record(const RecordArgs& args) {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGHUP, &sa, nullptr);
+    // stderr may be a pipe whose reader went away: a message must never
+    // kill the recorder.
+    signal(SIGPIPE, SIG_IGN);
+
+    // One retention step: at most one bounded prune, between two batches.
+    int64_t last_retention = 0;
+    bool said_size_unmet = false;
+    auto retention_step = [&](int64_t now) -> Status {
+        if (auto st = recorder->commit(now); !st) return st;
+        if (recorder->storage_down()) return Ok{};  // the journal cannot take a prune either
+        auto pruned = retention.step(*writer, now, wall_now_ns());
+        if (!pruned) {
+            // A prune that fails changes nothing (one transaction); a full
+            // disk is the recorder's to ride out, anything else stops.
+            if (is_storage_error(pruned.error())) {
+                fmt::print(stderr, "lineage: retention: {}\n", pruned.error().message);
+                return Ok{};
+            }
+            return pruned.error();
+        }
+        if (*pruned && args.verbose) {
+            fmt::print(stderr, "lineage: retention: pruned batches through {} ({} event rows) in batch {}\n",
+                       (*pruned)->through_batch, (*pruned)->rows, (*pruned)->batch_id);
+        }
+        if (retention.cannot_meet_size() && !said_size_unmet) {
+            fmt::print(stderr, "lineage: retention: the journal uses {} bytes, over --max-size {}, with nothing "
+                               "left to prune\n",
+                       retention.used_bytes(), args.max_size);
+        }
+        said_size_unmet = retention.cannot_meet_size();
+        return Ok{};
+    };
+    if (retention.enabled()) {
+        if (auto st = retention_step(boot_now_ns()); !st) return fail(st.error().message);
+        last_retention = boot_now_ns();
+    }
 
     fmt::print(stderr, "lineage: recording to {} (run {}, {} processes from /proc)\n", args.journal, *run_id,
                snapshot_count);
@@ -281,6 +347,11 @@ int run_record(const RecordArgs& args) {
         }
         write_status = recorder->maybe_commit(now);
         if (!write_status) break;
+        if (retention.enabled() && (retention.behind() || now - last_retention >= 1'000'000'000)) {
+            write_status = retention_step(now);
+            last_retention = now;
+            if (!write_status) break;
+        }
         if (*anchor_interval > 0 && now - last_anchor >= *anchor_interval) {
             publish_anchor();
             last_anchor = now;
@@ -302,6 +373,16 @@ int run_record(const RecordArgs& args) {
         write_status = recorder->note_drops(d.count, d.last_ns, stop_ns);
     }
     if (write_status) write_status = recorder->commit(stop_ns);
+    if (write_status && recorder->storage_down()) {
+        // commit() just tried once more. The events are counted, but there
+        // is nowhere to write them, nor the run's end.
+        fmt::print(stderr,
+                   "lineage record: {}: the journal still cannot be written ({}): {} events over {:.1f} s were not "
+                   "stored, and the run is not closed\n",
+                   args.journal, recorder->storage_error(), recorder->unstored(),
+                   static_cast<double>(recorder->unstored_span_ns()) / 1e9);
+        return 1;
+    }
     if (!write_status) stop_reason = "error";
     const auto& stats = recorder->stats();
     auto ended = writer->end_run(stop_ns, wall_now_ns(), stop_reason, static_cast<int64_t>(stats.stored),
@@ -342,14 +423,23 @@ Runner add_record(CLI::App& app) {
     cmd->add_option("--anchor-interval", args->anchor_interval,
                     "Publish the chain head at start, at stop and this often (0: only at start and stop)")
         ->capture_default_str();
+    cmd->add_option("--max-size", args->max_size,
+                    "Keep the journal under this size (512M, 2G): the oldest batches are pruned, and the prune is "
+                    "recorded in the chain");
+    cmd->add_option("--retain", args->retain,
+                    "Prune batches older than this (30d, 12h), recording each prune in the chain");
     cmd->footer(
         "Examples:\n"
         "  lineage record\n"
         "  lineage record --journal /tmp/j.db --duration 60s\n"
         "  lineage record --kube-only --argv-cap 16K\n"
         "  lineage record --anchor-log /var/log/lineage-anchors.log --anchor-interval 1m\n"
+        "  lineage record --max-size 2G --retain 90d\n"
         "Prints 'lineage: recording ...' on stderr once the probes are live and /proc is snapshotted.\n"
-        "Stops cleanly on SIGINT, SIGTERM or SIGHUP, or after --duration.");
+        "Stops cleanly on SIGINT, SIGTERM or SIGHUP, or after --duration; a second signal stops at once,\n"
+        "keeping every committed batch.\n"
+        "Exit status: 0 clean stop; 1 stopped while the journal could not be written (events were not stored);\n"
+        "2 bad arguments, a journal or probes that cannot be opened, or a journal error.");
     return [args] { return run_record(*args); };
 }
 

@@ -2,12 +2,20 @@
 // The recorder's bookkeeping, kernel-free: decoded records go into the
 // journal in batches, ring-buffer drops become loss rows. cli/record.cpp
 // feeds it from the probe; tests and benchmarks feed it synthetic records.
+//
+// When the journal cannot be written (disk full, an I/O error), the batch
+// being written is rolled back and the recorder keeps going without it: the
+// probe is still drained, every event that arrives is counted, and once a
+// retry commits again the uncounted time becomes a loss row ('journal_write')
+// beside the loss rows that waited. Nothing half-written is ever committed,
+// and the hash chain goes on from the last batch that was.
 
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "journal.h"
 #include "pod.h"
@@ -18,6 +26,9 @@ namespace lineage {
 struct RecorderOptions {
     int64_t batch_interval_ns = 100'000'000;  // commit at least every 100 ms
     size_t batch_max_rows = 4096;             // or when this many rows wait
+    // While the journal cannot be written (disk full, I/O errors), how often
+    // to try again.
+    int64_t retry_interval_ns = 1'000'000'000;
 };
 
 struct RecorderStats {
@@ -33,15 +44,30 @@ struct PodName {
     std::string source;  // "log-dir" or "hostname"
 };
 using PodNamer = std::function<std::optional<PodName>(const std::string& pod_uid, const std::string& nodename)>;
+// Where the recorder tells its operator about the journal (one line each,
+// without "lineage: " and without a newline).
+using Notifier = std::function<void(const std::string& line)>;
+
+// A loss row not committed yet.
+struct PendingLoss {
+    int64_t from_ns = 0, to_ns = 0;
+    int64_t count = 0;
+    std::string reason;
+};
 
 class Recorder {
 public:
-    Recorder(JournalWriter& writer, RecorderOptions options, PodNamer pod_namer = nullptr);
+    Recorder(JournalWriter& writer, RecorderOptions options, PodNamer pod_namer = nullptr, Notifier notify = nullptr);
 
-    // One ring-buffer record. Errors only for journal write failures.
+    // One ring-buffer record. Errors only for journal failures that are not
+    // the storage's (those are handled as above).
     Status on_record(const void* data, size_t size, int64_t now_ns);
-    // Commits when the batch is old or large enough.
+    // Commits when the batch is old or large enough; while the journal
+    // cannot be written, retries every retry_interval_ns.
     Status maybe_commit(int64_t now_ns);
+    // Commits now (and retries now, while the journal cannot be written).
+    // At stop: an Error if the journal still cannot be written, naming
+    // the events that were not stored.
     Status commit(int64_t now_ns);
     // Kernel drop counter (cumulative); a rise becomes a loss row covering
     // the time since the previous reading.
@@ -54,9 +80,24 @@ public:
     Status note_clock(int64_t boot_ns, int64_t wall_ns);
 
     const RecorderStats& stats() const { return stats_; }
+    // True while the journal cannot be written.
+    bool storage_down() const { return down_; }
+    // Events counted while it could not, not yet in a loss row, the time
+    // they span, and the error that started it.
+    uint64_t unstored() const { return unstored_; }
+    int64_t unstored_span_ns() const { return unstored_ ? unstored_to_ns_ - unstored_from_ns_ : 0; }
+    const std::string& storage_error() const { return down_error_; }
 
 private:
     Status attribute_pod(const std::string& cgroup_path, const std::string& nodename);
+    Status add_loss(PendingLoss loss);
+    // A write failed: an error to stop on, or the storage's, to ride out.
+    Status on_write_error(const Error& error, int64_t now_ns);
+    void count_unstored(uint64_t n, int64_t from_ns, int64_t to_ns);
+    Status try_recover(int64_t now_ns);
+    void notify(const std::string& line) const {
+        if (notify_) notify_(line);
+    }
 
     JournalWriter& writer_;
     RecorderOptions options_;
@@ -71,6 +112,22 @@ private:
     PodUidCache pod_uids_;
     int64_t clock_boot_ns_ = -1;  // last stored sample
     int64_t clock_offset_ns_ = 0;
+    Notifier notify_;
+
+    // The open batch, as far as a rollback must undo it.
+    uint64_t batch_events_ = 0;
+    int64_t batch_first_event_ns_ = -1;
+    std::vector<std::string> batch_pods_;
+    std::vector<PendingLoss> batch_losses_;
+    bool batch_clock_ = false;
+
+    // The journal cannot be written.
+    bool down_ = false;
+    std::string down_error_;
+    int64_t retry_at_ns_ = 0;
+    std::vector<PendingLoss> pending_losses_;  // loss rows that await a commit
+    uint64_t unstored_ = 0;                    // events not stored since down
+    int64_t unstored_from_ns_ = 0, unstored_to_ns_ = 0;
 };
 
 }  // namespace lineage

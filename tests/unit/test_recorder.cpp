@@ -7,6 +7,9 @@
 #include "recorder.h"
 #include "sqlite.h"
 #include "test_util.h"
+#include "verify.h"
+
+#include <fmt/format.h>
 
 using namespace lineage;
 using lineage::test::TempDir;
@@ -144,4 +147,178 @@ TEST_CASE("clock samples are stored when the offset moves, or hourly", "[recorde
     // begin_run's own sample, then 0 h, 1 h, 2 h, 3 h, and the step.
     CHECK(*query_int(*db, "SELECT count(*) FROM clock_samples") == 6);
     CHECK(*query_int(*db, "SELECT max(wall_ns - boot_ns) FROM clock_samples") == offset + 2'000'000'000);
+}
+
+// A journal that cannot be written. PRAGMA query_only makes every write
+// fail (SQLITE_READONLY, as a file system remounted read-only does), retries
+// included; max_page_count makes the journal full at a chosen size, exactly as
+// ENOSPC does (SQLITE_FULL), where small commits may still fit. Neither needs
+// a file system; tests/e2e/test_disk_full.cpp fills a real tmpfs.
+namespace {
+void set_writable(Database& db, bool writable) {
+    REQUIRE(db.exec(writable ? "PRAGMA query_only = 0" : "PRAGMA query_only = 1").ok());
+}
+}  // namespace
+
+TEST_CASE("an unwritable journal: nothing half-written, every event counted, the chain goes on",
+          "[recorder][disk-full]") {
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    auto writer = open_writer(path);
+    std::vector<std::string> notices;
+    RecorderOptions opt;
+    opt.batch_max_rows = 50;
+    opt.batch_interval_ns = 60'000'000'000;  // batches by size only
+    opt.retry_interval_ns = 1'000'000'000;
+    Recorder rec(writer, opt, nullptr, [&](const std::string& line) { notices.push_back(line); });
+    Database& db = writer.database_for_tests();
+    uint32_t child = 1000;
+    uint64_t fed = 0;
+    int64_t now = 1'000'000'000;
+    auto feed = [&](int n) {
+        for (int i = 0; i < n; ++i, ++fed) {
+            auto f = fork_record(child++, static_cast<uint64_t>(now));
+            REQUIRE(rec.on_record(&f, sizeof(f), now).ok());
+            REQUIRE(rec.maybe_commit(now).ok());
+            now += 1'000'000;
+        }
+    };
+    feed(220);  // 200 committed, 20 in the open batch
+    CHECK(writer.pending_rows() == 20);
+    const ChainHead head_before = writer.head();
+
+    set_writable(db, false);
+    feed(3000);  // three seconds: the open batch fails, then retries fail
+    REQUIRE(rec.note_drops(5, static_cast<uint64_t>(now), now).ok());  // the ring overflowed meanwhile
+    CHECK(rec.storage_down());
+    CHECK(rec.unstored() == 3020);  // the 20 of the rolled-back batch too
+    REQUIRE(notices.size() == 1);
+    CHECK_THAT(notices[0], Catch::Contains("cannot write the journal") && Catch::Contains("recording goes on"));
+    CHECK(rec.stats().stored == 200);
+    CHECK(rec.stats().stored + rec.stats().lost == fed + 5);
+    // Nothing of it is in the journal, and the chain head did not move.
+    CHECK(writer.head().batch_id == head_before.batch_id);
+    CHECK(*query_int(db, "SELECT count(*) FROM fork") == 200);
+    CHECK(*query_int(db, "SELECT count(*) FROM loss") == 0);
+
+    set_writable(db, true);
+    now += 1'000'000'000;
+    REQUIRE(rec.maybe_commit(now).ok());  // the retry
+    CHECK(!rec.storage_down());
+    REQUIRE(notices.size() == 2);
+    CHECK_THAT(notices[1], Catch::Contains("can be written again: 3020 events over") &&
+                               Catch::Contains("recorded as lost (journal_write)"));
+    feed(100);
+    REQUIRE(rec.commit(now).ok());
+
+    CHECK(*query_int(db, "SELECT sum(count) FROM loss WHERE reason = 'journal_write'") == 3020);
+    CHECK(*query_int(db, "SELECT sum(count) FROM loss WHERE reason = 'ringbuf_full'") == 5);
+    // The time it could not store: from the first event of the rolled-back
+    // batch to the last one counted.
+    CHECK(*query_int(db, "SELECT from_ns FROM loss WHERE reason = 'journal_write'") == 1'000'000'000 + 200'000'000);
+    CHECK(*query_int(db, "SELECT to_ns FROM loss WHERE reason = 'journal_write'") == 1'000'000'000 + 3'219'000'000);
+    CHECK(*query_int(db, "SELECT count(*) FROM fork") == 300);
+    CHECK(rec.stats().stored == 300);
+    CHECK(rec.stats().lost == 3025);
+    CHECK(*query_int(db, "SELECT max(batch_id) - min(batch_id) + 1 - count(*) FROM batches") == 0);
+    auto v = verify_journal(path);
+    REQUIRE(v.ok());
+    CHECK(v->status() == "whole");
+}
+
+TEST_CASE("a journal that fills up now and then: stored + lost is every event, and it verifies",
+          "[recorder][disk-full]") {
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    auto writer = open_writer(path);
+    RecorderOptions opt;
+    opt.batch_max_rows = 100;
+    opt.retry_interval_ns = 100'000'000;
+    Recorder rec(writer, opt);
+    Database& db = writer.database_for_tests();
+    uint64_t fed = 0;
+    int64_t now = 1'000'000'000;
+    for (int round = 0; round < 5; ++round) {
+        // Full at the current size, then room for a bit more.
+        const int64_t pages = *query_int(db, "PRAGMA page_count");
+        REQUIRE(*query_int(db, fmt::format("PRAGMA max_page_count = {}", pages + round)) >= pages);
+        for (int i = 0; i < 2000; ++i, ++fed) {
+            auto f = fork_record(static_cast<uint32_t>(1000 + fed), static_cast<uint64_t>(now));
+            REQUIRE(rec.on_record(&f, sizeof(f), now).ok());
+            REQUIRE(rec.maybe_commit(now).ok());
+            now += 1'000'000;
+        }
+        REQUIRE(*query_int(db, "PRAGMA max_page_count = 1000000") >= 1000000);
+        now += 1'000'000'000;
+        REQUIRE(rec.commit(now).ok());
+        REQUIRE(!rec.storage_down());
+    }
+    const int64_t stored = *query_int(db, "SELECT count(*) FROM fork");
+    const int64_t unstored = *query_int(db, "SELECT coalesce(sum(count), 0) FROM loss WHERE reason = 'journal_write'");
+    CHECK(unstored > 0);
+    CHECK(stored + unstored == static_cast<int64_t>(fed));
+    CHECK(rec.stats().stored == static_cast<uint64_t>(stored));
+    CHECK(*query_int(db, "SELECT sum(row_count) FROM batches") ==
+          *query_int(db, "SELECT (SELECT count(*) FROM fork) + (SELECT count(*) FROM loss)"));
+    auto v = verify_journal(path);
+    REQUIRE(v.ok());
+    CHECK(v->status() == "whole");
+    CHECK(*query_int(db, "PRAGMA integrity_check = 1") == 0);
+}
+
+TEST_CASE("an unwritable journal at stop: the recorder says what it could not store", "[recorder][disk-full]") {
+    TempDir dir;
+    auto writer = open_writer(dir / "j.db");
+    Recorder rec(writer, RecorderOptions{});
+    Database& db = writer.database_for_tests();
+    set_writable(db, false);
+    for (uint32_t i = 0; i < 2000; ++i) {
+        auto f = fork_record(100 + i, 10 + i);
+        REQUIRE(rec.on_record(&f, sizeof(f), 10 + i).ok());
+    }
+    REQUIRE(rec.commit(5000).ok());  // fails, and so does the retry it makes
+    CHECK(rec.storage_down());
+    CHECK(rec.unstored() == 2000);
+    CHECK(rec.unstored_span_ns() == 1999);
+    CHECK_THAT(rec.storage_error(), Catch::Contains("readonly") || Catch::Contains("read-only") ||
+                                        Catch::Contains("read only"));
+    set_writable(db, true);
+    CHECK(*query_int(db, "SELECT count(*) FROM fork") == 0);
+}
+
+TEST_CASE("a pod named in a batch that was rolled back is named again", "[recorder][disk-full]") {
+    TempDir dir;
+    auto writer = open_writer(dir / "j.db");
+    PodNamer namer = [&](const std::string&, const std::string&) -> std::optional<PodName> {
+        return PodName{"web", "prod", "log-dir"};
+    };
+    Recorder rec(writer, RecorderOptions{}, namer);
+    Database& db = writer.database_for_tests();
+    const std::string names = std::string("cri-containerd-ab.scope") + '\0' +
+                              "kubepods-pod4c6a1b2e_8d3f_4e5a_9b7c_1d2e3f4a5b6c.slice" + '\0' + "kubepods.slice" +
+                              '\0';
+    auto exec_record = [&](uint32_t pid) {
+        std::vector<char> buf(sizeof(lineage_exec_event) + names.size());
+        lineage_exec_event e{};
+        e.hdr = {LINEAGE_EV_EXEC, static_cast<__u32>(buf.size()), 10};
+        e.proc = {pid, 0, 10};
+        e.cgroup_len = static_cast<__u16>(names.size());
+        std::memcpy(buf.data(), &e, sizeof(e));
+        std::memcpy(buf.data() + sizeof(e), names.data(), names.size());
+        return buf;
+    };
+    auto b1 = exec_record(100);
+    REQUIRE(rec.on_record(b1.data(), b1.size(), 10).ok());  // names the pod, in the open batch
+    set_writable(db, false);
+    REQUIRE(rec.commit(20).ok());
+    REQUIRE(rec.storage_down());
+    set_writable(db, true);
+    REQUIRE(rec.commit(2'000'000'000).ok());
+    REQUIRE(!rec.storage_down());
+    auto b2 = exec_record(500);
+    REQUIRE(rec.on_record(b2.data(), b2.size(), 2'000'000'001).ok());
+    REQUIRE(rec.commit(2'000'000'002).ok());
+    CHECK(*query_int(db, "SELECT count(*) FROM pods WHERE name = 'web'") == 1);
+    CHECK(*query_int(db, "SELECT count(*) FROM exec") == 1);
+    CHECK(*query_int(db, "SELECT count FROM loss WHERE reason = 'journal_write'") == 1);
 }

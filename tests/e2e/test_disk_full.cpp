@@ -1,0 +1,227 @@
+// End-to-end tests of the journal's storage running out, for real:
+// - disk full: the journal on a small tmpfs that a filler file fills up
+//   while `record` runs, then frees again;
+// - retention: `record --max-size` on a journal that would outgrow it.
+// What must hold: record keeps running and says so on stderr, nothing is
+// half-written, what it could not store is counted as loss, and the journal
+// verifies whole afterwards.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cgroupfs.h"
+#include "helpers.h"
+
+using namespace e2e;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+std::string describe(const RunResult& r) {
+    return fmt::format("exit {}\nstdout:\n{}\nstderr:\n{}", describe_status(r.status), r.out, r.err);
+}
+
+// A tmpfs of `size` mounted on a new directory, unmounted at the end.
+class Tmpfs {
+public:
+    Tmpfs(const TempDir& dir, const std::string& size) : path_(dir.file("tmpfs")) {
+        REQUIRE(std::filesystem::create_directory(path_));
+        const std::string options = "size=" + size + ",mode=0700";
+        INFO("mount -t tmpfs -o " << options << " " << path_);
+        REQUIRE(mount("lineage-test", path_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) == 0);
+        mounted_ = true;
+    }
+    ~Tmpfs() {
+        if (mounted_) umount2(path_.c_str(), MNT_DETACH);
+    }
+    Tmpfs(const Tmpfs&) = delete;
+    Tmpfs& operator=(const Tmpfs&) = delete;
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+    bool mounted_ = false;
+};
+
+// Writes zeros to `path` until the file system says ENOSPC.
+void fill(const std::string& path) {
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    std::string block(64 * 1024, '\0');
+    int err = 0;
+    while (true) {
+        ssize_t n = write(fd, block.data(), block.size());
+        if (n <= 0) {
+            err = errno;
+            break;
+        }
+    }
+    // Single pages too, until not even one fits.
+    while (write(fd, block.data(), 4096) > 0) {
+    }
+    close(fd);
+    CHECK(err == ENOSPC);
+}
+
+json verify_doc(const std::string& journal, RunResult* out = nullptr) {
+    RunResult r = run_argv({lineage_bin(), "verify", "--journal", journal, "--format", "json"}, {}, 120s);
+    INFO("lineage verify\n" << describe(r));
+    json doc = json::parse(r.out, nullptr, false);
+    REQUIRE(!doc.is_discarded());
+    if (out) *out = r;
+    return doc;
+}
+
+// /bin/true MARKER I, n times, one after the other; in `cgroup` (a path
+// under the cgroup2 mount) when given.
+void execs(const std::string& marker, int n, const std::string& cgroup = "") {
+    std::string script = "i=0; while [ $i -lt \"$1\" ]; do /bin/true \"$0\" $i; i=$((i+1)); done";
+    if (!cgroup.empty()) script = "echo $$ > " + cgroup + "/cgroup.procs && " + script;
+    auto r = run_argv({"/bin/sh", "-c", script, marker, std::to_string(n)}, {}, 60s);
+    REQUIRE(r.exit_code == 0);
+}
+
+// A cgroup of its own under the cgroup2 mount, removed at the end.
+struct OwnCgroup {
+    std::string name, path;
+    OwnCgroup() {
+        const std::string mount = lineage::find_cgroup2_mount();
+        REQUIRE(!mount.empty());
+        name = "lineage-e2e-max-size-" + std::to_string(getpid());
+        path = mount + "/" + name;
+        REQUIRE(mkdir(path.c_str(), 0755) == 0);
+    }
+    ~OwnCgroup() { rmdir(path.c_str()); }
+};
+
+size_t marker_execs(const std::string& journal, const std::string& marker) {
+    // A copy: reading the journal in place would checkpoint its WAL.
+    TempDir copy;
+    std::filesystem::copy_file(journal, copy.file("j.db"));
+    if (std::filesystem::exists(journal + "-wal")) std::filesystem::copy_file(journal + "-wal", copy.file("j.db-wal"));
+    Journal j(copy.file("j.db"));
+    size_t n = 0;
+    j.each("SELECT argv FROM exec", {}, [&](lineage::Stmt& s) {
+        auto args = split_nul(s.blob(0));
+        if (args.size() == 3 && args[1] == marker) ++n;
+    });
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("disk full: record rides it out, counts what it could not store, and the journal verifies",
+          "[disk-full]") {
+    TempDir dir;
+    Tmpfs fs(dir, "16M");
+    const std::string journal = fs.file("j.db");
+    const std::string marker = fmt::format("lineage-disk-full-{}", getpid());
+
+    auto rec = start_record(journal, {"--batch-interval", "50ms"});
+    execs(marker + "-before", 20);
+    std::this_thread::sleep_for(300ms);
+    REQUIRE(marker_execs(journal, marker + "-before") == 20);
+
+    fill(fs.file("filler"));
+    // Work while the disk is full; the recorder's next batch fails.
+    execs(marker + "-full", 200);
+    std::this_thread::sleep_for(500ms);
+    {
+        INFO("lineage record stderr:\n" << rec->stderr_text());
+        CHECK(rec->has_line("lineage: cannot write the journal: " + journal));
+    }
+    // Still recording: the probes run, and nothing broke.
+    REQUIRE(kill(rec->pid(), 0) == 0);
+
+    REQUIRE(std::filesystem::remove(fs.file("filler")));
+    // The retry (every second) commits the loss rows, then recording goes on.
+    for (int i = 0; i < 40 && !rec->has_line("lineage: the journal can be written again"); ++i) {
+        std::this_thread::sleep_for(100ms);
+    }
+    {
+        INFO("lineage record stderr:\n" << rec->stderr_text());
+        REQUIRE(rec->has_line("lineage: the journal can be written again"));
+    }
+    execs(marker + "-after", 20);
+    std::this_thread::sleep_for(300ms);
+    const std::string err = rec->stop();  // exit 0, "lineage: stopped"
+
+    RunResult r;
+    json doc = verify_doc(journal, &r);
+    INFO("lineage record stderr:\n" << err << "\nlineage verify:\n" << describe(r));
+    CHECK(r.exit_code == 0);
+    const json& j = doc["journals"][0];
+    CHECK(j["status"] == "whole");
+    CHECK(j["integrity"]["ok"] == true);
+    CHECK(j["end"]["clean"] == true);
+    int64_t journal_write = 0;
+    for (const auto& l : j["losses"]["items"]) {
+        if (l["reason"] == "journal_write") journal_write += l["count"].get<int64_t>();
+    }
+    CHECK(journal_write > 0);
+    // What was stored before stays; what came after is all there.
+    CHECK(marker_execs(journal, marker + "-before") == 20);
+    CHECK(marker_execs(journal, marker + "-after") == 20);
+    // The execs while it was full: stored only if they made it into a batch
+    // that was committed; the others are among the journal_write loss.
+    CHECK(marker_execs(journal, marker + "-full") < 200);
+}
+
+TEST_CASE("record --max-size prunes the oldest batches and the journal verifies from the first kept one",
+          "[disk-full]") {
+    TempDir dir;
+    const std::string journal = dir.file("j.db");
+    const std::string marker = fmt::format("lineage-max-size-{}", getpid());
+    // Only this test's processes: the rest of the machine must not decide
+    // what is pruned.
+    OwnCgroup cg;
+    auto rec = start_record(journal, {"--max-size", "1M", "--verbose", "--cgroup", "/" + cg.name});
+    // About 3 rows and 650 bytes per exec: 4,000 of them are twice the limit.
+    for (int i = 0; i < 4; ++i) execs(marker + "-" + std::to_string(i), 1000, cg.path);
+    std::this_thread::sleep_for(1500ms);
+    const std::string err = rec->stop();
+    INFO("lineage record stderr:\n" << err);
+    CHECK(rec->has_line("lineage: retention: pruned batches through"));
+
+    RunResult r;
+    json doc = verify_doc(journal, &r);
+    INFO("lineage verify:\n" << describe(r));
+    CHECK(r.exit_code == 0);
+    const json& j = doc["journals"][0];
+    CHECK(j["status"] == "whole");
+    REQUIRE(j["pruned"].is_object());
+    CHECK(j["pruned"]["reason"] == "max-size");
+    CHECK(j["chain"]["first_batch"].get<int64_t>() == j["pruned"]["through_batch"].get<int64_t>() + 1);
+    // Pages in use stay under the limit (the file itself may keep free pages).
+    Journal jr(journal);
+    const int64_t used = jr.scalar("SELECT (SELECT page_count FROM pragma_page_count) - "
+                                   "(SELECT freelist_count FROM pragma_freelist_count)") *
+                         jr.scalar("SELECT page_size FROM pragma_page_size");
+    CHECK(used <= 1024 * 1024);
+    // The oldest went, the newest stayed.
+    CHECK(marker_execs(journal, marker + "-0") < 1000);
+    CHECK(marker_execs(journal, marker + "-3") == 1000);
+
+    // reconstruct says that the window reaches into pruned time.
+    RunResult rc = run_argv({lineage_bin(), "reconstruct", "--journal", journal, "--since", "-1h", "--binary",
+                             "true", "--format", "json"});
+    INFO(describe(rc));
+    json out = json::parse(rc.out, nullptr, false);
+    REQUIRE(!out.is_discarded());
+    bool warned = false;
+    for (const auto& w : out["warnings"]) warned |= w["kind"] == "pruned";
+    CHECK(warned);
+}
