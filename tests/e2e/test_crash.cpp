@@ -402,6 +402,26 @@ TEST_CASE("crash: record started again after kill -9 appends a new run and lists
     CHECK(integrity_check(db) == "ok");
     CHECK(count(storm_execs(db, marker)) == crash.storm_execs);
     CHECK(count(storm_execs(db, after)) == 3);
+
+    // reconstruct over a window that spans the restart says what it lacks.
+    RunResult rc = run_argv({lineage_bin(), "reconstruct", "--journal", journal, "--since", "-10m", "--binary",
+                             "true", "--format", "json"},
+                            {}, 60s);
+    INFO("lineage reconstruct: " << describe_status(rc.status) << "\n" << rc.err);
+    REQUIRE(rc.exit_code == 0);
+    json out = json::parse(rc.out, nullptr, false);
+    REQUIRE(!out.is_discarded());
+    bool gap_warned = false;
+    for (const auto& w : out["warnings"]) {
+        if (w["kind"] == "not_recorded" && !w["from"].is_null()) {
+            gap_warned = true;
+            CHECK(w["from"] == gap["from"]);
+            CHECK(w["to"] == gap["to"]);
+            CHECK_THAT(w["message"].get<std::string>(),
+                       Catch::Contains("from the end of run 1 (not stopped cleanly) to the start of run 2"));
+        }
+    }
+    CHECK(gap_warned);
 }
 
 TEST_CASE("crash: SIGHUP and a second SIGINT during stop keep committed data", "[crash]") {

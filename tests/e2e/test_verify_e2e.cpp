@@ -46,7 +46,7 @@ RunResult verify(const std::vector<std::string>& args) {
 
 }  // namespace
 
-TEST_CASE("record publishes anchors; verify finds them and catches a tampered copy", "[verify-e2e]") {
+TEST_CASE("record publishes anchors, which verify finds, and verify catches a tampered copy", "[verify-e2e]") {
     TempDir dir;
     const std::string journal = dir.file("j.db");
     const std::string anchor_log = dir.file("anchors.log");

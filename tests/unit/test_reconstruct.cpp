@@ -291,7 +291,7 @@ TEST_CASE("exec chain: one PID, three images, shown as one line", "[reconstruct]
     CHECK(n->at("exit").at("signal_name") == "SIGTERM");
 }
 
-TEST_CASE("orphan: parent exits before the child execs; the child stays under its forker", "[reconstruct]") {
+TEST_CASE("orphan: parent exits before the child execs and the child stays under its forker", "[reconstruct]") {
     FixtureJournal fx;
     fx.snapshot(1, 0, at(0, 500'000'000), "systemd", "/usr/lib/systemd/systemd", {"/sbin/init"});
     Proc bash = fx.snapshot(5990, 1, at(930, 1'000'000), "bash", "/usr/bin/bash", {"bash"});

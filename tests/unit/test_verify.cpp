@@ -642,7 +642,7 @@ TEST_CASE("tampering is detected and located", "[verify][tamper]") {
     }
 }
 
-TEST_CASE("a journal cut at a batch boundary ends there; only an anchor shows it was truncated", "[verify][anchor]") {
+TEST_CASE("a journal cut at a batch boundary ends there and only an anchor shows it was truncated", "[verify][anchor]") {
     TempDir dir;
     const std::string path = dir / "j.db";
     Sample s = write_sample(path);
