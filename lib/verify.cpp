@@ -803,19 +803,10 @@ Result<JournalVerdict> verify_journal(const std::string& path) {
     JournalVerdict verdict;
     verdict.path = path;
     auto reader = JournalReader::open(path);
-    if (!reader) {
-        // The reader's wording for a file SQLite cannot read: that is a
-        // finding about the evidence, not a usage error.
-        const std::string& msg = reader.error().message;
-        const std::string damaged_prefix = path + ": journal is damaged: ";
-        if (msg.rfind(damaged_prefix, 0) == 0) {
-            verdict.opened = false;
-            verdict.findings.push_back(
-                Finding{FindingKind::damaged, 0, "", std::nullopt, false, msg.substr(path.size() + 2)});
-            return verdict;
-        }
-        return reader.error();
-    }
+    // A file that cannot even be opened as a journal (empty, cut short,
+    // not SQLite, ...) is an error, one line naming it, as in reconstruct;
+    // damage found in a journal that opens is a finding.
+    if (!reader) return reader.error();
     verdict.read_from_copy = reader->read_from_copy();
     // JournalReader decided how this file may be read: in place, read-only
     // and immutable, or through its private copy. Two more connections the

@@ -124,9 +124,10 @@ struct VerifyReport {
 inline constexpr size_t kMaxFindings = 1000;
 
 // Verifies one journal. An Error is a file that is no journal to verify:
-// missing, unreadable, not SQLite, not a lineage journal, an unknown schema
-// version, or written before the hash chain existed. A file SQLite reports
-// as damaged is a verdict with a `damaged` finding.
+// missing, unreadable, empty, not SQLite, cut short or damaged so that it
+// cannot be opened, not a lineage journal, an unknown schema version, or
+// written before the hash chain existed. Damage found in a journal that
+// opens is a verdict with a `damaged` finding.
 Result<JournalVerdict> verify_journal(const std::string& path);
 
 // Looks each anchor up in the journals' chains and records the result;

@@ -871,7 +871,8 @@ TEST_CASE("reconstruct never modifies the evidence", "[reconstruct-e2e]") {
 // ---------------------------------------------------------------------------
 // 4.
 
-TEST_CASE("bad journal files exit 2 with one line naming the file", "[reconstruct-e2e]") {
+TEST_CASE("bad journal files make reconstruct and verify exit 2 with one line naming the file",
+          "[reconstruct-e2e]") {
     TempDir src, bad, tmp;
     const Env env = {{"TMPDIR", tmp.path()}};
     const std::string journal = src.file("journal.db");
@@ -941,6 +942,16 @@ TEST_CASE("bad journal files exit 2 with one line naming the file", "[reconstruc
             INFO(c.what << " (" << printable(c.path) << "), --format " << format
                         << (c.as_nobody ? ", as nobody" : ", as root"));
             auto r = reconstruct({"--journal", c.path, "--format", format}, env, c.as_nobody, 10s);
+            check_error(r, c.path);
+        }
+        // lineage verify: the same files, the same kind of answer.
+        for (const char* format : {"text", "json"}) {
+            INFO("lineage verify: " << c.what << " (" << printable(c.path) << "), --format " << format
+                                    << (c.as_nobody ? ", as nobody" : ", as root"));
+            Args argv;
+            if (c.as_nobody) argv = kAsNobody;
+            argv.insert(argv.end(), {lineage_bin(), "verify", "--journal", c.path, "--format", format});
+            auto r = run_argv(argv, env, 10s);
             check_error(r, c.path);
         }
     }
