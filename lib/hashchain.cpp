@@ -105,6 +105,7 @@ void RowEncoder::real(double v) {
     static_assert(sizeof(bits) == sizeof(v));
     std::memcpy(&bits, &v, sizeof(bits));
     put_u64(bits);
+    ++columns_;
 }
 
 BatchHasher::BatchHasher() {

@@ -38,6 +38,17 @@ public:
                           SQLITE_TRANSIENT);
     }
 
+    // Bind without a copy: `bytes` must stay valid and unchanged until the
+    // statement is reset. For rows bound and stepped at once from a buffer
+    // the caller owns (JournalWriter's row encoder).
+    void bind_static(int i, std::string_view text) {
+        sqlite3_bind_text(stmt_.get(), i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+    }
+    void bind_blob_static(int i, std::string_view bytes) {
+        sqlite3_bind_blob(stmt_.get(), i, bytes.empty() ? "" : bytes.data(), static_cast<int>(bytes.size()),
+                          SQLITE_STATIC);
+    }
+
     // SQLITE_ROW, SQLITE_DONE or an error code.
     int step() { return sqlite3_step(stmt_.get()); }
     void reset() {
