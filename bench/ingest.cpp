@@ -7,7 +7,7 @@
 // (fork, then exec, then exit of each synthetic process: one third each) and
 // feeds them to lineage::Recorder, which decodes them and writes them
 // through JournalWriter in batches, as cli/record.cpp does: Recorder's
-// default batching (100 ms or 4096 rows) and a maybe_commit() after every
+// default batching (100 ms or 16384 rows) and a maybe_commit() after every
 // 64 records, standing in for record's poll loop. Exec records carry a
 // kubepods cgroup path (one of P pods), so pod attribution runs too.
 //

@@ -246,7 +246,7 @@ std::vector<SectionSpec> spec() {
         {"ingest",
          "6. Ingest headroom (Recorder + JournalWriter, no kernel)",
          "bench_ingest: synthetic ring-buffer records (fork, exec with a kubepods cgroup and ~60-byte argv, "
-         "exit) fed to lineage::Recorder, batches committed as record does (100 ms / 4096 rows), journal in the "
+         "exit) fed to lineage::Recorder, batches committed as record does (100 ms / 16384 rows), journal in the "
          "work directory.",
          {
              target(R("ingest.events_per_s", "events stored per second (wall)", "/s",

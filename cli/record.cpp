@@ -55,7 +55,7 @@ struct RecordArgs {
     std::string argv_cap = "4096";
     std::string ring_size = "8M";
     std::string batch_interval = "100ms";
-    size_t batch_rows = 4096;
+    size_t batch_rows = 16384;
     std::vector<std::string> cgroups;
     bool kube_only = false;
     std::string kube_root = "/";
