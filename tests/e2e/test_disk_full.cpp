@@ -126,7 +126,7 @@ size_t marker_execs(const std::string& journal, const std::string& marker) {
 TEST_CASE("disk full: record rides it out, counts what it could not store, and the journal verifies",
           "[disk-full]") {
     TempDir dir;
-    Tmpfs fs(dir, "16M");
+    Tmpfs fs(dir, "64M");
     const std::string journal = fs.file("j.db");
     const std::string marker = fmt::format("lineage-disk-full-{}", getpid());
 

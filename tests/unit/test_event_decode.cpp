@@ -28,9 +28,9 @@ std::vector<char> exec_record(const std::string& binary, const std::string& cgro
     e.binary_len = static_cast<__u16>(binary.size());
     e.cgroup_len = static_cast<__u16>(cgroup_names.size());
     e.argv_len = static_cast<__u16>(argv.size());
-    std::strcpy(e.comm, "curl");
-    std::strcpy(e.parent_comm, "sh");
-    std::strcpy(e.nodename, "my-app-6d4f9-xk2p1");
+    std::memcpy(e.comm, "curl", sizeof("curl"));
+    std::memcpy(e.parent_comm, "sh", sizeof("sh"));
+    std::memcpy(e.nodename, "my-app-6d4f9-xk2p1", sizeof("my-app-6d4f9-xk2p1"));
     std::memcpy(buf.data(), &e, sizeof(e));
     char* tail = buf.data() + sizeof(e);
     std::memcpy(tail, binary.data(), binary.size());
@@ -103,7 +103,7 @@ TEST_CASE("fork, exit and connect records", "[decode]") {
     f.hdr = {LINEAGE_EV_FORK, sizeof(f), 77};
     f.parent = {10, 0, 100};
     f.child = {11, 0, 200};
-    std::strcpy(f.parent_comm, "bash");
+    std::memcpy(f.parent_comm, "bash", sizeof("bash"));
     auto fe = decode_event(&f, sizeof(f));
     REQUIRE(fe.ok());
     CHECK(std::get<ForkEvent>(*fe).child.tgid == 11);

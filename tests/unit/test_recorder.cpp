@@ -20,7 +20,7 @@ lineage_fork_event fork_record(uint32_t child, uint64_t t) {
     f.hdr = {LINEAGE_EV_FORK, sizeof(f), t};
     f.parent = {1, 0, 5};
     f.child = {child, 0, t};
-    std::strcpy(f.parent_comm, "init");
+    std::memcpy(f.parent_comm, "init", sizeof("init"));
     return f;
 }
 
@@ -116,7 +116,7 @@ TEST_CASE("a pod is named once, from the first exec seen in it", "[recorder]") {
         e.hdr = {LINEAGE_EV_EXEC, static_cast<__u32>(buf.size()), 10};
         e.proc = {static_cast<__u32>(50 + i), 0, 10};
         e.cgroup_len = static_cast<__u16>(names.size());
-        std::strcpy(e.nodename, "my-app-6d4f9-xk2p1");
+        std::memcpy(e.nodename, "my-app-6d4f9-xk2p1", sizeof("my-app-6d4f9-xk2p1"));
         std::memcpy(buf.data(), &e, sizeof(e));
         std::memcpy(buf.data() + sizeof(e), names.data(), names.size());
         REQUIRE(rec.on_record(buf.data(), buf.size(), 10).ok());
