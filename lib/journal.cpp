@@ -197,8 +197,15 @@ Result<JournalWriter> JournalWriter::open(const std::string& path) {
         if (!app || *app != 0) {
             return Error{fmt::format("{}: not a lineage journal (SQLite database of another application)", path)};
         }
-        // A new journal: the schema file, in one transaction.
-        if (auto st = w.db_.exec(std::string("BEGIN;") + kJournalSchemaSql + "\nCOMMIT;"); !st) {
+        // A new journal: the schema file, in one transaction, on 16 KiB
+        // pages (set before the first table exists; a journal keeps its page
+        // size). A batch dirties leaf pages spread over every index, and each
+        // commit and checkpoint writes them whole: with 16 KiB pages there are
+        // fewer of them, for 12-15 % less CPU per event and 5 % fewer bytes
+        // per event than with SQLite's default 4 KiB (bench_ingest, 300,000
+        // events, 3 alternating runs).
+        if (auto st = w.db_.exec(std::string("PRAGMA page_size = 16384; BEGIN;") + kJournalSchemaSql + "\nCOMMIT;");
+            !st) {
             return Error{fmt::format("{}: cannot create schema: {}", path, st.error().message)};
         }
     }
@@ -212,15 +219,19 @@ Result<JournalWriter> JournalWriter::open(const std::string& path) {
     // power cut may lose the last batches but never corrupts the file.
     // cache_size: 16 MiB of pages, so that index pages stay in memory while
     // the journal grows (the default 2 MiB halves the insert rate).
-    // wal_autocheckpoint: 8192 pages (32 MiB of WAL) instead of 1000. Every
+    // wal_autocheckpoint: 32 MiB of WAL (2048 pages of 16 KiB; more pages
+    // of an older journal's smaller size) instead of 1000 pages. Every
     // checkpoint writes again each page touched since the last one, and the
     // index pages a batch touches are spread over the whole index: with
     // 4 MiB checkpoints the file was written 2.4 times over and the WAL read
     // back once more. Fewer, larger checkpoints cost 13 % less CPU per event
     // (bench_ingest, 1 M events). The slowest commit (with its checkpoint)
     // was no slower: 80-140 ms either way, most of it fdatasync.
-    if (auto st = w.db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; "
-                             "PRAGMA wal_autocheckpoint=8192;");
+    auto page_size = query_int(w.db_, "PRAGMA page_size");
+    if (!page_size || *page_size <= 0) return Error{fmt::format("{}: cannot read the page size", path)};
+    if (auto st = w.db_.exec(fmt::format("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                                         "PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint={};",
+                                         (32 << 20) / *page_size));
         !st) {
         return Error{fmt::format("{}: cannot set WAL mode: {}", path, st.error().message)};
     }

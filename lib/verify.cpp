@@ -270,6 +270,9 @@ private:
         }
         for (const auto& q : queries) {
             if (!db_.prepare(q)) {
+                // A schema SQLite cannot read is damage, not an old journal.
+                const int rc = sqlite3_errcode(db_.get());
+                if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return read_failed("the schema");
                 fatal = Error{fmt::format("{}: journal has no hash chain (written by a lineage without one): {}",
                                           v_.path, db_.errmsg())};
                 return false;

@@ -821,12 +821,23 @@ TEST_CASE("files that are no journal are errors naming the file", "[verify]") {
     }
     // A file whose pages are damaged is a finding (exit 1), not an error.
     std::string bytes = lineage::test::read_file(dir / "good.db");
-    for (size_t i = 4096 * 2; i < 4096 * 3 && i < bytes.size(); ++i) bytes[i] = static_cast<char>(0xA5);
+    // Page 3 (the header's page size is big-endian at offset 16).
+    const size_t page = static_cast<size_t>(static_cast<uint8_t>(bytes[16])) << 8 | static_cast<uint8_t>(bytes[17]);
+    REQUIRE(bytes.size() >= 3 * page);
+    for (size_t i = page * 2; i < page * 3; ++i) bytes[i] = static_cast<char>(0xA5);
     lineage::test::write_file(dir / "broken.db", bytes);
     RunResult r = run_lineage({"verify", "--journal", "broken.db"}, dir.path());
     INFO(r.out << r.err);
     CHECK(r.status == 1);
     CHECK_THAT(r.out, Catch::Contains("broken.db: DAMAGED"));
+    // The schema page itself damaged: still a finding, not "no hash chain".
+    bytes = lineage::test::read_file(dir / "good.db");
+    for (size_t i = 100; i < page; ++i) bytes[i] = static_cast<char>(0xA5);
+    lineage::test::write_file(dir / "broken1.db", bytes);
+    r = run_lineage({"verify", "--journal", "broken1.db"}, dir.path());
+    INFO(r.out << r.err);
+    CHECK(r.status != 0);
+    CHECK(r.err.find("no hash chain") == std::string::npos);
 }
 
 TEST_CASE("verify --format json", "[verify][json]") {
