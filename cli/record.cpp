@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <optional>
 
@@ -34,19 +35,29 @@ namespace {
 constexpr const char* kDefaultJournal = "/var/lib/lineage/journal.db";
 
 std::atomic<int> g_stop_signal{0};
+std::atomic<int64_t> g_stop_signal_ns{0};  // CLOCK_MONOTONIC of the first
 
 // The first signal asks for a clean stop: drain the ring, commit, close the
-// run. A second one, while that is under way (a journal on a hung disk, say),
+// run. A second one while that is under way (a journal on a hung disk, say)
 // stops at once: _exit leaves the open transaction uncommitted, which SQLite
-// discards, and every committed batch stays as it is.
+// discards, and every committed batch stays as it is. Signals within a
+// second of the first are the same request (a hung-up terminal sends SIGHUP
+// from the kernel and from the shell; systemd sends SIGTERM, then SIGHUP).
 void on_stop_signal(int sig) {
-    if (g_stop_signal.exchange(sig) != 0) {
-        static const char msg[] = "lineage: second signal: stopping now; the batch being written is discarded, "
-                                  "committed batches are kept\n";
-        ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-        (void)ignored;
-        _exit(128 + sig);
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);  // async-signal-safe
+    const int64_t now = static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+    int expected = 0;
+    if (g_stop_signal.compare_exchange_strong(expected, sig)) {
+        g_stop_signal_ns.store(now);
+        return;
     }
+    if (now - g_stop_signal_ns.load() < 1'000'000'000) return;
+    static const char msg[] = "lineage: second signal: stopping now; the batch being written is discarded, "
+                              "committed batches are kept\n";
+    ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    (void)ignored;
+    _exit(128 + sig);
 }
 
 struct RecordArgs {
@@ -66,8 +77,23 @@ struct RecordArgs {
     std::string retain;    // empty: keep everything
 };
 
+// One line to stderr. fmt::print throws when the write fails (stderr a
+// pipe whose reader went away); a recorder must not die of a message.
+void say(const std::string& line) {
+    std::string text = line + "\n";
+    const char* p = text.data();
+    size_t left = text.size();
+    while (left > 0) {
+        ssize_t n = write(STDERR_FILENO, p, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        p += n;
+        left -= static_cast<size_t>(n);
+    }
+}
+
 int fail(const std::string& message) {
-    fmt::print(stderr, "lineage record: {}\n", message);
+    say("lineage record: " + message);
     return 2;
 }
 
@@ -236,10 +262,10 @@ int run_record(const RecordArgs& args) {
     RecorderOptions rec_options;
     rec_options.batch_interval_ns = *batch_interval;
     rec_options.batch_max_rows = args.batch_rows;
-    auto notify = [](const std::string& line) { fmt::print(stderr, "lineage: {}\n", line); };
+    auto notify = [](const std::string& line) { say("lineage: " + line); };
     recorder.emplace(*writer, rec_options, pod_namer, notify);
     Retention retention(retention_options);
-    fmt::print(stderr, "lineage: attached {}\n", (*probe)->hooks());
+    say("lineage: attached " + (*probe)->hooks());
 
     struct utsname uts {};
     uname(&uts);
@@ -265,19 +291,29 @@ int run_record(const RecordArgs& args) {
                                  &snapshot_count); !st) return fail(st.error().message);
     if (auto st = recorder->note_drops(0, 0, info.started_ns); !st) return fail(st.error().message);
     if (auto st = recorder->commit(boot_now_ns()); !st) return fail(st.error().message);
+    // The run's first batch (its runs row and the /proc snapshot) must be
+    // in the journal before anything else can name the run: a journal that
+    // cannot take it is an error at start, not something to ride out.
+    if (recorder->storage_down()) {
+        return fail(fmt::format("cannot write the journal: {}", recorder->storage_error()));
+    }
     // The chain head, for shipping off the node: at start, every
     // --anchor-interval and at stop. A failed write costs the anchor, not
     // the recording.
     auto publish_anchor = [&] {
         const ChainHead& head = writer->head();
         auto st = anchors->write(format_anchor_line(wall_now_ns(), info.node, info.boot_id, head.batch_id, head.hash));
-        if (!st) fmt::print(stderr, "lineage: {}\n", st.error().message);
+        if (!st) say("lineage: " + st.error().message);
     };
     publish_anchor();
 
     struct sigaction sa {};
     sa.sa_handler = on_stop_signal;
+    // The stop signals do not interrupt each other's handler.
     sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigaddset(&sa.sa_mask, SIGHUP);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGHUP, &sa, nullptr);
@@ -289,26 +325,29 @@ int run_record(const RecordArgs& args) {
     int64_t last_retention = 0;
     bool said_size_unmet = false;
     auto retention_step = [&](int64_t now) -> Status {
+        // While the journal cannot be written, the recorder's own retries
+        // (every second) are the only writes; a prune waits for them.
+        if (recorder->storage_down()) return Ok{};
         if (auto st = recorder->commit(now); !st) return st;
-        if (recorder->storage_down()) return Ok{};  // the journal cannot take a prune either
+        if (recorder->storage_down()) return Ok{};
         auto pruned = retention.step(*writer, now, wall_now_ns());
         if (!pruned) {
             // A prune that fails changes nothing (one transaction); a full
             // disk is the recorder's to ride out, anything else stops.
             if (is_storage_error(pruned.error())) {
-                fmt::print(stderr, "lineage: retention: {}\n", pruned.error().message);
+                say("lineage: retention: " + pruned.error().message);
                 return Ok{};
             }
             return pruned.error();
         }
         if (*pruned && args.verbose) {
-            fmt::print(stderr, "lineage: retention: pruned batches through {} ({} event rows) in batch {}\n",
-                       (*pruned)->through_batch, (*pruned)->rows, (*pruned)->batch_id);
+            say(fmt::format("lineage: retention: pruned batches through {} ({} event rows) in batch {}",
+                            (*pruned)->through_batch, (*pruned)->rows, (*pruned)->batch_id));
         }
         if (retention.cannot_meet_size() && !said_size_unmet) {
-            fmt::print(stderr, "lineage: retention: the journal uses {} bytes, over --max-size {}, with nothing "
-                               "left to prune\n",
-                       retention.used_bytes(), args.max_size);
+            say(fmt::format("lineage: retention: the journal uses {} bytes, over --max-size {}, with nothing left "
+                            "to prune",
+                            retention.used_bytes(), args.max_size));
         }
         said_size_unmet = retention.cannot_meet_size();
         return Ok{};
@@ -318,8 +357,8 @@ int run_record(const RecordArgs& args) {
         last_retention = boot_now_ns();
     }
 
-    fmt::print(stderr, "lineage: recording to {} (run {}, {} processes from /proc)\n", args.journal, *run_id,
-               snapshot_count);
+    say(fmt::format("lineage: recording to {} (run {}, {} processes from /proc)", args.journal, *run_id,
+                    snapshot_count));
 
     const int64_t started = boot_now_ns();
     int64_t last_drop_check = started;
@@ -347,7 +386,8 @@ int run_record(const RecordArgs& args) {
         }
         write_status = recorder->maybe_commit(now);
         if (!write_status) break;
-        if (retention.enabled() && (retention.behind() || now - last_retention >= 1'000'000'000)) {
+        if (retention.enabled() && !recorder->storage_down() &&
+            (retention.behind() || now - last_retention >= 1'000'000'000)) {
             write_status = retention_step(now);
             last_retention = now;
             if (!write_status) break;
@@ -376,11 +416,10 @@ int run_record(const RecordArgs& args) {
     if (write_status && recorder->storage_down()) {
         // commit() just tried once more. The events are counted, but there
         // is nowhere to write them, nor the run's end.
-        fmt::print(stderr,
-                   "lineage record: {}: the journal still cannot be written ({}): {} events over {:.1f} s were not "
-                   "stored, and the run is not closed\n",
-                   args.journal, recorder->storage_error(), recorder->unstored(),
-                   static_cast<double>(recorder->unstored_span_ns()) / 1e9);
+        say(fmt::format("lineage record: {}: the journal still cannot be written ({}): {} events over {:.1f} s were "
+                        "not stored, and the run is not closed",
+                        args.journal, recorder->storage_error(), recorder->unstored(),
+                        static_cast<double>(recorder->unstored_span_ns()) / 1e9));
         return 1;
     }
     if (!write_status) stop_reason = "error";
@@ -390,7 +429,7 @@ int run_record(const RecordArgs& args) {
     if (ended) publish_anchor();
     if (!write_status) return fail(write_status.error().message);
     if (!ended) return fail(ended.error().message);
-    fmt::print(stderr, "lineage: stopped ({}): {} events stored, {} lost\n", stop_reason, stats.stored, stats.lost);
+    say(fmt::format("lineage: stopped ({}): {} events stored, {} lost", stop_reason, stats.stored, stats.lost));
     return 0;
 }
 

@@ -118,40 +118,33 @@ void encode_stored_row(sqlite3_stmt* s, int first_col, ChainTable table, RowEnco
     }
 }
 
-Result<Hash> kept_rows_digest(Database& db, int64_t through_batch) {
-    // "lineage-kept-v1", then per kept table: its tag; per row, 0x01, the
-    // batch (8 bytes), the encoding's length (4 bytes) and the encoding;
-    // 0x00 ends the table. Big-endian throughout.
-    Sha256 sha;
-    sha.begin();
-    sha.update(std::string_view("lineage-kept-v1"));
-    RowEncoder enc;
-    for (size_t i = 0; i < kChainTableCount; ++i) {
-        const ChainTable t = table_at(i);
-        if (!kept_when_pruned(t)) continue;
-        const uint8_t tag = static_cast<uint8_t>(t);
-        sha.update(&tag, 1);
-        auto stmt = db.prepare(fmt::format("SELECT batch, {} FROM {} WHERE batch <= ?1 ORDER BY batch, rowid",
-                                           chain_columns(t), table_name(t)));
-        if (!stmt) return Error{fmt::format("cannot read {}: {}", table_name(t), stmt.error().message)};
-        stmt->bind(1, through_batch);
-        int rc;
-        while ((rc = stmt->step()) == SQLITE_ROW) {
-            encode_stored_row(stmt->get(), 1, t, enc);
-            uint8_t head[13];
-            head[0] = 1;
-            auto batch = static_cast<uint64_t>(stmt->int64(0));
-            for (int b = 0; b < 8; ++b) head[1 + b] = static_cast<uint8_t>(batch >> (56 - 8 * b));
-            auto n = static_cast<uint32_t>(enc.encoded().size());
-            for (int b = 0; b < 4; ++b) head[9 + b] = static_cast<uint8_t>(n >> (24 - 8 * b));
-            sha.update(head, sizeof(head));
-            sha.update(enc.encoded());
-        }
-        if (rc != SQLITE_DONE) return Error{fmt::format("cannot read {}: {}", table_name(t), db.errmsg())};
-        const uint8_t end = 0;
-        sha.update(&end, 1);
-    }
-    return sha.finish();
+KeptDigest::KeptDigest(const Hash& previous) {
+    sha_.begin();
+    sha_.update(std::string_view("lineage-kept-v1"));
+    sha_.update(previous.data(), previous.size());
+}
+
+void KeptDigest::begin_table(ChainTable t) {
+    const uint8_t tag = static_cast<uint8_t>(t);
+    sha_.update(&tag, 1);
+}
+
+void KeptDigest::add_row(int64_t batch, std::string_view encoded_row) {
+    // 0x01, the batch (8 bytes), the encoding's length (4 bytes), the
+    // encoding. Big-endian.
+    uint8_t head[13];
+    head[0] = 1;
+    const auto b = static_cast<uint64_t>(batch);
+    for (int i = 0; i < 8; ++i) head[1 + i] = static_cast<uint8_t>(b >> (56 - 8 * i));
+    const auto n = static_cast<uint32_t>(encoded_row.size());
+    for (int i = 0; i < 4; ++i) head[9 + i] = static_cast<uint8_t>(n >> (24 - 8 * i));
+    sha_.update(head, sizeof(head));
+    sha_.update(encoded_row);
+}
+
+void KeptDigest::end_table() {
+    const uint8_t end = 0;
+    sha_.update(&end, 1);
 }
 
 bool is_storage_error(const Error& error) {
@@ -548,7 +541,7 @@ Result<int64_t> JournalWriter::used_bytes() {
     auto free_pages = query_int(db_, "PRAGMA freelist_count");
     auto page_size = query_int(db_, "PRAGMA page_size");
     if (!pages || !free_pages || !page_size) {
-        return Error{fmt::format("{}: cannot read the journal's size: {}", path_, db_.errmsg())};
+        return db_error("cannot read the journal's size", sqlite3_errcode(db_.get()));
     }
     return (*pages - *free_pages) * *page_size;
 }
@@ -559,7 +552,7 @@ Result<int64_t> JournalWriter::prunable_rows() {
         const ChainTable t = table_at(i);
         if (kept_when_pruned(t)) continue;
         auto n = query_int(db_, fmt::format("SELECT coalesce(max(rowid) - min(rowid) + 1, 0) FROM {}", table_name(t)));
-        if (!n) return Error{fmt::format("{}: cannot read {}: {}", path_, table_name(t), n.error().message)};
+        if (!n) return db_error(fmt::format("cannot read {}", table_name(t)), sqlite3_errcode(db_.get()));
         rows += *n;
     }
     return rows;
@@ -567,7 +560,7 @@ Result<int64_t> JournalWriter::prunable_rows() {
 
 Result<int64_t> JournalWriter::first_batch() {
     auto first = query_int(db_, "SELECT coalesce(min(batch_id), 0) FROM batches");
-    if (!first) return Error{fmt::format("{}: cannot read batches: {}", path_, first.error().message)};
+    if (!first) return db_error("cannot read batches", sqlite3_errcode(db_.get()));
     return *first;
 }
 
@@ -577,7 +570,7 @@ Result<int64_t> JournalWriter::prune_point(int64_t max_rows, std::optional<int64
     auto stmt = db_.prepare(
         "SELECT b.batch_id, b.row_count, b.committed_ns + (r.started_wall_ns - r.started_ns) "
         "FROM batches b JOIN runs r ON r.run_id = b.run_id WHERE b.batch_id < ?1 ORDER BY b.batch_id");
-    if (!stmt) return Error{fmt::format("{}: cannot read batches: {}", path_, stmt.error().message)};
+    if (!stmt) return db_error("cannot read batches", sqlite3_errcode(db_.get()));
     stmt->bind(1, head_.batch_id);  // never the last committed batch
     int64_t through = 0, rows = 0;
     int rc;
@@ -587,7 +580,7 @@ Result<int64_t> JournalWriter::prune_point(int64_t max_rows, std::optional<int64
         rows += stmt->int64(1);
         if (rows >= max_rows) break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error{fmt::format("{}: cannot read batches: {}", path_, db_.errmsg())};
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_error("cannot read batches", rc);
     return through;
 }
 
@@ -599,25 +592,38 @@ Result<int64_t> last_rowid_through(Database& db, const char* table, int64_t thro
     auto bounds = db.prepare(fmt::format("SELECT min(rowid), max(rowid) FROM {}", table));
     auto at = db.prepare(fmt::format("SELECT rowid, batch FROM {} WHERE rowid >= ?1 ORDER BY rowid LIMIT 1", table));
     if (!bounds || !at) return Error{fmt::format("cannot read {}: {}", table, db.errmsg())};
-    if (bounds->step() != SQLITE_ROW || sqlite3_column_type(bounds->get(), 0) == SQLITE_NULL) return int64_t{0};
+    if (bounds->step() != SQLITE_ROW) return Error{fmt::format("cannot read {}: {}", table, db.errmsg())};
+    if (sqlite3_column_type(bounds->get(), 0) == SQLITE_NULL) return int64_t{0};
     int64_t lo = bounds->int64(0), hi = bounds->int64(1);
+    // The batch of the first row at or after `rowid` (and that row's rowid
+    // in *found); nullopt when there is none. A read error is an error: a
+    // prune that guessed would delete batches and leave their rows.
+    bool failed = false;
     auto batch_at = [&](int64_t rowid, int64_t* found) -> std::optional<int64_t> {
         at->reset();
         at->bind(1, rowid);
-        if (at->step() != SQLITE_ROW) return std::nullopt;
-        *found = at->int64(0);
-        return at->int64(1);
+        int rc = at->step();
+        if (rc == SQLITE_ROW) {
+            *found = at->int64(0);
+            return at->int64(1);
+        }
+        if (rc != SQLITE_DONE) failed = true;
+        return std::nullopt;
     };
+    auto read_error = [&] { return Error{fmt::format("cannot read {}: {}", table, db.errmsg())}; };
     int64_t found = 0;
     auto first = batch_at(lo, &found);
+    if (failed) return read_error();
     if (!first || *first > through_batch) return int64_t{0};
     auto last = batch_at(hi, &found);
+    if (failed) return read_error();
     if (last && *last <= through_batch) return hi;
     // lo: a rowid whose batch is <= through_batch; every rowid >= hi is
     // beyond it.
     while (hi - lo > 1) {
         int64_t mid = lo + (hi - lo) / 2;
         auto b = batch_at(mid, &found);
+        if (failed) return read_error();
         if (!b || found >= hi || *b > through_batch) {
             hi = mid;
         } else {
@@ -640,7 +646,8 @@ Result<PruneResult> JournalWriter::prune_through(int64_t through_batch, const st
         "JOIN runs r ON r.run_id = b.run_id WHERE b.batch_id = ?1");
     if (!through) return fail(through.error().message);
     through->bind(1, through_batch);
-    if (through->step() != SQLITE_ROW) {
+    if (int rc = through->step(); rc != SQLITE_ROW) {
+        if (rc != SQLITE_DONE) return db_error("cannot read batches", sqlite3_errcode(db_.get()));
         return Error{fmt::format("{}: cannot prune through batch {}: no such batch", path_, through_batch)};
     }
     const std::string through_hash = through->blob(0);
@@ -668,14 +675,52 @@ Result<PruneResult> JournalWriter::prune_through(int64_t through_batch, const st
         del->bind(1, through_batch);
         if (del->step() != SQLITE_DONE) return fail(fmt::format("cannot delete from batches: {}", db_.errmsg()));
     }
-    auto digest = kept_rows_digest(db_, through_batch);
-    if (!digest) return fail(digest.error().message);
+    // The kept rows new since the previous prune, in rowid order (which
+    // is (batch, rowid) order in a journal this writer appended to).
+    Hash previous{};
+    int64_t previous_through = 0;
+    {
+        auto prev = db_.prepare("SELECT through_batch, kept_digest FROM prunes ORDER BY through_batch DESC LIMIT 1");
+        if (!prev) return fail(prev.error().message);
+        int rc = prev->step();
+        if (rc == SQLITE_ROW) {
+            previous_through = prev->int64(0);
+            const std::string d = prev->blob(1);
+            if (d.size() == kHashSize) std::memcpy(previous.data(), d.data(), kHashSize);
+        } else if (rc != SQLITE_DONE) {
+            return fail(fmt::format("cannot read prunes: {}", db_.errmsg()));
+        }
+    }
+    KeptDigest kept(previous);
+    RowEncoder row;
+    for (size_t i = 0; i < kChainTableCount; ++i) {
+        const ChainTable t = table_at(i);
+        if (!kept_when_pruned(t)) continue;
+        auto from = last_rowid_through(db_, table_name(t), previous_through);
+        auto to = last_rowid_through(db_, table_name(t), through_batch);
+        if (!from) return fail(from.error().message);
+        if (!to) return fail(to.error().message);
+        auto rows = db_.prepare(fmt::format("SELECT batch, {} FROM {} WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid",
+                                            chain_columns(t), table_name(t)));
+        if (!rows) return fail(rows.error().message);
+        rows->bind(1, *from);
+        rows->bind(2, *to);
+        kept.begin_table(t);
+        int rc;
+        while ((rc = rows->step()) == SQLITE_ROW) {
+            encode_stored_row(rows->get(), 1, t, row);
+            kept.add_row(rows->int64(0), row.encoded());
+        }
+        if (rc != SQLITE_DONE) return fail(fmt::format("cannot read {}: {}", table_name(t), db_.errmsg()));
+        kept.end_table();
+    }
+    const Hash digest = kept.finish();
     RowBinder(ins_prune_, enc_, ChainTable::prunes, batch_id_)
         .integer(through_batch)
         .blob(through_hash)
         .integer(through_wall_ns)
         .integer(result.rows)
-        .blob(std::string_view(reinterpret_cast<const char*>(digest->data()), kHashSize))
+        .blob(std::string_view(reinterpret_cast<const char*>(digest.data()), kHashSize))
         .text(reason);
     if (auto st = insert_row(ins_prune_, "prunes"); !st) {
         abort_batch();

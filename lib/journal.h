@@ -64,11 +64,24 @@ inline bool table_in_version(ChainTable t, int64_t version) {
 // columns from `first_col` on are the table's chain_columns().
 void encode_stored_row(sqlite3_stmt* stmt, int first_col, ChainTable table, RowEncoder& enc);
 
-// The digest a prune commits to: SHA-256 over every row of the tables kept
-// by pruning (kept_when_pruned) whose batch is <= through_batch, table by
-// table in chain order, each table's rows by (batch, rowid). Exact bytes in
-// schema/hash-chain.md, "Pruned journals".
-Result<Hash> kept_rows_digest(Database& db, int64_t through_batch);
+// The digest a prune commits to (prunes.kept_digest), one link of a chain
+// of its own: SHA-256 of "lineage-kept-v1", the previous prune's digest (32
+// zero bytes for the first prune) and the rows of the tables kept by pruning
+// (kept_when_pruned) that the previous prune did not cover, table by table
+// in chain order, each table's rows by (batch, rowid). Exact bytes in
+// schema/hash-chain.md, "Pruned journals". Each prune hashes only what is
+// new since the last one, so a prune costs the same in year one and year ten.
+class KeptDigest {
+public:
+    explicit KeptDigest(const Hash& previous);
+    void begin_table(ChainTable t);
+    void add_row(int64_t batch, std::string_view encoded_row);
+    void end_table();
+    Hash finish() { return sha_.finish(); }
+
+private:
+    Sha256 sha_;
+};
 
 // A write that failed because of the storage (disk full, I/O error, a
 // read-only file system, a lock): it may work again later. Other failures

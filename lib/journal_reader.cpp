@@ -455,7 +455,8 @@ private:
         if (!st) return st;
         if (auto version = query_int(reader_.db(), "PRAGMA user_version"); version && *version >= 2) {
             st = each("prunes",
-                      "SELECT through_wall_ns, (SELECT sum(rows) FROM prunes), reason FROM prunes "
+                      "SELECT through_wall_ns, CAST(min(max((SELECT total(rows) FROM prunes), 0), 9e18) AS INTEGER), reason "
+                      "FROM prunes "
                       "ORDER BY through_batch DESC LIMIT 1",
                       {}, [&](Stmt& s) {
                           model_.add_prune(PruneRecord{reader_.path(), s.int64(0), s.int64(1), s.text(2)});

@@ -244,6 +244,11 @@ Report build_report(const Model& model, const Query& q) {
             const int64_t from = model.to_wall(a.boot_id, end_ns);
             const int64_t to = model.to_wall(b.boot_id, b.started_ns);
             if (to <= from || to < since || from > until) continue;
+            // A run whose batches retention deleted looks as if it ended at
+            // its start; the pruned warning covers that time.
+            bool pruned = false;
+            for (const auto& prune : model.prunes()) pruned |= prune.journal == journal && from <= prune.through_wall_ns;
+            if (pruned) continue;
             report.warnings.push_back(Warning{
                 "not_recorded",
                 fmt::format("nothing was recorded between {} and {}, from the end of run {} ({}) to the start of "

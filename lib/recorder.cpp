@@ -108,6 +108,7 @@ Status Recorder::on_write_error(const Error& error, int64_t now_ns) {
     if (!down_) {
         down_ = true;
         down_error_ = error.message;
+        down_since_ns_ = now_ns;
         notify(fmt::format("cannot write the journal: {}; recording goes on, and the events that cannot be stored "
                            "are counted until it can be written again",
                            error.message));
@@ -128,6 +129,11 @@ Status Recorder::try_recover(int64_t now_ns) {
     if (unstored_ > 0) {
         rows.push_back(PendingLoss{unstored_from_ns_, std::max(unstored_to_ns_, unstored_from_ns_),
                                    static_cast<int64_t>(unstored_), "journal_write"});
+    } else if (rows.empty()) {
+        // Nothing was lost (what failed was a clock sample, say), but only a
+        // write shows that the journal takes writes again, and the time it
+        // did not is worth a row: 0 events, journal_write.
+        rows.push_back(PendingLoss{down_since_ns_, std::max(now_ns, down_since_ns_), 0, "journal_write"});
     }
     Status st = Ok{};
     for (const auto& l : rows) {

@@ -128,6 +128,7 @@ private:
     // The journal cannot be written.
     bool down_ = false;
     std::string down_error_;
+    int64_t down_since_ns_ = 0;
     int64_t retry_at_ns_ = 0;
     std::vector<PendingLoss> pending_losses_;  // loss rows that await a commit
     uint64_t unstored_ = 0;                    // events not stored since down

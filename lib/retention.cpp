@@ -7,13 +7,24 @@ namespace lineage {
 Result<std::optional<PruneResult>> Retention::step(JournalWriter& writer, int64_t now_ns, int64_t now_wall_ns) {
     behind_ = false;
     if (options_.retain_ns > 0) {
-        auto through = writer.prune_point(options_.chunk_rows, now_wall_ns - options_.retain_ns);
-        if (!through) return through.error();
-        if (*through > 0) {
-            auto pruned = writer.prune_through(*through, "retain", now_ns);
-            if (!pruned) return pruned.error();
-            behind_ = true;  // there may be more that is too old
-            return std::optional<PruneResult>(*pruned);
+        const int64_t cutoff = now_wall_ns - options_.retain_ns;
+        if (!over_age_) {
+            // Only the oldest batch is read until it is old enough.
+            auto oldest = writer.prune_point(1, cutoff - options_.slack_ns());
+            if (!oldest) return oldest.error();
+            over_age_ = *oldest > 0;
+        }
+        if (over_age_) {
+            auto through = writer.prune_point(options_.chunk_rows, cutoff);
+            if (!through) return through.error();
+            if (*through == 0) {
+                over_age_ = false;  // down to retain_ns
+            } else {
+                auto pruned = writer.prune_through(*through, "retain", now_ns);
+                if (!pruned) return pruned.error();
+                behind_ = true;  // there may be more that is too old
+                return std::optional<PruneResult>(*pruned);
+            }
         }
     }
     if (options_.max_bytes > 0) {

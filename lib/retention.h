@@ -4,6 +4,7 @@
 // the chain (JournalWriter::prune_through, schema/hash-chain.md). Kernel-free:
 // the recorder's loop calls step(), tests call it on synthetic journals.
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,6 +25,13 @@ struct RetentionOptions {
     // Pruning by size starts above max_bytes and goes on down to this share
     // of it, so that it does not run at every commit.
     double low_water = 0.9;
+    // Pruning by age starts when the oldest batch is this much older than
+    // retain_ns, then goes down to retain_ns: a prune a day on a 90-day
+    // journal, not one a second. -1: a minute, or 1 % of retain_ns if more.
+    int64_t retain_slack_ns = -1;
+    int64_t slack_ns() const {
+        return retain_slack_ns >= 0 ? retain_slack_ns : std::max<int64_t>(60'000'000'000, retain_ns / 100);
+    }
 };
 
 class Retention {
@@ -44,6 +52,7 @@ public:
 private:
     RetentionOptions options_;
     bool over_size_ = false;
+    bool over_age_ = false;
     bool behind_ = false;
     bool cannot_meet_size_ = false;
     int64_t used_bytes_ = 0;

@@ -16,6 +16,7 @@
 #include "journal.h"
 #include "journal_reader.h"
 #include "journal_schema.h"
+#include "saturate.h"
 #include "sqlite.h"
 #include "timeexpr.h"
 
@@ -271,8 +272,8 @@ private:
         for (const auto& q : queries) {
             if (!db_.prepare(q)) {
                 // A schema SQLite cannot read is damage, not an old journal.
-                const int rc = sqlite3_errcode(db_.get());
-                if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return read_failed("the schema");
+                const int rc = sqlite3_errcode(db_.get()) & 0xff;
+                if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB || rc == SQLITE_IOERR) return read_failed("the schema");
                 fatal = Error{fmt::format("{}: journal has no hash chain (written by a lineage without one): {}",
                                           v_.path, db_.errmsg())};
                 return false;
@@ -370,45 +371,123 @@ private:
         return true;
     }
 
-    // The prunes (retention), newest first: the newest says where the
-    // journal now starts and what it kept from before.
+    // The prunes (retention), in the order they were made. The newest says
+    // where the journal now starts; each one's kept_digest chains to the one
+    // before (check_kept_rows). Only rows with an integer batch count: any
+    // other is outside every batch (outside_batch_rows).
     bool load_prunes() {
         if (!table_in_version(ChainTable::prunes, v_.user_version)) return true;
-        PruneSummary p;
         bool ok = each("prunes",
                        "SELECT batch, through_batch, through_hash, through_wall_ns, rows, kept_digest, reason "
-                       "FROM prunes ORDER BY through_batch DESC, rowid DESC",
+                       "FROM prunes WHERE typeof(batch) = 'integer' ORDER BY through_batch, rowid",
                        [&](Stmt& st) {
-                           ++p.prunes;
-                           p.rows += st.int64(4);
-                           if (p.prunes > 1) return;
-                           p.batch = st.int64(0);
-                           p.through_batch = st.int64(1);
-                           if (auto h = hash_column(st.get(), 2)) p.through_hash = *h;
-                           p.through_wall_ns = st.int64(3);
-                           if (auto h = hash_column(st.get(), 5)) kept_digest_ = *h;
-                           p.reason = st.text(6);
+                           PruneRow r;
+                           r.batch = st.int64(0);
+                           r.through_batch = st.int64(1);
+                           if (auto h = hash_column(st.get(), 2)) r.through_hash = *h;
+                           r.through_wall_ns = st.int64(3);
+                           r.rows = st.int64(4);
+                           if (auto h = hash_column(st.get(), 5)) r.kept_digest = *h;
+                           r.reason = st.text(6);
+                           prunes_.push_back(r);
                        });
-        if (!ok) return false;
-        if (p.prunes > 0) v_.pruned = p;
+        if (!ok || prunes_.empty()) return ok;
+        const PruneRow& newest = prunes_.back();
+        PruneSummary p;
+        p.prunes = static_cast<int64_t>(prunes_.size());
+        for (const auto& r : prunes_) p.rows = sat_add(p.rows, r.rows);
+        p.batch = newest.batch;
+        p.through_batch = newest.through_batch;
+        p.through_hash = newest.through_hash;
+        p.through_wall_ns = newest.through_wall_ns;
+        p.reason = newest.reason;
+        v_.pruned = p;
         return true;
     }
 
-    // Rows of the kept tables in pruned batches are what the newest prune
-    // committed to, byte for byte.
+    // The kept rows of pruned batches are what the prunes committed to, byte
+    // for byte: each prune's digest is recomputed from the one before it and
+    // the kept rows in its range, in one pass over each kept table.
     void check_kept_rows() {
-        if (!v_.pruned) return;
-        const PruneSummary& p = *v_.pruned;
-        auto digest = kept_rows_digest(db_, p.through_batch);
-        if (!digest) {
-            read_failed("the rows kept by the prune");
-            return;
+        if (prunes_.empty()) return;
+        struct Cursor {
+            ChainTable table;
+            Stmt stmt;
+            bool has_row = false;
+        };
+        std::vector<Cursor> cursors;
+        auto step = [&](Cursor& c) {
+            int rc = c.stmt.step();
+            c.has_row = rc == SQLITE_ROW;
+            return rc == SQLITE_ROW || rc == SQLITE_DONE;
+        };
+        for (size_t i = 0; i < kChainTableCount; ++i) {
+            const ChainTable t = table_at(i);
+            if (!kept_when_pruned(t) || !table_in_version(t, v_.user_version)) continue;
+            auto stmt = db_.prepare(fmt::format(
+                "SELECT batch, {} FROM {} WHERE typeof(batch) = 'integer' AND batch >= 1 ORDER BY batch, rowid",
+                chain_columns(t), table_name(t)));
+            if (!stmt) {
+                read_failed(table_name(t));
+                return;
+            }
+            cursors.push_back(Cursor{t, std::move(*stmt)});
+            if (!step(cursors.back())) {
+                read_failed(table_name(t));
+                return;
+            }
         }
-        if (*digest != kept_digest_) {
-            add(Finding{FindingKind::modified, p.batch, "", std::nullopt, false,
-                        fmt::format("rows kept from pruned batches 1-{} (runs, clock_samples, pods, run_stops, "
-                                    "prunes) differ from what the prune in batch {} committed to",
-                                    p.through_batch, p.batch)});
+        RowEncoder row;
+        Hash previous{};
+        for (const PruneRow& p : prunes_) {
+            KeptDigest kept(previous);
+            for (auto& c : cursors) {
+                kept.begin_table(c.table);
+                while (c.has_row && sqlite3_column_int64(c.stmt.get(), 0) <= p.through_batch) {
+                    encode_stored_row(c.stmt.get(), 1, c.table, row);
+                    kept.add_row(sqlite3_column_int64(c.stmt.get(), 0), row.encoded());
+                    if (!step(c)) {
+                        read_failed(table_name(c.table));
+                        return;
+                    }
+                }
+                kept.end_table();
+            }
+            if (kept.finish() != p.kept_digest) {
+                add(Finding{FindingKind::modified, p.batch, "", std::nullopt, false,
+                            fmt::format("rows kept from pruned batches up to {} (runs, clock_samples, pods, "
+                                        "run_stops, prunes) differ from what the prune in batch {} committed to",
+                                        p.through_batch, p.batch)});
+            }
+            // The next prune chains to what this one recorded: one edit is
+            // one finding, at the prune that covered it.
+            previous = p.kept_digest;
+        }
+        // The newest prune is in a batch after the ones it pruned, and that
+        // batch is here: a prune row in a pruned batch, or in none, is no
+        // prune the chain vouches for.
+        const PruneRow& newest = prunes_.back();
+        const bool present = std::any_of(v_.links.begin(), v_.links.end(),
+                                         [&](const BatchLink& l) { return l.batch_id == newest.batch; });
+        if (!present || newest.batch <= newest.through_batch) {
+            add(Finding{FindingKind::added, newest.batch, "prunes", std::nullopt, false,
+                        fmt::format("the prune of batches up to {} names batch {}, which is not a batch after them",
+                                    newest.through_batch, newest.batch)});
+        }
+    }
+
+    // Rows whose batch is not an integer belong to no batch (SQLite compares
+    // 7.5 or '7' with 7 in ways the chain must not rely on).
+    void outside_batch_rows() {
+        for (size_t i = 0; i < kChainTableCount; ++i) {
+            const ChainTable t = table_at(i);
+            if (!table_in_version(t, v_.user_version)) continue;
+            each(table_name(t),
+                 fmt::format("SELECT rowid FROM {} WHERE typeof(batch) != 'integer' ORDER BY rowid", table_name(t)),
+                 [&](Stmt& st) {
+                     add(Finding{FindingKind::outside_batch, 0, table_name(t), st.int64(0), false,
+                                 "its batch is not an integer"});
+                 });
         }
     }
 
@@ -424,8 +503,9 @@ private:
             c = TableCursor{};
             c.table = t;
             if (!table_in_version(t, v_.user_version)) continue;  // no rows: has_row stays false
-            const std::string sql = fmt::format("SELECT rowid, batch, {} FROM {} ORDER BY {}", chain_columns(t),
-                                                table_name(t), sorted ? "batch, rowid" : "rowid");
+            const std::string sql =
+                fmt::format("SELECT rowid, batch, {} FROM {} WHERE typeof(batch) = 'integer' ORDER BY {}",
+                            chain_columns(t), table_name(t), sorted ? "batch, rowid" : "rowid");
             auto stmt = db_.prepare(sql);
             if (!stmt) {
                 fatal = Error{fmt::format("{}: journal has no hash chain (written by a lineage without one): {}",
@@ -581,7 +661,7 @@ private:
             if (!stored_prev) {
                 add(Finding{FindingKind::batch_modified, id, "batches", id, false, "prev_hash is not 32 bytes"});
             } else if (!have_prev) {
-                if (id != 1 && v_.pruned && v_.pruned->through_batch == id - 1) {
+                if (id != 1 && v_.pruned && v_.pruned->through_batch == sat_sub(id, 1)) {
                     // Pruned by retention: the chain goes on from the hash
                     // the prune recorded for the last batch it deleted.
                     if (*stored_prev == v_.pruned->through_hash) {
@@ -590,16 +670,20 @@ private:
                         add(Finding{FindingKind::chain_break, id, "", std::nullopt, false,
                                     fmt::format("prev_hash is not the hash the prune in batch {} recorded for batch {}, "
                                                 "the last one it deleted",
-                                                v_.pruned->batch, id - 1)});
+                                                v_.pruned->batch, sat_sub(id, 1))});
                     }
+                } else if (v_.pruned && id <= v_.pruned->through_batch) {
+                    add(Finding{FindingKind::chain_break, id, "", std::nullopt, false,
+                                fmt::format("the prune in batch {} says batches 1-{} were deleted, but batch {} is here",
+                                            v_.pruned->batch, v_.pruned->through_batch, id)});
                 } else if (id != 1) {
                     add(Finding{FindingKind::batch_missing, 1, "", std::nullopt, false,
                                 v_.pruned ? fmt::format("the journal starts at batch {}: batches {}-{} are missing (the "
                                                         "last prune, in batch {}, deleted batches 1-{} only)",
-                                                        id, v_.pruned->through_batch + 1, id - 1, v_.pruned->batch,
+                                                        id, sat_add(v_.pruned->through_batch, 1), sat_sub(id, 1), v_.pruned->batch,
                                                         v_.pruned->through_batch)
                                           : fmt::format("the journal starts at batch {}: batches 1-{} are missing", id,
-                                                        id - 1)});
+                                                        sat_sub(id, 1))});
                 } else if (v_.pruned) {
                     add(Finding{FindingKind::chain_break, id, "", std::nullopt, false,
                                 fmt::format("the prune in batch {} says batches 1-{} were deleted, but batch 1 is here",
@@ -614,10 +698,10 @@ private:
                 } else {
                     link_ok = true;
                 }
-            } else if (id != prev_id + 1) {
-                add(Finding{FindingKind::batch_missing, prev_id + 1, "", std::nullopt, false,
-                            id == prev_id + 2 ? fmt::format("batch {} is missing", prev_id + 1)
-                                              : fmt::format("batches {}-{} are missing", prev_id + 1, id - 1)});
+            } else if (id != sat_add(prev_id, 1)) {
+                add(Finding{FindingKind::batch_missing, sat_add(prev_id, 1), "", std::nullopt, false,
+                            id == sat_add(prev_id, 2) ? fmt::format("batch {} is missing", sat_add(prev_id, 1))
+                                              : fmt::format("batches {}-{} are missing", sat_add(prev_id, 1), sat_sub(id, 1))});
             } else if (*stored_prev != prev_stored) {
                 std::string k = where_hash_points(*stored_prev);
                 std::string why;
@@ -675,6 +759,7 @@ private:
             }
         }
         check_kept_rows();
+        outside_batch_rows();
         return true;
     }
 
@@ -797,7 +882,12 @@ private:
     std::array<TableCursor, kChainTableCount> cursors_;
     std::unordered_map<Hash, int64_t, HashKey> by_hash_;
     RowEncoder enc_;
-    Hash kept_digest_{};
+    struct PruneRow {
+        int64_t batch = 0, through_batch = 0, through_wall_ns = 0, rows = 0;
+        Hash through_hash{}, kept_digest{};
+        std::string reason;
+    };
+    std::vector<PruneRow> prunes_;  // by through_batch
 };
 
 }  // namespace
@@ -864,6 +954,7 @@ void check_anchors(VerifyReport& report, const std::vector<Anchor>& anchors) {
                     if (*a.batch == j->pruned->through_batch) {
                         // The prune recorded this batch's hash.
                         r.status = a.hash == j->pruned->through_hash ? AnchorStatus::pruned : AnchorStatus::mismatch;
+                        r.batch_verified = r.status == AnchorStatus::pruned;
                     } else {
                         r.status = AnchorStatus::pruned;
                     }
@@ -958,8 +1049,12 @@ std::string anchor_line(const AnchorResult& r) {
                                r.anchor.batch ? "" : " (give the whole anchor line, with batch=N, to check an anchor "
                                                      "of a pruned journal)");
         case AnchorStatus::pruned:
-            return fmt::format("anchor pruned: {}: batch {} of {} was deleted by retention; it cannot be checked",
-                               anchor_label(r.anchor), r.batch, term(r.journal));
+            return r.batch_verified
+                       ? fmt::format("anchor pruned: {}: batch {} of {} was deleted by retention; its hash is the one "
+                                     "the prune recorded",
+                                     anchor_label(r.anchor), r.batch, term(r.journal))
+                       : fmt::format("anchor pruned: {}: batch {} of {} was deleted by retention; it cannot be checked",
+                                     anchor_label(r.anchor), r.batch, term(r.journal));
     }
     return "";
 }
@@ -1014,7 +1109,7 @@ std::string render_verify_text(const VerifyReport& report) {
             out += fmt::format(
                 "  pruned: batches 1-{} (committed up to {}) deleted by retention ({}), {} event rows in {} prune(s); "
                 "the chain verifies from batch {}\n",
-                p.through_batch, wall(p.through_wall_ns), term(p.reason), p.rows, p.prunes, p.through_batch + 1);
+                p.through_batch, wall(p.through_wall_ns), term(p.reason), p.rows, p.prunes, sat_add(p.through_batch, 1));
         }
         if (!v.findings.empty()) {
             out += fmt::format("  findings: {}\n", v.findings.size() + v.findings_omitted);

@@ -1083,6 +1083,52 @@ TEST_CASE("deleting old batches without a prune, or editing what a prune kept, i
         REQUIRE(of_kind(v, FindingKind::batch_missing).size() == 1);
         CHECK(of_kind(v, FindingKind::batch_missing)[0]->detail == "the journal starts at batch 5: batches 1-4 are missing");
     }
+    SECTION("a forged prune row with a batch that is not an integer") {
+        // The digest and hash are what a real prune of batches 1-4 would
+        // record; only its batch is not one the chain holds.
+        Copy real(path, dir / "real.db");
+        prune_sample(real.path, 4);
+        const int64_t real_prune_batch = real.scalar("SELECT batch FROM prunes");
+        Copy c(path, dir / "t.db");
+        std::string del;
+        for (size_t i = 0; i < kChainTableCount; ++i) {
+            if (!kept_when_pruned(table_at(i)))
+                del += fmt::format("DELETE FROM {} WHERE batch <= 4;", table_name(table_at(i)));
+        }
+        c.sql(del + "DELETE FROM batches WHERE batch_id <= 4;" +
+              fmt::format("ATTACH '{}' AS r; INSERT INTO prunes SELECT 13.5, through_batch, through_hash, "
+                          "through_wall_ns, rows, kept_digest, reason FROM r.prunes WHERE batch = {};",
+                          real.path, real_prune_batch));
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        CHECK(!of_kind(v, FindingKind::batch_missing).empty());
+        // The prune row is outside every batch, and so are the run rows of
+        // batches 1-4 that it claimed to keep.
+        std::set<std::string> tables;
+        for (const Finding* f : of_kind(v, FindingKind::outside_batch)) tables.insert(f->table);
+        CHECK(tables.count("prunes") == 1);
+        CHECK(tables.count("runs") == 1);
+    }
+    SECTION("a forged prune row in an existing batch") {
+        Copy real(path, dir / "real.db");
+        prune_sample(real.path, 4);
+        Copy c(path, dir / "t.db");
+        std::string del;
+        for (size_t i = 0; i < kChainTableCount; ++i) {
+            if (!kept_when_pruned(table_at(i)))
+                del += fmt::format("DELETE FROM {} WHERE batch <= 4;", table_name(table_at(i)));
+        }
+        c.sql(del + "DELETE FROM batches WHERE batch_id <= 4;" +
+              fmt::format("ATTACH '{}' AS r; INSERT INTO prunes SELECT 13, through_batch, through_hash, "
+                          "through_wall_ns, rows, kept_digest, reason FROM r.prunes;",
+                          real.path));
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        REQUIRE(of_kind(v, FindingKind::added).size() >= 1);
+        CHECK(of_kind(v, FindingKind::added)[0]->table == "prunes");
+    }
     prune_sample(path, 4);
     SECTION("more batches deleted after a prune: batches missing, and the prune is named") {
         Copy c(path, dir / "t.db");
@@ -1107,7 +1153,16 @@ TEST_CASE("deleting old batches without a prune, or editing what a prune kept, i
         CHECK(v.status() == "tampered");
         REQUIRE(of_kind(v, FindingKind::modified).size() == 1);
         CHECK_THAT(of_kind(v, FindingKind::modified)[0]->detail,
-                   Catch::Contains("rows kept from pruned batches 1-4") && Catch::Contains("prune in batch 14"));
+                   Catch::Contains("rows kept from pruned batches up to 4") && Catch::Contains("prune in batch 14"));
+    }
+    SECTION("a kept row added with a batch that is not an integer: outside a batch") {
+        Copy c(path, dir / "t.db");
+        c.sql("INSERT INTO pods (batch, pod_uid, name, namespace, source) VALUES (3.5, 'u', 'evil', 'ns', 'log-dir')");
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        REQUIRE(of_kind(v, FindingKind::outside_batch).size() == 1);
+        CHECK(of_kind(v, FindingKind::outside_batch)[0]->table == "pods");
     }
     SECTION("an event row left in a pruned batch: outside a batch") {
         Copy c(path, dir / "t.db");
@@ -1173,11 +1228,16 @@ TEST_CASE("retention prunes by size and by age, a chunk at a time", "[verify][re
     SECTION("by age: batches committed before the cutoff go, the rest stay") {
         RetentionOptions opt;
         opt.retain_ns = 1;
+        opt.retain_slack_ns = 1'000'000'000;
         opt.chunk_rows = 1'000'000;
         Retention r(opt);
         // Batch committed_ns is t; its wall time is that plus the run's offset.
         const int64_t offset = 1'776'848'400'000'000'000;
         const int64_t cutoff_wall = offset + 1'000'000'000'000 + 200 * 10'000'000;  // ~ half of the batches
+        // Within the slack of the oldest batch: nothing yet.
+        auto none = r.step(*w, static_cast<int64_t>(t), offset + 1'000'000'000'000 + opt.retain_ns + 500'000'000);
+        REQUIRE(none.ok());
+        CHECK(!*none);
         auto p = r.step(*w, static_cast<int64_t>(t), cutoff_wall + opt.retain_ns);
         REQUIRE(p.ok());
         REQUIRE(*p);
