@@ -262,7 +262,8 @@ std::vector<SectionSpec> spec() {
         {"queries",
          "7. Queries on a year of one busy node",
          "`lineage reconstruct --journal J --pod NS/NAME --since T --until T+10m --format json` over windows of "
-         "different pods, warm page cache; wall time and peak RSS (wait4 ru_maxrss) per query.",
+         "different pods, warm page cache; wall time and peak RSS (wait4 ru_maxrss) per query. Then `lineage "
+         "verify` of the whole journal.",
          {
              R("queries.journal_events", "journal: events", "rows", "fork+exec+exit+connect rows in the journal"),
              R("queries.journal_mib", "journal: size", "MiB", "the file reconstruct reads"),
@@ -276,6 +277,11 @@ std::vector<SectionSpec> spec() {
                "less sensitive than wall time to a busy machine"),
              R("queries.output_kib", "JSON output per query", "KiB", "size of reconstruct's stdout"),
              R("queries.run", "queries run", "", "of those asked for (a time budget can stop early)"),
+             R("queries.verify_rows", "verify: rows checked", "rows", "rows of every table hashed again, in batches"),
+             R("queries.verify_s", "verify: wall time", "s", "`lineage verify --format json` on the whole journal"),
+             target(R("queries.verify_rows_per_s", "verify: rows per second", "/s",
+                      "rows / wall time; integrity_check runs beside the chain, on the other core"),
+                    On::median, '>', 1'000'000),
          }},
         {"startup",
          "8. Startup: `record` start to its `lineage: recording` line",
