@@ -71,7 +71,7 @@ namespace lineage::bench {
 
 // Bump when the output for the same options changes: bench/run keys its
 // cache of generated journals on it.
-constexpr int kGeneratorVersion = 2;  // 2: clock samples as the recorder writes them
+constexpr int kGeneratorVersion = 3;  // 2: clock samples as the recorder writes them; 3: the writer's page size
 
 namespace {
 
@@ -1529,7 +1529,8 @@ int main(int argc, char** argv) {
     {
         auto db = Database::open_write(tmp);
         if (!db) die(tmp + ": " + db.error().message);
-        std::string script = "BEGIN;";
+        // The page size record gives a new journal.
+        std::string script = "PRAGMA page_size = " + std::to_string(kJournalPageSize) + "; BEGIN;";
         for (const auto& s : tables) script += s + ";\n";
         script += "COMMIT;";
         if (auto st = db->exec(script); !st) die(tmp + ": schema: " + st.error().message);

@@ -18,6 +18,8 @@ namespace lineage {
 // The version this build writes; it reads every version from the oldest.
 inline constexpr int64_t kJournalSchemaVersion = 2;
 inline constexpr int64_t kOldestJournalSchemaVersion = 1;
+// Page size of a new journal (JournalWriter::open says why).
+inline constexpr int64_t kJournalPageSize = 16384;
 inline constexpr int64_t kJournalApplicationId = 0x4C494E45;  // "LINE"
 
 // What a run of `lineage record` says about itself (table runs).
