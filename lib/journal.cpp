@@ -559,12 +559,6 @@ Result<int64_t> JournalWriter::prunable_rows() {
     return rows;
 }
 
-Result<int64_t> JournalWriter::first_batch() {
-    auto first = query_int(db_, "SELECT coalesce(min(batch_id), 0) FROM batches");
-    if (!first) return db_error("cannot read batches", sqlite3_errcode(db_.get()));
-    return *first;
-}
-
 Result<int64_t> JournalWriter::prune_point(int64_t max_rows, std::optional<int64_t> cutoff_wall_ns) {
     // Oldest first, and only as far as needed: a prune reads the batches it
     // deletes and one more, not the whole table.

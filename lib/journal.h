@@ -137,15 +137,13 @@ public:
     // are contiguous: rows are appended, and only a prefix is ever deleted),
     // so O(log n), not a count.
     Result<int64_t> prunable_rows();
-    // The first batch still in the journal (0 when none).
-    Result<int64_t> first_batch();
     // Where the next prune should end: the oldest batches holding about
     // `max_rows` event rows (at least one batch), stopping before the first
     // batch committed at or after `cutoff_wall_ns` when given (wall clock
     // through its run's start offset), and never the last committed batch.
     // 0 when there is nothing to prune.
     Result<int64_t> prune_point(int64_t max_rows, std::optional<int64_t> cutoff_wall_ns = std::nullopt);
-    // Deletes batches first_batch() .. through_batch and their event rows,
+    // Deletes the batches up to through_batch and their event rows,
     // and commits a prune row as a batch of its own. No batch may be open.
     Result<PruneResult> prune_through(int64_t through_batch, const std::string& reason, int64_t now_ns);
 

@@ -983,6 +983,19 @@ TEST_CASE("verify throughput on a synthetic journal", "[.bench]") {
 // batches without a prune in the chain is tampering.
 
 namespace {
+// SQL that deletes batches 1..through by hand, as someone with write access
+// to the file would: their batches rows and the rows of the event tables,
+// and with `run_metadata` also those of the tables a prune keeps.
+std::string delete_batches_sql(int64_t through, bool run_metadata) {
+    std::string sql;
+    for (size_t i = 0; i < kChainTableCount; ++i) {
+        const ChainTable t = table_at(i);
+        if (!table_in_version(t, kJournalSchemaVersion) || (!run_metadata && kept_when_pruned(t))) continue;
+        sql += fmt::format("DELETE FROM {} WHERE batch <= {};", table_name(t), through);
+    }
+    return sql + fmt::format("DELETE FROM batches WHERE batch_id <= {};", through);
+}
+
 // write_sample, then prunes through `through` (with the writer that wrote
 // it, as `record --max-size` does).
 PruneResult prune_sample(const std::string& path, int64_t through) {
@@ -1071,12 +1084,7 @@ TEST_CASE("deleting old batches without a prune, or editing what a prune kept, i
 
     SECTION("the first batches deleted by hand: batches missing") {
         Copy c(path, dir / "t.db");
-        std::string del;
-        for (size_t i = 0; i < kChainTableCount; ++i) {
-            if (table_in_version(table_at(i), 2))
-                del += fmt::format("DELETE FROM {} WHERE batch <= 4;", table_name(table_at(i)));
-        }
-        c.sql(del + "DELETE FROM batches WHERE batch_id <= 4;");
+        c.sql(delete_batches_sql(4, true));
         JournalVerdict v = verify(c.path);
         INFO(describe(v));
         CHECK(v.status() == "tampered");
@@ -1090,12 +1098,7 @@ TEST_CASE("deleting old batches without a prune, or editing what a prune kept, i
         prune_sample(real.path, 4);
         const int64_t real_prune_batch = real.scalar("SELECT batch FROM prunes");
         Copy c(path, dir / "t.db");
-        std::string del;
-        for (size_t i = 0; i < kChainTableCount; ++i) {
-            if (!kept_when_pruned(table_at(i)))
-                del += fmt::format("DELETE FROM {} WHERE batch <= 4;", table_name(table_at(i)));
-        }
-        c.sql(del + "DELETE FROM batches WHERE batch_id <= 4;" +
+        c.sql(delete_batches_sql(4, false) +
               fmt::format("ATTACH '{}' AS r; INSERT INTO prunes SELECT 13.5, through_batch, through_hash, "
                           "through_wall_ns, rows, kept_digest, reason FROM r.prunes WHERE batch = {};",
                           real.path, real_prune_batch));
@@ -1114,12 +1117,7 @@ TEST_CASE("deleting old batches without a prune, or editing what a prune kept, i
         Copy real(path, dir / "real.db");
         prune_sample(real.path, 4);
         Copy c(path, dir / "t.db");
-        std::string del;
-        for (size_t i = 0; i < kChainTableCount; ++i) {
-            if (!kept_when_pruned(table_at(i)))
-                del += fmt::format("DELETE FROM {} WHERE batch <= 4;", table_name(table_at(i)));
-        }
-        c.sql(del + "DELETE FROM batches WHERE batch_id <= 4;" +
+        c.sql(delete_batches_sql(4, false) +
               fmt::format("ATTACH '{}' AS r; INSERT INTO prunes SELECT 13, through_batch, through_hash, "
                           "through_wall_ns, rows, kept_digest, reason FROM r.prunes;",
                           real.path));
@@ -1132,12 +1130,7 @@ TEST_CASE("deleting old batches without a prune, or editing what a prune kept, i
     prune_sample(path, 4);
     SECTION("more batches deleted after a prune: batches missing, and the prune is named") {
         Copy c(path, dir / "t.db");
-        std::string del;
-        for (size_t i = 0; i < kChainTableCount; ++i) {
-            if (!kept_when_pruned(table_at(i)))
-                del += fmt::format("DELETE FROM {} WHERE batch <= 6;", table_name(table_at(i)));
-        }
-        c.sql(del + "DELETE FROM batches WHERE batch_id <= 6;");
+        c.sql(delete_batches_sql(6, false));
         JournalVerdict v = verify(c.path);
         INFO(describe(v));
         CHECK(v.status() == "tampered");
