@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -366,7 +367,16 @@ int run_record(const RecordArgs& args) {
     int64_t last_anchor = started;
     std::string stop_reason = "signal";
     while (g_stop_signal.load() == 0) {
-        auto polled = (*probe)->poll(10);
+        // Sleep on the ring until the next commit is due, then drain it and
+        // commit in one go. The probes do not wake the reader (until the ring
+        // is a quarter full), so the reader's own wakeups are what it costs:
+        // draining every 10 ms into a batch committed every 100 ms took about
+        // 1.5 times the CPU per event of this (fork+exec storm, side by
+        // side). A signal ends the wait at once. At most 250 ms, the cadence
+        // of the kernel drop counter below.
+        const int64_t wait_ns =
+            std::clamp<int64_t>(recorder->next_commit_ns(boot_now_ns()) - boot_now_ns(), 1'000'000, 250'000'000);
+        auto polled = (*probe)->poll(static_cast<int>((wait_ns + 999'999) / 1'000'000));
         if (!polled) {
             write_status = polled.error();
             break;

@@ -40,7 +40,6 @@ Status Recorder::on_record(const void* data, size_t size, int64_t now_ns) {
         count_unstored(1, t, t);
         return Ok{};
     }
-    if (batch_started_ns_ < 0) batch_started_ns_ = now_ns;
     if (auto st = writer_.add(*event); !st) {
         if (auto handled = on_write_error(st.error(), now_ns); !handled) return handled;
         ++stats_.lost;
@@ -70,7 +69,6 @@ Status Recorder::attribute_pod(const std::string& cgroup_path, const std::string
 }
 
 Status Recorder::add_loss(PendingLoss loss) {
-    if (batch_started_ns_ < 0) batch_started_ns_ = loss.to_ns;
     if (auto st = writer_.add_loss(loss.from_ns, loss.to_ns, loss.count, loss.reason); !st) return st;
     batch_losses_.push_back(std::move(loss));
     return Ok{};
@@ -104,7 +102,6 @@ Status Recorder::on_write_error(const Error& error, int64_t now_ns) {
     batch_pods_.clear();
     batch_losses_.clear();
     batch_clock_ = false;
-    batch_started_ns_ = -1;
     if (!down_) {
         down_ = true;
         down_error_ = error.message;
@@ -157,19 +154,29 @@ Status Recorder::try_recover(int64_t now_ns) {
     down_error_.clear();
     pending_losses_.clear();
     unstored_ = 0;
-    batch_started_ns_ = -1;
+    interval_start_ns_ = now_ns;
     return Ok{};
 }
 
 Status Recorder::maybe_commit(int64_t now_ns) {
     if (down_) return now_ns >= retry_at_ns_ ? try_recover(now_ns) : Status(Ok{});
-    if (writer_.pending_rows() == 0 && pending_losses_.empty()) return Ok{};
-    if (batch_started_ns_ < 0) batch_started_ns_ = now_ns;
-    if (writer_.pending_rows() >= options_.batch_max_rows ||
-        now_ns - batch_started_ns_ >= options_.batch_interval_ns) {
+    if (writer_.pending_rows() == 0 && pending_losses_.empty() && decode_loss_pending_ == 0) {
+        // The caller has just drained the ring: whatever arrives from now on
+        // is younger than now.
+        interval_start_ns_ = now_ns;
+        return Ok{};
+    }
+    if (interval_start_ns_ < 0) interval_start_ns_ = now_ns;
+    if (writer_.pending_rows() >= options_.batch_max_rows || now_ns - interval_start_ns_ >= options_.batch_interval_ns) {
         return commit(now_ns);
     }
     return Ok{};
+}
+
+int64_t Recorder::next_commit_ns(int64_t now_ns) const {
+    if (down_) return retry_at_ns_;
+    if (interval_start_ns_ < 0) return now_ns + options_.batch_interval_ns;
+    return interval_start_ns_ + options_.batch_interval_ns;
 }
 
 Status Recorder::commit(int64_t now_ns) {
@@ -188,7 +195,7 @@ Status Recorder::commit(int64_t now_ns) {
         }
     }
     pending_losses_.clear();
-    batch_started_ns_ = -1;
+    interval_start_ns_ = now_ns;
     if (auto st = writer_.commit(now_ns); !st) return on_write_error(st.error(), now_ns);
     batch_events_ = 0;
     batch_first_event_ns_ = -1;

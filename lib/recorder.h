@@ -66,9 +66,16 @@ public:
     // One ring-buffer record. Errors only for journal failures that are not
     // the storage's (those are handled as above).
     Status on_record(const void* data, size_t size, int64_t now_ns);
-    // Commits when the batch is old or large enough; while the journal
-    // cannot be written, retries every retry_interval_ns.
+    // Call after draining the ring. Commits when batch_max_rows wait, or
+    // when batch_interval_ns has passed since the previous commit (or since
+    // a call that found nothing to commit): events wait at most about one
+    // interval, in the ring or in the open batch. While the journal cannot
+    // be written, retries every retry_interval_ns instead.
     Status maybe_commit(int64_t now_ns);
+    // When maybe_commit() will next have something to do, if no more rows
+    // arrive: the caller sleeps on the ring until then. Waking the reader
+    // less often is what keeps the recorder cheap (bench/README.md).
+    int64_t next_commit_ns(int64_t now_ns) const;
     // Commits now (and retries now, while the journal cannot be written).
     // At stop: an Error if the journal still cannot be written, naming
     // the events that were not stored.
@@ -107,7 +114,7 @@ private:
     RecorderOptions options_;
     PodNamer pod_namer_;
     RecorderStats stats_;
-    int64_t batch_started_ns_ = -1;
+    int64_t interval_start_ns_ = -1;  // see maybe_commit()
     uint64_t drops_seen_ = 0;
     int64_t drops_checked_ns_ = 0;
     int64_t decode_loss_from_ns_ = -1;

@@ -139,7 +139,7 @@ public:
             pids_.push_back(spawn("/bin/sh",
                                   {"/bin/sh", "-c",
                                    "i=0; while [ $i -lt 100000 ]; do /bin/true \"$0\" \"$1\" $i; i=$((i + 1)); done",
-                                   marker, "w" + std::to_string(w)},
+                                   marker, fmt::format("w{}", w)},
                                   {}, devnull, devnull, devnull));
         }
         close(devnull);
@@ -185,7 +185,10 @@ std::string integrity_check(lineage::Database& db) {
     auto stmt = db.prepare("PRAGMA integrity_check");
     if (!stmt) FAIL(stmt.error().message);
     std::string out;
-    while (stmt->step() == SQLITE_ROW) out += (out.empty() ? "" : "\n") + stmt->text(0);
+    while (stmt->step() == SQLITE_ROW) {
+        if (!out.empty()) out += '\n';
+        out += stmt->text(0);
+    }
     return out;
 }
 

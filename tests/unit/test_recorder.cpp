@@ -63,6 +63,40 @@ TEST_CASE("records are batched by size and by age", "[recorder]") {
     CHECK(*query_int(*db, "SELECT sum(row_count) FROM batches") == 25);
 }
 
+TEST_CASE("the batch interval counts from the last commit or empty drain", "[recorder]") {
+    // record's loop sleeps on the ring until next_commit_ns(), drains it and
+    // calls maybe_commit(): an event waits about one interval at most, in
+    // the ring or in the open batch, and the loop wakes once per interval.
+    TempDir dir;
+    auto writer = open_writer(dir / "j.db");
+    RecorderOptions opt;
+    opt.batch_interval_ns = 100;
+    Recorder rec(writer, opt);
+
+    REQUIRE(rec.maybe_commit(0).ok());  // an empty drain at 0
+    CHECK(rec.next_commit_ns(0) == 100);
+    auto f1 = fork_record(201, 60);
+    REQUIRE(rec.on_record(&f1, sizeof(f1), 60).ok());
+    REQUIRE(rec.maybe_commit(60).ok());  // woken early (a full ring, say)
+    CHECK(writer.pending_rows() == 1);
+    CHECK(rec.next_commit_ns(60) == 100);
+    REQUIRE(rec.maybe_commit(100).ok());
+    CHECK(writer.pending_rows() == 0);
+    CHECK(rec.next_commit_ns(100) == 200);
+
+    // Idle: each empty drain moves the start, since what the ring gets
+    // afterwards is younger.
+    REQUIRE(rec.maybe_commit(150).ok());
+    CHECK(rec.next_commit_ns(150) == 250);
+    auto f2 = fork_record(202, 240);
+    REQUIRE(rec.on_record(&f2, sizeof(f2), 240).ok());
+    REQUIRE(rec.maybe_commit(240).ok());
+    CHECK(writer.pending_rows() == 1);
+    REQUIRE(rec.maybe_commit(250).ok());
+    CHECK(writer.pending_rows() == 0);
+    CHECK(rec.stats().stored == 2);
+}
+
 TEST_CASE("kernel drops and undecodable records become loss rows", "[recorder]") {
     TempDir dir;
     auto writer = open_writer(dir / "j.db");
