@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "escape.h"
+#include "integrity.h"
 #include "journal.h"
 #include "journal_reader.h"
 #include "journal_schema.h"
@@ -98,31 +99,6 @@ std::string file_uri(std::string_view path) {
     return out;
 }
 
-// SQL without its -- comments and with runs of white space as one space:
-// schema/journal.sql's column comments are kept in sqlite_schema, and a
-// reworded comment changes nothing a journal holds.
-std::string normalized_sql(std::string_view sql) {
-    std::string out;
-    bool quoted = false, space = false;
-    for (size_t i = 0; i < sql.size(); ++i) {
-        char c = sql[i];
-        if (!quoted && c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
-            while (i < sql.size() && sql[i] != '\n') ++i;
-            space = true;
-            continue;
-        }
-        if (c == '\'') quoted = !quoted;
-        if (!quoted && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
-            space = true;
-            continue;
-        }
-        if (space && !out.empty()) out.push_back(' ');
-        space = false;
-        out.push_back(c);
-    }
-    return out;
-}
-
 // A read-only connection by URI; an empty Database when it cannot be opened
 // (the caller then falls back to the reader's own connection).
 Database open_more(const std::string& uri, int extra_flags) {
@@ -190,21 +166,11 @@ void tune_for_reading(Database& db) {
     (void)db.exec("PRAGMA mmap_size = 2147418112; PRAGMA cache_size = -65536;");
 }
 
-// PRAGMA integrity_check on its own connection, so that it runs on another
-// core while the chain is verified: it reads every page and checks every
-// index entry, which costs about as much as the chain itself.
+// SQLite's integrity (integrity.h) on its own connection, so that it runs
+// on another core while the chain is verified.
 std::vector<std::string> integrity_check(Database& db) {
-    std::vector<std::string> problems;
     tune_for_reading(db);
-    auto stmt = db.prepare("PRAGMA integrity_check(100)");
-    if (!stmt) return {fmt::format("cannot run integrity_check: {}", db.errmsg())};
-    int rc;
-    while ((rc = stmt->step()) == SQLITE_ROW) {
-        std::string line = stmt->text(0);
-        if (line != "ok") problems.push_back(line);
-    }
-    if (rc != SQLITE_DONE) problems.push_back(fmt::format("integrity_check stopped: {}", db.errmsg()));
-    return problems;
+    return check_integrity(db);
 }
 
 class Verifier {
@@ -1091,9 +1057,9 @@ std::string render_verify_text(const VerifyReport& report) {
         out += fmt::format("  schema: application_id 0x{:08X}, version {}\n", static_cast<uint32_t>(v.application_id),
                            v.user_version);
         if (v.integrity.empty()) {
-            out += "  integrity_check: ok\n";
+            out += "  integrity: ok\n";
         } else {
-            out += fmt::format("  integrity_check: {} problem(s)\n", v.integrity.size());
+            out += fmt::format("  integrity: {} problem(s)\n", v.integrity.size());
             for (const auto& line : v.integrity) out += fmt::format("    {}\n", term(line));
         }
         size_t verified = std::count_if(v.links.begin(), v.links.end(), [](const BatchLink& l) { return l.verified; });

@@ -1,0 +1,425 @@
+#include "integrity.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "journal_schema.h"
+
+namespace lineage {
+
+namespace {
+
+constexpr size_t kMaxProblems = 100;
+// Out-of-order entries reported per index: one is enough to condemn it.
+constexpr int kMaxOrderProblemsPerIndex = 5;
+
+// An index of schema/journal.sql, as this build knows it.
+struct IndexSpec {
+    std::string name, table;
+    std::vector<std::string> columns;  // key columns, in order
+    std::string where;                 // a partial index's condition; empty when total
+    std::string sql;                   // normalized CREATE INDEX statement
+};
+
+// Read from the schema compiled into this binary (never from the journal,
+// whose SQL is the attacker's): these names and conditions are the only
+// text the checks below put into SQL.
+std::vector<IndexSpec> read_schema_indexes() {
+    std::vector<IndexSpec> specs;
+    auto mem = Database::open_write(":memory:");
+    if (!mem || !mem->exec(kJournalSchemaSql)) return specs;
+    auto stmt = mem->prepare("SELECT name, tbl_name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name");
+    if (!stmt) return specs;
+    while (stmt->step() == SQLITE_ROW) {
+        IndexSpec s;
+        s.name = stmt->text(0);
+        s.table = stmt->text(1);
+        s.sql = normalized_sql(stmt->text(2));
+        if (auto at = s.sql.find(" WHERE "); at != std::string::npos) s.where = s.sql.substr(at + 7);
+        auto cols = mem->prepare(fmt::format("SELECT name FROM pragma_index_info('{}') ORDER BY seqno", s.name));
+        if (!cols) return {};
+        while (cols->step() == SQLITE_ROW) s.columns.push_back(cols->text(0));
+        if (s.columns.empty()) return {};  // an expression index: not something this check knows
+        specs.push_back(std::move(s));
+    }
+    return specs;
+}
+
+const std::vector<IndexSpec>& schema_indexes() {
+    static const std::vector<IndexSpec> specs = read_schema_indexes();
+    return specs;
+}
+
+// True when the journal's indexes are exactly the schema's.
+bool indexes_as_in_schema(Database& db, const std::vector<IndexSpec>& specs) {
+    auto stmt = db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index'");
+    if (!stmt) return false;
+    std::map<std::string, std::string> have;
+    int rc;
+    while ((rc = stmt->step()) == SQLITE_ROW) {
+        if (sqlite3_column_type(stmt->get(), 1) != SQLITE_TEXT) return false;  // an automatic index
+        have[stmt->text(0)] = normalized_sql(stmt->text(1));
+    }
+    if (rc != SQLITE_DONE || have.size() != specs.size()) return false;
+    for (const auto& s : specs) {
+        auto it = have.find(s.name);
+        if (it == have.end() || it->second != s.sql) return false;
+    }
+    return true;
+}
+
+void put_u64(std::string& out, uint64_t v) {
+    char b[8];
+    for (int i = 7; i >= 0; --i, v >>= 8) b[i] = static_cast<char>(v & 0xff);
+    out.append(b, 8);
+}
+
+// One value of an index entry, typed as SQLite stored it: a type byte, then
+// 8 bytes for numbers, or a 4-byte length and the bytes.
+void append_value(std::string& out, sqlite3_value* v) {
+    const int type = sqlite3_value_type(v);
+    out.push_back(static_cast<char>(type));
+    switch (type) {
+        case SQLITE_INTEGER:
+            put_u64(out, static_cast<uint64_t>(sqlite3_value_int64(v)));
+            break;
+        case SQLITE_FLOAT: {
+            double d = sqlite3_value_double(v);
+            uint64_t bits = 0;
+            std::memcpy(&bits, &d, sizeof(bits));
+            put_u64(out, bits);
+            break;
+        }
+        case SQLITE_TEXT:
+        case SQLITE_BLOB: {
+            const void* p = type == SQLITE_TEXT ? static_cast<const void*>(sqlite3_value_text(v)) : sqlite3_value_blob(v);
+            const auto n = static_cast<uint32_t>(sqlite3_value_bytes(v));
+            const char len[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
+                                 static_cast<char>(n)};
+            out.append(len, 4);
+            if (p && n) out.append(static_cast<const char*>(p), n);
+            break;
+        }
+        default:
+            break;
+    }
+}
+
+// A key value held for comparing with the next entry's.
+struct KeyValue {
+    int type = SQLITE_NULL;
+    int64_t i = 0;
+    double r = 0;
+    std::string bytes;
+
+    void set(sqlite3_value* v) {
+        type = sqlite3_value_type(v);
+        if (type == SQLITE_INTEGER) i = sqlite3_value_int64(v);
+        if (type == SQLITE_FLOAT) r = sqlite3_value_double(v);
+        if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
+            const void* p = type == SQLITE_TEXT ? static_cast<const void*>(sqlite3_value_text(v)) : sqlite3_value_blob(v);
+            bytes.assign(p ? static_cast<const char*>(p) : "", static_cast<size_t>(sqlite3_value_bytes(v)));
+        }
+    }
+};
+
+// SQLite's order of values in an index with the BINARY collation: NULL,
+// then numbers by value, then text, then blobs, both by their bytes.
+int type_class(int type) {
+    switch (type) {
+        case SQLITE_NULL:
+            return 0;
+        case SQLITE_INTEGER:
+        case SQLITE_FLOAT:
+            return 1;
+        case SQLITE_TEXT:
+            return 2;
+        default:
+            return 3;
+    }
+}
+
+int compare(const KeyValue& a, const KeyValue& b) {
+    const int ca = type_class(a.type), cb = type_class(b.type);
+    if (ca != cb) return ca < cb ? -1 : 1;
+    if (ca == 1) {
+        if (a.type == SQLITE_INTEGER && b.type == SQLITE_INTEGER) return a.i < b.i ? -1 : a.i > b.i ? 1 : 0;
+        const long double x = a.type == SQLITE_INTEGER ? static_cast<long double>(a.i) : a.r;
+        const long double y = b.type == SQLITE_INTEGER ? static_cast<long double>(b.i) : b.r;
+        return x < y ? -1 : x > y ? 1 : 0;
+    }
+    if (ca >= 2) {
+        const int c = a.bytes.compare(b.bytes);
+        return c < 0 ? -1 : c > 0 ? 1 : 0;
+    }
+    return 0;
+}
+
+// What one side (a table's rows, or an index's entries) says an index holds.
+struct Multiset {
+    int64_t count = 0;
+    uint64_t sum = 0;  // of siphash24(entry), modulo 2^64
+};
+
+class IndexChecker {
+public:
+    IndexChecker(Database& db, std::vector<std::string>& problems) : db_(db), problems_(problems) {
+        // A key of the run's own, from the system's random source.
+        std::random_device rd;
+        for (size_t i = 0; i < key_.size(); i += 4) {
+            const uint32_t r = rd();
+            std::memcpy(key_.data() + i, &r, 4);
+        }
+    }
+
+    void run(const std::vector<IndexSpec>& specs) {
+        std::map<std::string, std::vector<const IndexSpec*>> by_table;
+        for (const auto& s : specs) by_table[s.table].push_back(&s);
+        for (const auto& [table, indexes] : by_table) {
+            std::vector<Multiset> from_rows(indexes.size());
+            if (!scan_table(table, indexes, from_rows)) continue;
+            for (size_t i = 0; i < indexes.size(); ++i) {
+                Multiset from_index;
+                if (!scan_index(*indexes[i], from_index)) continue;
+                compare_sides(*indexes[i], from_rows[i], from_index);
+            }
+        }
+    }
+
+private:
+    void problem(std::string line) {
+        if (problems_.size() < kMaxProblems) problems_.push_back(std::move(line));
+    }
+
+    void add_entry(Multiset& m) {
+        ++m.count;
+        m.sum += siphash24(key_, entry_.data(), entry_.size());
+    }
+
+    // The entries each index of `table` should hold, from one scan of it.
+    bool scan_table(const std::string& table, const std::vector<const IndexSpec*>& indexes,
+                    std::vector<Multiset>& out) {
+        // rowid, every key column once, then each partial index's condition
+        // as SQLite decides it for a WHERE.
+        std::vector<std::string> columns;
+        std::vector<std::vector<int>> positions(indexes.size());
+        std::vector<int> condition(indexes.size(), -1);
+        for (size_t i = 0; i < indexes.size(); ++i) {
+            for (const auto& c : indexes[i]->columns) {
+                auto it = std::find(columns.begin(), columns.end(), c);
+                if (it == columns.end()) it = columns.insert(columns.end(), c);
+                positions[i].push_back(1 + static_cast<int>(it - columns.begin()));
+            }
+        }
+        std::string sql = "SELECT rowid";
+        for (const auto& c : columns) sql += ", " + c;
+        int next = 1 + static_cast<int>(columns.size());
+        for (size_t i = 0; i < indexes.size(); ++i) {
+            if (indexes[i]->where.empty()) continue;
+            sql += fmt::format(", CASE WHEN ({}) THEN 1 ELSE 0 END", indexes[i]->where);
+            condition[i] = next++;
+        }
+        sql += fmt::format(" FROM {} NOT INDEXED", table);
+        auto stmt = db_.prepare(sql);
+        if (!stmt) {
+            problem(fmt::format("cannot read table {} to check its indexes: {}", table, db_.errmsg()));
+            return false;
+        }
+        sqlite3_stmt* s = stmt->get();
+        int rc;
+        while ((rc = stmt->step()) == SQLITE_ROW) {
+            sqlite3_value* rowid = sqlite3_column_value(s, 0);
+            for (size_t i = 0; i < indexes.size(); ++i) {
+                if (condition[i] >= 0 && sqlite3_column_int64(s, condition[i]) == 0) continue;
+                entry_.clear();
+                for (int p : positions[i]) append_value(entry_, sqlite3_column_value(s, p));
+                append_value(entry_, rowid);
+                add_entry(out[i]);
+            }
+        }
+        if (rc != SQLITE_DONE) {
+            problem(fmt::format("cannot read table {} to check its indexes: {}", table, db_.errmsg()));
+            return false;
+        }
+        return true;
+    }
+
+    // The entries the index holds, in its own order, which must be strictly
+    // increasing (key columns, then rowid).
+    bool scan_index(const IndexSpec& index, Multiset& out) {
+        std::string sql = "SELECT ";
+        for (const auto& c : index.columns) sql += c + ", ";
+        sql += fmt::format("rowid FROM {} INDEXED BY {}", index.table, index.name);
+        // A partial index can only be named for a query its condition
+        // covers. An entry that fails the condition is skipped by the scan,
+        // as by every query that can use the index, and counts for nothing.
+        if (!index.where.empty()) sql += " WHERE " + index.where;
+        auto stmt = db_.prepare(sql);
+        if (!stmt) {
+            problem(fmt::format("cannot read index {}: {}", index.name, db_.errmsg()));
+            return false;
+        }
+        sqlite3_stmt* s = stmt->get();
+        const int n = static_cast<int>(index.columns.size()) + 1;  // with the rowid
+        std::vector<KeyValue> prev(static_cast<size_t>(n)), cur(static_cast<size_t>(n));
+        int out_of_order = 0;
+        int rc;
+        while ((rc = stmt->step()) == SQLITE_ROW) {
+            entry_.clear();
+            for (int c = 0; c < n; ++c) {
+                sqlite3_value* v = sqlite3_column_value(s, c);
+                append_value(entry_, v);
+                cur[static_cast<size_t>(c)].set(v);
+            }
+            if (out.count > 0) {
+                int cmp = 0;
+                for (size_t c = 0; c < cur.size() && cmp == 0; ++c) cmp = compare(prev[c], cur[c]);
+                if (cmp >= 0 && out_of_order++ < kMaxOrderProblemsPerIndex) {
+                    problem(fmt::format("index {}: entry {} (rowid {}) is out of order: look-ups through the index "
+                                        "can miss rows",
+                                        index.name, out.count + 1, cur.back().i));
+                }
+            }
+            std::swap(prev, cur);
+            add_entry(out);
+        }
+        if (rc != SQLITE_DONE) {
+            problem(fmt::format("cannot read index {}: {}", index.name, db_.errmsg()));
+            return false;
+        }
+        return true;
+    }
+
+    void compare_sides(const IndexSpec& index, const Multiset& rows, const Multiset& entries) {
+        if (rows.count != entries.count) {
+            problem(fmt::format("index {} has {} entries; table {} has {} rows that need one", index.name,
+                                entries.count, index.table, rows.count));
+        } else if (rows.sum != entries.sum) {
+            problem(fmt::format("index {} does not match table {}: entries are missing, extra or point at the "
+                                "wrong rows",
+                                index.name, index.table));
+        }
+    }
+
+    Database& db_;
+    std::vector<std::string>& problems_;
+    SipKey key_{};
+    std::string entry_;
+};
+
+}  // namespace
+
+std::vector<std::string> full_integrity_check(Database& db) {
+    std::vector<std::string> problems;
+    auto stmt = db.prepare(fmt::format("PRAGMA integrity_check({})", kMaxProblems));
+    if (!stmt) return {fmt::format("cannot run integrity_check: {}", db.errmsg())};
+    int rc;
+    while ((rc = stmt->step()) == SQLITE_ROW) {
+        std::string line = stmt->text(0);
+        if (line != "ok") problems.push_back(line);
+    }
+    if (rc != SQLITE_DONE) problems.push_back(fmt::format("integrity_check stopped: {}", db.errmsg()));
+    return problems;
+}
+
+std::vector<std::string> check_integrity(Database& db) {
+    const auto& specs = schema_indexes();
+    if (specs.empty() || !indexes_as_in_schema(db, specs)) return full_integrity_check(db);
+    std::vector<std::string> problems;
+    auto stmt = db.prepare(fmt::format("PRAGMA quick_check({})", kMaxProblems));
+    if (!stmt) return {fmt::format("cannot run quick_check: {}", db.errmsg())};
+    int rc;
+    while ((rc = stmt->step()) == SQLITE_ROW) {
+        std::string line = stmt->text(0);
+        if (line != "ok") problems.push_back(line);
+    }
+    if (rc != SQLITE_DONE) problems.push_back(fmt::format("quick_check stopped: {}", db.errmsg()));
+    IndexChecker(db, problems).run(specs);
+    return problems;
+}
+
+std::string normalized_sql(std::string_view sql) {
+    std::string out;
+    bool quoted = false, space = false;
+    for (size_t i = 0; i < sql.size(); ++i) {
+        char c = sql[i];
+        if (!quoted && c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+            while (i < sql.size() && sql[i] != '\n') ++i;
+            space = true;
+            continue;
+        }
+        if (c == '\'') quoted = !quoted;
+        if (!quoted && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+            space = true;
+            continue;
+        }
+        if (space && !out.empty()) out.push_back(' ');
+        space = false;
+        out.push_back(c);
+    }
+    return out;
+}
+
+namespace {
+uint64_t load_le64(const uint8_t* p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
+    return v;
+}
+uint64_t rotl(uint64_t x, int b) {
+    return (x << b) | (x >> (64 - b));
+}
+}  // namespace
+
+uint64_t siphash24(const SipKey& key, const void* data, size_t size) {
+    const uint64_t k0 = load_le64(key.data()), k1 = load_le64(key.data() + 8);
+    uint64_t v0 = 0x736f6d6570736575ULL ^ k0;
+    uint64_t v1 = 0x646f72616e646f6dULL ^ k1;
+    uint64_t v2 = 0x6c7967656e657261ULL ^ k0;
+    uint64_t v3 = 0x7465646279746573ULL ^ k1;
+    auto round = [&]() {
+        v0 += v1;
+        v1 = rotl(v1, 13);
+        v1 ^= v0;
+        v0 = rotl(v0, 32);
+        v2 += v3;
+        v3 = rotl(v3, 16);
+        v3 ^= v2;
+        v0 += v3;
+        v3 = rotl(v3, 21);
+        v3 ^= v0;
+        v2 += v1;
+        v1 = rotl(v1, 17);
+        v1 ^= v2;
+        v2 = rotl(v2, 32);
+    };
+    const auto* p = static_cast<const uint8_t*>(data);
+    const uint8_t* end = p + (size & ~size_t{7});
+    for (; p != end; p += 8) {
+        const uint64_t m = load_le64(p);
+        v3 ^= m;
+        round();
+        round();
+        v0 ^= m;
+    }
+    uint64_t last = static_cast<uint64_t>(size) << 56;
+    for (size_t i = 0; i < (size & 7); ++i) last |= static_cast<uint64_t>(p[i]) << (8 * i);
+    v3 ^= last;
+    round();
+    round();
+    v0 ^= last;
+    v2 ^= 0xff;
+    round();
+    round();
+    round();
+    round();
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+}  // namespace lineage
