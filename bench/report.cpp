@@ -243,6 +243,25 @@ std::vector<SectionSpec> spec() {
              R("cost.bpftrace.lost", "bpftrace lost events (its own 'Lost N events')", "events",
                "events bpftrace reported dropping (perf buffer full)"),
          }},
+        {"interval",
+         "5b. The batch interval (fork+exec storm of section 3 under record --batch-interval)",
+         "record wakes, drains the ring and commits once per --batch-interval; a crash of the recorder loses about "
+         "one interval at most. CPU measured as in section 5, the intervals in rotated order over the rounds; ratio = "
+         "lineage / bpftrace of section 5.",
+         {
+             vs(R("interval.100ms.cpu_per_10k", "CPU per 10k events, 100ms (default)", "s",
+                  "ratio to bpftrace's CPU per 10,000 events"),
+                "cost.bpftrace.cpu_per_10k"),
+             vs(R("interval.250ms.cpu_per_10k", "CPU per 10k events, 250ms", "s",
+                  "ratio to bpftrace's CPU per 10,000 events"),
+                "cost.bpftrace.cpu_per_10k"),
+             vs(R("interval.1s.cpu_per_10k", "CPU per 10k events, 1s", "s",
+                  "ratio to bpftrace's CPU per 10,000 events"),
+                "cost.bpftrace.cpu_per_10k"),
+             R("interval.100ms.lost", "lost, 100ms", "events", "sum of the journal's loss rows"),
+             R("interval.250ms.lost", "lost, 250ms", "events", "sum of the journal's loss rows"),
+             R("interval.1s.lost", "lost, 1s", "events", "sum of the journal's loss rows"),
+         }},
         {"ingest",
          "6. Ingest headroom (Recorder + JournalWriter, no kernel)",
          "bench_ingest: synthetic ring-buffer records (fork, exec with a kubepods cgroup and ~60-byte argv, "

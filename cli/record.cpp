@@ -372,10 +372,11 @@ int run_record(const RecordArgs& args) {
         // is a quarter full), so the reader's own wakeups are what it costs:
         // draining every 10 ms into a batch committed every 100 ms took about
         // 1.5 times the CPU per event of this (fork+exec storm, side by
-        // side). A signal ends the wait at once. At most 250 ms, the cadence
-        // of the kernel drop counter below.
+        // side). A signal ends the wait at once. At most a second, so that
+        // the kernel drop counter, retention and --duration are looked at
+        // at least that often.
         const int64_t wait_ns =
-            std::clamp<int64_t>(recorder->next_commit_ns(boot_now_ns()) - boot_now_ns(), 1'000'000, 250'000'000);
+            std::clamp<int64_t>(recorder->next_commit_ns(boot_now_ns()) - boot_now_ns(), 1'000'000, 1'000'000'000);
         auto polled = (*probe)->poll(static_cast<int>((wait_ns + 999'999) / 1'000'000));
         if (!polled) {
             write_status = polled.error();
