@@ -226,8 +226,8 @@ std::vector<SectionSpec> spec() {
          }},
         {"cost",
          "5. The recorder's own cost (fork+exec storm runs of section 3)",
-         "CPU = utime+stime of the recorder process (/proc/PID/stat, all threads) from its ready line to just "
-         "before SIGINT, divided by the events it handled in that time; memory = VmHWM before SIGINT.",
+         "CPU = time on CPU of the recorder's threads (/proc/PID/task/*/schedstat, ns) from its ready line to "
+         "just before SIGINT, divided by the events it handled in that time; memory = VmHWM before SIGINT.",
          {
              target(vs(R("cost.lineage.cpu_per_10k", "lineage record CPU per 10,000 events", "s",
                          "events = rows stored (stop line); ratio = lineage / bpftrace"),

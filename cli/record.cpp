@@ -456,7 +456,8 @@ Runner add_record(CLI::App& app) {
     cmd->add_option("--ring-size", args->ring_size,
                     "Ring buffer size, a power of two (shrink it to force an overload)")
         ->capture_default_str();
-    cmd->add_option("--batch-interval", args->batch_interval, "Commit a batch at least this often")
+    cmd->add_option("--batch-interval", args->batch_interval,
+                    "Commit a batch, and wake up, at least this often: longer costs less CPU, a crash loses more")
         ->capture_default_str();
     cmd->add_option("--batch-rows", args->batch_rows, "Commit a batch when this many rows wait")
         ->capture_default_str();

@@ -315,16 +315,26 @@ private:
 
 }  // namespace
 
-std::vector<std::string> full_integrity_check(Database& db) {
-    std::vector<std::string> problems;
-    auto stmt = db.prepare(fmt::format("PRAGMA integrity_check({})", kMaxProblems));
-    if (!stmt) return {fmt::format("cannot run integrity_check: {}", db.errmsg())};
+namespace {
+// The lines of an integrity pragma other than "ok".
+void pragma_problems(Database& db, const char* pragma, std::vector<std::string>& problems) {
+    auto stmt = db.prepare(fmt::format("PRAGMA {}({})", pragma, kMaxProblems));
+    if (!stmt) {
+        problems.push_back(fmt::format("cannot run {}: {}", pragma, db.errmsg()));
+        return;
+    }
     int rc;
     while ((rc = stmt->step()) == SQLITE_ROW) {
         std::string line = stmt->text(0);
         if (line != "ok") problems.push_back(line);
     }
-    if (rc != SQLITE_DONE) problems.push_back(fmt::format("integrity_check stopped: {}", db.errmsg()));
+    if (rc != SQLITE_DONE) problems.push_back(fmt::format("{} stopped: {}", pragma, db.errmsg()));
+}
+}  // namespace
+
+std::vector<std::string> full_integrity_check(Database& db) {
+    std::vector<std::string> problems;
+    pragma_problems(db, "integrity_check", problems);
     return problems;
 }
 
@@ -332,14 +342,7 @@ std::vector<std::string> check_integrity(Database& db) {
     const auto& specs = schema_indexes();
     if (specs.empty() || !indexes_as_in_schema(db, specs)) return full_integrity_check(db);
     std::vector<std::string> problems;
-    auto stmt = db.prepare(fmt::format("PRAGMA quick_check({})", kMaxProblems));
-    if (!stmt) return {fmt::format("cannot run quick_check: {}", db.errmsg())};
-    int rc;
-    while ((rc = stmt->step()) == SQLITE_ROW) {
-        std::string line = stmt->text(0);
-        if (line != "ok") problems.push_back(line);
-    }
-    if (rc != SQLITE_DONE) problems.push_back(fmt::format("quick_check stopped: {}", db.errmsg()));
+    pragma_problems(db, "quick_check", problems);
     IndexChecker(db, problems).run(specs);
     return problems;
 }
