@@ -1,11 +1,12 @@
 #include "integrity.h"
 
 #include <sqlite3.h>
+#include <sys/random.h>
 
 #include <algorithm>
 #include <cstring>
 #include <map>
-#include <random>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -27,15 +28,24 @@ struct IndexSpec {
     std::string sql;                   // normalized CREATE INDEX statement
 };
 
-// Read from the schema compiled into this binary (never from the journal,
-// whose SQL is the attacker's): these names and conditions are the only
-// text the checks below put into SQL.
-std::vector<IndexSpec> read_schema_indexes() {
-    std::vector<IndexSpec> specs;
+// The schema compiled into this binary: its tables' and indexes' SQL, and
+// its indexes. Read from kJournalSchemaSql, never from the journal, whose SQL
+// is the attacker's: these names and conditions are the only text the checks
+// below put into SQL.
+struct CompiledSchema {
+    std::map<std::string, std::string> objects;  // name -> normalized SQL
+    std::vector<IndexSpec> indexes;
+};
+
+CompiledSchema read_compiled_schema() {
+    CompiledSchema schema;
     auto mem = Database::open_write(":memory:");
-    if (!mem || !mem->exec(kJournalSchemaSql)) return specs;
+    if (!mem || !mem->exec(kJournalSchemaSql)) return {};
+    auto all = mem->prepare("SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL");
+    if (!all) return {};
+    while (all->step() == SQLITE_ROW) schema.objects[all->text(0)] = normalized_sql(all->text(1));
     auto stmt = mem->prepare("SELECT name, tbl_name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name");
-    if (!stmt) return specs;
+    if (!stmt) return {};
     while (stmt->step() == SQLITE_ROW) {
         IndexSpec s;
         s.name = stmt->text(0);
@@ -46,33 +56,118 @@ std::vector<IndexSpec> read_schema_indexes() {
         if (!cols) return {};
         while (cols->step() == SQLITE_ROW) s.columns.push_back(cols->text(0));
         if (s.columns.empty()) return {};  // an expression index: not something this check knows
-        specs.push_back(std::move(s));
+        schema.indexes.push_back(std::move(s));
     }
-    return specs;
+    return schema;
 }
 
-const std::vector<IndexSpec>& schema_indexes() {
-    static const std::vector<IndexSpec> specs = read_schema_indexes();
-    return specs;
+const CompiledSchema& compiled_schema() {
+    static const CompiledSchema schema = read_compiled_schema();
+    return schema;
 }
 
-// True when the journal's indexes are exactly the schema's.
-bool indexes_as_in_schema(Database& db, const std::vector<IndexSpec>& specs) {
-    auto stmt = db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index'");
+// True when the proof below means for this journal what it says: UTF-8 text
+// (it compares text as UTF-8 bytes; a UTF-16 journal's are converted), every
+// table and index exactly as compiled (a column collation or a column named
+// rowid would change what its SQL means), and SQLite's dbstat table, which
+// it reads the indexes' sizes from. An older journal may lack later tables.
+bool proof_applies(Database& db, const CompiledSchema& schema) {
+    if (schema.indexes.empty()) return false;
+    auto enc = db.prepare("PRAGMA encoding");
+    if (!enc || enc->step() != SQLITE_ROW || enc->text(0) != "UTF-8") return false;
+    auto stmt = db.prepare("SELECT type, name, sql FROM sqlite_schema");
     if (!stmt) return false;
-    std::map<std::string, std::string> have;
+    size_t indexes = 0;
     int rc;
     while ((rc = stmt->step()) == SQLITE_ROW) {
-        if (sqlite3_column_type(stmt->get(), 1) != SQLITE_TEXT) return false;  // an automatic index
-        have[stmt->text(0)] = normalized_sql(stmt->text(1));
+        const std::string type = stmt->text(0), name = stmt->text(1);
+        if (type != "table" && type != "index") return false;              // a view or a trigger
+        if (sqlite3_column_type(stmt->get(), 2) != SQLITE_TEXT) return false;  // an automatic index
+        auto it = schema.objects.find(name);
+        if (it == schema.objects.end() || it->second != normalized_sql(stmt->text(2))) return false;
+        if (type == "index") ++indexes;
     }
-    if (rc != SQLITE_DONE || have.size() != specs.size()) return false;
-    for (const auto& s : specs) {
-        auto it = have.find(s.name);
-        if (it == have.end() || it->second != s.sql) return false;
-    }
-    return true;
+    if (rc != SQLITE_DONE || indexes != schema.indexes.size()) return false;
+    return db.prepare("SELECT ncell, payload FROM dbstat WHERE name = ?1 AND aggregate = TRUE").ok();
 }
+
+// A key of the run's own, from the kernel's random source.
+std::optional<SipKey> run_key() {
+    SipKey key{};
+    if (getrandom(key.data(), key.size(), 0) != static_cast<ssize_t>(key.size())) return std::nullopt;
+    return key;
+}
+
+uint64_t varint_size(uint64_t v) {
+    uint64_t n = 1;
+    while (v > 0x7f && n < 9) {
+        v >>= 7;
+        ++n;
+    }
+    return n;
+}
+
+// An index entry's size in SQLite's record format (file format 4, the
+// default): the header (its own size, then each value's serial type) and
+// the values, each as small as SQLite writes it. dbstat's payload of an
+// index is the sum of these over its entries, byte for byte.
+class RecordSize {
+public:
+    void add(sqlite3_value* v) {
+        uint64_t type = 0, size = 0;
+        switch (sqlite3_value_type(v)) {
+            case SQLITE_INTEGER: {
+                const int64_t i = sqlite3_value_int64(v);
+                const uint64_t u = i < 0 ? ~static_cast<uint64_t>(i) : static_cast<uint64_t>(i);
+                if (i == 0 || i == 1) {
+                    type = 8 + static_cast<uint64_t>(i);
+                } else if (u <= 127) {
+                    type = 1, size = 1;
+                } else if (u <= 32767) {
+                    type = 2, size = 2;
+                } else if (u <= 8388607) {
+                    type = 3, size = 3;
+                } else if (u <= 2147483647) {
+                    type = 4, size = 4;
+                } else if (u <= 0x00007fffffffffffULL) {
+                    type = 5, size = 6;
+                } else {
+                    type = 6, size = 8;
+                }
+                break;
+            }
+            case SQLITE_FLOAT:
+                type = 7, size = 8;
+                break;
+            case SQLITE_TEXT:
+            case SQLITE_BLOB: {
+                size = static_cast<uint64_t>(sqlite3_value_bytes(v));
+                type = size * 2 + (sqlite3_value_type(v) == SQLITE_TEXT ? 13 : 12);
+                break;
+            }
+            default:
+                break;
+        }
+        header_ += varint_size(type);
+        body_ += size;
+    }
+    uint64_t total() const {
+        // The header's own size counts itself (as sqlite3VdbeExec's
+        // OP_MakeRecord works it out).
+        uint64_t header = header_;
+        if (header <= 126) {
+            header += 1;
+        } else {
+            const uint64_t n = varint_size(header);
+            header += n;
+            if (n < varint_size(header)) ++header;
+        }
+        return header + body_;
+    }
+
+private:
+    uint64_t header_ = 0, body_ = 0;
+};
 
 void put_u64(std::string& out, uint64_t v) {
     char b[8];
@@ -164,19 +259,14 @@ int compare(const KeyValue& a, const KeyValue& b) {
 // What one side (a table's rows, or an index's entries) says an index holds.
 struct Multiset {
     int64_t count = 0;
-    uint64_t sum = 0;  // of siphash24(entry), modulo 2^64
+    uint64_t sum = 0;      // of siphash24(entry), modulo 2^64
+    uint64_t payload = 0;  // record bytes the entries take (index side only)
 };
 
 class IndexChecker {
 public:
-    IndexChecker(Database& db, std::vector<std::string>& problems) : db_(db), problems_(problems) {
-        // A key of the run's own, from the system's random source.
-        std::random_device rd;
-        for (size_t i = 0; i < key_.size(); i += 4) {
-            const uint32_t r = rd();
-            std::memcpy(key_.data() + i, &r, 4);
-        }
-    }
+    IndexChecker(Database& db, const SipKey& key, std::vector<std::string>& problems)
+        : db_(db), problems_(problems), key_(key) {}
 
     void run(const std::vector<IndexSpec>& specs) {
         std::map<std::string, std::vector<const IndexSpec*>> by_table;
@@ -257,8 +347,9 @@ private:
         for (const auto& c : index.columns) sql += c + ", ";
         sql += fmt::format("rowid FROM {} INDEXED BY {}", index.table, index.name);
         // A partial index can only be named for a query its condition
-        // covers. An entry that fails the condition is skipped by the scan,
-        // as by every query that can use the index, and counts for nothing.
+        // covers. SQLite takes the condition as true of every entry and
+        // does not test it; whether it does or not, the entry count of
+        // dbstat below sees every entry.
         if (!index.where.empty()) sql += " WHERE " + index.where;
         auto stmt = db_.prepare(sql);
         if (!stmt) {
@@ -272,11 +363,14 @@ private:
         int rc;
         while ((rc = stmt->step()) == SQLITE_ROW) {
             entry_.clear();
+            RecordSize record;
             for (int c = 0; c < n; ++c) {
                 sqlite3_value* v = sqlite3_column_value(s, c);
                 append_value(entry_, v);
+                record.add(v);
                 cur[static_cast<size_t>(c)].set(v);
             }
+            out.payload += record.total();
             if (out.count > 0) {
                 int cmp = 0;
                 for (size_t c = 0; c < cur.size() && cmp == 0; ++c) cmp = compare(prev[c], cur[c]);
@@ -292,6 +386,33 @@ private:
         if (rc != SQLITE_DONE) {
             problem(fmt::format("cannot read index {}: {}", index.name, db_.errmsg()));
             return false;
+        }
+        return check_size(index, out);
+    }
+
+    // The scan sees each entry's key columns and rowid, nothing else: an
+    // entry with a field more, or a scan that skipped entries, shows in the
+    // index's pages, as counted by dbstat.
+    bool check_size(const IndexSpec& index, const Multiset& scanned) {
+        auto stmt = db_.prepare("SELECT ncell, payload FROM dbstat WHERE name = ?1 AND aggregate = TRUE");
+        if (!stmt) {
+            problem(fmt::format("cannot read the size of index {}: {}", index.name, db_.errmsg()));
+            return false;
+        }
+        stmt->bind(1, std::string_view(index.name));
+        if (stmt->step() != SQLITE_ROW) {
+            problem(fmt::format("cannot read the size of index {}: {}", index.name, db_.errmsg()));
+            return false;
+        }
+        const int64_t cells = stmt->int64(0);
+        const auto payload = static_cast<uint64_t>(stmt->int64(1));
+        if (cells != scanned.count) {
+            problem(fmt::format("index {}: its pages hold {} entries, a scan through it reads {}", index.name, cells,
+                                scanned.count));
+        } else if (payload != scanned.payload) {
+            problem(fmt::format("index {}: its entries take {} bytes, {} more than their keys and rowids need: they "
+                                "hold what no query reads",
+                                index.name, payload, static_cast<int64_t>(payload - scanned.payload)));
         }
         return true;
     }
@@ -309,7 +430,7 @@ private:
 
     Database& db_;
     std::vector<std::string>& problems_;
-    SipKey key_{};
+    const SipKey key_;
     std::string entry_;
 };
 
@@ -328,7 +449,9 @@ void pragma_problems(Database& db, const char* pragma, std::vector<std::string>&
         std::string line = stmt->text(0);
         if (line != "ok") problems.push_back(line);
     }
-    if (rc != SQLITE_DONE) problems.push_back(fmt::format("{} stopped: {}", pragma, db.errmsg()));
+    if (rc != SQLITE_DONE && problems.size() < kMaxProblems) {
+        problems.push_back(fmt::format("{} stopped: {}", pragma, db.errmsg()));
+    }
 }
 }  // namespace
 
@@ -339,11 +462,12 @@ std::vector<std::string> full_integrity_check(Database& db) {
 }
 
 std::vector<std::string> check_integrity(Database& db) {
-    const auto& specs = schema_indexes();
-    if (specs.empty() || !indexes_as_in_schema(db, specs)) return full_integrity_check(db);
+    const auto& schema = compiled_schema();
+    const auto key = run_key();
+    if (!key || !proof_applies(db, schema)) return full_integrity_check(db);
     std::vector<std::string> problems;
     pragma_problems(db, "quick_check", problems);
-    IndexChecker(db, problems).run(specs);
+    IndexChecker(db, *key, problems).run(schema.indexes);
     return problems;
 }
 

@@ -17,13 +17,21 @@
 //     admits) must be the multiset the index holds. Both are summed as
 //     SipHash-2-4 values under a key drawn at random for the run, with their
 //     counts: no journal can be crafted to make two different multisets
-//     agree without knowing the key.
+//     agree without knowing the key;
+//   - the scan sees an entry's key columns and rowid only, so the index's
+//     pages are measured too (SQLite's dbstat): as many entries as the scan
+//     read, and exactly the bytes SQLite's record format takes for them. An
+//     entry with a hidden field more, or one the scan passed over, shows.
 // Together these are what integrity_check's per-row look-ups establish: no
-// entry missing, none extra, none pointing at the wrong row.
+// entry missing, none extra, none pointing at the wrong row, none holding
+// more than its key.
 //
-// That proof relies on knowing the indexes, so it is used only when the
-// journal's indexes are exactly those of schema/journal.sql; any other
-// journal gets the full PRAGMA integrity_check.
+// That proof relies on knowing the tables and indexes, and on text being
+// compared as stored, so it is used only when the journal's tables and
+// indexes are exactly those of schema/journal.sql, its text is UTF-8 and
+// dbstat is there (Debian's SQLite has it); any other journal gets the full
+// PRAGMA integrity_check. (Found in review: a UTF-16 copy and an index with
+// an extra field both got through a first version that lacked these.)
 
 #include <array>
 #include <cstddef>
