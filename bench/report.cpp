@@ -223,6 +223,11 @@ std::vector<SectionSpec> spec() {
                 "threads.none.cpu"),
              R("threads.lineage.cpu_paired", "lineage/none CPU, same round", "x", "per-round ratio; median shown"),
              R("threads.bpftrace.cpu_paired", "bpftrace/none CPU, same round", "x", "per-round ratio; median shown"),
+             R("threads.bpf_ns_per_thread", "lineage probes' run time per thread", "ns",
+               "handle_fork + handle_exit run_time_ns (kernel.bpf_stats_enabled) over threads created, in one more "
+               "run apart from the timed ones; the statistics add two clock reads per run: an upper bound"),
+             R("threads.bpf_share_pct", "that run time, share of the storm's CPU", "%",
+               "the slowdown the probes cause, free of the machine's noise (the tracepoint's call into BPF aside)"),
          }},
         {"cost",
          "5. The recorder's own cost (fork+exec storm runs of section 3)",
