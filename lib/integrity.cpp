@@ -25,7 +25,6 @@ struct IndexSpec {
     std::string name, table;
     std::vector<std::string> columns;  // key columns, in order
     std::string where;                 // a partial index's condition; empty when total
-    std::string sql;                   // normalized CREATE INDEX statement
 };
 
 // The schema compiled into this binary: its tables' and indexes' SQL, and
@@ -50,8 +49,8 @@ CompiledSchema read_compiled_schema() {
         IndexSpec s;
         s.name = stmt->text(0);
         s.table = stmt->text(1);
-        s.sql = normalized_sql(stmt->text(2));
-        if (auto at = s.sql.find(" WHERE "); at != std::string::npos) s.where = s.sql.substr(at + 7);
+        const std::string sql = normalized_sql(stmt->text(2));
+        if (auto at = sql.find(" WHERE "); at != std::string::npos) s.where = sql.substr(at + 7);
         auto cols = mem->prepare(fmt::format("SELECT name FROM pragma_index_info('{}') ORDER BY seqno", s.name));
         if (!cols) return {};
         while (cols->step() == SQLITE_ROW) s.columns.push_back(cols->text(0));

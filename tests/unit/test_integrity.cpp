@@ -34,12 +34,7 @@ SipKey reference_key() {
 // in a pod (so exec_by_pod has entries), committed and checkpointed into
 // the main file so that its pages can be edited.
 void write_journal(const std::string& path) {
-    auto w = JournalWriter::open(path);
-    REQUIRE(w.ok());
-    RunInfo info;
-    info.boot_id = "b";
-    info.node = "n";
-    REQUIRE(w->begin_run(info).ok());
+    auto w = lineage::test::open_writer(path);
     for (uint32_t i = 0; i < 40; ++i) {
         const uint64_t t = 1000 + i;
         ForkEvent f;
@@ -47,7 +42,7 @@ void write_journal(const std::string& path) {
         f.parent = {1, 5};
         f.child = {100 + i, t};
         f.parent_comm = "init";
-        REQUIRE(w->add(f).ok());
+        REQUIRE(w.add(f).ok());
         ExecEvent e;
         e.time_ns = t + 1;
         e.proc = f.child;
@@ -59,15 +54,15 @@ void write_journal(const std::string& path) {
             e.cgroup_path = fmt::format(
                 "/kubepods.slice/kubepods-pod0000{:04d}_aaaa_bbbb_cccc_dddddddddddd.slice/cri-containerd-x.scope", i);
         }
-        REQUIRE(w->add(e).ok());
+        REQUIRE(w.add(e).ok());
         ExitEvent x;
         x.time_ns = t + 2;
         x.proc = f.child;
         x.comm = "true";
-        REQUIRE(w->add(x).ok());
+        REQUIRE(w.add(x).ok());
     }
-    REQUIRE(w->commit(2000).ok());
-    REQUIRE(w->end_run(2001, 2001, "signal", 120, 0).ok());
+    REQUIRE(w.commit(2000).ok());
+    REQUIRE(w.end_run(2001, 2001, "signal", 120, 0).ok());
 }
 
 struct Page {

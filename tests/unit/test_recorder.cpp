@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 using namespace lineage;
+using lineage::test::open_writer;
 using lineage::test::TempDir;
 
 namespace {
@@ -24,15 +25,6 @@ lineage_fork_event fork_record(uint32_t child, uint64_t t) {
     return f;
 }
 
-JournalWriter open_writer(const std::string& path) {
-    auto w = JournalWriter::open(path);
-    REQUIRE(w.ok());
-    RunInfo info;
-    info.boot_id = "b";
-    info.node = "n";
-    REQUIRE(w->begin_run(info).ok());
-    return std::move(*w);
-}
 }  // namespace
 
 TEST_CASE("records are batched by size and by age", "[recorder]") {

@@ -9,6 +9,10 @@
 #include <sstream>
 #include <string>
 
+#include <catch2/catch.hpp>
+
+#include "journal.h"
+
 namespace lineage::test {
 
 // A private temporary directory, removed with everything in it.
@@ -47,6 +51,17 @@ inline int64_t mtime_ns(const std::string& path) {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) return -1;
     return int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+// A new journal at `path` with one run begun (boot "b", node "n").
+inline JournalWriter open_writer(const std::string& path) {
+    auto w = JournalWriter::open(path);
+    REQUIRE(w.ok());
+    RunInfo info;
+    info.boot_id = "b";
+    info.node = "n";
+    REQUIRE(w->begin_run(info).ok());
+    return std::move(*w);
 }
 
 }  // namespace lineage::test
