@@ -105,7 +105,6 @@ void RowEncoder::real(double v) {
     static_assert(sizeof(bits) == sizeof(v));
     std::memcpy(&bits, &v, sizeof(bits));
     put_u64(bits);
-    ++columns_;
 }
 
 BatchHasher::BatchHasher() {
@@ -116,9 +115,9 @@ void BatchHasher::clear() {
     for (auto& d : digests_) d.clear();  // keeps the capacity
 }
 
-const Hash& BatchHasher::add_row(const RowEncoder& row) {
-    auto& list = digests_[table_index(row.table())];
-    list.push_back(row_sha_.digest(row.encoded()));
+const Hash& BatchHasher::add_row(ChainTable t, std::string_view encoded) {
+    auto& list = digests_[table_index(t)];
+    list.push_back(row_sha_.digest(encoded));
     return list.back();
 }
 

@@ -101,43 +101,23 @@ class RowEncoder {
 public:
     enum Type : uint8_t { kNull = 0, kInteger = 1, kReal = 2, kText = 3, kBlob = 4 };
 
-    // A text or blob value of the row: `size` bytes at `offset` of
-    // encoded(), the `column`-th value (0-based) of the row.
-    struct BytesValue {
-        int column;
-        Type type;
-        size_t offset;
-        size_t size;
-    };
-
-    RowEncoder() {
-        buf_.reserve(1024);
-        bytes_values_.reserve(32);
-    }
+    RowEncoder() { buf_.reserve(1024); }
     void begin(ChainTable t) {
         buf_.clear();
         buf_.push_back(static_cast<char>(t));
-        columns_ = 0;
-        bytes_values_.clear();
     }
-    void null() {
-        buf_.push_back(static_cast<char>(kNull));
-        ++columns_;
-    }
+    void null() { buf_.push_back(static_cast<char>(kNull)); }
     void integer(int64_t v) {
         buf_.push_back(static_cast<char>(kInteger));
         put_u64(static_cast<uint64_t>(v));
-        ++columns_;
     }
     void real(double v);
     void text(std::string_view s) { bytes(kText, s); }
     void blob(std::string_view b) { bytes(kBlob, b); }
     ChainTable table() const { return static_cast<ChainTable>(buf_.at(0)); }
+    // The journal writer binds a row's values from here (bind_encoded in
+    // journal.cpp), so SQLite stores the very bytes that were hashed.
     std::string_view encoded() const { return buf_; }
-    // Where the text and blob values of the row are in encoded(): the
-    // journal writer binds them from there, so SQLite stores the very bytes
-    // that were hashed.
-    const std::vector<BytesValue>& bytes_values() const { return bytes_values_; }
 
 private:
     void put_u64(uint64_t v) {
@@ -151,13 +131,10 @@ private:
         const char len[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
                              static_cast<char>(n)};
         buf_.append(len, 4);
-        bytes_values_.push_back(BytesValue{columns_++, type, buf_.size(), s.size()});
         buf_.append(s.data(), s.size());
     }
 
     std::string buf_;
-    int columns_ = 0;
-    std::vector<BytesValue> bytes_values_;
 };
 
 // The fields of a batches row that its hash covers besides the rows.
@@ -175,7 +152,9 @@ public:
     BatchHasher();
     void clear();
     // Digests the row just encoded and files it under its table.
-    const Hash& add_row(const RowEncoder& row);
+    const Hash& add_row(const RowEncoder& row) { return add_row(row.table(), row.encoded()); }
+    // The same for a row encoded earlier (RowEncoder::encoded() of table t).
+    const Hash& add_row(ChainTable t, std::string_view encoded);
     size_t rows(ChainTable t) const { return digests_[table_index(t)].size(); }
     const std::vector<Hash>& digests(ChainTable t) const { return digests_[table_index(t)]; }
     // The link: SHA-256 of the version tag, prev, the header and every

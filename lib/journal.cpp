@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -18,37 +19,100 @@ namespace {
 
 constexpr char kSqliteMagic[16] = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f', 'o', 'r', 'm', 'a', 't', ' ', '3', '\0'};
 
-// Binds one row's values (batch first, then every column in schema order)
-// and encodes them for the chain in the same pass, so what is stored and
-// what is hashed cannot drift apart. Text and blob values are bound by
-// insert_row(), from the encoded row (see there).
-class RowBinder {
+// Encodes one row (every column in schema order, `batch` aside) for the
+// chain. insert_row() binds the row's values from this encoding, so what is
+// stored and what is hashed cannot drift apart.
+class Row {
 public:
-    RowBinder(Stmt& stmt, RowEncoder& enc, ChainTable table, int64_t batch) : stmt_(stmt), enc_(enc) {
-        enc_.begin(table);
-        stmt_.bind(1, batch);
-    }
-    RowBinder& integer(int64_t v) {
-        stmt_.bind(next_++, v);
+    Row(RowEncoder& enc, ChainTable table) : enc_(enc) { enc_.begin(table); }
+    Row& integer(int64_t v) {
         enc_.integer(v);
         return *this;
     }
-    RowBinder& text(std::string_view v) {
-        ++next_;
+    Row& text(std::string_view v) {
         enc_.text(v);
         return *this;
     }
-    RowBinder& blob(std::string_view v) {
-        ++next_;
+    Row& blob(std::string_view v) {
         enc_.blob(v);
         return *this;
     }
 
 private:
-    Stmt& stmt_;
     RowEncoder& enc_;
-    int next_ = 2;
 };
+
+// Reads a big-endian integer of `n` bytes (the encoding's lengths and values).
+uint64_t read_be(const char* p, size_t n) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; ++i) v = v << 8 | static_cast<uint8_t>(p[i]);
+    return v;
+}
+
+// Binds one encoded row (RowEncoder's format, which this writer made) to
+// parameters first, first + 1, ...: the batch, then each column. Text and
+// blobs are bound without a copy, from the encoding itself: it must not
+// change until the statement has been stepped and reset.
+void bind_encoded(Stmt& stmt, int first, int64_t batch, std::string_view row) {
+    stmt.bind(first, batch);
+    int param = first + 1;
+    size_t pos = 1;  // after the table tag
+    while (pos < row.size()) {
+        const auto type = static_cast<RowEncoder::Type>(row[pos++]);
+        switch (type) {
+            case RowEncoder::kInteger:
+                stmt.bind(param, static_cast<int64_t>(read_be(row.data() + pos, 8)));
+                pos += 8;
+                break;
+            case RowEncoder::kText:
+            case RowEncoder::kBlob: {
+                const auto size = static_cast<size_t>(read_be(row.data() + pos, 4));
+                pos += 4;
+                if (type == RowEncoder::kText) {
+                    stmt.bind_static(param, row.substr(pos, size));
+                } else {
+                    stmt.bind_blob_static(param, row.substr(pos, size));
+                }
+                pos += size;
+                break;
+            }
+            case RowEncoder::kReal: {
+                // No journal column is REAL; decoded for completeness.
+                const uint64_t bits = read_be(row.data() + pos, 8);
+                double v = 0;
+                std::memcpy(&v, &bits, sizeof v);
+                sqlite3_bind_double(stmt.get(), param, v);
+                pos += 8;
+                break;
+            }
+            case RowEncoder::kNull:
+                sqlite3_bind_null(stmt.get(), param);
+                break;
+        }
+        ++param;
+    }
+}
+
+// "INSERT OR ROLLBACK INTO t (batch, columns...) VALUES (?,...), ..." for
+// `rows` rows. OR ROLLBACK: a failed insert gives up the whole batch, as
+// the writer does anyway (abort_batch), and SQLite then keeps no statement
+// journal. With the default ABORT, a multi-row INSERT copies every page it
+// is about to change into one first, and that cost more than the
+// multi-row INSERT saved.
+std::string insert_sql(ChainTable t, size_t rows) {
+    const std::string_view columns = chain_columns(t);
+    const size_t params = 2 + static_cast<size_t>(std::count(columns.begin(), columns.end(), ','));
+    std::string one = "(?";
+    for (size_t i = 1; i < params; ++i) one += ",?";
+    one += ")";
+    std::string sql = fmt::format("INSERT OR ROLLBACK INTO {} (batch, {}) VALUES ", table_name(t), columns);
+    for (size_t r = 0; r < rows; ++r) {
+        if (r) sql += ",";
+        sql += one;
+    }
+    return sql;
+}
+
 }  // namespace
 
 Status check_sqlite_header(const std::string& path) {
@@ -190,13 +254,17 @@ Result<JournalWriter> JournalWriter::open(const std::string& path) {
         if (!app || *app != 0) {
             return Error{fmt::format("{}: not a lineage journal (SQLite database of another application)", path)};
         }
-        // A new journal: the schema file, in one transaction, on 16 KiB
+        // A new journal: the schema file, in one transaction, on 4 KiB
         // pages (set before the first table exists; a journal keeps its page
-        // size). A batch dirties leaf pages spread over every index, and each
-        // commit and checkpoint writes them whole: with 16 KiB pages there are
-        // fewer of them, for 12-15 % less CPU per event and 5 % fewer bytes
-        // per event than with SQLite's default 4 KiB (bench_ingest, 300,000
-        // events, 3 alternating runs).
+        // size). Every commit writes each page it dirtied to the WAL whole:
+        // the tail leaf of each table and index, some interior pages, the
+        // header page. At the recorder's 100 ms batches that is most of what
+        // a commit writes, so smaller pages cost less: 4 KiB pages took 12 %
+        // less recorder CPU per event than 16 KiB ones in a fork+exec storm
+        // (2 x 10,000, 4 alternating runs), with queries and verify on a
+        // year-long journal no slower. Large batches (a backlog, bench_ingest's
+        // 16,384 rows) favour 16 KiB pages by about 20 %, but they are rare.
+        // Journals made with other page sizes keep theirs.
         if (auto st = w.db_.exec(fmt::format("PRAGMA page_size = {}; BEGIN;", kJournalPageSize) + kJournalSchemaSql +
                                  "\nCOMMIT;");
             !st) {
@@ -213,8 +281,8 @@ Result<JournalWriter> JournalWriter::open(const std::string& path) {
     // power cut may lose the last batches but never corrupts the file.
     // cache_size: 16 MiB of pages, so that index pages stay in memory while
     // the journal grows (the default 2 MiB halves the insert rate).
-    // wal_autocheckpoint: 32 MiB of WAL (2048 pages of 16 KiB; more pages
-    // of an older journal's smaller size) instead of 1000 pages. Every
+    // wal_autocheckpoint: 32 MiB of WAL (8192 pages of 4 KiB; fewer of an
+    // older journal's 16 KiB ones) instead of 1000 pages. Every
     // checkpoint writes again each page touched since the last one, and the
     // index pages a batch touches are spread over the whole index: with
     // 4 MiB checkpoints the file was written 2.4 times over and the WAL read
@@ -281,48 +349,27 @@ Status JournalWriter::upgrade_schema(int64_t from_version) {
 }
 
 Status JournalWriter::prepare_statements() {
-    // Every INSERT binds batch first, then the columns in schema order: the
-    // order RowBinder encodes them in.
-    struct {
-        Stmt* stmt;
-        const char* sql;
-    } const all[] = {
-        {&ins_batch_,
-         "INSERT INTO batches (batch_id, run_id, committed_ns, row_count, row_marks, prev_hash, hash) "
-         "VALUES (?,?,?,?,?,?,?)"},
-        {&ins_run_,
-         "INSERT INTO runs (batch, run_id, boot_id, node, started_ns, started_wall_ns, version, kernel, hooks, "
-         "filters, argv_cap, clk_tck, recorder_pid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"},
-        {&ins_run_stop_,
-         "INSERT INTO run_stops (batch, run_id, stopped_ns, stopped_wall_ns, reason, events, lost) "
-         "VALUES (?,?,?,?,?,?,?)"},
-        {&ins_fork_,
-         "INSERT INTO fork (batch, time_ns, parent_tgid, parent_start_ns, child_tgid, child_start_ns, "
-         "parent_comm) VALUES (?,?,?,?,?,?,?)"},
-        {&ins_exec_,
-         "INSERT INTO exec (batch, time_ns, tgid, start_ns, nspid, old_tid, uid, gid, euid, parent_tgid, "
-         "parent_start_ns, parent_comm, comm, nodename, cgroup_id, cgroup_path, pod_uid, binary, argv, truncated) "
-         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
-        {&ins_exit_,
-         "INSERT INTO exit (batch, time_ns, tgid, start_ns, code, signal, core_dumped, comm) "
-         "VALUES (?,?,?,?,?,?,?,?)"},
-        {&ins_connect_,
-         "INSERT INTO connect (batch, time_ns, outcome_ns, tgid, start_ns, family, saddr, sport, daddr, "
-         "dport, result) VALUES (?,?,?,?,?,?,?,?,?,?,?)"},
-        {&ins_snapshot_,
-         "INSERT INTO snapshot (batch, time_ns, tgid, nspid, ppid, start_ns, uid, gid, euid, comm, exe, argv, "
-         "cgroup_path, pod_uid, nodename) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
-        {&ins_loss_, "INSERT INTO loss (batch, from_ns, to_ns, count, reason) VALUES (?,?,?,?,?)"},
-        {&ins_pod_, "INSERT INTO pods (batch, pod_uid, name, namespace, source) VALUES (?,?,?,?,?)"},
-        {&ins_clock_, "INSERT INTO clock_samples (batch, run_id, boot_ns, wall_ns) VALUES (?,?,?,?)"},
-        {&ins_prune_,
-         "INSERT INTO prunes (batch, through_batch, through_hash, through_wall_ns, rows, kept_digest, reason) "
-         "VALUES (?,?,?,?,?,?,?)"},
-    };
-    for (const auto& s : all) {
-        auto stmt = db_.prepare(s.sql);
-        if (!stmt) return Error{fmt::format("cannot prepare statement: {}", stmt.error().message)};
-        *s.stmt = std::move(*stmt);
+    auto batch = db_.prepare(
+        "INSERT INTO batches (batch_id, run_id, committed_ns, row_count, row_marks, prev_hash, hash) "
+        "VALUES (?,?,?,?,?,?,?)");
+    if (!batch) return Error{fmt::format("cannot prepare statement: {}", batch.error().message)};
+    ins_batch_ = std::move(*batch);
+    // Every INSERT of a chain table binds batch first, then the columns in
+    // chain_columns() order: the order the row is encoded in.
+    for (size_t i = 0; i < kChainTableCount; ++i) {
+        const ChainTable t = table_at(i);
+        TableInserts& ti = tables_[i];
+        ti = TableInserts{};
+        const std::string_view columns = chain_columns(t);
+        ti.params = 2 + static_cast<int>(std::count(columns.begin(), columns.end(), ','));
+        auto one = db_.prepare(insert_sql(t, 1));
+        if (!one) return Error{fmt::format("cannot prepare statement: {}", one.error().message)};
+        ti.one = std::move(*one);
+        if (inserted_in_groups(t)) {
+            auto many = db_.prepare(insert_sql(t, kRowsPerInsert));
+            if (!many) return Error{fmt::format("cannot prepare statement: {}", many.error().message)};
+            ti.many = std::move(*many);
+        }
     }
     return Ok{};
 }
@@ -338,28 +385,61 @@ Status JournalWriter::step_insert(Stmt& stmt, const char* table) {
     return Ok{};
 }
 
-Status JournalWriter::insert_row(Stmt& stmt, const char* table) {
-    // Text and blobs are bound here, without a copy, from the row's chain
-    // encoding: SQLite stores exactly the bytes that were hashed, a
-    // temporary given to RowBinder cannot dangle, and the copy SQLite would
-    // otherwise make of each value (~5 % of the insert cost) is gone. The
-    // encoding does not change until the next row, and step_insert() resets
-    // the statement, which lets go of these pointers, before returning.
-    const std::string_view row = enc_.encoded();
-    for (const auto& v : enc_.bytes_values()) {
-        const int param = v.column + 2;  // parameter 1 is the batch
-        if (v.type == RowEncoder::kText) {
-            stmt.bind_static(param, row.substr(v.offset, v.size));
-        } else {
-            stmt.bind_blob_static(param, row.substr(v.offset, v.size));
+Status JournalWriter::insert_row() {
+    const ChainTable t = enc_.table();
+    TableInserts& ti = tables_[table_index(t)];
+    if (!inserted_in_groups(t)) {
+        bind_encoded(ti.one, 1, batch_id_, enc_.encoded());
+        if (auto st = step_insert(ti.one, table_name(t)); !st) return st;
+        row_stored(t, enc_.encoded());
+        return Ok{};
+    }
+    ti.rows.append(enc_.encoded());
+    ti.ends.push_back(ti.rows.size());
+    if (counts_in_row_count(t)) ++waiting_rows_;
+    return ti.ends.size() == kRowsPerInsert ? insert_waiting(t) : Status(Ok{});
+}
+
+Status JournalWriter::insert_waiting(ChainTable t) {
+    TableInserts& ti = tables_[table_index(t)];
+    if (ti.ends.empty()) return Ok{};
+    auto row_at = [&](size_t r) {
+        const size_t begin = r == 0 ? 0 : ti.ends[r - 1];
+        return std::string_view(ti.rows).substr(begin, ti.ends[r] - begin);
+    };
+    Status st = Ok{};
+    if (ti.ends.size() == kRowsPerInsert) {
+        for (size_t r = 0; r < kRowsPerInsert; ++r) {
+            bind_encoded(ti.many, 1 + static_cast<int>(r) * ti.params, batch_id_, row_at(r));
+        }
+        st = step_insert(ti.many, table_name(t));
+    } else {
+        for (size_t r = 0; r < ti.ends.size() && st; ++r) {
+            bind_encoded(ti.one, 1, batch_id_, row_at(r));
+            st = step_insert(ti.one, table_name(t));
         }
     }
-    if (auto st = step_insert(stmt, table); !st) return st;
-    // Counted only once stored, so that row_count and the hash agree even
-    // when an insert fails halfway through a batch.
-    hasher_.add_row(enc_);
-    if (counts_in_row_count(enc_.table())) ++batch_rows_;
+    // On failure the batch is given up (abort_batch), rows and all; the
+    // rows join the hash and the count only once stored.
+    if (st) {
+        for (size_t r = 0; r < ti.ends.size(); ++r) row_stored(t, row_at(r));
+    }
+    if (counts_in_row_count(t)) waiting_rows_ -= ti.ends.size();
+    ti.rows.clear();
+    ti.ends.clear();
+    return st;
+}
+
+Status JournalWriter::insert_all_waiting() {
+    for (size_t i = 0; i < kChainTableCount; ++i) {
+        if (auto st = insert_waiting(table_at(i)); !st) return st;
+    }
     return Ok{};
+}
+
+void JournalWriter::row_stored(ChainTable t, std::string_view encoded) {
+    hasher_.add_row(t, encoded);
+    if (counts_in_row_count(t)) ++batch_rows_;
 }
 
 Result<int64_t> JournalWriter::begin_run(const RunInfo& info) {
@@ -368,7 +448,7 @@ Result<int64_t> JournalWriter::begin_run(const RunInfo& info) {
     // hashed from the values in hand.
     auto next = query_int(db_, "SELECT coalesce(max(run_id), 0) + 1 FROM runs");
     if (!next) return Error{fmt::format("{}: cannot read runs: {}", path_, next.error().message)};
-    RowBinder(ins_run_, enc_, ChainTable::runs, batch_id_)
+    Row(enc_, ChainTable::runs)
         .integer(*next)
         .text(info.boot_id)
         .text(info.node)
@@ -381,7 +461,7 @@ Result<int64_t> JournalWriter::begin_run(const RunInfo& info) {
         .integer(info.argv_cap)
         .integer(info.clk_tck)
         .integer(info.recorder_pid);
-    if (auto st = insert_row(ins_run_, "runs"); !st) return st.error();
+    if (auto st = insert_row(); !st) return st.error();
     run_id_ = *next;
     if (auto st = add_clock_sample(info.started_ns, info.started_wall_ns); !st) return st.error();
     return run_id_;
@@ -402,16 +482,16 @@ Status JournalWriter::add(const Event& event) {
         [&](const auto& e) -> Status {
             using T = std::decay_t<decltype(e)>;
             if constexpr (std::is_same_v<T, ForkEvent>) {
-                RowBinder(ins_fork_, enc_, ChainTable::fork, batch_id_)
+                Row(enc_, ChainTable::fork)
                     .integer(static_cast<int64_t>(e.time_ns))
                     .integer(int64_t{e.parent.tgid})
                     .integer(static_cast<int64_t>(e.parent.start_ns))
                     .integer(int64_t{e.child.tgid})
                     .integer(static_cast<int64_t>(e.child.start_ns))
                     .blob(e.parent_comm);
-                return insert_row(ins_fork_, "fork");
+                return insert_row();
             } else if constexpr (std::is_same_v<T, ExecEvent>) {
-                RowBinder(ins_exec_, enc_, ChainTable::exec, batch_id_)
+                Row(enc_, ChainTable::exec)
                     .integer(static_cast<int64_t>(e.time_ns))
                     .integer(int64_t{e.proc.tgid})
                     .integer(static_cast<int64_t>(e.proc.start_ns))
@@ -431,9 +511,9 @@ Status JournalWriter::add(const Event& event) {
                     .blob(e.binary)
                     .blob(e.argv)
                     .integer(int64_t{e.truncated});
-                return insert_row(ins_exec_, "exec");
+                return insert_row();
             } else if constexpr (std::is_same_v<T, ExitEvent>) {
-                RowBinder(ins_exit_, enc_, ChainTable::exit, batch_id_)
+                Row(enc_, ChainTable::exit)
                     .integer(static_cast<int64_t>(e.time_ns))
                     .integer(int64_t{e.proc.tgid})
                     .integer(static_cast<int64_t>(e.proc.start_ns))
@@ -441,9 +521,9 @@ Status JournalWriter::add(const Event& event) {
                     .integer(int64_t{e.signal})
                     .integer(int64_t{e.core_dumped ? 1 : 0})
                     .blob(e.comm);
-                return insert_row(ins_exit_, "exit");
+                return insert_row();
             } else {
-                RowBinder(ins_connect_, enc_, ChainTable::connect, batch_id_)
+                Row(enc_, ChainTable::connect)
                     .integer(static_cast<int64_t>(e.time_ns))
                     .integer(static_cast<int64_t>(e.outcome_ns))
                     .integer(int64_t{e.proc.tgid})
@@ -454,7 +534,7 @@ Status JournalWriter::add(const Event& event) {
                     .text(e.daddr)
                     .integer(int64_t{e.dport})
                     .text(e.established ? "established" : "failed");
-                return insert_row(ins_connect_, "connect");
+                return insert_row();
             }
         },
         event);
@@ -462,7 +542,7 @@ Status JournalWriter::add(const Event& event) {
 
 Status JournalWriter::add_snapshot(const SnapshotRow& r) {
     if (auto st = ensure_batch(); !st) return st;
-    RowBinder(ins_snapshot_, enc_, ChainTable::snapshot, batch_id_)
+    Row(enc_, ChainTable::snapshot)
         .integer(r.time_ns)
         .integer(int64_t{r.tgid})
         .integer(int64_t{r.nspid})
@@ -477,35 +557,36 @@ Status JournalWriter::add_snapshot(const SnapshotRow& r) {
         .blob(r.cgroup_path)
         .text(pod_uids_.uid_for(r.cgroup_path))
         .blob(r.nodename);
-    return insert_row(ins_snapshot_, "snapshot");
+    return insert_row();
 }
 
 Status JournalWriter::add_loss(int64_t from_ns, int64_t to_ns, int64_t count, const std::string& reason) {
     if (auto st = ensure_batch(); !st) return st;
-    RowBinder(ins_loss_, enc_, ChainTable::loss, batch_id_).integer(from_ns).integer(to_ns).integer(count).text(reason);
-    return insert_row(ins_loss_, "loss");
+    Row(enc_, ChainTable::loss).integer(from_ns).integer(to_ns).integer(count).text(reason);
+    return insert_row();
 }
 
 Status JournalWriter::add_pod(const std::string& pod_uid, const std::string& name, const std::string& ns,
                               const std::string& source) {
     if (auto st = ensure_batch(); !st) return st;
-    RowBinder(ins_pod_, enc_, ChainTable::pods, batch_id_).text(pod_uid).text(name).text(ns).text(source);
-    return insert_row(ins_pod_, "pods");
+    Row(enc_, ChainTable::pods).text(pod_uid).text(name).text(ns).text(source);
+    return insert_row();
 }
 
 Status JournalWriter::add_clock_sample(int64_t boot_ns, int64_t wall_ns) {
     const bool own_batch = batch_id_ == 0;
     if (auto st = ensure_batch(); !st) return st;
-    RowBinder(ins_clock_, enc_, ChainTable::clock_samples, batch_id_)
+    Row(enc_, ChainTable::clock_samples)
         .integer(run_id_)
         .integer(boot_ns)
         .integer(wall_ns);
-    if (auto st = insert_row(ins_clock_, "clock_samples"); !st) return st;
+    if (auto st = insert_row(); !st) return st;
     return own_batch ? commit(boot_ns) : Status(Ok{});
 }
 
 Status JournalWriter::commit(int64_t now_ns) {
     if (batch_id_ == 0) return Ok{};
+    if (auto st = insert_all_waiting(); !st) return st;
     BatchHeader header{batch_id_, run_id_, now_ns, static_cast<int64_t>(batch_rows_)};
     Hash hash = hasher_.link(head_.hash, header);
     hasher_.row_marks(marks_);
@@ -534,6 +615,11 @@ void JournalWriter::abort_batch() {
     if (!sqlite3_get_autocommit(db_.get())) (void)db_.exec("ROLLBACK");
     batch_id_ = 0;
     batch_rows_ = 0;
+    waiting_rows_ = 0;
+    for (auto& ti : tables_) {
+        ti.rows.clear();
+        ti.ends.clear();
+    }
     hasher_.clear();
 }
 
@@ -710,14 +796,14 @@ Result<PruneResult> JournalWriter::prune_through(int64_t through_batch, const st
         kept.end_table();
     }
     const Hash digest = kept.finish();
-    RowBinder(ins_prune_, enc_, ChainTable::prunes, batch_id_)
+    Row(enc_, ChainTable::prunes)
         .integer(through_batch)
         .blob(through_hash)
         .integer(through_wall_ns)
         .integer(result.rows)
         .blob(std::string_view(reinterpret_cast<const char*>(digest.data()), kHashSize))
         .text(reason);
-    if (auto st = insert_row(ins_prune_, "prunes"); !st) {
+    if (auto st = insert_row(); !st) {
         abort_batch();
         return st.error();
     }
@@ -733,14 +819,14 @@ Status JournalWriter::end_run(int64_t stopped_ns, int64_t stopped_wall_ns, const
                               int64_t lost) {
     // The stop row and the last clock sample go into the run's last batch.
     if (auto st = ensure_batch(); !st) return st;
-    RowBinder(ins_run_stop_, enc_, ChainTable::run_stops, batch_id_)
+    Row(enc_, ChainTable::run_stops)
         .integer(run_id_)
         .integer(stopped_ns)
         .integer(stopped_wall_ns)
         .text(reason)
         .integer(events)
         .integer(lost);
-    if (auto st = insert_row(ins_run_stop_, "run_stops"); !st) return st;
+    if (auto st = insert_row(); !st) return st;
     if (auto st = add_clock_sample(stopped_ns, stopped_wall_ns); !st) return st;
     if (auto st = commit(stopped_ns); !st) return st;
     // Fold the WAL back into the main file so a copied journal is whole.
