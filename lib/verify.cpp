@@ -869,13 +869,14 @@ Result<JournalVerdict> verify_journal(const std::string& path) {
     verdict.read_from_copy = reader->read_from_copy();
     // JournalReader decided how this file may be read: in place, read-only
     // and immutable, or through its private copy. Two more connections the
-    // same way: one for the chain, without SQLite's per-call mutex (it has
-    // one thread), and one for the integrity check, on another thread.
+    // same way: one for the chain and one for the integrity check, on
+    // another thread. Each is used by one thread only, so neither takes
+    // SQLite's per-call mutex.
     Database chain_db, integrity_db;
     if (const char* file = sqlite3_db_filename(reader->db().get(), "main"); file && *file) {
         const std::string uri = file_uri(file) + (reader->read_from_copy() ? "?mode=ro" : "?mode=ro&immutable=1");
         chain_db = open_more(uri, SQLITE_OPEN_NOMUTEX);
-        integrity_db = open_more(uri, 0);
+        integrity_db = open_more(uri, SQLITE_OPEN_NOMUTEX);
     }
     Verifier verifier(chain_db ? chain_db : reader->db(), integrity_db ? &integrity_db : nullptr, verdict);
     verifier.run();
