@@ -390,7 +390,10 @@ Status JournalWriter::insert_row() {
     TableInserts& ti = tables_[table_index(t)];
     if (!inserted_in_groups(t)) {
         bind_encoded(ti.one, 1, batch_id_, enc_.encoded());
-        if (auto st = step_insert(ti.one, table_name(t)); !st) return st;
+        if (auto st = step_insert(ti.one, table_name(t)); !st) {
+            abort_batch();
+            return st;
+        }
         row_stored(t, enc_.encoded());
         return Ok{};
     }
@@ -419,15 +422,15 @@ Status JournalWriter::insert_waiting(ChainTable t) {
             st = step_insert(ti.one, table_name(t));
         }
     }
-    // On failure the batch is given up (abort_batch), rows and all; the
-    // rows join the hash and the count only once stored.
-    if (st) {
-        for (size_t r = 0; r < ti.ends.size(); ++r) row_stored(t, row_at(r));
+    if (!st) {
+        abort_batch();
+        return st;
     }
+    for (size_t r = 0; r < ti.ends.size(); ++r) row_stored(t, row_at(r));
     if (counts_in_row_count(t)) waiting_rows_ -= ti.ends.size();
     ti.rows.clear();
     ti.ends.clear();
-    return st;
+    return Ok{};
 }
 
 Status JournalWriter::insert_all_waiting() {
@@ -598,9 +601,14 @@ Status JournalWriter::commit(int64_t now_ns) {
     s.bind_blob(5, marks_);
     s.bind_blob(6, std::string_view(reinterpret_cast<const char*>(head_.hash.data()), kHashSize));
     s.bind_blob(7, std::string_view(reinterpret_cast<const char*>(hash.data()), kHashSize));
-    if (auto st = step_insert(s, "batches"); !st) return st;
+    if (auto st = step_insert(s, "batches"); !st) {
+        abort_batch();
+        return st;
+    }
     if (auto st = db_.exec("COMMIT"); !st) {
-        return db_error(fmt::format("cannot commit batch {}", batch_id_), sqlite3_errcode(db_.get()));
+        auto error = db_error(fmt::format("cannot commit batch {}", batch_id_), sqlite3_errcode(db_.get()));
+        abort_batch();
+        return error;
     }
     head_ = ChainHead{batch_id_, hash};
     ++next_batch_id_;

@@ -124,6 +124,8 @@ public:
     // sample never waits in an open transaction for events that may not come.
     Status add_clock_sample(int64_t boot_ns, int64_t wall_ns);
     // Ends the current batch: one transaction, one batches row, one link.
+    // On failure the batch is given up (see insert_row), as after any
+    // failed add.
     Status commit(int64_t now_ns);
     // Gives the open batch up after a failed write: rolls the transaction
     // back, so that nothing of it is in the journal, and the chain goes on
@@ -167,7 +169,12 @@ private:
     Status step_insert(Stmt& stmt, const char* table);
     // Inserts the row just encoded in enc_, or, for a table inserted in
     // groups, queues it until kRowsPerInsert rows wait (or the batch
-    // commits). A row joins the batch's hash once it is stored.
+    // commits). A row joins the batch's hash once it is stored. A batch is
+    // stored whole or not at all: when an insert or the commit fails, the
+    // writer gives the batch up itself (abort_batch). A failed multi-row
+    // INSERT may have stored some of its rows, and OR ROLLBACK may have
+    // ended the transaction already; going on with the batch would commit
+    // rows the hash does not cover, or a batch with rows missing.
     Status insert_row();
     Status insert_waiting(ChainTable t);
     Status insert_all_waiting();

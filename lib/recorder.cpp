@@ -87,9 +87,9 @@ void Recorder::count_unstored(uint64_t n, int64_t from_ns, int64_t to_ns) {
 }
 
 Status Recorder::on_write_error(const Error& error, int64_t now_ns) {
-    if (!is_storage_error(error)) return error;
-    // Nothing of the batch reaches the journal: what it held is counted
-    // again, as lost events and as loss rows that wait.
+    // Nothing of the batch reaches the journal (the writer gives a batch up
+    // when a write fails): what it held is counted again, as lost events
+    // and as loss rows that wait.
     writer_.abort_batch();
     stats_.stored -= batch_events_;
     stats_.lost += batch_events_;
@@ -102,6 +102,8 @@ Status Recorder::on_write_error(const Error& error, int64_t now_ns) {
     batch_pods_.clear();
     batch_losses_.clear();
     batch_clock_ = false;
+    // Not the storage's fault (a bug, a damaged journal): recording stops.
+    if (!is_storage_error(error)) return error;
     if (!down_) {
         down_ = true;
         down_error_ = error.message;

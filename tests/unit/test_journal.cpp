@@ -375,3 +375,67 @@ TEST_CASE("rows go in grouped, in the order they were added, and an aborted batc
     CHECK(v->status() == "whole");
     CHECK(v->findings.empty());
 }
+
+TEST_CASE("a failed insert gives the whole batch up, and the journal still verifies", "[journal][evidence]") {
+    // A value over SQLite's length limit fails its INSERT with an error that
+    // is not the storage's. Such a failure inside a 16-row INSERT can leave
+    // some of its rows stored, and under OR ROLLBACK the transaction may be
+    // gone already; the writer must give the batch up rather than commit
+    // rows its hash does not cover. Three places it can fail: inside a full
+    // group, in the rows inserted at commit, and a row bound as NULL.
+    const uint64_t t0 = 1'000'500'000'000;
+    auto exec_of = [&](uint32_t i, size_t len) {
+        ExecEvent e;
+        e.time_ns = t0 + i;
+        e.proc = {1000 + i, t0 + i};
+        e.binary = std::string(len, 'b');
+        e.argv = std::string(len, 'a');
+        e.cgroup_path = std::string(len, 'c');
+        return e;
+    };
+    struct Case {
+        const char* name;
+        int rows;       // exec rows added to the batch
+        int big_row;    // the one over the limit
+        bool loss_row;  // a loss row (inserted at once) before them
+        bool commit;    // the failure comes at commit
+    };
+    for (const Case c : {Case{"in a group", 16, 9, true, false}, Case{"at commit", 3, 2, false, true},
+                         Case{"bound as NULL", 16, 15, true, false}}) {
+        SECTION(c.name) {
+            TempDir dir;
+            std::string path = dir / "j.db";
+            auto w = JournalWriter::open(path);
+            REQUIRE(w.ok());
+            REQUIRE(w->begin_run(run_info()).ok());
+            REQUIRE(w->add(exec_of(999, 5)).ok());
+            REQUIRE(w->commit(t0).ok());
+            sqlite3* db = w->database_for_tests().get();
+            // "bound as NULL": a bind over the limit leaves the parameter NULL,
+            // and the NOT NULL constraint fails the statement instead.
+            const int limit = std::string_view(c.name) == "bound as NULL" ? 64 : 300;
+            const int old = sqlite3_limit(db, SQLITE_LIMIT_LENGTH, limit);
+            Status st = Ok{};
+            if (c.loss_row) st = w->add_loss(t0, t0 + 1, 1, "ringbuf_full");
+            for (int i = 0; i < c.rows && st; ++i) st = w->add(exec_of(1000 + static_cast<uint32_t>(i), i == c.big_row ? 200 : 5));
+            if (st && c.commit) st = w->commit(t0 + 100);
+            sqlite3_limit(db, SQLITE_LIMIT_LENGTH, old);
+            REQUIRE_FALSE(st.ok());
+            CHECK_FALSE(w->batch_open());
+            CHECK(w->pending_rows() == 0);
+            CHECK(sqlite3_get_autocommit(db) == 1);
+            // What record does next: the stop row, in a batch of its own.
+            REQUIRE(w->end_run(t0 + 30'000, 1'776'848'400'800'000'000, "error", 1, 0).ok());
+
+            auto v = verify_journal(path);
+            REQUIRE(v.ok());
+            CHECK(v->status() == "whole");
+            CHECK(v->findings.empty());
+            auto rdb = Database::open_read("file:" + path + "?mode=ro");
+            REQUIRE(rdb.ok());
+            CHECK(*query_int(*rdb, "SELECT count(*) FROM exec") == 1);  // the first batch's only
+            CHECK(*query_int(*rdb, "SELECT count(*) FROM loss") == 0);
+            CHECK(*query_int(*rdb, "SELECT count(*) FROM run_stops") == 1);
+        }
+    }
+}
