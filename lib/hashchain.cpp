@@ -169,9 +169,7 @@ Result<RowMarks> parse_row_marks(std::string_view blob) {
     size_t pos = 0;
     int last_tag = 0;
     auto u = [&](size_t at, int bytes) {
-        uint32_t v = 0;
-        for (int i = 0; i < bytes; ++i) v = v << 8 | static_cast<uint8_t>(blob[at + static_cast<size_t>(i)]);
-        return v;
+        return static_cast<uint32_t>(read_be(blob.data() + at, static_cast<size_t>(bytes)));
     };
     while (pos < blob.size()) {
         if (blob.size() - pos < 5) return Error{"row_marks: truncated table header"};

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -136,6 +137,58 @@ private:
 
     std::string buf_;
 };
+
+// Reads an unsigned big-endian integer of `n` bytes (at most 8), as the
+// encodings here write them.
+inline uint64_t read_be(const char* p, size_t n) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; ++i) v = v << 8 | static_cast<uint8_t>(p[i]);
+    return v;
+}
+
+// One value of a row as RowEncoder encoded it; `bytes` points into the
+// encoding (text and blobs).
+struct EncodedValue {
+    RowEncoder::Type type = RowEncoder::kNull;
+    int64_t integer = 0;
+    double real = 0;
+    std::string_view bytes;
+};
+
+// Calls f(const EncodedValue&) for each value of a row RowEncoder encoded,
+// in order, the table tag skipped. For encodings this process made (the
+// journal writer binds its rows from them): it does not check lengths.
+template <class F>
+void decode_row(std::string_view row, F&& f) {
+    size_t pos = 1;  // after the table tag
+    while (pos < row.size()) {
+        EncodedValue v;
+        v.type = static_cast<RowEncoder::Type>(row[pos++]);
+        switch (v.type) {
+            case RowEncoder::kInteger:
+                v.integer = static_cast<int64_t>(read_be(row.data() + pos, 8));
+                pos += 8;
+                break;
+            case RowEncoder::kReal: {
+                const uint64_t bits = read_be(row.data() + pos, 8);
+                static_assert(sizeof bits == sizeof v.real);
+                std::memcpy(&v.real, &bits, sizeof bits);
+                pos += 8;
+                break;
+            }
+            case RowEncoder::kText:
+            case RowEncoder::kBlob: {
+                const auto size = static_cast<size_t>(read_be(row.data() + pos, 4));
+                v.bytes = row.substr(pos + 4, size);
+                pos += 4 + size;
+                break;
+            }
+            case RowEncoder::kNull:
+                break;
+        }
+        f(v);
+    }
+}
 
 // The fields of a batches row that its hash covers besides the rows.
 struct BatchHeader {

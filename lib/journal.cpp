@@ -42,13 +42,6 @@ private:
     RowEncoder& enc_;
 };
 
-// Reads a big-endian integer of `n` bytes (the encoding's lengths and values).
-uint64_t read_be(const char* p, size_t n) {
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; ++i) v = v << 8 | static_cast<uint8_t>(p[i]);
-    return v;
-}
-
 // Binds one encoded row (RowEncoder's format, which this writer made) to
 // parameters first, first + 1, ...: the batch, then each column. Text and
 // blobs are bound without a copy, from the encoding itself: it must not
@@ -56,41 +49,32 @@ uint64_t read_be(const char* p, size_t n) {
 void bind_encoded(Stmt& stmt, int first, int64_t batch, std::string_view row) {
     stmt.bind(first, batch);
     int param = first + 1;
-    size_t pos = 1;  // after the table tag
-    while (pos < row.size()) {
-        const auto type = static_cast<RowEncoder::Type>(row[pos++]);
-        switch (type) {
+    decode_row(row, [&](const EncodedValue& v) {
+        switch (v.type) {
             case RowEncoder::kInteger:
-                stmt.bind(param, static_cast<int64_t>(read_be(row.data() + pos, 8)));
-                pos += 8;
+                stmt.bind(param, v.integer);
                 break;
             case RowEncoder::kText:
-            case RowEncoder::kBlob: {
-                const auto size = static_cast<size_t>(read_be(row.data() + pos, 4));
-                pos += 4;
-                if (type == RowEncoder::kText) {
-                    stmt.bind_static(param, row.substr(pos, size));
-                } else {
-                    stmt.bind_blob_static(param, row.substr(pos, size));
-                }
-                pos += size;
+                stmt.bind_static(param, v.bytes);
                 break;
-            }
-            case RowEncoder::kReal: {
-                // No journal column is REAL; decoded for completeness.
-                const uint64_t bits = read_be(row.data() + pos, 8);
-                double v = 0;
-                std::memcpy(&v, &bits, sizeof v);
-                sqlite3_bind_double(stmt.get(), param, v);
-                pos += 8;
+            case RowEncoder::kBlob:
+                stmt.bind_blob_static(param, v.bytes);
                 break;
-            }
+            case RowEncoder::kReal:  // no journal column is REAL or NULL
+                sqlite3_bind_double(stmt.get(), param, v.real);
+                break;
             case RowEncoder::kNull:
                 sqlite3_bind_null(stmt.get(), param);
                 break;
         }
         ++param;
-    }
+    });
+}
+
+// Parameters of one row of t's INSERT: the batch and every chain column.
+int params_per_row(ChainTable t) {
+    const std::string_view columns = chain_columns(t);
+    return 2 + static_cast<int>(std::count(columns.begin(), columns.end(), ','));
 }
 
 // "INSERT OR ROLLBACK INTO t (batch, columns...) VALUES (?,...), ..." for
@@ -100,12 +84,10 @@ void bind_encoded(Stmt& stmt, int first, int64_t batch, std::string_view row) {
 // is about to change into one first, and that cost more than the
 // multi-row INSERT saved.
 std::string insert_sql(ChainTable t, size_t rows) {
-    const std::string_view columns = chain_columns(t);
-    const size_t params = 2 + static_cast<size_t>(std::count(columns.begin(), columns.end(), ','));
     std::string one = "(?";
-    for (size_t i = 1; i < params; ++i) one += ",?";
+    for (int i = 1; i < params_per_row(t); ++i) one += ",?";
     one += ")";
-    std::string sql = fmt::format("INSERT OR ROLLBACK INTO {} (batch, {}) VALUES ", table_name(t), columns);
+    std::string sql = fmt::format("INSERT OR ROLLBACK INTO {} (batch, {}) VALUES ", table_name(t), chain_columns(t));
     for (size_t r = 0; r < rows; ++r) {
         if (r) sql += ",";
         sql += one;
@@ -360,8 +342,7 @@ Status JournalWriter::prepare_statements() {
         const ChainTable t = table_at(i);
         TableInserts& ti = tables_[i];
         ti = TableInserts{};
-        const std::string_view columns = chain_columns(t);
-        ti.params = 2 + static_cast<int>(std::count(columns.begin(), columns.end(), ','));
+        ti.params = params_per_row(t);
         auto one = db_.prepare(insert_sql(t, 1));
         if (!one) return Error{fmt::format("cannot prepare statement: {}", one.error().message)};
         ti.one = std::move(*one);
