@@ -63,8 +63,8 @@
 
 #include <fmt/format.h>
 
-#include "journal.h"
-#include "journal_schema.h"
+#include "journal_writer.h"
+#include "journal_format.h"
 #include "sqlite.h"
 
 namespace lineage::bench {
@@ -1433,7 +1433,7 @@ void Generator::run() {
 void split_schema(std::vector<std::string>* tables, std::vector<std::string>* indexes) {
     auto db = Database::open_write(":memory:");
     if (!db) die("sqlite: " + db.error().message);
-    const char* sql = kJournalSchemaSql;
+    const char* sql = journal_schema_sql();
     while (sql && *sql) {
         sqlite3_stmt* raw = nullptr;
         const char* tail = nullptr;

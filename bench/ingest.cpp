@@ -36,7 +36,7 @@
 
 #include "clock.h"
 #include "events.h"
-#include "journal.h"
+#include "journal_writer.h"
 #include "recorder.h"
 
 namespace lineage::bench {

@@ -20,7 +20,7 @@
 #include "commands.h"
 #include "events.h"
 #include "hashchain.h"
-#include "journal.h"
+#include "journal_writer.h"
 #include "pod.h"
 #include "probe.h"
 #include "procfs.h"

@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "event.h"
-#include "journal.h"
+#include "journal_writer.h"
 #include "model.h"
 
 namespace fixture {

@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 
 #include "integrity.h"
-#include "journal.h"
+#include "journal_writer.h"
 #include "sqlite.h"
 #include "test_util.h"
 

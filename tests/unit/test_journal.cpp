@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "journal.h"
+#include "journal_writer.h"
 #include "journal_reader.h"
 #include "sqlite.h"
 #include "test_util.h"

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "events.h"
-#include "journal.h"
+#include "journal_writer.h"
 #include "recorder.h"
 #include "sqlite.h"
 #include "test_util.h"

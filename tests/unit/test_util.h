@@ -11,7 +11,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "journal.h"
+#include "journal_writer.h"
 
 namespace lineage::test {
 

@@ -19,7 +19,7 @@
 
 #include "fixture_journal.h"
 #include "hashchain.h"
-#include "journal.h"
+#include "journal_writer.h"
 #include "sqlite.h"
 #include "test_util.h"
 #include "retention.h"

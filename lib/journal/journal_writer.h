@@ -1,6 +1,7 @@
 #pragma once
-// The journal: one SQLite file, schema in schema/journal.sql.
-// JournalWriter is the only code that writes it; it only ever inserts.
+// The journal writer: one SQLite file, schema in schema/journal.sql.
+// JournalWriter is the only code that writes it; it only ever inserts
+// (and, for retention, deletes the oldest batches).
 
 #include <array>
 #include <cstdint>
@@ -9,19 +10,13 @@
 #include <vector>
 
 #include "event.h"
-#include "pod.h"
 #include "hashchain.h"
+#include "journal_format.h"
+#include "pod.h"
 #include "result.h"
 #include "sqlite.h"
 
 namespace lineage {
-
-// The version this build writes; it reads every version from the oldest.
-inline constexpr int64_t kJournalSchemaVersion = 2;
-inline constexpr int64_t kOldestJournalSchemaVersion = 1;
-// Page size of a new journal (JournalWriter::open says why).
-inline constexpr int64_t kJournalPageSize = 4096;
-inline constexpr int64_t kJournalApplicationId = 0x4C494E45;  // "LINE"
 
 // What a run of `lineage record` says about itself (table runs).
 struct RunInfo {
@@ -37,59 +32,6 @@ struct RunInfo {
     int64_t clk_tck = 100;
     int64_t recorder_pid = 0;
 };
-
-// A process found in /proc when the run started (table snapshot).
-struct SnapshotRow {
-    int64_t time_ns = 0;
-    uint32_t tgid = 0;
-    uint32_t nspid = 0;
-    uint32_t ppid = 0;
-    uint64_t start_ns = 0;
-    uint32_t uid = 0, gid = 0, euid = 0;
-    std::string comm, exe, argv, cgroup_path, nodename;
-};
-
-// Checks that an open database is a lineage journal of a version this build
-// reads. `path` only names the file in the message.
-Status check_journal(Database& db, const std::string& path);
-
-// Checks the first bytes of a file without SQLite: a non-SQLite file gets a
-// precise message and is never handed to SQLite at all. An empty file is OK.
-Status check_sqlite_header(const std::string& path);
-
-// Whether a journal of schema `version` has this table (prunes came in 2).
-inline bool table_in_version(ChainTable t, int64_t version) {
-    return t != ChainTable::prunes || version >= 2;
-}
-
-// Encodes the current row of `stmt` for the chain from the values SQLite
-// stored (a value whose storage class changed is a changed value). The
-// columns from `first_col` on are the table's chain_columns().
-void encode_stored_row(sqlite3_stmt* stmt, int first_col, ChainTable table, RowEncoder& enc);
-
-// The digest a prune commits to (prunes.kept_digest), one link of a chain
-// of its own: SHA-256 of "lineage-kept-v1", the previous prune's digest (32
-// zero bytes for the first prune) and the rows of the tables kept by pruning
-// (kept_when_pruned) that the previous prune did not cover, table by table
-// in chain order, each table's rows by (batch, rowid). Exact bytes in
-// schema/hash-chain.md, "Pruned journals". Each prune hashes only what is
-// new since the last one, so a prune costs the same in year one and year ten.
-class KeptDigest {
-public:
-    explicit KeptDigest(const Hash& previous);
-    void begin_table(ChainTable t);
-    void add_row(int64_t batch, std::string_view encoded_row);
-    void end_table();
-    Hash finish() { return sha_.finish(); }
-
-private:
-    Sha256 sha_;
-};
-
-// A write that failed because of the storage (disk full, I/O error, a
-// read-only file system, a lock): it may work again later. Other failures
-// are bugs or damage.
-bool is_storage_error(const Error& error);
 
 // The result of a prune.
 struct PruneResult {

@@ -66,6 +66,18 @@ struct ConnectEvent {
     bool established = false;
 };
 
+// A process found in /proc when the run started (table snapshot): not a
+// kernel event, but the same kind of record, read from /proc by the recorder.
+struct SnapshotRow {
+    int64_t time_ns = 0;
+    uint32_t tgid = 0;
+    uint32_t nspid = 0;
+    uint32_t ppid = 0;
+    uint64_t start_ns = 0;
+    uint32_t uid = 0, gid = 0, euid = 0;
+    std::string comm, exe, argv, cgroup_path, nodename;
+};
+
 using Event = std::variant<ForkEvent, ExecEvent, ExitEvent, ConnectEvent>;
 
 // Decodes one ring-buffer record. The kernel is trusted to be the writer,

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "journal.h"
+#include "journal_writer.h"
 #include "result.h"
 
 namespace lineage {

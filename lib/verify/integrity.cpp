@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "journal_schema.h"
+#include "journal_format.h"
 
 namespace lineage {
 
@@ -28,7 +28,7 @@ struct IndexSpec {
 };
 
 // The schema compiled into this binary: its tables' and indexes' SQL, and
-// its indexes. Read from kJournalSchemaSql, never from the journal, whose SQL
+// its indexes. Read from journal_schema_sql(), never from the journal, whose SQL
 // is the attacker's: these names and conditions are the only text the checks
 // below put into SQL.
 struct CompiledSchema {
@@ -39,7 +39,7 @@ struct CompiledSchema {
 CompiledSchema read_compiled_schema() {
     CompiledSchema schema;
     auto mem = Database::open_write(":memory:");
-    if (!mem || !mem->exec(kJournalSchemaSql)) return {};
+    if (!mem || !mem->exec(journal_schema_sql())) return {};
     auto all = mem->prepare("SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL");
     if (!all) return {};
     while (all->step() == SQLITE_ROW) schema.objects[all->text(0)] = normalized_sql(all->text(1));

@@ -337,4 +337,33 @@ Status AnchorLog::write(const std::string& line) {
     return Ok{};
 }
 
+KeptDigest::KeptDigest(const Hash& previous) {
+    sha_.begin();
+    sha_.update(std::string_view("lineage-kept-v1"));
+    sha_.update(previous.data(), previous.size());
+}
+
+void KeptDigest::begin_table(ChainTable t) {
+    const uint8_t tag = static_cast<uint8_t>(t);
+    sha_.update(&tag, 1);
+}
+
+void KeptDigest::add_row(int64_t batch, std::string_view encoded_row) {
+    // 0x01, the batch (8 bytes), the encoding's length (4 bytes), the
+    // encoding. Big-endian.
+    uint8_t head[13];
+    head[0] = 1;
+    const auto b = static_cast<uint64_t>(batch);
+    for (int i = 0; i < 8; ++i) head[1 + i] = static_cast<uint8_t>(b >> (56 - 8 * i));
+    const auto n = static_cast<uint32_t>(encoded_row.size());
+    for (int i = 0; i < 4; ++i) head[9 + i] = static_cast<uint8_t>(n >> (24 - 8 * i));
+    sha_.update(head, sizeof(head));
+    sha_.update(encoded_row);
+}
+
+void KeptDigest::end_table() {
+    const uint8_t end = 0;
+    sha_.update(&end, 1);
+}
+
 }  // namespace lineage

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "event.h"
-#include "journal.h"
 
 namespace lineage {
 

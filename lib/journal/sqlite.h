@@ -94,4 +94,9 @@ private:
 // Runs a single-value query such as "PRAGMA user_version".
 Result<int64_t> query_int(Database& db, std::string_view sql);
 
+// A write that failed because of the storage (disk full, I/O error, a
+// read-only file system, a lock): it may work again later. Other failures
+// are bugs or damage.
+bool is_storage_error(const Error& error);
+
 }  // namespace lineage

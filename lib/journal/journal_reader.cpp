@@ -1,5 +1,7 @@
 #include "journal_reader.h"
 
+#include "journal_format.h"
+
 #include "saturate.h"
 
 #include <fcntl.h>

@@ -68,4 +68,20 @@ Result<int64_t> query_int(Database& db, std::string_view sql) {
     return Error{db.errmsg()};
 }
 
+bool is_storage_error(const Error& error) {
+    switch (error.code & 0xff) {
+        case SQLITE_FULL:
+        case SQLITE_IOERR:
+        case SQLITE_READONLY:
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+        case SQLITE_CANTOPEN:
+        case SQLITE_NOMEM:
+        case SQLITE_PROTOCOL:
+            return true;
+        default:
+            return false;
+    }
+}
+
 }  // namespace lineage

@@ -14,9 +14,9 @@
 
 #include "escape.h"
 #include "integrity.h"
-#include "journal.h"
+#include "journal_writer.h"
 #include "journal_reader.h"
-#include "journal_schema.h"
+#include "journal_format.h"
 #include "saturate.h"
 #include "sqlite.h"
 #include "timeexpr.h"
@@ -276,7 +276,7 @@ private:
 
     void check_schema() {
         auto mem = Database::open_write(":memory:");
-        if (!mem || !mem->exec(kJournalSchemaSql)) return;
+        if (!mem || !mem->exec(journal_schema_sql())) return;
         using Objects = std::map<std::string, std::pair<std::string, std::string>>;  // name -> (type, sql)
         auto objects = [](Database& db, Objects& out) {
             auto stmt = db.prepare(

@@ -266,4 +266,23 @@ private:
     std::string path_;
 };
 
+// The digest a prune commits to (prunes.kept_digest), one link of a chain
+// of its own: SHA-256 of "lineage-kept-v1", the previous prune's digest (32
+// zero bytes for the first prune) and the rows of the tables kept by pruning
+// (kept_when_pruned) that the previous prune did not cover, table by table
+// in chain order, each table's rows by (batch, rowid). Exact bytes in
+// schema/hash-chain.md, "Pruned journals". Each prune hashes only what is
+// new since the last one, so a prune costs the same in year one and year ten.
+class KeptDigest {
+public:
+    explicit KeptDigest(const Hash& previous);
+    void begin_table(ChainTable t);
+    void add_row(int64_t batch, std::string_view encoded_row);
+    void end_table();
+    Hash finish() { return sha_.finish(); }
+
+private:
+    Sha256 sha_;
+};
+
 }  // namespace lineage

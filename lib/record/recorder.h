@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "journal.h"
+#include "journal_writer.h"
 #include "pod.h"
 #include "result.h"
 

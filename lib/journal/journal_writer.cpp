@@ -1,4 +1,4 @@
-#include "journal.h"
+#include "journal_writer.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,14 +10,11 @@
 
 #include <fmt/format.h>
 
-#include "journal_schema.h"
 #include "pod.h"
 
 namespace lineage {
 
 namespace {
-
-constexpr char kSqliteMagic[16] = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f', 'o', 'r', 'm', 'a', 't', ' ', '3', '\0'};
 
 // Encodes one row (every column in schema order, `batch` aside) for the
 // chain. insert_row() binds the row's values from this encoding, so what is
@@ -97,118 +94,6 @@ std::string insert_sql(ChainTable t, size_t rows) {
 
 }  // namespace
 
-Status check_sqlite_header(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) {
-        return Error{fmt::format("{}: cannot open: {}", path, std::strerror(errno))};
-    }
-    struct stat st {};
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
-        return Error{fmt::format("{}: not a regular file", path)};
-    }
-    char head[16] = {};
-    ssize_t n = ::read(fd, head, sizeof(head));
-    ::close(fd);
-    if (n == 0) return Ok{};
-    if (n != static_cast<ssize_t>(sizeof(head)) || std::memcmp(head, kSqliteMagic, sizeof(head)) != 0) {
-        return Error{fmt::format("{}: not a lineage journal (not an SQLite database)", path)};
-    }
-    return Ok{};
-}
-
-Status check_journal(Database& db, const std::string& path) {
-    auto app = query_int(db, "PRAGMA application_id");
-    if (!app) return Error{fmt::format("{}: cannot read journal: {}", path, app.error().message)};
-    auto version = query_int(db, "PRAGMA user_version");
-    if (!version) return Error{fmt::format("{}: cannot read journal: {}", path, version.error().message)};
-    if (*app != kJournalApplicationId) {
-        return Error{fmt::format("{}: not a lineage journal (SQLite database of another application)", path)};
-    }
-    if (*version < kOldestJournalSchemaVersion || *version > kJournalSchemaVersion) {
-        return Error{fmt::format("{}: journal schema version {} is not supported (this lineage reads versions {} to {})",
-                                 path, *version, kOldestJournalSchemaVersion, kJournalSchemaVersion)};
-    }
-    return Ok{};
-}
-
-void encode_stored_row(sqlite3_stmt* s, int first_col, ChainTable table, RowEncoder& enc) {
-    // One sqlite3_column_value per column: each sqlite3_column_* call takes
-    // the connection's mutex, the sqlite3_value_* calls do not.
-    enc.begin(table);
-    const int columns = sqlite3_column_count(s);
-    for (int c = first_col; c < columns; ++c) {
-        sqlite3_value* v = sqlite3_column_value(s, c);
-        switch (sqlite3_value_type(v)) {
-            case SQLITE_INTEGER:
-                enc.integer(sqlite3_value_int64(v));
-                break;
-            case SQLITE_FLOAT:
-                enc.real(sqlite3_value_double(v));
-                break;
-            case SQLITE_TEXT: {
-                const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
-                enc.text(std::string_view(p, static_cast<size_t>(sqlite3_value_bytes(v))));
-                break;
-            }
-            case SQLITE_BLOB: {
-                const void* p = sqlite3_value_blob(v);
-                const auto n = static_cast<size_t>(sqlite3_value_bytes(v));
-                enc.blob(p ? std::string_view(static_cast<const char*>(p), n) : std::string_view());
-                break;
-            }
-            default:
-                enc.null();
-                break;
-        }
-    }
-}
-
-KeptDigest::KeptDigest(const Hash& previous) {
-    sha_.begin();
-    sha_.update(std::string_view("lineage-kept-v1"));
-    sha_.update(previous.data(), previous.size());
-}
-
-void KeptDigest::begin_table(ChainTable t) {
-    const uint8_t tag = static_cast<uint8_t>(t);
-    sha_.update(&tag, 1);
-}
-
-void KeptDigest::add_row(int64_t batch, std::string_view encoded_row) {
-    // 0x01, the batch (8 bytes), the encoding's length (4 bytes), the
-    // encoding. Big-endian.
-    uint8_t head[13];
-    head[0] = 1;
-    const auto b = static_cast<uint64_t>(batch);
-    for (int i = 0; i < 8; ++i) head[1 + i] = static_cast<uint8_t>(b >> (56 - 8 * i));
-    const auto n = static_cast<uint32_t>(encoded_row.size());
-    for (int i = 0; i < 4; ++i) head[9 + i] = static_cast<uint8_t>(n >> (24 - 8 * i));
-    sha_.update(head, sizeof(head));
-    sha_.update(encoded_row);
-}
-
-void KeptDigest::end_table() {
-    const uint8_t end = 0;
-    sha_.update(&end, 1);
-}
-
-bool is_storage_error(const Error& error) {
-    switch (error.code & 0xff) {
-        case SQLITE_FULL:
-        case SQLITE_IOERR:
-        case SQLITE_READONLY:
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-        case SQLITE_CANTOPEN:
-        case SQLITE_NOMEM:
-        case SQLITE_PROTOCOL:
-            return true;
-        default:
-            return false;
-    }
-}
-
 Result<JournalWriter> JournalWriter::open(const std::string& path) {
     bool created = false;
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -247,7 +132,7 @@ Result<JournalWriter> JournalWriter::open(const std::string& path) {
         // year-long journal no slower. Large batches (a backlog, bench_ingest's
         // 16,384 rows) favour 16 KiB pages by about 20 %, but they are rare.
         // Journals made with other page sizes keep theirs.
-        if (auto st = w.db_.exec(fmt::format("PRAGMA page_size = {}; BEGIN;", kJournalPageSize) + kJournalSchemaSql +
+        if (auto st = w.db_.exec(fmt::format("PRAGMA page_size = {}; BEGIN;", kJournalPageSize) + journal_schema_sql() +
                                  "\nCOMMIT;");
             !st) {
             return Error{fmt::format("{}: cannot create schema: {}", path, st.error().message)};
@@ -308,7 +193,7 @@ Result<JournalWriter> JournalWriter::open(const std::string& path) {
 Status JournalWriter::upgrade_schema(int64_t from_version) {
     auto mem = Database::open_write(":memory:");
     if (!mem) return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, mem.error().message)};
-    if (auto st = mem->exec(kJournalSchemaSql); !st) {
+    if (auto st = mem->exec(journal_schema_sql()); !st) {
         return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, st.error().message)};
     }
     auto wanted = mem->prepare(

@@ -1,0 +1,91 @@
+#include "journal_format.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "journal_schema.h"
+
+namespace lineage {
+
+namespace {
+
+constexpr char kSqliteMagic[16] = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f', 'o', 'r', 'm', 'a', 't', ' ', '3', '\0'};
+
+}  // namespace
+
+const char* journal_schema_sql() { return kJournalSchemaSql; }
+
+Status check_sqlite_header(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        return Error{fmt::format("{}: cannot open: {}", path, std::strerror(errno))};
+    }
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return Error{fmt::format("{}: not a regular file", path)};
+    }
+    char head[16] = {};
+    ssize_t n = ::read(fd, head, sizeof(head));
+    ::close(fd);
+    if (n == 0) return Ok{};
+    if (n != static_cast<ssize_t>(sizeof(head)) || std::memcmp(head, kSqliteMagic, sizeof(head)) != 0) {
+        return Error{fmt::format("{}: not a lineage journal (not an SQLite database)", path)};
+    }
+    return Ok{};
+}
+
+Status check_journal(Database& db, const std::string& path) {
+    auto app = query_int(db, "PRAGMA application_id");
+    if (!app) return Error{fmt::format("{}: cannot read journal: {}", path, app.error().message)};
+    auto version = query_int(db, "PRAGMA user_version");
+    if (!version) return Error{fmt::format("{}: cannot read journal: {}", path, version.error().message)};
+    if (*app != kJournalApplicationId) {
+        return Error{fmt::format("{}: not a lineage journal (SQLite database of another application)", path)};
+    }
+    if (*version < kOldestJournalSchemaVersion || *version > kJournalSchemaVersion) {
+        return Error{fmt::format("{}: journal schema version {} is not supported (this lineage reads versions {} to {})",
+                                 path, *version, kOldestJournalSchemaVersion, kJournalSchemaVersion)};
+    }
+    return Ok{};
+}
+
+void encode_stored_row(sqlite3_stmt* s, int first_col, ChainTable table, RowEncoder& enc) {
+    // One sqlite3_column_value per column: each sqlite3_column_* call takes
+    // the connection's mutex, the sqlite3_value_* calls do not.
+    enc.begin(table);
+    const int columns = sqlite3_column_count(s);
+    for (int c = first_col; c < columns; ++c) {
+        sqlite3_value* v = sqlite3_column_value(s, c);
+        switch (sqlite3_value_type(v)) {
+            case SQLITE_INTEGER:
+                enc.integer(sqlite3_value_int64(v));
+                break;
+            case SQLITE_FLOAT:
+                enc.real(sqlite3_value_double(v));
+                break;
+            case SQLITE_TEXT: {
+                const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
+                enc.text(std::string_view(p, static_cast<size_t>(sqlite3_value_bytes(v))));
+                break;
+            }
+            case SQLITE_BLOB: {
+                const void* p = sqlite3_value_blob(v);
+                const auto n = static_cast<size_t>(sqlite3_value_bytes(v));
+                enc.blob(p ? std::string_view(static_cast<const char*>(p), n) : std::string_view());
+                break;
+            }
+            default:
+                enc.null();
+                break;
+        }
+    }
+}
+
+}  // namespace lineage

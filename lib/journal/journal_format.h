@@ -1,0 +1,43 @@
+#pragma once
+// What makes a file a lineage journal, for the writer and the readers alike:
+// the format's constants, the checks a file must pass before anything else
+// is read from it, and the chain encoding of a row as SQLite stored it.
+
+#include <cstdint>
+#include <string>
+
+#include "hashchain.h"
+#include "result.h"
+#include "sqlite.h"
+
+namespace lineage {
+
+// The version this build writes; it reads every version from the oldest.
+inline constexpr int64_t kJournalSchemaVersion = 2;
+inline constexpr int64_t kOldestJournalSchemaVersion = 1;
+// Page size of a new journal (JournalWriter::open says why).
+inline constexpr int64_t kJournalPageSize = 4096;
+inline constexpr int64_t kJournalApplicationId = 0x4C494E45;  // "LINE"
+
+// Checks that an open database is a lineage journal of a version this build
+// reads. `path` only names the file in the message.
+Status check_journal(Database& db, const std::string& path);
+
+// Checks the first bytes of a file without SQLite: a non-SQLite file gets a
+// precise message and is never handed to SQLite at all. An empty file is OK.
+Status check_sqlite_header(const std::string& path);
+
+// Whether a journal of schema `version` has this table (prunes came in 2).
+inline bool table_in_version(ChainTable t, int64_t version) {
+    return t != ChainTable::prunes || version >= 2;
+}
+
+// Encodes the current row of `stmt` for the chain from the values SQLite
+// stored (a value whose storage class changed is a changed value). The
+// columns from `first_col` on are the table's chain_columns().
+void encode_stored_row(sqlite3_stmt* stmt, int first_col, ChainTable table, RowEncoder& enc);
+
+// The compiled-in schema (schema/journal.sql), as SQL.
+const char* journal_schema_sql();
+
+}  // namespace lineage
