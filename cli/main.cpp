@@ -1,12 +1,16 @@
 // lineage: what ran on this node, who spawned it, and where did it connect.
-#include <fmt/format.h>
-
+#include <exception>
 #include <map>
+#include <new>
 
 #include "commands.h"
+#include "escape.h"
+#include "output.h"
 #include "version.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
     CLI::App app{"lineage: record process lineage with eBPF and reconstruct ancestry trees", "lineage"};
     app.set_version_flag("--version", std::string("lineage ") + lineage::kVersion);
     app.require_subcommand(1);
@@ -31,6 +35,24 @@ int main(int argc, char** argv) {
     for (auto* sub : app.get_subcommands()) {
         auto it = runners.find(sub);
         if (it != runners.end()) return it->second();
+    }
+    return 2;
+}
+
+}  // namespace
+
+// Errors are values inside lib/; anything that still escapes (an allocation
+// that fails, a thread that cannot start) becomes one line and exit 2, never
+// an abort with a core dump in the responder's terminal.
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::bad_alloc&) {
+        lineage::cli::say("lineage: out of memory");
+    } catch (const std::exception& e) {
+        lineage::cli::say("lineage: internal error: " + lineage::escape_for_terminal(e.what()));
+    } catch (...) {
+        lineage::cli::say("lineage: internal error");
     }
     return 2;
 }

@@ -8,6 +8,8 @@
 
 #include "clock.h"
 #include "commands.h"
+#include "journal_format.h"
+#include "output.h"
 #include "escape.h"
 #include "journal_reader.h"
 #include "reconstruct.h"
@@ -17,8 +19,6 @@
 namespace lineage::cli {
 
 namespace {
-
-constexpr const char* kDefaultJournal = "/var/lib/lineage/journal.db";
 
 struct ReconstructArgs {
     std::vector<std::string> journals;
@@ -36,14 +36,7 @@ constexpr int kMatched = 0;
 constexpr int kNothing = 1;
 constexpr int kError = 2;
 
-int fail(const std::string& message) {
-    fmt::print(stderr, "lineage reconstruct: {}\n", escape_for_terminal(message));
-    return kError;
-}
-
-bool write_all(const std::string& text) {
-    return std::fwrite(text.data(), 1, text.size(), stdout) == text.size() && std::fflush(stdout) == 0;
-}
+int fail(const std::string& message) { return cli::fail("reconstruct", message); }
 
 int run_reconstruct(ReconstructArgs args) {
     if (args.journals.empty()) args.journals.push_back(kDefaultJournal);
@@ -77,27 +70,7 @@ int run_reconstruct(ReconstructArgs args) {
 
     // Every journal is opened and checked before anything is printed: a bad
     // one among several fails the whole command.
-    // PID, pod and descendants selectors load only what can match, through
-    // the journal's indexes; the others need every row.
-    LoadPlan plan;
-    if (query.pid || query.ancestors_of || query.pod || query.descendants_of) {
-        plan.everything = false;
-        // --pid and --ancestors-of both select by PID; loading one of them is
-        // a superset of what can match both (nothing, if they differ).
-        plan.pid = query.pid ? query.pid : query.ancestors_of;
-        plan.pod = query.pod;
-        plan.descendants_of = query.descendants_of;
-        plan.since_wall_ns = query.since_wall_ns;
-        plan.until_wall_ns = query.until_wall_ns;
-        // One targeted selector is enough to bound the load: the in-memory
-        // filter applies all of them anyway.
-        if (plan.pid) {
-            plan.pod.reset();
-            plan.descendants_of.reset();
-        } else if (plan.pod) {
-            plan.descendants_of.reset();
-        }
-    }
+    const LoadPlan plan = load_plan_for(query);
     Model model;
     for (const auto& path : args.journals) {
         auto reader = JournalReader::open(path);
@@ -114,15 +87,15 @@ int run_reconstruct(ReconstructArgs args) {
         TextOptions options;
         options.ascii = args.ascii;
         options.absolute_times = args.times;
-        const char* no_color = std::getenv("NO_COLOR");
-        bool tty = isatty(STDOUT_FILENO) != 0;
-        options.color = args.color == "always" || (args.color == "auto" && tty && !(no_color && *no_color));
-        if (no_color && *no_color) options.color = false;
+        options.color = use_color(args.color);
         out = TextRenderer(options).render(model, report);
     }
     // Warnings also go to stderr, so a script reading stdout still sees them.
-    std::fputs(render_warnings_for_stderr(report).c_str(), stderr);
-    if (!write_all(out)) return fail("cannot write the output");
+    if (std::string warnings = render_warnings_for_stderr(report); !warnings.empty()) {
+        warnings.pop_back();  // say() adds the newline
+        say(warnings);
+    }
+    if (!write_stdout(out)) return fail("cannot write the output");
     return report.matched > 0 ? kMatched : kNothing;
 }
 

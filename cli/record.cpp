@@ -18,6 +18,8 @@
 #include "cgroupfs.h"
 #include "clock.h"
 #include "commands.h"
+#include "journal_format.h"
+#include "output.h"
 #include "events.h"
 #include "hashchain.h"
 #include "journal_writer.h"
@@ -32,8 +34,6 @@
 namespace lineage::cli {
 
 namespace {
-
-constexpr const char* kDefaultJournal = "/var/lib/lineage/journal.db";
 
 std::atomic<int> g_stop_signal{0};
 std::atomic<int64_t> g_stop_signal_ns{0};  // CLOCK_MONOTONIC of the first
@@ -78,25 +78,7 @@ struct RecordArgs {
     std::string retain;    // empty: keep everything
 };
 
-// One line to stderr. fmt::print throws when the write fails (stderr a
-// pipe whose reader went away); a recorder must not die of a message.
-void say(const std::string& line) {
-    std::string text = line + "\n";
-    const char* p = text.data();
-    size_t left = text.size();
-    while (left > 0) {
-        ssize_t n = write(STDERR_FILENO, p, left);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;
-        p += n;
-        left -= static_cast<size_t>(n);
-    }
-}
-
-int fail(const std::string& message) {
-    say("lineage record: " + message);
-    return 2;
-}
+int fail(const std::string& message) { return cli::fail("record", message); }
 
 // The default journal lives in a directory only root can read: argv can
 // carry secrets.
@@ -110,15 +92,6 @@ Status ensure_parent_dir(const std::string& journal) {
     }
     chmod(parent.c_str(), 0700);
     return Ok{};
-}
-
-std::string join_argv(const std::vector<std::string>& argv) {
-    std::string out;
-    for (const auto& a : argv) {
-        out += a;
-        out.push_back('\0');
-    }
-    return out;
 }
 
 // A cgroup path is in one of the recorded subtrees ("/a" covers "/a/b").

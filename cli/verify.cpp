@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "journal_format.h"
+#include "output.h"
 #include "escape.h"
 #include "hashchain.h"
 #include "verify.h"
@@ -12,8 +14,6 @@
 namespace lineage::cli {
 
 namespace {
-
-constexpr const char* kDefaultJournal = "/var/lib/lineage/journal.db";
 
 struct VerifyArgs {
     std::vector<std::string> journals;
@@ -25,10 +25,7 @@ constexpr int kWhole = 0;
 constexpr int kNotWhole = 1;
 constexpr int kError = 2;
 
-int fail(const std::string& message) {
-    fmt::print(stderr, "lineage verify: {}\n", escape_for_terminal(message));
-    return kError;
-}
+int fail(const std::string& message) { return cli::fail("verify", message); }
 
 int run_verify(VerifyArgs args) {
     if (args.journals.empty()) args.journals.push_back(kDefaultJournal);
@@ -48,9 +45,7 @@ int run_verify(VerifyArgs args) {
     }
     check_anchors(report, anchors);
     std::string out = args.format == "json" ? render_verify_json(report) : render_verify_text(report);
-    if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
-        return fail("cannot write the output");
-    }
+    if (!write_stdout(out)) return fail("cannot write the output");
     return report.whole() ? kWhole : kNotWhole;
 }
 

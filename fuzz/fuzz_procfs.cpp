@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
+#include "argv.h"
 #include "procfs.h"
 
 namespace {
@@ -35,7 +36,7 @@ void check_status(std::string_view text) {
 }
 
 void check_cmdline(std::string_view bytes) {
-    auto args = parse_cmdline(bytes);
+    auto args = split_argv(bytes);
     if (bytes.empty()) {
         FUZZ_CHECK(args.empty());
         return;

@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "argv.h"
 #include "result.h"
 
 namespace lineage {
@@ -84,10 +85,6 @@ using Event = std::variant<ForkEvent, ExecEvent, ExitEvent, ConnectEvent>;
 // but sizes are still checked: a short or inconsistent record is an error,
 // never a read past the buffer.
 Result<Event> decode_event(const void* data, size_t size);
-
-// Splits the kernel's NUL-separated argv. A trailing NUL ends the last
-// argument; a missing one (cut by the cap) still yields the partial argument.
-std::vector<std::string> split_argv(std::string_view raw);
 
 // Turns leaf-first NUL-terminated cgroup names into "/root/.../leaf".
 std::string cgroup_path_from_names(std::string_view names);

@@ -57,21 +57,6 @@ Error too_short(const char* what, size_t size, size_t expected) {
 
 }  // namespace
 
-std::vector<std::string> split_argv(std::string_view raw) {
-    std::vector<std::string> args;
-    size_t pos = 0;
-    while (pos < raw.size()) {
-        size_t nul = raw.find('\0', pos);
-        if (nul == std::string_view::npos) {
-            args.emplace_back(raw.substr(pos));
-            break;
-        }
-        args.emplace_back(raw.substr(pos, nul - pos));
-        pos = nul + 1;
-    }
-    return args;
-}
-
 std::string cgroup_path_from_names(std::string_view names) {
     std::vector<std::string_view> parts;
     size_t pos = 0;

@@ -19,6 +19,9 @@
 
 #include <fmt/format.h>
 
+#include "argv.h"
+#include "fd.h"
+
 namespace lineage {
 
 namespace {
@@ -29,37 +32,6 @@ namespace {
 // snapshot allocate without bound. A cut cmdline has no trailing NUL, so its
 // last argument is kept, truncated.
 constexpr size_t max_read_bytes = size_t{1} << 20;
-
-class UniqueFd {
-public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) : fd_(fd) {}
-    ~UniqueFd() { reset(); }
-
-    UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    UniqueFd& operator=(UniqueFd&& other) noexcept {
-        if (this != &other) {
-            reset();
-            fd_ = std::exchange(other.fd_, -1);
-        }
-        return *this;
-    }
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-
-    int get() const { return fd_; }
-    bool valid() const { return fd_ >= 0; }
-
-    void reset() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-            fd_ = -1;
-        }
-    }
-
-private:
-    int fd_ = -1;
-};
 
 // dir_fd may be AT_FDCWD, in which case path is an ordinary path.
 UniqueFd open_read_only(int dir_fd, const char* path) {
@@ -241,7 +213,7 @@ std::optional<SnapshotProcess> read_process(int proc_root_fd, const char* pid_na
         }
     }
     if (auto text = read_file(dir.get(), "cmdline")) {
-        p.argv = parse_cmdline(*text);
+        p.argv = split_argv(*text);
     }
     if (auto text = read_file(dir.get(), "cgroup")) {
         p.cgroup_path = best_cgroup_path(parse_proc_cgroup(*text));
@@ -386,25 +358,6 @@ Result<ProcStatus> parse_proc_status(std::string_view text) {
         status.nspid = {status.tgid};
     }
     return status;
-}
-
-std::vector<std::string> parse_cmdline(std::string_view bytes) {
-    std::vector<std::string> args;
-    if (bytes.empty()) {
-        return args;
-    }
-    if (bytes.back() == '\0') {
-        bytes.remove_suffix(1);  // terminator of the last argument, not an empty one
-    }
-    while (true) {
-        const size_t nul = bytes.find('\0');
-        args.emplace_back(bytes.substr(0, nul));
-        if (nul == std::string_view::npos) {
-            break;
-        }
-        bytes.remove_prefix(nul + 1);
-    }
-    return args;
 }
 
 ProcCgroup parse_proc_cgroup(std::string_view text) {

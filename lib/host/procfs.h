@@ -54,12 +54,6 @@ struct ProcStatus {
 // required; NSpid is optional.
 Result<ProcStatus> parse_proc_status(std::string_view text);
 
-// Splits /proc/PID/cmdline on NUL. One trailing NUL ends the last argument;
-// empty arguments elsewhere are kept ("a\0\0b\0" -> {"a", "", "b"}). Empty
-// input (kernel threads, zombies) gives an empty vector. Bytes are returned
-// as-is, including invalid UTF-8.
-std::vector<std::string> parse_cmdline(std::string_view bytes);
-
 struct ProcCgroup {
     std::string unified;  // path from the "0::" line, empty if none
     // (controllers, path) for every other line, in file order, e.g.

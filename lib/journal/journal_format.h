@@ -12,6 +12,10 @@
 
 namespace lineage {
 
+// Where `record` writes, and every reader looks, by default. Its directory
+// is made mode 0700: argv can carry secrets.
+inline constexpr const char* kDefaultJournal = "/var/lib/lineage/journal.db";
+
 // The version this build writes; it reads every version from the oldest.
 inline constexpr int64_t kJournalSchemaVersion = 2;
 inline constexpr int64_t kOldestJournalSchemaVersion = 1;

@@ -23,24 +23,6 @@ namespace lineage {
 
 namespace {
 
-// SQLite URIs need %, ?, # (and non-printables) percent-encoded.
-std::string uri_for_path(const std::string& path) {
-    std::string abs = path;
-    if (abs.empty() || abs[0] != '/') {
-        std::error_code ec;
-        abs = std::filesystem::absolute(path, ec).string();
-    }
-    std::string out = "file:";
-    for (unsigned char c : abs) {
-        if (c == '%' || c == '?' || c == '#' || c < 0x21 || c >= 0x7f) {
-            out += fmt::format("%{:02X}", c);
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
-
 struct FileStamp {
     bool exists = false;
     off_t size = 0;
@@ -171,7 +153,7 @@ Result<JournalReader> JournalReader::open(const std::string& path) {
     } else {
         // No WAL to apply: immutable tells SQLite the file cannot change, so
         // it takes no locks and creates no -shm or -wal beside it.
-        open_name = uri_for_path(path) + "?mode=ro&immutable=1";
+        open_name = sqlite_file_uri(path) + "?mode=ro&immutable=1";
         auto db = Database::open_read(open_name);
         if (!db) return r.damaged(db.error().message);
         r.db_ = std::move(*db);
@@ -357,7 +339,7 @@ private:
 
     Status load_meta() {
         std::vector<RunRecord> runs;
-        Status st = each("runs", "SELECT run_id, boot_id, node, started_ns, clk_tck, hooks, filters FROM runs ORDER BY run_id",
+        Status st = each("runs", "SELECT run_id, boot_id, node, started_ns, clk_tck, hooks, filters, started_wall_ns FROM runs ORDER BY run_id",
                          {}, [&](Stmt& s) {
                              RunRecord r;
                              r.journal = reader_.path();
@@ -365,6 +347,7 @@ private:
                              r.boot_id = s.text(1);
                              r.node = s.text(2);
                              r.started_ns = s.int64(3);
+                             r.started_wall_ns = s.int64(7);
                              r.clk_tck = s.int64(4);
                              r.hooks = s.text(5);
                              r.filters = s.text(6);
@@ -608,8 +591,7 @@ private:
             // are found through the exec rows' pod_uid index.
             std::set<std::string> uids;
             for (const auto& pod : pods_) {
-                if (*plan.pod == pod.uid || *plan.pod == pod.name || *plan.pod == pod.namespace_ + "/" + pod.name)
-                    uids.insert(pod.uid);
+                if (pod_selector_matches(*plan.pod, pod.uid, pod.name, pod.namespace_)) uids.insert(pod.uid);
             }
             uids.insert(*plan.pod);  // a UID the recorder could not name
             // The window in each boot's clock, widened by a second so that

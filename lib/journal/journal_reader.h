@@ -6,25 +6,12 @@
 #include <optional>
 #include <string>
 
+#include "load_plan.h"
 #include "model.h"
 #include "result.h"
 #include "sqlite.h"
 
 namespace lineage {
-
-// What a query needs from a journal. By default everything is loaded; with
-// a PID, pod or descendants selector only the processes that can match are
-// loaded, through the indexes, with their ancestors: a query on a year of
-// journal reads a few thousand rows, not millions.
-struct LoadPlan {
-    bool everything = true;
-    std::optional<uint32_t> pid;             // every incarnation of this PID
-    std::optional<std::string> pod;          // name, namespace/name or UID
-    std::optional<uint32_t> descendants_of;  // this PID and all below it
-    // The window, wall-clock ns: a pod's processes that ended before it or
-    // started after it are not loaded (unless they are ancestors).
-    std::optional<int64_t> since_wall_ns, until_wall_ns;
-};
 
 // A journal opened for reading. When the journal has a live -wal file
 // (copied from, or still being written by, a recorder), the pair is copied

@@ -1,5 +1,7 @@
 #include "sqlite.h"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 namespace lineage {
@@ -82,6 +84,23 @@ bool is_storage_error(const Error& error) {
         default:
             return false;
     }
+}
+
+std::string sqlite_file_uri(const std::string& path) {
+    std::string abs = path;
+    if (abs.empty() || abs[0] != '/') {
+        std::error_code ec;
+        abs = std::filesystem::absolute(path, ec).string();
+    }
+    std::string out = "file:";
+    for (unsigned char c : abs) {
+        if (c == '%' || c == '?' || c == '#' || c < 0x21 || c >= 0x7f) {
+            out += fmt::format("%{:02X}", c);
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
 }
 
 }  // namespace lineage

@@ -91,6 +91,11 @@ private:
     SqliteHandle db_;
 };
 
+// A "file:" URI for a path, for Database::open_read: %, ?, # and every byte
+// outside printable ASCII percent-encoded. A relative path is made absolute
+// first.
+std::string sqlite_file_uri(const std::string& path);
+
 // Runs a single-value query such as "PRAGMA user_version".
 Result<int64_t> query_int(Database& db, std::string_view sql);
 

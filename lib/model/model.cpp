@@ -30,19 +30,13 @@ const char* parent_source_name(ParentSource s) {
 
 void Model::add_run(const RunRecord& run) {
     runs_.push_back(run);
+    if (run.started_wall_ns) clock_.add_sample(run.boot_id, run.started_ns, run.started_wall_ns);
     // A tick of at least a nanosecond: a damaged clk_tck must not divide by 0.
     if (run.clk_tck > 0 && run.clk_tck <= 1'000'000'000) ticks_[run.boot_id] = 1'000'000'000 / run.clk_tck;
 }
 
 void Model::add_clock_sample(const std::string& boot_id, int64_t boot_ns, int64_t wall_ns) {
-    clocks_[boot_id].emplace_back(boot_ns, wall_ns);
-    clocks_sorted_ = false;
-}
-
-void Model::sort_clocks() const {
-    if (clocks_sorted_) return;
-    for (auto& [boot, samples] : clocks_) std::sort(samples.begin(), samples.end());
-    clocks_sorted_ = true;
+    clock_.add_sample(boot_id, boot_ns, wall_ns);
 }
 
 int64_t Model::ns_per_tick(const std::string& boot_id) const {
@@ -227,46 +221,11 @@ void Model::finish() {
             return a.tgid < b.tgid;
         });
     }
-    sort_clocks();
 }
 
 const Process* Model::find(const ProcessKey& key) const {
     auto it = processes_.find(key);
     return it == processes_.end() ? nullptr : &it->second;
-}
-
-int64_t Model::to_wall(const std::string& boot_id, int64_t boot_ns) const {
-    sort_clocks();
-    auto it = clocks_.find(boot_id);
-    if (it == clocks_.end() || it->second.empty()) return boot_ns;
-    const auto& samples = it->second;
-    // Nearest sample by boot time: the wall clock may have been stepped
-    // (NTP) between samples, and the nearest offset is the best guess.
-    auto pos = std::lower_bound(samples.begin(), samples.end(), std::make_pair(boot_ns, INT64_MIN));
-    const std::pair<int64_t, int64_t>* best = nullptr;
-    if (pos != samples.end()) best = &*pos;
-    if (pos != samples.begin()) {
-        const auto& prev = *(pos - 1);
-        if (!best || distance(boot_ns, prev.first) <= distance(best->first, boot_ns)) best = &prev;
-    }
-    if (!best) return boot_ns;
-    return sat_add(boot_ns, sat_sub(best->second, best->first));
-}
-
-int64_t Model::to_boot(const std::string& boot_id, int64_t wall_ns) const {
-    sort_clocks();
-    auto it = clocks_.find(boot_id);
-    if (it == clocks_.end() || it->second.empty()) return wall_ns;
-    // Samples are in boot-time order, and wall time follows it but for
-    // clock steps: search by wall time, then look at both neighbours.
-    const auto& samples = it->second;
-    auto pos = std::lower_bound(samples.begin(), samples.end(), wall_ns,
-                                [](const std::pair<int64_t, int64_t>& s, int64_t w) { return s.second < w; });
-    const std::pair<int64_t, int64_t>* best = nullptr;
-    if (pos != samples.end()) best = &*pos;
-    if (pos != samples.begin() && (!best || distance((pos - 1)->second, wall_ns) < distance(best->second, wall_ns)))
-        best = &*(pos - 1);
-    return sat_sub(wall_ns, sat_sub(best->second, best->first));
 }
 
 int64_t Model::journal_end_ns(const std::string& boot_id) const {

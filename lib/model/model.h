@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "clock_map.h"
 #include "event.h"
 
 namespace lineage {
@@ -96,6 +97,7 @@ struct RunRecord {
     std::string boot_id;
     std::string node;
     int64_t started_ns = 0;
+    int64_t started_wall_ns = 0;  // 0: not known (then not a clock sample)
     std::optional<int64_t> stopped_ns;
     std::string stop_reason;
     int64_t last_batch_ns = 0;  // latest committed batch: the run's end if it was killed
@@ -151,10 +153,10 @@ public:
     const std::vector<PruneRecord>& prunes() const { return prunes_; }
     const std::map<std::string, PodNameRecord>& pods() const { return pods_; }
 
-    // Boot-time ns of a boot to wall-clock ns, through the nearest clock sample.
-    int64_t to_wall(const std::string& boot_id, int64_t boot_ns) const;
-    // The inverse, through the sample nearest in wall-clock time.
-    int64_t to_boot(const std::string& boot_id, int64_t wall_ns) const;
+    // Boot-time ns of a boot to wall-clock ns, and back: ClockMap's rule,
+    // over the journals' clock samples and run starts.
+    int64_t to_wall(const std::string& boot_id, int64_t boot_ns) const { return clock_.to_wall(boot_id, boot_ns); }
+    int64_t to_boot(const std::string& boot_id, int64_t wall_ns) const { return clock_.to_boot(boot_id, wall_ns); }
     // Last moment the journals saw of a boot: a process without an exit
     // was still running then.
     int64_t journal_end_ns(const std::string& boot_id) const;
@@ -168,10 +170,7 @@ private:
     std::vector<LossRecord> losses_;
     std::vector<PruneRecord> prunes_;
     std::map<std::string, PodNameRecord> pods_;
-    // boot -> (boot_ns, wall_ns), sorted by boot_ns on first use.
-    mutable std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> clocks_;
-    mutable bool clocks_sorted_ = true;
-    void sort_clocks() const;
+    ClockMap clock_;
     std::map<std::string, int64_t> ticks_;                                    // boot -> ns per tick
     // Snapshot parents are resolved by ppid within the same snapshot.
     struct PendingSnapshotParent {

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "escape.h"
+#include "load_plan.h"
 #include "pod.h"
 #include "timeexpr.h"
 
@@ -30,9 +31,7 @@ bool pod_matches(const Query& q, const std::optional<PodAttribution>& pod) {
     if (!pod_selected(q)) return true;
     if (!pod) return false;
     if (q.pod) {
-        const std::string& want = *q.pod;
-        bool ok = want == pod->name || want == pod->uid || want == pod->namespace_ + "/" + pod->name;
-        if (!ok) return false;
+        if (!pod_selector_matches(*q.pod, pod->uid, pod->name, pod->namespace_)) return false;
     }
     if (q.namespace_ && *q.namespace_ != pod->namespace_) return false;
     if (q.container && (q.container->empty() || !starts_with(pod->container_id, *q.container))) return false;
@@ -79,6 +78,30 @@ int64_t process_start_wall(const Model& model, const Process& p) {
 int64_t process_end_wall(const Model& model, const Process& p) {
     if (p.exit) return model.to_wall(p.key.boot_id, p.exit->time_ns);
     return model.to_wall(p.key.boot_id, std::max(model.journal_end_ns(p.key.boot_id), p.start_ns));
+}
+
+LoadPlan load_plan_for(const Query& query) {
+    // PID, pod and descendants selectors load only what can match, through
+    // the journal's indexes; the others need every row.
+    LoadPlan plan;
+    if (!(query.pid || query.ancestors_of || query.pod || query.descendants_of)) return plan;
+    plan.everything = false;
+    // --pid and --ancestors-of both select by PID; loading one of them is a
+    // superset of what can match both (nothing, if they differ).
+    plan.pid = query.pid ? query.pid : query.ancestors_of;
+    plan.pod = query.pod;
+    plan.descendants_of = query.descendants_of;
+    plan.since_wall_ns = query.since_wall_ns;
+    plan.until_wall_ns = query.until_wall_ns;
+    // One targeted selector is enough to bound the load: build_report
+    // applies all of them anyway.
+    if (plan.pid) {
+        plan.pod.reset();
+        plan.descendants_of.reset();
+    } else if (plan.pod) {
+        plan.descendants_of.reset();
+    }
+    return plan;
 }
 
 Report build_report(const Model& model, const Query& q) {

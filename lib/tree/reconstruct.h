@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "load_plan.h"
 #include "model.h"
 
 namespace lineage {
@@ -78,6 +79,10 @@ struct Report {
 };
 
 Report build_report(const Model& model, const Query& query);
+
+// What the journals must load for `query`: everything, or only what its
+// PID, pod or descendants selector can match (and their ancestors).
+LoadPlan load_plan_for(const Query& query);
 
 // Start and end of a process's life in wall-clock ns; the end of a process
 // that never exited is the end of its journal.

@@ -96,7 +96,7 @@ private:
         }
         if (root.pod) {
             const auto& pod = *root.pod;
-            std::string name = pod.namespace_.empty() ? pod.name : pod.namespace_ + "/" + pod.name;
+            const std::string name = pod_display_name(pod.name, pod.namespace_);
             std::string container = pod.container_id.empty() ? std::string() : ", container " + pod.container_id.substr(0, 12);
             out_ += paint("1", "pod " + escape_for_terminal(name)) +
                     escape_for_terminal(fmt::format(" (uid {}{})", pod.uid, container)) + "\n";
@@ -163,7 +163,7 @@ private:
         if (!node.in_window) line += paint("2", "  [outside window]");
         if (parent && node.pod && (!parent->pod || parent->pod->uid != node.pod->uid)) {
             const auto& pod = *node.pod;
-            std::string name = pod.namespace_.empty() ? pod.name : pod.namespace_ + "/" + pod.name;
+            const std::string name = pod_display_name(pod.name, pod.namespace_);
             line += paint("1", "  [pod " + escape_for_terminal(name) + "]");
         }
         return line;

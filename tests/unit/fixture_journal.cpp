@@ -17,6 +17,8 @@
 
 #include <fmt/format.h>
 
+#include "argv.h"
+
 extern char** environ;
 
 namespace fixture {
@@ -31,14 +33,6 @@ std::string base_name(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-std::string join_argv(const std::vector<std::string>& argv) {
-    std::string raw;
-    for (const auto& a : argv) {
-        raw += a;
-        raw.push_back('\0');
-    }
-    return raw;
-}
 
 template <typename T>
 void check(const lineage::Result<T>& r, const char* what) {
@@ -86,7 +80,7 @@ Proc FixtureJournal::snapshot(uint32_t tgid, uint32_t ppid, uint64_t start_ns, c
     row.start_ns = start_ns / tick * tick;
     row.comm = comm.substr(0, 15);
     row.exe = exe;
-    row.argv = join_argv(argv);
+    row.argv = lineage::join_argv(argv);
     row.cgroup_path = cgroup;
     row.nodename = nodename;
     snapshot_.push_back(row);
@@ -143,7 +137,7 @@ void FixtureJournal::exec(Proc p, const std::string& binary, const std::vector<s
     e.nodename = tr.nodename;
     e.cgroup_path = tr.cgroup;
     e.binary = binary;
-    e.argv = opts.raw_argv ? *opts.raw_argv : join_argv(argv);
+    e.argv = opts.raw_argv ? *opts.raw_argv : lineage::join_argv(argv);
     push(t, e);
 }
 

@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "argv.h"
 #include "procfs.h"
 
 using namespace std::string_literals;
@@ -219,7 +220,7 @@ TEST_CASE("parse_proc_stat rejects garbage", "[procfs]") {
         (void)lineage::parse_proc_stat(text);
         (void)lineage::parse_proc_status(text);
         (void)lineage::parse_proc_cgroup(text);
-        (void)lineage::parse_cmdline(text);
+        (void)lineage::split_argv(text);
     }
 
     // Huge input.
@@ -296,23 +297,23 @@ TEST_CASE("parse_proc_status", "[procfs]") {
     }
 }
 
-TEST_CASE("parse_cmdline", "[procfs]") {
+TEST_CASE("split_argv splits /proc/PID/cmdline", "[procfs]") {
     using V = std::vector<std::string>;
-    CHECK(lineage::parse_cmdline("").empty());
-    CHECK(lineage::parse_cmdline("ls\0"s) == V{"ls"});
-    CHECK(lineage::parse_cmdline("ls\0-l\0/tmp\0"s) == V{"ls", "-l", "/tmp"});
-    CHECK(lineage::parse_cmdline("a\0\0b\0"s) == V{"a", "", "b"});
-    CHECK(lineage::parse_cmdline("a\0\0"s) == V{"a", ""});
-    CHECK(lineage::parse_cmdline("\0"s) == V{""});
-    CHECK(lineage::parse_cmdline("\0\0"s) == V{"", ""});
+    CHECK(lineage::split_argv("").empty());
+    CHECK(lineage::split_argv("ls\0"s) == V{"ls"});
+    CHECK(lineage::split_argv("ls\0-l\0/tmp\0"s) == V{"ls", "-l", "/tmp"});
+    CHECK(lineage::split_argv("a\0\0b\0"s) == V{"a", "", "b"});
+    CHECK(lineage::split_argv("a\0\0"s) == V{"a", ""});
+    CHECK(lineage::split_argv("\0"s) == V{""});
+    CHECK(lineage::split_argv("\0\0"s) == V{"", ""});
     // No trailing NUL: a process rewrote its argv (setproctitle) or we cut it.
-    CHECK(lineage::parse_cmdline("nginx: worker process") == V{"nginx: worker process"});
-    CHECK(lineage::parse_cmdline("a\0b"s) == V{"a", "b"});
+    CHECK(lineage::split_argv("nginx: worker process") == V{"nginx: worker process"});
+    CHECK(lineage::split_argv("a\0b"s) == V{"a", "b"});
     // Invalid UTF-8 comes back byte for byte.
-    CHECK(lineage::parse_cmdline("\xff\xfe\0\xc3\x28\0\xed\xa0\x80\0"s) == V{"\xff\xfe", "\xc3\x28", "\xed\xa0\x80"});
+    CHECK(lineage::split_argv("\xff\xfe\0\xc3\x28\0\xed\xa0\x80\0"s) == V{"\xff\xfe", "\xc3\x28", "\xed\xa0\x80"});
 
     const std::string big(size_t{1} << 20, 'x');
-    const auto args = lineage::parse_cmdline("sh\0"s + big + "\0"s);
+    const auto args = lineage::split_argv("sh\0"s + big + "\0"s);
     REQUIRE(args.size() == 2);
     CHECK(args[0] == "sh");
     CHECK(args[1] == big);
