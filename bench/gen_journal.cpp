@@ -652,7 +652,7 @@ void Generator::do_exec(const Action& x) {
         // The recorder names a pod the first time one of its execs goes by.
         pod_named_[static_cast<size_t>(c.pod)] = true;
         const Pod& pod = pods_[static_cast<size_t>(c.pod)];
-        if (writer_) check(writer_->add_pod(pod.uid, pod.name, pod.ns, "log-dir"));
+        if (writer_) check(writer_->add_pod(pod.uid, pod.name, pod.ns, lineage::PodNameSource::log_dir));
         ++stats.pods_rows;
     }
     after_row();

@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
     if (auto run = writer->begin_run(info); !run) die(run.error().message);
 
     PodNamer namer = [](const std::string& uid, const std::string&) -> std::optional<PodName> {
-        return PodName{"pod-" + uid.substr(0, 8), "bench", "log-dir"};
+        return PodName{"pod-" + uid.substr(0, 8), "bench", PodNameSource::log_dir};
     };
     Recorder recorder(*writer, RecorderOptions{}, namer);
 

@@ -229,8 +229,8 @@ int run_record(const RecordArgs& args) {
 
     PodResolver pods(args.kube_root);
     auto pod_namer = [&pods](const std::string& uid, const std::string& nodename) -> std::optional<PodName> {
-        if (auto info = pods.resolve(uid)) return PodName{info->name, info->namespace_, "log-dir"};
-        if (!nodename.empty()) return PodName{nodename, "", "hostname"};
+        if (auto info = pods.resolve(uid)) return PodName{info->name, info->namespace_, PodNameSource::log_dir};
+        if (!nodename.empty()) return PodName{nodename, "", PodNameSource::hostname};
         return std::nullopt;
     };
     RecorderOptions rec_options;

@@ -79,6 +79,13 @@ struct SnapshotRow {
     std::string comm, exe, argv, cgroup_path, nodename;
 };
 
+// Where the recorder took a pod's name from (pods.source): the kubelet's
+// log directory, or the UTS host name of a process in the pod. The journal
+// keeps the text; `unknown` is any text this build does not know.
+enum class PodNameSource { log_dir, hostname, unknown };
+const char* pod_name_source_text(PodNameSource s);  // "log-dir", "hostname", "unknown"
+PodNameSource pod_name_source_from(std::string_view text);
+
 using Event = std::variant<ForkEvent, ExecEvent, ExitEvent, ConnectEvent>;
 
 // Decodes one ring-buffer record. The kernel is trusted to be the writer,

@@ -160,4 +160,22 @@ Result<Event> decode_event(const void* data, size_t size) {
     }
 }
 
+const char* pod_name_source_text(PodNameSource s) {
+    switch (s) {
+        case PodNameSource::log_dir:
+            return "log-dir";
+        case PodNameSource::hostname:
+            return "hostname";
+        case PodNameSource::unknown:
+            break;
+    }
+    return "unknown";
+}
+
+PodNameSource pod_name_source_from(std::string_view text) {
+    if (text == "log-dir") return PodNameSource::log_dir;
+    if (text == "hostname") return PodNameSource::hostname;
+    return PodNameSource::unknown;
+}
+
 }  // namespace lineage

@@ -450,7 +450,7 @@ private:
         }
         return each("pods", "SELECT pod_uid, name, namespace, source FROM pods", {}, [&](Stmt& s) {
             pods_.push_back({s.text(0), s.text(1), s.text(2)});
-            model_.add_pod(s.text(0), PodNameRecord{s.text(1), s.text(2), s.text(3)});
+            model_.add_pod(s.text(0), PodNameRecord{s.text(1), s.text(2), pod_name_source_from(s.text(3))});
         });
     }
 

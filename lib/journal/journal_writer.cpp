@@ -436,9 +436,9 @@ Status JournalWriter::add_loss(int64_t from_ns, int64_t to_ns, int64_t count, co
 }
 
 Status JournalWriter::add_pod(const std::string& pod_uid, const std::string& name, const std::string& ns,
-                              const std::string& source) {
+                              PodNameSource source) {
     if (auto st = ensure_batch(); !st) return st;
-    Row(enc_, ChainTable::pods).text(pod_uid).text(name).text(ns).text(source);
+    Row(enc_, ChainTable::pods).text(pod_uid).text(name).text(ns).text(pod_name_source_text(source));
     return insert_row();
 }
 

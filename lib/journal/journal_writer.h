@@ -60,8 +60,7 @@ public:
     Status add(const Event& event);
     Status add_snapshot(const SnapshotRow& row);
     Status add_loss(int64_t from_ns, int64_t to_ns, int64_t count, const std::string& reason);
-    Status add_pod(const std::string& pod_uid, const std::string& name, const std::string& ns,
-                   const std::string& source);
+    Status add_pod(const std::string& pod_uid, const std::string& name, const std::string& ns, PodNameSource source);
     // Joins the open batch, or commits a batch of its own at once: a clock
     // sample never waits in an open transaction for events that may not come.
     Status add_clock_sample(int64_t boot_ns, int64_t wall_ns);

@@ -166,7 +166,8 @@ void Model::add_loss(const LossRecord& loss) {
 void Model::add_pod(const std::string& pod_uid, const PodNameRecord& name) {
     auto it = pods_.find(pod_uid);
     // A name from the kubelet's log directory beats a UTS host name.
-    if (it == pods_.end() || (it->second.source != "log-dir" && name.source == "log-dir")) pods_[pod_uid] = name;
+    if (it == pods_.end() || (it->second.source != PodNameSource::log_dir && name.source == PodNameSource::log_dir))
+        pods_[pod_uid] = name;
 }
 
 void Model::finish() {

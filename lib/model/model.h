@@ -125,7 +125,7 @@ struct PruneRecord {
 struct PodNameRecord {
     std::string name;
     std::string namespace_;
-    std::string source;
+    PodNameSource source = PodNameSource::unknown;
 };
 
 class Model {

@@ -45,7 +45,7 @@ struct RecorderStats {
 struct PodName {
     std::string name;
     std::string namespace_;
-    std::string source;  // "log-dir" or "hostname"
+    PodNameSource source = PodNameSource::unknown;
 };
 using PodNamer = std::function<std::optional<PodName>(const std::string& pod_uid, const std::string& nodename)>;
 // Where the recorder tells its operator about the journal (one line each,

@@ -209,7 +209,7 @@ void FixtureJournal::write(const std::string& path) const {
 
     // Batch 1: what the recorder learns at start (the /proc snapshot, pod names).
     for (const auto& s : snapshot_) check(w->add_snapshot(s), "snapshot");
-    for (const auto& p : pods_) check(w->add_pod(p.uid, p.name, p.ns, p.source), "pod");
+    for (const auto& p : pods_) check(w->add_pod(p.uid, p.name, p.ns, lineage::pod_name_source_from(p.source)), "pod");
     uint64_t committed = run_.started_ns + kSnapshotDelay;
     check(w->commit(static_cast<int64_t>(committed)), "commit");
 
@@ -265,7 +265,7 @@ void FixtureJournal::load_into(lineage::Model& model, const std::string& journal
         model.add_clock_sample(run_.boot_id, static_cast<int64_t>(run_.stopped_ns), wall(run_.stopped_ns));
     }
     for (const auto& s : snapshot_) model.add_snapshot(run_.boot_id, 1, s);
-    for (const auto& p : pods_) model.add_pod(p.uid, lineage::PodNameRecord{p.name, p.ns, p.source});
+    for (const auto& p : pods_) model.add_pod(p.uid, lineage::PodNameRecord{p.name, p.ns, lineage::pod_name_source_from(p.source)});
     // The order JournalReader reads in: table by table, rows in time order.
     std::vector<Row> rows = rows_;
     std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {

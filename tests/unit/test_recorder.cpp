@@ -122,7 +122,7 @@ TEST_CASE("a pod is named once, from the first exec seen in it", "[recorder]") {
     PodNamer namer = [&](const std::string& uid, const std::string& nodename) -> std::optional<PodName> {
         ++calls;
         CHECK(uid == "4c6a1b2e-8d3f-4e5a-9b7c-1d2e3f4a5b6c");
-        return PodName{nodename, "production", "log-dir"};
+        return PodName{nodename, "production", PodNameSource::log_dir};
     };
     Recorder rec(writer, RecorderOptions{}, namer);
     std::string cg = "/kubepods.slice/kubepods-burstable.slice/"
@@ -316,7 +316,7 @@ TEST_CASE("a pod named in a batch that was rolled back is named again", "[record
     TempDir dir;
     auto writer = open_writer(dir / "j.db");
     PodNamer namer = [&](const std::string&, const std::string&) -> std::optional<PodName> {
-        return PodName{"web", "prod", "log-dir"};
+        return PodName{"web", "prod", PodNameSource::log_dir};
     };
     Recorder rec(writer, RecorderOptions{}, namer);
     Database& db = writer.database_for_tests();
