@@ -10,20 +10,26 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "fixture_journal.h"
 #include "hashchain.h"
+#include "integrity.h"
+#include "journal_format.h"
 #include "journal_writer.h"
 #include "sqlite.h"
 #include "test_util.h"
 #include "retention.h"
+#include "verifier.h"
 #include "verify.h"
+#include "verify_render.h"
 
 using namespace lineage;
 using fixture::run_lineage;
@@ -194,7 +200,7 @@ JournalVerdict verify(const std::string& path) {
 std::string describe(const JournalVerdict& v) {
     VerifyReport r;
     r.journals.push_back(v);
-    return render_verify_text(r);
+    return VerifyTextRenderer().render(r);
 }
 
 std::vector<const Finding*> of_kind(const JournalVerdict& v, FindingKind k) {
@@ -682,7 +688,7 @@ TEST_CASE("a journal cut at a batch boundary ends there and only an anchor shows
         auto a = parse_anchor(head_line);
         REQUIRE(a.ok());
         check_anchors(report, {*a});
-        std::string text = render_verify_text(report);
+        std::string text = VerifyTextRenderer().render(report);
         INFO(text);
         CHECK(report.journals[0].status() == "truncated");
         CHECK(report.journals[0].findings.empty());
@@ -1303,4 +1309,44 @@ TEST_CASE("decode_row gives back every value RowEncoder encoded", "[hash-chain]"
     CHECK((got[4].type == RowEncoder::kBlob && got[4].bytes.empty()));
     CHECK((got[5].type == RowEncoder::kReal && got[5].real == 2.5));
     CHECK(got[6].type == RowEncoder::kNull);
+}
+
+TEST_CASE("the compiled schema is loaded once, and a schema that cannot be loaded is a finding", "[verify]") {
+    const auto& compiled = journal_schema_objects();
+    REQUIRE(compiled.ok());
+    CHECK(&journal_schema_objects() == &compiled);
+    std::map<std::string, const SchemaObject*> by_name;
+    for (const auto& o : *compiled) by_name[o.name] = &o;
+    REQUIRE(by_name.count("exec_by_pod"));
+    CHECK(by_name["exec_by_pod"]->type == "index");
+    CHECK(by_name["exec_by_pod"]->table == "exec");
+    CHECK(by_name["exec_by_pod"]->columns == std::vector<std::string>{"pod_uid"});
+    REQUIRE(by_name.count("prunes"));
+    CHECK(by_name["prunes"]->table == "prunes");
+
+    // The journal's side, as check_schema reads it.
+    TempDir dir;
+    write_sample(dir / "j.db");
+    auto db = Database::open_read("file:" + (dir / "j.db") + "?mode=ro");
+    REQUIRE(db.ok());
+    auto stmt = db->prepare("SELECT type, name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
+    REQUIRE(stmt.ok());
+    verify_detail::SchemaDefs have;
+    while (stmt->step() == SQLITE_ROW) have[stmt->text(1)] = {stmt->text(0), normalized_sql(stmt->text(2))};
+    CHECK(verify_detail::schema_findings(compiled, have, kJournalSchemaVersion).empty());
+    // A version 1 journal has no prunes table; this one has one too many.
+    auto v1 = verify_detail::schema_findings(compiled, have, 1);
+    REQUIRE(v1.size() == 1);
+    CHECK(v1[0].detail == "table prunes is not part of the schema");
+
+    // Never a silent pass: nothing to compare with is a finding of its own.
+    const Result<std::vector<SchemaObject>> failed = Error{"the compiled-in schema cannot be loaded: out of memory"};
+    auto findings = verify_detail::schema_findings(failed, have, kJournalSchemaVersion);
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].kind == FindingKind::schema);
+    CHECK(findings[0].detail ==
+          "the journal's schema cannot be checked: the compiled-in schema cannot be loaded: out of memory");
+    JournalVerdict v;
+    v.findings = findings;
+    CHECK(v.status() == "tampered");
 }
