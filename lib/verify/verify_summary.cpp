@@ -1,32 +1,24 @@
 // What the journal says about itself: its runs, the gaps between them when
 // nothing was recorded, and the loss records of what it could not hold.
-#include <algorithm>
-#include <climits>
-#include <map>
 #include <vector>
 
+#include "clock_map.h"
 #include "verifier.h"
 
 namespace lineage::verify_detail {
 
-// Runs, the gaps between them, and the loss records: small tables.
+// Runs, the gaps between them, and the loss records: small tables. Boot
+// times become wall-clock times by ClockMap's rule, over the same samples
+// reconstruct's model uses (clock_samples and each run's start, by boot),
+// so that both tell the same time of the same row.
 bool Verifier::summarise() {
-    std::map<int64_t, std::vector<std::pair<int64_t, int64_t>>> samples;  // run -> (boot, wall)
-    bool ok = each("clock_samples", "SELECT run_id, boot_ns, wall_ns FROM clock_samples ORDER BY run_id, boot_ns",
-                   [&](Stmt& s) { samples[s.int64(0)].emplace_back(s.int64(1), s.int64(2)); });
-    std::map<int64_t, int64_t> start_offset;  // run -> wall - boot at start
-    auto wall_of = [&](int64_t run, int64_t boot_ns) -> int64_t {
-        auto it = samples.find(run);
-        if (it == samples.end() || it->second.empty()) {
-            auto o = start_offset.find(run);
-            return boot_ns + (o == start_offset.end() ? 0 : o->second);
-        }
-        const auto& v = it->second;
-        auto pos = std::lower_bound(v.begin(), v.end(), std::make_pair(boot_ns, INT64_MIN));
-        if (pos == v.end()) --pos;
-        if (pos != v.begin() && boot_ns - std::prev(pos)->first < pos->first - boot_ns) --pos;
-        return boot_ns + (pos->second - pos->first);
+    struct Sample {
+        int64_t run_id, boot_ns, wall_ns;
     };
+    std::vector<Sample> samples;
+    bool ok = each("clock_samples", "SELECT run_id, boot_ns, wall_ns FROM clock_samples",
+                   [&](Stmt& s) { samples.push_back(Sample{s.int64(0), s.int64(1), s.int64(2)}); });
+    ClockMap clock;
     ok = ok && each("runs", "SELECT run_id, node, boot_id, started_ns, started_wall_ns FROM runs ORDER BY run_id",
                     [&](Stmt& s) {
                         RunSummary r;
@@ -34,13 +26,22 @@ bool Verifier::summarise() {
                         r.node = s.text(1);
                         r.boot_id = s.text(2);
                         r.started_wall_ns = s.int64(4);
-                        start_offset[r.run_id] = s.int64(4) - s.int64(3);
+                        // As Model::add_run: a start of unknown wall time is no sample.
+                        if (r.started_wall_ns) clock.add_sample(r.boot_id, s.int64(3), r.started_wall_ns);
                         v_.runs.push_back(r);
                     });
     auto run = [&](int64_t id) -> RunSummary* {
         for (auto& r : v_.runs)
             if (r.run_id == id) return &r;
         return nullptr;
+    };
+    for (const Sample& s : samples) {
+        if (const RunSummary* r = run(s.run_id)) clock.add_sample(r->boot_id, s.boot_ns, s.wall_ns);
+    }
+    // A row of no run (a loss in a batch that is gone) keeps its boot time.
+    auto wall_of = [&](int64_t run_id, int64_t boot_ns) {
+        const RunSummary* r = run(run_id);
+        return r ? clock.to_wall(r->boot_id, boot_ns) : boot_ns;
     };
     ok = ok &&
          each("run_stops", "SELECT run_id, stopped_wall_ns, reason, events, lost FROM run_stops", [&](Stmt& s) {

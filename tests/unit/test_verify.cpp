@@ -14,6 +14,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
@@ -23,7 +24,9 @@
 #include "hashchain.h"
 #include "integrity.h"
 #include "journal_format.h"
+#include "journal_reader.h"
 #include "journal_writer.h"
+#include "model.h"
 #include "sqlite.h"
 #include "test_util.h"
 #include "retention.h"
@@ -1349,4 +1352,91 @@ TEST_CASE("the compiled schema is loaded once, and a schema that cannot be loade
     JournalVerdict v;
     v.findings = findings;
     CHECK(v.status() == "tampered");
+}
+
+TEST_CASE("verify's run, gap and loss times are reconstruct's, across a clock step", "[verify]") {
+    // Boot kBoot: run 1 starts at boot 1000 s; at 1100 s the wall clock is
+    // stepped an hour ahead (a clock sample says so); run 1 is killed, and
+    // run 2 of the same boot starts at 1200 s with the clock stepped back.
+    // Losses sit between samples, nearer one or the other, and on a tie.
+    // Then run 3, after a reboot. Every wall time verify reports must be the
+    // model's for the same boot time.
+    constexpr int64_t kSec = 1'000'000'000;
+    constexpr int64_t kWall = 1'776'848'400'000'000'000;
+    constexpr int64_t kStep = 3600 * kSec;
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    {
+        auto w = JournalWriter::open(path);
+        REQUIRE(w.ok());
+        REQUIRE(w->begin_run(run_info(1000 * kSec)).ok());
+        REQUIRE(w->commit(1000 * kSec + 1).ok());
+        REQUIRE(w->add_loss(1010 * kSec, 1020 * kSec, 3, "ringbuf_full").ok());  // nearer the start
+        REQUIRE(w->commit(1030 * kSec).ok());
+        REQUIRE(w->add_clock_sample(1100 * kSec, kWall + 1100 * kSec + kStep).ok());
+        REQUIRE(w->add_loss(1050 * kSec, 1090 * kSec, 4, "ringbuf_full").ok());  // a tie, then nearer the step
+        REQUIRE(w->commit(1140 * kSec).ok());
+        REQUIRE(w->add_loss(1160 * kSec, 1170 * kSec, 5, "ringbuf_full").ok());  // nearer run 2's start
+        REQUIRE(w->commit(1180 * kSec).ok());
+    }
+    {
+        auto w = JournalWriter::open(path);
+        REQUIRE(w.ok());
+        REQUIRE(w->begin_run(run_info(1200 * kSec)).ok());
+        REQUIRE(w->add_loss(1210 * kSec, 1220 * kSec, 6, "ringbuf_full").ok());
+        REQUIRE(w->commit(1230 * kSec).ok());
+        REQUIRE(w->end_run(1240 * kSec, kWall + 1240 * kSec, "signal", 0, 18).ok());
+    }
+    {
+        auto w = JournalWriter::open(path);
+        REQUIRE(w.ok());
+        RunInfo info = run_info(5 * kSec);
+        info.boot_id = "22222222-2222-3333-4444-555555555555";
+        info.started_wall_ns = kWall + 2000 * kSec;
+        REQUIRE(w->begin_run(info).ok());
+        REQUIRE(w->add_loss(6 * kSec, 7 * kSec, 7, "ringbuf_full").ok());
+        REQUIRE(w->commit(8 * kSec).ok());
+    }
+    JournalVerdict v = verify(path);
+    INFO(describe(v));
+    CHECK(v.status() == "whole");
+
+    auto reader = JournalReader::open(path);
+    REQUIRE(reader.ok());
+    Model model;
+    REQUIRE(reader->load_into(model).ok());
+    model.finish();
+
+    REQUIRE(v.runs.size() == 3);
+    REQUIRE(model.runs().size() == 3);
+    for (size_t i = 0; i < 3; ++i) {
+        const RunRecord& m = model.runs()[i];
+        const RunSummary& r = v.runs[i];
+        INFO("run " << r.run_id);
+        CHECK(r.run_id == m.run_id);
+        CHECK(r.started_wall_ns == m.started_wall_ns);
+        REQUIRE(r.last_commit_wall_ns);
+        CHECK(*r.last_commit_wall_ns == model.to_wall(m.boot_id, m.last_batch_ns));
+    }
+    // Run 1 was killed: its gap starts at its last commit, in the model's time.
+    REQUIRE(v.gaps.size() == 2);
+    CHECK(v.gaps[0].from_wall_ns == model.to_wall(kBoot, model.runs()[0].last_batch_ns));
+    CHECK(v.gaps[0].to_wall_ns == model.runs()[1].started_wall_ns);
+    CHECK(v.gaps[1].reboot);
+
+    std::multiset<std::tuple<int64_t, int64_t, int64_t>> from_verify, from_model;
+    for (const auto& l : v.losses) from_verify.insert({l.from_wall_ns, l.to_wall_ns, l.count});
+    for (const auto& l : model.losses()) {
+        from_model.insert({model.to_wall(l.boot_id, l.from_ns), model.to_wall(l.boot_id, l.to_ns), l.count});
+    }
+    CHECK(from_verify.size() == 5);
+    CHECK(from_verify == from_model);
+    // The step shows: the loss just before the stepped sample is an hour on.
+    std::map<int64_t, const LossSummary*> by_count;
+    for (const auto& l : v.losses) by_count[l.count] = &l;
+    CHECK(by_count[3]->from_wall_ns == kWall + 1010 * kSec);
+    CHECK(by_count[4]->from_wall_ns == kWall + 1050 * kSec);          // the tie: the earlier sample
+    CHECK(by_count[4]->to_wall_ns == kWall + 1090 * kSec + kStep);
+    CHECK(by_count[5]->from_wall_ns == kWall + 1160 * kSec);          // run 2's start, same boot
+    CHECK(by_count[7]->from_wall_ns == kWall + 2000 * kSec + 1 * kSec);
 }
