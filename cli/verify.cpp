@@ -1,6 +1,7 @@
 // lineage verify: is a journal whole? The hash chain, SQLite's integrity,
 // anchors, and what the journal says it missed.
 #include <cstdio>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -10,6 +11,7 @@
 #include "escape.h"
 #include "hashchain.h"
 #include "verify.h"
+#include "verify_render.h"
 
 namespace lineage::cli {
 
@@ -44,7 +46,13 @@ int run_verify(VerifyArgs args) {
         report.journals.push_back(std::move(*verdict));
     }
     check_anchors(report, anchors);
-    std::string out = args.format == "json" ? render_verify_json(report) : render_verify_text(report);
+    std::unique_ptr<VerifyRenderer> renderer;
+    if (args.format == "json") {
+        renderer = std::make_unique<VerifyJsonRenderer>();
+    } else {
+        renderer = std::make_unique<VerifyTextRenderer>();
+    }
+    const std::string out = renderer->render(report);
     if (!write_stdout(out)) return fail("cannot write the output");
     return report.whole() ? kWhole : kNotWhole;
 }

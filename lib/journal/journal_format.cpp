@@ -21,6 +21,44 @@ constexpr char kSqliteMagic[16] = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f', 'o', 
 
 const char* journal_schema_sql() { return kJournalSchemaSql; }
 
+namespace {
+
+Error schema_error(const std::string& why) {
+    return Error{"the compiled-in schema cannot be loaded: " + why};
+}
+
+Result<std::vector<SchemaObject>> load_schema_objects() {
+    auto mem = Database::open_write(":memory:");
+    if (!mem) return schema_error("cannot open an in-memory database: " + mem.error().message);
+    if (auto st = mem->exec(journal_schema_sql()); !st) return schema_error("SQLite refuses it: " + st.error().message);
+    auto stmt = mem->prepare(
+        "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema "
+        "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name");
+    if (!stmt) return schema_error("cannot read sqlite_schema: " + stmt.error().message);
+    std::vector<SchemaObject> objects;
+    int rc;
+    while ((rc = stmt->step()) == SQLITE_ROW) {
+        objects.push_back(SchemaObject{stmt->text(0), stmt->text(1), stmt->text(2), stmt->text(3), {}});
+    }
+    if (rc != SQLITE_DONE) return schema_error("cannot read sqlite_schema: " + mem->errmsg());
+    for (auto& o : objects) {
+        if (o.type != "index") continue;
+        auto cols = mem->prepare("SELECT coalesce(name, '') FROM pragma_index_info(?1) ORDER BY seqno");
+        if (!cols) return schema_error("cannot read the columns of index " + o.name + ": " + cols.error().message);
+        cols->bind(1, std::string_view(o.name));
+        while ((rc = cols->step()) == SQLITE_ROW) o.columns.push_back(cols->text(0));
+        if (rc != SQLITE_DONE) return schema_error("cannot read the columns of index " + o.name + ": " + mem->errmsg());
+    }
+    return objects;
+}
+
+}  // namespace
+
+const Result<std::vector<SchemaObject>>& journal_schema_objects() {
+    static const Result<std::vector<SchemaObject>> objects = load_schema_objects();
+    return objects;
+}
+
 Status check_sqlite_header(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {

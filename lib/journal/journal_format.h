@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "hashchain.h"
 #include "result.h"
@@ -43,5 +44,20 @@ void encode_stored_row(sqlite3_stmt* stmt, int first_col, ChainTable table, RowE
 
 // The compiled-in schema (schema/journal.sql), as SQL.
 const char* journal_schema_sql();
+
+// One table, index or trigger of the compiled-in schema, as SQLite holds it
+// in sqlite_schema.
+struct SchemaObject {
+    std::string type, name;
+    std::string table;                 // tbl_name: an index's or trigger's table; a table's own name
+    std::string sql;                   // as stored, comments and all
+    std::vector<std::string> columns;  // an index's key columns, in order (pragma_index_info)
+};
+
+// The compiled-in schema loaded into SQLite once per process (thread-safe),
+// for comparing a journal with: its objects in name order, SQLite's own
+// (sqlite_*) left out. Read from journal_schema_sql(), never from a journal,
+// whose SQL is the attacker's. An Error when SQLite could not load it.
+const Result<std::vector<SchemaObject>>& journal_schema_objects();
 
 }  // namespace lineage

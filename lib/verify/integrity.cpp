@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "journal_format.h"
+#include "siphash.h"
 
 namespace lineage {
 
@@ -28,40 +29,28 @@ struct IndexSpec {
 };
 
 // The schema compiled into this binary: its tables' and indexes' SQL, and
-// its indexes. Read from journal_schema_sql(), never from the journal, whose SQL
-// is the attacker's: these names and conditions are the only text the checks
-// below put into SQL.
+// its indexes. From journal_schema_objects(), never from the journal, whose
+// SQL is the attacker's: these names and conditions are the only text the
+// checks below put into SQL.
 struct CompiledSchema {
     std::map<std::string, std::string> objects;  // name -> normalized SQL
-    std::vector<IndexSpec> indexes;
+    std::vector<IndexSpec> indexes;              // empty: the proof does not apply
 };
 
-CompiledSchema read_compiled_schema() {
+CompiledSchema compiled_schema() {
+    const auto& loaded = journal_schema_objects();
+    if (!loaded) return {};  // verify's schema check reports it
     CompiledSchema schema;
-    auto mem = Database::open_write(":memory:");
-    if (!mem || !mem->exec(journal_schema_sql())) return {};
-    auto all = mem->prepare("SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL");
-    if (!all) return {};
-    while (all->step() == SQLITE_ROW) schema.objects[all->text(0)] = normalized_sql(all->text(1));
-    auto stmt = mem->prepare("SELECT name, tbl_name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name");
-    if (!stmt) return {};
-    while (stmt->step() == SQLITE_ROW) {
-        IndexSpec s;
-        s.name = stmt->text(0);
-        s.table = stmt->text(1);
-        const std::string sql = normalized_sql(stmt->text(2));
+    for (const SchemaObject& o : *loaded) {
+        const std::string sql = normalized_sql(o.sql);
+        schema.objects[o.name] = sql;
+        if (o.type != "index") continue;
+        IndexSpec s{o.name, o.table, o.columns, ""};
         if (auto at = sql.find(" WHERE "); at != std::string::npos) s.where = sql.substr(at + 7);
-        auto cols = mem->prepare(fmt::format("SELECT name FROM pragma_index_info('{}') ORDER BY seqno", s.name));
-        if (!cols) return {};
-        while (cols->step() == SQLITE_ROW) s.columns.push_back(cols->text(0));
-        if (s.columns.empty()) return {};  // an expression index: not something this check knows
+        // An expression index: not something this check knows.
+        if (s.columns.empty() || std::count(s.columns.begin(), s.columns.end(), "")) return {};
         schema.indexes.push_back(std::move(s));
     }
-    return schema;
-}
-
-const CompiledSchema& compiled_schema() {
-    static const CompiledSchema schema = read_compiled_schema();
     return schema;
 }
 
@@ -461,7 +450,7 @@ std::vector<std::string> full_integrity_check(Database& db) {
 }
 
 std::vector<std::string> check_integrity(Database& db) {
-    const auto& schema = compiled_schema();
+    const CompiledSchema schema = compiled_schema();
     const auto key = run_key();
     if (!key || !proof_applies(db, schema)) return full_integrity_check(db);
     std::vector<std::string> problems;
@@ -490,62 +479,6 @@ std::string normalized_sql(std::string_view sql) {
         out.push_back(c);
     }
     return out;
-}
-
-namespace {
-uint64_t load_le64(const uint8_t* p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
-    return v;
-}
-uint64_t rotl(uint64_t x, int b) {
-    return (x << b) | (x >> (64 - b));
-}
-}  // namespace
-
-uint64_t siphash24(const SipKey& key, const void* data, size_t size) {
-    const uint64_t k0 = load_le64(key.data()), k1 = load_le64(key.data() + 8);
-    uint64_t v0 = 0x736f6d6570736575ULL ^ k0;
-    uint64_t v1 = 0x646f72616e646f6dULL ^ k1;
-    uint64_t v2 = 0x6c7967656e657261ULL ^ k0;
-    uint64_t v3 = 0x7465646279746573ULL ^ k1;
-    auto round = [&]() {
-        v0 += v1;
-        v1 = rotl(v1, 13);
-        v1 ^= v0;
-        v0 = rotl(v0, 32);
-        v2 += v3;
-        v3 = rotl(v3, 16);
-        v3 ^= v2;
-        v0 += v3;
-        v3 = rotl(v3, 21);
-        v3 ^= v0;
-        v2 += v1;
-        v1 = rotl(v1, 17);
-        v1 ^= v2;
-        v2 = rotl(v2, 32);
-    };
-    const auto* p = static_cast<const uint8_t*>(data);
-    const uint8_t* end = p + (size & ~size_t{7});
-    for (; p != end; p += 8) {
-        const uint64_t m = load_le64(p);
-        v3 ^= m;
-        round();
-        round();
-        v0 ^= m;
-    }
-    uint64_t last = static_cast<uint64_t>(size) << 56;
-    for (size_t i = 0; i < (size & 7); ++i) last |= static_cast<uint64_t>(p[i]) << (8 * i);
-    v3 ^= last;
-    round();
-    round();
-    v0 ^= last;
-    v2 ^= 0xff;
-    round();
-    round();
-    round();
-    round();
-    return v0 ^ v1 ^ v2 ^ v3;
 }
 
 }  // namespace lineage

@@ -33,9 +33,6 @@
 // PRAGMA integrity_check. (Found in review: a UTF-16 copy and an index with
 // an extra field both got through a first version that lacked these.)
 
-#include <array>
-#include <cstddef>
-#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,10 +51,5 @@ std::vector<std::string> full_integrity_check(Database& db);
 // schema/journal.sql's column comments are kept in sqlite_schema, and a
 // reworded comment changes nothing a journal holds.
 std::string normalized_sql(std::string_view sql);
-
-// SipHash-2-4 (Aumasson and Bernstein, 2012) of `size` bytes under a
-// 128-bit key: a keyed hash that cannot be steered without the key.
-using SipKey = std::array<uint8_t, 16>;
-uint64_t siphash24(const SipKey& key, const void* data, size_t size);
 
 }  // namespace lineage

@@ -134,9 +134,6 @@ Result<JournalVerdict> verify_journal(const std::string& path);
 // an anchor that names a batch beyond a journal's end marks it truncated.
 void check_anchors(VerifyReport& report, const std::vector<Anchor>& anchors);
 
-std::string render_verify_text(const VerifyReport& report);
-// The structure is documented in man/lineage-verify.1 (JSON OUTPUT) and
-// schema/verify.schema.json.
-std::string render_verify_json(const VerifyReport& report);
+// The output: verify_render.h.
 
 }  // namespace lineage

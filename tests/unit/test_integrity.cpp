@@ -1,4 +1,4 @@
-// verify's SQLite integrity check (lib/integrity.h): quick_check plus the
+// verify's SQLite integrity check (lib/verify/integrity.h): quick_check plus the
 // index proof by ordered scans and keyed multisets. Indexes are damaged here
 // by editing their B-tree pages byte by byte, below SQLite, the way a disk
 // or a hand with a hex editor would; every damage must be found, and
@@ -16,6 +16,7 @@
 
 #include "integrity.h"
 #include "journal_writer.h"
+#include "siphash.h"
 #include "sqlite.h"
 #include "test_util.h"
 

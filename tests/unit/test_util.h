@@ -8,10 +8,12 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "journal_writer.h"
+#include "verify.h"
 
 namespace lineage::test {
 
@@ -63,5 +65,42 @@ inline JournalWriter open_writer(const std::string& path) {
     REQUIRE(w->begin_run(info).ok());
     return std::move(*w);
 }
+
+// ---------------------------------------------------------------- journals to verify
+// The verify, retention and hash-chain tests' journal (test_util.cpp).
+
+inline constexpr const char* kBoot = "11111111-2222-3333-4444-555555555555";
+
+// A run of boot kBoot on node-a that started at boot time started_ns, which
+// was 2026-04-22T09:00:00Z plus started_ns.
+RunInfo run_info(int64_t started_ns);
+
+// Ten event rows: a fork, exec and exit of three processes, and a connect;
+// when n is even also a loss record. write_event_batch commits them.
+void add_events(JournalWriter& w, uint32_t& pid, uint64_t& t, int n);
+void write_event_batch(JournalWriter& w, uint32_t& pid, uint64_t& t, int n);
+
+struct Sample {
+    ChainHead run1_head;  // after run 1 stopped
+    ChainHead head;       // the last batch
+};
+
+// Run 1: batch 1 (run row, clock sample, snapshot, pod), batches 2-7 (events),
+// batch 8 (stop row and clock sample). Run 2, never stopped: batch 9 (start),
+// 10-11 (events), 12 (a clock sample of its own), 13 (events).
+Sample write_sample(const std::string& path);
+
+// A working copy to tamper with, opened read-write: evidence is never touched.
+struct Copy {
+    std::string path;
+    Copy(const std::string& from, const std::string& to);
+    void sql(const std::string& statements);
+    int64_t scalar(const std::string& query);
+};
+
+// verify_journal, which must succeed; its text; its findings of one kind.
+JournalVerdict verify(const std::string& path);
+std::string describe(const JournalVerdict& v);
+std::vector<const Finding*> of_kind(const JournalVerdict& v, FindingKind k);
 
 }  // namespace lineage::test

@@ -1,0 +1,299 @@
+// Retention: pruning by size and by age, a chunk at a time; pruned
+// journals verify from the first kept batch, and deleting old batches
+// without a prune in the chain is tampering.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "fixture_journal.h"
+#include "hashchain.h"
+#include "journal_format.h"
+#include "journal_writer.h"
+#include "retention.h"
+#include "sqlite.h"
+#include "test_util.h"
+#include "verify.h"
+
+using namespace lineage;
+using lineage::test::Copy;
+using lineage::test::describe;
+using lineage::test::kBoot;
+using lineage::test::of_kind;
+using lineage::test::run_info;
+using lineage::test::Sample;
+using lineage::test::verify;
+using lineage::test::write_event_batch;
+using lineage::test::write_sample;
+using fixture::run_lineage;
+using fixture::RunResult;
+using fixture::TempDir;
+using nlohmann::json;
+
+namespace {
+// SQL that deletes batches 1..through by hand, as someone with write access
+// to the file would: their batches rows and the rows of the event tables,
+// and with `run_metadata` also those of the tables a prune keeps.
+std::string delete_batches_sql(int64_t through, bool run_metadata) {
+    std::string sql;
+    for (size_t i = 0; i < kChainTableCount; ++i) {
+        const ChainTable t = table_at(i);
+        if (!table_in_version(t, kJournalSchemaVersion) || (!run_metadata && kept_when_pruned(t))) continue;
+        sql += fmt::format("DELETE FROM {} WHERE batch <= {};", table_name(t), through);
+    }
+    return sql + fmt::format("DELETE FROM batches WHERE batch_id <= {};", through);
+}
+
+// write_sample, then prunes through `through` (with the writer that wrote
+// it, as `record --max-size` does).
+PruneResult prune_sample(const std::string& path, int64_t through) {
+    auto w = JournalWriter::open(path);
+    REQUIRE(w.ok());
+    auto p = w->prune_through(through, "max-size", 2'000'000'000'000);
+    INFO((p.ok() ? std::string() : p.error().message));
+    REQUIRE(p.ok());
+    return *p;
+}
+}  // namespace
+
+TEST_CASE("a pruned journal verifies whole from its first kept batch", "[verify][retention]") {
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    Sample s = write_sample(path);
+    const int64_t events_before = Copy(path, dir / "before.db").scalar("SELECT count(*) FROM exec");
+    PruneResult p = prune_sample(path, 9);  // all of run 1, and run 2's first batch
+    CHECK(p.through_batch == 9);
+    CHECK(p.batch_id == 14);
+    // Run 1: 6 batches of 10 event rows, 3 loss rows, 3 snapshot rows; run 2's
+    // first batch: 3 snapshot rows. Pods are kept.
+    CHECK(p.rows == 6 * 10 + 3 + 3 + 3);
+
+    JournalVerdict v = verify(path);
+    INFO(describe(v));
+    CHECK(v.status() == "whole");
+    REQUIRE(v.pruned);
+    CHECK(v.pruned->through_batch == 9);
+    CHECK(v.pruned->prunes == 1);
+    CHECK(v.pruned->rows == p.rows);
+    CHECK(v.pruned->reason == "max-size");
+    CHECK(v.first_batch == 10);
+    CHECK(v.last_batch == 14);
+    CHECK(describe(v).find("pruned: batches 1-9") != std::string::npos);
+    // The metadata stays: both runs, run 1's stop, the pods.
+    Copy c(path, dir / "after.db");
+    CHECK(c.scalar("SELECT count(*) FROM runs") == 2);
+    CHECK(c.scalar("SELECT count(*) FROM run_stops") == 1);
+    CHECK(c.scalar("SELECT count(*) FROM pods") == 2);
+    CHECK(c.scalar("SELECT count(*) FROM exec") == events_before - 6 * 3);
+    CHECK(c.scalar("SELECT count(*) FROM exec WHERE batch <= 9") == 0);
+    CHECK(c.scalar("SELECT count(*) FROM batches WHERE batch_id <= 9") == 0);
+
+    SECTION("a second prune is cumulative") {
+        PruneResult p2 = prune_sample(path, 11);
+        CHECK(p2.batch_id == 15);
+        JournalVerdict v2 = verify(path);
+        INFO(describe(v2));
+        CHECK(v2.status() == "whole");
+        REQUIRE(v2.pruned);
+        CHECK(v2.pruned->through_batch == 11);
+        CHECK(v2.pruned->prunes == 2);
+        CHECK(v2.pruned->rows == p.rows + p2.rows);
+    }
+    SECTION("an anchor of a pruned batch cannot be checked; the last pruned one can") {
+        RunResult r = run_lineage(
+            {"verify", "--journal", "j.db", "--anchor", format_anchor_line(1, "node-a", kBoot, 8, s.run1_head.hash)},
+            dir.path());
+        INFO(r.out << r.err);
+        CHECK(r.status == 0);
+        CHECK_THAT(r.out, Catch::Contains("anchor pruned: node=node-a batch=8"));
+        Hash other{};
+        other[0] = 7;
+        r = run_lineage({"verify", "--journal", "j.db", "--anchor", format_anchor_line(1, "node-a", kBoot, 9, other)},
+                        dir.path());
+        INFO(r.out << r.err);
+        CHECK(r.status == 1);
+        CHECK_THAT(r.out, Catch::Contains("batch 9 of j.db has another hash"));
+    }
+    SECTION("--format json names the prune and validates") {
+        RunResult r = run_lineage({"verify", "--journal", "j.db", "--format", "json"}, dir.path());
+        REQUIRE(r.status == 0);
+        json doc = json::parse(r.out);
+        const json& pr = doc.at("journals").at(0).at("pruned");
+        CHECK(pr.at("through_batch") == 9);
+        CHECK(pr.at("reason") == "max-size");
+        CHECK(pr.at("rows") == p.rows);
+    }
+}
+
+TEST_CASE("deleting old batches without a prune, or editing what a prune kept, is caught", "[verify][retention]") {
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    write_sample(path);
+
+    SECTION("the first batches deleted by hand: batches missing") {
+        Copy c(path, dir / "t.db");
+        c.sql(delete_batches_sql(4, true));
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        REQUIRE(of_kind(v, FindingKind::batch_missing).size() == 1);
+        CHECK(of_kind(v, FindingKind::batch_missing)[0]->detail == "the journal starts at batch 5: batches 1-4 are missing");
+    }
+    SECTION("a forged prune row with a batch that is not an integer") {
+        // The digest and hash are what a real prune of batches 1-4 would
+        // record; only its batch is not one the chain holds.
+        Copy real(path, dir / "real.db");
+        prune_sample(real.path, 4);
+        const int64_t real_prune_batch = real.scalar("SELECT batch FROM prunes");
+        Copy c(path, dir / "t.db");
+        c.sql(delete_batches_sql(4, false) +
+              fmt::format("ATTACH '{}' AS r; INSERT INTO prunes SELECT 13.5, through_batch, through_hash, "
+                          "through_wall_ns, rows, kept_digest, reason FROM r.prunes WHERE batch = {};",
+                          real.path, real_prune_batch));
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        CHECK(!of_kind(v, FindingKind::batch_missing).empty());
+        // The prune row is outside every batch, and so are the run rows of
+        // batches 1-4 that it claimed to keep.
+        std::set<std::string> tables;
+        for (const Finding* f : of_kind(v, FindingKind::outside_batch)) tables.insert(f->table);
+        CHECK(tables.count("prunes") == 1);
+        CHECK(tables.count("runs") == 1);
+    }
+    SECTION("a forged prune row in an existing batch") {
+        Copy real(path, dir / "real.db");
+        prune_sample(real.path, 4);
+        Copy c(path, dir / "t.db");
+        c.sql(delete_batches_sql(4, false) +
+              fmt::format("ATTACH '{}' AS r; INSERT INTO prunes SELECT 13, through_batch, through_hash, "
+                          "through_wall_ns, rows, kept_digest, reason FROM r.prunes;",
+                          real.path));
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        REQUIRE(of_kind(v, FindingKind::added).size() >= 1);
+        CHECK(of_kind(v, FindingKind::added)[0]->table == "prunes");
+    }
+    prune_sample(path, 4);
+    SECTION("more batches deleted after a prune: batches missing, and the prune is named") {
+        Copy c(path, dir / "t.db");
+        c.sql(delete_batches_sql(6, false));
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        REQUIRE(of_kind(v, FindingKind::batch_missing).size() == 1);
+        CHECK_THAT(of_kind(v, FindingKind::batch_missing)[0]->detail,
+                   Catch::Contains("batches 5-6 are missing (the last prune, in batch 14, deleted batches 1-4 only)"));
+    }
+    SECTION("a kept row of a pruned batch edited: modified") {
+        Copy c(path, dir / "t.db");
+        c.sql("UPDATE pods SET name = 'innocent' WHERE batch = 1");
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        REQUIRE(of_kind(v, FindingKind::modified).size() == 1);
+        CHECK_THAT(of_kind(v, FindingKind::modified)[0]->detail,
+                   Catch::Contains("rows kept from pruned batches up to 4") && Catch::Contains("prune in batch 14"));
+    }
+    SECTION("a kept row added with a batch that is not an integer: outside a batch") {
+        Copy c(path, dir / "t.db");
+        c.sql("INSERT INTO pods (batch, pod_uid, name, namespace, source) VALUES (3.5, 'u', 'evil', 'ns', 'log-dir')");
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        REQUIRE(of_kind(v, FindingKind::outside_batch).size() == 1);
+        CHECK(of_kind(v, FindingKind::outside_batch)[0]->table == "pods");
+    }
+    SECTION("an event row left in a pruned batch: outside a batch") {
+        Copy c(path, dir / "t.db");
+        c.sql("INSERT INTO exit (batch, time_ns, tgid, start_ns, code, signal, core_dumped, comm) "
+              "VALUES (3, 1, 2, 3, 0, 0, 0, x'')");
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        CHECK(of_kind(v, FindingKind::outside_batch).size() == 1);
+    }
+    SECTION("the prune row edited: its batch does not verify") {
+        Copy c(path, dir / "t.db");
+        c.sql("UPDATE prunes SET rows = rows + 1");
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        REQUIRE(of_kind(v, FindingKind::modified).size() == 1);
+        CHECK(of_kind(v, FindingKind::modified)[0]->table == "prunes");
+    }
+}
+
+TEST_CASE("retention prunes by size and by age, a chunk at a time", "[verify][retention]") {
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    auto w = JournalWriter::open(path);
+    REQUIRE(w.ok());
+    uint64_t t = 1'000'000'000'000;
+    REQUIRE(w->begin_run(run_info(static_cast<int64_t>(t))).ok());
+    uint32_t pid = 1000;
+    for (int b = 0; b < 400; ++b) write_event_batch(*w, pid, t, b);
+    auto used = w->used_bytes();
+    REQUIRE(used.ok());
+
+    SECTION("by size: down to the low-water mark, then it stops") {
+        RetentionOptions opt;
+        opt.max_bytes = *used / 2;
+        opt.chunk_rows = 500;
+        Retention r(opt);
+        int steps = 0;
+        for (;; ++steps) {
+            REQUIRE(steps < 100);
+            auto p = r.step(*w, static_cast<int64_t>(t += 1'000'000), 0);
+            REQUIRE(p.ok());
+            if (!*p) break;
+            CHECK((*p)->rows <= opt.chunk_rows + 10);  // whole batches: at most one batch over
+        }
+        CHECK(steps > 1);
+        auto after = w->used_bytes();
+        REQUIRE(after.ok());
+        CHECK(*after <= opt.max_bytes * 9 / 10);
+        CHECK(!r.cannot_meet_size());
+        REQUIRE(w->commit(static_cast<int64_t>(t += 1'000'000)).ok());
+        JournalVerdict v = verify(path);
+        INFO(describe(v));
+        CHECK(v.status() == "whole");
+        REQUIRE(v.pruned);
+        CHECK(v.pruned->prunes == steps);
+        // Freed pages are reused: writing as much again grows the file little.
+        const auto size_before = std::filesystem::file_size(path);
+        for (int b = 0; b < 20; ++b) write_event_batch(*w, pid, t, b);
+        CHECK(std::filesystem::file_size(path) <= size_before + 64 * 1024);
+    }
+    SECTION("by age: batches committed before the cutoff go, the rest stay") {
+        RetentionOptions opt;
+        opt.retain_ns = 1;
+        opt.retain_slack_ns = 1'000'000'000;
+        opt.chunk_rows = 1'000'000;
+        Retention r(opt);
+        // Batch committed_ns is t; its wall time is that plus the run's offset.
+        const int64_t offset = 1'776'848'400'000'000'000;
+        const int64_t cutoff_wall = offset + 1'000'000'000'000 + 200 * 10'000'000;  // ~ half of the batches
+        // Within the slack of the oldest batch: nothing yet.
+        auto none = r.step(*w, static_cast<int64_t>(t), offset + 1'000'000'000'000 + opt.retain_ns + 500'000'000);
+        REQUIRE(none.ok());
+        CHECK(!*none);
+        auto p = r.step(*w, static_cast<int64_t>(t), cutoff_wall + opt.retain_ns);
+        REQUIRE(p.ok());
+        REQUIRE(*p);
+        auto db = Database::open_read("file:" + path + "?mode=ro");
+        REQUIRE(db.ok());
+        CHECK(*query_int(*db, fmt::format("SELECT count(*) FROM batches b WHERE b.committed_ns + {} < {}", offset,
+                                          cutoff_wall)) == 0);
+        CHECK(*query_int(*db, "SELECT count(*) FROM batches") > 150);
+        JournalVerdict v = verify(path);
+        INFO(describe(v));
+        CHECK(v.status() == "whole");
+        REQUIRE(v.pruned);
+        CHECK(v.pruned->reason == "retain");
+    }
+}
