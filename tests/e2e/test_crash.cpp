@@ -32,6 +32,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "argv.h"
 #include "helpers.h"
 
 using namespace e2e;
@@ -161,18 +162,6 @@ private:
     std::vector<pid_t> pids_;
 };
 
-// Copies the journal and its -wal (when there is one) to DIR/NAME. The
-// checks below read copies: opening the journal itself with SQLite would
-// apply and checkpoint a killed recorder's WAL into it (and delete the WAL),
-// changing the evidence that `lineage verify` is then asked about.
-// Only used when no recorder is running, so the copy is consistent.
-std::string copy_journal(const std::string& journal, const TempDir& dir, const std::string& name) {
-    const std::string copy = dir.file(name);
-    std::filesystem::copy_file(journal, copy);
-    if (std::filesystem::exists(journal + "-wal")) std::filesystem::copy_file(journal + "-wal", copy + "-wal");
-    return copy;
-}
-
 // Opens a copy read-write, so that SQLite applies its WAL.
 lineage::Database open_copy(const std::string& copy) {
     auto db = lineage::Database::open_write(copy);
@@ -216,7 +205,7 @@ StormExecs storm_execs(lineage::Database& db, const std::string& marker) {
     stmt->bind_blob(1, marker);
     StormExecs out;
     while (stmt->step() == SQLITE_ROW) {
-        auto argv = split_nul(stmt->blob(1));
+        auto argv = lineage::split_argv(stmt->blob(1));
         INFO("argv " << join_args(argv));
         REQUIRE(argv.size() == 4);
         if (argv[1] != marker) continue;
@@ -261,7 +250,7 @@ struct Crash {
 // alone.
 Crash crash_during_storm(const TempDir& dir, const std::string& journal, const std::string& marker) {
     Crash crash;
-    Recorder rec(journal, dir.file("record-killed.log"));
+    Recorder rec(journal, dir / "record-killed.log");
     rec.start();
     {
         Storm storm(marker);
@@ -345,13 +334,13 @@ Crash crash_during_storm(const TempDir& dir, const std::string& journal, const s
 
 TEST_CASE("crash: kill -9 of record during a storm leaves a journal that verifies", "[crash]") {
     TempDir dir;
-    const std::string journal = dir.file("j.db");
+    const std::string journal = dir / "j.db";
     crash_during_storm(dir, journal, fmt::format("lineage-crash-{}-kill", getpid()));
 }
 
 TEST_CASE("crash: record started again after kill -9 appends a new run and lists the gap", "[crash]") {
     TempDir dir;
-    const std::string journal = dir.file("j.db");
+    const std::string journal = dir / "j.db";
     const std::string marker = fmt::format("lineage-crash-{}-restart", getpid());
     const Crash crash = crash_during_storm(dir, journal, marker);
 
@@ -432,11 +421,11 @@ TEST_CASE("crash: record started again after kill -9 appends a new run and lists
 
 TEST_CASE("crash: SIGHUP and a second SIGINT during stop keep committed data", "[crash]") {
     TempDir dir;
-    const std::string journal = dir.file("j.db");
+    const std::string journal = dir / "j.db";
 
     // Run 1: SIGHUP in a storm is a clean stop, like SIGINT and SIGTERM.
     {
-        Recorder rec(journal, dir.file("record-hup.log"));
+        Recorder rec(journal, dir / "record-hup.log");
         rec.start();
         Storm storm(fmt::format("lineage-crash-{}-hup", getpid()));
         std::this_thread::sleep_for(1500ms);
@@ -467,7 +456,7 @@ TEST_CASE("crash: SIGHUP and a second SIGINT during stop keep committed data", "
     const std::string marker = fmt::format("lineage-crash-{}-int2", getpid());
     size_t before = 0;
     {
-        Recorder rec(journal, dir.file("record-int2.log"));
+        Recorder rec(journal, dir / "record-int2.log");
         rec.start();
         Storm storm(marker);
         std::this_thread::sleep_for(1500ms);

@@ -4,36 +4,28 @@
 // the node is checked for anything the demo left behind.
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <sqlite3.h>
-#include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "cgroupfs.h"
+#include "helpers.h"
+
+using namespace e2e;
 
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 using Args = std::vector<std::string>;
-using Clock = std::chrono::steady_clock;
 
 // The fake pod, as scripts/demo.sh builds it.
 constexpr const char* kPodName = "my-app-6d4f9-xk2p1";
@@ -45,104 +37,18 @@ constexpr const char* kCgroupPrefix = "/kubepods.slice/";
 
 std::string demo_script() { return std::string(LINEAGE_SOURCE_DIR) + "/scripts/demo.sh"; }
 
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-struct Run {
-    int exit_code = -1;  // -1 unless it exited normally
-    std::string out, err;
-    bool timed_out = false;
-};
-
-// Runs argv (argv[0] an absolute path) in its own process group, with default
-// signal dispositions and stdin from /dev/null. Collects stdout and stderr
-// until both are closed, so a background process of the demo that outlives
-// it shows up as a time-out. After `timeout` the whole group is killed.
-Run run(const Args& argv, std::chrono::seconds timeout) {
-    int out_pipe[2], err_pipe[2];
-    REQUIRE(pipe2(out_pipe, O_CLOEXEC) == 0);
-    REQUIRE(pipe2(err_pipe, O_CLOEXEC) == 0);
-    std::vector<char*> argvp;
-    for (const auto& a : argv) argvp.push_back(const_cast<char*>(a.c_str()));
-    argvp.push_back(nullptr);
-
-    pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        setpgid(0, 0);
-        for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT}) signal(sig, SIG_DFL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, nullptr);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0) dup2(devnull, 0);
-        dup2(out_pipe[1], 1);
-        dup2(err_pipe[1], 2);
-        execv(argvp[0], argvp.data());
-        _exit(127);
-    }
-    close(out_pipe[1]);
-    close(err_pipe[1]);
-
-    Run result;
-    const auto deadline = Clock::now() + timeout;
-    struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-    std::string* sinks[2] = {&result.out, &result.err};
-    int open_fds = 2;
-    while (open_fds > 0) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        if (left <= 0) {
-            result.timed_out = true;
-            kill(-pid, SIGKILL);
-            break;
-        }
-        int n = poll(fds, 2, static_cast<int>(left));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) FAIL("poll: " << std::strerror(errno));
-        for (int i = 0; i < 2; ++i) {
-            if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-            char buf[4096];
-            ssize_t got = read(fds[i].fd, buf, sizeof(buf));
-            if (got > 0) {
-                sinks[i]->append(buf, static_cast<size_t>(got));
-            } else if (got == 0 || errno != EINTR) {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-                --open_fds;
-            }
-        }
-    }
-    for (auto& f : fds) {
-        if (f.fd >= 0) close(f.fd);
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-    return result;
-}
-
-// A fresh, empty directory under /tmp: the demo accepts an empty --workdir.
-std::string make_workdir() {
-    char tmpl[] = "/tmp/lineage-demo-test.XXXXXX";
-    char* p = mkdtemp(tmpl);
-    REQUIRE(p != nullptr);
-    return p;
-}
-
-Run run_demo(const std::string& workdir, bool keep, const std::string& lineage = LINEAGE_BIN) {
+// `workdir` must be empty: the demo accepts an empty --workdir. run_argv
+// waits until stdout and stderr are closed, so a background process of the
+// demo that outlives it shows up as a time-out.
+RunResult run_demo(const std::string& workdir, bool keep, const std::string& lineage = LINEAGE_BIN) {
     Args argv = {"/bin/bash", demo_script(), "--lineage", lineage, "--workdir", workdir};
     if (keep) argv.push_back("--keep");
-    return run(argv, std::chrono::seconds(120));
+    return run_argv(argv, {}, std::chrono::seconds(120));
 }
 
 json reconstruct_json(const std::string& journal) {
-    Run r = run({LINEAGE_BIN, "reconstruct", "--journal", journal, "--pod", kPodName, "--format", "json"},
-                std::chrono::seconds(60));
+    RunResult r = run_argv({LINEAGE_BIN, "reconstruct", "--journal", journal, "--pod", kPodName, "--format", "json"},
+                           {}, std::chrono::seconds(60));
     INFO("lineage reconstruct --journal " << journal << "\nstderr:\n" << r.err);
     REQUIRE(!r.timed_out);
     REQUIRE(r.exit_code == 0);
@@ -314,40 +220,22 @@ void check_incident(const json& doc, int port, bool kube_only) {
 
 // ---------------------------------------------------------------- SQL
 
-struct Db {
-    sqlite3* db = nullptr;
-    explicit Db(const std::string& path) {
-        INFO("opening " << path);
-        REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-    }
-    ~Db() { sqlite3_close_v2(db); }
-    Db(const Db&) = delete;
-    Db& operator=(const Db&) = delete;
+// Every row of `sql`, each column as its bytes ("" for NULL).
+std::vector<std::vector<std::string>> rows(Journal& j, const std::string& sql) {
+    std::vector<std::vector<std::string>> out;
+    j.each(sql, {}, [&](lineage::Stmt& s) {
+        std::vector<std::string> row;
+        for (int i = 0; i < sqlite3_column_count(s.get()); ++i) row.push_back(s.blob(i));
+        out.push_back(std::move(row));
+    });
+    return out;
+}
 
-    std::vector<std::vector<std::string>> rows(const std::string& sql) {
-        INFO("SQL: " << sql);
-        sqlite3_stmt* stmt = nullptr;
-        REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
-        std::vector<std::vector<std::string>> out;
-        int rc;
-        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-            std::vector<std::string> row;
-            for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
-                auto* p = static_cast<const char*>(sqlite3_column_blob(stmt, i));
-                row.emplace_back(p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt, i))) : "");
-            }
-            out.push_back(std::move(row));
-        }
-        sqlite3_finalize(stmt);
-        REQUIRE(rc == SQLITE_DONE);
-        return out;
-    }
-    std::set<int64_t> ints(const std::string& sql) {
-        std::set<int64_t> out;
-        for (const auto& r : rows(sql)) out.insert(std::stoll(r.at(0)));
-        return out;
-    }
-};
+std::set<int64_t> ints(Journal& j, const std::string& sql) {
+    std::set<int64_t> out;
+    for (const auto& r : rows(j, sql)) out.insert(std::stoll(r.at(0)));
+    return out;
+}
 
 // ---------------------------------------------------------------- leftovers
 
@@ -382,8 +270,8 @@ std::vector<std::string> leftover_processes(const std::string& needle) {
     for (fs::directory_iterator it("/proc", ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
         std::string pid = it->path().filename().string();
         if (pid.find_first_not_of("0123456789") != std::string::npos || pid == std::to_string(getpid())) continue;
-        std::string cmdline = read_text("/proc/" + pid + "/cmdline");
-        std::string comm = read_text("/proc/" + pid + "/comm");
+        std::string cmdline = read_file("/proc/" + pid + "/cmdline");
+        std::string comm = read_file("/proc/" + pid + "/comm");
         std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
         if (cmdline.find(needle) != std::string::npos || comm == "my-app\n") {
             out.push_back(pid + " " + comm.substr(0, comm.size() ? comm.size() - 1 : 0) + ": " + cmdline);
@@ -402,7 +290,7 @@ void check_nothing_left(const std::string& workdir) {
     CHECK(leftover_processes(workdir).empty());
 }
 
-std::string describe(const Run& r) {
+std::string describe(const RunResult& r) {
     return "exit " + std::to_string(r.exit_code) + (r.timed_out ? " (timed out)" : "") + "\nstdout:\n" + r.out +
            "\nstderr:\n" + r.err;
 }
@@ -412,19 +300,13 @@ std::string describe(const Run& r) {
 TEST_CASE("demo: the incident replayed in a fake pod") {
     REQUIRE(leftover_cgroups().empty());  // nothing of an earlier run in the way
     // The pod's files and mounts must stay inside its mount namespace.
-    const std::string hosts_before = read_text("/etc/hosts");
+    const std::string hosts_before = read_file("/etc/hosts");
     const bool had_backdoor = fs::exists("/tmp/.x");
-    const std::string workdir = make_workdir();
-    struct Remove {
-        std::string dir;
-        ~Remove() {
-            std::error_code ec;
-            fs::remove_all(dir, ec);
-        }
-    } remove{workdir};
+    const TempDir dir;
+    const std::string& workdir = dir.path();
 
     const auto started = Clock::now();
-    Run demo = run_demo(workdir, /*keep=*/true);
+    RunResult demo = run_demo(workdir, /*keep=*/true);
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
     INFO("scripts/demo.sh took " << took.count() << " ms: " << describe(demo));
     REQUIRE(!demo.timed_out);
@@ -436,13 +318,13 @@ TEST_CASE("demo: the incident replayed in a fake pod") {
 
     // Gone, although the work directory was kept.
     check_nothing_left(workdir);
-    CHECK(read_text("/etc/hosts") == hosts_before);
+    CHECK(read_file("/etc/hosts") == hosts_before);
     if (!had_backdoor) CHECK(!fs::exists("/tmp/.x"));
-    const std::string mounts = read_text("/proc/self/mountinfo");
+    const std::string mounts = read_file("/proc/self/mountinfo");
     CHECK(mounts.find(workdir) == std::string::npos);
     CHECK(mounts.find("pod-tmp") == std::string::npos);
 
-    const int port = std::stoi(read_text(workdir + "/attacker.port"));
+    const int port = std::stoi(read_file(workdir + "/attacker.port"));
     const json full = reconstruct_json(workdir + "/journal.db");
     const json kube = reconstruct_json(workdir + "/kube-only.db");
 
@@ -452,7 +334,7 @@ TEST_CASE("demo: the incident replayed in a fake pod") {
         check_incident(full, port, /*kube_only=*/false);
         // The demo left the same document for the user.
         json kept;
-        REQUIRE_NOTHROW(kept = json::parse(read_text(workdir + "/incident.json")));
+        REQUIRE_NOTHROW(kept = json::parse(read_file(workdir + "/incident.json")));
         CHECK(kept == full);
     }
 
@@ -471,10 +353,10 @@ TEST_CASE("demo: the incident replayed in a fake pod") {
         for (const auto& t : kube["trees"]) collect_pids(t, pod_pids);
         REQUIRE(pod_pids.size() == 8);
 
-        Db db(workdir + "/kube-only.db");
-        Db whole(workdir + "/journal.db");
+        Journal db(workdir + "/kube-only.db");
+        Journal whole(workdir + "/journal.db");
         // Every exec happened inside the pod's cgroups.
-        auto execs = db.rows("SELECT tgid, cgroup_path FROM exec");
+        auto execs = rows(db, "SELECT tgid, cgroup_path FROM exec");
         CHECK(execs.size() == 8);
         for (const auto& row : execs) {
             INFO("exec row of pid " << row.at(0));
@@ -486,16 +368,16 @@ TEST_CASE("demo: the incident replayed in a fake pod") {
         for (const char* sql : {"SELECT tgid FROM exec", "SELECT child_tgid FROM fork", "SELECT parent_tgid FROM fork",
                                 "SELECT tgid FROM exit", "SELECT tgid FROM connect"}) {
             INFO(sql);
-            for (int64_t pid : db.ints(sql)) {
+            for (int64_t pid : ints(db, sql)) {
                 INFO("pid " << pid);
                 CHECK(pod_pids.count(pid) == 1);
             }
         }
         // Host noise the whole-node recorder saw is absent: this test, the
         // attacker.com listener and the recorders themselves.
-        std::set<int64_t> host = {getpid(), std::stoll(read_text(workdir + "/attacker.pid"))};
-        for (int64_t pid : db.ints("SELECT recorder_pid FROM runs")) host.insert(pid);
-        for (int64_t pid : whole.ints("SELECT recorder_pid FROM runs")) host.insert(pid);
+        std::set<int64_t> host = {getpid(), std::stoll(read_file(workdir + "/attacker.pid"))};
+        for (int64_t pid : ints(db, "SELECT recorder_pid FROM runs")) host.insert(pid);
+        for (int64_t pid : ints(whole, "SELECT recorder_pid FROM runs")) host.insert(pid);
         for (int64_t pid : host) {
             INFO("host pid " << pid);
             for (const char* sql :
@@ -505,15 +387,15 @@ TEST_CASE("demo: the incident replayed in a fake pod") {
                   "SELECT count(*) FROM snapshot WHERE tgid = ?1 OR ppid = ?1"}) {
                 std::string q = sql;
                 for (size_t at; (at = q.find("?1")) != std::string::npos;) q.replace(at, 2, std::to_string(pid));
-                CHECK(db.rows(q).at(0).at(0) == "0");
+                CHECK(rows(db, q).at(0).at(0) == "0");
             }
         }
         // The whole-node journal did see the host side, e.g. the unshare
         // that started the pod: the filter is what keeps it out.
-        CHECK(!whole.rows("SELECT tgid FROM exec WHERE CAST(cgroup_path AS TEXT) NOT LIKE '/kubepods.slice/%'").empty());
+        CHECK(!rows(whole, "SELECT tgid FROM exec WHERE CAST(cgroup_path AS TEXT) NOT LIKE '/kubepods.slice/%'").empty());
         // The /proc snapshot taken at start keeps only processes in the
         // recorded subtree too (the pod started later: there are none).
-        for (const auto& row : db.rows("SELECT tgid, cgroup_path FROM snapshot")) {
+        for (const auto& row : rows(db, "SELECT tgid, cgroup_path FROM snapshot")) {
             INFO("snapshot row of pid " << row.at(0));
             CHECK(row.at(1).rfind(kCgroupPrefix, 0) == 0);
         }
@@ -524,8 +406,9 @@ TEST_CASE("demo: nothing is left behind, also when the demo fails halfway") {
     REQUIRE(leftover_cgroups().empty());
 
     SECTION("a successful run without --keep removes its work directory") {
-        const std::string workdir = make_workdir();
-        Run demo = run_demo(workdir, /*keep=*/false);
+        const TempDir dir;  // the demo removes it
+        const std::string& workdir = dir.path();
+        RunResult demo = run_demo(workdir, /*keep=*/false);
         INFO(describe(demo));
         REQUIRE(!demo.timed_out);
         CHECK(demo.exit_code == 0);
@@ -536,8 +419,9 @@ TEST_CASE("demo: nothing is left behind, also when the demo fails halfway") {
     SECTION("a run whose recorder fails cleans up the pod's cgroups and the listener") {
         // /bin/false as lineage: the recorders die at once, after the
         // cgroups, the kubelet files and attacker.com are set up.
-        const std::string workdir = make_workdir();
-        Run demo = run_demo(workdir, /*keep=*/false, "/bin/false");
+        const TempDir dir;  // the demo removes it
+        const std::string& workdir = dir.path();
+        RunResult demo = run_demo(workdir, /*keep=*/false, "/bin/false");
         INFO(describe(demo));
         REQUIRE(!demo.timed_out);
         CHECK(demo.exit_code == 1);

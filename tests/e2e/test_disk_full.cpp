@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "argv.h"
 #include "cgroupfs.h"
 #include "helpers.h"
 
@@ -37,7 +39,7 @@ std::string describe(const RunResult& r) {
 // A tmpfs of `size` mounted on a new directory, unmounted at the end.
 class Tmpfs {
 public:
-    Tmpfs(const TempDir& dir, const std::string& size) : path_(dir.file("tmpfs")) {
+    Tmpfs(const TempDir& dir, const std::string& size) : path_(dir / "tmpfs") {
         REQUIRE(std::filesystem::create_directory(path_));
         const std::string options = "size=" + size + ",mode=0700";
         INFO("mount -t tmpfs -o " << options << " " << path_);
@@ -49,7 +51,7 @@ public:
     }
     Tmpfs(const Tmpfs&) = delete;
     Tmpfs& operator=(const Tmpfs&) = delete;
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
+    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
 
 private:
     std::string path_;
@@ -110,12 +112,10 @@ struct OwnCgroup {
 size_t marker_execs(const std::string& journal, const std::string& marker) {
     // A copy: reading the journal in place would checkpoint its WAL.
     TempDir copy;
-    std::filesystem::copy_file(journal, copy.file("j.db"));
-    if (std::filesystem::exists(journal + "-wal")) std::filesystem::copy_file(journal + "-wal", copy.file("j.db-wal"));
-    Journal j(copy.file("j.db"));
+    Journal j(copy_journal(journal, copy, "j.db"));
     size_t n = 0;
     j.each("SELECT argv FROM exec", {}, [&](lineage::Stmt& s) {
-        auto args = split_nul(s.blob(0));
+        auto args = lineage::split_argv(s.blob(0));
         if (args.size() == 3 && args[1] == marker) ++n;
     });
     return n;
@@ -127,7 +127,7 @@ TEST_CASE("disk full: record rides it out, counts what it could not store, and t
           "[disk-full]") {
     TempDir dir;
     Tmpfs fs(dir, "64M");
-    const std::string journal = fs.file("j.db");
+    const std::string journal = fs / "j.db";
     const std::string marker = fmt::format("lineage-disk-full-{}", getpid());
 
     auto rec = start_record(journal, {"--batch-interval", "50ms"});
@@ -135,7 +135,7 @@ TEST_CASE("disk full: record rides it out, counts what it could not store, and t
     std::this_thread::sleep_for(300ms);
     REQUIRE(marker_execs(journal, marker + "-before") == 20);
 
-    fill(fs.file("filler"));
+    fill(fs / "filler");
     // Work while the disk is full; the recorder's next batch fails.
     execs(marker + "-full", 200);
     std::this_thread::sleep_for(500ms);
@@ -146,7 +146,7 @@ TEST_CASE("disk full: record rides it out, counts what it could not store, and t
     // Still recording: the probes run, and nothing broke.
     REQUIRE(kill(rec->pid(), 0) == 0);
 
-    REQUIRE(std::filesystem::remove(fs.file("filler")));
+    REQUIRE(std::filesystem::remove(fs / "filler"));
     // The retry (every second) commits the loss rows, then recording goes on.
     for (int i = 0; i < 40 && !rec->has_line("lineage: the journal can be written again"); ++i) {
         std::this_thread::sleep_for(100ms);
@@ -183,7 +183,7 @@ TEST_CASE("disk full: record rides it out, counts what it could not store, and t
 TEST_CASE("record --max-size prunes the oldest batches and the journal verifies from the first kept one",
           "[disk-full]") {
     TempDir dir;
-    const std::string journal = dir.file("j.db");
+    const std::string journal = dir / "j.db";
     const std::string marker = fmt::format("lineage-max-size-{}", getpid());
     // Only this test's processes: the rest of the machine must not decide
     // what is pruned.

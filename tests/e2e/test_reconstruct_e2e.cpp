@@ -424,7 +424,7 @@ TEST_CASE("record a scripted workload, then reconstruct it (text and JSON)", "[r
     TempDir dir;
     TempDir tmp;  // TMPDIR of reconstruct: must be empty again afterwards
     const Env env = {{"TMPDIR", tmp.path()}};
-    const std::string journal = dir.file("journal.db");
+    const std::string journal = dir / "journal.db";
     Listener v4("127.0.0.1");
     const std::string port = std::to_string(v4.port());
 
@@ -472,7 +472,7 @@ TEST_CASE("record a scripted workload, then reconstruct it (text and JSON)", "[r
     auto js = reconstruct({"--journal", journal, "--descendants-of", std::to_string(root_pid), "--format", "json"},
                           env);
     require_exit(js, 0, "reconstruct --descendants-of " + std::to_string(root_pid) + " --format json");
-    check_schema(js.out, dir.file("tree.json"));
+    check_schema(js.out, dir / "tree.json");
     json doc = parse_json(js.out);
 
     Journal j(journal);
@@ -672,7 +672,7 @@ TEST_CASE("record a scripted workload, then reconstruct it (text and JSON)", "[r
         CHECK(nd["trees"] == json::array());
     }
     check_schema(reconstruct({"--journal", journal, "--binary", "no-such-binary", "--format", "json"}, env).out,
-                 dir.file("none.json"));
+                 dir / "none.json");
     CHECK(dir_names(tmp.path()).empty());
 }
 
@@ -683,7 +683,7 @@ TEST_CASE("record a scripted workload, then reconstruct it (text and JSON)", "[r
 TEST_CASE("reconstruct a journal copied while record is still writing", "[reconstruct-e2e]") {
     TempDir dir, with_wal, without_wal, tmp;
     const Env env = {{"TMPDIR", tmp.path()}};
-    const std::string journal = dir.file("journal.db");
+    const std::string journal = dir / "journal.db";
     const std::string tag = std::to_string(getpid());
     const std::string marker = "lineage-marker-" + tag + "-before";
     const std::string late_marker = "lineage-marker-" + tag + "-after";
@@ -698,9 +698,9 @@ TEST_CASE("reconstruct a journal copied while record is still writing", "[recons
 
     // Copy the files as an investigator would, while record keeps writing.
     const bool had_wal = fs::exists(journal + "-wal");
-    copy_with_mode(journal, with_wal.file("journal.db"), 0600);
-    if (had_wal) copy_with_mode(journal + "-wal", with_wal.file("journal.db-wal"), 0600);
-    copy_with_mode(journal, without_wal.file("journal.db"), 0600);
+    copy_with_mode(journal, with_wal / "journal.db", 0600);
+    if (had_wal) copy_with_mode(journal + "-wal", with_wal / "journal.db-wal", 0600);
+    copy_with_mode(journal, without_wal / "journal.db", 0600);
     // After the copies: in the live journal, never in a copy.
     REQUIRE(run_argv({"/bin/true", late_marker}).exit_code == 0);
     INFO((had_wal ? "journal.db-wal was present and copied" : "there was no journal.db-wal while recording"));
@@ -727,13 +727,13 @@ TEST_CASE("reconstruct a journal copied while record is still writing", "[recons
     };
     {
         INFO("the copy with its WAL");
-        json doc = read_copy(with_wal.file("journal.db"), dir.file("with_wal.json"));
+        json doc = read_copy(with_wal / "journal.db", dir / "with_wal.json");
         // Committed before the copy, so in it.
         CHECK(nodes_with_marker(doc, marker).size() == 1);
     }
     {
         INFO("the copy without the WAL");
-        read_copy(without_wal.file("journal.db"), dir.file("without_wal.json"));
+        read_copy(without_wal / "journal.db", dir / "without_wal.json");
     }
     // Reading the copies changed nothing in them, and created nothing beside them.
     CHECK(describe_fingerprints(fingerprints(with_wal.path())) == with_wal_before);
@@ -787,7 +787,7 @@ TEST_CASE("reconstruct never modifies the evidence", "[reconstruct-e2e]") {
     make_world_writable(tmp_nobody);
     const Env env = {{"TMPDIR", tmp.path()}};
     const Env env_nobody = {{"TMPDIR", tmp_nobody.path()}};
-    const std::string journal = evidence.file("journal.db");
+    const std::string journal = evidence / "journal.db";
     const std::string marker = "lineage-evidence-" + std::to_string(getpid());
 
     auto rec = start_record(journal);
@@ -805,7 +805,7 @@ TEST_CASE("reconstruct never modifies the evidence", "[reconstruct-e2e]") {
     }
 
     // Locked down as evidence: files 0444 in a 0555 directory.
-    for (const auto& name : dir_names(evidence.path())) REQUIRE(chmod(evidence.file(name).c_str(), 0444) == 0);
+    for (const auto& name : dir_names(evidence.path())) REQUIRE(chmod((evidence / name).c_str(), 0444) == 0);
     REQUIRE(chmod(evidence.path().c_str(), 0555) == 0);
     const auto names_before = dir_names(evidence.path());
     const auto before = describe_fingerprints(fingerprints(evidence.path()));
@@ -814,16 +814,16 @@ TEST_CASE("reconstruct never modifies the evidence", "[reconstruct-e2e]") {
 
     // A copy that the unprivileged user can read: 0644 files in a 0755 directory.
     REQUIRE(chmod(copies.path().c_str(), 0755) == 0);
-    for (const auto& name : names_before) copy_with_mode(evidence.file(name), copies.file(name), 0644);
+    for (const auto& name : names_before) copy_with_mode(evidence / name, copies / name, 0644);
     REQUIRE(chmod(copies.path().c_str(), 0555) == 0);
     const auto copies_before = describe_fingerprints(fingerprints(copies.path()));
     {
         // The user really cannot write there, and can read the journal.
         Args touch = kAsNobody;
-        touch.insert(touch.end(), {"/usr/bin/touch", copies.file("probe")});
+        touch.insert(touch.end(), {"/usr/bin/touch", copies / "probe"});
         CHECK(run_argv(touch).exit_code != 0);
         Args cat = kAsNobody;
-        cat.insert(cat.end(), {"/bin/cat", copies.file("journal.db")});
+        cat.insert(cat.end(), {"/bin/cat", copies / "journal.db"});
         CHECK(run_argv(cat).exit_code == 0);
     }
 
@@ -842,7 +842,7 @@ TEST_CASE("reconstruct never modifies the evidence", "[reconstruct-e2e]") {
         return r.out;
     };
     const std::string as_root = read_as(journal, env, false, "root");
-    const std::string as_nobody = read_as(copies.file("journal.db"), env_nobody, true, "nobody (uid 65534)");
+    const std::string as_nobody = read_as(copies / "journal.db", env_nobody, true, "nobody (uid 65534)");
     CHECK(as_nobody == as_root);
 
     {
@@ -854,7 +854,7 @@ TEST_CASE("reconstruct never modifies the evidence", "[reconstruct-e2e]") {
         if (fd >= 0) close(fd);
         CHECK(fd < 0);
         CHECK(err == EROFS);
-        const std::string via_mount = read_as(mnt.file("journal.db"), env, false, "root, read-only bind mount");
+        const std::string via_mount = read_as(mnt / "journal.db", env, false, "root, read-only bind mount");
         CHECK(via_mount == as_root);
         CHECK(dir_names(mnt.path()) == names_before);
     }
@@ -875,7 +875,7 @@ TEST_CASE("bad journal files make reconstruct and verify exit 2 with one line na
           "[reconstruct-e2e]") {
     TempDir src, bad, tmp;
     const Env env = {{"TMPDIR", tmp.path()}};
-    const std::string journal = src.file("journal.db");
+    const std::string journal = src / "journal.db";
     {
         auto rec = start_record(journal);
         REQUIRE(run_argv({"/bin/true", "lineage-bad-files"}).exit_code == 0);
@@ -898,31 +898,31 @@ TEST_CASE("bad journal files make reconstruct and verify exit 2 with one line na
         bool as_nobody = false;
     };
     std::vector<Case> cases;
-    write_file(bad.file("empty.db"), "");
-    cases.push_back({"an empty file", bad.file("empty.db")});
-    write_file(bad.file("truncated.db"), content.substr(0, 4096));
-    cases.push_back({"a journal cut to 4096 bytes", bad.file("truncated.db")});
-    write_file(bad.file("notes.txt"), "these are notes, not a journal\nsecond line\n");
-    cases.push_back({"a text file", bad.file("notes.txt")});
-    REQUIRE(fs::create_directory(bad.file("dir.db")));
-    cases.push_back({"a directory", bad.file("dir.db")});
-    REQUIRE(mkfifo(bad.file("fifo.db").c_str(), 0644) == 0);
-    cases.push_back({"a FIFO", bad.file("fifo.db")});
-    copy_with_mode(journal, bad.file("secret.db"), 0600);
-    cases.push_back({"a root-only (0600) journal, read as nobody", bad.file("secret.db"), true});
-    copy_with_mode(journal, bad.file("v99.db"), 0644);
+    write_file(bad / "empty.db", "");
+    cases.push_back({"an empty file", bad / "empty.db"});
+    write_file(bad / "truncated.db", content.substr(0, 4096));
+    cases.push_back({"a journal cut to 4096 bytes", bad / "truncated.db"});
+    write_file(bad / "notes.txt", "these are notes, not a journal\nsecond line\n");
+    cases.push_back({"a text file", bad / "notes.txt"});
+    REQUIRE(fs::create_directory(bad / "dir.db"));
+    cases.push_back({"a directory", bad / "dir.db"});
+    REQUIRE(mkfifo((bad / "fifo.db").c_str(), 0644) == 0);
+    cases.push_back({"a FIFO", bad / "fifo.db"});
+    copy_with_mode(journal, bad / "secret.db", 0600);
+    cases.push_back({"a root-only (0600) journal, read as nobody", bad / "secret.db", true});
+    copy_with_mode(journal, bad / "v99.db", 0644);
     {
-        auto sq = run_argv({"/usr/bin/sqlite3", bad.file("v99.db"), "PRAGMA user_version = 99"});
+        auto sq = run_argv({"/usr/bin/sqlite3", bad / "v99.db", "PRAGMA user_version = 99"});
         INFO("sqlite3 (the sqlite3 package) sets user_version\n" << describe(sq));
         REQUIRE(sq.exit_code == 0);
-        auto v = run_argv({"/usr/bin/sqlite3", bad.file("v99.db"), "PRAGMA user_version"});
+        auto v = run_argv({"/usr/bin/sqlite3", bad / "v99.db", "PRAGMA user_version"});
         REQUIRE(v.out == "99\n");
-        REQUIRE(!fs::exists(bad.file("v99.db-wal")));
+        REQUIRE(!fs::exists(bad / "v99.db-wal"));
     }
-    cases.push_back({"a journal with user_version 99", bad.file("v99.db")});
+    cases.push_back({"a journal with user_version 99", bad / "v99.db"});
     // A hostile name: the one line names it, escaped.
-    write_file(bad.file("notes\n\x1b[2Jevil.db"), "not a journal\n");
-    cases.push_back({"a text file whose name holds a newline and ESC", bad.file("notes\n\x1b[2Jevil.db")});
+    write_file(bad / "notes\n\x1b[2Jevil.db", "not a journal\n");
+    cases.push_back({"a text file whose name holds a newline and ESC", bad / "notes\n\x1b[2Jevil.db"});
     const auto names = dir_names(bad.path());
 
     auto check_error = [](const RunResult& r, const std::string& path) {
@@ -957,13 +957,13 @@ TEST_CASE("bad journal files make reconstruct and verify exit 2 with one line na
     }
     {
         INFO("user_version 99 is named in the message");
-        auto r = reconstruct({"--journal", bad.file("v99.db")}, env);
+        auto r = reconstruct({"--journal", bad / "v99.db"}, env);
         CHECK(r.err.find("99") != std::string::npos);
     }
     {
         INFO("a good journal and a bad one: nothing is printed");
-        auto r = reconstruct({"--journal", journal, "--journal", bad.file("notes.txt"), "--binary", "true"}, env);
-        check_error(r, bad.file("notes.txt"));
+        auto r = reconstruct({"--journal", journal, "--journal", bad / "notes.txt", "--binary", "true"}, env);
+        check_error(r, bad / "notes.txt");
     }
     // Nothing was created beside the bad files, and nothing left in TMPDIR.
     CHECK(dir_names(bad.path()) == names);
@@ -976,9 +976,9 @@ TEST_CASE("bad journal files make reconstruct and verify exit 2 with one line na
 TEST_CASE("hostile argv recorded for real", "[reconstruct-e2e]") {
     TempDir dir, bin, tmp;
     const Env env = {{"TMPDIR", tmp.path()}, {"NO_COLOR", ""}};
-    const std::string journal = dir.file("journal.db");
+    const std::string journal = dir / "journal.db";
     // A copy of /bin/true whose file name holds a newline, ESC and BEL.
-    const std::string hostile_bin = bin.file("tr\nue\x1b]0;x\x07");
+    const std::string hostile_bin = bin / "tr\nue\x1b]0;x\x07";
     copy_with_mode("/bin/true", hostile_bin, 0755);
 
     struct Case {
@@ -1098,7 +1098,7 @@ TEST_CASE("hostile argv recorded for real", "[reconstruct-e2e]") {
     }
 
     // ---- JSON ---------------------------------------------------------------
-    check_schema(js.out, dir.file("hostile.json"));
+    check_schema(js.out, dir / "hostile.json");
     json doc = parse_json(js.out);
     Journal j(journal);
     for (const auto& c : cases) {

@@ -3,7 +3,10 @@
 // row.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +14,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cgroupfs.h"
@@ -96,7 +100,7 @@ std::vector<ForkRow> descendants(Journal& j, const Proc& root) {
 
 TEST_CASE("record captures the scripted workload", "[record]") {
     TempDir dir;
-    const std::string journal = dir.file("j.db");
+    const std::string journal = dir / "j.db";
     Listener v4("127.0.0.1");
     Listener v6("::1");
 
@@ -437,7 +441,7 @@ TEST_CASE("record captures the scripted workload", "[record]") {
 
 TEST_CASE("record refuses a file that is not a journal", "[record]") {
     TempDir dir;
-    const std::string path = dir.file("notes.db");
+    const std::string path = dir / "notes.db";
     std::string content;
 
     SECTION("a text file") {
@@ -481,7 +485,7 @@ TEST_CASE("record refuses a file that is not a journal", "[record]") {
 
 TEST_CASE("record on an existing journal appends a second run", "[record]") {
     TempDir dir;
-    const std::string journal = dir.file("j.db");
+    const std::string journal = dir / "j.db";
 
     std::vector<pid_t> recorders;
     for (int run = 1; run <= 2; ++run) {
@@ -534,7 +538,7 @@ TEST_CASE("record on an existing journal appends a second run", "[record]") {
 
 TEST_CASE("record snapshots processes that were already running", "[record]") {
     TempDir dir;
-    const std::string journal = dir.file("j.db");
+    const std::string journal = dir / "j.db";
 
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     REQUIRE(devnull >= 0);
@@ -594,7 +598,7 @@ TEST_CASE("record snapshots processes that were already running", "[record]") {
 TEST_CASE("record without privileges names what is missing and creates nothing", "[record]") {
     TempDir dir;
     REQUIRE(chmod(dir.path().c_str(), 0777) == 0);
-    const std::string path = dir.file("j.db");
+    const std::string path = dir / "j.db";
     auto r = run_argv({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", lineage_bin(), "record",
                        "--journal", path, "--duration", "1s"},
                       {}, 20s);
@@ -621,7 +625,7 @@ TEST_CASE("record --cgroup keeps only that cgroup's subtree, filtered in the ker
     } cleanup{cg};
 
     TempDir dir;
-    const std::string journal = dir.file("j.db");
+    const std::string journal = dir / "j.db";
     auto rec = start_record(journal, {"--cgroup", "/" + name});
     const std::string in_marker = "lineage-in-cgroup-" + std::to_string(getpid());
     const std::string out_marker = "lineage-outside-" + std::to_string(getpid());

@@ -48,8 +48,8 @@ RunResult verify(const std::vector<std::string>& args) {
 
 TEST_CASE("record publishes anchors, which verify finds, and verify catches a tampered copy", "[verify-e2e]") {
     TempDir dir;
-    const std::string journal = dir.file("j.db");
-    const std::string anchor_log = dir.file("anchors.log");
+    const std::string journal = dir / "j.db";
+    const std::string anchor_log = dir / "anchors.log";
 
     auto rec = start_record(journal, {"--anchor-log", anchor_log, "--anchor-interval", "1s"});
     // The start anchor is written before 'lineage: recording'.
@@ -93,7 +93,7 @@ TEST_CASE("record publishes anchors, which verify finds, and verify catches a ta
         CHECK_THAT(ok.out, Catch::Contains("result: whole"));
 
         // A copy with one argv rewritten: caught, at that row.
-        const std::string copy = dir.file("copy.db");
+        const std::string copy = dir / "copy.db";
         std::filesystem::copy_file(journal, copy);
         const int64_t rowid =
             j.scalar("SELECT rowid FROM exec WHERE instr(argv, CAST('lineage-verify-marker-2' AS BLOB)) > 0 LIMIT 1");
@@ -116,7 +116,7 @@ TEST_CASE("record publishes anchors, which verify finds, and verify catches a ta
 
         // The same copy, cut after the first batch: the stop anchor proves
         // that it was truncated.
-        const std::string cut = dir.file("cut.db");
+        const std::string cut = dir / "cut.db";
         std::filesystem::copy_file(journal, cut);
         {
             auto db = lineage::Database::open_write(cut);
@@ -142,7 +142,7 @@ TEST_CASE("record publishes anchors, which verify finds, and verify catches a ta
 
 TEST_CASE("without --anchor-log the anchors go to stderr", "[verify-e2e]") {
     TempDir dir;
-    const std::string journal = dir.file("j.db");
+    const std::string journal = dir / "j.db";
     auto rec = start_record(journal);
     CHECK(rec->has_line("lineage-anchor "));
     std::string err = rec->stop();

@@ -1,6 +1,7 @@
 // The journal the verify, retention and hash-chain tests share (test_util.h).
 #include <filesystem>
 
+#include "argv.h"
 #include "sqlite.h"
 #include "test_util.h"
 #include "verify_render.h"
@@ -8,12 +9,6 @@
 namespace lineage::test {
 
 namespace {
-
-std::string nul_join(const std::vector<std::string>& args) {
-    std::string s;
-    for (const auto& a : args) s += a + std::string(1, '\0');
-    return s;
-}
 
 void write_start_batch(JournalWriter& w, uint64_t t) {
     for (uint32_t p = 1; p <= 3; ++p) {
@@ -24,7 +19,7 @@ void write_start_batch(JournalWriter& w, uint64_t t) {
         s.start_ns = p * 10'000'000;
         s.comm = "init";
         s.exe = "/sbin/init";
-        s.argv = nul_join({"/sbin/init"});
+        s.argv = join_argv({"/sbin/init"});
         s.cgroup_path =
             "/kubepods.slice/kubepods-pod7c9e6679_7425_40de_944b_e07fc1f90ae7.slice/cri-containerd-"
             "4f1a2b3c.scope";
@@ -65,7 +60,7 @@ void add_events(JournalWriter& w, uint32_t& pid, uint64_t& t, int n) {
         e.parent = f.parent;
         e.comm = "curl";
         e.binary = "/usr/bin/curl";
-        e.argv = nul_join({"curl", "http://example.com/" + std::to_string(pid)});
+        e.argv = join_argv({"curl", "http://example.com/" + std::to_string(pid)});
         e.cgroup_path = "/system.slice/x.service";
         REQUIRE(w.add(e).ok());
         ExitEvent x;

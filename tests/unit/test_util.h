@@ -1,59 +1,17 @@
 #pragma once
-// Small helpers shared by the unit tests.
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+// Small helpers shared by the unit tests: the Catch2-dependent ones. The
+// plain file and directory helpers (TempDir, read_file, write_file,
+// mtime_ns) are in tests/common/test_files.h, shared with the e2e tests.
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "journal_writer.h"
+#include "test_files.h"
 #include "verify.h"
 
 namespace lineage::test {
-
-// A private temporary directory, removed with everything in it.
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "lineage-test.XXXXXX").string();
-        path_ = mkdtemp(tmpl.data()) ? tmpl : std::string();
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
-
-inline std::string read_file(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
-inline void write_file(const std::string& path, const std::string& bytes) {
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    f << bytes;
-}
-
-inline int64_t mtime_ns(const std::string& path) {
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0) return -1;
-    return int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
-}
 
 // A new journal at `path` with one run begun (boot "b", node "n").
 inline JournalWriter open_writer(const std::string& path) {
