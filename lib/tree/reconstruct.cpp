@@ -262,9 +262,7 @@ Report build_report(const Model& model, const Query& q) {
         for (size_t i = 1; i < runs.size(); ++i) {
             const RunRecord& a = *runs[i - 1];
             const RunRecord& b = *runs[i];
-            int64_t end_ns = std::max(a.stopped_ns.value_or(a.last_batch_ns), a.last_batch_ns);
-            if (end_ns == 0) end_ns = a.started_ns;
-            const int64_t from = model.to_wall(a.boot_id, end_ns);
+            const int64_t from = model.to_wall(a.boot_id, run_end_ns(a));
             const int64_t to = model.to_wall(b.boot_id, b.started_ns);
             if (to <= from || to < since || from > until) continue;
             // A run whose batches retention deleted looks as if it ended at

@@ -981,3 +981,51 @@ TEST_CASE("build_report: --namespace and --container prefix", "[reconstruct]") {
     auto by_uid = run([](lineage::Query& q) { q.pod = kStagingUid; });
     CHECK(matched_pids(by_uid) == staging);
 }
+
+// ============================================================== the end of a run
+
+TEST_CASE("run_end_ns: one end of a run, for lives without an exit and for gaps between runs", "[reconstruct][model]") {
+    constexpr int64_t s = 1'000'000'000;
+    lineage::RunRecord run;
+    run.journal = "j.db";
+    run.boot_id = "b";
+    run.started_ns = 100 * s;
+    run.last_batch_ns = 200 * s;
+    CHECK(lineage::run_end_ns(run) == 200 * s);  // killed: its last batch
+    run.stopped_ns = 250 * s;
+    CHECK(lineage::run_end_ns(run) == 250 * s);  // stopped after its last batch
+    run.stopped_ns = 150 * s;
+    CHECK(lineage::run_end_ns(run) == 200 * s);  // a batch committed after the stop's time
+    run.stopped_ns.reset();
+    run.last_batch_ns = 0;
+    CHECK(lineage::run_end_ns(run) == 100 * s);  // nothing committed: it ended where it started
+
+    // Two runs of one journal: killed at 200 s, then 300 s to 400 s.
+    lineage::Model model;
+    lineage::RunRecord first = run;
+    first.run_id = 1;
+    first.started_wall_ns = kWall0 + first.started_ns;
+    first.last_batch_ns = 200 * s;
+    lineage::RunRecord second = first;
+    second.run_id = 2;
+    second.started_ns = 300 * s;
+    second.started_wall_ns = kWall0 + second.started_ns;
+    second.last_batch_ns = 350 * s;
+    second.stopped_ns = 400 * s;
+    model.add_run(second);
+    model.add_run(first);
+    model.finish();
+    CHECK(model.journal_end_ns("b") == 400 * s);
+    CHECK(model.journal_end_ns("another boot") == 0);
+
+    lineage::Query q;
+    q.since_wall_ns = kWall0 + 100 * s;
+    q.until_wall_ns = kWall0 + 400 * s;
+    auto report = lineage::build_report(model, q);
+    REQUIRE(report.warnings.size() == 1);
+    const lineage::Warning& gap = report.warnings[0];
+    CHECK(gap.kind == "not_recorded");
+    CHECK(gap.from_wall_ns == kWall0 + 200 * s);
+    CHECK(gap.to_wall_ns == kWall0 + 300 * s);
+    CHECK(gap.message.find("from the end of run 1 (not stopped cleanly) to the start of run 2") != std::string::npos);
+}
