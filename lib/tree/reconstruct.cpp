@@ -11,7 +11,6 @@
 
 #include <fmt/format.h>
 
-#include "escape.h"
 #include "load_plan.h"
 #include "pod.h"
 #include "timeexpr.h"
@@ -38,10 +37,8 @@ bool pod_matches(const Query& q, const std::optional<PodAttribution>& pod) {
     return true;
 }
 
-std::string describe(const Process& p) {
-    std::string name = p.comm.empty() ? std::string("?") : p.comm;
-    return fmt::format("{} (PID {})", escape_for_terminal(name), p.tgid);
-}
+// "comm (PID n)" for a warning: raw bytes, the renderers escape them.
+std::string describe(const Process& p) { return fmt::format("{} (PID {})", p.comm.empty() ? "?" : p.comm, p.tgid); }
 
 }  // namespace
 
@@ -231,7 +228,7 @@ Report build_report(const Model& model, const Query& q) {
             report.warnings.push_back(Warning{
                 "unknown_parent",
                 fmt::format("parent of {} is {} (PID {}), which is not in the journal", describe(*root),
-                            escape_for_terminal(root->parent_comm.empty() ? "?" : root->parent_comm), root->ppid),
+                            root->parent_comm.empty() ? "?" : root->parent_comm, root->ppid),
                 std::nullopt, std::nullopt});
         }
         report.trees.push_back(std::move(tree));

@@ -60,6 +60,8 @@ struct Tree {
 
 struct Warning {
     std::string kind;  // "loss", "unknown_parent", "not_recorded"
+    // Raw bytes, with names (comm) as the journal holds them: each renderer
+    // makes them safe for its output, once.
     std::string message;
     std::optional<int64_t> from_wall_ns, to_wall_ns;
 };

@@ -3,8 +3,9 @@
 // and the JSON document a runbook script parses.
 //
 // Everything that came from a process (argv, paths, comm, host names) is
-// attacker-controlled: the text back end escapes control characters and
-// invalid UTF-8, the JSON back end always emits valid UTF-8.
+// attacker-controlled, and the Report holds it raw, warning messages too:
+// the text back ends escape control characters and invalid UTF-8 (once),
+// the JSON back end always emits valid UTF-8.
 
 #include <memory>
 #include <string>
