@@ -17,6 +17,24 @@
 
 namespace lineage {
 
+const char* outside_reason_name(OutsideReason why) {
+    switch (why) {
+    case OutsideReason::outside_pod: return "outside the pod";
+    case OutsideReason::not_in_journal: return "not in the journal";
+    }
+    return "not in the journal";
+}
+
+const char* warning_kind_name(WarningKind kind) {
+    switch (kind) {
+    case WarningKind::loss: return "loss";
+    case WarningKind::unknown_parent: return "unknown_parent";
+    case WarningKind::not_recorded: return "not_recorded";
+    case WarningKind::pruned: return "pruned";
+    }
+    return "loss";
+}
+
 namespace {
 
 // Guards every walk up a parent chain: a damaged journal could hold a cycle.
@@ -166,7 +184,7 @@ Report build_report(const Model& model, const Query& q) {
                 const auto& mine = pod_for(*cur);
                 const auto& theirs = pod_for(*up);
                 if (!theirs || !mine || theirs->uid != mine->uid) {
-                    outside[cur->key] = OutsideParent{up->tgid, up->comm, up->key, "outside the pod"};
+                    outside[cur->key] = OutsideParent{up->tgid, up->comm, up->key, OutsideReason::outside_pod};
                     break;
                 }
             }
@@ -209,24 +227,25 @@ Report build_report(const Model& model, const Query& q) {
             tree.outside_parent = out->second;
         } else if (root->parent && !model.find(*root->parent)) {
             // Known only by the fork or exec row that named it.
-            tree.outside_parent = OutsideParent{root->ppid, root->parent_comm, root->parent, "not in the journal"};
+            tree.outside_parent =
+                OutsideParent{root->ppid, root->parent_comm, root->parent, OutsideReason::not_in_journal};
         }
         bool top = root->tgid == 1 || (root->parent_source == ParentSource::none && root->ppid == 0 && root->in_snapshot);
         if (!root->parent && !top && root->in_snapshot && root->ppid != 0) {
             report.warnings.push_back(Warning{
-                "unknown_parent",
+                WarningKind::unknown_parent,
                 fmt::format("parent of {} is unknown: its parent PID {} was not in the /proc snapshot",
                             describe(*root), root->ppid),
                 std::nullopt, std::nullopt});
         } else if (!root->parent && !top) {
             report.warnings.push_back(Warning{
-                "unknown_parent",
+                WarningKind::unknown_parent,
                 fmt::format("parent of {} is unknown: it started before the journal and is not in the /proc snapshot",
                             describe(*root)),
                 std::nullopt, std::nullopt});
-        } else if (tree.outside_parent && tree.outside_parent->why == "not in the journal") {
+        } else if (tree.outside_parent && tree.outside_parent->why == OutsideReason::not_in_journal) {
             report.warnings.push_back(Warning{
-                "unknown_parent",
+                WarningKind::unknown_parent,
                 fmt::format("parent of {} is {} (PID {}), which is not in the journal", describe(*root),
                             root->parent_comm.empty() ? "?" : root->parent_comm, root->ppid),
                 std::nullopt, std::nullopt});
@@ -239,7 +258,7 @@ Report build_report(const Model& model, const Query& q) {
     for (const auto& prune : model.prunes()) {
         if (since > prune.through_wall_ns) continue;
         report.warnings.push_back(Warning{
-            "pruned",
+            WarningKind::pruned,
             fmt::format("events up to {} were deleted by retention ({}, {} rows) in {}; the window starts before that",
                         format_rfc3339_ns(prune.through_wall_ns), prune.reason, prune.rows, prune.journal),
             std::nullopt, prune.through_wall_ns});
@@ -251,7 +270,7 @@ Report build_report(const Model& model, const Query& q) {
         const int64_t first_start = model.to_wall(runs.front()->boot_id, runs.front()->started_ns);
         if (q.since_wall_ns && *q.since_wall_ns < first_start) {
             report.warnings.push_back(Warning{
-                "not_recorded",
+                WarningKind::not_recorded,
                 fmt::format("nothing was recorded before {}, when {} starts; the window starts before that",
                             format_rfc3339_ns(first_start), journal),
                 std::nullopt, first_start});
@@ -268,7 +287,7 @@ Report build_report(const Model& model, const Query& q) {
             for (const auto& prune : model.prunes()) pruned |= prune.journal == journal && from <= prune.through_wall_ns;
             if (pruned) continue;
             report.warnings.push_back(Warning{
-                "not_recorded",
+                WarningKind::not_recorded,
                 fmt::format("nothing was recorded between {} and {}, from the end of run {} ({}) to the start of "
                             "run {}{}, in {}",
                             format_rfc3339_ns(from), format_rfc3339_ns(to), a.run_id,
@@ -285,7 +304,7 @@ Report build_report(const Model& model, const Query& q) {
         int64_t to = model.to_wall(loss.boot_id, loss.to_ns);
         if (to < since || from > until) continue;
         report.warnings.push_back(Warning{
-            "loss",
+            WarningKind::loss,
             fmt::format("events may be missing between {} and {}: {} events lost ({}) in {}", format_rfc3339_ns(from),
                         format_rfc3339_ns(to), loss.count, loss.reason, loss.journal),
             from, to});

@@ -103,7 +103,7 @@ private:
         }
         if (tree.outside_parent) {
             const auto& op = *tree.outside_parent;
-            out_ += paint("2", fmt::format("parent {}: {} (PID {})", op.why,
+            out_ += paint("2", fmt::format("parent {}: {} (PID {})", outside_reason_name(op.why),
                                            escape_for_terminal(op.comm.empty() ? "?" : op.comm), op.pid)) +
                     "\n";
         }
@@ -315,7 +315,7 @@ std::string JsonRenderer::render(const Model& model, const Report& report) const
             root["outside_parent"] = {{"pid", t.outside_parent->pid},
                                       {"comm", str(t.outside_parent->comm)},
                                       {"key", t.outside_parent->key ? json(t.outside_parent->key->str()) : json(nullptr)},
-                                      {"why", t.outside_parent->why}};
+                                      {"why", outside_reason_name(t.outside_parent->why)}};
         } else {
             root["outside_parent"] = nullptr;
         }
@@ -323,7 +323,7 @@ std::string JsonRenderer::render(const Model& model, const Report& report) const
     }
     json warnings = json::array();
     for (const auto& w : report.warnings) {
-        warnings.push_back({{"kind", w.kind},
+        warnings.push_back({{"kind", warning_kind_name(w.kind)},
                             {"message", str(w.message)},
                             {"from", w.from_wall_ns ? json(format_rfc3339_ns(*w.from_wall_ns)) : json(nullptr)},
                             {"to", w.to_wall_ns ? json(format_rfc3339_ns(*w.to_wall_ns)) : json(nullptr)}});

@@ -1031,7 +1031,7 @@ TEST_CASE("build_report: --namespace and --container prefix", "[reconstruct]") {
     CHECK(matched_pids(prod) == production);
     REQUIRE(prod.trees.size() == 1);
     REQUIRE(prod.trees[0].outside_parent);
-    CHECK(prod.trees[0].outside_parent->why == "outside the pod");
+    CHECK(prod.trees[0].outside_parent->why == lineage::OutsideReason::outside_pod);
 
     auto stag = run([](lineage::Query& q) { q.namespace_ = "staging"; });
     CHECK(matched_pids(stag) == staging);
@@ -1098,7 +1098,7 @@ TEST_CASE("run_end_ns: one end of a run, for lives without an exit and for gaps 
     auto report = lineage::build_report(model, q);
     REQUIRE(report.warnings.size() == 1);
     const lineage::Warning& gap = report.warnings[0];
-    CHECK(gap.kind == "not_recorded");
+    CHECK(gap.kind == lineage::WarningKind::not_recorded);
     CHECK(gap.from_wall_ns == kWall0 + 200 * s);
     CHECK(gap.to_wall_ns == kWall0 + 300 * s);
     CHECK(gap.message.find("from the end of run 1 (not stopped cleanly) to the start of run 2") != std::string::npos);
