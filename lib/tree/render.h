@@ -47,7 +47,4 @@ public:
 // Warnings as stderr lines ("lineage: warning: ..."), escaped.
 std::string render_warnings_for_stderr(const Report& report);
 
-// "SIGKILL" for 9; "signal 64" for numbers without a name.
-std::string signal_name(int sig);
-
 }  // namespace lineage
