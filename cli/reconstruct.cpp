@@ -1,17 +1,11 @@
 // lineage reconstruct: ancestry trees for a pod and a time window.
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstdlib>
-
 #include <fmt/format.h>
 
 #include "clock.h"
 #include "commands.h"
 #include "journal_format.h"
-#include "output.h"
-#include "escape.h"
 #include "journal_reader.h"
+#include "output.h"
 #include "reconstruct.h"
 #include "render.h"
 #include "timeexpr.h"

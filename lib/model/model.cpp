@@ -1,9 +1,6 @@
 #include "model.h"
 
-#include "saturate.h"
-
 #include <algorithm>
-#include <cstdlib>
 #include <functional>
 
 #include <fmt/format.h>
@@ -229,12 +226,16 @@ const Process* Model::find(const ProcessKey& key) const {
     return it == processes_.end() ? nullptr : &it->second;
 }
 
+int64_t run_end_ns(const RunRecord& run) {
+    int64_t end = std::max(run.last_batch_ns, run.started_ns);
+    if (run.stopped_ns) end = std::max(end, *run.stopped_ns);
+    return end;
+}
+
 int64_t Model::journal_end_ns(const std::string& boot_id) const {
     int64_t end = 0;
     for (const auto& r : runs_) {
-        if (r.boot_id != boot_id) continue;
-        end = std::max(end, r.stopped_ns.value_or(r.last_batch_ns));
-        end = std::max(end, r.last_batch_ns);
+        if (r.boot_id == boot_id) end = std::max(end, run_end_ns(r));
     }
     return end;
 }

@@ -106,6 +106,12 @@ struct RunRecord {
     std::string filters;
 };
 
+// Boot ns of the last moment a run recorded: its stop, or its last committed
+// batch when that is later (or the run was killed), and never before its
+// start (a run whose batches retention deleted ended, as far as anyone can
+// tell, where it started).
+int64_t run_end_ns(const RunRecord& run);
+
 struct LossRecord {
     std::string journal;
     std::string boot_id;

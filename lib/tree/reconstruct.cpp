@@ -3,7 +3,6 @@
 #include <fnmatch.h>
 
 #include <algorithm>
-#include <functional>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -11,16 +10,34 @@
 
 #include <fmt/format.h>
 
-#include "escape.h"
 #include "load_plan.h"
 #include "pod.h"
 #include "timeexpr.h"
 
 namespace lineage {
 
+const char* outside_reason_name(OutsideReason why) {
+    switch (why) {
+    case OutsideReason::outside_pod: return "outside the pod";
+    case OutsideReason::not_in_journal: return "not in the journal";
+    }
+    return "not in the journal";
+}
+
+const char* warning_kind_name(WarningKind kind) {
+    switch (kind) {
+    case WarningKind::loss: return "loss";
+    case WarningKind::unknown_parent: return "unknown_parent";
+    case WarningKind::not_recorded: return "not_recorded";
+    case WarningKind::pruned: return "pruned";
+    }
+    return "loss";
+}
+
 namespace {
 
-// Guards every walk up a parent chain: a damaged journal could hold a cycle.
+// Bounds every walk up a parent chain and the depth of every tree (so the
+// renderers' recursion too): a damaged journal could hold a cycle.
 constexpr int kMaxDepth = 4096;
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
@@ -38,10 +55,247 @@ bool pod_matches(const Query& q, const std::optional<PodAttribution>& pod) {
     return true;
 }
 
-std::string describe(const Process& p) {
-    std::string name = p.comm.empty() ? std::string("?") : p.comm;
-    return fmt::format("{} (PID {})", escape_for_terminal(name), p.tgid);
+// "comm (PID n)" for a warning: raw bytes, the renderers escape them.
+std::string describe(const Process& p) { return fmt::format("{} (PID {})", p.comm.empty() ? "?" : p.comm, p.tgid); }
+
+JournalSummary summarize(const Model& model) {
+    JournalSummary out;
+    std::set<std::string> paths, nodes, boots;
+    for (const auto& r : model.runs()) {
+        if (paths.insert(r.journal).second) out.paths.push_back(r.journal);
+        if (nodes.insert(r.node).second) out.nodes.push_back(r.node);
+        if (boots.insert(r.boot_id).second) out.boot_ids.push_back(r.boot_id);
+    }
+    return out;
 }
+
+// One build_report: the query's selection, its trees, then the warnings
+// about what the journals may be missing, in that order.
+class ReportBuilder {
+public:
+    ReportBuilder(const Model& model, const Query& q)
+        : model_(model),
+          q_(q),
+          since_(q.since_wall_ns.value_or(INT64_MIN)),
+          until_(q.until_wall_ns.value_or(INT64_MAX)) {}
+
+    Report build() {
+        report_.journal = summarize(model_);
+        report_.since_wall_ns = q_.since_wall_ns;
+        report_.until_wall_ns = q_.until_wall_ns;
+        select();
+        add_ancestors();
+        build_trees();
+        warn_pruned();
+        warn_not_recorded();
+        warn_losses();
+        return std::move(report_);
+    }
+
+private:
+    using KeySet = std::unordered_set<ProcessKey, ProcessKeyHash>;
+
+    bool overlaps(const Process& p) const {
+        return process_start_wall(model_, p) <= until_ && process_end_wall(model_, p) >= since_;
+    }
+
+    const Process* parent_of(const Process& p) const { return p.parent ? model_.find(*p.parent) : nullptr; }
+
+    bool has_ancestor_pid(const Process& p, uint32_t pid) const {
+        const Process* cur = &p;
+        for (int depth = 0; cur && depth < kMaxDepth; ++depth) {
+            if (cur->tgid == pid) return true;
+            cur = parent_of(*cur);
+        }
+        return false;
+    }
+
+    const std::optional<PodAttribution>& pod_for(const Process& p) {
+        auto it = pods_.find(p.key);
+        if (it == pods_.end()) it = pods_.emplace(p.key, pod_of(model_, p)).first;
+        return it->second;
+    }
+
+    // 1. The processes the query selects.
+    void select() {
+        for (const auto& [key, p] : model_.processes()) {
+            if (!overlaps(p)) continue;
+            if (q_.pid && p.tgid != *q_.pid) continue;
+            if (q_.ancestors_of && p.tgid != *q_.ancestors_of) continue;
+            if (q_.binary_glob) {
+                bool any = std::any_of(p.execs.begin(), p.execs.end(),
+                                       [&](const ExecImage& e) { return binary_matches(*q_.binary_glob, e.binary); });
+                if (!any) continue;
+            }
+            if (q_.descendants_of && !has_ancestor_pid(p, *q_.descendants_of)) continue;
+            if (!pod_matches(q_, pod_for(p))) continue;
+            matched_.insert(key);
+        }
+        report_.matched = matched_.size();
+    }
+
+    // 2. Their ancestors: up to the topmost one in the same pod when a pod
+    // is selected, or to the top of what is known otherwise.
+    void add_ancestors() {
+        const bool stop_at_pod = pod_selected(q_) && !q_.ancestors && !q_.ancestors_of;
+        shown_ = matched_;
+        for (const auto& key : matched_) {
+            const Process* cur = model_.find(key);
+            for (int depth = 0; cur && depth < kMaxDepth; ++depth) {
+                const Process* up = parent_of(*cur);
+                if (!up) break;
+                if (stop_at_pod) {
+                    const auto& mine = pod_for(*cur);
+                    const auto& theirs = pod_for(*up);
+                    if (!theirs || !mine || theirs->uid != mine->uid) {
+                        outside_[cur->key] = OutsideParent{up->tgid, up->comm, up->key, OutsideReason::outside_pod};
+                        break;
+                    }
+                }
+                if (!shown_.insert(up->key).second) break;  // the rest of the chain is already in
+                cur = up;
+            }
+        }
+    }
+
+    TreeNode build_node(const Process& p, int depth) {
+        TreeNode node;
+        node.process = &p;
+        node.matched = matched_.count(p.key) > 0;
+        node.in_window = overlaps(p);
+        node.pod = pod_for(p);
+        if (depth < kMaxDepth) {
+            for (const auto& child_key : p.children) {
+                if (!shown_.count(child_key)) continue;
+                if (const Process* c = model_.find(child_key)) node.children.push_back(build_node(*c, depth + 1));
+            }
+        }
+        return node;
+    }
+
+    // 3. Trees: every shown process whose parent is not shown is a root.
+    void build_trees() {
+        std::vector<const Process*> roots;
+        for (const auto& key : shown_) {
+            const Process* p = model_.find(key);
+            const Process* up = parent_of(*p);
+            if (!up || !shown_.count(up->key)) roots.push_back(p);
+        }
+        std::sort(roots.begin(), roots.end(), [&](const Process* a, const Process* b) {
+            int64_t sa = process_start_wall(model_, *a), sb = process_start_wall(model_, *b);
+            if (sa != sb) return sa < sb;
+            return a->key < b->key;
+        });
+        for (const Process* root : roots) {
+            Tree tree;
+            tree.root = build_node(*root, 0);
+            auto out = outside_.find(root->key);
+            if (out != outside_.end()) {
+                tree.outside_parent = out->second;
+            } else if (root->parent && !model_.find(*root->parent)) {
+                // Known only by the fork or exec row that named it.
+                tree.outside_parent = OutsideParent{root->ppid, root->parent_comm, root->parent,
+                                                    OutsideReason::not_in_journal};
+            }
+            warn_unknown_parent(*root, tree);
+            report_.trees.push_back(std::move(tree));
+        }
+    }
+
+    void warn(WarningKind kind, std::string message, std::optional<int64_t> from = std::nullopt,
+              std::optional<int64_t> to = std::nullopt) {
+        report_.warnings.push_back(Warning{kind, std::move(message), from, to});
+    }
+
+    void warn_unknown_parent(const Process& root, const Tree& tree) {
+        bool top = root.tgid == 1 || (root.parent_source == ParentSource::none && root.ppid == 0 && root.in_snapshot);
+        if (!root.parent && !top && root.in_snapshot && root.ppid != 0) {
+            warn(WarningKind::unknown_parent,
+                 fmt::format("parent of {} is unknown: its parent PID {} was not in the /proc snapshot",
+                             describe(root), root.ppid));
+        } else if (!root.parent && !top) {
+            warn(WarningKind::unknown_parent,
+                 fmt::format("parent of {} is unknown: it started before the journal and is not in the /proc snapshot",
+                             describe(root)));
+        } else if (tree.outside_parent && tree.outside_parent->why == OutsideReason::not_in_journal) {
+            warn(WarningKind::unknown_parent,
+                 fmt::format("parent of {} is {} (PID {}), which is not in the journal", describe(root),
+                             root.parent_comm.empty() ? "?" : root.parent_comm, root.ppid));
+        }
+    }
+
+    // 4. Time the journals did not record: pruned by retention, before the
+    // first run, between two runs of one journal.
+    void warn_pruned() {
+        for (const auto& prune : model_.prunes()) {
+            if (since_ > prune.through_wall_ns) continue;
+            warn(WarningKind::pruned,
+                 fmt::format("events up to {} were deleted by retention ({}, {} rows) in {}; the window starts before "
+                             "that",
+                             format_rfc3339_ns(prune.through_wall_ns), prune.reason, prune.rows, prune.journal),
+                 std::nullopt, prune.through_wall_ns);
+        }
+    }
+
+    void warn_not_recorded() {
+        std::map<std::string, std::vector<const RunRecord*>> runs_by_journal;
+        for (const auto& r : model_.runs()) runs_by_journal[r.journal].push_back(&r);
+        for (auto& [journal, runs] : runs_by_journal) {
+            std::sort(runs.begin(), runs.end(),
+                      [](const RunRecord* a, const RunRecord* b) { return a->run_id < b->run_id; });
+            const int64_t first_start = model_.to_wall(runs.front()->boot_id, runs.front()->started_ns);
+            if (q_.since_wall_ns && *q_.since_wall_ns < first_start) {
+                warn(WarningKind::not_recorded,
+                     fmt::format("nothing was recorded before {}, when {} starts; the window starts before that",
+                                 format_rfc3339_ns(first_start), journal),
+                     std::nullopt, first_start);
+            }
+            for (size_t i = 1; i < runs.size(); ++i) warn_gap(journal, *runs[i - 1], *runs[i]);
+        }
+    }
+
+    // The time between run a and the next run b of one journal.
+    void warn_gap(const std::string& journal, const RunRecord& a, const RunRecord& b) {
+        const int64_t from = model_.to_wall(a.boot_id, run_end_ns(a));
+        const int64_t to = model_.to_wall(b.boot_id, b.started_ns);
+        if (to <= from || to < since_ || from > until_) return;
+        // A run whose batches retention deleted looks as if it ended at its
+        // start; the pruned warning covers that time.
+        for (const auto& prune : model_.prunes()) {
+            if (prune.journal == journal && from <= prune.through_wall_ns) return;
+        }
+        warn(WarningKind::not_recorded,
+             fmt::format("nothing was recorded between {} and {}, from the end of run {} ({}) to the start of run "
+                         "{}{}, in {}",
+                         format_rfc3339_ns(from), format_rfc3339_ns(to), a.run_id,
+                         a.stopped_ns ? "stopped" : "not stopped cleanly", b.run_id,
+                         a.boot_id != b.boot_id ? " after a reboot" : "", journal),
+             from, to);
+    }
+
+    // 5. Losses that overlap the window: events may be missing there.
+    void warn_losses() {
+        for (const auto& loss : model_.losses()) {
+            if (loss.count <= 0) continue;
+            int64_t from = model_.to_wall(loss.boot_id, loss.from_ns);
+            int64_t to = model_.to_wall(loss.boot_id, loss.to_ns);
+            if (to < since_ || from > until_) continue;
+            warn(WarningKind::loss,
+                 fmt::format("events may be missing between {} and {}: {} events lost ({}) in {}",
+                             format_rfc3339_ns(from), format_rfc3339_ns(to), loss.count, loss.reason, loss.journal),
+                 from, to);
+        }
+    }
+
+    const Model& model_;
+    const Query& q_;
+    const int64_t since_, until_;
+    Report report_;
+    KeySet matched_;  // selected by the query
+    KeySet shown_;    // matched, and the ancestors shown with them
+    std::unordered_map<ProcessKey, OutsideParent, ProcessKeyHash> outside_;  // shown process -> its parent not shown
+    std::unordered_map<ProcessKey, std::optional<PodAttribution>, ProcessKeyHash> pods_;
+};
 
 }  // namespace
 
@@ -104,198 +358,6 @@ LoadPlan load_plan_for(const Query& query) {
     return plan;
 }
 
-Report build_report(const Model& model, const Query& q) {
-    Report report;
-    report.since_wall_ns = q.since_wall_ns;
-    report.until_wall_ns = q.until_wall_ns;
-    {
-        std::set<std::string> paths, nodes, boots;
-        for (const auto& r : model.runs()) {
-            if (paths.insert(r.journal).second) report.journal.paths.push_back(r.journal);
-            if (nodes.insert(r.node).second) report.journal.nodes.push_back(r.node);
-            if (boots.insert(r.boot_id).second) report.journal.boot_ids.push_back(r.boot_id);
-        }
-    }
-    const int64_t since = q.since_wall_ns.value_or(INT64_MIN);
-    const int64_t until = q.until_wall_ns.value_or(INT64_MAX);
-    auto overlaps = [&](const Process& p) {
-        return process_start_wall(model, p) <= until && process_end_wall(model, p) >= since;
-    };
-    auto parent_of = [&](const Process& p) -> const Process* { return p.parent ? model.find(*p.parent) : nullptr; };
-    auto has_ancestor_pid = [&](const Process& p, uint32_t pid) {
-        const Process* cur = &p;
-        for (int depth = 0; cur && depth < kMaxDepth; ++depth) {
-            if (cur->tgid == pid) return true;
-            cur = parent_of(*cur);
-        }
-        return false;
-    };
-
-    std::unordered_map<ProcessKey, std::optional<PodAttribution>, ProcessKeyHash> pods;
-    auto pod_for = [&](const Process& p) -> const std::optional<PodAttribution>& {
-        auto it = pods.find(p.key);
-        if (it == pods.end()) it = pods.emplace(p.key, pod_of(model, p)).first;
-        return it->second;
-    };
-
-    // 1. The processes the query selects.
-    std::unordered_set<ProcessKey, ProcessKeyHash> matched;
-    for (const auto& [key, p] : model.processes()) {
-        if (!overlaps(p)) continue;
-        if (q.pid && p.tgid != *q.pid) continue;
-        if (q.ancestors_of && p.tgid != *q.ancestors_of) continue;
-        if (q.binary_glob) {
-            bool any = std::any_of(p.execs.begin(), p.execs.end(),
-                                   [&](const ExecImage& e) { return binary_matches(*q.binary_glob, e.binary); });
-            if (!any) continue;
-        }
-        if (q.descendants_of && !has_ancestor_pid(p, *q.descendants_of)) continue;
-        if (!pod_matches(q, pod_for(p))) continue;
-        matched.insert(key);
-    }
-    report.matched = matched.size();
-
-    // 2. Their ancestors: up to the topmost one in the same pod when a pod
-    // is selected, or to the top of what is known otherwise.
-    const bool stop_at_pod = pod_selected(q) && !q.ancestors && !q.ancestors_of;
-    std::unordered_set<ProcessKey, ProcessKeyHash> shown = matched;
-    std::unordered_map<ProcessKey, OutsideParent, ProcessKeyHash> outside;
-    for (const auto& key : matched) {
-        const Process* cur = model.find(key);
-        for (int depth = 0; cur && depth < kMaxDepth; ++depth) {
-            const Process* up = parent_of(*cur);
-            if (!up) break;
-            if (stop_at_pod) {
-                const auto& mine = pod_for(*cur);
-                const auto& theirs = pod_for(*up);
-                if (!theirs || !mine || theirs->uid != mine->uid) {
-                    outside[cur->key] = OutsideParent{up->tgid, up->comm, up->key, "outside the pod"};
-                    break;
-                }
-            }
-            if (!shown.insert(up->key).second) break;  // the rest of the chain is already in
-            cur = up;
-        }
-    }
-
-    // 3. Trees: every shown process whose parent is not shown is a root.
-    std::function<TreeNode(const Process&, int)> build = [&](const Process& p, int depth) {
-        TreeNode node;
-        node.process = &p;
-        node.matched = matched.count(p.key) > 0;
-        node.in_window = overlaps(p);
-        node.pod = pod_for(p);
-        if (depth < kMaxDepth) {
-            for (const auto& child_key : p.children) {
-                if (!shown.count(child_key)) continue;
-                if (const Process* c = model.find(child_key)) node.children.push_back(build(*c, depth + 1));
-            }
-        }
-        return node;
-    };
-    std::vector<const Process*> roots;
-    for (const auto& key : shown) {
-        const Process* p = model.find(key);
-        const Process* up = parent_of(*p);
-        if (!up || !shown.count(up->key)) roots.push_back(p);
-    }
-    std::sort(roots.begin(), roots.end(), [&](const Process* a, const Process* b) {
-        int64_t sa = process_start_wall(model, *a), sb = process_start_wall(model, *b);
-        if (sa != sb) return sa < sb;
-        return a->key < b->key;
-    });
-    for (const Process* root : roots) {
-        Tree tree;
-        tree.root = build(*root, 0);
-        auto out = outside.find(root->key);
-        if (out != outside.end()) {
-            tree.outside_parent = out->second;
-        } else if (root->parent && !model.find(*root->parent)) {
-            // Known only by the fork or exec row that named it.
-            tree.outside_parent = OutsideParent{root->ppid, root->parent_comm, root->parent, "not in the journal"};
-        }
-        bool top = root->tgid == 1 || (root->parent_source == ParentSource::none && root->ppid == 0 && root->in_snapshot);
-        if (!root->parent && !top && root->in_snapshot && root->ppid != 0) {
-            report.warnings.push_back(Warning{
-                "unknown_parent",
-                fmt::format("parent of {} is unknown: its parent PID {} was not in the /proc snapshot",
-                            describe(*root), root->ppid),
-                std::nullopt, std::nullopt});
-        } else if (!root->parent && !top) {
-            report.warnings.push_back(Warning{
-                "unknown_parent",
-                fmt::format("parent of {} is unknown: it started before the journal and is not in the /proc snapshot",
-                            describe(*root)),
-                std::nullopt, std::nullopt});
-        } else if (tree.outside_parent && tree.outside_parent->why == "not in the journal") {
-            report.warnings.push_back(Warning{
-                "unknown_parent",
-                fmt::format("parent of {} is {} (PID {}), which is not in the journal", describe(*root),
-                            escape_for_terminal(root->parent_comm.empty() ? "?" : root->parent_comm), root->ppid),
-                std::nullopt, std::nullopt});
-        }
-        report.trees.push_back(std::move(tree));
-    }
-
-    // 4. Time the journals did not record: pruned by retention, before
-    // the first run, between two runs of one journal.
-    for (const auto& prune : model.prunes()) {
-        if (since > prune.through_wall_ns) continue;
-        report.warnings.push_back(Warning{
-            "pruned",
-            fmt::format("events up to {} were deleted by retention ({}, {} rows) in {}; the window starts before that",
-                        format_rfc3339_ns(prune.through_wall_ns), prune.reason, prune.rows, prune.journal),
-            std::nullopt, prune.through_wall_ns});
-    }
-    std::map<std::string, std::vector<const RunRecord*>> runs_by_journal;
-    for (const auto& r : model.runs()) runs_by_journal[r.journal].push_back(&r);
-    for (auto& [journal, runs] : runs_by_journal) {
-        std::sort(runs.begin(), runs.end(), [](const RunRecord* a, const RunRecord* b) { return a->run_id < b->run_id; });
-        const int64_t first_start = model.to_wall(runs.front()->boot_id, runs.front()->started_ns);
-        if (q.since_wall_ns && *q.since_wall_ns < first_start) {
-            report.warnings.push_back(Warning{
-                "not_recorded",
-                fmt::format("nothing was recorded before {}, when {} starts; the window starts before that",
-                            format_rfc3339_ns(first_start), journal),
-                std::nullopt, first_start});
-        }
-        for (size_t i = 1; i < runs.size(); ++i) {
-            const RunRecord& a = *runs[i - 1];
-            const RunRecord& b = *runs[i];
-            int64_t end_ns = std::max(a.stopped_ns.value_or(a.last_batch_ns), a.last_batch_ns);
-            if (end_ns == 0) end_ns = a.started_ns;
-            const int64_t from = model.to_wall(a.boot_id, end_ns);
-            const int64_t to = model.to_wall(b.boot_id, b.started_ns);
-            if (to <= from || to < since || from > until) continue;
-            // A run whose batches retention deleted looks as if it ended at
-            // its start; the pruned warning covers that time.
-            bool pruned = false;
-            for (const auto& prune : model.prunes()) pruned |= prune.journal == journal && from <= prune.through_wall_ns;
-            if (pruned) continue;
-            report.warnings.push_back(Warning{
-                "not_recorded",
-                fmt::format("nothing was recorded between {} and {}, from the end of run {} ({}) to the start of "
-                            "run {}{}, in {}",
-                            format_rfc3339_ns(from), format_rfc3339_ns(to), a.run_id,
-                            a.stopped_ns ? "stopped" : "not stopped cleanly", b.run_id,
-                            a.boot_id != b.boot_id ? " after a reboot" : "", journal),
-                from, to});
-        }
-    }
-
-    // 5. Losses that overlap the window: events may be missing there.
-    for (const auto& loss : model.losses()) {
-        if (loss.count <= 0) continue;
-        int64_t from = model.to_wall(loss.boot_id, loss.from_ns);
-        int64_t to = model.to_wall(loss.boot_id, loss.to_ns);
-        if (to < since || from > until) continue;
-        report.warnings.push_back(Warning{
-            "loss",
-            fmt::format("events may be missing between {} and {}: {} events lost ({}) in {}", format_rfc3339_ns(from),
-                        format_rfc3339_ns(to), loss.count, loss.reason, loss.journal),
-            from, to});
-    }
-    return report;
-}
+Report build_report(const Model& model, const Query& query) { return ReportBuilder(model, query).build(); }
 
 }  // namespace lineage

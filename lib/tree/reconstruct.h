@@ -44,13 +44,22 @@ struct TreeNode {
     std::vector<TreeNode> children;
 };
 
-// The parent of a tree's root, when it is known but not shown (outside the
-// pod, or filtered out at record time, or before the journal).
+// Why the parent of a tree's root is known but not shown.
+enum class OutsideReason {
+    outside_pod,     // a pod is selected and the parent is not in it
+    not_in_journal,  // known only from the fork or exec row that named it
+};
+
+// "outside the pod", "not in the journal": the JSON "why", and the text
+// renderer's "parent outside the pod: ..." line.
+const char* outside_reason_name(OutsideReason why);
+
+// The parent of a tree's root, when it is known but not shown.
 struct OutsideParent {
     uint32_t pid = 0;
     std::string comm;
     std::optional<ProcessKey> key;
-    std::string why;  // "outside the pod", "not recorded", ...
+    OutsideReason why = OutsideReason::not_in_journal;
 };
 
 struct Tree {
@@ -58,8 +67,21 @@ struct Tree {
     std::optional<OutsideParent> outside_parent;
 };
 
+// Where the journals cannot be complete.
+enum class WarningKind {
+    loss,            // the recorder lost events
+    unknown_parent,  // a root's parent is unknown, or not in the journal
+    not_recorded,    // no run recorded then
+    pruned,          // retention deleted it
+};
+
+// "loss", "unknown_parent", "not_recorded", "pruned": the JSON "kind".
+const char* warning_kind_name(WarningKind kind);
+
 struct Warning {
-    std::string kind;  // "loss", "unknown_parent", "not_recorded"
+    WarningKind kind = WarningKind::loss;
+    // Raw bytes, with names (comm) as the journal holds them: each renderer
+    // makes them safe for its output, once.
     std::string message;
     std::optional<int64_t> from_wall_ns, to_wall_ns;
 };

@@ -3,8 +3,9 @@
 // and the JSON document a runbook script parses.
 //
 // Everything that came from a process (argv, paths, comm, host names) is
-// attacker-controlled: the text back end escapes control characters and
-// invalid UTF-8, the JSON back end always emits valid UTF-8.
+// attacker-controlled, and the Report holds it raw, warning messages too:
+// the text back ends escape control characters and invalid UTF-8 (once),
+// the JSON back end always emits valid UTF-8.
 
 #include <memory>
 #include <string>
@@ -45,8 +46,5 @@ public:
 
 // Warnings as stderr lines ("lineage: warning: ..."), escaped.
 std::string render_warnings_for_stderr(const Report& report);
-
-// "SIGKILL" for 9; "signal 64" for numbers without a name.
-std::string signal_name(int sig);
 
 }  // namespace lineage

@@ -150,6 +150,7 @@ TEST_CASE("the reconstruct schema rejects drift", "[reconstruct][json_schema]") 
     mutate("kernel_exec_without_time", [](json& d) { d["trees"][0]["execs"][0]["time"] = nullptr; });
     mutate("time_not_rfc3339_ns", [](json& d) { d["trees"][0]["start_time"] = "2026-04-22 09:00:00"; });
     mutate("unknown_parent_source", [](json& d) { d["trees"][0]["parent_source"] = "guess"; });
+    mutate("unknown_outside_parent_reason", [](json& d) { d["trees"][0]["outside_parent"]["why"] = "not recorded"; });
 
     std::vector<std::string> files;
     for (const auto& b : bad) {

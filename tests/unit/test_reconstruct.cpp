@@ -779,6 +779,80 @@ TEST_CASE("hostile argv: escaped in text, valid UTF-8 in JSON, raw bytes kept", 
     }
 }
 
+// ============================================================== hostile comm in a warning
+
+namespace {
+
+// A backslash, an escape sequence and an invalid byte in a comm that
+// warnings name: each byte comes out escaped exactly once, in the tree, in
+// the warnings and on stderr.
+const std::string kHostileComm = "a\\b\x1b[1m\xff";
+const std::string kHostileParentComm = "p\\q\x1b]0;x\x07\xfe";
+
+FixtureJournal hostile_comm_fixture() {
+    FixtureJournal fx;
+    fx.snapshot(1, 0, at(0, 500'000'000), "systemd", "/usr/lib/systemd/systemd", {"/sbin/init"});
+    // Seen only through its exit: its parent is unknown.
+    Proc ghost = FixtureJournal::proc(7700, at(700, 0));
+    fx.comm(ghost, kHostileComm);
+    fx.exit(ghost, at(1010, 0), 0);
+    // Its exec names a parent that no row introduced.
+    Proc parent = FixtureJournal::proc(7750, at(800, 0));
+    fx.comm(parent, kHostileParentComm);
+    Proc job = FixtureJournal::proc(7800, at(1020, 555'555'555));
+    ExecOpts opts;
+    opts.parent = parent;
+    fx.exec(job, "/usr/bin/true", {"true"}, at(1020, 556'000'000), opts);
+    fx.exit(job, at(1021, 0), 0);
+    return fx;
+}
+
+}  // namespace
+
+TEST_CASE("hostile comm in a warning: escaped once in text and on stderr, valid UTF-8 in JSON", "[reconstruct]") {
+    Case c(hostile_comm_fixture(), "hostile_comm.db");
+    const std::string ghost_warning = "parent of a\\\\b\\x1b[1m\\xff (PID 7700) is unknown: it started before the "
+                                      "journal and is not in the /proc snapshot";
+    const std::string job_warning =
+        "parent of true (PID 7800) is p\\\\q\\x1b]0;x\\x07\\xfe (PID 7750), which is not in the journal";
+    // What escaping twice would print: an escaped backslash before an escape.
+    auto escaped_twice = [](const std::string& s) {
+        return s.find("\\\\\\\\") != std::string::npos || s.find("\\\\x") != std::string::npos;
+    };
+
+    RunResult text = c.run(kIncidentSince, kIncidentUntil, kNoColor);
+    CHECK(text.status == 0);
+    CHECK(golden_mismatch("hostile_comm.txt", text.out) == "");
+    CHECK(first_control_byte(text.out) == "");
+    CHECK(first_control_byte(text.err) == "");
+    CHECK(text.out.find("warning: " + ghost_warning + "\n") != std::string::npos);
+    CHECK(text.out.find("warning: " + job_warning + "\n") != std::string::npos);
+    CHECK(text.out.find("[a\\\\b\\x1b[1m\\xff]  (PID 7700)") != std::string::npos);
+    CHECK(text.out.find("parent not in the journal: p\\\\q\\x1b]0;x\\x07\\xfe (PID 7750)\n") != std::string::npos);
+    CHECK(text.err == "lineage: warning: " + ghost_warning + "\nlineage: warning: " + job_warning + "\n");
+    CHECK_FALSE(escaped_twice(text.out));
+    CHECK_FALSE(escaped_twice(text.err));
+
+    RunResult r = c.run(kIncidentSince, kIncidentUntil, {"--format", "json"});
+    CHECK(r.status == 0);
+    CHECK(golden_mismatch("hostile_comm.json", r.out) == "");
+    CHECK(lineage::is_valid_utf8(r.out));
+    CHECK(r.err == text.err);
+    json doc = json::parse(r.out);
+    // The raw bytes, invalid ones as U+FFFD: not the terminal's escapes.
+    REQUIRE(doc.at("warnings").size() == 2);
+    CHECK(doc.at("warnings")[0].at("kind") == "unknown_parent");
+    CHECK(doc.at("warnings")[0].at("message") ==
+          "parent of a\\b\x1b[1m\xef\xbf\xbd (PID 7700) is unknown: it started before the journal and is not in "
+          "the /proc snapshot");
+    CHECK(doc.at("warnings")[1].at("message") ==
+          "parent of true (PID 7800) is p\\q\x1b]0;x\x07\xef\xbf\xbd (PID 7750), which is not in the journal");
+    auto job = node_with_pid(all_nodes(doc), 7800);
+    REQUIRE(job);
+    CHECK(job->at("outside_parent").at("comm") == "p\\q\x1b]0;x\x07\xef\xbf\xbd");
+    CHECK(job->at("outside_parent").at("why") == "not in the journal");
+}
+
 // ============================================================== exit status
 
 TEST_CASE("exit status: 0 matched, 1 nothing matched, 2 error", "[reconstruct]") {
@@ -957,7 +1031,7 @@ TEST_CASE("build_report: --namespace and --container prefix", "[reconstruct]") {
     CHECK(matched_pids(prod) == production);
     REQUIRE(prod.trees.size() == 1);
     REQUIRE(prod.trees[0].outside_parent);
-    CHECK(prod.trees[0].outside_parent->why == "outside the pod");
+    CHECK(prod.trees[0].outside_parent->why == lineage::OutsideReason::outside_pod);
 
     auto stag = run([](lineage::Query& q) { q.namespace_ = "staging"; });
     CHECK(matched_pids(stag) == staging);
@@ -980,4 +1054,52 @@ TEST_CASE("build_report: --namespace and --container prefix", "[reconstruct]") {
     // The journal file is not needed: pod names come from the model's pods rows.
     auto by_uid = run([](lineage::Query& q) { q.pod = kStagingUid; });
     CHECK(matched_pids(by_uid) == staging);
+}
+
+// ============================================================== the end of a run
+
+TEST_CASE("run_end_ns: one end of a run, for lives without an exit and for gaps between runs", "[reconstruct][model]") {
+    constexpr int64_t s = 1'000'000'000;
+    lineage::RunRecord run;
+    run.journal = "j.db";
+    run.boot_id = "b";
+    run.started_ns = 100 * s;
+    run.last_batch_ns = 200 * s;
+    CHECK(lineage::run_end_ns(run) == 200 * s);  // killed: its last batch
+    run.stopped_ns = 250 * s;
+    CHECK(lineage::run_end_ns(run) == 250 * s);  // stopped after its last batch
+    run.stopped_ns = 150 * s;
+    CHECK(lineage::run_end_ns(run) == 200 * s);  // a batch committed after the stop's time
+    run.stopped_ns.reset();
+    run.last_batch_ns = 0;
+    CHECK(lineage::run_end_ns(run) == 100 * s);  // nothing committed: it ended where it started
+
+    // Two runs of one journal: killed at 200 s, then 300 s to 400 s.
+    lineage::Model model;
+    lineage::RunRecord first = run;
+    first.run_id = 1;
+    first.started_wall_ns = kWall0 + first.started_ns;
+    first.last_batch_ns = 200 * s;
+    lineage::RunRecord second = first;
+    second.run_id = 2;
+    second.started_ns = 300 * s;
+    second.started_wall_ns = kWall0 + second.started_ns;
+    second.last_batch_ns = 350 * s;
+    second.stopped_ns = 400 * s;
+    model.add_run(second);
+    model.add_run(first);
+    model.finish();
+    CHECK(model.journal_end_ns("b") == 400 * s);
+    CHECK(model.journal_end_ns("another boot") == 0);
+
+    lineage::Query q;
+    q.since_wall_ns = kWall0 + 100 * s;
+    q.until_wall_ns = kWall0 + 400 * s;
+    auto report = lineage::build_report(model, q);
+    REQUIRE(report.warnings.size() == 1);
+    const lineage::Warning& gap = report.warnings[0];
+    CHECK(gap.kind == lineage::WarningKind::not_recorded);
+    CHECK(gap.from_wall_ns == kWall0 + 200 * s);
+    CHECK(gap.to_wall_ns == kWall0 + 300 * s);
+    CHECK(gap.message.find("from the end of run 1 (not stopped cleanly) to the start of run 2") != std::string::npos);
 }
