@@ -1,8 +1,10 @@
 // What the journal says about itself: its runs, the gaps between them when
 // nothing was recorded, and the loss records of what it could not hold.
+#include <map>
 #include <vector>
 
 #include "clock_map.h"
+#include "model.h"
 #include "verifier.h"
 
 namespace lineage::verify_detail {
@@ -19,6 +21,9 @@ bool Verifier::summarise() {
     bool ok = each("clock_samples", "SELECT run_id, boot_ns, wall_ns FROM clock_samples",
                    [&](Stmt& s) { samples.push_back(Sample{s.int64(0), s.int64(1), s.int64(2)}); });
     ClockMap clock;
+    // Each run's end by the model's rule (run_end_ns), in boot time: the
+    // gaps between runs are reconstruct's not_recorded warnings too.
+    std::map<int64_t, RunRecord> ends;
     ok = ok && each("runs", "SELECT run_id, node, boot_id, started_ns, started_wall_ns FROM runs ORDER BY run_id",
                     [&](Stmt& s) {
                         RunSummary r;
@@ -28,6 +33,7 @@ bool Verifier::summarise() {
                         r.started_wall_ns = s.int64(4);
                         // As Model::add_run: a start of unknown wall time is no sample.
                         if (r.started_wall_ns) clock.add_sample(r.boot_id, s.int64(3), r.started_wall_ns);
+                        ends[r.run_id].started_ns = s.int64(3);
                         v_.runs.push_back(r);
                     });
     auto run = [&](int64_t id) -> RunSummary* {
@@ -44,8 +50,9 @@ bool Verifier::summarise() {
         return r ? clock.to_wall(r->boot_id, boot_ns) : boot_ns;
     };
     ok = ok &&
-         each("run_stops", "SELECT run_id, stopped_wall_ns, reason, events, lost FROM run_stops", [&](Stmt& s) {
+         each("run_stops", "SELECT run_id, stopped_wall_ns, reason, events, lost, stopped_ns FROM run_stops", [&](Stmt& s) {
              if (RunSummary* r = run(s.int64(0))) {
+                 ends[r->run_id].stopped_ns = s.int64(5);
                  r->stopped_wall_ns = s.int64(1);
                  r->stop_reason = s.text(2);
                  r->events = s.int64(3);
@@ -61,6 +68,7 @@ bool Verifier::summarise() {
                             r->last_batch = s.int64(2);
                             r->batches = s.int64(3);
                             r->last_commit_wall_ns = wall_of(r->run_id, s.int64(4));
+                            ends[r->run_id].last_batch_ns = s.int64(4);
                         }
                     });
     ok = ok && each("loss",
@@ -82,7 +90,7 @@ bool Verifier::summarise() {
         RunGap g;
         g.after_run = a.run_id;
         g.before_run = b.run_id;
-        g.from_wall_ns = a.stopped_wall_ns.value_or(a.last_commit_wall_ns.value_or(a.started_wall_ns));
+        g.from_wall_ns = wall_of(a.run_id, run_end_ns(ends[a.run_id]));
         g.to_wall_ns = b.started_wall_ns;
         g.reboot = a.boot_id != b.boot_id;
         v_.gaps.push_back(g);

@@ -749,7 +749,7 @@ TEST_CASE("verify's run, gap and loss times are reconstruct's, across a clock st
     }
     // Run 1 was killed: its gap starts at its last commit, in the model's time.
     REQUIRE(v.gaps.size() == 2);
-    CHECK(v.gaps[0].from_wall_ns == model.to_wall(kBoot, model.runs()[0].last_batch_ns));
+    CHECK(v.gaps[0].from_wall_ns == model.to_wall(kBoot, run_end_ns(model.runs()[0])));
     CHECK(v.gaps[0].to_wall_ns == model.runs()[1].started_wall_ns);
     CHECK(v.gaps[1].reboot);
 
