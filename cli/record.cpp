@@ -15,8 +15,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "capabilities.h"
 #include "cgroupfs.h"
 #include "clock.h"
+#include "escape.h"
 #include "commands.h"
 #include "journal_format.h"
 #include "output.h"
@@ -105,12 +107,18 @@ bool in_subtrees(const std::string& path, const std::vector<std::string>& subtre
 
 // Processes running before the probes: without them trees start in mid-air.
 // With a cgroup filter, only those the probes would record too.
+// /proc gives cgroup paths relative to the recorder's cgroup namespace
+// (`cgroup_root`); they are written from the hierarchy's root, as the probes
+// report them.
 Status write_snapshot(JournalWriter& writer, int64_t ns_per_tick, const std::vector<std::string>* subtrees,
-                      size_t* count) {
+                      const std::string& cgroup_root, size_t* count) {
     NodenameResolver nodenames;
     int64_t taken_ns = boot_now_ns();
-    for (const auto& p : scan_proc("/proc")) {
+    for (auto& p : scan_proc("/proc")) {
         if (p.kernel_thread) continue;
+        if (cgroup_root != "/" && !p.cgroup_path.empty()) {
+            p.cgroup_path = cgroup_path_from_root(cgroup_root, p.cgroup_path);
+        }
         if (subtrees && !in_subtrees(p.cgroup_path, *subtrees)) continue;
         SnapshotRow row;
         row.time_ns = taken_ns;
@@ -240,6 +248,11 @@ int run_record(const RecordArgs& args) {
     recorder.emplace(*writer, rec_options, pod_namer, notify);
     Retention retention(retention_options);
     say("lineage: attached " + (*probe)->hooks());
+    // What the /proc snapshot will lack with the capabilities at hand (the
+    // systemd unit and the DaemonSet leave out CAP_SYS_ADMIN on purpose).
+    if (auto caps = effective_capabilities()) {
+        for (const auto& gap : snapshot_capability_gaps(*caps)) say("lineage: " + gap);
+    }
 
     struct utsname uts {};
     uname(&uts);
@@ -259,10 +272,21 @@ int run_record(const RecordArgs& args) {
     auto run_id = writer->begin_run(info);
     if (!run_id) return fail(run_id.error().message);
 
+    // In a container's own cgroup namespace, with the host's hierarchy
+    // mounted (deploy/kubernetes), the snapshot's cgroup paths are taken
+    // from where that namespace is rooted.
+    std::string cgroup_root = "/";
+    if (auto root = own_cgroup_namespace_root()) {
+        cgroup_root = *root;
+        if (cgroup_root != "/") say("lineage: in a cgroup namespace rooted at " + escape_for_terminal(cgroup_root));
+    } else {
+        say("lineage: " + escape_for_terminal(root.error().message) +
+            ": cgroup paths from /proc are kept as it gives them");
+    }
     size_t snapshot_count = 0;
     int64_t ns_per_tick = 1'000'000'000 / info.clk_tck;
     if (auto st = write_snapshot(*writer, ns_per_tick, probe_options.filter_cgroups ? &snapshot_subtrees : nullptr,
-                                 &snapshot_count); !st) return fail(st.error().message);
+                                 cgroup_root, &snapshot_count); !st) return fail(st.error().message);
     if (auto st = recorder->note_drops(0, 0, info.started_ns); !st) return fail(st.error().message);
     if (auto st = recorder->commit(boot_now_ns()); !st) return fail(st.error().message);
     // The run's first batch (its runs row and the /proc snapshot) must be
@@ -421,7 +445,8 @@ int run_record(const RecordArgs& args) {
 
 Runner add_record(CLI::App& app) {
     auto args = std::make_shared<RecordArgs>();
-    auto* cmd = app.add_subcommand("record", "Record fork, exec, exit and TCP connect events to a journal (root)");
+    auto* cmd = app.add_subcommand(
+        "record", "Record fork, exec, exit and TCP connect events to a journal (root, or CAP_BPF and CAP_PERFMON)");
     cmd->add_option("-j,--journal", args->journal, "Journal file (created with mode 0600)")
         ->capture_default_str();
     cmd->add_option("-d,--duration", args->duration, "Stop by itself after this long (30s, 5m, 2h)");
@@ -462,6 +487,11 @@ Runner add_record(CLI::App& app) {
         "Prints 'lineage: recording ...' on stderr once the probes are live and /proc is snapshotted.\n"
         "Stops cleanly on SIGINT, SIGTERM or SIGHUP, or after --duration; a second signal stops at once,\n"
         "keeping every committed batch.\n"
+        "Privileges: root, or CAP_BPF and CAP_PERFMON to load the probes (CAP_SYS_ADMIN before Linux 5.8);\n"
+        "CAP_SYS_PTRACE to read the executable and namespaces of every process already running; CAP_SYS_ADMIN\n"
+        "for the host names of those in other UTS namespaces. Before Linux 5.11, BPF memory counts against\n"
+        "RLIMIT_MEMLOCK: raise it (LimitMEMLOCK=infinity) or add CAP_SYS_RESOURCE. A start without one of these\n"
+        "says what it lacks.\n"
         "Exit status: 0 clean stop; 1 stopped while the journal could not be written (events were not stored);\n"
         "2 bad arguments, a journal or probes that cannot be opened, or a journal error.");
     return [args] { return run_record(*args); };
