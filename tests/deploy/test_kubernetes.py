@@ -197,6 +197,8 @@ run = " ".join(l for l in lines if l.startswith("RUN "))
 check("apt installs the .deb, no recommends", re.search(r"apt-get install -y --no-install-recommends\s+"
                                                         r"/tmp/lineage_\$\{LINEAGE_VERSION\}", run) is not None)
 check("the apt lists and the .deb are removed", "rm -rf /var/lib/apt/lists/*" in run)
+check("sqlite3 is in the image: the analyst's consistent copy of a live journal (deploy/README.md)",
+      re.search(r"apt-get install [^&]*\bsqlite3\b", run) is not None)
 check("nothing is fetched but by apt", not re.search(r"\b(curl|wget)\b|ADD\s+https?://", cf))
 check('ENTRYPOINT ["/usr/bin/lineage"]', 'ENTRYPOINT ["/usr/bin/lineage"]' in lines)
 images = {c["image"] for c in containers + pod.get("initContainers", [])}
