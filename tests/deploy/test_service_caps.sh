@@ -32,7 +32,7 @@ check() {
 
 [ "$(id -u)" = 0 ] || skip "not root: cannot hand capabilities to a recorder"
 [ -e /sys/kernel/btf/vmlinux ] || skip "no kernel BTF (/sys/kernel/btf/vmlinux)"
-for tool in setpriv sqlite3 strace; do
+for tool in setpriv sqlite3 strace objdump; do
     command -v "$tool" >/dev/null || fail "$tool is missing (scripts/setup.sh installs it)"
 done
 
@@ -190,6 +190,14 @@ check "without CAP_SYS_PTRACE: but with its argv" \
 # Every system call record makes is allowed by the unit's SystemCallFilter=
 # (a call outside it would fail with EPERM under systemd). Traced from the
 # execve of lineage on: setpriv's own calls before it are not the service's.
+if objdump -p "$LINEAGE" | grep -qE 'NEEDED +libasan'; then
+    # The sanitizers' runtime makes calls of its own, and LeakSanitizer
+    # cannot run under ptrace: the plain build's run of this test checks
+    # the filter against the binary the package ships.
+    echo "SKIP (this part): a sanitizer build: SystemCallFilter= is checked in the plain build"
+    echo "all service checks passed but the system call filter's"
+    exit 0
+fi
 if ! command -v systemd-analyze >/dev/null; then
     if [ "${LINEAGE_REQUIRE_BPF:-0}" = 1 ]; then fail "systemd-analyze is missing (LINEAGE_REQUIRE_BPF=1)"; fi
     echo "SKIP (this part): systemd-analyze is missing: SystemCallFilter= not checked"
