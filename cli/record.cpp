@@ -108,6 +108,7 @@ bool in_subtrees(const std::string& path, const std::vector<std::string>& subtre
 Status write_snapshot(JournalWriter& writer, int64_t ns_per_tick, const std::vector<std::string>* subtrees,
                       size_t* count) {
     NodenameResolver nodenames;
+    PodUidCache pod_uids;
     int64_t taken_ns = boot_now_ns();
     for (const auto& p : scan_proc("/proc")) {
         if (p.kernel_thread) continue;
@@ -126,7 +127,7 @@ Status write_snapshot(JournalWriter& writer, int64_t ns_per_tick, const std::vec
         row.argv = join_argv(p.argv);
         row.cgroup_path = p.cgroup_path;
         row.nodename = nodenames.nodename_for(p.tgid, p.uts_ns_inode);
-        if (auto st = writer.add_snapshot(row); !st) return st;
+        if (auto st = writer.add_snapshot(row, pod_uids.uid_for(row.cgroup_path)); !st) return st;
         ++*count;
     }
     return Ok{};

@@ -100,7 +100,7 @@ public:
     const std::string& storage_error() const { return down_error_; }
 
 private:
-    Status attribute_pod(const std::string& cgroup_path, const std::string& nodename);
+    Status attribute_pod(const std::string& pod_uid, const std::string& nodename);
     Status add_loss(PendingLoss loss);
     // A write failed: an error to stop on, or the storage's, to ride out.
     Status on_write_error(const Error& error, int64_t now_ns);
@@ -120,7 +120,7 @@ private:
     int64_t decode_loss_from_ns_ = -1;
     uint64_t decode_loss_pending_ = 0;
     std::set<std::string> pods_named_;
-    PodUidCache pod_uids_;
+    PodUidCache pod_uids_;  // the one pod UID per exec, for its row and its pod's name
     int64_t clock_boot_ns_ = -1;  // last stored sample
     int64_t clock_offset_ns_ = 0;
     Notifier notify_;

@@ -152,10 +152,12 @@ TEST_CASE("a pod is named once, from the first exec seen in it", "[recorder]") {
     auto db = Database::open_read("file:" + (dir / "j.db") + "?mode=ro");
     REQUIRE(db.ok());
     CHECK(*query_int(*db, "SELECT count(*) FROM pods WHERE name = 'my-app-6d4f9-xk2p1' AND namespace = 'production'") == 1);
-    auto s = db->prepare("SELECT cgroup_path FROM exec LIMIT 1");
+    auto s = db->prepare("SELECT cgroup_path, pod_uid FROM exec LIMIT 1");
     REQUIRE(s.ok());
     REQUIRE(s->step() == SQLITE_ROW);
     CHECK(s->blob(0) == cg);
+    // The UID the pod was named by is the exec row's.
+    CHECK(s->text(1) == "4c6a1b2e-8d3f-4e5a-9b7c-1d2e3f4a5b6c");
 }
 
 TEST_CASE("clock samples are stored when the offset moves, or hourly", "[recorder]") {
