@@ -65,6 +65,7 @@
 
 #include "journal_writer.h"
 #include "journal_format.h"
+#include "pod.h"
 #include "sqlite.h"
 
 namespace lineage::bench {
@@ -170,6 +171,7 @@ std::string comm_of(const std::string& binary) {
 // Where a process runs: its cgroup, UTS host name and pid namespace.
 struct Context {
     std::string cgroup_path;
+    std::string pod_uid;  // of cgroup_path, as the recorder works it out
     uint64_t cgroup_id = 0;
     std::string nodename;
     int pod = -1;
@@ -389,6 +391,7 @@ private:
 int Generator::new_context(std::string cgroup, std::string nodename, int pod, bool own_pidns) {
     Context c;
     c.cgroup_path = std::move(cgroup);
+    if (auto kube = parse_kube_cgroup(c.cgroup_path)) c.pod_uid = kube->pod_uid;
     c.cgroup_id = 3000 + contexts_.size() * 7;
     c.nodename = std::move(nodename);
     c.pod = pod;
@@ -592,7 +595,7 @@ void Generator::do_spawn(const Action& x) {
         e.child = {p->tgid, p->start_ns};
         e.parent_comm = parent->comm;
         before_row(x.t);
-        if (writer_) check(writer_->add(e));
+        if (writer_) check(writer_->add(e, ""));
         after_row();
         count_event(a.fixed);
         ++stats.forks;
@@ -645,7 +648,7 @@ void Generator::do_exec(const Action& x) {
     e.binary = img.binary;
     e.argv = img.argv;
     before_row(x.t);
-    if (writer_) check(writer_->add(e));
+    if (writer_) check(writer_->add(e, c.pod_uid));
     count_event(a.fixed);
     ++stats.execs;
     if (c.pod >= 0 && !pod_named_[static_cast<size_t>(c.pod)]) {
@@ -673,7 +676,7 @@ void Generator::do_exit(const ProcPtr& p, int code, int sig, uint64_t t, bool fi
     e.core_dumped = sig == 11 || sig == 6;
     e.comm = p->comm;
     before_row(t);
-    if (writer_) check(writer_->add(e));
+    if (writer_) check(writer_->add(e, ""));
     after_row();
     count_event(fixed);
     ++stats.exits;
@@ -694,7 +697,7 @@ void Generator::do_connect(const Action& x) {
     e.dport = n.dport;
     e.established = !rng_.chance(0.03);
     before_row(x.t);
-    if (writer_) check(writer_->add(e));
+    if (writer_) check(writer_->add(e, ""));
     after_row();
     count_event(x.act->fixed);
     ++stats.connects;
@@ -1245,7 +1248,7 @@ void Generator::write_snapshot(uint64_t t) {
         row.cgroup_path = c.cgroup_path;
         row.nodename = c.nodename;
         before_row(t);
-        if (writer_) check(writer_->add_snapshot(row));
+        if (writer_) check(writer_->add_snapshot(row, c.pod_uid));
         ++stats.snapshot;
     }
 }

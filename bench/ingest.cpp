@@ -6,10 +6,11 @@
 // Builds ring-buffer records exactly as bpf/lineage.bpf.c lays them out
 // (fork, then exec, then exit of each synthetic process: one third each) and
 // feeds them to lineage::Recorder, which decodes them and writes them
-// through JournalWriter in batches, as cli/record.cpp does: Recorder's
-// default batching (100 ms or 16384 rows) and a maybe_commit() after every
-// 64 records, standing in for record's poll loop. Exec records carry a
-// kubepods cgroup path (one of P pods), so pod attribution runs too.
+// through JournalWriter in batches, as a record session
+// (lib/record/record_session.cpp) does: Recorder's default batching (100 ms
+// or 16384 rows) and a maybe_commit() after every 64 records, standing in
+// for record's poll loop. Exec records carry a kubepods cgroup path (one of
+// P pods), so pod attribution runs too.
 //
 // Prints one line of key=value pairs:
 //   events        records fed (all stored unless decode_errors > 0)

@@ -65,7 +65,9 @@ private:
 };
 
 // parse_kube_cgroup() for every exec is measurable at thousands of execs a
-// second, and a node has few distinct cgroups: remember the answers.
+// second, and a node has few distinct cgroups: remember the answers. The
+// recorder works out each exec's pod UID once, here, for both the journal
+// row and the pod's name.
 class PodUidCache {
 public:
     // The pod UID of a cgroup path, or "" outside pods.

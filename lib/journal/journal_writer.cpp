@@ -345,7 +345,7 @@ Status JournalWriter::ensure_batch() {
     return Ok{};
 }
 
-Status JournalWriter::add(const Event& event) {
+Status JournalWriter::add(const Event& event, std::string_view pod_uid) {
     if (auto st = ensure_batch(); !st) return st;
     return std::visit(
         [&](const auto& e) -> Status {
@@ -376,7 +376,7 @@ Status JournalWriter::add(const Event& event) {
                     .blob(e.nodename)
                     .integer(static_cast<int64_t>(e.cgroup_id))
                     .blob(e.cgroup_path)
-                    .text(pod_uids_.uid_for(e.cgroup_path))
+                    .text(pod_uid)
                     .blob(e.binary)
                     .blob(e.argv)
                     .integer(int64_t{e.truncated});
@@ -409,7 +409,7 @@ Status JournalWriter::add(const Event& event) {
         event);
 }
 
-Status JournalWriter::add_snapshot(const SnapshotRow& r) {
+Status JournalWriter::add_snapshot(const SnapshotRow& r, std::string_view pod_uid) {
     if (auto st = ensure_batch(); !st) return st;
     Row(enc_, ChainTable::snapshot)
         .integer(r.time_ns)
@@ -424,7 +424,7 @@ Status JournalWriter::add_snapshot(const SnapshotRow& r) {
         .blob(r.exe)
         .blob(r.argv)
         .blob(r.cgroup_path)
-        .text(pod_uids_.uid_for(r.cgroup_path))
+        .text(pod_uid)
         .blob(r.nodename);
     return insert_row();
 }

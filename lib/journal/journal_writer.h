@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "event.h"
@@ -57,8 +58,13 @@ public:
     static Result<JournalWriter> open(const std::string& path);
 
     Result<int64_t> begin_run(const RunInfo& info);
-    Status add(const Event& event);
-    Status add_snapshot(const SnapshotRow& row);
+    // pod_uid is the exec's or the process's pod, for the pod_uid column:
+    // PodUidCache::uid_for(cgroup_path), "" outside pods. The caller works
+    // it out, since the recorder needs it too (to name the pod), and one
+    // parse of the path is enough. Events other than exec have no such
+    // column and pass "".
+    Status add(const Event& event, std::string_view pod_uid);
+    Status add_snapshot(const SnapshotRow& row, std::string_view pod_uid);
     Status add_loss(int64_t from_ns, int64_t to_ns, int64_t count, const std::string& reason);
     Status add_pod(const std::string& pod_uid, const std::string& name, const std::string& ns, PodNameSource source);
     // Joins the open batch, or commits a batch of its own at once: a clock
@@ -151,7 +157,6 @@ private:
     int64_t batch_id_ = 0;  // batch being filled, 0 when none is open
     int64_t next_batch_id_ = 1;
     size_t batch_rows_ = 0;
-    PodUidCache pod_uids_;  // the pod_uid column, derived from cgroup_path
     RowEncoder enc_;
     BatchHasher hasher_;
     std::string marks_;

@@ -11,6 +11,8 @@
 namespace lineage {
 
 namespace {
+const std::string kNoPod;
+
 int64_t event_time(const Event& event) {
     return std::visit([](const auto& e) { return static_cast<int64_t>(e.time_ns); }, event);
 }
@@ -40,7 +42,10 @@ Status Recorder::on_record(const void* data, size_t size, int64_t now_ns) {
         count_unstored(1, t, t);
         return Ok{};
     }
-    if (auto st = writer_.add(*event); !st) {
+    // An exec's pod, worked out once: for its row and to name the pod.
+    const auto* exec = std::get_if<ExecEvent>(&*event);
+    const std::string& pod_uid = exec ? pod_uids_.uid_for(exec->cgroup_path) : kNoPod;
+    if (auto st = writer_.add(*event, pod_uid); !st) {
         if (auto handled = on_write_error(st.error(), now_ns); !handled) return handled;
         ++stats_.lost;
         count_unstored(1, t, t);
@@ -49,15 +54,14 @@ Status Recorder::on_record(const void* data, size_t size, int64_t now_ns) {
     ++stats_.stored;
     ++batch_events_;
     if (batch_first_event_ns_ < 0) batch_first_event_ns_ = t;
-    if (const auto* exec = std::get_if<ExecEvent>(&*event)) {
-        if (auto st = attribute_pod(exec->cgroup_path, exec->nodename); !st) return on_write_error(st.error(), now_ns);
+    if (exec) {
+        if (auto st = attribute_pod(pod_uid, exec->nodename); !st) return on_write_error(st.error(), now_ns);
     }
     return Ok{};
 }
 
-Status Recorder::attribute_pod(const std::string& cgroup_path, const std::string& nodename) {
+Status Recorder::attribute_pod(const std::string& uid, const std::string& nodename) {
     if (!pod_namer_) return Ok{};
-    const std::string& uid = pod_uids_.uid_for(cgroup_path);
     if (uid.empty() || pods_named_.count(uid)) return Ok{};
     auto name = pod_namer_(uid, nodename);
     if (!name) return Ok{};

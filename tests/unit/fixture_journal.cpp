@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "argv.h"
+#include "pod.h"
 
 extern char** environ;
 
@@ -33,6 +34,17 @@ std::string base_name(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+
+// The pod_uid column, worked out as the recorder does.
+std::string pod_uid_of(const std::string& cgroup_path) {
+    auto kube = lineage::parse_kube_cgroup(cgroup_path);
+    return kube ? kube->pod_uid : std::string();
+}
+
+std::string pod_uid_of(const lineage::Event& event) {
+    const auto* exec = std::get_if<lineage::ExecEvent>(&event);
+    return exec ? pod_uid_of(exec->cgroup_path) : std::string();
+}
 
 template <typename T>
 void check(const lineage::Result<T>& r, const char* what) {
@@ -208,7 +220,7 @@ void FixtureJournal::write(const std::string& path) const {
     }
 
     // Batch 1: what the recorder learns at start (the /proc snapshot, pod names).
-    for (const auto& s : snapshot_) check(w->add_snapshot(s), "snapshot");
+    for (const auto& s : snapshot_) check(w->add_snapshot(s, pod_uid_of(s.cgroup_path)), "snapshot");
     for (const auto& p : pods_) check(w->add_pod(p.uid, p.name, p.ns, lineage::pod_name_source_from(p.source)), "pod");
     uint64_t committed = run_.started_ns + kSnapshotDelay;
     check(w->commit(static_cast<int64_t>(committed)), "commit");
@@ -220,7 +232,7 @@ void FixtureJournal::write(const std::string& path) const {
     size_t in_batch = 0;
     for (const auto& r : rows) {
         if (r.event) {
-            check(w->add(*r.event), "event");
+            check(w->add(*r.event, pod_uid_of(*r.event)), "event");
         } else {
             check(w->add_loss(static_cast<int64_t>(r.loss->from_ns), static_cast<int64_t>(r.loss->to_ns),
                               r.loss->count, r.loss->reason),

@@ -44,19 +44,19 @@ void write_sample(const std::string& path) {
     f.parent = {100, 900'000'000'000};
     f.child = {101, 1'000'500'000'000};
     f.parent_comm = "bash";
-    REQUIRE(w->add(f).ok());
+    REQUIRE(w->add(f, "").ok());
     ExecEvent e;
     e.time_ns = 1'000'600'000'000;
     e.proc = f.child;
     e.parent = f.parent;
     e.binary = "/usr/bin/curl";
     e.argv = std::string("curl\0http://x\0", 14);
-    REQUIRE(w->add(e).ok());
+    REQUIRE(w->add(e, "").ok());
     ExitEvent x;
     x.time_ns = 1'000'700'000'000;
     x.proc = f.child;
     x.code = 3;
-    REQUIRE(w->add(x).ok());
+    REQUIRE(w->add(x, "").ok());
     REQUIRE(w->commit(1'000'700'000'001).ok());
     REQUIRE(w->add_loss(1'000'650'000'000, 1'000'660'000'000, 5, "ringbuf_full").ok());
     REQUIRE(w->end_run(1'000'800'000'000, 1'776'848'400'800'000'000, "signal", 3, 5).ok());
@@ -242,7 +242,7 @@ TEST_CASE("reading never writes the journal, its WAL or its mtime", "[journal][e
         e.proc = {202, 1'000'850'000'000};
         e.binary = "/bin/in-the-wal";
         e.argv = std::string("in-the-wal\0", 11);
-        REQUIRE(w->add(e).ok());
+        REQUIRE(w->add(e, "").ok());
         REQUIRE(w->commit(1'000'900'000'001).ok());
         std::filesystem::create_directory(dir / "copy");
         std::filesystem::copy_file(path, dir / "copy/j.db");
@@ -312,7 +312,7 @@ TEST_CASE("rows go in grouped, in the order they were added, and an aborted batc
     };
     size_t rows = 0;
     for (uint32_t i = 0; i < 37; ++i) {
-        REQUIRE(w->add(fork_of(1000 + i)).ok());
+        REQUIRE(w->add(fork_of(1000 + i), "").ok());
         ++rows;
         if (i % 2 == 0) {
             ExecEvent e;
@@ -320,7 +320,7 @@ TEST_CASE("rows go in grouped, in the order they were added, and an aborted batc
             e.proc = {1000 + i, t0 + 1000 + i};
             e.binary = "/bin/true";
             e.argv = fmt::format("true {}", i);
-            REQUIRE(w->add(e).ok());
+            REQUIRE(w->add(e, "").ok());
             ++rows;
         }
         if (i == 20) {
@@ -333,14 +333,14 @@ TEST_CASE("rows go in grouped, in the order they were added, and an aborted batc
     CHECK(w->pending_rows() == 0);
 
     // A batch given up: none of its rows, waiting or already in, stay.
-    for (uint32_t i = 0; i < 20; ++i) REQUIRE(w->add(fork_of(5000 + i)).ok());
+    for (uint32_t i = 0; i < 20; ++i) REQUIRE(w->add(fork_of(5000 + i), "").ok());
     CHECK(w->pending_rows() == 20);
     w->abort_batch();
     CHECK(w->pending_rows() == 0);
     ExitEvent x;
     x.time_ns = t0 + 20'000;
     x.proc = {1000, t0 + 1000};
-    REQUIRE(w->add(x).ok());
+    REQUIRE(w->add(x, "").ok());
     REQUIRE(w->commit(t0 + 20'001).ok());
     REQUIRE(w->end_run(t0 + 30'000, 1'776'848'400'800'000'000, "signal", static_cast<int64_t>(rows) + 1, 2).ok());
 
@@ -409,7 +409,7 @@ TEST_CASE("a failed insert gives the whole batch up, and the journal still verif
             auto w = JournalWriter::open(path);
             REQUIRE(w.ok());
             REQUIRE(w->begin_run(run_info()).ok());
-            REQUIRE(w->add(exec_of(999, 5)).ok());
+            REQUIRE(w->add(exec_of(999, 5), "").ok());
             REQUIRE(w->commit(t0).ok());
             sqlite3* db = w->database_for_tests().get();
             // "bound as NULL": a bind over the limit leaves the parameter NULL,
@@ -418,7 +418,7 @@ TEST_CASE("a failed insert gives the whole batch up, and the journal still verif
             const int old = sqlite3_limit(db, SQLITE_LIMIT_LENGTH, limit);
             Status st = Ok{};
             if (c.loss_row) st = w->add_loss(t0, t0 + 1, 1, "ringbuf_full");
-            for (int i = 0; i < c.rows && st; ++i) st = w->add(exec_of(1000 + static_cast<uint32_t>(i), i == c.big_row ? 200 : 5));
+            for (int i = 0; i < c.rows && st; ++i) st = w->add(exec_of(1000 + static_cast<uint32_t>(i), i == c.big_row ? 200 : 5), "");
             if (st && c.commit) st = w->commit(t0 + 100);
             sqlite3_limit(db, SQLITE_LIMIT_LENGTH, old);
             REQUIRE_FALSE(st.ok());

@@ -1,9 +1,18 @@
-// The recorder's bookkeeping, fed synthetic ring-buffer records.
+// The recorder's bookkeeping, fed synthetic ring-buffer records, and the
+// record session over synthetic sources.
 #include <catch2/catch.hpp>
-#include <cstring>
+#include <sys/stat.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "event_source.h"
 #include "events.h"
 #include "journal_writer.h"
+#include "record_session.h"
 #include "recorder.h"
 #include "sqlite.h"
 #include "test_util.h"
@@ -152,10 +161,12 @@ TEST_CASE("a pod is named once, from the first exec seen in it", "[recorder]") {
     auto db = Database::open_read("file:" + (dir / "j.db") + "?mode=ro");
     REQUIRE(db.ok());
     CHECK(*query_int(*db, "SELECT count(*) FROM pods WHERE name = 'my-app-6d4f9-xk2p1' AND namespace = 'production'") == 1);
-    auto s = db->prepare("SELECT cgroup_path FROM exec LIMIT 1");
+    auto s = db->prepare("SELECT cgroup_path, pod_uid FROM exec LIMIT 1");
     REQUIRE(s.ok());
     REQUIRE(s->step() == SQLITE_ROW);
     CHECK(s->blob(0) == cg);
+    // The UID the pod was named by is the exec row's.
+    CHECK(s->text(1) == "4c6a1b2e-8d3f-4e5a-9b7c-1d2e3f4a5b6c");
 }
 
 TEST_CASE("clock samples are stored when the offset moves, or hourly", "[recorder]") {
@@ -347,4 +358,385 @@ TEST_CASE("a pod named in a batch that was rolled back is named again", "[record
     CHECK(*query_int(db, "SELECT count(*) FROM pods WHERE name = 'web'") == 1);
     CHECK(*query_int(db, "SELECT count(*) FROM exec") == 1);
     CHECK(*query_int(db, "SELECT count FROM loss WHERE reason = 'journal_write'") == 1);
+}
+
+// ---------------------------------------------------------------------------
+// The record session, over synthetic sources, cgroup mounts and /proc trees.
+
+namespace {
+
+uint64_t inode_of(const std::string& path) {
+    struct stat st {};
+    REQUIRE(stat(path.c_str(), &st) == 0);
+    return st.st_ino;
+}
+
+void make_file(const std::string& path, const std::string& bytes) {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    lineage::test::write_file(path, bytes);
+}
+
+// A /proc/PID/stat line with the fields scan_proc reads.
+std::string stat_line(int pid, const std::string& comm, int ppid, uint32_t flags, uint64_t start_ticks) {
+    return fmt::format("{} ({}) S {} {} {} 0 -1 {} 0 0 0 0 0 0 0 0 20 0 1 0 {} 1000 10 18446744073709551615 0 0 0 0 "
+                       "0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+                       pid, comm, ppid, pid, pid, flags, start_ticks);
+}
+
+// Every record it has is handed over at the next poll or drain; drops()
+// fails while fail_drops is set.
+class FakeSource : public EventSource {
+public:
+    explicit FakeSource(RecordSink sink) : sink_(std::move(sink)) {}
+    Result<int> poll(int timeout_ms) override {
+        ++polls;
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(timeout_ms, 5)));
+        return drain();
+    }
+    Result<int> drain() override {
+        int n = 0;
+        for (const auto& r : records) {
+            sink_(r.data(), r.size());
+            ++n;
+        }
+        records.clear();
+        return n;
+    }
+    Result<DropCounters> drops() const override {
+        ++drop_reads;
+        if (fail_drops) return Error{"cannot read the ring buffer's drop counters: fake"};
+        return counters;
+    }
+    const std::string& hooks() const override { return hooks_; }
+
+    std::vector<std::vector<char>> records;
+    DropCounters counters;
+    bool fail_drops = false;
+    int polls = 0;
+    mutable int drop_reads = 0;
+
+private:
+    RecordSink sink_;
+    std::string hooks_ = "fake/fork,fake/exec";
+};
+
+std::vector<char> fork_bytes(uint32_t child, uint64_t t) {
+    auto f = fork_record(child, t);
+    std::vector<char> bytes(sizeof(f));
+    std::memcpy(bytes.data(), &f, sizeof(f));
+    return bytes;
+}
+
+// A session over a FakeSource, in a temporary directory, saying into `lines`.
+struct SessionRig {
+    TempDir dir;
+    RecordOptions options;
+    RecordHooks hooks;
+    FakeSource* source = nullptr;
+    std::vector<std::string> lines;
+    bool signals_caught = false;
+    // Called at every turn of the loop; returns true to stop.
+    std::function<bool(FakeSource&)> turn = [](FakeSource&) { return true; };
+
+    SessionRig() {
+        options.journal = dir / "j.db";
+        options.anchor_log = dir / "anchors.log";
+        hooks.start_source = [this](const CgroupFilter&, RecordSink sink) -> Result<std::unique_ptr<EventSource>> {
+            auto fake = std::make_unique<FakeSource>(std::move(sink));
+            source = fake.get();
+            return std::unique_ptr<EventSource>(std::move(fake));
+        };
+        hooks.catch_stop_signals = [this] { signals_caught = true; };
+        hooks.stop_requested = [this] { return turn(*source); };
+        hooks.say = [this](const std::string& line) { lines.push_back(line); };
+    }
+    Result<int> run() { return run_record_session(options, hooks); }
+    size_t said(const std::string& prefix) const {
+        return static_cast<size_t>(
+            std::count_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.rfind(prefix, 0) == 0; }));
+    }
+    Database db() {
+        auto db = Database::open_read("file:" + options.journal + "?mode=ro");
+        REQUIRE(db.ok());
+        return std::move(*db);
+    }
+    std::string stop_reason() {
+        auto d = db();
+        auto s = d.prepare("SELECT reason FROM run_stops");
+        REQUIRE(s.ok());
+        REQUIRE(s->step() == SQLITE_ROW);
+        return s->text(0);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("cgroup filter: none without --cgroup and --kube-only", "[record-session]") {
+    auto filter = resolve_cgroup_filter({}, false, "");
+    REQUIRE(filter.ok());
+    CHECK_FALSE(filter->enabled);
+    CHECK(filter->ids.empty());
+    CHECK(filter->filters_json == "{}");
+}
+
+TEST_CASE("cgroup filter: cgroups below a cgroup2 mount", "[record-session]") {
+    TempDir mount;
+    std::filesystem::create_directories(mount / "system.slice/x.service");
+    std::filesystem::create_directories(mount / "user.slice");
+
+    auto filter = resolve_cgroup_filter({"system.slice/x.service/", mount / "user.slice"}, false, mount.path());
+    REQUIRE(filter.ok());
+    CHECK(filter->enabled);
+    CHECK(filter->ids == std::vector<uint64_t>{inode_of(mount / "system.slice/x.service"), inode_of(mount / "user.slice")});
+    // As /proc/PID/cgroup names them: below the mount, one leading slash,
+    // no trailing one.
+    CHECK(filter->subtrees == std::vector<std::string>{"/system.slice/x.service", "/user.slice"});
+    CHECK(filter->filters_json == fmt::format(R"({{"cgroups":["system.slice/x.service/","{}"]}})", mount / "user.slice"));
+
+    CHECK(in_subtrees("/user.slice", filter->subtrees));
+    CHECK(in_subtrees("/user.slice/user-0.slice/session-1.scope", filter->subtrees));
+    CHECK_FALSE(in_subtrees("/user.slice2", filter->subtrees));
+    CHECK_FALSE(in_subtrees("/system.slice", filter->subtrees));
+    CHECK_FALSE(in_subtrees("/", filter->subtrees));
+}
+
+TEST_CASE("cgroup filter: --kube-only finds the kubepods cgroups", "[record-session]") {
+    TempDir mount;
+    SECTION("none: not a Kubernetes node") {
+        auto filter = resolve_cgroup_filter({}, true, mount.path());
+        REQUIRE_FALSE(filter.ok());
+        CHECK(filter.error().message ==
+              "--kube-only: no kubepods cgroup under " + mount.path() + " (is this a Kubernetes node?)");
+    }
+    SECTION("the systemd driver's, with a --cgroup beside it") {
+        std::filesystem::create_directories(mount / "kubepods.slice");
+        std::filesystem::create_directories(mount / "init.scope");
+        auto filter = resolve_cgroup_filter({"/init.scope"}, true, mount.path());
+        REQUIRE(filter.ok());
+        CHECK(filter->ids == std::vector<uint64_t>{inode_of(mount / "init.scope"), inode_of(mount / "kubepods.slice")});
+        CHECK(filter->subtrees == std::vector<std::string>{"/init.scope", "/kubepods.slice"});
+        CHECK(filter->filters_json == R"({"cgroups":["/init.scope","/kubepods.slice"],"kube_only":true})");
+    }
+    SECTION("the cgroupfs driver's") {
+        std::filesystem::create_directories(mount / "kubepods");
+        auto filter = resolve_cgroup_filter({}, true, mount.path());
+        REQUIRE(filter.ok());
+        CHECK(filter->subtrees == std::vector<std::string>{"/kubepods"});
+    }
+}
+
+TEST_CASE("cgroup filter: what it refuses", "[record-session]") {
+    TempDir mount;
+    auto unmounted = resolve_cgroup_filter({"/a"}, false, "");
+    REQUIRE_FALSE(unmounted.ok());
+    CHECK(unmounted.error().message == "--cgroup/--kube-only: no cgroup2 filesystem is mounted");
+    auto unmounted_kube = resolve_cgroup_filter({}, true, "");
+    REQUIRE_FALSE(unmounted_kube.ok());
+    CHECK(unmounted_kube.error().message == "--cgroup/--kube-only: no cgroup2 filesystem is mounted");
+
+    auto missing = resolve_cgroup_filter({"/missing"}, false, mount.path());
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().message.rfind("--cgroup: cgroup '/missing': ", 0) == 0);
+
+    make_file(mount / "file", "");
+    auto file = resolve_cgroup_filter({"/file"}, false, mount.path());
+    REQUIRE_FALSE(file.ok());
+    CHECK(file.error().message.rfind("--cgroup: cgroup '/file': not a directory", 0) == 0);
+
+    // The runs row is JSON: a name that is not UTF-8 is refused, not stored
+    // mangled.
+    const std::string bad = "/bad\xff";
+    std::filesystem::create_directories(mount.path() + bad);
+    auto not_utf8 = resolve_cgroup_filter({bad}, false, mount.path());
+    REQUIRE_FALSE(not_utf8.ok());
+    CHECK(not_utf8.error().message.rfind("--cgroup: ", 0) == 0);
+}
+
+TEST_CASE("snapshot rows: a /proc process as the journal keeps it", "[record-session]") {
+    SnapshotProcess p;
+    p.tgid = 4242;
+    p.ppid = 1;
+    p.nspid = 7;
+    p.start_ticks = 1234;
+    p.comm = "curl";
+    p.exe = "/usr/bin/curl";
+    p.argv = {"curl", "-s", "http://example.com/"};
+    p.uid = 1000;
+    p.gid = 1001;
+    p.euid = 0;
+    p.cgroup_path = "/system.slice/x.service";
+    p.nodename = "ignored";
+    SnapshotRow row = snapshot_row(p, 5'000'000'000, 10'000'000);
+    CHECK(row.time_ns == 5'000'000'000);
+    CHECK(row.tgid == 4242);
+    CHECK(row.ppid == 1);
+    CHECK(row.nspid == 7);
+    CHECK(row.start_ns == 12'340'000'000);  // ticks of 10 ms
+    CHECK(row.comm == "curl");
+    CHECK(row.exe == "/usr/bin/curl");
+    CHECK(row.argv == std::string("curl\0-s\0http://example.com/\0", 28));
+    CHECK(row.uid == 1000);
+    CHECK(row.gid == 1001);
+    CHECK(row.euid == 0);
+    CHECK(row.cgroup_path == "/system.slice/x.service");
+    CHECK(row.nodename.empty());
+}
+
+TEST_CASE("write_snapshot: every process but kernel threads, filtered by subtree, with its pod", "[record-session]") {
+    TempDir proc;
+    const std::string pod_cgroup = "/kubepods.slice/kubepods-pod7c9e6679_7425_40de_944b_e07fc1f90ae7.slice/"
+                                   "cri-containerd-4f1a2b3c4d5e.scope";
+    make_file(proc / "1/stat", stat_line(1, "systemd", 0, 0x400100, 24));
+    make_file(proc / "1/cgroup", "0::/init.scope\n");
+    make_file(proc / "2/stat", stat_line(2, "kthreadd", 0, pf_kthread, 24));
+    make_file(proc / "2/cgroup", "0::/\n");
+    make_file(proc / "300/stat", stat_line(300, "nginx", 1, 0x400000, 500));
+    make_file(proc / "300/cmdline", std::string("nginx\0-g\0daemon off;\0", 22));
+    make_file(proc / "300/cgroup", "0::" + pod_cgroup + "\n");
+
+    auto count_rows = [](const std::string& journal, const std::string& where) {
+        auto db = Database::open_read("file:" + journal + "?mode=ro");
+        REQUIRE(db.ok());
+        return *query_int(*db, "SELECT count(*) FROM snapshot WHERE " + where);
+    };
+    SECTION("no filter") {
+        TempDir dir;
+        auto writer = open_writer(dir / "j.db");
+        auto count = write_snapshot(writer, proc.path(), CgroupFilter{}, 10'000'000);
+        REQUIRE(count.ok());
+        CHECK(*count == 2);
+        REQUIRE(writer.commit(1).ok());
+        CHECK(count_rows(dir / "j.db", "tgid = 1 AND pod_uid = '' AND start_ns = 240000000") == 1);
+        CHECK(count_rows(dir / "j.db", "tgid = 300 AND pod_uid = '7c9e6679-7425-40de-944b-e07fc1f90ae7' AND "
+                                       "ppid = 1 AND comm = CAST('nginx' AS BLOB)") == 1);
+        CHECK(count_rows(dir / "j.db", "tgid = 2") == 0);
+    }
+    SECTION("only the kubepods subtree") {
+        TempDir dir;
+        auto writer = open_writer(dir / "j.db");
+        CgroupFilter filter;
+        filter.enabled = true;
+        filter.subtrees = {"/kubepods.slice"};
+        auto count = write_snapshot(writer, proc.path(), filter, 10'000'000);
+        REQUIRE(count.ok());
+        CHECK(*count == 1);
+        REQUIRE(writer.commit(1).ok());
+        CHECK(count_rows(dir / "j.db", "tgid = 300") == 1);
+    }
+}
+
+TEST_CASE("pod names: the kubelet's log directory first, then the exec's hostname", "[record-session]") {
+    TempDir root;
+    const std::string uid = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+    std::filesystem::create_directories(root / ("var/log/pods/production_my-app-6d4f9-xk2p1_" + uid));
+    PodResolver pods(root.path());
+
+    auto from_dir = name_pod(pods, uid, "some-hostname");
+    REQUIRE(from_dir);
+    CHECK(from_dir->name == "my-app-6d4f9-xk2p1");
+    CHECK(from_dir->namespace_ == "production");
+    CHECK(from_dir->source == PodNameSource::log_dir);
+
+    auto from_hostname = name_pod(pods, "11111111-2222-3333-4444-555555555555", "web-0");
+    REQUIRE(from_hostname);
+    CHECK(from_hostname->name == "web-0");
+    CHECK(from_hostname->namespace_.empty());
+    CHECK(from_hostname->source == PodNameSource::hostname);
+
+    CHECK_FALSE(name_pod(pods, "11111111-2222-3333-4444-555555555555", ""));
+}
+
+TEST_CASE("a session: start, events, a clean stop", "[record-session]") {
+    SessionRig rig;
+    int turns = 0;
+    rig.turn = [&](FakeSource& source) {
+        if (++turns == 1) {
+            for (uint32_t i = 0; i < 5; ++i) source.records.push_back(fork_bytes(100 + i, 1000 + i));
+        }
+        // Left in the ring at stop: drained before the run is closed.
+        if (turns == 3) source.records.push_back(fork_bytes(200, 2000));
+        return turns >= 3;
+    };
+    auto status = rig.run();
+    REQUIRE(status.ok());
+    CHECK(*status == 0);
+    CHECK(rig.signals_caught);
+    REQUIRE(rig.lines.size() == 3);
+    CHECK(rig.lines[0] == "lineage: attached fake/fork,fake/exec");
+    CHECK(rig.lines[1].rfind("lineage: recording to " + rig.options.journal + " (run 1, ", 0) == 0);
+    CHECK(rig.lines[2] == "lineage: stopped (signal): 6 events stored, 0 lost");
+
+    CHECK(rig.stop_reason() == "signal");
+    auto db = rig.db();
+    CHECK(*query_int(db, "SELECT count(*) FROM fork") == 6);
+    CHECK(*query_int(db, "SELECT count(*) FROM runs WHERE hooks = 'fake/fork,fake/exec' AND filters = '{}'") == 1);
+    CHECK(*query_int(db, "SELECT count(*) FROM snapshot") > 0);  // this machine's /proc
+    // At start and at stop.
+    auto anchors = lineage::test::read_file(rig.options.anchor_log);
+    CHECK(std::count(anchors.begin(), anchors.end(), '\n') == 2);
+}
+
+TEST_CASE("a session stops by itself after --duration", "[record-session]") {
+    SessionRig rig;
+    rig.options.duration_ns = 50'000'000;
+    rig.turn = [](FakeSource&) { return false; };
+    auto status = rig.run();
+    REQUIRE(status.ok());
+    CHECK(*status == 0);
+    CHECK(rig.said("lineage: stopped (duration): 0 events stored, 0 lost") == 1);
+    CHECK(rig.stop_reason() == "duration");
+}
+
+TEST_CASE("a session whose source cannot start leaves no journal", "[record-session]") {
+    SessionRig rig;
+    rig.hooks.start_source = [](const CgroupFilter&, RecordSink) -> Result<std::unique_ptr<EventSource>> {
+        return Error{"cannot load BPF programs: no"};
+    };
+    auto status = rig.run();
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().message == "cannot load BPF programs: no");
+    CHECK_FALSE(std::filesystem::exists(rig.options.journal));
+    CHECK(rig.lines.empty());
+}
+
+TEST_CASE("a session: a bad --anchor-log leaves no journal", "[record-session]") {
+    SessionRig rig;
+    rig.options.anchor_log = rig.dir / "missing/anchors.log";
+    auto status = rig.run();
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().message.rfind("--anchor-log: ", 0) == 0);
+    CHECK_FALSE(std::filesystem::exists(rig.options.journal));
+}
+
+TEST_CASE("a session: drop counters that cannot be read are said once and read again", "[record-session]") {
+    SessionRig rig;
+    const auto start = std::chrono::steady_clock::now();
+    rig.turn = [&](FakeSource& source) {
+        // The loop reads the counters every 250 ms: failing for the first
+        // two readings, then 5 drops.
+        source.fail_drops = source.drop_reads < 2;
+        source.counters = {5, 0};
+        return source.drop_reads >= 3 || std::chrono::steady_clock::now() - start > std::chrono::seconds(10);
+    };
+    auto status = rig.run();
+    REQUIRE(status.ok());
+    CHECK(*status == 0);
+    CHECK(rig.said("lineage: cannot read the ring buffer's drop counters: fake; trying again") == 1);
+    CHECK(rig.said("lineage: stopped (signal): 0 events stored, 5 lost") == 1);
+    auto db = rig.db();
+    CHECK(*query_int(db, "SELECT count FROM loss WHERE reason = 'ringbuf_full'") == 5);
+}
+
+TEST_CASE("a session: drop counters that cannot be read at stop end the run in error", "[record-session]") {
+    SessionRig rig;
+    rig.turn = [](FakeSource& source) {
+        source.fail_drops = true;
+        return true;
+    };
+    auto status = rig.run();
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().message == "cannot read the ring buffer's drop counters: fake");
+    CHECK(rig.said("lineage: stopped") == 0);
+    // Closed, but not as a run that lost nothing.
+    CHECK(rig.stop_reason() == "error");
 }
