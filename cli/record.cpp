@@ -21,6 +21,7 @@
 #include "journal_format.h"
 #include "output.h"
 #include "events.h"
+#include "anchor.h"
 #include "hashchain.h"
 #include "journal_writer.h"
 #include "pod.h"
