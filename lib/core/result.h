@@ -41,6 +41,4 @@ private:
 struct Ok {};
 using Status = Result<Ok>;
 
-inline Error make_error(std::string message) { return Error{std::move(message)}; }
-
 }  // namespace lineage

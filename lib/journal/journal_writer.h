@@ -5,11 +5,13 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "clock_map.h"
 #include "event.h"
 #include "hashchain.h"
 #include "journal_format.h"
@@ -89,9 +91,9 @@ public:
     Result<int64_t> prunable_rows();
     // Where the next prune should end: the oldest batches holding about
     // `max_rows` event rows (at least one batch), stopping before the first
-    // batch committed at or after `cutoff_wall_ns` when given (wall clock
-    // through its run's start offset), and never the last committed batch.
-    // 0 when there is nothing to prune.
+    // batch committed at or after `cutoff_wall_ns` when given (wall-clock
+    // time by ClockMap's rule, as reconstruct and verify tell it), and never
+    // the last committed batch. 0 when there is nothing to prune.
     Result<int64_t> prune_point(int64_t max_rows, std::optional<int64_t> cutoff_wall_ns = std::nullopt);
     // Deletes the batches up to through_batch and their event rows,
     // and commits a prune row as a batch of its own. No batch may be open.
@@ -110,10 +112,37 @@ public:
     const std::string& path() const { return path_; }
 
 private:
+    // Encodes one row (every column in schema order, `batch` aside) for the
+    // chain. insert_row() binds the row's values from this encoding, so what
+    // is stored and what is hashed cannot drift apart.
+    class Row {
+    public:
+        Row(RowEncoder& enc, ChainTable table) : enc_(enc) { enc_.begin(table); }
+        Row& integer(int64_t v) {
+            enc_.integer(v);
+            return *this;
+        }
+        Row& text(std::string_view v) {
+            enc_.text(v);
+            return *this;
+        }
+        Row& blob(std::string_view v) {
+            enc_.blob(v);
+            return *this;
+        }
+
+    private:
+        RowEncoder& enc_;
+    };
+
+    static constexpr const char* kNoSha256 = "SHA-256 failed in OpenSSL (missing, or a digest call failed)";
+
     JournalWriter() = default;
     Status prepare_statements();
     Status ensure_batch();
-    Status step_insert(Stmt& stmt, const char* table);
+    // Steps an INSERT whose parameters are bound; `bind_rc` is what binding
+    // them returned: a refused bind fails the insert like a failed step.
+    Status step_insert(Stmt& stmt, const char* table, int bind_rc = SQLITE_OK);
     // Inserts the row just encoded in enc_, or, for a table inserted in
     // groups, queues it until kRowsPerInsert rows wait (or the batch
     // commits). A row joins the batch's hash once it is stored. A batch is
@@ -129,15 +158,18 @@ private:
     // An Error for a failed SQLite call, with its result code.
     Error db_error(const std::string& what, int rc) const;
     Status upgrade_schema(int64_t from_version);
+    // Brings clock_ up to date with the committed runs and clock_samples
+    // rows (journal_prune.cpp).
+    Status update_clock();
 
     std::string path_;
     Database db_;
     // The tables that take many rows per batch are inserted into in groups
     // of kRowsPerInsert rows, one multi-row INSERT each: SQLite opens the
     // table's and its indexes' cursors once per statement, not once per
-    // row. The recorder took about a fifth less CPU per event so (2 x 10,000
-    // fork+exec storm, 4 alternating runs). Until its group is full (or the
-    // batch commits), a row waits, encoded, in `rows`.
+    // row, which costs the recorder less CPU per event (bench/results/
+    // latest.txt, section 5; bench/README.md). Until its group is full (or
+    // the batch commits), a row waits, encoded, in `rows`.
     static constexpr size_t kRowsPerInsert = 16;
     static constexpr bool inserted_in_groups(ChainTable t) {
         return t == ChainTable::snapshot || t == ChainTable::fork || t == ChainTable::exec || t == ChainTable::exit ||
@@ -161,6 +193,13 @@ private:
     BatchHasher hasher_;
     std::string marks_;
     ChainHead head_;  // the last committed batch; the next one chains to it
+
+    // Retention's boot-to-wall clock: ClockMap over every run start and
+    // clock sample, each row read once (update_clock).
+    ClockMap clock_;
+    std::map<int64_t, std::string> run_boots_;  // run_id -> boot_id
+    int64_t clock_runs_read_ = 0;               // rowid of the last runs row in clock_
+    int64_t clock_samples_read_ = 0;            // rowid of the last clock_samples row in clock_
 };
 
 }  // namespace lineage

@@ -15,6 +15,7 @@
 #include "cgroupfs.h"
 #include "clock.h"
 #include "escape.h"
+#include "anchor.h"
 #include "hashchain.h"
 #include "version.h"
 

@@ -1,15 +1,23 @@
 // The journal writer and the evidence-handling reader.
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <array>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
-#include "journal_writer.h"
 #include "journal_reader.h"
+#include "journal_writer.h"
+#include "pod.h"
+#include "retention.h"
 #include "sqlite.h"
 #include "test_util.h"
 #include "verify.h"
@@ -383,7 +391,8 @@ TEST_CASE("a failed insert gives the whole batch up, and the journal still verif
     // some of its rows stored, and under OR ROLLBACK the transaction may be
     // gone already; the writer must give the batch up rather than commit
     // rows its hash does not cover. Three places it can fail: inside a full
-    // group, in the rows inserted at commit, and a row bound as NULL.
+    // group, in the rows inserted at commit, and a bind SQLite refuses
+    // (which must fail the insert, not leave the parameter NULL).
     const uint64_t t0 = 1'000'500'000'000;
     auto exec_of = [&](uint32_t i, size_t len) {
         ExecEvent e;
@@ -402,7 +411,7 @@ TEST_CASE("a failed insert gives the whole batch up, and the journal still verif
         bool commit;    // the failure comes at commit
     };
     for (const Case c : {Case{"in a group", 16, 9, true, false}, Case{"at commit", 3, 2, false, true},
-                         Case{"bound as NULL", 16, 15, true, false}}) {
+                         Case{"a bind refused", 16, 15, true, false}}) {
         SECTION(c.name) {
             TempDir dir;
             std::string path = dir / "j.db";
@@ -412,9 +421,9 @@ TEST_CASE("a failed insert gives the whole batch up, and the journal still verif
             REQUIRE(w->add(exec_of(999, 5), "").ok());
             REQUIRE(w->commit(t0).ok());
             sqlite3* db = w->database_for_tests().get();
-            // "bound as NULL": a bind over the limit leaves the parameter NULL,
-            // and the NOT NULL constraint fails the statement instead.
-            const int limit = std::string_view(c.name) == "bound as NULL" ? 64 : 300;
+            // "a bind refused": a value over the limit is refused when it is
+            // bound, not when the row is stored.
+            const int limit = std::string_view(c.name) == "a bind refused" ? 64 : 300;
             const int old = sqlite3_limit(db, SQLITE_LIMIT_LENGTH, limit);
             Status st = Ok{};
             if (c.loss_row) st = w->add_loss(t0, t0 + 1, 1, "ringbuf_full");
@@ -422,6 +431,8 @@ TEST_CASE("a failed insert gives the whole batch up, and the journal still verif
             if (st && c.commit) st = w->commit(t0 + 100);
             sqlite3_limit(db, SQLITE_LIMIT_LENGTH, old);
             REQUIRE_FALSE(st.ok());
+            CHECK(st.error().code == SQLITE_TOOBIG);
+            CHECK_THAT(st.error().message, Catch::Contains("cannot insert into exec"));
             CHECK_FALSE(w->batch_open());
             CHECK(w->pending_rows() == 0);
             CHECK(sqlite3_get_autocommit(db) == 1);
@@ -439,4 +450,523 @@ TEST_CASE("a failed insert gives the whole batch up, and the journal still verif
             CHECK(*query_int(*rdb, "SELECT count(*) FROM run_stops") == 1);
         }
     }
+}
+
+TEST_CASE("a bind SQLite refuses fails the step, and the statement does not run", "[journal]") {
+    auto db = Database::open_write(":memory:");
+    REQUIRE(db.ok());
+    REQUIRE(db->exec("CREATE TABLE t (a INTEGER, b TEXT)").ok());
+    auto ins = db->prepare("INSERT INTO t (a, b) VALUES (?1, ?2)");
+    REQUIRE(ins.ok());
+    auto rows = [&] { return *query_int(*db, "SELECT count(*) FROM t"); };
+
+    CHECK(ins->bind(1, int64_t{1}) == SQLITE_OK);
+    CHECK(ins->bind(3, std::string_view("x")) == SQLITE_RANGE);
+    CHECK(ins->bind(2, std::string_view("y")) == SQLITE_OK);
+    CHECK(ins->bind_error() == SQLITE_RANGE);  // the first refusal is kept
+    CHECK(ins->step() == SQLITE_RANGE);
+    CHECK(rows() == 0);
+
+    ins->reset();
+    CHECK(ins->bind_error() == SQLITE_OK);
+    ins->bind(1, int64_t{2});
+    ins->bind(2, std::string_view("z"));
+    CHECK(ins->step() == SQLITE_DONE);
+    CHECK(rows() == 1);
+
+    // A value over SQLite's length limit: refused at the bind, and the
+    // statement never runs with b left NULL.
+    ins->reset();
+    sqlite3_limit(db->get(), SQLITE_LIMIT_LENGTH, 10);
+    ins->bind(1, int64_t{3});
+    CHECK(ins->bind_blob(2, std::string(100, 'x')) == SQLITE_TOOBIG);
+    CHECK(ins->step() == SQLITE_TOOBIG);
+    ins->reset();
+    CHECK(rows() == 1);
+}
+
+namespace {
+
+// One row of every chain table, each value different from the others, so
+// that a value stored under the wrong column, or read into the wrong field,
+// shows.
+struct EveryTable {
+    RunInfo run;
+    int64_t sample_boot_ns = 0, sample_wall_ns = 0;
+    SnapshotRow snapshot;
+    ForkEvent fork;
+    ExecEvent exec;
+    ExitEvent exit;
+    ConnectEvent connect;
+    int64_t loss_from = 0, loss_to = 0, loss_count = 0;
+    int64_t stopped_ns = 0, stopped_wall_ns = 0, stop_events = 0, stop_lost = 0;
+};
+
+EveryTable every_table() {
+    EveryTable e;
+    e.run = run_info();
+    e.run.filters_json = R"({"pid":7})";
+    e.run.argv_cap = 4097;
+    e.run.clk_tck = 100;
+    e.run.recorder_pid = 4242;
+    const int64_t t0 = e.run.started_ns;
+    e.sample_boot_ns = t0 + 5'000;
+    e.sample_wall_ns = e.run.started_wall_ns + 5'001;
+
+    SnapshotRow& s = e.snapshot;
+    s.time_ns = t0 + 1;
+    s.tgid = 6001;
+    s.nspid = 61;
+    s.ppid = 62;
+    s.start_ns = 500'000'000'000;
+    s.uid = 63;
+    s.gid = 64;
+    s.euid = 65;
+    s.comm = "comm-snap";
+    s.exe = "/bin/snap-exe";
+    s.argv = std::string("s1\0s2", 5);
+    s.cgroup_path = "/cg-snap";
+    s.nodename = "node-snap";
+
+    ForkEvent& f = e.fork;
+    f.time_ns = t0 + 2;
+    f.parent = {5002, 600'000'000'000};
+    f.child = {5001, 700'000'000'000};
+    f.parent_comm = "pcomm-fork";
+
+    ExecEvent& x = e.exec;
+    x.time_ns = t0 + 3;
+    x.proc = {4001, 800'000'000'000};
+    x.nspid = 14;
+    x.old_tid = 15;
+    x.uid = 11;
+    x.gid = 12;
+    x.euid = 13;
+    x.parent = {4002, 810'000'000'000};
+    x.parent_comm = "pcomm-exec";
+    x.comm = "comm-exec";
+    x.nodename = "node-exec";
+    x.cgroup_id = 16;
+    x.cgroup_path = "/cg-exec";
+    x.binary = "/bin/exec-bin";
+    x.argv = std::string("a1\0a2", 5);
+    x.truncated = kArgvTruncated | kBinaryTruncated;
+
+    ExitEvent& q = e.exit;
+    q.time_ns = t0 + 4;
+    q.proc = x.proc;
+    q.code = 21;
+    q.signal = 22;
+    q.core_dumped = true;
+    q.comm = "comm-exit";
+
+    ConnectEvent& c = e.connect;
+    c.time_ns = t0 + 5;
+    c.outcome_ns = t0 + 6;
+    c.proc = x.proc;
+    c.family = 6;
+    c.saddr = "::1";
+    c.sport = 31;
+    c.daddr = "::2";
+    c.dport = 32;
+    c.established = true;
+
+    e.loss_from = t0 + 7;
+    e.loss_to = t0 + 8;
+    e.loss_count = 41;
+    e.stopped_ns = t0 + 9'000;
+    e.stopped_wall_ns = e.run.started_wall_ns + 9'001;
+    e.stop_events = 51;
+    e.stop_lost = 52;
+    return e;
+}
+
+// Batch 1: the run and its first sample; batch 2: a row of every event
+// table and a sample; batch 3: a prune of batch 1 (which deletes no event
+// row); batch 4: the stop.
+void write_every_table(const std::string& path, const EveryTable& e) {
+    auto w = JournalWriter::open(path);
+    REQUIRE(w.ok());
+    REQUIRE(w->begin_run(e.run).ok());
+    REQUIRE(w->commit(e.run.started_ns).ok());
+    // The pod UID the recorder would hand over (lib/record computes it).
+    auto pod_uid = [](const std::string& cgroup_path) {
+        auto kube = parse_kube_cgroup(cgroup_path);
+        return kube ? kube->pod_uid : std::string();
+    };
+    REQUIRE(w->add_snapshot(e.snapshot, pod_uid(e.snapshot.cgroup_path)).ok());
+    REQUIRE(w->add(e.fork, "").ok());
+    REQUIRE(w->add(e.exec, pod_uid(e.exec.cgroup_path)).ok());
+    REQUIRE(w->add(e.exit, "").ok());
+    REQUIRE(w->add(e.connect, "").ok());
+    REQUIRE(w->add_loss(e.loss_from, e.loss_to, e.loss_count, "ringbuf_full").ok());
+    REQUIRE(w->add_pod("pod-uid-1", "pod-name", "pod-ns", PodNameSource::hostname).ok());
+    REQUIRE(w->add_clock_sample(e.sample_boot_ns, e.sample_wall_ns).ok());
+    REQUIRE(w->commit(e.run.started_ns + 6'000).ok());
+    REQUIRE(w->prune_through(1, "max-size", e.run.started_ns + 7'000).ok());
+    REQUIRE(w->end_run(e.stopped_ns, e.stopped_wall_ns, "signal", e.stop_events, e.stop_lost).ok());
+}
+
+std::vector<std::string> split_columns(std::string_view list) {
+    std::vector<std::string> out;
+    for (size_t pos = 0; pos < list.size();) {
+        size_t end = std::min(list.find(',', pos), list.size());
+        std::string_view name = list.substr(pos, end - pos);
+        while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+        out.emplace_back(name);
+        pos = end + 1;
+    }
+    return out;
+}
+
+}  // namespace
+
+// The column order is written four times: schema/journal.sql,
+// chain_columns(), the writer's row builders and the loader's decoders. The
+// loader derives its SELECTs and column positions from chain_columns()
+// (journal_rows.h), and test_verify pins chain_columns() to the schema
+// (PRAGMA table_info of a new journal) and to schema/hash-chain.md; these two
+// tests pin the rest: the writer's builders by what lands in each column, by
+// name and type, and the loader's decoders by what reaches the model.
+TEST_CASE("the writer's rows, chain_columns() and the schema agree by name and type", "[journal]") {
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    const EveryTable e = every_table();
+    write_every_table(path, e);
+    auto db = Database::open_read("file:" + path + "?mode=ro");
+    REQUIRE(db.ok());
+
+    // Every column but batch, in order, with its declared type: the one each
+    // value the writer stored has.
+    for (size_t i = 0; i < kChainTableCount; ++i) {
+        const ChainTable t = table_at(i);
+        const std::string table = table_name(t);
+        INFO(table);
+        auto info = db->prepare(fmt::format("SELECT name, lower(type) FROM pragma_table_info('{}') ORDER BY cid", table));
+        REQUIRE(info.ok());
+        std::vector<std::string> names;
+        std::vector<std::string> types;
+        while (info->step() == SQLITE_ROW) {
+            if (info->text(0) == "batch") continue;
+            names.push_back(info->text(0));
+            types.push_back(info->text(1));
+        }
+        CHECK(names == split_columns(chain_columns(t)));
+        CHECK(*query_int(*db, fmt::format("SELECT count(*) FROM {}", table)) >= 1);
+        for (size_t c = 0; c < names.size(); ++c) {
+            INFO(names[c] << " " << types[c]);
+            CHECK(*query_int(*db, fmt::format("SELECT count(*) FROM {} WHERE typeof({}) != '{}'", table, names[c],
+                                              types[c])) == 0);
+        }
+    }
+
+    // Every value, read back by column name. (pod_uid is the writer's own,
+    // derived from cgroup_path; its type is checked above.)
+    auto n = [](int64_t v) { return std::to_string(v); };
+    const std::vector<std::array<std::string, 3>> expected = {
+        {"runs", "run_id", "1"},
+        {"runs", "boot_id", e.run.boot_id},
+        {"runs", "node", e.run.node},
+        {"runs", "started_ns", n(e.run.started_ns)},
+        {"runs", "started_wall_ns", n(e.run.started_wall_ns)},
+        {"runs", "version", e.run.version},
+        {"runs", "kernel", e.run.kernel},
+        {"runs", "hooks", e.run.hooks},
+        {"runs", "filters", e.run.filters_json},
+        {"runs", "argv_cap", n(e.run.argv_cap)},
+        {"runs", "clk_tck", n(e.run.clk_tck)},
+        {"runs", "recorder_pid", n(e.run.recorder_pid)},
+        {"clock_samples", "run_id", "1"},
+        {"clock_samples", "boot_ns", n(e.sample_boot_ns)},
+        {"clock_samples", "wall_ns", n(e.sample_wall_ns)},
+        {"snapshot", "time_ns", n(e.snapshot.time_ns)},
+        {"snapshot", "tgid", n(e.snapshot.tgid)},
+        {"snapshot", "nspid", n(e.snapshot.nspid)},
+        {"snapshot", "ppid", n(e.snapshot.ppid)},
+        {"snapshot", "start_ns", n(static_cast<int64_t>(e.snapshot.start_ns))},
+        {"snapshot", "uid", n(e.snapshot.uid)},
+        {"snapshot", "gid", n(e.snapshot.gid)},
+        {"snapshot", "euid", n(e.snapshot.euid)},
+        {"snapshot", "comm", e.snapshot.comm},
+        {"snapshot", "exe", e.snapshot.exe},
+        {"snapshot", "argv", e.snapshot.argv},
+        {"snapshot", "cgroup_path", e.snapshot.cgroup_path},
+        {"snapshot", "nodename", e.snapshot.nodename},
+        {"pods", "pod_uid", "pod-uid-1"},
+        {"pods", "name", "pod-name"},
+        {"pods", "namespace", "pod-ns"},
+        {"pods", "source", "hostname"},
+        {"fork", "time_ns", n(static_cast<int64_t>(e.fork.time_ns))},
+        {"fork", "parent_tgid", n(e.fork.parent.tgid)},
+        {"fork", "parent_start_ns", n(static_cast<int64_t>(e.fork.parent.start_ns))},
+        {"fork", "child_tgid", n(e.fork.child.tgid)},
+        {"fork", "child_start_ns", n(static_cast<int64_t>(e.fork.child.start_ns))},
+        {"fork", "parent_comm", e.fork.parent_comm},
+        {"exec", "time_ns", n(static_cast<int64_t>(e.exec.time_ns))},
+        {"exec", "tgid", n(e.exec.proc.tgid)},
+        {"exec", "start_ns", n(static_cast<int64_t>(e.exec.proc.start_ns))},
+        {"exec", "nspid", n(e.exec.nspid)},
+        {"exec", "old_tid", n(e.exec.old_tid)},
+        {"exec", "uid", n(e.exec.uid)},
+        {"exec", "gid", n(e.exec.gid)},
+        {"exec", "euid", n(e.exec.euid)},
+        {"exec", "parent_tgid", n(e.exec.parent.tgid)},
+        {"exec", "parent_start_ns", n(static_cast<int64_t>(e.exec.parent.start_ns))},
+        {"exec", "parent_comm", e.exec.parent_comm},
+        {"exec", "comm", e.exec.comm},
+        {"exec", "nodename", e.exec.nodename},
+        {"exec", "cgroup_id", n(static_cast<int64_t>(e.exec.cgroup_id))},
+        {"exec", "cgroup_path", e.exec.cgroup_path},
+        {"exec", "binary", e.exec.binary},
+        {"exec", "argv", e.exec.argv},
+        {"exec", "truncated", n(e.exec.truncated)},
+        {"exit", "time_ns", n(static_cast<int64_t>(e.exit.time_ns))},
+        {"exit", "tgid", n(e.exit.proc.tgid)},
+        {"exit", "start_ns", n(static_cast<int64_t>(e.exit.proc.start_ns))},
+        {"exit", "code", n(e.exit.code)},
+        {"exit", "signal", n(e.exit.signal)},
+        {"exit", "core_dumped", "1"},
+        {"exit", "comm", e.exit.comm},
+        {"connect", "time_ns", n(static_cast<int64_t>(e.connect.time_ns))},
+        {"connect", "outcome_ns", n(static_cast<int64_t>(e.connect.outcome_ns))},
+        {"connect", "tgid", n(e.connect.proc.tgid)},
+        {"connect", "start_ns", n(static_cast<int64_t>(e.connect.proc.start_ns))},
+        {"connect", "family", n(e.connect.family)},
+        {"connect", "saddr", e.connect.saddr},
+        {"connect", "sport", n(e.connect.sport)},
+        {"connect", "daddr", e.connect.daddr},
+        {"connect", "dport", n(e.connect.dport)},
+        {"connect", "result", "established"},
+        {"loss", "from_ns", n(e.loss_from)},
+        {"loss", "to_ns", n(e.loss_to)},
+        {"loss", "count", n(e.loss_count)},
+        {"loss", "reason", "ringbuf_full"},
+        {"run_stops", "run_id", "1"},
+        {"run_stops", "stopped_ns", n(e.stopped_ns)},
+        {"run_stops", "stopped_wall_ns", n(e.stopped_wall_ns)},
+        {"run_stops", "reason", "signal"},
+        {"run_stops", "events", n(e.stop_events)},
+        {"run_stops", "lost", n(e.stop_lost)},
+        {"prunes", "through_batch", "1"},
+        {"prunes", "rows", "0"},
+        {"prunes", "reason", "max-size"},
+    };
+    for (const auto& [table, column, value] : expected) {
+        INFO(table << "." << column);
+        // Batch 1 and the stop's batch hold clock samples of their own.
+        const char* where = table == "clock_samples" ? "WHERE batch = 2" : "";
+        auto q = db->prepare(fmt::format("SELECT CAST({} AS TEXT) FROM {} {}", column, table, where));
+        REQUIRE(q.ok());
+        REQUIRE(q->step() == SQLITE_ROW);
+        CHECK(q->text(0) == value);
+    }
+}
+
+TEST_CASE("the loader reads every event column into its field", "[journal]") {
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    const EveryTable e = every_table();
+    write_every_table(path, e);
+    const std::string& boot = e.run.boot_id;
+
+    // Whole tables, and the indexed look-ups of one PID each.
+    std::vector<LoadPlan> plans(1);
+    for (uint32_t pid : {e.snapshot.tgid, e.fork.child.tgid, e.exec.proc.tgid}) {
+        LoadPlan plan;
+        plan.everything = false;
+        plan.pid = pid;
+        plans.push_back(plan);
+    }
+    for (const LoadPlan& plan : plans) {
+        INFO("pid " << (plan.pid ? std::to_string(*plan.pid) : "all"));
+        auto r = JournalReader::open(path);
+        REQUIRE(r.ok());
+        Model m;
+        REQUIRE(r->load_into(m, plan).ok());
+        m.finish();
+
+        if (!plan.pid || *plan.pid == e.snapshot.tgid) {
+            const SnapshotRow& s = e.snapshot;
+            const Process* p = m.find(m.key_for(boot, s.tgid, static_cast<int64_t>(s.start_ns)));
+            REQUIRE(p);
+            CHECK(p->in_snapshot);
+            CHECK(p->start_ns == static_cast<int64_t>(s.start_ns));
+            CHECK(p->nspid == s.nspid);
+            CHECK(p->ppid == s.ppid);
+            CHECK(p->comm == s.comm);
+            CHECK(p->cgroup_path == s.cgroup_path);
+            CHECK(p->nodename == s.nodename);
+            REQUIRE(p->execs.size() == 1);
+            CHECK(p->execs[0].from_snapshot);
+            CHECK(p->execs[0].time_ns == s.time_ns);
+            CHECK(p->execs[0].binary == s.exe);
+            CHECK(p->execs[0].args == std::vector<std::string>{"s1", "s2"});
+            CHECK(p->execs[0].uid == s.uid);
+            CHECK(p->execs[0].gid == s.gid);
+            CHECK(p->execs[0].euid == s.euid);
+        }
+        if (!plan.pid || *plan.pid == e.fork.child.tgid) {
+            const ForkEvent& f = e.fork;
+            const Process* p = m.find(m.key_for(boot, f.child.tgid, static_cast<int64_t>(f.child.start_ns)));
+            REQUIRE(p);
+            CHECK(p->parent_source == ParentSource::fork);
+            CHECK(p->start_ns == static_cast<int64_t>(f.child.start_ns));
+            CHECK(p->ppid == f.parent.tgid);
+            CHECK(p->parent_start_ns == static_cast<int64_t>(f.parent.start_ns));
+            CHECK(p->parent_comm == f.parent_comm);
+        }
+        if (!plan.pid || *plan.pid == e.exec.proc.tgid) {
+            const ExecEvent& x = e.exec;
+            const Process* p = m.find(m.key_for(boot, x.proc.tgid, static_cast<int64_t>(x.proc.start_ns)));
+            REQUIRE(p);
+            CHECK(p->start_ns == static_cast<int64_t>(x.proc.start_ns));
+            CHECK(p->parent_source == ParentSource::exec);
+            CHECK(p->ppid == x.parent.tgid);
+            CHECK(p->parent == m.key_for(boot, x.parent.tgid, static_cast<int64_t>(x.parent.start_ns)));
+            CHECK(p->parent_comm == x.parent_comm);
+            CHECK(p->nspid == x.nspid);
+            CHECK(p->comm == x.comm);
+            CHECK(p->nodename == x.nodename);
+            CHECK(p->cgroup_path == x.cgroup_path);
+            REQUIRE(p->execs.size() == 1);
+            const ExecImage& img = p->execs[0];
+            CHECK(img.time_ns == static_cast<int64_t>(x.time_ns));
+            CHECK(img.binary == x.binary);
+            CHECK(img.args == std::vector<std::string>{"a1", "a2"});
+            CHECK(img.args_truncated);
+            CHECK(img.binary_truncated);
+            CHECK(img.uid == x.uid);
+            CHECK(img.gid == x.gid);
+            CHECK(img.euid == x.euid);
+            REQUIRE(p->exit);
+            CHECK(p->exit->time_ns == static_cast<int64_t>(e.exit.time_ns));
+            CHECK(p->exit->code == e.exit.code);
+            CHECK(p->exit->signal == e.exit.signal);
+            CHECK(p->exit->core_dumped);
+            REQUIRE(p->connects.size() == 1);
+            const ConnectInfo& c = p->connects[0];
+            CHECK(c.time_ns == static_cast<int64_t>(e.connect.time_ns));
+            CHECK(c.family == e.connect.family);
+            CHECK(c.saddr == e.connect.saddr);
+            CHECK(c.sport == e.connect.sport);
+            CHECK(c.daddr == e.connect.daddr);
+            CHECK(c.dport == e.connect.dport);
+            CHECK(c.established);
+        }
+    }
+}
+
+TEST_CASE("retention's --retain cutoff and the model's wall clock agree across a clock step", "[journal][retention]") {
+    // The run starts at boot time S, wall time W. Batches are committed at
+    // S+100 s and S+200 s; at S+250 s the wall clock has been stepped an hour
+    // forward, and a sample says so; more batches follow. By the nearest
+    // sample, the batch at S+200 s is already on the stepped clock.
+    constexpr int64_t kSec = 1'000'000'000;
+    const RunInfo info = run_info();
+    const int64_t S = info.started_ns, W = info.started_wall_ns;
+    auto write = [&](const std::string& path) {
+        auto w = JournalWriter::open(path);
+        REQUIRE(w.ok());
+        REQUIRE(w->begin_run(info).ok());
+        auto batch_at = [&](int64_t at, uint32_t child) {
+            ForkEvent f;
+            f.time_ns = static_cast<uint64_t>(at - 1);
+            f.parent = {100, 900'000'000'000};
+            f.child = {child, static_cast<uint64_t>(at - 1)};
+            REQUIRE(w->add(f, "").ok());
+            REQUIRE(w->commit(at).ok());
+        };
+        batch_at(S + 100 * kSec, 101);                                      // batch 1
+        batch_at(S + 200 * kSec, 102);                                      // batch 2
+        REQUIRE(w->add_clock_sample(S + 250 * kSec, W + 3850 * kSec).ok());  // batch 3
+        batch_at(S + 260 * kSec, 103);                                      // batch 4
+        batch_at(S + 300 * kSec, 104);                                      // batch 5
+        batch_at(S + 400 * kSec, 105);                                      // batch 6, never pruned
+        return std::move(*w);
+    };
+
+    TempDir dir;
+    const std::string model_path = dir / "model.db";
+    { auto w = write(model_path); }
+    Model m;
+    {
+        auto r = JournalReader::open(model_path);
+        REQUIRE(r.ok());
+        REQUIRE(r->load_into(m).ok());
+        m.finish();
+    }
+    std::vector<int64_t> wall(7);  // batch -> its wall time by the model
+    {
+        auto db = Database::open_read("file:" + model_path + "?mode=ro");
+        REQUIRE(db.ok());
+        auto q = db->prepare("SELECT batch_id, committed_ns FROM batches");
+        REQUIRE(q.ok());
+        while (q->step() == SQLITE_ROW) wall.at(static_cast<size_t>(q->int64(0))) = m.to_wall(info.boot_id, q->int64(1));
+    }
+    REQUIRE(wall[1] == W + 100 * kSec);
+    REQUIRE(wall[2] == W + 3800 * kSec);  // the S+250 s sample is nearer than the run's start
+
+    struct Case {
+        const char* name;
+        int64_t cutoff;
+        int64_t through;  // 0: nothing pruned
+    };
+    for (const Case c : {Case{"at batch 1", wall[1], 0}, Case{"just after batch 1", wall[1] + 1, 1},
+                         Case{"at batch 2", wall[2], 1}, Case{"just after batch 2", wall[2] + 1, 2},
+                         Case{"just after batch 4", wall[4] + 1, 4}, Case{"at batch 5", wall[5], 4}}) {
+        SECTION(c.name) {
+            const std::string path = dir / "j.db";
+            auto w = write(path);
+            RetentionOptions options;
+            options.retain_ns = 24 * 3600 * kSec;
+            options.retain_slack_ns = 0;
+            Retention retention(options);
+            auto pruned = retention.step(w, S + 500 * kSec, c.cutoff + options.retain_ns);
+            REQUIRE(pruned.ok());
+            const auto through = static_cast<size_t>(c.through);
+            // The batches pruned are older than the cutoff by the model's
+            // clock, and the first one kept is not.
+            CHECK(wall[through + 1] >= c.cutoff);
+            if (through == 0) {
+                CHECK_FALSE(pruned->has_value());
+            } else {
+                REQUIRE(pruned->has_value());
+                CHECK((*pruned)->through_batch == c.through);
+                CHECK(wall[through] < c.cutoff);
+                auto through_wall = query_int(w.database_for_tests(), "SELECT through_wall_ns FROM prunes");
+                REQUIRE(through_wall.ok());
+                CHECK(*through_wall == wall[through]);
+            }
+        }
+    }
+}
+
+// Run by the test below in a process of its own, whose OpenSSL has no
+// provider with SHA-256.
+TEST_CASE("without SHA-256 the writer refuses with an error (child)", "[.][openssl-child]") {
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    auto w = JournalWriter::open(path);
+    REQUIRE_FALSE(w.ok());
+    CHECK(w.error().message ==
+          path + ": cannot open journal: SHA-256 failed in OpenSSL (missing, or a digest call failed)");
+    CHECK_FALSE(std::filesystem::exists(path));
+}
+
+TEST_CASE("without SHA-256 the writer refuses with an error, and nothing throws", "[journal]") {
+    TempDir dir;
+    // An OpenSSL configuration that loads only the null provider: no
+    // algorithm at all, as on a broken installation.
+    const std::string conf = dir / "openssl.cnf";
+    lineage::test::write_file(conf,
+                              "openssl_conf = openssl_init\n[openssl_init]\nproviders = provider_sect\n"
+                              "[provider_sect]\nnull = null_sect\n[null_sect]\nactivate = 1\n");
+    char self[4096] = {};
+    REQUIRE(readlink("/proc/self/exe", self, sizeof(self) - 1) > 0);
+    const int status = std::system(
+        fmt::format("OPENSSL_CONF='{}' '{}' '[openssl-child]' >'{}' 2>&1", conf, self, dir / "out.txt").c_str());
+    INFO(lineage::test::read_file(dir / "out.txt"));
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK_THAT(lineage::test::read_file(dir / "out.txt"), Catch::Contains("All tests passed"));
 }
