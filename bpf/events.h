@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The one definition of the ring-buffer wire format, shared by the BPF
- * programs (bpf/lineage.bpf.c) and user space (lib/event_decode.cpp).
+ * programs (bpf/lineage.bpf.c) and user space (lib/event/event_decode.cpp).
  *
  * Rules: fixed-width types only, no pointers, explicit padding, every record
  * starts with struct lineage_hdr. User space checks hdr.size against the
  * number of bytes it actually got before it decodes anything, and
- * lib/event_decode.cpp pins sizes and offsets with static_assert.
+ * lib/event/event_decode.cpp pins sizes and offsets with static_assert.
  *
  * Times are kernel boot-time nanoseconds (bpf_ktime_get_boot_ns()); process
  * start times are task->start_boottime, the clock /proc/PID/stat reports in

@@ -9,7 +9,7 @@
 // table does not compile. The same lists serve whole-table scans and
 // indexed look-ups, so a row is decoded the same way whichever query found
 // it. What is left to get wrong, a column read into the wrong field, is
-// pinned by the writer-to-model round trip in tests/unit/test_journal.cpp.
+// pinned by the writer-to-model round trip in tests/unit/journal/test_journal.cpp.
 
 #include <string>
 #include <string_view>

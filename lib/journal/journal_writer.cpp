@@ -174,30 +174,26 @@ Result<JournalWriter> JournalWriter::open(const std::string& path) {
 
 // What a newer schema adds to an older journal: the tables and indexes of
 // schema/journal.sql that the journal lacks, created from the statements of
-// the schema itself (read back from an in-memory copy), so that the upgraded
+// the compiled schema itself (journal_schema_objects), so that the upgraded
 // journal's sqlite_schema is what `verify` expects. Nothing existing changes.
 Status JournalWriter::upgrade_schema(int64_t from_version) {
-    auto mem = Database::open_write(":memory:");
-    if (!mem) return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, mem.error().message)};
-    if (auto st = mem->exec(journal_schema_sql()); !st) {
-        return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, st.error().message)};
-    }
-    auto wanted = mem->prepare(
-        "SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY type = 'index', rowid");
-    if (!wanted) return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, wanted.error().message)};
+    const auto& objects = journal_schema_objects();
+    if (!objects) return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, objects.error().message)};
+    // Tables before the indexes on them.
+    std::vector<const SchemaObject*> wanted;
+    for (const auto& o : *objects)
+        if (o.type == "table") wanted.push_back(&o);
+    for (const auto& o : *objects)
+        if (o.type != "table") wanted.push_back(&o);
     std::string script = "BEGIN;";
-    int rc;
-    while ((rc = wanted->step()) == SQLITE_ROW) {
+    for (const SchemaObject* o : wanted) {
         auto have = db_.prepare("SELECT count(*) FROM sqlite_schema WHERE name = ?1");
         if (!have) return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, have.error().message)};
-        have->bind(1, wanted->text(0));
+        have->bind(1, o->name);
         if (int have_rc = have->step(); have_rc != SQLITE_ROW) {
             return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, sqlite3_errstr(have_rc))};
         }
-        if (have->int64(0) == 0) script += wanted->text(1) + ";";
-    }
-    if (rc != SQLITE_DONE) {
-        return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, sqlite3_errstr(rc))};
+        if (have->int64(0) == 0) script += o->sql + ";";
     }
     script += fmt::format("PRAGMA user_version = {}; COMMIT;", kJournalSchemaVersion);
     if (auto st = db_.exec(script); !st) {

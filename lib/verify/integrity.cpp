@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "bytes.h"
 #include "journal_format.h"
 #include "siphash.h"
 
@@ -157,12 +158,6 @@ private:
     uint64_t header_ = 0, body_ = 0;
 };
 
-void put_u64(std::string& out, uint64_t v) {
-    char b[8];
-    for (int i = 7; i >= 0; --i, v >>= 8) b[i] = static_cast<char>(v & 0xff);
-    out.append(b, 8);
-}
-
 // One value of an index entry, typed as SQLite stored it: a type byte, then
 // 8 bytes for numbers, or a 4-byte length and the bytes.
 void append_value(std::string& out, sqlite3_value* v) {
@@ -170,22 +165,20 @@ void append_value(std::string& out, sqlite3_value* v) {
     out.push_back(static_cast<char>(type));
     switch (type) {
         case SQLITE_INTEGER:
-            put_u64(out, static_cast<uint64_t>(sqlite3_value_int64(v)));
+            append_be(out, static_cast<uint64_t>(sqlite3_value_int64(v)), 8);
             break;
         case SQLITE_FLOAT: {
             double d = sqlite3_value_double(v);
             uint64_t bits = 0;
             std::memcpy(&bits, &d, sizeof(bits));
-            put_u64(out, bits);
+            append_be(out, bits, 8);
             break;
         }
         case SQLITE_TEXT:
         case SQLITE_BLOB: {
             const void* p = type == SQLITE_TEXT ? static_cast<const void*>(sqlite3_value_text(v)) : sqlite3_value_blob(v);
             const auto n = static_cast<uint32_t>(sqlite3_value_bytes(v));
-            const char len[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
-                                 static_cast<char>(n)};
-            out.append(len, 4);
+            append_be(out, n, 4);
             if (p && n) out.append(static_cast<const char*>(p), n);
             break;
         }

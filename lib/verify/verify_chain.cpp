@@ -238,6 +238,12 @@ bool Verifier::verify_chain(bool sorted) {
             if (!advance(c)) return false;
         }
     }
+    // A digest that failed (OpenSSL gone wrong mid-run) would show as
+    // tampering everywhere; it is an error of this run instead.
+    if (!hasher.ok()) {
+        fatal = Error{fmt::format("{}: SHA-256 failed while the chain was verified (OpenSSL)", v_.path)};
+        return false;
+    }
     check_kept_rows();
     outside_batch_rows();
     return true;

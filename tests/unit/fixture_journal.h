@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "test_files.h"
 #include "event.h"
 #include "journal_writer.h"
 #include "model.h"
@@ -158,18 +159,10 @@ private:
 // ---------------------------------------------------------------- harness
 
 // A private temporary directory, removed with everything in it.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::string& path() const { return path_; }
-    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
+// The one TempDir, read_file and write_file of the tests (tests/common).
+using lineage::test::read_file;
+using lineage::test::TempDir;
+using lineage::test::write_file;
 
 struct RunResult {
     int status = -1;  // exit code, or 128 + signal
@@ -191,8 +184,6 @@ RunResult run_lineage(const std::vector<std::string>& args, const std::string& c
 // testdata/golden/<name> in the source tree.
 std::string golden_path(const std::string& name);
 bool update_goldens();  // LINEAGE_UPDATE_GOLDEN=1
-std::string read_file(const std::string& path);
-void write_file(const std::string& path, const std::string& bytes);
 // With LINEAGE_UPDATE_GOLDEN=1 writes actual as the golden and returns "".
 // Otherwise returns "" when actual equals the golden byte for byte, else a
 // readable description of the first difference (or of a missing file).
