@@ -92,12 +92,11 @@ void set_fixed(char (&dst)[N], const std::string& s) {
 std::string cgroup_names_leaf_first(int pod) {
     std::string uid = fmt::format("{:08x}_1b2c_4a5b_8c9d_{:012x}", 0x5eed0000u + static_cast<unsigned>(pod),
                                   0xabcdefull * static_cast<unsigned long long>(pod + 1));
-    std::string container = fmt::format("{:016x}{:016x}{:016x}{:016x}", 0x1111ull * (pod + 1), 0x2222ull, 0x3333ull,
-                                        0x4444ull * (pod + 1));
+    std::string container =
+        fmt::format("{:016x}{:016x}{:016x}{:016x}", 0x1111ull * (pod + 1), 0x2222ull, 0x3333ull, 0x4444ull * (pod + 1));
     std::string names;
-    for (const std::string& n :
-         {"cri-containerd-" + container + ".scope", "kubepods-burstable-pod" + uid + ".slice",
-          std::string("kubepods-burstable.slice"), std::string("kubepods.slice")}) {
+    for (const std::string& n : {"cri-containerd-" + container + ".scope", "kubepods-burstable-pod" + uid + ".slice",
+                                 std::string("kubepods-burstable.slice"), std::string("kubepods.slice")}) {
         names += n;
         names.push_back('\0');
     }

@@ -243,7 +243,8 @@ std::vector<SectionSpec> spec() {
              R("cost.lineage.startup_cpu", "lineage record CPU until ready", "s",
                "loading the probes and the /proc snapshot"),
              R("cost.bpftrace.startup_cpu", "bpftrace CPU until ready", "s", "compiling and loading the script"),
-             R("cost.lineage.hwm_mib", "lineage record peak RSS (VmHWM)", "MiB", "VmHWM of the recorder just before SIGINT"),
+             R("cost.lineage.hwm_mib", "lineage record peak RSS (VmHWM)", "MiB",
+               "VmHWM of the recorder just before SIGINT"),
              R("cost.bpftrace.hwm_mib", "bpftrace peak RSS (VmHWM)", "MiB", "VmHWM of bpftrace just before SIGINT"),
              R("cost.bpftrace.lost", "bpftrace lost events (its own 'Lost N events')", "events",
                "events bpftrace reported dropping (perf buffer full)"),
@@ -295,8 +296,8 @@ std::vector<SectionSpec> spec() {
              p95(target(R("queries.wall_ms", "reconstruct wall time per query", "ms", "median; p95 in its own row"),
                         On::median, '<', 100)),
              R("queries.wall_ms_p95", "reconstruct wall time, p95", "ms", "95th percentile over the queries"),
-             target(R("queries.maxrss_mib", "reconstruct peak RSS per query", "MiB", "target on the largest"),
-                    On::max, '<', 64),
+             target(R("queries.maxrss_mib", "reconstruct peak RSS per query", "MiB", "target on the largest"), On::max,
+                    '<', 64),
              R("queries.cpu_ms", "reconstruct CPU (user+sys) per query", "ms",
                "less sensitive than wall time to a busy machine"),
              R("queries.output_kib", "JSON output per query", "KiB", "size of reconstruct's stdout"),
@@ -314,8 +315,8 @@ std::vector<SectionSpec> spec() {
          {
              R("startup.sleepers", "extra sleep processes", "", "`sleep 3600` children of bench_storm sleepers"),
              R("startup.idle.seconds", "as is", "s", "the machine with only its own processes"),
-             target(R("startup.busy.seconds", "with extra sleeping processes", "s", "target on the median"),
-                    On::median, '<', 1.0),
+             target(R("startup.busy.seconds", "with extra sleeping processes", "s", "target on the median"), On::median,
+                    '<', 1.0),
              R("startup.busy.snapshot", "processes in the snapshot (busy)", "", "from the ready line"),
              R("startup.idle.snapshot", "processes in the snapshot (as is)", "", "from the ready line"),
          }},
@@ -338,12 +339,14 @@ std::vector<SectionSpec> spec() {
          }},
         {"crash",
          "10. Crash: kill -9 of `lineage record` in a fork+exec storm",
-         "`lineage record` on a fresh journal, a fork+exec storm (2 workers), SIGKILL of the recorder 1-3 s (1-2 s with --quick) into "
+         "`lineage record` on a fresh journal, a fork+exec storm (2 workers), SIGKILL of the recorder 1-3 s (1-2 s "
+         "with --quick) into "
          "it (kill time read on CLOCK_BOOTTIME just before the signal), then the journal as it was left, WAL and "
          "all: `lineage verify`, `PRAGMA integrity_check`, and how far the last commit is from the kill.",
          {
              target(R("crash.span_ms", "kill time - last commit", "ms",
-                      "kill time - the last batch's committed_ns, what the crash cost: events after the last commit (one batch interval, 100 ms, plus what "
+                      "kill time - the last batch's committed_ns, what the crash cost: events after the last commit "
+                      "(one batch interval, 100 ms, plus what "
                       "was still in the ring) are not in the journal; target on the largest"),
                     On::max, '<', 200),
              R("crash.event_span_ms", "kill time - latest event row", "ms",
@@ -477,14 +480,34 @@ int main(int argc, char** argv) {
                 std::optional<double> x;
                 std::string what;
                 switch (row.on) {
-                    case On::median: x = std::isnan(median) ? std::nullopt : std::optional<double>(median); what = "median"; break;
-                    case On::max: x = std::isnan(hi) ? std::nullopt : std::optional<double>(hi); what = "max"; break;
-                    case On::min: x = std::isnan(lo) ? std::nullopt : std::optional<double>(lo); what = "min"; break;
-                    case On::p95: x = std::isnan(p95) ? std::nullopt : std::optional<double>(p95); what = "p95"; break;
-                    case On::ratio: x = ratio; what = "ratio"; break;
-                    case On::value: x = std::isnan(median) ? std::nullopt : std::optional<double>(median); what = "value"; break;
-                    case On::exact: break;
-                    case On::none: break;
+                    case On::median:
+                        x = std::isnan(median) ? std::nullopt : std::optional<double>(median);
+                        what = "median";
+                        break;
+                    case On::max:
+                        x = std::isnan(hi) ? std::nullopt : std::optional<double>(hi);
+                        what = "max";
+                        break;
+                    case On::min:
+                        x = std::isnan(lo) ? std::nullopt : std::optional<double>(lo);
+                        what = "min";
+                        break;
+                    case On::p95:
+                        x = std::isnan(p95) ? std::nullopt : std::optional<double>(p95);
+                        what = "p95";
+                        break;
+                    case On::ratio:
+                        x = ratio;
+                        what = "ratio";
+                        break;
+                    case On::value:
+                        x = std::isnan(median) ? std::nullopt : std::optional<double>(median);
+                        what = "value";
+                        break;
+                    case On::exact:
+                        break;
+                    case On::none:
+                        break;
                 }
                 bool pass = false, known = false;
                 if (row.on == On::exact) {
@@ -514,8 +537,9 @@ int main(int argc, char** argv) {
                 }
             }
             if (row.show_p95 && !std::isnan(p95)) jr["p95"] = p95;
-            fmt::print("  {:<48} {:>10} {:>21} {:>4} {:>8} {:>10}  {}\n", row.label + (row.unit.empty() ? "" : " (" + row.unit + ")"),
-                       median_s, range_s, n_s, ratio_s, target_s, verdict);
+            fmt::print("  {:<48} {:>10} {:>21} {:>4} {:>8} {:>10}  {}\n",
+                       row.label + (row.unit.empty() ? "" : " (" + row.unit + ")"), median_s, range_s, n_s, ratio_s,
+                       target_s, verdict);
             js["rows"].push_back(jr);
         }
         fmt::print("  meaning:\n");

@@ -17,7 +17,6 @@ namespace lineage::cli {
 
 namespace {
 
-
 // The options as given; those that need no parsing go straight into the
 // session's.
 struct RecordArgs {
@@ -31,7 +30,9 @@ struct RecordArgs {
     std::string retain;    // empty: keep everything
 };
 
-int fail(const std::string& message) { return cli::fail("record", message); }
+int fail(const std::string& message) {
+    return cli::fail("record", message);
+}
 
 int run_record(const RecordArgs& args) {
     RecordOptions options = args.options;
@@ -104,8 +105,7 @@ Runner add_record(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("-d,--duration", args->duration, "Stop by itself after this long (30s, 5m, 2h)");
     cmd->add_option("--argv-cap", args->argv_cap, "Bytes of argv kept per exec, at most 32K")->capture_default_str();
-    cmd->add_option("--ring-size", args->ring_size,
-                    "Ring buffer size, a power of two (shrink it to force an overload)")
+    cmd->add_option("--ring-size", args->ring_size, "Ring buffer size, a power of two (shrink it to force an overload)")
         ->capture_default_str();
     cmd->add_option("--batch-interval", args->batch_interval,
                     "Commit a batch, and wake up, at least this often: longer costs less CPU, a crash loses more")

@@ -30,8 +30,9 @@ void on_stop_signal(int sig) {
         return;
     }
     if (now - g_stop_signal_ns.load() < 1'000'000'000) return;
-    static const char msg[] = "lineage: second signal: stopping now; the batch being written is discarded, "
-                              "committed batches are kept\n";
+    static const char msg[] =
+        "lineage: second signal: stopping now; the batch being written is discarded, "
+        "committed batches are kept\n";
     ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
     (void)ignored;
     _exit(128 + sig);
@@ -51,6 +52,8 @@ void catch_stop_signals() {
     signal(SIGPIPE, SIG_IGN);
 }
 
-bool stop_requested() { return g_stop_signal.load() != 0; }
+bool stop_requested() {
+    return g_stop_signal.load() != 0;
+}
 
 }  // namespace lineage::cli

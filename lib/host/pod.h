@@ -50,8 +50,7 @@ std::optional<PodInfo> find_pod_log_dir(const std::string& kube_root, std::strin
 // rescan_interval per uid, because pods keep starting while we record.
 class PodResolver {
 public:
-    explicit PodResolver(std::string kube_root,
-                         std::chrono::milliseconds rescan_interval = std::chrono::seconds(1));
+    explicit PodResolver(std::string kube_root, std::chrono::milliseconds rescan_interval = std::chrono::seconds(1));
 
     std::optional<PodInfo> resolve(std::string_view pod_uid);
 

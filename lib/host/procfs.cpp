@@ -95,7 +95,9 @@ bool parse_number(std::string_view s, T& out) {
     return ec == std::errc() && ptr == end;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n';
+}
 
 std::vector<std::string_view> split_whitespace(std::string_view s) {
     std::vector<std::string_view> out;
@@ -267,8 +269,8 @@ Result<ProcStat> parse_proc_stat(std::string_view text) {
     const auto fields = split_whitespace(text.substr(close + 1));
     constexpr size_t starttime_index = 22 - 3;
     if (fields.size() <= starttime_index) {
-        return Error{fmt::format("/proc stat: truncated, {} fields after comm, need {}", fields.size(),
-                                 starttime_index + 1)};
+        return Error{
+            fmt::format("/proc stat: truncated, {} fields after comm, need {}", fields.size(), starttime_index + 1)};
     }
     if (fields[0].size() != 1) {
         return Error{"/proc stat: bad state field"};

@@ -20,7 +20,9 @@ constexpr char kSqliteMagic[16] = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f', 'o', 
 
 }  // namespace
 
-const char* journal_schema_sql() { return kJournalSchemaSql; }
+const char* journal_schema_sql() {
+    return kJournalSchemaSql;
+}
 
 namespace {
 
@@ -87,8 +89,9 @@ Status check_journal(Database& db, const std::string& path) {
         return Error{fmt::format("{}: not a lineage journal (SQLite database of another application)", path)};
     }
     if (*version < kOldestJournalSchemaVersion || *version > kJournalSchemaVersion) {
-        return Error{fmt::format("{}: journal schema version {} is not supported (this lineage reads versions {} to {})",
-                                 path, *version, kOldestJournalSchemaVersion, kJournalSchemaVersion)};
+        return Error{
+            fmt::format("{}: journal schema version {} is not supported (this lineage reads versions {} to {})", path,
+                        *version, kOldestJournalSchemaVersion, kJournalSchemaVersion)};
     }
     return Ok{};
 }

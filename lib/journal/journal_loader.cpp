@@ -42,7 +42,9 @@ private:
 
     Error fail(const std::string& what) {
         int rc = sqlite3_extended_errcode(db_.get());
-        if (is_damage(rc)) return Error{fmt::format("{}: journal is damaged: {} ({})", reader_.path(), sqlite3_errmsg(db_.get()), what)};
+        if (is_damage(rc))
+            return Error{
+                fmt::format("{}: journal is damaged: {} ({})", reader_.path(), sqlite3_errmsg(db_.get()), what)};
         return Error{fmt::format("{}: cannot read {}: {}", reader_.path(), what, sqlite3_errmsg(db_.get()))};
     }
 
@@ -100,7 +102,9 @@ private:
 
     Status load_meta() {
         std::vector<RunRecord> runs;
-        Status st = each("runs", "SELECT run_id, boot_id, node, started_ns, clk_tck, hooks, filters, started_wall_ns FROM runs ORDER BY run_id",
+        Status st = each("runs",
+                         "SELECT run_id, boot_id, node, started_ns, clk_tck, hooks, filters, started_wall_ns FROM runs "
+                         "ORDER BY run_id",
                          {}, [&](Stmt& s) {
                              RunRecord r;
                              r.journal = reader_.path();
@@ -127,7 +131,8 @@ private:
         if (!st) return st;
 
         int64_t max_batch = 0;
-        st = each("batches", "SELECT coalesce(max(batch_id), 0) FROM batches", {}, [&](Stmt& s) { max_batch = s.int64(0); });
+        st = each("batches", "SELECT coalesce(max(batch_id), 0) FROM batches", {},
+                  [&](Stmt& s) { max_batch = s.int64(0); });
         if (!st) return st;
         for (auto& r : runs) {
             RunRange range;
@@ -145,8 +150,10 @@ private:
                 }
                 auto run = run_of_batch(*b);
                 if (!run) return run.error();
-                if (*run >= r.run_id) hi = mid;
-                else lo = *b + 1;
+                if (*run >= r.run_id)
+                    hi = mid;
+                else
+                    lo = *b + 1;
             }
             auto first = first_batch_at_or_after(lo);
             if (!first) return first.error();
@@ -200,13 +207,14 @@ private:
         });
         if (!st) return st;
         if (auto version = query_int(reader_.db(), "PRAGMA user_version"); version && *version >= 2) {
-            st = each("prunes",
-                      "SELECT through_wall_ns, CAST(min(max((SELECT total(rows) FROM prunes), 0), 9e18) AS INTEGER), reason "
-                      "FROM prunes "
-                      "ORDER BY through_batch DESC LIMIT 1",
-                      {}, [&](Stmt& s) {
-                          model_.add_prune(PruneRecord{reader_.path(), s.int64(0), s.int64(1), s.text(2)});
-                      });
+            st = each(
+                "prunes",
+                "SELECT through_wall_ns, CAST(min(max((SELECT total(rows) FROM prunes), 0), 9e18) AS INTEGER), reason "
+                "FROM prunes "
+                "ORDER BY through_batch DESC LIMIT 1",
+                {}, [&](Stmt& s) {
+                    model_.add_prune(PruneRecord{reader_.path(), s.int64(0), s.int64(1), s.text(2)});
+                });
             if (!st) return st;
         }
         return each("pods", "SELECT pod_uid, name, namespace, source FROM pods", {}, [&](Stmt& s) {
@@ -285,21 +293,42 @@ private:
             return run && run->boot_id == seed.boot_id;
         };
         last_snapshot_runs_.clear();
-        Status st = each("snapshot", fmt::format("SELECT {} FROM snapshot WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3", select_list(ChainTable::snapshot)),
-                         {tgid, lo, hi}, [&](Stmt& s) { if (same_boot(s)) on_snapshot(s); });
+        Status st = each("snapshot",
+                         fmt::format("SELECT {} FROM snapshot WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
+                                     select_list(ChainTable::snapshot)),
+                         {tgid, lo, hi}, [&](Stmt& s) {
+                             if (same_boot(s)) on_snapshot(s);
+                         });
         if (!st) return st;
         auto snapshot_parents = last_snapshot_runs_;
-        st = each("fork", fmt::format("SELECT {} FROM fork WHERE child_tgid = ?1 AND child_start_ns >= ?2 AND child_start_ns < ?3", select_list(ChainTable::fork)),
-                  {tgid, lo, hi}, [&](Stmt& s) { if (same_boot(s)) on_fork(s); });
+        st = each(
+            "fork",
+            fmt::format("SELECT {} FROM fork WHERE child_tgid = ?1 AND child_start_ns >= ?2 AND child_start_ns < ?3",
+                        select_list(ChainTable::fork)),
+            {tgid, lo, hi}, [&](Stmt& s) {
+                if (same_boot(s)) on_fork(s);
+            });
         if (!st) return st;
-        st = each("exec", fmt::format("SELECT {} FROM exec WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3", select_list(ChainTable::exec)),
-                  {tgid, lo, hi}, [&](Stmt& s) { if (same_boot(s)) on_exec(s); });
+        st = each("exec",
+                  fmt::format("SELECT {} FROM exec WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
+                              select_list(ChainTable::exec)),
+                  {tgid, lo, hi}, [&](Stmt& s) {
+                      if (same_boot(s)) on_exec(s);
+                  });
         if (!st) return st;
-        st = each("exit", fmt::format("SELECT {} FROM exit WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3", select_list(ChainTable::exit)),
-                  {tgid, lo, hi}, [&](Stmt& s) { if (same_boot(s)) on_exit(s); });
+        st = each("exit",
+                  fmt::format("SELECT {} FROM exit WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
+                              select_list(ChainTable::exit)),
+                  {tgid, lo, hi}, [&](Stmt& s) {
+                      if (same_boot(s)) on_exit(s);
+                  });
         if (!st) return st;
-        st = each("connect", fmt::format("SELECT {} FROM connect WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3", select_list(ChainTable::connect)),
-                  {tgid, lo, hi}, [&](Stmt& s) { if (same_boot(s)) on_connect(s); });
+        st = each("connect",
+                  fmt::format("SELECT {} FROM connect WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
+                              select_list(ChainTable::connect)),
+                  {tgid, lo, hi}, [&](Stmt& s) {
+                      if (same_boot(s)) on_connect(s);
+                  });
         if (!st) return st;
 
         const Process* p = model_.find(key);
@@ -317,12 +346,14 @@ private:
                 const int64_t run_id = entry.first;
                 const uint32_t ppid = entry.second;
                 if (ppid == 0) continue;
-                st = each("snapshot", fmt::format("SELECT {} FROM snapshot WHERE tgid = ?1", select_list(ChainTable::snapshot)), {ppid},
-                          [&](Stmt& s) {
-                              const RunRange* run = range_of(s.int64(0));
-                              if (run && run->run_id == run_id)
-                                  parents.push_back({seed.boot_id, ppid, s.int64(col<ChainTable::snapshot>("start_ns"))});
-                          });
+                st = each(
+                    "snapshot",
+                    fmt::format("SELECT {} FROM snapshot WHERE tgid = ?1", select_list(ChainTable::snapshot)), {ppid},
+                    [&](Stmt& s) {
+                        const RunRange* run = range_of(s.int64(0));
+                        if (run && run->run_id == run_id)
+                            parents.push_back({seed.boot_id, ppid, s.int64(col<ChainTable::snapshot>("start_ns"))});
+                    });
                 if (!st) return st;
             }
         }
@@ -336,8 +367,10 @@ private:
             if (run) out.push_back({run->boot_id, pid, s.int64(1)});
         };
         int64_t p = pid;
-        if (auto st = each("snapshot", "SELECT batch, start_ns FROM snapshot WHERE tgid = ?1", {p}, add); !st) return st;
-        if (auto st = each("fork", "SELECT batch, child_start_ns FROM fork WHERE child_tgid = ?1", {p}, add); !st) return st;
+        if (auto st = each("snapshot", "SELECT batch, start_ns FROM snapshot WHERE tgid = ?1", {p}, add); !st)
+            return st;
+        if (auto st = each("fork", "SELECT batch, child_start_ns FROM fork WHERE child_tgid = ?1", {p}, add); !st)
+            return st;
         if (auto st = each("exec", "SELECT batch, start_ns FROM exec WHERE tgid = ?1", {p}, add); !st) return st;
         if (auto st = each("exit", "SELECT batch, start_ns FROM exit WHERE tgid = ?1", {p}, add); !st) return st;
         return each("connect", "SELECT batch, start_ns FROM connect WHERE tgid = ?1", {p}, add);
@@ -388,7 +421,9 @@ private:
                     const RunRange* run = range_of(s.int64(0));
                     if (run) seeds.push_back({run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)});
                 };
-                if (auto st = each_text("snapshot", "SELECT batch, tgid, start_ns FROM snapshot WHERE pod_uid = ?1 AND pod_uid != ''", uid, add);
+                if (auto st = each_text(
+                        "snapshot", "SELECT batch, tgid, start_ns FROM snapshot WHERE pod_uid = ?1 AND pod_uid != ''",
+                        uid, add);
                     !st)
                     return st;
             }
@@ -406,13 +441,15 @@ private:
                 if (!expanded.insert(key).second) continue;
                 int64_t tick = model_.tick_ns(s.boot_id);
                 int64_t lo = sat_mul(static_cast<int64_t>(key.start_tick), tick);
-                auto st = each("fork", "SELECT batch, child_tgid, child_start_ns FROM fork WHERE parent_tgid = ?1 AND "
-                                       "parent_start_ns >= ?2 AND parent_start_ns < ?3",
-                               {int64_t{s.tgid}, lo, sat_add(lo, tick)}, [&](Stmt& row) {
-                                   const RunRange* run = range_of(row.int64(0));
-                                   if (run && run->boot_id == s.boot_id)
-                                       frontier.push_back({s.boot_id, static_cast<uint32_t>(row.int64(1)), row.int64(2)});
-                               });
+                auto st =
+                    each("fork",
+                         "SELECT batch, child_tgid, child_start_ns FROM fork WHERE parent_tgid = ?1 AND "
+                         "parent_start_ns >= ?2 AND parent_start_ns < ?3",
+                         {int64_t{s.tgid}, lo, sat_add(lo, tick)}, [&](Stmt& row) {
+                             const RunRange* run = range_of(row.int64(0));
+                             if (run && run->boot_id == s.boot_id)
+                                 frontier.push_back({s.boot_id, static_cast<uint32_t>(row.int64(1)), row.int64(2)});
+                         });
                 if (!st) return st;
             }
         }

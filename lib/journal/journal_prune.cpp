@@ -179,7 +179,8 @@ Result<PruneResult> JournalWriter::prune_through(int64_t through_batch, const st
         auto del = db_.prepare(fmt::format("DELETE FROM {} WHERE rowid <= ?1", table_name(t)));
         if (!del) return fail(del.error().message);
         del->bind(1, *last);
-        if (del->step() != SQLITE_DONE) return fail(fmt::format("cannot delete from {}: {}", table_name(t), db_.errmsg()));
+        if (del->step() != SQLITE_DONE)
+            return fail(fmt::format("cannot delete from {}: {}", table_name(t), db_.errmsg()));
         result.rows += sqlite3_changes(db_.get());
     }
     {

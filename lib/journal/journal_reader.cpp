@@ -107,8 +107,8 @@ Result<JournalReader> JournalReader::open(const std::string& path) {
         std::vector<char> buf(tmpl.begin(), tmpl.end());
         buf.push_back('\0');
         if (!mkdtemp(buf.data())) {
-            return Error{fmt::format("{}: cannot make a temporary directory for a copy: {}", path,
-                                     std::strerror(errno))};
+            return Error{
+                fmt::format("{}: cannot make a temporary directory for a copy: {}", path, std::strerror(errno))};
         }
         r.temp_dir_ = buf.data();
         const std::string copy = r.temp_dir_ + "/journal.db";

@@ -198,8 +198,8 @@ Status JournalWriter::upgrade_schema(int64_t from_version) {
     script += fmt::format("PRAGMA user_version = {}; COMMIT;", kJournalSchemaVersion);
     if (auto st = db_.exec(script); !st) {
         (void)db_.exec("ROLLBACK");
-        return Error{fmt::format("{}: cannot upgrade the journal from schema version {} to {}: {}", path_,
-                                 from_version, kJournalSchemaVersion, st.error().message)};
+        return Error{fmt::format("{}: cannot upgrade the journal from schema version {} to {}: {}", path_, from_version,
+                                 kJournalSchemaVersion, st.error().message)};
     }
     return Ok{};
 }
@@ -435,10 +435,7 @@ Status JournalWriter::add_pod(const std::string& pod_uid, const std::string& nam
 Status JournalWriter::add_clock_sample(int64_t boot_ns, int64_t wall_ns) {
     const bool own_batch = batch_id_ == 0;
     if (auto st = ensure_batch(); !st) return st;
-    Row(enc_, ChainTable::clock_samples)
-        .integer(run_id_)
-        .integer(boot_ns)
-        .integer(wall_ns);
+    Row(enc_, ChainTable::clock_samples).integer(run_id_).integer(boot_ns).integer(wall_ns);
     if (auto st = insert_row(); !st) return st;
     return own_batch ? commit(boot_ns) : Status(Ok{});
 }

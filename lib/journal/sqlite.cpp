@@ -89,8 +89,7 @@ bool is_storage_error(const Error& error) {
 
 bool is_damage(int rc) {
     const int primary = rc & 0xff;
-    return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB || primary == SQLITE_IOERR ||
-           primary == SQLITE_FORMAT;
+    return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB || primary == SQLITE_IOERR || primary == SQLITE_FORMAT;
 }
 
 std::string sqlite_file_uri(const std::string& path) {

@@ -37,8 +37,7 @@ public:
     // SQLite's code, for callers that want to stop at once.
     int bind(int i, int64_t v) { return checked(sqlite3_bind_int64(stmt_.get(), i, v)); }
     int bind(int i, std::string_view text) {
-        return checked(
-            sqlite3_bind_text(stmt_.get(), i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
+        return checked(sqlite3_bind_text(stmt_.get(), i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
     }
     int bind_blob(int i, std::string_view bytes) {
         // A zero-length blob must still be a blob, not NULL.

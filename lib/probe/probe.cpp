@@ -91,9 +91,13 @@ int Probe::on_record(void* ctx, void* data, size_t size) {
     return 0;
 }
 
-void Probe::SkeletonDeleter::operator()(lineage_bpf* skel) const { lineage_bpf__destroy(skel); }
+void Probe::SkeletonDeleter::operator()(lineage_bpf* skel) const {
+    lineage_bpf__destroy(skel);
+}
 
-void Probe::RingBufferDeleter::operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
+void Probe::RingBufferDeleter::operator()(ring_buffer* rb) const {
+    ring_buffer__free(rb);
+}
 
 Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, RecordSink sink) {
     g_verbose = options.verbose;
@@ -114,8 +118,8 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, RecordS
     skel->rodata->filter_cgroups = options.filter_cgroups;
     skel->rodata->exit_has_group_dead = exit_tracepoint_has_group_dead();
     if (int err = bpf_map__set_max_entries(skel->maps.events, static_cast<uint32_t>(options.ring_bytes)); err) {
-        return Error{fmt::format("cannot size the ring buffer to {} bytes: {}", options.ring_bytes,
-                                 std::strerror(-err))};
+        return Error{
+            fmt::format("cannot size the ring buffer to {} bytes: {}", options.ring_bytes, std::strerror(-err))};
     }
 
     int ncpu = libbpf_num_possible_cpus();

@@ -11,11 +11,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "anchor.h"
 #include "argv.h"
 #include "cgroupfs.h"
 #include "clock.h"
 #include "escape.h"
-#include "anchor.h"
 #include "hashchain.h"
 #include "version.h"
 
@@ -323,7 +323,8 @@ Result<int> Session::end_run() {
     if (status_ && recorder_->storage_down()) {
         // commit() just tried once more. The events are counted, but there
         // is nowhere to write them, nor the run's end.
-        say(fmt::format("lineage record: {}: the journal still cannot be written ({}): {} events over {:.1f} s were "
+        say(
+            fmt::format("lineage record: {}: the journal still cannot be written ({}): {} events over {:.1f} s were "
                         "not stored, and the run is not closed",
                         options_.journal, recorder_->storage_error(), recorder_->unstored(),
                         static_cast<double>(recorder_->unstored_span_ns()) / 1e9));
@@ -377,7 +378,8 @@ Status Session::retention_step(int64_t now_ns) {
                         (*pruned)->through_batch, (*pruned)->rows, (*pruned)->batch_id));
     }
     if (retention_.cannot_meet_size() && !said_size_unmet_) {
-        say(fmt::format("lineage: retention: the journal uses {} bytes, over --max-size {}, with nothing left "
+        say(
+            fmt::format("lineage: retention: the journal uses {} bytes, over --max-size {}, with nothing left "
                         "to prune",
                         retention_.used_bytes(), options_.max_size));
     }

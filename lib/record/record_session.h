@@ -35,7 +35,7 @@ struct RecordOptions {
     bool kube_only = false;
     std::string kube_root = "/";
     bool verbose = false;
-    std::string anchor_log;        // empty: anchors go to stderr
+    std::string anchor_log;          // empty: anchors go to stderr
     int64_t anchor_interval_ns = 0;  // 0: only at start and stop
     int64_t duration_ns = 0;         // 0: until asked to stop
     RetentionOptions retention;
@@ -46,7 +46,7 @@ struct RecordOptions {
 
 // What --cgroup and --kube-only come to.
 struct CgroupFilter {
-    bool enabled = false;  // record only what is in the cgroups below
+    bool enabled = false;       // record only what is in the cgroups below
     std::vector<uint64_t> ids;  // for the probe
     // The same cgroups as /proc/PID/cgroup names them, below the mount:
     // which processes of the snapshot are kept.

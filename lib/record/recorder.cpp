@@ -112,9 +112,10 @@ Status Recorder::on_write_error(const Error& error, int64_t now_ns) {
         down_ = true;
         down_error_ = error.message;
         down_since_ns_ = now_ns;
-        notify(fmt::format("cannot write the journal: {}; recording goes on, and the events that cannot be stored "
-                           "are counted until it can be written again",
-                           error.message));
+        notify(
+            fmt::format("cannot write the journal: {}; recording goes on, and the events that cannot be stored "
+                        "are counted until it can be written again",
+                        error.message));
     }
     retry_at_ns_ = now_ns + options_.retry_interval_ns;
     return Ok{};
@@ -153,9 +154,10 @@ Status Recorder::try_recover(int64_t now_ns) {
         decode_loss_pending_ = 0;
         decode_loss_from_ns_ = -1;
     }
-    notify(fmt::format("the journal can be written again: {} events over {} could not be stored and are recorded "
-                       "as lost (journal_write)",
-                       unstored_, seconds(unstored_to_ns_ - unstored_from_ns_)));
+    notify(
+        fmt::format("the journal can be written again: {} events over {} could not be stored and are recorded "
+                    "as lost (journal_write)",
+                    unstored_, seconds(unstored_to_ns_ - unstored_from_ns_)));
     down_ = false;
     down_error_.clear();
     pending_losses_.clear();
@@ -173,7 +175,8 @@ Status Recorder::maybe_commit(int64_t now_ns) {
         return Ok{};
     }
     if (interval_start_ns_ < 0) interval_start_ns_ = now_ns;
-    if (writer_.pending_rows() >= options_.batch_max_rows || now_ns - interval_start_ns_ >= options_.batch_interval_ns) {
+    if (writer_.pending_rows() >= options_.batch_max_rows ||
+        now_ns - interval_start_ns_ >= options_.batch_interval_ns) {
         return commit(now_ns);
     }
     return Ok{};
@@ -214,10 +217,9 @@ Status Recorder::commit(int64_t now_ns) {
 Status Recorder::note_clock(int64_t boot_ns, int64_t wall_ns) {
     constexpr int64_t kStep = 1'000'000;               // 1 ms
     constexpr int64_t kKeepalive = 3'600'000'000'000;  // 1 h
-    if (down_) return Ok{};  // sampled again once the journal can be written
+    if (down_) return Ok{};                            // sampled again once the journal can be written
     int64_t offset = wall_ns - boot_ns;
-    if (clock_boot_ns_ >= 0 && std::llabs(offset - clock_offset_ns_) <= kStep &&
-        boot_ns - clock_boot_ns_ < kKeepalive)
+    if (clock_boot_ns_ >= 0 && std::llabs(offset - clock_offset_ns_) <= kStep && boot_ns - clock_boot_ns_ < kKeepalive)
         return Ok{};
     const bool joins_batch = writer_.batch_open();
     if (auto st = writer_.add_clock_sample(boot_ns, wall_ns); !st) {

@@ -121,7 +121,7 @@ private:
     int64_t decode_loss_from_ns_ = -1;
     uint64_t decode_loss_pending_ = 0;
     std::set<std::string> pods_named_;
-    PodUidCache pod_uids_;  // the one pod UID per exec, for its row and its pod's name
+    PodUidCache pod_uids_;        // the one pod UID per exec, for its row and its pod's name
     int64_t clock_boot_ns_ = -1;  // last stored sample
     int64_t clock_offset_ns_ = 0;
     Notifier notify_;

@@ -35,7 +35,9 @@ constexpr const char* kPodUidUnderscores = "4c6a1b2e_8d3f_4e5a_9b7c_1d2e3f4a5b6c
 constexpr const char* kContainerId = "d78c990c760b4fc9fa8befc75383ddf9810045e03ecd9eed7a28641dd1a97097";
 constexpr const char* kCgroupPrefix = "/kubepods.slice/";
 
-std::string demo_script() { return std::string(LINEAGE_SOURCE_DIR) + "/scripts/demo.sh"; }
+std::string demo_script() {
+    return std::string(LINEAGE_SOURCE_DIR) + "/scripts/demo.sh";
+}
 
 // `workdir` must be empty: the demo accepts an empty --workdir. run_argv
 // waits until stdout and stderr are closed, so a background process of the
@@ -282,11 +284,12 @@ std::vector<std::string> leftover_processes(const std::string& needle) {
 
 void check_nothing_left(const std::string& workdir) {
     CHECK(leftover_cgroups().empty());
-    INFO("processes of the demo still running:\n" << [&] {
-        std::string s;
-        for (const auto& p : leftover_processes(workdir)) s += "  " + p + "\n";
-        return s;
-    }());
+    INFO("processes of the demo still running:\n"
+         << [&] {
+                std::string s;
+                for (const auto& p : leftover_processes(workdir)) s += "  " + p + "\n";
+                return s;
+            }());
     CHECK(leftover_processes(workdir).empty());
 }
 
@@ -392,7 +395,8 @@ TEST_CASE("demo: the incident replayed in a fake pod") {
         }
         // The whole-node journal did see the host side, e.g. the unshare
         // that started the pod: the filter is what keeps it out.
-        CHECK(!rows(whole, "SELECT tgid FROM exec WHERE CAST(cgroup_path AS TEXT) NOT LIKE '/kubepods.slice/%'").empty());
+        CHECK(
+            !rows(whole, "SELECT tgid FROM exec WHERE CAST(cgroup_path AS TEXT) NOT LIKE '/kubepods.slice/%'").empty());
         // The /proc snapshot taken at start keeps only processes in the
         // recorded subtree too (the pod started later: there are none).
         for (const auto& row : rows(db, "SELECT tgid, cgroup_path FROM snapshot")) {

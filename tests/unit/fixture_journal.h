@@ -30,10 +30,10 @@
 #include <string>
 #include <vector>
 
-#include "test_files.h"
 #include "event.h"
 #include "journal_writer.h"
 #include "model.h"
+#include "test_files.h"
 
 namespace fixture {
 
@@ -46,7 +46,9 @@ inline constexpr int64_t kWall0 = 1776848400LL * 1'000'000'000LL;
 inline constexpr uint64_t kBoot0 = 1000ULL * 1'000'000'000ULL;
 
 // Boot-time ns from seconds and nanoseconds.
-constexpr uint64_t at(uint64_t sec, uint64_t nsec = 0) { return sec * 1'000'000'000ULL + nsec; }
+constexpr uint64_t at(uint64_t sec, uint64_t nsec = 0) {
+    return sec * 1'000'000'000ULL + nsec;
+}
 
 // A systemd-driver cgroup v2 path of a container in a burstable pod.
 std::string pod_cgroup(const std::string& pod_uid_dashed, const std::string& container_id_hex64);
@@ -55,24 +57,24 @@ struct RunOptions {
     std::string boot_id = "b0000000-0000-4000-8000-000000000001";
     std::string node = "node-1";
     int64_t clk_tck = 100;
-    uint64_t started_ns = at(950);   // the recorder started here
-    uint64_t stopped_ns = at(1200);  // ...and stopped cleanly here (09:03:20Z by default)
-    bool clean_stop = true;          // false: no run_stops row (killed recorder)
-    uint64_t clock_boot_ns = kBoot0; // clock sample: this boot ns ...
-    int64_t clock_wall_ns = kWall0;  // ... is this wall-clock time
+    uint64_t started_ns = at(950);    // the recorder started here
+    uint64_t stopped_ns = at(1200);   // ...and stopped cleanly here (09:03:20Z by default)
+    bool clean_stop = true;           // false: no run_stops row (killed recorder)
+    uint64_t clock_boot_ns = kBoot0;  // clock sample: this boot ns ...
+    int64_t clock_wall_ns = kWall0;   // ... is this wall-clock time
     int64_t argv_cap = 131072;
 };
 
 // Optional details of an exec; the defaults are what the fixture tracked.
 struct ExecOpts {
-    std::optional<std::string> cgroup;     // default: inherited
-    std::optional<std::string> nodename;   // default: inherited
-    std::optional<std::string> comm;       // default: base name of binary, 15 bytes
-    std::optional<uint32_t> nspid;         // default: inherited (tgid outside any pod)
-    std::optional<Proc> parent;            // default: the forker, or the reaper once it exited
+    std::optional<std::string> cgroup;    // default: inherited
+    std::optional<std::string> nodename;  // default: inherited
+    std::optional<std::string> comm;      // default: base name of binary, 15 bytes
+    std::optional<uint32_t> nspid;        // default: inherited (tgid outside any pod)
+    std::optional<Proc> parent;           // default: the forker, or the reaper once it exited
     uint32_t uid = 0, gid = 0, euid = 0;
-    uint32_t truncated = 0;                // lineage::kArgvTruncated | ...
-    std::optional<std::string> raw_argv;   // exact NUL-separated bytes instead of args
+    uint32_t truncated = 0;               // lineage::kArgvTruncated | ...
+    std::optional<std::string> raw_argv;  // exact NUL-separated bytes instead of args
 };
 
 class FixtureJournal {
@@ -97,8 +99,7 @@ public:
     void set_reaper(Proc reaper) { reaper_ = reaper; }
 
     void fork(Proc parent, Proc child, uint64_t t);
-    void exec(Proc p, const std::string& binary, const std::vector<std::string>& argv, uint64_t t,
-              ExecOpts opts = {});
+    void exec(Proc p, const std::string& binary, const std::vector<std::string>& argv, uint64_t t, ExecOpts opts = {});
     // Shorthand with the cgroup and UTS host name the scenarios use.
     void exec(Proc p, const std::string& binary, const std::vector<std::string>& argv, uint64_t t,
               const std::string& cgroup, const std::string& nodename, std::optional<uint32_t> nspid = {});

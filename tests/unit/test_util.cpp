@@ -25,7 +25,8 @@ void write_start_batch(JournalWriter& w, uint64_t t) {
             "4f1a2b3c.scope";
         REQUIRE(w.add_snapshot(s, "7c9e6679-7425-40de-944b-e07fc1f90ae7").ok());
     }
-    REQUIRE(w.add_pod("7c9e6679-7425-40de-944b-e07fc1f90ae7", "my-app", "production", lineage::PodNameSource::log_dir).ok());
+    REQUIRE(w.add_pod("7c9e6679-7425-40de-944b-e07fc1f90ae7", "my-app", "production", lineage::PodNameSource::log_dir)
+                .ok());
     REQUIRE(w.commit(static_cast<int64_t>(t + 1)).ok());
 }
 

@@ -13,8 +13,8 @@
 #include "test_util.h"
 
 using namespace lineage;
-using lineage::test::run_info;
 using fixture::TempDir;
+using lineage::test::run_info;
 
 namespace {
 

@@ -3,9 +3,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <algorithm>
 #include <array>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -367,8 +367,9 @@ TEST_CASE("rows go in grouped, in the order they were added, and an aborted batc
     auto execs = db->prepare("SELECT group_concat(tgid) FROM (SELECT tgid FROM exec ORDER BY rowid)");
     REQUIRE(execs.ok());
     REQUIRE(execs->step() == SQLITE_ROW);
-    CHECK(execs->text(0) == "1000,1002,1004,1006,1008,1010,1012,1014,1016,1018,1020,1022,1024,1026,1028,1030,1032,"
-                            "1034,1036");
+    CHECK(execs->text(0) ==
+          "1000,1002,1004,1006,1008,1010,1012,1014,1016,1018,1020,1022,1024,1026,1028,1030,1032,"
+          "1034,1036");
     auto counts = db->prepare(
         "SELECT (SELECT count(*) FROM exit), (SELECT count(*) FROM loss), (SELECT row_count FROM batches "
         "WHERE batch_id = (SELECT batch FROM fork LIMIT 1))");
@@ -427,7 +428,8 @@ TEST_CASE("a failed insert gives the whole batch up, and the journal still verif
             const int old = sqlite3_limit(db, SQLITE_LIMIT_LENGTH, limit);
             Status st = Ok{};
             if (c.loss_row) st = w->add_loss(t0, t0 + 1, 1, "ringbuf_full");
-            for (int i = 0; i < c.rows && st; ++i) st = w->add(exec_of(1000 + static_cast<uint32_t>(i), i == c.big_row ? 200 : 5), "");
+            for (int i = 0; i < c.rows && st; ++i)
+                st = w->add(exec_of(1000 + static_cast<uint32_t>(i), i == c.big_row ? 200 : 5), "");
             if (st && c.commit) st = w->commit(t0 + 100);
             sqlite3_limit(db, SQLITE_LIMIT_LENGTH, old);
             REQUIRE_FALSE(st.ok());
@@ -642,7 +644,8 @@ TEST_CASE("the writer's rows, chain_columns() and the schema agree by name and t
         const ChainTable t = table_at(i);
         const std::string table = table_name(t);
         INFO(table);
-        auto info = db->prepare(fmt::format("SELECT name, lower(type) FROM pragma_table_info('{}') ORDER BY cid", table));
+        auto info =
+            db->prepare(fmt::format("SELECT name, lower(type) FROM pragma_table_info('{}') ORDER BY cid", table));
         REQUIRE(info.ok());
         std::vector<std::string> names;
         std::vector<std::string> types;
@@ -876,12 +879,12 @@ TEST_CASE("retention's --retain cutoff and the model's wall clock agree across a
             REQUIRE(w->add(f, "").ok());
             REQUIRE(w->commit(at).ok());
         };
-        batch_at(S + 100 * kSec, 101);                                      // batch 1
-        batch_at(S + 200 * kSec, 102);                                      // batch 2
+        batch_at(S + 100 * kSec, 101);                                       // batch 1
+        batch_at(S + 200 * kSec, 102);                                       // batch 2
         REQUIRE(w->add_clock_sample(S + 250 * kSec, W + 3850 * kSec).ok());  // batch 3
-        batch_at(S + 260 * kSec, 103);                                      // batch 4
-        batch_at(S + 300 * kSec, 104);                                      // batch 5
-        batch_at(S + 400 * kSec, 105);                                      // batch 6, never pruned
+        batch_at(S + 260 * kSec, 103);                                       // batch 4
+        batch_at(S + 300 * kSec, 104);                                       // batch 5
+        batch_at(S + 400 * kSec, 105);                                       // batch 6, never pruned
         return std::move(*w);
     };
 
@@ -901,7 +904,8 @@ TEST_CASE("retention's --retain cutoff and the model's wall clock agree across a
         REQUIRE(db.ok());
         auto q = db->prepare("SELECT batch_id, committed_ns FROM batches");
         REQUIRE(q.ok());
-        while (q->step() == SQLITE_ROW) wall.at(static_cast<size_t>(q->int64(0))) = m.to_wall(info.boot_id, q->int64(1));
+        while (q->step() == SQLITE_ROW)
+            wall.at(static_cast<size_t>(q->int64(0))) = m.to_wall(info.boot_id, q->int64(1));
     }
     REQUIRE(wall[1] == W + 100 * kSec);
     REQUIRE(wall[2] == W + 3800 * kSec);  // the S+250 s sample is nearer than the run's start

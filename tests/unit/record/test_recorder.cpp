@@ -1,7 +1,7 @@
 // The recorder's bookkeeping, fed synthetic ring-buffer records, and the
 // record session over synthetic sources.
-#include <catch2/catch.hpp>
 #include <sys/stat.h>
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -134,9 +134,10 @@ TEST_CASE("a pod is named once, from the first exec seen in it", "[recorder]") {
         return PodName{nodename, "production", PodNameSource::log_dir};
     };
     Recorder rec(writer, RecorderOptions{}, namer);
-    std::string cg = "/kubepods.slice/kubepods-burstable.slice/"
-                     "kubepods-burstable-pod4c6a1b2e_8d3f_4e5a_9b7c_1d2e3f4a5b6c.slice/"
-                     "cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope";
+    std::string cg =
+        "/kubepods.slice/kubepods-burstable.slice/"
+        "kubepods-burstable-pod4c6a1b2e_8d3f_4e5a_9b7c_1d2e3f4a5b6c.slice/"
+        "cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope";
     // Leaf-first names, as the BPF program sends them.
     std::string names;
     for (size_t end = cg.size(); end > 0;) {
@@ -160,7 +161,8 @@ TEST_CASE("a pod is named once, from the first exec seen in it", "[recorder]") {
     CHECK(calls == 1);
     auto db = Database::open_read("file:" + (dir / "j.db") + "?mode=ro");
     REQUIRE(db.ok());
-    CHECK(*query_int(*db, "SELECT count(*) FROM pods WHERE name = 'my-app-6d4f9-xk2p1' AND namespace = 'production'") == 1);
+    CHECK(*query_int(*db, "SELECT count(*) FROM pods WHERE name = 'my-app-6d4f9-xk2p1' AND namespace = 'production'") ==
+          1);
     auto s = db->prepare("SELECT cgroup_path, pod_uid FROM exec LIMIT 1");
     REQUIRE(s.ok());
     REQUIRE(s->step() == SQLITE_ROW);
@@ -176,7 +178,7 @@ TEST_CASE("clock samples are stored when the offset moves, or hourly", "[recorde
     const int64_t minute = 60'000'000'000, offset = 1'776'848'400'000'000'000;
     // Three hours of one-minute checks with a steady clock, then a 2 s step.
     for (int64_t m = 0; m <= 180; ++m) REQUIRE(rec.note_clock(m * minute, m * minute + offset).ok());
-    REQUIRE(rec.note_clock(181 * minute, 181 * minute + offset + 500'000).ok());    // 0.5 ms: kept out
+    REQUIRE(rec.note_clock(181 * minute, 181 * minute + offset + 500'000).ok());        // 0.5 ms: kept out
     REQUIRE(rec.note_clock(182 * minute, 182 * minute + offset + 2'000'000'000).ok());  // a step
     REQUIRE(rec.commit(183 * minute).ok());
     auto db = Database::open_read("file:" + (dir / "j.db") + "?mode=ro");
@@ -317,8 +319,8 @@ TEST_CASE("an unwritable journal at stop: the recorder says what it could not st
     CHECK(rec.storage_down());
     CHECK(rec.unstored() == 2000);
     CHECK(rec.unstored_span_ns() == 1999);
-    CHECK_THAT(rec.storage_error(), Catch::Contains("readonly") || Catch::Contains("read-only") ||
-                                        Catch::Contains("read only"));
+    CHECK_THAT(rec.storage_error(),
+               Catch::Contains("readonly") || Catch::Contains("read-only") || Catch::Contains("read only"));
     set_writable(db, true);
     CHECK(*query_int(db, "SELECT count(*) FROM fork") == 0);
 }
@@ -332,8 +334,7 @@ TEST_CASE("a pod named in a batch that was rolled back is named again", "[record
     Recorder rec(writer, RecorderOptions{}, namer);
     Database& db = writer.database_for_tests();
     const std::string names = std::string("cri-containerd-ab.scope") + '\0' +
-                              "kubepods-pod4c6a1b2e_8d3f_4e5a_9b7c_1d2e3f4a5b6c.slice" + '\0' + "kubepods.slice" +
-                              '\0';
+                              "kubepods-pod4c6a1b2e_8d3f_4e5a_9b7c_1d2e3f4a5b6c.slice" + '\0' + "kubepods.slice" + '\0';
     auto exec_record = [&](uint32_t pid) {
         std::vector<char> buf(sizeof(lineage_exec_event) + names.size());
         lineage_exec_event e{};
@@ -378,9 +379,10 @@ void make_file(const std::string& path, const std::string& bytes) {
 
 // A /proc/PID/stat line with the fields scan_proc reads.
 std::string stat_line(int pid, const std::string& comm, int ppid, uint32_t flags, uint64_t start_ticks) {
-    return fmt::format("{} ({}) S {} {} {} 0 -1 {} 0 0 0 0 0 0 0 0 20 0 1 0 {} 1000 10 18446744073709551615 0 0 0 0 "
-                       "0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-                       pid, comm, ppid, pid, pid, flags, start_ticks);
+    return fmt::format(
+        "{} ({}) S {} {} {} 0 -1 {} 0 0 0 0 0 0 0 0 20 0 1 0 {} 1000 10 18446744073709551615 0 0 0 0 "
+        "0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        pid, comm, ppid, pid, pid, flags, start_ticks);
 }
 
 // Every record it has is handed over at the next poll or drain; drops()
@@ -487,11 +489,13 @@ TEST_CASE("cgroup filter: cgroups below a cgroup2 mount", "[record-session]") {
     auto filter = resolve_cgroup_filter({"system.slice/x.service/", mount / "user.slice"}, false, mount.path());
     REQUIRE(filter.ok());
     CHECK(filter->enabled);
-    CHECK(filter->ids == std::vector<uint64_t>{inode_of(mount / "system.slice/x.service"), inode_of(mount / "user.slice")});
+    CHECK(filter->ids ==
+          std::vector<uint64_t>{inode_of(mount / "system.slice/x.service"), inode_of(mount / "user.slice")});
     // As /proc/PID/cgroup names them: below the mount, one leading slash,
     // no trailing one.
     CHECK(filter->subtrees == std::vector<std::string>{"/system.slice/x.service", "/user.slice"});
-    CHECK(filter->filters_json == fmt::format(R"({{"cgroups":["system.slice/x.service/","{}"]}})", mount / "user.slice"));
+    CHECK(filter->filters_json ==
+          fmt::format(R"({{"cgroups":["system.slice/x.service/","{}"]}})", mount / "user.slice"));
 
     CHECK(in_subtrees("/user.slice", filter->subtrees));
     CHECK(in_subtrees("/user.slice/user-0.slice/session-1.scope", filter->subtrees));
@@ -584,8 +588,9 @@ TEST_CASE("snapshot rows: a /proc process as the journal keeps it", "[record-ses
 
 TEST_CASE("write_snapshot: every process but kernel threads, filtered by subtree, with its pod", "[record-session]") {
     TempDir proc;
-    const std::string pod_cgroup = "/kubepods.slice/kubepods-pod7c9e6679_7425_40de_944b_e07fc1f90ae7.slice/"
-                                   "cri-containerd-4f1a2b3c4d5e.scope";
+    const std::string pod_cgroup =
+        "/kubepods.slice/kubepods-pod7c9e6679_7425_40de_944b_e07fc1f90ae7.slice/"
+        "cri-containerd-4f1a2b3c4d5e.scope";
     make_file(proc / "1/stat", stat_line(1, "systemd", 0, 0x400100, 24));
     make_file(proc / "1/cgroup", "0::/init.scope\n");
     make_file(proc / "2/stat", stat_line(2, "kthreadd", 0, pf_kthread, 24));
@@ -607,8 +612,9 @@ TEST_CASE("write_snapshot: every process but kernel threads, filtered by subtree
         CHECK(*count == 2);
         REQUIRE(writer.commit(1).ok());
         CHECK(count_rows(dir / "j.db", "tgid = 1 AND pod_uid = '' AND start_ns = 240000000") == 1);
-        CHECK(count_rows(dir / "j.db", "tgid = 300 AND pod_uid = '7c9e6679-7425-40de-944b-e07fc1f90ae7' AND "
-                                       "ppid = 1 AND comm = CAST('nginx' AS BLOB)") == 1);
+        CHECK(count_rows(dir / "j.db",
+                         "tgid = 300 AND pod_uid = '7c9e6679-7425-40de-944b-e07fc1f90ae7' AND "
+                         "ppid = 1 AND comm = CAST('nginx' AS BLOB)") == 1);
         CHECK(count_rows(dir / "j.db", "tgid = 2") == 0);
     }
     SECTION("only the kubepods subtree") {

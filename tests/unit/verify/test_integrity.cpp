@@ -129,7 +129,6 @@ std::string damage(const std::string& index, F&& fn) {
     return joined(problems_of(path, false));
 }
 
-
 // Rebuilds `index` from `real_sql`, then writes the schema's own SQL for it
 // back into sqlite_schema: the file claims the schema's index and holds
 // another, as a hand with writable_schema (or a hex editor) can make it.
