@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  build-essential cmake pkg-config clang
+  build-essential cmake pkg-config clang clang-format git
   # fuzz/: libFuzzer's runtime for clang 14 (clang only recommends it)
   libclang-rt-14-dev
   # BPF: libbpf, and bpftool for the skeleton

@@ -13,11 +13,16 @@ namespace lineage {
 
 const char* capability_name(Capability cap) {
     switch (cap) {
-    case Capability::sys_ptrace: return "CAP_SYS_PTRACE";
-    case Capability::sys_admin: return "CAP_SYS_ADMIN";
-    case Capability::sys_resource: return "CAP_SYS_RESOURCE";
-    case Capability::perfmon: return "CAP_PERFMON";
-    case Capability::bpf: return "CAP_BPF";
+        case Capability::sys_ptrace:
+            return "CAP_SYS_PTRACE";
+        case Capability::sys_admin:
+            return "CAP_SYS_ADMIN";
+        case Capability::sys_resource:
+            return "CAP_SYS_RESOURCE";
+        case Capability::perfmon:
+            return "CAP_PERFMON";
+        case Capability::bpf:
+            return "CAP_BPF";
     }
     return "CAP_?";
 }

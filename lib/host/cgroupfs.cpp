@@ -119,9 +119,10 @@ Result<std::string> cgroup_namespace_root(const std::string& mount, const std::s
         if (found.size() > self.size() && found.compare(found.size() - self.size(), self.size(), self) == 0) {
             return cgroup_path_from_root("/", found.substr(0, found.size() - self.size()));
         }
-        return Error{fmt::format("cgroup namespace: this process is in {} of {}, which does not end in {}, its "
-                                 "path in /proc/self/cgroup",
-                                 found, mount, self)};
+        return Error{
+            fmt::format("cgroup namespace: this process is in {} of {}, which does not end in {}, its "
+                        "path in /proc/self/cgroup",
+                        found, mount, self)};
     }
     return Error{fmt::format("cgroup namespace: no cgroup under {} lists this process (PID {})", mount, pid)};
 }

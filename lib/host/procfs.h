@@ -94,16 +94,16 @@ struct SnapshotProcess {
     uint32_t uid = unknown_id;
     uint32_t gid = unknown_id;
     uint32_t euid = unknown_id;
-    std::string cgroup_path;    // best_cgroup_path(); empty if unreadable
-    uint64_t uts_ns_inode = 0;  // st_ino of /proc/PID/ns/uts; 0 if unreadable
-    std::string nodename;       // left empty here; filled by the caller's resolver
+    std::string cgroup_path;     // best_cgroup_path(); empty if unreadable
+    uint64_t uts_ns_inode = 0;   // st_ino of /proc/PID/ns/uts; 0 if unreadable
+    std::string nodename;        // left empty here; filled by the caller's resolver
     bool kernel_thread = false;  // PF_KTHREAD
 };
 
 // Reads every numeric directory of proc_root, sorted by tgid. A process whose
 // stat cannot be read, or that is reaped (or has its pid reused) while we
-// read it, is left out; zombies are kept, with empty argv and exe. Any other unreadable file leaves its fields at their defaults.
-// Returns an empty vector if proc_root itself cannot be listed.
+// read it, is left out; zombies are kept, with empty argv and exe. Any other unreadable file leaves its fields at their
+// defaults. Returns an empty vector if proc_root itself cannot be listed.
 std::vector<SnapshotProcess> scan_proc(const std::string& proc_root = "/proc");
 
 // The UTS nodename seen inside pid's UTS namespace, via setns() on a

@@ -18,18 +18,24 @@ namespace lineage {
 
 const char* outside_reason_name(OutsideReason why) {
     switch (why) {
-    case OutsideReason::outside_pod: return "outside the pod";
-    case OutsideReason::not_in_journal: return "not in the journal";
+        case OutsideReason::outside_pod:
+            return "outside the pod";
+        case OutsideReason::not_in_journal:
+            return "not in the journal";
     }
     return "not in the journal";
 }
 
 const char* warning_kind_name(WarningKind kind) {
     switch (kind) {
-    case WarningKind::loss: return "loss";
-    case WarningKind::unknown_parent: return "unknown_parent";
-    case WarningKind::not_recorded: return "not_recorded";
-    case WarningKind::pruned: return "pruned";
+        case WarningKind::loss:
+            return "loss";
+        case WarningKind::unknown_parent:
+            return "unknown_parent";
+        case WarningKind::not_recorded:
+            return "not_recorded";
+        case WarningKind::pruned:
+            return "pruned";
     }
     return "loss";
 }
@@ -40,9 +46,13 @@ namespace {
 // renderers' recursion too): a damaged journal could hold a cycle.
 constexpr int kMaxDepth = 4096;
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+bool starts_with(const std::string& s, const std::string& prefix) {
+    return s.compare(0, prefix.size(), prefix) == 0;
+}
 
-bool pod_selected(const Query& q) { return q.pod || q.namespace_ || q.container; }
+bool pod_selected(const Query& q) {
+    return q.pod || q.namespace_ || q.container;
+}
 
 bool pod_matches(const Query& q, const std::optional<PodAttribution>& pod) {
     if (!pod_selected(q)) return true;
@@ -56,7 +66,9 @@ bool pod_matches(const Query& q, const std::optional<PodAttribution>& pod) {
 }
 
 // "comm (PID n)" for a warning: raw bytes, the renderers escape them.
-std::string describe(const Process& p) { return fmt::format("{} (PID {})", p.comm.empty() ? "?" : p.comm, p.tgid); }
+std::string describe(const Process& p) {
+    return fmt::format("{} (PID {})", p.comm.empty() ? "?" : p.comm, p.tgid);
+}
 
 JournalSummary summarize(const Model& model) {
     JournalSummary out;
@@ -194,8 +206,8 @@ private:
                 tree.outside_parent = out->second;
             } else if (root->parent && !model_.find(*root->parent)) {
                 // Known only by the fork or exec row that named it.
-                tree.outside_parent = OutsideParent{root->ppid, root->parent_comm, root->parent,
-                                                    OutsideReason::not_in_journal};
+                tree.outside_parent =
+                    OutsideParent{root->ppid, root->parent_comm, root->parent, OutsideReason::not_in_journal};
             }
             warn_unknown_parent(*root, tree);
             report_.trees.push_back(std::move(tree));
@@ -211,8 +223,8 @@ private:
         bool top = root.tgid == 1 || (root.parent_source == ParentSource::none && root.ppid == 0 && root.in_snapshot);
         if (!root.parent && !top && root.in_snapshot && root.ppid != 0) {
             warn(WarningKind::unknown_parent,
-                 fmt::format("parent of {} is unknown: its parent PID {} was not in the /proc snapshot",
-                             describe(root), root.ppid));
+                 fmt::format("parent of {} is unknown: its parent PID {} was not in the /proc snapshot", describe(root),
+                             root.ppid));
         } else if (!root.parent && !top) {
             warn(WarningKind::unknown_parent,
                  fmt::format("parent of {} is unknown: it started before the journal and is not in the /proc snapshot",
@@ -358,6 +370,8 @@ LoadPlan load_plan_for(const Query& query) {
     return plan;
 }
 
-Report build_report(const Model& model, const Query& query) { return ReportBuilder(model, query).build(); }
+Report build_report(const Model& model, const Query& query) {
+    return ReportBuilder(model, query).build();
+}
 
 }  // namespace lineage

@@ -18,10 +18,10 @@ namespace lineage {
 inline constexpr int kJsonFormatVersion = 1;
 
 struct TextOptions {
-    bool ascii = false;           // |-- and `-- instead of box drawing
-    bool color = false;           // ANSI colour (only on a TTY, never with NO_COLOR)
-    bool absolute_times = false;  // wall-clock start times instead of offsets
-    size_t max_line_bytes = 2048; // a 1 MiB argv must not flood the terminal
+    bool ascii = false;            // |-- and `-- instead of box drawing
+    bool color = false;            // ANSI colour (only on a TTY, never with NO_COLOR)
+    bool absolute_times = false;   // wall-clock start times instead of offsets
+    size_t max_line_bytes = 2048;  // a 1 MiB argv must not flood the terminal
 };
 
 class Renderer {

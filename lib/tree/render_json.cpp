@@ -118,10 +118,11 @@ std::string JsonRenderer::render(const Model& model, const Report& report) const
     for (const auto& t : report.trees) {
         json root = node_json(model, t.root);
         if (t.outside_parent) {
-            root["outside_parent"] = {{"pid", t.outside_parent->pid},
-                                      {"comm", str(t.outside_parent->comm)},
-                                      {"key", t.outside_parent->key ? json(t.outside_parent->key->str()) : json(nullptr)},
-                                      {"why", outside_reason_name(t.outside_parent->why)}};
+            root["outside_parent"] = {
+                {"pid", t.outside_parent->pid},
+                {"comm", str(t.outside_parent->comm)},
+                {"key", t.outside_parent->key ? json(t.outside_parent->key->str()) : json(nullptr)},
+                {"why", outside_reason_name(t.outside_parent->why)}};
         } else {
             root["outside_parent"] = nullptr;
         }

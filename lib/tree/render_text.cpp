@@ -42,7 +42,8 @@ public:
             base_ns_ = *report.since_wall_ns;
         } else {
             base_ns_ = INT64_MAX;
-            for (const auto& t : report.trees) base_ns_ = std::min(base_ns_, process_start_wall(model, *t.root.process));
+            for (const auto& t : report.trees)
+                base_ns_ = std::min(base_ns_, process_start_wall(model, *t.root.process));
             if (base_ns_ == INT64_MAX) base_ns_ = 0;
         }
     }
@@ -89,7 +90,8 @@ private:
         if (root.pod) {
             const auto& pod = *root.pod;
             const std::string name = pod_display_name(pod.name, pod.namespace_);
-            std::string container = pod.container_id.empty() ? std::string() : ", container " + pod.container_id.substr(0, 12);
+            std::string container =
+                pod.container_id.empty() ? std::string() : ", container " + pod.container_id.substr(0, 12);
             out_ += paint("1", "pod " + escape_for_terminal(name)) +
                     escape_for_terminal(fmt::format(" (uid {}{})", pod.uid, container)) + "\n";
         }
@@ -143,8 +145,8 @@ private:
         std::string status;
         if (p.exit) {
             if (p.exit->signal) {
-                status = paint("31", "killed by " + signal_name(p.exit->signal) +
-                                         (p.exit->core_dumped ? " (core dumped)" : ""));
+                status = paint(
+                    "31", "killed by " + signal_name(p.exit->signal) + (p.exit->core_dumped ? " (core dumped)" : ""));
             } else {
                 status = p.exit->code ? paint("31", fmt::format("exit {}", p.exit->code)) : "exit 0";
             }

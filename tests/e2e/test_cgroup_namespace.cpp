@@ -51,9 +51,9 @@ TEST_CASE("record in a cgroup namespace of its own writes the snapshot's cgroup 
 
     // A process of another "pod", running before the recorder starts.
     const std::string marker = cg.name + "-sleeper";
-    pid_t sleeper = spawn("/bin/bash",
-                          {"bash", "-c", "echo $$ > " + other + "/cgroup.procs && exec -a " + marker + " sleep 60"}, {},
-                          -1, -1, -1);
+    pid_t sleeper =
+        spawn("/bin/bash", {"bash", "-c", "echo $$ > " + other + "/cgroup.procs && exec -a " + marker + " sleep 60"},
+              {}, -1, -1, -1);
     struct Kill {
         pid_t pid;
         ~Kill() {

@@ -67,7 +67,9 @@ bool under_kubepods(const std::string& path) {
     return path.rfind("/kubepods.slice/", 0) == 0 || path.rfind("/kubepods/", 0) == 0;
 }
 
-std::string demo_script() { return std::string(LINEAGE_SOURCE_DIR) + "/scripts/demo.sh"; }
+std::string demo_script() {
+    return std::string(LINEAGE_SOURCE_DIR) + "/scripts/demo.sh";
+}
 
 // `workdir` must be empty: the demo accepts an empty --workdir. run_argv
 // waits until stdout and stderr are closed, so a background process of the
@@ -317,11 +319,12 @@ std::vector<std::string> leftover_processes(const std::string& workdir) {
 
 void check_nothing_left(const std::string& workdir, const DemoPod& pod) {
     CHECK(leftover_cgroups(pod).empty());
-    INFO("processes of the demo still running:\n" << [&] {
-        std::string s;
-        for (const auto& p : leftover_processes(workdir)) s += "  " + p + "\n";
-        return s;
-    }());
+    INFO("processes of the demo still running:\n"
+         << [&] {
+                std::string s;
+                for (const auto& p : leftover_processes(workdir)) s += "  " + p + "\n";
+                return s;
+            }());
     CHECK(leftover_processes(workdir).empty());
 }
 
@@ -413,9 +416,9 @@ size_t run_and_check_demo() {
         // With no other pod about, every process in an event row is one of
         // the pod's.
         if (others == 0) {
-            for (const char* sql : {"SELECT tgid FROM exec", "SELECT child_tgid FROM fork",
-                                    "SELECT parent_tgid FROM fork", "SELECT tgid FROM exit",
-                                    "SELECT tgid FROM connect"}) {
+            for (const char* sql :
+                 {"SELECT tgid FROM exec", "SELECT child_tgid FROM fork", "SELECT parent_tgid FROM fork",
+                  "SELECT tgid FROM exit", "SELECT tgid FROM connect"}) {
                 INFO(sql);
                 for (int64_t pid : ints(db, sql)) {
                     INFO("pid " << pid);
@@ -510,7 +513,9 @@ private:
 
 }  // namespace
 
-TEST_CASE("demo: the incident replayed in a fake pod") { (void)run_and_check_demo(); }
+TEST_CASE("demo: the incident replayed in a fake pod") {
+    (void)run_and_check_demo();
+}
 
 TEST_CASE("demo: beside a kubelet's pods, it takes the other cgroup layout and sees only its own pod") {
     // A real node has a kubelet's kubepods tree, whose pods' processes
