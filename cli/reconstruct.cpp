@@ -22,6 +22,7 @@ struct ReconstructArgs {
     bool ascii = false;
     bool ancestors = false;
     bool times = false;
+    bool no_fold = false;
     std::string color = "auto";
 };
 
@@ -82,6 +83,7 @@ int run_reconstruct(ReconstructArgs args) {
         options.ascii = args.ascii;
         options.absolute_times = args.times;
         options.color = use_color(args.color);
+        options.fold.fold = !args.no_fold;
         out = TextRenderer(options).render(model, report);
     }
     // Warnings also go to stderr, so a script reading stdout still sees them.
@@ -114,6 +116,9 @@ Runner add_reconstruct(CLI::App& app) {
     cmd->add_flag("--ascii", args->ascii, "Draw the tree with |-- and `-- instead of box-drawing characters");
     cmd->add_flag("--ancestors", args->ancestors, "Continue the chain past the pod up to PID 1");
     cmd->add_flag("--times", args->times, "Absolute start times instead of offsets from the window start");
+    cmd->add_flag("--no-fold", args->no_fold,
+                  "Every process on its own line: no run of 8 or more generations folded into one line "
+                  "(tree only; JSON never folds)");
     cmd->add_option("--color", args->color, "auto, always or never (auto: only on a TTY, never with NO_COLOR)")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "always", "never"}));

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "fold.h"
 #include "model.h"
 #include "reconstruct.h"
 
@@ -22,6 +23,7 @@ struct TextOptions {
     bool color = false;           // ANSI colour (only on a TTY, never with NO_COLOR)
     bool absolute_times = false;  // wall-clock start times instead of offsets
     size_t max_line_bytes = 2048; // a 1 MiB argv must not flood the terminal
+    FoldOptions fold;             // long chains of single children as one line (fold.h)
 };
 
 class Renderer {
