@@ -1,4 +1,6 @@
 // lineage reconstruct: ancestry trees for a pod and a time window.
+#include <memory>
+
 #include <fmt/format.h>
 
 #include "clock.h"
@@ -75,23 +77,24 @@ int run_reconstruct(ReconstructArgs args) {
     model.finish();
 
     Report report = build_report(model, query);
-    std::string out;
+    std::unique_ptr<Renderer> renderer;
     if (args.format == "json") {
-        out = JsonRenderer().render(model, report);
+        renderer = std::make_unique<JsonRenderer>();
     } else {
         TextOptions options;
         options.ascii = args.ascii;
         options.absolute_times = args.times;
         options.color = use_color(args.color);
         options.fold.fold = !args.no_fold;
-        out = TextRenderer(options).render(model, report);
+        renderer = std::make_unique<TextRenderer>(options);
     }
     // Warnings also go to stderr, so a script reading stdout still sees them.
     if (std::string warnings = render_warnings_for_stderr(report); !warnings.empty()) {
         warnings.pop_back();  // say() adds the newline
         say(warnings);
     }
-    if (!write_stdout(out)) return fail("cannot write the output");
+    // Written as it is rendered: the output of a deep tree is large.
+    if (!renderer->render_to(model, report, write_stdout)) return fail("cannot write the output");
     return report.matched > 0 ? kMatched : kNothing;
 }
 

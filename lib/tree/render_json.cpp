@@ -125,11 +125,11 @@ json node_json(const Model& model, const TreeNode& node) {
 // Ordinary trees come out exactly as nlohmann::json::dump(2) writes them.
 class JsonWriter {
 public:
-    JsonWriter(const Model& model, std::string& out) : model_(model), out_(out) {}
+    JsonWriter(const Model& model, std::string& out, const OutputSink& sink) : model_(model), out_(out), sink_(sink) {}
 
     // All trees of the report as the elements of the "trees" array, which
-    // starts at indentation 2.
-    void trees(const std::vector<Tree>& trees) {
+    // starts at indentation 2. False when the sink refused a piece.
+    bool trees(const std::vector<Tree>& trees) {
         bool first = true;
         for (const auto& tree : trees) {
             std::vector<uint32_t> pending{0};  // entry roots still to write, the next one last
@@ -138,21 +138,30 @@ public:
                 pending.pop_back();
                 out_ += first ? "\n" : ",\n";
                 first = false;
-                std::vector<uint32_t> cuts = entry(tree, root);
+                std::vector<uint32_t> cuts;
+                if (!entry(tree, root, cuts)) return false;
                 pending.insert(pending.end(), cuts.rbegin(), cuts.rend());
             }
         }
         if (!first) out_ += "\n  ";
+        return true;
+    }
+
+    // Hands what is written so far to the sink.
+    bool flush() {
+        if (out_.empty()) return true;
+        bool ok = sink_(out_);
+        out_.clear();
+        return ok;
     }
 
 private:
     static constexpr uint32_t kJsonIndentDepth = 16;
     static constexpr size_t kEntryIndent = 4;  // a tree entry in "trees"
 
-    // One tree entry from node `root`; returns the nodes below its depth
+    // One tree entry from node `root`; `cuts` gets the nodes below its depth
     // limit, each the root of an entry still to write, in document order.
-    std::vector<uint32_t> entry(const Tree& tree, uint32_t root) {
-        std::vector<uint32_t> cuts;
+    bool entry(const Tree& tree, uint32_t root, std::vector<uint32_t>& cuts) {
         struct Open {
             uint32_t node;
             uint32_t level;     // generations below the entry's root
@@ -189,6 +198,7 @@ private:
         };
         open(root, 0);
         while (!stack.empty()) {
+            if (out_.size() >= kRenderChunkBytes && !flush()) return false;
             Open& top = stack.back();
             const auto& children = tree.nodes[top.node].children;
             if (top.next_child == children.size()) {
@@ -199,7 +209,7 @@ private:
             out_ += top.next_child++ ? ",\n" : "\n";
             open(children[top.next_child - 1], top.level + 1);
         }
-        return cuts;
+        return true;
     }
 
     // What only an entry's root carries: its parent outside the tree, or
@@ -237,11 +247,12 @@ private:
 
     const Model& model_;
     std::string& out_;
+    const OutputSink& sink_;
 };
 
 }  // namespace
 
-std::string JsonRenderer::render(const Model& model, const Report& report) const {
+bool JsonRenderer::render_to(const Model& model, const Report& report, const OutputSink& sink) const {
     json warnings = json::array();
     for (const auto& w : report.warnings) {
         warnings.push_back({{"kind", warning_kind_name(w.kind)},
@@ -268,9 +279,10 @@ std::string JsonRenderer::render(const Model& model, const Report& report) const
     const std::string empty = "\n  \"trees\": []";
     const size_t split = head.find(empty) + empty.size() - 1;
     std::string out(head, 0, split);
-    JsonWriter(model, out).trees(report.trees);
+    JsonWriter writer(model, out, sink);
+    if (!writer.trees(report.trees)) return false;
     out.append(head, split);
-    return out;
+    return writer.flush();
 }
 
 }  // namespace lineage

@@ -48,8 +48,8 @@ constexpr size_t kFoldImageBytes = 256;
 
 class TextWriter {
 public:
-    TextWriter(const Model& model, const Report& report, const TextOptions& options)
-        : model_(model), report_(report), opt_(options), g_(options.ascii ? kAscii : kUnicode) {
+    TextWriter(const Model& model, const Report& report, const TextOptions& options, const OutputSink& sink)
+        : model_(model), report_(report), opt_(options), g_(options.ascii ? kAscii : kUnicode), sink_(sink) {
         if (report.since_wall_ns) {
             base_ns_ = *report.since_wall_ns;
         } else {
@@ -59,7 +59,7 @@ public:
         }
     }
 
-    std::string run() {
+    bool run() {
         for (const auto& w : report_.warnings) {
             out_ += paint("33", "warning: " + escape_for_terminal(w.message)) + "\n";
         }
@@ -69,12 +69,20 @@ public:
             if (!first) out_ += "\n";
             first = false;
             tree_header(tree);
-            draw(tree);
+            if (!draw(tree)) return false;
         }
-        return out_;
+        return flush();
     }
 
 private:
+    // Hands what is written so far to the sink.
+    bool flush() {
+        if (out_.empty()) return true;
+        bool ok = sink_(out_);
+        out_.clear();
+        return ok;
+    }
+
     std::string paint(const char* code, const std::string& text) const {
         if (!opt_.color) return text;
         return fmt::format("\x1b[{}m{}\x1b[0m", code, text);
@@ -237,7 +245,7 @@ private:
     // as an attacker likes. Lines never grow with the depth: past
     // kTextIndentLevels levels a marker line says so and the indentation
     // starts again from the left.
-    void draw(const Tree& tree) {
+    bool draw(const Tree& tree) {
         const FoldPlan folds = plan_folds(tree, opt_.fold);
         struct Frame {
             uint32_t node;
@@ -266,6 +274,7 @@ private:
         details(root, "  ");
         push_children(0, "  ", 0);
         while (!todo.empty()) {
+            if (out_.size() >= kRenderChunkBytes && !flush()) return false;
             Frame f = std::move(todo.back());
             todo.pop_back();
             const std::string glyph = f.last ? g_.last : g_.tee;
@@ -287,6 +296,7 @@ private:
             details(node, below);
             push_children(f.node, below, f.level);
         }
+        return true;
     }
 
     // The line before children drawn from the left again: whose they are.
@@ -300,14 +310,24 @@ private:
     const Report& report_;
     const TextOptions& opt_;
     Glyphs g_;
+    const OutputSink& sink_;
     int64_t base_ns_ = 0;
     std::string out_;
 };
 
 }  // namespace
 
-std::string TextRenderer::render(const Model& model, const Report& report) const {
-    return TextWriter(model, report, options_).run();
+bool TextRenderer::render_to(const Model& model, const Report& report, const OutputSink& sink) const {
+    return TextWriter(model, report, options_, sink).run();
+}
+
+std::string Renderer::render(const Model& model, const Report& report) const {
+    std::string out;
+    render_to(model, report, [&](std::string_view piece) {
+        out += piece;
+        return true;
+    });
+    return out;
 }
 
 std::string render_warnings_for_stderr(const Report& report) {
