@@ -120,8 +120,9 @@ json node_json(const Model& model, const TreeNode& node) {
 //     its deepest nodes are written as tree entries of their own, right after
 //     it, with continues_from (the parent's key) and depth, and the parent
 //     says how many with children_continued;
-//   - a node nested kJsonIndentDepth generations deep or more is written on
-//     one line, unindented, so that the indentation stops growing there.
+//   - a node kJsonIndentDepth generations or more below its tree's root is
+//     written on one line, unindented, so that the indentation stops
+//     growing there (the entries continuing a tree are all such nodes).
 // Ordinary trees come out exactly as nlohmann::json::dump(2) writes them.
 class JsonWriter {
 public:
@@ -180,7 +181,9 @@ private:
             }
             if (i == root) root_fields(tree, root, j);
             const bool nested = !cut && !node.children.empty();
-            const bool pretty = level < kJsonIndentDepth;
+            // By the depth in the whole tree, so that the entries continuing
+            // a deep tree are compact from their root on.
+            const bool pretty = node.depth < kJsonIndentDepth;
             const size_t indent = kEntryIndent + 4 * level;
             std::string text = pretty ? indented(j.dump(2, ' ', false, json::error_handler_t::replace), indent)
                                       : j.dump(-1, ' ', false, json::error_handler_t::replace);
