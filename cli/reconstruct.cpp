@@ -131,6 +131,7 @@ Runner add_reconstruct(CLI::App& app) {
         "  lineage reconstruct --journal copy.db --pod production/my-app-6d4f9-xk2p1 --format json\n"
         "  lineage reconstruct --journal node1.db --journal node2.db --binary curl --since '2026-04-22 09:00'\n"
         "  lineage reconstruct --pid 18294 --ancestors --times\n"
+        "  lineage reconstruct --descendants-of 5740 --no-fold\n"
         "Exit status: 0 something matched, 1 nothing matched, 2 error.");
     return [args] { return run_reconstruct(*args); };
 }
