@@ -214,7 +214,8 @@ Expect parse_expect(int argc, char** argv, const char* cmd) {
     for (int i = 0; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--processes" && i + 1 < argc) e.processes = std::strtoul(argv[++i], nullptr, 10);
-        else if (a == "--payload-pid" && i + 1 < argc) e.payload_pid = static_cast<uint32_t>(std::strtoul(argv[++i], nullptr, 10));
+        else if (a == "--payload-pid" && i + 1 < argc)
+            e.payload_pid = static_cast<uint32_t>(std::strtoul(argv[++i], nullptr, 10));
         else if (a == "--depth" && i + 1 < argc) e.depth = std::strtoul(argv[++i], nullptr, 10);
         else if (e.file.empty() && a.rfind("--", 0) != 0) e.file = a;
         else die(fmt::format("usage: bench_deep_chain {} FILE --processes N --payload-pid P --depth D", cmd));

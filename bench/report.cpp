@@ -138,6 +138,42 @@ RowSpec p95(RowSpec r) {
     return r;
 }
 
+// Section 11: time (wall and CPU), memory, output and completeness per case.
+SectionSpec deep_section() {
+    SectionSpec sec{
+        "deep",
+        "11. Deep chains: reconstruct of a 100,000-generation fork chain",
+        "bench_deep_chain writes a journal (through JournalWriter) holding one fork chain of N generations (N = "
+        "deep.generations) whose last process forks curl, which connects to 127.0.0.1:4444; a second journal's chain "
+        "also execs, for --pod. `lineage reconstruct` of it, in text and JSON, by --descendants-of, --binary and "
+        "--pod; wall time and peak RSS (wait4) per run, stdout's size, and bench_deep_chain check-text|check-json: "
+        "every process in the JSON once (joined by continues_from) or counted in the text (its own line or a fold "
+        "line), the payload at its true depth with its connect.",
+        {R("deep.generations", "generations in the chain", "", "processes of the chain; the payload is below them")},
+    };
+    const std::pair<const char*, const char*> cases[] = {
+        {"text", "tree, --descendants-of"},
+        {"text_no_fold", "tree --no-fold, --descendants-of"},
+        {"json", "json, --descendants-of"},
+        {"json_binary", "json, --binary curl"},
+        {"text_pod", "tree, --pod (chain that execs)"},
+        {"json_pod", "json, --pod (chain that execs)"},
+    };
+    for (const auto& [id, what] : cases) {
+        const std::string m = std::string("deep.") + id + ".", w = std::string(what) + ": ";
+        sec.rows.push_back(
+            target(R(m + "wall_s", w + "wall time", "s", "target on the slowest run"), On::max, '<', 10));
+        sec.rows.push_back(R(m + "cpu_s", w + "CPU (user+sys)", "s", "less sensitive than wall time to a busy machine"));
+        sec.rows.push_back(target(R(m + "maxrss_mib", w + "peak RSS", "MiB", "wait4 ru_maxrss; target on the largest"),
+                                  On::max, '<', 256));
+        sec.rows.push_back(target(R(m + "output_mb", w + "output", "MB", "bytes of stdout / 10^6"), On::max, '<', 100));
+        sec.rows.push_back(exact(R(m + "complete", w + "nothing left out", "",
+                                   "1 = every process there, and the payload at its depth with its connect"),
+                                 "one"));
+    }
+    return sec;
+}
+
 std::vector<SectionSpec> spec() {
     return {
         {"storm",
@@ -360,47 +396,7 @@ std::vector<SectionSpec> spec() {
              exact(R("crash.integrity_ok", "PRAGMA integrity_check ok", "", "1 = ok"), "one"),
              R("crash.delay_s", "kill after", "s", "random, 1-3 s into the storm (1-2 s with --quick)"),
          }},
-        {"deep",
-         "11. Deep chains: reconstruct of a 100,000-generation fork chain",
-         "bench_deep_chain writes a journal (through JournalWriter) holding one fork chain of N generations (N = "
-         "deep.generations) whose last process forks curl, which connects to 127.0.0.1:4444; a second journal's chain "
-         "also execs, for --pod. `lineage reconstruct` of it, in text and JSON, by --descendants-of, --binary and "
-         "--pod; wall time and peak RSS (wait4) per run, stdout's size, and bench_deep_chain check-text|check-json: "
-         "every process in the JSON once (joined by continues_from) or counted in the text (its own line or a fold "
-         "line), the payload at its true depth with its connect.",
-         {
-             R("deep.generations", "generations in the chain", "", "processes of the chain; the payload is below them"),
-             target(R("deep.text.wall_s", "tree, --descendants-of: wall time", "s", "target on the slowest run"), On::max, '<', 10),
-             target(R("deep.text.maxrss_mib", "tree, --descendants-of: peak RSS", "MiB", "wait4 ru_maxrss; target on the largest"),
-                    On::max, '<', 256),
-             target(R("deep.text.output_mb", "tree, --descendants-of: output", "MB", "bytes of stdout / 10^6"), On::max, '<', 100),
-             exact(R("deep.text.complete", "tree, --descendants-of: nothing left out", "", "1 = every process and the payload's depth and connect"), "one"),
-             target(R("deep.text_no_fold.wall_s", "tree --no-fold, --descendants-of: wall time", "s", "target on the slowest run"), On::max, '<', 10),
-             target(R("deep.text_no_fold.maxrss_mib", "tree --no-fold, --descendants-of: peak RSS", "MiB", "wait4 ru_maxrss; target on the largest"),
-                    On::max, '<', 256),
-             target(R("deep.text_no_fold.output_mb", "tree --no-fold, --descendants-of: output", "MB", "bytes of stdout / 10^6"), On::max, '<', 100),
-             exact(R("deep.text_no_fold.complete", "tree --no-fold, --descendants-of: nothing left out", "", "1 = every process and the payload's depth and connect"), "one"),
-             target(R("deep.json.wall_s", "json, --descendants-of: wall time", "s", "target on the slowest run"), On::max, '<', 10),
-             target(R("deep.json.maxrss_mib", "json, --descendants-of: peak RSS", "MiB", "wait4 ru_maxrss; target on the largest"),
-                    On::max, '<', 256),
-             target(R("deep.json.output_mb", "json, --descendants-of: output", "MB", "bytes of stdout / 10^6"), On::max, '<', 100),
-             exact(R("deep.json.complete", "json, --descendants-of: nothing left out", "", "1 = every process and the payload's depth and connect"), "one"),
-             target(R("deep.json_binary.wall_s", "json, --binary curl: wall time", "s", "target on the slowest run"), On::max, '<', 10),
-             target(R("deep.json_binary.maxrss_mib", "json, --binary curl: peak RSS", "MiB", "wait4 ru_maxrss; target on the largest"),
-                    On::max, '<', 256),
-             target(R("deep.json_binary.output_mb", "json, --binary curl: output", "MB", "bytes of stdout / 10^6"), On::max, '<', 100),
-             exact(R("deep.json_binary.complete", "json, --binary curl: nothing left out", "", "1 = every process and the payload's depth and connect"), "one"),
-             target(R("deep.text_pod.wall_s", "tree, --pod (chain that execs): wall time", "s", "target on the slowest run"), On::max, '<', 10),
-             target(R("deep.text_pod.maxrss_mib", "tree, --pod (chain that execs): peak RSS", "MiB", "wait4 ru_maxrss; target on the largest"),
-                    On::max, '<', 256),
-             target(R("deep.text_pod.output_mb", "tree, --pod (chain that execs): output", "MB", "bytes of stdout / 10^6"), On::max, '<', 100),
-             exact(R("deep.text_pod.complete", "tree, --pod (chain that execs): nothing left out", "", "1 = every process and the payload's depth and connect"), "one"),
-             target(R("deep.json_pod.wall_s", "json, --pod (chain that execs): wall time", "s", "target on the slowest run"), On::max, '<', 10),
-             target(R("deep.json_pod.maxrss_mib", "json, --pod (chain that execs): peak RSS", "MiB", "wait4 ru_maxrss; target on the largest"),
-                    On::max, '<', 256),
-             target(R("deep.json_pod.output_mb", "json, --pod (chain that execs): output", "MB", "bytes of stdout / 10^6"), On::max, '<', 100),
-             exact(R("deep.json_pod.complete", "json, --pod (chain that execs): nothing left out", "", "1 = every process and the payload's depth and connect"), "one"),
-         }},
+        deep_section(),
     };
 }
 

@@ -267,8 +267,9 @@ private:
                 built.push_back({build_tree(*loop_root(*p)), true});
             }
         }
-        std::sort(built.begin(), built.end(),
-                  [&](const Built& a, const Built& b) { return earlier(a.tree.root().process, b.tree.root().process); });
+        std::sort(built.begin(), built.end(), [&](const Built& a, const Built& b) {
+            return earlier(a.tree.root().process, b.tree.root().process);
+        });
         for (auto& [tree, loop] : built) {
             const Process& root = *tree.root().process;
             auto out = outside_.find(&root);

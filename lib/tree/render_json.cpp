@@ -197,7 +197,8 @@ private:
             const size_t at = text.find(empty);
             const size_t split = at + empty.size() - 1;  // after the '['
             out_.append(text, 0, split);
-            stack.push_back(Open{i, level, 0, (pretty ? "\n" + std::string(indent + 2, ' ') : "\n") + text.substr(split)});
+            std::string after = (pretty ? "\n" + std::string(indent + 2, ' ') : "\n") + text.substr(split);
+            stack.push_back(Open{i, level, 0, std::move(after)});
         };
         open(root, 0);
         while (!stack.empty()) {

@@ -54,7 +54,9 @@ public:
             base_ns_ = *report.since_wall_ns;
         } else {
             base_ns_ = INT64_MAX;
-            for (const auto& t : report.trees) base_ns_ = std::min(base_ns_, process_start_wall(model, *t.root().process));
+            for (const auto& t : report.trees) {
+                base_ns_ = std::min(base_ns_, process_start_wall(model, *t.root().process));
+            }
             if (base_ns_ == INT64_MAX) base_ns_ = 0;
         }
     }
@@ -153,7 +155,8 @@ private:
     std::string exit_text(const Process& p) const {
         if (!p.exit) return "running at journal end";
         if (p.exit->signal) {
-            return paint("31", "killed by " + signal_name(p.exit->signal) + (p.exit->core_dumped ? " (core dumped)" : ""));
+            return paint("31",
+                         "killed by " + signal_name(p.exit->signal) + (p.exit->core_dumped ? " (core dumped)" : ""));
         }
         return p.exit->code ? paint("31", fmt::format("exit {}", p.exit->code)) : "exit 0";
     }
