@@ -467,6 +467,22 @@ TEST_CASE("folding never hides what is worth seeing", "[reconstruct][deep]") {
     }
 }
 
+TEST_CASE("a fold line at the indentation's limit: what follows starts again from the left", "[reconstruct][deep]") {
+    // Generations 1-61 connect (worth seeing, depths 3-63), so the run of
+    // generations 62-99 starts at depth 64, the last indented level.
+    DeepChain d = deep_chain(100);
+    for (uint32_t i = 1; i <= 61; ++i) d.fx.connect(d.chain[i], "10.0.0.9", 80, d.chain[i].start_ns + 50'000);
+    lineage::Model model = d.fx.build_model();
+    Rendered r = render_all(model, Selector::descendants_of);
+    INFO(r.text);
+    CHECK(r.text.find("⋮ 38 generations of [deep] (PIDs 10062–10099, ") != std::string::npos);
+    CHECK(r.text.find("\n↳ depth 102 onwards, below PID 10099:\n") != std::string::npos);
+    check_payload_in_text(r.text, 102);
+    CHECK(processes_in_text(r.text) == 103);
+    CHECK(count_of(r.text, "→ connect 10.0.0.9:80") == 61);
+    CHECK(longest_line(r.text) < 1024);
+}
+
 TEST_CASE("a parent chain that loops is shown, cut where it loops, with a warning", "[reconstruct][deep]") {
     // Only an edited journal can say that A forked B and B forked A.
     FixtureJournal fx;
