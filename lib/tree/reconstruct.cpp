@@ -42,7 +42,7 @@ bool starts_with(const std::string& s, const std::string& prefix) { return s.com
 
 bool pod_selected(const Query& q) { return q.pod || q.namespace_ || q.container; }
 
-bool pod_matches(const Query& q, const std::optional<PodAttribution>& pod) {
+bool pod_matches(const Query& q, const PodAttribution* pod) {
     if (!pod_selected(q)) return true;
     if (!pod) return false;
     if (q.pod) {
@@ -114,10 +114,19 @@ private:
         return a->key < b->key;
     }
 
-    const std::optional<PodAttribution>& pod_for(const Process& p) {
+    // One attribution per cgroup path and host name (what pod_of reads),
+    // shared by every process that has them.
+    const std::shared_ptr<const PodAttribution>& pod_for(const Process& p) {
         auto it = pods_.find(&p);
-        if (it == pods_.end()) it = pods_.emplace(&p, pod_of(model_, p)).first;
-        return it->second;
+        if (it != pods_.end()) return it->second;
+        std::string where = p.cgroup_path + '\0' + p.nodename;
+        auto shared = pods_by_cgroup_.find(where);
+        if (shared == pods_by_cgroup_.end()) {
+            auto pod = pod_of(model_, p);
+            auto value = pod ? std::make_shared<const PodAttribution>(std::move(*pod)) : nullptr;
+            shared = pods_by_cgroup_.emplace(std::move(where), std::move(value)).first;
+        }
+        return pods_.emplace(&p, shared->second).first->second;
     }
 
     // Every process with this PID and everything below them, by the model's
@@ -153,7 +162,7 @@ private:
                 if (!any) continue;
             }
             if (below && !below->count(&p)) continue;
-            if (!pod_matches(q_, pod_for(p))) continue;
+            if (!pod_matches(q_, pod_for(p).get())) continue;
             matched_.insert(&p);
         }
         report_.matched = matched_.size();
@@ -403,7 +412,8 @@ private:
     ProcSet shown_;    // matched, and the ancestors shown with them
     ProcSet placed_;   // shown, and in a tree already
     std::unordered_map<const Process*, OutsideParent> outside_;  // shown process -> its parent not shown
-    std::unordered_map<const Process*, std::optional<PodAttribution>> pods_;
+    std::unordered_map<const Process*, std::shared_ptr<const PodAttribution>> pods_;
+    std::unordered_map<std::string, std::shared_ptr<const PodAttribution>> pods_by_cgroup_;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 // Pure functions over the model: no SQLite, no output formatting.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,7 +49,9 @@ struct TreeNode {
     bool direct_match = false;
     bool in_window = false;  // its life overlaps the window
     uint32_t depth = 0;      // generations below the tree's root (the root is 0)
-    std::optional<PodAttribution> pod;
+    // Shared by every process of one container: a pod of 100,000 processes
+    // holds one copy.
+    std::shared_ptr<const PodAttribution> pod;
     std::vector<uint32_t> children;  // indexes into Tree::nodes, oldest first
 };
 
