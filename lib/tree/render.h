@@ -43,7 +43,14 @@ public:
     // refused one.
     virtual bool render_to(const Model& model, const Report& report, const OutputSink& sink) const = 0;
     // The whole output as one string.
-    std::string render(const Model& model, const Report& report) const;
+    std::string render(const Model& model, const Report& report) const {
+        std::string out;
+        render_to(model, report, [&](std::string_view piece) {
+            out += piece;
+            return true;
+        });
+        return out;
+    }
 };
 
 class TextRenderer : public Renderer {

@@ -324,15 +324,6 @@ bool TextRenderer::render_to(const Model& model, const Report& report, const Out
     return TextWriter(model, report, options_, sink).run();
 }
 
-std::string Renderer::render(const Model& model, const Report& report) const {
-    std::string out;
-    render_to(model, report, [&](std::string_view piece) {
-        out += piece;
-        return true;
-    });
-    return out;
-}
-
 std::string render_warnings_for_stderr(const Report& report) {
     std::string out;
     for (const auto& w : report.warnings) out += "lineage: warning: " + escape_for_terminal(w.message) + "\n";
