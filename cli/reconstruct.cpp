@@ -115,7 +115,10 @@ Runner add_reconstruct(CLI::App& app) {
     cmd->add_option("--since", args->since,
                     "Window start: RFC 3339, '2026-04-22 09:14' (local), @EPOCH, -15m, -2h or now");
     cmd->add_option("--until", args->until, "Window end, same forms as --since");
-    cmd->add_option("--format", args->format, "tree or json")->capture_default_str();
+    cmd->add_option("--format", args->format,
+                    "tree or json (JSON: a tree deeper than 256 generations continues in tree entries of their own, "
+                    "joined by continues_from)")
+        ->capture_default_str();
     cmd->add_flag("--ascii", args->ascii, "Draw the tree with |-- and `-- instead of box-drawing characters");
     cmd->add_flag("--ancestors", args->ancestors, "Continue the chain past the pod up to PID 1");
     cmd->add_flag("--times", args->times, "Absolute start times instead of offsets from the window start");
