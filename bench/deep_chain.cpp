@@ -77,6 +77,13 @@ std::string read_file(const std::string& path) {
     return ss.str();
 }
 
+// The pod UID the writer stores with a row, from its cgroup path, as the
+// record session works it out.
+std::string pod_uid_of(const std::string& cgroup_path) {
+    auto kube = parse_kube_cgroup(cgroup_path);
+    return kube ? kube->pod_uid : std::string();
+}
+
 std::string pod_cgroup() {
     std::string uid = kPodUid;
     std::replace(uid.begin(), uid.end(), '-', '_');
@@ -90,10 +97,14 @@ int cmd_gen(int argc, char** argv) {
     bool exec_each = false;
     for (int i = 0; i < argc; ++i) {
         std::string a = argv[i];
-        if (a == "--out" && i + 1 < argc) out = argv[++i];
-        else if (a == "--generations" && i + 1 < argc) generations = std::atol(argv[++i]);
-        else if (a == "--exec-each") exec_each = true;
-        else die("usage: bench_deep_chain gen --out PATH --generations N [--exec-each]");
+        if (a == "--out" && i + 1 < argc)
+            out = argv[++i];
+        else if (a == "--generations" && i + 1 < argc)
+            generations = std::atol(argv[++i]);
+        else if (a == "--exec-each")
+            exec_each = true;
+        else
+            die("usage: bench_deep_chain gen --out PATH --generations N [--exec-each]");
     }
     if (out.empty() || generations < 1 || generations > 1'000'000) die("gen: --out and --generations 1..1000000");
     const auto t_start = std::chrono::steady_clock::now();
@@ -110,8 +121,8 @@ int cmd_gen(int argc, char** argv) {
     info.hooks = "fork,exec,exit,connect";
     info.argv_cap = 4096;
     check(w->begin_run(info), "begin_run");
-    auto snapshot = [&](uint32_t tgid, uint32_t ppid, int64_t start_ns, const std::string& comm,
-                        const std::string& exe, const std::string& cgroup) {
+    auto snapshot = [&](uint32_t tgid, uint32_t ppid, int64_t start_ns, const std::string& comm, const std::string& exe,
+                        const std::string& cgroup) {
         SnapshotRow row;
         row.time_ns = 950 * kSecond + 1'000'000;
         row.tgid = row.nspid = tgid;
@@ -122,7 +133,7 @@ int cmd_gen(int argc, char** argv) {
         row.argv = join_argv({exe});
         row.cgroup_path = cgroup;
         row.nodename = "node-deep";
-        check(w->add_snapshot(row), "snapshot");
+        check(w->add_snapshot(row, pod_uid_of(row.cgroup_path)), "snapshot");
         return ProcRef{tgid, row.start_ns};
     };
     snapshot(1, 0, 500'000'000, "systemd", "/usr/lib/systemd/systemd", "/init.scope");
@@ -133,7 +144,8 @@ int cmd_gen(int argc, char** argv) {
     long events = 0;
     int64_t now = 0;
     auto add = [&](const Event& e, int64_t t) {
-        check(w->add(e), "event");
+        const auto* x = std::get_if<ExecEvent>(&e);
+        check(w->add(e, x ? pod_uid_of(x->cgroup_path) : std::string()), "event");
         now = std::max(now, t);
         if (++events % 4096 == 0) check(w->commit(now), "commit");
     };
@@ -165,8 +177,10 @@ int cmd_gen(int argc, char** argv) {
         const int64_t t = t0 + i * step;
         ProcRef p{static_cast<uint32_t>(kRootPid + i), static_cast<uint64_t>(t)};
         add(ForkEvent{static_cast<uint64_t>(t), parent, p, parent_comm}, t);
-        if (i == 0) exec(p, parent, t + 100'000, "/usr/local/bin/deep", {"deep", std::to_string(generations)}, "sh");
-        else if (exec_each) exec(p, parent, t + 100'000, "/usr/local/bin/deep", {"deep", "--child"}, "deep");
+        if (i == 0)
+            exec(p, parent, t + 100'000, "/usr/local/bin/deep", {"deep", std::to_string(generations)}, "sh");
+        else if (exec_each)
+            exec(p, parent, t + 100'000, "/usr/local/bin/deep", {"deep", "--child"}, "deep");
         chain.push_back(p);
         parent = p;
         parent_comm = "deep";
@@ -197,8 +211,8 @@ int cmd_gen(int argc, char** argv) {
     struct stat st {};
     stat(out.c_str(), &st);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-    fmt::print("generations={} events={} root_pid={} payload_pid={} file_bytes={} gen_s={:.3f}\n", generations,
-               events, kRootPid, payload.tgid, static_cast<long long>(st.st_size), secs);
+    fmt::print("generations={} events={} root_pid={} payload_pid={} file_bytes={} gen_s={:.3f}\n", generations, events,
+               kRootPid, payload.tgid, static_cast<long long>(st.st_size), secs);
     return 0;
 }
 
@@ -213,12 +227,16 @@ Expect parse_expect(int argc, char** argv, const char* cmd) {
     Expect e;
     for (int i = 0; i < argc; ++i) {
         std::string a = argv[i];
-        if (a == "--processes" && i + 1 < argc) e.processes = std::strtoul(argv[++i], nullptr, 10);
+        if (a == "--processes" && i + 1 < argc)
+            e.processes = std::strtoul(argv[++i], nullptr, 10);
         else if (a == "--payload-pid" && i + 1 < argc)
             e.payload_pid = static_cast<uint32_t>(std::strtoul(argv[++i], nullptr, 10));
-        else if (a == "--depth" && i + 1 < argc) e.depth = std::strtoul(argv[++i], nullptr, 10);
-        else if (e.file.empty() && a.rfind("--", 0) != 0) e.file = a;
-        else die(fmt::format("usage: bench_deep_chain {} FILE --processes N --payload-pid P --depth D", cmd));
+        else if (a == "--depth" && i + 1 < argc)
+            e.depth = std::strtoul(argv[++i], nullptr, 10);
+        else if (e.file.empty() && a.rfind("--", 0) != 0)
+            e.file = a;
+        else
+            die(fmt::format("usage: bench_deep_chain {} FILE --processes N --payload-pid P --depth D", cmd));
     }
     if (e.file.empty() || !e.processes || !e.payload_pid) die(fmt::format("{}: FILE, --processes, --payload-pid", cmd));
     return e;
@@ -258,10 +276,15 @@ int cmd_check_text(int argc, char** argv) {
                 // No mark: indented to its depth, 6 columns a level after the first 2.
                 size_t columns = 0;
                 for (size_t i = 0; i < line.size();) {
-                    if (line[i] == ' ') { ++columns; ++i; }
-                    else if (line.compare(i, 3, "└") == 0 || line.compare(i, 3, "├") == 0 ||
-                             line.compare(i, 3, "│") == 0 || line.compare(i, 3, "─") == 0) { ++columns; i += 3; }
-                    else break;
+                    if (line[i] == ' ') {
+                        ++columns;
+                        ++i;
+                    } else if (line.compare(i, 3, "└") == 0 || line.compare(i, 3, "├") == 0 ||
+                               line.compare(i, 3, "│") == 0 || line.compare(i, 3, "─") == 0) {
+                        ++columns;
+                        i += 3;
+                    } else
+                        break;
                 }
                 payload_depth = columns / 6;
             }

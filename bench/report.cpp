@@ -12,6 +12,12 @@
 // Which metrics make up the table, what they mean and their targets is
 // declared below, once; a metric with no samples shows as "-" (its
 // benchmark was skipped or failed) and its target as "n/a".
+//
+// With `bench/run --baseline REV`, a metric M of the table may come with
+// "baseline.M" (the same figure measured with REV's binaries) and "ab.M"
+// (current / baseline, one sample per round, both measured in that round).
+// A section with any of them gets a second table: current, baseline, the
+// ratio of their medians, and the per-round ratios' median and range.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -163,7 +169,8 @@ SectionSpec deep_section() {
         const std::string m = std::string("deep.") + id + ".", w = std::string(what) + ": ";
         sec.rows.push_back(
             target(R(m + "wall_s", w + "wall time", "s", "target on the slowest run"), On::max, '<', 10));
-        sec.rows.push_back(R(m + "cpu_s", w + "CPU (user+sys)", "s", "less sensitive than wall time to a busy machine"));
+        sec.rows.push_back(
+            R(m + "cpu_s", w + "CPU (user+sys)", "s", "less sensitive than wall time to a busy machine"));
         sec.rows.push_back(target(R(m + "maxrss_mib", w + "peak RSS", "MiB", "wait4 ru_maxrss; target on the largest"),
                                   On::max, '<', 256));
         sec.rows.push_back(target(R(m + "output_mb", w + "output", "MB", "bytes of stdout / 10^6"), On::max, '<', 100));
@@ -279,7 +286,8 @@ std::vector<SectionSpec> spec() {
              R("cost.lineage.startup_cpu", "lineage record CPU until ready", "s",
                "loading the probes and the /proc snapshot"),
              R("cost.bpftrace.startup_cpu", "bpftrace CPU until ready", "s", "compiling and loading the script"),
-             R("cost.lineage.hwm_mib", "lineage record peak RSS (VmHWM)", "MiB", "VmHWM of the recorder just before SIGINT"),
+             R("cost.lineage.hwm_mib", "lineage record peak RSS (VmHWM)", "MiB",
+               "VmHWM of the recorder just before SIGINT"),
              R("cost.bpftrace.hwm_mib", "bpftrace peak RSS (VmHWM)", "MiB", "VmHWM of bpftrace just before SIGINT"),
              R("cost.bpftrace.lost", "bpftrace lost events (its own 'Lost N events')", "events",
                "events bpftrace reported dropping (perf buffer full)"),
@@ -331,8 +339,8 @@ std::vector<SectionSpec> spec() {
              p95(target(R("queries.wall_ms", "reconstruct wall time per query", "ms", "median; p95 in its own row"),
                         On::median, '<', 100)),
              R("queries.wall_ms_p95", "reconstruct wall time, p95", "ms", "95th percentile over the queries"),
-             target(R("queries.maxrss_mib", "reconstruct peak RSS per query", "MiB", "target on the largest"),
-                    On::max, '<', 64),
+             target(R("queries.maxrss_mib", "reconstruct peak RSS per query", "MiB", "target on the largest"), On::max,
+                    '<', 64),
              R("queries.cpu_ms", "reconstruct CPU (user+sys) per query", "ms",
                "less sensitive than wall time to a busy machine"),
              R("queries.output_kib", "JSON output per query", "KiB", "size of reconstruct's stdout"),
@@ -350,8 +358,8 @@ std::vector<SectionSpec> spec() {
          {
              R("startup.sleepers", "extra sleep processes", "", "`sleep 3600` children of bench_storm sleepers"),
              R("startup.idle.seconds", "as is", "s", "the machine with only its own processes"),
-             target(R("startup.busy.seconds", "with extra sleeping processes", "s", "target on the median"),
-                    On::median, '<', 1.0),
+             target(R("startup.busy.seconds", "with extra sleeping processes", "s", "target on the median"), On::median,
+                    '<', 1.0),
              R("startup.busy.snapshot", "processes in the snapshot (busy)", "", "from the ready line"),
              R("startup.idle.snapshot", "processes in the snapshot (as is)", "", "from the ready line"),
          }},
@@ -374,12 +382,14 @@ std::vector<SectionSpec> spec() {
          }},
         {"crash",
          "10. Crash: kill -9 of `lineage record` in a fork+exec storm",
-         "`lineage record` on a fresh journal, a fork+exec storm (2 workers), SIGKILL of the recorder 1-3 s (1-2 s with --quick) into "
+         "`lineage record` on a fresh journal, a fork+exec storm (2 workers), SIGKILL of the recorder 1-3 s (1-2 s "
+         "with --quick) into "
          "it (kill time read on CLOCK_BOOTTIME just before the signal), then the journal as it was left, WAL and "
          "all: `lineage verify`, `PRAGMA integrity_check`, and how far the last commit is from the kill.",
          {
              target(R("crash.span_ms", "kill time - last commit", "ms",
-                      "kill time - the last batch's committed_ns, what the crash cost: events after the last commit (one batch interval, 100 ms, plus what "
+                      "kill time - the last batch's committed_ns, what the crash cost: events after the last commit "
+                      "(one batch interval, 100 ms, plus what "
                       "was still in the ring) are not in the journal; target on the largest"),
                     On::max, '<', 200),
              R("crash.event_span_ms", "kill time - latest event row", "ms",
@@ -422,6 +432,99 @@ std::optional<double> as_number(const std::string& s) {
     return std::nullopt;
 }
 
+// A figure's samples, or its one value; nullopt when it has neither or its
+// value is not a number.
+struct Figure {
+    std::vector<double> samples;  // empty for a value measured once
+    double median = NAN, lo = NAN, hi = NAN;
+    size_t n = 0;
+};
+
+std::optional<Figure> figure_of(const Results& r, const std::string& metric) {
+    Figure f;
+    if (auto s = r.samples.find(metric); s != r.samples.end() && !s->second.empty()) {
+        f.samples = s->second;
+        f.median = quantile(f.samples, 0.5);
+        f.lo = *std::min_element(f.samples.begin(), f.samples.end());
+        f.hi = *std::max_element(f.samples.begin(), f.samples.end());
+        f.n = f.samples.size();
+        return f;
+    }
+    if (auto v = r.values.find(metric); v != r.values.end()) {
+        if (auto num = as_number(v->second)) {
+            f.median = f.lo = f.hi = *num;
+            f.n = 1;
+            return f;
+        }
+    }
+    return std::nullopt;
+}
+
+json figure_json(const Figure& f) {
+    if (f.samples.empty()) return {{"value", f.median}};
+    return {{"samples", f.samples}, {"median", f.median}, {"min", f.lo}, {"max", f.hi}, {"n", f.n}};
+}
+
+// Which way a figure is better, by its unit: +1 higher (rates), -1 lower
+// (time, CPU, memory, sizes, slowdowns), 0 neither (counts).
+int better_way(const std::string& unit) {
+    if (unit == "/s") return 1;
+    for (const char* u : {"s", "ms", "ns", "MiB", "KiB", "B", "x", "%"}) {
+        if (unit == u) return -1;
+    }
+    return 0;
+}
+
+// What the per-round ratios say: a sign test of current against baseline.
+std::string reading(const Figure& per_round, int better) {
+    if (per_round.n < 2) return "one round: no range";
+    if (per_round.lo <= 1 && per_round.hi >= 1) return "within noise (rounds on both sides of 1)";
+    bool higher = per_round.lo > 1;
+    std::string text = higher ? "current higher in every round" : "current lower in every round";
+    if (better != 0) text += (better > 0) == higher ? " (better)" : " (worse)";
+    return text;
+}
+
+// The section's comparison with the baseline, printed under its table; adds
+// "baseline" to the JSON rows it covers. Nothing when the section has no
+// baseline figure.
+void print_baseline(const Results& r, const SectionSpec& sec, json& js, const std::string& base_name) {
+    bool any = false;
+    for (const auto& row : sec.rows) any = any || figure_of(r, "baseline." + row.metric);
+    if (!any) return;
+    fmt::print(
+        "  vs baseline {}: ratio = median(current) / median(baseline); per round = current / baseline in the\n"
+        "  same round (median, min-max, n); reading: rounds all above or all below 1, or on both sides\n",
+        base_name);
+    fmt::print("  {:<48} {:>10} {:>10} {:>8} {:>9} {:>17} {:>4}  {}\n", "figure", "current", "baseline", "ratio",
+               "per round", "min-max", "n", "reading");
+    for (size_t i = 0; i < sec.rows.size(); ++i) {
+        const auto& row = sec.rows[i];
+        auto base = figure_of(r, "baseline." + row.metric);
+        if (!base) continue;
+        auto cur = figure_of(r, row.metric);
+        json jb = figure_json(*base);
+        std::string ratio_s, round_s, range_s, n_s, reading_s;
+        if (cur && base->median != 0 && !std::isnan(cur->median)) {
+            double ratio = cur->median / base->median;
+            ratio_s = fmt::format("{:.3f}", ratio);
+            jb["ratio"] = ratio;
+        }
+        if (auto per_round = figure_of(r, "ab." + row.metric); per_round && !per_round->samples.empty()) {
+            round_s = fmt::format("{:.3f}", per_round->median);
+            range_s = fmt::format("{:.3f}-{:.3f}", per_round->lo, per_round->hi);
+            n_s = std::to_string(per_round->n);
+            reading_s = reading(*per_round, better_way(row.unit));
+            jb["per_round"] = figure_json(*per_round);
+            jb["reading"] = reading_s;
+        }
+        js["rows"][i]["baseline"] = jb;
+        fmt::print("  {:<48} {:>10} {:>10} {:>8} {:>9} {:>17} {:>4}  {}\n",
+                   row.label + (row.unit.empty() ? "" : " (" + row.unit + ")"), cur ? fmt_num(cur->median) : "-",
+                   fmt_num(base->median), ratio_s, round_s, range_s, n_s, reading_s);
+    }
+}
+
 }  // namespace
 
 }  // namespace lineage::bench
@@ -446,7 +549,11 @@ int main(int argc, char** argv) {
 
     json doc;
     doc["meta"] = json::object();
-    for (const auto& [k, v] : r.meta) doc["meta"][k] = v;
+    std::string base_name;
+    for (const auto& [k, v] : r.meta) {
+        doc["meta"][k] = v;
+        if (k == "baseline") base_name = v.substr(0, v.find(' '));
+    }
     doc["sections"] = json::array();
     std::vector<std::string> problems;
 
@@ -514,14 +621,34 @@ int main(int argc, char** argv) {
                 std::optional<double> x;
                 std::string what;
                 switch (row.on) {
-                    case On::median: x = std::isnan(median) ? std::nullopt : std::optional<double>(median); what = "median"; break;
-                    case On::max: x = std::isnan(hi) ? std::nullopt : std::optional<double>(hi); what = "max"; break;
-                    case On::min: x = std::isnan(lo) ? std::nullopt : std::optional<double>(lo); what = "min"; break;
-                    case On::p95: x = std::isnan(p95) ? std::nullopt : std::optional<double>(p95); what = "p95"; break;
-                    case On::ratio: x = ratio; what = "ratio"; break;
-                    case On::value: x = std::isnan(median) ? std::nullopt : std::optional<double>(median); what = "value"; break;
-                    case On::exact: break;
-                    case On::none: break;
+                    case On::median:
+                        x = std::isnan(median) ? std::nullopt : std::optional<double>(median);
+                        what = "median";
+                        break;
+                    case On::max:
+                        x = std::isnan(hi) ? std::nullopt : std::optional<double>(hi);
+                        what = "max";
+                        break;
+                    case On::min:
+                        x = std::isnan(lo) ? std::nullopt : std::optional<double>(lo);
+                        what = "min";
+                        break;
+                    case On::p95:
+                        x = std::isnan(p95) ? std::nullopt : std::optional<double>(p95);
+                        what = "p95";
+                        break;
+                    case On::ratio:
+                        x = ratio;
+                        what = "ratio";
+                        break;
+                    case On::value:
+                        x = std::isnan(median) ? std::nullopt : std::optional<double>(median);
+                        what = "value";
+                        break;
+                    case On::exact:
+                        break;
+                    case On::none:
+                        break;
                 }
                 bool pass = false, known = false;
                 if (row.on == On::exact) {
@@ -551,10 +678,12 @@ int main(int argc, char** argv) {
                 }
             }
             if (row.show_p95 && !std::isnan(p95)) jr["p95"] = p95;
-            fmt::print("  {:<48} {:>10} {:>21} {:>4} {:>8} {:>10}  {}\n", row.label + (row.unit.empty() ? "" : " (" + row.unit + ")"),
-                       median_s, range_s, n_s, ratio_s, target_s, verdict);
+            fmt::print("  {:<48} {:>10} {:>21} {:>4} {:>8} {:>10}  {}\n",
+                       row.label + (row.unit.empty() ? "" : " (" + row.unit + ")"), median_s, range_s, n_s, ratio_s,
+                       target_s, verdict);
             js["rows"].push_back(jr);
         }
+        print_baseline(r, sec, js, base_name);
         fmt::print("  meaning:\n");
         for (const auto& row : sec.rows) {
             if (!row.meaning.empty()) fmt::print("    {}: {}\n", row.label, row.meaning);

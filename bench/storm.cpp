@@ -40,19 +40,19 @@
 // here, and CPU time moves much less than wall time with busy neighbours.
 #include <fcntl.h>
 #include <pthread.h>
-#include <sys/resource.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <thread>
 #include <vector>
@@ -92,7 +92,8 @@ long parse_long(const char* flag, const char* text) {
     char* end = nullptr;
     errno = 0;
     long v = std::strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v <= 0) die(fmt::format("{}: '{}' is not a positive number", flag, text));
+    if (errno != 0 || end == text || *end != '\0' || v <= 0)
+        die(fmt::format("{}: '{}' is not a positive number", flag, text));
     return v;
 }
 
@@ -138,7 +139,9 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-double tv_seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; }
+double tv_seconds(const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+}
 
 // "user_s=.. sys_s=.. cpu_s=..": this process and every reaped descendant.
 std::string cpu_fields() {
@@ -235,7 +238,9 @@ int run_spawn_storm(const StormOptions& o) {
     return ok ? 0 : 1;
 }
 
-void* nothing(void*) { return nullptr; }
+void* nothing(void*) {
+    return nullptr;
+}
 
 int run_thread_storm(const StormOptions& o) {
     auto t0 = std::chrono::steady_clock::now();

@@ -36,15 +36,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -72,7 +72,9 @@ std::string read_file(const std::string& path) {
     return ss.str();
 }
 
-double tv_seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; }
+double tv_seconds(const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+}
 
 int cmd_exec(int argc, char** argv) {
     std::string out_path = "/dev/null", err_path;
@@ -214,8 +216,9 @@ int cmd_storm_rows(int argc, char** argv) {
     int64_t snapshot = query_count(db, "SELECT count(*) FROM snapshot");
     int64_t last_commit = query_count(db, "SELECT coalesce(max(committed_ns), 0) FROM batches");
     int64_t max_event = query_count(
-        db, "SELECT max((SELECT coalesce(max(time_ns), 0) FROM fork), (SELECT coalesce(max(time_ns), 0) FROM exec), "
-            "(SELECT coalesce(max(time_ns), 0) FROM exit), (SELECT coalesce(max(time_ns), 0) FROM connect))");
+        db,
+        "SELECT max((SELECT coalesce(max(time_ns), 0) FROM fork), (SELECT coalesce(max(time_ns), 0) FROM exec), "
+        "(SELECT coalesce(max(time_ns), 0) FROM exit), (SELECT coalesce(max(time_ns), 0) FROM connect))");
     int64_t max_storm_exec = query_count(
         db, ctes + "SELECT coalesce(max(e.time_ns), 0) FROM exec e WHERE e.binary = ?2 AND instr(e.argv, ?1) > 0",
         marker);
@@ -224,8 +227,8 @@ int cmd_storm_rows(int argc, char** argv) {
         "total_connect={} total_events={} loss_rows={} loss_count={} stop_events={} stop_lost={} snapshot={} "
         "last_commit_ns={} max_event_ns={} max_storm_exec_ns={}\n",
         storms, workers, forks, execs, exits, total_fork, total_exec, total_exit, total_connect,
-        total_fork + total_exec + total_exit + total_connect, loss_rows, loss_count, stop_events, stop_lost,
-        snapshot, last_commit, max_event, max_storm_exec);
+        total_fork + total_exec + total_exit + total_connect, loss_rows, loss_count, stop_events, stop_lost, snapshot,
+        last_commit, max_event, max_storm_exec);
     return 0;
 }
 
@@ -239,7 +242,8 @@ int cmd_kill(int argc, char** argv) {
     timespec boot{}, wall{};
     clock_gettime(CLOCK_BOOTTIME, &boot);
     clock_gettime(CLOCK_REALTIME, &wall);
-    if (::kill(static_cast<pid_t>(pid), static_cast<int>(sig)) != 0) die(fmt::format("kill {}: {}", pid, std::strerror(errno)));
+    if (::kill(static_cast<pid_t>(pid), static_cast<int>(sig)) != 0)
+        die(fmt::format("kill {}: {}", pid, std::strerror(errno)));
     fmt::print("boot_ns={} wall_ns={} signal={} pid={}\n", boot.tv_sec * 1'000'000'000LL + boot.tv_nsec,
                wall.tv_sec * 1'000'000'000LL + wall.tv_nsec, sig, pid);
     return 0;

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The one definition of the ring-buffer wire format, shared by the BPF
- * programs (bpf/lineage.bpf.c) and user space (lib/event_decode.cpp).
+ * programs (bpf/lineage.bpf.c) and user space (lib/event/event_decode.cpp).
  *
  * Rules: fixed-width types only, no pointers, explicit padding, every record
  * starts with struct lineage_hdr. User space checks hdr.size against the
  * number of bytes it actually got before it decodes anything, and
- * lib/event_decode.cpp pins sizes and offsets with static_assert.
+ * lib/event/event_decode.cpp pins sizes and offsets with static_assert.
  *
  * Times are kernel boot-time nanoseconds (bpf_ktime_get_boot_ns()); process
  * start times are task->start_boottime, the clock /proc/PID/stat reports in
@@ -70,15 +70,15 @@ struct lineage_exec_event {
 	 * recorded (process filtered out, or forked before the recorder). */
 	struct lineage_proc parent;
 	__u64 cgroup_id; /* cgroup v2 id of the default hierarchy */
-	__u32 nspid;     /* pid inside the process's own pid namespace */
-	__u32 old_tid;   /* thread that called execve (de_thread may renumber) */
+	__u32 nspid;	 /* pid inside the process's own pid namespace */
+	__u32 old_tid;	 /* thread that called execve (de_thread may renumber) */
 	__u32 uid;
 	__u32 gid;
 	__u32 euid;
-	__u32 flags; /* LINEAGE_EXEC_* */
+	__u32 flags;	  /* LINEAGE_EXEC_* */
 	__u16 binary_len; /* bytes of data[] holding the path, no NUL */
 	__u16 cgroup_len; /* bytes of data[] holding cgroup names */
-	__u16 argv_len;   /* bytes of data[] holding argv, NUL separated */
+	__u16 argv_len;	  /* bytes of data[] holding argv, NUL separated */
 	__u16 _pad;
 	char comm[LINEAGE_COMM_LEN];
 	char parent_comm[LINEAGE_COMM_LEN];
@@ -105,11 +105,11 @@ struct lineage_connect_event {
 	struct lineage_hdr hdr;
 	struct lineage_proc proc;
 	__u64 syn_time_ns; /* when the SYN went out; hdr.time_ns is the outcome */
-	__u16 family;      /* AF_INET or AF_INET6 */
-	__u16 sport;       /* host order */
-	__u16 dport;       /* host order */
-	__u16 result;      /* LINEAGE_CONNECT_* */
-	__u8 saddr[16];    /* IPv4 uses the first 4 bytes */
+	__u16 family;	   /* AF_INET or AF_INET6 */
+	__u16 sport;	   /* host order */
+	__u16 dport;	   /* host order */
+	__u16 result;	   /* LINEAGE_CONNECT_* */
+	__u8 saddr[16];	   /* IPv4 uses the first 4 bytes */
 	__u8 daddr[16];
 };
 

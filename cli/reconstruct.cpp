@@ -33,7 +33,9 @@ constexpr int kMatched = 0;
 constexpr int kNothing = 1;
 constexpr int kError = 2;
 
-int fail(const std::string& message) { return cli::fail("reconstruct", message); }
+int fail(const std::string& message) {
+    return cli::fail("reconstruct", message);
+}
 
 int run_reconstruct(ReconstructArgs args) {
     if (args.journals.empty()) args.journals.push_back(kDefaultJournal);

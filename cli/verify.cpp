@@ -6,10 +6,10 @@
 #include <fmt/format.h>
 
 #include "commands.h"
-#include "journal_format.h"
-#include "output.h"
 #include "escape.h"
 #include "hashchain.h"
+#include "journal_format.h"
+#include "output.h"
 #include "verify.h"
 #include "verify_render.h"
 
@@ -27,7 +27,9 @@ constexpr int kWhole = 0;
 constexpr int kNotWhole = 1;
 constexpr int kError = 2;
 
-int fail(const std::string& message) { return cli::fail("verify", message); }
+int fail(const std::string& message) {
+    return cli::fail("verify", message);
+}
 
 int run_verify(VerifyArgs args) {
     if (args.journals.empty()) args.journals.push_back(kDefaultJournal);

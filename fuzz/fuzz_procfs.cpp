@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "fuzz_check.h"
 #include "argv.h"
+#include "fuzz_check.h"
 #include "procfs.h"
 
 namespace {

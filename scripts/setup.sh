@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  build-essential cmake pkg-config clang
+  build-essential cmake pkg-config clang clang-format git
   # fuzz/: libFuzzer's runtime for clang 14 (clang only recommends it)
   libclang-rt-14-dev
   # BPF: libbpf, and bpftool for the skeleton
@@ -14,6 +14,9 @@ packages=(
   libcli11-dev nlohmann-json3-dev libsqlite3-dev libfmt-dev libssl-dev catch2
   # tests and demo: sqlite3 CLI, JSON Schema validation, an HTTP client pair
   sqlite3 python3 python3-jsonschema curl wget util-linux procps
+  # tests/deploy: the package (lintian), the unit (strace for its system
+  # calls; systemd-analyze comes with systemd), the manifests
+  lintian strace python3-yaml yamllint
 )
 
 missing=()

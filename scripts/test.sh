@@ -8,6 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
+# The sources stay as .clang-format (and bpf/.clang-format) has them.
+echo "== format: clang-format --dry-run --Werror"
+git ls-files '*.cpp' '*.h' '*.c' | grep -v '/vmlinux\.h$' | xargs clang-format --dry-run --Werror
+
 run_suite() {
   local dir=$1; shift
   echo "== $dir: configure and build"

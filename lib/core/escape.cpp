@@ -61,7 +61,9 @@ std::size_t utf8_sequence_at(std::string_view s, std::size_t i, char32_t* cp) {
     return len;
 }
 
-bool is_c1_control(char32_t cp) { return cp >= 0x80 && cp <= 0x9f; }
+bool is_c1_control(char32_t cp) {
+    return cp >= 0x80 && cp <= 0x9f;
+}
 
 // Characters that are invisible or reorder the text around them, which is
 // how "Trojan Source"-style tricks make a command line read differently from
@@ -146,8 +148,16 @@ bool is_shell_safe_char(char c) {
     if (c >= 'A' && c <= 'Z') return true;
     if (c >= '0' && c <= '9') return true;
     switch (c) {
-        case '_': case '@': case '%': case '+': case '=':
-        case ':': case ',': case '.': case '/': case '-':
+        case '_':
+        case '@':
+        case '%':
+        case '+':
+        case '=':
+        case ':':
+        case ',':
+        case '.':
+        case '/':
+        case '-':
             return true;
         default:
             return false;
@@ -257,8 +267,7 @@ std::string utf8_sanitize(std::string_view bytes, bool* replaced) {
 }
 
 std::string base64_encode(std::string_view bytes) {
-    static constexpr char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
     std::string out;
     out.reserve((bytes.size() + 2) / 3 * 4);

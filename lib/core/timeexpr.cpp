@@ -18,10 +18,10 @@ constexpr int64_t sec_per_day = 86'400;
 constexpr std::size_t max_quoted_input_bytes = 256;
 
 Error invalid_time(std::string_view text) {
-    return Error{fmt::format(
-        "invalid time '{}': expected RFC 3339 (2026-04-22T09:14:03Z), local time (2026-04-22 09:14), "
-        "epoch (@1745296443), relative (-15m, -2h, -7d) or now",
-        escape_for_terminal(truncate_for_display(text, max_quoted_input_bytes)))};
+    return Error{
+        fmt::format("invalid time '{}': expected RFC 3339 (2026-04-22T09:14:03Z), local time (2026-04-22 09:14), "
+                    "epoch (@1745296443), relative (-15m, -2h, -7d) or now",
+                    escape_for_terminal(truncate_for_display(text, max_quoted_input_bytes)))};
 }
 
 // Howard Hinnant's days_from_civil: proleptic Gregorian date to days since
@@ -54,7 +54,9 @@ Civil civil_from_days(int64_t z) {
     return Civil{y, m, d};
 }
 
-bool is_leap_year(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool is_leap_year(int64_t y) {
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 unsigned days_in_month(int64_t y, unsigned m) {
     static constexpr unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -161,12 +163,18 @@ std::optional<int64_t> parse_epoch(std::string_view text) {
 
 int64_t unit_ns(char unit) {
     switch (unit) {
-        case 'w': return 7 * sec_per_day * ns_per_sec;
-        case 'd': return sec_per_day * ns_per_sec;
-        case 'h': return 3600 * ns_per_sec;
-        case 'm': return 60 * ns_per_sec;
-        case 's': return ns_per_sec;
-        default: return 0;
+        case 'w':
+            return 7 * sec_per_day * ns_per_sec;
+        case 'd':
+            return sec_per_day * ns_per_sec;
+        case 'h':
+            return 3600 * ns_per_sec;
+        case 'm':
+            return 60 * ns_per_sec;
+        case 's':
+            return ns_per_sec;
+        default:
+            return 0;
     }
 }
 
@@ -174,12 +182,18 @@ int64_t unit_ns(char unit) {
 // more likely typos than intent, are not.
 int unit_rank(char unit) {
     switch (unit) {
-        case 'w': return 5;
-        case 'd': return 4;
-        case 'h': return 3;
-        case 'm': return 2;
-        case 's': return 1;
-        default: return 0;
+        case 'w':
+            return 5;
+        case 'd':
+            return 4;
+        case 'h':
+            return 3;
+        case 'm':
+            return 2;
+        case 's':
+            return 1;
+        default:
+            return 0;
     }
 }
 
@@ -208,8 +222,8 @@ std::optional<int64_t> parse_relative(std::string_view text, int64_t now_wall_ns
     if (!any) return std::nullopt;
 
     int64_t out = 0;
-    const bool overflow = negative ? __builtin_sub_overflow(now_wall_ns, total, &out)
-                                   : __builtin_add_overflow(now_wall_ns, total, &out);
+    const bool overflow =
+        negative ? __builtin_sub_overflow(now_wall_ns, total, &out) : __builtin_add_overflow(now_wall_ns, total, &out);
     if (overflow) return std::nullopt;
     return out;
 }
@@ -328,14 +342,14 @@ Split split_wall_ns(int64_t wall_ns) {
 
 std::string format_rfc3339_ns(int64_t wall_ns) {
     const Split s = split_wall_ns(wall_ns);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", s.date.year, s.date.month, s.date.day,
-                       s.hour, s.minute, s.second, s.ns);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", s.date.year, s.date.month, s.date.day, s.hour,
+                       s.minute, s.second, s.ns);
 }
 
 std::string format_wall_short(int64_t wall_ns) {
     const Split s = split_wall_ns(wall_ns);
-    return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}Z", s.date.year, s.date.month, s.date.day, s.hour,
-                       s.minute, s.second);
+    return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}Z", s.date.year, s.date.month, s.date.day, s.hour, s.minute,
+                       s.second);
 }
 
 std::string format_duration_short(int64_t ns) {

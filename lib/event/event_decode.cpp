@@ -35,7 +35,9 @@ std::string fixed_string(const char (&a)[N]) {
     return std::string(a, strnlen(a, N));
 }
 
-ProcRef proc_ref(const lineage_proc& p) { return ProcRef{p.tgid, p.start_ns}; }
+ProcRef proc_ref(const lineage_proc& p) {
+    return ProcRef{p.tgid, p.start_ns};
+}
 
 std::string address_text(int family, const uint8_t* bytes) {
     char buf[INET6_ADDRSTRLEN] = {};
@@ -89,74 +91,74 @@ Result<Event> decode_event(const void* data, size_t size) {
     size = hdr.size;
 
     switch (hdr.type) {
-    case LINEAGE_EV_FORK: {
-        lineage_fork_event r{};
-        if (!copy_fixed(&r, data, size)) return too_short("fork", size, sizeof(r));
-        const auto* raw = &r;
-        return Event{ForkEvent{raw->hdr.time_ns, proc_ref(raw->parent), proc_ref(raw->child),
-                               fixed_string(raw->parent_comm)}};
-    }
-    case LINEAGE_EV_EXEC: {
-        lineage_exec_event r{};
-        if (!copy_fixed(&r, data, size)) return too_short("exec", size, sizeof(r));
-        const auto* raw = &r;
-        size_t variable = size_t{raw->binary_len} + raw->cgroup_len + raw->argv_len;
-        if (sizeof(lineage_exec_event) + variable != size) {
-            return Error{fmt::format("exec record of {} bytes does not match its lengths ({}+{}+{})", size,
-                                     raw->binary_len, raw->cgroup_len, raw->argv_len)};
+        case LINEAGE_EV_FORK: {
+            lineage_fork_event r{};
+            if (!copy_fixed(&r, data, size)) return too_short("fork", size, sizeof(r));
+            const auto* raw = &r;
+            return Event{ForkEvent{raw->hdr.time_ns, proc_ref(raw->parent), proc_ref(raw->child),
+                                   fixed_string(raw->parent_comm)}};
         }
-        const char* tail = static_cast<const char*>(data) + sizeof(lineage_exec_event);
-        ExecEvent e;
-        e.time_ns = raw->hdr.time_ns;
-        e.proc = proc_ref(raw->proc);
-        e.parent = proc_ref(raw->parent);
-        e.nspid = raw->nspid;
-        e.old_tid = raw->old_tid;
-        e.uid = raw->uid;
-        e.gid = raw->gid;
-        e.euid = raw->euid;
-        e.truncated = raw->flags;
-        e.cgroup_id = raw->cgroup_id;
-        e.comm = fixed_string(raw->comm);
-        e.parent_comm = fixed_string(raw->parent_comm);
-        e.nodename = fixed_string(raw->nodename);
-        e.binary.assign(tail, raw->binary_len);
-        e.cgroup_path = cgroup_path_from_names(std::string_view(tail + raw->binary_len, raw->cgroup_len));
-        e.argv.assign(tail + raw->binary_len + raw->cgroup_len, raw->argv_len);
-        return Event{std::move(e)};
-    }
-    case LINEAGE_EV_EXIT: {
-        lineage_exit_event r{};
-        if (!copy_fixed(&r, data, size)) return too_short("exit", size, sizeof(r));
-        const auto* raw = &r;
-        ExitEvent e;
-        e.time_ns = raw->hdr.time_ns;
-        e.proc = proc_ref(raw->proc);
-        decode_wait_status(raw->exit_code, &e.code, &e.signal, &e.core_dumped);
-        e.comm = fixed_string(raw->comm);
-        return Event{std::move(e)};
-    }
-    case LINEAGE_EV_CONNECT: {
-        lineage_connect_event r{};
-        if (!copy_fixed(&r, data, size)) return too_short("connect", size, sizeof(r));
-        const auto* raw = &r;
-        if (raw->family != AF_INET && raw->family != AF_INET6) {
-            return Error{fmt::format("connect record with address family {}", raw->family)};
+        case LINEAGE_EV_EXEC: {
+            lineage_exec_event r{};
+            if (!copy_fixed(&r, data, size)) return too_short("exec", size, sizeof(r));
+            const auto* raw = &r;
+            size_t variable = size_t{raw->binary_len} + raw->cgroup_len + raw->argv_len;
+            if (sizeof(lineage_exec_event) + variable != size) {
+                return Error{fmt::format("exec record of {} bytes does not match its lengths ({}+{}+{})", size,
+                                         raw->binary_len, raw->cgroup_len, raw->argv_len)};
+            }
+            const char* tail = static_cast<const char*>(data) + sizeof(lineage_exec_event);
+            ExecEvent e;
+            e.time_ns = raw->hdr.time_ns;
+            e.proc = proc_ref(raw->proc);
+            e.parent = proc_ref(raw->parent);
+            e.nspid = raw->nspid;
+            e.old_tid = raw->old_tid;
+            e.uid = raw->uid;
+            e.gid = raw->gid;
+            e.euid = raw->euid;
+            e.truncated = raw->flags;
+            e.cgroup_id = raw->cgroup_id;
+            e.comm = fixed_string(raw->comm);
+            e.parent_comm = fixed_string(raw->parent_comm);
+            e.nodename = fixed_string(raw->nodename);
+            e.binary.assign(tail, raw->binary_len);
+            e.cgroup_path = cgroup_path_from_names(std::string_view(tail + raw->binary_len, raw->cgroup_len));
+            e.argv.assign(tail + raw->binary_len + raw->cgroup_len, raw->argv_len);
+            return Event{std::move(e)};
         }
-        ConnectEvent e;
-        e.time_ns = raw->syn_time_ns;
-        e.outcome_ns = raw->hdr.time_ns;
-        e.proc = proc_ref(raw->proc);
-        e.family = raw->family == AF_INET6 ? 6 : 4;
-        e.saddr = address_text(e.family, raw->saddr);
-        e.daddr = address_text(e.family, raw->daddr);
-        e.sport = raw->sport;
-        e.dport = raw->dport;
-        e.established = raw->result == LINEAGE_CONNECT_OK;
-        return Event{std::move(e)};
-    }
-    default:
-        return Error{fmt::format("unknown event type {}", hdr.type)};
+        case LINEAGE_EV_EXIT: {
+            lineage_exit_event r{};
+            if (!copy_fixed(&r, data, size)) return too_short("exit", size, sizeof(r));
+            const auto* raw = &r;
+            ExitEvent e;
+            e.time_ns = raw->hdr.time_ns;
+            e.proc = proc_ref(raw->proc);
+            decode_wait_status(raw->exit_code, &e.code, &e.signal, &e.core_dumped);
+            e.comm = fixed_string(raw->comm);
+            return Event{std::move(e)};
+        }
+        case LINEAGE_EV_CONNECT: {
+            lineage_connect_event r{};
+            if (!copy_fixed(&r, data, size)) return too_short("connect", size, sizeof(r));
+            const auto* raw = &r;
+            if (raw->family != AF_INET && raw->family != AF_INET6) {
+                return Error{fmt::format("connect record with address family {}", raw->family)};
+            }
+            ConnectEvent e;
+            e.time_ns = raw->syn_time_ns;
+            e.outcome_ns = raw->hdr.time_ns;
+            e.proc = proc_ref(raw->proc);
+            e.family = raw->family == AF_INET6 ? 6 : 4;
+            e.saddr = address_text(e.family, raw->saddr);
+            e.daddr = address_text(e.family, raw->daddr);
+            e.sport = raw->sport;
+            e.dport = raw->dport;
+            e.established = raw->result == LINEAGE_CONNECT_OK;
+            return Event{std::move(e)};
+        }
+        default:
+            return Error{fmt::format("unknown event type {}", hdr.type)};
     }
 }
 

@@ -118,7 +118,9 @@ std::optional<Container> parse_container_leaf(std::string_view leaf) {
     return Container{std::move(*id), std::string(runtime)};
 }
 
-bool is_qos_class(std::string_view s) { return s == "burstable" || s == "besteffort"; }
+bool is_qos_class(std::string_view s) {
+    return s == "burstable" || s == "besteffort";
+}
 
 // A systemd slice at or below kubepods: "kubepods", "kubepods-<qos>" or
 // "kubepods[-<qos>]-pod<uid>", possibly with a parent prefix such as kind's
@@ -174,8 +176,7 @@ void attach_container(KubeCgroup& out, std::string_view leaf) {
     }
 }
 
-std::optional<KubeCgroup> parse_systemd_layout(const std::vector<std::string_view>& parts,
-                                               std::size_t anchor) {
+std::optional<KubeCgroup> parse_systemd_layout(const std::vector<std::string_view>& parts, std::size_t anchor) {
     std::string_view parent_stem;
     for (std::size_t i = anchor; i < parts.size(); ++i) {
         std::string_view component = parts[i];
@@ -217,8 +218,7 @@ std::optional<KubeCgroup> parse_systemd_layout(const std::vector<std::string_vie
     return std::nullopt;
 }
 
-std::optional<KubeCgroup> parse_cgroupfs_layout(const std::vector<std::string_view>& parts,
-                                                std::size_t anchor) {
+std::optional<KubeCgroup> parse_cgroupfs_layout(const std::vector<std::string_view>& parts, std::size_t anchor) {
     std::size_t i = anchor + 1;
     std::string qos = "guaranteed";
     if (i < parts.size() && is_qos_class(parts[i])) {
@@ -244,8 +244,7 @@ std::optional<PodInfo> parse_log_dir_name(std::string_view dir_name, std::string
     if (!consume_suffix(rest, uid) || !consume_suffix(rest, "_")) return std::nullopt;
     std::size_t sep = rest.find('_');
     if (sep == std::string_view::npos || sep == 0 || sep + 1 == rest.size()) return std::nullopt;
-    return PodInfo{std::string(rest.substr(sep + 1)), std::string(rest.substr(0, sep)),
-                   std::string(uid)};
+    return PodInfo{std::string(rest.substr(sep + 1)), std::string(rest.substr(0, sep)), std::string(uid)};
 }
 
 std::filesystem::path pod_log_root(const std::string& kube_root) {

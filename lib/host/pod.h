@@ -50,8 +50,7 @@ std::optional<PodInfo> find_pod_log_dir(const std::string& kube_root, std::strin
 // rescan_interval per uid, because pods keep starting while we record.
 class PodResolver {
 public:
-    explicit PodResolver(std::string kube_root,
-                         std::chrono::milliseconds rescan_interval = std::chrono::seconds(1));
+    explicit PodResolver(std::string kube_root, std::chrono::milliseconds rescan_interval = std::chrono::seconds(1));
 
     std::optional<PodInfo> resolve(std::string_view pod_uid);
 
@@ -65,7 +64,9 @@ private:
 };
 
 // parse_kube_cgroup() for every exec is measurable at thousands of execs a
-// second, and a node has few distinct cgroups: remember the answers.
+// second, and a node has few distinct cgroups: remember the answers. The
+// recorder works out each exec's pod UID once, here, for both the journal
+// row and the pod's name.
 class PodUidCache {
 public:
     // The pod UID of a cgroup path, or "" outside pods.

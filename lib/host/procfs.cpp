@@ -95,7 +95,9 @@ bool parse_number(std::string_view s, T& out) {
     return ec == std::errc() && ptr == end;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n';
+}
 
 std::vector<std::string_view> split_whitespace(std::string_view s) {
     std::vector<std::string_view> out;
@@ -267,8 +269,8 @@ Result<ProcStat> parse_proc_stat(std::string_view text) {
     const auto fields = split_whitespace(text.substr(close + 1));
     constexpr size_t starttime_index = 22 - 3;
     if (fields.size() <= starttime_index) {
-        return Error{fmt::format("/proc stat: truncated, {} fields after comm, need {}", fields.size(),
-                                 starttime_index + 1)};
+        return Error{
+            fmt::format("/proc stat: truncated, {} fields after comm, need {}", fields.size(), starttime_index + 1)};
     }
     if (fields[0].size() != 1) {
         return Error{"/proc stat: bad state field"};
@@ -449,6 +451,23 @@ std::vector<SnapshotProcess> scan_proc(const std::string& proc_root) {
     std::sort(processes.begin(), processes.end(),
               [](const SnapshotProcess& a, const SnapshotProcess& b) { return a.tgid < b.tgid; });
     return processes;
+}
+
+std::vector<std::string> snapshot_capability_gaps(const CapabilitySet& have) {
+    std::vector<std::string> gaps;
+    if (!have.has(Capability::sys_ptrace)) {
+        gaps.push_back(
+            "without CAP_SYS_PTRACE, processes already running that belong to other users or hold "
+            "capabilities this one lacks are in the /proc snapshot without their executable path and "
+            "host name (their argv, uids and cgroup are read)");
+    }
+    if (!have.has(Capability::sys_admin)) {
+        gaps.push_back(
+            "without CAP_SYS_ADMIN, processes already running in other UTS namespaces are in the /proc "
+            "snapshot without their host name (events from the probes carry it; pods are named from "
+            "the kubelet's /var/log/pods)");
+    }
+    return gaps;
 }
 
 std::string uts_nodename_of(int32_t pid, const std::string& proc_root) {

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "capabilities.h"
 #include "result.h"
 
 namespace lineage {
@@ -93,22 +94,30 @@ struct SnapshotProcess {
     uint32_t uid = unknown_id;
     uint32_t gid = unknown_id;
     uint32_t euid = unknown_id;
-    std::string cgroup_path;    // best_cgroup_path(); empty if unreadable
-    uint64_t uts_ns_inode = 0;  // st_ino of /proc/PID/ns/uts; 0 if unreadable
-    std::string nodename;       // left empty here; filled by the caller's resolver
+    std::string cgroup_path;     // best_cgroup_path(); empty if unreadable
+    uint64_t uts_ns_inode = 0;   // st_ino of /proc/PID/ns/uts; 0 if unreadable
+    std::string nodename;        // left empty here; filled by the caller's resolver
     bool kernel_thread = false;  // PF_KTHREAD
 };
 
 // Reads every numeric directory of proc_root, sorted by tgid. A process whose
 // stat cannot be read, or that is reaped (or has its pid reused) while we
-// read it, is left out; zombies are kept, with empty argv and exe. Any other unreadable file leaves its fields at their defaults.
-// Returns an empty vector if proc_root itself cannot be listed.
+// read it, is left out; zombies are kept, with empty argv and exe. Any other unreadable file leaves its fields at their
+// defaults. Returns an empty vector if proc_root itself cannot be listed.
 std::vector<SnapshotProcess> scan_proc(const std::string& proc_root = "/proc");
 
 // The UTS nodename seen inside pid's UTS namespace, via setns() on a
 // short-lived thread (namespace membership is per thread, so the calling
 // thread is unaffected). Needs CAP_SYS_ADMIN; empty string on any failure.
 std::string uts_nodename_of(int32_t pid, const std::string& proc_root = "/proc");
+
+// What scan_proc() and NodenameResolver cannot read with the capabilities
+// `have`, one sentence each (empty with all of them). /proc/PID/exe and
+// /proc/PID/ns/* pass the kernel's ptrace access check: another user's
+// process, or one with capabilities the reader lacks (any root process, for
+// a reader that is not full root), needs CAP_SYS_PTRACE. Entering a UTS
+// namespace for its host name needs CAP_SYS_ADMIN.
+std::vector<std::string> snapshot_capability_gaps(const CapabilitySet& have);
 
 // Caches nodenames by UTS namespace inode so a snapshot of thousands of
 // processes spawns one thread per namespace, not per process. Not

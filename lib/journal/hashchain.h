@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bytes.h"
 #include "result.h"
 
 namespace lineage {
@@ -55,15 +56,70 @@ inline constexpr ChainTable table_at(size_t index) {
     return static_cast<ChainTable>(index + 1);
 }
 const char* table_name(ChainTable t);
+
 // The columns a row's encoding covers, in encoding order (schema order,
-// without `batch`), as an SQL column list.
-const char* chain_columns(ChainTable t);
+// without `batch`), as an SQL column list. The only list of them in the
+// code: the writer's INSERTs, verify's SELECTs and the loader's SELECTs and
+// decoders are built from it, and tests pin it to schema/journal.sql.
+constexpr const char* chain_columns(ChainTable t) {
+    switch (t) {
+        case ChainTable::runs:
+            return "run_id, boot_id, node, started_ns, started_wall_ns, version, kernel, hooks, filters, argv_cap, "
+                   "clk_tck, recorder_pid";
+        case ChainTable::clock_samples:
+            return "run_id, boot_ns, wall_ns";
+        case ChainTable::snapshot:
+            return "time_ns, tgid, nspid, ppid, start_ns, uid, gid, euid, comm, exe, argv, cgroup_path, pod_uid, "
+                   "nodename";
+        case ChainTable::pods:
+            return "pod_uid, name, namespace, source";
+        case ChainTable::fork:
+            return "time_ns, parent_tgid, parent_start_ns, child_tgid, child_start_ns, parent_comm";
+        case ChainTable::exec:
+            return "time_ns, tgid, start_ns, nspid, old_tid, uid, gid, euid, parent_tgid, parent_start_ns, "
+                   "parent_comm, comm, nodename, cgroup_id, cgroup_path, pod_uid, binary, argv, truncated";
+        case ChainTable::exit:
+            return "time_ns, tgid, start_ns, code, signal, core_dumped, comm";
+        case ChainTable::connect:
+            return "time_ns, outcome_ns, tgid, start_ns, family, saddr, sport, daddr, dport, result";
+        case ChainTable::loss:
+            return "from_ns, to_ns, count, reason";
+        case ChainTable::run_stops:
+            return "run_id, stopped_ns, stopped_wall_ns, reason, events, lost";
+        case ChainTable::prunes:
+            return "through_batch, through_hash, through_wall_ns, rows, kept_digest, reason";
+    }
+    return "";
+}
+
+// Never defined: chain_column_index() calls it for a name that is not a
+// column of the table, which makes that call fail to compile.
+void not_a_chain_column();
+
+// The position (from 0) of column `name` in chain_columns(t). Evaluated at
+// compile time only, so a misspelt or dropped column does not build.
+consteval int chain_column_index(ChainTable t, std::string_view name) {
+    const std::string_view columns = chain_columns(t);
+    int index = 0;
+    for (size_t pos = 0; pos < columns.size(); ++index) {
+        size_t end = columns.find(',', pos);
+        if (end == std::string_view::npos) end = columns.size();
+        std::string_view column = columns.substr(pos, end - pos);
+        while (!column.empty() && column.front() == ' ') column.remove_prefix(1);
+        if (column == name) return index;
+        pos = end + 1;
+    }
+    not_a_chain_column();
+    return -1;
+}
+
 // Tables whose rows batches.row_count counts (the others are run metadata).
 bool counts_in_row_count(ChainTable t);
 // Tables whose rows outlive a prune (`record --max-size/--retain`): the run
 // metadata that later batches still need. A prune deletes the rows of the
 // other tables and the batches headers; these rows stay, and the prune row
-// holds a digest of them (kept_rows_digest) so that they remain evidence.
+// holds a digest of them (prunes.kept_digest, see KeptDigest) so that they
+// remain evidence.
 bool kept_when_pruned(ChainTable t);
 
 struct EvpMdCtxFree {
@@ -74,12 +130,19 @@ struct EvpMdFree {
 };
 
 // SHA-256 through OpenSSL's EVP interface, with one context reused for
-// every digest: no allocation per row.
+// every digest: no allocation per row. Constructing one cannot fail from the
+// caller's view: when OpenSSL has no SHA-256 (a broken installation) or a
+// digest call fails, ok() turns false for good and every digest from then on
+// is 32 zero bytes. Whoever stores a hash checks ok() first (the writer does
+// at open and before every commit).
 class Sha256 {
 public:
     Sha256();
+    bool ok() const { return ok_; }
     void begin();
-    void update(const void* data, size_t size) { EVP_DigestUpdate(ctx_.get(), data, size); }
+    void update(const void* data, size_t size) {
+        if (ok_ && EVP_DigestUpdate(ctx_.get(), data, size) != 1) ok_ = false;
+    }
     void update(std::string_view bytes) { update(bytes.data(), bytes.size()); }
     Hash finish();
     // One-shot digest of `bytes`.
@@ -92,6 +155,7 @@ public:
 private:
     std::unique_ptr<EVP_MD, EvpMdFree> md_;
     std::unique_ptr<EVP_MD_CTX, EvpMdCtxFree> ctx_;
+    bool ok_ = false;
 };
 
 // Encodes one row canonically into a buffer that is reused row after row:
@@ -110,41 +174,25 @@ public:
     void null() { buf_.push_back(static_cast<char>(kNull)); }
     void integer(int64_t v) {
         buf_.push_back(static_cast<char>(kInteger));
-        put_u64(static_cast<uint64_t>(v));
+        append_be(buf_, static_cast<uint64_t>(v), 8);
     }
     void real(double v);
     void text(std::string_view s) { bytes(kText, s); }
     void blob(std::string_view b) { bytes(kBlob, b); }
     ChainTable table() const { return static_cast<ChainTable>(buf_.at(0)); }
     // The journal writer binds a row's values from here (bind_encoded in
-    // journal.cpp), so SQLite stores the very bytes that were hashed.
+    // journal_writer.cpp), so SQLite stores the very bytes that were hashed.
     std::string_view encoded() const { return buf_; }
 
 private:
-    void put_u64(uint64_t v) {
-        char b[8];
-        for (int i = 7; i >= 0; --i, v >>= 8) b[i] = static_cast<char>(v & 0xff);
-        buf_.append(b, 8);
-    }
     void bytes(Type type, std::string_view s) {
         buf_.push_back(static_cast<char>(type));
-        auto n = static_cast<uint32_t>(s.size());
-        const char len[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
-                             static_cast<char>(n)};
-        buf_.append(len, 4);
+        append_be(buf_, static_cast<uint32_t>(s.size()), 4);
         buf_.append(s.data(), s.size());
     }
 
     std::string buf_;
 };
-
-// Reads an unsigned big-endian integer of `n` bytes (at most 8), as the
-// encodings here write them.
-inline uint64_t read_be(const char* p, size_t n) {
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; ++i) v = v << 8 | static_cast<uint8_t>(p[i]);
-    return v;
-}
 
 // One value of a row as RowEncoder encoded it; `bytes` points into the
 // encoding (text and blobs).
@@ -203,12 +251,13 @@ struct BatchHeader {
 class BatchHasher {
 public:
     BatchHasher();
+    // False once SHA-256 failed (see Sha256): the digests are then worthless.
+    bool ok() const { return row_sha_.ok() && batch_sha_.ok(); }
     void clear();
     // Digests the row just encoded and files it under its table.
     const Hash& add_row(const RowEncoder& row) { return add_row(row.table(), row.encoded()); }
     // The same for a row encoded earlier (RowEncoder::encoded() of table t).
     const Hash& add_row(ChainTable t, std::string_view encoded);
-    size_t rows(ChainTable t) const { return digests_[table_index(t)].size(); }
     const std::vector<Hash>& digests(ChainTable t) const { return digests_[table_index(t)]; }
     // The link: SHA-256 of the version tag, prev, the header and every
     // table's tag, row count and row digests.
@@ -225,7 +274,7 @@ private:
 using RowMarks = std::array<std::vector<uint32_t>, kChainTableCount>;
 Result<RowMarks> parse_row_marks(std::string_view blob);
 inline uint32_t mark_of(const Hash& digest) {
-    return uint32_t{digest[0]} << 24 | uint32_t{digest[1]} << 16 | uint32_t{digest[2]} << 8 | uint32_t{digest[3]};
+    return static_cast<uint32_t>(read_be(reinterpret_cast<const char*>(digest.data()), kRowMarkSize));
 }
 
 std::string to_hex(const Hash& h);
@@ -233,38 +282,6 @@ std::optional<Hash> hash_from_hex(std::string_view hex);
 inline Hash zero_hash() {
     return Hash{};
 }
-
-// The chain head a recorder publishes, and what `verify --anchor` takes:
-//   lineage-anchor 2026-04-22T09:00:00.000000000Z node=NODE boot=BOOT_ID batch=N hash=HEX
-// or just the 64 hex digits of the hash.
-struct Anchor {
-    std::string input;  // as given
-    Hash hash{};
-    std::optional<int64_t> batch;
-    std::string node, boot_id, time;
-};
-std::string format_anchor_line(int64_t wall_ns, std::string_view node, std::string_view boot_id, int64_t batch,
-                               const Hash& hash);
-Result<Anchor> parse_anchor(std::string_view text);
-
-// Where a recorder publishes its anchors: a file opened for appending (each
-// line one write(2), so concurrent writers never interleave within a line),
-// or stderr when no path is given.
-class AnchorLog {
-public:
-    AnchorLog() = default;  // stderr
-    AnchorLog(AnchorLog&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) { other.fd_ = -1; }
-    AnchorLog& operator=(AnchorLog&&) = delete;
-    AnchorLog(const AnchorLog&) = delete;
-    ~AnchorLog();
-    static Result<AnchorLog> open(const std::string& path);
-    // Appends `line` and a newline.
-    Status write(const std::string& line);
-
-private:
-    int fd_ = -1;
-    std::string path_;
-};
 
 // The digest a prune commits to (prunes.kept_digest), one link of a chain
 // of its own: SHA-256 of "lineage-kept-v1", the previous prune's digest (32
@@ -276,6 +293,8 @@ private:
 class KeptDigest {
 public:
     explicit KeptDigest(const Hash& previous);
+    // False once SHA-256 failed (see Sha256).
+    bool ok() const { return sha_.ok(); }
     void begin_table(ChainTable t);
     void add_row(int64_t batch, std::string_view encoded_row);
     void end_table();

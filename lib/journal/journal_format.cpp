@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "fd.h"
 #include "journal_schema.h"
 
 namespace lineage {
@@ -19,7 +20,9 @@ constexpr char kSqliteMagic[16] = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f', 'o', 
 
 }  // namespace
 
-const char* journal_schema_sql() { return kJournalSchemaSql; }
+const char* journal_schema_sql() {
+    return kJournalSchemaSql;
+}
 
 namespace {
 
@@ -60,18 +63,16 @@ const Result<std::vector<SchemaObject>>& journal_schema_objects() {
 }
 
 Status check_sqlite_header(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) {
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd) {
         return Error{fmt::format("{}: cannot open: {}", path, std::strerror(errno))};
     }
     struct stat st {};
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
+    if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
         return Error{fmt::format("{}: not a regular file", path)};
     }
     char head[16] = {};
-    ssize_t n = ::read(fd, head, sizeof(head));
-    ::close(fd);
+    const ssize_t n = ::read(fd.get(), head, sizeof(head));
     if (n == 0) return Ok{};
     if (n != static_cast<ssize_t>(sizeof(head)) || std::memcmp(head, kSqliteMagic, sizeof(head)) != 0) {
         return Error{fmt::format("{}: not a lineage journal (not an SQLite database)", path)};
@@ -88,8 +89,9 @@ Status check_journal(Database& db, const std::string& path) {
         return Error{fmt::format("{}: not a lineage journal (SQLite database of another application)", path)};
     }
     if (*version < kOldestJournalSchemaVersion || *version > kJournalSchemaVersion) {
-        return Error{fmt::format("{}: journal schema version {} is not supported (this lineage reads versions {} to {})",
-                                 path, *version, kOldestJournalSchemaVersion, kJournalSchemaVersion)};
+        return Error{
+            fmt::format("{}: journal schema version {} is not supported (this lineage reads versions {} to {})", path,
+                        *version, kOldestJournalSchemaVersion, kJournalSchemaVersion)};
     }
     return Ok{};
 }

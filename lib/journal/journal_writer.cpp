@@ -1,8 +1,6 @@
 #include "journal_writer.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,40 +8,21 @@
 
 #include <fmt/format.h>
 
+#include "fd.h"
 #include "pod.h"
 
 namespace lineage {
 
 namespace {
 
-// Encodes one row (every column in schema order, `batch` aside) for the
-// chain. insert_row() binds the row's values from this encoding, so what is
-// stored and what is hashed cannot drift apart.
-class Row {
-public:
-    Row(RowEncoder& enc, ChainTable table) : enc_(enc) { enc_.begin(table); }
-    Row& integer(int64_t v) {
-        enc_.integer(v);
-        return *this;
-    }
-    Row& text(std::string_view v) {
-        enc_.text(v);
-        return *this;
-    }
-    Row& blob(std::string_view v) {
-        enc_.blob(v);
-        return *this;
-    }
-
-private:
-    RowEncoder& enc_;
-};
-
 // Binds one encoded row (RowEncoder's format, which this writer made) to
 // parameters first, first + 1, ...: the batch, then each column. Text and
 // blobs are bound without a copy, from the encoding itself: it must not
-// change until the statement has been stepped and reset.
-void bind_encoded(Stmt& stmt, int first, int64_t batch, std::string_view row) {
+// change until the statement has been stepped and reset. Returns SQLITE_OK,
+// the code of the first bind SQLite refused, or SQLITE_RANGE when the row
+// has not one value for each of its `params` parameters (the batch and the
+// columns): the caller fails the insert with it.
+int bind_encoded(Stmt& stmt, int first, int params, int64_t batch, std::string_view row) {
     stmt.bind(first, batch);
     int param = first + 1;
     decode_row(row, [&](const EncodedValue& v) {
@@ -58,14 +37,16 @@ void bind_encoded(Stmt& stmt, int first, int64_t batch, std::string_view row) {
                 stmt.bind_blob_static(param, v.bytes);
                 break;
             case RowEncoder::kReal:  // no journal column is REAL or NULL
-                sqlite3_bind_double(stmt.get(), param, v.real);
+                stmt.bind_double(param, v.real);
                 break;
             case RowEncoder::kNull:
-                sqlite3_bind_null(stmt.get(), param);
+                stmt.bind_null(param);
                 break;
         }
         ++param;
     });
+    if (stmt.bind_error() != SQLITE_OK) return stmt.bind_error();
+    return param == first + params ? SQLITE_OK : SQLITE_RANGE;
 }
 
 // Parameters of one row of t's INSERT: the batch and every chain column.
@@ -95,13 +76,19 @@ std::string insert_sql(ChainTable t, size_t rows) {
 }  // namespace
 
 Result<JournalWriter> JournalWriter::open(const std::string& path) {
+    JournalWriter w;
+    // Nothing can be chained without SHA-256: refuse before the file is touched.
+    if (!w.hasher_.ok()) return Error{fmt::format("{}: cannot open journal: {}", path, kNoSha256)};
+
     bool created = false;
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd >= 0) {
-        created = true;
-        ::close(fd);
-    } else if (errno != EEXIST) {
-        return Error{fmt::format("{}: cannot create journal: {}", path, std::strerror(errno))};
+    {
+        // Closed before SQLite opens the file: closing a descriptor of it
+        // later would drop the POSIX locks SQLite holds on it.
+        const UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+        created = fd.valid();
+        if (!created && errno != EEXIST) {
+            return Error{fmt::format("{}: cannot create journal: {}", path, std::strerror(errno))};
+        }
     }
     if (!created) {
         if (auto st = check_sqlite_header(path); !st) return st.error();
@@ -110,7 +97,6 @@ Result<JournalWriter> JournalWriter::open(const std::string& path) {
     auto db = Database::open_write(path);
     if (!db) return Error{fmt::format("{}: cannot open journal: {}", path, db.error().message)};
 
-    JournalWriter w;
     w.path_ = path;
     w.db_ = std::move(*db);
 
@@ -126,12 +112,11 @@ Result<JournalWriter> JournalWriter::open(const std::string& path) {
         // size). Every commit writes each page it dirtied to the WAL whole:
         // the tail leaf of each table and index, some interior pages, the
         // header page. At the recorder's 100 ms batches that is most of what
-        // a commit writes, so smaller pages cost less: 4 KiB pages took 12 %
-        // less recorder CPU per event than 16 KiB ones in a fork+exec storm
-        // (2 x 10,000, 4 alternating runs), with queries and verify on a
-        // year-long journal no slower. Large batches (a backlog, bench_ingest's
-        // 16,384 rows) favour 16 KiB pages by about 20 %, but they are rare.
-        // Journals made with other page sizes keep theirs.
+        // a commit writes, so smaller pages cost less recorder CPU per event,
+        // with queries and verify on a year-long journal no slower. Large
+        // batches (a backlog) favour larger pages, but they are rare. The
+        // measurements: bench/results/latest.txt (sections 5, 6 and 7) and
+        // bench/README.md. Journals made with other page sizes keep theirs.
         if (auto st = w.db_.exec(fmt::format("PRAGMA page_size = {}; BEGIN;", kJournalPageSize) + journal_schema_sql() +
                                  "\nCOMMIT;");
             !st) {
@@ -147,15 +132,16 @@ Result<JournalWriter> JournalWriter::open(const std::string& path) {
     // synchronous=NORMAL: a crash of the recorder loses nothing committed; a
     // power cut may lose the last batches but never corrupts the file.
     // cache_size: 16 MiB of pages, so that index pages stay in memory while
-    // the journal grows (the default 2 MiB halves the insert rate).
+    // the journal grows (with the default 2 MiB the insert rate falls as it
+    // grows).
     // wal_autocheckpoint: 32 MiB of WAL (8192 pages of 4 KiB; fewer of an
     // older journal's 16 KiB ones) instead of 1000 pages. Every
     // checkpoint writes again each page touched since the last one, and the
-    // index pages a batch touches are spread over the whole index: with
-    // 4 MiB checkpoints the file was written 2.4 times over and the WAL read
-    // back once more. Fewer, larger checkpoints cost 13 % less CPU per event
-    // (bench_ingest, 1 M events). The slowest commit (with its checkpoint)
-    // was no slower: 80-140 ms either way, most of it fdatasync.
+    // index pages a batch touches are spread over the whole index: small
+    // checkpoints write the file several times over and read the WAL back
+    // once more. Fewer, larger checkpoints cost less CPU per event, and the
+    // slowest commit (with its checkpoint) is no slower, most of it
+    // fdatasync (bench/results/latest.txt, section 6; bench/README.md).
     auto page_size = query_int(w.db_, "PRAGMA page_size");
     if (!page_size || *page_size <= 0) return Error{fmt::format("{}: cannot read the page size", path)};
     if (auto st = w.db_.exec(fmt::format("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
@@ -188,29 +174,32 @@ Result<JournalWriter> JournalWriter::open(const std::string& path) {
 
 // What a newer schema adds to an older journal: the tables and indexes of
 // schema/journal.sql that the journal lacks, created from the statements of
-// the schema itself (read back from an in-memory copy), so that the upgraded
+// the compiled schema itself (journal_schema_objects), so that the upgraded
 // journal's sqlite_schema is what `verify` expects. Nothing existing changes.
 Status JournalWriter::upgrade_schema(int64_t from_version) {
-    auto mem = Database::open_write(":memory:");
-    if (!mem) return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, mem.error().message)};
-    if (auto st = mem->exec(journal_schema_sql()); !st) {
-        return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, st.error().message)};
-    }
-    auto wanted = mem->prepare(
-        "SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY type = 'index', rowid");
-    if (!wanted) return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, wanted.error().message)};
+    const auto& objects = journal_schema_objects();
+    if (!objects) return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, objects.error().message)};
+    // Tables before the indexes on them.
+    std::vector<const SchemaObject*> wanted;
+    for (const auto& o : *objects)
+        if (o.type == "table") wanted.push_back(&o);
+    for (const auto& o : *objects)
+        if (o.type != "table") wanted.push_back(&o);
     std::string script = "BEGIN;";
-    while (wanted->step() == SQLITE_ROW) {
+    for (const SchemaObject* o : wanted) {
         auto have = db_.prepare("SELECT count(*) FROM sqlite_schema WHERE name = ?1");
         if (!have) return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, have.error().message)};
-        have->bind(1, wanted->text(0));
-        if (have->step() == SQLITE_ROW && have->int64(0) == 0) script += wanted->text(1) + ";";
+        have->bind(1, o->name);
+        if (int have_rc = have->step(); have_rc != SQLITE_ROW) {
+            return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, sqlite3_errstr(have_rc))};
+        }
+        if (have->int64(0) == 0) script += o->sql + ";";
     }
     script += fmt::format("PRAGMA user_version = {}; COMMIT;", kJournalSchemaVersion);
     if (auto st = db_.exec(script); !st) {
         (void)db_.exec("ROLLBACK");
-        return Error{fmt::format("{}: cannot upgrade the journal from schema version {} to {}: {}", path_,
-                                 from_version, kJournalSchemaVersion, st.error().message)};
+        return Error{fmt::format("{}: cannot upgrade the journal from schema version {} to {}: {}", path_, from_version,
+                                 kJournalSchemaVersion, st.error().message)};
     }
     return Ok{};
 }
@@ -244,8 +233,8 @@ Error JournalWriter::db_error(const std::string& what, int rc) const {
     return Error{fmt::format("{}: {}: {}", path_, what, sqlite3_errstr(rc)), rc};
 }
 
-Status JournalWriter::step_insert(Stmt& stmt, const char* table) {
-    int rc = stmt.step();
+Status JournalWriter::step_insert(Stmt& stmt, const char* table, int bind_rc) {
+    const int rc = bind_rc != SQLITE_OK ? bind_rc : stmt.step();
     stmt.reset();
     if (rc != SQLITE_DONE) return db_error(fmt::format("cannot insert into {}", table), rc);
     return Ok{};
@@ -255,8 +244,8 @@ Status JournalWriter::insert_row() {
     const ChainTable t = enc_.table();
     TableInserts& ti = tables_[table_index(t)];
     if (!inserted_in_groups(t)) {
-        bind_encoded(ti.one, 1, batch_id_, enc_.encoded());
-        if (auto st = step_insert(ti.one, table_name(t)); !st) {
+        const int bound = bind_encoded(ti.one, 1, ti.params, batch_id_, enc_.encoded());
+        if (auto st = step_insert(ti.one, table_name(t), bound); !st) {
             abort_batch();
             return st;
         }
@@ -278,14 +267,15 @@ Status JournalWriter::insert_waiting(ChainTable t) {
     };
     Status st = Ok{};
     if (ti.ends.size() == kRowsPerInsert) {
+        int bound = SQLITE_OK;
         for (size_t r = 0; r < kRowsPerInsert; ++r) {
-            bind_encoded(ti.many, 1 + static_cast<int>(r) * ti.params, batch_id_, row_at(r));
+            const int rc = bind_encoded(ti.many, 1 + static_cast<int>(r) * ti.params, ti.params, batch_id_, row_at(r));
+            if (bound == SQLITE_OK) bound = rc;
         }
-        st = step_insert(ti.many, table_name(t));
+        st = step_insert(ti.many, table_name(t), bound);
     } else {
         for (size_t r = 0; r < ti.ends.size() && st; ++r) {
-            bind_encoded(ti.one, 1, batch_id_, row_at(r));
-            st = step_insert(ti.one, table_name(t));
+            st = step_insert(ti.one, table_name(t), bind_encoded(ti.one, 1, ti.params, batch_id_, row_at(r)));
         }
     }
     if (!st) {
@@ -345,7 +335,7 @@ Status JournalWriter::ensure_batch() {
     return Ok{};
 }
 
-Status JournalWriter::add(const Event& event) {
+Status JournalWriter::add(const Event& event, std::string_view pod_uid) {
     if (auto st = ensure_batch(); !st) return st;
     return std::visit(
         [&](const auto& e) -> Status {
@@ -376,7 +366,7 @@ Status JournalWriter::add(const Event& event) {
                     .blob(e.nodename)
                     .integer(static_cast<int64_t>(e.cgroup_id))
                     .blob(e.cgroup_path)
-                    .text(pod_uids_.uid_for(e.cgroup_path))
+                    .text(pod_uid)
                     .blob(e.binary)
                     .blob(e.argv)
                     .integer(int64_t{e.truncated});
@@ -409,7 +399,7 @@ Status JournalWriter::add(const Event& event) {
         event);
 }
 
-Status JournalWriter::add_snapshot(const SnapshotRow& r) {
+Status JournalWriter::add_snapshot(const SnapshotRow& r, std::string_view pod_uid) {
     if (auto st = ensure_batch(); !st) return st;
     Row(enc_, ChainTable::snapshot)
         .integer(r.time_ns)
@@ -424,7 +414,7 @@ Status JournalWriter::add_snapshot(const SnapshotRow& r) {
         .blob(r.exe)
         .blob(r.argv)
         .blob(r.cgroup_path)
-        .text(pod_uids_.uid_for(r.cgroup_path))
+        .text(pod_uid)
         .blob(r.nodename);
     return insert_row();
 }
@@ -445,10 +435,7 @@ Status JournalWriter::add_pod(const std::string& pod_uid, const std::string& nam
 Status JournalWriter::add_clock_sample(int64_t boot_ns, int64_t wall_ns) {
     const bool own_batch = batch_id_ == 0;
     if (auto st = ensure_batch(); !st) return st;
-    Row(enc_, ChainTable::clock_samples)
-        .integer(run_id_)
-        .integer(boot_ns)
-        .integer(wall_ns);
+    Row(enc_, ChainTable::clock_samples).integer(run_id_).integer(boot_ns).integer(wall_ns);
     if (auto st = insert_row(); !st) return st;
     return own_batch ? commit(boot_ns) : Status(Ok{});
 }
@@ -458,6 +445,11 @@ Status JournalWriter::commit(int64_t now_ns) {
     if (auto st = insert_all_waiting(); !st) return st;
     BatchHeader header{batch_id_, run_id_, now_ns, static_cast<int64_t>(batch_rows_)};
     Hash hash = hasher_.link(head_.hash, header);
+    if (!hasher_.ok()) {
+        auto error = Error{fmt::format("{}: cannot commit batch {}: {}", path_, batch_id_, kNoSha256)};
+        abort_batch();
+        return error;
+    }
     hasher_.row_marks(marks_);
     Stmt& s = ins_batch_;
     s.bind(1, header.batch_id);
@@ -495,198 +487,6 @@ void JournalWriter::abort_batch() {
         ti.ends.clear();
     }
     hasher_.clear();
-}
-
-Result<int64_t> JournalWriter::used_bytes() {
-    auto pages = query_int(db_, "PRAGMA page_count");
-    auto free_pages = query_int(db_, "PRAGMA freelist_count");
-    auto page_size = query_int(db_, "PRAGMA page_size");
-    if (!pages || !free_pages || !page_size) {
-        return db_error("cannot read the journal's size", sqlite3_errcode(db_.get()));
-    }
-    return (*pages - *free_pages) * *page_size;
-}
-
-Result<int64_t> JournalWriter::prunable_rows() {
-    int64_t rows = 0;
-    for (size_t i = 0; i < kChainTableCount; ++i) {
-        const ChainTable t = table_at(i);
-        if (kept_when_pruned(t)) continue;
-        auto n = query_int(db_, fmt::format("SELECT coalesce(max(rowid) - min(rowid) + 1, 0) FROM {}", table_name(t)));
-        if (!n) return db_error(fmt::format("cannot read {}", table_name(t)), sqlite3_errcode(db_.get()));
-        rows += *n;
-    }
-    return rows;
-}
-
-Result<int64_t> JournalWriter::prune_point(int64_t max_rows, std::optional<int64_t> cutoff_wall_ns) {
-    // Oldest first, and only as far as needed: a prune reads the batches it
-    // deletes and one more, not the whole table.
-    auto stmt = db_.prepare(
-        "SELECT b.batch_id, b.row_count, b.committed_ns + (r.started_wall_ns - r.started_ns) "
-        "FROM batches b JOIN runs r ON r.run_id = b.run_id WHERE b.batch_id < ?1 ORDER BY b.batch_id");
-    if (!stmt) return db_error("cannot read batches", sqlite3_errcode(db_.get()));
-    stmt->bind(1, head_.batch_id);  // never the last committed batch
-    int64_t through = 0, rows = 0;
-    int rc;
-    while ((rc = stmt->step()) == SQLITE_ROW) {
-        if (cutoff_wall_ns && stmt->int64(2) >= *cutoff_wall_ns) break;
-        through = stmt->int64(0);
-        rows += stmt->int64(1);
-        if (rows >= max_rows) break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_error("cannot read batches", rc);
-    return through;
-}
-
-namespace {
-// The highest rowid of `table` whose batch is <= through_batch. Rows are
-// appended in batch order, so batch grows with rowid: a binary search over
-// rowids (the tables have no index on batch, and need none).
-Result<int64_t> last_rowid_through(Database& db, const char* table, int64_t through_batch) {
-    auto bounds = db.prepare(fmt::format("SELECT min(rowid), max(rowid) FROM {}", table));
-    auto at = db.prepare(fmt::format("SELECT rowid, batch FROM {} WHERE rowid >= ?1 ORDER BY rowid LIMIT 1", table));
-    if (!bounds || !at) return Error{fmt::format("cannot read {}: {}", table, db.errmsg())};
-    if (bounds->step() != SQLITE_ROW) return Error{fmt::format("cannot read {}: {}", table, db.errmsg())};
-    if (sqlite3_column_type(bounds->get(), 0) == SQLITE_NULL) return int64_t{0};
-    int64_t lo = bounds->int64(0), hi = bounds->int64(1);
-    // The batch of the first row at or after `rowid` (and that row's rowid
-    // in *found); nullopt when there is none. A read error is an error: a
-    // prune that guessed would delete batches and leave their rows.
-    bool failed = false;
-    auto batch_at = [&](int64_t rowid, int64_t* found) -> std::optional<int64_t> {
-        at->reset();
-        at->bind(1, rowid);
-        int rc = at->step();
-        if (rc == SQLITE_ROW) {
-            *found = at->int64(0);
-            return at->int64(1);
-        }
-        if (rc != SQLITE_DONE) failed = true;
-        return std::nullopt;
-    };
-    auto read_error = [&] { return Error{fmt::format("cannot read {}: {}", table, db.errmsg())}; };
-    int64_t found = 0;
-    auto first = batch_at(lo, &found);
-    if (failed) return read_error();
-    if (!first || *first > through_batch) return int64_t{0};
-    auto last = batch_at(hi, &found);
-    if (failed) return read_error();
-    if (last && *last <= through_batch) return hi;
-    // lo: a rowid whose batch is <= through_batch; every rowid >= hi is
-    // beyond it.
-    while (hi - lo > 1) {
-        int64_t mid = lo + (hi - lo) / 2;
-        auto b = batch_at(mid, &found);
-        if (failed) return read_error();
-        if (!b || found >= hi || *b > through_batch) {
-            hi = mid;
-        } else {
-            lo = found;
-        }
-    }
-    return lo;
-}
-}  // namespace
-
-Result<PruneResult> JournalWriter::prune_through(int64_t through_batch, const std::string& reason, int64_t now_ns) {
-    if (batch_id_ != 0) return Error{fmt::format("{}: cannot prune with a batch open", path_)};
-    auto fail = [&](const std::string& what) -> Error {
-        int rc = sqlite3_errcode(db_.get());
-        abort_batch();
-        return Error{fmt::format("{}: cannot prune: {}", path_, what), rc};
-    };
-    auto through = db_.prepare(
-        "SELECT b.hash, b.committed_ns + (r.started_wall_ns - r.started_ns) FROM batches b "
-        "JOIN runs r ON r.run_id = b.run_id WHERE b.batch_id = ?1");
-    if (!through) return fail(through.error().message);
-    through->bind(1, through_batch);
-    if (int rc = through->step(); rc != SQLITE_ROW) {
-        if (rc != SQLITE_DONE) return db_error("cannot read batches", sqlite3_errcode(db_.get()));
-        return Error{fmt::format("{}: cannot prune through batch {}: no such batch", path_, through_batch)};
-    }
-    const std::string through_hash = through->blob(0);
-    const int64_t through_wall_ns = through->int64(1);
-    through = Stmt();
-
-    if (auto st = ensure_batch(); !st) return st.error();
-    PruneResult result;
-    result.through_batch = through_batch;
-    for (size_t i = 0; i < kChainTableCount; ++i) {
-        const ChainTable t = table_at(i);
-        if (kept_when_pruned(t)) continue;
-        auto last = last_rowid_through(db_, table_name(t), through_batch);
-        if (!last) return fail(last.error().message);
-        if (*last == 0) continue;
-        auto del = db_.prepare(fmt::format("DELETE FROM {} WHERE rowid <= ?1", table_name(t)));
-        if (!del) return fail(del.error().message);
-        del->bind(1, *last);
-        if (del->step() != SQLITE_DONE) return fail(fmt::format("cannot delete from {}: {}", table_name(t), db_.errmsg()));
-        result.rows += sqlite3_changes(db_.get());
-    }
-    {
-        auto del = db_.prepare("DELETE FROM batches WHERE batch_id <= ?1");
-        if (!del) return fail(del.error().message);
-        del->bind(1, through_batch);
-        if (del->step() != SQLITE_DONE) return fail(fmt::format("cannot delete from batches: {}", db_.errmsg()));
-    }
-    // The kept rows new since the previous prune, in rowid order (which
-    // is (batch, rowid) order in a journal this writer appended to).
-    Hash previous{};
-    int64_t previous_through = 0;
-    {
-        auto prev = db_.prepare("SELECT through_batch, kept_digest FROM prunes ORDER BY through_batch DESC LIMIT 1");
-        if (!prev) return fail(prev.error().message);
-        int rc = prev->step();
-        if (rc == SQLITE_ROW) {
-            previous_through = prev->int64(0);
-            const std::string d = prev->blob(1);
-            if (d.size() == kHashSize) std::memcpy(previous.data(), d.data(), kHashSize);
-        } else if (rc != SQLITE_DONE) {
-            return fail(fmt::format("cannot read prunes: {}", db_.errmsg()));
-        }
-    }
-    KeptDigest kept(previous);
-    RowEncoder row;
-    for (size_t i = 0; i < kChainTableCount; ++i) {
-        const ChainTable t = table_at(i);
-        if (!kept_when_pruned(t)) continue;
-        auto from = last_rowid_through(db_, table_name(t), previous_through);
-        auto to = last_rowid_through(db_, table_name(t), through_batch);
-        if (!from) return fail(from.error().message);
-        if (!to) return fail(to.error().message);
-        auto rows = db_.prepare(fmt::format("SELECT batch, {} FROM {} WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid",
-                                            chain_columns(t), table_name(t)));
-        if (!rows) return fail(rows.error().message);
-        rows->bind(1, *from);
-        rows->bind(2, *to);
-        kept.begin_table(t);
-        int rc;
-        while ((rc = rows->step()) == SQLITE_ROW) {
-            encode_stored_row(rows->get(), 1, t, row);
-            kept.add_row(rows->int64(0), row.encoded());
-        }
-        if (rc != SQLITE_DONE) return fail(fmt::format("cannot read {}: {}", table_name(t), db_.errmsg()));
-        kept.end_table();
-    }
-    const Hash digest = kept.finish();
-    Row(enc_, ChainTable::prunes)
-        .integer(through_batch)
-        .blob(through_hash)
-        .integer(through_wall_ns)
-        .integer(result.rows)
-        .blob(std::string_view(reinterpret_cast<const char*>(digest.data()), kHashSize))
-        .text(reason);
-    if (auto st = insert_row(); !st) {
-        abort_batch();
-        return st.error();
-    }
-    result.batch_id = batch_id_;
-    if (auto st = commit(now_ns); !st) {
-        abort_batch();
-        return st.error();
-    }
-    return result;
 }
 
 Status JournalWriter::end_run(int64_t stopped_ns, int64_t stopped_wall_ns, const std::string& reason, int64_t events,

@@ -5,10 +5,13 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "clock_map.h"
 #include "event.h"
 #include "hashchain.h"
 #include "journal_format.h"
@@ -57,8 +60,13 @@ public:
     static Result<JournalWriter> open(const std::string& path);
 
     Result<int64_t> begin_run(const RunInfo& info);
-    Status add(const Event& event);
-    Status add_snapshot(const SnapshotRow& row);
+    // pod_uid is the exec's or the process's pod, for the pod_uid column:
+    // PodUidCache::uid_for(cgroup_path), "" outside pods. The caller works
+    // it out, since the recorder needs it too (to name the pod), and one
+    // parse of the path is enough. Events other than exec have no such
+    // column and pass "".
+    Status add(const Event& event, std::string_view pod_uid);
+    Status add_snapshot(const SnapshotRow& row, std::string_view pod_uid);
     Status add_loss(int64_t from_ns, int64_t to_ns, int64_t count, const std::string& reason);
     Status add_pod(const std::string& pod_uid, const std::string& name, const std::string& ns, PodNameSource source);
     // Joins the open batch, or commits a batch of its own at once: a clock
@@ -83,9 +91,9 @@ public:
     Result<int64_t> prunable_rows();
     // Where the next prune should end: the oldest batches holding about
     // `max_rows` event rows (at least one batch), stopping before the first
-    // batch committed at or after `cutoff_wall_ns` when given (wall clock
-    // through its run's start offset), and never the last committed batch.
-    // 0 when there is nothing to prune.
+    // batch committed at or after `cutoff_wall_ns` when given (wall-clock
+    // time by ClockMap's rule, as reconstruct and verify tell it), and never
+    // the last committed batch. 0 when there is nothing to prune.
     Result<int64_t> prune_point(int64_t max_rows, std::optional<int64_t> cutoff_wall_ns = std::nullopt);
     // Deletes the batches up to through_batch and their event rows,
     // and commits a prune row as a batch of its own. No batch may be open.
@@ -104,10 +112,37 @@ public:
     const std::string& path() const { return path_; }
 
 private:
+    // Encodes one row (every column in schema order, `batch` aside) for the
+    // chain. insert_row() binds the row's values from this encoding, so what
+    // is stored and what is hashed cannot drift apart.
+    class Row {
+    public:
+        Row(RowEncoder& enc, ChainTable table) : enc_(enc) { enc_.begin(table); }
+        Row& integer(int64_t v) {
+            enc_.integer(v);
+            return *this;
+        }
+        Row& text(std::string_view v) {
+            enc_.text(v);
+            return *this;
+        }
+        Row& blob(std::string_view v) {
+            enc_.blob(v);
+            return *this;
+        }
+
+    private:
+        RowEncoder& enc_;
+    };
+
+    static constexpr const char* kNoSha256 = "SHA-256 failed in OpenSSL (missing, or a digest call failed)";
+
     JournalWriter() = default;
     Status prepare_statements();
     Status ensure_batch();
-    Status step_insert(Stmt& stmt, const char* table);
+    // Steps an INSERT whose parameters are bound; `bind_rc` is what binding
+    // them returned: a refused bind fails the insert like a failed step.
+    Status step_insert(Stmt& stmt, const char* table, int bind_rc = SQLITE_OK);
     // Inserts the row just encoded in enc_, or, for a table inserted in
     // groups, queues it until kRowsPerInsert rows wait (or the batch
     // commits). A row joins the batch's hash once it is stored. A batch is
@@ -123,15 +158,18 @@ private:
     // An Error for a failed SQLite call, with its result code.
     Error db_error(const std::string& what, int rc) const;
     Status upgrade_schema(int64_t from_version);
+    // Brings clock_ up to date with the committed runs and clock_samples
+    // rows (journal_prune.cpp).
+    Status update_clock();
 
     std::string path_;
     Database db_;
     // The tables that take many rows per batch are inserted into in groups
     // of kRowsPerInsert rows, one multi-row INSERT each: SQLite opens the
     // table's and its indexes' cursors once per statement, not once per
-    // row. The recorder took about a fifth less CPU per event so (2 x 10,000
-    // fork+exec storm, 4 alternating runs). Until its group is full (or the
-    // batch commits), a row waits, encoded, in `rows`.
+    // row, which costs the recorder less CPU per event (bench/results/
+    // latest.txt, section 5; bench/README.md). Until its group is full (or
+    // the batch commits), a row waits, encoded, in `rows`.
     static constexpr size_t kRowsPerInsert = 16;
     static constexpr bool inserted_in_groups(ChainTable t) {
         return t == ChainTable::snapshot || t == ChainTable::fork || t == ChainTable::exec || t == ChainTable::exit ||
@@ -151,11 +189,17 @@ private:
     int64_t batch_id_ = 0;  // batch being filled, 0 when none is open
     int64_t next_batch_id_ = 1;
     size_t batch_rows_ = 0;
-    PodUidCache pod_uids_;  // the pod_uid column, derived from cgroup_path
     RowEncoder enc_;
     BatchHasher hasher_;
     std::string marks_;
     ChainHead head_;  // the last committed batch; the next one chains to it
+
+    // Retention's boot-to-wall clock: ClockMap over every run start and
+    // clock sample, each row read once (update_clock).
+    ClockMap clock_;
+    std::map<int64_t, std::string> run_boots_;  // run_id -> boot_id
+    int64_t clock_runs_read_ = 0;               // rowid of the last runs row in clock_
+    int64_t clock_samples_read_ = 0;            // rowid of the last clock_samples row in clock_
 };
 
 }  // namespace lineage

@@ -18,9 +18,8 @@ struct RetentionOptions {
     int64_t max_bytes = 0;  // 0: no size limit. Pages in use, not the file's size.
     int64_t retain_ns = 0;  // 0: no age limit. Batches older than this go.
     // Event rows one prune deletes at most: a prune holds the journal for
-    // its transaction while the ring buffer fills, so it must stay short
-    // (about 50 ms for 20,000 rows here); a journal far over its limit is
-    // brought under it over several steps.
+    // its transaction while the ring buffer fills, so it must stay short; a
+    // journal far over its limit is brought under it over several steps.
     int64_t chunk_rows = 20'000;
     // Pruning by size starts above max_bytes and goes on down to this share
     // of it, so that it does not run at every commit.

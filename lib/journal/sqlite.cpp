@@ -9,12 +9,13 @@ namespace lineage {
 namespace {
 Result<Database> open_with(const std::string& name, int flags) {
     // SQLite counts every allocation under a global mutex by default, for
-    // sqlite3_memory_used() and heap limits, which lineage never uses: ~4 %
-    // of the instructions of an insert, and a lock the two threads of
-    // verify would share. This must precede SQLite's initialisation (the
-    // first open of the process, normally through here); after it,
-    // sqlite3_config() refuses with SQLITE_MISUSE and changes nothing,
-    // which is harmless.
+    // sqlite3_memory_used() and heap limits, which lineage never uses: a
+    // cost on every insert (the recorder's cost per event is in
+    // bench/results/latest.txt, section 5; bench/README.md says how it is
+    // measured), and a lock the two threads of verify would share. This must
+    // precede SQLite's initialisation (the first open of the process,
+    // normally through here); after it, sqlite3_config() refuses with
+    // SQLITE_MISUSE and changes nothing, which is harmless.
     static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     (void)memstatus_off;
     sqlite3* raw = nullptr;
@@ -84,6 +85,11 @@ bool is_storage_error(const Error& error) {
         default:
             return false;
     }
+}
+
+bool is_damage(int rc) {
+    const int primary = rc & 0xff;
+    return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB || primary == SQLITE_IOERR || primary == SQLITE_FORMAT;
 }
 
 std::string sqlite_file_uri(const std::string& path) {

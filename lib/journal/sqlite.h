@@ -28,32 +28,45 @@ public:
 
     // Bind by 1-based index. Text and blobs are copied by SQLite
     // (SQLITE_TRANSIENT) so callers may reuse their buffers at once.
-    void bind(int i, int64_t v) { sqlite3_bind_int64(stmt_.get(), i, v); }
-    void bind(int i, std::string_view text) {
-        sqlite3_bind_text(stmt_.get(), i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    //
+    // A bind SQLite refuses (an index out of range, a value over its length
+    // limit, no memory) leaves the parameter NULL. The first such refusal is
+    // kept until reset(), and step() returns its code without running the
+    // statement, so a statement never runs with a parameter silently left
+    // NULL; callers check step() as they must anyway. Each bind also returns
+    // SQLite's code, for callers that want to stop at once.
+    int bind(int i, int64_t v) { return checked(sqlite3_bind_int64(stmt_.get(), i, v)); }
+    int bind(int i, std::string_view text) {
+        return checked(sqlite3_bind_text(stmt_.get(), i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
     }
-    void bind_blob(int i, std::string_view bytes) {
+    int bind_blob(int i, std::string_view bytes) {
         // A zero-length blob must still be a blob, not NULL.
-        sqlite3_bind_blob(stmt_.get(), i, bytes.empty() ? "" : bytes.data(), static_cast<int>(bytes.size()),
-                          SQLITE_TRANSIENT);
+        return checked(sqlite3_bind_blob(stmt_.get(), i, bytes.empty() ? "" : bytes.data(),
+                                         static_cast<int>(bytes.size()), SQLITE_TRANSIENT));
     }
+    int bind_double(int i, double v) { return checked(sqlite3_bind_double(stmt_.get(), i, v)); }
+    int bind_null(int i) { return checked(sqlite3_bind_null(stmt_.get(), i)); }
 
     // Bind without a copy: `bytes` must stay valid and unchanged until the
     // statement is reset. For rows bound and stepped at once from a buffer
     // the caller owns (JournalWriter's row encoder).
-    void bind_static(int i, std::string_view text) {
-        sqlite3_bind_text(stmt_.get(), i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+    int bind_static(int i, std::string_view text) {
+        return checked(sqlite3_bind_text(stmt_.get(), i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC));
     }
-    void bind_blob_static(int i, std::string_view bytes) {
-        sqlite3_bind_blob(stmt_.get(), i, bytes.empty() ? "" : bytes.data(), static_cast<int>(bytes.size()),
-                          SQLITE_STATIC);
+    int bind_blob_static(int i, std::string_view bytes) {
+        return checked(sqlite3_bind_blob(stmt_.get(), i, bytes.empty() ? "" : bytes.data(),
+                                         static_cast<int>(bytes.size()), SQLITE_STATIC));
     }
+    // SQLITE_OK, or the code of the first bind refused since the last reset().
+    int bind_error() const { return bind_error_; }
 
-    // SQLITE_ROW, SQLITE_DONE or an error code.
-    int step() { return sqlite3_step(stmt_.get()); }
+    // SQLITE_ROW, SQLITE_DONE or an error code: a refused bind's, without
+    // running the statement, or the step's.
+    int step() { return bind_error_ != SQLITE_OK ? bind_error_ : sqlite3_step(stmt_.get()); }
     void reset() {
         sqlite3_reset(stmt_.get());
         sqlite3_clear_bindings(stmt_.get());
+        bind_error_ = SQLITE_OK;
     }
 
     int64_t int64(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
@@ -68,7 +81,13 @@ public:
     sqlite3_stmt* get() const { return stmt_.get(); }
 
 private:
+    int checked(int rc) {
+        if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
+        return rc;
+    }
+
     std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt_;
+    int bind_error_ = SQLITE_OK;
 };
 
 class Database {
@@ -103,5 +122,9 @@ Result<int64_t> query_int(Database& db, std::string_view sql);
 // read-only file system, a lock): it may work again later. Other failures
 // are bugs or damage.
 bool is_storage_error(const Error& error);
+
+// SQLite's (extended) result code says the file is damaged: corrupt, not a
+// database, unreadable.
+bool is_damage(int rc);
 
 }  // namespace lineage

@@ -7,7 +7,9 @@
 
 namespace lineage {
 
-std::string ProcessKey::str() const { return fmt::format("{}:{}:{}", boot_id, tgid, start_tick); }
+std::string ProcessKey::str() const {
+    return fmt::format("{}:{}:{}", boot_id, tgid, start_tick);
+}
 
 size_t ProcessKeyHash::operator()(const ProcessKey& k) const {
     size_t h = std::hash<std::string>()(k.boot_id);
@@ -17,10 +19,14 @@ size_t ProcessKeyHash::operator()(const ProcessKey& k) const {
 
 const char* parent_source_name(ParentSource s) {
     switch (s) {
-    case ParentSource::fork: return "fork";
-    case ParentSource::exec: return "exec";
-    case ParentSource::snapshot: return "snapshot";
-    case ParentSource::none: return "none";
+        case ParentSource::fork:
+            return "fork";
+        case ParentSource::exec:
+            return "exec";
+        case ParentSource::snapshot:
+            return "snapshot";
+        case ParentSource::none:
+            return "none";
     }
     return "none";
 }
@@ -181,13 +187,16 @@ void Model::finish() {
     for (auto& [key, p] : processes_) {
         // A snapshot image that the kernel also saw being exec'd (the exec
         // raced the /proc read) is the same image twice: keep the kernel's.
-        bool kernel_exec = std::any_of(p.execs.begin(), p.execs.end(), [](const ExecImage& i) { return !i.from_snapshot; });
+        bool kernel_exec =
+            std::any_of(p.execs.begin(), p.execs.end(), [](const ExecImage& i) { return !i.from_snapshot; });
         if (kernel_exec) {
-            auto snap = std::find_if(p.execs.begin(), p.execs.end(), [](const ExecImage& i) { return i.from_snapshot; });
+            auto snap =
+                std::find_if(p.execs.begin(), p.execs.end(), [](const ExecImage& i) { return i.from_snapshot; });
             if (snap != p.execs.end()) {
                 int64_t snap_time = snap->time_ns;
-                bool raced = std::any_of(p.execs.begin(), p.execs.end(),
-                                         [&](const ExecImage& i) { return !i.from_snapshot && i.time_ns <= snap_time; });
+                bool raced = std::any_of(p.execs.begin(), p.execs.end(), [&](const ExecImage& i) {
+                    return !i.from_snapshot && i.time_ns <= snap_time;
+                });
                 if (raced) p.execs.erase(snap);
             }
         }

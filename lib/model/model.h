@@ -74,8 +74,8 @@ struct Process {
     ProcessKey key;
     uint32_t tgid = 0;
     uint32_t nspid = 0;
-    int64_t start_ns = 0;         // boot ns, nanosecond precision when the kernel gave it
-    bool start_precise = false;   // false: only the snapshot's clock tick is known
+    int64_t start_ns = 0;        // boot ns, nanosecond precision when the kernel gave it
+    bool start_precise = false;  // false: only the snapshot's clock tick is known
     std::optional<ProcessKey> parent;
     uint32_t ppid = 0;
     int64_t parent_start_ns = 0;  // the parent's start as the fork row gave it
@@ -177,7 +177,7 @@ private:
     std::vector<PruneRecord> prunes_;
     std::map<std::string, PodNameRecord> pods_;
     ClockMap clock_;
-    std::map<std::string, int64_t> ticks_;                                    // boot -> ns per tick
+    std::map<std::string, int64_t> ticks_;  // boot -> ns per tick
     // Snapshot parents are resolved by ppid within the same snapshot.
     struct PendingSnapshotParent {
         ProcessKey child;

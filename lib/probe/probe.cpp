@@ -36,9 +36,9 @@ int libbpf_log(enum libbpf_print_level level, const char* format, va_list args) 
         std::lock_guard<std::mutex> lock(g_log_mutex);
         if (level != LIBBPF_DEBUG && !text.empty()) g_last_libbpf_line = text;
     }
-    if (g_verbose || level == LIBBPF_WARN) {
-        if (g_verbose) fmt::print(stderr, "libbpf: {}\n", text);
-    }
+    // Not fmt::print, which throws when stderr cannot be written: this is
+    // called from C.
+    if (g_verbose) std::fprintf(stderr, "libbpf: %s\n", text.c_str());
     return 0;
 }
 
@@ -63,14 +63,24 @@ bool exit_tracepoint_has_group_dead() {
 // Names what is missing, so a failed start says more than "EPERM".
 std::string explain_failure(int err) {
     std::string why;
-    if (geteuid() != 0) {
-        why = "lineage record needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)";
+    auto caps = effective_capabilities();
+    const std::vector<Capability> missing = caps ? probe_missing_capabilities(*caps) : std::vector<Capability>{};
+    if (!missing.empty()) {
+        why = fmt::format("lineage record needs root, or CAP_BPF and CAP_PERFMON (missing: {})",
+                          capability_names(missing));
     } else if (!std::filesystem::exists("/sys/kernel/btf/vmlinux")) {
         why = "the kernel has no BTF (/sys/kernel/btf/vmlinux is missing; CONFIG_DEBUG_INFO_BTF=y is needed)";
     } else if (err == -ENOSYS) {
         why = "the kernel has no BPF support (bpf() returned ENOSYS)";
     } else if (err == -EPERM || err == -EACCES) {
-        why = "the kernel refused BPF (EPERM: lockdown, a security module or kernel.unprivileged_bpf_disabled)";
+        // The capabilities are there, so something else said no. A
+        // container runtime's default seccomp profile allows bpf() only
+        // with CAP_SYS_ADMIN; kernels before 5.11 charge BPF memory to
+        // RLIMIT_MEMLOCK.
+        why =
+            "the kernel refused BPF although the capabilities are there (EPERM: a seccomp filter such as a "
+            "container runtime's default profile, kernel lockdown, a security module, or RLIMIT_MEMLOCK on "
+            "kernels before 5.11)";
     } else {
         why = std::strerror(-err);
     }
@@ -85,15 +95,26 @@ std::string explain_failure(int err) {
 
 }  // namespace
 
+std::vector<Capability> probe_missing_capabilities(const CapabilitySet& have) {
+    std::vector<Capability> missing;
+    if (have.has(Capability::sys_admin)) return missing;
+    if (!have.has(Capability::bpf)) missing.push_back(Capability::bpf);
+    if (!have.has(Capability::perfmon)) missing.push_back(Capability::perfmon);
+    return missing;
+}
+
 int Probe::on_record(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Probe*>(ctx);
     self->sink_(data, size);
     return 0;
 }
 
-Probe::~Probe() {
-    ring_buffer__free(rb_);
-    lineage_bpf__destroy(skel_);  // detaches links, closes maps and programs
+void Probe::SkeletonDeleter::operator()(lineage_bpf* skel) const {
+    lineage_bpf__destroy(skel);
+}
+
+void Probe::RingBufferDeleter::operator()(ring_buffer* rb) const {
+    ring_buffer__free(rb);
 }
 
 Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, RecordSink sink) {
@@ -103,11 +124,11 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, RecordS
     std::unique_ptr<Probe> probe(new Probe());
     probe->sink_ = std::move(sink);
 
-    probe->skel_ = lineage_bpf__open();
+    probe->skel_.reset(lineage_bpf__open());
     if (!probe->skel_) {
         return Error{fmt::format("cannot open BPF object: {}", explain_failure(-errno))};
     }
-    auto* skel = probe->skel_;
+    auto* skel = probe->skel_.get();
 
     // Configure between open and load, so the verifier sees the constants.
     skel->rodata->argv_cap = options.argv_cap;
@@ -115,8 +136,8 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, RecordS
     skel->rodata->filter_cgroups = options.filter_cgroups;
     skel->rodata->exit_has_group_dead = exit_tracepoint_has_group_dead();
     if (int err = bpf_map__set_max_entries(skel->maps.events, static_cast<uint32_t>(options.ring_bytes)); err) {
-        return Error{fmt::format("cannot size the ring buffer to {} bytes: {}", options.ring_bytes,
-                                 std::strerror(-err))};
+        return Error{
+            fmt::format("cannot size the ring buffer to {} bytes: {}", options.ring_bytes, std::strerror(-err))};
     }
 
     int ncpu = libbpf_num_possible_cpus();
@@ -155,7 +176,7 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, RecordS
         probe->hooks_ += h.name;
     }
 
-    probe->rb_ = ring_buffer__new(bpf_map__fd(skel->maps.events), &Probe::on_record, probe.get(), nullptr);
+    probe->rb_.reset(ring_buffer__new(bpf_map__fd(skel->maps.events), &Probe::on_record, probe.get(), nullptr));
     if (!probe->rb_) {
         return Error{fmt::format("cannot open the ring buffer: {}", std::strerror(errno))};
     }
@@ -163,7 +184,7 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, RecordS
 }
 
 Result<int> Probe::poll(int timeout_ms) {
-    int n = ring_buffer__poll(rb_, timeout_ms);
+    int n = ring_buffer__poll(rb_.get(), timeout_ms);
     if (n < 0 && n != -EINTR) return Error{fmt::format("ring buffer poll failed: {}", std::strerror(-n))};
     // Records submitted without a wakeup are not signalled: take them too.
     auto more = drain();
@@ -172,21 +193,21 @@ Result<int> Probe::poll(int timeout_ms) {
 }
 
 Result<int> Probe::drain() {
-    int n = ring_buffer__consume(rb_);
+    int n = ring_buffer__consume(rb_.get());
     if (n < 0 && n != -EINTR) return Error{fmt::format("ring buffer read failed: {}", std::strerror(-n))};
     return n > 0 ? n : 0;
 }
 
-DropCounters Probe::drops() const {
-    DropCounters total;
+Result<DropCounters> Probe::drops() const {
     int ncpu = libbpf_num_possible_cpus();
-    if (ncpu <= 0) return total;
+    if (ncpu <= 0) return Error{fmt::format("cannot read the ring buffer's drop counters: {}", std::strerror(-ncpu))};
     std::vector<lineage_drops> per_cpu(static_cast<size_t>(ncpu));
     uint32_t zero = 0;
     if (bpf_map__lookup_elem(skel_->maps.drops, &zero, sizeof(zero), per_cpu.data(),
                              per_cpu.size() * sizeof(lineage_drops), 0) != 0) {
-        return total;
+        return Error{fmt::format("cannot read the ring buffer's drop counters: {}", std::strerror(errno))};
     }
+    DropCounters total;
     for (const auto& d : per_cpu) {
         total.count += d.count;
         if (d.last_ns > total.last_ns) total.last_ns = d.last_ns;

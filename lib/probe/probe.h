@@ -1,14 +1,16 @@
 #pragma once
 // The only code that touches libbpf: loads bpf/lineage.bpf.c, attaches its
-// BTF tracepoints and hands each ring-buffer record to a sink.
+// BTF tracepoints and hands each ring-buffer record to a sink: the event
+// source of a record session (event_source.h).
 // Order is libbpf's: open, configure rodata and maps, load, attach.
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "capabilities.h"
+#include "event_source.h"
 #include "result.h"
 
 struct lineage_bpf;  // the generated skeleton
@@ -27,37 +29,40 @@ struct ProbeOptions {
     bool verbose = false;  // libbpf's log to stderr
 };
 
-// Called for every record; data is valid only during the call.
-using RecordSink = std::function<void(const void* data, size_t size)>;
+// The capabilities the probes need that `have` lacks: CAP_BPF (maps,
+// programs, BTF) and CAP_PERFMON (tracing programs), for each of which
+// CAP_SYS_ADMIN stands in, as it must on kernels before 5.8. Empty when
+// the probes can load.
+std::vector<Capability> probe_missing_capabilities(const CapabilitySet& have);
 
-struct DropCounters {
-    uint64_t count = 0;    // all CPUs
-    uint64_t last_ns = 0;  // latest drop on any CPU, boot-time ns
-};
-
-class Probe {
+class Probe final : public EventSource {
 public:
-    ~Probe();
+    ~Probe() override = default;
     Probe(const Probe&) = delete;
     Probe& operator=(const Probe&) = delete;
 
     static Result<std::unique_ptr<Probe>> start(const ProbeOptions& options, RecordSink sink);
 
-    // Waits up to timeout_ms for a wakeup, then consumes everything pending.
-    // Returns records consumed or an error.
-    Result<int> poll(int timeout_ms);
-    // Consumes everything pending without waiting.
-    Result<int> drain();
-    DropCounters drops() const;
-    // "tp_btf/sched_process_fork,tp_btf/sched_process_exec,..."
-    const std::string& hooks() const { return hooks_; }
+    Result<int> poll(int timeout_ms) override;
+    Result<int> drain() override;
+    Result<DropCounters> drops() const override;
+    const std::string& hooks() const override { return hooks_; }
 
 private:
+    struct SkeletonDeleter {
+        void operator()(lineage_bpf* skel) const;  // detaches the links, closes the maps and programs
+    };
+    struct RingBufferDeleter {
+        void operator()(ring_buffer* rb) const;
+    };
+
     Probe() = default;
     static int on_record(void* ctx, void* data, size_t size);
 
-    struct lineage_bpf* skel_ = nullptr;
-    struct ring_buffer* rb_ = nullptr;
+    // Declared before the ring buffer, so destroyed after it: the ring
+    // buffer reads the skeleton's map.
+    std::unique_ptr<lineage_bpf, SkeletonDeleter> skel_;
+    std::unique_ptr<ring_buffer, RingBufferDeleter> rb_;
     RecordSink sink_;
     std::string hooks_;
 };

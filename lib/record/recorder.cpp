@@ -11,6 +11,8 @@
 namespace lineage {
 
 namespace {
+const std::string kNoPod;
+
 int64_t event_time(const Event& event) {
     return std::visit([](const auto& e) { return static_cast<int64_t>(e.time_ns); }, event);
 }
@@ -40,7 +42,10 @@ Status Recorder::on_record(const void* data, size_t size, int64_t now_ns) {
         count_unstored(1, t, t);
         return Ok{};
     }
-    if (auto st = writer_.add(*event); !st) {
+    // An exec's pod, worked out once: for its row and to name the pod.
+    const auto* exec = std::get_if<ExecEvent>(&*event);
+    const std::string& pod_uid = exec ? pod_uids_.uid_for(exec->cgroup_path) : kNoPod;
+    if (auto st = writer_.add(*event, pod_uid); !st) {
         if (auto handled = on_write_error(st.error(), now_ns); !handled) return handled;
         ++stats_.lost;
         count_unstored(1, t, t);
@@ -49,15 +54,14 @@ Status Recorder::on_record(const void* data, size_t size, int64_t now_ns) {
     ++stats_.stored;
     ++batch_events_;
     if (batch_first_event_ns_ < 0) batch_first_event_ns_ = t;
-    if (const auto* exec = std::get_if<ExecEvent>(&*event)) {
-        if (auto st = attribute_pod(exec->cgroup_path, exec->nodename); !st) return on_write_error(st.error(), now_ns);
+    if (exec) {
+        if (auto st = attribute_pod(pod_uid, exec->nodename); !st) return on_write_error(st.error(), now_ns);
     }
     return Ok{};
 }
 
-Status Recorder::attribute_pod(const std::string& cgroup_path, const std::string& nodename) {
+Status Recorder::attribute_pod(const std::string& uid, const std::string& nodename) {
     if (!pod_namer_) return Ok{};
-    const std::string& uid = pod_uids_.uid_for(cgroup_path);
     if (uid.empty() || pods_named_.count(uid)) return Ok{};
     auto name = pod_namer_(uid, nodename);
     if (!name) return Ok{};
@@ -108,9 +112,10 @@ Status Recorder::on_write_error(const Error& error, int64_t now_ns) {
         down_ = true;
         down_error_ = error.message;
         down_since_ns_ = now_ns;
-        notify(fmt::format("cannot write the journal: {}; recording goes on, and the events that cannot be stored "
-                           "are counted until it can be written again",
-                           error.message));
+        notify(
+            fmt::format("cannot write the journal: {}; recording goes on, and the events that cannot be stored "
+                        "are counted until it can be written again",
+                        error.message));
     }
     retry_at_ns_ = now_ns + options_.retry_interval_ns;
     return Ok{};
@@ -149,9 +154,10 @@ Status Recorder::try_recover(int64_t now_ns) {
         decode_loss_pending_ = 0;
         decode_loss_from_ns_ = -1;
     }
-    notify(fmt::format("the journal can be written again: {} events over {} could not be stored and are recorded "
-                       "as lost (journal_write)",
-                       unstored_, seconds(unstored_to_ns_ - unstored_from_ns_)));
+    notify(
+        fmt::format("the journal can be written again: {} events over {} could not be stored and are recorded "
+                    "as lost (journal_write)",
+                    unstored_, seconds(unstored_to_ns_ - unstored_from_ns_)));
     down_ = false;
     down_error_.clear();
     pending_losses_.clear();
@@ -169,7 +175,8 @@ Status Recorder::maybe_commit(int64_t now_ns) {
         return Ok{};
     }
     if (interval_start_ns_ < 0) interval_start_ns_ = now_ns;
-    if (writer_.pending_rows() >= options_.batch_max_rows || now_ns - interval_start_ns_ >= options_.batch_interval_ns) {
+    if (writer_.pending_rows() >= options_.batch_max_rows ||
+        now_ns - interval_start_ns_ >= options_.batch_interval_ns) {
         return commit(now_ns);
     }
     return Ok{};
@@ -210,10 +217,9 @@ Status Recorder::commit(int64_t now_ns) {
 Status Recorder::note_clock(int64_t boot_ns, int64_t wall_ns) {
     constexpr int64_t kStep = 1'000'000;               // 1 ms
     constexpr int64_t kKeepalive = 3'600'000'000'000;  // 1 h
-    if (down_) return Ok{};  // sampled again once the journal can be written
+    if (down_) return Ok{};                            // sampled again once the journal can be written
     int64_t offset = wall_ns - boot_ns;
-    if (clock_boot_ns_ >= 0 && std::llabs(offset - clock_offset_ns_) <= kStep &&
-        boot_ns - clock_boot_ns_ < kKeepalive)
+    if (clock_boot_ns_ >= 0 && std::llabs(offset - clock_offset_ns_) <= kStep && boot_ns - clock_boot_ns_ < kKeepalive)
         return Ok{};
     const bool joins_batch = writer_.batch_open();
     if (auto st = writer_.add_clock_sample(boot_ns, wall_ns); !st) {

@@ -1,7 +1,8 @@
 #pragma once
 // The recorder's bookkeeping, kernel-free: decoded records go into the
-// journal in batches, ring-buffer drops become loss rows. cli/record.cpp
-// feeds it from the probe; tests and benchmarks feed it synthetic records.
+// journal in batches, ring-buffer drops become loss rows. A record session
+// (record_session.h) feeds it from the probe; tests and benchmarks feed it
+// synthetic records.
 //
 // When the journal cannot be written (disk full, an I/O error), the batch
 // being written is rolled back and the recorder keeps going without it: the
@@ -25,10 +26,10 @@ namespace lineage {
 
 struct RecorderOptions {
     int64_t batch_interval_ns = 100'000'000;  // commit at least every 100 ms
-    // Or when this many rows wait. Only bursts above ~160,000 events/s
-    // reach it before the interval; every commit writes each index leaf the
-    // batch touched to the WAL again, so a cap of 4096 cost 12 % more CPU
-    // per event at those rates (bench_ingest).
+    // Or when this many rows wait. Only large bursts reach it before the
+    // interval. Not lower: every commit writes each index leaf the batch
+    // touched to the WAL again, so smaller batches cost more CPU per event
+    // (bench_ingest; bench/results).
     size_t batch_max_rows = 16384;
     // While the journal cannot be written (disk full, I/O errors), how often
     // to try again.
@@ -100,7 +101,7 @@ public:
     const std::string& storage_error() const { return down_error_; }
 
 private:
-    Status attribute_pod(const std::string& cgroup_path, const std::string& nodename);
+    Status attribute_pod(const std::string& pod_uid, const std::string& nodename);
     Status add_loss(PendingLoss loss);
     // A write failed: an error to stop on, or the storage's, to ride out.
     Status on_write_error(const Error& error, int64_t now_ns);
@@ -120,7 +121,7 @@ private:
     int64_t decode_loss_from_ns_ = -1;
     uint64_t decode_loss_pending_ = 0;
     std::set<std::string> pods_named_;
-    PodUidCache pod_uids_;
+    PodUidCache pod_uids_;        // the one pod UID per exec, for its row and its pod's name
     int64_t clock_boot_ns_ = -1;  // last stored sample
     int64_t clock_offset_ns_ = 0;
     Notifier notify_;

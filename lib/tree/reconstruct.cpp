@@ -18,29 +18,41 @@ namespace lineage {
 
 const char* outside_reason_name(OutsideReason why) {
     switch (why) {
-    case OutsideReason::outside_pod: return "outside the pod";
-    case OutsideReason::not_in_journal: return "not in the journal";
+        case OutsideReason::outside_pod:
+            return "outside the pod";
+        case OutsideReason::not_in_journal:
+            return "not in the journal";
     }
     return "not in the journal";
 }
 
 const char* warning_kind_name(WarningKind kind) {
     switch (kind) {
-    case WarningKind::loss: return "loss";
-    case WarningKind::unknown_parent: return "unknown_parent";
-    case WarningKind::not_recorded: return "not_recorded";
-    case WarningKind::pruned: return "pruned";
-    case WarningKind::parent_cycle: return "parent_cycle";
-    case WarningKind::deep_tree: return "deep_tree";
+        case WarningKind::loss:
+            return "loss";
+        case WarningKind::unknown_parent:
+            return "unknown_parent";
+        case WarningKind::not_recorded:
+            return "not_recorded";
+        case WarningKind::pruned:
+            return "pruned";
+        case WarningKind::parent_cycle:
+            return "parent_cycle";
+        case WarningKind::deep_tree:
+            return "deep_tree";
     }
     return "loss";
 }
 
 namespace {
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+bool starts_with(const std::string& s, const std::string& prefix) {
+    return s.compare(0, prefix.size(), prefix) == 0;
+}
 
-bool pod_selected(const Query& q) { return q.pod || q.namespace_ || q.container; }
+bool pod_selected(const Query& q) {
+    return q.pod || q.namespace_ || q.container;
+}
 
 bool pod_matches(const Query& q, const PodAttribution* pod) {
     if (!pod_selected(q)) return true;
@@ -54,7 +66,9 @@ bool pod_matches(const Query& q, const PodAttribution* pod) {
 }
 
 // "comm (PID n)" for a warning: raw bytes, the renderers escape them.
-std::string describe(const Process& p) { return fmt::format("{} (PID {})", p.comm.empty() ? "?" : p.comm, p.tgid); }
+std::string describe(const Process& p) {
+    return fmt::format("{} (PID {})", p.comm.empty() ? "?" : p.comm, p.tgid);
+}
 
 JournalSummary summarize(const Model& model) {
     JournalSummary out;
@@ -286,8 +300,8 @@ private:
                 tree.outside_parent = out->second;
             } else if (!loop && root.parent && !model_.find(*root.parent)) {
                 // Known only by the fork or exec row that named it.
-                tree.outside_parent = OutsideParent{root.ppid, root.parent_comm, root.parent,
-                                                    OutsideReason::not_in_journal};
+                tree.outside_parent =
+                    OutsideParent{root.ppid, root.parent_comm, root.parent, OutsideReason::not_in_journal};
             }
             if (loop) {
                 warn(WarningKind::parent_cycle,
@@ -312,9 +326,10 @@ private:
             "the left",
             describe(root), group_thousands(tree.depth), kTextIndentLevels);
         if (tree.depth >= kJsonTreeDepth) {
-            message += fmt::format(", and JSON nests at most {} generations in a tree entry, then continues in tree "
-                                   "entries of their own (continues_from)",
-                                   kJsonTreeDepth);
+            message += fmt::format(
+                ", and JSON nests at most {} generations in a tree entry, then continues in tree "
+                "entries of their own (continues_from)",
+                kJsonTreeDepth);
         }
         warn(WarningKind::deep_tree, std::move(message));
     }
@@ -328,8 +343,8 @@ private:
         bool top = root.tgid == 1 || (root.parent_source == ParentSource::none && root.ppid == 0 && root.in_snapshot);
         if (!root.parent && !top && root.in_snapshot && root.ppid != 0) {
             warn(WarningKind::unknown_parent,
-                 fmt::format("parent of {} is unknown: its parent PID {} was not in the /proc snapshot",
-                             describe(root), root.ppid));
+                 fmt::format("parent of {} is unknown: its parent PID {} was not in the /proc snapshot", describe(root),
+                             root.ppid));
         } else if (!root.parent && !top) {
             warn(WarningKind::unknown_parent,
                  fmt::format("parent of {} is unknown: it started before the journal and is not in the /proc snapshot",
@@ -408,9 +423,9 @@ private:
     const Query& q_;
     const int64_t since_, until_;
     Report report_;
-    ProcSet matched_;  // selected by the query
-    ProcSet shown_;    // matched, and the ancestors shown with them
-    ProcSet placed_;   // shown, and in a tree already
+    ProcSet matched_;                                            // selected by the query
+    ProcSet shown_;                                              // matched, and the ancestors shown with them
+    ProcSet placed_;                                             // shown, and in a tree already
     std::unordered_map<const Process*, OutsideParent> outside_;  // shown process -> its parent not shown
     std::unordered_map<const Process*, std::shared_ptr<const PodAttribution>> pods_;
     std::unordered_map<std::string, std::shared_ptr<const PodAttribution>> pods_by_cgroup_;
@@ -487,6 +502,8 @@ LoadPlan load_plan_for(const Query& query) {
     return plan;
 }
 
-Report build_report(const Model& model, const Query& query) { return ReportBuilder(model, query).build(); }
+Report build_report(const Model& model, const Query& query) {
+    return ReportBuilder(model, query).build();
+}
 
 }  // namespace lineage

@@ -42,7 +42,7 @@ std::optional<PodAttribution> pod_of(const Model& model, const Process& p);
 // copies or destroys a tree may recurse once per generation.
 struct TreeNode {
     const Process* process = nullptr;
-    bool matched = false;    // selected by the query itself, not only an ancestor
+    bool matched = false;  // selected by the query itself, not only an ancestor
     // Selected by a selector that names it (--pid, --binary, --ancestors-of,
     // or the --descendants-of PID itself), not only by a pod, a namespace or
     // being below a PID: never folded into a run of generations.

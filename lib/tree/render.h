@@ -21,11 +21,11 @@ namespace lineage {
 inline constexpr int kJsonFormatVersion = 1;
 
 struct TextOptions {
-    bool ascii = false;           // |-- and `-- instead of box drawing
-    bool color = false;           // ANSI colour (only on a TTY, never with NO_COLOR)
-    bool absolute_times = false;  // wall-clock start times instead of offsets
-    size_t max_line_bytes = 2048; // a 1 MiB argv must not flood the terminal
-    FoldOptions fold;             // long chains of single children as one line (fold.h)
+    bool ascii = false;            // |-- and `-- instead of box drawing
+    bool color = false;            // ANSI colour (only on a TTY, never with NO_COLOR)
+    bool absolute_times = false;   // wall-clock start times instead of offsets
+    size_t max_line_bytes = 2048;  // a 1 MiB argv must not flood the terminal
+    FoldOptions fold;              // long chains of single children as one line (fold.h)
 };
 
 // Where rendered output goes, a piece at a time; false when it cannot take

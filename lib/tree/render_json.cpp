@@ -192,8 +192,8 @@ private:
                 out_ += text;
                 return;
             }
-            const std::string empty = pretty ? "\n" + std::string(indent + 2, ' ') + "\"children\": []"
-                                             : std::string("\"children\":[]");
+            const std::string empty =
+                pretty ? "\n" + std::string(indent + 2, ' ') + "\"children\": []" : std::string("\"children\":[]");
             const size_t at = text.find(empty);
             const size_t split = at + empty.size() - 1;  // after the '['
             out_.append(text, 0, split);

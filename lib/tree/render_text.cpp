@@ -109,7 +109,8 @@ private:
         if (root.pod) {
             const auto& pod = *root.pod;
             const std::string name = pod_display_name(pod.name, pod.namespace_);
-            std::string container = pod.container_id.empty() ? std::string() : ", container " + pod.container_id.substr(0, 12);
+            std::string container =
+                pod.container_id.empty() ? std::string() : ", container " + pod.container_id.substr(0, 12);
             out_ += paint("1", "pod " + escape_for_terminal(name)) +
                     escape_for_terminal(fmt::format(" (uid {}{})", pod.uid, container)) + "\n";
         }
@@ -218,8 +219,8 @@ private:
         } else if (exited == 0) {
             ends = "all running at journal end";
         } else {
-            ends = fmt::format("{} exit 0, {} running at journal end", group_thousands(exited),
-                               group_thousands(running));
+            ends =
+                fmt::format("{} exit 0, {} running at journal end", group_thousands(exited), group_thousands(running));
         }
         const Process& first = *tree.nodes[run.first].process;
         const Process& last = *tree.nodes[run.last].process;
@@ -255,7 +256,7 @@ private:
             uint32_t parent;
             std::string prefix;  // before the branch glyph
             bool last;
-            uint32_t level;      // how far the line is indented: 1 for the root's children
+            uint32_t level;  // how far the line is indented: 1 for the root's children
         };
         std::vector<Frame> todo;
         // The children of node `i`, drawn one level below `level`.

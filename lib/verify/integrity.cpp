@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "bytes.h"
 #include "journal_format.h"
 #include "siphash.h"
 
@@ -69,7 +70,7 @@ bool proof_applies(Database& db, const CompiledSchema& schema) {
     int rc;
     while ((rc = stmt->step()) == SQLITE_ROW) {
         const std::string type = stmt->text(0), name = stmt->text(1);
-        if (type != "table" && type != "index") return false;              // a view or a trigger
+        if (type != "table" && type != "index") return false;                  // a view or a trigger
         if (sqlite3_column_type(stmt->get(), 2) != SQLITE_TEXT) return false;  // an automatic index
         auto it = schema.objects.find(name);
         if (it == schema.objects.end() || it->second != normalized_sql(stmt->text(2))) return false;
@@ -157,12 +158,6 @@ private:
     uint64_t header_ = 0, body_ = 0;
 };
 
-void put_u64(std::string& out, uint64_t v) {
-    char b[8];
-    for (int i = 7; i >= 0; --i, v >>= 8) b[i] = static_cast<char>(v & 0xff);
-    out.append(b, 8);
-}
-
 // One value of an index entry, typed as SQLite stored it: a type byte, then
 // 8 bytes for numbers, or a 4-byte length and the bytes.
 void append_value(std::string& out, sqlite3_value* v) {
@@ -170,22 +165,21 @@ void append_value(std::string& out, sqlite3_value* v) {
     out.push_back(static_cast<char>(type));
     switch (type) {
         case SQLITE_INTEGER:
-            put_u64(out, static_cast<uint64_t>(sqlite3_value_int64(v)));
+            append_be(out, static_cast<uint64_t>(sqlite3_value_int64(v)), 8);
             break;
         case SQLITE_FLOAT: {
             double d = sqlite3_value_double(v);
             uint64_t bits = 0;
             std::memcpy(&bits, &d, sizeof(bits));
-            put_u64(out, bits);
+            append_be(out, bits, 8);
             break;
         }
         case SQLITE_TEXT:
         case SQLITE_BLOB: {
-            const void* p = type == SQLITE_TEXT ? static_cast<const void*>(sqlite3_value_text(v)) : sqlite3_value_blob(v);
+            const void* p =
+                type == SQLITE_TEXT ? static_cast<const void*>(sqlite3_value_text(v)) : sqlite3_value_blob(v);
             const auto n = static_cast<uint32_t>(sqlite3_value_bytes(v));
-            const char len[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
-                                 static_cast<char>(n)};
-            out.append(len, 4);
+            append_be(out, n, 4);
             if (p && n) out.append(static_cast<const char*>(p), n);
             break;
         }
@@ -206,7 +200,8 @@ struct KeyValue {
         if (type == SQLITE_INTEGER) i = sqlite3_value_int64(v);
         if (type == SQLITE_FLOAT) r = sqlite3_value_double(v);
         if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
-            const void* p = type == SQLITE_TEXT ? static_cast<const void*>(sqlite3_value_text(v)) : sqlite3_value_blob(v);
+            const void* p =
+                type == SQLITE_TEXT ? static_cast<const void*>(sqlite3_value_text(v)) : sqlite3_value_blob(v);
             bytes.assign(p ? static_cast<const char*>(p) : "", static_cast<size_t>(sqlite3_value_bytes(v)));
         }
     }
@@ -363,9 +358,10 @@ private:
                 int cmp = 0;
                 for (size_t c = 0; c < cur.size() && cmp == 0; ++c) cmp = compare(prev[c], cur[c]);
                 if (cmp >= 0 && out_of_order++ < kMaxOrderProblemsPerIndex) {
-                    problem(fmt::format("index {}: entry {} (rowid {}) is out of order: look-ups through the index "
-                                        "can miss rows",
-                                        index.name, out.count + 1, cur.back().i));
+                    problem(
+                        fmt::format("index {}: entry {} (rowid {}) is out of order: look-ups through the index "
+                                    "can miss rows",
+                                    index.name, out.count + 1, cur.back().i));
                 }
             }
             std::swap(prev, cur);
@@ -398,9 +394,10 @@ private:
             problem(fmt::format("index {}: its pages hold {} entries, a scan through it reads {}", index.name, cells,
                                 scanned.count));
         } else if (payload != scanned.payload) {
-            problem(fmt::format("index {}: its entries take {} bytes, {} more than their keys and rowids need: they "
-                                "hold what no query reads",
-                                index.name, payload, static_cast<int64_t>(payload - scanned.payload)));
+            problem(
+                fmt::format("index {}: its entries take {} bytes, {} more than their keys and rowids need: they "
+                            "hold what no query reads",
+                            index.name, payload, static_cast<int64_t>(payload - scanned.payload)));
         }
         return true;
     }
@@ -410,9 +407,10 @@ private:
             problem(fmt::format("index {} has {} entries; table {} has {} rows that need one", index.name,
                                 entries.count, index.table, rows.count));
         } else if (rows.sum != entries.sum) {
-            problem(fmt::format("index {} does not match table {}: entries are missing, extra or point at the "
-                                "wrong rows",
-                                index.name, index.table));
+            problem(
+                fmt::format("index {} does not match table {}: entries are missing, extra or point at the "
+                            "wrong rows",
+                            index.name, index.table));
         }
     }
 

@@ -4,8 +4,8 @@
 //
 // integrity_check checks every page and B-tree (what quick_check does too)
 // and then, for every row of every table, seeks the row's entry in each of
-// the table's indexes: one random B-tree descent per row and index, 80 % of
-// its time on a year-long journal. check_integrity() runs quick_check for
+// the table's indexes: one random B-tree descent per row and index, most
+// of its time on a year-long journal. check_integrity() runs quick_check for
 // the pages and trees, and proves the indexes another way, with sequential
 // reads only:
 //   - each index is read once in its own order, and every entry must sort

@@ -116,6 +116,10 @@ std::vector<std::string> integrity_check(Database& db) {
 }  // namespace
 
 bool Verifier::run() {
+    if (!Sha256().ok()) {
+        fatal = Error{fmt::format("{}: cannot verify: SHA-256 is not available (OpenSSL's default provider)", v_.path)};
+        return false;
+    }
     tune_for_reading(db_);
     if (!read_header()) return false;
     if (!has_chain()) return false;

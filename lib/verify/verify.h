@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "anchor.h"
 #include "hashchain.h"
 #include "result.h"
 

@@ -60,8 +60,8 @@ bool Verifier::open_cursors(bool sorted) {
         c.table = t;
         if (!table_in_version(t, v_.user_version)) continue;  // no rows: has_row stays false
         const std::string sql =
-            fmt::format("SELECT rowid, batch, {} FROM {} WHERE typeof(batch) = 'integer' ORDER BY {}",
-                        chain_columns(t), table_name(t), sorted ? "batch, rowid" : "rowid");
+            fmt::format("SELECT rowid, batch, {} FROM {} WHERE typeof(batch) = 'integer' ORDER BY {}", chain_columns(t),
+                        table_name(t), sorted ? "batch, rowid" : "rowid");
         auto stmt = db_.prepare(sql);
         if (!stmt) {
             no_chain();
@@ -160,8 +160,8 @@ bool Verifier::verify_chain(bool sorted) {
                 add(Finding{FindingKind::batch_missing, 1, "", std::nullopt, false,
                             v_.pruned ? fmt::format("the journal starts at batch {}: batches {}-{} are missing (the "
                                                     "last prune, in batch {}, deleted batches 1-{} only)",
-                                                    id, sat_add(v_.pruned->through_batch, 1), sat_sub(id, 1), v_.pruned->batch,
-                                                    v_.pruned->through_batch)
+                                                    id, sat_add(v_.pruned->through_batch, 1), sat_sub(id, 1),
+                                                    v_.pruned->batch, v_.pruned->through_batch)
                                       : fmt::format("the journal starts at batch {}: batches 1-{} are missing", id,
                                                     sat_sub(id, 1))});
             } else if (v_.pruned) {
@@ -180,8 +180,9 @@ bool Verifier::verify_chain(bool sorted) {
             }
         } else if (id != sat_add(prev_id, 1)) {
             add(Finding{FindingKind::batch_missing, sat_add(prev_id, 1), "", std::nullopt, false,
-                        id == sat_add(prev_id, 2) ? fmt::format("batch {} is missing", sat_add(prev_id, 1))
-                                          : fmt::format("batches {}-{} are missing", sat_add(prev_id, 1), sat_sub(id, 1))});
+                        id == sat_add(prev_id, 2)
+                            ? fmt::format("batch {} is missing", sat_add(prev_id, 1))
+                            : fmt::format("batches {}-{} are missing", sat_add(prev_id, 1), sat_sub(id, 1))});
         } else if (*stored_prev != prev_stored) {
             std::string k = where_hash_points(*stored_prev);
             std::string why;
@@ -237,6 +238,12 @@ bool Verifier::verify_chain(bool sorted) {
             if (!kept_from_prune(c)) outside_batch(c);
             if (!advance(c)) return false;
         }
+    }
+    // A digest that failed (OpenSSL gone wrong mid-run) would show as
+    // tampering everywhere; it is an error of this run instead.
+    if (!hasher.ok()) {
+        fatal = Error{fmt::format("{}: SHA-256 failed while the chain was verified (OpenSSL)", v_.path)};
+        return false;
     }
     check_kept_rows();
     outside_batch_rows();

@@ -46,8 +46,7 @@ void Verifier::locate(const BatchHeader& header, std::string_view stored_marks, 
 // reports each difference at its row. Rows are appended in rowid order,
 // so a missing row's rowid is the one its neighbours leave out.
 void Verifier::diff_table(int64_t batch, ChainTable t, const std::vector<uint32_t>& expected,
-                          const std::vector<Hash>& digests, const std::vector<int64_t>& rowids,
-                          int64_t rowid_before) {
+                          const std::vector<Hash>& digests, const std::vector<int64_t>& rowids, int64_t rowid_before) {
     const size_t n = expected.size(), m = digests.size();
     constexpr size_t kWindow = 64;
     const char* name = table_name(t);
@@ -56,15 +55,14 @@ void Verifier::diff_table(int64_t batch, ChainTable t, const std::vector<uint32_
     auto deleted = [&]() {
         int64_t before = j > 0 ? rowids[j - 1] : rowid_before;
         add(Finding{FindingKind::deleted, batch, name, before + 1 + deleted_here, true,
-                    fmt::format("a committed {} row is missing (the batch committed {} {} rows, {} present)", name,
-                                n, name, m)});
+                    fmt::format("a committed {} row is missing (the batch committed {} {} rows, {} present)", name, n,
+                                name, m)});
         ++deleted_here;
         ++i;
     };
     auto added = [&]() {
-        add(Finding{
-            FindingKind::added, batch, name, rowids[j], false,
-            fmt::format("not in the batch's hash (the batch committed {} {} rows, {} present)", n, name, m)});
+        add(Finding{FindingKind::added, batch, name, rowids[j], false,
+                    fmt::format("not in the batch's hash (the batch committed {} {} rows, {} present)", n, name, m)});
         ++j;
         deleted_here = 0;
     };

@@ -63,9 +63,9 @@ void Verifier::check_kept_rows() {
     for (size_t i = 0; i < kChainTableCount; ++i) {
         const ChainTable t = table_at(i);
         if (!kept_when_pruned(t) || !table_in_version(t, v_.user_version)) continue;
-        auto stmt = db_.prepare(fmt::format(
-            "SELECT batch, {} FROM {} WHERE typeof(batch) = 'integer' AND batch >= 1 ORDER BY batch, rowid",
-            chain_columns(t), table_name(t)));
+        auto stmt = db_.prepare(
+            fmt::format("SELECT batch, {} FROM {} WHERE typeof(batch) = 'integer' AND batch >= 1 ORDER BY batch, rowid",
+                        chain_columns(t), table_name(t)));
         if (!stmt) {
             read_failed(table_name(t));
             return;
@@ -106,8 +106,8 @@ void Verifier::check_kept_rows() {
     // batch is here: a prune row in a pruned batch, or in none, is no
     // prune the chain vouches for.
     const PruneRow& newest = prunes_.back();
-    const bool present = std::any_of(v_.links.begin(), v_.links.end(),
-                                     [&](const BatchLink& l) { return l.batch_id == newest.batch; });
+    const bool present =
+        std::any_of(v_.links.begin(), v_.links.end(), [&](const BatchLink& l) { return l.batch_id == newest.batch; });
     if (!present || newest.batch <= newest.through_batch) {
         add(Finding{FindingKind::added, newest.batch, "prunes", std::nullopt, false,
                     fmt::format("the prune of batches up to {} names batch {}, which is not a batch after them",

@@ -74,13 +74,15 @@ std::string anchor_text(const AnchorResult& r) {
         case AnchorStatus::not_in_chain:
             return fmt::format("anchor not in chain: {}: no batch of {} has this hash{}", anchor_label(r.anchor),
                                r.anchor.batch ? "the journal" : "any journal",
-                               r.anchor.batch ? "" : " (give the whole anchor line, with batch=N, to check an anchor "
-                                                     "of a pruned journal)");
+                               r.anchor.batch ? ""
+                                              : " (give the whole anchor line, with batch=N, to check an anchor "
+                                                "of a pruned journal)");
         case AnchorStatus::pruned:
             return r.batch_verified
-                       ? fmt::format("anchor pruned: {}: batch {} of {} was deleted by retention; its hash is the one "
-                                     "the prune recorded",
-                                     anchor_label(r.anchor), r.batch, term(r.journal))
+                       ? fmt::format(
+                             "anchor pruned: {}: batch {} of {} was deleted by retention; its hash is the one "
+                             "the prune recorded",
+                             anchor_label(r.anchor), r.batch, term(r.journal))
                        : fmt::format("anchor pruned: {}: batch {} of {} was deleted by retention; it cannot be checked",
                                      anchor_label(r.anchor), r.batch, term(r.journal));
     }
@@ -135,7 +137,8 @@ std::string VerifyTextRenderer::render(const VerifyReport& report) const {
             out += fmt::format(
                 "  pruned: batches 1-{} (committed up to {}) deleted by retention ({}), {} event rows in {} prune(s); "
                 "the chain verifies from batch {}\n",
-                p.through_batch, wall(p.through_wall_ns), term(p.reason), p.rows, p.prunes, sat_add(p.through_batch, 1));
+                p.through_batch, wall(p.through_wall_ns), term(p.reason), p.rows, p.prunes,
+                sat_add(p.through_batch, 1));
         }
         if (!v.findings.empty()) {
             out += fmt::format("  findings: {}\n", v.findings.size() + v.findings_omitted);

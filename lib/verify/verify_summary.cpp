@@ -18,8 +18,9 @@ bool Verifier::summarise() {
         int64_t run_id, boot_ns, wall_ns;
     };
     std::vector<Sample> samples;
-    bool ok = each("clock_samples", "SELECT run_id, boot_ns, wall_ns FROM clock_samples",
-                   [&](Stmt& s) { samples.push_back(Sample{s.int64(0), s.int64(1), s.int64(2)}); });
+    bool ok = each("clock_samples", "SELECT run_id, boot_ns, wall_ns FROM clock_samples", [&](Stmt& s) {
+        samples.push_back(Sample{s.int64(0), s.int64(1), s.int64(2)});
+    });
     ClockMap clock;
     // Each run's end by the model's rule (run_end_ns), in boot time: the
     // gaps between runs are reconstruct's not_recorded warnings too.
@@ -49,16 +50,16 @@ bool Verifier::summarise() {
         const RunSummary* r = run(run_id);
         return r ? clock.to_wall(r->boot_id, boot_ns) : boot_ns;
     };
-    ok = ok &&
-         each("run_stops", "SELECT run_id, stopped_wall_ns, reason, events, lost, stopped_ns FROM run_stops", [&](Stmt& s) {
-             if (RunSummary* r = run(s.int64(0))) {
-                 ends[r->run_id].stopped_ns = s.int64(5);
-                 r->stopped_wall_ns = s.int64(1);
-                 r->stop_reason = s.text(2);
-                 r->events = s.int64(3);
-                 r->lost = s.int64(4);
-             }
-         });
+    ok = ok && each("run_stops", "SELECT run_id, stopped_wall_ns, reason, events, lost, stopped_ns FROM run_stops",
+                    [&](Stmt& s) {
+                        if (RunSummary* r = run(s.int64(0))) {
+                            ends[r->run_id].stopped_ns = s.int64(5);
+                            r->stopped_wall_ns = s.int64(1);
+                            r->stop_reason = s.text(2);
+                            r->events = s.int64(3);
+                            r->lost = s.int64(4);
+                        }
+                    });
     ok = ok && each("batches",
                     "SELECT run_id, min(batch_id), max(batch_id), count(*), max(committed_ns) FROM batches "
                     "GROUP BY run_id",

@@ -14,8 +14,10 @@
 
 int main(int argc, char** argv) {
     std::string missing;
-    if (geteuid() != 0) missing = "root";
-    else if (!std::filesystem::exists("/sys/kernel/btf/vmlinux")) missing = "kernel BTF (/sys/kernel/btf/vmlinux)";
+    if (geteuid() != 0)
+        missing = "root";
+    else if (!std::filesystem::exists("/sys/kernel/btf/vmlinux"))
+        missing = "kernel BTF (/sys/kernel/btf/vmlinux)";
     // Listing tests (ctest discovery) must work anywhere.
     bool listing = false;
     for (int i = 1; i < argc; ++i) {

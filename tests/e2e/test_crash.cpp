@@ -137,11 +137,11 @@ public:
         REQUIRE(devnull >= 0);
         for (int w = 0; w < kWorkers; ++w) {
             // spawn() puts each worker in a process group of its own.
-            pids_.push_back(spawn("/bin/sh",
-                                  {"/bin/sh", "-c",
-                                   "i=0; while [ $i -lt 100000 ]; do /bin/true \"$0\" \"$1\" $i; i=$((i + 1)); done",
-                                   marker, fmt::format("w{}", w)},
-                                  {}, devnull, devnull, devnull));
+            pids_.push_back(spawn(
+                "/bin/sh",
+                {"/bin/sh", "-c", "i=0; while [ $i -lt 100000 ]; do /bin/true \"$0\" \"$1\" $i; i=$((i + 1)); done",
+                 marker, fmt::format("w{}", w)},
+                {}, devnull, devnull, devnull));
         }
         close(devnull);
     }
@@ -289,7 +289,7 @@ Crash crash_during_storm(const TempDir& dir, const std::string& journal, const s
     CHECK(v.journal["end"]["clean"] == false);
     CHECK(v.journal["end"]["truncated"] == false);
     CHECK(v.journal["end"]["text"] == fmt::format("ends at batch {} (run 1 was not stopped cleanly)",
-                                                   v.journal["chain"]["last_batch"].get<int64_t>()));
+                                                  v.journal["chain"]["last_batch"].get<int64_t>()));
 
     const std::string copy = copy_journal(journal, dir, "killed-copy.db");
     lineage::Database db = open_copy(copy);
@@ -397,9 +397,9 @@ TEST_CASE("crash: record started again after kill -9 appends a new run and lists
     CHECK(count(storm_execs(db, after)) == 3);
 
     // reconstruct over a window that spans the restart says what it lacks.
-    RunResult rc = run_argv({lineage_bin(), "reconstruct", "--journal", journal, "--since", "-10m", "--binary",
-                             "true", "--format", "json"},
-                            {}, 60s);
+    RunResult rc = run_argv(
+        {lineage_bin(), "reconstruct", "--journal", journal, "--since", "-10m", "--binary", "true", "--format", "json"},
+        {}, 60s);
     INFO("lineage reconstruct: " << describe_status(rc.status) << "\n" << rc.err);
     REQUIRE(rc.exit_code == 0);
     json out = json::parse(rc.out, nullptr, false);

@@ -75,8 +75,7 @@ size_t line_depth(const std::string& line) {
 
 }  // namespace
 
-TEST_CASE("a fork chain 1,000 deep: folded into one line, the payload and its connect at their depth",
-          "[deep-e2e]") {
+TEST_CASE("a fork chain 1,000 deep: folded into one line, the payload and its connect at their depth", "[deep-e2e]") {
     TempDir dir;
     const std::string journal = dir / "journal.db";
     Listener listener("127.0.0.1");
@@ -168,9 +167,9 @@ TEST_CASE("a fork chain 1,000 deep: folded into one line, the payload and its co
 
     // Python's json module, recursion limit 1,000, loads it.
     write_file(dir / "deep.json", out.out);
-    auto py = run_argv({"/usr/bin/python3", "-c", "import json, sys; json.load(open(sys.argv[1])); print('ok')",
-                        dir / "deep.json"},
-                       {}, 60s);
+    auto py = run_argv(
+        {"/usr/bin/python3", "-c", "import json, sys; json.load(open(sys.argv[1])); print('ok')", dir / "deep.json"},
+        {}, 60s);
     INFO("python3 json.load:\n" << describe(py));
     CHECK(py.exit_code == 0);
     CHECK(py.out == "ok\n");

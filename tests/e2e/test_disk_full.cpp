@@ -123,8 +123,7 @@ size_t marker_execs(const std::string& journal, const std::string& marker) {
 
 }  // namespace
 
-TEST_CASE("disk full: record rides it out, counts what it could not store, and the journal verifies",
-          "[disk-full]") {
+TEST_CASE("disk full: record rides it out, counts what it could not store, and the journal verifies", "[disk-full]") {
     TempDir dir;
     Tmpfs fs(dir, "64M");
     const std::string journal = fs / "j.db";
@@ -207,8 +206,9 @@ TEST_CASE("record --max-size prunes the oldest batches and the journal verifies 
     CHECK(j["chain"]["first_batch"].get<int64_t>() == j["pruned"]["through_batch"].get<int64_t>() + 1);
     // Pages in use stay under the limit (the file itself may keep free pages).
     Journal jr(journal);
-    const int64_t used = jr.scalar("SELECT (SELECT page_count FROM pragma_page_count) - "
-                                   "(SELECT freelist_count FROM pragma_freelist_count)") *
+    const int64_t used = jr.scalar(
+                             "SELECT (SELECT page_count FROM pragma_page_count) - "
+                             "(SELECT freelist_count FROM pragma_freelist_count)") *
                          jr.scalar("SELECT page_size FROM pragma_page_size");
     CHECK(used <= 1024 * 1024);
     // The oldest went, the newest stayed.
@@ -216,8 +216,8 @@ TEST_CASE("record --max-size prunes the oldest batches and the journal verifies 
     CHECK(marker_execs(journal, marker + "-3") == 1000);
 
     // reconstruct says that the window reaches into pruned time.
-    RunResult rc = run_argv({lineage_bin(), "reconstruct", "--journal", journal, "--since", "-1h", "--binary",
-                             "true", "--format", "json"});
+    RunResult rc = run_argv(
+        {lineage_bin(), "reconstruct", "--journal", journal, "--since", "-1h", "--binary", "true", "--format", "json"});
     INFO(describe(rc));
     json out = json::parse(rc.out, nullptr, false);
     REQUIRE(!out.is_discarded());

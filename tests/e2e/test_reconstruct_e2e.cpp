@@ -34,8 +34,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string tree_workload() { return source_dir() + "/tests/e2e/workload_tree.sh"; }
-std::string schema_path() { return source_dir() + "/schema/reconstruct.schema.json"; }
+std::string tree_workload() {
+    return source_dir() + "/tests/e2e/workload_tree.sh";
+}
+std::string schema_path() {
+    return source_dir() + "/schema/reconstruct.schema.json";
+}
 
 const Args kAsNobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
 
@@ -83,8 +87,9 @@ void check_schema(const std::string& json_text, const std::string& scratch_file)
     static const bool have_jsonschema =
         run_argv({"/usr/bin/python3", "-c", "import jsonschema"}, {}, 30s).exit_code == 0;
     if (!have_jsonschema) {
-        FAIL("python3-jsonschema is missing (apt-get install python3-jsonschema): it is needed to validate the "
-             "output against schema/reconstruct.schema.json");
+        FAIL(
+            "python3-jsonschema is missing (apt-get install python3-jsonschema): it is needed to validate the "
+            "output against schema/reconstruct.schema.json");
     }
     write_file(scratch_file, json_text);
     auto r = run_argv({"/usr/bin/python3", "-m", "jsonschema", "-i", scratch_file, schema_path()}, {}, 30s);
@@ -138,7 +143,9 @@ std::vector<std::string> lines_of(const std::string& text) {
     return out;
 }
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+bool starts_with(const std::string& s, const std::string& prefix) {
+    return s.compare(0, prefix.size(), prefix) == 0;
+}
 
 // Replaces "(PID n)" / "(PID n, m in its namespace)" by "(PID _)" and the
 // start/connect times (+1.234s, -16m39s, +3h12m, +2d01h) by "T".
@@ -324,15 +331,28 @@ bool valid_utf8(const std::string& s) {
         unsigned char b = static_cast<unsigned char>(s[i]);
         size_t len = 0;
         unsigned char lo = 0x80, hi = 0xbf;
-        if (b < 0x80) len = 1;
-        else if (b >= 0xc2 && b <= 0xdf) len = 2;
-        else if (b == 0xe0) { len = 3; lo = 0xa0; }
-        else if ((b >= 0xe1 && b <= 0xec) || b == 0xee || b == 0xef) len = 3;
-        else if (b == 0xed) { len = 3; hi = 0x9f; }
-        else if (b == 0xf0) { len = 4; lo = 0x90; }
-        else if (b >= 0xf1 && b <= 0xf3) len = 4;
-        else if (b == 0xf4) { len = 4; hi = 0x8f; }
-        else return false;
+        if (b < 0x80)
+            len = 1;
+        else if (b >= 0xc2 && b <= 0xdf)
+            len = 2;
+        else if (b == 0xe0) {
+            len = 3;
+            lo = 0xa0;
+        } else if ((b >= 0xe1 && b <= 0xec) || b == 0xee || b == 0xef)
+            len = 3;
+        else if (b == 0xed) {
+            len = 3;
+            hi = 0x9f;
+        } else if (b == 0xf0) {
+            len = 4;
+            lo = 0x90;
+        } else if (b >= 0xf1 && b <= 0xf3)
+            len = 4;
+        else if (b == 0xf4) {
+            len = 4;
+            hi = 0x8f;
+        } else
+            return false;
         if (i + len > s.size()) return false;
         for (size_t k = 1; k < len; ++k) {
             unsigned char c = static_cast<unsigned char>(s[i + k]);
@@ -413,7 +433,9 @@ std::vector<ForkRow> fork_descendants(Journal& j, const Proc& root) {
 }
 
 // A temporary directory that `nobody` can use as TMPDIR.
-void make_world_writable(const TempDir& d) { REQUIRE(chmod(d.path().c_str(), 01777) == 0); }
+void make_world_writable(const TempDir& d) {
+    REQUIRE(chmod(d.path().c_str(), 01777) == 0);
+}
 
 }  // namespace
 
@@ -445,8 +467,8 @@ TEST_CASE("record a scripted workload, then reconstruct it (text and JSON)", "[r
     const int64_t killed_pid = fact_int(facts, "killed");
 
     // ---- text ------------------------------------------------------------
-    auto text = reconstruct({"--journal", journal, "--descendants-of", std::to_string(root_pid), "--color", "never"},
-                            env);
+    auto text =
+        reconstruct({"--journal", journal, "--descendants-of", std::to_string(root_pid), "--color", "never"}, env);
     require_exit(text, 0, "reconstruct --descendants-of " + std::to_string(root_pid) + " --color never");
     CHECK(control_bytes(text.out).empty());
 
@@ -456,21 +478,23 @@ TEST_CASE("record a scripted workload, then reconstruct it (text and JSON)", "[r
     std::vector<std::string> normalised;
     for (const auto& l : sub) normalised.push_back(normalise_line(l));
     const std::string expected =
-        "/bin/sh " + lineage::shell_quote(tree_workload()) + "  (PID _)  T  exit 0\n"
+        "/bin/sh " + lineage::shell_quote(tree_workload()) +
+        "  (PID _)  T  exit 0\n"
         "  ├── sh -c \"cat /etc/hostname >/dev/null; exec /bin/sleep 0.2\" → /bin/sleep 0.2  (PID _)  T  exit 0\n"
         "  │     └── cat /etc/hostname  (PID _)  T  exit 0\n"
         "  ├── sleep 30  (PID _)  T  killed by SIGKILL\n"
         "  ├── sh -c \"exit 3\"  (PID _)  T  exit 3\n"
         "  └── python3 -c 'import os, socket; socket.create_connection((\"127.0.0.1\", "
         "int(os.environ[\"LINEAGE_V4_PORT\"])), timeout=5).close()'  (PID _)  T  exit 0\n"
-        "        → connect 127.0.0.1:" + port + "  T\n";
+        "        → connect 127.0.0.1:" +
+        port + "  T\n";
     CHECK(join_lines(normalised) == expected);
     // The root's parent, shown above it as an ancestor, is this test.
     CHECK(parent_line.find("(PID " + std::to_string(getpid()) + ")") != std::string::npos);
 
     // ---- JSON ------------------------------------------------------------
-    auto js = reconstruct({"--journal", journal, "--descendants-of", std::to_string(root_pid), "--format", "json"},
-                          env);
+    auto js =
+        reconstruct({"--journal", journal, "--descendants-of", std::to_string(root_pid), "--format", "json"}, env);
     require_exit(js, 0, "reconstruct --descendants-of " + std::to_string(root_pid) + " --format json");
     check_schema(js.out, dir / "tree.json");
     json doc = parse_json(js.out);
@@ -676,7 +700,6 @@ TEST_CASE("record a scripted workload, then reconstruct it (text and JSON)", "[r
     CHECK(dir_names(tmp.path()).empty());
 }
 
-
 // ---------------------------------------------------------------------------
 // 2.
 
@@ -871,8 +894,7 @@ TEST_CASE("reconstruct never modifies the evidence", "[reconstruct-e2e]") {
 // ---------------------------------------------------------------------------
 // 4.
 
-TEST_CASE("bad journal files make reconstruct and verify exit 2 with one line naming the file",
-          "[reconstruct-e2e]") {
+TEST_CASE("bad journal files make reconstruct and verify exit 2 with one line naming the file", "[reconstruct-e2e]") {
     TempDir src, bad, tmp;
     const Env env = {{"TMPDIR", tmp.path()}};
     const std::string journal = src / "journal.db";
@@ -986,11 +1008,12 @@ TEST_CASE("hostile argv recorded for real", "[reconstruct-e2e]") {
         Args argv;
     };
     std::vector<Case> cases;
-    cases.push_back({"lineage-hostile-ctl", "/bin/true",
+    cases.push_back({"lineage-hostile-ctl",
+                     "/bin/true",
                      {"/bin/true", "lineage-hostile-ctl", "\x1b]0;pwned\x07", "\x1b[2J", "two\nlines", "tab\there",
                       "\x1b[31mred"}});
-    cases.push_back({"lineage-hostile-utf8", "/bin/true",
-                     {"/bin/true", "lineage-hostile-utf8", "\xff\xfe", "ok", "a\xc3(b"}});
+    cases.push_back(
+        {"lineage-hostile-utf8", "/bin/true", {"/bin/true", "lineage-hostile-utf8", "\xff\xfe", "ok", "a\xc3(b"}});
     {
         // 1 MiB of argv. One argument cannot be 1 MiB (the kernel caps one
         // at MAX_ARG_STRLEN, 128 KiB): eight of 128 KiB - 1 bytes each.
@@ -1030,7 +1053,10 @@ TEST_CASE("hostile argv recorded for real", "[reconstruct-e2e]") {
     {
         auto bad = control_bytes(text.out);
         INFO("first raw control byte at " << (bad.empty() ? 0 : bad[0]) << ": "
-                                          << printable(text.out.substr(bad.empty() ? 0 : bad[0] > 60 ? bad[0] - 60 : 0, 120)));
+                                          << printable(text.out.substr(bad.empty()   ? 0
+                                                                       : bad[0] > 60 ? bad[0] - 60
+                                                                                     : 0,
+                                                                       120)));
         CHECK(bad.empty());
         CHECK(valid_utf8(text.out));
         auto lines = lines_of(text.out);
@@ -1042,12 +1068,13 @@ TEST_CASE("hostile argv recorded for real", "[reconstruct-e2e]") {
             REQUIRE(found.size() == 1);
             return found[0];
         };
-        CHECK(line_with("lineage-hostile-ctl").find(
-                  "/bin/true lineage-hostile-ctl $'\\x1b]0;pwned\\x07' $'\\x1b[2J' $'two\\nlines' $'tab\\there' "
-                  "$'\\x1b[31mred'  (PID ") != std::string::npos);
-        CHECK(line_with("lineage-hostile-utf8").find("/bin/true lineage-hostile-utf8 $'\\xff\\xfe' ok $'a\\xc3(b'  (PID ") !=
-              std::string::npos);
-        CHECK(line_with("lineage-hostile-name").find("[" + bin.path() + "/tr\\nue\\x1b]0;x\\x07] innocent lineage-hostile-name  (PID ") !=
+        CHECK(line_with("lineage-hostile-ctl")
+                  .find("/bin/true lineage-hostile-ctl $'\\x1b]0;pwned\\x07' $'\\x1b[2J' $'two\\nlines' $'tab\\there' "
+                        "$'\\x1b[31mred'  (PID ") != std::string::npos);
+        CHECK(line_with("lineage-hostile-utf8")
+                  .find("/bin/true lineage-hostile-utf8 $'\\xff\\xfe' ok $'a\\xc3(b'  (PID ") != std::string::npos);
+        CHECK(line_with("lineage-hostile-name")
+                  .find("[" + bin.path() + "/tr\\nue\\x1b]0;x\\x07] innocent lineage-hostile-name  (PID ") !=
               std::string::npos);
         // Long command lines are cut for display, and say so.
         for (const char* m : {"lineage-hostile-big", "lineage-hostile-many"}) {
@@ -1075,8 +1102,8 @@ TEST_CASE("hostile argv recorded for real", "[reconstruct-e2e]") {
                 bool sgr = k < color.out.size() && color.out[k] == '[';
                 if (sgr) {
                     ++k;
-                    while (k < color.out.size() && (std::isdigit(static_cast<unsigned char>(color.out[k])) ||
-                                                    color.out[k] == ';'))
+                    while (k < color.out.size() &&
+                           (std::isdigit(static_cast<unsigned char>(color.out[k])) || color.out[k] == ';'))
                         ++k;
                     sgr = k < color.out.size() && color.out[k] == 'm';
                 }

@@ -26,9 +26,13 @@ using Args = std::vector<std::string>;
 
 namespace {
 
-std::string workload_path() { return source_dir() + "/tests/e2e/workload.sh"; }
+std::string workload_path() {
+    return source_dir() + "/tests/e2e/workload.sh";
+}
 
-int64_t ns_per_tick() { return 1'000'000'000 / sysconf(_SC_CLK_TCK); }
+int64_t ns_per_tick() {
+    return 1'000'000'000 / sysconf(_SC_CLK_TCK);
+}
 
 // Kills and reaps a process the test started, unless the test did.
 struct Reaper {
@@ -105,9 +109,9 @@ TEST_CASE("record captures the scripted workload", "[record]") {
     Listener v6("::1");
 
     auto rec = start_record(journal);
-    auto run = run_argv({"/bin/sh", workload_path()},
-                        {{"LINEAGE_V4_PORT", std::to_string(v4.port())}, {"LINEAGE_V6_PORT", std::to_string(v6.port())}},
-                        20s);
+    auto run =
+        run_argv({"/bin/sh", workload_path()},
+                 {{"LINEAGE_V4_PORT", std::to_string(v4.port())}, {"LINEAGE_V6_PORT", std::to_string(v6.port())}}, 20s);
     rec->stop();
 
     INFO("workload stdout:\n" << run.out << "workload stderr:\n" << run.err);
@@ -406,8 +410,8 @@ TEST_CASE("record captures the scripted workload", "[record]") {
         CHECK(all.size() >= 20);
         std::set<int64_t> tgids;
         for (const auto& f : all) tgids.insert(f.child.tgid);
-        for (const char* key : {"pipeline", "bg", "chain", "threads", "killed", "exit3", "orphanparent", "orphan",
-                                "connector"}) {
+        for (const char* key :
+             {"pipeline", "bg", "chain", "threads", "killed", "exit3", "orphanparent", "orphan", "connector"}) {
             INFO(key);
             CHECK(tgids.count(fact_int(facts, key)) == 1);
         }
@@ -526,8 +530,9 @@ TEST_CASE("record on an existing journal appends a second run", "[record]") {
         CHECK(ex[0].argv == Args{"/bin/true", marker});
         // The other run's marker is not in this run's batches.
         const std::string other = "lineage-run-" + std::to_string(3 - run) + "-" + std::to_string(getpid());
-        CHECK(j.execs("instr(argv, CAST('" + other + "' AS BLOB)) > 0 AND batch IN (SELECT batch_id FROM batches "
-                      "WHERE run_id = ?)",
+        CHECK(j.execs("instr(argv, CAST('" + other +
+                          "' AS BLOB)) > 0 AND batch IN (SELECT batch_id FROM batches "
+                          "WHERE run_id = ?)",
                       {run})
                   .empty());
     }
@@ -546,7 +551,10 @@ TEST_CASE("record snapshots processes that were already running", "[record]") {
     sleeper.pid = spawn("/bin/sleep", {"sleep", "30"}, {}, devnull, devnull, devnull);
     close(devnull);
     // Wait until it is sleep (exec done), not the forked test image.
-    const std::string want_cmdline("sleep\0" "30\0", 9);
+    const std::string want_cmdline(
+        "sleep\0"
+        "30\0",
+        9);
     auto deadline = Clock::now() + 5s;
     while (read_file("/proc/" + std::to_string(sleeper.pid) + "/cmdline") != want_cmdline) {
         REQUIRE(Clock::now() < deadline);

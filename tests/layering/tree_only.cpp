@@ -27,7 +27,8 @@ int main() {
     const lineage::Report report = lineage::build_report(model, lineage::Query{});
     const std::string text = lineage::TextRenderer(lineage::TextOptions{}).render(model, report);
     const std::string json = lineage::JsonRenderer().render(model, report);
-    if (report.matched != 1 || text.find("true") == std::string::npos || json.find("\"pid\": 42") == std::string::npos) {
+    if (report.matched != 1 || text.find("true") == std::string::npos ||
+        json.find("\"pid\": 42") == std::string::npos) {
         std::fputs("the tree stages gave an unexpected answer\n", stderr);
         return 1;
     }

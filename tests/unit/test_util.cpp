@@ -23,9 +23,10 @@ void write_start_batch(JournalWriter& w, uint64_t t) {
         s.cgroup_path =
             "/kubepods.slice/kubepods-pod7c9e6679_7425_40de_944b_e07fc1f90ae7.slice/cri-containerd-"
             "4f1a2b3c.scope";
-        REQUIRE(w.add_snapshot(s).ok());
+        REQUIRE(w.add_snapshot(s, "7c9e6679-7425-40de-944b-e07fc1f90ae7").ok());
     }
-    REQUIRE(w.add_pod("7c9e6679-7425-40de-944b-e07fc1f90ae7", "my-app", "production", lineage::PodNameSource::log_dir).ok());
+    REQUIRE(w.add_pod("7c9e6679-7425-40de-944b-e07fc1f90ae7", "my-app", "production", lineage::PodNameSource::log_dir)
+                .ok());
     REQUIRE(w.commit(static_cast<int64_t>(t + 1)).ok());
 }
 
@@ -53,7 +54,7 @@ void add_events(JournalWriter& w, uint32_t& pid, uint64_t& t, int n) {
         f.parent = {1, 500'000'000};
         f.child = {pid, t};
         f.parent_comm = "bash";
-        REQUIRE(w.add(f).ok());
+        REQUIRE(w.add(f, "").ok());
         ExecEvent e;
         e.time_ns = t += 1'000'000;
         e.proc = f.child;
@@ -62,13 +63,13 @@ void add_events(JournalWriter& w, uint32_t& pid, uint64_t& t, int n) {
         e.binary = "/usr/bin/curl";
         e.argv = join_argv({"curl", "http://example.com/" + std::to_string(pid)});
         e.cgroup_path = "/system.slice/x.service";
-        REQUIRE(w.add(e).ok());
+        REQUIRE(w.add(e, "").ok());
         ExitEvent x;
         x.time_ns = t += 1'000'000;
         x.proc = f.child;
         x.code = i;
         x.comm = "curl";
-        REQUIRE(w.add(x).ok());
+        REQUIRE(w.add(x, "").ok());
     }
     ConnectEvent c;
     c.time_ns = t += 1'000'000;
@@ -79,7 +80,7 @@ void add_events(JournalWriter& w, uint32_t& pid, uint64_t& t, int n) {
     c.sport = 40000;
     c.dport = 80;
     c.established = true;
-    REQUIRE(w.add(c).ok());
+    REQUIRE(w.add(c, "").ok());
     if (n % 2 == 0) REQUIRE(w.add_loss(static_cast<int64_t>(t) - 500, static_cast<int64_t>(t), 7, "ringbuf_full").ok());
 }
 

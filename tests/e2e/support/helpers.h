@@ -66,8 +66,8 @@ std::string copy_journal(const std::string& journal, const TempDir& dir, const s
 // environment plus `env`. The child gets its own process group (so a
 // timeout can kill everything it started), default signal dispositions and
 // an empty signal mask. -1 in a fd argument keeps the test's own.
-pid_t spawn(const std::string& path, const std::vector<std::string>& argv, const Env& env, int stdin_fd,
-            int stdout_fd, int stderr_fd);
+pid_t spawn(const std::string& path, const std::vector<std::string>& argv, const Env& env, int stdin_fd, int stdout_fd,
+            int stderr_fd);
 
 // Waits for `pid` up to `timeout`; nullopt when it is still running.
 std::optional<int> wait_for(pid_t pid, std::chrono::milliseconds timeout);

@@ -24,7 +24,9 @@ std::string join_args(const std::vector<std::string>& args) {
     return s + "}";
 }
 
-std::ostream& operator<<(std::ostream& os, const Proc& p) { return os << "(" << p.tgid << ", " << p.start_ns << ")"; }
+std::ostream& operator<<(std::ostream& os, const Proc& p) {
+    return os << "(" << p.tgid << ", " << p.start_ns << ")";
+}
 
 Journal::Journal(const std::string& path) {
     auto db = lineage::Database::open_read(lineage::sqlite_file_uri(path) + "?mode=ro");
@@ -99,11 +101,11 @@ std::vector<ExecRow> Journal::execs(const std::string& where, const std::vector<
 
 std::vector<ExitRow> Journal::exits(const std::string& where, const std::vector<Param>& params) {
     std::vector<ExitRow> out;
-    each(std::string("SELECT ") + kExitCols + " FROM exit WHERE " + where + " ORDER BY time_ns, rowid", params,
-         [&](lineage::Stmt& s) {
-             out.push_back(
-                 ExitRow{s.int64(0), {s.int64(1), s.int64(2)}, s.int64(3), s.int64(4), s.int64(5), s.blob(6)});
-         });
+    each(
+        std::string("SELECT ") + kExitCols + " FROM exit WHERE " + where + " ORDER BY time_ns, rowid", params,
+        [&](lineage::Stmt& s) {
+            out.push_back(ExitRow{s.int64(0), {s.int64(1), s.int64(2)}, s.int64(3), s.int64(4), s.int64(5), s.blob(6)});
+        });
     return out;
 }
 

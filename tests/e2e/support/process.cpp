@@ -22,8 +22,12 @@ extern char** environ;
 
 namespace e2e {
 
-std::string lineage_bin() { return LINEAGE_BIN; }
-std::string source_dir() { return LINEAGE_SOURCE_DIR; }
+std::string lineage_bin() {
+    return LINEAGE_BIN;
+}
+std::string source_dir() {
+    return LINEAGE_SOURCE_DIR;
+}
 
 namespace {
 
@@ -43,8 +47,8 @@ std::string copy_journal(const std::string& journal, const TempDir& dir, const s
     return copy;
 }
 
-pid_t spawn(const std::string& path, const std::vector<std::string>& argv, const Env& env, int stdin_fd,
-            int stdout_fd, int stderr_fd) {
+pid_t spawn(const std::string& path, const std::vector<std::string>& argv, const Env& env, int stdin_fd, int stdout_fd,
+            int stderr_fd) {
     // Everything the child needs is built before fork: after it, only
     // async-signal-safe calls.
     std::vector<std::string> env_strings;

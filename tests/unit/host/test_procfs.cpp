@@ -38,16 +38,15 @@ const std::string kthreadd_stat_line =
     "0 0 0 2147483647 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
 
 // A stat line shaped like the kernel's, with the fields we parse filled in.
-std::string make_stat(int pid, const std::string& comm, char state, int ppid, uint32_t flags,
-                      uint64_t starttime) {
+std::string make_stat(int pid, const std::string& comm, char state, int ppid, uint32_t flags, uint64_t starttime) {
     return fmt::format(
         "{} ({}) {} {} {} {} 0 -1 {} 0 0 0 0 0 0 0 0 20 0 1 0 {} 1000 10 18446744073709551615 0 0 0 0 0 "
         "0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
         pid, comm, state, ppid, pid, pid, flags, starttime);
 }
 
-std::string make_status(const std::string& name, int tgid, int ppid, const std::string& uid,
-                        const std::string& gid, const std::string& nspid_line) {
+std::string make_status(const std::string& name, int tgid, int ppid, const std::string& uid, const std::string& gid,
+                        const std::string& nspid_line) {
     return fmt::format(
         "Name:\t{}\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n"
         "TracerPid:\t0\nUid:\t{}\nGid:\t{}\nFDSize:\t64\nGroups:\t \n{}Threads:\t1\n",
@@ -93,8 +92,7 @@ std::string own_nodename() {
     return u.nodename;
 }
 
-const lineage::SnapshotProcess* find_tgid(const std::vector<lineage::SnapshotProcess>& processes,
-                                          int32_t tgid) {
+const lineage::SnapshotProcess* find_tgid(const std::vector<lineage::SnapshotProcess>& processes, int32_t tgid) {
     for (const auto& p : processes) {
         if (p.tgid == tgid) {
             return &p;
@@ -153,8 +151,7 @@ TEST_CASE("parse_proc_stat takes comm up to the last ')'", "[procfs]") {
     }
 
     // The example from the design notes, written out by hand.
-    auto stat = lineage::parse_proc_stat(
-        "123 (a) b) (c) S 1 123 123 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 5555 0 0");
+    auto stat = lineage::parse_proc_stat("123 (a) b) (c) S 1 123 123 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 5555 0 0");
     REQUIRE(stat.ok());
     CHECK(stat->comm == "a) b) (c");
     CHECK(stat->ppid == 1);
@@ -271,8 +268,8 @@ TEST_CASE("parse_proc_status", "[procfs]") {
     SECTION("a comm that looks like status lines stays inside Name") {
         // The kernel prints a newline in Name as the two characters "\\n",
         // so a hostile comm stays on the Name line.
-        auto status = lineage::parse_proc_status(make_status(
-            "x\\nUid:\t0\t0\t0\t0", 50, 1, "1000\t1000\t1000\t1000", "1\t1\t1\t1", "NSpid:\t50\n"));
+        auto status = lineage::parse_proc_status(
+            make_status("x\\nUid:\t0\t0\t0\t0", 50, 1, "1000\t1000\t1000\t1000", "1\t1\t1\t1", "NSpid:\t50\n"));
         REQUIRE(status.ok());
         CHECK(status->uid == 1000u);
     }
@@ -284,16 +281,12 @@ TEST_CASE("parse_proc_status", "[procfs]") {
         // Truncated in the middle of the Uid line.
         CHECK_FALSE(lineage::parse_proc_status("Tgid:\t1\nPPid:\t0\nUid:\t1000\t1000").ok());
         // Bad numbers.
+        CHECK_FALSE(lineage::parse_proc_status(make_status("x", 1, 0, "a\tb\tc\td", "0\t0\t0\t0", "")).ok());
         CHECK_FALSE(
-            lineage::parse_proc_status(make_status("x", 1, 0, "a\tb\tc\td", "0\t0\t0\t0", "")).ok());
+            lineage::parse_proc_status(make_status("x", 1, 0, "0\t0\t0\t0", "0\t0\t0\t0", "NSpid:\t1\tx\n")).ok());
+        CHECK_FALSE(lineage::parse_proc_status(make_status("x", 1, 0, "0\t0\t0\t0", "0\t0\t0\t0", "NSpid:\t\n")).ok());
         CHECK_FALSE(
-            lineage::parse_proc_status(make_status("x", 1, 0, "0\t0\t0\t0", "0\t0\t0\t0", "NSpid:\t1\tx\n"))
-                .ok());
-        CHECK_FALSE(
-            lineage::parse_proc_status(make_status("x", 1, 0, "0\t0\t0\t0", "0\t0\t0\t0", "NSpid:\t\n")).ok());
-        CHECK_FALSE(lineage::parse_proc_status(
-                        "Tgid:\t99999999999\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n")
-                        .ok());
+            lineage::parse_proc_status("Tgid:\t99999999999\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n").ok());
     }
 }
 
@@ -411,8 +404,7 @@ TEST_CASE("scan_proc reads a fake /proc tree field by field", "[procfs]") {
 
     // pid 1: every file present and readable.
     write_file(proc / "1/stat", make_stat(1, "systemd", 'S', 0, 0x400100, 24));
-    write_file(proc / "1/status",
-               make_status("systemd", 1, 0, "0\t0\t0\t0", "0\t0\t0\t0", "NSpid:\t1\n"));
+    write_file(proc / "1/status", make_status("systemd", 1, 0, "0\t0\t0\t0", "0\t0\t0\t0", "NSpid:\t1\n"));
     write_file(proc / "1/cmdline", "/sbin/init\0splash\0"s);
     write_file(proc / "1/cgroup", "0::/init.scope\n");
     fs::create_symlink("/usr/lib/systemd/systemd", proc / "1/exe");

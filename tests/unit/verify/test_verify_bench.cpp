@@ -13,10 +13,10 @@
 #include "verify.h"
 
 using namespace lineage;
+using fixture::TempDir;
 using lineage::test::add_events;
 using lineage::test::run_info;
 using lineage::test::verify;
-using fixture::TempDir;
 
 TEST_CASE("verify throughput on a synthetic journal", "[.bench]") {
     // Not run by default: LINEAGE_BENCH_ROWS=1000000 unit_tests "[.bench]"

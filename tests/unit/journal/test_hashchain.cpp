@@ -13,8 +13,8 @@
 #include "test_util.h"
 
 using namespace lineage;
-using lineage::test::run_info;
 using fixture::TempDir;
+using lineage::test::run_info;
 
 namespace {
 
@@ -56,7 +56,7 @@ TEST_CASE("the batch link is the documented encoding", "[verify][hash-chain]") {
         x.code = 3;
         x.signal = 0;
         x.comm = std::string("a\0b", 3);
-        REQUIRE(w->add(x).ok());
+        REQUIRE(w->add(x, "").ok());
         REQUIRE(w->commit(7'000).ok());
     }
     std::string run_row = "\x01";

@@ -36,6 +36,7 @@ SipKey reference_key() {
 // the main file so that its pages can be edited.
 void write_journal(const std::string& path) {
     auto w = lineage::test::open_writer(path);
+    lineage::PodUidCache pod_uids;
     for (uint32_t i = 0; i < 40; ++i) {
         const uint64_t t = 1000 + i;
         ForkEvent f;
@@ -43,7 +44,7 @@ void write_journal(const std::string& path) {
         f.parent = {1, 5};
         f.child = {100 + i, t};
         f.parent_comm = "init";
-        REQUIRE(w.add(f).ok());
+        REQUIRE(w.add(f, "").ok());
         ExecEvent e;
         e.time_ns = t + 1;
         e.proc = f.child;
@@ -55,12 +56,12 @@ void write_journal(const std::string& path) {
             e.cgroup_path = fmt::format(
                 "/kubepods.slice/kubepods-pod0000{:04d}_aaaa_bbbb_cccc_dddddddddddd.slice/cri-containerd-x.scope", i);
         }
-        REQUIRE(w.add(e).ok());
+        REQUIRE(w.add(e, pod_uids.uid_for(e.cgroup_path)).ok());
         ExitEvent x;
         x.time_ns = t + 2;
         x.proc = f.child;
         x.comm = "true";
-        REQUIRE(w.add(x).ok());
+        REQUIRE(w.add(x, "").ok());
     }
     REQUIRE(w.commit(2000).ok());
     REQUIRE(w.end_run(2001, 2001, "signal", 120, 0).ok());
@@ -127,7 +128,6 @@ std::string damage(const std::string& index, F&& fn) {
     CHECK_FALSE(joined(problems_of(path, true)).empty());
     return joined(problems_of(path, false));
 }
-
 
 // Rebuilds `index` from `real_sql`, then writes the schema's own SQL for it
 // back into sqlite_schema: the file claims the schema's index and holds

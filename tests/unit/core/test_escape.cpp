@@ -1,11 +1,11 @@
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "escape.h"
@@ -30,9 +30,8 @@ struct Case {
 std::vector<std::string> forbidden_encodings() {
     std::vector<std::string> out;
     for (int b = 0x80; b <= 0x9f; ++b) out.push_back("\xc2"s + static_cast<char>(b));  // C1
-    const std::vector<unsigned> invisible = {0x061c, 0x200b, 0x200c, 0x200d, 0x200e, 0x200f, 0x202a,
-                                             0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068,
-                                             0x2069, 0xfeff};
+    const std::vector<unsigned> invisible = {0x061c, 0x200b, 0x200c, 0x200d, 0x200e, 0x200f, 0x202a, 0x202b,
+                                             0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069, 0xfeff};
     for (unsigned cp : invisible) {
         std::string s;
         if (cp < 0x800) {
@@ -70,10 +69,42 @@ void require_terminal_safe(const std::string& out) {
 // than uniform random bytes which almost never form bidi controls.
 std::string random_hostile(std::mt19937& rng) {
     static const std::vector<std::string> fragments = {
-        "a", "Z", " ", "'", "\"", "\\", "$", "`", "!", "\n", "\t", "\r", "\x1b", "\x7f", "\0"s,
-        "\x1b]0;pwned\x07", "\x1b[2J", "\xc2\x85", "\xc2\x9b", "\xc2\xa0", "\xe2\x80\xae", "\xe2\x81\xa6",
-        "\xef\xbb\xbf", "\xe2\x80\x8b", "\xd8\x9c", "\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\x98\x80",
-        "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe6\x97", "\xf0\x9f", "\x80", "\xff", "\xfe",
+        "a",
+        "Z",
+        " ",
+        "'",
+        "\"",
+        "\\",
+        "$",
+        "`",
+        "!",
+        "\n",
+        "\t",
+        "\r",
+        "\x1b",
+        "\x7f",
+        "\0"s,
+        "\x1b]0;pwned\x07",
+        "\x1b[2J",
+        "\xc2\x85",
+        "\xc2\x9b",
+        "\xc2\xa0",
+        "\xe2\x80\xae",
+        "\xe2\x81\xa6",
+        "\xef\xbb\xbf",
+        "\xe2\x80\x8b",
+        "\xd8\x9c",
+        "\xc3\xa9",
+        "\xe6\x97\xa5",
+        "\xf0\x9f\x98\x80",
+        "\xc0\xaf",
+        "\xed\xa0\x80",
+        "\xf4\x90\x80\x80",
+        "\xe6\x97",
+        "\xf0\x9f",
+        "\x80",
+        "\xff",
+        "\xfe",
     };
     std::uniform_int_distribution<std::size_t> count_dist(0, 12);
     std::uniform_int_distribution<std::size_t> frag_dist(0, fragments.size());
@@ -98,12 +129,12 @@ TEST_CASE("escape_for_terminal: table", "[escape]") {
         {"", ""},
         {"hello world", "hello world"},
         {"/usr/bin/curl -fsSL", "/usr/bin/curl -fsSL"},
-        {"caf\xc3\xa9", "caf\xc3\xa9"},                    // é
+        {"caf\xc3\xa9", "caf\xc3\xa9"},                            // é
         {"\xe6\x97\xa5\xe6\x9c\xac", "\xe6\x97\xa5\xe6\x9c\xac"},  // 日本
-        {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},          // emoji, 4 bytes
-        {"\xc2\xa0", "\xc2\xa0"},                          // NBSP is printable, just after C1
-        {"\xe2\x80\x90", "\xe2\x80\x90"},                  // U+2010, just after U+200F
-        {"\xe2\x80\xaf", "\xe2\x80\xaf"},                  // U+202F, just after U+202E
+        {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},                  // emoji, 4 bytes
+        {"\xc2\xa0", "\xc2\xa0"},                                  // NBSP is printable, just after C1
+        {"\xe2\x80\x90", "\xe2\x80\x90"},                          // U+2010, just after U+200F
+        {"\xe2\x80\xaf", "\xe2\x80\xaf"},                          // U+202F, just after U+202E
         {"a\\b", "a\\\\b"},
         {"\n\t\r", "\\n\\t\\r"},
         {"\0"s, "\\x00"},
@@ -112,24 +143,30 @@ TEST_CASE("escape_for_terminal: table", "[escape]") {
         {"\x7f", "\\x7f"},
         {"\x1b[31mred", "\\x1b[31mred"},
         {"\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07"},
-        {"\x1b" "b", "\\x1bb"},
-        {"\xc0\xaf", "\\xc0\\xaf"},              // overlong '/'
-        {"\xc1\xbf", "\\xc1\\xbf"},              // overlong
-        {"\xe0\x80\xaf", "\\xe0\\x80\\xaf"},     // overlong 3-byte
+        {"\x1b"
+         "b",
+         "\\x1bb"},
+        {"\xc0\xaf", "\\xc0\\xaf"},           // overlong '/'
+        {"\xc1\xbf", "\\xc1\\xbf"},           // overlong
+        {"\xe0\x80\xaf", "\\xe0\\x80\\xaf"},  // overlong 3-byte
         {"\xf0\x80\x80\xaf", "\\xf0\\x80\\x80\\xaf"},
-        {"\xed\xa0\x80", "\\xed\\xa0\\x80"},     // surrogate U+D800
-        {"\xed\xbf\xbf", "\\xed\\xbf\\xbf"},     // surrogate U+DFFF
+        {"\xed\xa0\x80", "\\xed\\xa0\\x80"},           // surrogate U+D800
+        {"\xed\xbf\xbf", "\\xed\\xbf\\xbf"},           // surrogate U+DFFF
         {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"},  // U+110000
         {"\xf5\x80\x80\x80", "\\xf5\\x80\\x80\\x80"},
         {"\xff\xfe", "\\xff\\xfe"},
-        {"\x80", "\\x80"},                       // lone continuation byte
-        {"ok\xe6\x97", "ok\\xe6\\x97"},          // truncated at end
+        {"\x80", "\\x80"},               // lone continuation byte
+        {"ok\xe6\x97", "ok\\xe6\\x97"},  // truncated at end
         {"ok\xf0\x9f\x98", "ok\\xf0\\x9f\\x98"},
-        {"\xc3" "A", "\\xc3A"},                  // lead byte followed by ASCII
+        {"\xc3"
+         "A",
+         "\\xc3A"},  // lead byte followed by ASCII
         {"\xe2\x28\xa1", "\\xe2(\\xa1"},
         {"\xc2\x80", "\\u{0080}"},
-        {"\xc2\x85", "\\u{0085}"},               // NEL
-        {"\xc2\x9b" "2J", "\\u{009B}2J"},        // 8-bit CSI
+        {"\xc2\x85", "\\u{0085}"},  // NEL
+        {"\xc2\x9b"
+         "2J",
+         "\\u{009B}2J"},  // 8-bit CSI
         {"\xc2\x9f", "\\u{009F}"},
         {"\xe2\x80\x8b", "\\u{200B}"},
         {"\xe2\x80\x8f", "\\u{200F}"},
@@ -205,7 +242,9 @@ TEST_CASE("shell_quote: table", "[escape]") {
         {"C:\\temp", "'C:\\temp'"},
         {"it's $x", "'it'\\''s $x'"},
         {"''", "\"''\""},
-        {"a\x1b" "b", "$'a\\x1bb'"},
+        {"a\x1b"
+         "b",
+         "$'a\\x1bb'"},
         {"line1\nline2", "$'line1\\nline2'"},
         {"it's\n", "$'it\\'s\\n'"},
         {"a\\b\t", "$'a\\\\b\\t'"},
@@ -238,9 +277,28 @@ TEST_CASE("shell_quote: bash reads back the exact bytes", "[escape][shell]") {
         return;
     }
     std::vector<std::string> args = {
-        "", "plain", "a b", "it's", "$HOME", "`id`", "hi!", "a\\b", "say \"hi\"", "it's $x \\ \" `",
-        "a\x1b" "b", "\x1b]0;pwned\x07", "line1\nline2\r\t", "\xff\xfe", "\xc0\xaf", "\xed\xa0\x80",
-        "caf\xc3\xa9", "invoice\xe2\x80\xaetxt.exe", "\xc2\x85", "\x7f", "\x01\\x01'\"",
+        "",
+        "plain",
+        "a b",
+        "it's",
+        "$HOME",
+        "`id`",
+        "hi!",
+        "a\\b",
+        "say \"hi\"",
+        "it's $x \\ \" `",
+        "a\x1b"
+        "b",
+        "\x1b]0;pwned\x07",
+        "line1\nline2\r\t",
+        "\xff\xfe",
+        "\xc0\xaf",
+        "\xed\xa0\x80",
+        "caf\xc3\xa9",
+        "invoice\xe2\x80\xaetxt.exe",
+        "\xc2\x85",
+        "\x7f",
+        "\x01\\x01'\"",
     };
     std::mt19937 rng(777);
     for (int i = 0; i < 200; ++i) {
@@ -290,14 +348,16 @@ TEST_CASE("truncate_for_display", "[escape]") {
     CHECK(truncate_for_display("hello", 0) == ell);
     CHECK(truncate_for_display("", 0) == "");
     CHECK(truncate_for_display("h\xc3\xa9llo", 1) == "h" + ell);
-    CHECK(truncate_for_display("h\xc3\xa9llo", 2) == "h" + ell);   // never half of é
+    CHECK(truncate_for_display("h\xc3\xa9llo", 2) == "h" + ell);  // never half of é
     CHECK(truncate_for_display("h\xc3\xa9llo", 3) == "h\xc3\xa9" + ell);
     CHECK(truncate_for_display("\xe6\x97\xa5\xe6\x9c\xac", 4) == "\xe6\x97\xa5" + ell);
     CHECK(truncate_for_display("\xe6\x97\xa5\xe6\x9c\xac", 5) == "\xe6\x97\xa5" + ell);
     CHECK(truncate_for_display("\xf0\x9f\x98\x80!", 3) == ell);
     // Invalid bytes are single units and may be cut between.
     CHECK(truncate_for_display("\xff\xfe\xfd", 2) == "\xff\xfe" + ell);
-    CHECK(truncate_for_display("a\xe6\x97" "b", 2) == "a\xe6" + ell);
+    CHECK(truncate_for_display("a\xe6\x97"
+                               "b",
+                               2) == "a\xe6" + ell);
 
     const std::string big(1 << 20, 'a');
     const std::string cut = truncate_for_display(big, 100);
@@ -339,7 +399,9 @@ TEST_CASE("utf8_sanitize", "[escape]") {
         {"\xed\xa0\x80", fffd + fffd + fffd, true},
         {"\xf4\x90\x80\x80", fffd + fffd + fffd + fffd, true},
         {"a\xe6\x97", "a" + fffd + fffd, true},
-        {"\xff" "x", fffd + "x", true},
+        {"\xff"
+         "x",
+         fffd + "x", true},
         {"\xe2\x28\xa1", fffd + "(" + fffd, true},
     };
     for (const auto& c : cases) {
@@ -363,14 +425,46 @@ TEST_CASE("utf8_sanitize", "[escape]") {
 
 TEST_CASE("is_valid_utf8: boundaries of Unicode table 3-7", "[escape]") {
     const std::vector<std::string> valid = {
-        "", "\0"s, "\x7f", "\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xe0\xbf\xbf", "\xe1\x80\x80",
-        "\xec\xbf\xbf", "\xed\x80\x80", "\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf", "\xf0\x90\x80\x80",
-        "\xf0\xbf\xbf\xbf", "\xf1\x80\x80\x80", "\xf3\xbf\xbf\xbf", "\xf4\x80\x80\x80", "\xf4\x8f\xbf\xbf",
+        "",
+        "\0"s,
+        "\x7f",
+        "\xc2\x80",
+        "\xdf\xbf",
+        "\xe0\xa0\x80",
+        "\xe0\xbf\xbf",
+        "\xe1\x80\x80",
+        "\xec\xbf\xbf",
+        "\xed\x80\x80",
+        "\xed\x9f\xbf",
+        "\xee\x80\x80",
+        "\xef\xbf\xbf",
+        "\xf0\x90\x80\x80",
+        "\xf0\xbf\xbf\xbf",
+        "\xf1\x80\x80\x80",
+        "\xf3\xbf\xbf\xbf",
+        "\xf4\x80\x80\x80",
+        "\xf4\x8f\xbf\xbf",
     };
     const std::vector<std::string> invalid = {
-        "\x80", "\xbf", "\xc0\x80", "\xc1\xbf", "\xc2", "\xc2\x7f", "\xc2\xc0", "\xe0\x9f\xbf", "\xe0\xa0",
-        "\xed\xa0\x80", "\xed\xbf\xbf", "\xf0\x8f\xbf\xbf", "\xf0\x90\x80", "\xf4\x90\x80\x80",
-        "\xf5\x80\x80\x80", "\xf8\x88\x80\x80\x80", "\xfe", "\xff", "ok\xc3",
+        "\x80",
+        "\xbf",
+        "\xc0\x80",
+        "\xc1\xbf",
+        "\xc2",
+        "\xc2\x7f",
+        "\xc2\xc0",
+        "\xe0\x9f\xbf",
+        "\xe0\xa0",
+        "\xed\xa0\x80",
+        "\xed\xbf\xbf",
+        "\xf0\x8f\xbf\xbf",
+        "\xf0\x90\x80",
+        "\xf4\x90\x80\x80",
+        "\xf5\x80\x80\x80",
+        "\xf8\x88\x80\x80\x80",
+        "\xfe",
+        "\xff",
+        "ok\xc3",
     };
     for (const auto& s : valid) {
         INFO(escape_for_terminal(s));

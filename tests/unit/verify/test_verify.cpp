@@ -28,6 +28,10 @@
 #include "verify_render.h"
 
 using namespace lineage;
+using fixture::run_lineage;
+using fixture::run_process;
+using fixture::RunResult;
+using fixture::TempDir;
 using lineage::test::Copy;
 using lineage::test::describe;
 using lineage::test::kBoot;
@@ -37,10 +41,6 @@ using lineage::test::Sample;
 using lineage::test::verify;
 using lineage::test::write_event_batch;
 using lineage::test::write_sample;
-using fixture::run_lineage;
-using fixture::run_process;
-using fixture::RunResult;
-using fixture::TempDir;
 using nlohmann::json;
 
 namespace {
@@ -351,7 +351,8 @@ TEST_CASE("tampering is detected and located", "[verify][tamper]") {
     }
 }
 
-TEST_CASE("a journal cut at a batch boundary ends there and only an anchor shows it was truncated", "[verify][anchor]") {
+TEST_CASE("a journal cut at a batch boundary ends there and only an anchor shows it was truncated",
+          "[verify][anchor]") {
     TempDir dir;
     const std::string path = dir / "j.db";
     Sample s = write_sample(path);
@@ -624,7 +625,8 @@ TEST_CASE("a version 1 journal verifies and reads as it is, and record upgrades 
         CHECK(json::parse(r.out).at("trees").size() > 0);
     }
     std::filesystem::copy_file(v1, dir / "j.db");
-    std::filesystem::permissions(dir / "j.db", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    std::filesystem::permissions(dir / "j.db",
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     {
         auto w = JournalWriter::open(dir / "j.db");
         REQUIRE(w.ok());
@@ -764,8 +766,8 @@ TEST_CASE("verify's run, gap and loss times are reconstruct's, across a clock st
     std::map<int64_t, const LossSummary*> by_count;
     for (const auto& l : v.losses) by_count[l.count] = &l;
     CHECK(by_count[3]->from_wall_ns == kWall + 1010 * kSec);
-    CHECK(by_count[4]->from_wall_ns == kWall + 1050 * kSec);          // the tie: the earlier sample
+    CHECK(by_count[4]->from_wall_ns == kWall + 1050 * kSec);  // the tie: the earlier sample
     CHECK(by_count[4]->to_wall_ns == kWall + 1090 * kSec + kStep);
-    CHECK(by_count[5]->from_wall_ns == kWall + 1160 * kSec);          // run 2's start, same boot
+    CHECK(by_count[5]->from_wall_ns == kWall + 1160 * kSec);  // run 2's start, same boot
     CHECK(by_count[7]->from_wall_ns == kWall + 2000 * kSec + 1 * kSec);
 }

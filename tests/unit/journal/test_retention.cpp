@@ -19,6 +19,9 @@
 #include "verify.h"
 
 using namespace lineage;
+using fixture::run_lineage;
+using fixture::RunResult;
+using fixture::TempDir;
 using lineage::test::Copy;
 using lineage::test::describe;
 using lineage::test::kBoot;
@@ -28,9 +31,6 @@ using lineage::test::Sample;
 using lineage::test::verify;
 using lineage::test::write_event_batch;
 using lineage::test::write_sample;
-using fixture::run_lineage;
-using fixture::RunResult;
-using fixture::TempDir;
 using nlohmann::json;
 
 namespace {
@@ -140,7 +140,8 @@ TEST_CASE("deleting old batches without a prune, or editing what a prune kept, i
         INFO(describe(v));
         CHECK(v.status() == "tampered");
         REQUIRE(of_kind(v, FindingKind::batch_missing).size() == 1);
-        CHECK(of_kind(v, FindingKind::batch_missing)[0]->detail == "the journal starts at batch 5: batches 1-4 are missing");
+        CHECK(of_kind(v, FindingKind::batch_missing)[0]->detail ==
+              "the journal starts at batch 5: batches 1-4 are missing");
     }
     SECTION("a forged prune row with a batch that is not an integer") {
         // The digest and hash are what a real prune of batches 1-4 would
@@ -210,8 +211,9 @@ TEST_CASE("deleting old batches without a prune, or editing what a prune kept, i
     }
     SECTION("an event row left in a pruned batch: outside a batch") {
         Copy c(path, dir / "t.db");
-        c.sql("INSERT INTO exit (batch, time_ns, tgid, start_ns, code, signal, core_dumped, comm) "
-              "VALUES (3, 1, 2, 3, 0, 0, 0, x'')");
+        c.sql(
+            "INSERT INTO exit (batch, time_ns, tgid, start_ns, code, signal, core_dumped, comm) "
+            "VALUES (3, 1, 2, 3, 0, 0, 0, x'')");
         JournalVerdict v = verify(c.path);
         INFO(describe(v));
         CHECK(v.status() == "tampered");

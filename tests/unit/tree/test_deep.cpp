@@ -76,8 +76,8 @@ DeepChain deep_chain(uint32_t generations, std::optional<uint32_t> odd = std::nu
     constexpr uint64_t kStep = 500'000;  // 0.5 ms between generations
     d.root = FixtureJournal::proc(kRootPid, t0);
     fx.fork(d.sh, d.root, t0);
-    fx.exec(d.root, "/usr/local/bin/deep", {"deep", std::to_string(generations)}, t0 + 100'000, pod_cg,
-            kDeepPodName, 1);
+    fx.exec(d.root, "/usr/local/bin/deep", {"deep", std::to_string(generations)}, t0 + 100'000, pod_cg, kDeepPodName,
+            1);
     d.chain.push_back(d.root);
     for (uint32_t i = 1; i < generations; ++i) {
         Proc p = FixtureJournal::proc(kRootPid + i, t0 + i * kStep);
@@ -106,13 +106,18 @@ DeepChain deep_chain_for(Selector s, uint32_t generations) {
 }
 
 // How a fold line names the chain's processes.
-std::string chain_image(Selector s) { return s == Selector::pod ? "deep --child" : "[deep]"; }
+std::string chain_image(Selector s) {
+    return s == Selector::pod ? "deep --child" : "[deep]";
+}
 
 const char* selector_name(Selector s) {
     switch (s) {
-    case Selector::descendants_of: return "--descendants-of";
-    case Selector::binary: return "--binary";
-    case Selector::pod: return "--pod";
+        case Selector::descendants_of:
+            return "--descendants-of";
+        case Selector::binary:
+            return "--binary";
+        case Selector::pod:
+            return "--pod";
     }
     return "?";
 }
@@ -122,18 +127,27 @@ lineage::Query query_for(Selector s) {
     q.since_wall_ns = kWall0;
     q.until_wall_ns = kWall0 + 300LL * 1'000'000'000;
     switch (s) {
-    case Selector::descendants_of: q.descendants_of = kRootPid; break;
-    case Selector::binary: q.binary_glob = "curl"; break;
-    case Selector::pod: q.pod = kDeepNamespace + "/" + kDeepPodName; break;
+        case Selector::descendants_of:
+            q.descendants_of = kRootPid;
+            break;
+        case Selector::binary:
+            q.binary_glob = "curl";
+            break;
+        case Selector::pod:
+            q.pod = kDeepNamespace + "/" + kDeepPodName;
+            break;
     }
     return q;
 }
 
 std::vector<std::string> cli_args_for(Selector s) {
     switch (s) {
-    case Selector::descendants_of: return {"--descendants-of", std::to_string(kRootPid)};
-    case Selector::binary: return {"--binary", "curl"};
-    case Selector::pod: return {"--pod", kDeepNamespace + "/" + kDeepPodName};
+        case Selector::descendants_of:
+            return {"--descendants-of", std::to_string(kRootPid)};
+        case Selector::binary:
+            return {"--binary", "curl"};
+        case Selector::pod:
+            return {"--pod", kDeepNamespace + "/" + kDeepPodName};
     }
     return {};
 }
@@ -228,8 +242,10 @@ size_t json_nesting(const std::string& text) {
     for (size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
         if (in_string) {
-            if (c == '\\') ++i;
-            else if (c == '"') in_string = false;
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                in_string = false;
         } else if (c == '"') {
             in_string = true;
         } else if (c == '{' || c == '[') {
@@ -508,12 +524,11 @@ TEST_CASE("a parent chain that loops is shown, cut where it loops, with a warnin
     lineage::Model model = fx.build_model();
 
     for (const auto& [name, q] : std::vector<std::pair<std::string, lineage::Query>>{
-             {"everything", query_for(Selector::binary)},
-             {"--descendants-of", [] {
-                  lineage::Query q = query_for(Selector::descendants_of);
-                  q.descendants_of = 7001;
-                  return q;
-              }()}}) {
+             {"everything", query_for(Selector::binary)}, {"--descendants-of", [] {
+                                                               lineage::Query q = query_for(Selector::descendants_of);
+                                                               q.descendants_of = 7001;
+                                                               return q;
+                                                           }()}}) {
         INFO(name);
         lineage::Query query = q;
         if (name == "everything") query.binary_glob.reset();
@@ -544,8 +559,8 @@ struct DeepCase {
     DeepCase(const DeepChain& d, const std::string& name) { d.fx.write(dir / name); }
 
     RunResult run(const std::string& journal, std::vector<std::string> extra) const {
-        std::vector<std::string> a{"reconstruct", "--journal", journal, "--since", kIncidentSince, "--until",
-                                   kIncidentUntil, "--color", "never"};
+        std::vector<std::string> a{"reconstruct", "--journal",    journal,   "--since", kIncidentSince,
+                                   "--until",     kIncidentUntil, "--color", "never"};
         a.insert(a.end(), extra.begin(), extra.end());
         return run_lineage(a, dir.path());
     }
@@ -607,10 +622,10 @@ TEST_CASE("deep chain goldens: folded, broken by one process, restarted indentat
         CHECK(j.depth[key_of(d, d.payload)] == 258);
         // Python's json module (recursion limit 1,000) loads it.
         write_file(c.dir / "deep.json", r.out);
-        RunResult py = run_process({"/usr/bin/python3", "-c",
-                                    "import json, sys; d = json.load(open(sys.argv[1])); print(len(d['trees']))",
-                                    c.dir / "deep.json"},
-                                   "/");
+        RunResult py = run_process(
+            {"/usr/bin/python3", "-c", "import json, sys; d = json.load(open(sys.argv[1])); print(len(d['trees']))",
+             c.dir / "deep.json"},
+            "/");
         INFO(py.err);
         CHECK(py.status == 0);
         CHECK(py.out == "2\n");
@@ -626,18 +641,17 @@ TEST_CASE("a 4,200-deep chain through the binary: Python loads the JSON, the tex
         CHECK(text.status == 0);
         check_payload_in_text(text.out, payload_depth(d, s));
         CHECK(processes_in_text(text.out) == shown_processes(d, s));
-        CHECK(text.out.find("⋮ 4,199 generations of " + chain_image(s) + " (PIDs 10001–14199, ") !=
-              std::string::npos);
+        CHECK(text.out.find("⋮ 4,199 generations of " + chain_image(s) + " (PIDs 10001–14199, ") != std::string::npos);
         CHECK(text.err.find("lineage: warning: the tree of ") != std::string::npos);
         std::vector<std::string> args = cli_args_for(s);
         args.insert(args.end(), {"--format", "json"});
         RunResult j = c.run("deep.db", args);
         CHECK(j.status == 0);
         write_file(c.dir / "deep.json", j.out);
-        RunResult py = run_process({"/usr/bin/python3", "-c",
-                                    "import json, sys; d = json.load(open(sys.argv[1])); print(len(d['trees']))",
-                                    c.dir / "deep.json"},
-                                   "/");
+        RunResult py = run_process(
+            {"/usr/bin/python3", "-c", "import json, sys; d = json.load(open(sys.argv[1])); print(len(d['trees']))",
+             c.dir / "deep.json"},
+            "/");
         INFO(py.err.substr(0, 2000));
         CHECK(py.status == 0);
         // Depths 0 to the payload's, in entries of 256 generations.

@@ -29,7 +29,9 @@ namespace {
 
 const std::string kPython = "/usr/bin/python3";
 
-std::string schema_path() { return std::string(LINEAGE_SOURCE_DIR) + "/schema/reconstruct.schema.json"; }
+std::string schema_path() {
+    return std::string(LINEAGE_SOURCE_DIR) + "/schema/reconstruct.schema.json";
+}
 
 // Fails the test (REQUIRE) unless /usr/bin/python3 can import jsonschema.
 void require_jsonschema() {
@@ -66,8 +68,7 @@ std::vector<std::string> validate(const std::vector<std::string>& files) {
         } else {
             all_ok = false;
             auto at = all.find("(" + f + ")");
-            results.push_back(at == std::string::npos ? "no verdict for " + f + " in:\n" + all
-                                                      : all.substr(at, 1500));
+            results.push_back(at == std::string::npos ? "no verdict for " + f + " in:\n" + all : all.substr(at, 1500));
         }
     }
     // The exit status agrees with the per-file verdicts.

@@ -1,0 +1,486 @@
+// The loader: a journal's rows into a model (JournalReader::load_into).
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "hashchain.h"
+#include "journal_reader.h"
+#include "journal_rows.h"
+#include "saturate.h"
+
+namespace lineage {
+
+// Loads a journal's rows into a model: metadata always, then either every
+// event row or only the processes a plan needs, through the indexes.
+class JournalLoader {
+public:
+    JournalLoader(JournalReader& reader, Database& db, Model& model) : reader_(reader), db_(db), model_(model) {}
+
+    Status load(const LoadPlan& plan) {
+        if (auto st = load_meta(); !st) return st;
+        if (plan.everything) return load_all();
+        return load_targeted(plan);
+    }
+
+private:
+    struct RunRange {
+        int64_t run_id = 0;
+        std::string boot_id;
+        int64_t first_batch = 0;  // 0 when the run has no batch
+        int64_t last_batch = -1;
+    };
+    struct Seed {
+        std::string boot_id;
+        uint32_t tgid;
+        int64_t start_ns;
+    };
+
+    Error fail(const std::string& what) {
+        int rc = sqlite3_extended_errcode(db_.get());
+        if (is_damage(rc))
+            return Error{
+                fmt::format("{}: journal is damaged: {} ({})", reader_.path(), sqlite3_errmsg(db_.get()), what)};
+        return Error{fmt::format("{}: cannot read {}: {}", reader_.path(), what, sqlite3_errmsg(db_.get()))};
+    }
+
+    // Runs sql with integer parameters and calls fn(stmt) per row.
+    template <typename Fn>
+    Status each(const std::string& what, const std::string& sql, std::initializer_list<int64_t> params, Fn&& fn) {
+        auto& stmt = cached(sql);
+        if (!stmt) return fail(what);
+        stmt->reset();
+        int i = 1;
+        for (int64_t p : params) stmt->bind(i++, p);
+        int rc;
+        while ((rc = stmt->step()) == SQLITE_ROW) fn(*stmt.get());
+        if (rc != SQLITE_DONE) return fail(what);
+        return Ok{};
+    }
+    template <typename Fn>
+    Status each_text(const std::string& what, const std::string& sql, const std::string& param, Fn&& fn) {
+        auto& stmt = cached(sql);
+        if (!stmt) return fail(what);
+        stmt->reset();
+        stmt->bind(1, std::string_view(param));
+        int rc;
+        while ((rc = stmt->step()) == SQLITE_ROW) fn(*stmt.get());
+        if (rc != SQLITE_DONE) return fail(what);
+        return Ok{};
+    }
+
+    std::unique_ptr<Stmt>& cached(const std::string& sql) {
+        auto& slot = statements_[sql];
+        if (!slot) {
+            auto stmt = db_.prepare(sql);
+            if (stmt) slot = std::make_unique<Stmt>(std::move(*stmt));
+        }
+        return slot;
+    }
+
+    // Batches are numbered in commit order and a run's batches follow each
+    // other, so a run is a range of batch ids: found by binary search on the
+    // primary key, without reading the (large) batches table.
+    Result<int64_t> first_batch_at_or_after(int64_t batch) {
+        int64_t found = -1;
+        auto st = each("batches", "SELECT batch_id FROM batches WHERE batch_id >= ?1 ORDER BY batch_id LIMIT 1",
+                       {batch}, [&](Stmt& s) { found = s.int64(0); });
+        if (!st) return st.error();
+        return found;
+    }
+    Result<int64_t> run_of_batch(int64_t batch) {
+        int64_t run = -1;
+        auto st = each("batches", "SELECT run_id FROM batches WHERE batch_id = ?1", {batch},
+                       [&](Stmt& s) { run = s.int64(0); });
+        if (!st) return st.error();
+        return run;
+    }
+
+    Status load_meta() {
+        std::vector<RunRecord> runs;
+        Status st = each("runs",
+                         "SELECT run_id, boot_id, node, started_ns, clk_tck, hooks, filters, started_wall_ns FROM runs "
+                         "ORDER BY run_id",
+                         {}, [&](Stmt& s) {
+                             RunRecord r;
+                             r.journal = reader_.path();
+                             r.run_id = s.int64(0);
+                             r.boot_id = s.text(1);
+                             r.node = s.text(2);
+                             r.started_ns = s.int64(3);
+                             r.started_wall_ns = s.int64(7);
+                             r.clk_tck = s.int64(4);
+                             r.hooks = s.text(5);
+                             r.filters = s.text(6);
+                             r.last_batch_ns = r.started_ns;
+                             runs.push_back(r);
+                         });
+        if (!st) return st;
+        st = each("run_stops", "SELECT run_id, stopped_ns, reason FROM run_stops", {}, [&](Stmt& s) {
+            for (auto& r : runs) {
+                if (r.run_id == s.int64(0)) {
+                    r.stopped_ns = s.int64(1);
+                    r.stop_reason = s.text(2);
+                }
+            }
+        });
+        if (!st) return st;
+
+        int64_t max_batch = 0;
+        st = each("batches", "SELECT coalesce(max(batch_id), 0) FROM batches", {},
+                  [&](Stmt& s) { max_batch = s.int64(0); });
+        if (!st) return st;
+        for (auto& r : runs) {
+            RunRange range;
+            range.run_id = r.run_id;
+            range.boot_id = r.boot_id;
+            // Lowest batch whose run is >= this run.
+            int64_t lo = 1, hi = max_batch + 1;
+            while (lo < hi) {
+                int64_t mid = lo + (hi - lo) / 2;
+                auto b = first_batch_at_or_after(mid);
+                if (!b) return b.error();
+                if (*b < 0) {
+                    hi = mid;
+                    continue;
+                }
+                auto run = run_of_batch(*b);
+                if (!run) return run.error();
+                if (*run >= r.run_id)
+                    hi = mid;
+                else
+                    lo = *b + 1;
+            }
+            auto first = first_batch_at_or_after(lo);
+            if (!first) return first.error();
+            if (*first >= 0) {
+                auto run = run_of_batch(*first);
+                if (!run) return run.error();
+                if (*run == r.run_id) {
+                    range.first_batch = *first;
+                    range.last_batch = *first;
+                }
+            }
+            ranges_.push_back(range);
+        }
+        // A run ends where the next one's batches begin.
+        for (size_t i = 0; i < ranges_.size(); ++i) {
+            if (ranges_[i].first_batch == 0) continue;
+            int64_t end = max_batch;
+            for (size_t j = i + 1; j < ranges_.size(); ++j) {
+                if (ranges_[j].first_batch != 0) {
+                    end = ranges_[j].first_batch - 1;
+                    break;
+                }
+            }
+            ranges_[i].last_batch = end;
+            st = each("batches", "SELECT committed_ns FROM batches WHERE batch_id <= ?1 ORDER BY batch_id DESC LIMIT 1",
+                      {end}, [&](Stmt& s) { runs[i].last_batch_ns = std::max(runs[i].last_batch_ns, s.int64(0)); });
+            if (!st) return st;
+        }
+        for (const auto& r : runs) {
+            // /proc's clock ticks per second: 100 on Linux; anything far off
+            // is damage, and would break identities built on it.
+            if (r.clk_tck < 1 || r.clk_tck > 1'000'000) {
+                return Error{fmt::format("{}: journal is damaged: run {} has clk_tck {} (expected 1 to 1000000)",
+                                         reader_.path(), r.run_id, r.clk_tck)};
+            }
+            model_.add_run(r);
+        }
+
+        st = each("clock_samples", "SELECT run_id, boot_ns, wall_ns FROM clock_samples", {}, [&](Stmt& s) {
+            for (const auto& r : runs)
+                if (r.run_id == s.int64(0)) model_.add_clock_sample(r.boot_id, s.int64(1), s.int64(2));
+        });
+        if (!st) return st;
+        st = each("loss", "SELECT batch, from_ns, to_ns, count, reason FROM loss", {}, [&](Stmt& s) {
+            const RunRange* run = range_of(s.int64(0));
+            if (!run) {
+                ++orphan_rows_;
+                return;
+            }
+            model_.add_loss(LossRecord{reader_.path(), run->boot_id, s.int64(1), s.int64(2), s.int64(3), s.text(4)});
+        });
+        if (!st) return st;
+        if (auto version = query_int(reader_.db(), "PRAGMA user_version"); version && *version >= 2) {
+            st = each(
+                "prunes",
+                "SELECT through_wall_ns, CAST(min(max((SELECT total(rows) FROM prunes), 0), 9e18) AS INTEGER), reason "
+                "FROM prunes "
+                "ORDER BY through_batch DESC LIMIT 1",
+                {}, [&](Stmt& s) {
+                    model_.add_prune(PruneRecord{reader_.path(), s.int64(0), s.int64(1), s.text(2)});
+                });
+            if (!st) return st;
+        }
+        return each("pods", "SELECT pod_uid, name, namespace, source FROM pods", {}, [&](Stmt& s) {
+            pods_.push_back({s.text(0), s.text(1), s.text(2)});
+            model_.add_pod(s.text(0), PodNameRecord{s.text(1), s.text(2), pod_name_source_from(s.text(3))});
+        });
+    }
+
+    const RunRange* range_of(int64_t batch) const {
+        for (const auto& r : ranges_)
+            if (r.first_batch != 0 && batch >= r.first_batch && batch <= r.last_batch) return &r;
+        return nullptr;
+    }
+
+    Status orphans_check() {
+        if (orphan_rows_ > 0) {
+            return Error{fmt::format("{}: journal is damaged: {} rows name a batch that does not exist", reader_.path(),
+                                     orphan_rows_)};
+        }
+        return Ok{};
+    }
+
+    // Row handlers: attach a row to its boot and hand it to the model.
+    void on_snapshot(Stmt& s) {
+        const RunRange* run = range_of(s.int64(0));
+        if (!run) return void(++orphan_rows_);
+        SnapshotRow row = snapshot_row(s);
+        model_.add_snapshot(run->boot_id, run->run_id, row);
+        last_snapshot_runs_.push_back({run->run_id, row.ppid});
+    }
+    void on_fork(Stmt& s) {
+        const RunRange* run = range_of(s.int64(0));
+        if (!run) return void(++orphan_rows_);
+        model_.add_fork(run->boot_id, fork_row(s));
+    }
+    void on_exec(Stmt& s) {
+        const RunRange* run = range_of(s.int64(0));
+        if (!run) return void(++orphan_rows_);
+        model_.add_exec(run->boot_id, exec_row(s));
+    }
+    void on_exit(Stmt& s) {
+        const RunRange* run = range_of(s.int64(0));
+        if (!run) return void(++orphan_rows_);
+        model_.add_exit(run->boot_id, exit_row(s));
+    }
+    void on_connect(Stmt& s) {
+        const RunRange* run = range_of(s.int64(0));
+        if (!run) return void(++orphan_rows_);
+        model_.add_connect(run->boot_id, connect_row(s));
+    }
+
+    Status load_all() {
+        auto scan = [&](ChainTable t, auto handler) {
+            return each(table_name(t), fmt::format("SELECT {} FROM {}", select_list(t), table_name(t)), {},
+                        [&](Stmt& s) { (this->*handler)(s); });
+        };
+        if (auto st = scan(ChainTable::snapshot, &JournalLoader::on_snapshot); !st) return st;
+        if (auto st = scan(ChainTable::fork, &JournalLoader::on_fork); !st) return st;
+        if (auto st = scan(ChainTable::exec, &JournalLoader::on_exec); !st) return st;
+        if (auto st = scan(ChainTable::exit, &JournalLoader::on_exit); !st) return st;
+        if (auto st = scan(ChainTable::connect, &JournalLoader::on_connect); !st) return st;
+        return orphans_check();
+    }
+
+    // All rows of one process (one boot, tgid, start tick), then its parent.
+    Status load_process(const Seed& seed, std::vector<Seed>& parents) {
+        ProcessKey key = model_.key_for(seed.boot_id, seed.tgid, seed.start_ns);
+        if (!loaded_.insert(key).second) return Ok{};
+        int64_t tick = model_.tick_ns(seed.boot_id);
+        int64_t lo = sat_mul(static_cast<int64_t>(key.start_tick), tick), hi = sat_add(lo, tick);
+        int64_t tgid = seed.tgid;
+        // Rows of another boot that happen to share tgid and start tick are
+        // skipped: identity includes the boot.
+        auto same_boot = [&](Stmt& s) {
+            const RunRange* run = range_of(s.int64(0));
+            return run && run->boot_id == seed.boot_id;
+        };
+        last_snapshot_runs_.clear();
+        Status st = each("snapshot",
+                         fmt::format("SELECT {} FROM snapshot WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
+                                     select_list(ChainTable::snapshot)),
+                         {tgid, lo, hi}, [&](Stmt& s) {
+                             if (same_boot(s)) on_snapshot(s);
+                         });
+        if (!st) return st;
+        auto snapshot_parents = last_snapshot_runs_;
+        st = each(
+            "fork",
+            fmt::format("SELECT {} FROM fork WHERE child_tgid = ?1 AND child_start_ns >= ?2 AND child_start_ns < ?3",
+                        select_list(ChainTable::fork)),
+            {tgid, lo, hi}, [&](Stmt& s) {
+                if (same_boot(s)) on_fork(s);
+            });
+        if (!st) return st;
+        st = each("exec",
+                  fmt::format("SELECT {} FROM exec WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
+                              select_list(ChainTable::exec)),
+                  {tgid, lo, hi}, [&](Stmt& s) {
+                      if (same_boot(s)) on_exec(s);
+                  });
+        if (!st) return st;
+        st = each("exit",
+                  fmt::format("SELECT {} FROM exit WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
+                              select_list(ChainTable::exit)),
+                  {tgid, lo, hi}, [&](Stmt& s) {
+                      if (same_boot(s)) on_exit(s);
+                  });
+        if (!st) return st;
+        st = each("connect",
+                  fmt::format("SELECT {} FROM connect WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
+                              select_list(ChainTable::connect)),
+                  {tgid, lo, hi}, [&](Stmt& s) {
+                      if (same_boot(s)) on_connect(s);
+                  });
+        if (!st) return st;
+
+        const Process* p = model_.find(key);
+        if (p && p->parent) {
+            parents.push_back({seed.boot_id, p->parent->tgid,
+                               p->parent_source == ParentSource::fork
+                                   ? p->parent_start_ns
+                                   : sat_mul(static_cast<int64_t>(p->parent->start_tick), tick)});
+        } else if (p && p->in_snapshot) {
+            // A snapshot parent is the process with that PID in the same
+            // snapshot: resolved by Model::finish() once its row is loaded.
+            // Plain variables, not structured bindings: the lambda below
+            // captures them, which clang before 16 does not allow.
+            for (const auto& entry : snapshot_parents) {
+                const int64_t run_id = entry.first;
+                const uint32_t ppid = entry.second;
+                if (ppid == 0) continue;
+                st = each(
+                    "snapshot",
+                    fmt::format("SELECT {} FROM snapshot WHERE tgid = ?1", select_list(ChainTable::snapshot)), {ppid},
+                    [&](Stmt& s) {
+                        const RunRange* run = range_of(s.int64(0));
+                        if (run && run->run_id == run_id)
+                            parents.push_back({seed.boot_id, ppid, s.int64(col<ChainTable::snapshot>("start_ns"))});
+                    });
+                if (!st) return st;
+            }
+        }
+        return Ok{};
+    }
+
+    // Every incarnation of a PID, in any boot.
+    Status seeds_for_pid(uint32_t pid, std::vector<Seed>& out) {
+        auto add = [&](Stmt& s) {
+            const RunRange* run = range_of(s.int64(0));
+            if (run) out.push_back({run->boot_id, pid, s.int64(1)});
+        };
+        int64_t p = pid;
+        if (auto st = each("snapshot", "SELECT batch, start_ns FROM snapshot WHERE tgid = ?1", {p}, add); !st)
+            return st;
+        if (auto st = each("fork", "SELECT batch, child_start_ns FROM fork WHERE child_tgid = ?1", {p}, add); !st)
+            return st;
+        if (auto st = each("exec", "SELECT batch, start_ns FROM exec WHERE tgid = ?1", {p}, add); !st) return st;
+        if (auto st = each("exit", "SELECT batch, start_ns FROM exit WHERE tgid = ?1", {p}, add); !st) return st;
+        return each("connect", "SELECT batch, start_ns FROM connect WHERE tgid = ?1", {p}, add);
+    }
+
+    Status load_targeted(const LoadPlan& plan) {
+        std::vector<Seed> seeds;
+        if (plan.pid) {
+            if (auto st = seeds_for_pid(*plan.pid, seeds); !st) return st;
+        }
+        if (plan.pod) {
+            // A pod is named by name, namespace/name or UID; its processes
+            // are found through the exec rows' pod_uid index.
+            std::set<std::string> uids;
+            for (const auto& pod : pods_) {
+                if (pod_selector_matches(*plan.pod, pod.uid, pod.name, pod.namespace_)) uids.insert(pod.uid);
+            }
+            uids.insert(*plan.pod);  // a UID the recorder could not name
+            // The window in each boot's clock, widened by a second so that
+            // clock-sample rounding never drops a process; build_report
+            // applies the exact window later.
+            constexpr int64_t kMargin = 1'000'000'000;
+            auto in_window = [&](const std::string& boot, int64_t start_ns, bool exited, int64_t exit_ns) {
+                if (plan.until_wall_ns && start_ns > model_.to_boot(boot, *plan.until_wall_ns) + kMargin) return false;
+                if (plan.since_wall_ns && exited && exit_ns < model_.to_boot(boot, *plan.since_wall_ns) - kMargin)
+                    return false;
+                return true;
+            };
+            for (const auto& uid : uids) {
+                auto add_exec = [&](Stmt& s) {
+                    const RunRange* run = range_of(s.int64(0));
+                    if (!run) return;
+                    bool exited = sqlite3_column_type(s.get(), 3) != SQLITE_NULL;
+                    if (!in_window(run->boot_id, s.int64(2), exited, s.int64(3))) return;
+                    seeds.push_back({run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)});
+                };
+                // One pass over the pod's exec rows, each with its process's
+                // exit (through the exit index), so that processes outside
+                // the window cost one row, not five look-ups.
+                if (auto st = each_text("exec",
+                                        "SELECT e.batch, e.tgid, e.start_ns, x.time_ns FROM exec e "
+                                        "LEFT JOIN exit x ON x.tgid = e.tgid AND x.start_ns = e.start_ns "
+                                        "WHERE e.pod_uid = ?1 AND e.pod_uid != ''",
+                                        uid, add_exec);
+                    !st)
+                    return st;
+                auto add = [&](Stmt& s) {
+                    const RunRange* run = range_of(s.int64(0));
+                    if (run) seeds.push_back({run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)});
+                };
+                if (auto st = each_text(
+                        "snapshot", "SELECT batch, tgid, start_ns FROM snapshot WHERE pod_uid = ?1 AND pod_uid != ''",
+                        uid, add);
+                    !st)
+                    return st;
+            }
+        }
+        // Descendants: every process forked, directly or not, by a seed.
+        std::vector<Seed> frontier;
+        if (plan.descendants_of) {
+            if (auto st = seeds_for_pid(*plan.descendants_of, frontier); !st) return st;
+            std::set<ProcessKey> expanded;
+            while (!frontier.empty()) {
+                Seed s = frontier.back();
+                frontier.pop_back();
+                seeds.push_back(s);
+                ProcessKey key = model_.key_for(s.boot_id, s.tgid, s.start_ns);
+                if (!expanded.insert(key).second) continue;
+                int64_t tick = model_.tick_ns(s.boot_id);
+                int64_t lo = sat_mul(static_cast<int64_t>(key.start_tick), tick);
+                auto st =
+                    each("fork",
+                         "SELECT batch, child_tgid, child_start_ns FROM fork WHERE parent_tgid = ?1 AND "
+                         "parent_start_ns >= ?2 AND parent_start_ns < ?3",
+                         {int64_t{s.tgid}, lo, sat_add(lo, tick)}, [&](Stmt& row) {
+                             const RunRange* run = range_of(row.int64(0));
+                             if (run && run->boot_id == s.boot_id)
+                                 frontier.push_back({s.boot_id, static_cast<uint32_t>(row.int64(1)), row.int64(2)});
+                         });
+                if (!st) return st;
+            }
+        }
+        // Each seed, then its ancestors, up to the top of what is known.
+        while (!seeds.empty()) {
+            std::vector<Seed> parents;
+            for (const auto& seed : seeds) {
+                if (auto st = load_process(seed, parents); !st) return st;
+            }
+            seeds = std::move(parents);
+        }
+        return orphans_check();
+    }
+
+    struct PodRow {
+        std::string uid, name, namespace_;
+    };
+
+    JournalReader& reader_;
+    Database& db_;
+    Model& model_;
+    std::vector<RunRange> ranges_;
+    std::vector<PodRow> pods_;
+    std::map<std::string, std::unique_ptr<Stmt>> statements_;
+    std::set<ProcessKey> loaded_;
+    std::vector<std::pair<int64_t, uint32_t>> last_snapshot_runs_;  // (run, ppid) of snapshot rows just added
+    size_t orphan_rows_ = 0;
+};
+
+Status JournalReader::load_into(Model& model, const LoadPlan& plan) {
+    return JournalLoader(*this, db_, model).load(plan);
+}
+
+}  // namespace lineage

@@ -1,0 +1,92 @@
+#include "journal_rows.h"
+
+#include <fmt/format.h>
+
+namespace lineage {
+
+std::string select_list(ChainTable t) {
+    return fmt::format("batch, {}", chain_columns(t));
+}
+
+SnapshotRow snapshot_row(Stmt& s) {
+    constexpr ChainTable T = ChainTable::snapshot;
+    SnapshotRow row;
+    row.time_ns = s.int64(col<T>("time_ns"));
+    row.tgid = static_cast<uint32_t>(s.int64(col<T>("tgid")));
+    row.nspid = static_cast<uint32_t>(s.int64(col<T>("nspid")));
+    row.ppid = static_cast<uint32_t>(s.int64(col<T>("ppid")));
+    row.start_ns = static_cast<uint64_t>(s.int64(col<T>("start_ns")));
+    row.uid = static_cast<uint32_t>(s.int64(col<T>("uid")));
+    row.gid = static_cast<uint32_t>(s.int64(col<T>("gid")));
+    row.euid = static_cast<uint32_t>(s.int64(col<T>("euid")));
+    row.comm = s.blob(col<T>("comm"));
+    row.exe = s.blob(col<T>("exe"));
+    row.argv = s.blob(col<T>("argv"));
+    row.cgroup_path = s.blob(col<T>("cgroup_path"));
+    row.nodename = s.blob(col<T>("nodename"));
+    return row;
+}
+
+ForkEvent fork_row(Stmt& s) {
+    constexpr ChainTable T = ChainTable::fork;
+    ForkEvent e;
+    e.time_ns = static_cast<uint64_t>(s.int64(col<T>("time_ns")));
+    e.parent = {static_cast<uint32_t>(s.int64(col<T>("parent_tgid"))),
+                static_cast<uint64_t>(s.int64(col<T>("parent_start_ns")))};
+    e.child = {static_cast<uint32_t>(s.int64(col<T>("child_tgid"))),
+               static_cast<uint64_t>(s.int64(col<T>("child_start_ns")))};
+    e.parent_comm = s.blob(col<T>("parent_comm"));
+    return e;
+}
+
+ExecEvent exec_row(Stmt& s) {
+    constexpr ChainTable T = ChainTable::exec;
+    ExecEvent e;
+    e.time_ns = static_cast<uint64_t>(s.int64(col<T>("time_ns")));
+    e.proc = {static_cast<uint32_t>(s.int64(col<T>("tgid"))), static_cast<uint64_t>(s.int64(col<T>("start_ns")))};
+    e.nspid = static_cast<uint32_t>(s.int64(col<T>("nspid")));
+    e.old_tid = static_cast<uint32_t>(s.int64(col<T>("old_tid")));
+    e.uid = static_cast<uint32_t>(s.int64(col<T>("uid")));
+    e.gid = static_cast<uint32_t>(s.int64(col<T>("gid")));
+    e.euid = static_cast<uint32_t>(s.int64(col<T>("euid")));
+    e.parent = {static_cast<uint32_t>(s.int64(col<T>("parent_tgid"))),
+                static_cast<uint64_t>(s.int64(col<T>("parent_start_ns")))};
+    e.parent_comm = s.blob(col<T>("parent_comm"));
+    e.comm = s.blob(col<T>("comm"));
+    e.nodename = s.blob(col<T>("nodename"));
+    e.cgroup_id = static_cast<uint64_t>(s.int64(col<T>("cgroup_id")));
+    e.cgroup_path = s.blob(col<T>("cgroup_path"));
+    e.binary = s.blob(col<T>("binary"));
+    e.argv = s.blob(col<T>("argv"));
+    e.truncated = static_cast<uint32_t>(s.int64(col<T>("truncated")));
+    return e;
+}
+
+ExitEvent exit_row(Stmt& s) {
+    constexpr ChainTable T = ChainTable::exit;
+    ExitEvent e;
+    e.time_ns = static_cast<uint64_t>(s.int64(col<T>("time_ns")));
+    e.proc = {static_cast<uint32_t>(s.int64(col<T>("tgid"))), static_cast<uint64_t>(s.int64(col<T>("start_ns")))};
+    e.code = static_cast<int>(s.int64(col<T>("code")));
+    e.signal = static_cast<int>(s.int64(col<T>("signal")));
+    e.core_dumped = s.int64(col<T>("core_dumped")) != 0;
+    e.comm = s.blob(col<T>("comm"));
+    return e;
+}
+
+ConnectEvent connect_row(Stmt& s) {
+    constexpr ChainTable T = ChainTable::connect;
+    ConnectEvent e;
+    e.time_ns = static_cast<uint64_t>(s.int64(col<T>("time_ns")));
+    e.outcome_ns = static_cast<uint64_t>(s.int64(col<T>("outcome_ns")));
+    e.proc = {static_cast<uint32_t>(s.int64(col<T>("tgid"))), static_cast<uint64_t>(s.int64(col<T>("start_ns")))};
+    e.family = static_cast<int>(s.int64(col<T>("family")));
+    e.saddr = s.text(col<T>("saddr"));
+    e.sport = static_cast<uint16_t>(s.int64(col<T>("sport")));
+    e.daddr = s.text(col<T>("daddr"));
+    e.dport = static_cast<uint16_t>(s.int64(col<T>("dport")));
+    e.established = s.text(col<T>("result")) == "established";
+    return e;
+}
+
+}  // namespace lineage

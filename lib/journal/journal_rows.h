@@ -1,0 +1,40 @@
+#pragma once
+// Event rows as the loader reads them: the SELECT list of an event table and
+// the decoders of its rows into the event types.
+//
+// A row is read as "batch, <chain_columns(t)>" (select_list) and decoded by
+// column name (col), both derived from chain_columns(), the column list the
+// writer's INSERTs and verify's encoder use too: a column moved in the
+// chain's order moves here as well, and a name that is not a column of the
+// table does not compile. The same lists serve whole-table scans and
+// indexed look-ups, so a row is decoded the same way whichever query found
+// it. What is left to get wrong, a column read into the wrong field, is
+// pinned by the writer-to-model round trip in tests/unit/journal/test_journal.cpp.
+
+#include <string>
+#include <string_view>
+
+#include "event.h"
+#include "hashchain.h"
+#include "sqlite.h"
+
+namespace lineage {
+
+// "batch, <chain_columns(t)>": the columns of an event row as the loader
+// reads it.
+std::string select_list(ChainTable t);
+
+// Column `name` of a row read through select_list(T).
+template <ChainTable T>
+consteval int col(std::string_view name) {
+    return 1 + chain_column_index(T, name);
+}
+
+// The current row of a statement that selects select_list() of the table.
+SnapshotRow snapshot_row(Stmt& s);
+ForkEvent fork_row(Stmt& s);
+ExecEvent exec_row(Stmt& s);
+ExitEvent exit_row(Stmt& s);
+ConnectEvent connect_row(Stmt& s);
+
+}  // namespace lineage

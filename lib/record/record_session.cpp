@@ -1,0 +1,431 @@
+#include "record_session.h"
+
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "anchor.h"
+#include "argv.h"
+#include "capabilities.h"
+#include "cgroupfs.h"
+#include "clock.h"
+#include "escape.h"
+#include "hashchain.h"
+#include "version.h"
+
+namespace lineage {
+
+Result<CgroupFilter> resolve_cgroup_filter(const std::vector<std::string>& cgroups, bool kube_only,
+                                           const std::string& mount) {
+    CgroupFilter filter;
+    if (cgroups.empty() && !kube_only) return filter;
+    if (mount.empty()) return Error{"--cgroup/--kube-only: no cgroup2 filesystem is mounted"};
+    nlohmann::json json = nlohmann::json::object();
+    std::vector<std::string> wanted = cgroups;
+    if (kube_only) {
+        bool any = false;
+        for (const char* name : {"kubepods.slice", "kubepods"}) {
+            std::error_code ec;
+            if (std::filesystem::is_directory(mount + "/" + name, ec)) {
+                wanted.push_back(std::string("/") + name);
+                any = true;
+            }
+        }
+        if (!any) {
+            return Error{fmt::format("--kube-only: no kubepods cgroup under {} (is this a Kubernetes node?)", mount)};
+        }
+        json["kube_only"] = true;
+    }
+    for (const auto& c : wanted) {
+        auto id = cgroup_id_of(c, mount);
+        if (!id) return Error{"--cgroup: " + id.error().message};
+        // The runs row is JSON, which has no room for other bytes.
+        if (!is_valid_utf8(c)) return Error{fmt::format("--cgroup: '{}' is not valid UTF-8", c)};
+        filter.ids.push_back(*id);
+        json["cgroups"].push_back(c);
+        // The same subtree as /proc/PID/cgroup names it: below the mount.
+        std::string rel = c.rfind(mount + "/", 0) == 0 ? c.substr(mount.size()) : c;
+        if (rel.empty() || rel[0] != '/') rel = "/" + rel;
+        while (rel.size() > 1 && rel.back() == '/') rel.pop_back();
+        filter.subtrees.push_back(rel);
+    }
+    filter.enabled = true;
+    filter.filters_json = json.dump();
+    return filter;
+}
+
+bool in_subtrees(const std::string& path, const std::vector<std::string>& subtrees) {
+    for (const auto& t : subtrees) {
+        if (path == t || (path.size() > t.size() && path.compare(0, t.size(), t) == 0 && path[t.size()] == '/'))
+            return true;
+    }
+    return false;
+}
+
+SnapshotRow snapshot_row(const SnapshotProcess& p, int64_t taken_ns, int64_t ns_per_tick) {
+    SnapshotRow row;
+    row.time_ns = taken_ns;
+    row.tgid = static_cast<uint32_t>(p.tgid);
+    row.nspid = static_cast<uint32_t>(p.nspid);
+    row.ppid = static_cast<uint32_t>(p.ppid);
+    row.start_ns = p.start_ticks * static_cast<uint64_t>(ns_per_tick);
+    row.uid = p.uid;
+    row.gid = p.gid;
+    row.euid = p.euid;
+    row.comm = p.comm;
+    row.exe = p.exe;
+    row.argv = join_argv(p.argv);
+    row.cgroup_path = p.cgroup_path;
+    return row;
+}
+
+Result<size_t> write_snapshot(JournalWriter& writer, const std::string& proc_root, const CgroupFilter& filter,
+                              int64_t ns_per_tick, const std::string& cgroup_root) {
+    NodenameResolver nodenames(proc_root);
+    PodUidCache pod_uids;
+    const int64_t taken_ns = boot_now_ns();
+    size_t count = 0;
+    for (auto& p : scan_proc(proc_root)) {
+        if (p.kernel_thread) continue;
+        // /proc gives cgroup paths relative to the recorder's cgroup
+        // namespace; they are written from the hierarchy's root, as the
+        // probes report them.
+        if (cgroup_root != "/" && !p.cgroup_path.empty()) {
+            p.cgroup_path = cgroup_path_from_root(cgroup_root, p.cgroup_path);
+        }
+        if (filter.enabled && !in_subtrees(p.cgroup_path, filter.subtrees)) continue;
+        SnapshotRow row = snapshot_row(p, taken_ns, ns_per_tick);
+        row.nodename = nodenames.nodename_for(p.tgid, p.uts_ns_inode);
+        if (auto st = writer.add_snapshot(row, pod_uids.uid_for(row.cgroup_path)); !st) return st.error();
+        ++count;
+    }
+    return count;
+}
+
+std::optional<PodName> name_pod(PodResolver& pods, const std::string& pod_uid, const std::string& nodename) {
+    if (auto info = pods.resolve(pod_uid)) return PodName{info->name, info->namespace_, PodNameSource::log_dir};
+    if (!nodename.empty()) return PodName{nodename, "", PodNameSource::hostname};
+    return std::nullopt;
+}
+
+namespace {
+
+// The default journal lives in a directory only root can read: argv can
+// carry secrets.
+Status ensure_parent_dir(const std::string& journal) {
+    auto parent = std::filesystem::path(journal).parent_path();
+    if (parent.empty()) return Ok{};
+    std::error_code ec;
+    if (std::filesystem::exists(parent, ec)) return Ok{};
+    if (!std::filesystem::create_directories(parent, ec)) {
+        return Error{fmt::format("{}: cannot create directory: {}", parent.string(), ec.message())};
+    }
+    chmod(parent.c_str(), 0700);
+    return Ok{};
+}
+
+class Session {
+public:
+    Session(const RecordOptions& options, const RecordHooks& hooks)
+        : options_(options), hooks_(hooks), pods_(options.kube_root), retention_(options.retention) {}
+
+    Result<int> run();
+
+private:
+    Status open();
+    Status begin_run();
+    void record();
+    Result<int> end_run();
+
+    void on_record(const void* data, size_t size);
+    // In the loop: a failed reading is said once and read again next time
+    // (the kernel's counter is cumulative, so nothing is missed).
+    Status check_drops(int64_t now_ns);
+    Status retention_step(int64_t now_ns);
+    void publish_anchor();
+    void say(const std::string& line) const {
+        if (hooks_.say) hooks_.say(line);
+    }
+
+    const RecordOptions& options_;
+    const RecordHooks& hooks_;
+    CgroupFilter filter_;
+    // Declared before the journal, so destroyed after it: the journal is
+    // closed before the probes go.
+    std::unique_ptr<EventSource> source_;
+    std::optional<AnchorLog> anchors_;
+    std::optional<JournalWriter> writer_;
+    PodResolver pods_;
+    std::optional<Recorder> recorder_;
+    Retention retention_;
+    RunInfo info_;
+    int64_t run_id_ = 0;
+    size_t snapshot_count_ = 0;
+
+    // The first error of the recording, from the sink, the source or the
+    // journal: the loop ends on it.
+    Status status_ = Ok{};
+    std::string stop_reason_ = "signal";
+    bool drops_unreadable_ = false;
+    int64_t last_retention_ns_ = 0;
+    bool said_size_unmet_ = false;
+};
+
+Result<int> Session::run() {
+    if (auto st = open(); !st) return st.error();
+    if (auto st = begin_run(); !st) return st.error();
+    record();
+    return end_run();
+}
+
+Status Session::open() {
+    auto filter = resolve_cgroup_filter(options_.cgroups, options_.kube_only,
+                                        options_.cgroups.empty() && !options_.kube_only ? "" : find_cgroup2_mount());
+    if (!filter) return filter.error();
+    filter_ = std::move(*filter);
+
+    // The source first: a start that cannot attach (not root, no BTF) must
+    // not leave a new, empty journal behind. Records are consumed only in
+    // poll()/drain(), after the recorder exists; until then the kernel
+    // keeps them in the ring.
+    if (!hooks_.start_source) return Error{"no event source"};
+    auto source = hooks_.start_source(filter_, [this](const void* data, size_t size) { on_record(data, size); });
+    if (!source) return source.error();
+    source_ = std::move(*source);
+
+    // Before the journal: a bad --anchor-log must not leave a new journal.
+    auto anchors = options_.anchor_log.empty() ? Result<AnchorLog>(AnchorLog()) : AnchorLog::open(options_.anchor_log);
+    if (!anchors) return Error{"--anchor-log: " + anchors.error().message};
+    anchors_.emplace(std::move(*anchors));
+    if (auto st = ensure_parent_dir(options_.journal); !st) return st;
+    auto writer = JournalWriter::open(options_.journal);
+    if (!writer) return writer.error();
+    writer_.emplace(std::move(*writer));
+
+    RecorderOptions recorder_options;
+    recorder_options.batch_interval_ns = options_.batch_interval_ns;
+    recorder_options.batch_max_rows = options_.batch_rows;
+    auto namer = [this](const std::string& uid, const std::string& nodename) { return name_pod(pods_, uid, nodename); };
+    auto notify = [this](const std::string& line) { say("lineage: " + line); };
+    recorder_.emplace(*writer_, recorder_options, namer, notify);
+    say("lineage: attached " + source_->hooks());
+    // What the /proc snapshot will lack with the capabilities at hand (the
+    // systemd unit and the DaemonSet leave out CAP_SYS_ADMIN on purpose).
+    if (auto caps = effective_capabilities()) {
+        for (const auto& gap : snapshot_capability_gaps(*caps)) say("lineage: " + gap);
+    }
+    return Ok{};
+}
+
+Status Session::begin_run() {
+    struct utsname uts {};
+    uname(&uts);
+    info_.boot_id = read_boot_id(options_.proc_root);
+    info_.node = uts.nodename;
+    info_.started_ns = boot_now_ns();
+    info_.started_wall_ns = wall_now_ns();
+    info_.version = kVersion;
+    info_.kernel = fmt::format("{} {}", uts.release, uts.version);
+    info_.hooks = source_->hooks();
+    info_.filters_json = filter_.filters_json;
+    info_.argv_cap = static_cast<int64_t>(options_.argv_cap);
+    info_.clk_tck = clock_ticks_per_second();
+    info_.recorder_pid = getpid();
+    if (info_.boot_id.empty()) return Error{"cannot read /proc/sys/kernel/random/boot_id"};
+    auto run_id = writer_->begin_run(info_);
+    if (!run_id) return run_id.error();
+    run_id_ = *run_id;
+
+    // In a container's own cgroup namespace, with the host's hierarchy
+    // mounted (deploy/kubernetes), the snapshot's cgroup paths are taken
+    // from where that namespace is rooted.
+    std::string cgroup_root = "/";
+    if (options_.proc_root != "/proc") {
+        // A /proc tree of a test: its paths are taken as they are.
+    } else if (auto root = own_cgroup_namespace_root()) {
+        cgroup_root = *root;
+        if (cgroup_root != "/") say("lineage: in a cgroup namespace rooted at " + escape_for_terminal(cgroup_root));
+    } else {
+        say("lineage: " + escape_for_terminal(root.error().message) +
+            ": cgroup paths from /proc are kept as it gives them");
+    }
+    auto count = write_snapshot(*writer_, options_.proc_root, filter_, 1'000'000'000 / info_.clk_tck, cgroup_root);
+    if (!count) return count.error();
+    snapshot_count_ = *count;
+    if (auto st = recorder_->note_drops(0, 0, info_.started_ns); !st) return st;
+    if (auto st = recorder_->commit(boot_now_ns()); !st) return st;
+    // The run's first batch (its runs row and the /proc snapshot) must be
+    // in the journal before anything else can name the run: a journal that
+    // cannot take it is an error at start, not something to ride out.
+    if (recorder_->storage_down()) {
+        return Error{fmt::format("cannot write the journal: {}", recorder_->storage_error())};
+    }
+    publish_anchor();
+
+    if (hooks_.catch_stop_signals) hooks_.catch_stop_signals();
+    if (retention_.enabled()) {
+        if (auto st = retention_step(boot_now_ns()); !st) return st;
+        last_retention_ns_ = boot_now_ns();
+    }
+    say(fmt::format("lineage: recording to {} (run {}, {} processes from /proc)", options_.journal, run_id_,
+                    snapshot_count_));
+    return Ok{};
+}
+
+void Session::record() {
+    const int64_t started = boot_now_ns();
+    int64_t last_drop_check = started;
+    int64_t last_clock_sample = started;
+    int64_t last_anchor = started;
+    while (!(hooks_.stop_requested && hooks_.stop_requested())) {
+        // Sleep on the ring until the next commit is due, then drain it and
+        // commit in one go. The probes do not wake the reader (until the ring
+        // is a quarter full), so the reader's own wakeups are what it costs,
+        // and one per batch is fewer than a drain on a shorter timer
+        // (bench/results: the recorder's cost, the batch interval). A signal
+        // ends the wait at once. At most a second, so that the kernel drop
+        // counter, retention and --duration are looked at at least that
+        // often.
+        const int64_t wait_ns =
+            std::clamp<int64_t>(recorder_->next_commit_ns(boot_now_ns()) - boot_now_ns(), 1'000'000, 1'000'000'000);
+        auto polled = source_->poll(static_cast<int>((wait_ns + 999'999) / 1'000'000));
+        if (!polled) {
+            status_ = polled.error();
+            break;
+        }
+        if (!status_) break;
+        int64_t now = boot_now_ns();
+        if (now - last_drop_check >= 250'000'000) {
+            status_ = check_drops(now);
+            last_drop_check = now;
+            if (!status_) break;
+        }
+        if (now - last_clock_sample >= 60'000'000'000) {
+            status_ = recorder_->note_clock(now, wall_now_ns());
+            last_clock_sample = now;
+            if (!status_) break;
+        }
+        status_ = recorder_->maybe_commit(now);
+        if (!status_) break;
+        if (retention_.enabled() && !recorder_->storage_down() &&
+            (retention_.behind() || now - last_retention_ns_ >= 1'000'000'000)) {
+            status_ = retention_step(now);
+            last_retention_ns_ = now;
+            if (!status_) break;
+        }
+        if (options_.anchor_interval_ns > 0 && now - last_anchor >= options_.anchor_interval_ns) {
+            publish_anchor();
+            last_anchor = now;
+        }
+        if (options_.duration_ns > 0 && now - started >= options_.duration_ns) {
+            stop_reason_ = "duration";
+            break;
+        }
+    }
+}
+
+Result<int> Session::end_run() {
+    // Take what is still in the ring before closing the run.
+    if (status_) {
+        auto drained = source_->drain();
+        if (!drained) status_ = drained.error();
+    }
+    int64_t stop_ns = boot_now_ns();
+    if (status_) {
+        // The last reading has no next time: a failure is the run's error,
+        // not a run that claims no loss.
+        auto drops = source_->drops();
+        status_ = drops ? recorder_->note_drops(drops->count, drops->last_ns, stop_ns) : Status(drops.error());
+    }
+    if (status_) status_ = recorder_->commit(stop_ns);
+    if (status_ && recorder_->storage_down()) {
+        // commit() just tried once more. The events are counted, but there
+        // is nowhere to write them, nor the run's end.
+        say(
+            fmt::format("lineage record: {}: the journal still cannot be written ({}): {} events over {:.1f} s were "
+                        "not stored, and the run is not closed",
+                        options_.journal, recorder_->storage_error(), recorder_->unstored(),
+                        static_cast<double>(recorder_->unstored_span_ns()) / 1e9));
+        return 1;
+    }
+    if (!status_) stop_reason_ = "error";
+    const auto& stats = recorder_->stats();
+    auto ended = writer_->end_run(stop_ns, wall_now_ns(), stop_reason_, static_cast<int64_t>(stats.stored),
+                                  static_cast<int64_t>(stats.lost));
+    if (ended) publish_anchor();
+    if (!status_) return status_.error();
+    if (!ended) return ended.error();
+    say(fmt::format("lineage: stopped ({}): {} events stored, {} lost", stop_reason_, stats.stored, stats.lost));
+    return 0;
+}
+
+void Session::on_record(const void* data, size_t size) {
+    if (status_ && recorder_) status_ = recorder_->on_record(data, size, boot_now_ns());
+}
+
+Status Session::check_drops(int64_t now_ns) {
+    auto drops = source_->drops();
+    if (!drops) {
+        if (!drops_unreadable_) say("lineage: " + drops.error().message + "; trying again");
+        drops_unreadable_ = true;
+        return Ok{};
+    }
+    drops_unreadable_ = false;
+    return recorder_->note_drops(drops->count, drops->last_ns, now_ns);
+}
+
+// At most one bounded prune, between two batches.
+Status Session::retention_step(int64_t now_ns) {
+    // While the journal cannot be written, the recorder's own retries
+    // (every second) are the only writes; a prune waits for them.
+    if (recorder_->storage_down()) return Ok{};
+    if (auto st = recorder_->commit(now_ns); !st) return st;
+    if (recorder_->storage_down()) return Ok{};
+    auto pruned = retention_.step(*writer_, now_ns, wall_now_ns());
+    if (!pruned) {
+        // A prune that fails changes nothing (one transaction); a full
+        // disk is the recorder's to ride out, anything else stops.
+        if (is_storage_error(pruned.error())) {
+            say("lineage: retention: " + pruned.error().message);
+            return Ok{};
+        }
+        return pruned.error();
+    }
+    if (*pruned && options_.verbose) {
+        say(fmt::format("lineage: retention: pruned batches through {} ({} event rows) in batch {}",
+                        (*pruned)->through_batch, (*pruned)->rows, (*pruned)->batch_id));
+    }
+    if (retention_.cannot_meet_size() && !said_size_unmet_) {
+        say(
+            fmt::format("lineage: retention: the journal uses {} bytes, over --max-size {}, with nothing left "
+                        "to prune",
+                        retention_.used_bytes(), options_.max_size));
+    }
+    said_size_unmet_ = retention_.cannot_meet_size();
+    return Ok{};
+}
+
+// The chain head, for shipping off the node: at start, every
+// --anchor-interval and at stop. A failed write costs the anchor, not the
+// recording.
+void Session::publish_anchor() {
+    const ChainHead& head = writer_->head();
+    auto st = anchors_->write(format_anchor_line(wall_now_ns(), info_.node, info_.boot_id, head.batch_id, head.hash));
+    if (!st) say("lineage: " + st.error().message);
+}
+
+}  // namespace
+
+Result<int> run_record_session(const RecordOptions& options, const RecordHooks& hooks) {
+    Session session(options, hooks);
+    return session.run();
+}
+
+}  // namespace lineage
