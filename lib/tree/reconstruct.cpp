@@ -36,15 +36,15 @@ const char* warning_kind_name(WarningKind kind) {
             return "not_recorded";
         case WarningKind::pruned:
             return "pruned";
+        case WarningKind::parent_cycle:
+            return "parent_cycle";
+        case WarningKind::deep_tree:
+            return "deep_tree";
     }
     return "loss";
 }
 
 namespace {
-
-// Bounds every walk up a parent chain and the depth of every tree (so the
-// renderers' recursion too): a damaged journal could hold a cycle.
-constexpr int kMaxDepth = 4096;
 
 bool starts_with(const std::string& s, const std::string& prefix) {
     return s.compare(0, prefix.size(), prefix) == 0;
@@ -54,7 +54,7 @@ bool pod_selected(const Query& q) {
     return q.pod || q.namespace_ || q.container;
 }
 
-bool pod_matches(const Query& q, const std::optional<PodAttribution>& pod) {
+bool pod_matches(const Query& q, const PodAttribution* pod) {
     if (!pod_selected(q)) return true;
     if (!pod) return false;
     if (q.pod) {
@@ -83,6 +83,12 @@ JournalSummary summarize(const Model& model) {
 
 // One build_report: the query's selection, its trees, then the warnings
 // about what the journals may be missing, in that order.
+//
+// The shape of the trees is the attacker's choice (a fork chain 100,000
+// generations deep costs a second), so every walk here is a loop with its
+// own stack or queue, never a recursion, and costs time linear in the
+// processes it visits. A damaged journal can hold a parent chain that loops;
+// every walk up stops at a process it has already seen.
 class ReportBuilder {
 public:
     ReportBuilder(const Model& model, const Query& q)
@@ -105,7 +111,9 @@ public:
     }
 
 private:
-    using KeySet = std::unordered_set<ProcessKey, ProcessKeyHash>;
+    // Processes live in the model's map, whose elements never move: a
+    // pointer is a cheaper set member than a key with its boot id string.
+    using ProcSet = std::unordered_set<const Process*>;
 
     bool overlaps(const Process& p) const {
         return process_start_wall(model_, p) <= until_ && process_end_wall(model_, p) >= since_;
@@ -113,23 +121,51 @@ private:
 
     const Process* parent_of(const Process& p) const { return p.parent ? model_.find(*p.parent) : nullptr; }
 
-    bool has_ancestor_pid(const Process& p, uint32_t pid) const {
-        const Process* cur = &p;
-        for (int depth = 0; cur && depth < kMaxDepth; ++depth) {
-            if (cur->tgid == pid) return true;
-            cur = parent_of(*cur);
-        }
-        return false;
+    // Start, then key: the order of trees and of cycle members.
+    bool earlier(const Process* a, const Process* b) const {
+        int64_t sa = process_start_wall(model_, *a), sb = process_start_wall(model_, *b);
+        if (sa != sb) return sa < sb;
+        return a->key < b->key;
     }
 
-    const std::optional<PodAttribution>& pod_for(const Process& p) {
-        auto it = pods_.find(p.key);
-        if (it == pods_.end()) it = pods_.emplace(p.key, pod_of(model_, p)).first;
-        return it->second;
+    // One attribution per cgroup path and host name (what pod_of reads),
+    // shared by every process that has them.
+    const std::shared_ptr<const PodAttribution>& pod_for(const Process& p) {
+        auto it = pods_.find(&p);
+        if (it != pods_.end()) return it->second;
+        std::string where = p.cgroup_path + '\0' + p.nodename;
+        auto shared = pods_by_cgroup_.find(where);
+        if (shared == pods_by_cgroup_.end()) {
+            auto pod = pod_of(model_, p);
+            auto value = pod ? std::make_shared<const PodAttribution>(std::move(*pod)) : nullptr;
+            shared = pods_by_cgroup_.emplace(std::move(where), std::move(value)).first;
+        }
+        return pods_.emplace(&p, shared->second).first->second;
+    }
+
+    // Every process with this PID and everything below them, by the model's
+    // children lists: one pass, however deep.
+    ProcSet descendants_of_pid(uint32_t pid) const {
+        ProcSet out;
+        std::vector<const Process*> todo;
+        for (const auto& [key, p] : model_.processes()) {
+            if (p.tgid == pid && out.insert(&p).second) todo.push_back(&p);
+        }
+        while (!todo.empty()) {
+            const Process* p = todo.back();
+            todo.pop_back();
+            for (const auto& child_key : p->children) {
+                const Process* c = model_.find(child_key);
+                if (c && out.insert(c).second) todo.push_back(c);
+            }
+        }
+        return out;
     }
 
     // 1. The processes the query selects.
     void select() {
+        std::optional<ProcSet> below;
+        if (q_.descendants_of) below = descendants_of_pid(*q_.descendants_of);
         for (const auto& [key, p] : model_.processes()) {
             if (!overlaps(p)) continue;
             if (q_.pid && p.tgid != *q_.pid) continue;
@@ -139,79 +175,163 @@ private:
                                        [&](const ExecImage& e) { return binary_matches(*q_.binary_glob, e.binary); });
                 if (!any) continue;
             }
-            if (q_.descendants_of && !has_ancestor_pid(p, *q_.descendants_of)) continue;
-            if (!pod_matches(q_, pod_for(p))) continue;
-            matched_.insert(key);
+            if (below && !below->count(&p)) continue;
+            if (!pod_matches(q_, pod_for(p).get())) continue;
+            matched_.insert(&p);
         }
         report_.matched = matched_.size();
     }
 
+    // Matched by a selector that names the process itself.
+    bool direct_match(const Process& p) const {
+        if (!matched_.count(&p)) return false;
+        return q_.pid || q_.binary_glob || q_.ancestors_of || (q_.descendants_of && p.tgid == *q_.descendants_of);
+    }
+
     // 2. Their ancestors: up to the topmost one in the same pod when a pod
-    // is selected, or to the top of what is known otherwise.
+    // is selected, or to the top of what is known otherwise. Each walk stops
+    // at the first process already shown, so all walks together visit each
+    // process once, and a loop ends where it closes.
     void add_ancestors() {
         const bool stop_at_pod = pod_selected(q_) && !q_.ancestors && !q_.ancestors_of;
         shown_ = matched_;
-        for (const auto& key : matched_) {
-            const Process* cur = model_.find(key);
-            for (int depth = 0; cur && depth < kMaxDepth; ++depth) {
-                const Process* up = parent_of(*cur);
-                if (!up) break;
+        for (const Process* start : matched_) {
+            const Process* cur = start;
+            while (const Process* up = parent_of(*cur)) {
                 if (stop_at_pod) {
                     const auto& mine = pod_for(*cur);
                     const auto& theirs = pod_for(*up);
                     if (!theirs || !mine || theirs->uid != mine->uid) {
-                        outside_[cur->key] = OutsideParent{up->tgid, up->comm, up->key, OutsideReason::outside_pod};
+                        outside_[cur] = OutsideParent{up->tgid, up->comm, up->key, OutsideReason::outside_pod};
                         break;
                     }
                 }
-                if (!shown_.insert(up->key).second) break;  // the rest of the chain is already in
+                if (!shown_.insert(up).second) break;  // the rest of the chain is already in
                 cur = up;
             }
         }
     }
 
-    TreeNode build_node(const Process& p, int depth) {
+    TreeNode make_node(const Process& p, uint32_t depth) {
         TreeNode node;
         node.process = &p;
-        node.matched = matched_.count(p.key) > 0;
+        node.matched = matched_.count(&p) > 0;
+        node.direct_match = direct_match(p);
         node.in_window = overlaps(p);
+        node.depth = depth;
         node.pod = pod_for(p);
-        if (depth < kMaxDepth) {
-            for (const auto& child_key : p.children) {
-                if (!shown_.count(child_key)) continue;
-                if (const Process* c = model_.find(child_key)) node.children.push_back(build_node(*c, depth + 1));
-            }
-        }
         return node;
     }
 
-    // 3. Trees: every shown process whose parent is not shown is a root.
+    // The tree below `root`: its shown descendants not in another tree yet,
+    // breadth first, each parent before its children.
+    Tree build_tree(const Process& root) {
+        Tree tree;
+        tree.nodes.push_back(make_node(root, 0));
+        placed_.insert(&root);
+        for (size_t i = 0; i < tree.nodes.size(); ++i) {
+            const Process& p = *tree.nodes[i].process;
+            const uint32_t depth = tree.nodes[i].depth + 1;
+            for (const auto& child_key : p.children) {
+                const Process* c = model_.find(child_key);
+                if (!c || !shown_.count(c) || !placed_.insert(c).second) continue;
+                tree.nodes[i].children.push_back(static_cast<uint32_t>(tree.nodes.size()));
+                tree.nodes.push_back(make_node(*c, depth));
+                tree.depth = std::max(tree.depth, depth);
+            }
+        }
+        return tree;
+    }
+
+    // A shown process that no tree reached hangs below a parent chain that
+    // loops (A's parent is B, B's parent is A), which only a damaged or
+    // edited journal holds. The loop's earliest member becomes a root.
+    const Process* loop_root(const Process& start) const {
+        std::unordered_map<const Process*, size_t> seen;
+        std::vector<const Process*> path;
+        const Process* cur = &start;
+        while (cur && shown_.count(cur) && !seen.count(cur)) {
+            seen.emplace(cur, path.size());
+            path.push_back(cur);
+            cur = parent_of(*cur);
+        }
+        // Not reached by any tree, so the walk cannot end at a root.
+        if (!cur || !seen.count(cur)) return &start;
+        const Process* best = cur;
+        for (size_t i = seen[cur]; i < path.size(); ++i) {
+            if (earlier(path[i], best)) best = path[i];
+        }
+        return best;
+    }
+
+    // 3. Trees: every shown process whose parent is not shown is a root;
+    // then the loops of a damaged journal, each cut at one member, so that
+    // no shown process is left out.
     void build_trees() {
         std::vector<const Process*> roots;
-        for (const auto& key : shown_) {
-            const Process* p = model_.find(key);
+        for (const Process* p : shown_) {
             const Process* up = parent_of(*p);
-            if (!up || !shown_.count(up->key)) roots.push_back(p);
+            if (!up || !shown_.count(up)) roots.push_back(p);
         }
-        std::sort(roots.begin(), roots.end(), [&](const Process* a, const Process* b) {
-            int64_t sa = process_start_wall(model_, *a), sb = process_start_wall(model_, *b);
-            if (sa != sb) return sa < sb;
-            return a->key < b->key;
-        });
-        for (const Process* root : roots) {
+        struct Built {
             Tree tree;
-            tree.root = build_node(*root, 0);
-            auto out = outside_.find(root->key);
+            bool loop = false;
+        };
+        std::vector<Built> built;
+        for (const Process* root : roots) built.push_back({build_tree(*root), false});
+        if (placed_.size() < shown_.size()) {
+            std::vector<const Process*> left;
+            for (const Process* p : shown_) {
+                if (!placed_.count(p)) left.push_back(p);
+            }
+            std::sort(left.begin(), left.end(), [&](const Process* a, const Process* b) { return earlier(a, b); });
+            for (const Process* p : left) {
+                if (placed_.count(p)) continue;
+                built.push_back({build_tree(*loop_root(*p)), true});
+            }
+        }
+        std::sort(built.begin(), built.end(), [&](const Built& a, const Built& b) {
+            return earlier(a.tree.root().process, b.tree.root().process);
+        });
+        for (auto& [tree, loop] : built) {
+            const Process& root = *tree.root().process;
+            auto out = outside_.find(&root);
             if (out != outside_.end()) {
                 tree.outside_parent = out->second;
-            } else if (root->parent && !model_.find(*root->parent)) {
+            } else if (!loop && root.parent && !model_.find(*root.parent)) {
                 // Known only by the fork or exec row that named it.
                 tree.outside_parent =
-                    OutsideParent{root->ppid, root->parent_comm, root->parent, OutsideReason::not_in_journal};
+                    OutsideParent{root.ppid, root.parent_comm, root.parent, OutsideReason::not_in_journal};
             }
-            warn_unknown_parent(*root, tree);
+            if (loop) {
+                warn(WarningKind::parent_cycle,
+                     fmt::format("the parent chain of {} loops back to it, which a recorded journal cannot hold (a "
+                                 "damaged or edited journal): its tree starts at it and the loop is cut there",
+                                 describe(root)));
+            } else {
+                warn_unknown_parent(root, tree);
+            }
+            warn_deep(root, tree);
             report_.trees.push_back(std::move(tree));
         }
+    }
+
+    // A tree deeper than the text tree's indentation: nothing is cut, but
+    // the reader should know that the drawing changes, and a chain this deep
+    // is itself worth a look.
+    void warn_deep(const Process& root, const Tree& tree) {
+        if (tree.depth <= kTextIndentLevels) return;
+        std::string message = fmt::format(
+            "the tree of {} reaches depth {}: the text tree indents at most {} levels and then starts again from "
+            "the left",
+            describe(root), group_thousands(tree.depth), kTextIndentLevels);
+        if (tree.depth >= kJsonTreeDepth) {
+            message += fmt::format(
+                ", and JSON nests at most {} generations in a tree entry, then continues in tree "
+                "entries of their own (continues_from)",
+                kJsonTreeDepth);
+        }
+        warn(WarningKind::deep_tree, std::move(message));
     }
 
     void warn(WarningKind kind, std::string message, std::optional<int64_t> from = std::nullopt,
@@ -303,13 +423,25 @@ private:
     const Query& q_;
     const int64_t since_, until_;
     Report report_;
-    KeySet matched_;  // selected by the query
-    KeySet shown_;    // matched, and the ancestors shown with them
-    std::unordered_map<ProcessKey, OutsideParent, ProcessKeyHash> outside_;  // shown process -> its parent not shown
-    std::unordered_map<ProcessKey, std::optional<PodAttribution>, ProcessKeyHash> pods_;
+    ProcSet matched_;                                            // selected by the query
+    ProcSet shown_;                                              // matched, and the ancestors shown with them
+    ProcSet placed_;                                             // shown, and in a tree already
+    std::unordered_map<const Process*, OutsideParent> outside_;  // shown process -> its parent not shown
+    std::unordered_map<const Process*, std::shared_ptr<const PodAttribution>> pods_;
+    std::unordered_map<std::string, std::shared_ptr<const PodAttribution>> pods_by_cgroup_;
 };
 
 }  // namespace
+
+std::string group_thousands(uint64_t n) {
+    std::string digits = std::to_string(n);
+    std::string out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
 
 bool binary_matches(const std::string& glob, const std::string& binary) {
     // FNM_PATHNAME: '*' stops at '/', as in a shell.

@@ -3,6 +3,7 @@
 // Pure functions over the model: no SQLite, no output formatting.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,12 +37,22 @@ struct PodAttribution {
 
 std::optional<PodAttribution> pod_of(const Model& model, const Process& p);
 
+// One process of a Tree. Children are indexes into Tree::nodes, not nested
+// values: an attacker chooses how deep a tree is, and nothing that walks,
+// copies or destroys a tree may recurse once per generation.
 struct TreeNode {
     const Process* process = nullptr;
-    bool matched = false;    // selected by the query itself, not only an ancestor
+    bool matched = false;  // selected by the query itself, not only an ancestor
+    // Selected by a selector that names it (--pid, --binary, --ancestors-of,
+    // or the --descendants-of PID itself), not only by a pod, a namespace or
+    // being below a PID: never folded into a run of generations.
+    bool direct_match = false;
     bool in_window = false;  // its life overlaps the window
-    std::optional<PodAttribution> pod;
-    std::vector<TreeNode> children;
+    uint32_t depth = 0;      // generations below the tree's root (the root is 0)
+    // Shared by every process of one container: a pod of 100,000 processes
+    // holds one copy.
+    std::shared_ptr<const PodAttribution> pod;
+    std::vector<uint32_t> children;  // indexes into Tree::nodes, oldest first
 };
 
 // Why the parent of a tree's root is known but not shown.
@@ -63,9 +74,23 @@ struct OutsideParent {
 };
 
 struct Tree {
-    TreeNode root;
+    // Every node of the tree, each parent before its children; nodes[0] is
+    // the root.
+    std::vector<TreeNode> nodes;
     std::optional<OutsideParent> outside_parent;
+    uint32_t depth = 0;  // the deepest node's depth
+
+    const TreeNode& root() const { return nodes.front(); }
 };
+
+// How deep a tree may be before the renderers change how they draw it; a
+// tree deeper than kTextIndentLevels gets a deep_tree warning. Nothing is
+// ever left out: the text tree indents at most kTextIndentLevels levels and
+// then starts again from the left with a marker line; the JSON document
+// nests at most kJsonTreeDepth generations in one tree entry, and writes the
+// generation below as tree entries of their own (continues_from).
+inline constexpr uint32_t kTextIndentLevels = 64;
+inline constexpr uint32_t kJsonTreeDepth = 256;
 
 // Where the journals cannot be complete.
 enum class WarningKind {
@@ -73,9 +98,12 @@ enum class WarningKind {
     unknown_parent,  // a root's parent is unknown, or not in the journal
     not_recorded,    // no run recorded then
     pruned,          // retention deleted it
+    parent_cycle,    // a damaged journal: a parent chain loops
+    deep_tree,       // a tree deeper than kTextIndentLevels
 };
 
-// "loss", "unknown_parent", "not_recorded", "pruned": the JSON "kind".
+// "loss", "unknown_parent", "not_recorded", "pruned", "parent_cycle",
+// "deep_tree": the JSON "kind".
 const char* warning_kind_name(WarningKind kind);
 
 struct Warning {
@@ -110,6 +138,10 @@ LoadPlan load_plan_for(const Query& query);
 // that never exited is the end of its journal.
 int64_t process_start_wall(const Model& model, const Process& p);
 int64_t process_end_wall(const Model& model, const Process& p);
+
+// Digits grouped by commas (4,200): how the text tree and the warnings
+// write counts and depths.
+std::string group_thousands(uint64_t n);
 
 // Glob against a binary path: a pattern with '/' matches the whole path,
 // one without matches the base name.
