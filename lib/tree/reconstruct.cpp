@@ -36,6 +36,8 @@ const char* warning_kind_name(WarningKind kind) {
             return "not_recorded";
         case WarningKind::pruned:
             return "pruned";
+        case WarningKind::schema:
+            return "schema";
     }
     return "loss";
 }

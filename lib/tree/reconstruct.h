@@ -73,9 +73,10 @@ enum class WarningKind {
     unknown_parent,  // a root's parent is unknown, or not in the journal
     not_recorded,    // no run recorded then
     pruned,          // retention deleted it
+    schema,          // a journal's schema is not lineage's, read anyway (--force-schema)
 };
 
-// "loss", "unknown_parent", "not_recorded", "pruned": the JSON "kind".
+// "loss", "unknown_parent", "not_recorded", "pruned", "schema": the JSON "kind".
 const char* warning_kind_name(WarningKind kind);
 
 struct Warning {
