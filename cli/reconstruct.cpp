@@ -11,6 +11,7 @@
 #include "reconstruct.h"
 #include "render.h"
 #include "timeexpr.h"
+#include "units.h"
 
 namespace lineage::cli {
 
@@ -26,6 +27,8 @@ struct ReconstructArgs {
     bool times = false;
     bool no_fold = false;
     std::string color = "auto";
+    bool force_schema = false;
+    std::string timeout = "30s";
 };
 
 // Exit codes, as grep has them.
@@ -66,19 +69,27 @@ int run_reconstruct(ReconstructArgs args) {
     query.descendants_of = args.descendants_of;
     query.ancestors_of = args.ancestors_of;
     query.ancestors = args.ancestors;
+    ReadOptions read;
+    read.force_schema = args.force_schema;
+    auto timeout = parse_duration(args.timeout);
+    if (!timeout) return fail("--timeout: " + timeout.error().message);
+    read.timeout_ns = *timeout;
 
     // Every journal is opened and checked before anything is printed: a bad
     // one among several fails the whole command.
     const LoadPlan plan = load_plan_for(query);
     Model model;
+    std::vector<Warning> journal_warnings;
     for (const auto& path : args.journals) {
-        auto reader = JournalReader::open(path);
+        auto reader = JournalReader::open(path, read);
         if (!reader) return fail(reader.error().message);
+        for (auto& w : reader->warnings()) journal_warnings.push_back(Warning{WarningKind::schema, w, {}, {}});
         if (auto st = reader->load_into(model, plan); !st) return fail(st.error().message);
     }
     model.finish();
 
     Report report = build_report(model, query);
+    report.warnings.insert(report.warnings.begin(), journal_warnings.begin(), journal_warnings.end());
     std::unique_ptr<Renderer> renderer;
     if (args.format == "json") {
         renderer = std::make_unique<JsonRenderer>();
@@ -130,6 +141,13 @@ Runner add_reconstruct(CLI::App& app) {
     cmd->add_option("--color", args->color, "auto, always or never (auto: only on a TTY, never with NO_COLOR)")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "always", "never"}));
+    cmd->add_flag("--force-schema", args->force_schema,
+                  "Read a journal whose schema is not lineage's (objects added, changed or missing), with a warning; "
+                  "views and triggers still never run");
+    cmd->add_option("--timeout", args->timeout,
+                    "Stop a journal read that runs this long without a row (a journal made to stall readers); 0: "
+                    "never")
+        ->capture_default_str();
     cmd->footer(
         "Examples:\n"
         "  lineage reconstruct --pod my-app-6d4f9-xk2p1 --since -1h\n"

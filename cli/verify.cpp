@@ -10,6 +10,7 @@
 #include "hashchain.h"
 #include "journal_format.h"
 #include "output.h"
+#include "units.h"
 #include "verify.h"
 #include "verify_render.h"
 
@@ -21,6 +22,7 @@ struct VerifyArgs {
     std::vector<std::string> journals;
     std::vector<std::string> anchors;
     std::string format = "text";
+    std::string timeout = "30s";
 };
 
 constexpr int kWhole = 0;
@@ -39,11 +41,15 @@ int run_verify(VerifyArgs args) {
         if (!a) return fail("--anchor: " + a.error().message);
         anchors.push_back(*a);
     }
+    VerifyOptions options;
+    auto timeout = parse_duration(args.timeout);
+    if (!timeout) return fail("--timeout: " + timeout.error().message);
+    options.timeout_ns = *timeout;
     // Every journal is checked before anything is printed: a file that is
     // no journal fails the whole command, like reconstruct.
     VerifyReport report;
     for (const auto& path : args.journals) {
-        auto verdict = verify_journal(path);
+        auto verdict = verify_journal(path, options);
         if (!verdict) return fail(verdict.error().message);
         report.journals.push_back(std::move(*verdict));
     }
@@ -72,6 +78,10 @@ Runner add_verify(CLI::App& app) {
     cmd->add_option("--format", args->format, "text or json")
         ->capture_default_str()
         ->check(CLI::IsMember({"text", "json"}));
+    cmd->add_option("--timeout", args->timeout,
+                    "Stop a journal read that runs this long without a row (a journal made to stall readers; a "
+                    "finding); 0: never")
+        ->capture_default_str();
     cmd->footer(
         "Examples:\n"
         "  lineage verify\n"

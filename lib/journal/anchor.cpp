@@ -48,9 +48,11 @@ std::string anchor_unword(std::string_view s) {
 }  // namespace
 
 std::string format_anchor_line(int64_t wall_ns, std::string_view node, std::string_view boot_id, int64_t batch,
-                               const Hash& hash) {
-    return fmt::format("lineage-anchor {} node={} boot={} batch={} hash={}", format_rfc3339_ns(wall_ns),
-                       anchor_word(node), anchor_word(boot_id), batch, to_hex(hash));
+                               const Hash& hash, std::string_view journal, std::string_view refused) {
+    std::string line = fmt::format("lineage-anchor {} node={} boot={} batch={} hash={}", format_rfc3339_ns(wall_ns),
+                                   anchor_word(node), anchor_word(boot_id), batch, to_hex(hash));
+    if (!refused.empty()) line += fmt::format(" journal={} refused={}", anchor_word(journal), anchor_word(refused));
+    return line;
 }
 
 Result<Anchor> parse_anchor(std::string_view text) {
@@ -102,6 +104,10 @@ Result<Anchor> parse_anchor(std::string_view text) {
             a.node = anchor_unword(value);
         } else if (key == "boot") {
             a.boot_id = anchor_unword(value);
+        } else if (key == "journal") {
+            a.journal = anchor_unword(value);
+        } else if (key == "refused") {
+            a.refused = anchor_unword(value);
         }
     }
     if (!have_hash) return bad();

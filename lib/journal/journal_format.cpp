@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <strings.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -60,6 +63,158 @@ Result<std::vector<SchemaObject>> load_schema_objects() {
 const Result<std::vector<SchemaObject>>& journal_schema_objects() {
     static const Result<std::vector<SchemaObject>> objects = load_schema_objects();
     return objects;
+}
+
+int64_t first_schema_version(const SchemaObject& object) {
+    for (size_t i = 0; i < kChainTableCount; ++i) {
+        const ChainTable t = table_at(i);
+        if (object.table != table_name(t)) continue;
+        for (int64_t v = kOldestJournalSchemaVersion; v <= kJournalSchemaVersion; ++v) {
+            if (table_in_version(t, v)) return v;
+        }
+    }
+    return kOldestJournalSchemaVersion;
+}
+
+std::vector<SchemaObject> schema_objects_of_version(const std::vector<SchemaObject>& compiled, int64_t version) {
+    std::vector<SchemaObject> out;
+    for (const SchemaObject& o : compiled) {
+        if (first_schema_version(o) <= version) out.push_back(o);
+    }
+    return out;
+}
+
+std::string normalized_sql(std::string_view sql) {
+    std::string out;
+    bool quoted = false, space = false;
+    for (size_t i = 0; i < sql.size(); ++i) {
+        char c = sql[i];
+        if (!quoted && c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+            while (i < sql.size() && sql[i] != '\n') ++i;
+            space = true;
+            continue;
+        }
+        if (c == '\'') quoted = !quoted;
+        if (!quoted && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+            space = true;
+            continue;
+        }
+        if (space && !out.empty()) out.push_back(' ');
+        space = false;
+        out.push_back(c);
+    }
+    return out;
+}
+
+namespace {
+
+// A name from the journal, for a message: the attacker chooses its length.
+std::string short_name(const std::string& name) {
+    constexpr size_t kMax = 64;
+    if (name.size() <= kMax) return name;
+    return name.substr(0, kMax) + fmt::format("... ({} bytes)", name.size());
+}
+
+}  // namespace
+
+SchemaComparer::SchemaComparer(const std::vector<SchemaObject>& want) : want_(want), seen_(want.size(), false) {}
+
+void SchemaComparer::mismatch(SchemaMismatch m) {
+    if (out_.size() < kMaxSchemaMismatches) {
+        out_.push_back(std::move(m));
+    } else {
+        ++omitted_;
+    }
+}
+
+void SchemaComparer::add(const SchemaRow& row) {
+    const std::string name = short_name(row.name), type = short_name(row.type);
+    size_t i = 0;
+    while (i < want_.size() && want_[i].name != row.name) ++i;
+    if (i == want_.size()) {
+        std::string why = fmt::format("{} {} is not part of the schema", type, name);
+        if (row.name.rfind("sqlite_stat", 0) == 0) why += " (planted statistics: lineage never runs ANALYZE)";
+        // A table or view of a schema table's name, in any case: SQLite's
+        // names are case-insensitive, so it could stand in for it.
+        bool on_table = false;
+        for (const SchemaObject& w : want_) {
+            on_table |= w.type == "table" && strcasecmp(w.name.c_str(), row.name.c_str()) == 0;
+        }
+        mismatch(SchemaMismatch{SchemaMismatch::Kind::added, row.type, row.name, on_table, std::move(why)});
+        return;
+    }
+    const SchemaObject& w = want_[i];
+    const bool on_table = w.type == "table";
+    if (seen_[i]) {
+        mismatch(SchemaMismatch{SchemaMismatch::Kind::added, row.type, row.name, on_table,
+                                fmt::format("a second {} {} is not part of the schema", type, name)});
+        return;
+    }
+    seen_[i] = true;
+    if (row.type != w.type) {
+        mismatch(SchemaMismatch{SchemaMismatch::Kind::replaced, row.type, row.name, on_table || row.type == "table",
+                                fmt::format("{} {} replaces {} {}", type, name, w.type, w.name)});
+    } else if (row.sql_null || row.table != w.table || normalized_sql(row.sql) != normalized_sql(w.sql)) {
+        mismatch(SchemaMismatch{SchemaMismatch::Kind::differs, row.type, row.name, on_table,
+                                fmt::format("{} {} differs from the schema", type, name)});
+    }
+}
+
+std::vector<SchemaMismatch> SchemaComparer::finish() {
+    for (size_t i = 0; i < want_.size(); ++i) {
+        if (!seen_[i]) {
+            mismatch(SchemaMismatch{SchemaMismatch::Kind::missing, want_[i].type, want_[i].name,
+                                    want_[i].type == "table",
+                                    fmt::format("{} {} is missing", want_[i].type, want_[i].name)});
+        }
+    }
+    // What the one-line summary names first: a table replaced, gone or
+    // shadowed, then a table changed, then the rest, each in
+    // sqlite_schema's order.
+    auto rank = [](const SchemaMismatch& m) {
+        if (!m.on_table) return 2;
+        return m.kind == SchemaMismatch::Kind::differs ? 1 : 0;
+    };
+    std::stable_sort(out_.begin(), out_.end(),
+                     [&](const SchemaMismatch& a, const SchemaMismatch& b) { return rank(a) < rank(b); });
+    return std::move(out_);
+}
+
+bool SchemaCheck::tables_readable() const {
+    for (const auto& m : mismatches) {
+        if (m.on_table) return false;
+    }
+    return true;
+}
+
+std::string SchemaCheck::summary() const {
+    if (mismatches.empty()) return "";
+    const size_t more = mismatches.size() - 1 + omitted;
+    if (more == 0) return mismatches.front().message;
+    return fmt::format("{} (and {} more)", mismatches.front().message, more);
+}
+
+Result<SchemaCheck> check_journal_schema(Database& db) {
+    const auto& compiled = journal_schema_objects();
+    if (!compiled) return compiled.error();
+    SchemaCheck check;
+    auto version = query_int(db, "PRAGMA user_version");
+    if (!version) return version.error();
+    check.user_version = *version;
+    SchemaComparer comparer(schema_objects_of_version(*compiled, check.user_version));
+    // The rows as stored: no object is looked at through SQLite's parse of
+    // it, and nothing but sqlite_schema is read.
+    auto stmt = db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY rowid");
+    if (!stmt) return stmt.error();
+    int rc;
+    while ((rc = stmt->step()) == SQLITE_ROW) {
+        comparer.add(SchemaRow{stmt->text(0), stmt->text(1), stmt->text(2), stmt->text(3),
+                               sqlite3_column_type(stmt->get(), 3) == SQLITE_NULL});
+    }
+    if (rc != SQLITE_DONE) return Error{db.errmsg()};
+    check.mismatches = comparer.finish();
+    check.omitted = comparer.omitted();
+    return check;
 }
 
 Status check_sqlite_header(const std::string& path) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hashchain.h"
@@ -59,5 +60,85 @@ struct SchemaObject {
 // (sqlite_*) left out. Read from journal_schema_sql(), never from a journal,
 // whose SQL is the attacker's. An Error when SQLite could not load it.
 const Result<std::vector<SchemaObject>>& journal_schema_objects();
+
+// The schema version that brought an object of the compiled schema: that
+// of its table (table_in_version), so a new table and its indexes need
+// nothing more here.
+int64_t first_schema_version(const SchemaObject& object);
+
+// What a journal of schema `version` holds: the compiled schema's objects
+// less those that came in later versions.
+std::vector<SchemaObject> schema_objects_of_version(const std::vector<SchemaObject>& compiled, int64_t version);
+
+// SQL without its -- comments and with runs of white space as one space:
+// schema/journal.sql's column comments are kept in sqlite_schema, and a
+// reworded comment changes nothing a journal holds.
+std::string normalized_sql(std::string_view sql);
+
+// One row of a journal's sqlite_schema, as the file holds it.
+struct SchemaRow {
+    std::string type, name, table, sql;
+    bool sql_null = false;  // SQLite's own indexes have no SQL
+};
+
+// One way a journal's schema is not the one lineage wrote for its version.
+struct SchemaMismatch {
+    enum class Kind { replaced, missing, differs, added };
+    Kind kind = Kind::added;
+    std::string type, name;  // the object: the journal's, or the schema's when missing
+    // It is, replaces or doubles one of the schema's tables: its rows cannot
+    // be read as lineage's. Otherwise the object was only added, changed or
+    // dropped beside the tables (an index, a trigger, a view, statistics).
+    bool on_table = false;
+    // One line, the same in reconstruct, verify and record: "view exec
+    // replaces table exec", "trigger t is not part of the schema", "index
+    // exec_by_pod is missing", "table exec differs from the schema". Names
+    // longer than 64 bytes are cut; the renderers escape the rest.
+    std::string message;
+};
+
+// Compares a journal's sqlite_schema, row by row, with the objects its
+// schema version must have (schema_objects_of_version): every object's
+// type, name, table and SQL (normalized_sql), and nothing more: a view, a
+// trigger, a table, an index, SQLite's statistics (sqlite_stat1, ...; the
+// writer never runs ANALYZE) or a second row of one name is a mismatch.
+// Keeps the first kMaxSchemaMismatches; counts the others.
+class SchemaComparer {
+public:
+    explicit SchemaComparer(const std::vector<SchemaObject>& want);
+    void add(const SchemaRow& row);
+    std::vector<SchemaMismatch> finish();
+    size_t omitted() const { return omitted_; }
+
+private:
+    void mismatch(SchemaMismatch m);
+
+    std::vector<SchemaObject> want_;
+    std::vector<bool> seen_;
+    std::vector<SchemaMismatch> out_;
+    size_t omitted_ = 0;
+};
+inline constexpr size_t kMaxSchemaMismatches = 100;
+
+// A journal's schema against lineage's.
+struct SchemaCheck {
+    int64_t user_version = 0;
+    std::vector<SchemaMismatch> mismatches;  // empty: the schema is lineage's
+    size_t omitted = 0;                      // mismatches beyond the first kMaxSchemaMismatches
+    bool ok() const { return mismatches.empty(); }
+    // No table of the schema is missing, changed or replaced: its rows can
+    // be read (through the tables only; nothing else of the file runs).
+    bool tables_readable() const;
+    // The first mismatch, and how many more: "view exec replaces table exec
+    // (and 2 more)".
+    std::string summary() const;
+};
+
+// Reads the journal's user_version and sqlite_schema, and nothing else,
+// and compares them with the schema of that version. For an open journal
+// that check_journal() passed, on a connection fenced (Database::fence*)
+// before its first statement. An Error when sqlite_schema cannot be read
+// (damage) or the compiled schema cannot be loaded.
+Result<SchemaCheck> check_journal_schema(Database& db);
 
 }  // namespace lineage

@@ -17,6 +17,14 @@ namespace lineage {
 
 // Loads a journal's rows into a model: metadata always, then either every
 // event row or only the processes a plan needs, through the indexes.
+//
+// Every query names the index it goes through (INDEXED BY), reads the
+// whole table (NOT INDEXED), or reads rows of batches by their rowid (see
+// first_batch_at_or_after): the plan is this file's, never the file's.
+// Statistics planted in the journal (sqlite_stat1) cannot turn a look-up
+// into a scan, and an index added to it is never read instead of the table
+// (a journal whose schema is not lineage's is only read with
+// --force-schema). The plans are pinned by a test against planted ones.
 class JournalLoader {
 public:
     JournalLoader(JournalReader& reader, Database& db, Model& model) : reader_(reader), db_(db), model_(model) {}
@@ -43,9 +51,13 @@ private:
     Error fail(const std::string& what) {
         int rc = sqlite3_extended_errcode(db_.get());
         if (is_damage(rc))
-            return Error{
-                fmt::format("{}: journal is damaged: {} ({})", reader_.path(), sqlite3_errmsg(db_.get()), what)};
-        return Error{fmt::format("{}: cannot read {}: {}", reader_.path(), what, sqlite3_errmsg(db_.get()))};
+            return Error{fmt::format("{}: journal is damaged: {} ({})", reader_.path(), db_.errmsg(), what)};
+        // A fence's doing (the time or heap budget, the length limit): only
+        // a journal made to exhaust readers gets there.
+        const int primary = rc & 0xff;
+        const bool fenced = primary == SQLITE_INTERRUPT || primary == SQLITE_NOMEM || primary == SQLITE_TOOBIG;
+        return Error{fmt::format("{}: cannot read {}: {}{}", reader_.path(), what, db_.errmsg(),
+                                 fenced ? "; run `lineage verify` on it" : "")};
     }
 
     // Runs sql with integer parameters and calls fn(stmt) per row.
@@ -85,9 +97,37 @@ private:
     // Batches are numbered in commit order and a run's batches follow each
     // other, so a run is a range of batch ids: found by binary search on the
     // primary key, without reading the (large) batches table.
+    //
+    // Only look-ups whose plan no statistics can change: one row by its
+    // rowid (SQLite takes that path before weighing any plan), and the
+    // first and last rowid (min and max). A range of rowids is not among
+    // them: statistics planted in sqlite_stat1 that call the table tiny
+    // make SQLite scan it for one (this table has no index to name). The
+    // batch ids of a journal are consecutive from its first to its last
+    // (retention deletes from the start), so a range is needed only over a
+    // gap, which only an edited journal has.
+    Result<int64_t> batch_bound(const char* sql) {
+        int64_t found = 0;
+        auto st = each("batches", sql, {}, [&](Stmt& s) { found = s.int64(0); });
+        if (!st) return st.error();
+        return found;
+    }
     Result<int64_t> first_batch_at_or_after(int64_t batch) {
+        if (batch <= first_batch_) return first_batch_ > 0 ? first_batch_ : -1;
+        if (batch > max_batch_) return -1;
+        if (auto run = run_of_batch(batch); !run || *run >= 0) return run ? Result<int64_t>(batch) : run;
         int64_t found = -1;
         auto st = each("batches", "SELECT batch_id FROM batches WHERE batch_id >= ?1 ORDER BY batch_id LIMIT 1",
+                       {batch}, [&](Stmt& s) { found = s.int64(0); });
+        if (!st) return st.error();
+        return found;
+    }
+    Result<int64_t> last_batch_at_or_before(int64_t batch) {
+        if (batch >= max_batch_) return max_batch_ > 0 ? max_batch_ : -1;
+        if (batch < first_batch_) return -1;
+        if (auto run = run_of_batch(batch); !run || *run >= 0) return run ? Result<int64_t>(batch) : run;
+        int64_t found = -1;
+        auto st = each("batches", "SELECT batch_id FROM batches WHERE batch_id <= ?1 ORDER BY batch_id DESC LIMIT 1",
                        {batch}, [&](Stmt& s) { found = s.int64(0); });
         if (!st) return st.error();
         return found;
@@ -104,7 +144,7 @@ private:
         std::vector<RunRecord> runs;
         Status st = each("runs",
                          "SELECT run_id, boot_id, node, started_ns, clk_tck, hooks, filters, started_wall_ns FROM runs "
-                         "ORDER BY run_id",
+                         "NOT INDEXED ORDER BY run_id",
                          {}, [&](Stmt& s) {
                              RunRecord r;
                              r.journal = reader_.path();
@@ -120,7 +160,7 @@ private:
                              runs.push_back(r);
                          });
         if (!st) return st;
-        st = each("run_stops", "SELECT run_id, stopped_ns, reason FROM run_stops", {}, [&](Stmt& s) {
+        st = each("run_stops", "SELECT run_id, stopped_ns, reason FROM run_stops NOT INDEXED", {}, [&](Stmt& s) {
             for (auto& r : runs) {
                 if (r.run_id == s.int64(0)) {
                     r.stopped_ns = s.int64(1);
@@ -130,10 +170,13 @@ private:
         });
         if (!st) return st;
 
-        int64_t max_batch = 0;
-        st = each("batches", "SELECT coalesce(max(batch_id), 0) FROM batches", {},
-                  [&](Stmt& s) { max_batch = s.int64(0); });
-        if (!st) return st;
+        auto first = batch_bound("SELECT coalesce(min(batch_id), 0) FROM batches");
+        if (!first) return first.error();
+        auto last = batch_bound("SELECT coalesce(max(batch_id), 0) FROM batches");
+        if (!last) return last.error();
+        first_batch_ = *first;
+        max_batch_ = *last;
+        const int64_t max_batch = max_batch_;
         for (auto& r : runs) {
             RunRange range;
             range.run_id = r.run_id;
@@ -178,8 +221,10 @@ private:
                 }
             }
             ranges_[i].last_batch = end;
-            st = each("batches", "SELECT committed_ns FROM batches WHERE batch_id <= ?1 ORDER BY batch_id DESC LIMIT 1",
-                      {end}, [&](Stmt& s) { runs[i].last_batch_ns = std::max(runs[i].last_batch_ns, s.int64(0)); });
+            auto at = last_batch_at_or_before(end);
+            if (!at) return at.error();
+            st = each("batches", "SELECT committed_ns FROM batches WHERE batch_id = ?1", {*at},
+                      [&](Stmt& s) { runs[i].last_batch_ns = std::max(runs[i].last_batch_ns, s.int64(0)); });
             if (!st) return st;
         }
         for (const auto& r : runs) {
@@ -192,12 +237,12 @@ private:
             model_.add_run(r);
         }
 
-        st = each("clock_samples", "SELECT run_id, boot_ns, wall_ns FROM clock_samples", {}, [&](Stmt& s) {
+        st = each("clock_samples", "SELECT run_id, boot_ns, wall_ns FROM clock_samples NOT INDEXED", {}, [&](Stmt& s) {
             for (const auto& r : runs)
                 if (r.run_id == s.int64(0)) model_.add_clock_sample(r.boot_id, s.int64(1), s.int64(2));
         });
         if (!st) return st;
-        st = each("loss", "SELECT batch, from_ns, to_ns, count, reason FROM loss", {}, [&](Stmt& s) {
+        st = each("loss", "SELECT batch, from_ns, to_ns, count, reason FROM loss NOT INDEXED", {}, [&](Stmt& s) {
             const RunRange* run = range_of(s.int64(0));
             if (!run) {
                 ++orphan_rows_;
@@ -207,17 +252,15 @@ private:
         });
         if (!st) return st;
         if (auto version = query_int(reader_.db(), "PRAGMA user_version"); version && *version >= 2) {
-            st = each(
-                "prunes",
-                "SELECT through_wall_ns, CAST(min(max((SELECT total(rows) FROM prunes), 0), 9e18) AS INTEGER), reason "
-                "FROM prunes "
-                "ORDER BY through_batch DESC LIMIT 1",
-                {}, [&](Stmt& s) {
-                    model_.add_prune(PruneRecord{reader_.path(), s.int64(0), s.int64(1), s.text(2)});
-                });
+            st = each("prunes",
+                      "SELECT through_wall_ns, CAST(min(max((SELECT total(rows) FROM prunes NOT INDEXED), 0), 9e18) AS "
+                      "INTEGER), reason FROM prunes NOT INDEXED ORDER BY through_batch DESC LIMIT 1",
+                      {}, [&](Stmt& s) {
+                          model_.add_prune(PruneRecord{reader_.path(), s.int64(0), s.int64(1), s.text(2)});
+                      });
             if (!st) return st;
         }
-        return each("pods", "SELECT pod_uid, name, namespace, source FROM pods", {}, [&](Stmt& s) {
+        return each("pods", "SELECT pod_uid, name, namespace, source FROM pods NOT INDEXED", {}, [&](Stmt& s) {
             pods_.push_back({s.text(0), s.text(1), s.text(2)});
             model_.add_pod(s.text(0), PodNameRecord{s.text(1), s.text(2), pod_name_source_from(s.text(3))});
         });
@@ -268,7 +311,7 @@ private:
 
     Status load_all() {
         auto scan = [&](ChainTable t, auto handler) {
-            return each(table_name(t), fmt::format("SELECT {} FROM {}", select_list(t), table_name(t)), {},
+            return each(table_name(t), fmt::format("SELECT {} FROM {} NOT INDEXED", select_list(t), table_name(t)), {},
                         [&](Stmt& s) { (this->*handler)(s); });
         };
         if (auto st = scan(ChainTable::snapshot, &JournalLoader::on_snapshot); !st) return st;
@@ -293,42 +336,51 @@ private:
             return run && run->boot_id == seed.boot_id;
         };
         last_snapshot_runs_.clear();
-        Status st = each("snapshot",
-                         fmt::format("SELECT {} FROM snapshot WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
-                                     select_list(ChainTable::snapshot)),
-                         {tgid, lo, hi}, [&](Stmt& s) {
-                             if (same_boot(s)) on_snapshot(s);
-                         });
-        if (!st) return st;
-        auto snapshot_parents = last_snapshot_runs_;
-        st = each(
-            "fork",
-            fmt::format("SELECT {} FROM fork WHERE child_tgid = ?1 AND child_start_ns >= ?2 AND child_start_ns < ?3",
-                        select_list(ChainTable::fork)),
+        Status st = each(
+            "snapshot",
+            fmt::format("SELECT {} FROM snapshot INDEXED BY snapshot_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND "
+                        "start_ns < ?3",
+                        select_list(ChainTable::snapshot)),
             {tgid, lo, hi}, [&](Stmt& s) {
-                if (same_boot(s)) on_fork(s);
+                if (same_boot(s)) on_snapshot(s);
             });
         if (!st) return st;
-        st = each("exec",
-                  fmt::format("SELECT {} FROM exec WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
-                              select_list(ChainTable::exec)),
+        auto snapshot_parents = last_snapshot_runs_;
+        st = each("fork",
+                  fmt::format(
+                      "SELECT {} FROM fork INDEXED BY fork_by_child WHERE child_tgid = ?1 AND child_start_ns >= ?2 AND "
+                      "child_start_ns < ?3",
+                      select_list(ChainTable::fork)),
                   {tgid, lo, hi}, [&](Stmt& s) {
-                      if (same_boot(s)) on_exec(s);
+                      if (same_boot(s)) on_fork(s);
                   });
         if (!st) return st;
-        st = each("exit",
-                  fmt::format("SELECT {} FROM exit WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
-                              select_list(ChainTable::exit)),
-                  {tgid, lo, hi}, [&](Stmt& s) {
-                      if (same_boot(s)) on_exit(s);
-                  });
+        st =
+            each("exec",
+                 fmt::format(
+                     "SELECT {} FROM exec INDEXED BY exec_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
+                     select_list(ChainTable::exec)),
+                 {tgid, lo, hi}, [&](Stmt& s) {
+                     if (same_boot(s)) on_exec(s);
+                 });
         if (!st) return st;
-        st = each("connect",
-                  fmt::format("SELECT {} FROM connect WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
-                              select_list(ChainTable::connect)),
-                  {tgid, lo, hi}, [&](Stmt& s) {
-                      if (same_boot(s)) on_connect(s);
-                  });
+        st =
+            each("exit",
+                 fmt::format(
+                     "SELECT {} FROM exit INDEXED BY exit_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
+                     select_list(ChainTable::exit)),
+                 {tgid, lo, hi}, [&](Stmt& s) {
+                     if (same_boot(s)) on_exit(s);
+                 });
+        if (!st) return st;
+        st =
+            each("connect",
+                 fmt::format("SELECT {} FROM connect INDEXED BY connect_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND "
+                             "start_ns < ?3",
+                             select_list(ChainTable::connect)),
+                 {tgid, lo, hi}, [&](Stmt& s) {
+                     if (same_boot(s)) on_connect(s);
+                 });
         if (!st) return st;
 
         const Process* p = model_.find(key);
@@ -348,8 +400,9 @@ private:
                 if (ppid == 0) continue;
                 st = each(
                     "snapshot",
-                    fmt::format("SELECT {} FROM snapshot WHERE tgid = ?1", select_list(ChainTable::snapshot)), {ppid},
-                    [&](Stmt& s) {
+                    fmt::format("SELECT {} FROM snapshot INDEXED BY snapshot_by_proc WHERE tgid = ?1",
+                                select_list(ChainTable::snapshot)),
+                    {ppid}, [&](Stmt& s) {
                         const RunRange* run = range_of(s.int64(0));
                         if (run && run->run_id == run_id)
                             parents.push_back({seed.boot_id, ppid, s.int64(col<ChainTable::snapshot>("start_ns"))});
@@ -367,13 +420,26 @@ private:
             if (run) out.push_back({run->boot_id, pid, s.int64(1)});
         };
         int64_t p = pid;
-        if (auto st = each("snapshot", "SELECT batch, start_ns FROM snapshot WHERE tgid = ?1", {p}, add); !st)
+        if (auto st =
+                each("snapshot", "SELECT batch, start_ns FROM snapshot INDEXED BY snapshot_by_proc WHERE tgid = ?1",
+                     {p}, add);
+            !st)
             return st;
-        if (auto st = each("fork", "SELECT batch, child_start_ns FROM fork WHERE child_tgid = ?1", {p}, add); !st)
+        if (auto st =
+                each("fork", "SELECT batch, child_start_ns FROM fork INDEXED BY fork_by_child WHERE child_tgid = ?1",
+                     {p}, add);
+            !st)
             return st;
-        if (auto st = each("exec", "SELECT batch, start_ns FROM exec WHERE tgid = ?1", {p}, add); !st) return st;
-        if (auto st = each("exit", "SELECT batch, start_ns FROM exit WHERE tgid = ?1", {p}, add); !st) return st;
-        return each("connect", "SELECT batch, start_ns FROM connect WHERE tgid = ?1", {p}, add);
+        if (auto st =
+                each("exec", "SELECT batch, start_ns FROM exec INDEXED BY exec_by_proc WHERE tgid = ?1", {p}, add);
+            !st)
+            return st;
+        if (auto st =
+                each("exit", "SELECT batch, start_ns FROM exit INDEXED BY exit_by_proc WHERE tgid = ?1", {p}, add);
+            !st)
+            return st;
+        return each("connect", "SELECT batch, start_ns FROM connect INDEXED BY connect_by_proc WHERE tgid = ?1", {p},
+                    add);
     }
 
     Status load_targeted(const LoadPlan& plan) {
@@ -410,11 +476,13 @@ private:
                 // One pass over the pod's exec rows, each with its process's
                 // exit (through the exit index), so that processes outside
                 // the window cost one row, not five look-ups.
-                if (auto st = each_text("exec",
-                                        "SELECT e.batch, e.tgid, e.start_ns, x.time_ns FROM exec e "
-                                        "LEFT JOIN exit x ON x.tgid = e.tgid AND x.start_ns = e.start_ns "
-                                        "WHERE e.pod_uid = ?1 AND e.pod_uid != ''",
-                                        uid, add_exec);
+                if (auto st =
+                        each_text("exec",
+                                  "SELECT e.batch, e.tgid, e.start_ns, x.time_ns FROM exec e INDEXED BY exec_by_pod "
+                                  "LEFT JOIN exit x INDEXED BY exit_by_proc ON x.tgid = e.tgid AND "
+                                  "x.start_ns = e.start_ns "
+                                  "WHERE e.pod_uid = ?1 AND e.pod_uid != ''",
+                                  uid, add_exec);
                     !st)
                     return st;
                 auto add = [&](Stmt& s) {
@@ -422,7 +490,9 @@ private:
                     if (run) seeds.push_back({run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)});
                 };
                 if (auto st = each_text(
-                        "snapshot", "SELECT batch, tgid, start_ns FROM snapshot WHERE pod_uid = ?1 AND pod_uid != ''",
+                        "snapshot",
+                        "SELECT batch, tgid, start_ns FROM snapshot INDEXED BY snapshot_by_pod WHERE pod_uid = ?1 "
+                        "AND pod_uid != ''",
                         uid, add);
                     !st)
                     return st;
@@ -443,7 +513,8 @@ private:
                 int64_t lo = sat_mul(static_cast<int64_t>(key.start_tick), tick);
                 auto st =
                     each("fork",
-                         "SELECT batch, child_tgid, child_start_ns FROM fork WHERE parent_tgid = ?1 AND "
+                         "SELECT batch, child_tgid, child_start_ns FROM fork INDEXED BY fork_by_parent WHERE "
+                         "parent_tgid = ?1 AND "
                          "parent_start_ns >= ?2 AND parent_start_ns < ?3",
                          {int64_t{s.tgid}, lo, sat_add(lo, tick)}, [&](Stmt& row) {
                              const RunRange* run = range_of(row.int64(0));
@@ -472,6 +543,7 @@ private:
     Database& db_;
     Model& model_;
     std::vector<RunRange> ranges_;
+    int64_t first_batch_ = 0, max_batch_ = 0;  // 0: no batch
     std::vector<PodRow> pods_;
     std::map<std::string, std::unique_ptr<Stmt>> statements_;
     std::set<ProcessKey> loaded_;

@@ -70,17 +70,41 @@ JournalReader::~JournalReader() {
 }
 
 JournalReader::JournalReader(JournalReader&& other) noexcept
-    : path_(std::move(other.path_)), temp_dir_(std::move(other.temp_dir_)), db_(std::move(other.db_)) {
+    : path_(std::move(other.path_)),
+      temp_dir_(std::move(other.temp_dir_)),
+      uri_(std::move(other.uri_)),
+      options_(other.options_),
+      schema_(std::move(other.schema_)),
+      db_(std::move(other.db_)) {
     other.temp_dir_.clear();
+}
+
+std::vector<std::string> JournalReader::warnings() const {
+    if (schema_.ok()) return {};
+    return {
+        fmt::format("{}: the journal's schema is not lineage's: {}; read anyway (--force-schema), through its "
+                    "tables only: run `lineage verify` on it",
+                    path_, schema_.summary())};
+}
+
+Result<Database> JournalReader::open_another() const {
+    auto db = Database::open_read(uri_);
+    if (!db) return damaged(db.error().message);
+    if (auto st = db->fence_for_reading(options_.timeout_ns); !st) return damaged(st.error().message);
+    return db;
 }
 
 Error JournalReader::damaged(const std::string& what) const {
     return Error{fmt::format("{}: journal is damaged: {}", path_, what)};
 }
 
-Result<JournalReader> JournalReader::open(const std::string& path) {
+Result<JournalReader> JournalReader::open(const std::string& path, const ReadOptions& options) {
+    // Before the process's first connection, or never (sqlite.h).
+    static const bool heap_limited = limit_sqlite_heap(kReaderHeapBytes);
+    (void)heap_limited;
     JournalReader r;
     r.path_ = path;
+    r.options_ = options;
 
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) {
@@ -126,10 +150,13 @@ Result<JournalReader> JournalReader::open(const std::string& path) {
             if (!stable) usleep(20000);
         }
         if (!stable) return Error{fmt::format("{}: the journal kept changing while it was copied; try again", path)};
-        // Our private copy: opening it read-write lets SQLite apply the WAL.
+        // Our private copy: opening it read-write lets SQLite apply the WAL
+        // (its frames are committed transactions, part of the journal as
+        // SQLite sees it); fence_for_reading keeps it from writing anything.
         auto db = Database::open_write(copy);
         if (!db) return r.damaged(db.error().message);
         r.db_ = std::move(*db);
+        r.uri_ = sqlite_file_uri(copy) + "?mode=ro";
     } else {
         // No WAL to apply: immutable tells SQLite the file cannot change, so
         // it takes no locks and creates no -shm or -wal beside it.
@@ -137,11 +164,28 @@ Result<JournalReader> JournalReader::open(const std::string& path) {
         auto db = Database::open_read(open_name);
         if (!db) return r.damaged(db.error().message);
         r.db_ = std::move(*db);
+        r.uri_ = open_name;
     }
+    // Fenced before its first statement, which loads the file's schema.
+    auto failed = [&](const Error& e) {
+        int rc = sqlite3_extended_errcode(r.db_.get());
+        if (is_damage(rc)) return r.damaged(r.db_.errmsg());
+        return Error{fmt::format("{}: cannot read journal: {}", path, e.message)};
+    };
+    if (auto st = r.db_.fence_for_reading(options.timeout_ns); !st) return failed(st.error());
     if (auto ok = check_journal(r.db_, path); !ok) {
         int rc = sqlite3_extended_errcode(r.db_.get());
         if (is_damage(rc)) return r.damaged(sqlite3_errstr(rc));
         return ok.error();
+    }
+    auto schema = check_journal_schema(r.db_);
+    if (!schema) return failed(schema.error());
+    r.schema_ = std::move(*schema);
+    if (!r.schema_.ok() && !options.force_schema) {
+        return Error{
+            fmt::format("{}: the journal's schema is not lineage's: {}; run `lineage verify` on it to see "
+                        "what changed (--force-schema reads it anyway)",
+                        path, r.schema_.summary())};
     }
     return r;
 }

@@ -5,13 +5,28 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "journal_format.h"
 #include "load_plan.h"
 #include "model.h"
 #include "result.h"
 #include "sqlite.h"
 
 namespace lineage {
+
+// SQLite's heap budget in a process that reads journals (limit_sqlite_heap):
+// twice the largest value a journal may hold (ReadLimits::kLength), for
+// that value, a copy of it, the schema and the page caches.
+inline constexpr int64_t kReaderHeapBytes = int64_t{ReadLimits::kLength} * 2;
+
+struct ReadOptions {
+    // Read a journal whose schema is not lineage's (--force-schema): with a
+    // warning, and still through the tables only.
+    bool force_schema = false;
+    // The time budget of every call into SQLite (--timeout); 0: none.
+    int64_t timeout_ns = kDefaultReadTimeoutNs;
+};
 
 // A journal opened for reading. When the journal has a live -wal file
 // (copied from, or still being written by, a recorder), the pair is copied
@@ -26,8 +41,22 @@ public:
 
     // Errors are one line naming the file: missing, not a regular file,
     // unreadable, empty, not SQLite, not a lineage journal, unknown schema
-    // version, damaged.
-    static Result<JournalReader> open(const std::string& path);
+    // version, damaged, or (without options.force_schema) a schema that is
+    // not lineage's, naming the object and pointing to `lineage verify`.
+    // Nothing of the file but its header and sqlite_schema is read before
+    // the schema is known to be lineage's. The first open of a process
+    // limits SQLite's heap to kReaderHeapBytes.
+    static Result<JournalReader> open(const std::string& path, const ReadOptions& options = {});
+
+    // The journal's schema against lineage's (never an Error: open fails).
+    const SchemaCheck& schema() const { return schema_; }
+    // What the output must say about this journal: its schema, when it was
+    // read anyway. Raw bytes: renderers escape them.
+    std::vector<std::string> warnings() const;
+
+    // One more connection to what this reader reads (the file in place, or
+    // its private copy), opened and fenced the same way: verify's threads.
+    Result<Database> open_another() const;
 
     // Adds the journal's rows that the plan needs to the model (call
     // model.finish() after the last journal).
@@ -43,6 +72,9 @@ private:
 
     std::string path_;
     std::string temp_dir_;  // removed in the destructor
+    std::string uri_;       // what open_another() opens
+    ReadOptions options_;
+    SchemaCheck schema_;
     Database db_;
 };
 

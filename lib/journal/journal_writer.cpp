@@ -1,6 +1,7 @@
 #include "journal_writer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -99,6 +100,16 @@ Result<JournalWriter> JournalWriter::open(const std::string& path) {
 
     w.path_ = path;
     w.db_ = std::move(*db);
+    // Until the file is known to be lineage's, closing the connection must
+    // not checkpoint a -wal found beside it into it either. (Without one,
+    // closing removes the empty -wal and -shm that reading made.)
+    struct stat wal {};
+    int no_checkpoint = 0;
+    if (!created && ::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0) {
+        sqlite3_db_config(w.db_.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, &no_checkpoint);
+    }
+    if (auto st = w.db_.fence(); !st)
+        return Error{fmt::format("{}: cannot open journal: {}", path, st.error().message)};
 
     auto tables = query_int(w.db_, "SELECT count(*) FROM sqlite_schema");
     if (!tables) return Error{fmt::format("{}: cannot read journal: {}", path, tables.error().message)};
@@ -124,6 +135,16 @@ Result<JournalWriter> JournalWriter::open(const std::string& path) {
         }
     }
     if (auto st = check_journal(w.db_, path); !st) return st.error();
+    // Before the first write: a journal edited while no recorder ran (a
+    // trigger that would fire on every insert, an index whose expression
+    // would run, a view in place of a table) is never appended to.
+    auto schema = check_journal_schema(w.db_);
+    if (!schema) return Error{fmt::format("{}: cannot read the schema: {}", path, schema.error().message)};
+    if (!schema->ok()) {
+        return Error{fmt::format("{}: the journal's schema is not lineage's: {}", path, schema->summary()),
+                     kSchemaNotLineages};
+    }
+    sqlite3_db_config(w.db_.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, &no_checkpoint);
     if (auto version = query_int(w.db_, "PRAGMA user_version"); version && *version < kJournalSchemaVersion) {
         if (auto st = w.upgrade_schema(*version); !st) return st.error();
     }

@@ -49,6 +49,11 @@ struct ChainHead {
     Hash hash{};           // 32 zero bytes before the first batch
 };
 
+// Error::code of JournalWriter::open's refusal of a journal whose schema is
+// not lineage's: `record` then starts a journal beside it. Not an SQLite
+// result code, primary or extended.
+inline constexpr int kSchemaNotLineages = 0x5C4E;
+
 // Every row the writer inserts belongs to a batch (one transaction), and
 // each batch is hashed into the chain as its rows go in (schema/hash-chain.md):
 // nothing is read back. A run's row and first clock sample open its first
@@ -57,6 +62,11 @@ class JournalWriter {
 public:
     // Creates the journal (mode 0600: argv can hold secrets) or opens an
     // existing one after checking it. A foreign file is refused untouched.
+    // So is a lineage journal whose schema is not lineage's for its version
+    // (an object added, changed or missing: check_journal_schema), checked
+    // before the first write; the Error's code is then kSchemaNotLineages
+    // and its message names the object, as reconstruct and verify do.
+    // Views and triggers of the file never run on the writer's connection.
     static Result<JournalWriter> open(const std::string& path);
 
     Result<int64_t> begin_run(const RunInfo& info);

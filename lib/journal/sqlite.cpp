@@ -1,5 +1,8 @@
 #include "sqlite.h"
 
+#include <time.h>
+
+#include <atomic>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -7,15 +10,19 @@
 namespace lineage {
 
 namespace {
+
+std::atomic<int64_t> heap_limit{0};
+
 Result<Database> open_with(const std::string& name, int flags) {
     // SQLite counts every allocation under a global mutex by default, for
-    // sqlite3_memory_used() and heap limits, which lineage never uses: a
-    // cost on every insert (the recorder's cost per event is in
-    // bench/results/latest.txt, section 5; bench/README.md says how it is
-    // measured), and a lock the two threads of verify would share. This must
-    // precede SQLite's initialisation (the first open of the process,
-    // normally through here); after it, sqlite3_config() refuses with
-    // SQLITE_MISUSE and changes nothing, which is harmless.
+    // sqlite3_memory_used() and heap limits: a cost on every insert (the
+    // recorder's cost per event is in bench/results/latest.txt, section 5;
+    // bench/README.md says how it is measured). The recorder reads nothing
+    // it did not write and needs no heap limit, so it turns accounting off;
+    // a reader turns it on first (limit_sqlite_heap), and then this comes
+    // too late and changes nothing. It must precede SQLite's initialisation
+    // (the first open of the process, normally through here); after it,
+    // sqlite3_config() refuses with SQLITE_MISUSE, which is harmless.
     static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     (void)memstatus_off;
     sqlite3* raw = nullptr;
@@ -29,7 +36,124 @@ Result<Database> open_with(const std::string& name, int flags) {
     sqlite3_busy_timeout(raw, 5000);
     return db;
 }
+
+int64_t coarse_now_ns() {
+    struct timespec ts {};
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Called by SQLite every kProgressOps virtual machine instructions: stops
+// the call in progress once it has run longer than the budget. A call is
+// told apart from the one before by the counter every prepare, exec and
+// step bumps, so only the clock is read here.
+constexpr int kProgressOps = 1000;
+int on_progress(void* arg) {
+    auto* w = static_cast<Watchdog*>(arg);
+    const int64_t now = coarse_now_ns();
+    if (w->calls != w->seen) {
+        w->seen = w->calls;
+        w->since_ns = now;
+        w->tripped = false;
+        return 0;
+    }
+    if (now - w->since_ns <= w->budget_ns) return 0;
+    w->tripped = true;
+    return 1;
+}
+
+std::string budget_text(int64_t ns) {
+    if (ns % 1'000'000'000 == 0) return fmt::format("{} s", ns / 1'000'000'000);
+    return fmt::format("{:.3g} s", static_cast<double>(ns) / 1e9);
+}
+
 }  // namespace
+
+bool limit_sqlite_heap(int64_t hard_bytes) {
+    // Accounting on, before SQLite initialises (it refuses afterwards).
+    const bool in_time = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 1) == SQLITE_OK;
+    sqlite3_initialize();
+    sqlite3_hard_heap_limit64(hard_bytes);
+    // A quarter of it for the page caches: past this they recycle pages.
+    sqlite3_soft_heap_limit64(hard_bytes / 4);
+    heap_limit = in_time ? hard_bytes : 0;
+    return in_time;
+}
+
+std::string Database::errmsg() const {
+    if (!db_) return "no database";
+    const int rc = sqlite3_errcode(db_.get());
+    if (rc == SQLITE_INTERRUPT && watchdog_ && watchdog_->tripped) {
+        return fmt::format(
+            "stopped after {} without a row, its time budget (--timeout): a lineage journal never takes that long, "
+            "a journal made to can",
+            budget_text(watchdog_->budget_ns));
+    }
+    if (rc == SQLITE_NOMEM && heap_limit > 0) {
+        return fmt::format("out of memory: SQLite would need more than its heap budget of {} MiB", heap_limit >> 20);
+    }
+    if (rc == SQLITE_TOOBIG && limited_) {
+        return fmt::format("a value or row is larger than any lineage writes (over {} MiB)", ReadLimits::kLength >> 20);
+    }
+    return sqlite3_errmsg(db_.get());
+}
+
+Status Database::fence() {
+    sqlite3* db = db_.get();
+    struct Flag {
+        int op, value;
+        const char* name;
+    };
+    for (const Flag& f :
+         {Flag{SQLITE_DBCONFIG_DEFENSIVE, 1, "defensive"}, Flag{SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, "trusted_schema"},
+          Flag{SQLITE_DBCONFIG_ENABLE_VIEW, 0, "enable_view"},
+          Flag{SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, "enable_trigger"},
+          Flag{SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, "enable_load_extension"},
+          Flag{SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, "enable_fts3_tokenizer"}}) {
+        int now = -1;
+        if (sqlite3_db_config(db, f.op, f.value, &now) != SQLITE_OK || now != f.value) {
+            return Error{fmt::format("SQLite refuses to set {} (SQLite {} is too old)", f.name, sqlite3_libversion())};
+        }
+    }
+    // The first statement loads the schema: leniently (see sqlite.h), and
+    // never again so.
+    int on = 0;
+    sqlite3_db_config(db, SQLITE_DBCONFIG_WRITABLE_SCHEMA, 1, &on);
+    auto load = prepare("SELECT 1 FROM sqlite_schema LIMIT 0");
+    sqlite3_db_config(db, SQLITE_DBCONFIG_WRITABLE_SCHEMA, 0, &on);
+    if (!load) return load.error();
+    if (on != 0) return Error{"SQLite refuses to turn writable_schema off"};
+    return exec("PRAGMA ignore_check_constraints = ON; PRAGMA automatic_index = OFF;");
+}
+
+Status Database::fence_for_reading(int64_t timeout_ns) {
+    sqlite3* db = db_.get();
+    // Before anything else runs: the first statement loads the schema.
+    if (timeout_ns > 0) {
+        watchdog_ = std::make_shared<Watchdog>();
+        watchdog_->budget_ns = timeout_ns;
+        sqlite3_progress_handler(db, kProgressOps, on_progress, watchdog_.get());
+    }
+    limited_ = true;
+    sqlite3_limit(db, SQLITE_LIMIT_LENGTH, ReadLimits::kLength);
+    sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, ReadLimits::kSqlLength);
+    sqlite3_limit(db, SQLITE_LIMIT_COLUMN, ReadLimits::kColumns);
+    sqlite3_limit(db, SQLITE_LIMIT_EXPR_DEPTH, ReadLimits::kExprDepth);
+    sqlite3_limit(db, SQLITE_LIMIT_COMPOUND_SELECT, ReadLimits::kCompoundSelect);
+    sqlite3_limit(db, SQLITE_LIMIT_VDBE_OP, ReadLimits::kVdbeOps);
+    sqlite3_limit(db, SQLITE_LIMIT_FUNCTION_ARG, ReadLimits::kFunctionArgs);
+    sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, ReadLimits::kAttached);
+    sqlite3_limit(db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, ReadLimits::kLikePattern);
+    sqlite3_limit(db, SQLITE_LIMIT_VARIABLE_NUMBER, ReadLimits::kVariables);
+    sqlite3_limit(db, SQLITE_LIMIT_TRIGGER_DEPTH, ReadLimits::kTriggerDepth);
+    sqlite3_limit(db, SQLITE_LIMIT_WORKER_THREADS, 0);
+    // A reader's private copy is opened read-write so that SQLite applies
+    // its WAL: still nothing is written to it, not even at close.
+    int off = 0;
+    sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, &off);
+    if (auto st = fence(); !st) return st;
+    return exec("PRAGMA query_only = ON; PRAGMA cell_size_check = ON;");
+}
 
 Result<Database> Database::open_write(const std::string& path) {
     // NOMUTEX: a connection is only ever used by one thread; no lock per call.
@@ -42,9 +166,10 @@ Result<Database> Database::open_read(const std::string& uri) {
 }
 
 Result<Stmt> Database::prepare(std::string_view sql) {
+    if (watchdog_) ++watchdog_->calls;
     sqlite3_stmt* raw = nullptr;
     int rc = sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
-    Stmt stmt(raw);
+    Stmt stmt(raw, watchdog_);
     if (rc != SQLITE_OK) {
         return Error{errmsg()};
     }
@@ -52,11 +177,13 @@ Result<Stmt> Database::prepare(std::string_view sql) {
 }
 
 Status Database::exec(const std::string& sql) {
+    if (watchdog_) ++watchdog_->calls;
     char* err = nullptr;
     int rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err);
     if (rc != SQLITE_OK) {
         std::string msg = err ? err : sqlite3_errstr(rc);
         sqlite3_free(err);
+        if (rc == SQLITE_INTERRUPT || rc == SQLITE_NOMEM || rc == SQLITE_TOOBIG) msg = errmsg();
         return Error{msg};
     }
     return Ok{};

@@ -13,6 +13,22 @@
 
 namespace lineage {
 
+// How long one call into SQLite (a prepare, or a step to the next row) may
+// run on a connection that reads a journal before it is stopped: nothing a
+// lineage journal holds takes a reader that long, only a journal made to.
+inline constexpr int64_t kDefaultReadTimeoutNs = 30'000'000'000;
+
+// The time budget of a reading connection (Database::fence_for_reading):
+// SQLite's progress handler stops a call that runs past it. Shared by the
+// connection and its statements, which count their calls into it.
+struct Watchdog {
+    int64_t budget_ns = 0;
+    uint64_t calls = 0;  // bumped by every prepare, exec and step
+    uint64_t seen = 0;   // `calls` when the handler last looked
+    int64_t since_ns = 0;
+    bool tripped = false;  // the handler stopped the last call
+};
+
 struct SqliteCloser {
     void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 };
@@ -24,7 +40,8 @@ using SqliteHandle = std::unique_ptr<sqlite3, SqliteCloser>;
 class Stmt {
 public:
     Stmt() = default;
-    explicit Stmt(sqlite3_stmt* s) : stmt_(s) {}
+    explicit Stmt(sqlite3_stmt* s, std::shared_ptr<Watchdog> watchdog = nullptr)
+        : stmt_(s), watchdog_(std::move(watchdog)) {}
 
     // Bind by 1-based index. Text and blobs are copied by SQLite
     // (SQLITE_TRANSIENT) so callers may reuse their buffers at once.
@@ -62,7 +79,11 @@ public:
 
     // SQLITE_ROW, SQLITE_DONE or an error code: a refused bind's, without
     // running the statement, or the step's.
-    int step() { return bind_error_ != SQLITE_OK ? bind_error_ : sqlite3_step(stmt_.get()); }
+    int step() {
+        if (bind_error_ != SQLITE_OK) return bind_error_;
+        if (watchdog_) ++watchdog_->calls;  // each row gets the whole time budget
+        return sqlite3_step(stmt_.get());
+    }
     void reset() {
         sqlite3_reset(stmt_.get());
         sqlite3_clear_bindings(stmt_.get());
@@ -87,6 +108,7 @@ private:
     }
 
     std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt_;
+    std::shared_ptr<Watchdog> watchdog_;  // set on a reading connection's statements
     int bind_error_ = SQLITE_OK;
 };
 
@@ -102,13 +124,73 @@ public:
 
     Result<Stmt> prepare(std::string_view sql);
     Status exec(const std::string& sql);
-    std::string errmsg() const { return db_ ? sqlite3_errmsg(db_.get()) : "no database"; }
+    // SQLite's message for the last error, or what a fence made of it: a
+    // call stopped by the time budget, the heap budget spent, a value over
+    // the length limit.
+    std::string errmsg() const;
     sqlite3* get() const { return db_.get(); }
     explicit operator bool() const { return static_cast<bool>(db_); }
 
+    // SQLite's defences against a database file someone else may have
+    // written ("Defense against the dark arts", sqlite.org/security.html),
+    // for every connection to a journal, the writer's too: defensive mode
+    // (no writable_schema, no journal_mode=OFF, no writes to shadow
+    // tables), no function of the file's schema run outside a top-level
+    // statement (trusted_schema off), views and triggers never run, CHECK
+    // constraints never evaluated (lineage's schema has none), no automatic
+    // indexes. Then SQLite's copy of the schema is loaded at once with
+    // writable_schema on for that moment only, so that an object SQLite
+    // cannot parse is left out instead of making every statement fail:
+    // check_journal_schema() reports it from sqlite_schema's own rows.
+    Status fence();
+    // fence(), and what a reader adds: every limit at what lineage's own
+    // journals need (kReadLimits), nothing written (query_only, no
+    // checkpoint at close), and a time budget per call into SQLite
+    // (timeout_ns; 0: none). Call it right after opening, before any
+    // statement: the first one loads the file's schema.
+    Status fence_for_reading(int64_t timeout_ns);
+
 private:
     SqliteHandle db_;
+    std::shared_ptr<Watchdog> watchdog_;  // set by fence_for_reading with a budget
+    bool limited_ = false;                // fence_for_reading set the limits
 };
+
+// SQLite's limits on a reading connection, each set to what lineage's own
+// journals need and no more, so that a journal made to exhaust a reader
+// fails fast with SQLITE_TOOBIG instead:
+struct ReadLimits {
+    // The largest value or row: a snapshot row holds up to 1 MiB of argv
+    // and 1 MiB of cgroup path (procfs reads no more); an exec's argv is at
+    // most 32 KiB, a path 4 KiB. The largest of all is a batch's row_marks,
+    // 4 bytes a row: a /proc snapshot of pid_max's ceiling (4,194,304
+    // processes) in one batch, with as many pods rows, is 32 MiB; the
+    // recorder's own batches are at most --batch-rows (16,384 by default)
+    // rows. Reading a value over it fails before any memory is allocated
+    // for it.
+    static constexpr int kLength = 32 << 20;
+    // lineage's longest statement is about 2 KiB, and so is its longest
+    // CREATE in sqlite_schema; the limit applies to both.
+    static constexpr int kSqlLength = 64 << 10;
+    static constexpr int kColumns = 64;        // exec has 21
+    static constexpr int kExprDepth = 64;      // lineage's deepest is below 10
+    static constexpr int kCompoundSelect = 2;  // lineage uses none
+    static constexpr int kVdbeOps = 100'000;   // lineage's largest statement is a few hundred
+    static constexpr int kFunctionArgs = 8;    // lineage passes at most 3
+    static constexpr int kAttached = 0;        // lineage attaches none
+    static constexpr int kLikePattern = 64;    // lineage's is 9 bytes
+    static constexpr int kVariables = 64;      // a reader binds at most 3
+    static constexpr int kTriggerDepth = 1;    // triggers never run anyway
+};
+
+// SQLite's heap, all connections of the process together: past the soft
+// limit the page cache reuses pages rather than grow, past the hard one an
+// allocation fails (SQLITE_NOMEM) instead of taking the machine's memory.
+// Must precede the process's first connection: it turns SQLite's memory
+// accounting on, without which there is no limit; the recorder, which
+// reads nothing it did not write, never calls it and keeps accounting off
+// (see open_with in sqlite.cpp). Returns false when it came too late.
+bool limit_sqlite_heap(int64_t hard_bytes);
 
 // A "file:" URI for a path, for Database::open_read: %, ?, # and every byte
 // outside printable ASCII percent-encoded. A relative path is made absolute

@@ -115,6 +115,14 @@ std::optional<PodName> name_pod(PodResolver& pods, const std::string& pod_uid, c
     return std::nullopt;
 }
 
+std::string journal_beside(const std::string& journal, int n) {
+    const std::filesystem::path p(journal);
+    const std::string stem = p.stem().string(), ext = p.extension().string();
+    return (p.parent_path() /
+            (ext.empty() ? fmt::format("{}.{}", p.filename().string(), n) : fmt::format("{}.{}{}", stem, n, ext)))
+        .string();
+}
+
 namespace {
 
 // The default journal lives in a directory only root can read: argv can
@@ -166,6 +174,8 @@ private:
     std::optional<Recorder> recorder_;
     Retention retention_;
     RunInfo info_;
+    std::string journal_;  // the journal written: options_.journal, or one beside it
+    std::string refused_;  // the last journal refused for its schema, if any
     int64_t run_id_ = 0;
     size_t snapshot_count_ = 0;
 
@@ -205,9 +215,29 @@ Status Session::open() {
     if (!anchors) return Error{"--anchor-log: " + anchors.error().message};
     anchors_.emplace(std::move(*anchors));
     if (auto st = ensure_parent_dir(options_.journal); !st) return st;
-    auto writer = JournalWriter::open(options_.journal);
-    if (!writer) return writer.error();
-    writer_.emplace(std::move(*writer));
+    // A journal whose schema is not lineage's (edited while no recorder
+    // ran) is left as it is and never appended to: the run goes to a
+    // journal beside it, said here and in every anchor of the run.
+    journal_ = options_.journal;
+    for (int n = 2;; ++n) {
+        auto writer = JournalWriter::open(journal_);
+        if (writer) {
+            writer_.emplace(std::move(*writer));
+            break;
+        }
+        if (writer.error().code != kSchemaNotLineages) return writer.error();
+        say("lineage: " + escape_for_terminal(writer.error().message) + "; it is left as it is, never appended to");
+        refused_ = journal_;
+        if (n > kMaxJournalsBeside) {
+            return Error{fmt::format("{}: no journal to record to: {} to {} are all refused", options_.journal,
+                                     journal_beside(options_.journal, 2), journal_)};
+        }
+        journal_ = journal_beside(options_.journal, n);
+    }
+    if (!refused_.empty()) {
+        say(fmt::format("lineage: this run records to {}, beside {} (run `lineage verify` on both)", journal_,
+                        refused_));
+    }
 
     RecorderOptions recorder_options;
     recorder_options.batch_interval_ns = options_.batch_interval_ns;
@@ -274,8 +304,7 @@ Status Session::begin_run() {
         if (auto st = retention_step(boot_now_ns()); !st) return st;
         last_retention_ns_ = boot_now_ns();
     }
-    say(fmt::format("lineage: recording to {} (run {}, {} processes from /proc)", options_.journal, run_id_,
-                    snapshot_count_));
+    say(fmt::format("lineage: recording to {} (run {}, {} processes from /proc)", journal_, run_id_, snapshot_count_));
     return Ok{};
 }
 
@@ -351,7 +380,7 @@ Result<int> Session::end_run() {
         say(
             fmt::format("lineage record: {}: the journal still cannot be written ({}): {} events over {:.1f} s were "
                         "not stored, and the run is not closed",
-                        options_.journal, recorder_->storage_error(), recorder_->unstored(),
+                        journal_, recorder_->storage_error(), recorder_->unstored(),
                         static_cast<double>(recorder_->unstored_span_ns()) / 1e9));
         return 1;
     }
@@ -417,7 +446,8 @@ Status Session::retention_step(int64_t now_ns) {
 // recording.
 void Session::publish_anchor() {
     const ChainHead& head = writer_->head();
-    auto st = anchors_->write(format_anchor_line(wall_now_ns(), info_.node, info_.boot_id, head.batch_id, head.hash));
+    auto st = anchors_->write(format_anchor_line(wall_now_ns(), info_.node, info_.boot_id, head.batch_id, head.hash,
+                                                 refused_.empty() ? "" : journal_, refused_));
     if (!st) say("lineage: " + st.error().message);
 }
 

@@ -97,6 +97,15 @@ struct RecordHooks {
     std::function<void(const std::string& line)> say;
 };
 
+// The journal a run records to when `journal`'s schema is not lineage's
+// (JournalWriter::open refuses it with kSchemaNotLineages): the file beside
+// it numbered n, from 2, before its extension: /var/lib/lineage/journal.db
+// gives journal.2.db, journal.3.db, ...; a name without an extension gets
+// ".n". The first of them that is new, or a journal lineage may append to,
+// is used; up to kMaxJournalsBeside.
+std::string journal_beside(const std::string& journal, int n);
+inline constexpr int kMaxJournalsBeside = 99;
+
 // Runs a recording to its end. Returns 0 after a clean stop, 1 after a stop
 // while the journal could not be written (events were not stored; said
 // through hooks.say), or an Error for everything that is exit status 2 (bad

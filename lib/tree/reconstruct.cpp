@@ -40,6 +40,8 @@ const char* warning_kind_name(WarningKind kind) {
             return "parent_cycle";
         case WarningKind::deep_tree:
             return "deep_tree";
+        case WarningKind::schema:
+            return "schema";
     }
     return "loss";
 }

@@ -100,10 +100,11 @@ enum class WarningKind {
     pruned,          // retention deleted it
     parent_cycle,    // a damaged journal: a parent chain loops
     deep_tree,       // a tree deeper than kTextIndentLevels
+    schema,          // a journal's schema is not lineage's, read anyway (--force-schema)
 };
 
 // "loss", "unknown_parent", "not_recorded", "pruned", "parent_cycle",
-// "deep_tree": the JSON "kind".
+// "deep_tree", "schema": the JSON "kind".
 const char* warning_kind_name(WarningKind kind);
 
 struct Warning {

@@ -447,36 +447,18 @@ std::vector<std::string> full_integrity_check(Database& db) {
     return problems;
 }
 
-std::vector<std::string> check_integrity(Database& db) {
+std::vector<std::string> check_integrity(Database& db, bool schema_is_lineages) {
+    std::vector<std::string> problems;
+    if (!schema_is_lineages) {
+        pragma_problems(db, "quick_check", problems);
+        return problems;
+    }
     const CompiledSchema schema = compiled_schema();
     const auto key = run_key();
     if (!key || !proof_applies(db, schema)) return full_integrity_check(db);
-    std::vector<std::string> problems;
     pragma_problems(db, "quick_check", problems);
     IndexChecker(db, *key, problems).run(schema.indexes);
     return problems;
-}
-
-std::string normalized_sql(std::string_view sql) {
-    std::string out;
-    bool quoted = false, space = false;
-    for (size_t i = 0; i < sql.size(); ++i) {
-        char c = sql[i];
-        if (!quoted && c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
-            while (i < sql.size() && sql[i] != '\n') ++i;
-            space = true;
-            continue;
-        }
-        if (c == '\'') quoted = !quoted;
-        if (!quoted && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
-            space = true;
-            continue;
-        }
-        if (space && !out.empty()) out.push_back(' ');
-        space = false;
-        out.push_back(c);
-    }
-    return out;
 }
 
 }  // namespace lineage

@@ -42,14 +42,13 @@
 namespace lineage {
 
 // The problems found, one line each (at most 100); empty when whole.
-std::vector<std::string> check_integrity(Database& db);
+// `schema_is_lineages`: the journal's schema is lineage's (its reader's
+// check_journal_schema). When it is not, only quick_check runs: pages and
+// B-trees, and never an expression of the journal's own schema (an index's
+// or a CHECK's, which integrity_check would evaluate for every row).
+std::vector<std::string> check_integrity(Database& db, bool schema_is_lineages = true);
 
 // PRAGMA integrity_check's own lines other than "ok" (at most 100).
 std::vector<std::string> full_integrity_check(Database& db);
-
-// SQL without its -- comments and with runs of white space as one space:
-// schema/journal.sql's column comments are kept in sqlite_schema, and a
-// reworded comment changes nothing a journal holds.
-std::string normalized_sql(std::string_view sql);
 
 }  // namespace lineage

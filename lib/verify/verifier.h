@@ -2,7 +2,7 @@
 // Inside `lineage verify`: the checks of one journal and the state they
 // share. Not part of verify.h: only lib/verify and its tests include it.
 //   verify.cpp          the driver: header, integrity thread, the order of the checks
-//   verify_schema.cpp   the journal's tables, indexes and triggers against the compiled schema
+//   verify_schema.cpp   the journal's schema against lineage's, as findings
 //   verify_chain.cpp    batch links, rows outside any batch
 //   verify_locate.cpp   which rows of a batch whose hash does not verify changed
 //   verify_prunes.cpp   the prunes, and the rows they kept
@@ -68,22 +68,18 @@ struct TableCursor {
     void encode(RowEncoder& enc) const { encode_stored_row(stmt.get(), 2, table, enc); }
 };
 
-// A journal's tables, indexes and triggers: name -> (type, normalized SQL).
-using SchemaDefs = std::map<std::string, std::pair<std::string, std::string>>;
-
-// check_schema's findings: how `have`, a journal's objects, differs from
-// `compiled` (journal_schema_objects(); a schema that could not be loaded
-// is a finding, never a pass). An older journal lacks what later versions
-// added.
-std::vector<Finding> schema_findings(const Result<std::vector<SchemaObject>>& compiled, const SchemaDefs& have,
-                                     int64_t user_version);
+// check_schema's findings: one per way the journal's schema is not
+// lineage's (check_journal_schema), each its message.
+std::vector<Finding> schema_findings(const SchemaCheck& schema);
 
 class Verifier {
 public:
-    // `integrity_db`: a second read-only connection to the same file for the
-    // integrity check; without one it runs on `db`'s, before the chain.
-    Verifier(Database& db, Database* integrity_db, JournalVerdict& verdict)
-        : db_(db), integrity_db_(integrity_db), v_(verdict) {}
+    // `schema`: the journal's schema against lineage's, as its reader found
+    // it. `integrity_db`: a second read-only connection to the same file
+    // for the integrity check; without one it runs on `db`'s, before the
+    // chain.
+    Verifier(Database& db, Database* integrity_db, const SchemaCheck& schema, JournalVerdict& verdict)
+        : db_(db), integrity_db_(integrity_db), schema_(schema), v_(verdict) {}
 
     // False when reading had to stop (a damaged finding says why).
     bool run();
@@ -114,7 +110,10 @@ private:
     }
     bool read_header();
     bool has_chain();
-    bool check_schema_and_chain();
+    bool check_chain();
+    // A row the cursor could not read because a value of it is over the
+    // reader's length limit: a finding naming it; false (reading stops).
+    bool oversized(const TableCursor& c);
 
     // verify_schema.cpp
     void check_schema();
@@ -145,9 +144,11 @@ private:
 
     Database& db_;
     Database* integrity_db_;
+    const SchemaCheck& schema_;
     JournalVerdict& v_;
     bool sorted_ = false;
     bool need_sorted_ = false;
+    bool oversized_ = false;  // the chain stopped at a row too large to read
     std::array<TableCursor, kChainTableCount> cursors_;
     std::unordered_map<Hash, int64_t, HashKey> by_hash_;
     RowEncoder enc_;

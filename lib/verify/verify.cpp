@@ -100,17 +100,23 @@ std::string_view blob_column(sqlite3_stmt* s, int col) {
 
 namespace {
 
-// Reading settings of a connection, not of the file: pages are mapped
-// instead of copied, and the integrity check's index look-ups stay cached.
-void tune_for_reading(Database& db) {
-    (void)db.exec("PRAGMA mmap_size = 2147418112; PRAGMA cache_size = -65536;");
+// Reading settings of a connection, not of the file: the integrity
+// check's index look-ups stay cached, and the chain's pages are mapped
+// instead of copied (`mapped`). Never the integrity check's: quick_check
+// walks every overflow page, and a crafted row's 900 MB of them, mapped,
+// would all become the reader's resident memory, outside SQLite's heap
+// budget. The chain's reads stop at the length limit before a value's
+// overflow pages (ReadLimits).
+void tune_for_reading(Database& db, bool mapped) {
+    (void)db.exec(mapped ? "PRAGMA mmap_size = 2147418112; PRAGMA cache_size = -65536;"
+                         : "PRAGMA mmap_size = 0; PRAGMA cache_size = -65536;");
 }
 
 // SQLite's integrity (integrity.h) on its own connection, so that it runs
 // on another core while the chain is verified.
-std::vector<std::string> integrity_check(Database& db) {
-    tune_for_reading(db);
-    return check_integrity(db);
+std::vector<std::string> integrity_check(Database& db, bool schema_is_lineages) {
+    tune_for_reading(db, false);
+    return check_integrity(db, schema_is_lineages);
 }
 
 }  // namespace
@@ -120,21 +126,31 @@ bool Verifier::run() {
         fatal = Error{fmt::format("{}: cannot verify: SHA-256 is not available (OpenSSL's default provider)", v_.path)};
         return false;
     }
-    tune_for_reading(db_);
+    tune_for_reading(db_, true);
     if (!read_header()) return false;
-    if (!has_chain()) return false;
+    // The schema first: its findings say what may be read at all. When a
+    // table of the schema is missing, changed or replaced (by a view over
+    // an endless query, say), neither the chain nor the rows are read, and
+    // SQLite's checks are its pages and B-trees only.
+    check_schema();
+    const bool tables = schema_.tables_readable();
+    if (tables && !has_chain()) return false;
     std::thread integrity;
     if (integrity_db_) {
         try {
-            integrity = std::thread([this] { v_.integrity = integrity_check(*integrity_db_); });
+            integrity = std::thread([this] { v_.integrity = integrity_check(*integrity_db_, schema_.ok()); });
         } catch (const std::system_error&) {
             // No thread to be had: the check runs here, before the chain.
         }
     }
-    if (!integrity.joinable()) v_.integrity = integrity_check(integrity_db_ ? *integrity_db_ : db_);
-    bool ok = check_schema_and_chain();
+    if (!integrity.joinable()) v_.integrity = integrity_check(integrity_db_ ? *integrity_db_ : db_, schema_.ok());
+    bool ok = !tables || check_chain();
     if (integrity.joinable()) integrity.join();
-    return ok && summarise();
+    // A row too large to read stops the chain, not the summary of its small
+    // tables; other read errors are damage, and stop both.
+    if (!tables) return true;
+    const bool summarised = (ok || oversized_) && summarise();
+    return ok && summarised;
 }
 
 void Verifier::add(Finding f) {
@@ -188,8 +204,7 @@ bool Verifier::read_header() {
     return true;
 }
 
-bool Verifier::check_schema_and_chain() {
-    check_schema();
+bool Verifier::check_chain() {
     if (!load_links()) return false;
     if (!load_prunes()) return false;
     // Rows are appended in batch order, so reading each table in rowid
@@ -207,10 +222,15 @@ bool Verifier::check_schema_and_chain() {
 
 }  // namespace verify_detail
 
-Result<JournalVerdict> verify_journal(const std::string& path) {
+Result<JournalVerdict> verify_journal(const std::string& path, const VerifyOptions& options) {
     JournalVerdict verdict;
     verdict.path = path;
-    auto reader = JournalReader::open(path);
+    // The schema is verify's to report, not to refuse: the reader reads it
+    // and nothing else, and the Verifier decides what more may be read.
+    ReadOptions read;
+    read.force_schema = true;
+    read.timeout_ns = options.timeout_ns;
+    auto reader = JournalReader::open(path, read);
     // A file that cannot even be opened as a journal (empty, cut short,
     // not SQLite, ...) is an error, one line naming it, as in reconstruct;
     // damage found in a journal that opens is a finding.
@@ -218,20 +238,16 @@ Result<JournalVerdict> verify_journal(const std::string& path) {
     verdict.read_from_copy = reader->read_from_copy();
     // JournalReader decided how this file may be read: in place, read-only
     // and immutable, or through its private copy. Two more connections the
-    // same way: one for the chain and one for the integrity check, on
-    // another thread. Each is used by one thread only, so neither takes
-    // SQLite's per-call mutex. One that cannot be opened is done without:
-    // the chain is then read through the reader's connection, and the
-    // integrity check runs on the chain's, before it.
+    // same way, fenced as its own: one for the chain and one for the
+    // integrity check, on another thread. Each is used by one thread only,
+    // so neither takes SQLite's per-call mutex. One that cannot be opened
+    // is done without: the chain is then read through the reader's
+    // connection, and the integrity check runs on the chain's, before it.
     Database chain_db, integrity_db;
-    if (const char* file = sqlite3_db_filename(reader->db().get(), "main"); file && *file) {
-        const std::string uri =
-            sqlite_file_uri(file) + (reader->read_from_copy() ? "?mode=ro" : "?mode=ro&immutable=1");
-        if (auto db = Database::open_read(uri)) chain_db = std::move(*db);
-        if (auto db = Database::open_read(uri)) integrity_db = std::move(*db);
-    }
+    if (auto db = reader->open_another()) chain_db = std::move(*db);
+    if (auto db = reader->open_another()) integrity_db = std::move(*db);
     verify_detail::Verifier verifier(chain_db ? chain_db : reader->db(), integrity_db ? &integrity_db : nullptr,
-                                     verdict);
+                                     reader->schema(), verdict);
     verifier.run();
     if (verifier.fatal) return *verifier.fatal;
     return verdict;

@@ -14,6 +14,7 @@
 #include "anchor.h"
 #include "hashchain.h"
 #include "result.h"
+#include "sqlite.h"
 
 namespace lineage {
 
@@ -124,12 +125,19 @@ struct VerifyReport {
 
 inline constexpr size_t kMaxFindings = 1000;
 
+struct VerifyOptions {
+    // The time budget of every call into SQLite (--timeout); 0: none.
+    int64_t timeout_ns = kDefaultReadTimeoutNs;
+};
+
 // Verifies one journal. An Error is a file that is no journal to verify:
 // missing, unreadable, empty, not SQLite, cut short or damaged so that it
 // cannot be opened, not a lineage journal, an unknown schema version, or
 // written before the hash chain existed. Damage found in a journal that
-// opens is a verdict with a `damaged` finding.
-Result<JournalVerdict> verify_journal(const std::string& path);
+// opens is a verdict with a `damaged` finding; a schema that is not
+// lineage's, `schema` findings (the chain is then read only when every
+// table of the schema is there as lineage made it).
+Result<JournalVerdict> verify_journal(const std::string& path, const VerifyOptions& options = {});
 
 // Looks each anchor up in the journals' chains and records the result;
 // an anchor that names a batch beyond a journal's end marks it truncated.

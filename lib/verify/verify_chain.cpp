@@ -13,7 +13,7 @@ namespace lineage::verify_detail {
 // Every stored link first, so that a chain break can say which batch a
 // misplaced prev_hash belongs to.
 bool Verifier::load_links() {
-    auto stmt = db_.prepare("SELECT batch_id, hash FROM batches ORDER BY batch_id");
+    auto stmt = db_.prepare("SELECT batch_id, hash FROM batches NOT INDEXED ORDER BY batch_id");
     if (!stmt) {
         no_chain();
         return false;
@@ -39,7 +39,8 @@ void Verifier::outside_batch_rows() {
         const ChainTable t = table_at(i);
         if (!table_in_version(t, v_.user_version)) continue;
         each(table_name(t),
-             fmt::format("SELECT rowid FROM {} WHERE typeof(batch) != 'integer' ORDER BY rowid", table_name(t)),
+             fmt::format("SELECT rowid FROM {} NOT INDEXED WHERE typeof(batch) != 'integer' ORDER BY rowid",
+                         table_name(t)),
              [&](Stmt& st) {
                  add(Finding{FindingKind::outside_batch, 0, table_name(t), st.int64(0), false,
                              "its batch is not an integer"});
@@ -60,8 +61,8 @@ bool Verifier::open_cursors(bool sorted) {
         c.table = t;
         if (!table_in_version(t, v_.user_version)) continue;  // no rows: has_row stays false
         const std::string sql =
-            fmt::format("SELECT rowid, batch, {} FROM {} WHERE typeof(batch) = 'integer' ORDER BY {}", chain_columns(t),
-                        table_name(t), sorted ? "batch, rowid" : "rowid");
+            fmt::format("SELECT rowid, batch, {} FROM {} NOT INDEXED WHERE typeof(batch) = 'integer' ORDER BY {}",
+                        chain_columns(t), table_name(t), sorted ? "batch, rowid" : "rowid");
         auto stmt = db_.prepare(sql);
         if (!stmt) {
             no_chain();
@@ -77,12 +78,48 @@ bool Verifier::open_cursors(bool sorted) {
 // Steps a cursor; false on a read error (recorded) or, when reading in
 // rowid order, on a batch that goes back (need_sorted_).
 bool Verifier::advance(TableCursor& c) {
-    if (!c.step()) return read_failed(table_name(c.table));
+    if (!c.step()) {
+        if ((sqlite3_errcode(db_.get()) & 0xff) == SQLITE_TOOBIG) return oversized(c);
+        return read_failed(table_name(c.table));
+    }
     if (!c.in_order && !sorted_) {
         need_sorted_ = true;
         return false;
     }
     return true;
+}
+
+// No row lineage writes has a value over the reader's length limit
+// (ReadLimits), so such a row was put there, and SQLite refuses to read it
+// (before allocating it: a 900 MB argv costs a reader nothing). It cannot
+// be hashed either: the finding names it, and verify reads no further.
+// Rows are looked at in rowid order from the last one the cursor read (in
+// rowid order) or from the first (sorted: the sort reads every row first).
+bool Verifier::oversized(const TableCursor& c) {
+    const char* name = table_name(c.table);
+    auto next = db_.prepare(
+        fmt::format("SELECT rowid, batch FROM {} NOT INDEXED WHERE rowid > ?1 ORDER BY rowid LIMIT 1", name));
+    auto row = db_.prepare(fmt::format("SELECT {} FROM {} NOT INDEXED WHERE rowid = ?1", chain_columns(c.table), name));
+    if (!next || !row) return read_failed(name);
+    int64_t rowid = sorted_ ? 0 : c.rowid;
+    for (;;) {
+        next->reset();
+        next->bind(1, rowid);
+        if (next->step() != SQLITE_ROW) return read_failed(name);
+        rowid = next->int64(0);
+        const int64_t batch = next->int64(1);
+        row->reset();
+        row->bind(1, rowid);
+        const int rc = row->step();
+        if (rc == SQLITE_ROW) continue;
+        if ((rc & 0xff) != SQLITE_TOOBIG) return read_failed(name);
+        oversized_ = true;
+        add(Finding{FindingKind::modified, batch, name, rowid, false,
+                    fmt::format("{}; no row lineage writes has one, and the row cannot be hashed: nothing after it "
+                                "was verified",
+                                db_.errmsg())});
+        return false;
+    }
 }
 
 void Verifier::outside_batch(const TableCursor& c) {
@@ -94,7 +131,7 @@ bool Verifier::verify_chain(bool sorted) {
     sorted_ = sorted;
     if (!open_cursors(sorted)) return false;
     auto batches = db_.prepare(
-        "SELECT batch_id, run_id, committed_ns, row_count, row_marks, prev_hash, hash FROM batches "
+        "SELECT batch_id, run_id, committed_ns, row_count, row_marks, prev_hash, hash FROM batches NOT INDEXED "
         "ORDER BY batch_id");
     if (!batches) {
         no_chain();

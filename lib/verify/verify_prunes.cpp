@@ -18,7 +18,7 @@ bool Verifier::load_prunes() {
     if (!table_in_version(ChainTable::prunes, v_.user_version)) return true;
     bool ok = each("prunes",
                    "SELECT batch, through_batch, through_hash, through_wall_ns, rows, kept_digest, reason "
-                   "FROM prunes WHERE typeof(batch) = 'integer' ORDER BY through_batch, rowid",
+                   "FROM prunes NOT INDEXED WHERE typeof(batch) = 'integer' ORDER BY through_batch, rowid",
                    [&](Stmt& st) {
                        PruneRow r;
                        r.batch = st.int64(0);
@@ -63,9 +63,9 @@ void Verifier::check_kept_rows() {
     for (size_t i = 0; i < kChainTableCount; ++i) {
         const ChainTable t = table_at(i);
         if (!kept_when_pruned(t) || !table_in_version(t, v_.user_version)) continue;
-        auto stmt = db_.prepare(
-            fmt::format("SELECT batch, {} FROM {} WHERE typeof(batch) = 'integer' AND batch >= 1 ORDER BY batch, rowid",
-                        chain_columns(t), table_name(t)));
+        auto stmt = db_.prepare(fmt::format(
+            "SELECT batch, {} FROM {} NOT INDEXED WHERE typeof(batch) = 'integer' AND batch >= 1 ORDER BY batch, rowid",
+            chain_columns(t), table_name(t)));
         if (!stmt) {
             read_failed(table_name(t));
             return;

@@ -1,62 +1,30 @@
-// The journal's tables, indexes and triggers against the schema compiled
-// into this build: one missing, changed or added is a schema finding.
+// The journal's schema against lineage's (check_journal_schema, which its
+// reader ran before anything else was read): every object missing, changed
+// or added is a schema finding, with the message reconstruct and record
+// give for it too.
 #include <fmt/format.h>
 
-#include "integrity.h"
 #include "verifier.h"
 
 namespace lineage::verify_detail {
 
-std::vector<Finding> schema_findings(const Result<std::vector<SchemaObject>>& compiled, const SchemaDefs& have,
-                                     int64_t user_version) {
+std::vector<Finding> schema_findings(const SchemaCheck& schema) {
     std::vector<Finding> out;
     auto finding = [&](std::string detail) {
         out.push_back(Finding{FindingKind::schema, 0, "", std::nullopt, false, std::move(detail)});
     };
-    if (!compiled) {
-        finding(fmt::format("the journal's schema cannot be checked: {}", compiled.error().message));
-        return out;
-    }
-    SchemaDefs want;
-    for (const SchemaObject& o : *compiled) {
-        // prunes came in version 2, with nothing on it but the table.
-        if (user_version < 2 && o.table == "prunes") continue;
-        want[o.name] = {o.type, normalized_sql(o.sql)};
-    }
-    for (const auto& [name, def] : want) {
-        auto it = have.find(name);
-        if (it == have.end()) {
-            finding(fmt::format("{} {} is missing", def.first, name));
-        } else if (it->second != def) {
-            finding(fmt::format("{} {} differs from the schema", def.first, name));
-        }
-    }
-    for (const auto& [name, def] : have) {
-        if (!want.count(name)) finding(fmt::format("{} {} is not part of the schema", def.first, name));
+    for (const SchemaMismatch& m : schema.mismatches) finding(m.message);
+    if (schema.omitted > 0) finding(fmt::format("{} more objects are not lineage's", schema.omitted));
+    if (!schema.tables_readable()) {
+        finding(
+            "the hash chain and the rows were not read: a table of the schema is missing, changed or replaced, and "
+            "nothing is read through what the journal put in its place");
     }
     return out;
 }
 
 void Verifier::check_schema() {
-    const auto& compiled = journal_schema_objects();
-    SchemaDefs have;
-    if (compiled) {
-        auto stmt = db_.prepare(
-            "SELECT type, name, coalesce(sql, '') FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
-        if (!stmt) {
-            read_failed("sqlite_schema");
-            return;
-        }
-        int rc;
-        while ((rc = stmt->step()) == SQLITE_ROW) {
-            have[stmt->text(1)] = {stmt->text(0), normalized_sql(stmt->text(2))};
-        }
-        if (rc != SQLITE_DONE) {
-            read_failed("sqlite_schema");
-            return;
-        }
-    }
-    for (auto& f : schema_findings(compiled, have, v_.user_version)) add(std::move(f));
+    for (auto& f : schema_findings(schema_)) add(std::move(f));
 }
 
 }  // namespace lineage::verify_detail

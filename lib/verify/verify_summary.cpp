@@ -18,25 +18,26 @@ bool Verifier::summarise() {
         int64_t run_id, boot_ns, wall_ns;
     };
     std::vector<Sample> samples;
-    bool ok = each("clock_samples", "SELECT run_id, boot_ns, wall_ns FROM clock_samples", [&](Stmt& s) {
+    bool ok = each("clock_samples", "SELECT run_id, boot_ns, wall_ns FROM clock_samples NOT INDEXED", [&](Stmt& s) {
         samples.push_back(Sample{s.int64(0), s.int64(1), s.int64(2)});
     });
     ClockMap clock;
     // Each run's end by the model's rule (run_end_ns), in boot time: the
     // gaps between runs are reconstruct's not_recorded warnings too.
     std::map<int64_t, RunRecord> ends;
-    ok = ok && each("runs", "SELECT run_id, node, boot_id, started_ns, started_wall_ns FROM runs ORDER BY run_id",
-                    [&](Stmt& s) {
-                        RunSummary r;
-                        r.run_id = s.int64(0);
-                        r.node = s.text(1);
-                        r.boot_id = s.text(2);
-                        r.started_wall_ns = s.int64(4);
-                        // As Model::add_run: a start of unknown wall time is no sample.
-                        if (r.started_wall_ns) clock.add_sample(r.boot_id, s.int64(3), r.started_wall_ns);
-                        ends[r.run_id].started_ns = s.int64(3);
-                        v_.runs.push_back(r);
-                    });
+    ok = ok &&
+         each("runs", "SELECT run_id, node, boot_id, started_ns, started_wall_ns FROM runs NOT INDEXED ORDER BY run_id",
+              [&](Stmt& s) {
+                  RunSummary r;
+                  r.run_id = s.int64(0);
+                  r.node = s.text(1);
+                  r.boot_id = s.text(2);
+                  r.started_wall_ns = s.int64(4);
+                  // As Model::add_run: a start of unknown wall time is no sample.
+                  if (r.started_wall_ns) clock.add_sample(r.boot_id, s.int64(3), r.started_wall_ns);
+                  ends[r.run_id].started_ns = s.int64(3);
+                  v_.runs.push_back(r);
+              });
     auto run = [&](int64_t id) -> RunSummary* {
         for (auto& r : v_.runs)
             if (r.run_id == id) return &r;
@@ -50,7 +51,8 @@ bool Verifier::summarise() {
         const RunSummary* r = run(run_id);
         return r ? clock.to_wall(r->boot_id, boot_ns) : boot_ns;
     };
-    ok = ok && each("run_stops", "SELECT run_id, stopped_wall_ns, reason, events, lost, stopped_ns FROM run_stops",
+    ok = ok && each("run_stops",
+                    "SELECT run_id, stopped_wall_ns, reason, events, lost, stopped_ns FROM run_stops NOT INDEXED",
                     [&](Stmt& s) {
                         if (RunSummary* r = run(s.int64(0))) {
                             ends[r->run_id].stopped_ns = s.int64(5);
@@ -62,7 +64,7 @@ bool Verifier::summarise() {
                     });
     ok = ok && each("batches",
                     "SELECT run_id, min(batch_id), max(batch_id), count(*), max(committed_ns) FROM batches "
-                    "GROUP BY run_id",
+                    "NOT INDEXED GROUP BY run_id",
                     [&](Stmt& s) {
                         if (RunSummary* r = run(s.int64(0))) {
                             r->first_batch = s.int64(1);
@@ -73,8 +75,8 @@ bool Verifier::summarise() {
                         }
                     });
     ok = ok && each("loss",
-                    "SELECT l.batch, coalesce(b.run_id, 0), l.from_ns, l.to_ns, l.count, l.reason FROM loss l "
-                    "LEFT JOIN batches b ON b.batch_id = l.batch ORDER BY l.batch, l.rowid",
+                    "SELECT batch, coalesce((SELECT run_id FROM batches WHERE batch_id = loss.batch), 0), from_ns, "
+                    "to_ns, count, reason FROM loss NOT INDEXED ORDER BY batch, rowid",
                     [&](Stmt& s) {
                         LossSummary l;
                         l.batch = s.int64(0);

@@ -541,6 +541,51 @@ TEST_CASE("record on an existing journal appends a second run", "[record]") {
     CHECK((st.st_mode & 07777) == 0600);
 }
 
+TEST_CASE("record never appends to a journal edited while it was down: it records beside it", "[record]") {
+    TempDir dir;
+    const std::string journal = dir / "journal.db";
+    const std::string beside = dir / "journal.2.db";
+    start_record(journal)->stop();
+    // Edited while no recorder ran: a trigger that would empty exec on the
+    // next insert.
+    {
+        auto db = lineage::Database::open_write(journal);
+        REQUIRE(db);
+        REQUIRE(db->exec("CREATE TRIGGER wipe AFTER INSERT ON exec BEGIN DELETE FROM exec; END"));
+    }
+    const std::string content = read_file(journal);
+    for (int run = 1; run <= 2; ++run) {
+        INFO("run " << run << " beside it");
+        auto rec = start_record(journal);
+        const std::string err = rec->stop();
+        INFO(err);
+        CHECK(err.find("lineage: " + journal +
+                       ": the journal's schema is not lineage's: trigger wipe is not part of the schema; it is "
+                       "left as it is, never appended to\n") != std::string::npos);
+        CHECK(err.find("lineage: this run records to " + beside + ", beside " + journal) != std::string::npos);
+        CHECK(err.find("lineage: recording to " + beside + " (run " + std::to_string(run) + ",") != std::string::npos);
+        // Every anchor of the run says where it recorded, and what it refused.
+        size_t anchors = 0;
+        for (size_t at = err.find("lineage-anchor "); at != std::string::npos;
+             at = err.find("lineage-anchor ", at + 1)) {
+            ++anchors;
+            const std::string line = err.substr(at, err.find('\n', at) - at);
+            CHECK(line.find(" journal=" + beside + " refused=" + journal) != std::string::npos);
+        }
+        CHECK(anchors >= 2);
+        CHECK(read_file(journal) == content);
+    }
+    Journal j(beside);
+    CHECK(j.scalar("SELECT count(*) FROM runs") == 2);
+    auto verify = run_argv({lineage_bin(), "verify", "--journal", beside}, {}, 60s);
+    INFO(verify.out << verify.err);
+    CHECK(verify.exit_code == 0);
+    auto refused = run_argv({lineage_bin(), "verify", "--journal", journal}, {}, 60s);
+    INFO(refused.out << refused.err);
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.out.find("schema: trigger wipe is not part of the schema") != std::string::npos);
+}
+
 TEST_CASE("record snapshots processes that were already running", "[record]") {
     TempDir dir;
     const std::string journal = dir / "j.db";

@@ -1,12 +1,15 @@
 #include "fixture_journal.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -321,7 +324,8 @@ lineage::Model FixtureJournal::build_model(const std::string& journal_name) cons
 
 // ---------------------------------------------------------------- harness
 
-RunResult run_process(const std::vector<std::string>& command, const std::string& cwd, const EnvEdits& edits) {
+RunResult run_process(const std::vector<std::string>& command, const std::string& cwd, const EnvEdits& edits,
+                      double deadline_s) {
     const char* tmp = std::getenv("TMPDIR");
     std::string err_tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/lineage-test-stderr.XXXXXX";
     int err_fd = mkostemp(err_tmpl.data(), O_CLOEXEC);
@@ -349,7 +353,12 @@ RunResult run_process(const std::vector<std::string>& command, const std::string
     for (auto& s : env_strings) envp.push_back(s.data());
     envp.push_back(nullptr);
 
+    std::string rss_path;
     std::vector<std::string> argv_strings = command;
+    if (deadline_s > 0) {
+        rss_path = err_path + ".rss";
+        argv_strings.insert(argv_strings.begin(), {LINEAGE_TEST_MEASURE, rss_path});
+    }
     std::vector<char*> argv;
     for (auto& s : argv_strings) argv.push_back(s.data());
     argv.push_back(nullptr);
@@ -364,9 +373,16 @@ RunResult run_process(const std::vector<std::string>& command, const std::string
     posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
     posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
+    // Its own process group, so that a deadline kills the command too.
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
     pid_t pid = -1;
-    int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
+    const auto started = std::chrono::steady_clock::now();
+    int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
     ::close(out_pipe[1]);
     if (rc != 0) {
         ::close(out_pipe[0]);
@@ -374,7 +390,21 @@ RunResult run_process(const std::vector<std::string>& command, const std::string
     }
     RunResult r;
     char buf[1 << 16];
+    auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
     for (;;) {
+        if (deadline_s > 0 && !r.killed) {
+            struct pollfd pfd {
+                out_pipe[0], POLLIN, 0
+            };
+            const double left = deadline_s - elapsed();
+            if (left <= 0 || poll(&pfd, 1, static_cast<int>(left * 1000) + 1) == 0) {
+                if (elapsed() >= deadline_s) {
+                    ::kill(-pid, SIGKILL);
+                    r.killed = true;
+                }
+                continue;
+            }
+        }
         ssize_t n = ::read(out_pipe[0], buf, sizeof(buf));
         if (n > 0) {
             r.out.append(buf, static_cast<size_t>(n));
@@ -387,16 +417,23 @@ RunResult run_process(const std::vector<std::string>& command, const std::string
     while (waitpid(pid, &wstatus, 0) < 0) {
         if (errno != EINTR) throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
     }
+    r.wall_s = elapsed();
     r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    if (!rss_path.empty()) {
+        std::error_code ec;
+        if (std::filesystem::exists(rss_path, ec)) r.maxrss_kib = std::stoll("0" + read_file(rss_path));
+        std::filesystem::remove(rss_path, ec);
+    }
     r.err = read_file(err_path);
     std::filesystem::remove(err_path);
     return r;
 }
 
-RunResult run_lineage(const std::vector<std::string>& args, const std::string& cwd, const EnvEdits& edits) {
+RunResult run_lineage(const std::vector<std::string>& args, const std::string& cwd, const EnvEdits& edits,
+                      double deadline_s) {
     std::vector<std::string> command{LINEAGE_BIN};
     command.insert(command.end(), args.begin(), args.end());
-    return run_process(command, cwd, edits);
+    return run_process(command, cwd, edits, deadline_s);
 }
 
 std::string golden_path(const std::string& name) {

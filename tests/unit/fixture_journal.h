@@ -168,6 +168,9 @@ using lineage::test::write_file;
 struct RunResult {
     int status = -1;  // exit code, or 128 + signal
     std::string out, err;
+    double wall_s = 0;       // from start to exit
+    int64_t maxrss_kib = 0;  // peak resident set size, with a deadline only
+    bool killed = false;     // ran past the deadline and was killed
 };
 
 // Environment changes for one run: a value sets, nullopt removes.
@@ -176,11 +179,16 @@ using EnvEdits = std::map<std::string, std::optional<std::string>>;
 // Runs command[0] (a path, not searched in PATH) with command as argv, in
 // directory cwd, stdin /dev/null, stdout a pipe (as with popen) and stderr
 // a file, both captured: never a TTY. The environment is the test's own minus NO_COLOR, with
-// TZ=UTC, then edits.
-RunResult run_process(const std::vector<std::string>& command, const std::string& cwd, const EnvEdits& edits = {});
+// TZ=UTC, then edits. With deadline_s > 0, the command runs under
+// lineage_test_measure (tests/common), which reports its own peak RSS in
+// maxrss_kib, and is killed (SIGKILL; killed is set) if it still runs after
+// that long: a test of something that must not hang fails instead.
+RunResult run_process(const std::vector<std::string>& command, const std::string& cwd, const EnvEdits& edits = {},
+                      double deadline_s = 0);
 
 // run_process of LINEAGE_BIN followed by args.
-RunResult run_lineage(const std::vector<std::string>& args, const std::string& cwd, const EnvEdits& edits = {});
+RunResult run_lineage(const std::vector<std::string>& args, const std::string& cwd, const EnvEdits& edits = {},
+                      double deadline_s = 0);
 
 // testdata/golden/<name> in the source tree.
 std::string golden_path(const std::string& name);

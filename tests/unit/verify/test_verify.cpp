@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -645,7 +646,7 @@ TEST_CASE("a version 1 journal verifies and reads as it is, and record upgrades 
     CHECK(v.runs.size() == 2);
 }
 
-TEST_CASE("the compiled schema is loaded once, and a schema that cannot be loaded is a finding", "[verify]") {
+TEST_CASE("the compiled schema is loaded once, and versions before it are derived from it", "[verify]") {
     const auto& compiled = journal_schema_objects();
     REQUIRE(compiled.ok());
     CHECK(&journal_schema_objects() == &compiled);
@@ -657,29 +658,40 @@ TEST_CASE("the compiled schema is loaded once, and a schema that cannot be loade
     CHECK(by_name["exec_by_pod"]->columns == std::vector<std::string>{"pod_uid"});
     REQUIRE(by_name.count("prunes"));
     CHECK(by_name["prunes"]->table == "prunes");
+    // prunes came in version 2, by table_in_version: a version 1 journal
+    // has everything else and nothing more.
+    CHECK(first_schema_version(*by_name["prunes"]) == 2);
+    CHECK(first_schema_version(*by_name["exec_by_pod"]) == 1);
+    CHECK(schema_objects_of_version(*compiled, kJournalSchemaVersion).size() == compiled->size());
+    auto v1 = schema_objects_of_version(*compiled, 1);
+    CHECK(v1.size() == compiled->size() - 1);
+    CHECK(std::none_of(v1.begin(), v1.end(), [](const SchemaObject& o) { return o.name == "prunes"; }));
 
-    // The journal's side, as check_schema reads it.
+    // The journal's side, as its reader checks it.
     TempDir dir;
     write_sample(dir / "j.db");
     auto db = Database::open_read("file:" + (dir / "j.db") + "?mode=ro");
     REQUIRE(db.ok());
-    auto stmt = db->prepare("SELECT type, name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
-    REQUIRE(stmt.ok());
-    verify_detail::SchemaDefs have;
-    while (stmt->step() == SQLITE_ROW) have[stmt->text(1)] = {stmt->text(0), normalized_sql(stmt->text(2))};
-    CHECK(verify_detail::schema_findings(compiled, have, kJournalSchemaVersion).empty());
-    // A version 1 journal has no prunes table; this one has one too many.
-    auto v1 = verify_detail::schema_findings(compiled, have, 1);
-    REQUIRE(v1.size() == 1);
-    CHECK(v1[0].detail == "table prunes is not part of the schema");
-
-    // Never a silent pass: nothing to compare with is a finding of its own.
-    const Result<std::vector<SchemaObject>> failed = Error{"the compiled-in schema cannot be loaded: out of memory"};
-    auto findings = verify_detail::schema_findings(failed, have, kJournalSchemaVersion);
+    REQUIRE(db->fence_for_reading(kDefaultReadTimeoutNs).ok());
+    auto check = check_journal_schema(*db);
+    REQUIRE(check.ok());
+    CHECK(check->ok());
+    CHECK(check->user_version == kJournalSchemaVersion);
+    // Read as a version 1 journal, it has one table too many.
+    SchemaComparer as_v1(v1);
+    auto rows = db->prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema");
+    REQUIRE(rows.ok());
+    while (rows->step() == SQLITE_ROW) as_v1.add(SchemaRow{rows->text(0), rows->text(1), rows->text(2), rows->text(3)});
+    auto mismatches = as_v1.finish();
+    REQUIRE(mismatches.size() == 1);
+    CHECK(mismatches[0].message == "table prunes is not part of the schema");
+    CHECK(mismatches[0].on_table == false);
+    SchemaCheck v1_check;
+    v1_check.mismatches = mismatches;
+    auto findings = verify_detail::schema_findings(v1_check);
     REQUIRE(findings.size() == 1);
     CHECK(findings[0].kind == FindingKind::schema);
-    CHECK(findings[0].detail ==
-          "the journal's schema cannot be checked: the compiled-in schema cannot be loaded: out of memory");
+    CHECK(findings[0].detail == "table prunes is not part of the schema");
     JournalVerdict v;
     v.findings = findings;
     CHECK(v.status() == "tampered");
