@@ -47,6 +47,7 @@ int run_record(const RecordArgs& args) {
     if (*ring < 4096 || (*ring & (*ring - 1)) != 0 || *ring > (1ull << 30)) {
         return fail(fmt::format("--ring-size: {} must be a power of two from 4K to 1G", args.ring_size));
     }
+    options.ring_bytes = *ring;
     auto batch_interval = parse_duration(args.batch_interval);
     if (!batch_interval) return fail("--batch-interval: " + batch_interval.error().message);
     options.batch_interval_ns = *batch_interval;
