@@ -141,8 +141,11 @@ Runner add_record(CLI::App& app) {
         "Prints 'lineage: recording ...' on stderr once the probes are live and /proc is snapshotted.\n"
         "Stops cleanly on SIGINT, SIGTERM or SIGHUP, or after --duration; a second signal stops at once,\n"
         "keeping every committed batch.\n"
+        "One recorder per journal: a journal another recorder holds is refused at once, naming it;\n"
+        "'lineage status' tells whether a journal is being recorded and how well.\n"
         "Exit status: 0 clean stop; 1 stopped while the journal could not be written (events were not stored);\n"
-        "2 bad arguments, a journal or probes that cannot be opened, or a journal error.");
+        "2 bad arguments, a journal or probes that cannot be opened, a journal another recorder holds,\n"
+        "or a journal error.");
     return [args] { return run_record(*args); };
 }
 
