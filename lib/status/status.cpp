@@ -271,6 +271,17 @@ Result<StatusReport> journal_status(const std::string& path, const StatusContext
     } else {
         r.summary = std::move(*summary);
     }
+    if (!r.heartbeat && r.summary && r.summary->last_run) {
+        // A copy of the journal and its heartbeat has another inode, and may
+        // be read after a reboot or on another machine: the heartbeat is
+        // still its last recorder's when it names the journal's last run.
+        const LastRun& run = *r.summary->last_run;
+        auto other = read_heartbeat(heartbeat_path(r.canonical));
+        if (other && other->run_id == run.run_id && other->pid == run.pid && other->boot_id == run.boot_id) {
+            r.heartbeat = std::move(*other);
+            r.heartbeat_problem.clear();
+        }
+    }
     r.exit_status = kStatusNotRecording;
     return r;
 }

@@ -173,6 +173,22 @@ TEST_CASE("status: a journal nobody records", "[status]") {
         CHECK_THAT(render_status_text(rig.status()), Catch::Contains(", stopped (signal)\n"));
         check_schema(rig.status());
     }
+    SECTION("a copy's heartbeat: believed when it names the journal's last run") {
+        Heartbeat h = rig.heartbeat(10 * kS);
+        h.journal_ino += 1;  // the original's inode
+        h.boot_id = lineage::test::kBoot;
+        h.run_id = 2;
+        h.pid = 4242;
+        rig.write(h);
+        CHECK(rig.status().heartbeat);
+        h.run_id = 1;  // an earlier run's: not this journal's last word
+        rig.write(h);
+        CHECK_FALSE(rig.status().heartbeat);
+        h.run_id = 2;
+        h.pid = 4243;
+        rig.write(h);
+        CHECK_FALSE(rig.status().heartbeat);
+    }
     SECTION("a run that stopped") {
         lineage::test::Copy copy(rig.journal, rig.dir / "copy.db");
         copy.sql("INSERT INTO run_stops VALUES (13, 2, 1, 1776849460000000000, 'duration', 33, 7)");
