@@ -4,14 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-
-#include "fd.h"
 
 namespace lineage {
 
@@ -233,66 +234,145 @@ Result<Heartbeat> journal_heartbeat(const std::string& canonical_journal, uint64
     return heartbeat;
 }
 
-Result<Heartbeat> read_heartbeat(const std::string& path) {
-    constexpr size_t kMaxBytes = 64 * 1024;
-    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (!fd) {
-        const int err = errno;
-        return Error{fmt::format("{}: cannot open: {}", path, std::strerror(err)), err};
+namespace {
+
+constexpr size_t kPage = 4096;
+constexpr std::string_view kChecksum = "fnv1a64 ";
+
+// Tells a torn read from a whole one; not a defence against anyone who can
+// write the file.
+uint64_t fnv1a64(std::string_view bytes) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (unsigned char c : bytes) {
+        h ^= c;
+        h *= 0x100000001b3ull;
     }
-    struct stat st {};
-    if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return Error{fmt::format("{}: not a regular file", path)};
-    if (static_cast<size_t>(st.st_size) > kMaxBytes) {
-        return Error{fmt::format("{}: {} bytes, too large for a heartbeat", path, st.st_size)};
-    }
-    std::string text(kMaxBytes + 1, '\0');
-    size_t got = 0;
-    while (got < text.size()) {
-        const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return Error{fmt::format("{}: read error: {}", path, std::strerror(errno))};
-        if (n == 0) break;
-        got += static_cast<size_t>(n);
-    }
-    if (got > kMaxBytes) return Error{fmt::format("{}: too large for a heartbeat", path)};
-    text.resize(got);
-    auto heartbeat = parse_heartbeat(text);
-    if (!heartbeat) return Error{fmt::format("{}: not a lineage heartbeat: {}", path, heartbeat.error().message)};
-    return heartbeat;
+    return h;
 }
 
-Status HeartbeatFile::write(const Heartbeat& heartbeat) {
-    const std::string text = heartbeat_json(heartbeat);
+}  // namespace
+
+std::string encode_heartbeat_file(const Heartbeat& heartbeat) {
+    std::string text = heartbeat_json(heartbeat);
+    text += fmt::format("{}{:016x}\n", kChecksum, fnv1a64(text));
+    return text;
+}
+
+Result<Heartbeat> decode_heartbeat_file(std::string_view text) {
+    const size_t json_end = text.find('\n');
+    if (json_end == std::string_view::npos) return Error{"not a JSON line"};
+    const std::string_view json = text.substr(0, json_end + 1);
+    std::string_view rest = text.substr(json_end + 1);
+    const size_t sum_end = rest.find('\n');
+    const std::string_view sum = rest.substr(0, sum_end);
+    if (sum_end == std::string_view::npos || sum.substr(0, kChecksum.size()) != kChecksum ||
+        sum.size() != kChecksum.size() + 16) {
+        return Error{"no checksum line"};
+    }
+    if (sum.substr(kChecksum.size()) != fmt::format("{:016x}", fnv1a64(json))) {
+        return Error{"the checksum does not match"};
+    }
+    if (rest.substr(sum_end).find_first_not_of(" \n") != std::string_view::npos) {
+        return Error{"bytes after the checksum line"};
+    }
+    return parse_heartbeat(json);
+}
+
+Result<Heartbeat> read_heartbeat(const std::string& path) {
+    constexpr size_t kMaxBytes = 64 * 1024;
+    Error last{""};
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+        if (!fd) {
+            const int err = errno;
+            return Error{fmt::format("{}: cannot open: {}", path, std::strerror(err)), err};
+        }
+        struct stat st {};
+        if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+            return Error{fmt::format("{}: not a regular file", path)};
+        }
+        if (static_cast<size_t>(st.st_size) > kMaxBytes) {
+            return Error{fmt::format("{}: {} bytes, too large for a heartbeat", path, st.st_size)};
+        }
+        std::string text(kMaxBytes + 1, '\0');
+        size_t got = 0;
+        while (got < text.size()) {
+            const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return Error{fmt::format("{}: read error: {}", path, std::strerror(errno))};
+            if (n == 0) break;
+            got += static_cast<size_t>(n);
+        }
+        if (got > kMaxBytes) return Error{fmt::format("{}: too large for a heartbeat", path)};
+        text.resize(got);
+        auto heartbeat = decode_heartbeat_file(text);
+        if (heartbeat) return heartbeat;
+        // A write under way (or the instant between a new file's rename and
+        // its first write) reads as a checksum that does not match, or as
+        // no heartbeat at all: read again.
+        last = Error{fmt::format("{}: not a lineage heartbeat: {}", path, heartbeat.error().message)};
+    }
+    return last;
+}
+
+Status HeartbeatFile::create() {
     const std::string tmp = path_ + ".tmp";
     // Left by a recorder that died mid-write, or planted: removed, never
     // followed (unlink removes a symlink itself).
     if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
         return Error{fmt::format("{}: cannot remove: {}", tmp, std::strerror(errno))};
     }
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd) return Error{fmt::format("{}: cannot create: {}", tmp, std::strerror(errno))};
-    for (size_t done = 0; done < text.size();) {
-        const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            const int err = n < 0 ? errno : EIO;
-            ::unlink(tmp.c_str());
-            return Error{fmt::format("{}: cannot write: {}", tmp, std::strerror(err))};
-        }
-        done += static_cast<size_t>(n);
-    }
-    // Readable by whoever can read the journal, and by nobody else. The
-    // owner first: fchown may clear mode bits.
-    struct stat journal {};
-    if (journal_fd_ >= 0 && fstat(journal_fd_, &journal) == 0) {
-        if (geteuid() == 0) (void)fchown(fd.get(), journal.st_uid, journal.st_gid);
-        (void)fchmod(fd.get(), journal.st_mode & 0666);
-    }
-    fd.reset();
     if (::rename(tmp.c_str(), path_.c_str()) != 0) {
         const int err = errno;
         ::unlink(tmp.c_str());
         return Error{fmt::format("{}: cannot replace: {}", path_, std::strerror(err))};
+    }
+    fd_ = std::move(fd);
+    size_ = 0;
+    mode_ = 0600;
+    uid_ = geteuid();
+    gid_ = getegid();
+    return Ok{};
+}
+
+Status HeartbeatFile::write(const Heartbeat& heartbeat) {
+    if (!fd_) {
+        if (auto st = create(); !st) return st;
+    }
+    std::string text = encode_heartbeat_file(heartbeat);
+    // Spaces to a whole page, and the same size as before unless it no
+    // longer fits: one write, and no truncation a reader could see.
+    const size_t size = std::max(size_, (text.size() + kPage) / kPage * kPage);
+    text.resize(size - 1, ' ');
+    text.push_back('\n');
+    for (size_t done = 0; done < text.size();) {
+        const ssize_t n = ::pwrite(fd_.get(), text.data() + done, text.size() - done, static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const int err = n < 0 ? errno : EIO;
+            fd_.reset();  // a new file next time
+            return Error{fmt::format("{}: cannot write: {}", path_, std::strerror(err))};
+        }
+        done += static_cast<size_t>(n);
+    }
+    size_ = size;
+    // Readable by whoever can read the journal, and by nobody else. The
+    // owner first: fchown may clear mode bits.
+    struct stat journal {};
+    if (journal_fd_ >= 0 && fstat(journal_fd_, &journal) == 0) {
+        if (geteuid() == 0 && (journal.st_uid != uid_ || journal.st_gid != gid_)) {
+            if (fchown(fd_.get(), journal.st_uid, journal.st_gid) == 0) {
+                uid_ = journal.st_uid;
+                gid_ = journal.st_gid;
+                mode_ = 0;  // set again
+            }
+        }
+        if ((journal.st_mode & 0666) != mode_ && fchmod(fd_.get(), journal.st_mode & 0666) == 0) {
+            mode_ = journal.st_mode & 0666;
+        }
     }
     return Ok{};
 }

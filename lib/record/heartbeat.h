@@ -1,11 +1,10 @@
 #pragma once
-// The recorder's heartbeat: a small JSON file beside the journal
-// (JOURNAL.heartbeat, beside the journal's real path), rewritten whole with
-// rename(2) at every turn of the record loop (at least twice per batch
-// interval) and at start and stop. `lineage status` reads it to tell a live,
-// keeping-up recorder from a wedged one without touching the journal: the
-// batches of an idle recorder are empty and never committed, its heartbeat
-// still moves.
+// The recorder's heartbeat: a small file beside the journal
+// (JOURNAL.heartbeat, beside the journal's real path), rewritten at every
+// turn of the record loop (at most twice per batch interval) and at start
+// and stop. `lineage status` reads it to tell a live, keeping-up recorder
+// from a wedged one without touching the journal: the batches of an idle
+// recorder are empty and never committed, its heartbeat still moves.
 //
 // It is a file, not a table: a row per turn would grow the journal and its
 // hash chain by a row every 100 ms, and status would need SQLite (and the
@@ -14,14 +13,25 @@
 // the journal can read its heartbeat. It names the journal's inode, so a
 // heartbeat left beside another file of that name is not believed.
 //
+// The file: one line of JSON, a line "fnv1a64 HEX" (FNV-1a of the JSON
+// line, newline included), and spaces to a whole number of 4 KiB, ending in
+// a newline. The recorder creates it once per run (a new file renamed into
+// place) and then overwrites it in place with one pwrite(2): creating and
+// renaming a file at every turn cost several times as much CPU (bench/
+// README.md, section 11; bench/results/heartbeat.txt). A reader may see a
+// write half done; the checksum tells, and it reads again.
+//
 // Readers treat it as untrusted input: anything missing or of the wrong type
 // is an error, never a guess.
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <deque>
 #include <string>
 #include <string_view>
 
+#include "fd.h"
 #include "result.h"
 
 namespace lineage {
@@ -106,12 +116,19 @@ struct Heartbeat {
 // JOURNAL.heartbeat, for the journal's real path.
 std::string heartbeat_path(const std::string& canonical_journal);
 
+// The JSON line, newline included.
 std::string heartbeat_json(const Heartbeat& heartbeat);
 // An Error names what is wrong (not JSON, a field missing or mistyped, an
 // unknown format).
-Result<Heartbeat> parse_heartbeat(std::string_view text);
-// Reads and parses the file; an Error names it. A heartbeat is small: a
-// larger file is refused unread.
+Result<Heartbeat> parse_heartbeat(std::string_view json);
+// The file's text (JSON line and checksum line, without the padding), and
+// back: a checksum that does not match, or anything but spaces and newlines
+// after it, is an Error.
+std::string encode_heartbeat_file(const Heartbeat& heartbeat);
+Result<Heartbeat> decode_heartbeat_file(std::string_view text);
+// Reads and decodes the file; an Error names it. A heartbeat is small: a
+// larger file is refused unread. A file that does not decode (a write under
+// way) is read again, a few times, a millisecond apart.
 Result<Heartbeat> read_heartbeat(const std::string& path);
 
 // The heartbeat beside a journal, when it is that journal's: written for
@@ -123,20 +140,27 @@ Result<Heartbeat> journal_heartbeat(const std::string& canonical_journal, uint64
 // Writes heartbeats for a recorder that holds the journal's lock.
 class HeartbeatFile {
 public:
-    // `journal_fd` is the lock's descriptor: each write gives the heartbeat
-    // the journal's current mode and owner.
+    // `journal_fd` is the lock's descriptor: the heartbeat follows the
+    // journal's mode and owner, looked at on each write.
     HeartbeatFile(std::string path, int journal_fd) : path_(std::move(path)), journal_fd_(journal_fd) {}
 
-    // The whole file, replaced at once: a reader sees the old heartbeat or
-    // the new one. The temporary beside it (PATH.tmp) is made with O_EXCL
-    // and O_NOFOLLOW: a link planted in a shared directory is never
-    // followed.
+    // The first write (and the first after a failed one) makes a new file:
+    // PATH.tmp, made with O_EXCL and O_NOFOLLOW (a link planted in a shared
+    // directory is never followed), renamed over PATH. Then each write
+    // overwrites that file in place.
     Status write(const Heartbeat& heartbeat);
     const std::string& path() const { return path_; }
 
 private:
+    Status create();
+
     std::string path_;
     int journal_fd_ = -1;
+    UniqueFd fd_;
+    size_t size_ = 0;  // the file's size: a whole number of 4 KiB
+    mode_t mode_ = 0;
+    uid_t uid_ = 0;
+    gid_t gid_ = 0;
 };
 
 }  // namespace lineage

@@ -125,7 +125,7 @@ TEST_CASE("heartbeat: what a reader refuses", "[heartbeat]") {
     }
 }
 
-TEST_CASE("heartbeat: the file, read and replaced", "[heartbeat]") {
+TEST_CASE("heartbeat: the file, written in place and read", "[heartbeat]") {
     TempDir dir;
     const std::string journal = dir / "j.db";
     write_file(journal, "");
@@ -163,7 +163,50 @@ TEST_CASE("heartbeat: the file, read and replaced", "[heartbeat]") {
         write_file(path, std::string(70 * 1024, ' '));
         CHECK(read_heartbeat(path).error().message == path + ": 71680 bytes, too large for a heartbeat");
         write_file(path, "{}");
-        CHECK(read_heartbeat(path).error().message == path + ": not a lineage heartbeat: no 'format'");
+        CHECK(read_heartbeat(path).error().message == path + ": not a lineage heartbeat: not a JSON line");
+        write_file(path, "{}\n");
+        CHECK(read_heartbeat(path).error().message == path + ": not a lineage heartbeat: no checksum line");
+        Heartbeat h = sample();
+        h.pid = 0;
+        write_file(path, encode_heartbeat_file(h));
+        CHECK(read_heartbeat(path).error().message == path + ": not a lineage heartbeat: 'pid' is not a process id");
+    }
+    SECTION("a write caught half done is told by its checksum") {
+        REQUIRE(file.write(sample()).ok());
+        std::string text = read_file(path);
+        CHECK(text.size() == 4096);
+        CHECK(text.back() == '\n');
+        auto decoded = decode_heartbeat_file(text);
+        REQUIRE(decoded.ok());
+        // Half of a later heartbeat over this one: its first bytes are new.
+        Heartbeat later = sample();
+        later.anchor_batch = 591;  // early in the line (keys are sorted)
+        later.run_id = 99;         // late in it
+        const std::string next = encode_heartbeat_file(later);
+        std::string torn = text;
+        torn.replace(0, next.size() / 2, next.substr(0, next.size() / 2));
+        CHECK(decode_heartbeat_file(torn).error().message == "the checksum does not match");
+        write_file(path, torn);
+        CHECK(read_heartbeat(path).error().message == path + ": not a lineage heartbeat: the checksum does not match");
+        std::string trailing = text;
+        trailing[4000] = 'x';
+        CHECK(decode_heartbeat_file(trailing).error().message == "bytes after the checksum line");
+    }
+    SECTION("overwritten in place, in one file, at a whole number of pages") {
+        REQUIRE(file.write(sample()).ok());
+        struct stat first {};
+        REQUIRE(stat(path.c_str(), &first) == 0);
+        Heartbeat big = sample();
+        big.journal_error = std::string(5000, 'e');
+        REQUIRE(file.write(big).ok());
+        REQUIRE(file.write(sample()).ok());
+        struct stat after {};
+        REQUIRE(stat(path.c_str(), &after) == 0);
+        CHECK(after.st_ino == first.st_ino);
+        CHECK(after.st_size == 8192);  // it grew and stays: no truncation a reader could see
+        auto back = read_heartbeat(path);
+        REQUIRE(back.ok());
+        CHECK(back->journal_error == sample().journal_error);
     }
     SECTION("believed only for its own journal, on this boot") {
         struct stat st {};
