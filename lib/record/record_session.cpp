@@ -133,6 +133,10 @@ std::string held_message(const std::string& journal, const JournalLock& lock, co
     const std::string elsewhere = "; to record elsewhere, give another --journal";
     const auto pid = flock_holder(lock.dev(), lock.ino());
     auto heartbeat = journal_heartbeat(lock.canonical(), lock.dev(), lock.ino(), boot_id);
+    // The holder's own heartbeat, not the last word of one that stopped.
+    if (heartbeat && heartbeat->phase == "stopped") {
+        heartbeat = Error{fmt::format("its heartbeat is of PID {}, which stopped", heartbeat->pid)};
+    }
     if (heartbeat && (!pid || *pid == heartbeat->pid)) {
         const std::string since = format_wall_short(heartbeat->started_wall_ns);
         if (heartbeat->run_id > 0) {

@@ -252,6 +252,42 @@ TEST_CASE("a second session on a recorded journal stops at once and writes nothi
     CHECK(lineage::test::verify(journal).status() == "whole");
 }
 
+TEST_CASE("a refusal names the holder from /proc/locks when no heartbeat is the holder's",
+          "[record-session][journal-lock]") {
+    SessionRig rig;
+    write_file(rig.options.journal, "");
+    auto holder = take(rig.options.journal);
+    REQUIRE(holder.state() == JournalLock::State::taken);
+    const std::string prefix = rig.options.journal + ": another process holds this journal: PID " +
+                               std::to_string(getpid()) + " (from /proc/locks; ";
+    const std::string elsewhere = "); to record elsewhere, give another --journal";
+    SECTION("no heartbeat") {
+        auto status = rig.run();
+        REQUIRE_FALSE(status.ok());
+        CHECK(status.error().message == prefix + "no heartbeat at " + rig.options.journal + ".heartbeat" + elsewhere);
+    }
+    SECTION("the last word of a recorder that stopped") {
+        Heartbeat h;
+        h.phase = "stopped";
+        h.pid = 1;
+        h.boot_id = read_boot_id();
+        h.journal_dev = holder.dev();
+        h.journal_ino = holder.ino();
+        h.run_id = 7;
+        h.batch_interval_ns = 100'000'000;
+        REQUIRE(HeartbeatFile(rig.options.journal + ".heartbeat", -1).write(h).ok());
+        auto status = rig.run();
+        REQUIRE_FALSE(status.ok());
+        CHECK(status.error().message == prefix + "its heartbeat is of PID 1, which stopped" + elsewhere);
+        h.phase = "recording";  // another PID's
+        REQUIRE(HeartbeatFile(rig.options.journal + ".heartbeat", -1).write(h).ok());
+        status = rig.run();
+        REQUIRE_FALSE(status.ok());
+        CHECK(status.error().message == prefix + "its heartbeat names PID 1" + elsewhere);
+    }
+    CHECK(read_file(rig.options.journal).empty());
+}
+
 TEST_CASE("a session takes over the journal of a recorder that is gone", "[record-session][journal-lock]") {
     SessionRig rig;
     REQUIRE(rig.run().ok());
