@@ -73,7 +73,7 @@ SnapshotRow snapshot_row(const SnapshotProcess& process, int64_t taken_ns, int64
 // With a filter, only those the probes would record too. Kernel threads are
 // left out. Returns how many rows were added.
 Result<size_t> write_snapshot(JournalWriter& writer, const std::string& proc_root, const CgroupFilter& filter,
-                              int64_t ns_per_tick);
+                              int64_t ns_per_tick, const std::string& cgroup_root = "/");
 
 // A pod's name at record time: the kubelet's log directory names it and its
 // namespace; failing that, the hostname its exec saw (a pod's hostname is
