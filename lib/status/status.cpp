@@ -178,10 +178,11 @@ void judge(StatusReport& r, const StatusContext& context) {
     const Heartbeat& h = *r.heartbeat;
     r.heartbeat_age_ns = context.now_boot_ns - h.written_boot_ns;
     if (h.last_commit_boot_ns > 0) r.last_commit_age_ns = context.now_boot_ns - h.last_commit_boot_ns;
-    // A recorder writes its heartbeat at every turn of its loop, at least
-    // twice per batch interval, right after the turn's commit: a heartbeat
-    // older than two intervals is a recorder that has committed nothing,
-    // and checked nothing, for that long.
+    // A recorder writes its heartbeat right after each turn's commit, and
+    // its loop turns once per batch interval, busy or idle (more often when
+    // the ring fills, when the heartbeat is written at most twice per
+    // interval): a heartbeat older than two intervals is a recorder that has
+    // committed nothing, and checked nothing, for that long.
     r.stall_after_ns = h.phase == "starting" ? kStartingGraceNs : 2 * h.batch_interval_ns;
     if (r.heartbeat_age_ns > r.stall_after_ns) {
         r.stalled = true;
@@ -284,6 +285,11 @@ Result<StatusReport> journal_status(const std::string& path, const StatusContext
     }
     r.exit_status = kStatusNotRecording;
     return r;
+}
+
+int liveness_exit_status(const StatusReport& report) {
+    if (report.exit_status != kStatusUnhealthy) return report.exit_status;
+    return report.stalled ? kStatusUnhealthy : kStatusHealthy;
 }
 
 }  // namespace lineage

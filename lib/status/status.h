@@ -102,4 +102,12 @@ std::string human_duration(int64_t ns);
 // that is not a journal.
 Result<StatusReport> journal_status(const std::string& path, const StatusContext& context);
 
+// The exit status for a liveness probe (`status --liveness`): 1 only for a
+// stalled recorder, the one thing a restart fixes. A recorder that loses
+// events keeps them coming in as fast as it can; one that cannot write its
+// journal, or whose heartbeat cannot be believed, would not do better
+// restarted, and each restart loses the events of its start. 0 for those;
+// 3 not recording, as journal_status() says.
+int liveness_exit_status(const StatusReport& report);
+
 }  // namespace lineage

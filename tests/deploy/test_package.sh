@@ -88,10 +88,12 @@ cat >"$WORK/expected.txt" <<'EOF'
 -rw-r--r-- root/root /usr/share/doc/lineage/changelog.gz
 -rw-r--r-- root/root /usr/share/doc/lineage/copyright
 -rw-r--r-- root/root /usr/share/lineage/reconstruct.schema.json
+-rw-r--r-- root/root /usr/share/lineage/status.schema.json
 -rw-r--r-- root/root /usr/share/lineage/verify.schema.json
 -rw-r--r-- root/root /usr/share/lintian/overrides/lineage
 -rw-r--r-- root/root /usr/share/man/man1/lineage-reconstruct.1.gz
 -rw-r--r-- root/root /usr/share/man/man1/lineage-record.1.gz
+-rw-r--r-- root/root /usr/share/man/man1/lineage-status.1.gz
 -rw-r--r-- root/root /usr/share/man/man1/lineage-verify.1.gz
 -rw-r--r-- root/root /usr/share/man/man1/lineage.1.gz
 -rwxr-xr-x root/root /usr/bin/lineage
@@ -159,6 +161,14 @@ check "reconstruct: the installed binary says what the built one says" cmp "$WOR
 check "reconstruct --format json: valid against the installed schema" \
     /usr/bin/python3 -m jsonschema -i "$WORK/tree.json" "$ROOT/usr/share/lineage/reconstruct.schema.json"
 check "the installed lineage verify: whole" sh -c "'$LINEAGE' verify --journal '$JOURNAL' | grep -qx 'result: whole'"
+# Nobody records the copied journal: status says so (3), in the installed schema.
+set +e
+"$LINEAGE" status --journal "$JOURNAL" --format json >"$WORK/status.json" 2>"$WORK/status.err"
+status_rc=$?
+set -e
+check "the installed lineage status: not recording (exit 3; $(cat "$WORK/status.err"))" test "$status_rc" = 3
+check "status --format json: valid against the installed schema" \
+    /usr/bin/python3 -m jsonschema -i "$WORK/status.json" "$ROOT/usr/share/lineage/status.schema.json"
 check "the installed man pages are the source's" sh -c "gzip -dc '$ROOT/usr/share/man/man1/lineage-record.1.gz' | cmp - '$SRC/man/lineage-record.1'"
 
 # ------------------------------------------------------------------ remove, purge

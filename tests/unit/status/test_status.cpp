@@ -313,6 +313,8 @@ TEST_CASE("status: a recorder that does not keep up", "[status]") {
     CHECK(r.problems == problems);
     CHECK(r.exit_status == (problems.empty() ? kStatusHealthy : kStatusUnhealthy));
     CHECK(r.stalled == (!problems.empty() && problems[0].rfind("stalled", 0) == 0));
+    // A liveness probe restarts only a stalled recorder.
+    CHECK(liveness_exit_status(r) == (r.stalled ? kStatusUnhealthy : kStatusHealthy));
     const std::string text = render_status_text(r);
     INFO(text);
     if (!problems.empty()) {
@@ -439,7 +441,8 @@ TEST_CASE("status: the command prints to stdout, errors to stderr, and exits as 
     RunResult help = run_lineage({"status", "--help"}, dir.path());
     REQUIRE(help.status == 0);
     CHECK_THAT(help.out, Catch::Contains("Exit status: 0 recording and healthy; 1 recording, but stalled or losing "
-                                         "events in the last minute;\n2 error; 3 not recording."));
+                                         "events in the last minute;\n2 error; 3 not recording. With --liveness, 1 "
+                                         "only when stalled."));
     RunResult missing = run_lineage({"status", "--journal", dir / "none.db"}, dir.path());
     CHECK(missing.status == 2);
     CHECK(missing.out.empty());
@@ -448,4 +451,47 @@ TEST_CASE("status: the command prints to stdout, errors to stderr, and exits as 
     RunResult idle = run_lineage({"status", "--journal", dir / "j.db", "--format", "json"}, dir.path());
     CHECK(idle.status == 3);
     CHECK(json::parse(idle.out)["state"] == "not_recording");
+    CHECK(run_lineage({"status", "--liveness", "--journal", dir / "j.db"}, dir.path()).status == 3);
+}
+
+TEST_CASE("status --liveness fails only for a stalled recorder", "[status]") {
+    // The command reads the real clock and boot: the heartbeat is written in
+    // their terms, by this process, which holds the lock.
+    Rig rig;
+    rig.context = status_context_now();
+    rig.write_journal();
+    rig.hold();
+    Heartbeat h = rig.heartbeat(0);
+    int plain = 0, liveness = 0;
+    SECTION("healthy") {
+        plain = 0, liveness = 0;
+    }
+    SECTION("losing events") {
+        h.last_minute = {5'000, 28, 0, 0};
+        plain = 1, liveness = 0;
+    }
+    SECTION("the journal cannot be written") {
+        h.journal_writable = false;
+        h.journal_error = "database or disk is full";
+        plain = 1, liveness = 0;
+    }
+    SECTION("stalled, and losing") {
+        h = rig.heartbeat(60 * kS);
+        h.last_minute = {5'000, 28, 0, 0};
+        plain = 1, liveness = 1;
+    }
+    h.boot_id = rig.context.boot_id;
+    rig.write(h);
+    RunResult a = run_lineage({"status", "--journal", rig.journal, "--format", "json"}, rig.dir.path());
+    RunResult b = run_lineage({"status", "--liveness", "--journal", rig.journal, "--format", "json"}, rig.dir.path());
+    INFO(a.out << a.err << b.out << b.err);
+    CHECK(a.status == plain);
+    CHECK(b.status == liveness);
+    // The same report; its exit_status is the one the command exits with.
+    json ja = json::parse(a.out), jb = json::parse(b.out);
+    CHECK(ja["exit_status"] == plain);
+    CHECK(jb["exit_status"] == liveness);
+    CHECK(ja["problems"] == jb["problems"]);
+    CHECK(jb["healthy"] == (plain == 0));
+    CHECK(schema_errors(b.out).empty());
 }
