@@ -4,7 +4,8 @@
 # that says the service is active (or not) and logs what it is asked:
 #   healthy: exit 0, nothing restarted;
 #   stalled under SIGSTOP: three answers of status --liveness, then exit 1
-#   and "systemctl restart lineage.service", the report in its output;
+#   and "systemctl restart --no-block lineage.service", the report in its
+#   output;
 #   after SIGCONT: healthy again;
 #   the journal found in LINEAGE_RECORD_OPTS as --journal F, --journal=F, -j F;
 #   the service not running: exit 0 without asking status;
@@ -90,7 +91,7 @@ health "--journal $J --max-size 2G"
 echo "$OUT"
 check "stalled: exit 1" test "$RC" = 1
 check "stalled: the report says so" grep -q "problem         stalled: no heartbeat for " <<<"$OUT"
-check "stalled: lineage.service restarted" grep -qx "restart lineage.service" <<<"$CALLS"
+check "stalled: lineage.service restarted" grep -qx "restart --no-block lineage.service" <<<"$CALLS"
 kill -CONT "$RECORDER"
 
 # Healthy again once the recorder has turned.
