@@ -57,11 +57,11 @@ Error read_error(const std::string& path, const std::string& what, Database& db)
 
 // The last run, its last batch and its losses: a few rows through indexes
 // (and the loss and clock_samples tables, which stay small).
-Result<JournalSummary> summarize(const std::string& path) {
+Result<JournalAtRest> summarize(const std::string& path) {
     auto reader = JournalReader::open(path);
     if (!reader) return reader.error();
     Database& db = reader->db();
-    JournalSummary summary;
+    JournalAtRest summary;
 
     int64_t first_batch = 0;
     int64_t started_ns = 0;

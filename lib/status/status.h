@@ -47,7 +47,7 @@ struct LastRun {
 };
 
 // What the journal itself says, read only when nobody records to it.
-struct JournalSummary {
+struct JournalAtRest {
     std::optional<LastRun> last_run;
     int64_t last_batch = 0;  // 0: no batch
     int64_t last_commit_wall_ns = 0;
@@ -74,7 +74,7 @@ struct StatusReport {
 
     // Only when nobody records: what the journal says, or why it could not
     // be read (a WAL only its owner may read, damage).
-    std::optional<JournalSummary> summary;
+    std::optional<JournalAtRest> summary;
     std::string summary_problem;
 
     // Why a recording is not healthy, one line each ("stalled: ...",

@@ -157,7 +157,7 @@ void recording_text(std::string& out, const StatusReport& r) {
 }
 
 void not_recording_text(std::string& out, const StatusReport& r) {
-    const JournalSummary s = r.summary.value_or(JournalSummary{});
+    const JournalAtRest s = r.summary.value_or(JournalAtRest{});
     if (!r.summary) {
         line(out, "journal error", esc(r.summary_problem));
     } else if (s.last_run) {
@@ -318,7 +318,7 @@ std::string render_status_json(const StatusReport& r) {
     if (!r.recording) {
         if (r.summary && r.summary->last_run) doc["last_run"] = last_run_json(*r.summary->last_run);
         if (r.summary && r.summary->last_batch > 0) {
-            const JournalSummary& s = *r.summary;
+            const JournalAtRest& s = *r.summary;
             doc["journal_head"] = {{"batch", s.last_batch},
                                    {"committed", format_rfc3339_ns(s.last_commit_wall_ns)},
                                    {"hash", s.head_hash}};
