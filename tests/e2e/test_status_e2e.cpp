@@ -293,7 +293,14 @@ TEST_CASE("status in each state, as root and as nobody", "[status]") {
         CHECK(liveness(journal) == 1);
         REQUIRE(kill(rec->pid(), SIGCONT) == 0);
         CHECK(status_until(journal, 0).exit_code == 0);
-        CHECK(liveness(journal) == 0);
+        // Once more, as a probe would ask again: a turn late on a busy
+        // machine is stalled for that moment.
+        int live = liveness(journal);
+        for (int i = 0; i < 50 && live != 0; ++i) {
+            std::this_thread::sleep_for(100ms);
+            live = liveness(journal);
+        }
+        CHECK(live == 0);
     }
     SECTION("not recording after a clean stop, and on a read-only copy") {
         rec->stop();

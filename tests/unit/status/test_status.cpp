@@ -476,10 +476,13 @@ TEST_CASE("status --liveness fails only for a stalled recorder", "[status]") {
         plain = 1, liveness = 0;
     }
     SECTION("stalled, and losing") {
-        h = rig.heartbeat(60 * kS);
+        h = rig.heartbeat(600 * kS);
         h.last_minute = {5'000, 28, 0, 0};
         plain = 1, liveness = 1;
     }
+    // Stalled after 2 min: a slow start of the command (under ASan, on a
+    // busy machine) does not make a fresh heartbeat stale.
+    h.batch_interval_ns = 60 * kS;
     h.boot_id = rig.context.boot_id;
     rig.write(h);
     RunResult a = run_lineage({"status", "--journal", rig.journal, "--format", "json"}, rig.dir.path());
