@@ -407,6 +407,28 @@ std::vector<SectionSpec> spec() {
              R("crash.delay_s", "kill after", "s", "random, 1-3 s into the storm (1-2 s with --quick)"),
          }},
         deep_section(),
+        {"heartbeat",
+         "12. The heartbeat and `lineage status`",
+         "The record loop writes its heartbeat (a JSON line and its checksum, one pwrite over the file it made at "
+         "start) at most twice per batch interval: 10 a second at the default 100 ms. `lineage status` on a recorded "
+         "journal reads its header, the "
+         "lock, /proc/locks and the heartbeat, never SQLite. In-process figures are means of N calls (bench_util "
+         "heartbeat); the command is `lineage status` run as a liveness probe would, on a live recorder's journal.",
+         {
+             R("heartbeat.write_us", "one heartbeat write, wall", "us", "JSON, checksum, pwrite, fstat of the journal"),
+             R("heartbeat.write_cpu_us", "one heartbeat write, CPU", "us", "user + sys per write"),
+             R("heartbeat.share_pct", "heartbeats at 10/s, share of one CPU", "%",
+               "write CPU x 10 per second: the recorder's cost of being seen alive (100 ms batch interval)"),
+             R("heartbeat.bytes", "heartbeat size", "bytes", "the JSON file"),
+             R("heartbeat.status_us", "journal_status() in-process, wall", "us",
+               "a recorded journal: open, flock probe, header, /proc/locks, heartbeat"),
+             R("heartbeat.status_cpu_us", "journal_status() in-process, CPU", "us", "user + sys per call"),
+             R("heartbeat.command_ms", "`lineage status` command, wall", "ms",
+               "fork + exec + the call above + output, on a live recorder's journal"),
+             R("heartbeat.command_cpu_ms", "`lineage status` command, CPU", "ms", "user + sys of the child"),
+             R("heartbeat.command_status", "`lineage status` exit status", "",
+               "0 = recording and healthy; 1 = a heartbeat older than 200 ms (a turn late on a busy machine)"),
+         }},
     };
 }
 

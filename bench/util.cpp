@@ -27,6 +27,13 @@
 //       Reads CLOCK_BOOTTIME and CLOCK_REALTIME, then sends signal N to PID
 //       at once; prints boot_ns and wall_ns of that moment (the kill time
 //       in the clock of the journal's event times).
+//   bench_util heartbeat --dir D --writes N
+//       The recorder's heartbeat and `status`, in-process, in directory D:
+//       write_us, one heartbeat as the record loop writes it (JSON, a new
+//       file, rename over the old one), and status_us, one journal_status()
+//       of a journal this process holds the lock of (the lock probe, the
+//       header, /proc/locks, the heartbeat), each the mean of N, with the
+//       CPU (user+sys) per call beside it.
 //   bench_util plan --journal J --source FILE
 //       EXPLAIN QUERY PLAN of every SELECT/WITH string literal in FILE
 //       (adjacent literals joined as the compiler joins them), so the
@@ -53,7 +60,11 @@
 
 #include <fmt/format.h>
 
+#include "clock.h"
+#include "heartbeat.h"
+#include "journal_lock.h"
 #include "sqlite.h"
+#include "status.h"
 
 namespace lineage::bench {
 
@@ -249,6 +260,76 @@ int cmd_kill(int argc, char** argv) {
     return 0;
 }
 
+double cpu_now_s() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return tv_seconds(ru.ru_utime) + tv_seconds(ru.ru_stime);
+}
+
+int cmd_heartbeat(int argc, char** argv) {
+    std::string dir;
+    long writes = 0;
+    for (int i = 0; i + 1 < argc; i += 2) {
+        std::string opt = argv[i];
+        if (opt == "--dir") {
+            dir = argv[i + 1];
+        } else if (opt == "--writes") {
+            writes = std::strtol(argv[i + 1], nullptr, 10);
+        } else {
+            die("usage: bench_util heartbeat --dir D --writes N");
+        }
+    }
+    if (dir.empty() || writes <= 0) die("usage: bench_util heartbeat --dir D --writes N");
+    const std::string journal = dir + "/heartbeat-bench.db";
+    auto lock = JournalLock::take(journal, true);
+    if (!lock || lock->state() != JournalLock::State::taken) die(journal + ": cannot take the lock");
+    Heartbeat h;
+    h.phase = "recording";
+    h.pid = getpid();
+    h.boot_id = status_context_now().boot_id;
+    h.journal_dev = lock->dev();
+    h.journal_ino = lock->ino();
+    h.version = "bench";
+    h.node = "bench";
+    h.run_id = 1;
+    h.batch_interval_ns = 100'000'000;
+    h.filters_json = R"({"kube_only":true})";
+    h.anchor_hash = std::string(64, 'a');
+    HeartbeatFile file(heartbeat_path(lock->canonical()), lock->fd());
+
+    auto t0 = std::chrono::steady_clock::now();
+    double c0 = cpu_now_s();
+    for (long i = 0; i < writes; ++i) {
+        // What the loop changes every turn.
+        h.written_boot_ns = boot_now_ns();
+        h.written_wall_ns = wall_now_ns();
+        h.run.stored += 1000;
+        if (auto st = file.write(h); !st) die(st.error().message);
+    }
+    const double write_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double write_cpu = cpu_now_s() - c0;
+
+    // What a probe sees: recording, healthy (the heartbeat is fresh).
+    h.written_boot_ns = boot_now_ns();
+    if (auto st = file.write(h); !st) die(st.error().message);
+    t0 = std::chrono::steady_clock::now();
+    c0 = cpu_now_s();
+    for (long i = 0; i < writes; ++i) {
+        auto r = journal_status(journal, status_context_now());
+        if (!r) die(r.error().message);
+        if (!r->recording || !r->heartbeat) die("status did not see the lock or the heartbeat");
+    }
+    const double status_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double status_cpu = cpu_now_s() - c0;
+    const double n = static_cast<double>(writes);
+    fmt::print("writes={} write_us={:.2f} write_cpu_us={:.2f} status_us={:.2f} status_cpu_us={:.2f} bytes={}\n", writes,
+               write_s / n * 1e6, write_cpu / n * 1e6, status_s / n * 1e6, status_cpu / n * 1e6,
+               heartbeat_json(h).size());
+    std::filesystem::remove(journal);
+    std::filesystem::remove(heartbeat_path(lock->canonical()));
+    return 0;
+}
+
 // String literals of a C++ file, adjacent ones joined. Comments, character
 // literals and raw strings are understood well enough for ordinary code.
 std::vector<std::string> string_literals(const std::string& src) {
@@ -393,12 +474,13 @@ int cmd_plan(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     using namespace lineage::bench;
-    if (argc < 2) die("usage: bench_util exec|proc|storm-rows|kill|plan ...");
+    if (argc < 2) die("usage: bench_util exec|proc|storm-rows|kill|heartbeat|plan ...");
     std::string cmd = argv[1];
     if (cmd == "exec") return cmd_exec(argc - 2, argv + 2);
     if (cmd == "proc") return cmd_proc(argc - 2, argv + 2);
     if (cmd == "storm-rows") return cmd_storm_rows(argc - 2, argv + 2);
     if (cmd == "plan") return cmd_plan(argc - 2, argv + 2);
     if (cmd == "kill") return cmd_kill(argc - 2, argv + 2);
+    if (cmd == "heartbeat") return cmd_heartbeat(argc - 2, argv + 2);
     die("unknown subcommand " + cmd);
 }

@@ -47,6 +47,7 @@ int run_record(const RecordArgs& args) {
     if (*ring < 4096 || (*ring & (*ring - 1)) != 0 || *ring > (1ull << 30)) {
         return fail(fmt::format("--ring-size: {} must be a power of two from 4K to 1G", args.ring_size));
     }
+    options.ring_bytes = *ring;
     auto batch_interval = parse_duration(args.batch_interval);
     if (!batch_interval) return fail("--batch-interval: " + batch_interval.error().message);
     options.batch_interval_ns = *batch_interval;
@@ -141,13 +142,16 @@ Runner add_record(CLI::App& app) {
         "Prints 'lineage: recording ...' on stderr once the probes are live and /proc is snapshotted.\n"
         "Stops cleanly on SIGINT, SIGTERM or SIGHUP, or after --duration; a second signal stops at once,\n"
         "keeping every committed batch.\n"
+        "One recorder per journal: a journal another recorder holds is refused at once, naming it;\n"
+        "'lineage status' tells whether a journal is being recorded and how well.\n"
         "Privileges: root, or CAP_BPF and CAP_PERFMON to load the probes (CAP_SYS_ADMIN before Linux 5.8);\n"
         "CAP_SYS_PTRACE to read the executable and namespaces of every process already running; CAP_SYS_ADMIN\n"
         "for the host names of those in other UTS namespaces. Before Linux 5.11, BPF memory counts against\n"
         "RLIMIT_MEMLOCK: raise it (LimitMEMLOCK=infinity) or add CAP_SYS_RESOURCE. A start without one of these\n"
         "says what it lacks.\n"
         "Exit status: 0 clean stop; 1 stopped while the journal could not be written (events were not stored);\n"
-        "2 bad arguments, a journal or probes that cannot be opened, or a journal error.");
+        "2 bad arguments, a journal or probes that cannot be opened, a journal another recorder holds,\n"
+        "or a journal error.");
     return [args] { return run_record(*args); };
 }
 

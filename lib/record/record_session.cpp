@@ -18,6 +18,9 @@
 #include "clock.h"
 #include "escape.h"
 #include "hashchain.h"
+#include "heartbeat.h"
+#include "journal_lock.h"
+#include "timeexpr.h"
 #include "version.h"
 
 namespace lineage {
@@ -139,6 +142,34 @@ Status ensure_parent_dir(const std::string& journal) {
     return Ok{};
 }
 
+// One line for a second recorder: who holds the journal, from its
+// heartbeat, or from /proc/locks when there is none to believe.
+std::string held_message(const std::string& journal, const JournalLock& lock, const std::string& boot_id) {
+    const std::string elsewhere = "; to record elsewhere, give another --journal";
+    const auto pid = flock_holder(lock.dev(), lock.ino());
+    auto heartbeat = journal_heartbeat(lock.canonical(), lock.dev(), lock.ino(), boot_id);
+    // The holder's own heartbeat, not the last word of one that stopped.
+    if (heartbeat && heartbeat->phase == "stopped") {
+        heartbeat = Error{fmt::format("its heartbeat is of PID {}, which stopped", heartbeat->pid)};
+    }
+    if (heartbeat && (!pid || *pid == heartbeat->pid)) {
+        const std::string since = format_wall_short(heartbeat->started_wall_ns);
+        if (heartbeat->run_id > 0) {
+            return fmt::format("{}: another recorder holds this journal: PID {}, run {}, recording since {}{}", journal,
+                               heartbeat->pid, heartbeat->run_id, since, elsewhere);
+        }
+        return fmt::format("{}: another recorder holds this journal: PID {}, starting since {}{}", journal,
+                           heartbeat->pid, since, elsewhere);
+    }
+    const std::string why =
+        heartbeat ? fmt::format("its heartbeat names PID {}", heartbeat->pid) : heartbeat.error().message;
+    if (pid) {
+        return fmt::format("{}: another process holds this journal: PID {} (from /proc/locks; {}){}", journal, *pid,
+                           why, elsewhere);
+    }
+    return fmt::format("{}: another process holds this journal's lock ({}){}", journal, why, elsewhere);
+}
+
 class Session {
 public:
     Session(const RecordOptions& options, const RecordHooks& hooks)
@@ -148,6 +179,13 @@ public:
 
 private:
     Status open();
+    // Takes the journal's lock; an Error when another process holds it.
+    // Nothing happens for a missing journal unless `create`.
+    Status take_lock(bool create);
+    void start_heartbeat();
+    // Writes the heartbeat: always when `force`, else at most twice per
+    // batch interval. A failure is said once, until a write works again.
+    void beat(const char* phase, bool force);
     Status begin_run();
     void record();
     Result<int> end_run();
@@ -164,6 +202,14 @@ private:
 
     const RecordOptions& options_;
     const RecordHooks& hooks_;
+    // Declared first, so released last: closing a descriptor of the journal
+    // while SQLite has it open would drop SQLite's own locks.
+    std::optional<JournalLock> lock_;
+    std::optional<HeartbeatFile> heartbeat_file_;
+    Heartbeat heartbeat_;
+    MinuteWindow minute_;
+    int64_t last_beat_ns_ = 0;
+    bool heartbeat_failing_ = false;
     CgroupFilter filter_;
     // Declared before the journal, so destroyed after it: the journal is
     // closed before the probes go.
@@ -189,10 +235,97 @@ private:
 };
 
 Result<int> Session::run() {
-    if (auto st = open(); !st) return st.error();
-    if (auto st = begin_run(); !st) return st.error();
+    Status started = open();
+    if (started) started = begin_run();
+    if (!started) {
+        heartbeat_.stop_reason = "error";
+        beat("stopped", true);
+        return started.error();
+    }
     record();
-    return end_run();
+    auto ended = end_run();
+    heartbeat_.stop_reason = stop_reason_;
+    beat("stopped", true);
+    return ended;
+}
+
+Status Session::take_lock(bool create) {
+    auto lock = JournalLock::take(options_.journal, create);
+    if (!lock) return lock.error();
+    switch (lock->state()) {
+        case JournalLock::State::held:
+            return Error{held_message(options_.journal, *lock, read_boot_id(options_.proc_root))};
+        case JournalLock::State::missing:
+            return Ok{};
+        case JournalLock::State::taken:
+            break;
+    }
+    // The writer never follows a symlink (a link in a shared directory
+    // must not send root's writes elsewhere): said now, plainly.
+    struct stat st {};
+    if (lstat(options_.journal.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+        return Error{fmt::format("{}: is a symbolic link; record writes only to the file itself: --journal {}",
+                                 options_.journal, lock->canonical())};
+    }
+    lock_.emplace(std::move(*lock));
+    return Ok{};
+}
+
+void Session::start_heartbeat() {
+    Heartbeat& h = heartbeat_;
+    struct utsname uts {};
+    uname(&uts);
+    h.pid = getpid();
+    h.boot_id = read_boot_id(options_.proc_root);
+    h.journal_dev = lock_->dev();
+    h.journal_ino = lock_->ino();
+    h.version = kVersion;
+    h.node = uts.nodename;
+    h.started_boot_ns = boot_now_ns();
+    h.started_wall_ns = wall_now_ns();
+    h.batch_interval_ns = options_.batch_interval_ns;
+    h.filters_json = filter_.filters_json;
+    h.max_size_bytes = options_.retention.max_bytes;
+    h.retain_ns = options_.retention.retain_ns;
+    h.argv_cap = options_.argv_cap;
+    h.ring_bytes = static_cast<int64_t>(options_.ring_bytes);
+    h.anchor_interval_ns = options_.anchor_interval_ns;
+    heartbeat_file_.emplace(heartbeat_path(lock_->canonical()), lock_->fd());
+    beat("starting", true);
+}
+
+void Session::beat(const char* phase, bool force) {
+    if (!heartbeat_file_) return;
+    const int64_t now = boot_now_ns();
+    if (!force && now - last_beat_ns_ < options_.batch_interval_ns / 2) return;
+    last_beat_ns_ = now;
+    Heartbeat& h = heartbeat_;
+    h.phase = phase;
+    h.run_id = run_id_;
+    h.written_boot_ns = now;
+    h.written_wall_ns = wall_now_ns();
+    if (writer_ && writer_->head().batch_id != h.last_batch) {
+        // Committed since the last beat: when exactly is within a turn.
+        h.last_batch = writer_->head().batch_id;
+        h.last_commit_boot_ns = now;
+        h.last_commit_wall_ns = h.written_wall_ns;
+    }
+    if (recorder_) {
+        const RecorderStats& s = recorder_->stats();
+        const EventCounts totals{s.stored, s.ringbuf_full, s.journal_write, s.decode_errors};
+        minute_.add(now, totals);
+        h.run = totals;
+        h.last_minute = minute_.last_minute(now, totals, &h.last_minute_span_ns);
+        h.journal_writable = !recorder_->storage_down();
+        h.journal_error = recorder_->storage_error();
+    }
+    auto st = heartbeat_file_->write(h);
+    if (!st && !heartbeat_failing_) {
+        say("lineage: " + st.error().message +
+            "; lineage status reports this recorder as stalled until its heartbeat can be written");
+    }
+    if (st && heartbeat_failing_) say("lineage: the heartbeat is written again");
+    heartbeat_failing_ = !st;
 }
 
 Status Session::open() {
@@ -200,6 +333,10 @@ Status Session::open() {
                                         options_.cgroups.empty() && !options_.kube_only ? "" : find_cgroup2_mount());
     if (!filter) return filter.error();
     filter_ = std::move(*filter);
+
+    // A journal that exists may be another recorder's: asked before the
+    // probes load, so that a second recorder stops at once.
+    if (auto st = take_lock(false); !st) return st;
 
     // The source first: a start that cannot attach (not root, no BTF) must
     // not leave a new, empty journal behind. Records are consumed only in
@@ -215,6 +352,12 @@ Status Session::open() {
     if (!anchors) return Error{"--anchor-log: " + anchors.error().message};
     anchors_.emplace(std::move(*anchors));
     if (auto st = ensure_parent_dir(options_.journal); !st) return st;
+    if (!lock_) {
+        if (auto st = take_lock(true); !st) return st;
+    }
+    // The lock and the heartbeat stay on the journal named by --journal,
+    // even when the run records beside it (below): a second recorder given
+    // the same name is refused all the same.
     // A journal whose schema is not lineage's (edited while no recorder
     // ran) is left as it is and never appended to: the run goes to a
     // journal beside it, said here and in every anchor of the run.
@@ -238,6 +381,9 @@ Status Session::open() {
         say(fmt::format("lineage: this run records to {}, beside {} (run `lineage verify` on both)", journal_,
                         refused_));
     }
+    // Commits of earlier runs are not this run's.
+    heartbeat_.last_batch = writer_->head().batch_id;
+    start_heartbeat();
 
     RecorderOptions recorder_options;
     recorder_options.batch_interval_ns = options_.batch_interval_ns;
@@ -304,6 +450,7 @@ Status Session::begin_run() {
         if (auto st = retention_step(boot_now_ns()); !st) return st;
         last_retention_ns_ = boot_now_ns();
     }
+    beat("recording", true);
     say(fmt::format("lineage: recording to {} (run {}, {} processes from /proc)", journal_, run_id_, snapshot_count_));
     return Ok{};
 }
@@ -353,6 +500,7 @@ void Session::record() {
             publish_anchor();
             last_anchor = now;
         }
+        beat("recording", false);
         if (options_.duration_ns > 0 && now - started >= options_.duration_ns) {
             stop_reason_ = "duration";
             break;
@@ -446,9 +594,16 @@ Status Session::retention_step(int64_t now_ns) {
 // recording.
 void Session::publish_anchor() {
     const ChainHead& head = writer_->head();
-    auto st = anchors_->write(format_anchor_line(wall_now_ns(), info_.node, info_.boot_id, head.batch_id, head.hash,
+    const int64_t wall = wall_now_ns();
+    auto st = anchors_->write(format_anchor_line(wall, info_.node, info_.boot_id, head.batch_id, head.hash,
                                                  refused_.empty() ? "" : journal_, refused_));
-    if (!st) say("lineage: " + st.error().message);
+    if (!st) {
+        say("lineage: " + st.error().message);
+        return;
+    }
+    heartbeat_.anchor_batch = head.batch_id;
+    heartbeat_.anchor_wall_ns = wall;
+    heartbeat_.anchor_hash = to_hex(head.hash);
 }
 
 }  // namespace

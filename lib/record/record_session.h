@@ -29,6 +29,7 @@ namespace lineage {
 struct RecordOptions {
     std::string journal;
     uint32_t argv_cap = 4096;  // for the runs row; the source applies it
+    uint64_t ring_bytes = 0;   // for the heartbeat; the source applies it
     int64_t batch_interval_ns = 100'000'000;
     size_t batch_rows = 16384;
     std::vector<std::string> cgroups;  // --cgroup, as given
@@ -109,7 +110,13 @@ inline constexpr int kMaxJournalsBeside = 99;
 // Runs a recording to its end. Returns 0 after a clean stop, 1 after a stop
 // while the journal could not be written (events were not stored; said
 // through hooks.say), or an Error for everything that is exit status 2 (bad
-// filter, a source or journal that cannot be opened, a journal error).
+// filter, a source or journal that cannot be opened, a journal another
+// recorder holds, a journal error).
+//
+// The journal's lock (journal_lock.h) is taken before anything is written
+// and held to the end; a journal that exists is asked first, before the
+// source starts, so a second recorder stops at once. While it records, the
+// session keeps the journal's heartbeat (heartbeat.h) up to date.
 Result<int> run_record_session(const RecordOptions& options, const RecordHooks& hooks);
 
 }  // namespace lineage

@@ -39,6 +39,7 @@ Status Recorder::on_record(const void* data, size_t size, int64_t now_ns) {
     const int64_t t = std::min(event_time(*event), now_ns);
     if (down_) {
         ++stats_.lost;
+        ++stats_.journal_write;
         count_unstored(1, t, t);
         return Ok{};
     }
@@ -48,6 +49,7 @@ Status Recorder::on_record(const void* data, size_t size, int64_t now_ns) {
     if (auto st = writer_.add(*event, pod_uid); !st) {
         if (auto handled = on_write_error(st.error(), now_ns); !handled) return handled;
         ++stats_.lost;
+        ++stats_.journal_write;
         count_unstored(1, t, t);
         return Ok{};
     }
@@ -97,6 +99,7 @@ Status Recorder::on_write_error(const Error& error, int64_t now_ns) {
     writer_.abort_batch();
     stats_.stored -= batch_events_;
     stats_.lost += batch_events_;
+    stats_.journal_write += batch_events_;
     count_unstored(batch_events_, batch_first_event_ns_ < 0 ? now_ns : batch_first_event_ns_, now_ns);
     for (const auto& uid : batch_pods_) pods_named_.erase(uid);
     pending_losses_.insert(pending_losses_.begin(), batch_losses_.begin(), batch_losses_.end());
@@ -240,6 +243,7 @@ Status Recorder::note_drops(uint64_t total_count, uint64_t last_drop_ns, int64_t
         int64_t to = last_drop_ns ? static_cast<int64_t>(last_drop_ns) : now_ns;
         PendingLoss loss{drops_checked_ns_, to, static_cast<int64_t>(fresh), "ringbuf_full"};
         stats_.lost += fresh;
+        stats_.ringbuf_full += fresh;
         drops_seen_ = total_count;
         if (down_) {
             pending_losses_.push_back(std::move(loss));

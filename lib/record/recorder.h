@@ -40,6 +40,11 @@ struct RecorderStats {
     uint64_t stored = 0;         // events inserted (fork, exec, exit, connect)
     uint64_t lost = 0;           // events counted as lost, all reasons
     uint64_t decode_errors = 0;  // records that did not decode
+    // Of the lost: dropped by a full ring buffer, and not stored because the
+    // journal could not be written; counted as they happen (`lost` counts
+    // undecodable records at the commit that writes their loss row).
+    uint64_t ringbuf_full = 0;
+    uint64_t journal_write = 0;
 };
 
 // Names a pod from its UID at record time (kubelet log dirs); may be empty.

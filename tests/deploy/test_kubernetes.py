@@ -173,11 +173,19 @@ if check("bench/results/latest.txt has the recorder's CPU per 10,000 events", cp
           and quantity(req["memory"], "mem") <= quantity(lim["memory"], "mem"))
 
 probe = rec.get("livenessProbe", {})
-probe_cmd = " ".join(probe.get("exec", {}).get("command", []))
+probe_cmd = probe.get("exec", {}).get("command", [])
 check("a liveness probe that runs a command", bool(probe_cmd))
-check("which touches no journal (no journal path, no reconstruct or verify)",
-      "/var/lib/lineage" not in probe_cmd and "journal" not in probe_cmd
-      and "reconstruct" not in probe_cmd and "verify" not in probe_cmd)
+# lineage status --liveness on the recorder's own journal: fails for a
+# stalled recorder or none, not for one losing events (a restart loses more).
+# It never writes nor waits; reconstruct and verify read the whole journal.
+journal = argv[argv.index("--journal") + 1] if "--journal" in argv else None
+check(f"the probe is lineage status --liveness --journal {journal}, the recorder's journal",
+      probe_cmd == ["/usr/bin/lineage", "status", "--liveness", "--journal", journal])
+check("no reconstruct or verify in the probe", "reconstruct" not in probe_cmd and "verify" not in probe_cmd)
+# Three failures in a row before a restart, and the probe's time limit under
+# its period: a recorder stalled across three probes, not one slow commit.
+check("failureThreshold >= 3", probe.get("failureThreshold", 3) >= 3)
+check("timeoutSeconds < periodSeconds", probe.get("timeoutSeconds", 1) < probe.get("periodSeconds", 10))
 
 # ------------------------------------------------------------------ the Containerfile
 

@@ -84,17 +84,22 @@ check "conffiles: /etc/default/lineage" test "$(dpkg-deb --ctrl-tarfile "$DEB" |
 dpkg-deb -c "$DEB" | awk '{ print $1, $2, $6 }' | sed 's| \./| /|; s|/$||' | sort >"$WORK/files.txt"
 cat >"$WORK/expected.txt" <<'EOF'
 -rw-r--r-- root/root /etc/default/lineage
+-rw-r--r-- root/root /lib/systemd/system/lineage-health.service
+-rw-r--r-- root/root /lib/systemd/system/lineage-health.timer
 -rw-r--r-- root/root /lib/systemd/system/lineage.service
 -rw-r--r-- root/root /usr/share/doc/lineage/changelog.gz
 -rw-r--r-- root/root /usr/share/doc/lineage/copyright
 -rw-r--r-- root/root /usr/share/lineage/reconstruct.schema.json
+-rw-r--r-- root/root /usr/share/lineage/status.schema.json
 -rw-r--r-- root/root /usr/share/lineage/verify.schema.json
 -rw-r--r-- root/root /usr/share/lintian/overrides/lineage
 -rw-r--r-- root/root /usr/share/man/man1/lineage-reconstruct.1.gz
 -rw-r--r-- root/root /usr/share/man/man1/lineage-record.1.gz
+-rw-r--r-- root/root /usr/share/man/man1/lineage-status.1.gz
 -rw-r--r-- root/root /usr/share/man/man1/lineage-verify.1.gz
 -rw-r--r-- root/root /usr/share/man/man1/lineage.1.gz
 -rwxr-xr-x root/root /usr/bin/lineage
+-rwxr-xr-x root/root /usr/libexec/lineage/lineage-health
 EOF
 grep -v '^d' "$WORK/files.txt" >"$WORK/regular.txt"
 sort -o "$WORK/expected.txt" "$WORK/expected.txt"
@@ -103,8 +108,11 @@ echo "ok: the package holds exactly the binary, man pages, unit, options file, s
 check "the packaged binary is stripped" sh -c "! objdump -h '$WORK/x/usr/bin/lineage' | grep -q '\.debug_info'"
 check "the packaged schemas are the source's" cmp "$WORK/x/usr/share/lineage/reconstruct.schema.json" \
     "$SRC/schema/reconstruct.schema.json"
-check "the packaged unit is deploy/systemd/lineage.service" cmp "$WORK/x/lib/systemd/system/lineage.service" \
-    "$SRC/deploy/systemd/lineage.service"
+for f in lineage.service lineage-health.service lineage-health.timer; do
+    check "the packaged $f is deploy/systemd/$f" cmp "$WORK/x/lib/systemd/system/$f" "$SRC/deploy/systemd/$f"
+done
+check "the packaged health check is deploy/systemd/lineage-health" \
+    cmp "$WORK/x/usr/libexec/lineage/lineage-health" "$SRC/deploy/systemd/lineage-health"
 
 # ------------------------------------------------------------------ lintian
 
@@ -159,6 +167,14 @@ check "reconstruct: the installed binary says what the built one says" cmp "$WOR
 check "reconstruct --format json: valid against the installed schema" \
     /usr/bin/python3 -m jsonschema -i "$WORK/tree.json" "$ROOT/usr/share/lineage/reconstruct.schema.json"
 check "the installed lineage verify: whole" sh -c "'$LINEAGE' verify --journal '$JOURNAL' | grep -qx 'result: whole'"
+# Nobody records the copied journal: status says so (3), in the installed schema.
+set +e
+"$LINEAGE" status --journal "$JOURNAL" --format json >"$WORK/status.json" 2>"$WORK/status.err"
+status_rc=$?
+set -e
+check "the installed lineage status: not recording (exit 3; $(cat "$WORK/status.err"))" test "$status_rc" = 3
+check "status --format json: valid against the installed schema" \
+    /usr/bin/python3 -m jsonschema -i "$WORK/status.json" "$ROOT/usr/share/lineage/status.schema.json"
 check "the installed man pages are the source's" sh -c "gzip -dc '$ROOT/usr/share/man/man1/lineage-record.1.gz' | cmp - '$SRC/man/lineage-record.1'"
 
 # ------------------------------------------------------------------ remove, purge

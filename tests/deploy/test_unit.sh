@@ -91,6 +91,28 @@ if [ -s "$WORK/verify.txt" ]; then
     fail "systemd-analyze verify printed findings (above)"
 fi
 echo "ok: systemd-analyze verify lineage.service"
+
+# lineage-health.service and its timer: the check reads the recorder's
+# options, runs the script the package installs, and the timer starts it.
+# (tests/deploy/test_health.sh runs the script against a real recorder.)
+HEALTH_UNIT=$SRC/deploy/systemd/lineage-health.service
+check "lineage-health.service reads /etc/default/lineage" grep -qx 'EnvironmentFile=-/etc/default/lineage' "$HEALTH_UNIT"
+check "lineage-health.service runs /usr/libexec/lineage/lineage-health" \
+    grep -qx 'ExecStart=/usr/libexec/lineage/lineage-health' "$HEALTH_UNIT"
+check "lineage-health.service is a oneshot" grep -qx 'Type=oneshot' "$HEALTH_UNIT"
+check "lineage-health.timer: every minute" grep -qx 'OnUnitActiveSec=1min' "$SRC/deploy/systemd/lineage-health.timer"
+check "the health check is executable" test -x "$SRC/deploy/systemd/lineage-health"
+sed "s|^ExecStart=/usr/libexec/lineage/lineage-health|ExecStart=$SRC/deploy/systemd/lineage-health|" "$HEALTH_UNIT" \
+    >"$WORK/lineage-health.service"
+cp "$SRC/deploy/systemd/lineage-health.timer" "$WORK/"
+for unit in lineage-health.service lineage-health.timer; do
+    if ! MANPATH=$BUILD/deploy/man SYSTEMD_LOG_LEVEL=notice systemd-analyze verify "$WORK/$unit" \
+        >"$WORK/verify.txt" 2>&1 || [ -s "$WORK/verify.txt" ]; then
+        cat "$WORK/verify.txt" >&2
+        fail "systemd-analyze verify $unit"
+    fi
+    echo "ok: systemd-analyze verify $unit"
+done
 # The exposure score, for deploy/README.md (printed, not asserted: it is
 # systemd's judgement and moves with its version).
 systemd-analyze security --offline=yes "$WORK/lineage.service" 2>/dev/null | tail -n 1 || true

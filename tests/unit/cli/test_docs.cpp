@@ -4,6 +4,8 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "fixture_journal.h"
 #include "test_util.h"
@@ -12,16 +14,18 @@ using fixture::run_lineage;
 using fixture::RunResult;
 using fixture::TempDir;
 
-TEST_CASE("verify --help and the man page agree", "[verify][docs]") {
+namespace {
+
+// A subcommand's --help and its man page: the sections, every long option
+// both ways, every example of --help in the page's EXAMPLES; returns
+// --help's text.
+std::string check_help_and_man(const std::string& command, const std::vector<std::string>& sections) {
     TempDir dir;
-    RunResult help = run_lineage({"verify", "--help"}, dir.path());
+    RunResult help = run_lineage({command, "--help"}, dir.path());
     REQUIRE(help.status == 0);
-    std::string man = lineage::test::read_file(std::string(LINEAGE_SOURCE_DIR) + "/man/lineage-verify.1");
+    std::string man = lineage::test::read_file(std::string(LINEAGE_SOURCE_DIR) + "/man/lineage-" + command + ".1");
     REQUIRE_FALSE(man.empty());
-    for (const char* section : {".SH NAME", ".SH SYNOPSIS", ".SH DESCRIPTION", ".SH OPTIONS", ".SH EXIT STATUS",
-                                ".SH EXAMPLES", ".SH FILES", ".SH SEE ALSO", ".SH JSON OUTPUT"}) {
-        CHECK_THAT(man, Catch::Contains(section));
-    }
+    for (const auto& section : sections) CHECK_THAT(man, Catch::Contains(section));
     // troff escapes its dashes.
     std::string plain = std::regex_replace(man, std::regex(R"(\\-)"), "-");
     plain = std::regex_replace(plain, std::regex(R"(\\f[BIRP])"), "");
@@ -44,17 +48,37 @@ TEST_CASE("verify --help and the man page agree", "[verify][docs]") {
     in_man.erase("--help");
     CHECK(in_help == in_man);
     // Every example of --help is in the man page's EXAMPLES.
+    const auto examples_at = plain.find(".SH EXAMPLES");
+    REQUIRE(examples_at != std::string::npos);
+    const std::string examples_section = plain.substr(examples_at, plain.find("\n.SH", examples_at + 4) - examples_at);
     std::istringstream lines(help.out.substr(help.out.find("Examples:")));
     std::string line;
     int examples = 0;
     while (std::getline(lines, line)) {
-        if (line.rfind("  lineage verify", 0) != 0) continue;
+        if (line.rfind("  lineage " + command, 0) != 0) continue;
         ++examples;
-        CHECK_THAT(plain, Catch::Contains(line.substr(2)));
+        CHECK_THAT(examples_section, Catch::Contains(line.substr(2)));
     }
     CHECK(examples >= 3);
+    return help.out;
+}
+
+}  // namespace
+
+TEST_CASE("verify --help and the man page agree", "[verify][docs]") {
+    const std::string help =
+        check_help_and_man("verify", {".SH NAME", ".SH SYNOPSIS", ".SH DESCRIPTION", ".SH OPTIONS", ".SH EXIT STATUS",
+                                      ".SH EXAMPLES", ".SH FILES", ".SH SEE ALSO", ".SH JSON OUTPUT"});
     // The exit statuses are the code's.
-    CHECK_THAT(help.out, Catch::Contains("0 whole, 1 tampering, damage or a missing anchor found, 2 error"));
+    CHECK_THAT(help, Catch::Contains("0 whole, 1 tampering, damage or a missing anchor found, 2 error"));
+}
+
+TEST_CASE("status --help and the man page agree", "[status][docs]") {
+    const std::string help =
+        check_help_and_man("status", {".SH NAME", ".SH SYNOPSIS", ".SH DESCRIPTION", ".SH OPTIONS", ".SH EXIT STATUS",
+                                      ".SH EXAMPLES", ".SH FILES", ".SH SEE ALSO", ".SH JSON OUTPUT"});
+    CHECK_THAT(help, Catch::Contains("Exit status: 0 recording and healthy; 1 recording, but stalled or losing "
+                                     "events in the last minute;\n2 error; 3 not recording."));
 }
 
 TEST_CASE("reconstruct --help and the man page agree", "[reconstruct][docs]") {

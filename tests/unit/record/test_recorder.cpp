@@ -14,6 +14,7 @@
 #include "journal_writer.h"
 #include "record_session.h"
 #include "recorder.h"
+#include "session_rig.h"
 #include "sqlite.h"
 #include "test_util.h"
 #include "verify.h"
@@ -21,20 +22,12 @@
 #include <fmt/format.h>
 
 using namespace lineage;
+using lineage::test::FakeSource;
+using lineage::test::fork_bytes;
+using lineage::test::fork_record;
 using lineage::test::open_writer;
+using lineage::test::SessionRig;
 using lineage::test::TempDir;
-
-namespace {
-lineage_fork_event fork_record(uint32_t child, uint64_t t) {
-    lineage_fork_event f{};
-    f.hdr = {LINEAGE_EV_FORK, sizeof(f), t};
-    f.parent = {1, 0, 5};
-    f.child = {child, 0, t};
-    std::memcpy(f.parent_comm, "init", sizeof("init"));
-    return f;
-}
-
-}  // namespace
 
 TEST_CASE("records are batched by size and by age", "[recorder]") {
     TempDir dir;
@@ -384,92 +377,6 @@ std::string stat_line(int pid, const std::string& comm, int ppid, uint32_t flags
         "0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
         pid, comm, ppid, pid, pid, flags, start_ticks);
 }
-
-// Every record it has is handed over at the next poll or drain; drops()
-// fails while fail_drops is set.
-class FakeSource : public EventSource {
-public:
-    explicit FakeSource(RecordSink sink) : sink_(std::move(sink)) {}
-    Result<int> poll(int timeout_ms) override {
-        ++polls;
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(timeout_ms, 5)));
-        return drain();
-    }
-    Result<int> drain() override {
-        int n = 0;
-        for (const auto& r : records) {
-            sink_(r.data(), r.size());
-            ++n;
-        }
-        records.clear();
-        return n;
-    }
-    Result<DropCounters> drops() const override {
-        ++drop_reads;
-        if (fail_drops) return Error{"cannot read the ring buffer's drop counters: fake"};
-        return counters;
-    }
-    const std::string& hooks() const override { return hooks_; }
-
-    std::vector<std::vector<char>> records;
-    DropCounters counters;
-    bool fail_drops = false;
-    int polls = 0;
-    mutable int drop_reads = 0;
-
-private:
-    RecordSink sink_;
-    std::string hooks_ = "fake/fork,fake/exec";
-};
-
-std::vector<char> fork_bytes(uint32_t child, uint64_t t) {
-    auto f = fork_record(child, t);
-    std::vector<char> bytes(sizeof(f));
-    std::memcpy(bytes.data(), &f, sizeof(f));
-    return bytes;
-}
-
-// A session over a FakeSource, in a temporary directory, saying into `lines`.
-struct SessionRig {
-    TempDir dir;
-    RecordOptions options;
-    RecordHooks hooks;
-    FakeSource* source = nullptr;
-    std::vector<std::string> lines;
-    bool signals_caught = false;
-    // Called at every turn of the loop; returns true to stop.
-    std::function<bool(FakeSource&)> turn = [](FakeSource&) { return true; };
-
-    SessionRig() {
-        options.journal = dir / "j.db";
-        options.anchor_log = dir / "anchors.log";
-        hooks.start_source = [this](const CgroupFilter&, RecordSink sink) -> Result<std::unique_ptr<EventSource>> {
-            auto fake = std::make_unique<FakeSource>(std::move(sink));
-            source = fake.get();
-            return std::unique_ptr<EventSource>(std::move(fake));
-        };
-        hooks.catch_stop_signals = [this] { signals_caught = true; };
-        hooks.stop_requested = [this] { return turn(*source); };
-        hooks.say = [this](const std::string& line) { lines.push_back(line); };
-    }
-    Result<int> run() { return run_record_session(options, hooks); }
-    size_t said(const std::string& prefix) const {
-        return static_cast<size_t>(
-            std::count_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.rfind(prefix, 0) == 0; }));
-    }
-    Database db() {
-        auto db = Database::open_read("file:" + options.journal + "?mode=ro");
-        REQUIRE(db.ok());
-        return std::move(*db);
-    }
-    std::string stop_reason() {
-        auto d = db();
-        auto s = d.prepare("SELECT reason FROM run_stops");
-        REQUIRE(s.ok());
-        REQUIRE(s->step() == SQLITE_ROW);
-        return s->text(0);
-    }
-};
 
 }  // namespace
 
