@@ -13,5 +13,6 @@ using Runner = std::function<int()>;
 Runner add_record(CLI::App& app);
 Runner add_reconstruct(CLI::App& app);
 Runner add_verify(CLI::App& app);
+Runner add_export(CLI::App& app);
 
 }  // namespace lineage::cli

@@ -24,6 +24,7 @@ int run(int argc, char** argv) {
     add(&lineage::cli::add_record);
     add(&lineage::cli::add_reconstruct);
     add(&lineage::cli::add_verify);
+    add(&lineage::cli::add_export);
 
     try {
         app.parse(argc, argv);
