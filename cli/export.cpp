@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -28,7 +30,16 @@ struct ExportArgs {
     std::optional<uint32_t> pid;
     std::string format = "jsonl";
     std::string cursor, output;
+    bool follow = false;
 };
+
+// How often --follow looks for new batches. Each look opens the journal
+// afresh (a live journal has a -wal, so that is a private copy of the pair,
+// as reconstruct reads it), which is what a poll costs.
+constexpr auto kFollowInterval = std::chrono::milliseconds(500);
+// --follow gives up on a journal that cannot be opened this many looks in a
+// row (a recorder that keeps writing while it is copied can fail one look).
+constexpr int kFollowOpenRetries = 20;
 
 constexpr int kOk = 0;
 constexpr int kError = 2;
@@ -83,11 +94,11 @@ int run_export(ExportArgs args) {
     }
 
     // Every journal is opened and checked before anything is written.
-    std::vector<JournalExport> exports;
+    std::vector<std::optional<JournalExport>> exports;
     for (const auto& path : args.journals) {
         auto e = JournalExport::open(path, format, filter);
         if (!e) return fail(e.error().message);
-        exports.push_back(std::move(*e));
+        exports.emplace_back(std::move(*e));
     }
 
     // --output: the file is exactly what the cursor accounts for. Bytes
@@ -116,35 +127,55 @@ int run_export(ExportArgs args) {
 
     catch_stop_signals();
     auto last_save = std::chrono::steady_clock::now();
-    for (size_t i = 0; i < exports.size(); ++i) {
-        const std::string& path = args.journals[i];
-        ExportPosition pos = cursor.journals[path];
-        BatchSink sink = [&](std::string_view lines, const ExportPosition& after) -> Status {
-            if (out_fd) {
-                if (!write_all(out_fd.get(), lines)) {
-                    return Error{fmt::format("--output {}: write error: {}", args.output, std::strerror(errno))};
+    std::vector<int> open_failures(exports.size(), 0);
+    for (;;) {
+        for (size_t i = 0; i < exports.size(); ++i) {
+            const std::string& path = args.journals[i];
+            if (!exports[i]) {
+                // --follow: each look reads what is committed now.
+                auto e = JournalExport::open(path, format, filter);
+                if (!e) {
+                    if (++open_failures[i] >= kFollowOpenRetries) return fail(e.error().message);
+                    continue;
                 }
-                out_bytes += static_cast<int64_t>(lines.size());
-            } else if (!write_stdout(lines)) {
-                return Error{"cannot write the output"};
+                open_failures[i] = 0;
+                exports[i].emplace(std::move(*e));
             }
-            if (args.cursor.empty()) return Ok{};
-            cursor.journals[path] = after;
-            // With --output the cursor may lag: a restart cuts the file back
-            // to what the cursor says. On stdout it must not, since what was
-            // printed cannot be taken back.
-            const auto t = std::chrono::steady_clock::now();
-            if (out_fd && t - last_save < std::chrono::milliseconds(500)) return Ok{};
-            last_save = t;
-            if (out_fd) cursor.output_bytes = out_bytes;
-            return cursor.save(args.cursor);
-        };
-        auto stats = exports[i].run(pos, sink, [] { return stop_requested(); });
-        if (!stats) return fail(stats.error().message);
-        if (!args.cursor.empty()) {
+            ExportPosition pos = cursor.journals[path];
+            BatchSink sink = [&](std::string_view lines, const ExportPosition& after) -> Status {
+                if (out_fd) {
+                    if (!write_all(out_fd.get(), lines)) {
+                        return Error{fmt::format("--output {}: write error: {}", args.output, std::strerror(errno))};
+                    }
+                    out_bytes += static_cast<int64_t>(lines.size());
+                } else if (!write_stdout(lines)) {
+                    return Error{"cannot write the output"};
+                }
+                if (args.cursor.empty()) return Ok{};
+                cursor.journals[path] = after;
+                // With --output the cursor may lag: a restart cuts the file back
+                // to what the cursor says. On stdout it must not, since what was
+                // printed cannot be taken back.
+                const auto t = std::chrono::steady_clock::now();
+                if (out_fd && t - last_save < std::chrono::milliseconds(500)) return Ok{};
+                last_save = t;
+                if (out_fd) cursor.output_bytes = out_bytes;
+                return cursor.save(args.cursor);
+            };
+            auto stats = exports[i]->run(pos, sink, [] { return stop_requested(); });
+            exports[i].reset();  // closes the journal (and removes a private copy)
+            if (!stats) return fail(stats.error().message);
             cursor.journals[path] = pos;
-            if (out_fd) cursor.output_bytes = out_bytes;
-            if (auto st = cursor.save(args.cursor); !st) return fail(st.error().message);
+            if (!args.cursor.empty()) {
+                if (out_fd) cursor.output_bytes = out_bytes;
+                if (auto st = cursor.save(args.cursor); !st) return fail(st.error().message);
+            }
+            if (stop_requested()) break;
+        }
+        if (!args.follow || stop_requested()) break;
+        const auto wake = std::chrono::steady_clock::now() + kFollowInterval;
+        while (!stop_requested() && std::chrono::steady_clock::now() < wake) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
         if (stop_requested()) break;
     }
@@ -171,6 +202,9 @@ Runner add_export(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--cursor", args->cursor,
                     "Go on after the last batch this file names, and keep it up to date (written atomically)");
+    cmd->add_flag("--follow", args->follow,
+                  "Keep going: look for newly committed batches every 0.5 s (read-only, as reconstruct reads a "
+                  "live journal) until SIGINT or SIGTERM");
     cmd->add_option("--output", args->output,
                     "Append to this file instead of stdout; with --cursor, a restart after a crash cuts it back to "
                     "the last batch the cursor names, so no batch is written twice");
@@ -180,6 +214,7 @@ Runner add_export(CLI::App& app) {
         "  lineage export --journal node1.db --journal node2.db --format ecs --since -1h\n"
         "  lineage export --cursor /var/lib/lineage/export.cursor --output /var/log/lineage/events.jsonl\n"
         "  lineage export --journal copy.db --pod production/my-app-6d4f9-xk2p1 --pid 18294\n"
+        "  lineage export --follow --cursor /var/lib/lineage/export.cursor --format ecs\n"
         "Exit status: 0 exported, 2 error.");
     return [args] { return run_export(*args); };
 }

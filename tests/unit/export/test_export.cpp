@@ -490,3 +490,60 @@ TEST_CASE("export refuses bad arguments and bad files with one line, changing no
     CHECK(lineage::test::mtime_ns(dir / "incident.db") == mtime);
     CHECK_FALSE(std::filesystem::exists(dir / "incident.db-wal"));
 }
+
+TEST_CASE("export --follow prints batches as a live writer commits them, and stops cleanly", "[export][follow][cli]") {
+    TempDir dir;
+    const std::string path = dir / "live.db";
+    // A live journal: the writer stays open in WAL mode, as a recorder does.
+    auto w = JournalWriter::open(path);
+    REQUIRE(w.ok());
+    RunInfo info;
+    info.boot_id = RunOptions{}.boot_id;
+    info.node = "node-live";
+    info.started_ns = static_cast<int64_t>(at(1000));
+    info.started_wall_ns = kWall0;
+    info.version = "test";
+    REQUIRE(w->begin_run(info).ok());
+    REQUIRE(w->commit(static_cast<int64_t>(at(1000, 1))).ok());
+    REQUIRE(std::filesystem::exists(path + "-wal"));
+
+    pid_t pid = spawn_lineage(
+        {"export", "--journal", "live.db", "--follow", "--cursor", "c.json", "--output", "out.jsonl"}, dir.path());
+    auto batches_out = [&] {
+        int64_t n = 0;
+        for (const auto& l : parse_lines(read_file(dir / "out.jsonl"))) n += l.at("kind") == "batch";
+        return n;
+    };
+    auto wait_for = [&](int64_t n) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (batches_out() < n && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return batches_out();
+    };
+    CHECK(wait_for(1) == 1);
+    // Three more batches, one at a time: each is out within about a second.
+    for (int b = 2; b <= 4; ++b) {
+        ExecEvent e;
+        e.time_ns = at(1000 + static_cast<uint64_t>(b));
+        e.proc = {static_cast<uint32_t>(5000 + b), at(1000 + static_cast<uint64_t>(b))};
+        e.binary = "/bin/true";
+        e.argv = std::string("true\0", 5);
+        REQUIRE(w->add(Event{e}, "").ok());
+        REQUIRE(w->commit(static_cast<int64_t>(e.time_ns)).ok());
+        const auto committed = std::chrono::steady_clock::now();
+        CHECK(wait_for(b) == b);
+        CHECK(std::chrono::steady_clock::now() - committed < std::chrono::milliseconds(1500));
+    }
+    kill(pid, SIGTERM);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    const json cursor = json::parse(read_file(dir / "c.json"));
+    CHECK(cursor.at("journals").at("live.db").at("batch") == 4);
+    CHECK(cursor.at("output_bytes") == static_cast<int64_t>(read_file(dir / "out.jsonl").size()));
+    int execs = 0;
+    for (const auto& l : parse_lines(read_file(dir / "out.jsonl"))) execs += l.at("kind") == "exec";
+    CHECK(execs == 3);
+}
