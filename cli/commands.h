@@ -14,5 +14,6 @@ Runner add_record(CLI::App& app);
 Runner add_reconstruct(CLI::App& app);
 Runner add_verify(CLI::App& app);
 Runner add_export(CLI::App& app);
+Runner add_import(CLI::App& app);
 
 }  // namespace lineage::cli

@@ -746,7 +746,9 @@ struct JournalExport::Impl {
                 child.container_id = forker.container_id;
                 child.has_parent = true;
                 child.parent_tgid = forker.tgid;
-                child.parent_start_ns = forker.start_ns;
+                // The fork row's own start of the forker: nanoseconds, where
+                // a snapshot forker's entry has only its clock tick.
+                child.parent_start_ns = static_cast<int64_t>(e.parent.start_ns);
                 child.parent_entity_id = forker.entity_id;
                 process_line(
                     "fork", run, batch, static_cast<int64_t>(e.time_ns), child,

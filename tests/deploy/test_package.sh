@@ -92,6 +92,7 @@ cat >"$WORK/expected.txt" <<'EOF'
 -rw-r--r-- root/root /usr/share/lineage/verify.schema.json
 -rw-r--r-- root/root /usr/share/lintian/overrides/lineage
 -rw-r--r-- root/root /usr/share/man/man1/lineage-export.1.gz
+-rw-r--r-- root/root /usr/share/man/man1/lineage-import.1.gz
 -rw-r--r-- root/root /usr/share/man/man1/lineage-reconstruct.1.gz
 -rw-r--r-- root/root /usr/share/man/man1/lineage-record.1.gz
 -rw-r--r-- root/root /usr/share/man/man1/lineage-verify.1.gz

@@ -111,3 +111,38 @@ TEST_CASE("export --help and the man page agree", "[export][docs]") {
         CHECK_THAT(plain, Catch::Contains(field));
     }
 }
+
+TEST_CASE("import --help and the man page agree", "[import][docs]") {
+    TempDir dir;
+    RunResult help = run_lineage({"import", "--help"}, dir.path());
+    REQUIRE(help.status == 0);
+    std::string man = lineage::test::read_file(std::string(LINEAGE_SOURCE_DIR) + "/man/lineage-import.1");
+    REQUIRE_FALSE(man.empty());
+    std::string plain = std::regex_replace(man, std::regex(R"(\\-)"), "-");
+    plain = std::regex_replace(plain, std::regex(R"(\\f[BIRP])"), "");
+    std::set<std::string> in_help, in_man;
+    const std::regex long_option(R"(--[a-z][a-z-]+)");
+    for (auto it = std::sregex_iterator(help.out.begin(), help.out.end(), long_option); it != std::sregex_iterator();
+         ++it) {
+        in_help.insert(it->str());
+    }
+    const auto opts_at = plain.find(".SH OPTIONS"), opts_end = plain.find(".SH", opts_at + 4);
+    std::istringstream opt_lines(plain.substr(opts_at, opts_end - opts_at));
+    for (std::string l; std::getline(opt_lines, l);) {
+        if (l.rfind(".B", 0) != 0) continue;
+        for (auto it = std::sregex_iterator(l.begin(), l.end(), long_option); it != std::sregex_iterator(); ++it) {
+            in_man.insert(it->str());
+        }
+    }
+    in_help.erase("--help");
+    CHECK(in_help == in_man);
+    std::istringstream lines(help.out.substr(help.out.find("Examples:")));
+    int examples = 0;
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("  lineage import", 0) != 0) continue;
+        ++examples;
+        CHECK_THAT(plain, Catch::Contains(line.substr(2)));
+    }
+    CHECK(examples >= 3);
+    CHECK_THAT(help.out, Catch::Contains("Exit status: 0 imported, 1 imported but some lines were malformed"));
+}
