@@ -13,6 +13,8 @@ using Runner = std::function<int()>;
 Runner add_record(CLI::App& app);
 Runner add_reconstruct(CLI::App& app);
 Runner add_verify(CLI::App& app);
+Runner add_export(CLI::App& app);
+Runner add_import(CLI::App& app);
 Runner add_status(CLI::App& app);
 
 }  // namespace lineage::cli

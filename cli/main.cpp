@@ -25,6 +25,8 @@ int run(int argc, char** argv) {
     add(&lineage::cli::add_reconstruct);
     add(&lineage::cli::add_verify);
     add(&lineage::cli::add_status);
+    add(&lineage::cli::add_export);
+    add(&lineage::cli::add_import);
 
     try {
         app.parse(argc, argv);

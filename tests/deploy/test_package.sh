@@ -89,10 +89,13 @@ cat >"$WORK/expected.txt" <<'EOF'
 -rw-r--r-- root/root /lib/systemd/system/lineage.service
 -rw-r--r-- root/root /usr/share/doc/lineage/changelog.gz
 -rw-r--r-- root/root /usr/share/doc/lineage/copyright
+-rw-r--r-- root/root /usr/share/lineage/export.schema.json
 -rw-r--r-- root/root /usr/share/lineage/reconstruct.schema.json
 -rw-r--r-- root/root /usr/share/lineage/status.schema.json
 -rw-r--r-- root/root /usr/share/lineage/verify.schema.json
 -rw-r--r-- root/root /usr/share/lintian/overrides/lineage
+-rw-r--r-- root/root /usr/share/man/man1/lineage-export.1.gz
+-rw-r--r-- root/root /usr/share/man/man1/lineage-import.1.gz
 -rw-r--r-- root/root /usr/share/man/man1/lineage-reconstruct.1.gz
 -rw-r--r-- root/root /usr/share/man/man1/lineage-record.1.gz
 -rw-r--r-- root/root /usr/share/man/man1/lineage-status.1.gz

@@ -122,3 +122,93 @@ TEST_CASE("reconstruct --help and the man page agree", "[reconstruct][docs]") {
     }
     CHECK(examples >= 5);
 }
+
+TEST_CASE("export --help and the man page agree", "[export][docs]") {
+    TempDir dir;
+    RunResult help = run_lineage({"export", "--help"}, dir.path());
+    REQUIRE(help.status == 0);
+    std::string man = lineage::test::read_file(std::string(LINEAGE_SOURCE_DIR) + "/man/lineage-export.1");
+    REQUIRE_FALSE(man.empty());
+    for (const char* section : {".SH NAME", ".SH SYNOPSIS", ".SH DESCRIPTION", ".SH OPTIONS", ".SH ECS FIELDS",
+                                ".SH EXIT STATUS", ".SH EXAMPLES", ".SH OVERHEAD", ".SH FILES", ".SH SEE ALSO"}) {
+        CHECK_THAT(man, Catch::Contains(section));
+    }
+    std::string plain = std::regex_replace(man, std::regex(R"(\\-)"), "-");
+    plain = std::regex_replace(plain, std::regex(R"(\\f[BIRP])"), "");
+    std::set<std::string> in_help, in_man, in_synopsis;
+    const std::regex long_option(R"(--[a-z][a-z-]+)");
+    for (auto it = std::sregex_iterator(help.out.begin(), help.out.end(), long_option); it != std::sregex_iterator();
+         ++it) {
+        in_help.insert(it->str());
+    }
+    const auto opts_at = plain.find(".SH OPTIONS"), opts_end = plain.find(".SH", opts_at + 4);
+    std::istringstream opt_lines(plain.substr(opts_at, opts_end - opts_at));
+    for (std::string l; std::getline(opt_lines, l);) {
+        if (l.rfind(".B", 0) != 0) continue;
+        for (auto it = std::sregex_iterator(l.begin(), l.end(), long_option); it != std::sregex_iterator(); ++it) {
+            in_man.insert(it->str());
+        }
+    }
+    const auto syn_at = plain.find(".SH SYNOPSIS"), syn_end = plain.find(".SH", syn_at + 4);
+    const std::string synopsis = plain.substr(syn_at, syn_end - syn_at);
+    for (auto it = std::sregex_iterator(synopsis.begin(), synopsis.end(), long_option); it != std::sregex_iterator();
+         ++it) {
+        in_synopsis.insert(it->str());
+    }
+    in_help.erase("--help");
+    in_man.erase("--help");
+    CHECK(in_help == in_man);
+    CHECK(in_help == in_synopsis);
+    std::istringstream lines(help.out.substr(help.out.find("Examples:")));
+    std::string line;
+    int examples = 0;
+    while (std::getline(lines, line)) {
+        if (line.rfind("  lineage export", 0) != 0) continue;
+        ++examples;
+        CHECK_THAT(plain, Catch::Contains(line.substr(2)));
+    }
+    CHECK(examples >= 3);
+    CHECK_THAT(help.out, Catch::Contains("Exit status: 0 exported, 2 error."));
+    // Every ECS field the issue names is documented, field by field.
+    for (const char* field :
+         {"process.entity_id", "process.parent.entity_id", "process.pid", "process.executable", "process.args",
+          "process.start", "process.exit_code", "destination.ip", "destination.port", "orchestrator.resource.name",
+          "container.id", "host.name", "event.kind", "event.category", "event.type", "@timestamp"}) {
+        CHECK_THAT(plain, Catch::Contains(field));
+    }
+}
+
+TEST_CASE("import --help and the man page agree", "[import][docs]") {
+    TempDir dir;
+    RunResult help = run_lineage({"import", "--help"}, dir.path());
+    REQUIRE(help.status == 0);
+    std::string man = lineage::test::read_file(std::string(LINEAGE_SOURCE_DIR) + "/man/lineage-import.1");
+    REQUIRE_FALSE(man.empty());
+    std::string plain = std::regex_replace(man, std::regex(R"(\\-)"), "-");
+    plain = std::regex_replace(plain, std::regex(R"(\\f[BIRP])"), "");
+    std::set<std::string> in_help, in_man;
+    const std::regex long_option(R"(--[a-z][a-z-]+)");
+    for (auto it = std::sregex_iterator(help.out.begin(), help.out.end(), long_option); it != std::sregex_iterator();
+         ++it) {
+        in_help.insert(it->str());
+    }
+    const auto opts_at = plain.find(".SH OPTIONS"), opts_end = plain.find(".SH", opts_at + 4);
+    std::istringstream opt_lines(plain.substr(opts_at, opts_end - opts_at));
+    for (std::string l; std::getline(opt_lines, l);) {
+        if (l.rfind(".B", 0) != 0) continue;
+        for (auto it = std::sregex_iterator(l.begin(), l.end(), long_option); it != std::sregex_iterator(); ++it) {
+            in_man.insert(it->str());
+        }
+    }
+    in_help.erase("--help");
+    CHECK(in_help == in_man);
+    std::istringstream lines(help.out.substr(help.out.find("Examples:")));
+    int examples = 0;
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("  lineage import", 0) != 0) continue;
+        ++examples;
+        CHECK_THAT(plain, Catch::Contains(line.substr(2)));
+    }
+    CHECK(examples >= 3);
+    CHECK_THAT(help.out, Catch::Contains("Exit status: 0 imported, 1 imported but some lines were malformed"));
+}

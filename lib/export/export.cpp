@@ -1,0 +1,1092 @@
+// `lineage export`: the batch-by-batch reader and the two line formats.
+#include "export.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "clock_map.h"
+#include "event.h"
+#include "export_json.h"
+#include "fd.h"
+#include "hashchain.h"
+#include "journal_format.h"
+#include "journal_reader.h"
+#include "journal_rows.h"
+#include "pod.h"
+
+namespace lineage {
+
+std::string export_entity_id(std::string_view boot_id, uint32_t tgid, uint64_t start_tick) {
+    thread_local Sha256 sha;
+    const Hash h = sha.digest(fmt::format("lineage-entity-v1:{}:{}:{}", boot_id, tgid, start_tick));
+    return to_hex(h).substr(0, 32);
+}
+
+// ---------------------------------------------------------------- cursor
+
+Result<ExportCursor> ExportCursor::load(const std::string& path) {
+    ExportCursor cursor;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return cursor;
+        return Error{fmt::format("{}: cannot open the cursor: {}", path, std::strerror(errno))};
+    }
+    std::string text;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n == 0) break;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return Error{fmt::format("{}: cannot read the cursor: {}", path, std::strerror(errno))};
+        }
+        text.append(buf, static_cast<size_t>(n));
+        if (text.size() > (1 << 24)) return Error{fmt::format("{}: not a lineage export cursor (too large)", path)};
+    }
+    const auto j = nlohmann::json::parse(text, nullptr, false);
+    auto bad = [&](const std::string& why) {
+        return Error{fmt::format("{}: not a lineage export cursor: {}", path, why)};
+    };
+    if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
+    if (j.value("format", "") != "lineage-export-cursor-1") return bad("no \"format\": \"lineage-export-cursor-1\"");
+    const auto journals = j.find("journals");
+    if (journals == j.end() || !journals->is_object()) return bad("no \"journals\" object");
+    for (const auto& [name, pos] : journals->items()) {
+        if (!pos.is_object() || !pos.contains("batch") || !pos["batch"].is_number_integer() || !pos.contains("hash") ||
+            !pos["hash"].is_string()) {
+            return bad(fmt::format("journal entry {:?} lacks an integer batch and a hash", name));
+        }
+        ExportPosition p{pos["batch"].get<int64_t>(), pos["hash"].get<std::string>()};
+        if (p.batch < 0 || (p.batch > 0 && !hash_from_hex(p.hash)) || (p.batch == 0 && !p.hash.empty())) {
+            return bad(fmt::format("journal entry {:?} has a bad batch or hash", name));
+        }
+        cursor.journals[name] = p;
+    }
+    if (auto out = j.find("output_bytes"); out != j.end()) {
+        if (!out->is_number_integer() || out->get<int64_t>() < 0) return bad("output_bytes is not a count");
+        cursor.output_bytes = out->get<int64_t>();
+    }
+    return cursor;
+}
+
+Status ExportCursor::save(const std::string& path) const {
+    nlohmann::json j;
+    j["format"] = "lineage-export-cursor-1";
+    j["journals"] = nlohmann::json::object();
+    for (const auto& [name, pos] : journals) j["journals"][name] = {{"batch", pos.batch}, {"hash", pos.hash}};
+    if (output_bytes) j["output_bytes"] = *output_bytes;
+    const std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    const std::string tmp = path + ".tmp";
+    {
+        UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        if (!fd) return Error{fmt::format("{}: cannot write the cursor: {}", tmp, std::strerror(errno))};
+        for (size_t done = 0; done < text.size();) {
+            ssize_t w = ::write(fd.get(), text.data() + done, text.size() - done);
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                return Error{fmt::format("{}: cannot write the cursor: {}", tmp, std::strerror(errno))};
+            }
+            done += static_cast<size_t>(w);
+        }
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        return Error{fmt::format("{}: cannot replace the cursor: {}", path, std::strerror(errno))};
+    }
+    return Ok{};
+}
+
+// ---------------------------------------------------------------- export
+
+namespace {
+
+struct RunMeta {
+    int64_t run_id = 0;
+    std::string boot_id, node, version, kernel, hooks, filters;
+    int64_t started_ns = 0, started_wall_ns = 0, argv_cap = 0, clk_tck = 100, recorder_pid = 0;
+    int64_t ns_per_tick = 10'000'000;
+    bool stopped = false;
+};
+
+struct ProcKey {
+    const RunMeta* boot;  // any run of the boot: only its boot_id counts
+    uint32_t tgid;
+    uint64_t tick;
+    bool operator==(const ProcKey& o) const {
+        return tgid == o.tgid && tick == o.tick && (boot == o.boot || boot->boot_id == o.boot->boot_id);
+    }
+};
+struct ProcKeyHash {
+    size_t operator()(const ProcKey& k) const {
+        return std::hash<std::string>()(k.boot->boot_id) ^ (std::hash<uint64_t>()((uint64_t{k.tgid} << 40) ^ k.tick));
+    }
+};
+
+// What the export knows of a live process: enough for every line of it to
+// stand alone.
+struct ProcEntry {
+    uint32_t tgid = 0;
+    int64_t start_ns = 0;
+    std::string entity_id;
+    std::string comm, binary, argv;
+    uint32_t nspid = 0;
+    std::string pod_uid, container_id;
+    bool has_parent = false;
+    uint32_t parent_tgid = 0;
+    int64_t parent_start_ns = -1;  // -1: unknown (a snapshot's ppid)
+    std::string parent_entity_id;  // "" when unknown
+    bool exited = false;
+};
+
+struct PodName {
+    std::string name, ns;
+    bool from_log_dir = false;
+};
+
+const char* const kFormatTag = "lineage-export-1";
+
+}  // namespace
+
+struct JournalExport::Impl {
+    ExportFormat format;
+    ExportFilter filter;
+    std::unique_ptr<JournalReader> reader;
+    int64_t version = 0;
+    std::string journal_id;
+    std::map<int64_t, RunMeta> runs;
+    ClockMap clock;
+    std::unordered_map<std::string, PodName> pods;
+    std::unordered_map<std::string, std::string> containers;  // cgroup path -> container id
+    std::unordered_map<ProcKey, ProcEntry, ProcKeyHash> procs;
+    std::vector<ProcKey> exited;
+    // Snapshot parents: (run, tgid) -> key, for the snapshot rows read so far.
+    std::map<std::pair<int64_t, uint32_t>, ProcKey> snapshot_by_pid;
+
+    struct TableStream {
+        ChainTable table;
+        Stmt stmt;
+        int rowid_col = 0;
+        bool on_row = false;  // positioned on a row not consumed yet
+        bool done = false;
+    };
+    std::vector<TableStream> streams;
+    std::map<std::string, Stmt> lookups;
+
+    // Boot-time ns the batch being read was committed at: the time of its
+    // lines that have none of their own (pods, prunes).
+    int64_t committed_ns = 0;
+    int64_t last_run = 0;  // run of the batch read last
+
+    // The line being written.
+    std::string out;
+    int64_t lines = 0;
+
+    const std::string& path() const { return reader->path(); }
+    Database& db() { return reader->db(); }
+
+    Error fail(const std::string& what) {
+        return Error{fmt::format("{}: cannot read {}: {}", path(), what, db().errmsg())};
+    }
+
+    Stmt* lookup(const std::string& sql) {
+        auto it = lookups.find(sql);
+        if (it == lookups.end()) {
+            auto st = db().prepare(sql);
+            if (!st) return nullptr;
+            it = lookups.emplace(sql, std::move(*st)).first;
+        }
+        it->second.reset();
+        return &it->second;
+    }
+
+    Status load_meta() {
+        auto v = query_int(db(), "PRAGMA user_version");
+        if (!v) return v.error();
+        version = *v;
+        {
+            auto st = db().prepare(fmt::format("SELECT {} FROM runs ORDER BY run_id", chain_columns(ChainTable::runs)));
+            if (!st) return fail("runs");
+            int rc;
+            while ((rc = st->step()) == SQLITE_ROW) {
+                RunMeta r;
+                r.run_id = st->int64(0);
+                r.boot_id = st->text(1);
+                r.node = st->text(2);
+                r.started_ns = st->int64(3);
+                r.started_wall_ns = st->int64(4);
+                r.version = st->text(5);
+                r.kernel = st->text(6);
+                r.hooks = st->text(7);
+                r.filters = st->text(8);
+                r.argv_cap = st->int64(9);
+                r.clk_tck = st->int64(10);
+                r.recorder_pid = st->int64(11);
+                if (r.clk_tck < 1 || r.clk_tck > 1'000'000) {
+                    return Error{fmt::format("{}: journal is damaged: run {} has clk_tck {} (expected 1 to 1000000)",
+                                             path(), r.run_id, r.clk_tck)};
+                }
+                r.ns_per_tick = 1'000'000'000 / r.clk_tck;
+                clock.add_sample(r.boot_id, r.started_ns, r.started_wall_ns);
+                runs[r.run_id] = r;
+            }
+            if (rc != SQLITE_DONE) return fail("runs");
+        }
+        if (!runs.empty()) {
+            const RunMeta& first = runs.begin()->second;
+            journal_id =
+                export_entity_id(first.node + ":" + first.boot_id, 0, static_cast<uint64_t>(first.started_wall_ns));
+        }
+        auto st = db().prepare("SELECT run_id FROM run_stops");
+        if (!st) return fail("run_stops");
+        while (st->step() == SQLITE_ROW) {
+            if (auto it = runs.find(st->int64(0)); it != runs.end()) it->second.stopped = true;
+        }
+        st = db().prepare("SELECT run_id, boot_ns, wall_ns FROM clock_samples");
+        if (!st) return fail("clock_samples");
+        while (st->step() == SQLITE_ROW) {
+            if (auto it = runs.find(st->int64(0)); it != runs.end())
+                clock.add_sample(it->second.boot_id, st->int64(1), st->int64(2));
+        }
+        st = db().prepare("SELECT pod_uid, name, namespace, source FROM pods ORDER BY rowid");
+        if (!st) return fail("pods");
+        while (st->step() == SQLITE_ROW) add_pod(st->text(0), st->text(1), st->text(2), st->text(3));
+        return Ok{};
+    }
+
+    void add_pod(const std::string& uid, const std::string& name, const std::string& ns, const std::string& source) {
+        const bool log_dir = source == "log-dir";
+        auto it = pods.find(uid);
+        if (it == pods.end() || (!it->second.from_log_dir && log_dir)) pods[uid] = PodName{name, ns, log_dir};
+    }
+
+    const std::string& container_of(const std::string& cgroup_path) {
+        auto it = containers.find(cgroup_path);
+        if (it != containers.end()) return it->second;
+        if (containers.size() > 65536) containers.clear();
+        auto kube = parse_kube_cgroup(cgroup_path);
+        return containers.emplace(cgroup_path, kube ? kube->container_id : std::string()).first->second;
+    }
+
+    // Positions every table's stream on its first row of a batch after `after`.
+    Status open_streams(int64_t after) {
+        streams.clear();
+        for (size_t i = 0; i < kChainTableCount; ++i) {
+            const ChainTable t = table_at(i);
+            if (!table_in_version(t, version)) continue;
+            TableStream s;
+            s.table = t;
+            auto st = db().prepare(fmt::format("SELECT {}, rowid FROM {} WHERE rowid >= ?1 ORDER BY rowid",
+                                               select_list(t), table_name(t)));
+            if (!st) return fail(table_name(t));
+            s.stmt = std::move(*st);
+            s.rowid_col = sqlite3_column_count(s.stmt.get()) - 1;
+            // Rows are appended in batch order: the first row of a later
+            // batch is found by binary search on the rowid.
+            auto probe = db().prepare(
+                fmt::format("SELECT rowid, batch FROM {} WHERE rowid >= ?1 ORDER BY rowid LIMIT 1", table_name(t)));
+            auto bounds = db().prepare(
+                fmt::format("SELECT coalesce(min(rowid), 0), coalesce(max(rowid), -1) FROM {}", table_name(t)));
+            if (!probe || !bounds || bounds->step() != SQLITE_ROW) return fail(table_name(t));
+            int64_t lo = bounds->int64(0), hi = bounds->int64(1) + 1;
+            while (lo < hi) {
+                const int64_t mid = lo + (hi - lo) / 2;
+                probe->reset();
+                probe->bind(1, mid);
+                const int rc = probe->step();
+                if (rc == SQLITE_DONE) {
+                    hi = mid;
+                } else if (rc != SQLITE_ROW) {
+                    return fail(table_name(t));
+                } else if (probe->int64(1) > after) {
+                    hi = mid;
+                } else {
+                    lo = probe->int64(0) + 1;
+                }
+            }
+            s.stmt.bind(1, lo);
+            streams.push_back(std::move(s));
+        }
+        return Ok{};
+    }
+
+    // ------------------------------------------------------------ lines
+
+    bool selected(const ProcEntry& p) const {
+        if (filter.pid && p.tgid != *filter.pid) return false;
+        if (filter.container && (p.container_id.empty() || !p.container_id.starts_with(*filter.container)))
+            return false;
+        if (!filter.pod && !filter.namespace_) return true;
+        if (p.pod_uid.empty()) return false;
+        auto it = pods.find(p.pod_uid);
+        const PodName* name = it == pods.end() ? nullptr : &it->second;
+        if (filter.namespace_ && (!name || name->ns != *filter.namespace_)) return false;
+        if (filter.pod) {
+            const std::string& f = *filter.pod;
+            if (f == p.pod_uid) return true;
+            if (!name) return false;
+            return f == name->name || (!name->ns.empty() && f == name->ns + "/" + name->name);
+        }
+        return true;
+    }
+
+    // The fields every line starts with.
+    void header(JsonOut& j, const char* kind, const RunMeta& run, int64_t batch, int64_t time_ns) {
+        const int64_t wall = clock.to_wall(run.boot_id, time_ns);
+        if (format == ExportFormat::jsonl) {
+            j.str("schema", kFormatTag);
+            j.str("kind", kind);
+            j.str("journal_id", journal_id);
+            j.str("node", run.node);
+            j.str("boot_id", run.boot_id);
+            j.num("run", run.run_id);
+            j.num("batch", batch);
+            j.num("time_ns", time_ns);
+            j.time("time", wall);
+        } else {
+            j.time("@timestamp", wall);
+            j.object("host");
+            j.str("name", run.node);
+            j.object("boot");
+            j.str("id", run.boot_id);
+            j.end_object();
+            j.end_object();
+        }
+    }
+
+    // ECS event.*: kind, categories, types, and the lineage kind as action.
+    void ecs_event(JsonOut& j, const char* kind, const char* ecs_kind, std::initializer_list<const char*> categories,
+                   std::initializer_list<const char*> types, const char* outcome = nullptr) {
+        j.object("event");
+        j.str("kind", ecs_kind);
+        if (categories.size() > 0) {
+            j.array("category");
+            for (const char* c : categories) j.element_str(c);
+            j.end_array();
+        }
+        j.array("type");
+        for (const char* t : types) j.element_str(t);
+        j.end_array();
+        j.str("action", kind);
+        if (outcome) j.str("outcome", outcome);
+        j.str("module", "lineage");
+        j.str("dataset", "lineage.export");
+        j.end_object();
+    }
+
+    void ecs_lineage(JsonOut& j, const RunMeta& run, int64_t batch, int64_t time_ns) {
+        j.object("lineage");
+        j.str("schema", kFormatTag);
+        j.str("journal_id", journal_id);
+        j.num("run", run.run_id);
+        j.num("batch", batch);
+        j.num("time_ns", time_ns);
+    }
+
+    void process_json(JsonOut& j, const RunMeta& run, const ProcEntry& p, const char* key = "process") {
+        j.object(key);
+        j.str("entity_id", p.entity_id);
+        j.num("tgid", p.tgid);
+        j.num("start_ns", p.start_ns);
+        j.time("start", clock.to_wall(run.boot_id, p.start_ns));
+        j.num("nspid", p.nspid);
+        j.bytes("comm", p.comm);
+        j.bytes("binary", p.binary);
+        j.argv("args", p.argv);
+        j.end_object();
+        if (!p.has_parent) {
+            j.null("parent");
+        } else {
+            j.object("parent");
+            if (p.parent_entity_id.empty()) {
+                j.null("entity_id");
+            } else {
+                j.str("entity_id", p.parent_entity_id);
+            }
+            j.num("tgid", p.parent_tgid);
+            if (p.parent_start_ns < 0) {
+                j.null("start_ns");
+            } else {
+                j.num("start_ns", p.parent_start_ns);
+            }
+            j.end_object();
+        }
+        if (p.pod_uid.empty()) {
+            j.null("pod");
+        } else {
+            j.object("pod");
+            j.str("uid", p.pod_uid);
+            auto it = pods.find(p.pod_uid);
+            if (it != pods.end()) {
+                j.str("name", it->second.name);
+                j.str("namespace", it->second.ns);
+            } else {
+                j.null("name");
+                j.null("namespace");
+            }
+            j.str("container", p.container_id);
+            j.end_object();
+        }
+    }
+
+    void process_ecs(JsonOut& j, const RunMeta& run, const ProcEntry& p, const ExitEvent* exit = nullptr) {
+        j.object("process");
+        j.str("entity_id", p.entity_id);
+        j.num("pid", p.tgid);
+        j.bytes("name", p.comm);
+        j.bytes("executable", p.binary);
+        j.argv("args", p.argv);
+        j.time("start", clock.to_wall(run.boot_id, p.start_ns));
+        if (exit) {
+            j.num("exit_code", exit->signal ? 128 + exit->signal : exit->code);
+            j.time("end", clock.to_wall(run.boot_id, static_cast<int64_t>(exit->time_ns)));
+        }
+        if (p.has_parent) {
+            j.object("parent");
+            if (!p.parent_entity_id.empty()) j.str("entity_id", p.parent_entity_id);
+            j.num("pid", p.parent_tgid);
+            if (p.parent_start_ns >= 0) j.time("start", clock.to_wall(run.boot_id, p.parent_start_ns));
+            j.end_object();
+        }
+        j.end_object();
+        if (!p.pod_uid.empty()) {
+            auto it = pods.find(p.pod_uid);
+            j.object("orchestrator");
+            j.str("type", "kubernetes");
+            j.object("resource");
+            j.str("type", "pod");
+            j.str("id", p.pod_uid);
+            if (it != pods.end()) j.str("name", it->second.name);
+            j.end_object();
+            if (it != pods.end() && !it->second.ns.empty()) j.str("namespace", it->second.ns);
+            j.end_object();
+        }
+        if (!p.container_id.empty()) {
+            j.object("container");
+            j.str("id", p.container_id);
+            j.end_object();
+        }
+    }
+
+    // A line about a process; `details` writes the lineage fields of its
+    // kind (jsonl: an object named after the kind; ecs: under lineage.*).
+    template <class Details, class Ecs>
+    void process_line(const char* kind, const RunMeta& run, int64_t batch, int64_t time_ns, const ProcEntry& p,
+                      Details&& details, Ecs&& ecs) {
+        if (!selected(p)) return;
+        JsonOut j(out);
+        j.begin();
+        header(j, kind, run, batch, time_ns);
+        if (format == ExportFormat::jsonl) {
+            process_json(j, run, p);
+            j.object(kind);
+            details(j);
+            j.end_object();
+        } else {
+            ecs(j);
+            ecs_lineage(j, run, batch, time_ns);
+            details(j);
+            j.end_object();
+        }
+        j.end_line();
+        ++lines;
+    }
+
+    // A line about the journal itself (runs, clock, pods, losses, ...).
+    template <class Details>
+    void journal_line(const char* kind, const RunMeta& run, int64_t batch, int64_t time_ns, const char* ecs_kind,
+                      std::initializer_list<const char*> categories, std::initializer_list<const char*> types,
+                      Details&& details) {
+        JsonOut j(out);
+        j.begin();
+        header(j, kind, run, batch, time_ns);
+        if (format == ExportFormat::jsonl) {
+            // The batch line's own fields: "batch" is the batch id already.
+            j.object(std::string_view(kind) == "batch" ? "chain" : kind);
+            details(j);
+            j.end_object();
+        } else {
+            ecs_event(j, kind, ecs_kind, categories, types);
+            ecs_lineage(j, run, batch, time_ns);
+            details(j);
+            j.end_object();
+        }
+        j.end_line();
+        ++lines;
+    }
+
+    // ------------------------------------------------------------ processes
+
+    ProcKey key_of(const RunMeta& run, uint32_t tgid, int64_t start_ns) const {
+        return ProcKey{&run, tgid, static_cast<uint64_t>(start_ns / run.ns_per_tick)};
+    }
+
+    ProcEntry& create(const RunMeta& run, uint32_t tgid, int64_t start_ns) {
+        ProcKey k = key_of(run, tgid, start_ns);
+        ProcEntry& p = procs[k];
+        if (p.entity_id.empty()) {
+            p.tgid = tgid;
+            p.start_ns = start_ns;
+            p.entity_id = export_entity_id(run.boot_id, tgid, k.tick);
+        }
+        return p;
+    }
+
+    void set_parent(const RunMeta& run, ProcEntry& p, uint32_t tgid, int64_t start_ns) {
+        p.has_parent = true;
+        p.parent_tgid = tgid;
+        p.parent_start_ns = start_ns;
+        p.parent_entity_id = export_entity_id(run.boot_id, tgid, static_cast<uint64_t>(start_ns / run.ns_per_tick));
+    }
+
+    void set_pod(ProcEntry& p, const std::string& pod_uid, const std::string& cgroup_path) {
+        p.pod_uid = pod_uid;
+        p.container_id = pod_uid.empty() ? std::string() : container_of(cgroup_path);
+    }
+
+    // A process first named by an exit or a connect (or as a forker) in the
+    // batches exported now: what the journal said of it before, through
+    // the indexes reconstruct uses, up to this batch.
+    //
+    // What it finds is what the export would have built reading those
+    // batches itself (the same lines before and after a restart): the
+    // latest image, the forker as parent, and for a child that never
+    // exec'd, its forker's image and the comm the fork row gave it.
+    Result<ProcEntry*> find_or_recall(const RunMeta& run, uint32_t tgid, int64_t start_ns, int64_t batch,
+                                      const std::string& comm, int depth = 0) {
+        const ProcKey k = key_of(run, tgid, start_ns);
+        if (auto it = procs.find(k); it != procs.end()) return &it->second;
+        ProcEntry& p = create(run, tgid, start_ns);
+        p.comm = comm;
+        const int64_t lo = static_cast<int64_t>(k.tick) * run.ns_per_tick, hi = lo + run.ns_per_tick;
+        Stmt* s =
+            lookup(fmt::format("SELECT {} FROM exec WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3 AND "
+                               "batch <= ?4 ORDER BY rowid DESC LIMIT 1",
+                               select_list(ChainTable::exec)));
+        if (!s) return fail("exec");
+        s->bind(1, int64_t{tgid});
+        s->bind(2, lo);
+        s->bind(3, hi);
+        s->bind(4, batch);
+        int rc = s->step();
+        bool have_image = false;
+        if (rc == SQLITE_ROW) {
+            const ExecEvent e = exec_row(*s);
+            p.binary = e.binary;
+            p.argv = e.argv;
+            p.nspid = e.nspid;
+            if (p.comm.empty()) p.comm = e.comm;
+            set_pod(p, s->text(col<ChainTable::exec>("pod_uid")), e.cgroup_path);
+            set_parent(run, p, e.parent.tgid, static_cast<int64_t>(e.parent.start_ns));
+            have_image = true;
+        } else if (rc != SQLITE_DONE) {
+            return fail("exec");
+        }
+        s = lookup(
+            "SELECT parent_tgid, parent_start_ns, parent_comm FROM fork WHERE child_tgid = ?1 AND child_start_ns >= "
+            "?2 AND child_start_ns < ?3 AND batch <= ?4 LIMIT 1");
+        if (!s) return fail("fork");
+        s->bind(1, int64_t{tgid});
+        s->bind(2, lo);
+        s->bind(3, hi);
+        s->bind(4, batch);
+        rc = s->step();
+        if (rc == SQLITE_ROW) {
+            const auto parent_tgid = static_cast<uint32_t>(s->int64(0));
+            const int64_t parent_start = s->int64(1);
+            const std::string parent_comm = s->blob(2);
+            set_parent(run, p, parent_tgid, parent_start);
+            if (!have_image && depth < 64) {
+                // The entry may move when the parent is added: copy first.
+                ProcEntry child = p;
+                auto parent = find_or_recall(run, parent_tgid, parent_start, batch, parent_comm, depth + 1);
+                if (!parent) return parent.error();
+                child.comm = parent_comm;
+                child.binary = (*parent)->binary;
+                child.argv = (*parent)->argv;
+                child.pod_uid = (*parent)->pod_uid;
+                child.container_id = (*parent)->container_id;
+                ProcEntry& slot = procs[k];
+                slot = std::move(child);
+                return &slot;
+            }
+        } else if (rc != SQLITE_DONE) {
+            return fail("fork");
+        }
+        if (!have_image) {
+            s =
+                lookup(fmt::format("SELECT {} FROM snapshot WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3 AND "
+                                   "batch <= ?4 ORDER BY rowid DESC LIMIT 1",
+                                   select_list(ChainTable::snapshot)));
+            if (!s) return fail("snapshot");
+            s->bind(1, int64_t{tgid});
+            s->bind(2, lo);
+            s->bind(3, hi);
+            s->bind(4, batch);
+            rc = s->step();
+            if (rc == SQLITE_ROW) {
+                const SnapshotRow row = snapshot_row(*s);
+                p.binary = row.exe;
+                p.argv = row.argv;
+                p.nspid = row.nspid;
+                if (p.comm.empty()) p.comm = row.comm;
+                set_pod(p, s->text(col<ChainTable::snapshot>("pod_uid")), row.cgroup_path);
+                if (!p.has_parent) {
+                    p.has_parent = true;
+                    p.parent_tgid = row.ppid;
+                }
+            } else if (rc != SQLITE_DONE) {
+                return fail("snapshot");
+            }
+        }
+        return &p;
+    }
+
+    // ------------------------------------------------------------ rows
+
+    Status on_row(TableStream& s, const RunMeta& run, int64_t batch) {
+        Stmt& st = s.stmt;
+        switch (s.table) {
+            case ChainTable::runs: {
+                constexpr auto T = ChainTable::runs;
+                auto it = runs.find(st.int64(col<T>("run_id")));
+                if (it == runs.end()) return Ok{};
+                const RunMeta& r = it->second;
+                if (auto gap = gap_before(r, batch); !gap) return gap.error();
+                journal_line("run_start", r, batch, r.started_ns, "event", {"host"}, {"start"}, [&](JsonOut& j) {
+                    j.str("version", r.version);
+                    j.str("kernel", r.kernel);
+                    j.str("hooks", r.hooks);
+                    j.str("filters", r.filters);
+                    j.num("argv_cap", r.argv_cap);
+                    j.num("clk_tck", r.clk_tck);
+                    j.num("recorder_pid", r.recorder_pid);
+                    j.num("started_wall_ns", r.started_wall_ns);
+                });
+                return Ok{};
+            }
+            case ChainTable::clock_samples: {
+                constexpr auto T = ChainTable::clock_samples;
+                const int64_t boot_ns = st.int64(col<T>("boot_ns")), wall_ns = st.int64(col<T>("wall_ns"));
+                journal_line("clock", run, batch, boot_ns, "state", {}, {"info"}, [&](JsonOut& j) {
+                    j.num("boot_ns", boot_ns);
+                    j.num("wall_ns", wall_ns);
+                });
+                return Ok{};
+            }
+            case ChainTable::pods: {
+                constexpr auto T = ChainTable::pods;
+                const std::string uid = st.text(col<T>("pod_uid")), name = st.text(col<T>("name")),
+                                  ns = st.text(col<T>("namespace")), source = st.text(col<T>("source"));
+                journal_line("pod_name", run, batch, committed_ns, "state", {}, {"info"}, [&](JsonOut& j) {
+                    j.str("uid", uid);
+                    j.str("name", name);
+                    j.str("namespace", ns);
+                    j.str("source", source);
+                });
+                return Ok{};
+            }
+            case ChainTable::snapshot: {
+                const SnapshotRow row = snapshot_row(st);
+                const std::string pod_uid = st.text(col<ChainTable::snapshot>("pod_uid"));
+                ProcEntry& p = create(run, row.tgid, static_cast<int64_t>(row.start_ns));
+                p.comm = row.comm;
+                p.binary = row.exe;
+                p.argv = row.argv;
+                p.nspid = row.nspid;
+                set_pod(p, pod_uid, row.cgroup_path);
+                if (!p.has_parent) {
+                    p.has_parent = true;
+                    p.parent_tgid = row.ppid;
+                    if (auto it = snapshot_by_pid.find({run.run_id, row.ppid}); it != snapshot_by_pid.end()) {
+                        if (auto pp = procs.find(it->second); pp != procs.end()) {
+                            p.parent_start_ns = pp->second.start_ns;
+                            p.parent_entity_id = pp->second.entity_id;
+                        }
+                    }
+                }
+                snapshot_by_pid[{run.run_id, row.tgid}] = key_of(run, row.tgid, static_cast<int64_t>(row.start_ns));
+                process_line(
+                    "snapshot", run, batch, row.time_ns, p,
+                    [&](JsonOut& j) {
+                        j.num("ppid", row.ppid);
+                        j.num("uid", row.uid);
+                        j.num("gid", row.gid);
+                        j.num("euid", row.euid);
+                        j.bytes("cgroup_path", row.cgroup_path);
+                        j.bytes("nodename", row.nodename);
+                    },
+                    [&](JsonOut& j) {
+                        process_ecs(j, run, p);
+                        ecs_event(j, "snapshot", "event", {"process"}, {"info"});
+                    });
+                return Ok{};
+            }
+            case ChainTable::fork: {
+                const ForkEvent e = fork_row(st);
+                auto parent =
+                    find_or_recall(run, e.parent.tgid, static_cast<int64_t>(e.parent.start_ns), batch, e.parent_comm);
+                if (!parent) return parent.error();
+                // Copy before create(): it may rehash the table.
+                const ProcEntry forker = **parent;
+                ProcEntry& child = create(run, e.child.tgid, static_cast<int64_t>(e.child.start_ns));
+                child.comm = e.parent_comm;
+                child.binary = forker.binary;
+                child.argv = forker.argv;
+                child.nspid = 0;
+                child.pod_uid = forker.pod_uid;
+                child.container_id = forker.container_id;
+                child.has_parent = true;
+                child.parent_tgid = forker.tgid;
+                // The fork row's own start of the forker: nanoseconds, where
+                // a snapshot forker's entry has only its clock tick.
+                child.parent_start_ns = static_cast<int64_t>(e.parent.start_ns);
+                child.parent_entity_id = forker.entity_id;
+                process_line(
+                    "fork", run, batch, static_cast<int64_t>(e.time_ns), child,
+                    [&](JsonOut& j) { j.bytes("parent_comm", e.parent_comm); },
+                    [&](JsonOut& j) {
+                        process_ecs(j, run, child);
+                        ecs_event(j, "fork", "event", {"process"}, {"start"});
+                    });
+                return Ok{};
+            }
+            case ChainTable::exec: {
+                const ExecEvent e = exec_row(st);
+                const std::string pod_uid = st.text(col<ChainTable::exec>("pod_uid"));
+                ProcEntry& p = create(run, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
+                p.comm = e.comm;
+                p.binary = e.binary;
+                p.argv = e.argv;
+                p.nspid = e.nspid;
+                set_pod(p, pod_uid, e.cgroup_path);
+                if (!p.has_parent) set_parent(run, p, e.parent.tgid, static_cast<int64_t>(e.parent.start_ns));
+                process_line(
+                    "exec", run, batch, static_cast<int64_t>(e.time_ns), p,
+                    [&](JsonOut& j) {
+                        j.num("old_tid", e.old_tid);
+                        j.num("uid", e.uid);
+                        j.num("gid", e.gid);
+                        j.num("euid", e.euid);
+                        j.num("real_parent_tgid", e.parent.tgid);
+                        j.num("real_parent_start_ns", static_cast<int64_t>(e.parent.start_ns));
+                        j.bytes("real_parent_comm", e.parent_comm);
+                        j.bytes("nodename", e.nodename);
+                        j.num("cgroup_id", static_cast<int64_t>(e.cgroup_id));
+                        j.bytes("cgroup_path", e.cgroup_path);
+                        j.num("truncated", e.truncated);
+                    },
+                    [&](JsonOut& j) {
+                        process_ecs(j, run, p);
+                        ecs_event(j, "exec", "event", {"process"}, {"start"});
+                    });
+                return Ok{};
+            }
+            case ChainTable::exit: {
+                const ExitEvent e = exit_row(st);
+                auto p = find_or_recall(run, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns), batch, e.comm);
+                if (!p) return p.error();
+                ProcEntry& proc = **p;
+                if (!proc.exited) exited.push_back(key_of(run, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns)));
+                proc.exited = true;
+                process_line(
+                    "exit", run, batch, static_cast<int64_t>(e.time_ns), proc,
+                    [&](JsonOut& j) {
+                        j.num("code", e.code);
+                        j.num("signal", e.signal);
+                        j.boolean("core_dumped", e.core_dumped);
+                        j.bytes("comm", e.comm);
+                    },
+                    [&](JsonOut& j) {
+                        process_ecs(j, run, proc, &e);
+                        ecs_event(j, "exit", "event", {"process"}, {"end"});
+                    });
+                return Ok{};
+            }
+            case ChainTable::connect: {
+                const ConnectEvent e = connect_row(st);
+                const std::string result = st.text(col<ChainTable::connect>("result"));
+                auto p = find_or_recall(run, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns), batch, "");
+                if (!p) return p.error();
+                const ProcEntry& proc = **p;
+                process_line(
+                    "connect", run, batch, static_cast<int64_t>(e.time_ns), proc,
+                    [&](JsonOut& j) {
+                        j.num("outcome_ns", static_cast<int64_t>(e.outcome_ns));
+                        j.num("family", e.family);
+                        j.str("saddr", e.saddr);
+                        j.num("sport", e.sport);
+                        j.str("daddr", e.daddr);
+                        j.num("dport", e.dport);
+                        j.str("result", result);
+                    },
+                    [&](JsonOut& j) {
+                        process_ecs(j, run, proc);
+                        ecs_event(j, "connect", "event", {"network"}, {"connection", "start"},
+                                  e.established ? "success" : "failure");
+                        j.object("source");
+                        j.str("ip", e.saddr);
+                        j.num("port", e.sport);
+                        j.end_object();
+                        j.object("destination");
+                        j.str("ip", e.daddr);
+                        j.num("port", e.dport);
+                        j.end_object();
+                        j.object("network");
+                        j.str("transport", "tcp");
+                        j.str("type", e.family == 6 ? "ipv6" : "ipv4");
+                        j.end_object();
+                    });
+                return Ok{};
+            }
+            case ChainTable::loss: {
+                constexpr auto T = ChainTable::loss;
+                const int64_t from = st.int64(col<T>("from_ns")), to = st.int64(col<T>("to_ns")),
+                              count = st.int64(col<T>("count"));
+                const std::string reason = st.text(col<T>("reason"));
+                journal_line("loss", run, batch, from, "pipeline_error", {}, {"info"}, [&](JsonOut& j) {
+                    j.num("from_ns", from);
+                    j.num("to_ns", to);
+                    j.time("to", clock.to_wall(run.boot_id, to));
+                    j.num("count", count);
+                    j.str("reason", reason);
+                });
+                return Ok{};
+            }
+            case ChainTable::run_stops: {
+                constexpr auto T = ChainTable::run_stops;
+                auto it = runs.find(st.int64(col<T>("run_id")));
+                const RunMeta& r = it == runs.end() ? run : it->second;
+                const int64_t stopped = st.int64(col<T>("stopped_ns"));
+                journal_line("run_stop", r, batch, stopped, "event", {"host"}, {"end"}, [&](JsonOut& j) {
+                    j.num("stopped_wall_ns", st.int64(col<T>("stopped_wall_ns")));
+                    j.str("reason", st.text(col<T>("reason")));
+                    j.num("events", st.int64(col<T>("events")));
+                    j.num("lost", st.int64(col<T>("lost")));
+                });
+                return Ok{};
+            }
+            case ChainTable::prunes: {
+                constexpr auto T = ChainTable::prunes;
+                const std::string through_hash = st.blob(col<T>("through_hash"));
+                Hash h{};
+                std::memcpy(h.data(), through_hash.data(), std::min(through_hash.size(), h.size()));
+                journal_line("prune", run, batch, committed_ns, "event", {"configuration"}, {"deletion"},
+                             [&](JsonOut& j) {
+                                 j.num("through_batch", st.int64(col<T>("through_batch")));
+                                 j.str("through_hash", to_hex(h));
+                                 j.time("through_time", st.int64(col<T>("through_wall_ns")));
+                                 j.num("rows", st.int64(col<T>("rows")));
+                                 j.str("reason", st.text(col<T>("reason")));
+                             });
+                return Ok{};
+            }
+        }
+        return Ok{};
+    }
+
+    // A run that starts after one that never stopped (killed, crashed):
+    // the time between the last batch of the one and the start of the other
+    // was not recorded.
+    Status gap_before(const RunMeta& r, int64_t batch) {
+        auto prev = runs.find(r.run_id);
+        if (prev == runs.begin()) return Ok{};
+        --prev;
+        if (prev->second.stopped) return Ok{};
+        Stmt* s = lookup("SELECT committed_ns FROM batches WHERE batch_id < ?1 ORDER BY batch_id DESC LIMIT 1");
+        if (!s) return fail("batches");
+        s->bind(1, batch);
+        const int rc = s->step();
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail("batches");
+        const RunMeta& p = prev->second;
+        const int64_t from_wall = rc == SQLITE_ROW ? clock.to_wall(p.boot_id, s->int64(0)) : p.started_wall_ns;
+        journal_line("gap", r, batch, r.started_ns, "pipeline_error", {}, {"info"}, [&](JsonOut& j) {
+            j.num("previous_run", p.run_id);
+            j.time("from", from_wall);
+            j.time("to", r.started_wall_ns);
+        });
+        return Ok{};
+    }
+
+    // Batches after `from` that were pruned before this export saw them.
+    void pruned_line(const RunMeta& run, int64_t first_missing, int64_t last_missing, int64_t at_ns) {
+        journal_line("pruned", run, first_missing, at_ns, "pipeline_error", {}, {"info"}, [&](JsonOut& j) {
+            j.num("from_batch", first_missing);
+            j.num("through_batch", last_missing);
+        });
+    }
+
+    void batch_line(const RunMeta& run, int64_t batch, int64_t committed_ns, int64_t rows, int64_t batch_lines,
+                    const std::string& prev_hash, const std::string& hash) {
+        journal_line("batch", run, batch, committed_ns, "state", {}, {"info"}, [&](JsonOut& j) {
+            j.num("rows", rows);
+            j.num("lines", batch_lines + 1);
+            j.str("prev_hash", prev_hash);
+            j.str("hash", hash);
+        });
+    }
+
+    static std::string hex_of_blob(const std::string& blob) {
+        Hash h{};
+        std::memcpy(h.data(), blob.data(), std::min(blob.size(), h.size()));
+        return to_hex(h);
+    }
+
+    Result<ExportStats> run(ExportPosition& from, const BatchSink& sink, const std::function<bool()>& stop) {
+        ExportStats stats;
+        int64_t first_batch = 0, last_batch = 0;
+        {
+            auto st = db().prepare("SELECT coalesce(min(batch_id), 0), coalesce(max(batch_id), 0) FROM batches");
+            if (!st || st->step() != SQLITE_ROW) return fail("batches");
+            first_batch = st->int64(0);
+            last_batch = st->int64(1);
+        }
+        out.clear();
+        lines = 0;
+        if (from.batch > 0) {
+            auto st = db().prepare("SELECT hash FROM batches WHERE batch_id = ?1");
+            if (!st) return fail("batches");
+            st->bind(1, from.batch);
+            const int rc = st->step();
+            if (rc == SQLITE_ROW) {
+                if (hex_of_blob(st->blob(0)) != from.hash) {
+                    return Error{
+                        fmt::format("{}: the cursor names batch {} with hash {}, but the journal's batch {} "
+                                    "has another hash: a different journal, or a changed one",
+                                    path(), from.batch, from.hash, from.batch)};
+                }
+            } else if (rc != SQLITE_DONE) {
+                return fail("batches");
+            } else if (first_batch == 0 || from.batch > last_batch) {
+                return Error{
+                    fmt::format("{}: the cursor is at batch {}, but the journal ends at batch {}: a different journal?",
+                                path(), from.batch, last_batch)};
+            }
+        }
+        // Batches between the position and the first batch still there were
+        // pruned before they were exported: say so, once.
+        int64_t after = from.batch;
+        if (first_batch > from.batch + 1 && !runs.empty()) {
+            auto st = db().prepare("SELECT run_id, committed_ns FROM batches WHERE batch_id = ?1");
+            if (!st) return fail("batches");
+            st->bind(1, first_batch);
+            const RunMeta* r = &runs.begin()->second;
+            int64_t at_ns = r->started_ns;
+            if (st->step() == SQLITE_ROW) {
+                if (auto it = runs.find(st->int64(0)); it != runs.end()) r = &it->second;
+                at_ns = st->int64(1);
+            }
+            pruned_line(*r, from.batch + 1, first_batch - 1, at_ns);
+            after = first_batch - 1;
+        }
+        if (auto st = open_streams(after); !st) return st.error();
+
+        auto batches = db().prepare(
+            "SELECT batch_id, run_id, committed_ns, row_count, prev_hash, hash FROM batches WHERE batch_id > ?1 "
+            "ORDER BY batch_id");
+        if (!batches) return fail("batches");
+        batches->bind(1, after);
+        int rc;
+        while ((rc = batches->step()) == SQLITE_ROW) {
+            if (stop && stop()) break;
+            const int64_t batch = batches->int64(0);
+            auto run_it = runs.find(batches->int64(1));
+            // A batch committed outside any run (run 0: a prune by a writer
+            // that recorded nothing) belongs with the run before it.
+            if (batches->int64(1) == 0 && !runs.empty()) {
+                run_it = last_run != 0 ? runs.find(last_run) : std::prev(runs.end());
+            }
+            if (run_it == runs.end()) {
+                return Error{fmt::format("{}: journal is damaged: batch {} names run {}, which is not in runs", path(),
+                                         batch, batches->int64(1))};
+            }
+            const RunMeta& run = run_it->second;
+            last_run = run.run_id;
+            committed_ns = batches->int64(2);
+            const int64_t commit_wall = clock.to_wall(run.boot_id, committed_ns);
+            if (filter.until_wall_ns && commit_wall > *filter.until_wall_ns) break;
+            const bool in_window = !filter.since_wall_ns || commit_wall >= *filter.since_wall_ns;
+            const size_t mark = out.size();
+            const int64_t lines_before = lines;
+            for (auto& s : streams) {
+                while (!s.done) {
+                    if (!s.on_row) {
+                        const int step = s.stmt.step();
+                        if (step == SQLITE_DONE) {
+                            s.done = true;
+                            break;
+                        }
+                        if (step != SQLITE_ROW) return fail(table_name(s.table));
+                        s.on_row = true;
+                    }
+                    const int64_t row_batch = s.stmt.int64(0);
+                    if (row_batch > batch) break;
+                    if (row_batch < batch) {
+                        return Error{fmt::format(
+                            "{}: journal rows are out of batch order: {} row {} is in batch {}, after batch {}'s rows "
+                            "(run lineage verify)",
+                            path(), table_name(s.table), s.stmt.int64(s.rowid_col), row_batch, batch)};
+                    }
+                    s.on_row = false;
+                    ++stats.rows;
+                    if (auto st = on_row(s, run, batch); !st) return st.error();
+                }
+            }
+            for (const auto& k : exited) procs.erase(k);
+            exited.clear();
+            if (!in_window) {
+                out.resize(mark);
+                lines = lines_before;
+                from = ExportPosition{batch, hex_of_blob(batches->blob(5))};
+                continue;
+            }
+            batch_line(run, batch, committed_ns, batches->int64(3), lines - lines_before, hex_of_blob(batches->blob(4)),
+                       hex_of_blob(batches->blob(5)));
+            const ExportPosition next{batch, hex_of_blob(batches->blob(5))};
+            if (auto st = sink(out, next); !st) return st.error();
+            from = next;
+            ++stats.batches;
+            stats.lines += lines;
+            out.clear();
+            lines = 0;
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail("batches");
+        // A pruned line with no batch after it still has to go out.
+        if (!out.empty()) {
+            if (auto st = sink(out, from); !st) return st.error();
+            stats.lines += lines;
+            out.clear();
+            lines = 0;
+        }
+        return stats;
+    }
+};
+
+JournalExport::JournalExport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+JournalExport::~JournalExport() = default;
+JournalExport::JournalExport(JournalExport&&) noexcept = default;
+
+Result<JournalExport> JournalExport::open(const std::string& path, ExportFormat format, ExportFilter filter) {
+    auto impl = std::make_unique<Impl>();
+    impl->format = format;
+    impl->filter = std::move(filter);
+    auto reader = JournalReader::open(path);
+    if (!reader) return reader.error();
+    impl->reader = std::make_unique<JournalReader>(std::move(*reader));
+    if (auto st = impl->load_meta(); !st) return st.error();
+    return JournalExport(std::move(impl));
+}
+
+Result<ExportStats> JournalExport::run(ExportPosition& from, const BatchSink& sink, const std::function<bool()>& stop) {
+    return impl_->run(from, sink, stop);
+}
+
+}  // namespace lineage

@@ -1,0 +1,410 @@
+// lineage import --from lineage: export lines back into a journal.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "argv.h"
+#include "event.h"
+#include "hashchain.h"
+#include "import.h"
+#include "journal_writer.h"
+#include "version.h"
+
+namespace lineage {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kFormatTag = "lineage-export-1";
+constexpr size_t kMaxProblems = 20;
+
+// A line's field that must be there, of the right type: a json exception
+// (caught per line) otherwise.
+int64_t i64(const json& o, const char* k) {
+    return o.at(k).get<int64_t>();
+}
+std::string str(const json& o, const char* k) {
+    return o.at(k).get<std::string>();
+}
+
+// Text the exporter may have replaced with U+FFFD: the exact bytes from the
+// k_b64 sibling when there is one.
+std::string bytes_of(const json& o, const std::string& k);
+
+std::optional<std::string> base64_decode(std::string_view in) {
+    auto val = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '+') return 62;
+        if (c == '/') return 63;
+        return -1;
+    };
+    if (in.size() % 4 != 0) return std::nullopt;
+    std::string out;
+    for (size_t i = 0; i < in.size(); i += 4) {
+        int v[4];
+        int pad = 0;
+        for (int j = 0; j < 4; ++j) {
+            const char c = in[i + static_cast<size_t>(j)];
+            if (c == '=' && i + 4 == in.size() && j >= 2) {
+                v[j] = 0;
+                ++pad;
+            } else {
+                if (pad) return std::nullopt;
+                v[j] = val(c);
+                if (v[j] < 0) return std::nullopt;
+            }
+        }
+        const uint32_t n = static_cast<uint32_t>(v[0] << 18 | v[1] << 12 | v[2] << 6 | v[3]);
+        out.push_back(static_cast<char>(n >> 16));
+        if (pad < 2) out.push_back(static_cast<char>(n >> 8 & 0xff));
+        if (pad < 1) out.push_back(static_cast<char>(n & 0xff));
+    }
+    return out;
+}
+
+std::string bytes_of(const json& o, const std::string& k) {
+    if (auto it = o.find(k + "_b64"); it != o.end()) {
+        auto raw = base64_decode(it->get<std::string>());
+        if (!raw) throw std::runtime_error(k + "_b64 is not base64");
+        return *raw;
+    }
+    return o.at(k).get<std::string>();
+}
+
+std::string argv_of(const json& process) {
+    if (auto it = process.find("args_b64"); it != process.end()) {
+        auto raw = base64_decode(it->get<std::string>());
+        if (!raw) throw std::runtime_error("args_b64 is not base64");
+        return *raw;
+    }
+    std::vector<std::string> args;
+    for (const auto& a : process.at("args")) args.push_back(a.get<std::string>());
+    return join_argv(args);
+}
+
+std::string pod_uid_of(const json& line) {
+    const json& pod = line.at("pod");
+    return pod.is_null() ? std::string() : str(pod, "uid");
+}
+
+ProcRef proc_of(const json& process) {
+    return {static_cast<uint32_t>(i64(process, "tgid")), static_cast<uint64_t>(i64(process, "start_ns"))};
+}
+
+Result<std::string> sha256_of_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Error{fmt::format("{}: cannot open", path)};
+    Sha256 sha;
+    sha.begin();
+    std::vector<char> buf(1 << 16);
+    while (in) {
+        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+        sha.update(buf.data(), static_cast<size_t>(in.gcount()));
+    }
+    if (in.bad()) return Error{fmt::format("{}: read error", path)};
+    return to_hex(sha.finish());
+}
+
+class Importer {
+public:
+    Importer(JournalWriter& w, ImportReport& report) : w_(w), report_(report) {}
+
+    Status file(const std::string& path) {
+        auto sha = sha256_of_file(path);
+        if (!sha) return sha.error();
+        sha_ = *sha;
+        file_ = path;
+        std::ifstream in(path, std::ios::binary);
+        if (!in) return Error{fmt::format("{}: cannot open", path)};
+        std::string line;
+        int64_t number = 0;
+        bool first = true;
+        while (std::getline(in, line)) {
+            ++number;
+            if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+            ++report_.lines;
+            const json j = json::parse(line, nullptr, false);
+            if (first) {
+                first = false;
+                if (j.is_discarded() || !j.is_object() || j.value("schema", "") != kFormatTag) {
+                    return Error{fmt::format(
+                        "{}:{}: not a line of lineage export --format jsonl (no \"schema\": \"{}\"); refused, "
+                        "nothing imported",
+                        path, number, kFormatTag)};
+                }
+            }
+            std::string why;
+            if (j.is_discarded() || !j.is_object()) {
+                why = "not a JSON object";
+            } else {
+                try {
+                    auto st = one(j);
+                    if (!st) return st;  // the journal could not be written: stop
+                } catch (const std::exception& e) {
+                    // Every field is read before the writer is called, so a
+                    // line that fails here has written nothing.
+                    why = e.what();
+                }
+            }
+            if (!why.empty()) {
+                ++report_.malformed;
+                if (report_.problems.size() < kMaxProblems) {
+                    report_.problems.push_back(fmt::format("{}:{}: {}", path, number, why));
+                }
+            }
+        }
+        if (in.bad()) return Error{fmt::format("{}: read error", path)};
+        return finish_run(std::nullopt);
+    }
+
+private:
+    // Commits what is open and leaves the run (a run without its stop line
+    // stays without a stop row, as the original did).
+    Status finish_run(std::optional<int64_t> commit_ns) {
+        if (!w_.batch_open()) return Ok{};
+        if (auto st = w_.commit(commit_ns.value_or(last_ns_)); !st) return st;
+        ++report_.batches;
+        return Ok{};
+    }
+
+    Status one(const json& j) {
+        const std::string kind = str(j, "kind");
+        const int64_t time_ns = i64(j, "time_ns");
+        const std::string run_key = str(j, "journal_id") + ":" + std::to_string(i64(j, "run"));
+        if (kind != "run_start" && run_key != run_key_) {
+            // A line of a run whose start line was not given (a query
+            // result, a cursor's later part): the run is made from the line.
+            if (auto st = start_run(j, nullptr); !st) return st;
+        }
+        last_ns_ = time_ns;
+        if (kind == "run_start") return start_run(j, &j.at("run_start"));
+        if (kind == "clock") {
+            const json& c = j.at("clock");
+            if (i64(c, "boot_ns") == run_started_ns_ && i64(c, "wall_ns") == run_started_wall_ns_) {
+                ++report_.skipped;  // begin_run wrote the run's start sample already
+                return Ok{};
+            }
+            return row(w_.add_clock_sample(i64(c, "boot_ns"), i64(c, "wall_ns")));
+        }
+        if (kind == "pod_name") {
+            const json& p = j.at("pod_name");
+            return row(
+                w_.add_pod(str(p, "uid"), str(p, "name"), str(p, "namespace"), pod_name_source_from(str(p, "source"))));
+        }
+        if (kind == "snapshot") {
+            const json& p = j.at("process");
+            const json& s = j.at("snapshot");
+            SnapshotRow r;
+            r.time_ns = time_ns;
+            r.tgid = static_cast<uint32_t>(i64(p, "tgid"));
+            r.nspid = static_cast<uint32_t>(i64(p, "nspid"));
+            r.ppid = static_cast<uint32_t>(i64(s, "ppid"));
+            r.start_ns = static_cast<uint64_t>(i64(p, "start_ns"));
+            r.uid = static_cast<uint32_t>(i64(s, "uid"));
+            r.gid = static_cast<uint32_t>(i64(s, "gid"));
+            r.euid = static_cast<uint32_t>(i64(s, "euid"));
+            r.comm = bytes_of(p, "comm");
+            r.exe = bytes_of(p, "binary");
+            r.argv = argv_of(p);
+            r.cgroup_path = bytes_of(s, "cgroup_path");
+            r.nodename = bytes_of(s, "nodename");
+            return row(w_.add_snapshot(r, pod_uid_of(j)));
+        }
+        if (kind == "fork") {
+            const json& parent = j.at("parent");
+            ForkEvent e;
+            e.time_ns = static_cast<uint64_t>(time_ns);
+            e.child = proc_of(j.at("process"));
+            e.parent = {static_cast<uint32_t>(i64(parent, "tgid")), static_cast<uint64_t>(i64(parent, "start_ns"))};
+            e.parent_comm = bytes_of(j.at("fork"), "parent_comm");
+            return row(w_.add(Event{e}, ""));
+        }
+        if (kind == "exec") {
+            const json& p = j.at("process");
+            const json& x = j.at("exec");
+            ExecEvent e;
+            e.time_ns = static_cast<uint64_t>(time_ns);
+            e.proc = proc_of(p);
+            e.parent = {static_cast<uint32_t>(i64(x, "real_parent_tgid")),
+                        static_cast<uint64_t>(i64(x, "real_parent_start_ns"))};
+            e.nspid = static_cast<uint32_t>(i64(p, "nspid"));
+            e.old_tid = static_cast<uint32_t>(i64(x, "old_tid"));
+            e.uid = static_cast<uint32_t>(i64(x, "uid"));
+            e.gid = static_cast<uint32_t>(i64(x, "gid"));
+            e.euid = static_cast<uint32_t>(i64(x, "euid"));
+            e.truncated = static_cast<uint32_t>(i64(x, "truncated"));
+            e.cgroup_id = static_cast<uint64_t>(i64(x, "cgroup_id"));
+            e.comm = bytes_of(p, "comm");
+            e.parent_comm = bytes_of(x, "real_parent_comm");
+            e.nodename = bytes_of(x, "nodename");
+            e.cgroup_path = bytes_of(x, "cgroup_path");
+            e.binary = bytes_of(p, "binary");
+            e.argv = argv_of(p);
+            return row(w_.add(Event{e}, pod_uid_of(j)));
+        }
+        if (kind == "exit") {
+            const json& x = j.at("exit");
+            ExitEvent e;
+            e.time_ns = static_cast<uint64_t>(time_ns);
+            e.proc = proc_of(j.at("process"));
+            e.code = static_cast<int>(i64(x, "code"));
+            e.signal = static_cast<int>(i64(x, "signal"));
+            e.core_dumped = x.at("core_dumped").get<bool>();
+            e.comm = bytes_of(x, "comm");
+            return row(w_.add(Event{e}, ""));
+        }
+        if (kind == "connect") {
+            const json& c = j.at("connect");
+            ConnectEvent e;
+            e.time_ns = static_cast<uint64_t>(time_ns);
+            e.outcome_ns = static_cast<uint64_t>(i64(c, "outcome_ns"));
+            e.proc = proc_of(j.at("process"));
+            e.family = static_cast<int>(i64(c, "family"));
+            e.saddr = str(c, "saddr");
+            e.sport = static_cast<uint16_t>(i64(c, "sport"));
+            e.daddr = str(c, "daddr");
+            e.dport = static_cast<uint16_t>(i64(c, "dport"));
+            e.established = str(c, "result") == "established";
+            return row(w_.add(Event{e}, ""));
+        }
+        if (kind == "loss") {
+            const json& l = j.at("loss");
+            return row(w_.add_loss(i64(l, "from_ns"), i64(l, "to_ns"), i64(l, "count"), str(l, "reason")));
+        }
+        if (kind == "run_stop") {
+            const json& s = j.at("run_stop");
+            if (auto st =
+                    w_.end_run(time_ns, i64(s, "stopped_wall_ns"), str(s, "reason"), i64(s, "events"), i64(s, "lost"));
+                !st) {
+                return st;
+            }
+            ++report_.imported;
+            ++report_.batches;
+            return Ok{};
+        }
+        if (kind == "batch") {
+            // The exported batch is complete: so is the imported one.
+            ++report_.skipped;
+            return finish_run(time_ns);
+        }
+        if (kind == "gap" || kind == "prune" || kind == "pruned") {
+            // A gap follows from the runs; prunes of the original are not
+            // prunes of this journal.
+            ++report_.skipped;
+            return Ok{};
+        }
+        throw std::runtime_error(fmt::format("unknown kind \"{}\"", kind));
+    }
+
+    Status row(Status st) {
+        if (st) ++report_.imported;
+        return st;
+    }
+
+    // A run of the original, from its run_start line (`start`), or from any
+    // line of it when the start line is missing.
+    Status start_run(const json& j, const json* start) {
+        if (auto st = finish_run(std::nullopt); !st) return st;
+        RunInfo info;
+        info.boot_id = str(j, "boot_id");
+        info.node = str(j, "node");
+        std::string recorded_filters = "{}";
+        if (start) {
+            info.started_ns = i64(j, "time_ns");
+            info.started_wall_ns = i64(*start, "started_wall_ns");
+            info.version = str(*start, "version");
+            info.kernel = str(*start, "kernel");
+            info.hooks = str(*start, "hooks");
+            recorded_filters = str(*start, "filters");
+            info.argv_cap = i64(*start, "argv_cap");
+            info.clk_tck = i64(*start, "clk_tck");
+            info.recorder_pid = i64(*start, "recorder_pid");
+        } else {
+            // Only the line's own time and its wall-clock form are known.
+            info.started_ns = i64(j, "time_ns");
+            info.started_wall_ns = wall_of(j);
+            info.version = "unknown";
+        }
+        json filters = json::parse(recorded_filters, nullptr, false);
+        json provenance = {{"imported",
+                            {{"format", "lineage"},
+                             {"file", file_},
+                             {"sha256", sha_},
+                             {"importer", std::string("lineage ") + kVersion},
+                             {"journal_id", str(j, "journal_id")},
+                             {"run", i64(j, "run")}}},
+                           {"recorded_filters", filters.is_discarded() ? json(recorded_filters) : filters}};
+        info.filters_json = provenance.dump(-1, ' ', false, json::error_handler_t::replace);
+        auto run = w_.begin_run(info);
+        if (!run) return run.error();
+        ++report_.runs;
+        if (start) ++report_.imported;
+        run_key_ = str(j, "journal_id") + ":" + std::to_string(i64(j, "run"));
+        run_started_ns_ = info.started_ns;
+        run_started_wall_ns_ = info.started_wall_ns;
+        return Ok{};
+    }
+
+    // Wall-clock ns of a line from its RFC 3339 "time" (nanoseconds, UTC).
+    static int64_t wall_of(const json& j) {
+        const std::string t = str(j, "time");
+        std::tm tm{};
+        int ns = 0;
+        if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%9dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                        &tm.tm_min, &tm.tm_sec, &ns) != 7) {
+            throw std::runtime_error("time is not RFC 3339 with nanoseconds");
+        }
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        return static_cast<int64_t>(timegm(&tm)) * 1'000'000'000 + ns;
+    }
+
+    JournalWriter& w_;
+    ImportReport& report_;
+    std::string file_, sha_, run_key_;
+    int64_t last_ns_ = 0, run_started_ns_ = 0, run_started_wall_ns_ = 0;
+};
+
+}  // namespace
+
+Result<ImportReport> import_lineage(const std::vector<std::string>& files, const std::string& journal) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (fs::exists(journal, ec)) return Error{fmt::format("{}: exists; import writes a new journal", journal)};
+    for (const auto& f : files) {
+        if (!fs::is_regular_file(f, ec)) return Error{fmt::format("{}: not a readable file", f)};
+    }
+    const std::string temp = journal + ".importing";
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(temp + suffix, ec);
+    ImportReport report;
+    Status result = Ok{};
+    {
+        auto w = JournalWriter::open(temp);
+        if (!w) return w.error();
+        Importer importer(*w, report);
+        for (const auto& f : files) {
+            result = importer.file(f);
+            if (!result) break;
+        }
+    }
+    if (!result) {
+        for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(temp + suffix, ec);
+        return result.error();
+    }
+    // The writer is closed: its WAL is checkpointed into the file.
+    fs::rename(temp, journal, ec);
+    if (ec) return Error{fmt::format("{}: cannot rename the imported journal: {}", journal, ec.message())};
+    for (const char* suffix : {"-wal", "-shm"}) fs::remove(temp + suffix, ec);
+    return report;
+}
+
+}  // namespace lineage

@@ -1,0 +1,549 @@
+// lineage export: every row once, batch by batch, with its chain; the
+// cursor; the line formats; the command line.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "export.h"
+#include "fixture_journal.h"
+#include "journal_format.h"
+#include "journal_writer.h"
+#include "sqlite.h"
+
+using namespace fixture;
+using namespace lineage;
+using nlohmann::json;
+
+extern char** environ;
+
+namespace {
+
+std::vector<json> parse_lines(const std::string& text) {
+    std::vector<json> out;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t end = text.find('\n', pos);
+        REQUIRE(end != std::string::npos);  // every line ends with a newline
+        out.push_back(json::parse(text.substr(pos, end - pos)));
+        pos = end + 1;
+    }
+    return out;
+}
+
+// Exports a journal from `from` through a sink that keeps what it is given,
+// and fails (as a killed export would stop) after `fail_after` batches.
+struct Collected {
+    std::string text;
+    std::vector<ExportPosition> positions;
+};
+Result<ExportStats> export_from(const std::string& path, ExportPosition& from, Collected& c,
+                                ExportFormat format = ExportFormat::jsonl, ExportFilter filter = {},
+                                int fail_after = -1) {
+    auto e = JournalExport::open(path, format, std::move(filter));
+    if (!e) return e.error();
+    int batches = 0;
+    return e->run(from, [&](std::string_view lines, const ExportPosition& after) -> Status {
+        if (fail_after >= 0 && batches == fail_after) return Error{"stopped"};
+        ++batches;
+        c.text += lines;
+        c.positions.push_back(after);
+        return Ok{};
+    });
+}
+
+int64_t count_rows(const std::string& path, const std::string& table) {
+    auto db = Database::open_read(sqlite_file_uri(path) + "?mode=ro");
+    REQUIRE(db.ok());
+    auto n = query_int(*db, "SELECT count(*) FROM " + table);
+    REQUIRE(n.ok());
+    return *n;
+}
+
+std::string entity(uint32_t tgid, uint64_t start_ns) {
+    return export_entity_id(RunOptions{}.boot_id, tgid, start_ns / 10'000'000);
+}
+
+// A journal of many small batches (8 rows each): 1,500 processes forked,
+// exec'd and exited under one parent, a third of them in the incident pod.
+FixtureJournal many_batches() {
+    FixtureJournal fx;
+    Proc shim = fx.snapshot(18150, 1, at(940, 800'000'000), "containerd-shim", "/usr/bin/containerd-shim", {"shim"});
+    for (uint32_t i = 0; i < 1500; ++i) {
+        const uint64_t t = at(1000) + uint64_t{i} * 50'000'000;
+        Proc p = FixtureJournal::proc(20000 + i, t + 1'000);
+        fx.fork(shim, p, t + 1'000);
+        if (i % 3 == 0) {
+            fx.exec(p, "/bin/sh", {"sh", "-c", fmt::format("job {}", i)}, t + 2'000'000,
+                    pod_cgroup(kIncidentPodUid, kIncidentContainer), kIncidentPodName);
+        } else if (i % 3 == 1) {
+            fx.exec(p, "/usr/bin/curl", {"curl", "http://example.com/"}, t + 2'000'000);
+            fx.connect(p, "93.184.216.34", 80, t + 3'000'000);
+        }
+        fx.exit(p, t + 20'000'000, static_cast<int>(i % 7));
+    }
+    fx.pod(kIncidentPodUid, kIncidentPodName, kIncidentNamespace);
+    return fx;
+}
+
+// Spawns LINEAGE_BIN with args in cwd; returns the PID.
+pid_t spawn_lineage(const std::vector<std::string>& args, const std::string& cwd) {
+    std::vector<std::string> argv{LINEAGE_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, LINEAGE_BIN, &fa, nullptr, cargv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    REQUIRE(rc == 0);
+    return pid;
+}
+
+}  // namespace
+
+TEST_CASE("export prints every row once, batch by batch, each batch with its chain link", "[export]") {
+    TempDir dir;
+    const std::string path = dir / "incident.db";
+    incident_fixture().write(path);
+
+    ExportPosition from;
+    Collected c;
+    auto stats = export_from(path, from, c);
+    REQUIRE(stats.ok());
+    const auto lines = parse_lines(c.text);
+    std::map<std::string, int64_t> kinds;
+    for (const auto& l : lines) ++kinds[l.at("kind").get<std::string>()];
+
+    // One line per row of every table, one batch line per batch.
+    CHECK(kinds["fork"] == count_rows(path, "fork"));
+    CHECK(kinds["exec"] == count_rows(path, "exec"));
+    CHECK(kinds["exit"] == count_rows(path, "exit"));
+    CHECK(kinds["connect"] == count_rows(path, "connect"));
+    CHECK(kinds["snapshot"] == count_rows(path, "snapshot"));
+    CHECK(kinds["loss"] == count_rows(path, "loss"));
+    CHECK(kinds["clock"] == count_rows(path, "clock_samples"));
+    CHECK(kinds["pod_name"] == count_rows(path, "pods"));
+    CHECK(kinds["run_start"] == 1);
+    CHECK(kinds["run_stop"] == 1);
+    CHECK(kinds["batch"] == count_rows(path, "batches"));
+    CHECK(stats->batches == kinds["batch"]);
+    CHECK(stats->lines == static_cast<int64_t>(lines.size()));
+    CHECK(from.batch == kinds["batch"]);
+
+    // Batch lines close their batches in order, and chain.
+    std::string prev(64, '0');
+    int64_t expect = 1;
+    for (const auto& l : lines) {
+        CHECK(l.at("batch").get<int64_t>() == expect);
+        if (l.at("kind") != "batch") continue;
+        CHECK(l.at("chain").at("prev_hash") == prev);
+        prev = l.at("chain").at("hash").get<std::string>();
+        ++expect;
+    }
+    CHECK(from.hash == prev);
+
+    // Each line stands alone: the exfiltrating curl names its pod, itself
+    // and its parent, with entity ids a consumer can join on.
+    const Proc payload{18294, at(1042, 900'111'222)};
+    const Proc curl{18296, at(1043, 200'000'002)};
+    bool seen = false;
+    for (const auto& l : lines) {
+        if (l.at("kind") != "connect" || l.at("process").at("tgid") != 18296) continue;
+        seen = true;
+        CHECK(l.at("node") == "node-1");
+        CHECK(l.at("process").at("entity_id") == entity(curl.tgid, curl.start_ns));
+        CHECK(l.at("parent").at("entity_id") == entity(payload.tgid, payload.start_ns));
+        CHECK(l.at("parent").at("tgid") == 18294);
+        CHECK(l.at("process").at("binary") == "/usr/bin/curl");
+        CHECK(l.at("pod").at("name") == kIncidentPodName);
+        CHECK(l.at("pod").at("namespace") == kIncidentNamespace);
+        CHECK(l.at("pod").at("container") == kIncidentContainer);
+        CHECK(l.at("connect").at("daddr") == "93.184.216.34");
+        CHECK(l.at("time").get<std::string>().starts_with("2026-04-22T09:0"));
+    }
+    CHECK(seen);
+}
+
+TEST_CASE("a restarted export goes on after the last batch, none skipped or repeated", "[export][cursor]") {
+    TempDir dir;
+    const std::string path = dir / "many.db";
+    many_batches().write(path);
+
+    ExportPosition whole_pos;
+    Collected whole;
+    REQUIRE(export_from(path, whole_pos, whole).ok());
+    REQUIRE(whole.positions.size() > 100);
+
+    // Stopped after 37 batches, then after 50 more, then to the end.
+    ExportPosition pos;
+    Collected parts;
+    CHECK_FALSE(export_from(path, pos, parts, ExportFormat::jsonl, {}, 37).ok());
+    CHECK(pos == whole.positions[36]);
+    CHECK_FALSE(export_from(path, pos, parts, ExportFormat::jsonl, {}, 50).ok());
+    CHECK(pos == whole.positions[86]);
+    REQUIRE(export_from(path, pos, parts).ok());
+    CHECK(pos == whole_pos);
+    // The very same bytes: processes that began before the restart are
+    // described as if the export had read their batches itself.
+    CHECK(parts.text == whole.text);
+
+    // At the end, nothing more.
+    Collected none;
+    REQUIRE(export_from(path, pos, none).ok());
+    CHECK(none.text.empty());
+}
+
+TEST_CASE("a cursor that does not belong to the journal is refused", "[export][cursor]") {
+    TempDir dir;
+    const std::string path = dir / "incident.db";
+    incident_fixture().write(path);
+    Collected c;
+    ExportPosition wrong{2, std::string(64, 'a')};
+    auto r = export_from(path, wrong, c);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains("incident.db") && Catch::Contains("another hash"));
+    ExportPosition beyond{999, std::string(64, 'a')};
+    r = export_from(path, beyond, c);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains("ends at batch"));
+    CHECK(c.text.empty());
+}
+
+TEST_CASE("batches pruned before they were exported are named once", "[export][cursor][retention]") {
+    TempDir dir;
+    const std::string path = dir / "many.db";
+    many_batches().write(path);
+    ExportPosition pos;
+    Collected first;
+    CHECK_FALSE(export_from(path, pos, first, ExportFormat::jsonl, {}, 3).ok());
+    REQUIRE(pos.batch == 3);
+    {
+        auto w = JournalWriter::open(path);
+        REQUIRE(w.ok());
+        auto p = w->prune_through(10, "max-size", 2'000'000'000'000);
+        REQUIRE(p.ok());
+    }
+    Collected rest;
+    auto r = export_from(path, pos, rest);
+    INFO((r.ok() ? std::string() : r.error().message));
+    REQUIRE(r.ok());
+    const auto lines = parse_lines(rest.text);
+    REQUIRE_FALSE(lines.empty());
+    CHECK(lines[0].at("kind") == "pruned");
+    CHECK(lines[0].at("pruned").at("from_batch") == 4);
+    CHECK(lines[0].at("pruned").at("through_batch") == 10);
+    CHECK(lines[1].at("batch") == 11);
+    int pruned = 0, prune = 0;
+    for (const auto& l : lines) {
+        pruned += l.at("kind") == "pruned";
+        prune += l.at("kind") == "prune";
+    }
+    CHECK(pruned == 1);
+    CHECK(prune == 1);  // the prune's own row, in its batch
+}
+
+TEST_CASE("export selectors keep process lines of the selection and every batch line", "[export]") {
+    TempDir dir;
+    const std::string path = dir / "incident.db";
+    incident_fixture().write(path);
+    ExportFilter f;
+    f.pod = kIncidentNamespace + "/" + kIncidentPodName;
+    ExportPosition pos;
+    Collected c;
+    REQUIRE(export_from(path, pos, c, ExportFormat::jsonl, f).ok());
+    const auto lines = parse_lines(c.text);
+    int batch_lines = 0, process_lines = 0;
+    for (const auto& l : lines) {
+        if (l.at("kind") == "batch") ++batch_lines;
+        if (!l.contains("process")) continue;
+        ++process_lines;
+        CHECK(l.at("pod").at("uid") == kIncidentPodUid);
+    }
+    CHECK(batch_lines == count_rows(path, "batches"));
+    CHECK(process_lines > 5);
+
+    ExportFilter by_pid;
+    by_pid.pid = 19000;  // journalctl, on the host
+    Collected h;
+    ExportPosition pos2;
+    REQUIRE(export_from(path, pos2, h, ExportFormat::jsonl, by_pid).ok());
+    for (const auto& l : parse_lines(h.text)) {
+        if (l.contains("process")) CHECK(l.at("process").at("tgid") == 19000);
+    }
+}
+
+TEST_CASE("ECS lines carry the documented fields", "[export][ecs]") {
+    TempDir dir;
+    const std::string path = dir / "incident.db";
+    incident_fixture().write(path);
+    ExportPosition pos;
+    Collected c;
+    REQUIRE(export_from(path, pos, c, ExportFormat::ecs).ok());
+    bool exec_seen = false, connect_seen = false, exit_seen = false;
+    for (const auto& l : parse_lines(c.text)) {
+        CHECK(l.contains("@timestamp"));
+        CHECK(l.at("host").at("name") == "node-1");
+        CHECK(l.at("event").contains("kind"));
+        CHECK(l.at("lineage").contains("batch"));
+        const std::string action = l.at("event").at("action");
+        if (action == "exec" && l.at("process").at("pid") == 18296) {
+            exec_seen = true;
+            CHECK(l.at("event").at("category") == json::array({"process"}));
+            CHECK(l.at("event").at("type") == json::array({"start"}));
+            CHECK(l.at("process").at("entity_id") == entity(18296, at(1043, 200'000'002)));
+            CHECK(l.at("process").at("parent").at("entity_id") == entity(18294, at(1042, 900'111'222)));
+            CHECK(l.at("process").at("executable") == "/usr/bin/curl");
+            CHECK(l.at("process").at("args").size() == 4);
+            CHECK(l.at("process").contains("start"));
+            CHECK(l.at("orchestrator").at("resource").at("name") == kIncidentPodName);
+            CHECK(l.at("container").at("id") == kIncidentContainer);
+        }
+        if (action == "connect" && l.at("process").at("pid") == 18296) {
+            connect_seen = true;
+            CHECK(l.at("destination").at("ip") == "93.184.216.34");
+            CHECK(l.at("destination").at("port") == 80);
+            CHECK(l.at("event").at("category") == json::array({"network"}));
+        }
+        if (action == "exit" && l.at("process").at("pid") == 18296) {
+            exit_seen = true;
+            CHECK(l.at("process").at("exit_code") == 0);
+            CHECK(l.at("event").at("type") == json::array({"end"}));
+        }
+    }
+    CHECK(exec_seen);
+    CHECK(connect_seen);
+    CHECK(exit_seen);
+}
+
+TEST_CASE("export lines match schema/export.schema.json, and the schema rejects drift", "[export][json_schema]") {
+    const std::string python = "/usr/bin/python3";
+    INFO("needs /usr/bin/python3 with jsonschema: apt-get install python3-jsonschema");
+    REQUIRE(run_process({python, "-c", "import jsonschema"}, "/").status == 0);
+    TempDir dir;
+    const std::string path = dir / "incident.db";
+    incident_fixture().write(path);
+    ExportPosition pos;
+    Collected c;
+    REQUIRE(export_from(path, pos, c).ok());
+    auto lines = parse_lines(c.text);
+    // Bytes that are not UTF-8 come out replaced, with their base64.
+    {
+        FixtureJournal fx;
+        Proc p = FixtureJournal::proc(4242, at(1000, 123'456'789));
+        fx.fork(Proc{1, 500'000'000}, p, at(1000, 123'456'789));
+        fx.exec(p, "/tmp/\xff\x1b[2J", {"x\xfe", "ok"}, at(1000, 200'000'000));
+        fx.write(dir / "hostile.db");
+        ExportPosition hp;
+        Collected hc;
+        REQUIRE(export_from(dir / "hostile.db", hp, hc).ok());
+        for (auto& l : parse_lines(hc.text)) {
+            if (l.at("kind") == "exec") {
+                CHECK(l.at("process").contains("binary_b64"));
+                CHECK(l.at("process").contains("args_b64"));
+            }
+            lines.push_back(l);
+        }
+    }
+    std::vector<std::string> cmd{python, "-m", "jsonschema", "--output", "pretty"};
+    for (size_t i = 0; i < lines.size(); ++i) {
+        const std::string f = dir / fmt::format("line{}.json", i);
+        write_file(f, lines[i].dump());
+        cmd.push_back("-i");
+        cmd.push_back(f);
+    }
+    cmd.push_back(std::string(LINEAGE_SOURCE_DIR) + "/schema/export.schema.json");
+    RunResult ok = run_process(cmd, "/");
+    INFO(ok.out + ok.err);
+    CHECK(ok.status == 0);
+    CHECK((ok.out + ok.err).find("ValidationError") == std::string::npos);
+
+    // Drift the schema must catch.
+    json exec_line;
+    for (const auto& l : lines)
+        if (l.at("kind") == "exec") exec_line = l;
+    std::vector<json> bad;
+    bad.push_back(exec_line);
+    bad.back().erase("parent");
+    bad.push_back(exec_line);
+    bad.back()["process"]["extra"] = 1;
+    bad.push_back(exec_line);
+    bad.back()["process"]["entity_id"] = "not-hex";
+    bad.push_back(exec_line);
+    bad.back()["kind"] = "exit";
+    bad.push_back(exec_line);
+    bad.back()["time"] = "2026-04-22 09:00";
+    for (size_t i = 0; i < bad.size(); ++i) {
+        const std::string f = dir / fmt::format("bad{}.json", i);
+        write_file(f, bad[i].dump());
+        RunResult r = run_process(
+            {python, "-m", "jsonschema", "-i", f, std::string(LINEAGE_SOURCE_DIR) + "/schema/export.schema.json"}, "/");
+        INFO(i << ": " << bad[i].dump());
+        CHECK(r.status != 0);
+    }
+}
+
+TEST_CASE("export --cursor --output: killed mid-stream and restarted, every batch is written exactly once",
+          "[export][cursor][cli]") {
+    TempDir dir;
+    many_batches().write(dir / "many.db");
+    RunResult clean = run_lineage({"export", "--journal", "many.db", "--output", "clean.jsonl"}, dir.path());
+    REQUIRE(clean.status == 0);
+    const std::string expected = read_file(dir / "clean.jsonl");
+    REQUIRE(expected.size() > 100'000);
+
+    // SIGKILL at growing delays until a run gets to the end by itself.
+    int kills = 0;
+    for (int delay_us = 2'000;; delay_us += 3'000) {
+        REQUIRE(delay_us < 20'000'000);
+        pid_t pid = spawn_lineage({"export", "--journal", "many.db", "--cursor", "c.json", "--output", "out.jsonl"},
+                                  dir.path());
+        std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
+        kill(pid, SIGKILL);
+        int status = 0;
+        REQUIRE(waitpid(pid, &status, 0) == pid);
+        if (WIFEXITED(status)) {
+            REQUIRE(WEXITSTATUS(status) == 0);
+            break;
+        }
+        ++kills;
+    }
+    INFO(kills << " kills");
+    CHECK(kills >= 1);
+    const std::string got = read_file(dir / "out.jsonl");
+    // Byte for byte what one uninterrupted export writes: every batch once.
+    CHECK(got == expected);
+    std::set<int64_t> batches;
+    for (const auto& l : parse_lines(got)) {
+        if (l.at("kind") == "batch") CHECK(batches.insert(l.at("batch").get<int64_t>()).second);
+    }
+    CHECK(static_cast<int64_t>(batches.size()) == count_rows(dir / "many.db", "batches"));
+
+    // Run again: nothing new, nothing repeated.
+    RunResult again =
+        run_lineage({"export", "--journal", "many.db", "--cursor", "c.json", "--output", "out.jsonl"}, dir.path());
+    CHECK(again.status == 0);
+    CHECK(read_file(dir / "out.jsonl") == expected);
+}
+
+TEST_CASE("export on stdout with --cursor prints only what is new", "[export][cursor][cli]") {
+    TempDir dir;
+    incident_fixture().write(dir / "incident.db");
+    RunResult first = run_lineage({"export", "--journal", "incident.db", "--cursor", "c.json"}, dir.path());
+    REQUIRE(first.status == 0);
+    CHECK_FALSE(first.out.empty());
+    const json cursor = json::parse(read_file(dir / "c.json"));
+    CHECK(cursor.at("format") == "lineage-export-cursor-1");
+    CHECK(cursor.at("journals").at("incident.db").at("batch") == count_rows(dir / "incident.db", "batches"));
+    RunResult second = run_lineage({"export", "--journal", "incident.db", "--cursor", "c.json"}, dir.path());
+    CHECK(second.status == 0);
+    CHECK(second.out.empty());
+}
+
+TEST_CASE("export refuses bad arguments and bad files with one line, changing nothing", "[export][cli]") {
+    TempDir dir;
+    incident_fixture().write(dir / "incident.db");
+    const int64_t mtime = lineage::test::mtime_ns(dir / "incident.db");
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    write_file(dir / "bad-cursor.json", "{\"format\": \"something else\"}");
+    write_file(dir / "short.jsonl", "");
+    write_file(dir / "ahead.json",
+               R"({"format":"lineage-export-cursor-1","journals":{"incident.db":{"batch":0,"hash":""}},)"
+               R"("output_bytes":100})");
+    const std::vector<Case> cases{
+        {{"--format", "xml"}, "--format: 'xml' is not one of jsonl, ecs"},
+        {{"--since", "yesterday-ish"}, "--since"},
+        {{"--cursor", "bad-cursor.json"}, "bad-cursor.json: not a lineage export cursor"},
+        {{"--cursor", "ahead.json", "--output", "short.jsonl"}, "short.jsonl: has 0 bytes"},
+        {{"--journal", "missing.db"}, "missing.db"},
+    };
+    for (const auto& c : cases) {
+        std::vector<std::string> args{"export", "--journal", "incident.db"};
+        args.insert(args.end(), c.args.begin(), c.args.end());
+        RunResult r = run_lineage(args, dir.path());
+        INFO(r.err);
+        CHECK(r.status == 2);
+        CHECK_THAT(r.err, Catch::Contains(c.message));
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+        CHECK(r.out.empty());
+    }
+    CHECK(read_file(dir / "short.jsonl").empty());
+    CHECK(lineage::test::mtime_ns(dir / "incident.db") == mtime);
+    CHECK_FALSE(std::filesystem::exists(dir / "incident.db-wal"));
+}
+
+TEST_CASE("export --follow prints batches as a live writer commits them, and stops cleanly", "[export][follow][cli]") {
+    TempDir dir;
+    const std::string path = dir / "live.db";
+    // A live journal: the writer stays open in WAL mode, as a recorder does.
+    auto w = JournalWriter::open(path);
+    REQUIRE(w.ok());
+    RunInfo info;
+    info.boot_id = RunOptions{}.boot_id;
+    info.node = "node-live";
+    info.started_ns = static_cast<int64_t>(at(1000));
+    info.started_wall_ns = kWall0;
+    info.version = "test";
+    REQUIRE(w->begin_run(info).ok());
+    REQUIRE(w->commit(static_cast<int64_t>(at(1000, 1))).ok());
+    REQUIRE(std::filesystem::exists(path + "-wal"));
+
+    pid_t pid = spawn_lineage(
+        {"export", "--journal", "live.db", "--follow", "--cursor", "c.json", "--output", "out.jsonl"}, dir.path());
+    auto batches_out = [&] {
+        int64_t n = 0;
+        for (const auto& l : parse_lines(read_file(dir / "out.jsonl"))) n += l.at("kind") == "batch";
+        return n;
+    };
+    auto wait_for = [&](int64_t n) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (batches_out() < n && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return batches_out();
+    };
+    CHECK(wait_for(1) == 1);
+    // Three more batches, one at a time: each is out within about a second.
+    for (int b = 2; b <= 4; ++b) {
+        ExecEvent e;
+        e.time_ns = at(1000 + static_cast<uint64_t>(b));
+        e.proc = {static_cast<uint32_t>(5000 + b), at(1000 + static_cast<uint64_t>(b))};
+        e.binary = "/bin/true";
+        e.argv = std::string("true\0", 5);
+        REQUIRE(w->add(Event{e}, "").ok());
+        REQUIRE(w->commit(static_cast<int64_t>(e.time_ns)).ok());
+        const auto committed = std::chrono::steady_clock::now();
+        CHECK(wait_for(b) == b);
+        CHECK(std::chrono::steady_clock::now() - committed < std::chrono::milliseconds(1500));
+    }
+    kill(pid, SIGTERM);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    const json cursor = json::parse(read_file(dir / "c.json"));
+    CHECK(cursor.at("journals").at("live.db").at("batch") == 4);
+    CHECK(cursor.at("output_bytes") == static_cast<int64_t>(read_file(dir / "out.jsonl").size()));
+    int execs = 0;
+    for (const auto& l : parse_lines(read_file(dir / "out.jsonl"))) execs += l.at("kind") == "exec";
+    CHECK(execs == 3);
+}

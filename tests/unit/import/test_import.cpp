@@ -1,0 +1,138 @@
+// lineage import --from lineage: the round trip of export and import, and
+// bad input.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <regex>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "fixture_journal.h"
+
+using namespace fixture;
+using nlohmann::json;
+
+namespace {
+
+// reconstruct --format json of a journal, with its file name taken out (the
+// only thing that may differ between an original and its import).
+json trees_of(const TempDir& dir, const std::string& journal, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{
+        "reconstruct", "--journal",           journal, "--format", "json", "--since", "2026-04-22T08:00:00Z",
+        "--until",     "2026-04-22T10:00:00Z"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    RunResult r = run_lineage(args, dir.path());
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    json doc = json::parse(r.out);
+    doc.erase("journal");
+    return json::parse(std::regex_replace(doc.dump(), std::regex(journal), "JOURNAL"));
+}
+
+}  // namespace
+
+TEST_CASE("export then import gives the same trees as the original journal", "[import][export]") {
+    TempDir dir;
+    incident_fixture().write(dir / "incident.db");
+    RunResult exp = run_lineage({"export", "--journal", "incident.db", "--output", "events.jsonl"}, dir.path());
+    REQUIRE(exp.status == 0);
+    RunResult imp =
+        run_lineage({"import", "--from", "lineage", "events.jsonl", "--journal", "imported.db"}, dir.path());
+    INFO(imp.err);
+    REQUIRE(imp.status == 0);
+    CHECK_THAT(imp.err, Catch::Contains("0 malformed"));
+    CHECK(trees_of(dir, "imported.db") == trees_of(dir, "incident.db"));
+    CHECK(trees_of(dir, "imported.db", {"--pod", kIncidentPodName}) ==
+          trees_of(dir, "incident.db", {"--pod", kIncidentPodName}));
+    // The import is a journal like any other: it verifies whole.
+    RunResult v = run_lineage({"verify", "--journal", "imported.db"}, dir.path());
+    CHECK(v.status == 0);
+    // And its runs say where they came from.
+    RunResult runs = run_process({"/usr/bin/python3", "-c",
+                                  "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select filters "
+                                  "from runs').fetchone()[0])",
+                                  dir / "imported.db"},
+                                 "/");
+    REQUIRE(runs.status == 0);
+    const json filters = json::parse(runs.out);
+    CHECK(filters.at("imported").at("format") == "lineage");
+    CHECK(filters.at("imported").at("file") == "events.jsonl");
+    CHECK(filters.at("imported").at("sha256").get<std::string>().size() == 64);
+}
+
+TEST_CASE("two nodes' exports import into one journal with both trees", "[import][export]") {
+    TempDir dir;
+    incident_fixture().write(dir / "node1.db");
+    RunOptions other;
+    other.boot_id = "b0000000-0000-4000-8000-000000000002";
+    other.node = "node-2";
+    FixtureJournal fx2(other);
+    Proc init = fx2.snapshot(1, 0, at(0, 10'000'000), "systemd", "/usr/lib/systemd/systemd", {"/sbin/init"});
+    Proc sh = FixtureJournal::proc(777, at(1000, 123'456'789));
+    fx2.fork(init, sh, at(1000, 123'456'789));
+    fx2.exec(sh, "/usr/bin/curl", {"curl", "http://93.184.216.34/"}, at(1000, 200'000'000));
+    fx2.connect(sh, "93.184.216.34", 80, at(1001));
+    fx2.exit(sh, at(1002), 0);
+    fx2.write(dir / "node2.db");
+    REQUIRE(run_lineage({"export", "--journal", "node1.db", "--output", "n1.jsonl"}, dir.path()).status == 0);
+    REQUIRE(run_lineage({"export", "--journal", "node2.db", "--output", "n2.jsonl"}, dir.path()).status == 0);
+    RunResult imp =
+        run_lineage({"import", "--from", "lineage", "n1.jsonl", "n2.jsonl", "--journal", "fleet.db"}, dir.path());
+    INFO(imp.err);
+    REQUIRE(imp.status == 0);
+    RunResult fleet = run_lineage({"reconstruct", "--journal", "fleet.db", "--since", "2026-04-22T08:00:00Z", "--until",
+                                   "2026-04-22T10:00:00Z", "--binary", "curl"},
+                                  dir.path());
+    REQUIRE(fleet.status == 0);
+    CHECK_THAT(fleet.out, Catch::Contains("PID 777") && Catch::Contains("PID 18296"));
+}
+
+TEST_CASE("import reports malformed lines by number, refuses other formats, never leaves half a journal", "[import]") {
+    TempDir dir;
+    incident_fixture().write(dir / "incident.db");
+    REQUIRE(run_lineage({"export", "--journal", "incident.db", "--output", "events.jsonl"}, dir.path()).status == 0);
+    std::string text = read_file(dir / "events.jsonl");
+    // Line 3 cut in half, line 5 with a process without its tgid.
+    std::vector<std::string> lines;
+    for (size_t pos = 0; pos < text.size();) {
+        size_t end = text.find('\n', pos);
+        lines.push_back(text.substr(pos, end - pos));
+        pos = end + 1;
+    }
+    REQUIRE(lines.size() > 10);
+    size_t exec_line = 0;
+    for (size_t i = 0; i < lines.size(); ++i)
+        if (exec_line == 0 && lines[i].find("\"kind\":\"exec\"") != std::string::npos) exec_line = i;
+    REQUIRE(exec_line > 2);
+    lines[2] = lines[2].substr(0, lines[2].size() / 2);
+    lines[exec_line] = std::regex_replace(lines[exec_line], std::regex("\"tgid\":"),
+                                          "\"tgid_gone\":", std::regex_constants::format_first_only);
+    std::string broken;
+    for (const auto& l : lines) broken += l + "\n";
+    write_file(dir / "broken.jsonl", broken);
+    RunResult r = run_lineage({"import", "--from", "lineage", "broken.jsonl", "--journal", "b.db"}, dir.path());
+    INFO(r.err);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.err, Catch::Contains("broken.jsonl:3:"));
+    CHECK_THAT(r.err, Catch::Contains(fmt::format("broken.jsonl:{}:", exec_line + 1)));
+    CHECK_THAT(r.err, Catch::Contains("2 malformed"));
+    CHECK(std::filesystem::exists(dir / "b.db"));
+
+    // Not the format named: refused, nothing created.
+    write_file(dir / "tetragon.json", "{\"process_exec\": {\"process\": {}}}\n");
+    RunResult t = run_lineage({"import", "--from", "lineage", "tetragon.json", "--journal", "t.db"}, dir.path());
+    CHECK(t.status == 2);
+    CHECK_THAT(t.err, Catch::Contains("tetragon.json:1: not a line of lineage export"));
+    CHECK_FALSE(std::filesystem::exists(dir / "t.db"));
+    CHECK_FALSE(std::filesystem::exists(dir / "t.db.importing"));
+    // An existing journal is never written over.
+    const std::string before = read_file(dir / "incident.db");
+    RunResult e = run_lineage({"import", "--from", "lineage", "events.jsonl", "--journal", "incident.db"}, dir.path());
+    CHECK(e.status == 2);
+    CHECK_THAT(e.err, Catch::Contains("incident.db: exists"));
+    CHECK(read_file(dir / "incident.db") == before);
+    RunResult f = run_lineage({"import", "--from", "tetragon", "events.jsonl", "--journal", "x.db"}, dir.path());
+    CHECK(f.status == 2);
+    CHECK_THAT(f.err, Catch::Contains("--from: 'tetragon' is not supported"));
+}
