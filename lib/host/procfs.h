@@ -110,6 +110,10 @@ std::vector<SnapshotProcess> scan_proc(const std::string& proc_root = "/proc");
 // thread is unaffected). Needs CAP_SYS_ADMIN; empty string on any failure.
 std::string uts_nodename_of(int32_t pid, const std::string& proc_root = "/proc");
 
+// The inode of this process's own UTS namespace (the node's, for a
+// recorder on the host); 0 when it cannot be read.
+uint64_t own_uts_ns_inode();
+
 // Caches nodenames by UTS namespace inode so a snapshot of thousands of
 // processes spawns one thread per namespace, not per process. Not
 // thread-safe: use one per thread or guard it.
