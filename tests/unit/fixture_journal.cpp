@@ -337,7 +337,12 @@ void FixtureJournal::load_into(lineage::Model& model, const std::string& journal
     if (run_.clean_stop) {
         model.add_clock_sample(run_.boot_id, static_cast<int64_t>(run_.stopped_ns), wall(run_.stopped_ns));
     }
-    for (const auto& s : snapshot_) model.add_snapshot(run_.boot_id, 1, s);
+    auto pod_ref = [](const std::string& cgroup_path) {
+        lineage::PodRef pod;
+        if (auto kube = lineage::parse_kube_cgroup(cgroup_path)) pod = {kube->pod_uid, kube->container_id};
+        return pod;
+    };
+    for (const auto& s : snapshot_) model.add_snapshot(run_.boot_id, 1, s, pod_ref(s.cgroup_path));
     for (const auto& p : pods_)
         model.add_pod(p.uid, lineage::PodNameRecord{p.name, p.ns, lineage::pod_name_source_from(p.source)});
     // The order JournalReader reads in: table by table, rows in time order.
@@ -354,7 +359,7 @@ void FixtureJournal::load_into(lineage::Model& model, const std::string& journal
                     if constexpr (std::is_same_v<T, lineage::ForkEvent>)
                         model.add_fork(run_.boot_id, e);
                     else if constexpr (std::is_same_v<T, lineage::ExecEvent>)
-                        model.add_exec(run_.boot_id, e);
+                        model.add_exec(run_.boot_id, e, pod_ref(e.cgroup_path));
                     else if constexpr (std::is_same_v<T, lineage::ExitEvent>)
                         model.add_exit(run_.boot_id, e);
                     else if constexpr (std::is_same_v<T, lineage::ConnectEvent>)
@@ -362,6 +367,15 @@ void FixtureJournal::load_into(lineage::Model& model, const std::string& journal
                 },
                 *r.event);
         }
+    }
+    const std::vector<lineage::CgroupRow> cgroups = cgroup_rows();
+    for (const auto& r : rows) {
+        if (!r.membership) continue;
+        lineage::PodRef pod{r.membership->pod_uid, ""};
+        for (const auto& c : cgroups) {
+            if (c.cgroup_id == r.membership->cgroup_id && c.pod_uid == pod.uid) pod.container_id = c.container_id;
+        }
+        model.add_membership(run_.boot_id, *r.membership, pod);
     }
     for (const auto& r : rows) {
         if (!r.loss) continue;

@@ -814,7 +814,7 @@ TEST_CASE("the loader reads every event column into its field", "[journal]") {
 
     // Whole tables, and the indexed look-ups of one PID each.
     std::vector<LoadPlan> plans(1);
-    for (uint32_t pid : {e.snapshot.tgid, e.fork.child.tgid, e.exec.proc.tgid}) {
+    for (uint32_t pid : {e.snapshot.tgid, e.fork.child.tgid, e.exec.proc.tgid, e.membership.proc.tgid}) {
         LoadPlan plan;
         plan.everything = false;
         plan.pid = pid;
@@ -895,6 +895,22 @@ TEST_CASE("the loader reads every event column into its field", "[journal]") {
             CHECK(c.daddr == e.connect.daddr);
             CHECK(c.dport == e.connect.dport);
             CHECK(c.established);
+        }
+        if (!plan.pid || *plan.pid == e.membership.proc.tgid) {
+            const MembershipRow& r = e.membership;
+            const Process* p = m.find(m.key_for(boot, r.proc.tgid, static_cast<int64_t>(r.proc.start_ns)));
+            REQUIRE(p);
+            CHECK(p->start_ns == static_cast<int64_t>(r.proc.start_ns));
+            CHECK(p->nspid == r.nspid);
+            CHECK(p->comm == r.comm);
+            REQUIRE(p->pod_entries.size() == 1);
+            const PodEntry& entry = p->pod_entries[0];
+            CHECK(entry.time_ns == r.time_ns);
+            CHECK(entry.kind == PodEntryKind::move);
+            CHECK(entry.pod.uid == r.pod_uid);
+            // The container comes from the cgroups row the membership names.
+            CHECK(entry.pod.container_id == e.cgroup.container_id);
+            CHECK(entry.by == m.key_for(boot, r.by.tgid, static_cast<int64_t>(r.by.start_ns)));
         }
     }
 }

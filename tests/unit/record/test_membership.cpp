@@ -1,6 +1,8 @@
 // Whole pods at record time: the recorder fed synthetic ring-buffer records
 // (cgroup, fork, exec, move, exit) writes memberships and cgroups rows, names
-// pods by the UTS rules, and restates a pod's processes in 'alive' rows.
+// pods by the UTS rules, restates a pod's processes in 'alive' rows; and the
+// loader finds a pod's processes for a window from the last restatement,
+// not from the start of the journal.
 #include <catch2/catch.hpp>
 
 #include <cstring>
@@ -10,7 +12,9 @@
 #include <fmt/format.h>
 
 #include "events.h"
+#include "journal_reader.h"
 #include "journal_writer.h"
+#include "model.h"
 #include "recorder.h"
 #include "sqlite.h"
 #include "test_util.h"
@@ -317,4 +321,79 @@ TEST_CASE("a pod's processes are restated in 'alive' rows every so many rows", "
     CHECK(count(db, "SELECT count(*) FROM memberships WHERE how = 'alive'") == 6);
     CHECK(count(db, "SELECT count(*) FROM memberships WHERE how = 'alive' AND tgid IN (500, 501)") == 4);
     CHECK(count(db, "SELECT count(*) FROM memberships WHERE how = 'alive' AND tgid IN (601, 605)") == 2);
+}
+
+TEST_CASE("a window's pod query reads from the last 'alive' set, and still finds the long-lived", "[journal][pods]") {
+    // A health-check loop forks every 10 s for most of a day; a worker
+    // forked at the start lives on. A query for 10 minutes late in the day
+    // must find the worker, the loop and the window's children, and load
+    // only a few of the pod's thousands of processes.
+    TempDir dir;
+    constexpr uint64_t kSec = 1'000'000'000;
+    constexpr uint32_t kChildren = 8000;
+    auto write = [&](const std::string& path, size_t alive_every_rows) {
+        auto writer = open_writer(path);
+        RecorderOptions opt;
+        opt.alive_every_rows = alive_every_rows;
+        Recorder rec(writer, opt);
+        Feed feed{rec};
+        feed.cgroup(0, kPodCg, kPodPath);
+        const ProcRef loop{500, 1 * kSec};
+        feed.exec(loop, 2 * kSec, kPodCg, kPodPath, "", 0);
+        feed.fork(loop, {501, 3 * kSec}, kPodCg);  // the worker
+        uint32_t pid = 1000;
+        for (uint32_t i = 0; i < kChildren; ++i) {
+            const uint64_t t = 10 * kSec + i * 10 * kSec;
+            pid = pid >= 32000 ? 1000 : pid + 1;
+            feed.fork(loop, {pid, t}, kPodCg);
+            feed.exit({pid, t}, t + kSec / 2);
+            if (i % 512 == 0) REQUIRE(rec.commit(static_cast<int64_t>(t)).ok());
+        }
+        REQUIRE(rec.commit(static_cast<int64_t>(20 + kChildren * 10) * static_cast<int64_t>(kSec)).ok());
+    };
+    const std::string path = dir / "j.db";
+    write(path, 64);
+    // open_writer's run maps boot time to wall time one to one.
+    const int64_t since = static_cast<int64_t>(70'000 * kSec), until = since + 600 * static_cast<int64_t>(kSec);
+    size_t rows_read = 0;
+    auto load = [&](std::optional<int64_t> from, std::optional<int64_t> to, const std::string& journal) {
+        auto reader = JournalReader::open(journal);
+        REQUIRE(reader.ok());
+        LoadPlan plan;
+        plan.everything = false;
+        plan.pod = kPod;
+        plan.since_wall_ns = from;
+        plan.until_wall_ns = to;
+        Model m;
+        REQUIRE(reader->load_into(m, plan).ok());
+        m.finish();
+        rows_read = reader->rows_read();
+        return m;
+    };
+    Model m = load(since, until, path);
+    CHECK(m.find(m.key_for("b", 500, 1 * kSec)) != nullptr);  // the loop
+    CHECK(m.find(m.key_for("b", 501, 3 * kSec)) != nullptr);  // the worker, forked 19 hours before
+    size_t in_window = 0;
+    for (const auto& [key, p] : m.processes()) {
+        if (p.start_ns >= since && p.start_ns <= until) ++in_window;
+    }
+    CHECK(in_window == 61);  // forked at 70000 s, 70010 s, ..., 70600 s
+    CHECK(m.processes().size() == 61 + 2);
+    // It read the pod's rows from the last set before the window: about a
+    // set's interval of them, not the day's 8000 (each one row of the
+    // memberships index and its exit, and then every row of the 63
+    // processes it loads).
+    INFO("rows read: " << rows_read);
+    CHECK(rows_read < 2000);
+    // Without a window, every process of the pod.
+    CHECK(load(std::nullopt, std::nullopt, path).processes().size() == kChildren + 2);
+
+    SECTION("without 'alive' sets the same answer costs the whole day") {
+        const std::string unbounded = dir / "no-sets.db";
+        write(unbounded, kChildren * 4);
+        Model same = load(since, until, unbounded);
+        CHECK(same.processes().size() == m.processes().size());
+        INFO("rows read: " << rows_read);
+        CHECK(rows_read > kChildren);
+    }
 }
