@@ -130,8 +130,8 @@ private:
     Status load_meta() {
         std::vector<RunRecord> runs;
         Status st = each("runs",
-                         "SELECT run_id, boot_id, node, started_ns, clk_tck, hooks, filters, started_wall_ns FROM runs "
-                         "ORDER BY run_id",
+                         "SELECT run_id, boot_id, node, started_ns, clk_tck, hooks, filters, started_wall_ns, batch "
+                         "FROM runs ORDER BY run_id",
                          {}, [&](Stmt& s) {
                              RunRecord r;
                              r.journal = reader_.path();
@@ -144,6 +144,7 @@ private:
                              r.hooks = s.text(5);
                              r.filters = s.text(6);
                              r.last_batch_ns = r.started_ns;
+                             run_first_batches_.emplace_back(s.int64(8), r.boot_id);
                              runs.push_back(r);
                          });
         if (!st) return st;
@@ -235,6 +236,9 @@ private:
         if (!st) return st;
         if (auto version = query_int(reader_.db(), "PRAGMA user_version")) version_ = *version;
         if (version_ >= 2) {
+            st = each("prunes", "SELECT coalesce(max(through_batch), 0) FROM prunes", {},
+                      [&](Stmt& s) { pruned_through_ = s.int64(0); });
+            if (!st) return st;
             st = each(
                 "prunes",
                 "SELECT through_wall_ns, CAST(min(max((SELECT total(rows) FROM prunes), 0), 9e18) AS INTEGER), reason "
@@ -268,10 +272,24 @@ private:
     // them, or those of its id, read once); nullptr when none names it.
     using CgroupKey = std::tuple<std::string, uint32_t, uint64_t>;  // (boot, hierarchy, id)
     void add_cgroup_row(Stmt& s) {
-        const RunRange* run = range_of(s.int64(0));
-        if (!run) return void(++orphan_rows_);
+        const int64_t batch = s.int64(0);
+        const RunRange* run = range_of(batch);
+        const std::string* boot = run ? &run->boot_id : boot_of_pruned_batch(batch);
+        if (!boot) return void(++orphan_rows_);
         CgroupRow row = cgroup_row(s);
-        cgroups_.try_emplace(CgroupKey{run->boot_id, row.hierarchy, row.cgroup_id}, std::move(row));
+        cgroups_.try_emplace(CgroupKey{*boot, row.hierarchy, row.cgroup_id}, std::move(row));
+    }
+    // The boot of a row that retention keeps (cgroups) in a batch it
+    // deleted: a run names a cgroup once, so the rows of its later batches
+    // refer to that row. Its run is the one whose first batch (runs.batch,
+    // kept) is the latest at or before it.
+    const std::string* boot_of_pruned_batch(int64_t batch) const {
+        if (batch < 1 || batch > pruned_through_) return nullptr;
+        const std::string* boot = nullptr;
+        for (const auto& [first, boot_id] : run_first_batches_) {
+            if (first <= batch) boot = &boot_id;
+        }
+        return boot;
     }
     Result<const CgroupRow*> cgroup_of(const std::string& boot, uint32_t hierarchy, uint64_t id) {
         if (!all_cgroups_ && cgroup_ids_read_.insert(id).second) {
@@ -648,6 +666,8 @@ private:
     Model& model_;
     int64_t version_ = 1;  // the journal's schema version
     std::vector<RunRange> ranges_;
+    std::vector<std::pair<int64_t, std::string>> run_first_batches_;  // (runs.batch, boot) in run order
+    int64_t pruned_through_ = 0;                                      // the latest prune's through_batch
     std::map<CgroupKey, CgroupRow> cgroups_;
     std::set<uint64_t> cgroup_ids_read_;
     bool all_cgroups_ = false;

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fixture_journal.h"
+#include "journal_writer.h"
 #include "reconstruct.h"
 
 using namespace fixture;
@@ -375,6 +376,60 @@ TEST_CASE("membership: a row whose cgroup is not in the journal still names the 
     REQUIRE(miner);
     CHECK(miner->at("pod").at("uid") == kPodUid);
     CHECK(miner->at("pod").at("container_id") == "");
+}
+
+TEST_CASE("a pruned journal: a cgroup named in a deleted batch still names the container of later rows",
+          "[reconstruct][pods][retention]") {
+    // A run names each cgroup once; retention keeps that cgroups row when
+    // it deletes its batch, and the run's later rows still refer to it.
+    FixtureJournal fx = fork_only_fixture();
+    TempDir dir;
+    fx.write(dir / "j.db");
+    const std::vector<std::string> query{"reconstruct", "--journal", "j.db", "--pod",    "web-7f9c", "--since",
+                                         kSince,        "--until",   kUntil, "--format", "json"};
+    RunResult before = run_lineage(query, dir.path());
+    REQUIRE(before.status == 0);
+    const auto nodes_before = nodes_of(json::parse(before.out));
+    const json* worker_before = with_pid(nodes_before, 4113);
+    REQUIRE(worker_before);
+    const std::string container = worker_before->at("pod").at("container_id");
+    CHECK_FALSE(container.empty());
+    int64_t named_in = 0;
+    {
+        auto db = lineage::Database::open_write(dir / "j.db");
+        REQUIRE(db.ok());
+        auto first = db->prepare("SELECT min(batch) FROM cgroups");
+        REQUIRE(first.ok());
+        REQUIRE(first->step() == SQLITE_ROW);
+        named_in = first->int64(0);
+        // The worker's fork comes after the batch that named its cgroup.
+        auto later = db->prepare("SELECT count(*) FROM memberships WHERE batch > ?1 AND tgid = 4113");
+        REQUIRE(later.ok());
+        later->bind(1, named_in);
+        REQUIRE(later->step() == SQLITE_ROW);
+        REQUIRE(later->int64(0) == 1);
+    }
+    {
+        auto w = lineage::JournalWriter::open(dir / "j.db");
+        REQUIRE(w.ok());
+        auto pruned = w->prune_through(named_in, "max-size", static_cast<int64_t>(at(1300)));
+        INFO((pruned.ok() ? std::string() : pruned.error().message));
+        REQUIRE(pruned.ok());
+    }
+    RunResult after = run_lineage(query, dir.path());
+    INFO(after.err);
+    CHECK(after.status == 0);
+    const json doc = json::parse(after.out, nullptr, false);
+    REQUIRE(doc.is_object());
+    const auto nodes = nodes_of(doc);
+    const json* worker = with_pid(nodes, 4113);
+    REQUIRE(worker);
+    CHECK(worker->at("pod").at("uid") == kPodUid);
+    CHECK(worker->at("pod").at("container_id") == container);
+    // The whole journal too (every cgroups row read at once).
+    RunResult all = run_lineage({"reconstruct", "--journal", "j.db", "--since", kSince, "--until", kUntil}, dir.path());
+    INFO(all.err);
+    CHECK(all.status == 0);
 }
 
 TEST_CASE("a parent cycle in a damaged journal: every process is shown, with a warning", "[reconstruct][pods]") {
