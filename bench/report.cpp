@@ -12,6 +12,12 @@
 // Which metrics make up the table, what they mean and their targets is
 // declared below, once; a metric with no samples shows as "-" (its
 // benchmark was skipped or failed) and its target as "n/a".
+//
+// With `bench/run --baseline REV`, a metric M of the table may come with
+// "baseline.M" (the same figure measured with REV's binaries) and "ab.M"
+// (current / baseline, one sample per round, both measured in that round).
+// A section with any of them gets a second table: current, baseline, the
+// ratio of their medians, and the per-round ratios' median and range.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -388,6 +394,99 @@ std::optional<double> as_number(const std::string& s) {
     return std::nullopt;
 }
 
+// A figure's samples, or its one value; nullopt when it has neither or its
+// value is not a number.
+struct Figure {
+    std::vector<double> samples;  // empty for a value measured once
+    double median = NAN, lo = NAN, hi = NAN;
+    size_t n = 0;
+};
+
+std::optional<Figure> figure_of(const Results& r, const std::string& metric) {
+    Figure f;
+    if (auto s = r.samples.find(metric); s != r.samples.end() && !s->second.empty()) {
+        f.samples = s->second;
+        f.median = quantile(f.samples, 0.5);
+        f.lo = *std::min_element(f.samples.begin(), f.samples.end());
+        f.hi = *std::max_element(f.samples.begin(), f.samples.end());
+        f.n = f.samples.size();
+        return f;
+    }
+    if (auto v = r.values.find(metric); v != r.values.end()) {
+        if (auto num = as_number(v->second)) {
+            f.median = f.lo = f.hi = *num;
+            f.n = 1;
+            return f;
+        }
+    }
+    return std::nullopt;
+}
+
+json figure_json(const Figure& f) {
+    if (f.samples.empty()) return {{"value", f.median}};
+    return {{"samples", f.samples}, {"median", f.median}, {"min", f.lo}, {"max", f.hi}, {"n", f.n}};
+}
+
+// Which way a figure is better, by its unit: +1 higher (rates), -1 lower
+// (time, CPU, memory, sizes, slowdowns), 0 neither (counts).
+int better_way(const std::string& unit) {
+    if (unit == "/s") return 1;
+    for (const char* u : {"s", "ms", "ns", "MiB", "KiB", "B", "x", "%"}) {
+        if (unit == u) return -1;
+    }
+    return 0;
+}
+
+// What the per-round ratios say: a sign test of current against baseline.
+std::string reading(const Figure& per_round, int better) {
+    if (per_round.n < 2) return "one round: no range";
+    if (per_round.lo <= 1 && per_round.hi >= 1) return "within noise (rounds on both sides of 1)";
+    bool higher = per_round.lo > 1;
+    std::string text = higher ? "current higher in every round" : "current lower in every round";
+    if (better != 0) text += (better > 0) == higher ? " (better)" : " (worse)";
+    return text;
+}
+
+// The section's comparison with the baseline, printed under its table; adds
+// "baseline" to the JSON rows it covers. Nothing when the section has no
+// baseline figure.
+void print_baseline(const Results& r, const SectionSpec& sec, json& js, const std::string& base_name) {
+    bool any = false;
+    for (const auto& row : sec.rows) any = any || figure_of(r, "baseline." + row.metric);
+    if (!any) return;
+    fmt::print(
+        "  vs baseline {}: ratio = median(current) / median(baseline); per round = current / baseline in the\n"
+        "  same round (median, min-max, n); reading: rounds all above or all below 1, or on both sides\n",
+        base_name);
+    fmt::print("  {:<48} {:>10} {:>10} {:>8} {:>9} {:>17} {:>4}  {}\n", "figure", "current", "baseline", "ratio",
+               "per round", "min-max", "n", "reading");
+    for (size_t i = 0; i < sec.rows.size(); ++i) {
+        const auto& row = sec.rows[i];
+        auto base = figure_of(r, "baseline." + row.metric);
+        if (!base) continue;
+        auto cur = figure_of(r, row.metric);
+        json jb = figure_json(*base);
+        std::string ratio_s, round_s, range_s, n_s, reading_s;
+        if (cur && base->median != 0 && !std::isnan(cur->median)) {
+            double ratio = cur->median / base->median;
+            ratio_s = fmt::format("{:.3f}", ratio);
+            jb["ratio"] = ratio;
+        }
+        if (auto per_round = figure_of(r, "ab." + row.metric); per_round && !per_round->samples.empty()) {
+            round_s = fmt::format("{:.3f}", per_round->median);
+            range_s = fmt::format("{:.3f}-{:.3f}", per_round->lo, per_round->hi);
+            n_s = std::to_string(per_round->n);
+            reading_s = reading(*per_round, better_way(row.unit));
+            jb["per_round"] = figure_json(*per_round);
+            jb["reading"] = reading_s;
+        }
+        js["rows"][i]["baseline"] = jb;
+        fmt::print("  {:<48} {:>10} {:>10} {:>8} {:>9} {:>17} {:>4}  {}\n",
+                   row.label + (row.unit.empty() ? "" : " (" + row.unit + ")"), cur ? fmt_num(cur->median) : "-",
+                   fmt_num(base->median), ratio_s, round_s, range_s, n_s, reading_s);
+    }
+}
+
 }  // namespace
 
 }  // namespace lineage::bench
@@ -412,7 +511,11 @@ int main(int argc, char** argv) {
 
     json doc;
     doc["meta"] = json::object();
-    for (const auto& [k, v] : r.meta) doc["meta"][k] = v;
+    std::string base_name;
+    for (const auto& [k, v] : r.meta) {
+        doc["meta"][k] = v;
+        if (k == "baseline") base_name = v.substr(0, v.find(' '));
+    }
     doc["sections"] = json::array();
     std::vector<std::string> problems;
 
@@ -542,6 +645,7 @@ int main(int argc, char** argv) {
                        target_s, verdict);
             js["rows"].push_back(jr);
         }
+        print_baseline(r, sec, js, base_name);
         fmt::print("  meaning:\n");
         for (const auto& row : sec.rows) {
             if (!row.meaning.empty()) fmt::print("    {}: {}\n", row.label, row.meaning);

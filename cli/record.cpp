@@ -105,7 +105,8 @@ int run_record(const RecordArgs& args) {
 Runner add_record(CLI::App& app) {
     auto args = std::make_shared<RecordArgs>();
     args->options.journal = kDefaultJournal;
-    auto* cmd = app.add_subcommand("record", "Record fork, exec, exit and TCP connect events to a journal (root)");
+    auto* cmd = app.add_subcommand(
+        "record", "Record fork, exec, exit and TCP connect events to a journal (root, or CAP_BPF and CAP_PERFMON)");
     cmd->add_option("-j,--journal", args->options.journal, "Journal file (created with mode 0600)")
         ->capture_default_str();
     cmd->add_option("-d,--duration", args->duration, "Stop by itself after this long (30s, 5m, 2h)");
@@ -145,6 +146,11 @@ Runner add_record(CLI::App& app) {
         "Prints 'lineage: recording ...' on stderr once the probes are live and /proc is snapshotted.\n"
         "Stops cleanly on SIGINT, SIGTERM or SIGHUP, or after --duration; a second signal stops at once,\n"
         "keeping every committed batch.\n"
+        "Privileges: root, or CAP_BPF and CAP_PERFMON to load the probes (CAP_SYS_ADMIN before Linux 5.8);\n"
+        "CAP_SYS_PTRACE to read the executable and namespaces of every process already running; CAP_SYS_ADMIN\n"
+        "for the host names of those in other UTS namespaces. Before Linux 5.11, BPF memory counts against\n"
+        "RLIMIT_MEMLOCK: raise it (LimitMEMLOCK=infinity) or add CAP_SYS_RESOURCE. A start without one of these\n"
+        "says what it lacks.\n"
         "Exit status: 0 clean stop; 1 stopped while the journal could not be written (events were not stored);\n"
         "2 bad arguments, a journal or probes that cannot be opened, or a journal error.");
     return [args] { return run_record(*args); };

@@ -24,8 +24,13 @@ PAYLOAD_DIR=$REPO/scripts/demo-payload
 
 POD_NAME=my-app-6d4f9-xk2p1
 POD_NAMESPACE=production
-POD_UID=4c6a1b2e-8d3f-4e5a-9b7c-1d2e3f4a5b6c
-CONTAINER_ID=d78c990c760b4fc9fa8befc75383ddf9810045e03ecd9eed7a28641dd1a97097
+# The pod's UID and container ID are new on every run, so that nothing of an
+# earlier run (a stale pod after a SIGKILL) or of a real pod can be taken for
+# this one's. Their fixed beginnings mark them: the UID's makes a stale pod
+# recognisable as the demo's, and the container ID's is the short ID the
+# README shows.
+POD_UID_PREFIX=4c6a1b2e-8d3f-4e5a-9b7c-
+CONTAINER_ID_PREFIX=d78c990c760b
 
 LINEAGE=$REPO/build/lineage
 WORK=
@@ -51,7 +56,7 @@ die() { echo "demo: error: $*" >&2; exit 1; }
 # ---------------------------------------------------------------- preflight
 
 [ "$(id -u)" = 0 ] || die "run me as root: lineage record loads eBPF programs, and the fake pod needs cgroups and namespaces"
-for cmd in curl wget unshare mount flock realpath; do
+for cmd in curl wget unshare mount flock realpath od; do
     command -v "$cmd" >/dev/null || die "$cmd is missing (on Debian: apt-get install curl wget util-linux mount coreutils)"
 done
 PYTHON=/usr/bin/python3
@@ -61,25 +66,45 @@ if [ ! -f "$LINEAGE" ] || [ ! -x "$LINEAGE" ]; then
 fi
 LINEAGE=$(realpath "$LINEAGE")
 
-# One demo at a time: they share the fake pod's cgroups. The lock is on this
-# script, so it leaves no file behind; it goes when our last process does.
-exec 9<"$0"
-flock -n 9 || die "another demo is running (it holds a lock on $0)"
-
 # The cgroup2 mount: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host.
 CG2=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo)
 [ -n "$CG2" ] || die "no cgroup2 filesystem is mounted"
-# On a real node the kubelet owns kubepods: the demo would meddle with it.
-if [ -d "$CG2/kubepods" ] || [ -d "$CG2/kubepods.slice/kubepods-besteffort.slice" ]; then
-    die "this looks like a Kubernetes node ($CG2 has the kubelet's kubepods cgroups); run the demo on a test machine"
-fi
 
-# The pod's cgroups, systemd driver layout, outermost first: what lineage
-# parses the pod UID and the container ID from.
-CG_KUBEPODS=$CG2/kubepods.slice
-CG_QOS=$CG_KUBEPODS/kubepods-burstable.slice
-CG_POD=$CG_QOS/kubepods-burstable-pod$(echo "$POD_UID" | tr - _).slice
-CG_CONTAINER=$CG_POD/cri-containerd-$CONTAINER_ID.scope
+# One demo at a time on this machine, whichever copy of the script runs it:
+# a stale pod of the demo is found by its UID's prefix and removed. The lock
+# is on the cgroup2 mount's directory, so it leaves no file behind; it goes
+# when our last process does.
+exec 9<"$CG2"
+flock -n 9 || die "another demo is running (it holds a lock on $CG2)"
+
+rand_hex() { od -An -N"$(($1 / 2))" -tx1 /dev/urandom | tr -d ' \n'; }
+POD_UID=$POD_UID_PREFIX$(rand_hex 12)
+CONTAINER_ID=$CONTAINER_ID_PREFIX$(rand_hex 52)
+
+# The pod's cgroups, outermost first: what lineage parses the pod UID and the
+# container ID from. On a Kubernetes node the kubelet owns its kubepods tree
+# and removes pods it does not know of, so the demo takes the layout of the
+# other cgroup driver, which no kubelet there manages (--kube-only covers
+# both). The kubelet always makes its besteffort QoS cgroup; the demo never.
+if [ -d "$CG2/kubepods.slice/kubepods-besteffort.slice" ] && [ -d "$CG2/kubepods/besteffort" ]; then
+    die "$CG2 has the kubelet's cgroups of both drivers (kubepods.slice and kubepods): no layout is free for the demo"
+elif [ -d "$CG2/kubepods.slice/kubepods-besteffort.slice" ]; then
+    # A kubelet with the systemd driver: the cgroupfs driver's layout.
+    CG_KUBEPODS=$CG2/kubepods
+    CG_QOS=$CG_KUBEPODS/burstable
+    CG_POD=$CG_QOS/pod$POD_UID
+    CG_CONTAINER=$CG_POD/$CONTAINER_ID
+    STALE_PODS=$CG_QOS/pod$POD_UID_PREFIX*
+else
+    # The systemd driver's layout, which most nodes use.
+    CG_KUBEPODS=$CG2/kubepods.slice
+    CG_QOS=$CG_KUBEPODS/kubepods-burstable.slice
+    CG_POD=$CG_QOS/kubepods-burstable-pod$(echo "$POD_UID" | tr - _).slice
+    CG_CONTAINER=$CG_POD/cri-containerd-$CONTAINER_ID.scope
+    STALE_PODS=$CG_QOS/kubepods-burstable-pod$(echo "$POD_UID_PREFIX" | tr - _)*.slice
+fi
+# For the tests, which look for what this run made by these names.
+say "pod uid $POD_UID container $CONTAINER_ID cgroup ${CG_CONTAINER#"$CG2"}"
 
 # ---------------------------------------------------------------- cleanup
 
@@ -129,11 +154,25 @@ remove_cgroup() {
 }
 
 # Leaf first: a cgroup with children cannot be removed. The pod's two
-# levels are named after the demo's pod: whatever is in them is the demo's.
-# The two above hold no process of the demo; they go when empty.
+# levels are named after this run's pod: whatever is in them is the demo's.
+# The two above hold no process of the demo; they go when empty (on a node,
+# they are of the layout no kubelet there uses).
 remove_pod_cgroups() {
     remove_cgroup "$CG_CONTAINER"
     remove_cgroup "$CG_POD"
+}
+# Pods of an earlier demo that was killed before it could clean up, by the
+# demo's UID prefix (the lock says no other demo is running).
+remove_stale_pods() {
+    local pod dir
+    for pod in $STALE_PODS; do
+        [ -d "$pod" ] || continue
+        say "removing a stale pod of an earlier demo: $pod"
+        for dir in "$pod"/*/; do
+            if [ -d "$dir" ]; then remove_cgroup "${dir%/}"; fi
+        done
+        remove_cgroup "$pod"
+    done
 }
 remove_all_cgroups() {
     local dir
@@ -209,7 +248,7 @@ wait_for_line() {
 
 # A stale pod from an interrupted run (SIGKILL skips cleanup) goes first.
 CGROUPS_OWNED=1
-remove_all_cgroups
+remove_stale_pods
 mkdir -p "$CG_QOS"
 mkdir "$CG_POD" "$CG_CONTAINER"
 

@@ -33,4 +33,27 @@ std::optional<Cgroup1Hierarchy> followed_cgroup1();
 // below the mount or a cgroup path ("/kubepods.slice") relative to it.
 Result<uint64_t> cgroup_id_of(const std::string& path, const std::string& mount);
 
+// Where this process's cgroup namespace is rooted, as a path below the
+// cgroup2 mount `mount`: "/" when it shares the host's, else the cgroup its
+// container runtime gave it (containerd and CRI-O give every unprivileged
+// container a cgroup namespace of its own on cgroup v2, and Kubernetes has no
+// way to ask for the host's). /proc/PID/cgroup paths are relative to that
+// root ("/../../kubepods.slice/..." for a process outside it), while the
+// probes report paths from the hierarchy's root. `self_path` is this
+// process's own path as its /proc/self/cgroup gives it, `pid` its PID as
+// cgroup.procs lists it. Found as the directory of `mount` whose
+// cgroup.procs lists `pid`: when `mount` is the host's hierarchy (a hostPath
+// mount of /sys/fs/cgroup) that is the namespace root followed by
+// `self_path`. A mount that shows only the namespace's own subtree gives "/",
+// and paths from /proc stay relative.
+Result<std::string> cgroup_namespace_root(const std::string& mount, const std::string& self_path, int32_t pid);
+
+// cgroup_namespace_root() of the calling process, from its /proc/self/cgroup
+// and the cgroup2 mount of its mountinfo; "/" without a cgroup2 mount.
+Result<std::string> own_cgroup_namespace_root();
+
+// `relative`, a /proc/PID/cgroup path, from the hierarchy's root: appended
+// to `ns_root` with its "." and ".." resolved (none goes above the root).
+std::string cgroup_path_from_root(const std::string& ns_root, const std::string& relative);
+
 }  // namespace lineage

@@ -453,6 +453,23 @@ std::vector<SnapshotProcess> scan_proc(const std::string& proc_root) {
     return processes;
 }
 
+std::vector<std::string> snapshot_capability_gaps(const CapabilitySet& have) {
+    std::vector<std::string> gaps;
+    if (!have.has(Capability::sys_ptrace)) {
+        gaps.push_back(
+            "without CAP_SYS_PTRACE, processes already running that belong to other users or hold "
+            "capabilities this one lacks are in the /proc snapshot without their executable path and "
+            "host name (their argv, uids and cgroup are read)");
+    }
+    if (!have.has(Capability::sys_admin)) {
+        gaps.push_back(
+            "without CAP_SYS_ADMIN, processes already running in other UTS namespaces are in the /proc "
+            "snapshot without their host name (events from the probes carry it; pods are named from "
+            "the kubelet's /var/log/pods)");
+    }
+    return gaps;
+}
+
 std::string uts_nodename_of(int32_t pid, const std::string& proc_root) {
     const std::string path = proc_root + "/" + std::to_string(pid) + "/ns/uts";
     const UniqueFd fd = open_read_only(AT_FDCWD, path.c_str());

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "capabilities.h"
 #include "result.h"
 
 namespace lineage {
@@ -113,6 +114,14 @@ std::string uts_nodename_of(int32_t pid, const std::string& proc_root = "/proc")
 // The inode of this process's own UTS namespace (the node's, for a
 // recorder on the host); 0 when it cannot be read.
 uint64_t own_uts_ns_inode();
+
+// What scan_proc() and NodenameResolver cannot read with the capabilities
+// `have`, one sentence each (empty with all of them). /proc/PID/exe and
+// /proc/PID/ns/* pass the kernel's ptrace access check: another user's
+// process, or one with capabilities the reader lacks (any root process, for
+// a reader that is not full root), needs CAP_SYS_PTRACE. Entering a UTS
+// namespace for its host name needs CAP_SYS_ADMIN.
+std::vector<std::string> snapshot_capability_gaps(const CapabilitySet& have);
 
 // Caches nodenames by UTS namespace inode so a snapshot of thousands of
 // processes spawns one thread per namespace, not per process. Not

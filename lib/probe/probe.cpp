@@ -72,14 +72,24 @@ std::optional<uint32_t> cgroup1_controller_code(const std::string& name) {
 // Names what is missing, so a failed start says more than "EPERM".
 std::string explain_failure(int err) {
     std::string why;
-    if (geteuid() != 0) {
-        why = "lineage record needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)";
+    auto caps = effective_capabilities();
+    const std::vector<Capability> missing = caps ? probe_missing_capabilities(*caps) : std::vector<Capability>{};
+    if (!missing.empty()) {
+        why = fmt::format("lineage record needs root, or CAP_BPF and CAP_PERFMON (missing: {})",
+                          capability_names(missing));
     } else if (!std::filesystem::exists("/sys/kernel/btf/vmlinux")) {
         why = "the kernel has no BTF (/sys/kernel/btf/vmlinux is missing; CONFIG_DEBUG_INFO_BTF=y is needed)";
     } else if (err == -ENOSYS) {
         why = "the kernel has no BPF support (bpf() returned ENOSYS)";
     } else if (err == -EPERM || err == -EACCES) {
-        why = "the kernel refused BPF (EPERM: lockdown, a security module or kernel.unprivileged_bpf_disabled)";
+        // The capabilities are there, so something else said no. A
+        // container runtime's default seccomp profile allows bpf() only
+        // with CAP_SYS_ADMIN; kernels before 5.11 charge BPF memory to
+        // RLIMIT_MEMLOCK.
+        why =
+            "the kernel refused BPF although the capabilities are there (EPERM: a seccomp filter such as a "
+            "container runtime's default profile, kernel lockdown, a security module, or RLIMIT_MEMLOCK on "
+            "kernels before 5.11)";
     } else {
         why = std::strerror(-err);
     }
@@ -93,6 +103,14 @@ std::string explain_failure(int err) {
 }
 
 }  // namespace
+
+std::vector<Capability> probe_missing_capabilities(const CapabilitySet& have) {
+    std::vector<Capability> missing;
+    if (have.has(Capability::sys_admin)) return missing;
+    if (!have.has(Capability::bpf)) missing.push_back(Capability::bpf);
+    if (!have.has(Capability::perfmon)) missing.push_back(Capability::perfmon);
+    return missing;
+}
 
 int Probe::on_record(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Probe*>(ctx);

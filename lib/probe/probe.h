@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "capabilities.h"
 #include "event_source.h"
 #include "result.h"
 
@@ -31,6 +32,12 @@ struct ProbeOptions {
     uint32_t cgroup1_hierarchy = 0;
     bool verbose = false;  // libbpf's log to stderr
 };
+
+// The capabilities the probes need that `have` lacks: CAP_BPF (maps,
+// programs, BTF) and CAP_PERFMON (tracing programs), for each of which
+// CAP_SYS_ADMIN stands in, as it must on kernels before 5.8. Empty when
+// the probes can load.
+std::vector<Capability> probe_missing_capabilities(const CapabilitySet& have);
 
 class Probe final : public EventSource {
 public:

@@ -13,6 +13,7 @@
 
 #include "anchor.h"
 #include "argv.h"
+#include "capabilities.h"
 #include "cgroupfs.h"
 #include "clock.h"
 #include "escape.h"
@@ -86,12 +87,18 @@ SnapshotRow snapshot_row(const SnapshotProcess& p, int64_t taken_ns, int64_t ns_
 }
 
 Result<size_t> write_snapshot(Recorder& recorder, const std::string& proc_root, const CgroupFilter& filter,
-                              int64_t ns_per_tick) {
+                              int64_t ns_per_tick, const std::string& cgroup_root) {
     NodenameResolver nodenames(proc_root);
     const int64_t taken_ns = boot_now_ns();
     size_t count = 0;
-    for (const auto& p : scan_proc(proc_root)) {
+    for (auto& p : scan_proc(proc_root)) {
         if (p.kernel_thread) continue;
+        // /proc gives cgroup paths relative to the recorder's cgroup
+        // namespace; they are written from the hierarchy's root, as the
+        // probes report them.
+        if (cgroup_root != "/" && !p.cgroup_path.empty()) {
+            p.cgroup_path = cgroup_path_from_root(cgroup_root, p.cgroup_path);
+        }
         if (filter.enabled && !in_subtrees(p.cgroup_path, filter.subtrees)) continue;
         SnapshotRow row = snapshot_row(p, taken_ns, ns_per_tick);
         row.nodename = nodenames.nodename_for(p.tgid, p.uts_ns_inode);
@@ -216,6 +223,11 @@ Status Session::open() {
     auto notify = [this](const std::string& line) { say("lineage: " + line); };
     recorder_.emplace(*writer_, recorder_options, namer, notify);
     say("lineage: attached " + source_->hooks());
+    // What the /proc snapshot will lack with the capabilities at hand (the
+    // systemd unit and the DaemonSet leave out CAP_SYS_ADMIN on purpose).
+    if (auto caps = effective_capabilities()) {
+        for (const auto& gap : snapshot_capability_gaps(*caps)) say("lineage: " + gap);
+    }
     return Ok{};
 }
 
@@ -238,7 +250,20 @@ Status Session::begin_run() {
     if (!run_id) return run_id.error();
     run_id_ = *run_id;
 
-    auto count = write_snapshot(*recorder_, options_.proc_root, filter_, 1'000'000'000 / info_.clk_tck);
+    // In a container's own cgroup namespace, with the host's hierarchy
+    // mounted (deploy/kubernetes), the snapshot's cgroup paths are taken
+    // from where that namespace is rooted.
+    std::string cgroup_root = "/";
+    if (options_.proc_root != "/proc") {
+        // A /proc tree of a test: its paths are taken as they are.
+    } else if (auto root = own_cgroup_namespace_root()) {
+        cgroup_root = *root;
+        if (cgroup_root != "/") say("lineage: in a cgroup namespace rooted at " + escape_for_terminal(cgroup_root));
+    } else {
+        say("lineage: " + escape_for_terminal(root.error().message) +
+            ": cgroup paths from /proc are kept as it gives them");
+    }
+    auto count = write_snapshot(*recorder_, options_.proc_root, filter_, 1'000'000'000 / info_.clk_tck, cgroup_root);
     if (!count) return count.error();
     snapshot_count_ = *count;
     if (auto st = recorder_->note_drops(0, 0, info_.started_ns); !st) return st;

@@ -81,7 +81,7 @@ SnapshotRow snapshot_row(const SnapshotProcess& process, int64_t taken_ns, int64
 // left out. The recorder writes them and names the pods they are in.
 // Returns how many rows were added.
 Result<size_t> write_snapshot(Recorder& recorder, const std::string& proc_root, const CgroupFilter& filter,
-                              int64_t ns_per_tick);
+                              int64_t ns_per_tick, const std::string& cgroup_root = "/");
 
 // A pod's name from the kubelet's log directory, with its namespace; the
 // recorder falls back on a host name read in the pod's own UTS namespace.

