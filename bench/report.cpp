@@ -144,6 +144,43 @@ RowSpec p95(RowSpec r) {
     return r;
 }
 
+// Section 11: time (wall and CPU), memory, output and completeness per case.
+SectionSpec deep_section() {
+    SectionSpec sec{
+        "deep",
+        "11. Deep chains: reconstruct of a 100,000-generation fork chain",
+        "bench_deep_chain writes a journal (through JournalWriter) holding one fork chain of N generations (N = "
+        "deep.generations) whose last process forks curl, which connects to 127.0.0.1:4444; a second journal's chain "
+        "also execs, for --pod. `lineage reconstruct` of it, in text and JSON, by --descendants-of, --binary and "
+        "--pod; wall time and peak RSS (wait4) per run, stdout's size, and bench_deep_chain check-text|check-json: "
+        "every process in the JSON once (joined by continues_from) or counted in the text (its own line or a fold "
+        "line), the payload at its true depth with its connect.",
+        {R("deep.generations", "generations in the chain", "", "processes of the chain; the payload is below them")},
+    };
+    const std::pair<const char*, const char*> cases[] = {
+        {"text", "tree, --descendants-of"},
+        {"text_no_fold", "tree --no-fold, --descendants-of"},
+        {"json", "json, --descendants-of"},
+        {"json_binary", "json, --binary curl"},
+        {"text_pod", "tree, --pod (chain that execs)"},
+        {"json_pod", "json, --pod (chain that execs)"},
+    };
+    for (const auto& [id, what] : cases) {
+        const std::string m = std::string("deep.") + id + ".", w = std::string(what) + ": ";
+        sec.rows.push_back(
+            target(R(m + "wall_s", w + "wall time", "s", "target on the slowest run"), On::max, '<', 10));
+        sec.rows.push_back(
+            R(m + "cpu_s", w + "CPU (user+sys)", "s", "less sensitive than wall time to a busy machine"));
+        sec.rows.push_back(target(R(m + "maxrss_mib", w + "peak RSS", "MiB", "wait4 ru_maxrss; target on the largest"),
+                                  On::max, '<', 256));
+        sec.rows.push_back(target(R(m + "output_mb", w + "output", "MB", "bytes of stdout / 10^6"), On::max, '<', 100));
+        sec.rows.push_back(exact(R(m + "complete", w + "nothing left out", "",
+                                   "1 = every process there, and the payload at its depth with its connect"),
+                                 "one"));
+    }
+    return sec;
+}
+
 std::vector<SectionSpec> spec() {
     return {
         {"storm",
@@ -369,6 +406,7 @@ std::vector<SectionSpec> spec() {
              exact(R("crash.integrity_ok", "PRAGMA integrity_check ok", "", "1 = ok"), "one"),
              R("crash.delay_s", "kill after", "s", "random, 1-3 s into the storm (1-2 s with --quick)"),
          }},
+        deep_section(),
     };
 }
 

@@ -1,4 +1,6 @@
 // lineage reconstruct: ancestry trees for a pod and a time window.
+#include <memory>
+
 #include <fmt/format.h>
 
 #include "clock.h"
@@ -22,6 +24,7 @@ struct ReconstructArgs {
     bool ascii = false;
     bool ancestors = false;
     bool times = false;
+    bool no_fold = false;
     std::string color = "auto";
 };
 
@@ -76,22 +79,24 @@ int run_reconstruct(ReconstructArgs args) {
     model.finish();
 
     Report report = build_report(model, query);
-    std::string out;
+    std::unique_ptr<Renderer> renderer;
     if (args.format == "json") {
-        out = JsonRenderer().render(model, report);
+        renderer = std::make_unique<JsonRenderer>();
     } else {
         TextOptions options;
         options.ascii = args.ascii;
         options.absolute_times = args.times;
         options.color = use_color(args.color);
-        out = TextRenderer(options).render(model, report);
+        options.fold.fold = !args.no_fold;
+        renderer = std::make_unique<TextRenderer>(options);
     }
     // Warnings also go to stderr, so a script reading stdout still sees them.
     if (std::string warnings = render_warnings_for_stderr(report); !warnings.empty()) {
         warnings.pop_back();  // say() adds the newline
         say(warnings);
     }
-    if (!write_stdout(out)) return fail("cannot write the output");
+    // Written as it is rendered: the output of a deep tree is large.
+    if (!renderer->render_to(model, report, write_stdout)) return fail("cannot write the output");
     return report.matched > 0 ? kMatched : kNothing;
 }
 
@@ -117,10 +122,16 @@ Runner add_reconstruct(CLI::App& app) {
     cmd->add_option("--since", args->since,
                     "Window start: RFC 3339, '2026-04-22 09:14' (local), @EPOCH, -15m, -2h or now");
     cmd->add_option("--until", args->until, "Window end, same forms as --since");
-    cmd->add_option("--format", args->format, "tree or json")->capture_default_str();
+    cmd->add_option("--format", args->format,
+                    "tree or json (JSON: a tree deeper than 256 generations continues in tree entries of their own, "
+                    "joined by continues_from)")
+        ->capture_default_str();
     cmd->add_flag("--ascii", args->ascii, "Draw the tree with |-- and `-- instead of box-drawing characters");
     cmd->add_flag("--ancestors", args->ancestors, "Continue the chain past the pod up to PID 1");
     cmd->add_flag("--times", args->times, "Absolute start times instead of offsets from the window start");
+    cmd->add_flag("--no-fold", args->no_fold,
+                  "Every process on its own line: no run of 8 or more generations folded into one line "
+                  "(tree only; JSON never folds)");
     cmd->add_option("--color", args->color, "auto, always or never (auto: only on a TTY, never with NO_COLOR)")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "always", "never"}));
@@ -130,6 +141,7 @@ Runner add_reconstruct(CLI::App& app) {
         "  lineage reconstruct --journal copy.db --pod production/my-app-6d4f9-xk2p1 --format json\n"
         "  lineage reconstruct --journal node1.db --journal node2.db --binary curl --since '2026-04-22 09:00'\n"
         "  lineage reconstruct --pid 18294 --ancestors --times\n"
+        "  lineage reconstruct --descendants-of 5740 --no-fold\n"
         "Exit status: 0 something matched, 1 nothing matched, 2 error.");
     return [args] { return run_reconstruct(*args); };
 }

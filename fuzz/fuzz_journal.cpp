@@ -94,6 +94,7 @@ void render_all(const Model& model, const Query& query, uint8_t variant) {
     TextOptions options;
     options.ascii = (variant & 1) != 0;
     options.absolute_times = (variant & 2) != 0;
+    options.fold.fold = (variant & 8) == 0;  // --no-fold
     check_text(TextRenderer(options).render(model, report));
     check_json(JsonRenderer().render(model, report));
     check_text(render_warnings_for_stderr(report));

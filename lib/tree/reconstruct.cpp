@@ -36,15 +36,15 @@ const char* warning_kind_name(WarningKind kind) {
             return "not_recorded";
         case WarningKind::pruned:
             return "pruned";
+        case WarningKind::parent_cycle:
+            return "parent_cycle";
+        case WarningKind::deep_tree:
+            return "deep_tree";
     }
     return "loss";
 }
 
 namespace {
-
-// Bounds every walk up a parent chain and the depth of every tree (so the
-// renderers' recursion too): a damaged journal could hold a cycle.
-constexpr int kMaxDepth = 4096;
 
 bool starts_with(const std::string& s, const std::string& prefix) {
     return s.compare(0, prefix.size(), prefix) == 0;
@@ -54,6 +54,49 @@ bool pod_selected(const Query& q) {
     return q.pod || q.namespace_ || q.container;
 }
 
+// The container of `p` in pod `uid`: the first of its rows in that pod that
+// names one, else "".
+const std::string& container_in(const Process& p, const std::string& uid) {
+    static const std::string none;
+    for (const auto& e : p.pod_entries) {
+        if (e.pod.uid == uid && !e.pod.container_id.empty()) return e.pod.container_id;
+    }
+    return none;
+}
+
+// Pod `uid` with container `container_id`, named by the model's one rule.
+PodAttribution attribution(const Model& model, const std::string& uid, const std::string& container_id) {
+    const PodNameRecord name = model.pod_name(uid);
+    return PodAttribution{name.name, name.namespace_, uid, container_id};
+}
+
+// The pod a process is shown in: the attribution, shared, and how this
+// process came to be in it, its own. No pod: pod is null.
+struct ShownPod {
+    std::shared_ptr<const PodAttribution> pod;
+    PodEntryKind entered = PodEntryKind::exec;
+    int64_t entered_ns = 0;
+};
+
+std::string base_name(const std::string& path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// An image's name: its binary's base name, unless the binary was exec'd
+// through a descriptor (runc re-execs itself from /proc/self/exe and a
+// memfd, fexecve goes through /proc/self/fd or /dev/fd), whose name says
+// nothing; then argv[0]'s.
+std::string image_name(const ExecImage& img) {
+    const std::string& b = img.binary;
+    const bool in_proc = b.rfind("/proc/", 0) == 0;
+    const bool through_fd = b.rfind("/dev/fd/", 0) == 0 || b.rfind("/memfd:", 0) == 0 ||
+                            (in_proc && b.find("/fd/") != std::string::npos) ||
+                            (in_proc && b.size() > 4 && b.compare(b.size() - 4, 4, "/exe") == 0);
+    if (through_fd && !img.args.empty() && !img.args[0].empty()) return base_name(img.args[0]);
+    return base_name(b);
+}
+
 bool pod_matches(const Query& q, const PodAttribution& pod) {
     if (q.pod) {
         if (!pod_selector_matches(*q.pod, pod.uid, pod.name, pod.namespace_)) return false;
@@ -61,21 +104,6 @@ bool pod_matches(const Query& q, const PodAttribution& pod) {
     if (q.namespace_ && *q.namespace_ != pod.namespace_) return false;
     if (q.container && (q.container->empty() || !starts_with(pod.container_id, *q.container))) return false;
     return true;
-}
-
-// The pod, among those a process was in, that the query selects: nullopt
-// when none is. Without a pod selector, the first it was in (or none).
-std::optional<PodAttribution> selected_pod(const Model& model, const Query& q, const Process& p) {
-    if (!pod_selected(q)) return pod_of(model, p);
-    for (const auto& entry : p.pod_entries) {
-        if (entry.pod.uid.empty()) continue;
-        auto pod = pod_of(model, p, entry.pod.uid);
-        if (!pod) continue;
-        // Its container: the one this entry names, when the query asks for one.
-        if (!entry.pod.container_id.empty()) pod->container_id = entry.pod.container_id;
-        if (pod_matches(q, *pod)) return pod;
-    }
-    return std::nullopt;
 }
 
 // "comm (PID n)" for a warning: raw bytes, the renderers escape them.
@@ -96,6 +124,12 @@ JournalSummary summarize(const Model& model) {
 
 // One build_report: the query's selection, its trees, then the warnings
 // about what the journals may be missing, in that order.
+//
+// The shape of the trees is the attacker's choice (a fork chain 100,000
+// generations deep costs a second), so every walk here is a loop with its
+// own stack or queue, never a recursion, and costs time linear in the
+// processes it visits. A damaged journal can hold a parent chain that loops;
+// every walk up stops at a process it has already seen.
 class ReportBuilder {
 public:
     ReportBuilder(const Model& model, const Query& q)
@@ -118,7 +152,9 @@ public:
     }
 
 private:
-    using KeySet = std::unordered_set<ProcessKey, ProcessKeyHash>;
+    // Processes live in the model's map, whose elements never move: a
+    // pointer is a cheaper set member than a key with its boot id string.
+    using ProcSet = std::unordered_set<const Process*>;
 
     bool overlaps(const Process& p) const {
         return process_start_wall(model_, p) <= until_ && process_end_wall(model_, p) >= since_;
@@ -126,25 +162,122 @@ private:
 
     const Process* parent_of(const Process& p) const { return p.parent ? model_.find(*p.parent) : nullptr; }
 
-    bool has_ancestor_pid(const Process& p, uint32_t pid) const {
-        const Process* cur = &p;
-        for (int depth = 0; cur && depth < kMaxDepth; ++depth) {
-            if (cur->tgid == pid) return true;
-            cur = parent_of(*cur);
+    // Start, then key: the order of trees and of cycle members.
+    bool earlier(const Process* a, const Process* b) const {
+        int64_t sa = process_start_wall(model_, *a), sb = process_start_wall(model_, *b);
+        if (sa != sb) return sa < sb;
+        return a->key < b->key;
+    }
+
+    // The attribution of pod `uid` with container `container_id`: one per
+    // pair (its name follows from the UID), shared by every process shown
+    // with it. How each process came to be in the pod is not in it.
+    std::shared_ptr<const PodAttribution> shared_pod(const std::string& uid, const std::string& container_id) {
+        std::string key = uid + '\0' + container_id;
+        auto it = shared_pods_.find(key);
+        if (it == shared_pods_.end()) {
+            auto pod = std::make_shared<const PodAttribution>(attribution(model_, uid, container_id));
+            it = shared_pods_.emplace(std::move(key), std::move(pod)).first;
         }
-        return false;
+        return it->second;
+    }
+
+    // `p` shown in pod `uid` (its first pod when empty): the pod, shared, and
+    // the row that put `p` in it, its own. No pod when it was in none.
+    ShownPod shown_in(const Process& p, std::string_view uid) {
+        const PodEntry* entry = first_pod_entry(p, uid);
+        if (!entry) return {};
+        return ShownPod{shared_pod(entry->pod.uid, container_in(p, entry->pod.uid)), entry->kind, entry->time_ns};
     }
 
     // The pod a process is shown in: the one the query selected it by, the
     // pod of the process whose ancestor it is shown as, else its first.
-    const std::optional<PodAttribution>& pod_for(const Process& p) {
-        auto it = pods_.find(p.key);
-        if (it == pods_.end()) it = pods_.emplace(p.key, pod_of(model_, p)).first;
+    const ShownPod& pod_for(const Process& p) {
+        auto it = pods_.find(&p);
+        if (it == pods_.end()) it = pods_.emplace(&p, shown_in(p, {})).first;
         return it->second;
+    }
+
+    // The pod, among those `p` was in, that the query selects (the first of
+    // its rows whose pod and container match); nullopt when none does.
+    std::optional<ShownPod> selected_pod(const Process& p) {
+        for (const auto& entry : p.pod_entries) {
+            if (entry.pod.uid.empty()) continue;
+            // Its container: the one this row names, when the query asks for one.
+            auto pod = shared_pod(entry.pod.uid, entry.pod.container_id.empty() ? container_in(p, entry.pod.uid)
+                                                                                : entry.pod.container_id);
+            if (!pod_matches(q_, *pod)) continue;
+            const PodEntry* first = first_pod_entry(p, entry.pod.uid);
+            return ShownPod{std::move(pod), first->kind, first->time_ns};
+        }
+        return std::nullopt;
+    }
+
+    // The image a process that never exec'd runs (its forker's at the fork,
+    // up through forkers that never exec'd either, as a runtime's init
+    // stages do), or nullptr when that is not known. Remembered for every
+    // process a walk passes: in a chain of such processes each runs what its
+    // forker runs, so a chain of N costs N steps in all, not N squared (an
+    // attacker picks N). A walk that comes back to itself (a damaged
+    // journal's loop of parents) finds nothing.
+    const ExecImage* forked_image_of(const Process& p) {
+        if (!p.execs.empty() || p.parent_source != ParentSource::fork) return nullptr;
+        std::vector<const Process*> path;
+        const ExecImage* found = nullptr;
+        for (const Process* cur = &p;;) {
+            auto [it, fresh] = forked_.emplace(cur, nullptr);
+            if (!fresh) {
+                found = it->second;  // known already, or a loop back into this walk
+                break;
+            }
+            path.push_back(cur);
+            const Process* forker = parent_of(*cur);
+            if (!forker) break;
+            const ExecImage* image = nullptr;
+            for (const auto& img : forker->execs) {
+                if (img.time_ns <= cur->start_ns || img.from_snapshot) image = &img;
+            }
+            if (image) {
+                found = image->binary.empty() ? nullptr : image;
+                break;
+            }
+            if (!forker->execs.empty() || forker->parent_source != ParentSource::fork) break;
+            cur = forker;
+        }
+        for (const Process* on : path) forked_[on] = found;
+        return found;
+    }
+
+    // TreeNode::fork_of: the forked image's name, else the forker's comm.
+    std::string forked_image(const Process& p) {
+        if (!p.execs.empty() || p.parent_source != ParentSource::fork) return {};
+        if (const ExecImage* image = forked_image_of(p)) return image_name(*image);
+        return p.parent_comm.empty() ? std::string("?") : p.parent_comm;
+    }
+
+    // Every process with this PID and everything below them, by the model's
+    // children lists: one pass, however deep.
+    ProcSet descendants_of_pid(uint32_t pid) const {
+        ProcSet out;
+        std::vector<const Process*> todo;
+        for (const auto& [key, p] : model_.processes()) {
+            if (p.tgid == pid && out.insert(&p).second) todo.push_back(&p);
+        }
+        while (!todo.empty()) {
+            const Process* p = todo.back();
+            todo.pop_back();
+            for (const auto& child_key : p->children) {
+                const Process* c = model_.find(child_key);
+                if (c && out.insert(c).second) todo.push_back(c);
+            }
+        }
+        return out;
     }
 
     // 1. The processes the query selects.
     void select() {
+        std::optional<ProcSet> below;
+        if (q_.descendants_of) below = descendants_of_pid(*q_.descendants_of);
         for (const auto& [key, p] : model_.processes()) {
             if (!overlaps(p)) continue;
             if (q_.pid && p.tgid != *q_.pid) continue;
@@ -153,112 +286,181 @@ private:
                 bool any = std::any_of(p.execs.begin(), p.execs.end(),
                                        [&](const ExecImage& e) { return binary_matches(*q_.binary_glob, e.binary); });
                 // A process that never exec'd runs its forker's image.
-                const ExecImage* forked = any ? nullptr : forked_image_of(model_, p);
+                const ExecImage* forked = any ? nullptr : forked_image_of(p);
                 if (forked && binary_matches(*q_.binary_glob, forked->binary)) any = true;
                 if (!any) continue;
             }
-            if (q_.descendants_of && !has_ancestor_pid(p, *q_.descendants_of)) continue;
+            if (below && !below->count(&p)) continue;
             if (pod_selected(q_)) {
-                auto pod = selected_pod(model_, q_, p);
+                auto pod = selected_pod(p);
                 if (!pod) continue;
-                pods_[key] = std::move(pod);
+                pods_[&p] = std::move(*pod);
             }
-            matched_.insert(key);
+            matched_.insert(&p);
         }
         report_.matched = matched_.size();
+    }
+
+    // Matched by a selector that names the process itself.
+    bool direct_match(const Process& p) const {
+        if (!matched_.count(&p)) return false;
+        return q_.pid || q_.binary_glob || q_.ancestors_of || (q_.descendants_of && p.tgid == *q_.descendants_of);
     }
 
     // 2. Their ancestors: up to the topmost one that was ever in the same
     // pod's cgroups when a pod is selected (a runtime's init stages and the
     // container's first process are one tree), or to the top of what is
-    // known otherwise.
+    // known otherwise. Each walk stops at the first process already shown,
+    // so all walks together visit each process once, and a loop ends where
+    // it closes.
     void add_ancestors() {
         const bool stop_at_pod = pod_selected(q_) && !q_.ancestors && !q_.ancestors_of;
         shown_ = matched_;
-        for (const auto& key : matched_) {
-            const Process* cur = model_.find(key);
-            for (int depth = 0; cur && depth < kMaxDepth; ++depth) {
-                const Process* up = parent_of(*cur);
-                if (!up) break;
+        for (const Process* start : matched_) {
+            const Process* cur = start;
+            while (const Process* up = parent_of(*cur)) {
                 if (stop_at_pod) {
                     const auto& mine = pod_for(*cur);
-                    if (!mine || !first_pod_entry(*up, mine->uid)) {
-                        outside_[cur->key] = OutsideParent{up->tgid, up->comm, up->key, OutsideReason::outside_pod};
+                    if (!mine.pod || !first_pod_entry(*up, mine.pod->uid)) {
+                        outside_[cur] = OutsideParent{up->tgid, up->comm, up->key, OutsideReason::outside_pod};
                         break;
                     }
                     // Shown in the same pod as the process below it.
-                    if (!pods_.count(up->key)) pods_[up->key] = pod_of(model_, *up, mine->uid);
+                    if (!pods_.count(up)) pods_.emplace(up, shown_in(*up, mine.pod->uid));
                 }
-                if (!shown_.insert(up->key).second) break;  // the rest of the chain is already in
+                if (!shown_.insert(up).second) break;  // the rest of the chain is already in
                 cur = up;
             }
         }
     }
 
-    TreeNode build_node(const Process& p, int depth) {
-        placed_.insert(p.key);
+    TreeNode make_node(const Process& p, uint32_t depth) {
         TreeNode node;
         node.process = &p;
-        node.matched = matched_.count(p.key) > 0;
+        node.matched = matched_.count(&p) > 0;
+        node.direct_match = direct_match(p);
         node.in_window = overlaps(p);
-        node.pod = pod_for(p);
-        node.container_init = node.pod && p.nspid == 1 && p.tgid != 1;
-        node.fork_of = forked_image(model_, p);
-        if (depth < kMaxDepth) {
-            for (const auto& child_key : p.children) {
-                if (!shown_.count(child_key) || placed_.count(child_key)) continue;
-                if (const Process* c = model_.find(child_key)) node.children.push_back(build_node(*c, depth + 1));
-            }
+        node.depth = depth;
+        const ShownPod& pod = pod_for(p);
+        node.pod = pod.pod;
+        if (node.pod) {
+            node.entered = pod.entered;
+            node.entered_ns = pod.entered_ns;
         }
+        node.container_init = node.pod && p.nspid == 1 && p.tgid != 1;
+        node.fork_of = forked_image(p);
         return node;
     }
 
-    // 3. Trees: every shown process whose parent is not shown is a root.
+    // The tree below `root`: its shown descendants not in another tree yet,
+    // breadth first, each parent before its children.
+    Tree build_tree(const Process& root) {
+        Tree tree;
+        tree.nodes.push_back(make_node(root, 0));
+        placed_.insert(&root);
+        for (size_t i = 0; i < tree.nodes.size(); ++i) {
+            const Process& p = *tree.nodes[i].process;
+            const uint32_t depth = tree.nodes[i].depth + 1;
+            for (const auto& child_key : p.children) {
+                const Process* c = model_.find(child_key);
+                if (!c || !shown_.count(c) || !placed_.insert(c).second) continue;
+                tree.nodes[i].children.push_back(static_cast<uint32_t>(tree.nodes.size()));
+                tree.nodes.push_back(make_node(*c, depth));
+                tree.depth = std::max(tree.depth, depth);
+            }
+        }
+        return tree;
+    }
+
+    // A shown process that no tree reached hangs below a parent chain that
+    // loops (A's parent is B, B's parent is A), which only a damaged or
+    // edited journal holds. The loop's earliest member becomes a root.
+    const Process* loop_root(const Process& start) const {
+        std::unordered_map<const Process*, size_t> seen;
+        std::vector<const Process*> path;
+        const Process* cur = &start;
+        while (cur && shown_.count(cur) && !seen.count(cur)) {
+            seen.emplace(cur, path.size());
+            path.push_back(cur);
+            cur = parent_of(*cur);
+        }
+        // Not reached by any tree, so the walk cannot end at a root.
+        if (!cur || !seen.count(cur)) return &start;
+        const Process* best = cur;
+        for (size_t i = seen[cur]; i < path.size(); ++i) {
+            if (earlier(path[i], best)) best = path[i];
+        }
+        return best;
+    }
+
+    // 3. Trees: every shown process whose parent is not shown is a root;
+    // then the loops of a damaged journal, each cut at one member, so that
+    // no shown process is left out.
     void build_trees() {
         std::vector<const Process*> roots;
-        for (const auto& key : shown_) {
-            const Process* p = model_.find(key);
+        for (const Process* p : shown_) {
             const Process* up = parent_of(*p);
-            if (!up || !shown_.count(up->key)) roots.push_back(p);
+            if (!up || !shown_.count(up)) roots.push_back(p);
         }
-        std::sort(roots.begin(), roots.end(), [&](const Process* a, const Process* b) {
-            int64_t sa = process_start_wall(model_, *a), sb = process_start_wall(model_, *b);
-            if (sa != sb) return sa < sb;
-            return a->key < b->key;
-        });
-        for (const Process* root : roots) {
+        struct Built {
             Tree tree;
-            tree.root = build_node(*root, 0);
-            auto out = outside_.find(root->key);
+            bool loop = false;
+        };
+        std::vector<Built> built;
+        for (const Process* root : roots) built.push_back({build_tree(*root), false});
+        if (placed_.size() < shown_.size()) {
+            std::vector<const Process*> left;
+            for (const Process* p : shown_) {
+                if (!placed_.count(p)) left.push_back(p);
+            }
+            std::sort(left.begin(), left.end(), [&](const Process* a, const Process* b) { return earlier(a, b); });
+            for (const Process* p : left) {
+                if (placed_.count(p)) continue;
+                built.push_back({build_tree(*loop_root(*p)), true});
+            }
+        }
+        std::sort(built.begin(), built.end(), [&](const Built& a, const Built& b) {
+            return earlier(a.tree.root().process, b.tree.root().process);
+        });
+        for (auto& [tree, loop] : built) {
+            const Process& root = *tree.root().process;
+            auto out = outside_.find(&root);
             if (out != outside_.end()) {
                 tree.outside_parent = out->second;
-            } else if (root->parent && !model_.find(*root->parent)) {
+            } else if (!loop && root.parent && !model_.find(*root.parent)) {
                 // Known only by the fork or exec row that named it.
                 tree.outside_parent =
-                    OutsideParent{root->ppid, root->parent_comm, root->parent, OutsideReason::not_in_journal};
+                    OutsideParent{root.ppid, root.parent_comm, root.parent, OutsideReason::not_in_journal};
             }
-            warn_unknown_parent(*root, tree);
+            if (loop) {
+                warn(WarningKind::parent_cycle,
+                     fmt::format("the parent chain of {} loops back to it, which a recorded journal cannot hold (a "
+                                 "damaged or edited journal): its tree starts at it and the loop is cut there",
+                                 describe(root)));
+            } else {
+                warn_unknown_parent(root, tree);
+            }
+            warn_deep(root, tree);
             report_.trees.push_back(std::move(tree));
         }
-        // A damaged journal can make parents a cycle, which has no root:
-        // each cycle is shown from its oldest process, with a warning.
-        std::vector<const Process*> left;
-        for (const auto& key : shown_) {
-            if (!placed_.count(key)) left.push_back(model_.find(key));
+    }
+
+    // A tree deeper than the text tree's indentation: nothing is cut, but
+    // the reader should know that the drawing changes, and a chain this deep
+    // is itself worth a look.
+    void warn_deep(const Process& root, const Tree& tree) {
+        if (tree.depth <= kTextIndentLevels) return;
+        std::string message = fmt::format(
+            "the tree of {} reaches depth {}: the text tree indents at most {} levels and then starts again from "
+            "the left",
+            describe(root), group_thousands(tree.depth), kTextIndentLevels);
+        if (tree.depth >= kJsonTreeDepth) {
+            message += fmt::format(
+                ", and JSON nests at most {} generations in a tree entry, then continues in tree "
+                "entries of their own (continues_from)",
+                kJsonTreeDepth);
         }
-        std::sort(left.begin(), left.end(), [&](const Process* a, const Process* b) {
-            if (a->start_ns != b->start_ns) return a->start_ns < b->start_ns;
-            return a->key < b->key;
-        });
-        for (const Process* p : left) {
-            if (placed_.count(p->key)) continue;
-            Tree tree;
-            tree.root = build_node(*p, 0);
-            warn(WarningKind::unknown_parent,
-                 fmt::format("parent of {} is in a cycle of parents (the journal is damaged): shown as a root",
-                             describe(*p)));
-            report_.trees.push_back(std::move(tree));
-        }
+        warn(WarningKind::deep_tree, std::move(message));
     }
 
     void warn(WarningKind kind, std::string message, std::optional<int64_t> from = std::nullopt,
@@ -350,14 +552,27 @@ private:
     const Query& q_;
     const int64_t since_, until_;
     Report report_;
-    KeySet matched_;  // selected by the query
-    KeySet shown_;    // matched, and the ancestors shown with them
-    KeySet placed_;   // in a tree already
-    std::unordered_map<ProcessKey, OutsideParent, ProcessKeyHash> outside_;  // shown process -> its parent not shown
-    std::unordered_map<ProcessKey, std::optional<PodAttribution>, ProcessKeyHash> pods_;
+    ProcSet matched_;                                            // selected by the query
+    ProcSet shown_;                                              // matched, and the ancestors shown with them
+    ProcSet placed_;                                             // shown, and in a tree already
+    std::unordered_map<const Process*, OutsideParent> outside_;  // shown process -> its parent not shown
+    std::unordered_map<const Process*, ShownPod> pods_;          // shown process -> the pod it is shown in
+    // uid '\0' container id -> its one attribution (shared_pod)
+    std::unordered_map<std::string, std::shared_ptr<const PodAttribution>> shared_pods_;
+    std::unordered_map<const Process*, const ExecImage*> forked_;  // forked_image_of, remembered
 };
 
 }  // namespace
+
+std::string group_thousands(uint64_t n) {
+    std::string digits = std::to_string(n);
+    std::string out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
 
 bool binary_matches(const std::string& glob, const std::string& binary) {
     // FNM_PATHNAME: '*' stops at '/', as in a shell.
@@ -367,71 +582,11 @@ bool binary_matches(const std::string& glob, const std::string& binary) {
     return fnmatch(glob.c_str(), base.c_str(), 0) == 0;
 }
 
-std::optional<PodAttribution> pod_of(const Model& model, const Process& p, std::string_view uid) {
+std::optional<PodMembership> pod_of(const Model& model, const Process& p, std::string_view uid) {
     const PodEntry* entry = first_pod_entry(p, uid);
     if (!entry) return std::nullopt;
-    PodAttribution pod;
-    pod.uid = entry->pod.uid;
-    // The container: the first entry in this pod that names one.
-    for (const auto& e : p.pod_entries) {
-        if (e.pod.uid == pod.uid && !e.pod.container_id.empty()) {
-            pod.container_id = e.pod.container_id;
-            break;
-        }
-    }
-    const PodNameRecord name = model.pod_name(pod.uid);
-    pod.name = name.name;
-    pod.namespace_ = name.namespace_;
-    pod.entered = entry->kind;
-    pod.entered_ns = entry->time_ns;
-    return pod;
-}
-
-namespace {
-
-std::string base_name(const std::string& path) {
-    const auto slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-// An image's name: its binary's base name, unless the binary was exec'd
-// through a descriptor (runc re-execs itself from /proc/self/exe and a
-// memfd, fexecve goes through /proc/self/fd or /dev/fd), whose name says
-// nothing; then argv[0]'s.
-std::string image_name(const ExecImage& img) {
-    const std::string& b = img.binary;
-    const bool in_proc = b.rfind("/proc/", 0) == 0;
-    const bool through_fd = b.rfind("/dev/fd/", 0) == 0 || b.rfind("/memfd:", 0) == 0 ||
-                            (in_proc && b.find("/fd/") != std::string::npos) ||
-                            (in_proc && b.size() > 4 && b.compare(b.size() - 4, 4, "/exe") == 0);
-    if (through_fd && !img.args.empty() && !img.args[0].empty()) return base_name(img.args[0]);
-    return base_name(b);
-}
-
-}  // namespace
-
-const ExecImage* forked_image_of(const Model& model, const Process& p) {
-    if (!p.execs.empty() || p.parent_source != ParentSource::fork) return nullptr;
-    // Up through forkers that never exec'd either (a runtime's init stages).
-    const Process* cur = &p;
-    for (int depth = 0; depth < kMaxDepth && cur->parent_source == ParentSource::fork; ++depth) {
-        const Process* forker = cur->parent ? model.find(*cur->parent) : nullptr;
-        if (!forker) return nullptr;
-        const ExecImage* image = nullptr;
-        for (const auto& img : forker->execs) {
-            if (img.time_ns <= cur->start_ns || img.from_snapshot) image = &img;
-        }
-        if (image) return image->binary.empty() ? nullptr : image;
-        if (!forker->execs.empty()) return nullptr;
-        cur = forker;
-    }
-    return nullptr;
-}
-
-std::string forked_image(const Model& model, const Process& p) {
-    if (!p.execs.empty() || p.parent_source != ParentSource::fork) return {};
-    if (const ExecImage* image = forked_image_of(model, p)) return image_name(*image);
-    return p.parent_comm.empty() ? std::string("?") : p.parent_comm;
+    return PodMembership{attribution(model, entry->pod.uid, container_in(p, entry->pod.uid)), entry->kind,
+                         entry->time_ns};
 }
 
 int64_t process_start_wall(const Model& model, const Process& p) {

@@ -3,6 +3,7 @@
 // Pure functions over the model: no SQLite, no output formatting.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,39 +30,55 @@ struct Query {
 // Which pod a process ran in: the pod of a row that put it in the pod's
 // cgroups (its exec, its fork, a move, the /proc snapshot), named by the
 // model's one rule (Model::pod_name: the kubelet's log directory, else the
-// latest host name from the pod's own UTS namespace, else the UID).
+// latest host name from the pod's own UTS namespace, else the UID). Only
+// what names the pod and its container: it is the same for every process
+// of one container, so a tree shares one copy between them (TreeNode::pod).
 struct PodAttribution {
     std::string name;
     std::string namespace_;
     std::string uid;
     std::string container_id;
-    PodEntryKind entered = PodEntryKind::exec;  // how it came to be in the pod
-    int64_t entered_ns = 0;                     // boot ns
+};
+
+// A process's pod and how that process came to be in it: the entry is the
+// process's own, never shared.
+struct PodMembership {
+    PodAttribution pod;
+    PodEntryKind entered = PodEntryKind::exec;
+    int64_t entered_ns = 0;  // boot ns
 };
 
 // The process's pod: `uid`'s when it was ever in that pod, else the first
 // pod it was in; nullopt when it was in none (or not in `uid`'s, when given).
-std::optional<PodAttribution> pod_of(const Model& model, const Process& p, std::string_view uid = {});
+std::optional<PodMembership> pod_of(const Model& model, const Process& p, std::string_view uid = {});
 
-// The image a process that never exec'd runs: its forker's at the fork (the
-// last image its nearest ancestor with one exec'd before then), by base
-// name ("python3"), else the forker's comm. Empty for a process with an
-// image of its own.
-std::string forked_image(const Model& model, const Process& p);
-// That image itself, when its forker's is known (nullptr otherwise): what
-// --binary matches a process that never exec'd by.
-const ExecImage* forked_image_of(const Model& model, const Process& p);
-
+// One process of a Tree. Children are indexes into Tree::nodes, not nested
+// values: an attacker chooses how deep a tree is, and nothing that walks,
+// copies or destroys a tree may recurse once per generation.
 struct TreeNode {
     const Process* process = nullptr;
-    bool matched = false;    // selected by the query itself, not only an ancestor
+    bool matched = false;  // selected by the query itself, not only an ancestor
+    // Selected by a selector that names it (--pid, --binary, --ancestors-of,
+    // or the --descendants-of PID itself), not only by a pod, a namespace or
+    // being below a PID: never folded into a run of generations.
+    bool direct_match = false;
     bool in_window = false;  // its life overlaps the window
-    std::optional<PodAttribution> pod;
+    uint32_t depth = 0;      // generations below the tree's root (the root is 0)
+    // Shared by every process shown in one pod and container: a pod of
+    // 100,000 processes holds one copy.
+    std::shared_ptr<const PodAttribution> pod;
+    // How this process came to be in `pod` and when (boot ns): its own, set
+    // only with `pod`.
+    PodEntryKind entered = PodEntryKind::exec;
+    int64_t entered_ns = 0;
     // PID 1 of its own pid namespace in a pod: the container's first
     // process, the one a responder looks for.
     bool container_init = false;
-    std::string fork_of;  // forked_image(): set for a process that never exec'd
-    std::vector<TreeNode> children;
+    // The image it runs when it never exec'd: its forker's, by base name
+    // ("python3"), else the forker's comm; empty for a process with an image
+    // of its own.
+    std::string fork_of;
+    std::vector<uint32_t> children;  // indexes into Tree::nodes, oldest first
 };
 
 // Why the parent of a tree's root is known but not shown.
@@ -83,9 +100,23 @@ struct OutsideParent {
 };
 
 struct Tree {
-    TreeNode root;
+    // Every node of the tree, each parent before its children; nodes[0] is
+    // the root.
+    std::vector<TreeNode> nodes;
     std::optional<OutsideParent> outside_parent;
+    uint32_t depth = 0;  // the deepest node's depth
+
+    const TreeNode& root() const { return nodes.front(); }
 };
+
+// How deep a tree may be before the renderers change how they draw it; a
+// tree deeper than kTextIndentLevels gets a deep_tree warning. Nothing is
+// ever left out: the text tree indents at most kTextIndentLevels levels and
+// then starts again from the left with a marker line; the JSON document
+// nests at most kJsonTreeDepth generations in one tree entry, and writes the
+// generation below as tree entries of their own (continues_from).
+inline constexpr uint32_t kTextIndentLevels = 64;
+inline constexpr uint32_t kJsonTreeDepth = 256;
 
 // Where the journals cannot be complete.
 enum class WarningKind {
@@ -93,9 +124,12 @@ enum class WarningKind {
     unknown_parent,  // a root's parent is unknown, or not in the journal
     not_recorded,    // no run recorded then
     pruned,          // retention deleted it
+    parent_cycle,    // a damaged journal: a parent chain loops
+    deep_tree,       // a tree deeper than kTextIndentLevels
 };
 
-// "loss", "unknown_parent", "not_recorded", "pruned": the JSON "kind".
+// "loss", "unknown_parent", "not_recorded", "pruned", "parent_cycle",
+// "deep_tree": the JSON "kind".
 const char* warning_kind_name(WarningKind kind);
 
 struct Warning {
@@ -130,6 +164,10 @@ LoadPlan load_plan_for(const Query& query);
 // that never exited is the end of its journal.
 int64_t process_start_wall(const Model& model, const Process& p);
 int64_t process_end_wall(const Model& model, const Process& p);
+
+// Digits grouped by commas (4,200): how the text tree and the warnings
+// write counts and depths.
+std::string group_thousands(uint64_t n);
 
 // Glob against a binary path: a pattern with '/' matches the whole path,
 // one without matches the base name.

@@ -7,9 +7,12 @@
 // the text back ends escape control characters and invalid UTF-8 (once),
 // the JSON back end always emits valid UTF-8.
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
+#include "fold.h"
 #include "model.h"
 #include "reconstruct.h"
 
@@ -22,18 +25,38 @@ struct TextOptions {
     bool color = false;            // ANSI colour (only on a TTY, never with NO_COLOR)
     bool absolute_times = false;   // wall-clock start times instead of offsets
     size_t max_line_bytes = 2048;  // a 1 MiB argv must not flood the terminal
+    FoldOptions fold;              // long chains of single children as one line (fold.h)
 };
+
+// Where rendered output goes, a piece at a time; false when it cannot take
+// more (stdout's reader went away), which stops the rendering.
+using OutputSink = std::function<bool(std::string_view)>;
+
+// The pieces a renderer hands its sink: output grows with the trees, which
+// an attacker shapes, so a renderer never holds much more than this of it.
+inline constexpr size_t kRenderChunkBytes = 1 << 20;
 
 class Renderer {
 public:
     virtual ~Renderer() = default;
-    virtual std::string render(const Model& model, const Report& report) const = 0;
+    // The output, in pieces of about kRenderChunkBytes; false when the sink
+    // refused one.
+    virtual bool render_to(const Model& model, const Report& report, const OutputSink& sink) const = 0;
+    // The whole output as one string.
+    std::string render(const Model& model, const Report& report) const {
+        std::string out;
+        render_to(model, report, [&](std::string_view piece) {
+            out += piece;
+            return true;
+        });
+        return out;
+    }
 };
 
 class TextRenderer : public Renderer {
 public:
     explicit TextRenderer(TextOptions options) : options_(options) {}
-    std::string render(const Model& model, const Report& report) const override;
+    bool render_to(const Model& model, const Report& report, const OutputSink& sink) const override;
 
 private:
     TextOptions options_;
@@ -41,7 +64,7 @@ private:
 
 class JsonRenderer : public Renderer {
 public:
-    std::string render(const Model& model, const Report& report) const override;
+    bool render_to(const Model& model, const Report& report, const OutputSink& sink) const override;
 };
 
 // Warnings as stderr lines ("lineage: warning: ..."), escaped.

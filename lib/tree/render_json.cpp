@@ -51,6 +51,8 @@ json exec_json(const Model& model, const Process& p, const ExecImage& img) {
     return e;
 }
 
+// One node's fields, with "children" empty: the writer below puts the
+// children in, one at a time.
 json node_json(const Model& model, const TreeNode& node) {
     const Process& p = *node.process;
     json execs = json::array();
@@ -85,13 +87,10 @@ json node_json(const Model& model, const TreeNode& node) {
                // How it came to be in the pod; null when only the
                // recorder's restatement says it was (the row that said how
                // was pruned).
-               {"entered",
-                node.pod->entered == PodEntryKind::alive ? json(nullptr) : json(pod_entry_name(node.pod->entered))},
-               {"entered_time", time_json(model, p.key.boot_id, node.pod->entered_ns)},
+               {"entered", node.entered == PodEntryKind::alive ? json(nullptr) : json(pod_entry_name(node.entered))},
+               {"entered_time", time_json(model, p.key.boot_id, node.entered_ns)},
                {"container_init", node.container_init}};
     }
-    json children = json::array();
-    for (const auto& c : node.children) children.push_back(node_json(model, c));
     const ExecImage* last = p.execs.empty() ? nullptr : &p.execs.back();
     json last_args = json::array();
     if (last)
@@ -115,27 +114,156 @@ json node_json(const Model& model, const TreeNode& node) {
         {"pod", pod},
         {"in_window", node.in_window},
         {"matched", node.matched},
-        {"children", children},
+        {"children", json::array()},
     };
 }
 
+// Writes the document text piece by piece, so that neither the document
+// nor any walk of it is ever as deep as the tree.
+//
+// Two limits keep the output linear in the number of processes and loadable
+// by parsers that recurse (Python's json stops near 1,000 levels):
+//   - a tree entry nests at most kJsonTreeDepth generations; the children of
+//     its deepest nodes are written as tree entries of their own, right after
+//     it, with continues_from (the parent's key) and depth, and the parent
+//     says how many with children_continued;
+//   - a node kJsonIndentDepth generations or more below its tree's root is
+//     written on one line, unindented, so that the indentation stops
+//     growing there (the entries continuing a tree are all such nodes).
+// Ordinary trees come out exactly as nlohmann::json::dump(2) writes them.
+class JsonWriter {
+public:
+    JsonWriter(const Model& model, std::string& out, const OutputSink& sink) : model_(model), out_(out), sink_(sink) {}
+
+    // All trees of the report as the elements of the "trees" array, which
+    // starts at indentation 2. False when the sink refused a piece.
+    bool trees(const std::vector<Tree>& trees) {
+        bool first = true;
+        for (const auto& tree : trees) {
+            std::vector<uint32_t> pending{0};  // entry roots still to write, the next one last
+            while (!pending.empty()) {
+                uint32_t root = pending.back();
+                pending.pop_back();
+                out_ += first ? "\n" : ",\n";
+                first = false;
+                std::vector<uint32_t> cuts;
+                if (!entry(tree, root, cuts)) return false;
+                pending.insert(pending.end(), cuts.rbegin(), cuts.rend());
+            }
+        }
+        if (!first) out_ += "\n  ";
+        return true;
+    }
+
+    // Hands what is written so far to the sink.
+    bool flush() {
+        if (out_.empty()) return true;
+        bool ok = sink_(out_);
+        out_.clear();
+        return ok;
+    }
+
+private:
+    static constexpr uint32_t kJsonIndentDepth = 16;
+    static constexpr size_t kEntryIndent = 4;  // a tree entry in "trees"
+
+    // One tree entry from node `root`; `cuts` gets the nodes below its depth
+    // limit, each the root of an entry still to write, in document order.
+    bool entry(const Tree& tree, uint32_t root, std::vector<uint32_t>& cuts) {
+        struct Open {
+            uint32_t node;
+            uint32_t level;     // generations below the entry's root
+            size_t next_child;  // children written so far
+            std::string after;  // the node's text after its children
+        };
+        std::vector<Open> stack;
+        // Writes node i up to its children; pushes it when they follow.
+        auto open = [&](uint32_t i, uint32_t level) {
+            const TreeNode& node = tree.nodes[i];
+            json j = node_json(model_, node);
+            const bool cut = level + 1 >= kJsonTreeDepth && !node.children.empty();
+            if (cut) {
+                j["children_continued"] = node.children.size();
+                cuts.insert(cuts.end(), node.children.begin(), node.children.end());
+            }
+            if (i == root) root_fields(tree, root, j);
+            const bool nested = !cut && !node.children.empty();
+            // By the depth in the whole tree, so that the entries continuing
+            // a deep tree are compact from their root on.
+            const bool pretty = node.depth < kJsonIndentDepth;
+            const size_t indent = kEntryIndent + 4 * level;
+            std::string text = pretty ? indented(j.dump(2, ' ', false, json::error_handler_t::replace), indent)
+                                      : j.dump(-1, ' ', false, json::error_handler_t::replace);
+            if (pretty) out_.append(indent, ' ');
+            if (!nested) {
+                out_ += text;
+                return;
+            }
+            const std::string empty =
+                pretty ? "\n" + std::string(indent + 2, ' ') + "\"children\": []" : std::string("\"children\":[]");
+            const size_t at = text.find(empty);
+            const size_t split = at + empty.size() - 1;  // after the '['
+            out_.append(text, 0, split);
+            std::string after = (pretty ? "\n" + std::string(indent + 2, ' ') : "\n") + text.substr(split);
+            stack.push_back(Open{i, level, 0, std::move(after)});
+        };
+        open(root, 0);
+        while (!stack.empty()) {
+            if (out_.size() >= kRenderChunkBytes && !flush()) return false;
+            Open& top = stack.back();
+            const auto& children = tree.nodes[top.node].children;
+            if (top.next_child == children.size()) {
+                out_ += top.after;
+                stack.pop_back();
+                continue;
+            }
+            out_ += top.next_child++ ? ",\n" : "\n";
+            open(children[top.next_child - 1], top.level + 1);
+        }
+        return true;
+    }
+
+    // What only an entry's root carries: its parent outside the tree, or
+    // where a continued entry hangs.
+    void root_fields(const Tree& tree, uint32_t root, json& j) const {
+        if (root != 0) {
+            const TreeNode& node = tree.nodes[root];
+            j["outside_parent"] = nullptr;
+            j["continues_from"] = node.process->parent ? json(node.process->parent->str()) : json(nullptr);
+            j["depth"] = node.depth;
+            return;
+        }
+        if (tree.outside_parent) {
+            const auto& op = *tree.outside_parent;
+            j["outside_parent"] = {{"pid", op.pid},
+                                   {"comm", str(op.comm)},
+                                   {"key", op.key ? json(op.key->str()) : json(nullptr)},
+                                   {"why", outside_reason_name(op.why)}};
+        } else {
+            j["outside_parent"] = nullptr;
+        }
+    }
+
+    // dump(2) output moved right by `indent` spaces, first line excepted.
+    // JSON strings hold no raw newline, so every newline starts a line.
+    static std::string indented(const std::string& text, size_t indent) {
+        std::string out;
+        out.reserve(text.size() + text.size() / 8);
+        for (char c : text) {
+            out += c;
+            if (c == '\n') out.append(indent, ' ');
+        }
+        return out;
+    }
+
+    const Model& model_;
+    std::string& out_;
+    const OutputSink& sink_;
+};
+
 }  // namespace
 
-std::string JsonRenderer::render(const Model& model, const Report& report) const {
-    json trees = json::array();
-    for (const auto& t : report.trees) {
-        json root = node_json(model, t.root);
-        if (t.outside_parent) {
-            root["outside_parent"] = {
-                {"pid", t.outside_parent->pid},
-                {"comm", str(t.outside_parent->comm)},
-                {"key", t.outside_parent->key ? json(t.outside_parent->key->str()) : json(nullptr)},
-                {"why", outside_reason_name(t.outside_parent->why)}};
-        } else {
-            root["outside_parent"] = nullptr;
-        }
-        trees.push_back(std::move(root));
-    }
+bool JsonRenderer::render_to(const Model& model, const Report& report, const OutputSink& sink) const {
     json warnings = json::array();
     for (const auto& w : report.warnings) {
         warnings.push_back({{"kind", warning_kind_name(w.kind)},
@@ -154,10 +282,18 @@ std::string JsonRenderer::render(const Model& model, const Report& report) const
           {"until", report.until_wall_ns ? json(format_rfc3339_ns(*report.until_wall_ns)) : json(nullptr)}}},
         {"matched", report.matched},
         {"warnings", warnings},
-        {"trees", trees},
+        {"trees", json::array()},
     };
     // Every string was sanitized above; replace is a last line of defence.
-    return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+    const std::string head = doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+    // The trees go where the empty array is: after its '['.
+    const std::string empty = "\n  \"trees\": []";
+    const size_t split = head.find(empty) + empty.size() - 1;
+    std::string out(head, 0, split);
+    JsonWriter writer(model, out, sink);
+    if (!writer.trees(report.trees)) return false;
+    out.append(head, split);
+    return writer.flush();
 }
 
 }  // namespace lineage

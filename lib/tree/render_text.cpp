@@ -3,10 +3,13 @@
 #include "render.h"
 
 #include <algorithm>
+#include <unordered_set>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "escape.h"
+#include "fold.h"
 #include "render_common.h"
 #include "saturate.h"
 #include "timeexpr.h"
@@ -30,25 +33,35 @@ struct Glyphs {
     const char* pipe;
     const char* space;
     const char* arrow;
+    const char* fold;     // a run of generations drawn as one line
+    const char* restart;  // the indentation starts again from the left
+    const char* ellipsis;
+    const char* range;
 };
-constexpr Glyphs kUnicode{"├── ", "└── ", "│     ", "      ", "→"};
-constexpr Glyphs kAscii{"|-- ", "`-- ", "|     ", "      ", "->"};
+constexpr Glyphs kUnicode{"├── ", "└── ", "│     ", "      ", "→", "⋮", "↳", "…", "–"};
+constexpr Glyphs kAscii{"|-- ", "`-- ", "|     ", "      ", "->", ":", ">>", "...", "-"};
+
+// How many different images a fold line names before it only counts them.
+constexpr size_t kFoldImagesNamed = 3;
+// Bytes of one image chain in a fold line: several of them share the line.
+constexpr size_t kFoldImageBytes = 256;
 
 class TextWriter {
 public:
-    TextWriter(const Model& model, const Report& report, const TextOptions& options)
-        : model_(model), report_(report), opt_(options), g_(options.ascii ? kAscii : kUnicode) {
+    TextWriter(const Model& model, const Report& report, const TextOptions& options, const OutputSink& sink)
+        : model_(model), report_(report), opt_(options), g_(options.ascii ? kAscii : kUnicode), sink_(sink) {
         if (report.since_wall_ns) {
             base_ns_ = *report.since_wall_ns;
         } else {
             base_ns_ = INT64_MAX;
-            for (const auto& t : report.trees)
-                base_ns_ = std::min(base_ns_, process_start_wall(model, *t.root.process));
+            for (const auto& t : report.trees) {
+                base_ns_ = std::min(base_ns_, process_start_wall(model, *t.root().process));
+            }
             if (base_ns_ == INT64_MAX) base_ns_ = 0;
         }
     }
 
-    std::string run() {
+    bool run() {
         for (const auto& w : report_.warnings) {
             out_ += paint("33", "warning: " + escape_for_terminal(w.message)) + "\n";
         }
@@ -58,14 +71,20 @@ public:
             if (!first) out_ += "\n";
             first = false;
             tree_header(tree);
-            out_ += label(tree.root, nullptr) + "\n";
-            details(tree.root, "  ");
-            children(tree.root, "  ");
+            if (!draw(tree)) return false;
         }
-        return out_;
+        return flush();
     }
 
 private:
+    // Hands what is written so far to the sink.
+    bool flush() {
+        if (out_.empty()) return true;
+        bool ok = sink_(out_);
+        out_.clear();
+        return ok;
+    }
+
     std::string paint(const char* code, const std::string& text) const {
         if (!opt_.color) return text;
         return fmt::format("\x1b[{}m{}\x1b[0m", code, text);
@@ -77,7 +96,7 @@ private:
     }
 
     void tree_header(const Tree& tree) {
-        const TreeNode& root = tree.root;
+        const TreeNode& root = tree.root();
         // Several boots or nodes: say which one each tree comes from.
         if (report_.journal.boot_ids.size() > 1) {
             const Process& p = *root.process;
@@ -122,49 +141,52 @@ private:
         return text;
     }
 
+    // Every image of a process, each cut to its share of `budget` bytes.
+    std::string image_chain(const TreeNode& node, size_t budget) const {
+        const Process& p = *node.process;
+        if (!node.fork_of.empty()) {
+            // It never exec'd: it runs its forker's image, under a name of
+            // its own when it took one.
+            std::string chain = "[fork of " + escape_for_terminal(node.fork_of);
+            if (!p.comm.empty() && p.comm != node.fork_of) chain += ", comm " + escape_for_terminal(p.comm);
+            return chain + "]";
+        }
+        if (p.execs.empty()) return "[" + escape_for_terminal(p.comm.empty() ? "?" : p.comm) + "]";
+        std::string chain;
+        size_t each = std::max<size_t>(budget / p.execs.size(), 64);
+        for (size_t i = 0; i < p.execs.size(); ++i) {
+            if (i) chain += fmt::format(" {} ", g_.arrow);
+            chain += image_text(p.execs[i], each);
+        }
+        return chain;
+    }
+
+    std::string exit_text(const Process& p) const {
+        if (!p.exit) return "running at journal end";
+        if (p.exit->signal) {
+            return paint("31",
+                         "killed by " + signal_name(p.exit->signal) + (p.exit->core_dumped ? " (core dumped)" : ""));
+        }
+        return p.exit->code ? paint("31", fmt::format("exit {}", p.exit->code)) : "exit 0";
+    }
+
     // parent is null for a root; a node entering a pod its parent is not in
     // says so, since the tree header names only the root's pod.
     std::string label(const TreeNode& node, const TreeNode* parent) const {
         const Process& p = *node.process;
-        std::string chain;
-        if (!node.fork_of.empty()) {
-            // It never exec'd: it runs its forker's image, under a name of
-            // its own when it took one.
-            chain = "[fork of " + escape_for_terminal(node.fork_of);
-            if (!p.comm.empty() && p.comm != node.fork_of) chain += ", comm " + escape_for_terminal(p.comm);
-            chain += "]";
-        } else if (p.execs.empty()) {
-            chain = "[" + escape_for_terminal(p.comm.empty() ? "?" : p.comm) + "]";
-        } else {
-            size_t budget = std::max<size_t>(opt_.max_line_bytes / p.execs.size(), 64);
-            for (size_t i = 0; i < p.execs.size(); ++i) {
-                if (i) chain += fmt::format(" {} ", g_.arrow);
-                chain += image_text(p.execs[i], budget);
-            }
-        }
+        std::string chain = image_chain(node, opt_.max_line_bytes);
         if (opt_.color) {
             // Bold for the command: the eye finds it first.
             chain = paint("1", chain);
         }
         std::string pid = p.nspid && p.nspid != p.tgid ? fmt::format("PID {}, {} in its namespace", p.tgid, p.nspid)
                                                        : fmt::format("PID {}", p.tgid);
-        std::string status;
-        if (p.exit) {
-            if (p.exit->signal) {
-                status = paint(
-                    "31", "killed by " + signal_name(p.exit->signal) + (p.exit->core_dumped ? " (core dumped)" : ""));
-            } else {
-                status = p.exit->code ? paint("31", fmt::format("exit {}", p.exit->code)) : "exit 0";
-            }
-        } else {
-            status = "running at journal end";
-        }
-        std::string line = fmt::format("{}  ({})  {}  {}", chain, pid, when(process_start_wall(model_, p)), status);
+        std::string line =
+            fmt::format("{}  ({})  {}  {}", chain, pid, when(process_start_wall(model_, p)), exit_text(p));
         if (!node.in_window) line += paint("2", "  [outside window]");
         if (node.container_init) line += paint("1", "  [container init]");
-        if (node.pod && node.pod->entered == PodEntryKind::move) {
-            line +=
-                paint("33", "  [moved into the pod " + when(model_.to_wall(p.key.boot_id, node.pod->entered_ns)) + "]");
+        if (node.pod && node.entered == PodEntryKind::move) {
+            line += paint("33", "  [moved into the pod " + when(model_.to_wall(p.key.boot_id, node.entered_ns)) + "]");
         }
         if (parent && node.pod && (!parent->pod || parent->pod->uid != node.pod->uid)) {
             const auto& pod = *node.pod;
@@ -172,6 +194,54 @@ private:
             line += paint("1", "  [pod " + escape_for_terminal(name) + "]");
         }
         return line;
+    }
+
+    // "[depth 4,200]" on a line that is not indented to its depth: below a
+    // fold line, or past the indentation's limit.
+    std::string depth_mark(const TreeNode& node, uint32_t level) const {
+        if (node.depth == level) return "";
+        return paint("2", fmt::format("  [depth {}]", group_thousands(node.depth)));
+    }
+
+    // One line for a run of generations: how many, of what, which PIDs, when
+    // they started and how they ended. Every process of the run is counted
+    // here; none is worth a line of its own (fold.h).
+    std::string fold_text(const Tree& tree, const ChainFold& run) const {
+        std::vector<std::string> images;  // the first few, in order
+        std::unordered_set<std::string> seen;
+        size_t exited = 0, running = 0;
+        for (uint32_t i = run.first;; i = tree.nodes[i].children[0]) {
+            const Process& p = *tree.nodes[i].process;
+            std::string chain = image_chain(tree.nodes[i], kFoldImageBytes);
+            if (seen.insert(chain).second && images.size() < kFoldImagesNamed) images.push_back(std::move(chain));
+            (p.exit ? exited : running) += 1;
+            if (i == run.last) break;
+        }
+        std::string names = images[0];
+        if (seen.size() > images.size()) {
+            for (size_t k = 1; k < images.size(); ++k) names += ", " + images[k];
+            const size_t others = seen.size() - images.size();
+            names += fmt::format(" and {} other image{}", group_thousands(others), others == 1 ? "" : "s");
+        } else {
+            for (size_t k = 1; k < images.size(); ++k) names += (k + 1 == images.size() ? " and " : ", ") + images[k];
+        }
+        std::string ends;
+        if (running == 0) {
+            ends = "all exit 0";
+        } else if (exited == 0) {
+            ends = "all running at journal end";
+        } else {
+            ends =
+                fmt::format("{} exit 0, {} running at journal end", group_thousands(exited), group_thousands(running));
+        }
+        const Process& first = *tree.nodes[run.first].process;
+        const Process& last = *tree.nodes[run.last].process;
+        std::string text = paint("2", fmt::format("{} {} generations of {} (PIDs {}{}{}, {} {} {}, {})", g_.fold,
+                                                  group_thousands(run.generations), names, first.tgid, g_.range,
+                                                  last.tgid, when(process_start_wall(model_, first)), g_.ellipsis,
+                                                  when(process_start_wall(model_, last)), ends));
+        if (!tree.nodes[run.first].in_window) text += paint("2", "  [outside window]");
+        return text;
     }
 
     void details(const TreeNode& node, const std::string& prefix) {
@@ -187,29 +257,84 @@ private:
         }
     }
 
-    void children(const TreeNode& node, const std::string& prefix) {
-        for (size_t i = 0; i < node.children.size(); ++i) {
-            bool last = i + 1 == node.children.size();
-            const TreeNode& child = node.children[i];
-            out_ += prefix + (last ? g_.last : g_.tee) + label(child, &node) + "\n";
-            std::string next = prefix + (last ? g_.space : g_.pipe);
-            details(child, next);
-            children(child, next);
+    // The tree, depth first, with a stack of its own: a tree can be as deep
+    // as an attacker likes. Lines never grow with the depth: past
+    // kTextIndentLevels levels a marker line says so and the indentation
+    // starts again from the left.
+    bool draw(const Tree& tree) {
+        const FoldPlan folds = plan_folds(tree, opt_.fold);
+        struct Frame {
+            uint32_t node;
+            uint32_t parent;
+            std::string prefix;  // before the branch glyph
+            bool last;
+            uint32_t level;  // how far the line is indented: 1 for the root's children
+        };
+        std::vector<Frame> todo;
+        // The children of node `i`, drawn one level below `level`.
+        auto push_children = [&](uint32_t i, const std::string& prefix, uint32_t level) {
+            const auto& children = tree.nodes[i].children;
+            std::string next = prefix;
+            if (level >= kTextIndentLevels && !children.empty()) {
+                restart_line(tree.nodes[i]);
+                next = "  ";
+                level = 0;
+            }
+            for (size_t k = children.size(); k-- > 0;) {
+                todo.push_back(Frame{children[k], i, next, k + 1 == children.size(), level + 1});
+            }
+        };
+
+        const TreeNode& root = tree.root();
+        out_ += label(root, nullptr) + "\n";
+        details(root, "  ");
+        push_children(0, "  ", 0);
+        while (!todo.empty()) {
+            if (out_.size() >= kRenderChunkBytes && !flush()) return false;
+            Frame f = std::move(todo.back());
+            todo.pop_back();
+            const std::string glyph = f.last ? g_.last : g_.tee;
+            const std::string below = f.prefix + (f.last ? g_.space : g_.pipe);
+            if (uint32_t c = folds.chain_at[f.node]; c != kNoFold) {
+                const ChainFold& run = folds.chains[c];
+                out_ += f.prefix + glyph + fold_text(tree, run) + "\n";
+                // What comes after the run hangs below the fold line.
+                if (f.level >= kTextIndentLevels) {
+                    restart_line(tree.nodes[run.last]);
+                    todo.push_back(Frame{tree.nodes[run.last].children[0], run.last, "  ", true, 1});
+                } else {
+                    todo.push_back(Frame{tree.nodes[run.last].children[0], run.last, below, true, f.level + 1});
+                }
+                continue;
+            }
+            const TreeNode& node = tree.nodes[f.node];
+            out_ += f.prefix + glyph + label(node, &tree.nodes[f.parent]) + depth_mark(node, f.level) + "\n";
+            details(node, below);
+            push_children(f.node, below, f.level);
         }
+        return true;
+    }
+
+    // The line before children drawn from the left again: whose they are.
+    void restart_line(const TreeNode& above) {
+        out_ += paint("2", fmt::format("{} depth {} onwards, below PID {}:", g_.restart,
+                                       group_thousands(above.depth + 1), above.process->tgid)) +
+                "\n";
     }
 
     const Model& model_;
     const Report& report_;
     const TextOptions& opt_;
     Glyphs g_;
+    const OutputSink& sink_;
     int64_t base_ns_ = 0;
     std::string out_;
 };
 
 }  // namespace
 
-std::string TextRenderer::render(const Model& model, const Report& report) const {
-    return TextWriter(model, report, options_).run();
+bool TextRenderer::render_to(const Model& model, const Report& report, const OutputSink& sink) const {
+    return TextWriter(model, report, options_, sink).run();
 }
 
 std::string render_warnings_for_stderr(const Report& report) {

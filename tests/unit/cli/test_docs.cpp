@@ -56,3 +56,45 @@ TEST_CASE("verify --help and the man page agree", "[verify][docs]") {
     // The exit statuses are the code's.
     CHECK_THAT(help.out, Catch::Contains("0 whole, 1 tampering, damage or a missing anchor found, 2 error"));
 }
+
+TEST_CASE("reconstruct --help and the man page agree", "[reconstruct][docs]") {
+    TempDir dir;
+    RunResult help = run_lineage({"reconstruct", "--help"}, dir.path());
+    REQUIRE(help.status == 0);
+    std::string man = lineage::test::read_file(std::string(LINEAGE_SOURCE_DIR) + "/man/lineage-reconstruct.1");
+    REQUIRE_FALSE(man.empty());
+    std::string plain = std::regex_replace(man, std::regex(R"(\\-)"), "-");
+    plain = std::regex_replace(plain, std::regex(R"(\\f[BIRP])"), "");
+    // Every long option of --help is documented (selectors or options), and
+    // every one documented exists.
+    std::set<std::string> in_help, in_man;
+    const std::regex long_option(R"(--[a-z][a-z-]+)");
+    const auto help_options = help.out.substr(0, help.out.find("Examples:"));
+    for (auto it = std::sregex_iterator(help_options.begin(), help_options.end(), long_option);
+         it != std::sregex_iterator(); ++it) {
+        in_help.insert(it->str());
+    }
+    for (const char* section : {".SH SELECTORS", ".SH OPTIONS"}) {
+        const auto at = plain.find(section), end = plain.find(".SH", at + 4);
+        REQUIRE(at != std::string::npos);
+        std::istringstream lines(plain.substr(at, end - at));
+        for (std::string l; std::getline(lines, l);) {
+            if (l.rfind(".B", 0) != 0) continue;  // the option lines of .TP entries
+            for (auto it = std::sregex_iterator(l.begin(), l.end(), long_option); it != std::sregex_iterator(); ++it) {
+                in_man.insert(it->str());
+            }
+        }
+    }
+    in_help.erase("--help");
+    CHECK(in_help == in_man);
+    CHECK(in_help.count("--no-fold") == 1);
+    // Every example of --help is in the man page's EXAMPLES.
+    std::istringstream lines(help.out.substr(help.out.find("Examples:")));
+    int examples = 0;
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("  lineage reconstruct", 0) != 0) continue;
+        ++examples;
+        CHECK_THAT(plain, Catch::Contains(line.substr(2)));
+    }
+    CHECK(examples >= 5);
+}

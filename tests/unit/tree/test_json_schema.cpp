@@ -6,6 +6,9 @@
 // Validation uses the system Python's jsonschema (Debian package
 // python3-jsonschema), through its CLI:
 //   /usr/bin/python3 -m jsonschema -i FILE SCHEMA
+// run with a higher recursion limit: the validator recurses about ten
+// Python frames per level of nesting, and the deep-chain golden nests 256
+// generations (two levels each), past Python's default of 1,000 frames.
 // Without it this test fails; it never passes silently.
 
 #include <catch2/catch.hpp>
@@ -43,7 +46,9 @@ void require_jsonschema() {
 // it is valid or the validator's report. The pretty output names each
 // instance: "===[SUCCESS]===(FILE)===" or "===[ValidationError]===(FILE)===".
 std::vector<std::string> validate(const std::vector<std::string>& files) {
-    std::vector<std::string> cmd{kPython, "-m", "jsonschema", "--output", "pretty"};
+    std::vector<std::string> cmd{kPython, "-c",
+                                 "import sys; sys.setrecursionlimit(100000); from jsonschema.cli import main; main()",
+                                 "--output", "pretty"};
     for (const auto& f : files) {
         cmd.push_back("-i");
         cmd.push_back(f);
@@ -93,7 +98,8 @@ TEST_CASE("reconstruct JSON matches schema/reconstruct.schema.json", "[reconstru
     std::vector<std::string> files = golden_json_files();
     // The goldens cover roots with and without outside_parent, snapshot
     // images, exits by signal, IPv6, loss and unknown-parent warnings,
-    // raw_b64: make sure they are all there.
+    // raw_b64, a deep chain continued in a second tree entry (continues_from):
+    // make sure they are all there.
     REQUIRE(files.size() >= 9);
 
     // Fresh output, not only what was once written down.
@@ -155,6 +161,21 @@ TEST_CASE("the reconstruct schema rejects drift", "[reconstruct][json_schema]") 
     mutate("unknown_pod_entry", [](json& d) { d["trees"][0]["pod"]["entered"] = "teleport"; });
     mutate("pod_without_container_init", [](json& d) { d["trees"][0]["pod"].erase("container_init"); });
     mutate("fork_of_not_a_string", [](json& d) { d["trees"][0]["fork_of"] = 3; });
+    // Deep trees: continues_from and depth go together, on entry roots only.
+    mutate("continues_from_without_depth", [](json& d) { d["trees"][0]["continues_from"] = d["trees"][0]["key"]; });
+    mutate("depth_without_continues_from", [](json& d) { d["trees"][0]["depth"] = 256; });
+    mutate("continued_entry_with_outside_parent", [](json& d) {
+        d["trees"][0]["continues_from"] = d["trees"][0]["key"];
+        d["trees"][0]["depth"] = 256;
+    });
+    mutate("continues_from_below_root", [](json& d) {
+        d["trees"][0]["children"][0]["continues_from"] = d["trees"][0]["key"];
+        d["trees"][0]["children"][0]["depth"] = 256;
+    });
+    mutate("children_continued_zero", [](json& d) { d["trees"][0]["children"][0]["children_continued"] = 0; });
+    mutate("unknown_warning_kind", [](json& d) {
+        d["warnings"].push_back({{"kind", "too_deep"}, {"message", "m"}, {"from", nullptr}, {"to", nullptr}});
+    });
 
     std::vector<std::string> files;
     for (const auto& b : bad) {

@@ -926,21 +926,16 @@ lineage::Query window_query() {
 
 std::set<uint32_t> matched_pids(const lineage::Report& report) {
     std::set<uint32_t> out;
-    std::function<void(const lineage::TreeNode&)> walk = [&](const lineage::TreeNode& n) {
-        if (n.matched) out.insert(n.process->tgid);
-        for (const auto& c : n.children) walk(c);
-    };
-    for (const auto& t : report.trees) walk(t.root);
+    for (const auto& t : report.trees)
+        for (const auto& n : t.nodes)
+            if (n.matched) out.insert(n.process->tgid);
     return out;
 }
 
 std::set<uint32_t> shown_pids(const lineage::Report& report) {
     std::set<uint32_t> out;
-    std::function<void(const lineage::TreeNode&)> walk = [&](const lineage::TreeNode& n) {
-        out.insert(n.process->tgid);
-        for (const auto& c : n.children) walk(c);
-    };
-    for (const auto& t : report.trees) walk(t.root);
+    for (const auto& t : report.trees)
+        for (const auto& n : t.nodes) out.insert(n.process->tgid);
     return out;
 }
 
@@ -957,7 +952,7 @@ TEST_CASE("build_report: --descendants-of and --ancestors-of", "[reconstruct]") 
         CHECK(matched_pids(report) == std::set<uint32_t>{18294, 18295, 18296});
         CHECK(shown_pids(report) == std::set<uint32_t>{1, 18150, 18201, 18293, 18294, 18295, 18296});
         REQUIRE(report.trees.size() == 1);
-        CHECK(report.trees[0].root.process->tgid == 1);
+        CHECK(report.trees[0].root().process->tgid == 1);
         CHECK_FALSE(report.trees[0].outside_parent);
     }
     SECTION("descendants of the shim cross into both pods") {
@@ -975,12 +970,13 @@ TEST_CASE("build_report: --descendants-of and --ancestors-of", "[reconstruct]") 
         CHECK(shown_pids(report) == std::set<uint32_t>{1, 18150, 18201, 18293, 18294, 18296});
         REQUIRE(report.trees.size() == 1);
         // A chain: every node has at most one child.
-        const lineage::TreeNode* n = &report.trees[0].root;
+        const lineage::Tree& tree = report.trees[0];
+        const lineage::TreeNode* n = &tree.root();
         std::vector<uint32_t> chain;
         while (n) {
             chain.push_back(n->process->tgid);
             CHECK(n->children.size() <= 1);
-            n = n->children.empty() ? nullptr : &n->children[0];
+            n = n->children.empty() ? nullptr : &tree.nodes[n->children[0]];
         }
         CHECK(chain == std::vector<uint32_t>{1, 18150, 18201, 18293, 18294, 18296});
     }
