@@ -12,8 +12,12 @@ bool worth_seeing(const TreeNode& node, const TreeNode* parent) {
     for (const auto& img : p.execs) {
         if (img.args_truncated || img.binary_truncated) return true;
     }
-    // The text tree marks a process that enters another pod ("[pod X]").
+    // The text tree marks a process that enters another pod ("[pod X]"),
+    // the container's first process ("[container init]") and one moved into
+    // its pod after it started ("[moved into the pod T]").
     if (parent && node.pod && (!parent->pod || parent->pod->uid != node.pod->uid)) return true;
+    if (node.container_init) return true;
+    if (node.pod && node.entered == PodEntryKind::move) return true;
     return false;
 }
 

@@ -24,8 +24,10 @@ struct FoldOptions {
 
 // Whether a node must have a line of its own: it connected, ended badly
 // (non-zero exit, a signal), was selected by a selector that names it, has
-// a flag (argv or binary cut at the cap), or enters a pod its parent is not
-// in. `parent` is null for a root. Nothing worth seeing is ever folded.
+// a flag (argv or binary cut at the cap), enters a pod its parent is not
+// in, is its container's first process (container_init) or was moved into
+// its pod after it started. `parent` is null for a root. Nothing worth
+// seeing is ever folded.
 bool worth_seeing(const TreeNode& node, const TreeNode* parent);
 
 // A run of generations drawn as one line: nodes first, its only child, that

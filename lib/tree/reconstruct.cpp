@@ -56,14 +56,55 @@ bool pod_selected(const Query& q) {
     return q.pod || q.namespace_ || q.container;
 }
 
-bool pod_matches(const Query& q, const PodAttribution* pod) {
-    if (!pod_selected(q)) return true;
-    if (!pod) return false;
-    if (q.pod) {
-        if (!pod_selector_matches(*q.pod, pod->uid, pod->name, pod->namespace_)) return false;
+// The container of `p` in pod `uid`: the first of its rows in that pod that
+// names one, else "".
+const std::string& container_in(const Process& p, const std::string& uid) {
+    static const std::string none;
+    for (const auto& e : p.pod_entries) {
+        if (e.pod.uid == uid && !e.pod.container_id.empty()) return e.pod.container_id;
     }
-    if (q.namespace_ && *q.namespace_ != pod->namespace_) return false;
-    if (q.container && (q.container->empty() || !starts_with(pod->container_id, *q.container))) return false;
+    return none;
+}
+
+// Pod `uid` with container `container_id`, named by the model's one rule.
+PodAttribution attribution(const Model& model, const std::string& uid, const std::string& container_id) {
+    const PodNameRecord name = model.pod_name(uid);
+    return PodAttribution{name.name, name.namespace_, uid, container_id};
+}
+
+// The pod a process is shown in: the attribution, shared, and how this
+// process came to be in it, its own. No pod: pod is null.
+struct ShownPod {
+    std::shared_ptr<const PodAttribution> pod;
+    PodEntryKind entered = PodEntryKind::exec;
+    int64_t entered_ns = 0;
+};
+
+std::string base_name(const std::string& path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// An image's name: its binary's base name, unless the binary was exec'd
+// through a descriptor (runc re-execs itself from /proc/self/exe and a
+// memfd, fexecve goes through /proc/self/fd or /dev/fd), whose name says
+// nothing; then argv[0]'s.
+std::string image_name(const ExecImage& img) {
+    const std::string& b = img.binary;
+    const bool in_proc = b.rfind("/proc/", 0) == 0;
+    const bool through_fd = b.rfind("/dev/fd/", 0) == 0 || b.rfind("/memfd:", 0) == 0 ||
+                            (in_proc && b.find("/fd/") != std::string::npos) ||
+                            (in_proc && b.size() > 4 && b.compare(b.size() - 4, 4, "/exe") == 0);
+    if (through_fd && !img.args.empty() && !img.args[0].empty()) return base_name(img.args[0]);
+    return base_name(b);
+}
+
+bool pod_matches(const Query& q, const PodAttribution& pod) {
+    if (q.pod) {
+        if (!pod_selector_matches(*q.pod, pod.uid, pod.name, pod.namespace_)) return false;
+    }
+    if (q.namespace_ && *q.namespace_ != pod.namespace_) return false;
+    if (q.container && (q.container->empty() || !starts_with(pod.container_id, *q.container))) return false;
     return true;
 }
 
@@ -130,19 +171,90 @@ private:
         return a->key < b->key;
     }
 
-    // One attribution per cgroup path and host name (what pod_of reads),
-    // shared by every process that has them.
-    const std::shared_ptr<const PodAttribution>& pod_for(const Process& p) {
-        auto it = pods_.find(&p);
-        if (it != pods_.end()) return it->second;
-        std::string where = p.cgroup_path + '\0' + p.nodename;
-        auto shared = pods_by_cgroup_.find(where);
-        if (shared == pods_by_cgroup_.end()) {
-            auto pod = pod_of(model_, p);
-            auto value = pod ? std::make_shared<const PodAttribution>(std::move(*pod)) : nullptr;
-            shared = pods_by_cgroup_.emplace(std::move(where), std::move(value)).first;
+    // The attribution of pod `uid` with container `container_id`: one per
+    // pair (its name follows from the UID), shared by every process shown
+    // with it. How each process came to be in the pod is not in it.
+    std::shared_ptr<const PodAttribution> shared_pod(const std::string& uid, const std::string& container_id) {
+        std::string key = uid + '\0' + container_id;
+        auto it = shared_pods_.find(key);
+        if (it == shared_pods_.end()) {
+            auto pod = std::make_shared<const PodAttribution>(attribution(model_, uid, container_id));
+            it = shared_pods_.emplace(std::move(key), std::move(pod)).first;
         }
-        return pods_.emplace(&p, shared->second).first->second;
+        return it->second;
+    }
+
+    // `p` shown in pod `uid` (its first pod when empty): the pod, shared, and
+    // the row that put `p` in it, its own. No pod when it was in none.
+    ShownPod shown_in(const Process& p, std::string_view uid) {
+        const PodEntry* entry = first_pod_entry(p, uid);
+        if (!entry) return {};
+        return ShownPod{shared_pod(entry->pod.uid, container_in(p, entry->pod.uid)), entry->kind, entry->time_ns};
+    }
+
+    // The pod a process is shown in: the one the query selected it by, the
+    // pod of the process whose ancestor it is shown as, else its first.
+    const ShownPod& pod_for(const Process& p) {
+        auto it = pods_.find(&p);
+        if (it == pods_.end()) it = pods_.emplace(&p, shown_in(p, {})).first;
+        return it->second;
+    }
+
+    // The pod, among those `p` was in, that the query selects (the first of
+    // its rows whose pod and container match); nullopt when none does.
+    std::optional<ShownPod> selected_pod(const Process& p) {
+        for (const auto& entry : p.pod_entries) {
+            if (entry.pod.uid.empty()) continue;
+            // Its container: the one this row names, when the query asks for one.
+            auto pod = shared_pod(entry.pod.uid, entry.pod.container_id.empty() ? container_in(p, entry.pod.uid)
+                                                                                : entry.pod.container_id);
+            if (!pod_matches(q_, *pod)) continue;
+            const PodEntry* first = first_pod_entry(p, entry.pod.uid);
+            return ShownPod{std::move(pod), first->kind, first->time_ns};
+        }
+        return std::nullopt;
+    }
+
+    // The image a process that never exec'd runs (its forker's at the fork,
+    // up through forkers that never exec'd either, as a runtime's init
+    // stages do), or nullptr when that is not known. Remembered for every
+    // process a walk passes: in a chain of such processes each runs what its
+    // forker runs, so a chain of N costs N steps in all, not N squared (an
+    // attacker picks N). A walk that comes back to itself (a damaged
+    // journal's loop of parents) finds nothing.
+    const ExecImage* forked_image_of(const Process& p) {
+        if (!p.execs.empty() || p.parent_source != ParentSource::fork) return nullptr;
+        std::vector<const Process*> path;
+        const ExecImage* found = nullptr;
+        for (const Process* cur = &p;;) {
+            auto [it, fresh] = forked_.emplace(cur, nullptr);
+            if (!fresh) {
+                found = it->second;  // known already, or a loop back into this walk
+                break;
+            }
+            path.push_back(cur);
+            const Process* forker = parent_of(*cur);
+            if (!forker) break;
+            const ExecImage* image = nullptr;
+            for (const auto& img : forker->execs) {
+                if (img.time_ns <= cur->start_ns || img.from_snapshot) image = &img;
+            }
+            if (image) {
+                found = image->binary.empty() ? nullptr : image;
+                break;
+            }
+            if (!forker->execs.empty() || forker->parent_source != ParentSource::fork) break;
+            cur = forker;
+        }
+        for (const Process* on : path) forked_[on] = found;
+        return found;
+    }
+
+    // TreeNode::fork_of: the forked image's name, else the forker's comm.
+    std::string forked_image(const Process& p) {
+        if (!p.execs.empty() || p.parent_source != ParentSource::fork) return {};
+        if (const ExecImage* image = forked_image_of(p)) return image_name(*image);
+        return p.parent_comm.empty() ? std::string("?") : p.parent_comm;
     }
 
     // Every process with this PID and everything below them, by the model's
@@ -175,10 +287,17 @@ private:
             if (q_.binary_glob) {
                 bool any = std::any_of(p.execs.begin(), p.execs.end(),
                                        [&](const ExecImage& e) { return binary_matches(*q_.binary_glob, e.binary); });
+                // A process that never exec'd runs its forker's image.
+                const ExecImage* forked = any ? nullptr : forked_image_of(p);
+                if (forked && binary_matches(*q_.binary_glob, forked->binary)) any = true;
                 if (!any) continue;
             }
             if (below && !below->count(&p)) continue;
-            if (!pod_matches(q_, pod_for(p).get())) continue;
+            if (pod_selected(q_)) {
+                auto pod = selected_pod(p);
+                if (!pod) continue;
+                pods_[&p] = std::move(*pod);
+            }
             matched_.insert(&p);
         }
         report_.matched = matched_.size();
@@ -190,10 +309,12 @@ private:
         return q_.pid || q_.binary_glob || q_.ancestors_of || (q_.descendants_of && p.tgid == *q_.descendants_of);
     }
 
-    // 2. Their ancestors: up to the topmost one in the same pod when a pod
-    // is selected, or to the top of what is known otherwise. Each walk stops
-    // at the first process already shown, so all walks together visit each
-    // process once, and a loop ends where it closes.
+    // 2. Their ancestors: up to the topmost one that was ever in the same
+    // pod's cgroups when a pod is selected (a runtime's init stages and the
+    // container's first process are one tree), or to the top of what is
+    // known otherwise. Each walk stops at the first process already shown,
+    // so all walks together visit each process once, and a loop ends where
+    // it closes.
     void add_ancestors() {
         const bool stop_at_pod = pod_selected(q_) && !q_.ancestors && !q_.ancestors_of;
         shown_ = matched_;
@@ -202,11 +323,12 @@ private:
             while (const Process* up = parent_of(*cur)) {
                 if (stop_at_pod) {
                     const auto& mine = pod_for(*cur);
-                    const auto& theirs = pod_for(*up);
-                    if (!theirs || !mine || theirs->uid != mine->uid) {
+                    if (!mine.pod || !first_pod_entry(*up, mine.pod->uid)) {
                         outside_[cur] = OutsideParent{up->tgid, up->comm, up->key, OutsideReason::outside_pod};
                         break;
                     }
+                    // Shown in the same pod as the process below it.
+                    if (!pods_.count(up)) pods_.emplace(up, shown_in(*up, mine.pod->uid));
                 }
                 if (!shown_.insert(up).second) break;  // the rest of the chain is already in
                 cur = up;
@@ -221,7 +343,14 @@ private:
         node.direct_match = direct_match(p);
         node.in_window = overlaps(p);
         node.depth = depth;
-        node.pod = pod_for(p);
+        const ShownPod& pod = pod_for(p);
+        node.pod = pod.pod;
+        if (node.pod) {
+            node.entered = pod.entered;
+            node.entered_ns = pod.entered_ns;
+        }
+        node.container_init = node.pod && p.nspid == 1 && p.tgid != 1;
+        node.fork_of = forked_image(p);
         return node;
     }
 
@@ -429,8 +558,10 @@ private:
     ProcSet shown_;                                              // matched, and the ancestors shown with them
     ProcSet placed_;                                             // shown, and in a tree already
     std::unordered_map<const Process*, OutsideParent> outside_;  // shown process -> its parent not shown
-    std::unordered_map<const Process*, std::shared_ptr<const PodAttribution>> pods_;
-    std::unordered_map<std::string, std::shared_ptr<const PodAttribution>> pods_by_cgroup_;
+    std::unordered_map<const Process*, ShownPod> pods_;          // shown process -> the pod it is shown in
+    // uid '\0' container id -> its one attribution (shared_pod)
+    std::unordered_map<std::string, std::shared_ptr<const PodAttribution>> shared_pods_;
+    std::unordered_map<const Process*, const ExecImage*> forked_;  // forked_image_of, remembered
 };
 
 }  // namespace
@@ -453,22 +584,11 @@ bool binary_matches(const std::string& glob, const std::string& binary) {
     return fnmatch(glob.c_str(), base.c_str(), 0) == 0;
 }
 
-std::optional<PodAttribution> pod_of(const Model& model, const Process& p) {
-    auto kube = parse_kube_cgroup(p.cgroup_path);
-    if (!kube) return std::nullopt;
-    PodAttribution pod;
-    pod.uid = kube->pod_uid;
-    pod.container_id = kube->container_id;
-    auto it = model.pods().find(kube->pod_uid);
-    if (it != model.pods().end()) {
-        pod.name = it->second.name;
-        pod.namespace_ = it->second.namespace_;
-    } else {
-        // Without a stored name the UTS host name is the pod's name, unless
-        // the pod uses host networking.
-        pod.name = p.nodename;
-    }
-    return pod;
+std::optional<PodMembership> pod_of(const Model& model, const Process& p, std::string_view uid) {
+    const PodEntry* entry = first_pod_entry(p, uid);
+    if (!entry) return std::nullopt;
+    return PodMembership{attribution(model, entry->pod.uid, container_in(p, entry->pod.uid)), entry->kind,
+                         entry->time_ns};
 }
 
 int64_t process_start_wall(const Model& model, const Process& p) {

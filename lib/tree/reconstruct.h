@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "load_plan.h"
@@ -26,8 +27,12 @@ struct Query {
     bool ancestors = false;  // continue the chain past the pod, up to PID 1
 };
 
-// Which pod a process ran in, from its cgroup path and the pod names the
-// recorder stored.
+// Which pod a process ran in: the pod of a row that put it in the pod's
+// cgroups (its exec, its fork, a move, the /proc snapshot), named by the
+// model's one rule (Model::pod_name: the kubelet's log directory, else the
+// latest host name from the pod's own UTS namespace, else the UID). Only
+// what names the pod and its container: it is the same for every process
+// of one container, so a tree shares one copy between them (TreeNode::pod).
 struct PodAttribution {
     std::string name;
     std::string namespace_;
@@ -35,7 +40,17 @@ struct PodAttribution {
     std::string container_id;
 };
 
-std::optional<PodAttribution> pod_of(const Model& model, const Process& p);
+// A process's pod and how that process came to be in it: the entry is the
+// process's own, never shared.
+struct PodMembership {
+    PodAttribution pod;
+    PodEntryKind entered = PodEntryKind::exec;
+    int64_t entered_ns = 0;  // boot ns
+};
+
+// The process's pod: `uid`'s when it was ever in that pod, else the first
+// pod it was in; nullopt when it was in none (or not in `uid`'s, when given).
+std::optional<PodMembership> pod_of(const Model& model, const Process& p, std::string_view uid = {});
 
 // One process of a Tree. Children are indexes into Tree::nodes, not nested
 // values: an attacker chooses how deep a tree is, and nothing that walks,
@@ -49,9 +64,20 @@ struct TreeNode {
     bool direct_match = false;
     bool in_window = false;  // its life overlaps the window
     uint32_t depth = 0;      // generations below the tree's root (the root is 0)
-    // Shared by every process of one container: a pod of 100,000 processes
-    // holds one copy.
+    // Shared by every process shown in one pod and container: a pod of
+    // 100,000 processes holds one copy.
     std::shared_ptr<const PodAttribution> pod;
+    // How this process came to be in `pod` and when (boot ns): its own, set
+    // only with `pod`.
+    PodEntryKind entered = PodEntryKind::exec;
+    int64_t entered_ns = 0;
+    // PID 1 of its own pid namespace in a pod: the container's first
+    // process, the one a responder looks for.
+    bool container_init = false;
+    // The image it runs when it never exec'd: its forker's, by base name
+    // ("python3"), else the forker's comm; empty for a process with an image
+    // of its own.
+    std::string fork_of;
     std::vector<uint32_t> children;  // indexes into Tree::nodes, oldest first
 };
 

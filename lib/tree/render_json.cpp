@@ -83,7 +83,13 @@ json node_json(const Model& model, const TreeNode& node) {
         pod = {{"name", str(node.pod->name)},
                {"namespace", str(node.pod->namespace_)},
                {"uid", node.pod->uid},
-               {"container_id", node.pod->container_id}};
+               {"container_id", node.pod->container_id},
+               // How it came to be in the pod; null when only the
+               // recorder's restatement says it was (the row that said how
+               // was pruned).
+               {"entered", node.entered == PodEntryKind::alive ? json(nullptr) : json(pod_entry_name(node.entered))},
+               {"entered_time", time_json(model, p.key.boot_id, node.entered_ns)},
+               {"container_init", node.container_init}};
     }
     const ExecImage* last = p.execs.empty() ? nullptr : &p.execs.back();
     json last_args = json::array();
@@ -100,6 +106,7 @@ json node_json(const Model& model, const TreeNode& node) {
         {"start_precise", p.start_precise},
         {"comm", str(p.comm)},
         {"binary", last ? str(last->binary) : json(nullptr)},
+        {"fork_of", node.fork_of.empty() ? json(nullptr) : str(node.fork_of)},
         {"args", last ? last_args : json(nullptr)},
         {"execs", execs},
         {"exit", exit},

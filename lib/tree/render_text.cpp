@@ -142,7 +142,15 @@ private:
     }
 
     // Every image of a process, each cut to its share of `budget` bytes.
-    std::string image_chain(const Process& p, size_t budget) const {
+    std::string image_chain(const TreeNode& node, size_t budget) const {
+        const Process& p = *node.process;
+        if (!node.fork_of.empty()) {
+            // It never exec'd: it runs its forker's image, under a name of
+            // its own when it took one.
+            std::string chain = "[fork of " + escape_for_terminal(node.fork_of);
+            if (!p.comm.empty() && p.comm != node.fork_of) chain += ", comm " + escape_for_terminal(p.comm);
+            return chain + "]";
+        }
         if (p.execs.empty()) return "[" + escape_for_terminal(p.comm.empty() ? "?" : p.comm) + "]";
         std::string chain;
         size_t each = std::max<size_t>(budget / p.execs.size(), 64);
@@ -166,7 +174,7 @@ private:
     // says so, since the tree header names only the root's pod.
     std::string label(const TreeNode& node, const TreeNode* parent) const {
         const Process& p = *node.process;
-        std::string chain = image_chain(p, opt_.max_line_bytes);
+        std::string chain = image_chain(node, opt_.max_line_bytes);
         if (opt_.color) {
             // Bold for the command: the eye finds it first.
             chain = paint("1", chain);
@@ -176,6 +184,10 @@ private:
         std::string line =
             fmt::format("{}  ({})  {}  {}", chain, pid, when(process_start_wall(model_, p)), exit_text(p));
         if (!node.in_window) line += paint("2", "  [outside window]");
+        if (node.container_init) line += paint("1", "  [container init]");
+        if (node.pod && node.entered == PodEntryKind::move) {
+            line += paint("33", "  [moved into the pod " + when(model_.to_wall(p.key.boot_id, node.entered_ns)) + "]");
+        }
         if (parent && node.pod && (!parent->pod || parent->pod->uid != node.pod->uid)) {
             const auto& pod = *node.pod;
             const std::string name = pod_display_name(pod.name, pod.namespace_);
@@ -200,7 +212,7 @@ private:
         size_t exited = 0, running = 0;
         for (uint32_t i = run.first;; i = tree.nodes[i].children[0]) {
             const Process& p = *tree.nodes[i].process;
-            std::string chain = image_chain(p, kFoldImageBytes);
+            std::string chain = image_chain(tree.nodes[i], kFoldImageBytes);
             if (seen.insert(chain).second && images.size() < kFoldImagesNamed) images.push_back(std::move(chain));
             (p.exit ? exited : running) += 1;
             if (i == run.last) break;

@@ -91,8 +91,8 @@ TEST_CASE("a fork chain 1,000 deep: folded into one line, the payload and its co
     const int64_t root = fact_int(facts, "root");
     const int64_t payload = fact_int(facts, "payload");
     const std::string root_tag = "(PID " + std::to_string(root) + ")";
-    // The chain's processes never exec: each shows as [comm], the kernel's
-    // name of the helper (its file name, 15 bytes at most).
+    // The chain's processes never exec: each shows as [fork of NAME], the
+    // helper's file name, which is also their comm (15 bytes at most).
     std::string comm = LINEAGE_DEEP_CHAIN_BIN;
     comm = comm.substr(comm.rfind('/') + 1).substr(0, 15);
     const std::string payload_tag = "(PID " + std::to_string(payload) + ")";
@@ -108,7 +108,7 @@ TEST_CASE("a fork chain 1,000 deep: folded into one line, the payload and its co
     for (size_t i = 0; i < lines.size(); ++i) {
         const std::string& l = lines[i];
         if (l.find(root_tag) != std::string::npos) root_depth = line_depth(l);
-        if (l.find(" generations of [" + comm + "] (PIDs ") != std::string::npos) {
+        if (l.find(" generations of [fork of " + comm + "] (PIDs ") != std::string::npos) {
             ++folds;
             // Every process between the root and the payload.
             CHECK(l.find("⋮ " + std::to_string(kDepth - 1) + " generations") != std::string::npos);

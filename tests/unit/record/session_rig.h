@@ -88,7 +88,7 @@ struct SessionRig {
     SessionRig() {
         options.journal = dir / "j.db";
         options.anchor_log = dir / "anchors.log";
-        hooks.start_source = [this](const CgroupFilter&, RecordSink sink) -> Result<std::unique_ptr<EventSource>> {
+        hooks.start_source = [this](const ProbeCgroups&, RecordSink sink) -> Result<std::unique_ptr<EventSource>> {
             auto fake = std::make_unique<FakeSource>(std::move(sink));
             source = fake.get();
             return std::unique_ptr<EventSource>(std::move(fake));

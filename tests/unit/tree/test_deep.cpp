@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fixture_journal.h"
+#include "fold.h"
 #include "reconstruct.h"
 #include "render.h"
 
@@ -46,15 +47,16 @@ const std::string kPayloadUrl = "http://127.0.0.1:4444/stage2";
 constexpr uint32_t kRootPid = 10000;
 
 // systemd (1) -> sh (900, on the host) -> deep (10000, exec'd in a pod)
-//   -> [deep] -> [deep] -> ... (fork only, `generations` processes with the
+//   -> [fork of deep] -> [fork of deep] -> ... (fork only, `generations`
+//   processes with the
 //   first) -> curl (exec'd, connects to 127.0.0.1:4444, exits 0).
 // Each process forks its child and waits, so they exit bottom up. `odd`
 // makes the chain process of that index (0 is deep itself) exit 1.
 //
-// With `exec_each`, every generation also execs `deep --child`: a process
-// that only forked has no pod yet (its pod comes from its own exec or the
-// /proc snapshot; the whole-pods issue gives it its forker's), so the
-// chain --pod selects is one that execs.
+// Every generation is in deep's pod from its fork (a memberships row), so
+// --pod selects the chain that only forks too. With `exec_each`, every
+// generation also execs `deep --child`: the chain --pod selects in
+// deep_chain_for, so that the pod is found through the execs as well.
 struct DeepChain {
     FixtureJournal fx;
     uint32_t generations = 0;
@@ -107,7 +109,7 @@ DeepChain deep_chain_for(Selector s, uint32_t generations) {
 
 // How a fold line names the chain's processes.
 std::string chain_image(Selector s) {
-    return s == Selector::pod ? "deep --child" : "[deep]";
+    return s == Selector::pod ? "deep --child" : "[fork of deep]";
 }
 
 const char* selector_name(Selector s) {
@@ -355,6 +357,20 @@ Sizes check_chain(const DeepChain& d, const lineage::Model& model, Selector s, b
     REQUIRE(payload->process->connects.size() == 1);
     const bool deep = depth > lineage::kTextIndentLevels;
     CHECK((r.text.find("warning: the tree of ") != std::string::npos) == deep);
+    if (s == Selector::pod) {
+        // One attribution for the whole container, shared by every node;
+        // how each process came to be in the pod is its own: deep by its
+        // exec, every other one by its fork.
+        REQUIRE(tree.root().pod);
+        size_t shared = 0, by_fork = 0;
+        for (const auto& n : tree.nodes) {
+            shared += n.pod == tree.root().pod;
+            by_fork += n.entered == lineage::PodEntryKind::fork;
+        }
+        CHECK(shared == shown);
+        CHECK(tree.root().entered == lineage::PodEntryKind::exec);
+        CHECK(by_fork == shown - 1);
+    }
 
     // Text: the payload with its connect and its depth; every process on a
     // line of its own or counted in a fold line; folded, a few lines.
@@ -406,6 +422,11 @@ TEST_CASE("deep chains: every generation is there, the payload at its true depth
             Sizes got = check_chain(d, model, s, /*parse_json=*/true);
             if (s == Selector::descendants_of) sizes[generations] = got;
         }
+        // --pod on the chain that only forks: each generation is in the pod
+        // from its fork, and the fold line names what it runs.
+        DeepChain d = deep_chain(generations);
+        lineage::Model model = d.fx.build_model();
+        check_chain(d, model, Selector::pod, /*parse_json=*/true);
     }
     // Linear: the same bytes per generation at 4,097 and 4,200 as the chain
     // grows, the folded text the same size whatever the depth.
@@ -435,14 +456,15 @@ TEST_CASE("a chain of 100,000 generations: linear output, nothing left out", "[r
     {
         DeepChain d = deep_chain(kGenerations);
         lineage::Model model = d.fx.build_model();
-        for (Selector s : {Selector::descendants_of, Selector::binary}) {
+        for (Selector s : {Selector::descendants_of, Selector::binary, Selector::pod}) {
             sizes[int(s)] = check_chain(d, model, s, /*parse_json=*/false);
         }
     }
     {
+        // --pod again, on a chain that execs at every generation.
         DeepChain d = deep_chain_for(Selector::pod, kGenerations);
         lineage::Model model = d.fx.build_model();
-        sizes[int(Selector::pod)] = check_chain(d, model, Selector::pod, /*parse_json=*/false);
+        check_chain(d, model, Selector::pod, /*parse_json=*/false);
     }
     const Sizes& got = sizes[int(Selector::descendants_of)];
     // Within the issue's bound of 100 MB, and per generation no more than a
@@ -462,7 +484,7 @@ TEST_CASE("folding never hides what is worth seeing", "[reconstruct][deep]") {
     size_t folds = 0;
     bool odd_seen = false;
     for (const auto& line : lines) {
-        if (line.find("generations of [deep]") != std::string::npos) ++folds;
+        if (line.find("generations of [fork of deep]") != std::string::npos) ++folds;
         if (line.find("(PID " + std::to_string(kRootPid + 30) + ")") != std::string::npos) {
             odd_seen = true;
             CHECK(line.find("exit 1") != std::string::npos);
@@ -493,6 +515,28 @@ TEST_CASE("folding never hides what is worth seeing", "[reconstruct][deep]") {
     }
 }
 
+TEST_CASE("folding keeps what the pod marks: a container's first process, a process moved into the pod",
+          "[reconstruct][deep][pods]") {
+    // A link of a chain by every other rule: same pod as its parent, no
+    // connect, exit 0.
+    lineage::Process parent_proc, proc;
+    proc.exit = lineage::ExitInfo{};
+    auto pod = std::make_shared<const lineage::PodAttribution>(
+        lineage::PodAttribution{kDeepPodName, kDeepNamespace, kDeepPodUid, kDeepContainer});
+    lineage::TreeNode parent, node;
+    parent.process = &parent_proc;
+    parent.pod = pod;
+    node.process = &proc;
+    node.pod = pod;
+    node.entered = lineage::PodEntryKind::fork;
+    CHECK_FALSE(lineage::worth_seeing(node, &parent));
+    node.container_init = true;
+    CHECK(lineage::worth_seeing(node, &parent));
+    node.container_init = false;
+    node.entered = lineage::PodEntryKind::move;
+    CHECK(lineage::worth_seeing(node, &parent));
+}
+
 TEST_CASE("a fold line at the indentation's limit: what follows starts again from the left", "[reconstruct][deep]") {
     // Generations 1-61 connect (worth seeing, depths 3-63), so the run of
     // generations 62-99 starts at depth 64, the last indented level.
@@ -501,7 +545,7 @@ TEST_CASE("a fold line at the indentation's limit: what follows starts again fro
     lineage::Model model = d.fx.build_model();
     Rendered r = render_all(model, Selector::descendants_of);
     INFO(r.text);
-    CHECK(r.text.find("⋮ 38 generations of [deep] (PIDs 10062–10099, ") != std::string::npos);
+    CHECK(r.text.find("⋮ 38 generations of [fork of deep] (PIDs 10062–10099, ") != std::string::npos);
     CHECK(r.text.find("\n↳ depth 102 onwards, below PID 10099:\n") != std::string::npos);
     check_payload_in_text(r.text, 102);
     CHECK(processes_in_text(r.text) == 103);
@@ -576,10 +620,10 @@ TEST_CASE("deep chain goldens: folded, broken by one process, restarted indentat
         RunResult r = c.run("deep.db", {"--descendants-of", std::to_string(kRootPid)});
         CHECK(r.status == 0);
         CHECK(golden_mismatch("deep_chain_folded.txt", r.out) == "");
-        CHECK(r.out.find("⋮ 39 generations of [deep] (PIDs 10001–10039, ") != std::string::npos);
+        CHECK(r.out.find("⋮ 39 generations of [fork of deep] (PIDs 10001–10039, ") != std::string::npos);
         check_payload_in_text(r.out, 42);
         RunResult ascii = c.run("deep.db", {"--descendants-of", std::to_string(kRootPid), "--ascii"});
-        CHECK(ascii.out.find(": 39 generations of [deep] (PIDs 10001-10039, ") != std::string::npos);
+        CHECK(ascii.out.find(": 39 generations of [fork of deep] (PIDs 10001-10039, ") != std::string::npos);
         for (unsigned char ch : ascii.out) {
             INFO("--ascii output has a non-ASCII byte");
             REQUIRE(ch < 0x80);
@@ -591,7 +635,7 @@ TEST_CASE("deep chain goldens: folded, broken by one process, restarted indentat
         RunResult r = c.run("deep.db", {"--binary", "curl"});
         CHECK(r.status == 0);
         CHECK(golden_mismatch("deep_chain_broken.txt", r.out) == "");
-        CHECK(r.out.find("[deep]  (PID 10020)") != std::string::npos);
+        CHECK(r.out.find("[fork of deep]  (PID 10020)") != std::string::npos);
         check_payload_in_text(r.out, 42);
     }
     SECTION("--no-fold past 64 levels: the indentation starts again, with the depth") {

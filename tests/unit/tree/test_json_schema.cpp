@@ -158,6 +158,9 @@ TEST_CASE("the reconstruct schema rejects drift", "[reconstruct][json_schema]") 
     mutate("time_not_rfc3339_ns", [](json& d) { d["trees"][0]["start_time"] = "2026-04-22 09:00:00"; });
     mutate("unknown_parent_source", [](json& d) { d["trees"][0]["parent_source"] = "guess"; });
     mutate("unknown_outside_parent_reason", [](json& d) { d["trees"][0]["outside_parent"]["why"] = "not recorded"; });
+    mutate("unknown_pod_entry", [](json& d) { d["trees"][0]["pod"]["entered"] = "teleport"; });
+    mutate("pod_without_container_init", [](json& d) { d["trees"][0]["pod"].erase("container_init"); });
+    mutate("fork_of_not_a_string", [](json& d) { d["trees"][0]["fork_of"] = 3; });
     // Deep trees: continues_from and depth go together, on entry roots only.
     mutate("continues_from_without_depth", [](json& d) { d["trees"][0]["continues_from"] = d["trees"][0]["key"]; });
     mutate("depth_without_continues_from", [](json& d) { d["trees"][0]["depth"] = 256; });
