@@ -394,6 +394,12 @@ std::vector<SectionSpec> spec() {
              R("moves.cpu_per_10k", "lineage record CPU per 10,000 moves", "s",
                "the recorder's CPU (as in section 5) over the moves made, whatever else it stored meanwhile"),
              R("moves.hwm_mib", "lineage record peak RSS (VmHWM)", "MiB", "VmHWM of the recorder just before SIGINT"),
+             R("moves.bpf_ns_per_move", "lineage move probe's run time per move", "ns",
+               "handle_attach run_time_ns (kernel.bpf_stats_enabled) over moves made, in one more run apart from the "
+               "timed ones; the statistics add two clock reads per run: an upper bound"),
+             R("moves.bpf_share_pct", "that run time, share of the storm's CPU", "%",
+               "the rest of the extra CPU above is the kernel's: the tracepoint formats the cgroup's path for every "
+               "move once a probe is attached"),
              R("moves.made", "moves made (workers x iterations)", "moves", "writes to cgroup.procs that succeeded"),
              exact(R("moves.stored", "storm move rows stored", "rows",
                      "memberships rows with how 'move' of the storm's workers"),
