@@ -429,6 +429,51 @@ std::vector<SectionSpec> spec() {
              R("heartbeat.command_status", "`lineage status` exit status", "",
                "0 = recording and healthy; 1 = a heartbeat older than 200 ms (a turn late on a busy machine)"),
          }},
+        {"moves",
+         "13. Cgroup moves (workers moving themselves between two cgroups, under `lineage record`)",
+         "bench_storm move: 2 workers each write their own PID into cgroup.procs of two new cgroup v2 cgroups, "
+         "alternately; nothing else. The cgroup_attach_task probe runs in the mover's context, so its cost shows in "
+         "the storm's CPU. None and lineage interleaved round by round as in section 3; each `record` run's journal "
+         "is counted: every move of a whole process is a memberships 'move' row or is counted lost.",
+         {
+             R("moves.none.rate", "moves per second, no tracer", "/s", "both workers together"),
+             vs(R("moves.lineage.rate", "moves per second, lineage record", "/s",
+                  "ratio = median(lineage) / median(none)"),
+                "moves.none.rate"),
+             R("moves.none.seconds", "move storm time, no tracer", "s", "wall time of the storm (elapsed_s)"),
+             vs(R("moves.lineage.seconds", "move storm time, lineage record", "s",
+                  "ratio = median(lineage) / median(none): the slowdown"),
+                "moves.none.seconds"),
+             R("moves.lineage.paired", "lineage/none, same round", "x",
+               "per-round ratio (robust to drift of a shared machine); median shown"),
+             R("moves.none.cpu", "move storm CPU, no tracer", "s", "user+sys of the storm and its workers"),
+             vs(R("moves.lineage.cpu", "move storm CPU, lineage record", "s",
+                  "ratio = median(lineage) / median(none): the CPU the movers pay (the probe)"),
+                "moves.none.cpu"),
+             R("moves.lineage.cpu_paired", "lineage/none CPU, same round", "x", "per-round ratio; median shown"),
+             R("moves.cpu_per_10k", "lineage record CPU per 10,000 moves", "s",
+               "the recorder's CPU (as in section 5) over the moves made, whatever else it stored meanwhile"),
+             R("moves.hwm_mib", "lineage record peak RSS (VmHWM)", "MiB", "VmHWM of the recorder just before SIGINT"),
+             R("moves.bpf_ns_per_move", "lineage move probe's run time per move", "ns",
+               "handle_attach run_time_ns (kernel.bpf_stats_enabled) over moves made, in one more run apart from the "
+               "timed ones; the statistics add two clock reads per run: an upper bound"),
+             R("moves.bpf_share_pct", "that run time, share of the storm's CPU", "%",
+               "the rest of the extra CPU above is the kernel's: the tracepoint formats the cgroup's path for every "
+               "move once a probe is attached"),
+             R("moves.made", "moves made (workers x iterations)", "moves", "writes to cgroup.procs that succeeded"),
+             exact(R("moves.stored", "storm move rows stored", "rows",
+                     "memberships rows with how 'move' of the storm's workers"),
+                   "moves.made"),
+             exact(R("moves.cgroups", "cgroups those rows name", "", "the storm's two cgroups"), "two"),
+             target(R("moves.lost", "lost (sum of loss.count in the journal)", "events",
+                      "events the recorder counted as lost during the whole run, all processes"),
+                    On::max, '<', 0),
+             exact(R("moves.stored_plus_lost_minus_made", "(stored + lost) - made, storm moves", "rows",
+                     "0 when every move is either stored or counted lost"),
+                   "zero"),
+             R("moves.stored_total", "events stored by the run (all processes)", "events",
+               "from `lineage: stopped (...): N events stored`"),
+         }},
     };
 }
 
@@ -568,6 +613,7 @@ int main(int argc, char** argv) {
     Results r = read_results(results_path);
     r.values.emplace("zero", "0");
     r.values.emplace("one", "1");
+    r.values.emplace("two", "2");
 
     json doc;
     doc["meta"] = json::object();

@@ -3,6 +3,7 @@
 //   bench_storm fork-exec   --workers N --iterations M [--marker S] [--cgroup DIR] [--times FILE]
 //   bench_storm posix-spawn --workers N --iterations M [--marker S] [--cgroup DIR] [--times FILE]
 //   bench_storm threads     --workers N --iterations M
+//   bench_storm move        --workers N --iterations M --cgroup-a DIR --cgroup-b DIR [--marker S]
 //   bench_storm sleepers    --count N
 //
 // fork-exec and posix-spawn: the main process forks N worker processes; each
@@ -15,6 +16,14 @@
 //
 // threads: N worker threads, each creating and joining M threads that do
 // nothing. No process is created: a recorder should not see any of it.
+//
+// move: the main process forks N worker processes; each writes its own PID
+// into DIR_A/cgroup.procs, then DIR_B/cgroup.procs, alternately, M times in
+// all: M moves of a whole (single-threaded) process between two cgroups of
+// cgroup v2, and nothing else. The first move takes the worker from the
+// storm's own cgroup into DIR_A, so every write is a real move. The workers
+// end in DIR_A or DIR_B; the caller removes the two cgroups once the storm
+// has returned (its workers are reaped by then).
 //
 // sleepers: N children of "sleep 3600" in a new process group, for measuring
 // the start of a recorder on a busy host; prints "sleepers: ready PGID" and
@@ -73,6 +82,8 @@ struct StormOptions {
     std::string marker = "lineage-bench-storm";
     std::string cgroup;
     std::string times;
+    std::string cgroup_a;  // move
+    std::string cgroup_b;
 };
 
 [[noreturn]] void die(const std::string& message) {
@@ -84,6 +95,7 @@ void usage() {
     fmt::print(stderr,
                "usage: bench_storm fork-exec|posix-spawn|threads --workers N --iterations M [--marker S] "
                "[--cgroup DIR] [--times FILE]\n"
+               "       bench_storm move --workers N --iterations M --cgroup-a DIR --cgroup-b DIR [--marker S]\n"
                "       bench_storm sleepers --count N\n");
     std::exit(2);
 }
@@ -119,11 +131,18 @@ StormOptions parse_args(int argc, char** argv) {
             o.cgroup = value();
         } else if (a == "--times") {
             o.times = value();
+        } else if (a == "--cgroup-a") {
+            o.cgroup_a = value();
+        } else if (a == "--cgroup-b") {
+            o.cgroup_b = value();
         } else {
             usage();
         }
     }
-    if (o.mode != "fork-exec" && o.mode != "posix-spawn" && o.mode != "threads" && o.mode != "sleepers") usage();
+    if (o.mode != "fork-exec" && o.mode != "posix-spawn" && o.mode != "threads" && o.mode != "sleepers" &&
+        o.mode != "move")
+        usage();
+    if (o.mode == "move" && (o.cgroup_a.empty() || o.cgroup_b.empty())) die("move needs --cgroup-a and --cgroup-b");
     return o;
 }
 
@@ -238,6 +257,61 @@ int run_spawn_storm(const StormOptions& o) {
     return ok ? 0 : 1;
 }
 
+// One worker of move; runs in its own process. Both cgroup.procs files are
+// opened once, so the loop is the moves alone: one write(2) each.
+int run_move_worker(const StormOptions& o) {
+    const std::string procs[2] = {o.cgroup_a + "/cgroup.procs", o.cgroup_b + "/cgroup.procs"};
+    int fds[2] = {-1, -1};
+    for (int i = 0; i < 2; ++i) {
+        fds[i] = ::open(procs[i].c_str(), O_WRONLY | O_CLOEXEC);
+        if (fds[i] < 0) {
+            fmt::print(stderr, "bench_storm: {}: cannot open: {}\n", procs[i], std::strerror(errno));
+            return 1;
+        }
+    }
+    const std::string pid = std::to_string(getpid());
+    for (long i = 0; i < o.iterations; ++i) {
+        int which = static_cast<int>(i % 2);
+        // cgroup.procs takes one PID per write(2), at offset 0 or not.
+        if (::write(fds[which], pid.data(), pid.size()) != static_cast<ssize_t>(pid.size())) {
+            fmt::print(stderr, "bench_storm: {}: cannot move {} (move {}): {}\n", procs[which], pid, i + 1,
+                       std::strerror(errno));
+            return 1;
+        }
+    }
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return 0;
+}
+
+int run_move_storm(const StormOptions& o) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<pid_t> workers;
+    for (int w = 0; w < o.workers; ++w) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            std::fflush(stdout);
+            _exit(run_move_worker(o));
+        }
+        if (pid < 0) die(fmt::format("fork: {}", std::strerror(errno)));
+        workers.push_back(pid);
+    }
+    bool ok = true;
+    for (pid_t pid : workers) {
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0) {
+            if (errno != EINTR) die(fmt::format("waitpid: {}", std::strerror(errno)));
+        }
+        ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    double elapsed = seconds_since(t0);
+    long total = o.workers * o.iterations;
+    fmt::print("mode=move workers={} iterations={} total={} elapsed_s={:.4f} rate_per_s={:.1f} {} pid={} marker={}\n",
+               o.workers, o.iterations, total, elapsed, static_cast<double>(total) / elapsed, cpu_fields(), getpid(),
+               o.marker);
+    return ok ? 0 : 1;
+}
+
 void* nothing(void*) {
     return nullptr;
 }
@@ -295,5 +369,6 @@ int main(int argc, char** argv) {
     if (!o.cgroup.empty()) join_cgroup(o.cgroup);
     if (o.mode == "threads") return run_thread_storm(o);
     if (o.mode == "sleepers") return run_sleepers(o);
+    if (o.mode == "move") return run_move_storm(o);
     return run_spawn_storm(o);
 }

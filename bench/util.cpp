@@ -23,6 +23,12 @@
 //       batch's committed_ns), max_event_ns (the latest time_ns of a fork,
 //       exec, exit or connect row) and max_storm_exec_ns (of the storm's
 //       execs), boot-time ns; 0 when there is none.
+//   bench_util move-rows --journal J --marker M
+//       The rows a `bench_storm move --marker M` left in a journal: the
+//       storm and its workers found as in storm-rows; moves= is the
+//       memberships rows with how 'move' of the workers, cgroups= the
+//       cgroups those rows name (2: the storm's two). Also the journal's
+//       memberships rows and its loss rows.
 //   bench_util kill --signal N PID
 //       Reads CLOCK_BOOTTIME and CLOCK_REALTIME, then sends signal N to PID
 //       at once; prints boot_ns and wall_ns of that moment (the kill time
@@ -240,6 +246,54 @@ int cmd_storm_rows(int argc, char** argv) {
         storms, workers, forks, execs, exits, total_fork, total_exec, total_exit, total_connect,
         total_fork + total_exec + total_exit + total_connect, loss_rows, loss_count, stop_events, stop_lost, snapshot,
         last_commit, max_event, max_storm_exec);
+    return 0;
+}
+
+// A count over rows of the move storm: ?1 is the marker, bound as a blob.
+int64_t move_count(Database& db, const std::string& sql, const std::string& marker) {
+    auto stmt = db.prepare(sql);
+    if (!stmt) die(fmt::format("cannot prepare '{}': {}", sql, stmt.error().message));
+    stmt->bind_blob(1, marker);
+    if (stmt->step() != SQLITE_ROW) die(fmt::format("no row from '{}': {}", sql, db.errmsg()));
+    return stmt->int64(0);
+}
+
+int cmd_move_rows(int argc, char** argv) {
+    std::string journal, marker;
+    for (int i = 0; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--journal" && i + 1 < argc) {
+            journal = argv[++i];
+        } else if (a == "--marker" && i + 1 < argc) {
+            marker = argv[++i];
+        } else {
+            die("usage: bench_util move-rows --journal J --marker M");
+        }
+    }
+    if (journal.empty() || marker.empty()) die("move-rows needs --journal and --marker");
+    Database db = open_journal(journal);
+    if (query_count(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'memberships'") == 0)
+        die(journal + ": no memberships table (a journal of schema version 1 or 2)");
+    const std::string ctes =
+        "WITH storm AS (SELECT tgid, start_ns FROM exec WHERE instr(argv, ?1) > 0 AND instr(binary, "
+        "CAST('bench_storm' AS BLOB)) > 0), "
+        "workers AS (SELECT f.child_tgid AS tgid, f.child_start_ns AS start_ns FROM fork f JOIN storm s "
+        "ON f.parent_tgid = s.tgid AND f.parent_start_ns = s.start_ns), "
+        "moves AS (SELECT m.hierarchy, m.cgroup_id FROM memberships m JOIN workers w ON m.tgid = w.tgid AND "
+        "m.start_ns = w.start_ns WHERE m.how = 'move') ";
+    int64_t storms = move_count(db, ctes + "SELECT count(*) FROM storm", marker);
+    int64_t workers = move_count(db, ctes + "SELECT count(*) FROM workers", marker);
+    int64_t moves = move_count(db, ctes + "SELECT count(*) FROM moves", marker);
+    int64_t cgroups =
+        move_count(db, ctes + "SELECT count(*) FROM (SELECT DISTINCT hierarchy, cgroup_id FROM moves)", marker);
+    int64_t memberships = query_count(db, "SELECT count(*) FROM memberships");
+    int64_t all_moves = query_count(db, "SELECT count(*) FROM memberships WHERE how = 'move'");
+    int64_t loss_rows = query_count(db, "SELECT count(*) FROM loss");
+    int64_t loss_count = query_count(db, "SELECT coalesce(sum(count), 0) FROM loss");
+    fmt::print(
+        "storm_found={} workers={} moves={} cgroups={} total_memberships={} total_moves={} loss_rows={} "
+        "loss_count={}\n",
+        storms, workers, moves, cgroups, memberships, all_moves, loss_rows, loss_count);
     return 0;
 }
 
@@ -474,11 +528,12 @@ int cmd_plan(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     using namespace lineage::bench;
-    if (argc < 2) die("usage: bench_util exec|proc|storm-rows|kill|heartbeat|plan ...");
+    if (argc < 2) die("usage: bench_util exec|proc|storm-rows|move-rows|kill|heartbeat|plan ...");
     std::string cmd = argv[1];
     if (cmd == "exec") return cmd_exec(argc - 2, argv + 2);
     if (cmd == "proc") return cmd_proc(argc - 2, argv + 2);
     if (cmd == "storm-rows") return cmd_storm_rows(argc - 2, argv + 2);
+    if (cmd == "move-rows") return cmd_move_rows(argc - 2, argv + 2);
     if (cmd == "plan") return cmd_plan(argc - 2, argv + 2);
     if (cmd == "kill") return cmd_kill(argc - 2, argv + 2);
     if (cmd == "heartbeat") return cmd_heartbeat(argc - 2, argv + 2);

@@ -272,6 +272,11 @@ static __always_inline void note_reported(__u64 id, __u32 hierarchy)
 	struct cgroup_key key = {.id = id, .hierarchy = hierarchy};
 	__u8 one = 1;
 
+	/* Looked up first: a move storm names the same few cgroups again and
+	 * again, and an LRU lookup (which also keeps the entry recent) costs
+	 * far less than an update (bench/README.md, cgroup moves). */
+	if (bpf_map_lookup_elem(&reported_cgroups, &key))
+		return;
 	bpf_map_update_elem(&reported_cgroups, &key, &one, BPF_ANY);
 }
 
