@@ -26,6 +26,15 @@
 //     20-500 processes, make recursion: trees 8-12 deep), crash-looping pods
 //     (a new container every few minutes) and debug pods (interactive shells
 //     running downloads and scripts);
+//   - fork-only churn in pods (processes that never exec): pre-fork servers'
+//     workers, subshells of jobs and debug shells, and a node-health
+//     DaemonSet pod, there all year, whose shell loop forks a subshell every
+//     15 s that checks a port (2 M forks a year in one pod);
+//   - what schema version 3 adds, as the recorder writes it: a memberships
+//     row for every fork and exec in a pod's cgroup and for the move that
+//     puts runc's init there, a cgroups row per cgroup and run, each pod's
+//     'alive' set every 256 of its rows, and a pods row when a run first
+//     meets a pod (exec, fork, move or the /proc snapshot);
 //   - the host: systemd, containerd, kubelet, cron jobs, with kubelet mounts
 //     per pod;
 //   - TCP connects from the tools that open them; a few loss rows.
@@ -72,7 +81,9 @@ namespace lineage::bench {
 
 // Bump when the output for the same options changes: bench/run keys its
 // cache of generated journals on it.
-constexpr int kGeneratorVersion = 3;  // 2: clock samples as the recorder writes them; 3: the writer's page size
+// 2: clock samples as the recorder writes them; 3: the writer's page size;
+// 4: schema version 3 (memberships, cgroups) and fork-only churn in pods.
+constexpr int kGeneratorVersion = 4;
 
 namespace {
 
@@ -171,7 +182,8 @@ std::string comm_of(const std::string& binary) {
 // Where a process runs: its cgroup, UTS host name and pid namespace.
 struct Context {
     std::string cgroup_path;
-    std::string pod_uid;  // of cgroup_path, as the recorder works it out
+    std::string pod_uid;       // of cgroup_path, as the recorder works it out
+    std::string container_id;  // of cgroup_path
     uint64_t cgroup_id = 0;
     std::string nodename;
     int pod = -1;
@@ -268,7 +280,7 @@ struct Action {
     bool operator>(const Action& o) const { return t != o.t ? t > o.t : seq > o.seq; }
 };
 
-enum class PodKind : uint8_t { service, job, ci, crashloop, debug };
+enum class PodKind : uint8_t { service, job, ci, crashloop, debug, daemon };
 
 const char* kind_name(PodKind k) {
     switch (k) {
@@ -282,6 +294,8 @@ const char* kind_name(PodKind k) {
             return "crashloop";
         case PodKind::debug:
             return "debug";
+        case PodKind::daemon:
+            return "daemon";
     }
     return "?";
 }
@@ -325,7 +339,7 @@ public:
 
     struct Stats {
         uint64_t processes = 0, forks = 0, execs = 0, exits = 0, connects = 0, snapshot = 0, clock = 0, pods_rows = 0,
-                 batches = 0, losses = 0, pid_wraps = 0, runs = 0;
+                 batches = 0, losses = 0, pid_wraps = 0, runs = 0, membership_rows = 0, cgroups_rows = 0;
         int max_depth = 0;
     } stats;
     const std::vector<Pod>& pods() const { return pods_; }
@@ -357,6 +371,7 @@ private:
     ActivityPtr debug_session_activity(int pod);
     ActivityPtr cron_activity();
     ActivityPtr kubelet_mount_activity(int pod);
+    ActivityPtr health_check_activity(int pod);
     uint64_t build_make(Activity& a, int parent, uint64_t at, int ctx, int depth, int units);
     // Output
     bool recording() const { return recording_; }
@@ -366,6 +381,12 @@ private:
     void count_event(bool fixed);
     void note_pod_activity(int pod, uint64_t t);
     void write_snapshot(uint64_t t);
+    // The recorder's memberships row of p (in a pod's cgroup), the cgroups
+    // row before the first one of its cgroup in the run, and the pod's
+    // 'alive' set when due (lib/record/recorder.cpp does the same).
+    void membership(const ProcPtr& p, MembershipHow how, uint64_t t, const Proc* by);
+    void forget_member(const Proc& p);
+    void name_pod(int pod);
     void check(const Status& st) {
         if (!st) die(st.error().message);
     }
@@ -395,7 +416,13 @@ private:
     double drift_phase_ = 0;
     int64_t ntp_step_ns_ = 0;
     bool recording_ = false;
-    std::vector<bool> pod_named_;  // per pod, in the current run
+    std::vector<bool> pod_named_;       // per pod, in the current run
+    std::vector<bool> cgroup_written_;  // per context, in the current run
+    struct PodMembers {
+        std::unordered_map<uint32_t, ProcPtr> live;  // by tgid
+        size_t rows_since_alive = 0;
+    };
+    std::vector<PodMembers> members_;  // per pod, in the current run
 
     uint64_t events_ = 0, fixed_events_ = 0;
     uint64_t batch_start_ = 0, last_row_t_ = 0;
@@ -409,7 +436,10 @@ private:
 int Generator::new_context(std::string cgroup, std::string nodename, int pod, bool own_pidns) {
     Context c;
     c.cgroup_path = std::move(cgroup);
-    if (auto kube = parse_kube_cgroup(c.cgroup_path)) c.pod_uid = kube->pod_uid;
+    if (auto kube = parse_kube_cgroup(c.cgroup_path)) {
+        c.pod_uid = kube->pod_uid;
+        c.container_id = kube->container_id;
+    }
     c.cgroup_id = 3000 + contexts_.size() * 7;
     c.nodename = std::move(nodename);
     c.pod = pod;
@@ -518,12 +548,31 @@ void Generator::make_pods() {
                 p.name = fmt::format("debug-{}", rng_.alnum(5));
                 p.app = {"/bin/sleep", {"infinity"}, 0, "", "", 0};
                 break;
+            case PodKind::daemon:  // made below, never drawn
+                break;
         }
         p.qos = rng_.chance(0.7) ? "burstable" : rng_.chance(0.5) ? "besteffort" : "";
         life = std::min(life, span / 2);
         p.arrive = rng_.below(span - life / 2);
         p.depart = std::min(p.arrive + life, span);
     }
+    // The node-health DaemonSet: there all year (restarted with every boot),
+    // its shell loop forking a subshell every 15 s.
+    Pod daemon;
+    daemon.uid = rng_.uuid();
+    daemon.kind = PodKind::daemon;
+    daemon.ns = "kube-system";
+    daemon.name = "node-health-" + rng_.alnum(5);
+    daemon.app = {"/bin/sh",
+                  {"-c", "while :; do ( exec 3<>/dev/tcp/127.0.0.1/10248 ) 2>/dev/null; read -t 15 <> /dev/fd/1; done"},
+                  0,
+                  "",
+                  "",
+                  0};
+    daemon.qos = "";
+    daemon.arrive = 0;
+    daemon.depart = span;
+    pods_.push_back(daemon);
 }
 
 void Generator::push(uint64_t t, Act kind, ActivityPtr act, int a, int b, ProcPtr proc) {
@@ -641,6 +690,9 @@ void Generator::do_spawn(const Action& x) {
         e.parent_comm = parent->comm;
         before_row(x.t);
         if (writer_) check(writer_->add(e, ""));
+        // In a pod's cgroup: created there by a process in it, or put there
+        // by runc (its init, moved in).
+        membership(p, parent->ctx == p->ctx ? MembershipHow::fork : MembershipHow::move, x.t, parent.get());
         after_row();
         count_event(a.fixed);
         ++stats.forks;
@@ -694,16 +746,20 @@ void Generator::do_exec(const Action& x) {
     e.argv = img.argv;
     before_row(x.t);
     if (writer_) check(writer_->add(e, c.pod_uid));
+    membership(n.proc, MembershipHow::exec, x.t, nullptr);
     count_event(a.fixed);
     ++stats.execs;
-    if (c.pod >= 0 && !pod_named_[static_cast<size_t>(c.pod)]) {
-        // The recorder names a pod the first time one of its execs goes by.
-        pod_named_[static_cast<size_t>(c.pod)] = true;
-        const Pod& pod = pods_[static_cast<size_t>(c.pod)];
-        if (writer_) check(writer_->add_pod(pod.uid, pod.name, pod.ns, lineage::PodNameSource::log_dir));
-        ++stats.pods_rows;
-    }
     after_row();
+}
+
+void Generator::name_pod(int pod) {
+    // The recorder names a pod the first time its run meets it (an exec, a
+    // fork, a move or the /proc snapshot), from the kubelet's log directory.
+    if (pod < 0 || pod_named_[static_cast<size_t>(pod)]) return;
+    pod_named_[static_cast<size_t>(pod)] = true;
+    const Pod& p = pods_[static_cast<size_t>(pod)];
+    if (writer_) check(writer_->add_pod(p.uid, p.name, p.ns, lineage::PodNameSource::log_dir));
+    ++stats.pods_rows;
 }
 
 void Generator::do_exit(const ProcPtr& p, int code, int sig, uint64_t t, bool fixed) {
@@ -712,6 +768,7 @@ void Generator::do_exit(const ProcPtr& p, int code, int sig, uint64_t t, bool fi
     pid_used_[p->tgid] = 0;
     auto it = live_.find(p->tgid);
     if (it != live_.end() && it->second == p) live_.erase(it);
+    forget_member(*p);
     if (!recording_) return;
     ExitEvent e;
     e.time_ns = t;
@@ -746,6 +803,56 @@ void Generator::do_connect(const Action& x) {
     after_row();
     count_event(x.act->fixed);
     ++stats.connects;
+}
+
+void Generator::membership(const ProcPtr& p, MembershipHow how, uint64_t t, const Proc* by) {
+    const Context& c = contexts_[static_cast<size_t>(p->ctx)];
+    if (c.pod < 0 || !recording_) return;
+    const size_t ctx = static_cast<size_t>(p->ctx);
+    if (cgroup_written_.size() <= ctx) cgroup_written_.resize(contexts_.size(), false);
+    if (!cgroup_written_[ctx]) {
+        cgroup_written_[ctx] = true;
+        if (writer_) check(writer_->add_cgroup(CgroupRow{0, c.cgroup_id, c.cgroup_path, c.pod_uid, c.container_id}));
+        ++stats.cgroups_rows;
+    }
+    MembershipRow row;
+    row.time_ns = static_cast<int64_t>(t);
+    row.proc = {p->tgid, p->start_ns};
+    row.nspid = p->nspid;
+    row.how = how;
+    row.cgroup_id = c.cgroup_id;
+    row.pod_uid = c.pod_uid;
+    row.uts_ns = how == MembershipHow::exec ? 4026532000u + static_cast<uint32_t>(c.pod) : 0u;
+    if (by) row.by = {by->tgid, by->start_ns};
+    row.comm = p->comm;
+    if (writer_) check(writer_->add_membership(row));
+    ++stats.membership_rows;
+    name_pod(c.pod);
+    PodMembers& pod = members_[static_cast<size_t>(c.pod)];
+    pod.live[p->tgid] = p;
+    if (++pod.rows_since_alive < std::max<size_t>(256, pod.live.size())) return;
+    pod.rows_since_alive = 0;
+    for (const auto& [tgid, m] : pod.live) {
+        const Context& mc = contexts_[static_cast<size_t>(m->ctx)];
+        MembershipRow alive;
+        alive.time_ns = static_cast<int64_t>(t);
+        alive.proc = {m->tgid, m->start_ns};
+        alive.nspid = m->nspid;
+        alive.how = MembershipHow::alive;
+        alive.cgroup_id = mc.cgroup_id;
+        alive.pod_uid = mc.pod_uid;
+        alive.comm = m->comm;
+        if (writer_) check(writer_->add_membership(alive));
+        ++stats.membership_rows;
+    }
+}
+
+void Generator::forget_member(const Proc& p) {
+    const Context& c = contexts_[static_cast<size_t>(p.ctx)];
+    if (c.pod < 0 || static_cast<size_t>(c.pod) >= members_.size()) return;
+    auto& live = members_[static_cast<size_t>(c.pod)].live;
+    auto it = live.find(p.tgid);
+    if (it != live.end() && it->second.get() == &p) live.erase(it);
 }
 
 // --- activity builders ------------------------------------------------------
@@ -911,7 +1018,10 @@ ActivityPtr Generator::app_job_activity(int pod) {
     for (const auto& s : job) cmd += (cmd.empty() ? "" : " ") + s;
     uint64_t life = rng_.between(40 * kMs, 8 * kSec);
     int sh = a->add(-1, 0, life + 20 * kMs, ctx, 1000, {img(300'000, "/bin/sh", argv_of({"/bin/sh", "-c", cmd}))});
-    int tool = a->add(sh, 3 * kMs, life, ctx, 1000, {img(300'000, job[0], argv_of(job))});
+    // Half of them run in a subshell, which never execs: sh -c '( cd /tmp && job )'.
+    int runner = sh;
+    if (rng_.chance(0.5)) runner = a->add(sh, 1 * kMs, life + 10 * kMs, ctx, 1000, {});
+    int tool = a->add(runner, 3 * kMs, life, ctx, 1000, {img(300'000, job[0], argv_of(job))});
     if (job[0] != "/usr/bin/convert" && job[0] != "/usr/bin/python3") {
         Node& t = a->nodes[static_cast<size_t>(tool)];
         t.connects = 1;
@@ -1175,6 +1285,29 @@ ActivityPtr Generator::kubelet_mount_activity(int pod) {
     return a;
 }
 
+// The node-health loop's check: a subshell of the pod's shell, which never
+// execs; one in ten connects (the port is open then).
+ActivityPtr Generator::health_check_activity(int pod) {
+    Pod& p = pods_[static_cast<size_t>(pod)];
+    auto a = std::make_shared<Activity>();
+    for (const auto& [c, proc] : p.forever) {
+        if (c == 0 && proc->ctx == p.container_ctx[0] && proc->alive && proc != p.shim) {
+            a->anchor = proc;
+            break;
+        }
+    }
+    a->pod = pod;
+    a->fixed = true;
+    int sub = a->add(-1, 0, rng_.between(1 * kMs, 3 * kMs), p.container_ctx[0], 0, {});
+    if (rng_.chance(0.1)) {
+        Node& n = a->nodes[static_cast<size_t>(sub)];
+        n.connects = 1;
+        n.daddr = "127.0.0.1";
+        n.dport = 10248;
+    }
+    return a;
+}
+
 // --- pods and host ------------------------------------------------------
 
 // Mean intervals of the calibrated activities, at scale 1.
@@ -1184,6 +1317,10 @@ constexpr double kCiBuildEvery = 90.0 * kMin;
 constexpr double kJobStepEvery = 20.0 * kSec;
 constexpr double kDebugSessionEvery = 30.0 * kMin;
 constexpr double kCronEvery = 3.0 * kMin;
+// The node-health loop's period: part of the pod's lifecycle, not calibrated.
+constexpr uint64_t kHealthEvery = 15 * kSec;
+// The least scale the calibration sets.
+constexpr double kMinScale = 0.01;
 
 void Generator::pod_start(int pod, uint64_t t) {
     Pod& p = pods_[static_cast<size_t>(pod)];
@@ -1220,6 +1357,9 @@ void Generator::pod_start(int pod, uint64_t t) {
             break;
         case PodKind::debug:
             arm(4, kDebugSessionEvery);
+            break;
+        case PodKind::daemon:
+            push(t + 20 * kSec, Act::pod_tick, nullptr, pod, 5);
             break;
     }
 }
@@ -1281,6 +1421,11 @@ void Generator::pod_tick(int pod, int which, uint64_t t) {
             a = debug_session_activity(pod);
             every = kDebugSessionEvery;
             break;
+        case 5:
+            a = health_check_activity(pod);
+            if (a->anchor) launch(a, t);
+            push(t + kHealthEvery, Act::pod_tick, nullptr, pod, 5);
+            return;
         default:
             return;
     }
@@ -1318,6 +1463,7 @@ void Generator::host_tick(int which, uint64_t t) {
 }
 
 void Generator::write_snapshot(uint64_t t) {
+    std::vector<int> snapshot_pods;
     for (const auto& [pid, p] : live_) {
         const Context& c = contexts_[static_cast<size_t>(p->ctx)];
         SnapshotRow row;
@@ -1335,7 +1481,12 @@ void Generator::write_snapshot(uint64_t t) {
         before_row(t);
         if (writer_) check(writer_->add_snapshot(row, c.pod_uid));
         ++stats.snapshot;
+        if (c.pod >= 0) snapshot_pods.push_back(c.pod);
     }
+    // After the snapshot, in UID order, as the recorder's end_snapshot().
+    std::sort(snapshot_pods.begin(), snapshot_pods.end(),
+              [&](int a, int b) { return pods_[static_cast<size_t>(a)].uid < pods_[static_cast<size_t>(b)].uid; });
+    for (int pod : snapshot_pods) name_pod(pod);
 }
 
 void Generator::start_boot(int boot) {
@@ -1484,6 +1635,10 @@ void Generator::run() {
                     ++stats.runs;
                     run_events_ = 0;
                     pod_named_.assign(pods_.size(), false);
+                    // A new run names its cgroups again, and tracks the
+                    // pods' processes from its own rows.
+                    cgroup_written_.assign(contexts_.size(), false);
+                    members_.assign(pods_.size(), PodMembers{});
                     if (writer_) {
                         if (batch_open_) {
                             check(writer_->commit(static_cast<int64_t>(x.t)));
@@ -1498,7 +1653,7 @@ void Generator::run() {
                         info.kernel = "6.1.0-27-cloud-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.115-1 (2024-11-01)";
                         info.hooks =
                             "tp_btf/sched_process_fork,tp_btf/sched_process_exec,tp_btf/sched_process_exit,"
-                            "tp_btf/inet_sock_set_state";
+                            "tp_btf/inet_sock_set_state,tp_btf/cgroup_attach_task,tp_btf/cgroup_transfer_tasks";
                         info.argv_cap = 4096;
                         info.clk_tck = 100;
                         info.recorder_pid = 0;
@@ -1615,6 +1770,14 @@ int main(int argc, char** argv) {
         double variable = static_cast<double>(dry.events() - dry.fixed_events());
         double want = static_cast<double>(o.events) - static_cast<double>(dry.fixed_events());
         if (variable > 0 && want > 0) scale = want / variable;
+        // The lifecycle alone (the node-health loop's year of forks, in a
+        // small journal) is more than asked for: the activities as rare as
+        // the generator allows, and the journal larger than asked.
+        if (variable > 0 && want <= 0) {
+            scale = kMinScale;
+            fmt::print(stderr, "bench_gen_journal: the pod lifecycle alone is {} events, more than the {} asked for\n",
+                       dry.fixed_events(), o.events);
+        }
         fmt::print(stderr,
                    "bench_gen_journal: calibration: {} events at scale 1 ({} lifecycle), scale {:.4f} ({:.1f}s)\n",
                    dry.events(), dry.fixed_events(), scale, seconds_since(t0));
@@ -1668,6 +1831,10 @@ int main(int argc, char** argv) {
         }
         Rng pick(o.seed ^ 0x9e3779b97f4a7c15ull);
         for (size_t i = candidates.size(); i > 1; --i) std::swap(candidates[i - 1], candidates[pick.below(i)]);
+        // The node-health pod first: its year of forks is what a window's
+        // query must not read.
+        std::stable_partition(candidates.begin(), candidates.end(),
+                              [&](int i) { return gen.pods()[static_cast<size_t>(i)].kind == PodKind::daemon; });
         std::ofstream q(o.queries_out);
         for (int i = 0; i < o.queries && i < static_cast<int>(candidates.size()); ++i) {
             const Pod& p = gen.pods()[static_cast<size_t>(candidates[static_cast<size_t>(i)])];
@@ -1682,10 +1849,10 @@ int main(int argc, char** argv) {
     const auto& s = gen.stats;
     fmt::print(
         "events={} forks={} execs={} exits={} connects={} processes={} pods={} runs={} batches={} snapshot_rows={} "
-        "clock_samples={} pods_rows={} loss_rows={} pid_wraps={} max_depth={} scale={:.4f} file_bytes={} "
-        "rows_s={:.1f} index_s={:.1f} total_s={:.1f} generator_version={}\n",
-        gen.events(), s.forks, s.execs, s.exits, s.connects, s.processes, o.pods, s.runs, s.batches, s.snapshot,
-        s.clock, s.pods_rows, s.losses, s.pid_wraps, s.max_depth, scale, static_cast<long long>(st.st_size), rows_s,
-        index_s, seconds_since(t0), kGeneratorVersion);
+        "clock_samples={} pods_rows={} loss_rows={} membership_rows={} cgroups_rows={} pid_wraps={} max_depth={} "
+        "scale={:.4f} file_bytes={} rows_s={:.1f} index_s={:.1f} total_s={:.1f} generator_version={}\n",
+        gen.events(), s.forks, s.execs, s.exits, s.connects, s.processes, gen.pods().size(), s.runs, s.batches,
+        s.snapshot, s.clock, s.pods_rows, s.losses, s.membership_rows, s.cgroups_rows, s.pid_wraps, s.max_depth, scale,
+        static_cast<long long>(st.st_size), rows_s, index_s, seconds_since(t0), kGeneratorVersion);
     return 0;
 }

@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
     info.recorder_pid = getpid();
     if (auto run = writer->begin_run(info); !run) die(run.error().message);
 
-    PodNamer namer = [](const std::string& uid, const std::string&) -> std::optional<PodName> {
+    PodNamer namer = [](const std::string& uid) -> std::optional<PodName> {
         return PodName{"pod-" + uid.substr(0, 8), "bench", PodNameSource::log_dir};
     };
     Recorder recorder(*writer, RecorderOptions{}, namer);

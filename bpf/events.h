@@ -36,6 +36,18 @@ enum lineage_event_type {
 	LINEAGE_EV_EXEC = 2,
 	LINEAGE_EV_EXIT = 3,
 	LINEAGE_EV_CONNECT = 4,
+	LINEAGE_EV_CGROUP = 5,
+	LINEAGE_EV_MOVE = 6,
+};
+
+/* The cgroup v1 controller whose hierarchy is followed besides cgroup v2
+ * (rodata cgroup1_controller): a pod on a v1 or hybrid node is named only
+ * there. User space picks one that is mounted on a v1 hierarchy. */
+enum lineage_cgroup1_controller {
+	LINEAGE_CGROUP1_NONE = 0,
+	LINEAGE_CGROUP1_MEMORY = 1,
+	LINEAGE_CGROUP1_CPU = 2,
+	LINEAGE_CGROUP1_PIDS = 3,
 };
 
 struct lineage_hdr {
@@ -57,6 +69,13 @@ struct lineage_fork_event {
 	struct lineage_proc parent; /* the process that forked (not real_parent) */
 	struct lineage_proc child;
 	char parent_comm[LINEAGE_COMM_LEN];
+	/* The cgroups the child starts in: its parent's, or the one that
+	 * clone3(CLONE_INTO_CGROUP) named. Their paths arrive in cgroup
+	 * records (struct lineage_cgroup_event), once per cgroup. */
+	__u64 cgroup_id;  /* cgroup v2 */
+	__u64 cgroup1_id; /* in the followed v1 hierarchy; 0 when none is followed */
+	__u32 nspid;	  /* the child's pid inside its own pid namespace */
+	__u32 _pad;
 };
 
 #define LINEAGE_EXEC_ARGV_TRUNCATED 0x1
@@ -84,6 +103,9 @@ struct lineage_exec_event {
 	char parent_comm[LINEAGE_COMM_LEN];
 	char nodename[LINEAGE_NODENAME_LEN];
 	char _pad2[7];
+	__u64 cgroup1_id; /* in the followed v1 hierarchy; 0 when none is followed */
+	__u32 uts_ns;	  /* inode of the UTS namespace nodename was read in */
+	__u32 _pad3;
 	/* binary | cgroup names (leaf first, NUL terminated each) | argv */
 	char data[];
 };
@@ -111,6 +133,44 @@ struct lineage_connect_event {
 	__u16 result;	   /* LINEAGE_CONNECT_* */
 	__u8 saddr[16];	   /* IPv4 uses the first 4 bytes */
 	__u8 daddr[16];
+};
+
+#define LINEAGE_CGROUP_NAMES_TRUNCATED 0x1
+
+/* A cgroup a fork or exec record names, sent (before that record) the first
+ * time the probes meet it: fork records carry ids only. Sent only with the
+ * bytes used. */
+struct lineage_cgroup_event {
+	struct lineage_hdr hdr;
+	__u64 cgroup_id;
+	__u32
+	    hierarchy; /* 0: cgroup v2; else the v1 hierarchy id (/proc/PID/cgroup's first field) */
+	__u16 names_len;		     /* bytes of names[] used */
+	__u16 flags;			     /* LINEAGE_CGROUP_NAMES_TRUNCATED */
+	char names[LINEAGE_CGROUP_PATH_MAX]; /* leaf first, NUL terminated each, as in the exec
+						record */
+};
+
+/* The kernel formats a moved-to cgroup's path into this many bytes
+ * (TRACE_CGROUP_PATH_LEN in kernel/cgroup/cgroup-internal.h). */
+#define LINEAGE_MOVE_PATH_MAX 1024
+#define LINEAGE_MOVE_TRANSFER 0x1 /* cgroup_transfer_tasks, not cgroup_attach_task */
+
+/* A whole process was moved to another cgroup (cgroup.procs, a runtime,
+ * systemd), in cgroup v2 or the followed v1 hierarchy. Sent only with the
+ * bytes of the path used. */
+struct lineage_move_event {
+	struct lineage_hdr hdr;
+	struct lineage_proc proc;  /* the process moved */
+	struct lineage_proc mover; /* the process that moved it */
+	__u64 cgroup_id;	   /* where to */
+	__u32 hierarchy;	   /* 0: cgroup v2; else the v1 hierarchy id */
+	__u32 nspid;		   /* the moved process's pid inside its pid namespace */
+	__u16 path_len;		   /* bytes of path[] used, no NUL */
+	__u16 flags;		   /* LINEAGE_MOVE_* */
+	__u32 _pad;
+	char comm[LINEAGE_COMM_LEN];	  /* the moved process's */
+	char path[LINEAGE_MOVE_PATH_MAX]; /* below the hierarchy's root, as the kernel formats it */
 };
 
 /* Per-CPU loss accounting, read by user space from the drops map. */

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * lineage's kernel side: fork, exec, exit and TCP connect, from BTF
- * tracepoints only (no kprobes, no fentry, no tracefs needed).
+ * lineage's kernel side: fork, exec, exit, TCP connect and moves between
+ * cgroups, from BTF tracepoints only (no kprobes, no fentry, no tracefs
+ * needed).
  *
  * Threads never reach user space: a clone that makes a thread is dropped in
- * handle_fork, and an exit is sent only by the last thread of a process.
+ * handle_fork, an exit is sent only by the last thread of a process, and a
+ * move only when a whole process moves.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -29,6 +31,11 @@ const volatile __u64 wakeup_bytes = 0;
 const volatile bool filter_cgroups = false;
 /* sched_process_exit has a group_dead argument (Linux 6.16+). */
 const volatile bool exit_has_group_dead = false;
+/* The cgroup v1 hierarchy followed besides cgroup v2: the hierarchy of this
+ * controller (enum lineage_cgroup1_controller) and its id. NONE on a node
+ * without cgroup v1. */
+const volatile __u32 cgroup1_controller = LINEAGE_CGROUP1_NONE;
+const volatile __u32 cgroup1_hierarchy = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -64,6 +71,22 @@ struct {
 	__type(key, __u64);
 	__type(value, __u8);
 } allowed_cgroups SEC(".maps");
+
+/* The cgroups a cgroup record has been sent for, so that fork records can
+ * name their cgroups by id alone. LRU: a cgroup pushed out is sent again,
+ * which user space takes as a repeat. */
+struct cgroup_key {
+	__u64 id;
+	__u32 hierarchy;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct cgroup_key);
+	__type(value, __u8);
+} reported_cgroups SEC(".maps");
 
 /* A connect is reported when it leaves SYN_SENT, because only then is the
  * source port known; until then we remember who sent the SYN, since the
@@ -128,6 +151,26 @@ static __always_inline bool cgroup_wanted(void)
 	return false;
 }
 
+/* A cgroup v2 cgroup, or one of its ancestors, is in the allow list: for
+ * a task other than current (a child cloned into another cgroup, a task
+ * moved by another). The ids are those of the cgroup's kernfs nodes. */
+static __always_inline bool cgroup_tree_wanted(struct cgroup *cgrp)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(cgrp, kn);
+
+	for (int level = 0; level < LINEAGE_CGROUP_DEPTH_MAX + 4; level++) {
+		__u64 id;
+
+		if (!kn)
+			break;
+		id = BPF_CORE_READ(kn, id);
+		if (bpf_map_lookup_elem(&allowed_cgroups, &id))
+			return true;
+		kn = kn_parent(kn);
+	}
+	return false;
+}
+
 static __always_inline void fill_proc(struct lineage_proc *out, struct task_struct *task)
 {
 	out->tgid = BPF_CORE_READ(task, tgid);
@@ -136,11 +179,140 @@ static __always_inline void fill_proc(struct lineage_proc *out, struct task_stru
 	out->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
 }
 
+/* The pid of a task inside its own (innermost) pid namespace. */
+static __always_inline __u32 ns_pid(struct task_struct *task)
+{
+	struct pid *tpid = NULL;
+	unsigned int level = 0;
+	struct upid upid = {};
+
+	/* Into named variables, not BPF_CORE_READ()'s temporaries: clang 14
+	 * let upid reuse the temporary holding level before reading it. */
+	bpf_core_read(&tpid, sizeof(tpid), &task->thread_pid);
+	bpf_core_read(&level, sizeof(level), &tpid->level);
+	bpf_probe_read_kernel(&upid, sizeof(upid), &tpid->numbers[level & 31]);
+	return upid.nr;
+}
+
+/* The task's cgroup in the followed v1 hierarchy: the cgroup of its css of
+ * that controller. The controller's id is this kernel's (CO-RE). */
+static __always_inline struct cgroup *cgroup1_of(struct css_set *cset)
+{
+	struct cgroup_subsys_state *css = NULL;
+	__u64 ssid;
+
+	switch (cgroup1_controller) {
+	case LINEAGE_CGROUP1_MEMORY:
+		if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+			return NULL;
+		ssid = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+		break;
+	case LINEAGE_CGROUP1_CPU:
+		if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, cpu_cgrp_id))
+			return NULL;
+		ssid = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
+		break;
+	case LINEAGE_CGROUP1_PIDS:
+		if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, pids_cgrp_id))
+			return NULL;
+		ssid = bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id);
+		break;
+	default:
+		return NULL;
+	}
+	if (ssid >= bpf_core_enum_value(enum cgroup_subsys_id, CGROUP_SUBSYS_COUNT))
+		return NULL;
+	bpf_probe_read_kernel(&css, sizeof(css),
+			      (void *)cset + bpf_core_field_offset(struct css_set, subsys) +
+				  ssid * sizeof(css));
+	if (!css)
+		return NULL;
+	return BPF_CORE_READ(css, cgroup);
+}
+
+/* cgroup names from kn up to (not including) the hierarchy's root, leaf
+ * first, each NUL terminated, into dst; user space reverses them into a
+ * path. Returns the bytes written; sets `flag` in *flags when names were
+ * cut. */
+static __always_inline __u64 put_cgroup_names(char *dst, struct kernfs_node *kn, __u32 *flags,
+					      __u32 flag)
+{
+	__u64 coff = 0;
+	long n;
+
+	for (int i = 0; i < LINEAGE_CGROUP_DEPTH_MAX; i++) {
+		struct kernfs_node *up;
+
+		if (!kn)
+			break;
+		up = kn_parent(kn);
+		if (!up)
+			break;
+		if (coff > LINEAGE_CGROUP_PATH_MAX - LINEAGE_CGROUP_NAME_MAX)
+			break;
+		n = bpf_probe_read_kernel_str(dst + coff, LINEAGE_CGROUP_NAME_MAX,
+					      BPF_CORE_READ(kn, name));
+		if (n <= 0)
+			break;
+		if (n == LINEAGE_CGROUP_NAME_MAX)
+			*flags |= flag;
+		coff += n;
+		kn = up;
+	}
+	if (kn && kn_parent(kn))
+		*flags |= flag;
+	coff &= 2 * LINEAGE_CGROUP_PATH_MAX - 1;
+	if (coff > LINEAGE_CGROUP_PATH_MAX)
+		coff = LINEAGE_CGROUP_PATH_MAX;
+	return coff;
+}
+
+static __always_inline void note_reported(__u64 id, __u32 hierarchy)
+{
+	struct cgroup_key key = {.id = id, .hierarchy = hierarchy};
+	__u8 one = 1;
+
+	bpf_map_update_elem(&reported_cgroups, &key, &one, BPF_ANY);
+}
+
+/* Sends a cgroup record for a cgroup no record has named yet. */
+static __always_inline void report_cgroup(struct cgroup *cgrp, __u64 id, __u32 hierarchy)
+{
+	struct cgroup_key key = {.id = id, .hierarchy = hierarchy};
+	struct lineage_cgroup_event *e;
+	__u32 flags = 0;
+	__u64 n;
+
+	if (bpf_map_lookup_elem(&reported_cgroups, &key))
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop();
+		return;
+	}
+	/* Marked once the record is reserved: a record that another CPU
+	 * reserves after seeing the mark is behind this one in the ring. */
+	note_reported(id, hierarchy);
+	e->hdr.type = LINEAGE_EV_CGROUP;
+	e->hdr.time_ns = bpf_ktime_get_boot_ns();
+	e->cgroup_id = id;
+	e->hierarchy = hierarchy;
+	n = put_cgroup_names(e->names, BPF_CORE_READ(cgrp, kn), &flags,
+			     LINEAGE_CGROUP_NAMES_TRUNCATED);
+	e->names_len = n;
+	e->flags = flags;
+	e->hdr.size = sizeof(*e) - sizeof(e->names) + n;
+	bpf_ringbuf_submit(e, submit_flags());
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct lineage_fork_event *e;
 	struct task_struct *leader;
+	struct cgroup *cgrp, *cgrp1;
+	struct css_set *cset;
+	__u64 id, id1 = 0;
 
 	/* A new thread shares its creator's tgid: not a process, no row. The
 	 * arguments of a tp_btf program are typed kernel pointers, read with
@@ -148,8 +320,21 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	 * costs two loads instead of two bpf_probe_read_kernel() calls. */
 	if (child->pid != child->tgid)
 		return 0;
-	if (!cgroup_wanted())
+	/* The child's cgroups are its parent's, unless clone3() put it in
+	 * another (CLONE_INTO_CGROUP): a child cloned into a recorded cgroup is
+	 * recorded, whoever cloned it. */
+	cset = BPF_CORE_READ(child, cgroups);
+	cgrp = BPF_CORE_READ(cset, dfl_cgrp);
+	if (!cgroup_wanted() && !cgroup_tree_wanted(cgrp))
 		return 0;
+
+	id = BPF_CORE_READ(cgrp, kn, id);
+	report_cgroup(cgrp, id, 0);
+	cgrp1 = cgroup1_of(cset);
+	if (cgrp1) {
+		id1 = BPF_CORE_READ(cgrp1, kn, id);
+		report_cgroup(cgrp1, id1, cgroup1_hierarchy);
+	}
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -165,6 +350,10 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	e->child.start_ns = BPF_CORE_READ(child, start_boottime);
 	leader = BPF_CORE_READ(parent, group_leader);
 	bpf_probe_read_kernel_str(e->parent_comm, sizeof(e->parent_comm), &leader->comm);
+	e->cgroup_id = id;
+	e->cgroup1_id = id1;
+	e->nspid = ns_pid(child);
+	e->_pad = 0;
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
@@ -176,16 +365,21 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	struct lineage_exec_event *e;
 	struct task_struct *parent;
 	struct uts_namespace *uts;
-	struct kernfs_node *kn;
+	struct cgroup *cgrp1;
+	struct css_set *cset;
 	struct mm_struct *mm;
-	struct pid *tpid;
-	struct upid upid;
-	unsigned int level;
 	__u64 off, coff, alen, cap, arg_start, arg_end;
+	__u32 flags = 0;
 	long n;
 
 	if (!cgroup_wanted())
 		return 0;
+	/* The followed v1 hierarchy's cgroup is named by id; its record goes
+	 * first. The v2 path travels in the exec record itself. */
+	cset = BPF_CORE_READ(p, cgroups);
+	cgrp1 = cgroup1_of(cset);
+	if (cgrp1)
+		report_cgroup(cgrp1, BPF_CORE_READ(cgrp1, kn, id), cgroup1_hierarchy);
 	e = bpf_map_lookup_elem(&exec_scratch, &cpu);
 	if (!e) {
 		count_drop();
@@ -205,11 +399,9 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	e->flags = 0;
 	e->_pad = 0;
 
-	tpid = BPF_CORE_READ(p, thread_pid);
-	level = BPF_CORE_READ(tpid, level);
-	upid.nr = 0;
-	bpf_probe_read_kernel(&upid, sizeof(upid), &tpid->numbers[level & 31]);
-	e->nspid = upid.nr;
+	e->nspid = ns_pid(p);
+	e->cgroup1_id = cgrp1 ? BPF_CORE_READ(cgrp1, kn, id) : 0;
+	e->_pad3 = 0;
 
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_probe_read_kernel_str(e->parent_comm, sizeof(e->parent_comm),
@@ -217,6 +409,9 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	uts = BPF_CORE_READ(p, nsproxy, uts_ns);
 	e->nodename[0] = 0;
 	bpf_probe_read_kernel_str(e->nodename, sizeof(e->nodename), &uts->name.nodename);
+	/* Which UTS namespace: a pod's host name is its name only when read in
+	 * a namespace other than the node's. */
+	e->uts_ns = BPF_CORE_READ(uts, ns.inum);
 
 	/* The path as the exec named it; comm is only its first 15 bytes. */
 	off = 0;
@@ -230,32 +425,9 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 
 	/* cgroup names, leaf first; user space reverses them into a path.
 	 * The root's name is not sent: the path starts below it. */
-	coff = 0;
-	kn = BPF_CORE_READ(p, cgroups, dfl_cgrp, kn);
-	for (int i = 0; i < LINEAGE_CGROUP_DEPTH_MAX; i++) {
-		struct kernfs_node *up;
-
-		if (!kn)
-			break;
-		up = kn_parent(kn);
-		if (!up)
-			break;
-		if (coff > LINEAGE_CGROUP_PATH_MAX - LINEAGE_CGROUP_NAME_MAX)
-			break;
-		n = bpf_probe_read_kernel_str(e->data + off + coff, LINEAGE_CGROUP_NAME_MAX,
-					      BPF_CORE_READ(kn, name));
-		if (n <= 0)
-			break;
-		if (n == LINEAGE_CGROUP_NAME_MAX)
-			e->flags |= LINEAGE_EXEC_CGROUP_TRUNCATED;
-		coff += n;
-		kn = up;
-	}
-	if (kn && kn_parent(kn))
-		e->flags |= LINEAGE_EXEC_CGROUP_TRUNCATED;
-	coff &= 2 * LINEAGE_CGROUP_PATH_MAX - 1;
-	if (coff > LINEAGE_CGROUP_PATH_MAX)
-		coff = LINEAGE_CGROUP_PATH_MAX;
+	coff = put_cgroup_names(e->data + off, BPF_CORE_READ(cset, dfl_cgrp, kn), &flags,
+				LINEAGE_EXEC_CGROUP_TRUNCATED);
+	e->flags |= flags;
 	e->cgroup_len = coff;
 
 	/* argv straight from the new image's stack, bounded twice: by the
@@ -382,4 +554,71 @@ int BPF_PROG(handle_set_state, const struct sock *sk, const int oldstate, const 
 	bpf_map_delete_elem(&pending_connects, &key);
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
+}
+
+/* A move between cgroups, for whole processes only, in cgroup v2 or the
+ * followed v1 hierarchy. The tracepoints fire after the move succeeded,
+ * once per move, with the group leader and threadgroup set when a whole
+ * process moved (cgroup.procs); the kernel formats the destination's path
+ * for them. */
+static __always_inline int on_move(struct cgroup *dst, const char *path, struct task_struct *task,
+				   bool threadgroup, __u16 how)
+{
+	struct lineage_move_event *e;
+	__u32 hierarchy = BPF_CORE_READ(dst, root, hierarchy_id);
+	long n;
+
+	if (hierarchy != 0 && hierarchy != cgroup1_hierarchy)
+		return 0;
+	/* One thread moved (cgroup.threads, v1's tasks) is not the process
+	 * moving, unless it is the process's only thread. */
+	if (!threadgroup && (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid) ||
+			     BPF_CORE_READ(task, signal, nr_threads) != 1))
+		return 0;
+	/* With a filter: moves into the recorded cgroups (v2: where the task
+	 * is now). */
+	if (filter_cgroups && !cgroup_tree_wanted(BPF_CORE_READ(task, cgroups, dfl_cgrp)))
+		return 0;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop();
+		return 0;
+	}
+	e->hdr.type = LINEAGE_EV_MOVE;
+	e->hdr.time_ns = bpf_ktime_get_boot_ns();
+	fill_proc(&e->proc, task);
+	fill_proc(&e->mover, bpf_get_current_task_btf());
+	e->cgroup_id = BPF_CORE_READ(dst, kn, id);
+	e->hierarchy = hierarchy;
+	e->nspid = ns_pid(task);
+	e->flags = how;
+	e->_pad = 0;
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm),
+				  &BPF_CORE_READ(task, group_leader)->comm);
+	n = bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
+	if (n < 1)
+		n = 1;
+	if (n > LINEAGE_MOVE_PATH_MAX)
+		n = LINEAGE_MOVE_PATH_MAX;
+	e->path_len = n - 1;
+	e->hdr.size = sizeof(*e) - sizeof(e->path) + (n - 1);
+	/* The record names the cgroup with its path: no cgroup record needed. */
+	note_reported(e->cgroup_id, hierarchy);
+	bpf_ringbuf_submit(e, submit_flags());
+	return 0;
+}
+
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(handle_attach, struct cgroup *dst, const char *path, struct task_struct *task,
+	     bool threadgroup)
+{
+	return on_move(dst, path, task, threadgroup, 0);
+}
+
+SEC("tp_btf/cgroup_transfer_tasks")
+int BPF_PROG(handle_transfer, struct cgroup *dst, const char *path, struct task_struct *task,
+	     bool threadgroup)
+{
+	return on_move(dst, path, task, threadgroup, LINEAGE_MOVE_TRANSFER);
 }

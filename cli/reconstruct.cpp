@@ -102,11 +102,16 @@ Runner add_reconstruct(CLI::App& app) {
     auto* cmd = app.add_subcommand("reconstruct", "Rebuild ancestry trees for a pod and a time window from journals");
     cmd->add_option("-j,--journal", args->journals,
                     "Journal file to read (repeatable; read as one). Default: /var/lib/lineage/journal.db");
-    cmd->add_option("--pod", args->pod, "Pod name, NAMESPACE/NAME or pod UID");
+    cmd->add_option(
+        "--pod", args->pod,
+        "Pod name, NAMESPACE/NAME or pod UID: processes that were in the pod's cgroups, by exec, fork, move or "
+        "snapshot");
     cmd->add_option("--namespace", args->namespace_, "Kubernetes namespace");
     cmd->add_option("--container", args->container, "Container ID (prefix)");
     cmd->add_option("--pid", args->pid, "Every incarnation of this PID in the window");
-    cmd->add_option("--binary", args->binary, "Binary glob: with '/' the whole path, else the base name");
+    cmd->add_option("--binary", args->binary,
+                    "Binary glob: with '/' the whole path, else the base name (a process that never exec'd: its "
+                    "forker's)");
     cmd->add_option("--descendants-of", args->descendants_of, "This PID and every process below it");
     cmd->add_option("--ancestors-of", args->ancestors_of, "This PID and its whole ancestry, up to PID 1");
     cmd->add_option("--since", args->since,

@@ -73,7 +73,8 @@ int run_record(const RecordArgs& args) {
     }
 
     RecordHooks hooks;
-    hooks.start_source = [&](const CgroupFilter& filter, RecordSink sink) -> Result<std::unique_ptr<EventSource>> {
+    hooks.start_source = [&](const ProbeCgroups& cgroups, RecordSink sink) -> Result<std::unique_ptr<EventSource>> {
+        const CgroupFilter& filter = cgroups.filter;
         ProbeOptions probe_options;
         probe_options.argv_cap = options.argv_cap;
         probe_options.ring_bytes = *ring;
@@ -82,6 +83,10 @@ int run_record(const RecordArgs& args) {
         probe_options.wakeup_bytes = *ring / 4;
         probe_options.filter_cgroups = filter.enabled;
         probe_options.allowed_cgroup_ids = filter.ids;
+        if (cgroups.cgroup1) {
+            probe_options.cgroup1_controller = cgroups.cgroup1->controller;
+            probe_options.cgroup1_hierarchy = cgroups.cgroup1->hierarchy;
+        }
         probe_options.verbose = options.verbose;
         auto probe = Probe::start(probe_options, std::move(sink));
         if (!probe) return probe.error();

@@ -1,9 +1,20 @@
--- lineage journal schema, version 2.
+-- lineage journal schema, version 3.
 --
 -- Version history: 1, the first; 2 adds the `prunes` table (retention,
--- `record --max-size/--retain`). `lineage record` upgrades a version 1
--- journal it appends to by creating that table, in one transaction; readers
--- read both versions.
+-- `record --max-size/--retain`); 3 adds `cgroups` and `memberships` (whole
+-- pods: processes that enter a pod's cgroup by fork or by a move, not only
+-- by exec). `lineage record` upgrades an older journal it appends to by
+-- creating what it lacks, in one transaction; readers read every version.
+--
+-- Adding to the schema: a new version adds tables and indexes, never a
+-- column to an existing table (a column would change the hash chain's
+-- encoding of the rows already written, and the CREATE TABLE text that
+-- `verify` compares). A new table gets the next tag of the hash chain
+-- (schema/hash-chain.md, "Tables added later") and its columns in
+-- lib/journal/hashchain.h; it is created below the version's heading, with
+-- its indexes at the end of the file under the same heading, and
+-- table_in_version() (lib/journal/journal_format.h) says from which version
+-- a journal has it.
 --
 -- This file is the only definition of the journal. It is compiled into the
 -- binary and applied as-is when `lineage record` creates a journal.
@@ -31,7 +42,7 @@
 -- its own encoding: it is the batch_id of the header it is hashed under.
 
 PRAGMA application_id = 1279872581;  -- 0x4C494E45, "LINE": a lineage journal
-PRAGMA user_version = 2;             -- bump with every schema change
+PRAGMA user_version = 3;             -- bump with every schema change
 
 -- One row per start of `lineage record`.
 CREATE TABLE runs (
@@ -80,8 +91,8 @@ CREATE TABLE batches (
     run_id       INTEGER NOT NULL REFERENCES runs(run_id),
     committed_ns INTEGER NOT NULL,        -- boot-time ns of the commit
     row_count    INTEGER NOT NULL,        -- event rows in the batch (snapshot, pods, fork,
-                                          --   exec, exit, connect, loss; not runs,
-                                          --   run_stops, clock_samples)
+                                          --   exec, exit, connect, loss, memberships; not
+                                          --   runs, run_stops, clock_samples, prunes, cgroups)
     row_marks    BLOB NOT NULL,           -- per table with rows: tag, row count, and the first
                                           --   4 bytes of each row's digest: locates an edit
     prev_hash    BLOB NOT NULL,           -- hash of the previous batch; 32 zero bytes for batch 1
@@ -136,7 +147,8 @@ CREATE TABLE exec (
     nodename        BLOB NOT NULL,        -- UTS host name (a pod's name, in a pod)
     cgroup_id       INTEGER NOT NULL,     -- cgroup v2 id
     cgroup_path     BLOB NOT NULL,        -- cgroup v2 path below the root
-    pod_uid         TEXT NOT NULL,        -- pod UID derived from cgroup_path, '' outside pods
+    pod_uid         TEXT NOT NULL,        -- pod UID derived from cgroup_path ('' outside pods); from
+                                          --   version 3, from the cgroup v1 path when v2's names none
     binary          BLOB NOT NULL,        -- path given to execve
     argv            BLOB NOT NULL,        -- arguments, NUL separated, up to runs.argv_cap bytes
     truncated       INTEGER NOT NULL      -- bit 1: argv, 2: binary, 4: cgroup path cut short
@@ -179,7 +191,12 @@ CREATE TABLE loss (
 );
 
 -- Pod names as the node knew them at record time (kubelet log directories,
--- UTS host names), so a copied journal needs nothing from the node.
+-- UTS host names), so a copied journal needs nothing from the node. Written
+-- when the recorder first meets a pod (by exec, fork, move or the /proc
+-- snapshot), and again when a later exec shows another host name. The name
+-- a reader shows: the log directory's, else the latest host name, else the
+-- UID. From version 3 a host name is written only when it was read in a UTS
+-- namespace other than the recorder's own (the node's).
 CREATE TABLE pods (
     batch     INTEGER NOT NULL,
     pod_uid   TEXT NOT NULL,              -- dashed UID from the cgroup path
@@ -189,13 +206,13 @@ CREATE TABLE pods (
 );
 
 -- Retention (`record --max-size/--retain`) deleted the oldest batches: every
--- row of snapshot, fork, exec, exit, connect and loss in batches 1 to
--- through_batch, and those batches rows. The run metadata (runs, run_stops,
--- clock_samples, pods, prunes) is kept; kept_digest commits to what of it
--- sits in the deleted batches. The chain goes on from batch through_batch + 1,
--- whose prev_hash is through_hash (schema/hash-chain.md, "Pruned journals").
--- Prunes are cumulative: the one with the highest through_batch says where
--- the journal now starts.
+-- row of snapshot, fork, exec, exit, connect, loss and memberships in batches
+-- 1 to through_batch, and those batches rows. The run metadata (runs,
+-- run_stops, clock_samples, pods, prunes, cgroups) is kept; kept_digest
+-- commits to what of it sits in the deleted batches. The chain goes on from
+-- batch through_batch + 1, whose prev_hash is through_hash
+-- (schema/hash-chain.md, "Pruned journals"). Prunes are cumulative: the one
+-- with the highest through_batch says where the journal now starts.
 CREATE TABLE prunes (
     batch           INTEGER NOT NULL,     -- batches.batch_id the prune was committed in
     through_batch   INTEGER NOT NULL,     -- batches 1 .. through_batch are gone
@@ -206,6 +223,48 @@ CREATE TABLE prunes (
     reason          TEXT NOT NULL         -- 'max-size' or 'retain'
 );
 
+-- ---------------------------------------------------------------- version 3
+
+-- A cgroup that a row of memberships names, once per run: fork and move
+-- rows name cgroups by id, not by path. The probes follow cgroup v2 and one
+-- cgroup v1 hierarchy (memory, cpu or pids, whichever is on v1), since on a
+-- v1 or hybrid node a pod's path may be there alone.
+CREATE TABLE cgroups (
+    batch        INTEGER NOT NULL,        -- batches.batch_id
+    hierarchy    INTEGER NOT NULL,        -- 0: cgroup v2; else the cgroup v1 hierarchy id
+                                          --   (the first field of /proc/PID/cgroup)
+    cgroup_id    INTEGER NOT NULL,        -- the kernel's id of the cgroup (its directory's inode
+                                          --   number), unique within a boot and hierarchy
+    path         BLOB NOT NULL,           -- path below the hierarchy's root
+    pod_uid      TEXT NOT NULL,           -- pod UID derived from path, '' outside pods
+    container_id TEXT NOT NULL            -- container ID derived from path, '' when none
+);
+
+-- A process came to be in a cgroup: what puts a process in a pod whatever
+-- brought it there, and every move of a whole process. Rows are written for
+-- forks and execs in a pod's cgroup, for every move (in cgroup v2 and the
+-- followed v1 hierarchy), and, per pod, an 'alive' row for each process
+-- still in it whenever the pod has had about 256 rows since the last such
+-- set: a query for a time window then reads a pod's rows from the last set
+-- before the window, not from the start of the year.
+CREATE TABLE memberships (
+    batch       INTEGER NOT NULL,         -- batches.batch_id
+    time_ns     INTEGER NOT NULL,         -- boot-time ns of the fork, exec, move or restatement
+    tgid        INTEGER NOT NULL,
+    start_ns    INTEGER NOT NULL,         -- process start (identity)
+    nspid       INTEGER NOT NULL,         -- pid inside its pid namespace, 0 when not known
+    how         TEXT NOT NULL,            -- 'fork', 'exec', 'move' or 'alive'
+    hierarchy   INTEGER NOT NULL,         -- cgroups.hierarchy of the cgroup
+    cgroup_id   INTEGER NOT NULL,         -- cgroups.cgroup_id: where it is from time_ns on
+    pod_uid     TEXT NOT NULL,            -- that cgroup's pod, '' outside pods
+    uts_ns      INTEGER NOT NULL,         -- exec: inode of its UTS namespace; else 0
+    by_tgid     INTEGER NOT NULL,         -- fork: the forker; move: the mover; else 0
+    by_start_ns INTEGER NOT NULL,
+    comm        BLOB NOT NULL             -- comm of the process then
+);
+
+-- ---------------------------------------------------------------- indexes
+
 CREATE INDEX exec_by_proc ON exec (tgid, start_ns);
 CREATE INDEX exit_by_proc ON exit (tgid, start_ns);
 CREATE INDEX fork_by_child ON fork (child_tgid, child_start_ns);
@@ -215,6 +274,14 @@ CREATE INDEX snapshot_by_proc ON snapshot (tgid, start_ns);
 -- Only processes in pods are indexed by pod: host processes cost nothing.
 CREATE INDEX exec_by_pod ON exec (pod_uid) WHERE pod_uid != '';
 CREATE INDEX snapshot_by_pod ON snapshot (pod_uid) WHERE pod_uid != '';
+
+-- version 3
+CREATE INDEX cgroups_by_id ON cgroups (cgroup_id);
+-- A process's own rows; 'alive' rows only restate them.
+CREATE INDEX memberships_by_proc ON memberships (tgid, start_ns) WHERE how != 'alive';
+-- A pod's rows in time order: a window's query starts at the last 'alive'
+-- set before it.
+CREATE INDEX memberships_by_pod ON memberships (pod_uid, time_ns) WHERE pod_uid != '';
 
 -- No index on `batch`: rows are appended in batch order, so `lineage verify`
 -- reads every table in rowid order (a plain scan) and gets (batch, rowid)

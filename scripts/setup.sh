@@ -14,6 +14,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev libsqlite3-dev libfmt-dev libssl-dev catch2
   # tests and demo: sqlite3 CLI, JSON Schema validation, an HTTP client pair
   sqlite3 python3 python3-jsonschema curl wget util-linux procps
+  # the pods end-to-end test: a real container runtime, busybox as its root file system
+  runc busybox-static
   # tests/deploy: the package (lintian), the unit (strace for its system
   # calls; systemd-analyze comes with systemd), the manifests
   lintian strace python3-yaml yamllint

@@ -24,6 +24,11 @@ struct ForkEvent {
     ProcRef parent;  // the forker, never a later reaper
     ProcRef child;
     std::string parent_comm;
+    // Where the child starts (the probe's record; a fork row of the journal
+    // has none of these: its cgroups are in a membership row, if in a pod).
+    uint64_t cgroup_id = 0;   // cgroup v2
+    uint64_t cgroup1_id = 0;  // the followed cgroup v1 hierarchy; 0 when none
+    uint32_t nspid = 0;       // the child's pid inside its pid namespace
 };
 
 // Bits of ExecEvent::truncated, as stored in exec.truncated.
@@ -40,6 +45,8 @@ struct ExecEvent {
     uint32_t uid = 0, gid = 0, euid = 0;
     uint32_t truncated = 0;
     uint64_t cgroup_id = 0;
+    uint64_t cgroup1_id = 0;  // the followed cgroup v1 hierarchy (probe only, not an exec row's)
+    uint32_t uts_ns = 0;      // inode of the UTS namespace of nodename (probe only)
     std::string comm;
     std::string parent_comm;
     std::string nodename;
@@ -67,6 +74,30 @@ struct ConnectEvent {
     bool established = false;
 };
 
+// A cgroup the probes named (a cgroup record): sent once, before the first
+// record that names it by id. Not a row of its own: the recorder writes a
+// cgroups row when a membership row names it.
+struct CgroupEvent {
+    uint64_t time_ns = 0;
+    uint64_t cgroup_id = 0;
+    uint32_t hierarchy = 0;  // 0: cgroup v2; else a cgroup v1 hierarchy id
+    std::string path;        // "/a/b", below the hierarchy's root
+    bool truncated = false;
+};
+
+// A whole process moved to another cgroup.
+struct MoveEvent {
+    uint64_t time_ns = 0;
+    ProcRef proc;   // moved
+    ProcRef mover;  // the process that moved it
+    uint64_t cgroup_id = 0;
+    uint32_t hierarchy = 0;
+    uint32_t nspid = 0;
+    bool transfer = false;  // cgroup_transfer_tasks (v1 cpuset), not an attach
+    std::string comm;
+    std::string path;
+};
+
 // A process found in /proc when the run started (table snapshot): not a
 // kernel event, but the same kind of record, read from /proc by the recorder.
 struct SnapshotRow {
@@ -79,6 +110,40 @@ struct SnapshotRow {
     std::string comm, exe, argv, cgroup_path, nodename;
 };
 
+// A cgroups row: a cgroup, once per run, that a membership row names.
+struct CgroupRow {
+    uint32_t hierarchy = 0;  // 0: cgroup v2; else the cgroup v1 hierarchy id
+    uint64_t cgroup_id = 0;
+    std::string path;
+    std::string pod_uid;       // parse_kube_cgroup(path), "" outside pods
+    std::string container_id;  // parse_kube_cgroup(path), "" when none
+};
+
+// How a process came to be in a cgroup (memberships.how).
+enum class MembershipHow {
+    fork,   // created there (its parent's cgroup, or clone3's CLONE_INTO_CGROUP)
+    exec,   // exec'd there
+    move,   // moved there (cgroup.procs, a runtime, systemd)
+    alive,  // the recorder restating that it is still there (see schema/journal.sql)
+    unknown,
+};
+const char* membership_how_text(MembershipHow h);  // "fork", "exec", "move", "alive"; "unknown"
+MembershipHow membership_how_from(std::string_view text);
+
+// A memberships row: a process is in a cgroup from time_ns on.
+struct MembershipRow {
+    int64_t time_ns = 0;
+    ProcRef proc;
+    uint32_t nspid = 0;  // 0 when not known
+    MembershipHow how = MembershipHow::fork;
+    uint32_t hierarchy = 0;
+    uint64_t cgroup_id = 0;
+    std::string pod_uid;  // the cgroup's pod, "" outside pods
+    uint32_t uts_ns = 0;  // exec: its UTS namespace; else 0
+    ProcRef by;           // fork: the forker; move: the mover; else {0, 0}
+    std::string comm;
+};
+
 // Where the recorder took a pod's name from (pods.source): the kubelet's
 // log directory, or the UTS host name of a process in the pod. The journal
 // keeps the text; `unknown` is any text this build does not know.
@@ -86,7 +151,7 @@ enum class PodNameSource { log_dir, hostname, unknown };
 const char* pod_name_source_text(PodNameSource s);  // "log-dir", "hostname", "unknown"
 PodNameSource pod_name_source_from(std::string_view text);
 
-using Event = std::variant<ForkEvent, ExecEvent, ExitEvent, ConnectEvent>;
+using Event = std::variant<ForkEvent, ExecEvent, ExitEvent, ConnectEvent, CgroupEvent, MoveEvent>;
 
 // Decodes one ring-buffer record. The kernel is trusted to be the writer,
 // but sizes are still checked: a short or inconsistent record is an error,

@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 
@@ -15,14 +16,25 @@ namespace lineage {
 // side cannot silently shift fields on the other.
 static_assert(sizeof(lineage_hdr) == 16);
 static_assert(sizeof(lineage_proc) == 16);
-static_assert(sizeof(lineage_fork_event) == 64);
+static_assert(sizeof(lineage_fork_event) == 88);
 static_assert(offsetof(lineage_fork_event, child) == 32);
-static_assert(sizeof(lineage_exec_event) == 192);
+static_assert(offsetof(lineage_fork_event, cgroup_id) == 64);
+static_assert(offsetof(lineage_fork_event, nspid) == 80);
+static_assert(sizeof(lineage_exec_event) == 208);
 static_assert(offsetof(lineage_exec_event, cgroup_id) == 48);
 static_assert(offsetof(lineage_exec_event, binary_len) == 80);
 static_assert(offsetof(lineage_exec_event, comm) == 88);
 static_assert(offsetof(lineage_exec_event, nodename) == 120);
-static_assert(offsetof(lineage_exec_event, data) == 192);
+static_assert(offsetof(lineage_exec_event, cgroup1_id) == 192);
+static_assert(offsetof(lineage_exec_event, uts_ns) == 200);
+static_assert(offsetof(lineage_exec_event, data) == 208);
+static_assert(offsetof(lineage_cgroup_event, names) == 32);
+static_assert(sizeof(lineage_cgroup_event) == 32 + LINEAGE_CGROUP_PATH_MAX);
+static_assert(offsetof(lineage_move_event, cgroup_id) == 48);
+static_assert(offsetof(lineage_move_event, path_len) == 64);
+static_assert(offsetof(lineage_move_event, comm) == 72);
+static_assert(offsetof(lineage_move_event, path) == 88);
+static_assert(sizeof(lineage_move_event) == 88 + LINEAGE_MOVE_PATH_MAX);
 static_assert(sizeof(lineage_exit_event) == 56);
 static_assert(sizeof(lineage_connect_event) == 80);
 static_assert(offsetof(lineage_connect_event, saddr) == 48);
@@ -50,6 +62,16 @@ template <typename T>
 bool copy_fixed(T* out, const void* data, size_t size) {
     if (size < sizeof(T)) return false;
     std::memcpy(out, data, sizeof(T));
+    return true;
+}
+
+// The same for a record whose last field, an array, is sent only as far as
+// it is used: `head` bytes are fixed, the rest of *out is zeroed.
+template <typename T>
+bool copy_head(T* out, size_t head, const void* data, size_t size) {
+    if (size < head) return false;
+    std::memset(out, 0, sizeof(T));
+    std::memcpy(out, data, std::min(size, sizeof(T)));
     return true;
 }
 
@@ -95,8 +117,11 @@ Result<Event> decode_event(const void* data, size_t size) {
             lineage_fork_event r{};
             if (!copy_fixed(&r, data, size)) return too_short("fork", size, sizeof(r));
             const auto* raw = &r;
-            return Event{ForkEvent{raw->hdr.time_ns, proc_ref(raw->parent), proc_ref(raw->child),
-                                   fixed_string(raw->parent_comm)}};
+            ForkEvent e{raw->hdr.time_ns, proc_ref(raw->parent), proc_ref(raw->child), fixed_string(raw->parent_comm)};
+            e.cgroup_id = raw->cgroup_id;
+            e.cgroup1_id = raw->cgroup1_id;
+            e.nspid = raw->nspid;
+            return Event{std::move(e)};
         }
         case LINEAGE_EV_EXEC: {
             lineage_exec_event r{};
@@ -119,6 +144,8 @@ Result<Event> decode_event(const void* data, size_t size) {
             e.euid = raw->euid;
             e.truncated = raw->flags;
             e.cgroup_id = raw->cgroup_id;
+            e.cgroup1_id = raw->cgroup1_id;
+            e.uts_ns = raw->uts_ns;
             e.comm = fixed_string(raw->comm);
             e.parent_comm = fixed_string(raw->parent_comm);
             e.nodename = fixed_string(raw->nodename);
@@ -157,6 +184,43 @@ Result<Event> decode_event(const void* data, size_t size) {
             e.established = raw->result == LINEAGE_CONNECT_OK;
             return Event{std::move(e)};
         }
+        case LINEAGE_EV_CGROUP: {
+            lineage_cgroup_event r;
+            constexpr size_t head = offsetof(lineage_cgroup_event, names);
+            if (!copy_head(&r, head, data, size)) return too_short("cgroup", size, head);
+            if (r.names_len > sizeof(r.names) || head + r.names_len != size) {
+                return Error{
+                    fmt::format("cgroup record of {} bytes does not match its length ({})", size, r.names_len)};
+            }
+            CgroupEvent e;
+            e.time_ns = r.hdr.time_ns;
+            e.cgroup_id = r.cgroup_id;
+            e.hierarchy = r.hierarchy;
+            e.path = cgroup_path_from_names(std::string_view(r.names, r.names_len));
+            e.truncated = (r.flags & LINEAGE_CGROUP_NAMES_TRUNCATED) != 0;
+            return Event{std::move(e)};
+        }
+        case LINEAGE_EV_MOVE: {
+            lineage_move_event r;
+            constexpr size_t head = offsetof(lineage_move_event, path);
+            if (!copy_head(&r, head, data, size)) return too_short("move", size, head);
+            if (r.path_len > sizeof(r.path) || head + r.path_len != size) {
+                return Error{fmt::format("move record of {} bytes does not match its length ({})", size, r.path_len)};
+            }
+            MoveEvent e;
+            e.time_ns = r.hdr.time_ns;
+            e.proc = proc_ref(r.proc);
+            e.mover = proc_ref(r.mover);
+            e.cgroup_id = r.cgroup_id;
+            e.hierarchy = r.hierarchy;
+            e.nspid = r.nspid;
+            e.transfer = (r.flags & LINEAGE_MOVE_TRANSFER) != 0;
+            e.comm = fixed_string(r.comm);
+            // The kernel's text, up to its first NUL: a path is never empty.
+            e.path.assign(r.path, strnlen(r.path, r.path_len));
+            if (e.path.empty()) e.path = "/";
+            return Event{std::move(e)};
+        }
         default:
             return Error{fmt::format("unknown event type {}", hdr.type)};
     }
@@ -172,6 +236,30 @@ const char* pod_name_source_text(PodNameSource s) {
             break;
     }
     return "unknown";
+}
+
+const char* membership_how_text(MembershipHow h) {
+    switch (h) {
+        case MembershipHow::fork:
+            return "fork";
+        case MembershipHow::exec:
+            return "exec";
+        case MembershipHow::move:
+            return "move";
+        case MembershipHow::alive:
+            return "alive";
+        case MembershipHow::unknown:
+            break;
+    }
+    return "unknown";
+}
+
+MembershipHow membership_how_from(std::string_view text) {
+    if (text == "fork") return MembershipHow::fork;
+    if (text == "exec") return MembershipHow::exec;
+    if (text == "move") return MembershipHow::move;
+    if (text == "alive") return MembershipHow::alive;
+    return MembershipHow::unknown;
 }
 
 PodNameSource pod_name_source_from(std::string_view text) {

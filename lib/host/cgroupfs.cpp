@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -43,6 +44,33 @@ std::string find_cgroup2_mount() {
     std::stringstream ss;
     ss << f.rdbuf();
     return find_cgroup2_mount(ss.str());
+}
+
+std::optional<Cgroup1Hierarchy> followed_cgroup1(const std::string& text) {
+    // "#subsys_name hierarchy num_cgroups enabled", one line per controller.
+    std::istringstream in(text);
+    std::string line;
+    std::optional<Cgroup1Hierarchy> best;
+    int best_rank = 0;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        std::istringstream fields(line);
+        std::string name;
+        long long hierarchy = 0, cgroups = 0, enabled = 0;
+        if (!(fields >> name >> hierarchy >> cgroups >> enabled)) continue;
+        int rank = name == "memory" ? 3 : name == "cpu" ? 2 : name == "pids" ? 1 : 0;
+        if (rank == 0 || hierarchy <= 0 || hierarchy > UINT32_MAX || enabled != 1 || rank <= best_rank) continue;
+        best = Cgroup1Hierarchy{name, static_cast<uint32_t>(hierarchy)};
+        best_rank = rank;
+    }
+    return best;
+}
+
+std::optional<Cgroup1Hierarchy> followed_cgroup1() {
+    std::ifstream f("/proc/cgroups");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return followed_cgroup1(ss.str());
 }
 
 Result<uint64_t> cgroup_id_of(const std::string& path, const std::string& mount) {

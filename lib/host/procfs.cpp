@@ -479,11 +479,15 @@ std::string uts_nodename_of(int32_t pid, const std::string& proc_root) {
     return nodename_in_namespace(fd.get());
 }
 
+uint64_t own_uts_ns_inode() {
+    return inode_of(AT_FDCWD, "/proc/self/ns/uts");
+}
+
 NodenameResolver::NodenameResolver(std::string proc_root)
     // Our own namespace is always looked up in the real /proc: proc_root may
     // be a fake tree or the host's /proc mounted elsewhere, but nsfs inode
     // numbers are the same through every procfs mount.
-    : proc_root_(std::move(proc_root)), own_uts_inode_(inode_of(AT_FDCWD, "/proc/self/ns/uts")) {}
+    : proc_root_(std::move(proc_root)), own_uts_inode_(own_uts_ns_inode()) {}
 
 std::string NodenameResolver::nodename_for(int32_t pid, uint64_t uts_ns_inode) {
     if (uts_ns_inode == 0) {

@@ -111,6 +111,10 @@ std::vector<SnapshotProcess> scan_proc(const std::string& proc_root = "/proc");
 // thread is unaffected). Needs CAP_SYS_ADMIN; empty string on any failure.
 std::string uts_nodename_of(int32_t pid, const std::string& proc_root = "/proc");
 
+// The inode of this process's own UTS namespace (the node's, for a
+// recorder on the host); 0 when it cannot be read.
+uint64_t own_uts_ns_inode();
+
 // What scan_proc() and NodenameResolver cannot read with the capabilities
 // `have`, one sentence each (empty with all of them). /proc/PID/exe and
 // /proc/PID/ns/* pass the kernel's ptrace access check: another user's

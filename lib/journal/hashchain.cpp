@@ -30,18 +30,22 @@ const char* table_name(ChainTable t) {
             return "run_stops";
         case ChainTable::prunes:
             return "prunes";
+        case ChainTable::cgroups:
+            return "cgroups";
+        case ChainTable::memberships:
+            return "memberships";
     }
     return "?";
 }
 
 bool counts_in_row_count(ChainTable t) {
     return t != ChainTable::runs && t != ChainTable::clock_samples && t != ChainTable::run_stops &&
-           t != ChainTable::prunes;
+           t != ChainTable::prunes && t != ChainTable::cgroups;
 }
 
 bool kept_when_pruned(ChainTable t) {
     return t == ChainTable::runs || t == ChainTable::clock_samples || t == ChainTable::pods ||
-           t == ChainTable::run_stops || t == ChainTable::prunes;
+           t == ChainTable::run_stops || t == ChainTable::prunes || t == ChainTable::cgroups;
 }
 
 Sha256::Sha256() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {
@@ -177,11 +181,19 @@ KeptDigest::KeptDigest(const Hash& previous) {
 }
 
 void KeptDigest::begin_table(ChainTable t) {
-    const uint8_t tag = static_cast<uint8_t>(t);
+    table_ = t;
+    table_open_ = false;
+    if (table_index(t) < kKeptTablesAlwaysDigested) open_table();
+}
+
+void KeptDigest::open_table() {
+    const uint8_t tag = static_cast<uint8_t>(table_);
     sha_.update(&tag, 1);
+    table_open_ = true;
 }
 
 void KeptDigest::add_row(int64_t batch, std::string_view encoded_row) {
+    if (!table_open_) open_table();
     // 0x01, the batch (8 bytes), the encoding's length (4 bytes), the
     // encoding. Big-endian.
     uint8_t head[13];
@@ -193,8 +205,10 @@ void KeptDigest::add_row(int64_t batch, std::string_view encoded_row) {
 }
 
 void KeptDigest::end_table() {
+    if (!table_open_) return;
     const uint8_t end = 0;
     sha_.update(&end, 1);
+    table_open_ = false;
 }
 
 }  // namespace lineage

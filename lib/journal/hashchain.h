@@ -41,14 +41,22 @@ enum class ChainTable : uint8_t {
     connect = 8,
     loss = 9,
     run_stops = 10,
-    prunes = 11,  // schema version 2
+    prunes = 11,       // schema version 2
+    cgroups = 12,      // schema version 3
+    memberships = 13,  // schema version 3
 };
-inline constexpr size_t kChainTableCount = 11;
+inline constexpr size_t kChainTableCount = 13;
 // Tables of the first encoding: a link always names them, with their row
 // count even when it is 0. Later tables appear in a link only when the batch
 // holds rows of theirs, so a batch without such rows hashes exactly as it did
 // before they existed (schema/hash-chain.md, "Tables added later").
 inline constexpr size_t kChainTablesAlwaysLinked = 10;
+// The same for a prune's digest of the rows it kept (KeptDigest): it names
+// every kept table of schema version 2 and before, also when it kept no row
+// of theirs; a kept table added later (cgroups) only when it kept rows of
+// it, so that a prune made before that table existed recomputes as it was
+// made once the journal is upgraded.
+inline constexpr size_t kKeptTablesAlwaysDigested = 11;
 inline constexpr size_t table_index(ChainTable t) {
     return static_cast<size_t>(t) - 1;
 }
@@ -88,8 +96,20 @@ constexpr const char* chain_columns(ChainTable t) {
             return "run_id, stopped_ns, stopped_wall_ns, reason, events, lost";
         case ChainTable::prunes:
             return "through_batch, through_hash, through_wall_ns, rows, kept_digest, reason";
+        case ChainTable::cgroups:
+            return "hierarchy, cgroup_id, path, pod_uid, container_id";
+        case ChainTable::memberships:
+            return "time_ns, tgid, start_ns, nspid, how, hierarchy, cgroup_id, pod_uid, uts_ns, by_tgid, by_start_ns, "
+                   "comm";
     }
     return "";
+}
+
+// How many columns chain_columns(t) lists.
+constexpr size_t chain_column_count(ChainTable t) {
+    size_t n = 1;
+    for (const char* c = chain_columns(t); *c; ++c) n += *c == ',';
+    return n;
 }
 
 // Never defined: chain_column_index() calls it for a name that is not a
@@ -295,13 +315,20 @@ public:
     explicit KeptDigest(const Hash& previous);
     // False once SHA-256 failed (see Sha256).
     bool ok() const { return sha_.ok(); }
+    // A table's rows, in (batch, rowid) order, between begin_table and
+    // end_table; tables in chain order. A table after
+    // kKeptTablesAlwaysDigested is named only when it has rows.
     void begin_table(ChainTable t);
     void add_row(int64_t batch, std::string_view encoded_row);
     void end_table();
     Hash finish() { return sha_.finish(); }
 
 private:
+    void open_table();
+
     Sha256 sha_;
+    ChainTable table_ = ChainTable::runs;
+    bool table_open_ = false;  // its tag is in the digest
 };
 
 }  // namespace lineage

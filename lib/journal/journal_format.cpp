@@ -20,6 +20,25 @@ constexpr char kSqliteMagic[16] = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f', 'o', 
 
 }  // namespace
 
+int64_t version_added(ChainTable t) {
+    switch (t) {
+        case ChainTable::prunes:
+            return 2;
+        case ChainTable::cgroups:
+        case ChainTable::memberships:
+            return 3;
+        default:
+            return 1;
+    }
+}
+
+int64_t version_added(std::string_view name) {
+    for (size_t i = 0; i < kChainTableCount; ++i) {
+        if (name == table_name(table_at(i))) return version_added(table_at(i));
+    }
+    return 1;
+}
+
 const char* journal_schema_sql() {
     return kJournalSchemaSql;
 }

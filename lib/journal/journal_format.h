@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hashchain.h"
@@ -18,7 +19,7 @@ namespace lineage {
 inline constexpr const char* kDefaultJournal = "/var/lib/lineage/journal.db";
 
 // The version this build writes; it reads every version from the oldest.
-inline constexpr int64_t kJournalSchemaVersion = 2;
+inline constexpr int64_t kJournalSchemaVersion = 3;
 inline constexpr int64_t kOldestJournalSchemaVersion = 1;
 // Page size of a new journal (JournalWriter::open says why).
 inline constexpr int64_t kJournalPageSize = 4096;
@@ -32,9 +33,14 @@ Status check_journal(Database& db, const std::string& path);
 // precise message and is never handed to SQLite at all. An empty file is OK.
 Status check_sqlite_header(const std::string& path);
 
-// Whether a journal of schema `version` has this table (prunes came in 2).
+// The schema version that added a table: prunes came in 2, cgroups and
+// memberships in 3, the others are version 1's. By name (sqlite_schema's
+// tbl_name) for the schema check; 1 for a name that is no chain table.
+int64_t version_added(ChainTable t);
+int64_t version_added(std::string_view name);
+// Whether a journal of schema `version` has this table.
 inline bool table_in_version(ChainTable t, int64_t version) {
-    return t != ChainTable::prunes || version >= 2;
+    return version >= version_added(t);
 }
 
 // Encodes the current row of `stmt` for the chain from the values SQLite

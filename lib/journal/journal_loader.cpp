@@ -4,13 +4,17 @@
 #include <memory>
 #include <set>
 #include <string_view>
+#include <tuple>
+#include <variant>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "hashchain.h"
+#include "journal_format.h"
 #include "journal_reader.h"
 #include "journal_rows.h"
+#include "pod.h"
 #include "saturate.h"
 
 namespace lineage {
@@ -57,18 +61,41 @@ private:
         int i = 1;
         for (int64_t p : params) stmt->bind(i++, p);
         int rc;
-        while ((rc = stmt->step()) == SQLITE_ROW) fn(*stmt.get());
+        while ((rc = stmt->step()) == SQLITE_ROW) {
+            ++reader_.rows_read_;
+            fn(*stmt.get());
+        }
         if (rc != SQLITE_DONE) return fail(what);
         return Ok{};
     }
     template <typename Fn>
     Status each_text(const std::string& what, const std::string& sql, const std::string& param, Fn&& fn) {
+        return each_until(what, sql, {param}, [&](Stmt& s) {
+            fn(s);
+            return true;
+        });
+    }
+    // Runs sql with text and integer parameters and calls fn(stmt) per row
+    // until it returns false.
+    using Param = std::variant<int64_t, std::string>;
+    template <typename Fn>
+    Status each_until(const std::string& what, const std::string& sql, std::initializer_list<Param> params, Fn&& fn) {
         auto& stmt = cached(sql);
         if (!stmt) return fail(what);
         stmt->reset();
-        stmt->bind(1, std::string_view(param));
+        int i = 1;
+        for (const Param& p : params) {
+            if (const auto* text = std::get_if<std::string>(&p)) {
+                stmt->bind(i++, std::string_view(*text));
+            } else {
+                stmt->bind(i++, std::get<int64_t>(p));
+            }
+        }
         int rc;
-        while ((rc = stmt->step()) == SQLITE_ROW) fn(*stmt.get());
+        while ((rc = stmt->step()) == SQLITE_ROW) {
+            ++reader_.rows_read_;
+            if (!fn(*stmt.get())) return Ok{};
+        }
         if (rc != SQLITE_DONE) return fail(what);
         return Ok{};
     }
@@ -103,8 +130,8 @@ private:
     Status load_meta() {
         std::vector<RunRecord> runs;
         Status st = each("runs",
-                         "SELECT run_id, boot_id, node, started_ns, clk_tck, hooks, filters, started_wall_ns FROM runs "
-                         "ORDER BY run_id",
+                         "SELECT run_id, boot_id, node, started_ns, clk_tck, hooks, filters, started_wall_ns, batch "
+                         "FROM runs ORDER BY run_id",
                          {}, [&](Stmt& s) {
                              RunRecord r;
                              r.journal = reader_.path();
@@ -117,6 +144,7 @@ private:
                              r.hooks = s.text(5);
                              r.filters = s.text(6);
                              r.last_batch_ns = r.started_ns;
+                             run_first_batches_.emplace_back(s.int64(8), r.boot_id);
                              runs.push_back(r);
                          });
         if (!st) return st;
@@ -206,7 +234,11 @@ private:
             model_.add_loss(LossRecord{reader_.path(), run->boot_id, s.int64(1), s.int64(2), s.int64(3), s.text(4)});
         });
         if (!st) return st;
-        if (auto version = query_int(reader_.db(), "PRAGMA user_version"); version && *version >= 2) {
+        if (auto version = query_int(reader_.db(), "PRAGMA user_version")) version_ = *version;
+        if (version_ >= 2) {
+            st = each("prunes", "SELECT coalesce(max(through_batch), 0) FROM prunes", {},
+                      [&](Stmt& s) { pruned_through_ = s.int64(0); });
+            if (!st) return st;
             st = each(
                 "prunes",
                 "SELECT through_wall_ns, CAST(min(max((SELECT total(rows) FROM prunes), 0), 9e18) AS INTEGER), reason "
@@ -217,10 +249,57 @@ private:
                 });
             if (!st) return st;
         }
-        return each("pods", "SELECT pod_uid, name, namespace, source FROM pods", {}, [&](Stmt& s) {
-            pods_.push_back({s.text(0), s.text(1), s.text(2)});
+        // In the order they were stored: the latest host name counts.
+        return each("pods", "SELECT pod_uid, name, namespace, source FROM pods ORDER BY rowid", {}, [&](Stmt& s) {
             model_.add_pod(s.text(0), PodNameRecord{s.text(1), s.text(2), pod_name_source_from(s.text(3))});
         });
+    }
+
+    bool has_memberships() const { return table_in_version(ChainTable::memberships, version_); }
+
+    // The pod of a row with a pod_uid column: its container is its cgroup
+    // path's, when that path names the same pod.
+    static PodRef pod_ref(std::string uid, const std::string& cgroup_path) {
+        PodRef pod{std::move(uid), ""};
+        if (pod.uid.empty()) return pod;
+        if (auto kube = parse_kube_cgroup(cgroup_path); kube && kube->pod_uid == pod.uid) {
+            pod.container_id = kube->container_id;
+        }
+        return pod;
+    }
+
+    // A cgroup of a boot by hierarchy and id, from the cgroups rows (all of
+    // them, or those of its id, read once); nullptr when none names it.
+    using CgroupKey = std::tuple<std::string, uint32_t, uint64_t>;  // (boot, hierarchy, id)
+    void add_cgroup_row(Stmt& s) {
+        const int64_t batch = s.int64(0);
+        const RunRange* run = range_of(batch);
+        const std::string* boot = run ? &run->boot_id : boot_of_pruned_batch(batch);
+        if (!boot) return void(++orphan_rows_);
+        CgroupRow row = cgroup_row(s);
+        cgroups_.try_emplace(CgroupKey{*boot, row.hierarchy, row.cgroup_id}, std::move(row));
+    }
+    // The boot of a row that retention keeps (cgroups) in a batch it
+    // deleted: a run names a cgroup once, so the rows of its later batches
+    // refer to that row. Its run is the one whose first batch (runs.batch,
+    // kept) is the latest at or before it.
+    const std::string* boot_of_pruned_batch(int64_t batch) const {
+        if (batch < 1 || batch > pruned_through_) return nullptr;
+        const std::string* boot = nullptr;
+        for (const auto& [first, boot_id] : run_first_batches_) {
+            if (first <= batch) boot = &boot_id;
+        }
+        return boot;
+    }
+    Result<const CgroupRow*> cgroup_of(const std::string& boot, uint32_t hierarchy, uint64_t id) {
+        if (!all_cgroups_ && cgroup_ids_read_.insert(id).second) {
+            auto st = each("cgroups",
+                           fmt::format("SELECT {} FROM cgroups WHERE cgroup_id = ?1", select_list(ChainTable::cgroups)),
+                           {static_cast<int64_t>(id)}, [&](Stmt& s) { add_cgroup_row(s); });
+            if (!st) return st.error();
+        }
+        auto it = cgroups_.find(CgroupKey{boot, hierarchy, id});
+        return it == cgroups_.end() ? nullptr : &it->second;
     }
 
     const RunRange* range_of(int64_t batch) const {
@@ -242,7 +321,8 @@ private:
         const RunRange* run = range_of(s.int64(0));
         if (!run) return void(++orphan_rows_);
         SnapshotRow row = snapshot_row(s);
-        model_.add_snapshot(run->boot_id, run->run_id, row);
+        model_.add_snapshot(run->boot_id, run->run_id, row,
+                            pod_ref(s.text(col<ChainTable::snapshot>("pod_uid")), row.cgroup_path));
         last_snapshot_runs_.push_back({run->run_id, row.ppid});
     }
     void on_fork(Stmt& s) {
@@ -253,7 +333,26 @@ private:
     void on_exec(Stmt& s) {
         const RunRange* run = range_of(s.int64(0));
         if (!run) return void(++orphan_rows_);
-        model_.add_exec(run->boot_id, exec_row(s));
+        ExecEvent e = exec_row(s);
+        model_.add_exec(run->boot_id, e, pod_ref(s.text(col<ChainTable::exec>("pod_uid")), e.cgroup_path));
+    }
+    Status on_membership(Stmt& s) {
+        const RunRange* run = range_of(s.int64(0));
+        if (!run) {
+            ++orphan_rows_;
+            return Ok{};
+        }
+        MembershipRow row = membership_row(s);
+        PodRef pod{row.pod_uid, ""};
+        if (!pod.uid.empty()) {
+            // Its container is its cgroup's; a cgroups row that is missing
+            // (a damaged journal) leaves the container unknown, not the pod.
+            auto cg = cgroup_of(run->boot_id, row.hierarchy, row.cgroup_id);
+            if (!cg) return cg.error();
+            if (*cg && (*cg)->pod_uid == pod.uid) pod.container_id = (*cg)->container_id;
+        }
+        model_.add_membership(run->boot_id, row, pod);
+        return Ok{};
     }
     void on_exit(Stmt& s) {
         const RunRange* run = range_of(s.int64(0));
@@ -276,6 +375,24 @@ private:
         if (auto st = scan(ChainTable::exec, &JournalLoader::on_exec); !st) return st;
         if (auto st = scan(ChainTable::exit, &JournalLoader::on_exit); !st) return st;
         if (auto st = scan(ChainTable::connect, &JournalLoader::on_connect); !st) return st;
+        if (has_memberships()) {
+            // The same whole-table form as above (the table a parameter of
+            // the text, which bench_util plan leaves out: these run only for
+            // a query that loads everything).
+            all_cgroups_ = true;
+            const auto whole = [](ChainTable t, const char* where) {
+                return fmt::format("SELECT {} FROM {}{}", select_list(t), table_name(t), where);
+            };
+            auto st = each("cgroups", whole(ChainTable::cgroups, ""), {}, [&](Stmt& s) { add_cgroup_row(s); });
+            if (!st) return st;
+            // 'alive' rows restate what the others say.
+            Status row_status = Ok{};
+            st = each("memberships", whole(ChainTable::memberships, " WHERE how != 'alive'"), {}, [&](Stmt& s) {
+                if (row_status) row_status = on_membership(s);
+            });
+            if (!st) return st;
+            if (!row_status) return row_status;
+        }
         return orphans_check();
     }
 
@@ -330,6 +447,18 @@ private:
                       if (same_boot(s)) on_connect(s);
                   });
         if (!st) return st;
+        if (has_memberships()) {
+            Status row_status = Ok{};
+            st = each("memberships",
+                      fmt::format("SELECT {} FROM memberships WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3 "
+                                  "AND how != 'alive'",
+                                  select_list(ChainTable::memberships)),
+                      {tgid, lo, hi}, [&](Stmt& s) {
+                          if (row_status && same_boot(s)) row_status = on_membership(s);
+                      });
+            if (!st) return st;
+            if (!row_status) return row_status;
+        }
 
         const Process* p = model_.find(key);
         if (p && p->parent) {
@@ -373,7 +502,69 @@ private:
             return st;
         if (auto st = each("exec", "SELECT batch, start_ns FROM exec WHERE tgid = ?1", {p}, add); !st) return st;
         if (auto st = each("exit", "SELECT batch, start_ns FROM exit WHERE tgid = ?1", {p}, add); !st) return st;
+        if (has_memberships()) {
+            auto st = each("memberships", "SELECT batch, start_ns FROM memberships WHERE tgid = ?1 AND how != 'alive'",
+                           {p}, add);
+            if (!st) return st;
+        }
         return each("connect", "SELECT batch, start_ns FROM connect WHERE tgid = ?1", {p}, add);
+    }
+
+    // The pod's processes that memberships rows put in it (schema version
+    // 3): with a window, those of each boot from the last 'alive' set before
+    // it (every process still in the pod then) up to its end, each with its
+    // exit (through the exit index), so that a pod forking all year costs
+    // the rows since its last set, not the year's.
+    template <typename InWindow>
+    Status membership_seeds(const std::string& uid, const LoadPlan& plan, InWindow&& in_window, int64_t margin,
+                            std::vector<Seed>& seeds) {
+        std::set<std::string> boots;
+        for (const auto& r : ranges_) {
+            if (r.first_batch != 0) boots.insert(r.boot_id);
+        }
+        for (const auto& boot : boots) {
+            int64_t from = INT64_MIN, to = INT64_MAX;
+            if (plan.until_wall_ns) to = sat_add(model_.to_boot(boot, *plan.until_wall_ns), margin);
+            if (plan.since_wall_ns) {
+                const int64_t since = sat_sub(model_.to_boot(boot, *plan.since_wall_ns), margin);
+                auto st =
+                    each_until("memberships",
+                               "SELECT batch, time_ns, how FROM memberships WHERE pod_uid = ?1 AND pod_uid != '' AND "
+                               "time_ns <= ?2 ORDER BY time_ns DESC",
+                               {uid, since}, [&](Stmt& s) {
+                                   const RunRange* run = range_of(s.int64(0));
+                                   if (!run || run->boot_id != boot || s.text(2) != "alive") return true;
+                                   from = s.int64(1);
+                                   return false;
+                               });
+                if (!st) return st;
+            }
+            if (from > to) continue;
+            Status row_status = Ok{};
+            auto st = each_until(
+                "memberships",
+                fmt::format("SELECT {}, x.time_ns FROM memberships m LEFT JOIN exit x ON x.tgid = m.tgid AND "
+                            "x.start_ns = m.start_ns WHERE m.pod_uid = ?1 AND m.pod_uid != '' AND m.time_ns >= ?2 AND "
+                            "m.time_ns <= ?3",
+                            qualified_select_list(ChainTable::memberships, "m")),
+                {uid, from, to}, [&](Stmt& s) {
+                    const RunRange* run = range_of(s.int64(0));
+                    if (!run || run->boot_id != boot) return true;
+                    constexpr int exit_col = 1 + static_cast<int>(chain_column_count(ChainTable::memberships));
+                    const bool exited = sqlite3_column_type(s.get(), exit_col) != SQLITE_NULL;
+                    const int64_t start = s.int64(col<ChainTable::memberships>("start_ns"));
+                    if (!in_window(boot, start, exited, s.int64(exit_col))) return true;
+                    seeds.push_back(
+                        {boot, static_cast<uint32_t>(s.int64(col<ChainTable::memberships>("tgid"))), start});
+                    // An 'alive' row is the process's own evidence when the
+                    // rows that put it in the pod were pruned.
+                    if (s.text(col<ChainTable::memberships>("how")) == "alive") row_status = on_membership(s);
+                    return static_cast<bool>(row_status);
+                });
+            if (!st) return st;
+            if (!row_status) return row_status;
+        }
+        return Ok{};
     }
 
     Status load_targeted(const LoadPlan& plan) {
@@ -384,9 +575,12 @@ private:
         if (plan.pod) {
             // A pod is named by name, namespace/name or UID; its processes
             // are found through the exec rows' pod_uid index.
+            // The names are the model's (Model::pod_name): the selector
+            // matches exactly what the tree's header shows.
             std::set<std::string> uids;
-            for (const auto& pod : pods_) {
-                if (pod_selector_matches(*plan.pod, pod.uid, pod.name, pod.namespace_)) uids.insert(pod.uid);
+            for (const auto& uid : model_.named_pods()) {
+                const PodNameRecord name = model_.pod_name(uid);
+                if (pod_selector_matches(*plan.pod, uid, name.name, name.namespace_)) uids.insert(uid);
             }
             uids.insert(*plan.pod);  // a UID the recorder could not name
             // The window in each boot's clock, widened by a second so that
@@ -426,6 +620,9 @@ private:
                         uid, add);
                     !st)
                     return st;
+                if (has_memberships()) {
+                    if (auto st = membership_seeds(uid, plan, in_window, kMargin, seeds); !st) return st;
+                }
             }
         }
         // Descendants: every process forked, directly or not, by a seed.
@@ -464,15 +661,16 @@ private:
         return orphans_check();
     }
 
-    struct PodRow {
-        std::string uid, name, namespace_;
-    };
-
     JournalReader& reader_;
     Database& db_;
     Model& model_;
+    int64_t version_ = 1;  // the journal's schema version
     std::vector<RunRange> ranges_;
-    std::vector<PodRow> pods_;
+    std::vector<std::pair<int64_t, std::string>> run_first_batches_;  // (runs.batch, boot) in run order
+    int64_t pruned_through_ = 0;                                      // the latest prune's through_batch
+    std::map<CgroupKey, CgroupRow> cgroups_;
+    std::set<uint64_t> cgroup_ids_read_;
+    bool all_cgroups_ = false;
     std::map<std::string, std::unique_ptr<Stmt>> statements_;
     std::set<ProcessKey> loaded_;
     std::vector<std::pair<int64_t, uint32_t>> last_snapshot_runs_;  // (run, ppid) of snapshot rows just added

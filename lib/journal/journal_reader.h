@@ -34,6 +34,9 @@ public:
     Status load_into(Model& model, const LoadPlan& plan = LoadPlan{});
 
     const std::string& path() const { return path_; }
+    // Rows the loads read so far, all tables: what a query cost (the tests
+    // bound it; bench/run prints it).
+    size_t rows_read() const { return rows_read_; }
     bool read_from_copy() const { return !temp_dir_.empty(); }
     Database& db() { return db_; }
 
@@ -44,6 +47,9 @@ private:
     std::string path_;
     std::string temp_dir_;  // removed in the destructor
     Database db_;
+    size_t rows_read_ = 0;
+
+    friend class JournalLoader;
 };
 
 }  // namespace lineage

@@ -8,6 +8,20 @@ std::string select_list(ChainTable t) {
     return fmt::format("batch, {}", chain_columns(t));
 }
 
+std::string qualified_select_list(ChainTable t, std::string_view alias) {
+    std::string out = fmt::format("{}.batch", alias);
+    const std::string_view columns = chain_columns(t);
+    for (size_t pos = 0; pos < columns.size();) {
+        size_t end = columns.find(',', pos);
+        if (end == std::string_view::npos) end = columns.size();
+        std::string_view column = columns.substr(pos, end - pos);
+        while (!column.empty() && column.front() == ' ') column.remove_prefix(1);
+        out += fmt::format(", {}.{}", alias, column);
+        pos = end + 1;
+    }
+    return out;
+}
+
 SnapshotRow snapshot_row(Stmt& s) {
     constexpr ChainTable T = ChainTable::snapshot;
     SnapshotRow row;
@@ -87,6 +101,33 @@ ConnectEvent connect_row(Stmt& s) {
     e.dport = static_cast<uint16_t>(s.int64(col<T>("dport")));
     e.established = s.text(col<T>("result")) == "established";
     return e;
+}
+
+CgroupRow cgroup_row(Stmt& s) {
+    constexpr ChainTable T = ChainTable::cgroups;
+    CgroupRow row;
+    row.hierarchy = static_cast<uint32_t>(s.int64(col<T>("hierarchy")));
+    row.cgroup_id = static_cast<uint64_t>(s.int64(col<T>("cgroup_id")));
+    row.path = s.blob(col<T>("path"));
+    row.pod_uid = s.text(col<T>("pod_uid"));
+    row.container_id = s.text(col<T>("container_id"));
+    return row;
+}
+
+MembershipRow membership_row(Stmt& s) {
+    constexpr ChainTable T = ChainTable::memberships;
+    MembershipRow row;
+    row.time_ns = s.int64(col<T>("time_ns"));
+    row.proc = {static_cast<uint32_t>(s.int64(col<T>("tgid"))), static_cast<uint64_t>(s.int64(col<T>("start_ns")))};
+    row.nspid = static_cast<uint32_t>(s.int64(col<T>("nspid")));
+    row.how = membership_how_from(s.text(col<T>("how")));
+    row.hierarchy = static_cast<uint32_t>(s.int64(col<T>("hierarchy")));
+    row.cgroup_id = static_cast<uint64_t>(s.int64(col<T>("cgroup_id")));
+    row.pod_uid = s.text(col<T>("pod_uid"));
+    row.uts_ns = static_cast<uint32_t>(s.int64(col<T>("uts_ns")));
+    row.by = {static_cast<uint32_t>(s.int64(col<T>("by_tgid"))), static_cast<uint64_t>(s.int64(col<T>("by_start_ns")))};
+    row.comm = s.blob(col<T>("comm"));
+    return row;
 }
 
 }  // namespace lineage

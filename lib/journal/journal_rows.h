@@ -23,6 +23,9 @@ namespace lineage {
 // "batch, <chain_columns(t)>": the columns of an event row as the loader
 // reads it.
 std::string select_list(ChainTable t);
+// The same with every column qualified by a table alias ("m.batch, m.time_ns,
+// ..."), for a join.
+std::string qualified_select_list(ChainTable t, std::string_view alias);
 
 // Column `name` of a row read through select_list(T).
 template <ChainTable T>
@@ -36,5 +39,7 @@ ForkEvent fork_row(Stmt& s);
 ExecEvent exec_row(Stmt& s);
 ExitEvent exit_row(Stmt& s);
 ConnectEvent connect_row(Stmt& s);
+CgroupRow cgroup_row(Stmt& s);
+MembershipRow membership_row(Stmt& s);
 
 }  // namespace lineage

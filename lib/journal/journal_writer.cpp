@@ -381,7 +381,7 @@ Status JournalWriter::add(const Event& event, std::string_view pod_uid) {
                     .integer(int64_t{e.core_dumped ? 1 : 0})
                     .blob(e.comm);
                 return insert_row();
-            } else {
+            } else if constexpr (std::is_same_v<T, ConnectEvent>) {
                 Row(enc_, ChainTable::connect)
                     .integer(static_cast<int64_t>(e.time_ns))
                     .integer(static_cast<int64_t>(e.outcome_ns))
@@ -394,9 +394,42 @@ Status JournalWriter::add(const Event& event, std::string_view pod_uid) {
                     .integer(int64_t{e.dport})
                     .text(e.established ? "established" : "failed");
                 return insert_row();
+            } else {
+                static_assert(std::is_same_v<T, CgroupEvent> || std::is_same_v<T, MoveEvent>);
+                return Error{fmt::format("{}: a {} record is not a row of its own", path_,
+                                         std::is_same_v<T, CgroupEvent> ? "cgroup" : "move")};
             }
         },
         event);
+}
+
+Status JournalWriter::add_cgroup(const CgroupRow& r) {
+    if (auto st = ensure_batch(); !st) return st;
+    Row(enc_, ChainTable::cgroups)
+        .integer(int64_t{r.hierarchy})
+        .integer(static_cast<int64_t>(r.cgroup_id))
+        .blob(r.path)
+        .text(r.pod_uid)
+        .text(r.container_id);
+    return insert_row();
+}
+
+Status JournalWriter::add_membership(const MembershipRow& r) {
+    if (auto st = ensure_batch(); !st) return st;
+    Row(enc_, ChainTable::memberships)
+        .integer(r.time_ns)
+        .integer(int64_t{r.proc.tgid})
+        .integer(static_cast<int64_t>(r.proc.start_ns))
+        .integer(int64_t{r.nspid})
+        .text(membership_how_text(r.how))
+        .integer(int64_t{r.hierarchy})
+        .integer(static_cast<int64_t>(r.cgroup_id))
+        .text(r.pod_uid)
+        .integer(int64_t{r.uts_ns})
+        .integer(int64_t{r.by.tgid})
+        .integer(static_cast<int64_t>(r.by.start_ns))
+        .blob(r.comm);
+    return insert_row();
 }
 
 Status JournalWriter::add_snapshot(const SnapshotRow& r, std::string_view pod_uid) {

@@ -60,15 +60,22 @@ public:
     static Result<JournalWriter> open(const std::string& path);
 
     Result<int64_t> begin_run(const RunInfo& info);
-    // pod_uid is the exec's or the process's pod, for the pod_uid column:
-    // PodUidCache::uid_for(cgroup_path), "" outside pods. The caller works
-    // it out, since the recorder needs it too (to name the pod), and one
-    // parse of the path is enough. Events other than exec have no such
-    // column and pass "".
+    // A fork, exec, exit or connect row. pod_uid is the exec's pod, for the
+    // pod_uid column: PodUidCache::uid_for() of its cgroup path, or of its
+    // cgroup v1 path when v2's names no pod; "" outside pods. The caller
+    // works it out, since the recorder needs it too (to name the pod), and
+    // one parse of the path is enough. Events other than exec have no such
+    // column and pass "". Cgroup and move records are not rows of their
+    // own (the recorder writes cgroups and memberships rows for them): an
+    // Error.
     Status add(const Event& event, std::string_view pod_uid);
     Status add_snapshot(const SnapshotRow& row, std::string_view pod_uid);
     Status add_loss(int64_t from_ns, int64_t to_ns, int64_t count, const std::string& reason);
     Status add_pod(const std::string& pod_uid, const std::string& name, const std::string& ns, PodNameSource source);
+    // Schema version 3: a cgroup (once per run, before or with the first
+    // membership row naming it), and a process in a cgroup.
+    Status add_cgroup(const CgroupRow& row);
+    Status add_membership(const MembershipRow& row);
     // Joins the open batch, or commits a batch of its own at once: a clock
     // sample never waits in an open transaction for events that may not come.
     Status add_clock_sample(int64_t boot_ns, int64_t wall_ns);
@@ -173,7 +180,7 @@ private:
     static constexpr size_t kRowsPerInsert = 16;
     static constexpr bool inserted_in_groups(ChainTable t) {
         return t == ChainTable::snapshot || t == ChainTable::fork || t == ChainTable::exec || t == ChainTable::exit ||
-               t == ChainTable::connect;
+               t == ChainTable::connect || t == ChainTable::memberships;
     }
     struct TableInserts {
         Stmt one;                  // INSERT of one row

@@ -31,6 +31,45 @@ const char* parent_source_name(ParentSource s) {
     return "none";
 }
 
+const char* pod_entry_name(PodEntryKind kind) {
+    switch (kind) {
+        case PodEntryKind::exec:
+            return "exec";
+        case PodEntryKind::fork:
+            return "fork";
+        case PodEntryKind::move:
+            return "move";
+        case PodEntryKind::snapshot:
+            return "snapshot";
+        case PodEntryKind::alive:
+            return "alive";
+    }
+    return "exec";
+}
+
+const PodEntry* first_pod_entry(const Process& p, std::string_view uid) {
+    const PodEntry* alive = nullptr;
+    for (const auto& e : p.pod_entries) {
+        if (e.pod.uid.empty() || (!uid.empty() && e.pod.uid != uid)) continue;
+        if (e.kind != PodEntryKind::alive) return &e;
+        if (!alive) alive = &e;
+    }
+    return alive;
+}
+
+PodNameRecord effective_pod_name(const std::string& uid, const std::vector<PodNameRecord>& records,
+                                 const std::vector<std::string>& node_names) {
+    const PodNameRecord* hostname = nullptr;
+    for (const auto& r : records) {
+        if (r.source == PodNameSource::log_dir && !r.name.empty()) return r;
+        if (r.source == PodNameSource::log_dir || r.name.empty()) continue;
+        if (std::find(node_names.begin(), node_names.end(), r.name) != node_names.end()) continue;
+        hostname = &r;
+    }
+    if (hostname) return *hostname;
+    return PodNameRecord{uid, "", PodNameSource::unknown};
+}
+
 void Model::add_run(const RunRecord& run) {
     runs_.push_back(run);
     if (run.started_wall_ns) clock_.add_sample(run.boot_id, run.started_ns, run.started_wall_ns);
@@ -68,10 +107,11 @@ Process& Model::get(const ProcessKey& key, uint32_t tgid, int64_t start_ns, bool
     return p;
 }
 
-void Model::add_snapshot(const std::string& boot_id, int64_t run_id, const SnapshotRow& row) {
+void Model::add_snapshot(const std::string& boot_id, int64_t run_id, const SnapshotRow& row, const PodRef& pod) {
     auto key = key_for(boot_id, row.tgid, static_cast<int64_t>(row.start_ns));
     Process& p = get(key, row.tgid, static_cast<int64_t>(row.start_ns), false);
     snapshot_index_[{boot_id, run_id, row.tgid}] = key;
+    if (!pod.uid.empty()) p.pod_entries.push_back(PodEntry{row.time_ns, PodEntryKind::snapshot, pod, std::nullopt});
     if (p.in_snapshot) return;  // an earlier run's snapshot already has it
     p.in_snapshot = true;
     p.nspid = row.nspid ? row.nspid : row.tgid;
@@ -103,9 +143,12 @@ void Model::add_fork(const std::string& boot_id, const ForkEvent& e) {
     p.parent_start_ns = static_cast<int64_t>(e.parent.start_ns);
 }
 
-void Model::add_exec(const std::string& boot_id, const ExecEvent& e) {
+void Model::add_exec(const std::string& boot_id, const ExecEvent& e, const PodRef& pod) {
     auto key = key_for(boot_id, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
     Process& p = get(key, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns), true);
+    if (!pod.uid.empty()) {
+        p.pod_entries.push_back(PodEntry{static_cast<int64_t>(e.time_ns), PodEntryKind::exec, pod, std::nullopt});
+    }
     p.nspid = e.nspid;
     p.comm = e.comm;
     p.cgroup_path = e.cgroup_path;
@@ -132,10 +175,45 @@ void Model::add_exec(const std::string& boot_id, const ExecEvent& e) {
     p.execs.push_back(std::move(img));
 }
 
+void Model::add_membership(const std::string& boot_id, const MembershipRow& row, const PodRef& pod) {
+    auto key = key_for(boot_id, row.proc.tgid, static_cast<int64_t>(row.proc.start_ns));
+    Process& p = get(key, row.proc.tgid, static_cast<int64_t>(row.proc.start_ns), true);
+    // The pid inside its namespace and the comm, for a process no exec row
+    // describes (a fork that never exec'd, a process moved in).
+    if (row.nspid != 0 && p.nspid == p.tgid) p.nspid = row.nspid;
+    if (p.comm.empty()) p.comm = row.comm;
+    if (pod.uid.empty()) return;  // a move out of pods: nothing to attribute
+    PodEntryKind kind = PodEntryKind::alive;
+    switch (row.how) {
+        case MembershipHow::fork:
+            kind = PodEntryKind::fork;
+            break;
+        case MembershipHow::exec:
+            kind = PodEntryKind::exec;
+            break;
+        case MembershipHow::move:
+            kind = PodEntryKind::move;
+            break;
+        case MembershipHow::alive:
+        case MembershipHow::unknown:
+            kind = PodEntryKind::alive;
+            break;
+    }
+    std::optional<ProcessKey> by;
+    if (row.by.tgid != 0) by = key_for(boot_id, row.by.tgid, static_cast<int64_t>(row.by.start_ns));
+    // The same row read from two copies of one journal is one entry.
+    for (const auto& seen : p.pod_entries) {
+        if (seen.time_ns == row.time_ns && seen.kind == kind && seen.pod.uid == pod.uid) return;
+    }
+    p.pod_entries.push_back(PodEntry{row.time_ns, kind, pod, by});
+}
+
 void Model::add_exit(const std::string& boot_id, const ExitEvent& e) {
     auto key = key_for(boot_id, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
     Process& p = get(key, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns), true);
-    if (p.comm.empty()) p.comm = e.comm;
+    // A process that never exec'd is known by the name it had last (a
+    // process may rename itself).
+    if (p.comm.empty() || (p.execs.empty() && !p.in_snapshot && !e.comm.empty())) p.comm = e.comm;
     // Two journals of one boot may both hold the exit; the first one wins.
     if (!p.exit) p.exit = ExitInfo{static_cast<int64_t>(e.time_ns), e.code, e.signal, e.core_dumped};
 }
@@ -167,10 +245,22 @@ void Model::add_loss(const LossRecord& loss) {
 }
 
 void Model::add_pod(const std::string& pod_uid, const PodNameRecord& name) {
-    auto it = pods_.find(pod_uid);
-    // A name from the kubelet's log directory beats a UTS host name.
-    if (it == pods_.end() || (it->second.source != PodNameSource::log_dir && name.source == PodNameSource::log_dir))
-        pods_[pod_uid] = name;
+    pods_[pod_uid].push_back(name);
+}
+
+std::vector<std::string> Model::named_pods() const {
+    std::vector<std::string> out;
+    out.reserve(pods_.size());
+    for (const auto& [uid, records] : pods_) out.push_back(uid);
+    return out;
+}
+
+PodNameRecord Model::pod_name(const std::string& uid) const {
+    std::vector<std::string> nodes;
+    for (const auto& r : runs_) nodes.push_back(r.node);
+    auto it = pods_.find(uid);
+    if (it == pods_.end()) return PodNameRecord{uid, "", PodNameSource::unknown};
+    return effective_pod_name(uid, it->second, nodes);
 }
 
 void Model::finish() {
@@ -206,6 +296,8 @@ void Model::finish() {
         });
         std::sort(p.connects.begin(), p.connects.end(),
                   [](const ConnectInfo& a, const ConnectInfo& b) { return a.time_ns < b.time_ns; });
+        std::stable_sort(p.pod_entries.begin(), p.pod_entries.end(),
+                         [](const PodEntry& a, const PodEntry& b) { return a.time_ns < b.time_ns; });
         p.children.clear();
     }
     for (auto& [key, p] : processes_) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -70,6 +71,31 @@ enum class ParentSource {
 
 const char* parent_source_name(ParentSource s);
 
+// A pod's cgroup a process was in, as a row of the journal says.
+struct PodRef {
+    std::string uid;           // "" outside pods
+    std::string container_id;  // "" when the cgroup names none (or is not known)
+};
+
+// What put a process in a pod's cgroup (JSON "entered").
+enum class PodEntryKind {
+    exec,      // it exec'd there: all an exec row says
+    fork,      // created there (a memberships row)
+    move,      // moved there after it started (a memberships row)
+    snapshot,  // there when recording started (/proc)
+    alive,     // the recorder's restatement that it was still there (the row that said how was pruned)
+};
+
+// "exec", "fork", "move", "snapshot", "alive".
+const char* pod_entry_name(PodEntryKind kind);
+
+struct PodEntry {
+    int64_t time_ns = 0;  // boot ns; a snapshot's is when /proc was read
+    PodEntryKind kind = PodEntryKind::exec;
+    PodRef pod;
+    std::optional<ProcessKey> by;  // fork: the forker; move: the mover
+};
+
 struct Process {
     ProcessKey key;
     uint32_t tgid = 0;
@@ -88,8 +114,15 @@ struct Process {
     std::optional<ExitInfo> exit;
     std::vector<ConnectInfo> connects;
     bool in_snapshot = false;
+    // Every row that puts it in a pod's cgroup, in time order (Model::finish()).
+    std::vector<PodEntry> pod_entries;
     std::vector<ProcessKey> children;  // filled by Model::finish()
 };
+
+// The first row that puts the process in pod `uid`, or in any pod when uid
+// is empty; nullptr when none does. An 'alive' row counts only when no
+// other does.
+const PodEntry* first_pod_entry(const Process& p, std::string_view uid = {});
 
 struct RunRecord {
     std::string journal;  // path given by the user
@@ -134,18 +167,32 @@ struct PodNameRecord {
     PodNameSource source = PodNameSource::unknown;
 };
 
+// The one rule for a pod's name, for the tree's header and --pod alike
+// (pod_selector_matches): the name from the kubelet's log directory (the
+// first one stored); else the latest host name stored, unless it is the
+// name of a node that recorded (a pod in the node's UTS namespace, or a
+// recorder before schema version 3 that took the node's name); else the
+// UID, with no namespace.
+PodNameRecord effective_pod_name(const std::string& uid, const std::vector<PodNameRecord>& records,
+                                 const std::vector<std::string>& node_names);
+
 class Model {
 public:
     // Loading, in any order; finish() resolves parents and children.
     void add_run(const RunRecord& run);
     void add_clock_sample(const std::string& boot_id, int64_t boot_ns, int64_t wall_ns);
-    void add_snapshot(const std::string& boot_id, int64_t run_id, const SnapshotRow& row);
+    // `pod` is the row's pod, as the journal (or its cgroup path) says.
+    void add_snapshot(const std::string& boot_id, int64_t run_id, const SnapshotRow& row, const PodRef& pod = {});
     void add_fork(const std::string& boot_id, const ForkEvent& e);
-    void add_exec(const std::string& boot_id, const ExecEvent& e);
+    void add_exec(const std::string& boot_id, const ExecEvent& e, const PodRef& pod = {});
+    // A memberships row; `pod` is its pod, with the container of its
+    // cgroup's row (empty when that row is missing).
+    void add_membership(const std::string& boot_id, const MembershipRow& row, const PodRef& pod);
     void add_exit(const std::string& boot_id, const ExitEvent& e);
     void add_connect(const std::string& boot_id, const ConnectEvent& e);
     void add_loss(const LossRecord& loss);
     void add_prune(const PruneRecord& prune) { prunes_.push_back(prune); }
+    // In the order the journal stored them: the latest host name counts.
     void add_pod(const std::string& pod_uid, const PodNameRecord& name);
     void finish();
 
@@ -157,7 +204,10 @@ public:
     const std::vector<RunRecord>& runs() const { return runs_; }
     const std::vector<LossRecord>& losses() const { return losses_; }
     const std::vector<PruneRecord>& prunes() const { return prunes_; }
-    const std::map<std::string, PodNameRecord>& pods() const { return pods_; }
+    // Every pod with a stored name, and the name it is shown by
+    // (effective_pod_name); a pod with none is its UID.
+    std::vector<std::string> named_pods() const;
+    PodNameRecord pod_name(const std::string& uid) const;
 
     // Boot-time ns of a boot to wall-clock ns, and back: ClockMap's rule,
     // over the journals' clock samples and run starts.
@@ -175,7 +225,7 @@ private:
     std::vector<RunRecord> runs_;
     std::vector<LossRecord> losses_;
     std::vector<PruneRecord> prunes_;
-    std::map<std::string, PodNameRecord> pods_;
+    std::map<std::string, std::vector<PodNameRecord>> pods_;
     ClockMap clock_;
     std::map<std::string, int64_t> ticks_;  // boot -> ns per tick
     // Snapshot parents are resolved by ppid within the same snapshot.

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -58,6 +59,14 @@ bool exit_tracepoint_has_group_dead() {
     }
     btf__free(btf);
     return has;
+}
+
+// The rodata code of a cgroup v1 controller the probes can follow.
+std::optional<uint32_t> cgroup1_controller_code(const std::string& name) {
+    if (name == "memory") return LINEAGE_CGROUP1_MEMORY;
+    if (name == "cpu") return LINEAGE_CGROUP1_CPU;
+    if (name == "pids") return LINEAGE_CGROUP1_PIDS;
+    return std::nullopt;
 }
 
 // Names what is missing, so a failed start says more than "EPERM".
@@ -135,6 +144,15 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, RecordS
     skel->rodata->wakeup_bytes = options.wakeup_bytes;
     skel->rodata->filter_cgroups = options.filter_cgroups;
     skel->rodata->exit_has_group_dead = exit_tracepoint_has_group_dead();
+    if (!options.cgroup1_controller.empty()) {
+        const auto controller = cgroup1_controller_code(options.cgroup1_controller);
+        if (!controller) {
+            return Error{fmt::format("cannot follow the cgroup v1 controller '{}' (only memory, cpu and pids)",
+                                     options.cgroup1_controller)};
+        }
+        skel->rodata->cgroup1_controller = *controller;
+        skel->rodata->cgroup1_hierarchy = options.cgroup1_hierarchy;
+    }
     if (int err = bpf_map__set_max_entries(skel->maps.events, static_cast<uint32_t>(options.ring_bytes)); err) {
         return Error{
             fmt::format("cannot size the ring buffer to {} bytes: {}", options.ring_bytes, std::strerror(-err))};
@@ -165,6 +183,8 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, RecordS
         {skel->progs.handle_exec, &skel->links.handle_exec, "tp_btf/sched_process_exec"},
         {skel->progs.handle_exit, &skel->links.handle_exit, "tp_btf/sched_process_exit"},
         {skel->progs.handle_set_state, &skel->links.handle_set_state, "tp_btf/inet_sock_set_state"},
+        {skel->progs.handle_attach, &skel->links.handle_attach, "tp_btf/cgroup_attach_task"},
+        {skel->progs.handle_transfer, &skel->links.handle_transfer, "tp_btf/cgroup_transfer_tasks"},
     };
     for (const auto& h : hooks) {
         *h.link = bpf_program__attach(h.prog);

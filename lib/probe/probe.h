@@ -26,6 +26,10 @@ struct ProbeOptions {
     uint64_t wakeup_bytes = 0;
     bool filter_cgroups = false;
     std::vector<uint64_t> allowed_cgroup_ids;
+    // The cgroup v1 hierarchy to follow besides cgroup v2: its controller
+    // ("memory", "cpu" or "pids") and hierarchy id; empty for none.
+    std::string cgroup1_controller;
+    uint32_t cgroup1_hierarchy = 0;
     bool verbose = false;  // libbpf's log to stderr
 };
 

@@ -86,10 +86,9 @@ SnapshotRow snapshot_row(const SnapshotProcess& p, int64_t taken_ns, int64_t ns_
     return row;
 }
 
-Result<size_t> write_snapshot(JournalWriter& writer, const std::string& proc_root, const CgroupFilter& filter,
+Result<size_t> write_snapshot(Recorder& recorder, const std::string& proc_root, const CgroupFilter& filter,
                               int64_t ns_per_tick, const std::string& cgroup_root) {
     NodenameResolver nodenames(proc_root);
-    PodUidCache pod_uids;
     const int64_t taken_ns = boot_now_ns();
     size_t count = 0;
     for (auto& p : scan_proc(proc_root)) {
@@ -103,15 +102,15 @@ Result<size_t> write_snapshot(JournalWriter& writer, const std::string& proc_roo
         if (filter.enabled && !in_subtrees(p.cgroup_path, filter.subtrees)) continue;
         SnapshotRow row = snapshot_row(p, taken_ns, ns_per_tick);
         row.nodename = nodenames.nodename_for(p.tgid, p.uts_ns_inode);
-        if (auto st = writer.add_snapshot(row, pod_uids.uid_for(row.cgroup_path)); !st) return st.error();
+        if (auto st = recorder.add_snapshot(row, static_cast<uint32_t>(p.uts_ns_inode)); !st) return st.error();
         ++count;
     }
+    if (auto st = recorder.end_snapshot(); !st) return st.error();
     return count;
 }
 
-std::optional<PodName> name_pod(PodResolver& pods, const std::string& pod_uid, const std::string& nodename) {
+std::optional<PodName> name_pod(PodResolver& pods, const std::string& pod_uid) {
     if (auto info = pods.resolve(pod_uid)) return PodName{info->name, info->namespace_, PodNameSource::log_dir};
-    if (!nodename.empty()) return PodName{nodename, "", PodNameSource::hostname};
     return std::nullopt;
 }
 
@@ -157,6 +156,7 @@ private:
     const RecordOptions& options_;
     const RecordHooks& hooks_;
     CgroupFilter filter_;
+    std::optional<Cgroup1Hierarchy> cgroup1_;
     // Declared before the journal, so destroyed after it: the journal is
     // closed before the probes go.
     std::unique_ptr<EventSource> source_;
@@ -190,13 +190,15 @@ Status Session::open() {
                                         options_.cgroups.empty() && !options_.kube_only ? "" : find_cgroup2_mount());
     if (!filter) return filter.error();
     filter_ = std::move(*filter);
+    cgroup1_ = followed_cgroup1();
 
     // The source first: a start that cannot attach (not root, no BTF) must
     // not leave a new, empty journal behind. Records are consumed only in
     // poll()/drain(), after the recorder exists; until then the kernel
     // keeps them in the ring.
     if (!hooks_.start_source) return Error{"no event source"};
-    auto source = hooks_.start_source(filter_, [this](const void* data, size_t size) { on_record(data, size); });
+    auto source = hooks_.start_source(ProbeCgroups{filter_, cgroup1_},
+                                      [this](const void* data, size_t size) { on_record(data, size); });
     if (!source) return source.error();
     source_ = std::move(*source);
 
@@ -212,7 +214,12 @@ Status Session::open() {
     RecorderOptions recorder_options;
     recorder_options.batch_interval_ns = options_.batch_interval_ns;
     recorder_options.batch_max_rows = options_.batch_rows;
-    auto namer = [this](const std::string& uid, const std::string& nodename) { return name_pod(pods_, uid, nodename); };
+    recorder_options.host_uts_ns = static_cast<uint32_t>(own_uts_ns_inode());
+    struct utsname uts {};
+    uname(&uts);
+    recorder_options.host_node = uts.nodename;
+    recorder_options.cgroup1_hierarchy = cgroup1_ ? cgroup1_->hierarchy : 0;
+    auto namer = [this](const std::string& uid) { return name_pod(pods_, uid); };
     auto notify = [this](const std::string& line) { say("lineage: " + line); };
     recorder_.emplace(*writer_, recorder_options, namer, notify);
     say("lineage: attached " + source_->hooks());
@@ -256,7 +263,7 @@ Status Session::begin_run() {
         say("lineage: " + escape_for_terminal(root.error().message) +
             ": cgroup paths from /proc are kept as it gives them");
     }
-    auto count = write_snapshot(*writer_, options_.proc_root, filter_, 1'000'000'000 / info_.clk_tck, cgroup_root);
+    auto count = write_snapshot(*recorder_, options_.proc_root, filter_, 1'000'000'000 / info_.clk_tck, cgroup_root);
     if (!count) return count.error();
     snapshot_count_ = *count;
     if (auto st = recorder_->note_drops(0, 0, info_.started_ns); !st) return st;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroupfs.h"
 #include "event.h"
 #include "event_source.h"
 #include "journal_writer.h"
@@ -54,6 +55,13 @@ struct CgroupFilter {
     std::string filters_json = "{}";  // for the runs row
 };
 
+// What the probes are told about cgroups: the filter, and the cgroup v1
+// hierarchy they follow besides cgroup v2 (none on a v2-only node).
+struct ProbeCgroups {
+    CgroupFilter filter;
+    std::optional<Cgroup1Hierarchy> cgroup1;
+};
+
 // `cgroups` are paths below the cgroup2 mount or filesystem paths under it;
 // kube_only adds the kubepods cgroups found under it. `mount` is the
 // cgroup2 mount point, "" when none is mounted. Without cgroups and
@@ -70,18 +78,18 @@ SnapshotRow snapshot_row(const SnapshotProcess& process, int64_t taken_ns, int64
 
 // Processes running before the probes: without them trees start in mid-air.
 // With a filter, only those the probes would record too. Kernel threads are
-// left out. Returns how many rows were added.
-Result<size_t> write_snapshot(JournalWriter& writer, const std::string& proc_root, const CgroupFilter& filter,
+// left out. The recorder writes them and names the pods they are in.
+// Returns how many rows were added.
+Result<size_t> write_snapshot(Recorder& recorder, const std::string& proc_root, const CgroupFilter& filter,
                               int64_t ns_per_tick, const std::string& cgroup_root = "/");
 
-// A pod's name at record time: the kubelet's log directory names it and its
-// namespace; failing that, the hostname its exec saw (a pod's hostname is
-// its name unless the pod sets one); failing that, nothing.
-std::optional<PodName> name_pod(PodResolver& pods, const std::string& pod_uid, const std::string& nodename);
+// A pod's name from the kubelet's log directory, with its namespace; the
+// recorder falls back on a host name read in the pod's own UTS namespace.
+std::optional<PodName> name_pod(PodResolver& pods, const std::string& pod_uid);
 
-// Starts the event source, filtered by `filter`, handing every record to
-// `sink`.
-using SourceStarter = std::function<Result<std::unique_ptr<EventSource>>(const CgroupFilter& filter, RecordSink sink)>;
+// Starts the event source, filtered by `cgroups.filter` and following
+// `cgroups.cgroup1`, handing every record to `sink`.
+using SourceStarter = std::function<Result<std::unique_ptr<EventSource>>(const ProbeCgroups& cgroups, RecordSink sink)>;
 
 // The command line's part of a session.
 struct RecordHooks {

@@ -34,18 +34,23 @@ Status Recorder::on_record(const void* data, size_t size, int64_t now_ns) {
         if (decode_loss_from_ns_ < 0) decode_loss_from_ns_ = now_ns;
         return Ok{};
     }
+    // A cgroup record is no event: it names a cgroup for the records after
+    // it, and is learnt even while the journal cannot be written.
+    if (const auto* cg = std::get_if<CgroupEvent>(&*event)) {
+        learn_cgroup(cg->hierarchy, cg->cgroup_id, cg->path);
+        return Ok{};
+    }
     // The kernel's time, unless it is later than now (it cannot be, but it
     // comes from outside).
     const int64_t t = std::min(event_time(*event), now_ns);
     if (down_) {
+        // What the node does goes on: a process that ends is no pod's any more.
+        if (const auto* x = std::get_if<ExitEvent>(&*event)) forget(ProcKey{x->proc.tgid, x->proc.start_ns});
         ++stats_.lost;
         count_unstored(1, t, t);
         return Ok{};
     }
-    // An exec's pod, worked out once: for its row and to name the pod.
-    const auto* exec = std::get_if<ExecEvent>(&*event);
-    const std::string& pod_uid = exec ? pod_uids_.uid_for(exec->cgroup_path) : kNoPod;
-    if (auto st = writer_.add(*event, pod_uid); !st) {
+    if (auto st = write_event(*event); !st) {
         if (auto handled = on_write_error(st.error(), now_ns); !handled) return handled;
         ++stats_.lost;
         count_unstored(1, t, t);
@@ -54,21 +59,273 @@ Status Recorder::on_record(const void* data, size_t size, int64_t now_ns) {
     ++stats_.stored;
     ++batch_events_;
     if (batch_first_event_ns_ < 0) batch_first_event_ns_ = t;
-    if (exec) {
-        if (auto st = attribute_pod(pod_uid, exec->nodename); !st) return on_write_error(st.error(), now_ns);
+    return Ok{};
+}
+
+// Every row of one event: all of them go into the open batch, or the batch
+// is given up (on_write_error), this event with it.
+Status Recorder::write_event(const Event& event) {
+    return std::visit(
+        [&](const auto& e) -> Status {
+            using T = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<T, ForkEvent>) {
+                return on_fork(e);
+            } else if constexpr (std::is_same_v<T, ExecEvent>) {
+                return on_exec(e);
+            } else if constexpr (std::is_same_v<T, MoveEvent>) {
+                return on_move(e);
+            } else if constexpr (std::is_same_v<T, ExitEvent>) {
+                forget(ProcKey{e.proc.tgid, e.proc.start_ns});
+                return writer_.add(event, kNoPod);
+            } else {
+                return writer_.add(event, kNoPod);
+            }
+        },
+        event);
+}
+
+void Recorder::learn_cgroup(uint32_t hierarchy, uint64_t id, const std::string& path) {
+    auto [it, inserted] = cgroups_.try_emplace(CgroupKey{hierarchy, id});
+    if (!inserted) return;  // a repeat (the probes' map forgot it): ids are not reused within a boot
+    it->second.path = path;
+    if (auto kube = parse_kube_cgroup(path)) {
+        it->second.pod_uid = kube->pod_uid;
+        it->second.container_id = kube->container_id;
+    }
+}
+
+const Recorder::CgroupInfo* Recorder::cgroup(const CgroupKey& key) const {
+    auto it = cgroups_.find(key);
+    return it == cgroups_.end() ? nullptr : &it->second;
+}
+
+Status Recorder::on_fork(const ForkEvent& e) {
+    if (auto st = writer_.add(e, kNoPod); !st) return st;
+    // The cgroup that puts the child in a pod: v2's, else the followed v1
+    // hierarchy's. A cgroup whose record was lost (a full ring) is the
+    // forker's, when the forker is in a pod and in that very cgroup.
+    std::optional<CgroupKey> where;
+    std::string pod;
+    for (const CgroupKey key : {CgroupKey{0, e.cgroup_id}, CgroupKey{options_.cgroup1_hierarchy, e.cgroup1_id}}) {
+        if (key.id == 0) continue;
+        if (const CgroupInfo* info = cgroup(key); info && !info->pod_uid.empty()) {
+            where = key;
+            pod = info->pod_uid;
+            break;
+        }
+    }
+    if (!where) {
+        auto forker = members_.find(ProcKey{e.parent.tgid, e.parent.start_ns});
+        if (forker == members_.end()) return Ok{};
+        const CgroupKey& theirs = forker->second.cgroup;
+        const uint64_t mine = theirs.hierarchy == 0 ? e.cgroup_id : e.cgroup1_id;
+        if (theirs.id != mine) return Ok{};
+        where = theirs;
+        pod = forker->second.pod_uid;
+    }
+    MembershipRow row;
+    row.time_ns = static_cast<int64_t>(e.time_ns);
+    row.proc = e.child;
+    row.nspid = e.nspid;
+    row.how = MembershipHow::fork;
+    row.hierarchy = where->hierarchy;
+    row.cgroup_id = where->id;
+    row.pod_uid = pod;
+    row.by = e.parent;
+    row.comm = e.parent_comm;  // a child runs its parent's image until it execs
+    if (auto st = add_membership(row); !st) return st;
+    return name_pod(pod, "");
+}
+
+Status Recorder::on_exec(const ExecEvent& e) {
+    learn_cgroup(0, e.cgroup_id, e.cgroup_path);
+    // The exec's pod: its v2 path's, else its v1 cgroup's.
+    CgroupKey where{0, e.cgroup_id};
+    std::string pod = pod_uids_.uid_for(e.cgroup_path);
+    if (pod.empty() && e.cgroup1_id != 0) {
+        const CgroupKey v1{options_.cgroup1_hierarchy, e.cgroup1_id};
+        if (const CgroupInfo* info = cgroup(v1); info && !info->pod_uid.empty()) {
+            where = v1;
+            pod = info->pod_uid;
+        }
+    }
+    if (auto st = writer_.add(e, pod); !st) return st;
+    if (pod.empty()) return Ok{};
+    MembershipRow row;
+    row.time_ns = static_cast<int64_t>(e.time_ns);
+    row.proc = e.proc;
+    row.nspid = e.nspid;
+    row.how = MembershipHow::exec;
+    row.hierarchy = where.hierarchy;
+    row.cgroup_id = where.id;
+    row.pod_uid = pod;
+    row.uts_ns = e.uts_ns;
+    row.comm = e.comm;
+    if (auto st = add_membership(row); !st) return st;
+    return name_pod(pod, pod_hostname(e.nodename, e.uts_ns));
+}
+
+Status Recorder::on_move(const MoveEvent& e) {
+    learn_cgroup(e.hierarchy, e.cgroup_id, e.path);
+    const CgroupInfo* info = cgroup(CgroupKey{e.hierarchy, e.cgroup_id});
+    MembershipRow row;
+    row.time_ns = static_cast<int64_t>(e.time_ns);
+    row.proc = e.proc;
+    row.nspid = e.nspid;
+    row.how = MembershipHow::move;
+    row.hierarchy = e.hierarchy;
+    row.cgroup_id = e.cgroup_id;
+    row.pod_uid = info ? info->pod_uid : std::string();
+    row.by = e.mover;
+    row.comm = e.comm;
+    if (auto st = add_membership(row); !st) return st;
+    if (row.pod_uid.empty()) {
+        // Out of a pod, in the hierarchy that put it there.
+        auto it = members_.find(ProcKey{e.proc.tgid, e.proc.start_ns});
+        if (it != members_.end() && it->second.cgroup.hierarchy == e.hierarchy) forget(it->first);
+        return Ok{};
+    }
+    return name_pod(row.pod_uid, "");
+}
+
+Status Recorder::ensure_cgroup_row(const CgroupKey& key) {
+    auto it = cgroups_.find(key);
+    if (it == cgroups_.end() || it->second.written) return Ok{};
+    CgroupRow row;
+    row.hierarchy = key.hierarchy;
+    row.cgroup_id = key.id;
+    row.path = it->second.path;
+    row.pod_uid = it->second.pod_uid;
+    row.container_id = it->second.container_id;
+    if (auto st = writer_.add_cgroup(row); !st) return st;
+    it->second.written = true;
+    batch_cgroups_.push_back(key);
+    return Ok{};
+}
+
+Status Recorder::add_membership(const MembershipRow& row) {
+    const CgroupKey key{row.hierarchy, row.cgroup_id};
+    if (auto st = ensure_cgroup_row(key); !st) return st;
+    if (auto st = writer_.add_membership(row); !st) return st;
+    if (row.pod_uid.empty()) return Ok{};
+    track(ProcKey{row.proc.tgid, row.proc.start_ns}, Member{row.pod_uid, key, row.nspid, row.comm});
+    if (alive_given_up_) return Ok{};
+    PodState& pod = pods_[row.pod_uid];
+    if (++pod.rows_since_alive < std::max(options_.alive_every_rows, pod.members.size())) return Ok{};
+    return write_alive(row.pod_uid, row.time_ns);
+}
+
+// Every process still in the pod, restated at one time: a query for a
+// window after it need not read the pod's rows before it (schema/journal.sql,
+// memberships). All of them go into one batch, as they must: a set is
+// complete or absent.
+Status Recorder::write_alive(const std::string& pod_uid, int64_t time_ns) {
+    PodState& pod = pods_[pod_uid];
+    pod.rows_since_alive = 0;
+    for (const ProcKey& key : pod.members) {
+        const Member& m = members_.at(key);
+        MembershipRow row;
+        row.time_ns = time_ns;
+        row.proc = ProcRef{key.tgid, key.start_ns};
+        row.nspid = m.nspid;
+        row.how = MembershipHow::alive;
+        row.hierarchy = m.cgroup.hierarchy;
+        row.cgroup_id = m.cgroup.id;
+        row.pod_uid = pod_uid;
+        row.comm = m.comm;
+        if (auto st = writer_.add_membership(row); !st) return st;
     }
     return Ok{};
 }
 
-Status Recorder::attribute_pod(const std::string& uid, const std::string& nodename) {
-    if (!pod_namer_) return Ok{};
-    if (uid.empty() || pods_named_.count(uid)) return Ok{};
-    auto name = pod_namer_(uid, nodename);
-    if (!name) return Ok{};
-    if (auto st = writer_.add_pod(uid, name->name, name->namespace_, name->source); !st) return st;
-    // Named once it is in the batch; a rolled-back batch names it again.
-    pods_named_.insert(uid);
-    batch_pods_.push_back(uid);
+void Recorder::track(const ProcKey& key, Member member) {
+    if (alive_given_up_) return;
+    auto it = members_.find(key);
+    if (it != members_.end()) {
+        if (it->second.pod_uid != member.pod_uid) pods_[it->second.pod_uid].members.erase(key);
+        it->second = std::move(member);
+    } else {
+        if (members_.size() >= kMaxMembers) {
+            alive_given_up_ = true;
+            members_.clear();
+            pods_.clear();
+            notify(fmt::format(
+                "more than {} processes in pods are tracked (exits lost?): this run writes no more 'alive' rows, "
+                "and queries of its pods read all of their rows",
+                kMaxMembers));
+            return;
+        }
+        it = members_.emplace(key, std::move(member)).first;
+    }
+    pods_[it->second.pod_uid].members.insert(key);
+}
+
+void Recorder::forget(const ProcKey& key) {
+    auto it = members_.find(key);
+    if (it == members_.end()) return;
+    auto pod = pods_.find(it->second.pod_uid);
+    if (pod != pods_.end()) {
+        pod->second.members.erase(key);
+        if (pod->second.members.empty() && pod->second.rows_since_alive == 0) pods_.erase(pod);
+    }
+    members_.erase(it);
+}
+
+std::string Recorder::pod_hostname(const std::string& nodename, uint32_t uts_ns) const {
+    if (nodename.empty() || uts_ns == 0 || options_.host_uts_ns == 0) return {};
+    if (uts_ns == options_.host_uts_ns || nodename == options_.host_node) return {};
+    return nodename;
+}
+
+Status Recorder::name_pod(const std::string& uid, const std::string& hostname) {
+    if (uid.empty()) return Ok{};
+    auto it = names_.find(uid);
+    if (it != names_.end() && it->second.log_dir) return Ok{};
+    // The log directory, looked up when the pod is first met and again
+    // later (the resolver rescans at most once a second per pod): the
+    // kubelet may make it after the pod's first process.
+    if (pod_namer_) {
+        if (auto name = pod_namer_(uid)) return add_pod_row(uid, name->name, name->namespace_, PodNameSource::log_dir);
+    }
+    if (hostname.empty() || (it != names_.end() && it->second.hostname == hostname)) return Ok{};
+    return add_pod_row(uid, hostname, "", PodNameSource::hostname);
+}
+
+Status Recorder::add_pod_row(const std::string& uid, const std::string& name, const std::string& ns,
+                             PodNameSource source) {
+    if (auto st = writer_.add_pod(uid, name, ns, source); !st) return st;
+    // Named once it is in the batch; a rolled-back batch takes it back.
+    PodNaming& naming = names_[uid];
+    batch_names_.emplace_back(uid, naming);
+    if (source == PodNameSource::log_dir) {
+        naming.log_dir = true;
+    } else {
+        naming.hostname = name;
+    }
+    return Ok{};
+}
+
+Status Recorder::add_snapshot(const SnapshotRow& row, uint32_t uts_ns) {
+    const std::string& pod = pod_uids_.uid_for(row.cgroup_path);
+    if (auto st = writer_.add_snapshot(row, pod); !st) return st;
+    if (pod.empty()) return Ok{};
+    auto [it, inserted] = snapshot_hostnames_.try_emplace(pod, row.start_ns, std::string());
+    const std::string hostname = pod_hostname(row.nodename, uts_ns);
+    if (!hostname.empty() && (it->second.second.empty() || row.start_ns >= it->second.first)) {
+        it->second = {row.start_ns, hostname};
+    }
+    return Ok{};
+}
+
+Status Recorder::end_snapshot() {
+    // In UID order, so that the same /proc gives the same rows.
+    std::vector<std::string> pods;
+    for (const auto& [uid, hostname] : snapshot_hostnames_) pods.push_back(uid);
+    std::sort(pods.begin(), pods.end());
+    for (const auto& uid : pods) {
+        if (auto st = name_pod(uid, snapshot_hostnames_[uid].second); !st) return st;
+    }
+    snapshot_hostnames_.clear();
     return Ok{};
 }
 
@@ -98,12 +355,17 @@ Status Recorder::on_write_error(const Error& error, int64_t now_ns) {
     stats_.stored -= batch_events_;
     stats_.lost += batch_events_;
     count_unstored(batch_events_, batch_first_event_ns_ < 0 ? now_ns : batch_first_event_ns_, now_ns);
-    for (const auto& uid : batch_pods_) pods_named_.erase(uid);
+    // Undone newest first, so each pod ends as it was before the batch.
+    for (auto it = batch_names_.rbegin(); it != batch_names_.rend(); ++it) names_[it->first] = it->second;
+    for (const auto& key : batch_cgroups_) {
+        if (auto c = cgroups_.find(key); c != cgroups_.end()) c->second.written = false;
+    }
     pending_losses_.insert(pending_losses_.begin(), batch_losses_.begin(), batch_losses_.end());
     if (batch_clock_) clock_boot_ns_ = -1;  // take a sample again
     batch_events_ = 0;
     batch_first_event_ns_ = -1;
-    batch_pods_.clear();
+    batch_names_.clear();
+    batch_cgroups_.clear();
     batch_losses_.clear();
     batch_clock_ = false;
     // Not the storage's fault (a bug, a damaged journal): recording stops.
@@ -208,7 +470,8 @@ Status Recorder::commit(int64_t now_ns) {
     if (auto st = writer_.commit(now_ns); !st) return on_write_error(st.error(), now_ns);
     batch_events_ = 0;
     batch_first_event_ns_ = -1;
-    batch_pods_.clear();
+    batch_names_.clear();
+    batch_cgroups_.clear();
     batch_losses_.clear();
     batch_clock_ = false;
     return Ok{};

@@ -16,6 +16,9 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "journal_writer.h"
@@ -34,6 +37,19 @@ struct RecorderOptions {
     // While the journal cannot be written (disk full, I/O errors), how often
     // to try again.
     int64_t retry_interval_ns = 1'000'000'000;
+    // The recorder's own UTS namespace and the node's host name: a host
+    // name read in that namespace, or equal to the node's, is the node's
+    // and never names a pod. 0: not known (then no host name names a pod).
+    uint32_t host_uts_ns = 0;
+    std::string host_node;
+    // The cgroup v1 hierarchy the probes follow (0: none): fork and exec
+    // records name their cgroups there by id.
+    uint32_t cgroup1_hierarchy = 0;
+    // A pod's 'alive' rows (every process still in it) are written once it
+    // has had this many membership rows since the last ones, or as many as
+    // it has processes, whichever is more: a query for a window then reads
+    // at most about that many of the pod's rows before the window.
+    size_t alive_every_rows = 256;
 };
 
 struct RecorderStats {
@@ -42,13 +58,13 @@ struct RecorderStats {
     uint64_t decode_errors = 0;  // records that did not decode
 };
 
-// Names a pod from its UID at record time (kubelet log dirs); may be empty.
+// Names a pod from its UID at record time: the kubelet's log directory.
 struct PodName {
     std::string name;
     std::string namespace_;
     PodNameSource source = PodNameSource::unknown;
 };
-using PodNamer = std::function<std::optional<PodName>(const std::string& pod_uid, const std::string& nodename)>;
+using PodNamer = std::function<std::optional<PodName>(const std::string& pod_uid)>;
 // Where the recorder tells its operator about the journal (one line each,
 // without "lineage: " and without a newline).
 using Notifier = std::function<void(const std::string& line)>;
@@ -66,7 +82,23 @@ public:
 
     // One ring-buffer record. Errors only for journal failures that are not
     // the storage's (those are handled as above).
+    //
+    // What puts a process in a pod: its exec, its fork (the cgroups it is
+    // created in) or a move, whichever comes first; each writes a
+    // memberships row (moves always, forks and execs in a pod's cgroup),
+    // with a cgroups row for its cgroup the first time the run names it.
+    // A pod is named the first time it is met: from the kubelet's log
+    // directory, else from a host name read in a UTS namespace that is not
+    // the node's; a later exec with another such host name names it again
+    // (the latest counts), until the log directory appears.
     Status on_record(const void* data, size_t size, int64_t now_ns);
+    // A process of the /proc snapshot at start, and its UTS namespace's
+    // inode (0 when unknown). Errors are the journal's, all of them: the
+    // run's first batch must go in whole. After the last one,
+    // end_snapshot() names the pods the snapshot met (from the process in
+    // each that started last, for a host name).
+    Status add_snapshot(const SnapshotRow& row, uint32_t uts_ns);
+    Status end_snapshot();
     // Call after draining the ring. Commits when batch_max_rows wait, or
     // when batch_interval_ns has passed since the previous commit (or since
     // a call that found nothing to commit): events wait at most about one
@@ -101,7 +133,66 @@ public:
     const std::string& storage_error() const { return down_error_; }
 
 private:
-    Status attribute_pod(const std::string& pod_uid, const std::string& nodename);
+    struct CgroupKey {
+        uint32_t hierarchy = 0;
+        uint64_t id = 0;
+        bool operator==(const CgroupKey&) const = default;
+    };
+    struct CgroupKeyHash {
+        size_t operator()(const CgroupKey& k) const { return std::hash<uint64_t>()(k.id * 31 + k.hierarchy); }
+    };
+    struct CgroupInfo {
+        std::string path;
+        std::string pod_uid;
+        std::string container_id;
+        bool written = false;  // its cgroups row is in the journal (or the open batch)
+    };
+    struct ProcKey {
+        uint32_t tgid = 0;
+        uint64_t start_ns = 0;
+        bool operator==(const ProcKey&) const = default;
+    };
+    struct ProcKeyHash {
+        size_t operator()(const ProcKey& k) const {
+            return std::hash<uint64_t>()(k.start_ns ^ (uint64_t{k.tgid} << 44));
+        }
+    };
+    // A process in a pod's cgroup, as far as this run has seen.
+    struct Member {
+        std::string pod_uid;
+        CgroupKey cgroup;
+        uint32_t nspid = 0;
+        std::string comm;
+    };
+    struct PodState {
+        std::unordered_set<ProcKey, ProcKeyHash> members;
+        size_t rows_since_alive = 0;
+    };
+    // What this run wrote of a pod's name.
+    struct PodNaming {
+        bool log_dir = false;
+        std::string hostname;
+    };
+
+    Status write_event(const Event& event);
+    Status on_fork(const ForkEvent& e);
+    Status on_exec(const ExecEvent& e);
+    Status on_move(const MoveEvent& e);
+    void learn_cgroup(uint32_t hierarchy, uint64_t id, const std::string& path);
+    const CgroupInfo* cgroup(const CgroupKey& key) const;
+    // Writes the cgroups row of `key` if this run has not yet.
+    Status ensure_cgroup_row(const CgroupKey& key);
+    // A memberships row, its cgroup's row first; then the pod's 'alive'
+    // rows when due.
+    Status add_membership(const MembershipRow& row);
+    Status write_alive(const std::string& pod_uid, int64_t time_ns);
+    void track(const ProcKey& key, Member member);
+    void forget(const ProcKey& key);
+    // The host name an exec or a /proc entry saw, when it can name a pod.
+    std::string pod_hostname(const std::string& nodename, uint32_t uts_ns) const;
+    Status name_pod(const std::string& pod_uid, const std::string& hostname);
+    Status add_pod_row(const std::string& pod_uid, const std::string& name, const std::string& ns,
+                       PodNameSource source);
     Status add_loss(PendingLoss loss);
     // A write failed: an error to stop on, or the storage's, to ride out.
     Status on_write_error(const Error& error, int64_t now_ns);
@@ -120,8 +211,17 @@ private:
     int64_t drops_checked_ns_ = 0;
     int64_t decode_loss_from_ns_ = -1;
     uint64_t decode_loss_pending_ = 0;
-    std::set<std::string> pods_named_;
-    PodUidCache pod_uids_;        // the one pod UID per exec, for its row and its pod's name
+    PodUidCache pod_uids_;  // the one pod UID per exec, for its row and its pod's name
+    std::unordered_map<CgroupKey, CgroupInfo, CgroupKeyHash> cgroups_;
+    std::unordered_map<ProcKey, Member, ProcKeyHash> members_;
+    std::unordered_map<std::string, PodState> pods_;
+    std::unordered_map<std::string, PodNaming> names_;
+    // Processes in pods are tracked for the 'alive' rows. A run that loses
+    // exits keeps some that are gone; past this many, it gives the rows up.
+    static constexpr size_t kMaxMembers = 1 << 20;
+    bool alive_given_up_ = false;
+    // The snapshot's host name per pod: (start of the process, name).
+    std::unordered_map<std::string, std::pair<uint64_t, std::string>> snapshot_hostnames_;
     int64_t clock_boot_ns_ = -1;  // last stored sample
     int64_t clock_offset_ns_ = 0;
     Notifier notify_;
@@ -129,7 +229,8 @@ private:
     // The open batch, as far as a rollback must undo it.
     uint64_t batch_events_ = 0;
     int64_t batch_first_event_ns_ = -1;
-    std::vector<std::string> batch_pods_;
+    std::vector<std::pair<std::string, PodNaming>> batch_names_;  // (pod, its naming before the batch)
+    std::vector<CgroupKey> batch_cgroups_;                        // cgroups rows in the batch
     std::vector<PendingLoss> batch_losses_;
     bool batch_clock_ = false;
 

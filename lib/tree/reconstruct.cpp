@@ -54,15 +54,28 @@ bool pod_selected(const Query& q) {
     return q.pod || q.namespace_ || q.container;
 }
 
-bool pod_matches(const Query& q, const std::optional<PodAttribution>& pod) {
-    if (!pod_selected(q)) return true;
-    if (!pod) return false;
+bool pod_matches(const Query& q, const PodAttribution& pod) {
     if (q.pod) {
-        if (!pod_selector_matches(*q.pod, pod->uid, pod->name, pod->namespace_)) return false;
+        if (!pod_selector_matches(*q.pod, pod.uid, pod.name, pod.namespace_)) return false;
     }
-    if (q.namespace_ && *q.namespace_ != pod->namespace_) return false;
-    if (q.container && (q.container->empty() || !starts_with(pod->container_id, *q.container))) return false;
+    if (q.namespace_ && *q.namespace_ != pod.namespace_) return false;
+    if (q.container && (q.container->empty() || !starts_with(pod.container_id, *q.container))) return false;
     return true;
+}
+
+// The pod, among those a process was in, that the query selects: nullopt
+// when none is. Without a pod selector, the first it was in (or none).
+std::optional<PodAttribution> selected_pod(const Model& model, const Query& q, const Process& p) {
+    if (!pod_selected(q)) return pod_of(model, p);
+    for (const auto& entry : p.pod_entries) {
+        if (entry.pod.uid.empty()) continue;
+        auto pod = pod_of(model, p, entry.pod.uid);
+        if (!pod) continue;
+        // Its container: the one this entry names, when the query asks for one.
+        if (!entry.pod.container_id.empty()) pod->container_id = entry.pod.container_id;
+        if (pod_matches(q, *pod)) return pod;
+    }
+    return std::nullopt;
 }
 
 // "comm (PID n)" for a warning: raw bytes, the renderers escape them.
@@ -122,6 +135,8 @@ private:
         return false;
     }
 
+    // The pod a process is shown in: the one the query selected it by, the
+    // pod of the process whose ancestor it is shown as, else its first.
     const std::optional<PodAttribution>& pod_for(const Process& p) {
         auto it = pods_.find(p.key);
         if (it == pods_.end()) it = pods_.emplace(p.key, pod_of(model_, p)).first;
@@ -137,17 +152,26 @@ private:
             if (q_.binary_glob) {
                 bool any = std::any_of(p.execs.begin(), p.execs.end(),
                                        [&](const ExecImage& e) { return binary_matches(*q_.binary_glob, e.binary); });
+                // A process that never exec'd runs its forker's image.
+                const ExecImage* forked = any ? nullptr : forked_image_of(model_, p);
+                if (forked && binary_matches(*q_.binary_glob, forked->binary)) any = true;
                 if (!any) continue;
             }
             if (q_.descendants_of && !has_ancestor_pid(p, *q_.descendants_of)) continue;
-            if (!pod_matches(q_, pod_for(p))) continue;
+            if (pod_selected(q_)) {
+                auto pod = selected_pod(model_, q_, p);
+                if (!pod) continue;
+                pods_[key] = std::move(pod);
+            }
             matched_.insert(key);
         }
         report_.matched = matched_.size();
     }
 
-    // 2. Their ancestors: up to the topmost one in the same pod when a pod
-    // is selected, or to the top of what is known otherwise.
+    // 2. Their ancestors: up to the topmost one that was ever in the same
+    // pod's cgroups when a pod is selected (a runtime's init stages and the
+    // container's first process are one tree), or to the top of what is
+    // known otherwise.
     void add_ancestors() {
         const bool stop_at_pod = pod_selected(q_) && !q_.ancestors && !q_.ancestors_of;
         shown_ = matched_;
@@ -158,11 +182,12 @@ private:
                 if (!up) break;
                 if (stop_at_pod) {
                     const auto& mine = pod_for(*cur);
-                    const auto& theirs = pod_for(*up);
-                    if (!theirs || !mine || theirs->uid != mine->uid) {
+                    if (!mine || !first_pod_entry(*up, mine->uid)) {
                         outside_[cur->key] = OutsideParent{up->tgid, up->comm, up->key, OutsideReason::outside_pod};
                         break;
                     }
+                    // Shown in the same pod as the process below it.
+                    if (!pods_.count(up->key)) pods_[up->key] = pod_of(model_, *up, mine->uid);
                 }
                 if (!shown_.insert(up->key).second) break;  // the rest of the chain is already in
                 cur = up;
@@ -171,14 +196,17 @@ private:
     }
 
     TreeNode build_node(const Process& p, int depth) {
+        placed_.insert(p.key);
         TreeNode node;
         node.process = &p;
         node.matched = matched_.count(p.key) > 0;
         node.in_window = overlaps(p);
         node.pod = pod_for(p);
+        node.container_init = node.pod && p.nspid == 1 && p.tgid != 1;
+        node.fork_of = forked_image(model_, p);
         if (depth < kMaxDepth) {
             for (const auto& child_key : p.children) {
-                if (!shown_.count(child_key)) continue;
+                if (!shown_.count(child_key) || placed_.count(child_key)) continue;
                 if (const Process* c = model_.find(child_key)) node.children.push_back(build_node(*c, depth + 1));
             }
         }
@@ -210,6 +238,25 @@ private:
                     OutsideParent{root->ppid, root->parent_comm, root->parent, OutsideReason::not_in_journal};
             }
             warn_unknown_parent(*root, tree);
+            report_.trees.push_back(std::move(tree));
+        }
+        // A damaged journal can make parents a cycle, which has no root:
+        // each cycle is shown from its oldest process, with a warning.
+        std::vector<const Process*> left;
+        for (const auto& key : shown_) {
+            if (!placed_.count(key)) left.push_back(model_.find(key));
+        }
+        std::sort(left.begin(), left.end(), [&](const Process* a, const Process* b) {
+            if (a->start_ns != b->start_ns) return a->start_ns < b->start_ns;
+            return a->key < b->key;
+        });
+        for (const Process* p : left) {
+            if (placed_.count(p->key)) continue;
+            Tree tree;
+            tree.root = build_node(*p, 0);
+            warn(WarningKind::unknown_parent,
+                 fmt::format("parent of {} is in a cycle of parents (the journal is damaged): shown as a root",
+                             describe(*p)));
             report_.trees.push_back(std::move(tree));
         }
     }
@@ -305,6 +352,7 @@ private:
     Report report_;
     KeySet matched_;  // selected by the query
     KeySet shown_;    // matched, and the ancestors shown with them
+    KeySet placed_;   // in a tree already
     std::unordered_map<ProcessKey, OutsideParent, ProcessKeyHash> outside_;  // shown process -> its parent not shown
     std::unordered_map<ProcessKey, std::optional<PodAttribution>, ProcessKeyHash> pods_;
 };
@@ -319,22 +367,71 @@ bool binary_matches(const std::string& glob, const std::string& binary) {
     return fnmatch(glob.c_str(), base.c_str(), 0) == 0;
 }
 
-std::optional<PodAttribution> pod_of(const Model& model, const Process& p) {
-    auto kube = parse_kube_cgroup(p.cgroup_path);
-    if (!kube) return std::nullopt;
+std::optional<PodAttribution> pod_of(const Model& model, const Process& p, std::string_view uid) {
+    const PodEntry* entry = first_pod_entry(p, uid);
+    if (!entry) return std::nullopt;
     PodAttribution pod;
-    pod.uid = kube->pod_uid;
-    pod.container_id = kube->container_id;
-    auto it = model.pods().find(kube->pod_uid);
-    if (it != model.pods().end()) {
-        pod.name = it->second.name;
-        pod.namespace_ = it->second.namespace_;
-    } else {
-        // Without a stored name the UTS host name is the pod's name, unless
-        // the pod uses host networking.
-        pod.name = p.nodename;
+    pod.uid = entry->pod.uid;
+    // The container: the first entry in this pod that names one.
+    for (const auto& e : p.pod_entries) {
+        if (e.pod.uid == pod.uid && !e.pod.container_id.empty()) {
+            pod.container_id = e.pod.container_id;
+            break;
+        }
     }
+    const PodNameRecord name = model.pod_name(pod.uid);
+    pod.name = name.name;
+    pod.namespace_ = name.namespace_;
+    pod.entered = entry->kind;
+    pod.entered_ns = entry->time_ns;
     return pod;
+}
+
+namespace {
+
+std::string base_name(const std::string& path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// An image's name: its binary's base name, unless the binary was exec'd
+// through a descriptor (runc re-execs itself from /proc/self/exe and a
+// memfd, fexecve goes through /proc/self/fd or /dev/fd), whose name says
+// nothing; then argv[0]'s.
+std::string image_name(const ExecImage& img) {
+    const std::string& b = img.binary;
+    const bool in_proc = b.rfind("/proc/", 0) == 0;
+    const bool through_fd = b.rfind("/dev/fd/", 0) == 0 || b.rfind("/memfd:", 0) == 0 ||
+                            (in_proc && b.find("/fd/") != std::string::npos) ||
+                            (in_proc && b.size() > 4 && b.compare(b.size() - 4, 4, "/exe") == 0);
+    if (through_fd && !img.args.empty() && !img.args[0].empty()) return base_name(img.args[0]);
+    return base_name(b);
+}
+
+}  // namespace
+
+const ExecImage* forked_image_of(const Model& model, const Process& p) {
+    if (!p.execs.empty() || p.parent_source != ParentSource::fork) return nullptr;
+    // Up through forkers that never exec'd either (a runtime's init stages).
+    const Process* cur = &p;
+    for (int depth = 0; depth < kMaxDepth && cur->parent_source == ParentSource::fork; ++depth) {
+        const Process* forker = cur->parent ? model.find(*cur->parent) : nullptr;
+        if (!forker) return nullptr;
+        const ExecImage* image = nullptr;
+        for (const auto& img : forker->execs) {
+            if (img.time_ns <= cur->start_ns || img.from_snapshot) image = &img;
+        }
+        if (image) return image->binary.empty() ? nullptr : image;
+        if (!forker->execs.empty()) return nullptr;
+        cur = forker;
+    }
+    return nullptr;
+}
+
+std::string forked_image(const Model& model, const Process& p) {
+    if (!p.execs.empty() || p.parent_source != ParentSource::fork) return {};
+    if (const ExecImage* image = forked_image_of(model, p)) return image_name(*image);
+    return p.parent_comm.empty() ? std::string("?") : p.parent_comm;
 }
 
 int64_t process_start_wall(const Model& model, const Process& p) {

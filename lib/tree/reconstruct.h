@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "load_plan.h"
@@ -25,22 +26,41 @@ struct Query {
     bool ancestors = false;  // continue the chain past the pod, up to PID 1
 };
 
-// Which pod a process ran in, from its cgroup path and the pod names the
-// recorder stored.
+// Which pod a process ran in: the pod of a row that put it in the pod's
+// cgroups (its exec, its fork, a move, the /proc snapshot), named by the
+// model's one rule (Model::pod_name: the kubelet's log directory, else the
+// latest host name from the pod's own UTS namespace, else the UID).
 struct PodAttribution {
     std::string name;
     std::string namespace_;
     std::string uid;
     std::string container_id;
+    PodEntryKind entered = PodEntryKind::exec;  // how it came to be in the pod
+    int64_t entered_ns = 0;                     // boot ns
 };
 
-std::optional<PodAttribution> pod_of(const Model& model, const Process& p);
+// The process's pod: `uid`'s when it was ever in that pod, else the first
+// pod it was in; nullopt when it was in none (or not in `uid`'s, when given).
+std::optional<PodAttribution> pod_of(const Model& model, const Process& p, std::string_view uid = {});
+
+// The image a process that never exec'd runs: its forker's at the fork (the
+// last image its nearest ancestor with one exec'd before then), by base
+// name ("python3"), else the forker's comm. Empty for a process with an
+// image of its own.
+std::string forked_image(const Model& model, const Process& p);
+// That image itself, when its forker's is known (nullptr otherwise): what
+// --binary matches a process that never exec'd by.
+const ExecImage* forked_image_of(const Model& model, const Process& p);
 
 struct TreeNode {
     const Process* process = nullptr;
     bool matched = false;    // selected by the query itself, not only an ancestor
     bool in_window = false;  // its life overlaps the window
     std::optional<PodAttribution> pod;
+    // PID 1 of its own pid namespace in a pod: the container's first
+    // process, the one a responder looks for.
+    bool container_init = false;
+    std::string fork_of;  // forked_image(): set for a process that never exec'd
     std::vector<TreeNode> children;
 };
 

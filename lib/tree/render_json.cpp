@@ -81,7 +81,14 @@ json node_json(const Model& model, const TreeNode& node) {
         pod = {{"name", str(node.pod->name)},
                {"namespace", str(node.pod->namespace_)},
                {"uid", node.pod->uid},
-               {"container_id", node.pod->container_id}};
+               {"container_id", node.pod->container_id},
+               // How it came to be in the pod; null when only the
+               // recorder's restatement says it was (the row that said how
+               // was pruned).
+               {"entered",
+                node.pod->entered == PodEntryKind::alive ? json(nullptr) : json(pod_entry_name(node.pod->entered))},
+               {"entered_time", time_json(model, p.key.boot_id, node.pod->entered_ns)},
+               {"container_init", node.container_init}};
     }
     json children = json::array();
     for (const auto& c : node.children) children.push_back(node_json(model, c));
@@ -100,6 +107,7 @@ json node_json(const Model& model, const TreeNode& node) {
         {"start_precise", p.start_precise},
         {"comm", str(p.comm)},
         {"binary", last ? str(last->binary) : json(nullptr)},
+        {"fork_of", node.fork_of.empty() ? json(nullptr) : str(node.fork_of)},
         {"args", last ? last_args : json(nullptr)},
         {"execs", execs},
         {"exit", exit},

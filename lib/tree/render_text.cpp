@@ -127,7 +127,13 @@ private:
     std::string label(const TreeNode& node, const TreeNode* parent) const {
         const Process& p = *node.process;
         std::string chain;
-        if (p.execs.empty()) {
+        if (!node.fork_of.empty()) {
+            // It never exec'd: it runs its forker's image, under a name of
+            // its own when it took one.
+            chain = "[fork of " + escape_for_terminal(node.fork_of);
+            if (!p.comm.empty() && p.comm != node.fork_of) chain += ", comm " + escape_for_terminal(p.comm);
+            chain += "]";
+        } else if (p.execs.empty()) {
             chain = "[" + escape_for_terminal(p.comm.empty() ? "?" : p.comm) + "]";
         } else {
             size_t budget = std::max<size_t>(opt_.max_line_bytes / p.execs.size(), 64);
@@ -155,6 +161,11 @@ private:
         }
         std::string line = fmt::format("{}  ({})  {}  {}", chain, pid, when(process_start_wall(model_, p)), status);
         if (!node.in_window) line += paint("2", "  [outside window]");
+        if (node.container_init) line += paint("1", "  [container init]");
+        if (node.pod && node.pod->entered == PodEntryKind::move) {
+            line +=
+                paint("33", "  [moved into the pod " + when(model_.to_wall(p.key.boot_id, node.pod->entered_ns)) + "]");
+        }
         if (parent && node.pod && (!parent->pod || parent->pod->uid != node.pod->uid)) {
             const auto& pod = *node.pod;
             const std::string name = pod_display_name(pod.name, pod.namespace_);

@@ -95,7 +95,7 @@ void Verifier::check_kept_rows() {
         if (kept.finish() != p.kept_digest) {
             add(Finding{FindingKind::modified, p.batch, "", std::nullopt, false,
                         fmt::format("rows kept from pruned batches up to {} (runs, clock_samples, pods, "
-                                    "run_stops, prunes) differ from what the prune in batch {} committed to",
+                                    "run_stops, prunes, cgroups) differ from what the prune in batch {} committed to",
                                     p.through_batch, p.batch)});
         }
         // The next prune chains to what this one recorded: one edit is

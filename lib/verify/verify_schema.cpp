@@ -19,8 +19,9 @@ std::vector<Finding> schema_findings(const Result<std::vector<SchemaObject>>& co
     }
     SchemaDefs want;
     for (const SchemaObject& o : *compiled) {
-        // prunes came in version 2, with nothing on it but the table.
-        if (user_version < 2 && o.table == "prunes") continue;
+        // A table a later version added, with its indexes, is not in an
+        // older journal.
+        if (user_version < version_added(o.table)) continue;
         want[o.name] = {o.type, normalized_sql(o.sql)};
     }
     for (const auto& [name, def] : want) {

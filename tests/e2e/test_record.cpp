@@ -135,7 +135,8 @@ TEST_CASE("record captures the scripted workload", "[record]") {
         // run_stops.events counts exactly the event rows the run stored.
         CHECK(j.scalar("SELECT events FROM run_stops") ==
               j.scalar("SELECT (SELECT count(*) FROM fork) + (SELECT count(*) FROM exec) + "
-                       "(SELECT count(*) FROM exit) + (SELECT count(*) FROM connect)"));
+                       "(SELECT count(*) FROM exit) + (SELECT count(*) FROM connect) + "
+                       "(SELECT count(*) FROM memberships WHERE how = 'move')"));
         struct stat st {};
         REQUIRE(stat(journal.c_str(), &st) == 0);
         CHECK((st.st_mode & 07777) == 0600);

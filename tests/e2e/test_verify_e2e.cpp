@@ -14,7 +14,9 @@
 
 #include <fmt/format.h>
 
+#include "hashchain.h"
 #include "helpers.h"
+#include "journal_format.h"
 
 using namespace e2e;
 using namespace std::chrono_literals;
@@ -121,10 +123,14 @@ TEST_CASE("record publishes anchors, which verify finds, and verify catches a ta
         {
             auto db = lineage::Database::open_write(cut);
             REQUIRE(db.ok());
+            // Every chain table of the journal's version: rows of a table
+            // left out (memberships, when a pod on this machine forked
+            // meanwhile) would name batches that are gone.
             std::string del = "DELETE FROM batches WHERE batch_id > 1;";
-            for (const char* t : {"runs", "clock_samples", "snapshot", "pods", "fork", "exec", "exit", "connect",
-                                  "loss", "run_stops"}) {
-                del += fmt::format("DELETE FROM {} WHERE batch > 1;", t);
+            for (size_t i = 0; i < lineage::kChainTableCount; ++i) {
+                const lineage::ChainTable t = lineage::table_at(i);
+                if (!lineage::table_in_version(t, lineage::kJournalSchemaVersion)) continue;
+                del += fmt::format("DELETE FROM {} WHERE batch > 1;", lineage::table_name(t));
             }
             REQUIRE(db->exec(del).ok());
         }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -80,7 +81,7 @@ FixtureJournal::Tracked& FixtureJournal::track(Proc p) {
 }
 
 void FixtureJournal::push(uint64_t t, lineage::Event e) {
-    rows_.push_back(Row{t, seq_++, std::move(e), std::nullopt});
+    rows_.push_back(Row{t, seq_++, std::move(e), std::nullopt, std::nullopt});
 }
 
 Proc FixtureJournal::snapshot(uint32_t tgid, uint32_t ppid, uint64_t start_ns, const std::string& comm,
@@ -107,12 +108,52 @@ Proc FixtureJournal::snapshot(uint32_t tgid, uint32_t ppid, uint64_t start_ns, c
     return Proc{tgid, start_ns};
 }
 
-void FixtureJournal::fork(Proc parent, Proc child, uint64_t t) {
+uint64_t FixtureJournal::cgroup_id(const std::string& path) {
+    return cgroup_ids_.try_emplace(path, 5000 + cgroup_ids_.size()).first->second;
+}
+
+std::vector<lineage::CgroupRow> FixtureJournal::cgroup_rows() const {
+    std::vector<lineage::CgroupRow> rows;
+    for (const auto& [path, id] : cgroup_ids_) {
+        lineage::CgroupRow row;
+        row.hierarchy = 0;
+        row.cgroup_id = id;
+        row.path = path;
+        if (auto kube = lineage::parse_kube_cgroup(path)) {
+            row.pod_uid = kube->pod_uid;
+            row.container_id = kube->container_id;
+        }
+        rows.push_back(row);
+    }
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.cgroup_id < b.cgroup_id; });
+    return rows;
+}
+
+void FixtureJournal::membership(Proc p, lineage::MembershipHow how, const std::string& cgroup, uint64_t t,
+                                std::optional<Proc> by, bool always) {
+    const std::string pod = pod_uid_of(cgroup);
+    if (pod.empty() && !always) return;
+    const Tracked& tr = track(p);
+    lineage::MembershipRow row;
+    row.time_ns = static_cast<int64_t>(t);
+    row.proc = p;
+    row.nspid = tr.nspid;
+    row.how = how;
+    row.hierarchy = 0;
+    row.cgroup_id = cgroup_id(cgroup);
+    row.pod_uid = pod;
+    row.uts_ns = how == lineage::MembershipHow::exec ? 4026532000u : 0u;
+    if (by) row.by = *by;
+    row.comm = tr.comm;
+    rows_.push_back(Row{t, seq_++, std::nullopt, std::nullopt, row});
+}
+
+void FixtureJournal::fork(Proc parent, Proc child, uint64_t t, std::optional<uint32_t> nspid) {
     const Tracked& p = track(parent);
     Tracked c = p;  // a child runs its parent's image, in its cgroup and UTS namespace
     c.forker = parent;
     c.exited_at.reset();
-    c.nspid = child.tgid;
+    c.nspid = nspid ? *nspid : child.tgid;
     procs_[key(child)] = c;
     lineage::ForkEvent e;
     e.time_ns = t;
@@ -120,6 +161,12 @@ void FixtureJournal::fork(Proc parent, Proc child, uint64_t t) {
     e.child = child;
     e.parent_comm = p.comm;
     push(t, e);
+    membership(child, lineage::MembershipHow::fork, c.cgroup, t, parent);
+}
+
+void FixtureJournal::move(Proc p, const std::string& cgroup, uint64_t t, Proc mover) {
+    track(p).cgroup = cgroup;
+    membership(p, lineage::MembershipHow::move, cgroup, t, mover, true);
 }
 
 void FixtureJournal::exec(Proc p, const std::string& binary, const std::vector<std::string>& argv, uint64_t t,
@@ -146,7 +193,7 @@ void FixtureJournal::exec(Proc p, const std::string& binary, const std::vector<s
     e.gid = opts.gid;
     e.euid = opts.euid;
     e.truncated = opts.truncated;
-    e.cgroup_id = 4242;
+    e.cgroup_id = cgroup_id(tr.cgroup);
     e.comm = opts.comm ? *opts.comm : base_name(binary).substr(0, 15);
     tr.comm = e.comm;
     e.nodename = tr.nodename;
@@ -154,6 +201,7 @@ void FixtureJournal::exec(Proc p, const std::string& binary, const std::vector<s
     e.binary = binary;
     e.argv = opts.raw_argv ? *opts.raw_argv : lineage::join_argv(argv);
     push(t, e);
+    membership(p, lineage::MembershipHow::exec, tr.cgroup, t);
 }
 
 void FixtureJournal::exec(Proc p, const std::string& binary, const std::vector<std::string>& argv, uint64_t t,
@@ -194,7 +242,7 @@ void FixtureJournal::connect(Proc p, const std::string& daddr, uint16_t dport, u
 }
 
 void FixtureJournal::loss(uint64_t from_ns, uint64_t to_ns, int64_t count, const std::string& reason) {
-    rows_.push_back(Row{to_ns, seq_++, std::nullopt, LossRow{from_ns, to_ns, count, reason}});
+    rows_.push_back(Row{to_ns, seq_++, std::nullopt, LossRow{from_ns, to_ns, count, reason}, std::nullopt});
 }
 
 void FixtureJournal::pod(const std::string& pod_uid, const std::string& name, const std::string& ns,
@@ -233,9 +281,19 @@ void FixtureJournal::write(const std::string& path) const {
         return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.seq < b.seq;
     });
     size_t in_batch = 0;
+    std::set<uint64_t> cgroups_written;
+    const std::vector<lineage::CgroupRow> cgroups = cgroup_rows();
     for (const auto& r : rows) {
         if (r.event) {
             check(w->add(*r.event, pod_uid_of(*r.event)), "event");
+        } else if (r.membership) {
+            // The cgroup's row first, once, as the recorder writes it.
+            if (cgroups_written.insert(r.membership->cgroup_id).second) {
+                for (const auto& c : cgroups) {
+                    if (c.cgroup_id == r.membership->cgroup_id) check(w->add_cgroup(c), "cgroup");
+                }
+            }
+            check(w->add_membership(*r.membership), "membership");
         } else {
             check(w->add_loss(static_cast<int64_t>(r.loss->from_ns), static_cast<int64_t>(r.loss->to_ns), r.loss->count,
                               r.loss->reason),
@@ -279,7 +337,12 @@ void FixtureJournal::load_into(lineage::Model& model, const std::string& journal
     if (run_.clean_stop) {
         model.add_clock_sample(run_.boot_id, static_cast<int64_t>(run_.stopped_ns), wall(run_.stopped_ns));
     }
-    for (const auto& s : snapshot_) model.add_snapshot(run_.boot_id, 1, s);
+    auto pod_ref = [](const std::string& cgroup_path) {
+        lineage::PodRef pod;
+        if (auto kube = lineage::parse_kube_cgroup(cgroup_path)) pod = {kube->pod_uid, kube->container_id};
+        return pod;
+    };
+    for (const auto& s : snapshot_) model.add_snapshot(run_.boot_id, 1, s, pod_ref(s.cgroup_path));
     for (const auto& p : pods_)
         model.add_pod(p.uid, lineage::PodNameRecord{p.name, p.ns, lineage::pod_name_source_from(p.source)});
     // The order JournalReader reads in: table by table, rows in time order.
@@ -296,14 +359,23 @@ void FixtureJournal::load_into(lineage::Model& model, const std::string& journal
                     if constexpr (std::is_same_v<T, lineage::ForkEvent>)
                         model.add_fork(run_.boot_id, e);
                     else if constexpr (std::is_same_v<T, lineage::ExecEvent>)
-                        model.add_exec(run_.boot_id, e);
+                        model.add_exec(run_.boot_id, e, pod_ref(e.cgroup_path));
                     else if constexpr (std::is_same_v<T, lineage::ExitEvent>)
                         model.add_exit(run_.boot_id, e);
-                    else
+                    else if constexpr (std::is_same_v<T, lineage::ConnectEvent>)
                         model.add_connect(run_.boot_id, e);
                 },
                 *r.event);
         }
+    }
+    const std::vector<lineage::CgroupRow> cgroups = cgroup_rows();
+    for (const auto& r : rows) {
+        if (!r.membership) continue;
+        lineage::PodRef pod{r.membership->pod_uid, ""};
+        for (const auto& c : cgroups) {
+            if (c.cgroup_id == r.membership->cgroup_id && c.pod_uid == pod.uid) pod.container_id = c.container_id;
+        }
+        model.add_membership(run_.boot_id, *r.membership, pod);
     }
     for (const auto& r : rows) {
         if (!r.loss) continue;

@@ -23,6 +23,9 @@
 // the kernel would report: a forked child inherits comm, cgroup and UTS
 // name; an exec sets comm to the binary's base name (15 bytes); the exec
 // row's real parent is the forker while it lives and the reaper after.
+// Like the recorder (schema version 3), it writes a memberships row for a
+// fork or an exec in a pod's cgroup and for every move, with a cgroups row
+// the first time a cgroup is named.
 
 #include <cstdint>
 #include <map>
@@ -98,12 +101,16 @@ public:
     // the forker has exited). Default: PID 1 started at boot 0.5 s.
     void set_reaper(Proc reaper) { reaper_ = reaper; }
 
-    void fork(Proc parent, Proc child, uint64_t t);
+    // nspid: the child's pid in its namespace (default: its parent's
+    // namespace is the host's, so its tgid).
+    void fork(Proc parent, Proc child, uint64_t t, std::optional<uint32_t> nspid = std::nullopt);
     void exec(Proc p, const std::string& binary, const std::vector<std::string>& argv, uint64_t t, ExecOpts opts = {});
     // Shorthand with the cgroup and UTS host name the scenarios use.
     void exec(Proc p, const std::string& binary, const std::vector<std::string>& argv, uint64_t t,
               const std::string& cgroup, const std::string& nodename, std::optional<uint32_t> nspid = {});
     void exit(Proc p, uint64_t t, int code = 0, int signal = 0, bool core_dumped = false);
+    // `mover` moved p, already running, into `cgroup` (cgroup v2).
+    void move(Proc p, const std::string& cgroup, uint64_t t, Proc mover);
     void connect(Proc p, const std::string& daddr, uint16_t dport, uint64_t t, bool established = true,
                  const std::string& saddr = "10.244.1.17", uint16_t sport = 43512, int family = 4);
     void loss(uint64_t from_ns, uint64_t to_ns, int64_t count, const std::string& reason = "ringbuf_full");
@@ -136,17 +143,21 @@ private:
     struct PodRow {
         std::string uid, name, ns, source;
     };
-    // One journal row in time order: an event or a loss.
+    // One journal row in time order: an event, a loss or a membership.
     struct Row {
         uint64_t time_ns;
         size_t seq;
         std::optional<lineage::Event> event;
         std::optional<LossRow> loss;
+        std::optional<lineage::MembershipRow> membership;
     };
 
     Tracked& track(Proc p);
     static std::string key(Proc p);
     void push(uint64_t t, lineage::Event e);
+    // A memberships row when `cgroup` is a pod's (always for a move).
+    void membership(Proc p, lineage::MembershipHow how, const std::string& cgroup, uint64_t t,
+                    std::optional<Proc> by = std::nullopt, bool always = false);
 
     RunOptions run_;
     Proc reaper_{1, 500'000'000};
@@ -154,7 +165,14 @@ private:
     std::vector<lineage::SnapshotRow> snapshot_;
     std::vector<Row> rows_;
     std::vector<PodRow> pods_;
+    std::map<std::string, uint64_t> cgroup_ids_;  // path -> the id the fixture gave it
     size_t seq_ = 0;
+
+public:
+    // The cgroup v2 id the fixture gives a path (its exec rows carry it too).
+    uint64_t cgroup_id(const std::string& path);
+    // The cgroups rows, in the order the fixture named them.
+    std::vector<lineage::CgroupRow> cgroup_rows() const;
 };
 
 // ---------------------------------------------------------------- harness

@@ -500,6 +500,8 @@ struct EveryTable {
     ExecEvent exec;
     ExitEvent exit;
     ConnectEvent connect;
+    CgroupRow cgroup;
+    MembershipRow membership;
     int64_t loss_from = 0, loss_to = 0, loss_count = 0;
     int64_t stopped_ns = 0, stopped_wall_ns = 0, stop_events = 0, stop_lost = 0;
 };
@@ -573,6 +575,25 @@ EveryTable every_table() {
     c.dport = 32;
     c.established = true;
 
+    CgroupRow& g = e.cgroup;
+    g.hierarchy = 71;
+    g.cgroup_id = 72;
+    g.path = "/kubepods/besteffort/pod7c9e6679-7425-40de-944b-e07fc1f90ae7/0123456789ab";
+    g.pod_uid = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+    g.container_id = "0123456789ab";
+
+    MembershipRow& m = e.membership;
+    m.time_ns = t0 + 10;
+    m.proc = {3001, 900'000'000'000};
+    m.nspid = 81;
+    m.how = MembershipHow::move;
+    m.hierarchy = g.hierarchy;
+    m.cgroup_id = g.cgroup_id;
+    m.pod_uid = g.pod_uid;
+    m.uts_ns = 82;
+    m.by = {3002, 910'000'000'000};
+    m.comm = "comm-member";
+
     e.loss_from = t0 + 7;
     e.loss_to = t0 + 8;
     e.loss_count = 41;
@@ -602,6 +623,8 @@ void write_every_table(const std::string& path, const EveryTable& e) {
     REQUIRE(w->add(e.exit, "").ok());
     REQUIRE(w->add(e.connect, "").ok());
     REQUIRE(w->add_loss(e.loss_from, e.loss_to, e.loss_count, "ringbuf_full").ok());
+    REQUIRE(w->add_cgroup(e.cgroup).ok());
+    REQUIRE(w->add_membership(e.membership).ok());
     REQUIRE(w->add_pod("pod-uid-1", "pod-name", "pod-ns", PodNameSource::hostname).ok());
     REQUIRE(w->add_clock_sample(e.sample_boot_ns, e.sample_wall_ns).ok());
     REQUIRE(w->commit(e.run.started_ns + 6'000).ok());
@@ -753,6 +776,23 @@ TEST_CASE("the writer's rows, chain_columns() and the schema agree by name and t
         {"prunes", "through_batch", "1"},
         {"prunes", "rows", "0"},
         {"prunes", "reason", "max-size"},
+        {"cgroups", "hierarchy", n(e.cgroup.hierarchy)},
+        {"cgroups", "cgroup_id", n(static_cast<int64_t>(e.cgroup.cgroup_id))},
+        {"cgroups", "path", e.cgroup.path},
+        {"cgroups", "pod_uid", e.cgroup.pod_uid},
+        {"cgroups", "container_id", e.cgroup.container_id},
+        {"memberships", "time_ns", n(e.membership.time_ns)},
+        {"memberships", "tgid", n(e.membership.proc.tgid)},
+        {"memberships", "start_ns", n(static_cast<int64_t>(e.membership.proc.start_ns))},
+        {"memberships", "nspid", n(e.membership.nspid)},
+        {"memberships", "how", "move"},
+        {"memberships", "hierarchy", n(e.membership.hierarchy)},
+        {"memberships", "cgroup_id", n(static_cast<int64_t>(e.membership.cgroup_id))},
+        {"memberships", "pod_uid", e.membership.pod_uid},
+        {"memberships", "uts_ns", n(e.membership.uts_ns)},
+        {"memberships", "by_tgid", n(e.membership.by.tgid)},
+        {"memberships", "by_start_ns", n(static_cast<int64_t>(e.membership.by.start_ns))},
+        {"memberships", "comm", e.membership.comm},
     };
     for (const auto& [table, column, value] : expected) {
         INFO(table << "." << column);
@@ -774,7 +814,7 @@ TEST_CASE("the loader reads every event column into its field", "[journal]") {
 
     // Whole tables, and the indexed look-ups of one PID each.
     std::vector<LoadPlan> plans(1);
-    for (uint32_t pid : {e.snapshot.tgid, e.fork.child.tgid, e.exec.proc.tgid}) {
+    for (uint32_t pid : {e.snapshot.tgid, e.fork.child.tgid, e.exec.proc.tgid, e.membership.proc.tgid}) {
         LoadPlan plan;
         plan.everything = false;
         plan.pid = pid;
@@ -855,6 +895,22 @@ TEST_CASE("the loader reads every event column into its field", "[journal]") {
             CHECK(c.daddr == e.connect.daddr);
             CHECK(c.dport == e.connect.dport);
             CHECK(c.established);
+        }
+        if (!plan.pid || *plan.pid == e.membership.proc.tgid) {
+            const MembershipRow& r = e.membership;
+            const Process* p = m.find(m.key_for(boot, r.proc.tgid, static_cast<int64_t>(r.proc.start_ns)));
+            REQUIRE(p);
+            CHECK(p->start_ns == static_cast<int64_t>(r.proc.start_ns));
+            CHECK(p->nspid == r.nspid);
+            CHECK(p->comm == r.comm);
+            REQUIRE(p->pod_entries.size() == 1);
+            const PodEntry& entry = p->pod_entries[0];
+            CHECK(entry.time_ns == r.time_ns);
+            CHECK(entry.kind == PodEntryKind::move);
+            CHECK(entry.pod.uid == r.pod_uid);
+            // The container comes from the cgroups row the membership names.
+            CHECK(entry.pod.container_id == e.cgroup.container_id);
+            CHECK(entry.by == m.key_for(boot, r.by.tgid, static_cast<int64_t>(r.by.start_ns)));
         }
     }
 }

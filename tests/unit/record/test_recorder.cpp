@@ -124,14 +124,14 @@ TEST_CASE("kernel drops and undecodable records become loss rows", "[recorder]")
     CHECK(*query_int(*db, "SELECT count FROM loss WHERE reason = 'decode'") == 1);
 }
 
-TEST_CASE("a pod is named once, from the first exec seen in it", "[recorder]") {
+TEST_CASE("a pod is named once from its log directory, the first time it is met", "[recorder]") {
     TempDir dir;
     auto writer = open_writer(dir / "j.db");
     int calls = 0;
-    PodNamer namer = [&](const std::string& uid, const std::string& nodename) -> std::optional<PodName> {
+    PodNamer namer = [&](const std::string& uid) -> std::optional<PodName> {
         ++calls;
         CHECK(uid == "4c6a1b2e-8d3f-4e5a-9b7c-1d2e3f4a5b6c");
-        return PodName{nodename, "production", PodNameSource::log_dir};
+        return PodName{"my-app-6d4f9-xk2p1", "production", PodNameSource::log_dir};
     };
     Recorder rec(writer, RecorderOptions{}, namer);
     std::string cg =
@@ -328,7 +328,7 @@ TEST_CASE("an unwritable journal at stop: the recorder says what it could not st
 TEST_CASE("a pod named in a batch that was rolled back is named again", "[recorder][disk-full]") {
     TempDir dir;
     auto writer = open_writer(dir / "j.db");
-    PodNamer namer = [&](const std::string&, const std::string&) -> std::optional<PodName> {
+    PodNamer namer = [&](const std::string&) -> std::optional<PodName> {
         return PodName{"web", "prod", PodNameSource::log_dir};
     };
     Recorder rec(writer, RecorderOptions{}, namer);
@@ -443,7 +443,7 @@ struct SessionRig {
     SessionRig() {
         options.journal = dir / "j.db";
         options.anchor_log = dir / "anchors.log";
-        hooks.start_source = [this](const CgroupFilter&, RecordSink sink) -> Result<std::unique_ptr<EventSource>> {
+        hooks.start_source = [this](const ProbeCgroups&, RecordSink sink) -> Result<std::unique_ptr<EventSource>> {
             auto fake = std::make_unique<FakeSource>(std::move(sink));
             source = fake.get();
             return std::unique_ptr<EventSource>(std::move(fake));
@@ -607,7 +607,8 @@ TEST_CASE("write_snapshot: every process but kernel threads, filtered by subtree
     SECTION("no filter") {
         TempDir dir;
         auto writer = open_writer(dir / "j.db");
-        auto count = write_snapshot(writer, proc.path(), CgroupFilter{}, 10'000'000);
+        Recorder recorder(writer, RecorderOptions{});
+        auto count = write_snapshot(recorder, proc.path(), CgroupFilter{}, 10'000'000);
         REQUIRE(count.ok());
         CHECK(*count == 2);
         REQUIRE(writer.commit(1).ok());
@@ -623,7 +624,8 @@ TEST_CASE("write_snapshot: every process but kernel threads, filtered by subtree
         CgroupFilter filter;
         filter.enabled = true;
         filter.subtrees = {"/kubepods.slice"};
-        auto count = write_snapshot(writer, proc.path(), filter, 10'000'000);
+        Recorder recorder(writer, RecorderOptions{});
+        auto count = write_snapshot(recorder, proc.path(), filter, 10'000'000);
         REQUIRE(count.ok());
         CHECK(*count == 1);
         REQUIRE(writer.commit(1).ok());
@@ -631,25 +633,19 @@ TEST_CASE("write_snapshot: every process but kernel threads, filtered by subtree
     }
 }
 
-TEST_CASE("pod names: the kubelet's log directory first, then the exec's hostname", "[record-session]") {
+TEST_CASE("pod names from the kubelet's log directory", "[record-session]") {
     TempDir root;
     const std::string uid = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
     std::filesystem::create_directories(root / ("var/log/pods/production_my-app-6d4f9-xk2p1_" + uid));
     PodResolver pods(root.path());
 
-    auto from_dir = name_pod(pods, uid, "some-hostname");
+    auto from_dir = name_pod(pods, uid);
     REQUIRE(from_dir);
     CHECK(from_dir->name == "my-app-6d4f9-xk2p1");
     CHECK(from_dir->namespace_ == "production");
     CHECK(from_dir->source == PodNameSource::log_dir);
-
-    auto from_hostname = name_pod(pods, "11111111-2222-3333-4444-555555555555", "web-0");
-    REQUIRE(from_hostname);
-    CHECK(from_hostname->name == "web-0");
-    CHECK(from_hostname->namespace_.empty());
-    CHECK(from_hostname->source == PodNameSource::hostname);
-
-    CHECK_FALSE(name_pod(pods, "11111111-2222-3333-4444-555555555555", ""));
+    // No directory: the recorder falls back on a host name, if it has one.
+    CHECK_FALSE(name_pod(pods, "11111111-2222-3333-4444-555555555555"));
 }
 
 TEST_CASE("a session: start, events, a clean stop", "[record-session]") {
@@ -695,7 +691,7 @@ TEST_CASE("a session stops by itself after --duration", "[record-session]") {
 
 TEST_CASE("a session whose source cannot start leaves no journal", "[record-session]") {
     SessionRig rig;
-    rig.hooks.start_source = [](const CgroupFilter&, RecordSink) -> Result<std::unique_ptr<EventSource>> {
+    rig.hooks.start_source = [](const ProbeCgroups&, RecordSink) -> Result<std::unique_ptr<EventSource>> {
         return Error{"cannot load BPF programs: no"};
     };
     auto status = rig.run();

@@ -152,6 +152,9 @@ TEST_CASE("the reconstruct schema rejects drift", "[reconstruct][json_schema]") 
     mutate("time_not_rfc3339_ns", [](json& d) { d["trees"][0]["start_time"] = "2026-04-22 09:00:00"; });
     mutate("unknown_parent_source", [](json& d) { d["trees"][0]["parent_source"] = "guess"; });
     mutate("unknown_outside_parent_reason", [](json& d) { d["trees"][0]["outside_parent"]["why"] = "not recorded"; });
+    mutate("unknown_pod_entry", [](json& d) { d["trees"][0]["pod"]["entered"] = "teleport"; });
+    mutate("pod_without_container_init", [](json& d) { d["trees"][0]["pod"].erase("container_init"); });
+    mutate("fork_of_not_a_string", [](json& d) { d["trees"][0]["fork_of"] = 3; });
 
     std::vector<std::string> files;
     for (const auto& b : bad) {

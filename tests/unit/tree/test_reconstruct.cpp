@@ -696,7 +696,7 @@ FixtureJournal hostile_fixture() {
     ExecOpts opts;
     opts.comm = "\x1b[31mevil\x7f";
     fx.exec(p, "/usr/bin/printf", kHostileArgs, at(1010, 112'000'000), opts);
-    // A child that never execs: shown by its (hostile) comm.
+    // A child that never execs: shown as a fork of printf, with its (hostile) comm.
     Proc child = FixtureJournal::proc(9002, at(1010, 200'000'000));
     fx.fork(p, child, at(1010, 200'000'000));
     fx.exit(child, at(1010, 300'000'000), 0, 9);
@@ -728,8 +728,8 @@ TEST_CASE("hostile argv: escaped in text, valid UTF-8 in JSON, raw bytes kept", 
     CHECK(all.out.find("\\x1b[2J") != std::string::npos);
     CHECK(all.out.find("two\\nlines") != std::string::npos);
     CHECK(all.out.find("\\xff\\xfe") != std::string::npos);
-    CHECK(all.out.find("[\\x1b[31mevil\\x7f]") != std::string::npos);  // the child's comm
-    CHECK(all.out.find("[/tmp/.x\\n/curl] ") != std::string::npos);    // the real binary beside argv[0]
+    CHECK(all.out.find("[fork of printf, comm \\x1b[31mevil\\x7f]") != std::string::npos);  // the child's comm
+    CHECK(all.out.find("[/tmp/.x\\n/curl] ") != std::string::npos);  // the real binary beside argv[0]
     // The 100 KB argument is cut for display: no line anywhere near it.
     size_t longest = 0;
     for (size_t pos = 0, nl; pos < all.out.size(); pos = nl + 1) {

