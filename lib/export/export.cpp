@@ -8,6 +8,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -166,6 +167,10 @@ struct JournalExport::Impl {
     ClockMap clock;
     std::unordered_map<std::string, PodName> pods;
     std::unordered_map<std::string, std::string> containers;  // cgroup path -> container id
+    // Cgroups by (boot, hierarchy, id), from the cgroups rows: what a
+    // memberships row's cgroup is.
+    using CgroupKey = std::tuple<std::string, uint32_t, uint64_t>;
+    std::map<CgroupKey, CgroupRow> cgroups;
     std::unordered_map<ProcKey, ProcEntry, ProcKeyHash> procs;
     std::vector<ProcKey> exited;
     // Snapshot parents: (run, tgid) -> key, for the snapshot rows read so far.
@@ -419,12 +424,16 @@ struct JournalExport::Impl {
             }
             j.end_object();
         }
-        if (p.pod_uid.empty()) {
+        pod_json(j, p.pod_uid, p.container_id);
+    }
+
+    void pod_json(JsonOut& j, const std::string& pod_uid, const std::string& container_id) {
+        if (pod_uid.empty()) {
             j.null("pod");
         } else {
             j.object("pod");
-            j.str("uid", p.pod_uid);
-            auto it = pods.find(p.pod_uid);
+            j.str("uid", pod_uid);
+            auto it = pods.find(pod_uid);
             if (it != pods.end()) {
                 j.str("name", it->second.name);
                 j.str("namespace", it->second.ns);
@@ -432,7 +441,7 @@ struct JournalExport::Impl {
                 j.null("name");
                 j.null("namespace");
             }
-            j.str("container", p.container_id);
+            j.str("container", container_id);
             j.end_object();
         }
     }
@@ -457,21 +466,25 @@ struct JournalExport::Impl {
             j.end_object();
         }
         j.end_object();
-        if (!p.pod_uid.empty()) {
-            auto it = pods.find(p.pod_uid);
+        pod_ecs(j, p.pod_uid, p.container_id);
+    }
+
+    void pod_ecs(JsonOut& j, const std::string& pod_uid, const std::string& container_id) {
+        if (!pod_uid.empty()) {
+            auto it = pods.find(pod_uid);
             j.object("orchestrator");
             j.str("type", "kubernetes");
             j.object("resource");
             j.str("type", "pod");
-            j.str("id", p.pod_uid);
+            j.str("id", pod_uid);
             if (it != pods.end()) j.str("name", it->second.name);
             j.end_object();
             if (it != pods.end() && !it->second.ns.empty()) j.str("namespace", it->second.ns);
             j.end_object();
         }
-        if (!p.container_id.empty()) {
+        if (!container_id.empty()) {
             j.object("container");
-            j.str("id", p.container_id);
+            j.str("id", container_id);
             j.end_object();
         }
     }
@@ -889,8 +902,111 @@ struct JournalExport::Impl {
                              });
                 return Ok{};
             }
+            case ChainTable::cgroups: {
+                CgroupRow row = cgroup_row(st);
+                cgroup_line(run, batch, row);
+                cgroups[CgroupKey{run.boot_id, row.hierarchy, row.cgroup_id}] = std::move(row);
+                return Ok{};
+            }
+            case ChainTable::memberships: {
+                const MembershipRow row = membership_row(st);
+                const std::string how = st.text(col<ChainTable::memberships>("how"));
+                auto p = find_or_recall(run, row.proc.tgid, static_cast<int64_t>(row.proc.start_ns), batch, row.comm);
+                if (!p) return p.error();
+                auto cg = cgroup_of(run, row.hierarchy, row.cgroup_id, batch);
+                if (!cg) return cg.error();
+                // The line's pod is the one the row puts the process in (the
+                // row's cgroup's), whatever its image's exec said.
+                ProcEntry proc = **p;
+                proc.pod_uid = row.pod_uid;
+                proc.container_id = *cg && (*cg)->pod_uid == row.pod_uid ? (*cg)->container_id : std::string();
+                const bool has_by = row.by.tgid != 0;
+                const std::string by_entity = has_by ? export_entity_id(run.boot_id, row.by.tgid,
+                                                                        static_cast<uint64_t>(row.by.start_ns) /
+                                                                            static_cast<uint64_t>(run.ns_per_tick))
+                                                     : std::string();
+                auto details = [&](JsonOut& j) {
+                    j.str("how", how);
+                    j.num("nspid", row.nspid);
+                    j.num("hierarchy", row.hierarchy);
+                    j.num("cgroup_id", static_cast<int64_t>(row.cgroup_id));
+                    if (*cg) {
+                        j.bytes("cgroup_path", (*cg)->path);
+                    } else {
+                        j.null("cgroup_path");
+                    }
+                    j.str("pod_uid", row.pod_uid);
+                    j.num("uts_ns", row.uts_ns);
+                    if (has_by) {
+                        j.object("by");
+                        j.str("entity_id", by_entity);
+                        j.num("tgid", row.by.tgid);
+                        j.num("start_ns", static_cast<int64_t>(row.by.start_ns));
+                        j.end_object();
+                    } else {
+                        j.null("by");
+                    }
+                    j.bytes("comm", row.comm);
+                };
+                process_line("membership", run, batch, row.time_ns, proc, details, [&](JsonOut& j) {
+                    process_ecs(j, run, proc);
+                    ecs_event(j, "membership", "event", {"process"},
+                              {row.how == MembershipHow::move ? "change" : "info"});
+                });
+                return Ok{};
+            }
         }
         return Ok{};
+    }
+
+    // A cgroups row: the cgroup, and its pod as the process lines show one.
+    void cgroup_line(const RunMeta& run, int64_t batch, const CgroupRow& row) {
+        auto details = [&](JsonOut& j) {
+            j.num("hierarchy", row.hierarchy);
+            j.num("cgroup_id", static_cast<int64_t>(row.cgroup_id));
+            j.bytes("path", row.path);
+            j.str("pod_uid", row.pod_uid);
+            j.str("container_id", row.container_id);
+        };
+        JsonOut j(out);
+        j.begin();
+        header(j, "cgroup", run, batch, committed_ns);
+        if (format == ExportFormat::jsonl) {
+            pod_json(j, row.pod_uid, row.container_id);
+            j.object("cgroup");
+            details(j);
+            j.end_object();
+        } else {
+            ecs_event(j, "cgroup", "state", {}, {"info"});
+            pod_ecs(j, row.pod_uid, row.container_id);
+            ecs_lineage(j, run, batch, committed_ns);
+            details(j);
+            j.end_object();
+        }
+        j.end_line();
+        ++lines;
+    }
+
+    // The cgroup a memberships row names: from the cgroups rows exported so
+    // far, else (an export that starts later, or a row retention kept in a
+    // pruned batch) the latest row naming it at or before this batch, as
+    // the run names each cgroup once. nullptr when none does.
+    Result<const CgroupRow*> cgroup_of(const RunMeta& run, uint32_t hierarchy, uint64_t id, int64_t batch) {
+        const CgroupKey k{run.boot_id, hierarchy, id};
+        if (auto it = cgroups.find(k); it != cgroups.end()) return &it->second;
+        Stmt* s =
+            lookup(fmt::format("SELECT {} FROM cgroups WHERE cgroup_id = ?1 AND hierarchy = ?2 AND batch <= ?3 ORDER "
+                               "BY rowid DESC LIMIT 1",
+                               select_list(ChainTable::cgroups)));
+        if (!s) return fail("cgroups");
+        s->bind(1, static_cast<int64_t>(id));
+        s->bind(2, int64_t{hierarchy});
+        s->bind(3, batch);
+        const int rc = s->step();
+        if (rc == SQLITE_DONE) return nullptr;
+        if (rc != SQLITE_ROW) return fail("cgroups");
+        if (cgroups.size() > 65536) cgroups.clear();
+        return &(cgroups[k] = cgroup_row(*s));
     }
 
     // A run that starts after one that never stopped (killed, crashed):

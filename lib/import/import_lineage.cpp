@@ -276,6 +276,35 @@ private:
             e.established = str(c, "result") == "established";
             return row(w_.add(Event{e}, ""));
         }
+        if (kind == "cgroup") {
+            const json& c = j.at("cgroup");
+            CgroupRow r;
+            r.hierarchy = static_cast<uint32_t>(i64(c, "hierarchy"));
+            r.cgroup_id = static_cast<uint64_t>(i64(c, "cgroup_id"));
+            r.path = bytes_of(c, "path");
+            r.pod_uid = str(c, "pod_uid");
+            r.container_id = str(c, "container_id");
+            return row(w_.add_cgroup(r));
+        }
+        if (kind == "membership") {
+            const json& m = j.at("membership");
+            MembershipRow r;
+            r.time_ns = time_ns;
+            r.proc = proc_of(j.at("process"));
+            r.nspid = static_cast<uint32_t>(i64(m, "nspid"));
+            r.how = membership_how_from(str(m, "how"));
+            if (r.how == MembershipHow::unknown)
+                throw std::runtime_error("membership.how is not fork, exec, move or alive");
+            r.hierarchy = static_cast<uint32_t>(i64(m, "hierarchy"));
+            r.cgroup_id = static_cast<uint64_t>(i64(m, "cgroup_id"));
+            r.pod_uid = str(m, "pod_uid");
+            r.uts_ns = static_cast<uint32_t>(i64(m, "uts_ns"));
+            if (const json& by = m.at("by"); !by.is_null()) {
+                r.by = {static_cast<uint32_t>(i64(by, "tgid")), static_cast<uint64_t>(i64(by, "start_ns"))};
+            }
+            r.comm = bytes_of(m, "comm");
+            return row(w_.add_membership(r));
+        }
         if (kind == "loss") {
             const json& l = j.at("loss");
             return row(w_.add_loss(i64(l, "from_ns"), i64(l, "to_ns"), i64(l, "count"), str(l, "reason")));
