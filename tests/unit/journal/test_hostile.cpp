@@ -120,7 +120,7 @@ RecordOutcome record_to(const std::string& journal, const std::string& anchor_lo
     options.anchor_log = anchor_log;
     RecordHooks hooks;
     RecordOutcome out;
-    hooks.start_source = [](const CgroupFilter&, RecordSink) -> Result<std::unique_ptr<EventSource>> {
+    hooks.start_source = [](const ProbeCgroups&, RecordSink) -> Result<std::unique_ptr<EventSource>> {
         return std::unique_ptr<EventSource>(std::make_unique<QuietSource>());
     };
     hooks.catch_stop_signals = [] {};

@@ -207,7 +207,7 @@ TEST_CASE("a second session on a recorded journal stops at once and writes nothi
             SessionRig second;
             second.options.journal = path;
             bool started = false;
-            second.hooks.start_source = [&](const CgroupFilter&, RecordSink) -> Result<std::unique_ptr<EventSource>> {
+            second.hooks.start_source = [&](const ProbeCgroups&, RecordSink) -> Result<std::unique_ptr<EventSource>> {
                 started = true;
                 return Error{"the probes must not load"};
             };
@@ -305,7 +305,7 @@ TEST_CASE("a session refuses a symlinked journal, and a file that is no journal,
     SessionRig rig;
     const std::string target = rig.dir / "real.db";
     bool started = false;
-    rig.hooks.start_source = [&](const CgroupFilter&, RecordSink sink) -> Result<std::unique_ptr<EventSource>> {
+    rig.hooks.start_source = [&](const ProbeCgroups&, RecordSink sink) -> Result<std::unique_ptr<EventSource>> {
         started = true;
         return std::unique_ptr<EventSource>(std::make_unique<FakeSource>(std::move(sink)));
     };
