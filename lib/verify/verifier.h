@@ -48,17 +48,20 @@ struct TableCursor {
     int columns = 0;
     bool has_row = false;
     int64_t rowid = 0, batch = 0;
-    // Read in rowid order, batches must not go back (see verify_chain).
+    // Read as scanned, rowids must go up and batches must not go back (see
+    // verify_chain).
     bool in_order = true;
 
     // False on a read error (the statement's rc is in the connection).
     bool step() {
+        const bool had_row = has_row;
+        const int64_t previous = rowid;
         int rc = stmt.step();
         has_row = rc == SQLITE_ROW;
         if (has_row) {
             rowid = sqlite3_column_int64(stmt.get(), 0);
             int64_t b = sqlite3_column_int64(stmt.get(), 1);
-            in_order &= b >= batch;
+            in_order &= b >= batch && (!had_row || rowid > previous);
             batch = b;
         }
         return rc == SQLITE_ROW || rc == SQLITE_DONE;

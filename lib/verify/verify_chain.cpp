@@ -39,8 +39,7 @@ void Verifier::outside_batch_rows() {
         const ChainTable t = table_at(i);
         if (!table_in_version(t, v_.user_version)) continue;
         each(table_name(t),
-             fmt::format("SELECT rowid FROM {} NOT INDEXED WHERE typeof(batch) != 'integer' ORDER BY rowid",
-                         table_name(t)),
+             fmt::format("SELECT rowid FROM {} NOT INDEXED WHERE typeof(batch) != 'integer'", table_name(t)),
              [&](Stmt& st) {
                  add(Finding{FindingKind::outside_batch, 0, table_name(t), st.int64(0), false,
                              "its batch is not an integer"});
@@ -60,9 +59,13 @@ bool Verifier::open_cursors(bool sorted) {
         c = TableCursor{};
         c.table = t;
         if (!table_in_version(t, v_.user_version)) continue;  // no rows: has_row stays false
+        // In rowid order, a plain scan: with no ORDER BY, since statistics
+        // planted in sqlite_stat1 that call the table tiny make SQLite sort
+        // it for an ORDER BY rowid, in a temporary B-tree as large as the
+        // table. advance() checks the order the rows come in.
         const std::string sql =
-            fmt::format("SELECT rowid, batch, {} FROM {} NOT INDEXED WHERE typeof(batch) = 'integer' ORDER BY {}",
-                        chain_columns(t), table_name(t), sorted ? "batch, rowid" : "rowid");
+            fmt::format("SELECT rowid, batch, {} FROM {} NOT INDEXED WHERE typeof(batch) = 'integer'{}",
+                        chain_columns(t), table_name(t), sorted ? " ORDER BY batch, rowid" : "");
         auto stmt = db_.prepare(sql);
         if (!stmt) {
             no_chain();
@@ -76,7 +79,8 @@ bool Verifier::open_cursors(bool sorted) {
 }
 
 // Steps a cursor; false on a read error (recorded) or, when reading in
-// rowid order, on a batch that goes back (need_sorted_).
+// rowid order, on a batch that goes back or a rowid that does not go up
+// (need_sorted_).
 bool Verifier::advance(TableCursor& c) {
     if (!c.step()) {
         if ((sqlite3_errcode(db_.get()) & 0xff) == SQLITE_TOOBIG) return oversized(c);
@@ -93,20 +97,22 @@ bool Verifier::advance(TableCursor& c) {
 // (ReadLimits), so such a row was put there, and SQLite refuses to read it
 // (before allocating it: a 900 MB argv costs a reader nothing). It cannot
 // be hashed either: the finding names it, and verify reads no further.
-// Rows are looked at in rowid order from the last one the cursor read (in
+// Rows are looked at in rowid order after the last one the cursor read (in
 // rowid order) or from the first (sorted: the sort reads every row first).
+// One scan and a look-up by rowid per row: plans no statistics change (a
+// range of rowids, or NOT INDEXED on a look-up, would let planted ones
+// make either a scan and a sort).
 bool Verifier::oversized(const TableCursor& c) {
     const char* name = table_name(c.table);
-    auto next = db_.prepare(
-        fmt::format("SELECT rowid, batch FROM {} NOT INDEXED WHERE rowid > ?1 ORDER BY rowid LIMIT 1", name));
-    auto row = db_.prepare(fmt::format("SELECT {} FROM {} NOT INDEXED WHERE rowid = ?1", chain_columns(c.table), name));
+    auto next = db_.prepare(fmt::format("SELECT rowid, batch FROM {} NOT INDEXED", name));
+    auto row = db_.prepare(fmt::format("SELECT {} FROM {} WHERE rowid = ?1", chain_columns(c.table), name));
     if (!next || !row) return read_failed(name);
-    int64_t rowid = sorted_ ? 0 : c.rowid;
+    const bool after = !sorted_;
+    const int64_t last = c.rowid;
     for (;;) {
-        next->reset();
-        next->bind(1, rowid);
         if (next->step() != SQLITE_ROW) return read_failed(name);
-        rowid = next->int64(0);
+        const int64_t rowid = next->int64(0);
+        if (after && rowid <= last) continue;
         const int64_t batch = next->int64(1);
         row->reset();
         row->bind(1, rowid);

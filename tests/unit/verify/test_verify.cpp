@@ -908,3 +908,112 @@ TEST_CASE("verify's run, gap and loss times are reconstruct's, across a clock st
     CHECK(by_count[5]->from_wall_ns == kWall + 1160 * kSec);  // run 2's start, same boot
     CHECK(by_count[7]->from_wall_ns == kWall + 2000 * kSec + 1 * kSec);
 }
+
+namespace {
+
+// The statements a Verifier runs on its chain connection, each with its
+// plan, and the verdict. `length_limit` lowers the connection's length
+// limit, so that a row over it takes the path of an oversized row.
+std::map<std::string, std::string> verifier_plans(const std::string& journal, JournalVerdict& verdict,
+                                                  int length_limit = 0) {
+    ReadOptions options;
+    options.force_schema = true;
+    auto reader = JournalReader::open(journal, options);
+    REQUIRE(reader.ok());
+    auto chain = reader->open_another();
+    REQUIRE(chain.ok());
+    auto integrity = reader->open_another();
+    REQUIRE(integrity.ok());
+    if (length_limit > 0) sqlite3_limit(chain->get(), SQLITE_LIMIT_LENGTH, length_limit);
+    std::set<std::string> statements;
+    sqlite3_trace_v2(
+        chain->get(), SQLITE_TRACE_STMT,
+        [](unsigned, void* ctx, void* p, void*) {
+            static_cast<std::set<std::string>*>(ctx)->insert(sqlite3_sql(static_cast<sqlite3_stmt*>(p)));
+            return 0;
+        },
+        &statements);
+    verdict.path = journal;
+    lineage::verify_detail::Verifier verifier(*chain, &*integrity, reader->schema(), verdict);
+    verifier.run();
+    REQUIRE(!verifier.fatal);
+    sqlite3_trace_v2(chain->get(), 0, nullptr, nullptr);
+    std::map<std::string, std::string> plans;
+    for (const auto& sql : statements) {
+        if (sql.rfind("SELECT", 0) != 0) continue;
+        auto stmt = chain->prepare("EXPLAIN QUERY PLAN " + sql);
+        REQUIRE(stmt.ok());
+        std::string text;
+        while (stmt->step() == SQLITE_ROW) text += stmt->text(3) + "\n";
+        plans[sql] = text;
+    }
+    return plans;
+}
+
+}  // namespace
+
+// Statistics planted in sqlite_stat1 that call every table tiny make
+// SQLite sort a whole-table read for an ORDER BY rowid, in a temporary
+// B-tree as large as the table, and scan a table for a look-up by rowid
+// under NOT INDEXED: on a journal of millions of rows, past the reader's
+// heap or time budget. verify must read the chain of such a journal in
+// rowid order, as it reads a clean one.
+TEST_CASE("planted statistics change no plan of verify's chain reads", "[verify][hostile]") {
+    TempDir dir;
+    const std::string clean = dir / "clean.db";
+    write_sample(clean);
+    const std::string planted = dir / "planted.db";
+    {
+        Copy c(clean, planted);
+        c.sql(
+            "ANALYZE; DELETE FROM sqlite_stat1; INSERT INTO sqlite_stat1 SELECT tbl_name, name, "
+            "'100000000 100000000 100000000' FROM sqlite_schema WHERE type = 'index'; INSERT INTO sqlite_stat1 "
+            "SELECT name, NULL, '1' FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite%'");
+    }
+    // The same, with a row over the length limit the test sets below.
+    const std::string oversized = dir / "oversized.db";
+    {
+        Copy c(planted, oversized);
+        c.sql("UPDATE exec SET argv = zeroblob(5000) WHERE rowid = (SELECT max(rowid) FROM exec)");
+    }
+
+    JournalVerdict clean_verdict, planted_verdict, oversized_verdict;
+    const auto clean_plans = verifier_plans(clean, clean_verdict);
+    const auto planted_plans = verifier_plans(planted, planted_verdict);
+    const auto oversized_plans = verifier_plans(oversized, oversized_verdict, 4000);
+
+    INFO(describe(planted_verdict));
+    CHECK(clean_verdict.status() == "whole");
+    // The statistics are a schema finding, and the whole chain is read.
+    CHECK(planted_verdict.status() == "tampered");
+    REQUIRE(planted_verdict.findings.size() == 1);
+    CHECK_THAT(planted_verdict.findings[0].detail, Catch::Contains("table sqlite_stat1 is not part of the schema"));
+    CHECK(planted_verdict.batches == clean_verdict.batches);
+    CHECK(planted_verdict.rows == clean_verdict.rows);
+    CHECK(planted_verdict.rows > 0);
+    // The oversized row is found, past the rows before it.
+    const auto modified = of_kind(oversized_verdict, FindingKind::modified);
+    REQUIRE(modified.size() == 1);
+    CHECK(modified[0]->table == "exec");
+    CHECK_THAT(modified[0]->detail, Catch::Contains("cannot be hashed"));
+
+    REQUIRE(clean_plans.size() > 5);
+    bool looked_up = false;
+    for (const auto* plans : {&planted_plans, &oversized_plans}) {
+        for (const auto& [sql, text] : *plans) {
+            INFO(sql << "\n" << text);
+            if (auto it = clean_plans.find(sql); it != clean_plans.end()) CHECK(text == it->second);
+            // Only a read that must sort (the sorted re-read, the prunes and
+            // loss records in batch order, a summary per run) sorts.
+            const bool sorts = sql.find("ORDER BY batch, rowid") != std::string::npos ||
+                               sql.find("ORDER BY through_batch") != std::string::npos ||
+                               sql.find("GROUP BY") != std::string::npos;
+            if (!sorts) CHECK(text.find("TEMP B-TREE") == std::string::npos);
+            if (sql.find("rowid = ?1") != std::string::npos) {
+                looked_up = true;
+                CHECK(text.find("USING INTEGER PRIMARY KEY (rowid=?)") != std::string::npos);
+            }
+        }
+    }
+    CHECK(looked_up);
+}
