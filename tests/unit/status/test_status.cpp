@@ -366,9 +366,9 @@ TEST_CASE("status: what is not a journal is an error naming the file", "[status]
         SECTION("a newer version") {
             REQUIRE(db->exec("PRAGMA user_version = 99").ok());
             db = Database();
-            CHECK(rig.error() == rig.journal +
-                                     ": journal schema version 99 is not supported (this lineage reads versions 1 "
-                                     "to 2)");
+            CHECK(rig.error() == rig.journal + fmt::format(": journal schema version 99 is not supported (this "
+                                                           "lineage reads versions {} to {})",
+                                                           kOldestJournalSchemaVersion, kJournalSchemaVersion));
         }
     }
 }
