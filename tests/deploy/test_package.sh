@@ -65,12 +65,17 @@ echo "Depends: $DEPENDS"
 dpkg-deb -x "$DEB" "$WORK/x"
 needed=$(objdump -p "$WORK/x/usr/bin/lineage" | awk '$1 == "NEEDED" { print $2 }')
 [ -n "$needed" ] || fail "objdump found no NEEDED libraries in the packaged binary"
+# Read whole outputs before picking a line: under pipefail, a reader that
+# stops early ("awk ... exit", "head -1") gives the writer SIGPIPE, and the
+# assignment fails silently whenever the writer had not yet finished.
+ldcache=$(ldconfig -p)
 for soname in $needed; do
-    path=$(ldconfig -p | awk -v s="$soname" '$1 == s && /x86-64|x32|64/ { print $NF; exit }')
-    [ -n "$path" ] || path=$(ldconfig -p | awk -v s="$soname" '$1 == s { print $NF; exit }')
+    path=$(awk -v s="$soname" '$1 == s && /x86-64|x32|64/ && !found { print $NF; found = 1 }' <<<"$ldcache")
+    [ -n "$path" ] || path=$(awk -v s="$soname" '$1 == s && !found { print $NF; found = 1 }' <<<"$ldcache")
     [ -n "$path" ] || fail "no $soname on this machine"
-    pkg=$(dpkg -S "$(realpath "$path")" 2>/dev/null | head -1 | cut -d: -f1) || true
-    [ -n "$pkg" ] || pkg=$(dpkg -S "$path" | head -1 | cut -d: -f1)
+    pkg=$(dpkg -S "$(realpath "$path")" 2>/dev/null | sed -n '1s/:.*//p') || true
+    [ -n "$pkg" ] || pkg=$(dpkg -S "$path" 2>/dev/null | sed -n '1s/:.*//p') || true
+    [ -n "$pkg" ] || fail "dpkg -S finds no package that ships $path ($soname)"
     echo ", $DEPENDS," | grep -q ", $pkg[ ,(]" || fail "$soname is in package $pkg, which Depends does not name"
     echo "ok: $soname -> $pkg in Depends"
 done
