@@ -178,7 +178,8 @@ CREATE TABLE connect (
     sport      INTEGER NOT NULL,
     daddr      TEXT NOT NULL,             -- destination address, printable
     dport      INTEGER NOT NULL,
-    result     TEXT NOT NULL              -- 'established' or 'failed'
+    result     TEXT NOT NULL              -- 'established' or 'failed'; 'unknown' in a run that
+                                          --   lineage import wrote from a source that did not say
 );
 
 -- Events the recorder knows it did not store, over a time range.

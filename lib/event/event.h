@@ -72,6 +72,9 @@ struct ConnectEvent {
     std::string saddr, daddr;
     uint16_t sport = 0, dport = 0;
     bool established = false;
+    // False when the source did not say how the connect ended (an imported
+    // Tetragon tcp_connect is the SYN): connect.result 'unknown'.
+    bool outcome_known = true;
 };
 
 // A cgroup the probes named (a cgroup record): sent once, before the first

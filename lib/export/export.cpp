@@ -844,7 +844,9 @@ struct JournalExport::Impl {
                     [&](JsonOut& j) {
                         process_ecs(j, run, proc);
                         ecs_event(j, "connect", "event", {"network"}, {"connection", "start"},
-                                  e.established ? "success" : "failure");
+                                  !e.outcome_known ? "unknown"
+                                  : e.established  ? "success"
+                                                   : "failure");
                         j.object("source");
                         j.str("ip", e.saddr);
                         j.num("port", e.sport);

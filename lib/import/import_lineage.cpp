@@ -13,7 +13,9 @@
 #include "event.h"
 #include "hashchain.h"
 #include "import.h"
+#include "import_util.h"
 #include "journal_writer.h"
+#include "provenance.h"
 #include "version.h"
 
 namespace lineage {
@@ -21,9 +23,9 @@ namespace lineage {
 namespace {
 
 using nlohmann::json;
+using namespace import_detail;
 
 constexpr const char* kFormatTag = "lineage-export-1";
-constexpr size_t kMaxProblems = 20;
 
 // A line's field that must be there, of the right type: a json exception
 // (caught per line) otherwise.
@@ -32,43 +34,6 @@ int64_t i64(const json& o, const char* k) {
 }
 std::string str(const json& o, const char* k) {
     return o.at(k).get<std::string>();
-}
-
-// Text the exporter may have replaced with U+FFFD: the exact bytes from the
-// k_b64 sibling when there is one.
-std::string bytes_of(const json& o, const std::string& k);
-
-std::optional<std::string> base64_decode(std::string_view in) {
-    auto val = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '+') return 62;
-        if (c == '/') return 63;
-        return -1;
-    };
-    if (in.size() % 4 != 0) return std::nullopt;
-    std::string out;
-    for (size_t i = 0; i < in.size(); i += 4) {
-        int v[4];
-        int pad = 0;
-        for (int j = 0; j < 4; ++j) {
-            const char c = in[i + static_cast<size_t>(j)];
-            if (c == '=' && i + 4 == in.size() && j >= 2) {
-                v[j] = 0;
-                ++pad;
-            } else {
-                if (pad) return std::nullopt;
-                v[j] = val(c);
-                if (v[j] < 0) return std::nullopt;
-            }
-        }
-        const uint32_t n = static_cast<uint32_t>(v[0] << 18 | v[1] << 12 | v[2] << 6 | v[3]);
-        out.push_back(static_cast<char>(n >> 16));
-        if (pad < 2) out.push_back(static_cast<char>(n >> 8 & 0xff));
-        if (pad < 1) out.push_back(static_cast<char>(n & 0xff));
-    }
-    return out;
 }
 
 std::string bytes_of(const json& o, const std::string& k) {
@@ -98,20 +63,6 @@ std::string pod_uid_of(const json& line) {
 
 ProcRef proc_of(const json& process) {
     return {static_cast<uint32_t>(i64(process, "tgid")), static_cast<uint64_t>(i64(process, "start_ns"))};
-}
-
-Result<std::string> sha256_of_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Error{fmt::format("{}: cannot open", path)};
-    Sha256 sha;
-    sha.begin();
-    std::vector<char> buf(1 << 16);
-    while (in) {
-        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-        sha.update(buf.data(), static_cast<size_t>(in.gcount()));
-    }
-    if (in.bad()) return Error{fmt::format("{}: read error", path)};
-    return to_hex(sha.finish());
 }
 
 class Importer {
@@ -155,12 +106,7 @@ public:
                     why = e.what();
                 }
             }
-            if (!why.empty()) {
-                ++report_.malformed;
-                if (report_.problems.size() < kMaxProblems) {
-                    report_.problems.push_back(fmt::format("{}:{}: {}", path, number, why));
-                }
-            }
+            if (!why.empty()) malformed(report_, path, number, why);
         }
         if (in.bad()) return Error{fmt::format("{}: read error", path)};
         return finish_run(std::nullopt);
@@ -274,6 +220,7 @@ private:
             e.daddr = str(c, "daddr");
             e.dport = static_cast<uint16_t>(i64(c, "dport"));
             e.established = str(c, "result") == "established";
+            e.outcome_known = str(c, "result") != "unknown";
             return row(w_.add(Event{e}, ""));
         }
         if (kind == "cgroup") {
@@ -363,16 +310,13 @@ private:
             info.started_wall_ns = wall_of(j);
             info.version = "unknown";
         }
-        json filters = json::parse(recorded_filters, nullptr, false);
-        json provenance = {{"imported",
-                            {{"format", "lineage"},
-                             {"file", file_},
-                             {"sha256", sha_},
-                             {"importer", std::string("lineage ") + kVersion},
-                             {"journal_id", str(j, "journal_id")},
-                             {"run", i64(j, "run")}}},
-                           {"recorded_filters", filters.is_discarded() ? json(recorded_filters) : filters}};
-        info.filters_json = provenance.dump(-1, ' ', false, json::error_handler_t::replace);
+        ImportProvenance provenance;
+        provenance.format = "lineage";
+        provenance.file = file_;
+        provenance.sha256 = sha_;
+        provenance.importer = std::string("lineage ") + kVersion;
+        provenance.source = fmt::format("journal {} run {}", str(j, "journal_id"), i64(j, "run"));
+        info.filters_json = import_filters_json(provenance, recorded_filters);
         auto run = w_.begin_run(info);
         if (!run) return run.error();
         ++report_.runs;
@@ -406,34 +350,13 @@ private:
 }  // namespace
 
 Result<ImportReport> import_lineage(const std::vector<std::string>& files, const std::string& journal) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    if (fs::exists(journal, ec)) return Error{fmt::format("{}: exists; import writes a new journal", journal)};
-    for (const auto& f : files) {
-        if (!fs::is_regular_file(f, ec)) return Error{fmt::format("{}: not a readable file", f)};
-    }
-    const std::string temp = journal + ".importing";
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(temp + suffix, ec);
-    ImportReport report;
-    Status result = Ok{};
-    {
-        auto w = JournalWriter::open(temp);
-        if (!w) return w.error();
-        Importer importer(*w, report);
+    return build_journal(files, journal, [&](JournalWriter& w, ImportReport& report) -> Status {
+        Importer importer(w, report);
         for (const auto& f : files) {
-            result = importer.file(f);
-            if (!result) break;
+            if (auto st = importer.file(f); !st) return st;
         }
-    }
-    if (!result) {
-        for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(temp + suffix, ec);
-        return result.error();
-    }
-    // The writer is closed: its WAL is checkpointed into the file.
-    fs::rename(temp, journal, ec);
-    if (ec) return Error{fmt::format("{}: cannot rename the imported journal: {}", journal, ec.message())};
-    for (const char* suffix : {"-wal", "-shm"}) fs::remove(temp + suffix, ec);
-    return report;
+        return Ok{};
+    });
 }
 
 }  // namespace lineage

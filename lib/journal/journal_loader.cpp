@@ -15,6 +15,7 @@
 #include "journal_reader.h"
 #include "journal_rows.h"
 #include "pod.h"
+#include "provenance.h"
 #include "saturate.h"
 
 namespace lineage {
@@ -183,6 +184,7 @@ private:
                              r.clk_tck = s.int64(4);
                              r.hooks = s.text(5);
                              r.filters = s.text(6);
+                             r.imported = import_provenance(r.filters);
                              r.last_batch_ns = r.started_ns;
                              run_first_batches_.emplace_back(s.int64(8), r.boot_id);
                              runs.push_back(r);

@@ -99,7 +99,9 @@ ConnectEvent connect_row(Stmt& s) {
     e.sport = static_cast<uint16_t>(s.int64(col<T>("sport")));
     e.daddr = s.text(col<T>("daddr"));
     e.dport = static_cast<uint16_t>(s.int64(col<T>("dport")));
-    e.established = s.text(col<T>("result")) == "established";
+    const std::string result = s.text(col<T>("result"));
+    e.established = result == "established";
+    e.outcome_known = result != "unknown";
     return e;
 }
 

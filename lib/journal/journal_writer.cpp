@@ -413,7 +413,9 @@ Status JournalWriter::add(const Event& event, std::string_view pod_uid) {
                     .integer(int64_t{e.sport})
                     .text(e.daddr)
                     .integer(int64_t{e.dport})
-                    .text(e.established ? "established" : "failed");
+                    .text(!e.outcome_known ? "unknown"
+                          : e.established  ? "established"
+                                           : "failed");
                 return insert_row();
             } else {
                 static_assert(std::is_same_v<T, CgroupEvent> || std::is_same_v<T, MoveEvent>);

@@ -232,6 +232,7 @@ void Model::add_connect(const std::string& boot_id, const ConnectEvent& e) {
     c.sport = e.sport;
     c.dport = e.dport;
     c.established = e.established;
+    c.outcome_known = e.outcome_known;
     p.connects.push_back(std::move(c));
 }
 

@@ -59,6 +59,7 @@ struct ConnectInfo {
     std::string saddr, daddr;
     uint16_t sport = 0, dport = 0;
     bool established = false;
+    bool outcome_known = true;  // false: the source did not say (an imported SYN)
 };
 
 // How the parent of a process is known, best first.
@@ -124,6 +125,18 @@ struct Process {
 // other does.
 const PodEntry* first_pod_entry(const Process& p, std::string_view uid = {});
 
+// What a run that `lineage import` wrote says of its source (runs.filters,
+// lib/journal/provenance.h): the run is a faithful copy of someone else's
+// record, not lineage's own kernel record.
+struct ImportProvenance {
+    std::string format;    // "tetragon", "bpftrace" or "lineage"
+    std::string file;      // the imported file, as named to `lineage import`
+    std::string sha256;    // of the whole file, 64 hex digits
+    std::string importer;  // "lineage 0.1.0"
+    std::string source;    // what of the file the run holds (a node, a journal's run)
+    std::string note;      // what the format cannot tell; empty when nothing
+};
+
 struct RunRecord {
     std::string journal;  // path given by the user
     int64_t run_id = 0;
@@ -137,6 +150,7 @@ struct RunRecord {
     int64_t clk_tck = 100;
     std::string hooks;
     std::string filters;
+    std::optional<ImportProvenance> imported;  // a run `lineage import` wrote
 };
 
 // Boot ns of the last moment a run recorded: its stop, or its last committed

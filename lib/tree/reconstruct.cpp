@@ -42,6 +42,8 @@ const char* warning_kind_name(WarningKind kind) {
             return "deep_tree";
         case WarningKind::schema:
             return "schema";
+        case WarningKind::imported:
+            return "imported";
     }
     return "loss";
 }
@@ -120,6 +122,7 @@ JournalSummary summarize(const Model& model) {
         if (paths.insert(r.journal).second) out.paths.push_back(r.journal);
         if (nodes.insert(r.node).second) out.nodes.push_back(r.node);
         if (boots.insert(r.boot_id).second) out.boot_ids.push_back(r.boot_id);
+        if (r.imported) out.imported.push_back(ImportedRun{r.journal, r.run_id, *r.imported});
     }
     return out;
 }
@@ -144,6 +147,7 @@ public:
         report_.journal = summarize(model_);
         report_.since_wall_ns = q_.since_wall_ns;
         report_.until_wall_ns = q_.until_wall_ns;
+        warn_imported();
         select();
         add_ancestors();
         build_trees();
@@ -484,6 +488,20 @@ private:
             warn(WarningKind::unknown_parent,
                  fmt::format("parent of {} is {} (PID {}), which is not in the journal", describe(root),
                              root.parent_comm.empty() ? "?" : root.parent_comm, root.ppid));
+        }
+    }
+
+    // What the trees are built from: a run that `lineage import` wrote is a
+    // copy of another tool's record, with that tool's limits (its note).
+    void warn_imported() {
+        for (const auto& run : report_.journal.imported) {
+            const ImportProvenance& p = run.provenance;
+            std::string message = fmt::format(
+                "run {} of {} was imported from {} ({}, sha256 {}) by {}: a copy of another record, not lineage's "
+                "own kernel record",
+                run.run_id, run.journal, p.file, p.format, p.sha256, p.importer);
+            if (!p.note.empty()) message += "; " + p.note;
+            warn(WarningKind::imported, std::move(message));
         }
     }
 

@@ -127,10 +127,11 @@ enum class WarningKind {
     parent_cycle,    // a damaged journal: a parent chain loops
     deep_tree,       // a tree deeper than kTextIndentLevels
     schema,          // a journal's schema is not lineage's, read anyway (--force-schema)
+    imported,        // a run that `lineage import` built from another record
 };
 
 // "loss", "unknown_parent", "not_recorded", "pruned", "parent_cycle",
-// "deep_tree", "schema": the JSON "kind".
+// "deep_tree", "schema", "imported": the JSON "kind".
 const char* warning_kind_name(WarningKind kind);
 
 struct Warning {
@@ -141,10 +142,18 @@ struct Warning {
     std::optional<int64_t> from_wall_ns, to_wall_ns;
 };
 
+// A run of the journals that `lineage import` built from another record.
+struct ImportedRun {
+    std::string journal;
+    int64_t run_id = 0;
+    ImportProvenance provenance;
+};
+
 struct JournalSummary {
     std::vector<std::string> paths;
     std::vector<std::string> nodes;
     std::vector<std::string> boot_ids;
+    std::vector<ImportedRun> imported;  // in journal and run order
 };
 
 struct Report {

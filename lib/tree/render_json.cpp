@@ -67,7 +67,9 @@ json node_json(const Model& model, const TreeNode& node) {
             {"sport", c.sport},
             {"daddr", c.daddr},
             {"dport", c.dport},
-            {"result", c.established ? "established" : "failed"},
+            {"result", !c.outcome_known ? "unknown"
+                       : c.established  ? "established"
+                                        : "failed"},
         });
     }
     json exit = nullptr;
@@ -274,9 +276,22 @@ bool JsonRenderer::render_to(const Model& model, const Report& report, const Out
     json nodes = json::array(), paths = json::array();
     for (const auto& n : report.journal.nodes) nodes.push_back(str(n));
     for (const auto& p : report.journal.paths) paths.push_back(str(p));
+    json imported = json::array();
+    for (const auto& r : report.journal.imported) {
+        const ImportProvenance& p = r.provenance;
+        imported.push_back({{"path", str(r.journal)},
+                            {"run", r.run_id},
+                            {"format", str(p.format)},
+                            {"file", str(p.file)},
+                            {"sha256", str(p.sha256)},
+                            {"importer", str(p.importer)},
+                            {"source", str(p.source)},
+                            {"note", str(p.note)}});
+    }
     json doc = {
         {"format_version", kJsonFormatVersion},
-        {"journal", {{"paths", paths}, {"nodes", nodes}, {"boot_ids", report.journal.boot_ids}}},
+        {"journal",
+         {{"paths", paths}, {"nodes", nodes}, {"boot_ids", report.journal.boot_ids}, {"imported", imported}}},
         {"window",
          {{"since", report.since_wall_ns ? json(format_rfc3339_ns(*report.since_wall_ns)) : json(nullptr)},
           {"until", report.until_wall_ns ? json(format_rfc3339_ns(*report.until_wall_ns)) : json(nullptr)}}},

@@ -251,7 +251,11 @@ private:
             // The address is text from the journal: escape it like argv.
             std::string text = fmt::format("{} connect {}", g_.arrow,
                                            escape_for_terminal(address_with_port(c.daddr, c.dport, c.family)));
-            if (!c.established) text += " (failed)";
+            if (!c.outcome_known) {
+                text += " (outcome not recorded)";
+            } else if (!c.established) {
+                text += " (failed)";
+            }
             text += "  " + when(model_.to_wall(p.key.boot_id, c.time_ns));
             out_ += prefix + (more ? (opt_.ascii ? "| " : "│ ") : "") + paint("36", text) + "\n";
         }

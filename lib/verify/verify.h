@@ -13,6 +13,7 @@
 
 #include "anchor.h"
 #include "hashchain.h"
+#include "model.h"
 #include "result.h"
 #include "sqlite.h"
 
@@ -49,6 +50,10 @@ struct RunSummary {
     std::optional<int64_t> events, lost;  // from run_stops
     int64_t first_batch = 0, last_batch = 0, batches = 0;
     std::optional<int64_t> last_commit_wall_ns;
+    // A run that `lineage import` wrote: a copy of someone else's record,
+    // whose chain proves it unchanged since the import, not what a kernel
+    // reported.
+    std::optional<ImportProvenance> imported;
     bool clean() const { return stopped_wall_ns.has_value(); }
 };
 

@@ -9,6 +9,17 @@
 
 namespace lineage {
 
+namespace {
+
+nlohmann::ordered_json imported_json(const RunSummary& r) {
+    if (!r.imported) return nullptr;
+    const ImportProvenance& p = *r.imported;
+    return {{"format", p.format},     {"file", p.file},     {"sha256", p.sha256},
+            {"importer", p.importer}, {"source", p.source}, {"note", p.note}};
+}
+
+}  // namespace
+
 std::string VerifyJsonRenderer::render(const VerifyReport& report) const {
     // In the order the man page documents, not sorted.
     using json = nlohmann::ordered_json;
@@ -48,6 +59,7 @@ std::string VerifyJsonRenderer::render(const VerifyReport& report) const {
                     {"clean", last ? last->clean() : false},
                     {"truncated", v.truncated},
                     {"text", journal_end_text(v)}};
+        j["imported"] = std::any_of(v.runs.begin(), v.runs.end(), [](const RunSummary& r) { return r.imported; });
         j["runs"] = json::array();
         for (const auto& r : v.runs) {
             j["runs"].push_back({{"run_id", r.run_id},
@@ -62,7 +74,8 @@ std::string VerifyJsonRenderer::render(const VerifyReport& report) const {
                                  {"first_batch", r.first_batch},
                                  {"last_batch", r.last_batch},
                                  {"batches", r.batches},
-                                 {"last_commit", opt_wall(r.last_commit_wall_ns)}});
+                                 {"last_commit", opt_wall(r.last_commit_wall_ns)},
+                                 {"imported", imported_json(r)}});
         }
         j["gaps"] = json::array();
         for (const auto& g : v.gaps) {

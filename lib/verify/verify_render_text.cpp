@@ -159,6 +159,16 @@ std::string VerifyTextRenderer::render(const VerifyReport& report) const {
             }
             if (v.findings_omitted) out += fmt::format("    ... and {} more\n", v.findings_omitted);
         }
+        const auto imported =
+            std::count_if(v.runs.begin(), v.runs.end(), [](const RunSummary& r) { return r.imported.has_value(); });
+        if (imported) {
+            // The chain of an imported run is the importer's: it proves the
+            // journal unchanged since the import, not what a kernel reported.
+            out += fmt::format(
+                "  imported: {} of {} runs were built by lineage import from another record, not recorded by "
+                "lineage from the kernel; the chain proves them unchanged since the import\n",
+                imported, v.runs.size());
+        }
         out += fmt::format("  runs: {}\n", v.runs.size());
         for (size_t i = 0; i < v.runs.size(); ++i) {
             const RunSummary& r = v.runs[i];
@@ -170,6 +180,11 @@ std::string VerifyTextRenderer::render(const VerifyReport& report) const {
                                                       : std::string(v.pruned ? "all its batches pruned" : "no batches");
             out += fmt::format("    run {}: node {} boot {}: started {}, {}; {}\n", r.run_id, term(r.node),
                                term(r.boot_id), wall(r.started_wall_ns), end, batches);
+            if (r.imported) {
+                const ImportProvenance& p = *r.imported;
+                out += fmt::format("      imported from {} ({}, sha256 {}) by {}{}\n", term(p.file), term(p.format),
+                                   term(p.sha256), term(p.importer), p.note.empty() ? "" : "; " + term(p.note));
+            }
             if (r.events) out += fmt::format("      {} events stored, {} lost\n", *r.events, r.lost.value_or(0));
             if (i < v.gaps.size()) {
                 const RunGap& g = v.gaps[i];

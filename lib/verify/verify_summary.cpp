@@ -5,6 +5,7 @@
 
 #include "clock_map.h"
 #include "model.h"
+#include "provenance.h"
 #include "verifier.h"
 
 namespace lineage::verify_detail {
@@ -25,19 +26,21 @@ bool Verifier::summarise() {
     // Each run's end by the model's rule (run_end_ns), in boot time: the
     // gaps between runs are reconstruct's not_recorded warnings too.
     std::map<int64_t, RunRecord> ends;
-    ok = ok &&
-         each("runs", "SELECT run_id, node, boot_id, started_ns, started_wall_ns FROM runs NOT INDEXED ORDER BY run_id",
-              [&](Stmt& s) {
-                  RunSummary r;
-                  r.run_id = s.int64(0);
-                  r.node = s.text(1);
-                  r.boot_id = s.text(2);
-                  r.started_wall_ns = s.int64(4);
-                  // As Model::add_run: a start of unknown wall time is no sample.
-                  if (r.started_wall_ns) clock.add_sample(r.boot_id, s.int64(3), r.started_wall_ns);
-                  ends[r.run_id].started_ns = s.int64(3);
-                  v_.runs.push_back(r);
-              });
+    ok = ok && each("runs",
+                    "SELECT run_id, node, boot_id, started_ns, started_wall_ns, filters FROM runs NOT INDEXED ORDER BY "
+                    "run_id",
+                    [&](Stmt& s) {
+                        RunSummary r;
+                        r.run_id = s.int64(0);
+                        r.node = s.text(1);
+                        r.boot_id = s.text(2);
+                        r.started_wall_ns = s.int64(4);
+                        r.imported = import_provenance(s.text(5));
+                        // As Model::add_run: a start of unknown wall time is no sample.
+                        if (r.started_wall_ns) clock.add_sample(r.boot_id, s.int64(3), r.started_wall_ns);
+                        ends[r.run_id].started_ns = s.int64(3);
+                        v_.runs.push_back(r);
+                    });
     auto run = [&](int64_t id) -> RunSummary* {
         for (auto& r : v_.runs)
             if (r.run_id == id) return &r;

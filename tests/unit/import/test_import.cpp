@@ -27,7 +27,19 @@ json trees_of(const TempDir& dir, const std::string& journal, const std::vector<
     REQUIRE(r.status == 0);
     json doc = json::parse(r.out);
     doc.erase("journal");
+    // An imported journal says so (checked below); the trees and the other
+    // warnings are what must be the same.
+    json warnings = json::array();
+    for (const auto& w : doc.at("warnings"))
+        if (w.at("kind") != "imported") warnings.push_back(w);
+    doc["warnings"] = warnings;
     return json::parse(std::regex_replace(doc.dump(), std::regex(journal), "JOURNAL"));
+}
+
+std::string sha256_hex_of_file(const std::filesystem::path& file) {
+    RunResult r = run_process({"/usr/bin/sha256sum", file.string()}, "/");
+    REQUIRE(r.status == 0);
+    return r.out.substr(0, 64);
 }
 
 }  // namespace
@@ -59,6 +71,48 @@ TEST_CASE("export then import gives the same trees as the original journal", "[i
     CHECK(filters.at("imported").at("format") == "lineage");
     CHECK(filters.at("imported").at("file") == "events.jsonl");
     CHECK(filters.at("imported").at("sha256").get<std::string>().size() == 64);
+}
+
+TEST_CASE("an imported journal says so in verify's and reconstruct's output, text and JSON", "[import][export]") {
+    TempDir dir;
+    incident_fixture().write(dir / "incident.db");
+    REQUIRE(run_lineage({"export", "--journal", "incident.db", "--output", "events.jsonl"}, dir.path()).status == 0);
+    REQUIRE(
+        run_lineage({"import", "--from", "lineage", "events.jsonl", "--journal", "imported.db"}, dir.path()).status ==
+        0);
+    const std::string sha = sha256_hex_of_file(dir / "events.jsonl");
+
+    RunResult v = run_lineage({"verify", "--journal", "imported.db"}, dir.path());
+    CHECK(v.status == 0);
+    CHECK_THAT(v.out, Catch::Contains("imported: 1 of 1 runs were built by lineage import from another record"));
+    CHECK_THAT(v.out, Catch::Contains("imported from events.jsonl (lineage, sha256 " + sha + ") by lineage "));
+    RunResult vj = run_lineage({"verify", "--journal", "imported.db", "--format", "json"}, dir.path());
+    const json vdoc = json::parse(vj.out);
+    CHECK(vdoc.at("journals").at(0).at("imported") == true);
+    const json& run = vdoc.at("journals").at(0).at("runs").at(0).at("imported");
+    CHECK(run.at("format") == "lineage");
+    CHECK(run.at("file") == "events.jsonl");
+    CHECK(run.at("sha256") == sha);
+    // lineage's own record says nothing of the kind.
+    RunResult vo = run_lineage({"verify", "--journal", "incident.db", "--format", "json"}, dir.path());
+    CHECK(json::parse(vo.out).at("journals").at(0).at("imported") == false);
+    CHECK_THAT(run_lineage({"verify", "--journal", "incident.db"}, dir.path()).out, !Catch::Contains("imported"));
+
+    RunResult t = run_lineage({"reconstruct", "--journal", "imported.db"}, dir.path());
+    CHECK(t.status == 0);
+    CHECK_THAT(t.out, Catch::Contains("warning: run 1 of imported.db was imported from events.jsonl (lineage, sha256 " +
+                                      sha + ") by lineage "));
+    CHECK_THAT(t.err, Catch::Contains("not lineage's own kernel record"));
+    RunResult tj = run_lineage({"reconstruct", "--journal", "imported.db", "--format", "json"}, dir.path());
+    const json tdoc = json::parse(tj.out);
+    const json& imported = tdoc.at("journal").at("imported");
+    REQUIRE(imported.size() == 1);
+    CHECK(imported.at(0).at("path") == "imported.db");
+    CHECK(imported.at(0).at("format") == "lineage");
+    CHECK(imported.at(0).at("sha256") == sha);
+    CHECK(tdoc.at("warnings").at(0).at("kind") == "imported");
+    RunResult to = run_lineage({"reconstruct", "--journal", "incident.db", "--format", "json"}, dir.path());
+    CHECK(json::parse(to.out).at("journal").at("imported").empty());
 }
 
 TEST_CASE("export then import keeps whole pods: a fork-only child and a process moved in", "[import][export][pods]") {
@@ -195,7 +249,13 @@ TEST_CASE("import reports malformed lines by number, refuses other formats, neve
     CHECK(e.status == 2);
     CHECK_THAT(e.err, Catch::Contains("incident.db: exists"));
     CHECK(read_file(dir / "incident.db") == before);
-    RunResult f = run_lineage({"import", "--from", "tetragon", "events.jsonl", "--journal", "x.db"}, dir.path());
+    RunResult f = run_lineage({"import", "--from", "sysdig", "events.jsonl", "--journal", "x.db"}, dir.path());
     CHECK(f.status == 2);
-    CHECK_THAT(f.err, Catch::Contains("--from: 'tetragon' is not supported"));
+    CHECK_THAT(f.err,
+               Catch::Contains("--from: 'sysdig' is not a format this build imports: lineage, tetragon, bpftrace"));
+    // Another format named for lineage's own lines: refused, nothing written.
+    RunResult g = run_lineage({"import", "--from", "tetragon", "events.jsonl", "--journal", "x.db"}, dir.path());
+    CHECK(g.status == 2);
+    CHECK_THAT(g.err, Catch::Contains("events.jsonl:1: not a Tetragon JSON event"));
+    CHECK(!std::filesystem::exists(dir / "x.db"));
 }
