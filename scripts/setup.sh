@@ -19,6 +19,8 @@ packages=(
   # tests/deploy: the package (lintian), the unit (strace for its system
   # calls; systemd-analyze comes with systemd), the manifests
   lintian strace python3-yaml yamllint
+  # the import end-to-end test: the seed article's bpftrace recorder, run for real
+  bpftrace
 )
 
 missing=()
