@@ -551,6 +551,7 @@ Result<ImportReport> import_tetragon(const std::vector<std::string>& files, cons
                     malformed(report, path, rec.line, ex.what());
                 }
             }
+            if (first) return Error{fmt::format("{}: no Tetragon JSON event; refused, nothing imported", path)};
             ImportProvenance provenance;
             provenance.format = "tetragon";
             provenance.file = path;

@@ -167,6 +167,12 @@ TEST_CASE("tetragon: a file that is not Tetragon's is refused, and nothing is wr
     RunResult r2 = import(dir, {sample("testdata_events.jsonl"), "other.jsonl"});
     CHECK(r2.status == 2);
     CHECK(!std::filesystem::exists(dir / "t.db"));
+    // An empty file holds no Tetragon event (found by fuzz_import_tetragon).
+    write_file(dir / "empty.json", "\n \n");
+    RunResult e = import(dir, {"empty.json"});
+    CHECK(e.status == 2);
+    CHECK_THAT(e.err, Catch::Contains("empty.json: no Tetragon JSON event; refused"));
+    CHECK(!std::filesystem::exists(dir / "t.db"));
     write_file(dir / "text.log", "FORK parent=1 child=2 parent_comm=init\n");
     CHECK(import(dir, {"text.log"}).status == 2);
     CHECK(!std::filesystem::exists(dir / "t.db"));
