@@ -21,6 +21,9 @@ packages=(
   lintian strace python3-yaml yamllint
   # the import end-to-end test: the seed article's bpftrace recorder, run for real
   bpftrace
+  # the fleet store's end-to-end test: a real ClickHouse (about 82 MB
+  # installed, nearly all of it clickhouse-common) and jq for the shipping recipe
+  clickhouse-server clickhouse-client jq
 )
 
 missing=()

@@ -83,7 +83,14 @@ public:
             ++number;
             if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
             ++report_.lines;
-            const json j = json::parse(line, nullptr, false);
+            json j = json::parse(line, nullptr, false);
+            // A store's row of lineage.events (schema/clickhouse.sql) as
+            // JSONEachRow, {"line": "<the exported line>"}: the line.
+            if (j.is_object() && !j.contains("schema")) {
+                if (auto it = j.find("line"); it != j.end() && it->is_string()) {
+                    j = json::parse(it->get<std::string>(), nullptr, false);
+                }
+            }
             if (first) {
                 first = false;
                 if (j.is_discarded() || !j.is_object() || j.value("schema", "") != kFormatTag) {

@@ -94,6 +94,8 @@ cat >"$WORK/expected.txt" <<'EOF'
 -rw-r--r-- root/root /lib/systemd/system/lineage.service
 -rw-r--r-- root/root /usr/share/doc/lineage/changelog.gz
 -rw-r--r-- root/root /usr/share/doc/lineage/copyright
+-rw-r--r-- root/root /usr/share/lineage/clickhouse-rows.jq
+-rw-r--r-- root/root /usr/share/lineage/clickhouse.sql
 -rw-r--r-- root/root /usr/share/lineage/export.schema.json
 -rw-r--r-- root/root /usr/share/lineage/reconstruct.schema.json
 -rw-r--r-- root/root /usr/share/lineage/status.schema.json
