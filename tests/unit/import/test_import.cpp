@@ -73,6 +73,25 @@ TEST_CASE("export then import gives the same trees as the original journal", "[i
     CHECK(filters.at("imported").at("sha256").get<std::string>().size() == 64);
 }
 
+TEST_CASE("import --from lineage reads a store's rows of lineage.events as JSONEachRow", "[import][export]") {
+    // schema/clickhouse.sql keeps each line whole in `line`: a query result
+    // of it is {"line": "<the exported line>"} per line.
+    TempDir dir;
+    incident_fixture().write(dir / "incident.db");
+    REQUIRE(run_lineage({"export", "--journal", "incident.db", "--output", "events.jsonl"}, dir.path()).status == 0);
+    std::string rows;
+    const std::string lines = read_file(dir / "events.jsonl");
+    for (size_t at = 0, nl; at < lines.size(); at = nl + 1) {
+        nl = lines.find('\n', at);
+        rows += json({{"line", lines.substr(at, nl - at)}}).dump() + "\n";
+    }
+    write_file(dir / "rows.jsonl", rows);
+    RunResult imp = run_lineage({"import", "--from", "lineage", "rows.jsonl", "--journal", "imported.db"}, dir.path());
+    INFO(imp.err);
+    REQUIRE(imp.status == 0);
+    CHECK(trees_of(dir, "imported.db") == trees_of(dir, "incident.db"));
+}
+
 TEST_CASE("an imported journal says so in verify's and reconstruct's output, text and JSON", "[import][export]") {
     TempDir dir;
     incident_fixture().write(dir / "incident.db");
