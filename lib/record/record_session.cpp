@@ -395,6 +395,7 @@ Status Session::open() {
     uname(&uts);
     recorder_options.host_node = uts.nodename;
     recorder_options.cgroup1_hierarchy = cgroup1_ ? cgroup1_->hierarchy : 0;
+    recorder_options.ns_per_tick = 1'000'000'000 / std::max<long>(clock_ticks_per_second(), 1);
     auto namer = [this](const std::string& uid) { return name_pod(pods_, uid); };
     auto notify = [this](const std::string& line) { say("lineage: " + line); };
     recorder_.emplace(*writer_, recorder_options, namer, notify);
@@ -572,7 +573,7 @@ Status Session::retention_step(int64_t now_ns) {
     if (recorder_->storage_down()) return Ok{};
     if (auto st = recorder_->commit(now_ns); !st) return st;
     if (recorder_->storage_down()) return Ok{};
-    auto pruned = retention_.step(*writer_, now_ns, wall_now_ns());
+    auto pruned = retention_.step(*writer_, now_ns, wall_now_ns(), recorder_->live_processes());
     if (!pruned) {
         // A prune that fails changes nothing (one transaction); a full
         // disk is the recorder's to ride out, anything else stops.
@@ -583,8 +584,10 @@ Status Session::retention_step(int64_t now_ns) {
         return pruned.error();
     }
     if (*pruned && options_.verbose) {
-        say(fmt::format("lineage: retention: pruned batches through {} ({} event rows) in batch {}",
-                        (*pruned)->through_batch, (*pruned)->rows, (*pruned)->batch_id));
+        say(fmt::format(
+            "lineage: retention: pruned batches through {} ({} event rows) in batch {}, {} running processes "
+            "carried forward",
+            (*pruned)->through_batch, (*pruned)->rows, (*pruned)->batch_id, (*pruned)->carried));
     }
     if (retention_.cannot_meet_size() && !said_size_unmet_) {
         say(

@@ -45,7 +45,10 @@ Status Recorder::on_record(const void* data, size_t size, int64_t now_ns) {
     const int64_t t = std::min(event_time(*event), now_ns);
     if (down_) {
         // What the node does goes on: a process that ends is no pod's any more.
-        if (const auto* x = std::get_if<ExitEvent>(&*event)) forget(ProcKey{x->proc.tgid, x->proc.start_ns});
+        if (const auto* x = std::get_if<ExitEvent>(&*event)) {
+            forget(ProcKey{x->proc.tgid, x->proc.start_ns});
+            note_gone(x->proc.tgid, x->proc.start_ns);
+        }
         ++stats_.lost;
         ++stats_.journal_write;
         count_unstored(1, t, t);
@@ -78,6 +81,7 @@ Status Recorder::write_event(const Event& event) {
                 return on_move(e);
             } else if constexpr (std::is_same_v<T, ExitEvent>) {
                 forget(ProcKey{e.proc.tgid, e.proc.start_ns});
+                note_gone(e.proc.tgid, e.proc.start_ns);
                 return writer_.add(event, kNoPod);
             } else {
                 return writer_.add(event, kNoPod);
@@ -103,6 +107,7 @@ const Recorder::CgroupInfo* Recorder::cgroup(const CgroupKey& key) const {
 
 Status Recorder::on_fork(const ForkEvent& e) {
     if (auto st = writer_.add(e, kNoPod); !st) return st;
+    note_alive(e.child.tgid, e.child.start_ns);
     // The cgroup that puts the child in a pod: v2's, else the followed v1
     // hierarchy's. A cgroup whose record was lost (a full ring) is the
     // forker's, when the forker is in a pod and in that very cgroup.
@@ -152,6 +157,7 @@ Status Recorder::on_exec(const ExecEvent& e) {
         }
     }
     if (auto st = writer_.add(e, pod); !st) return st;
+    note_alive(e.proc.tgid, e.proc.start_ns);
     if (pod.empty()) return Ok{};
     MembershipRow row;
     row.time_ns = static_cast<int64_t>(e.time_ns);
@@ -262,6 +268,26 @@ void Recorder::track(const ProcKey& key, Member member) {
     pods_[it->second.pod_uid].members.insert(key);
 }
 
+// A rolled-back batch leaves the set as it is: the process started (or
+// ended) all the same, and a prune asks only about rows that were committed.
+void Recorder::note_alive(uint32_t tgid, uint64_t start_ns) {
+    live_.insert(ProcKey{tgid, start_ns / static_cast<uint64_t>(std::max<int64_t>(options_.ns_per_tick, 1))});
+}
+
+void Recorder::note_gone(uint32_t tgid, uint64_t start_ns) {
+    live_.erase(ProcKey{tgid, start_ns / static_cast<uint64_t>(std::max<int64_t>(options_.ns_per_tick, 1))});
+}
+
+LiveProcesses Recorder::live_processes() const {
+    LiveProcesses live;
+    live.ns_per_tick = std::max<int64_t>(options_.ns_per_tick, 1);
+    live.contains = [this, tick = live.ns_per_tick](uint32_t tgid, int64_t start_ns) {
+        if (start_ns < 0) return false;
+        return live_.count(ProcKey{tgid, static_cast<uint64_t>(start_ns / tick)}) != 0;
+    };
+    return live;
+}
+
 void Recorder::forget(const ProcKey& key) {
     auto it = members_.find(key);
     if (it == members_.end()) return;
@@ -310,6 +336,7 @@ Status Recorder::add_pod_row(const std::string& uid, const std::string& name, co
 Status Recorder::add_snapshot(const SnapshotRow& row, uint32_t uts_ns) {
     const std::string& pod = pod_uids_.uid_for(row.cgroup_path);
     if (auto st = writer_.add_snapshot(row, pod); !st) return st;
+    note_alive(row.tgid, row.start_ns);
     if (pod.empty()) return Ok{};
     auto [it, inserted] = snapshot_hostnames_.try_emplace(pod, row.start_ns, std::string());
     const std::string hostname = pod_hostname(row.nodename, uts_ns);

@@ -50,6 +50,9 @@ struct RecorderOptions {
     // it has processes, whichever is more: a query for a window then reads
     // at most about that many of the pod's rows before the window.
     size_t alive_every_rows = 256;
+    // Nanoseconds per /proc clock tick: a process of the snapshot is known
+    // by its start tick, the same process's exec by its nanoseconds.
+    int64_t ns_per_tick = 10'000'000;
 };
 
 struct RecorderStats {
@@ -128,6 +131,12 @@ public:
     // would make every query read half a million rows.
     Status note_clock(int64_t boot_ns, int64_t wall_ns);
 
+    // The processes this run saw start (snapshot, fork, exec) and not yet
+    // exit: retention writes their identity again before it deletes it
+    // (JournalWriter::prune_through). Valid while the recorder lives.
+    LiveProcesses live_processes() const;
+    size_t live_count() const { return live_.size(); }
+
     const RecorderStats& stats() const { return stats_; }
     // True while the journal cannot be written.
     bool storage_down() const { return down_; }
@@ -192,6 +201,9 @@ private:
     Status add_membership(const MembershipRow& row);
     Status write_alive(const std::string& pod_uid, int64_t time_ns);
     void track(const ProcKey& key, Member member);
+    // The live set, keyed by start tick.
+    void note_alive(uint32_t tgid, uint64_t start_ns);
+    void note_gone(uint32_t tgid, uint64_t start_ns);
     void forget(const ProcKey& key);
     // The host name an exec or a /proc entry saw, when it can name a pod.
     std::string pod_hostname(const std::string& nodename, uint32_t uts_ns) const;
@@ -225,6 +237,8 @@ private:
     // exits keeps some that are gone; past this many, it gives the rows up.
     static constexpr size_t kMaxMembers = 1 << 20;
     bool alive_given_up_ = false;
+    // Processes started and not exited, as (tgid, start tick).
+    std::unordered_set<ProcKey, ProcKeyHash> live_;
     // The snapshot's host name per pod: (start of the process, name).
     std::unordered_map<std::string, std::pair<uint64_t, std::string>> snapshot_hostnames_;
     int64_t clock_boot_ns_ = -1;  // last stored sample
