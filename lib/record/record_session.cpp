@@ -231,6 +231,9 @@ private:
     std::string stop_reason_ = "signal";
     bool drops_unreadable_ = false;
     int64_t last_retention_ns_ = 0;
+    // How often the live set is checked against /proc (Recorder::drop_exited).
+    static constexpr int64_t kLiveSweepNs = 600'000'000'000;
+    int64_t last_live_sweep_ns_ = 0;
     bool said_size_unmet_ = false;
 };
 
@@ -498,6 +501,13 @@ void Session::record() {
         }
         status_ = recorder_->maybe_commit(now);
         if (!status_) break;
+        if (now - last_live_sweep_ns_ >= kLiveSweepNs) {
+            // The live set forgets the processes whose exits were lost.
+            recorder_->drop_exited([this](uint32_t tgid, uint64_t start_tick) {
+                return process_started_at(options_.proc_root, tgid, start_tick);
+            });
+            last_live_sweep_ns_ = now;
+        }
         if (retention_.enabled() && !recorder_->storage_down() &&
             (retention_.behind() || now - last_retention_ns_ >= 1'000'000'000)) {
             status_ = retention_step(now);
