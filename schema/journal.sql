@@ -1,9 +1,10 @@
--- lineage journal schema, version 3.
+-- lineage journal schema, version 4.
 --
 -- Version history: 1, the first; 2 adds the `prunes` table (retention,
 -- `record --max-size/--retain`); 3 adds `cgroups` and `memberships` (whole
 -- pods: processes that enter a pod's cgroup by fork or by a move, not only
--- by exec). `lineage record` upgrades an older journal it appends to by
+-- by exec); 4 adds `carried` (retention keeps the identity of processes
+-- still running). `lineage record` upgrades an older journal it appends to by
 -- creating what it lacks, in one transaction; readers read every version.
 --
 -- Adding to the schema: a new version adds tables and indexes, never a
@@ -42,7 +43,7 @@
 -- its own encoding: it is the batch_id of the header it is hashed under.
 
 PRAGMA application_id = 1279872581;  -- 0x4C494E45, "LINE": a lineage journal
-PRAGMA user_version = 3;             -- bump with every schema change
+PRAGMA user_version = 4;             -- bump with every schema change
 
 -- One row per start of `lineage record`.
 CREATE TABLE runs (
@@ -91,7 +92,7 @@ CREATE TABLE batches (
     run_id       INTEGER NOT NULL REFERENCES runs(run_id),
     committed_ns INTEGER NOT NULL,        -- boot-time ns of the commit
     row_count    INTEGER NOT NULL,        -- event rows in the batch (snapshot, pods, fork,
-                                          --   exec, exit, connect, loss, memberships; not
+                                          --   exec, exit, connect, loss, memberships, carried; not
                                           --   runs, run_stops, clock_samples, prunes, cgroups)
     row_marks    BLOB NOT NULL,           -- per table with rows: tag, row count, and the first
                                           --   4 bytes of each row's digest: locates an edit
@@ -207,7 +208,7 @@ CREATE TABLE pods (
 );
 
 -- Retention (`record --max-size/--retain`) deleted the oldest batches: every
--- row of snapshot, fork, exec, exit, connect, loss and memberships in batches
+-- row of snapshot, fork, exec, exit, connect, loss, memberships and carried in batches
 -- 1 to through_batch, and those batches rows. The run metadata (runs,
 -- run_stops, clock_samples, pods, prunes, cgroups) is kept; kept_digest
 -- commits to what of it sits in the deleted batches. The chain goes on from
@@ -264,6 +265,39 @@ CREATE TABLE memberships (
     comm        BLOB NOT NULL             -- comm of the process then
 );
 
+-- ---------------------------------------------------------------- version 4
+
+-- A process still running when retention deleted the rows that identify it
+-- (its exec, fork or snapshot row, or an earlier carried row): the recorder
+-- writes its identity again, into the prune's batch, so that the trees of
+-- its children still reach it. One row restates one row of the pruned
+-- batches, the newest that described the process's image, with its parent
+-- from its fork row when that was recorded. Retention deletes carried rows
+-- like the others, and carries a process that still runs forward again.
+CREATE TABLE carried (
+    batch           INTEGER NOT NULL,     -- batches.batch_id: the prune's batch
+    time_ns         INTEGER NOT NULL,     -- boot-time ns of the row it restates (exec, fork,
+                                          --   or when /proc was read)
+    tgid            INTEGER NOT NULL,
+    start_ns        INTEGER NOT NULL,     -- process start (identity)
+    nspid           INTEGER NOT NULL,     -- pid inside its pid namespace, 0 when not known
+    uid             INTEGER NOT NULL,     -- real uid of the image
+    gid             INTEGER NOT NULL,
+    euid            INTEGER NOT NULL,
+    parent_tgid     INTEGER NOT NULL,     -- the parent: the forker, else the exec's real parent,
+    parent_start_ns INTEGER NOT NULL,     --   else the snapshot's ppid; 0 when not known
+    parent_source   TEXT NOT NULL,        -- which: 'fork', 'exec' or 'snapshot'; '' when not known
+    comm            BLOB NOT NULL,
+    binary          BLOB NOT NULL,        -- the exec's binary or /proc's exe, empty for a fork
+    argv            BLOB NOT NULL,        -- NUL separated, empty for a fork
+    cgroup_path     BLOB NOT NULL,
+    pod_uid         TEXT NOT NULL,        -- '' outside pods
+    nodename        BLOB NOT NULL,
+    source          TEXT NOT NULL,        -- the kind of row it restates: 'exec', 'fork' or
+                                          --   'snapshot'
+    from_batch      INTEGER NOT NULL      -- the batch that row was in (now pruned)
+);
+
 -- ---------------------------------------------------------------- indexes
 
 CREATE INDEX exec_by_proc ON exec (tgid, start_ns);
@@ -283,6 +317,9 @@ CREATE INDEX memberships_by_proc ON memberships (tgid, start_ns) WHERE how != 'a
 -- A pod's rows in time order: a window's query starts at the last 'alive'
 -- set before it.
 CREATE INDEX memberships_by_pod ON memberships (pod_uid, time_ns) WHERE pod_uid != '';
+
+-- version 4
+CREATE INDEX carried_by_proc ON carried (tgid, start_ns);
 
 -- No index on `batch`: rows are appended in batch order, so `lineage verify`
 -- reads every table in rowid order (a plain scan) and gets (batch, rowid)

@@ -147,6 +147,20 @@ struct MembershipRow {
     std::string comm;
 };
 
+// A carried row (schema version 4): the identity of a process still
+// running, written again by retention before it deleted the row that held it.
+struct CarriedRow {
+    int64_t time_ns = 0;  // of the row it restates
+    ProcRef proc;
+    uint32_t nspid = 0;
+    uint32_t uid = 0, gid = 0, euid = 0;
+    ProcRef parent;             // {0, 0} when not known
+    std::string parent_source;  // "fork", "exec", "snapshot"; "" when not known
+    std::string comm, binary, argv, cgroup_path, pod_uid, nodename;
+    std::string source;  // "exec", "fork" or "snapshot"
+    int64_t from_batch = 0;
+};
+
 // Where the recorder took a pod's name from (pods.source): the kubelet's
 // log directory, or the UTS host name of a process in the pod. The journal
 // keeps the text; `unknown` is any text this build does not know.

@@ -560,6 +560,16 @@ struct JournalExport::Impl {
         p.parent_entity_id = export_entity_id(run.boot_id, tgid, static_cast<uint64_t>(start_ns / run.ns_per_tick));
     }
 
+    // A carried row's identity, as the row it restates would have set it.
+    void apply_carried(const RunMeta& run, ProcEntry& p, const CarriedRow& c) {
+        p.comm = c.comm;
+        p.binary = c.binary;
+        p.argv = c.argv;
+        p.nspid = c.nspid;
+        set_pod(p, c.pod_uid, c.cgroup_path);
+        if (c.parent.tgid != 0) set_parent(run, p, c.parent.tgid, static_cast<int64_t>(c.parent.start_ns));
+    }
+
     void set_pod(ProcEntry& p, const std::string& pod_uid, const std::string& cgroup_path) {
         p.pod_uid = pod_uid;
         p.container_id = pod_uid.empty() ? std::string() : container_of(cgroup_path);
@@ -602,6 +612,26 @@ struct JournalExport::Impl {
             have_image = true;
         } else if (rc != SQLITE_DONE) {
             return fail("exec");
+        }
+        if (!have_image && table_in_version(ChainTable::carried, version)) {
+            // Retention deleted its exec, fork or snapshot row while it ran.
+            s =
+                lookup(fmt::format("SELECT {} FROM carried WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3 AND "
+                                   "batch <= ?4 ORDER BY rowid DESC LIMIT 1",
+                                   select_list(ChainTable::carried)));
+            if (!s) return fail("carried");
+            s->bind(1, int64_t{tgid});
+            s->bind(2, lo);
+            s->bind(3, hi);
+            s->bind(4, batch);
+            rc = s->step();
+            if (rc == SQLITE_ROW) {
+                const CarriedRow c = carried_row(*s);
+                apply_carried(run, p, c);
+                have_image = true;
+            } else if (rc != SQLITE_DONE) {
+                return fail("carried");
+            }
         }
         s = lookup(
             "SELECT parent_tgid, parent_start_ns, parent_comm FROM fork WHERE child_tgid = ?1 AND child_start_ns >= "
@@ -955,6 +985,30 @@ struct JournalExport::Impl {
                     ecs_event(j, "membership", "event", {"process"},
                               {row.how == MembershipHow::move ? "change" : "info"});
                 });
+                return Ok{};
+            }
+            case ChainTable::carried: {
+                const CarriedRow c = carried_row(st);
+                ProcEntry& p = create(run, c.proc.tgid, static_cast<int64_t>(c.proc.start_ns));
+                apply_carried(run, p, c);
+                process_line(
+                    "carried", run, batch, c.time_ns, p,
+                    [&](JsonOut& j) {
+                        j.str("source", c.source);
+                        j.num("from_batch", c.from_batch);
+                        j.num("uid", c.uid);
+                        j.num("gid", c.gid);
+                        j.num("euid", c.euid);
+                        j.num("parent_tgid", c.parent.tgid);
+                        j.num("parent_start_ns", static_cast<int64_t>(c.parent.start_ns));
+                        j.str("parent_source", c.parent_source);
+                        j.bytes("cgroup_path", c.cgroup_path);
+                        j.bytes("nodename", c.nodename);
+                    },
+                    [&](JsonOut& j) {
+                        process_ecs(j, run, p);
+                        ecs_event(j, "carried", "state", {"process"}, {"info"});
+                    });
                 return Ok{};
             }
         }

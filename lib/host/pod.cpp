@@ -296,8 +296,10 @@ std::optional<PodInfo> find_pod_log_dir(const std::string& kube_root, std::strin
     return found;
 }
 
-PodResolver::PodResolver(std::string kube_root, std::chrono::milliseconds rescan_interval)
-    : kube_root_(std::move(kube_root)), rescan_interval_(rescan_interval) {}
+PodResolver::PodResolver(std::string kube_root, std::chrono::milliseconds rescan_interval, size_t max_entries)
+    : kube_root_(std::move(kube_root)),
+      rescan_interval_(rescan_interval),
+      max_entries_(std::max<size_t>(max_entries, 1)) {}
 
 std::optional<PodInfo> PodResolver::resolve(std::string_view pod_uid) {
     std::optional<std::string> uid = canonical_uid(pod_uid, '-');
@@ -310,18 +312,23 @@ std::optional<PodInfo> PodResolver::resolve(std::string_view pod_uid) {
         if (now - miss->second < rescan_interval_) return std::nullopt;
     }
 
-    rescan();
+    rescan(*uid);
     if (auto hit = known_.find(*uid); hit != known_.end()) {
         last_miss_.erase(*uid);
         return hit->second;
     }
+    if (cached() >= max_entries_) last_miss_.clear();
     last_miss_[*uid] = now;
     return std::nullopt;
 }
 
 // One scan learns every pod on the node, so the other uids we are about to
 // be asked for are usually already known.
-void PodResolver::rescan() {
+void PodResolver::rescan(const std::string& wanted) {
+    if (cached() >= max_entries_) {
+        known_.clear();
+        last_miss_.clear();
+    }
     for_each_pod_log_dir(kube_root_, [&](const std::string& dir_name) {
         std::size_t sep = dir_name.rfind('_');
         if (sep == std::string::npos) return false;
@@ -329,6 +336,8 @@ void PodResolver::rescan() {
         // Only canonical uids: the cache is keyed by exactly what resolve() looks up.
         std::optional<std::string> canonical = canonical_uid(uid_part, '-');
         if (!canonical || *canonical != uid_part) return false;
+        // Up to the bound, and the pod asked for whatever the bound.
+        if (cached() + 1 >= max_entries_ && uid_part != wanted) return false;
         if (std::optional<PodInfo> info = parse_log_dir_name(dir_name, uid_part)) {
             known_.try_emplace(info->uid, std::move(*info));
         }

@@ -50,15 +50,21 @@ std::optional<PodInfo> find_pod_log_dir(const std::string& kube_root, std::strin
 // rescan_interval per uid, because pods keep starting while we record.
 class PodResolver {
 public:
-    explicit PodResolver(std::string kube_root, std::chrono::milliseconds rescan_interval = std::chrono::seconds(1));
+    // At most max_entries pods are kept, found and missed alike (man
+    // lineage-record(1), LIMITS): past it, the cache starts again, and a
+    // pod asked for again costs one more scan of the directory.
+    explicit PodResolver(std::string kube_root, std::chrono::milliseconds rescan_interval = std::chrono::seconds(1),
+                         size_t max_entries = 16'384);
 
     std::optional<PodInfo> resolve(std::string_view pod_uid);
+    size_t cached() const { return known_.size() + last_miss_.size(); }
 
 private:
-    void rescan();
+    void rescan(const std::string& wanted);
 
     std::string kube_root_;
     std::chrono::milliseconds rescan_interval_;
+    size_t max_entries_;
     std::unordered_map<std::string, PodInfo> known_;
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> last_miss_;
 };

@@ -416,6 +416,15 @@ std::string best_cgroup_path(const ProcCgroup& cgroup) {
     return cgroup.unified;
 }
 
+bool process_started_at(const std::string& proc_root, uint32_t tgid, uint64_t start_ticks) {
+    const std::string dir = proc_root + "/" + std::to_string(tgid);
+    if (::access(dir.c_str(), F_OK) != 0) return errno != ENOENT;
+    auto text = read_file(AT_FDCWD, (dir + "/stat").c_str(), 4096);
+    if (!text) return ::access(dir.c_str(), F_OK) == 0 || errno != ENOENT;
+    auto stat = parse_proc_stat(*text);
+    return !stat || stat->start_ticks == start_ticks;
+}
+
 std::string read_boot_id(const std::string& proc_root) {
     const std::string path = proc_root + "/sys/kernel/random/boot_id";
     auto text = read_file(AT_FDCWD, path.c_str(), 4096);

@@ -76,6 +76,12 @@ std::string best_cgroup_path(const ProcCgroup& cgroup);
 // string if it cannot be read.
 std::string read_boot_id(const std::string& proc_root = "/proc");
 
+// Whether process `tgid` that started at clock tick `start_ticks` still
+// runs: its /proc entry is there with that start (a reused PID has
+// another). True when it cannot tell (/proc unreadable): the caller drops
+// only what is surely gone.
+bool process_started_at(const std::string& proc_root, uint32_t tgid, uint64_t start_ticks);
+
 // sysconf(_SC_CLK_TCK), the unit of ProcStat::start_ticks. Falls back to 100
 // (USER_HZ on every Linux architecture we run on) if sysconf fails, so a
 // caller dividing by it never divides by zero or by -1.

@@ -259,6 +259,30 @@ private:
             r.comm = bytes_of(m, "comm");
             return row(w_.add_membership(r));
         }
+        if (kind == "carried") {
+            const json& p = j.at("process");
+            const json& c = j.at("carried");
+            CarriedRow r;
+            r.time_ns = time_ns;
+            r.proc = proc_of(p);
+            r.nspid = static_cast<uint32_t>(i64(p, "nspid"));
+            r.uid = static_cast<uint32_t>(i64(c, "uid"));
+            r.gid = static_cast<uint32_t>(i64(c, "gid"));
+            r.euid = static_cast<uint32_t>(i64(c, "euid"));
+            r.parent = {static_cast<uint32_t>(i64(c, "parent_tgid")), static_cast<uint64_t>(i64(c, "parent_start_ns"))};
+            r.parent_source = str(c, "parent_source");
+            r.comm = bytes_of(p, "comm");
+            r.binary = bytes_of(p, "binary");
+            r.argv = argv_of(p);
+            r.cgroup_path = bytes_of(c, "cgroup_path");
+            r.pod_uid = pod_uid_of(j);
+            r.nodename = bytes_of(c, "nodename");
+            r.source = str(c, "source");
+            if (r.source != "exec" && r.source != "fork" && r.source != "snapshot")
+                throw std::runtime_error("carried.source is not exec, fork or snapshot");
+            r.from_batch = i64(c, "from_batch");
+            return row(w_.add_carried(r));
+        }
         if (kind == "loss") {
             const json& l = j.at("loss");
             return row(w_.add_loss(i64(l, "from_ns"), i64(l, "to_ns"), i64(l, "count"), str(l, "reason")));

@@ -34,6 +34,8 @@ const char* table_name(ChainTable t) {
             return "cgroups";
         case ChainTable::memberships:
             return "memberships";
+        case ChainTable::carried:
+            return "carried";
     }
     return "?";
 }

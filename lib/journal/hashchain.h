@@ -44,8 +44,9 @@ enum class ChainTable : uint8_t {
     prunes = 11,       // schema version 2
     cgroups = 12,      // schema version 3
     memberships = 13,  // schema version 3
+    carried = 14,      // schema version 4
 };
-inline constexpr size_t kChainTableCount = 13;
+inline constexpr size_t kChainTableCount = 14;
 // Tables of the first encoding: a link always names them, with their row
 // count even when it is 0. Later tables appear in a link only when the batch
 // holds rows of theirs, so a batch without such rows hashes exactly as it did
@@ -101,6 +102,9 @@ constexpr const char* chain_columns(ChainTable t) {
         case ChainTable::memberships:
             return "time_ns, tgid, start_ns, nspid, how, hierarchy, cgroup_id, pod_uid, uts_ns, by_tgid, by_start_ns, "
                    "comm";
+        case ChainTable::carried:
+            return "time_ns, tgid, start_ns, nspid, uid, gid, euid, parent_tgid, parent_start_ns, parent_source, comm, "
+                   "binary, argv, cgroup_path, pod_uid, nodename, source, from_batch";
     }
     return "";
 }

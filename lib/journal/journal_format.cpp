@@ -30,6 +30,8 @@ int64_t version_added(ChainTable t) {
         case ChainTable::cgroups:
         case ChainTable::memberships:
             return 3;
+        case ChainTable::carried:
+            return 4;
         default:
             return 1;
     }

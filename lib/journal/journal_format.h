@@ -19,7 +19,7 @@ namespace lineage {
 inline constexpr const char* kDefaultJournal = "/var/lib/lineage/journal.db";
 
 // The version this build writes; it reads every version from the oldest.
-inline constexpr int64_t kJournalSchemaVersion = 3;
+inline constexpr int64_t kJournalSchemaVersion = 4;
 inline constexpr int64_t kOldestJournalSchemaVersion = 1;
 // Page size of a new journal (JournalWriter::open says why).
 inline constexpr int64_t kJournalPageSize = 4096;
@@ -34,7 +34,7 @@ Status check_journal(Database& db, const std::string& path);
 Status check_sqlite_header(const std::string& path);
 
 // The schema version that added a table: prunes came in 2, cgroups and
-// memberships in 3, the others are version 1's. By name (sqlite_schema's
+// memberships in 3, carried in 4, the others are version 1's. By name (sqlite_schema's
 // tbl_name) for the schema check; 1 for a name that is no chain table.
 int64_t version_added(ChainTable t);
 int64_t version_added(std::string_view name);

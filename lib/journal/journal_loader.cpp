@@ -302,6 +302,7 @@ private:
     }
 
     bool has_memberships() const { return table_in_version(ChainTable::memberships, version_); }
+    bool has_carried() const { return table_in_version(ChainTable::carried, version_); }
 
     // The pod of a row with a pod_uid column: its container is its cgroup
     // path's, when that path names the same pod.
@@ -401,6 +402,14 @@ private:
         model_.add_membership(run->boot_id, row, pod);
         return Ok{};
     }
+    // After the process's other rows (Model::add_carried).
+    void on_carried(Stmt& s) {
+        const RunRange* run = range_of(s.int64(0));
+        if (!run) return void(++orphan_rows_);
+        CarriedRow row = carried_row(s);
+        const PodRef pod = pod_ref(row.pod_uid, row.cgroup_path);
+        model_.add_carried(run->boot_id, row, pod);
+    }
     void on_exit(Stmt& s) {
         const RunRange* run = range_of(s.int64(0));
         if (!run) return void(++orphan_rows_);
@@ -439,6 +448,9 @@ private:
             });
             if (!st) return st;
             if (!row_status) return row_status;
+        }
+        if (has_carried()) {
+            if (auto st = scan(ChainTable::carried, &JournalLoader::on_carried); !st) return st;
         }
         return orphans_check();
     }
@@ -516,6 +528,17 @@ private:
             if (!st) return st;
             if (!row_status) return row_status;
         }
+        if (has_carried()) {
+            st =
+                each("carried",
+                     fmt::format("SELECT {} FROM carried INDEXED BY carried_by_proc WHERE tgid = ?1 AND start_ns >= ?2 "
+                                 "AND start_ns < ?3",
+                                 select_list(ChainTable::carried)),
+                     {tgid, lo, hi}, [&](Stmt& s) {
+                         if (same_boot(s)) on_carried(s);
+                     });
+            if (!st) return st;
+        }
 
         const Process* p = model_.find(key);
         if (p && p->parent) {
@@ -576,6 +599,11 @@ private:
             auto st = each("memberships",
                            "SELECT batch, start_ns FROM memberships INDEXED BY memberships_by_proc WHERE tgid = ?1 AND "
                            "how != 'alive'",
+                           {p}, add);
+            if (!st) return st;
+        }
+        if (has_carried()) {
+            auto st = each("carried", "SELECT batch, start_ns FROM carried INDEXED BY carried_by_proc WHERE tgid = ?1",
                            {p}, add);
             if (!st) return st;
         }

@@ -2,9 +2,12 @@
 // should end, and the prune itself (JournalWriter::prune_through). Retention
 // (retention.h) decides when.
 #include <cstring>
+#include <map>
+#include <utility>
 
 #include <fmt/format.h>
 
+#include "journal_rows.h"
 #include "journal_writer.h"
 
 namespace lineage {
@@ -142,9 +145,205 @@ Result<int64_t> last_rowid_through(Database& db, const char* table, int64_t thro
     }
     return lo;
 }
+
+// What a prune knows of one live process from the rows it is about to
+// delete.
+struct Identity {
+    CarriedRow row;            // the newest image seen so far, as a carried row
+    int64_t image_batch = -1;  // its batch; -1: only a fork seen (no image)
+    bool precise = false;      // row.proc.start_ns is the kernel's, not a tick
+    bool parent_from_fork = false;
+    int64_t snapshot_batch = 0;  // the snapshot row's batch, to resolve its ppid
+};
 }  // namespace
 
-Result<PruneResult> JournalWriter::prune_through(int64_t through_batch, const std::string& reason, int64_t now_ns) {
+Result<int64_t> JournalWriter::carry_forward(int64_t through_batch, const LiveProcesses& live) {
+    const int64_t tick = live.ns_per_tick > 0 ? live.ns_per_tick : 1;
+    const ChainTable identity_tables[] = {ChainTable::snapshot, ChainTable::fork, ChainTable::exec,
+                                          ChainTable::carried};
+    std::map<ChainTable, int64_t> last;
+    for (ChainTable t : identity_tables) {
+        auto l = last_rowid_through(db_, table_name(t), through_batch);
+        if (!l) return l.error();
+        last[t] = *l;
+    }
+    // (tgid, start tick) -> what the deleted rows say. Only the rows about
+    // to be deleted are read (a prune's chunk), not the live processes'
+    // rows elsewhere: the cost is that of the prune itself.
+    std::map<std::pair<uint32_t, int64_t>, Identity> found;
+    auto entry = [&](uint32_t tgid, int64_t start_ns, bool precise) -> Identity& {
+        Identity& id = found[{tgid, start_ns / tick}];
+        if (id.row.proc.tgid == 0 || (precise && !id.precise)) {
+            id.row.proc = ProcRef{tgid, static_cast<uint64_t>(start_ns)};
+            id.precise = precise;
+        }
+        return id;
+    };
+    auto read_error = [&](ChainTable t) {
+        return Error{fmt::format("cannot read {}: {}", table_name(t), db_.errmsg()), sqlite3_errcode(db_.get())};
+    };
+    // Each table's deleted rows in rowid (so batch) order: a later row of a
+    // process replaces an earlier one's image.
+    auto scan = [&](ChainTable t, int tgid_col, int start_col, auto&& on_row) -> Status {
+        if (last[t] == 0) return Ok{};
+        auto rows = db_.prepare(
+            fmt::format("SELECT {} FROM {} WHERE rowid <= ?1 ORDER BY rowid", select_list(t), table_name(t)));
+        if (!rows) return read_error(t);
+        rows->bind(1, last[t]);
+        int rc;
+        while ((rc = rows->step()) == SQLITE_ROW) {
+            const auto tgid = static_cast<uint32_t>(rows->int64(tgid_col));
+            const int64_t start = rows->int64(start_col);
+            if (live.contains(tgid, start)) on_row(*rows, tgid, start);
+        }
+        if (rc != SQLITE_DONE) return read_error(t);
+        return Ok{};
+    };
+    auto take_image = [](Identity& id, int64_t batch, const char* source) {
+        if (batch < id.image_batch) return false;
+        id.image_batch = batch;
+        id.row.source = source;
+        id.row.from_batch = batch;
+        return true;
+    };
+    Status st = scan(ChainTable::snapshot, col<ChainTable::snapshot>("tgid"), col<ChainTable::snapshot>("start_ns"),
+                     [&](Stmt& s, uint32_t tgid, int64_t start) {
+                         Identity& id = entry(tgid, start, false);
+                         const SnapshotRow r = snapshot_row(s);
+                         if (!take_image(id, s.int64(0), "snapshot")) return;
+                         id.snapshot_batch = s.int64(0);
+                         id.row.time_ns = r.time_ns;
+                         id.row.nspid = r.nspid;
+                         id.row.uid = r.uid;
+                         id.row.gid = r.gid;
+                         id.row.euid = r.euid;
+                         id.row.comm = r.comm;
+                         id.row.binary = r.exe;
+                         id.row.argv = r.argv;
+                         id.row.cgroup_path = r.cgroup_path;
+                         id.row.pod_uid = s.text(col<ChainTable::snapshot>("pod_uid"));
+                         id.row.nodename = r.nodename;
+                         if (!id.parent_from_fork) {
+                             id.row.parent = ProcRef{r.ppid, 0};  // its start: below
+                             id.row.parent_source = r.ppid != 0 ? "snapshot" : "";
+                         }
+                     });
+    if (!st) return st.error();
+    st = scan(ChainTable::fork, col<ChainTable::fork>("child_tgid"), col<ChainTable::fork>("child_start_ns"),
+              [&](Stmt& s, uint32_t tgid, int64_t start) {
+                  Identity& id = entry(tgid, start, true);
+                  const ForkEvent e = fork_row(s);
+                  id.row.parent = e.parent;
+                  id.row.parent_source = "fork";
+                  id.parent_from_fork = true;
+                  if (id.image_batch >= 0) return;
+                  // A child runs its parent's image until it execs.
+                  id.row.source = "fork";
+                  id.row.from_batch = s.int64(0);
+                  id.row.time_ns = static_cast<int64_t>(e.time_ns);
+                  id.row.comm = e.parent_comm;
+              });
+    if (!st) return st.error();
+    auto exec_like = [&](Identity& id, int64_t batch, const char* source, int64_t time_ns, uint32_t nspid, uint32_t uid,
+                         uint32_t gid, uint32_t euid, ProcRef parent, std::string parent_source, std::string comm,
+                         std::string binary, std::string argv, std::string cgroup_path, std::string pod_uid,
+                         std::string nodename) {
+        if (!take_image(id, batch, source)) return;
+        id.row.time_ns = time_ns;
+        id.row.nspid = nspid;
+        id.row.uid = uid;
+        id.row.gid = gid;
+        id.row.euid = euid;
+        id.row.comm = std::move(comm);
+        id.row.binary = std::move(binary);
+        id.row.argv = std::move(argv);
+        id.row.cgroup_path = std::move(cgroup_path);
+        id.row.pod_uid = std::move(pod_uid);
+        id.row.nodename = std::move(nodename);
+        if (!id.parent_from_fork) {
+            id.row.parent = parent;
+            id.row.parent_source = std::move(parent_source);
+        }
+    };
+    st = scan(ChainTable::exec, col<ChainTable::exec>("tgid"), col<ChainTable::exec>("start_ns"),
+              [&](Stmt& s, uint32_t tgid, int64_t start) {
+                  Identity& id = entry(tgid, start, true);
+                  ExecEvent e = exec_row(s);
+                  exec_like(id, s.int64(0), "exec", static_cast<int64_t>(e.time_ns), e.nspid, e.uid, e.gid, e.euid,
+                            e.parent, "exec", std::move(e.comm), std::move(e.binary), std::move(e.argv),
+                            std::move(e.cgroup_path), s.text(col<ChainTable::exec>("pod_uid")), std::move(e.nodename));
+              });
+    if (!st) return st.error();
+    st = scan(ChainTable::carried, col<ChainTable::carried>("tgid"), col<ChainTable::carried>("start_ns"),
+              [&](Stmt& s, uint32_t tgid, int64_t start) {
+                  CarriedRow c = carried_row(s);
+                  // As precise as the row it restated.
+                  Identity& id = entry(tgid, start, c.source != "snapshot");
+                  if (c.source == "fork" && id.image_batch >= 0) return;
+                  if (c.source == "fork") {
+                      id.row.parent = c.parent;
+                      id.row.parent_source = c.parent_source;
+                      id.parent_from_fork = true;
+                      id.row.source = "fork";
+                      id.row.from_batch = c.from_batch;
+                      id.row.time_ns = c.time_ns;
+                      id.row.comm = std::move(c.comm);
+                      return;
+                  }
+                  // The restated row keeps its own kind and batch.
+                  if (s.int64(0) < id.image_batch) return;
+                  if (c.parent_source == "fork") id.parent_from_fork = false;  // the restated one is as good
+                  exec_like(id, s.int64(0), "", c.time_ns, c.nspid, c.uid, c.gid, c.euid, c.parent, c.parent_source,
+                            std::move(c.comm), std::move(c.binary), std::move(c.argv), std::move(c.cgroup_path),
+                            std::move(c.pod_uid), std::move(c.nodename));
+                  id.row.source = c.source;
+                  id.row.from_batch = c.from_batch;
+                  if (c.parent_source == "fork") id.parent_from_fork = true;
+              });
+    if (!st) return st.error();
+    if (found.empty()) return int64_t{0};
+
+    // A process whose identity survives the prune (a later exec, snapshot
+    // or carried row) needs no carried row.
+    auto survives = db_.prepare(
+        "SELECT EXISTS (SELECT 1 FROM exec INDEXED BY exec_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND "
+        "start_ns < ?3 AND rowid > ?4) OR EXISTS (SELECT 1 FROM carried INDEXED BY carried_by_proc WHERE tgid = ?1 "
+        "AND start_ns >= ?2 AND start_ns < ?3 AND rowid > ?5) OR EXISTS (SELECT 1 FROM snapshot INDEXED BY "
+        "snapshot_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3 AND rowid > ?6)");
+    // A snapshot's ppid is a PID of the same snapshot (the run's first batch).
+    auto snapshot_parent =
+        db_.prepare("SELECT start_ns FROM snapshot INDEXED BY snapshot_by_proc WHERE tgid = ?1 AND batch = ?2 LIMIT 1");
+    if (!survives || !snapshot_parent) return Error{fmt::format("cannot read the journal: {}", db_.errmsg())};
+    int64_t carried = 0;
+    for (auto& [key, id] : found) {
+        survives->reset();
+        survives->bind(1, int64_t{key.first});
+        survives->bind(2, key.second * tick);
+        survives->bind(3, key.second * tick + tick);
+        survives->bind(4, last[ChainTable::exec]);
+        survives->bind(5, last[ChainTable::carried]);
+        survives->bind(6, last[ChainTable::snapshot]);
+        if (survives->step() != SQLITE_ROW) return Error{fmt::format("cannot read the journal: {}", db_.errmsg())};
+        if (survives->int64(0) != 0) continue;
+        if (id.row.parent_source == "snapshot" && id.row.parent.tgid != 0 && id.row.parent.start_ns == 0) {
+            snapshot_parent->reset();
+            snapshot_parent->bind(1, int64_t{id.row.parent.tgid});
+            snapshot_parent->bind(2, id.snapshot_batch);
+            int rc = snapshot_parent->step();
+            if (rc == SQLITE_ROW) {
+                id.row.parent.start_ns = static_cast<uint64_t>(snapshot_parent->int64(0));
+            } else if (rc != SQLITE_DONE) {
+                return Error{fmt::format("cannot read snapshot: {}", db_.errmsg())};
+            }
+        }
+        if (auto added = add_carried(id.row); !added) return added.error();
+        ++carried;
+    }
+    return carried;
+}
+
+Result<PruneResult> JournalWriter::prune_through(int64_t through_batch, const std::string& reason, int64_t now_ns,
+                                                 const LiveProcesses& live) {
     if (batch_id_ != 0) return Error{fmt::format("{}: cannot prune with a batch open", path_)};
     auto fail = [&](const std::string& what) -> Error {
         int rc = sqlite3_errcode(db_.get());
@@ -170,6 +369,12 @@ Result<PruneResult> JournalWriter::prune_through(int64_t through_batch, const st
     if (auto st = ensure_batch(); !st) return st.error();
     PruneResult result;
     result.through_batch = through_batch;
+    // Before anything is deleted: the carried rows read the rows that go.
+    if (live.contains) {
+        auto carried = carry_forward(through_batch, live);
+        if (!carried) return fail(carried.error().message);
+        result.carried = *carried;
+    }
     for (size_t i = 0; i < kChainTableCount; ++i) {
         const ChainTable t = table_at(i);
         if (kept_when_pruned(t)) continue;

@@ -132,4 +132,27 @@ MembershipRow membership_row(Stmt& s) {
     return row;
 }
 
+CarriedRow carried_row(Stmt& s) {
+    constexpr ChainTable T = ChainTable::carried;
+    CarriedRow row;
+    row.time_ns = s.int64(col<T>("time_ns"));
+    row.proc = {static_cast<uint32_t>(s.int64(col<T>("tgid"))), static_cast<uint64_t>(s.int64(col<T>("start_ns")))};
+    row.nspid = static_cast<uint32_t>(s.int64(col<T>("nspid")));
+    row.uid = static_cast<uint32_t>(s.int64(col<T>("uid")));
+    row.gid = static_cast<uint32_t>(s.int64(col<T>("gid")));
+    row.euid = static_cast<uint32_t>(s.int64(col<T>("euid")));
+    row.parent = {static_cast<uint32_t>(s.int64(col<T>("parent_tgid"))),
+                  static_cast<uint64_t>(s.int64(col<T>("parent_start_ns")))};
+    row.parent_source = s.text(col<T>("parent_source"));
+    row.comm = s.blob(col<T>("comm"));
+    row.binary = s.blob(col<T>("binary"));
+    row.argv = s.blob(col<T>("argv"));
+    row.cgroup_path = s.blob(col<T>("cgroup_path"));
+    row.pod_uid = s.text(col<T>("pod_uid"));
+    row.nodename = s.blob(col<T>("nodename"));
+    row.source = s.text(col<T>("source"));
+    row.from_batch = s.int64(col<T>("from_batch"));
+    return row;
+}
+
 }  // namespace lineage

@@ -41,5 +41,6 @@ ExitEvent exit_row(Stmt& s);
 ConnectEvent connect_row(Stmt& s);
 CgroupRow cgroup_row(Stmt& s);
 MembershipRow membership_row(Stmt& s);
+CarriedRow carried_row(Stmt& s);
 
 }  // namespace lineage

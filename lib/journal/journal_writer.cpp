@@ -455,6 +455,30 @@ Status JournalWriter::add_membership(const MembershipRow& r) {
     return insert_row();
 }
 
+Status JournalWriter::add_carried(const CarriedRow& r) {
+    if (auto st = ensure_batch(); !st) return st;
+    Row(enc_, ChainTable::carried)
+        .integer(r.time_ns)
+        .integer(int64_t{r.proc.tgid})
+        .integer(static_cast<int64_t>(r.proc.start_ns))
+        .integer(int64_t{r.nspid})
+        .integer(int64_t{r.uid})
+        .integer(int64_t{r.gid})
+        .integer(int64_t{r.euid})
+        .integer(int64_t{r.parent.tgid})
+        .integer(static_cast<int64_t>(r.parent.start_ns))
+        .text(r.parent_source)
+        .blob(r.comm)
+        .blob(r.binary)
+        .blob(r.argv)
+        .blob(r.cgroup_path)
+        .text(r.pod_uid)
+        .blob(r.nodename)
+        .text(r.source)
+        .integer(r.from_batch);
+    return insert_row();
+}
+
 Status JournalWriter::add_snapshot(const SnapshotRow& r, std::string_view pod_uid) {
     if (auto st = ensure_batch(); !st) return st;
     Row(enc_, ChainTable::snapshot)

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -41,6 +42,17 @@ struct PruneResult {
     int64_t through_batch = 0;  // batches 1 .. through_batch are gone now
     int64_t rows = 0;           // event rows deleted
     int64_t batch_id = 0;       // batch the prune row was committed in
+    int64_t carried = 0;        // carried rows written for processes still running
+};
+
+// The processes still running, as the recorder knows them (seen to start,
+// not seen to exit): a prune writes their identity again (table carried)
+// before it deletes the rows that hold it, so that trees after the prune
+// still reach them. Identity is compared at /proc's clock-tick precision,
+// as everywhere: a process of the snapshot has only its tick.
+struct LiveProcesses {
+    int64_t ns_per_tick = 10'000'000;
+    std::function<bool(uint32_t tgid, int64_t start_ns)> contains;
 };
 
 // The last committed batch: what a recorder publishes as an anchor.
@@ -86,6 +98,9 @@ public:
     // membership row naming it), and a process in a cgroup.
     Status add_cgroup(const CgroupRow& row);
     Status add_membership(const MembershipRow& row);
+    // Schema version 4: a process's identity carried over a prune
+    // (prune_through writes them; import copies them).
+    Status add_carried(const CarriedRow& row);
     // Joins the open batch, or commits a batch of its own at once: a clock
     // sample never waits in an open transaction for events that may not come.
     Status add_clock_sample(int64_t boot_ns, int64_t wall_ns);
@@ -114,7 +129,11 @@ public:
     Result<int64_t> prune_point(int64_t max_rows, std::optional<int64_t> cutoff_wall_ns = std::nullopt);
     // Deletes the batches up to through_batch and their event rows,
     // and commits a prune row as a batch of its own. No batch may be open.
-    Result<PruneResult> prune_through(int64_t through_batch, const std::string& reason, int64_t now_ns);
+    // Each process of `live` whose newest identity row (exec, carried,
+    // snapshot, or a fork for one that never exec'd) is among the deleted
+    // rows gets a carried row in the prune's batch first.
+    Result<PruneResult> prune_through(int64_t through_batch, const std::string& reason, int64_t now_ns,
+                                      const LiveProcesses& live = {});
 
     // For tests: the connection (e.g. to set max_page_count, a disk that is
     // full at a chosen size).
@@ -178,6 +197,8 @@ private:
     // Brings clock_ up to date with the committed runs and clock_samples
     // rows (journal_prune.cpp).
     Status update_clock();
+    // The carried rows of a prune through `through_batch` (journal_prune.cpp).
+    Result<int64_t> carry_forward(int64_t through_batch, const LiveProcesses& live);
 
     std::string path_;
     Database db_;
@@ -190,7 +211,7 @@ private:
     static constexpr size_t kRowsPerInsert = 16;
     static constexpr bool inserted_in_groups(ChainTable t) {
         return t == ChainTable::snapshot || t == ChainTable::fork || t == ChainTable::exec || t == ChainTable::exit ||
-               t == ChainTable::connect || t == ChainTable::memberships;
+               t == ChainTable::connect || t == ChainTable::memberships || t == ChainTable::carried;
     }
     struct TableInserts {
         Stmt one;                  // INSERT of one row

@@ -4,7 +4,8 @@
 
 namespace lineage {
 
-Result<std::optional<PruneResult>> Retention::step(JournalWriter& writer, int64_t now_ns, int64_t now_wall_ns) {
+Result<std::optional<PruneResult>> Retention::step(JournalWriter& writer, int64_t now_ns, int64_t now_wall_ns,
+                                                   const LiveProcesses& live) {
     behind_ = false;
     if (options_.retain_ns > 0) {
         const int64_t cutoff = now_wall_ns - options_.retain_ns;
@@ -20,7 +21,7 @@ Result<std::optional<PruneResult>> Retention::step(JournalWriter& writer, int64_
             if (*through == 0) {
                 over_age_ = false;  // down to retain_ns
             } else {
-                auto pruned = writer.prune_through(*through, "retain", now_ns);
+                auto pruned = writer.prune_through(*through, "retain", now_ns, live);
                 if (!pruned) return pruned.error();
                 behind_ = true;  // there may be more that is too old
                 return std::optional<PruneResult>(*pruned);
@@ -53,7 +54,7 @@ Result<std::optional<PruneResult>> Retention::step(JournalWriter& writer, int64_
                 cannot_meet_size_ = *used > options_.max_bytes;
                 return std::optional<PruneResult>();
             }
-            auto pruned = writer.prune_through(*through, "max-size", now_ns);
+            auto pruned = writer.prune_through(*through, "max-size", now_ns, live);
             if (!pruned) return pruned.error();
             behind_ = true;
             return std::optional<PruneResult>(*pruned);

@@ -40,7 +40,9 @@ public:
 
     // At most one prune. Call with no batch open. Returns what was pruned,
     // or nothing. `behind()` says whether another step is due at once.
-    Result<std::optional<PruneResult>> step(JournalWriter& writer, int64_t now_ns, int64_t now_wall_ns);
+    // The processes of `live` keep their identity (JournalWriter::prune_through).
+    Result<std::optional<PruneResult>> step(JournalWriter& writer, int64_t now_ns, int64_t now_wall_ns,
+                                            const LiveProcesses& live = {});
     bool behind() const { return behind_; }
     // Set when the size limit cannot be met by pruning (everything but the
     // last batch is gone): the caller says so once.

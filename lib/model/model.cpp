@@ -208,6 +208,47 @@ void Model::add_membership(const std::string& boot_id, const MembershipRow& row,
     p.pod_entries.push_back(PodEntry{row.time_ns, kind, pod, by});
 }
 
+void Model::add_carried(const std::string& boot_id, const CarriedRow& row, const PodRef& pod) {
+    auto key = key_for(boot_id, row.proc.tgid, static_cast<int64_t>(row.proc.start_ns));
+    const bool precise = row.source != "snapshot";
+    Process& p = get(key, row.proc.tgid, static_cast<int64_t>(row.proc.start_ns), precise);
+    const bool has_image = std::any_of(p.execs.begin(), p.execs.end(), [&](const ExecImage& i) {
+        return i.time_ns == row.time_ns || !i.from_snapshot;
+    });
+    const bool has_parent = p.parent_source != ParentSource::none;
+    if (row.source != "fork" && !has_image) {
+        p.carried_forward = true;
+        ExecImage img;
+        img.time_ns = row.time_ns;
+        img.from_snapshot = row.source == "snapshot";
+        img.binary = row.binary;
+        img.args = split_argv(row.argv);
+        img.uid = row.uid;
+        img.gid = row.gid;
+        img.euid = row.euid;
+        p.execs.push_back(std::move(img));
+        if (row.nspid != 0) p.nspid = row.nspid;
+        p.comm = row.comm;
+        if (p.cgroup_path.empty()) p.cgroup_path = row.cgroup_path;
+        if (p.nodename.empty()) p.nodename = row.nodename;
+        if (!pod.uid.empty()) {
+            p.pod_entries.push_back(PodEntry{row.time_ns, PodEntryKind::alive, pod, std::nullopt});
+        }
+    }
+    if (!has_parent) {
+        p.carried_forward = true;
+        if (p.comm.empty()) p.comm = row.comm;
+        p.ppid = row.parent.tgid;
+        if (row.parent.tgid != 0 && row.parent.start_ns != 0) {
+            p.parent = key_for(boot_id, row.parent.tgid, static_cast<int64_t>(row.parent.start_ns));
+            p.parent_source = row.parent_source == "fork"   ? ParentSource::fork
+                              : row.parent_source == "exec" ? ParentSource::exec
+                                                            : ParentSource::snapshot;
+            p.parent_start_ns = static_cast<int64_t>(row.parent.start_ns);
+        }
+    }
+}
+
 void Model::add_exit(const std::string& boot_id, const ExitEvent& e) {
     auto key = key_for(boot_id, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
     Process& p = get(key, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns), true);

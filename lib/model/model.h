@@ -115,6 +115,9 @@ struct Process {
     std::optional<ExitInfo> exit;
     std::vector<ConnectInfo> connects;
     bool in_snapshot = false;
+    // Known only from a carried row: retention deleted the rows that said
+    // how it started, while it still ran (schema/journal.sql, carried).
+    bool carried_forward = false;
     // Every row that puts it in a pod's cgroup, in time order (Model::finish()).
     std::vector<PodEntry> pod_entries;
     std::vector<ProcessKey> children;  // filled by Model::finish()
@@ -203,6 +206,11 @@ public:
     // cgroup's row (empty when that row is missing).
     void add_membership(const std::string& boot_id, const MembershipRow& row, const PodRef& pod);
     void add_exit(const std::string& boot_id, const ExitEvent& e);
+    // A carried row: the process's image and parent as a row that retention
+    // deleted said. Load it after the process's other rows: it counts only
+    // when they do not say as much (a copy of the journal from before the
+    // prune), and only then marks the process carried_forward.
+    void add_carried(const std::string& boot_id, const CarriedRow& row, const PodRef& pod = {});
     void add_connect(const std::string& boot_id, const ConnectEvent& e);
     void add_loss(const LossRecord& loss);
     void add_prune(const PruneRecord& prune) { prunes_.push_back(prune); }

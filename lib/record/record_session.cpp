@@ -231,6 +231,9 @@ private:
     std::string stop_reason_ = "signal";
     bool drops_unreadable_ = false;
     int64_t last_retention_ns_ = 0;
+    // How often the live set is checked against /proc (Recorder::drop_exited).
+    static constexpr int64_t kLiveSweepNs = 600'000'000'000;
+    int64_t last_live_sweep_ns_ = 0;
     bool said_size_unmet_ = false;
 };
 
@@ -395,6 +398,7 @@ Status Session::open() {
     uname(&uts);
     recorder_options.host_node = uts.nodename;
     recorder_options.cgroup1_hierarchy = cgroup1_ ? cgroup1_->hierarchy : 0;
+    recorder_options.ns_per_tick = 1'000'000'000 / std::max<long>(clock_ticks_per_second(), 1);
     auto namer = [this](const std::string& uid) { return name_pod(pods_, uid); };
     auto notify = [this](const std::string& line) { say("lineage: " + line); };
     recorder_.emplace(*writer_, recorder_options, namer, notify);
@@ -497,6 +501,13 @@ void Session::record() {
         }
         status_ = recorder_->maybe_commit(now);
         if (!status_) break;
+        if (now - last_live_sweep_ns_ >= kLiveSweepNs) {
+            // The live set forgets the processes whose exits were lost.
+            recorder_->drop_exited([this](uint32_t tgid, uint64_t start_tick) {
+                return process_started_at(options_.proc_root, tgid, start_tick);
+            });
+            last_live_sweep_ns_ = now;
+        }
         if (retention_.enabled() && !recorder_->storage_down() &&
             (retention_.behind() || now - last_retention_ns_ >= 1'000'000'000)) {
             status_ = retention_step(now);
@@ -572,7 +583,7 @@ Status Session::retention_step(int64_t now_ns) {
     if (recorder_->storage_down()) return Ok{};
     if (auto st = recorder_->commit(now_ns); !st) return st;
     if (recorder_->storage_down()) return Ok{};
-    auto pruned = retention_.step(*writer_, now_ns, wall_now_ns());
+    auto pruned = retention_.step(*writer_, now_ns, wall_now_ns(), recorder_->live_processes());
     if (!pruned) {
         // A prune that fails changes nothing (one transaction); a full
         // disk is the recorder's to ride out, anything else stops.
@@ -583,8 +594,10 @@ Status Session::retention_step(int64_t now_ns) {
         return pruned.error();
     }
     if (*pruned && options_.verbose) {
-        say(fmt::format("lineage: retention: pruned batches through {} ({} event rows) in batch {}",
-                        (*pruned)->through_batch, (*pruned)->rows, (*pruned)->batch_id));
+        say(fmt::format(
+            "lineage: retention: pruned batches through {} ({} event rows) in batch {}, {} running processes "
+            "carried forward",
+            (*pruned)->through_batch, (*pruned)->rows, (*pruned)->batch_id, (*pruned)->carried));
     }
     if (retention_.cannot_meet_size() && !said_size_unmet_) {
         say(

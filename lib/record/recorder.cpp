@@ -45,7 +45,10 @@ Status Recorder::on_record(const void* data, size_t size, int64_t now_ns) {
     const int64_t t = std::min(event_time(*event), now_ns);
     if (down_) {
         // What the node does goes on: a process that ends is no pod's any more.
-        if (const auto* x = std::get_if<ExitEvent>(&*event)) forget(ProcKey{x->proc.tgid, x->proc.start_ns});
+        if (const auto* x = std::get_if<ExitEvent>(&*event)) {
+            forget(ProcKey{x->proc.tgid, x->proc.start_ns});
+            note_gone(x->proc.tgid, x->proc.start_ns);
+        }
         ++stats_.lost;
         ++stats_.journal_write;
         count_unstored(1, t, t);
@@ -78,6 +81,7 @@ Status Recorder::write_event(const Event& event) {
                 return on_move(e);
             } else if constexpr (std::is_same_v<T, ExitEvent>) {
                 forget(ProcKey{e.proc.tgid, e.proc.start_ns});
+                note_gone(e.proc.tgid, e.proc.start_ns);
                 return writer_.add(event, kNoPod);
             } else {
                 return writer_.add(event, kNoPod);
@@ -87,8 +91,22 @@ Status Recorder::write_event(const Event& event) {
 }
 
 void Recorder::learn_cgroup(uint32_t hierarchy, uint64_t id, const std::string& path) {
-    auto [it, inserted] = cgroups_.try_emplace(CgroupKey{hierarchy, id});
-    if (!inserted) return;  // a repeat (the probes' map forgot it): ids are not reused within a boot
+    const CgroupKey key{hierarchy, id};
+    auto [it, inserted] = cgroups_.try_emplace(key);
+    if (!inserted) {
+        // A repeat (the probes' map forgot it): ids are not reused within a boot.
+        cgroup_use_.splice(cgroup_use_.end(), cgroup_use_, it->second.use);
+        return;
+    }
+    it->second.use = cgroup_use_.insert(cgroup_use_.end(), key);
+    if (cgroups_.size() > std::max<size_t>(options_.max_cgroups, 1)) {
+        // The least recently used goes. Its cgroups row, if written, stays in
+        // the journal; learnt again, it is written again.
+        const CgroupKey old = cgroup_use_.front();
+        cgroup_use_.pop_front();
+        cgroups_.erase(old);
+        std::erase(batch_cgroups_, old);
+    }
     it->second.path = path;
     if (auto kube = parse_kube_cgroup(path)) {
         it->second.pod_uid = kube->pod_uid;
@@ -96,13 +114,30 @@ void Recorder::learn_cgroup(uint32_t hierarchy, uint64_t id, const std::string& 
     }
 }
 
-const Recorder::CgroupInfo* Recorder::cgroup(const CgroupKey& key) const {
+const Recorder::CgroupInfo* Recorder::cgroup(const CgroupKey& key) {
     auto it = cgroups_.find(key);
-    return it == cgroups_.end() ? nullptr : &it->second;
+    if (it == cgroups_.end()) return nullptr;
+    cgroup_use_.splice(cgroup_use_.end(), cgroup_use_, it->second.use);
+    return &it->second;
+}
+
+Recorder::PodNaming& Recorder::naming(const std::string& uid) {
+    auto [it, inserted] = names_.try_emplace(uid);
+    if (!inserted) {
+        name_use_.splice(name_use_.end(), name_use_, it->second.use);
+        return it->second.naming;
+    }
+    it->second.use = name_use_.insert(name_use_.end(), uid);
+    if (names_.size() > std::max<size_t>(options_.max_pod_names, 1)) {
+        names_.erase(name_use_.front());
+        name_use_.pop_front();
+    }
+    return it->second.naming;
 }
 
 Status Recorder::on_fork(const ForkEvent& e) {
     if (auto st = writer_.add(e, kNoPod); !st) return st;
+    note_alive(e.child.tgid, e.child.start_ns);
     // The cgroup that puts the child in a pod: v2's, else the followed v1
     // hierarchy's. A cgroup whose record was lost (a full ring) is the
     // forker's, when the forker is in a pod and in that very cgroup.
@@ -152,6 +187,7 @@ Status Recorder::on_exec(const ExecEvent& e) {
         }
     }
     if (auto st = writer_.add(e, pod); !st) return st;
+    note_alive(e.proc.tgid, e.proc.start_ns);
     if (pod.empty()) return Ok{};
     MembershipRow row;
     row.time_ns = static_cast<int64_t>(e.time_ns);
@@ -193,6 +229,7 @@ Status Recorder::on_move(const MoveEvent& e) {
 Status Recorder::ensure_cgroup_row(const CgroupKey& key) {
     auto it = cgroups_.find(key);
     if (it == cgroups_.end() || it->second.written) return Ok{};
+    cgroup_use_.splice(cgroup_use_.end(), cgroup_use_, it->second.use);
     CgroupRow row;
     row.hierarchy = key.hierarchy;
     row.cgroup_id = key.id;
@@ -247,19 +284,54 @@ void Recorder::track(const ProcKey& key, Member member) {
         if (it->second.pod_uid != member.pod_uid) pods_[it->second.pod_uid].members.erase(key);
         it->second = std::move(member);
     } else {
-        if (members_.size() >= kMaxMembers) {
+        if (members_.size() >= options_.max_members) {
             alive_given_up_ = true;
             members_.clear();
             pods_.clear();
             notify(fmt::format(
                 "more than {} processes in pods are tracked (exits lost?): this run writes no more 'alive' rows, "
                 "and queries of its pods read all of their rows",
-                kMaxMembers));
+                options_.max_members));
             return;
         }
         it = members_.emplace(key, std::move(member)).first;
     }
     pods_[it->second.pod_uid].members.insert(key);
+}
+
+// A rolled-back batch leaves the set as it is: the process started (or
+// ended) all the same, and a prune asks only about rows that were committed.
+void Recorder::note_alive(uint32_t tgid, uint64_t start_ns) {
+    const ProcKey key{tgid, start_ns / static_cast<uint64_t>(std::max<int64_t>(options_.ns_per_tick, 1))};
+    if (live_.size() >= options_.max_live && !live_.count(key)) {
+        if (!live_full_said_) {
+            live_full_said_ = true;
+            notify(fmt::format(
+                "more than {} running processes are tracked (exits lost?): retention does not carry the newer ones "
+                "forward until /proc shows some gone",
+                options_.max_live));
+        }
+        return;
+    }
+    live_.insert(key);
+}
+
+size_t Recorder::drop_exited(const std::function<bool(uint32_t tgid, uint64_t start_tick)>& running) {
+    return std::erase_if(live_, [&](const ProcKey& k) { return !running(k.tgid, k.start_ns); });
+}
+
+void Recorder::note_gone(uint32_t tgid, uint64_t start_ns) {
+    live_.erase(ProcKey{tgid, start_ns / static_cast<uint64_t>(std::max<int64_t>(options_.ns_per_tick, 1))});
+}
+
+LiveProcesses Recorder::live_processes() const {
+    LiveProcesses live;
+    live.ns_per_tick = std::max<int64_t>(options_.ns_per_tick, 1);
+    live.contains = [this, tick = live.ns_per_tick](uint32_t tgid, int64_t start_ns) {
+        if (start_ns < 0) return false;
+        return live_.count(ProcKey{tgid, static_cast<uint64_t>(start_ns / tick)}) != 0;
+    };
+    return live;
 }
 
 void Recorder::forget(const ProcKey& key) {
@@ -268,7 +340,9 @@ void Recorder::forget(const ProcKey& key) {
     auto pod = pods_.find(it->second.pod_uid);
     if (pod != pods_.end()) {
         pod->second.members.erase(key);
-        if (pod->second.members.empty() && pod->second.rows_since_alive == 0) pods_.erase(pod);
+        // Its count of rows since the last 'alive' set goes too: a pod whose
+        // last process ended is met again, if ever, as a new one.
+        if (pod->second.members.empty()) pods_.erase(pod);
     }
     members_.erase(it);
 }
@@ -281,15 +355,15 @@ std::string Recorder::pod_hostname(const std::string& nodename, uint32_t uts_ns)
 
 Status Recorder::name_pod(const std::string& uid, const std::string& hostname) {
     if (uid.empty()) return Ok{};
-    auto it = names_.find(uid);
-    if (it != names_.end() && it->second.log_dir) return Ok{};
+    const PodNaming known = naming(uid);
+    if (known.log_dir) return Ok{};
     // The log directory, looked up when the pod is first met and again
     // later (the resolver rescans at most once a second per pod): the
     // kubelet may make it after the pod's first process.
     if (pod_namer_) {
         if (auto name = pod_namer_(uid)) return add_pod_row(uid, name->name, name->namespace_, PodNameSource::log_dir);
     }
-    if (hostname.empty() || (it != names_.end() && it->second.hostname == hostname)) return Ok{};
+    if (hostname.empty() || known.hostname == hostname) return Ok{};
     return add_pod_row(uid, hostname, "", PodNameSource::hostname);
 }
 
@@ -297,12 +371,12 @@ Status Recorder::add_pod_row(const std::string& uid, const std::string& name, co
                              PodNameSource source) {
     if (auto st = writer_.add_pod(uid, name, ns, source); !st) return st;
     // Named once it is in the batch; a rolled-back batch takes it back.
-    PodNaming& naming = names_[uid];
-    batch_names_.emplace_back(uid, naming);
+    PodNaming& n = naming(uid);
+    batch_names_.emplace_back(uid, n);
     if (source == PodNameSource::log_dir) {
-        naming.log_dir = true;
+        n.log_dir = true;
     } else {
-        naming.hostname = name;
+        n.hostname = name;
     }
     return Ok{};
 }
@@ -310,6 +384,7 @@ Status Recorder::add_pod_row(const std::string& uid, const std::string& name, co
 Status Recorder::add_snapshot(const SnapshotRow& row, uint32_t uts_ns) {
     const std::string& pod = pod_uids_.uid_for(row.cgroup_path);
     if (auto st = writer_.add_snapshot(row, pod); !st) return st;
+    note_alive(row.tgid, row.start_ns);
     if (pod.empty()) return Ok{};
     auto [it, inserted] = snapshot_hostnames_.try_emplace(pod, row.start_ns, std::string());
     const std::string hostname = pod_hostname(row.nodename, uts_ns);
@@ -359,7 +434,7 @@ Status Recorder::on_write_error(const Error& error, int64_t now_ns) {
     stats_.journal_write += batch_events_;
     count_unstored(batch_events_, batch_first_event_ns_ < 0 ? now_ns : batch_first_event_ns_, now_ns);
     // Undone newest first, so each pod ends as it was before the batch.
-    for (auto it = batch_names_.rbegin(); it != batch_names_.rend(); ++it) names_[it->first] = it->second;
+    for (auto it = batch_names_.rbegin(); it != batch_names_.rend(); ++it) naming(it->first) = it->second;
     for (const auto& key : batch_cgroups_) {
         if (auto c = cgroups_.find(key); c != cgroups_.end()) c->second.written = false;
     }

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <optional>
 #include <set>
 #include <string>
@@ -50,6 +51,24 @@ struct RecorderOptions {
     // it has processes, whichever is more: a query for a window then reads
     // at most about that many of the pod's rows before the window.
     size_t alive_every_rows = 256;
+    // Nanoseconds per /proc clock tick: a process of the snapshot is known
+    // by its start tick, the same process's exec by its nanoseconds.
+    int64_t ns_per_tick = 10'000'000;
+    // Bounds on what the recorder keeps of what it has seen (man
+    // lineage-record(1), LIMITS). Cgroups it has met, least recently used
+    // going first: more than the probes' own map of reported cgroups holds
+    // (16,384, bpf/lineage.bpf.c), so that the probes forget a cgroup (and
+    // send it again when it is used) before the recorder does.
+    size_t max_cgroups = 65'536;
+    // Pods whose name this run wrote, least recently met going first: a pod
+    // met again after is named again (one more pods row, the same name).
+    size_t max_pod_names = 16'384;
+    // Processes in pods tracked for the 'alive' rows; past it the run
+    // writes no more of them.
+    size_t max_members = 1 << 20;
+    // Processes seen to start and not seen to end (retention carries them
+    // forward); past it, new ones are not tracked.
+    size_t max_live = 1 << 20;
 };
 
 struct RecorderStats {
@@ -128,6 +147,20 @@ public:
     // would make every query read half a million rows.
     Status note_clock(int64_t boot_ns, int64_t wall_ns);
 
+    // The processes this run saw start (snapshot, fork, exec) and not yet
+    // exit: retention writes their identity again before it deletes it
+    // (JournalWriter::prune_through). Valid while the recorder lives.
+    LiveProcesses live_processes() const;
+    size_t live_count() const { return live_.size(); }
+    // Drops the processes of the live set that `running` (tgid, start tick)
+    // says are gone: their exits were lost (a full ring buffer, a journal
+    // that could not be written). Returns how many it dropped.
+    size_t drop_exited(const std::function<bool(uint32_t tgid, uint64_t start_tick)>& running);
+    // Sizes of what the recorder keeps, for the bounds' tests.
+    size_t cgroups_known() const { return cgroups_.size(); }
+    size_t pods_named() const { return names_.size(); }
+    size_t pods_tracked() const { return pods_.size(); }
+
     const RecorderStats& stats() const { return stats_; }
     // True while the journal cannot be written.
     bool storage_down() const { return down_; }
@@ -150,7 +183,8 @@ private:
         std::string path;
         std::string pod_uid;
         std::string container_id;
-        bool written = false;  // its cgroups row is in the journal (or the open batch)
+        bool written = false;                // its cgroups row is in the journal (or the open batch)
+        std::list<CgroupKey>::iterator use;  // its place in cgroup_use_
     };
     struct ProcKey {
         uint32_t tgid = 0;
@@ -178,13 +212,21 @@ private:
         bool log_dir = false;
         std::string hostname;
     };
+    struct PodNamingEntry {
+        PodNaming naming;
+        std::list<std::string>::iterator use;  // its place in name_use_
+    };
 
     Status write_event(const Event& event);
     Status on_fork(const ForkEvent& e);
     Status on_exec(const ExecEvent& e);
     Status on_move(const MoveEvent& e);
     void learn_cgroup(uint32_t hierarchy, uint64_t id, const std::string& path);
-    const CgroupInfo* cgroup(const CgroupKey& key) const;
+    // The cgroup, now its most recently used; nullptr when not known.
+    const CgroupInfo* cgroup(const CgroupKey& key);
+    // The pod's naming, created when new (the least recently met pushed out
+    // past max_pod_names), now its most recently met.
+    PodNaming& naming(const std::string& uid);
     // Writes the cgroups row of `key` if this run has not yet.
     Status ensure_cgroup_row(const CgroupKey& key);
     // A memberships row, its cgroup's row first; then the pod's 'alive'
@@ -192,6 +234,9 @@ private:
     Status add_membership(const MembershipRow& row);
     Status write_alive(const std::string& pod_uid, int64_t time_ns);
     void track(const ProcKey& key, Member member);
+    // The live set, keyed by start tick.
+    void note_alive(uint32_t tgid, uint64_t start_ns);
+    void note_gone(uint32_t tgid, uint64_t start_ns);
     void forget(const ProcKey& key);
     // The host name an exec or a /proc entry saw, when it can name a pod.
     std::string pod_hostname(const std::string& nodename, uint32_t uts_ns) const;
@@ -218,13 +263,17 @@ private:
     uint64_t decode_loss_pending_ = 0;
     PodUidCache pod_uids_;  // the one pod UID per exec, for its row and its pod's name
     std::unordered_map<CgroupKey, CgroupInfo, CgroupKeyHash> cgroups_;
+    std::list<CgroupKey> cgroup_use_;  // least recently used first
     std::unordered_map<ProcKey, Member, ProcKeyHash> members_;
     std::unordered_map<std::string, PodState> pods_;
-    std::unordered_map<std::string, PodNaming> names_;
+    std::unordered_map<std::string, PodNamingEntry> names_;
+    std::list<std::string> name_use_;  // least recently met first
     // Processes in pods are tracked for the 'alive' rows. A run that loses
-    // exits keeps some that are gone; past this many, it gives the rows up.
-    static constexpr size_t kMaxMembers = 1 << 20;
+    // exits keeps some that are gone; past max_members, it gives the rows up.
     bool alive_given_up_ = false;
+    bool live_full_said_ = false;
+    // Processes started and not exited, as (tgid, start tick).
+    std::unordered_set<ProcKey, ProcKeyHash> live_;
     // The snapshot's host name per pod: (start of the process, name).
     std::unordered_map<std::string, std::pair<uint64_t, std::string>> snapshot_hostnames_;
     int64_t clock_boot_ns_ = -1;  // last stored sample

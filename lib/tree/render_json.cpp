@@ -97,7 +97,7 @@ json node_json(const Model& model, const TreeNode& node) {
     json last_args = json::array();
     if (last)
         for (const auto& a : last->args) last_args.push_back(str(a));
-    return {
+    json out = {
         {"key", p.key.str()},
         {"pid", p.tgid},
         {"nspid", p.nspid},
@@ -118,6 +118,9 @@ json node_json(const Model& model, const TreeNode& node) {
         {"matched", node.matched},
         {"children", json::array()},
     };
+    // Only when true, so that a journal without carried rows reads as before.
+    if (p.carried_forward) out["carried_forward"] = true;
+    return out;
 }
 
 // Writes the document text piece by piece, so that neither the document

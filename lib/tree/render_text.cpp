@@ -185,6 +185,7 @@ private:
             fmt::format("{}  ({})  {}  {}", chain, pid, when(process_start_wall(model_, p)), exit_text(p));
         if (!node.in_window) line += paint("2", "  [outside window]");
         if (node.container_init) line += paint("1", "  [container init]");
+        if (p.carried_forward) line += paint("2", "  [carried forward from before a prune]");
         if (node.pod && node.entered == PodEntryKind::move) {
             line += paint("33", "  [moved into the pod " + when(model_.to_wall(p.key.boot_id, node.entered_ns)) + "]");
         }

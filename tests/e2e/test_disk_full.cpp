@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -224,4 +225,80 @@ TEST_CASE("record --max-size prunes the oldest batches and the journal verifies 
     bool warned = false;
     for (const auto& w : out["warnings"]) warned |= w["kind"] == "pruned";
     CHECK(warned);
+}
+
+TEST_CASE("record --max-size keeps the identity of a process that outlives several prunes", "[disk-full]") {
+    TempDir dir;
+    const std::string journal = dir / "j.db";
+    const std::string marker = fmt::format("lineage-carried-{}", getpid());
+    const std::string done = dir / "done", finished = dir / "finished";
+    OwnCgroup cg;
+    auto rec = start_record(journal, {"--max-size", "1M", "--verbose", "--cgroup", "/" + cg.name});
+    // A long-lived shell in the cgroup (as a pod's main process is) whose
+    // children keep the journal over its limit: rounds of execs, then one
+    // last child after the prunes, while the shell still runs.
+    const std::string script =
+        "r=0; while [ $r -lt 6 ]; do i=0; while [ $i -lt 1000 ]; do /bin/true \"$0\" $r; i=$((i+1)); done; "
+        "r=$((r+1)); sleep 0.3; done; /bin/true \"$0\" last; : > \"$1\"; "
+        "while [ ! -e \"$2\" ]; do sleep 0.1; done";
+    const pid_t shell = spawn("/bin/sh",
+                              {"sh", "-c",
+                               "echo $$ > " + cg.path + "/cgroup.procs && exec /bin/sh -c '" + script + "' " + marker +
+                                   " " + finished + " " + done},
+                              {}, -1, -1, -1);
+    REQUIRE(shell > 0);
+    bool last = false;
+    for (int i = 0; i < 1200 && !last; ++i) {
+        last = std::filesystem::exists(finished);
+        if (!last) std::this_thread::sleep_for(100ms);
+    }
+    REQUIRE(last);
+    std::this_thread::sleep_for(1500ms);
+    const std::string err = rec->stop();
+    { std::ofstream(done).put('\n'); }
+    CHECK(wait_for(shell, 10s).has_value());
+    INFO("lineage record stderr:\n" << err);
+    // Several prunes, each carrying the shell forward.
+    size_t prunes = 0;
+    for (size_t at = err.find("lineage: retention: pruned batches through"); at != std::string::npos;
+         at = err.find("lineage: retention: pruned batches through", at + 1)) {
+        ++prunes;
+    }
+    CHECK(prunes >= 3);
+
+    RunResult r;
+    json doc = verify_doc(journal, &r);
+    INFO("lineage verify:\n" << describe(r));
+    CHECK(r.exit_code == 0);
+    CHECK(doc["journals"][0]["status"] == "whole");
+    {
+        TempDir copy;
+        Journal j(copy_journal(journal, copy, "j.db"));
+        // Its exec row went with the first prune; it was carried forward
+        // since, more than once (each prune deletes the previous carried row).
+        CHECK(j.scalar(fmt::format("SELECT count(*) FROM exec WHERE tgid = {}", shell)) == 0);
+        CHECK(j.scalar(fmt::format("SELECT count(*) FROM carried WHERE tgid = {} AND source = 'exec'", shell)) == 1);
+        CHECK(j.scalar("SELECT count(*) FROM prunes") >= 3);
+    }
+
+    // The last child's tree still reaches the shell, carried forward.
+    RunResult rc =
+        run_argv({lineage_bin(), "reconstruct", "--journal", journal, "--binary", "true", "--format", "json"});
+    INFO(describe(rc));
+    json out = json::parse(rc.out, nullptr, false);
+    REQUIRE(!out.is_discarded());
+    bool found = false;
+    for (const auto& root : out["trees"]) {
+        if (root["pid"] != shell) continue;
+        CHECK(root["binary"] == "/bin/sh");
+        CHECK(root.value("carried_forward", false));
+        CHECK(root["parent_source"] == "exec");
+        for (const auto& c : root["children"]) {
+            if (c["args"].size() == 3 && c["args"][1] == marker && c["args"][2] == "last") found = true;
+        }
+    }
+    CHECK(found);
+    RunResult text = run_argv({lineage_bin(), "reconstruct", "--journal", journal, "--binary", "true"});
+    CHECK_THAT(text.out, Catch::Contains(fmt::format("(PID {})", shell)));
+    CHECK_THAT(text.out, Catch::Contains("[carried forward from before a prune]"));
 }

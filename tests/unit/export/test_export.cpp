@@ -145,7 +145,8 @@ TEST_CASE("export prints every row once, batch by batch, each batch with its cha
                                                            {"run_stops", "run_stop"},
                                                            {"prunes", "prune"},
                                                            {"cgroups", "cgroup"},
-                                                           {"memberships", "membership"}};
+                                                           {"memberships", "membership"},
+                                                           {"carried", "carried"}};
     for (size_t i = 0; i < kChainTableCount; ++i) {
         const std::string table = table_name(table_at(i));
         INFO(table);

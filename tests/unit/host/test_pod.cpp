@@ -12,6 +12,8 @@
 
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 using lineage::KubeCgroup;
 using lineage::parse_kube_cgroup;
 
@@ -310,5 +312,25 @@ TEST_CASE("find_pod_log_dir and PodResolver read the kubelet's log dirs", "[pod]
     SECTION("resolver with a missing root finds nothing and does not throw") {
         lineage::PodResolver resolver((root.path / "no-such-root").string());
         CHECK_FALSE(resolver.resolve(uid_web).has_value());
+    }
+}
+
+TEST_CASE("PodResolver keeps at most its bound of pods, and still resolves past it", "[pod][bounds]") {
+    namespace fs = std::filesystem;
+    TempDir root;
+    const fs::path pods = root.path / "var" / "log" / "pods";
+    auto uid_n = [](int n) { return fmt::format("5d4c3b2a-1f0e-4d9c-8b7a-{:012x}", n); };
+    for (int i = 0; i < 10; ++i) fs::create_directories(pods / fmt::format("ns_pod-{}_{}", i, uid_n(i)));
+    lineage::PodResolver resolver(root.path.string(), std::chrono::milliseconds(0), 4);
+    for (int i = 0; i < 10; ++i) {
+        std::optional<lineage::PodInfo> pod = resolver.resolve(uid_n(i));
+        REQUIRE(pod.has_value());
+        CHECK(pod->name == fmt::format("pod-{}", i));
+        CHECK(resolver.cached() <= 4);
+    }
+    // Misses are bounded the same way.
+    for (int i = 100; i < 110; ++i) {
+        CHECK_FALSE(resolver.resolve(uid_n(i)).has_value());
+        CHECK(resolver.cached() <= 4);
     }
 }

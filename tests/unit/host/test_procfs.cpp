@@ -589,3 +589,15 @@ TEST_CASE("uts_nodename_of enters other UTS namespaces", "[procfs][root]") {
     }
     CHECK(own_nodename() == host);
 }
+
+TEST_CASE("process_started_at: a process with that start tick, not a reused PID, not a gone one", "[procfs][bounds]") {
+    std::ifstream in("/proc/self/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto self = lineage::parse_proc_stat(text);
+    REQUIRE(self.ok());
+    const auto pid = static_cast<uint32_t>(getpid());
+    CHECK(lineage::process_started_at("/proc", pid, self->start_ticks));
+    CHECK_FALSE(lineage::process_started_at("/proc", pid, self->start_ticks + 1));
+    // A PID above pid_max is never a process.
+    CHECK_FALSE(lineage::process_started_at("/proc", 4'194'305, self->start_ticks));
+}

@@ -502,6 +502,7 @@ struct EveryTable {
     ConnectEvent connect;
     CgroupRow cgroup;
     MembershipRow membership;
+    CarriedRow carried;
     int64_t loss_from = 0, loss_to = 0, loss_count = 0;
     int64_t stopped_ns = 0, stopped_wall_ns = 0, stop_events = 0, stop_lost = 0;
 };
@@ -594,6 +595,24 @@ EveryTable every_table() {
     m.by = {3002, 910'000'000'000};
     m.comm = "comm-member";
 
+    CarriedRow& k = e.carried;
+    k.time_ns = t0 + 11;
+    k.proc = {2001, 950'000'000'000};
+    k.nspid = 91;
+    k.uid = 92;
+    k.gid = 93;
+    k.euid = 94;
+    k.parent = {2002, 960'000'000'000};
+    k.parent_source = "fork";
+    k.comm = "comm-carried";
+    k.binary = "/bin/carried";
+    k.argv = std::string("c1\0c2", 5);
+    k.cgroup_path = "/cg-carried";
+    k.pod_uid = "";
+    k.nodename = "node-carried";
+    k.source = "exec";
+    k.from_batch = 95;
+
     e.loss_from = t0 + 7;
     e.loss_to = t0 + 8;
     e.loss_count = 41;
@@ -625,6 +644,7 @@ void write_every_table(const std::string& path, const EveryTable& e) {
     REQUIRE(w->add_loss(e.loss_from, e.loss_to, e.loss_count, "ringbuf_full").ok());
     REQUIRE(w->add_cgroup(e.cgroup).ok());
     REQUIRE(w->add_membership(e.membership).ok());
+    REQUIRE(w->add_carried(e.carried).ok());
     REQUIRE(w->add_pod("pod-uid-1", "pod-name", "pod-ns", PodNameSource::hostname).ok());
     REQUIRE(w->add_clock_sample(e.sample_boot_ns, e.sample_wall_ns).ok());
     REQUIRE(w->commit(e.run.started_ns + 6'000).ok());
@@ -793,6 +813,24 @@ TEST_CASE("the writer's rows, chain_columns() and the schema agree by name and t
         {"memberships", "by_tgid", n(e.membership.by.tgid)},
         {"memberships", "by_start_ns", n(static_cast<int64_t>(e.membership.by.start_ns))},
         {"memberships", "comm", e.membership.comm},
+        {"carried", "time_ns", n(e.carried.time_ns)},
+        {"carried", "tgid", n(e.carried.proc.tgid)},
+        {"carried", "start_ns", n(static_cast<int64_t>(e.carried.proc.start_ns))},
+        {"carried", "nspid", n(e.carried.nspid)},
+        {"carried", "uid", n(e.carried.uid)},
+        {"carried", "gid", n(e.carried.gid)},
+        {"carried", "euid", n(e.carried.euid)},
+        {"carried", "parent_tgid", n(e.carried.parent.tgid)},
+        {"carried", "parent_start_ns", n(static_cast<int64_t>(e.carried.parent.start_ns))},
+        {"carried", "parent_source", e.carried.parent_source},
+        {"carried", "comm", e.carried.comm},
+        {"carried", "binary", e.carried.binary},
+        {"carried", "argv", e.carried.argv},
+        {"carried", "cgroup_path", e.carried.cgroup_path},
+        {"carried", "pod_uid", e.carried.pod_uid},
+        {"carried", "nodename", e.carried.nodename},
+        {"carried", "source", e.carried.source},
+        {"carried", "from_batch", n(e.carried.from_batch)},
     };
     for (const auto& [table, column, value] : expected) {
         INFO(table << "." << column);

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <memory>
 #include <set>
 
 #include <fmt/format.h>
@@ -12,7 +13,9 @@
 #include "fixture_journal.h"
 #include "hashchain.h"
 #include "journal_format.h"
+#include "journal_reader.h"
 #include "journal_writer.h"
+#include "model.h"
 #include "retention.h"
 #include "sqlite.h"
 #include "test_util.h"
@@ -298,4 +301,218 @@ TEST_CASE("retention prunes by size and by age, a chunk at a time", "[verify][re
         REQUIRE(v.pruned);
         CHECK(v.pruned->reason == "retain");
     }
+}
+
+namespace {
+constexpr int64_t kTick = 10'000'000;  // run_info's clk_tck is 100
+
+SnapshotRow snapshot_of(uint32_t tgid, uint32_t ppid, uint64_t start_ns, const std::string& exe) {
+    SnapshotRow r;
+    r.time_ns = 1'000'000'000'000;
+    r.tgid = tgid;
+    r.nspid = tgid;
+    r.ppid = ppid;
+    r.start_ns = start_ns;
+    r.comm = exe.substr(exe.rfind('/') + 1);
+    r.exe = exe;
+    r.argv = r.comm + std::string(1, '\0');
+    return r;
+}
+
+ExecEvent exec_of(uint32_t tgid, uint64_t start_ns, ProcRef parent, uint64_t t, const std::string& binary) {
+    ExecEvent e;
+    e.time_ns = t;
+    e.proc = {tgid, start_ns};
+    e.nspid = tgid;
+    e.old_tid = tgid;
+    e.parent = parent;
+    e.comm = binary.substr(binary.rfind('/') + 1);
+    e.binary = binary;
+    e.argv = e.comm + std::string(1, '\0');
+    return e;
+}
+
+ForkEvent fork_of(ProcRef parent, ProcRef child, uint64_t t, const std::string& parent_comm) {
+    ForkEvent f;
+    f.time_ns = t;
+    f.parent = parent;
+    f.child = child;
+    f.parent_comm = parent_comm;
+    return f;
+}
+
+LiveProcesses live_set(std::set<std::pair<uint32_t, int64_t>>* live) {
+    LiveProcesses l;
+    l.ns_per_tick = kTick;
+    l.contains = [live](uint32_t tgid, int64_t start_ns) { return live->count({tgid, start_ns / kTick}) != 0; };
+    return l;
+}
+
+std::unique_ptr<Model> load_model(const std::string& path) {
+    auto r = JournalReader::open(path);
+    REQUIRE(r.ok());
+    auto m = std::make_unique<Model>();
+    REQUIRE(r->load_into(*m).ok());
+    m->finish();
+    return m;
+}
+}  // namespace
+
+TEST_CASE("a prune carries the identity of running processes forward", "[verify][retention]") {
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    auto w = JournalWriter::open(path);
+    REQUIRE(w.ok());
+    REQUIRE(w->begin_run(run_info(1'000'000'000'000)).ok());
+    // Batch 1, the snapshot: init and a shim that runs all along.
+    const uint64_t shim_start = 500 * kTick;
+    REQUIRE(w->add_snapshot(snapshot_of(1, 0, kTick, "/sbin/init"), "").ok());
+    REQUIRE(w->add_snapshot(snapshot_of(50, 1, shim_start, "/usr/bin/containerd-shim"), "").ok());
+    REQUIRE(w->commit(1'000'100'000'000).ok());
+    // Batch 2: the shim forks a shell that runs all along, which execs, and
+    // a short-lived child that is gone before the prune.
+    const ProcRef shim{50, shim_start + 3'000'000};  // the kernel's nanoseconds, in the same tick
+    const ProcRef shell{60, 1'000'200'000'000}, gone{61, 1'000'300'000'000}, worker{62, 1'000'310'000'000};
+    REQUIRE(w->add(Event{fork_of(shim, shell, 1'000'200'000'000, "containerd-shim")}, "").ok());
+    REQUIRE(w->add(Event{exec_of(shell.tgid, shell.start_ns, shim, 1'000'201'000'000, "/bin/sh")}, "").ok());
+    REQUIRE(w->add(Event{fork_of(shell, gone, 1'000'300'000'000, "sh")}, "").ok());
+    REQUIRE(w->add(Event{exec_of(gone.tgid, gone.start_ns, shell, 1'000'301'000'000, "/bin/true")}, "").ok());
+    // A worker forked by the shell that never execs, and still runs.
+    REQUIRE(w->add(Event{fork_of(shell, worker, 1'000'310'000'000, "sh")}, "").ok());
+    REQUIRE(w->commit(1'000'400'000'000).ok());
+    // Batch 3: the shell's new child, after the prune point.
+    const ProcRef child{70, 1'000'500'000'000};
+    REQUIRE(w->add(Event{fork_of(shell, child, 1'000'500'000'000, "sh")}, "").ok());
+    REQUIRE(w->add(Event{exec_of(child.tgid, child.start_ns, shell, 1'000'501'000'000, "/usr/bin/curl")}, "").ok());
+    REQUIRE(w->commit(1'000'600'000'000).ok());
+
+    std::set<std::pair<uint32_t, int64_t>> live = {{1, 1},
+                                                   {50, 500},
+                                                   {60, static_cast<int64_t>(shell.start_ns) / kTick},
+                                                   {62, static_cast<int64_t>(worker.start_ns) / kTick},
+                                                   {70, static_cast<int64_t>(child.start_ns) / kTick}};
+    auto p = w->prune_through(2, "max-size", 1'000'700'000'000, live_set(&live));
+    INFO((p.ok() ? std::string() : p.error().message));
+    REQUIRE(p.ok());
+    // init, the shim, the shell and the worker; the child's exec survives,
+    // and the short-lived process is no one's concern.
+    CHECK(p->carried == 4);
+    {
+        Copy c(path, dir / "c1.db");
+        CHECK(c.scalar("SELECT count(*) FROM carried WHERE batch = 4") == 4);
+        CHECK(c.scalar("SELECT count(*) FROM carried WHERE tgid = 61 OR tgid = 70") == 0);
+        CHECK(c.scalar("SELECT count(*) FROM carried WHERE tgid = 50 AND source = 'snapshot' AND parent_tgid = 1 AND "
+                       "parent_start_ns = 10000000 AND from_batch = 1") == 1);
+        // The shell's image is its exec, its parent the forker (nanoseconds).
+        CHECK(c.scalar(fmt::format("SELECT count(*) FROM carried WHERE tgid = 60 AND source = 'exec' AND binary = "
+                                   "CAST('/bin/sh' AS BLOB) AND parent_tgid = 50 AND parent_start_ns = {}",
+                                   shim.start_ns)) == 1);
+        CHECK(c.scalar("SELECT count(*) FROM carried WHERE tgid = 62 AND source = 'fork' AND parent_tgid = 60") == 1);
+        CHECK(c.scalar("SELECT row_count FROM batches WHERE batch_id = 4") == 4);
+    }
+    JournalVerdict v = verify(path);
+    INFO(describe(v));
+    CHECK(v.status() == "whole");
+
+    auto check_tree = [&](const std::string& at, ProcRef child) {
+        auto m = load_model(at);
+        const Process* c = m->find(m->key_for(kBoot, child.tgid, static_cast<int64_t>(child.start_ns)));
+        REQUIRE(c);
+        REQUIRE(c->parent);
+        const Process* sh = m->find(*c->parent);
+        REQUIRE(sh);
+        CHECK(sh->carried_forward);
+        REQUIRE(sh->execs.size() == 1);
+        CHECK(sh->execs[0].binary == "/bin/sh");
+        CHECK(sh->parent_source == ParentSource::fork);
+        REQUIRE(sh->parent);
+        const Process* s = m->find(*sh->parent);
+        REQUIRE(s);
+        CHECK(s->carried_forward);
+        REQUIRE(s->execs.size() == 1);
+        CHECK(s->execs[0].binary == "/usr/bin/containerd-shim");
+        REQUIRE(s->parent);
+        CHECK(s->parent->tgid == 1);
+        const Process* init = m->find(*s->parent);
+        REQUIRE(init);
+        CHECK(init->carried_forward);
+        CHECK(!c->carried_forward);
+        const Process* wk = m->find(m->key_for(kBoot, worker.tgid, static_cast<int64_t>(worker.start_ns)));
+        REQUIRE(wk);
+        CHECK(wk->carried_forward);
+        REQUIRE(wk->parent);
+        CHECK(*wk->parent == sh->key);
+    };
+    check_tree(path, child);
+
+    RunResult r = run_lineage({"reconstruct", "--journal", "j.db", "--pid", "70"}, dir.path());
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains("sh  (PID 60)"));
+    CHECK_THAT(r.out, Catch::Contains("containerd-shim  (PID 50)"));
+    CHECK_THAT(r.out, Catch::Contains("[carried forward from before a prune]"));
+    CHECK_THAT(r.out, !Catch::Contains("not in the journal"));
+
+    SECTION("a later prune carries the carried rows forward again, and verify proves it whole") {
+        // Batch 5: the shell's child exits, and it starts another.
+        ExitEvent x;
+        x.time_ns = 1'000'800'000'000;
+        x.proc = child;
+        REQUIRE(w->add(Event{x}, "").ok());
+        const ProcRef next{71, 1'000'800'000'000};
+        REQUIRE(w->add(Event{fork_of(shell, next, 1'000'800'000'000, "sh")}, "").ok());
+        REQUIRE(w->add(Event{exec_of(next.tgid, next.start_ns, shell, 1'000'801'000'000, "/bin/ls")}, "").ok());
+        REQUIRE(w->commit(1'000'800'000'000).ok());
+        live.erase({70, static_cast<int64_t>(child.start_ns) / kTick});
+        auto p2 = w->prune_through(4, "max-size", 1'000'900'000'000, live_set(&live));
+        REQUIRE(p2.ok());
+        CHECK(p2->carried == 4);
+        Copy c(path, dir / "c2.db");
+        CHECK(c.scalar("SELECT count(*) FROM carried") == 4);
+        CHECK(c.scalar("SELECT count(*) FROM carried WHERE batch = 6") == 4);
+        // Each keeps the kind and batch of the row it restates.
+        CHECK(c.scalar("SELECT count(*) FROM carried WHERE tgid = 60 AND source = 'exec' AND from_batch = 2") == 1);
+        JournalVerdict v2 = verify(path);
+        INFO(describe(v2));
+        CHECK(v2.status() == "whole");
+        check_tree(path, next);
+    }
+    SECTION("without the live set, a prune cuts the tree at the root") {
+        // The same journal pruned by a writer that knows no live process: the
+        // shell is not in the journal any more (what this table fixes).
+        TempDir other;
+        const std::string copy = other / "j.db";
+        {
+            Copy c(path, copy);
+            c.sql("DELETE FROM carried");
+        }
+        auto m = load_model(copy);
+        const Process* c = m->find(m->key_for(kBoot, child.tgid, static_cast<int64_t>(child.start_ns)));
+        REQUIRE(c);
+        REQUIRE(c->parent);
+        CHECK(m->find(*c->parent) == nullptr);
+    }
+}
+
+TEST_CASE("a prune carries nothing for a process whose identity survives or that has ended", "[verify][retention]") {
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    auto w = JournalWriter::open(path);
+    REQUIRE(w.ok());
+    REQUIRE(w->begin_run(run_info(1'000'000'000'000)).ok());
+    const ProcRef a{80, 1'000'100'000'000};
+    REQUIRE(w->add(Event{exec_of(a.tgid, a.start_ns, {1, kTick}, 1'000'100'000'000, "/bin/a")}, "").ok());
+    REQUIRE(w->commit(1'000'150'000'000).ok());
+    // A second exec of the same process, in a batch the prune keeps.
+    REQUIRE(w->add(Event{exec_of(a.tgid, a.start_ns, {1, kTick}, 1'000'200'000'000, "/bin/b")}, "").ok());
+    REQUIRE(w->commit(1'000'250'000'000).ok());
+    std::set<std::pair<uint32_t, int64_t>> live = {{80, static_cast<int64_t>(a.start_ns) / kTick}};
+    auto p = w->prune_through(1, "retain", 1'000'300'000'000, live_set(&live));
+    REQUIRE(p.ok());
+    CHECK(p->carried == 0);
+    // Without a live set (an older caller), nothing is carried either.
+    auto p2 = w->prune_through(2, "retain", 1'000'400'000'000);
+    REQUIRE(p2.ok());
+    CHECK(p2->carried == 0);
+    CHECK(verify(path).status() == "whole");
 }

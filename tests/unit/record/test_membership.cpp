@@ -397,3 +397,120 @@ TEST_CASE("a window's pod query reads from the last 'alive' set, and still finds
         CHECK(rows_read > kChildren);
     }
 }
+
+// ---------------------------------------------------------------- bounds
+// What the recorder keeps grows with what it has seen only up to a bound
+// (man/lineage-record.1, LIMITS): each test fills one past it.
+
+namespace {
+std::string pod_uid_n(int n) {
+    return fmt::format("5d4c3b2a-1f0e-4d9c-8b7a-{:012x}", n);
+}
+std::string pod_path_n(int n) {
+    return "/kubepods/besteffort/pod" + pod_uid_n(n) + "/0123456789abcdef0123456789ab";
+}
+}  // namespace
+
+TEST_CASE("the recorder's cgroups are bounded, the least recently used going first", "[recorder][bounds]") {
+    TempDir dir;
+    auto writer = open_writer(dir / "j.db");
+    RecorderOptions opt;
+    opt.max_cgroups = 4;
+    Recorder rec(writer, opt);
+    Feed feed{rec};
+    for (int i = 1; i <= 10; ++i) {
+        feed.cgroup(0, 1000 + i, pod_path_n(i));
+        // Cgroup 1001 is in use all along: it stays.
+        feed.fork({1, 10}, {static_cast<uint32_t>(100 + i), static_cast<uint64_t>(i) * 1000}, 1001);
+    }
+    CHECK(rec.cgroups_known() == 4);
+    // A fork in the newest cgroup and in the one kept in use are in their
+    // pods; one in a cgroup pushed out is not (its path is forgotten; the
+    // probes send it again when their own map forgot it too).
+    feed.fork({1, 10}, {300, 30'000}, 1010);
+    feed.fork({1, 10}, {301, 31'000}, 1001);
+    feed.fork({1, 10}, {302, 32'000}, 1002);
+    REQUIRE(rec.commit(40'000).ok());
+    Database db = open_ro(dir / "j.db");
+    CHECK(count(db, "SELECT count(*) FROM memberships WHERE tgid = 300 AND pod_uid = '" + pod_uid_n(10) + "'") == 1);
+    CHECK(count(db, "SELECT count(*) FROM memberships WHERE tgid = 301 AND pod_uid = '" + pod_uid_n(1) + "'") == 1);
+    CHECK(count(db, "SELECT count(*) FROM memberships WHERE tgid = 302") == 0);
+    // A cgroup sent again after it was pushed out is learnt again.
+    feed.cgroup(0, 1002, pod_path_n(2));
+    feed.fork({1, 10}, {303, 33'000}, 1002);
+    REQUIRE(rec.commit(50'000).ok());
+    CHECK(count(db, "SELECT count(*) FROM memberships WHERE tgid = 303 AND pod_uid = '" + pod_uid_n(2) + "'") == 1);
+    CHECK(rec.cgroups_known() == 4);
+}
+
+TEST_CASE("the recorder's pod names are bounded; a pod met again after is named again", "[recorder][bounds]") {
+    TempDir dir;
+    auto writer = open_writer(dir / "j.db");
+    RecorderOptions opt;
+    opt.max_pod_names = 3;
+    opt.max_cgroups = 3;
+    int lookups = 0;
+    Recorder rec(writer, opt, [&](const std::string& uid) -> std::optional<PodName> {
+        ++lookups;
+        return PodName{"name-" + uid.substr(uid.size() - 4), "ns", PodNameSource::log_dir};
+    });
+    Feed feed{rec};
+    for (int i = 1; i <= 5; ++i) {
+        feed.exec({static_cast<uint32_t>(200 + i), static_cast<uint64_t>(i) * 1000}, i * 1000 + 1, 2000 + i,
+                  pod_path_n(i), "", 0);
+    }
+    CHECK(rec.pods_named() == 3);
+    CHECK(lookups == 5);
+    // Pod 5 is still known: no second row. Pod 1 was pushed out: its row
+    // is written again, the same name (the reader takes the first log-dir one).
+    feed.exec({210, 10'000}, 10'001, 2005, pod_path_n(5), "", 0);
+    feed.exec({211, 11'000}, 11'001, 2001, pod_path_n(1), "", 0);
+    REQUIRE(rec.commit(20'000).ok());
+    Database db = open_ro(dir / "j.db");
+    CHECK(count(db, "SELECT count(*) FROM pods WHERE pod_uid = '" + pod_uid_n(5) + "'") == 1);
+    CHECK(count(db, "SELECT count(*) FROM pods WHERE pod_uid = '" + pod_uid_n(1) + "'") == 2);
+    CHECK(rec.pods_named() == 3);
+}
+
+TEST_CASE("a pod's bookkeeping goes with its last process", "[recorder][bounds]") {
+    TempDir dir;
+    auto writer = open_writer(dir / "j.db");
+    Recorder rec(writer, RecorderOptions{});
+    Feed feed{rec};
+    for (int i = 1; i <= 50; ++i) {
+        const ProcRef p{static_cast<uint32_t>(400 + i), static_cast<uint64_t>(i) * 1000};
+        feed.exec(p, i * 1000 + 1, 3000 + i, pod_path_n(i), "", 0);
+        feed.fork(p, {static_cast<uint32_t>(500 + i), static_cast<uint64_t>(i) * 1000 + 2}, 3000 + i);
+        feed.exit({static_cast<uint32_t>(500 + i), static_cast<uint64_t>(i) * 1000 + 2}, i * 1000 + 3);
+        feed.exit(p, i * 1000 + 4);
+    }
+    CHECK(rec.pods_tracked() == 0);
+    CHECK(rec.live_count() == 0);
+}
+
+TEST_CASE("the live set is bounded, and forgets what /proc no longer has", "[recorder][bounds]") {
+    TempDir dir;
+    auto writer = open_writer(dir / "j.db");
+    RecorderOptions opt;
+    opt.max_live = 5;
+    opt.ns_per_tick = 1;
+    std::vector<std::string> said;
+    Recorder rec(writer, opt, nullptr, [&](const std::string& line) { said.push_back(line); });
+    Feed feed{rec};
+    for (uint32_t i = 1; i <= 8; ++i) feed.fork({1, 10}, {600 + i, 1000 + i}, kHostCg);
+    CHECK(rec.live_count() == 5);
+    REQUIRE(said.size() == 1);
+    CHECK_THAT(said[0], Catch::Contains("more than 5 running processes"));
+    // Exits that were lost (a full ring) leave entries; a sweep against
+    // /proc drops those whose process is gone.
+    const size_t dropped = rec.drop_exited([](uint32_t tgid, uint64_t) { return tgid % 2 == 0; });
+    CHECK(dropped == 3);  // 601, 603, 605
+    CHECK(rec.live_count() == 2);
+    const LiveProcesses live = rec.live_processes();
+    CHECK(live.contains(602, 1002));
+    CHECK(!live.contains(601, 1001));
+    // Room again: new processes are tracked.
+    feed.fork({1, 10}, {700, 2000}, kHostCg);
+    CHECK(rec.live_count() == 3);
+    CHECK(said.size() == 1);
+}
