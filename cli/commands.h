@@ -16,5 +16,8 @@ Runner add_verify(CLI::App& app);
 Runner add_export(CLI::App& app);
 Runner add_import(CLI::App& app);
 Runner add_status(CLI::App& app);
+Runner add_info(CLI::App& app);
+Runner add_pods(CLI::App& app);
+Runner add_timeline(CLI::App& app);
 
 }  // namespace lineage::cli

@@ -25,6 +25,9 @@ int run(int argc, char** argv) {
     add(&lineage::cli::add_reconstruct);
     add(&lineage::cli::add_verify);
     add(&lineage::cli::add_status);
+    add(&lineage::cli::add_info);
+    add(&lineage::cli::add_pods);
+    add(&lineage::cli::add_timeline);
     add(&lineage::cli::add_export);
     add(&lineage::cli::add_import);
 

@@ -141,8 +141,8 @@ Runner add_reconstruct(CLI::App& app) {
     cmd->add_flag("--ancestors", args->ancestors, "Continue the chain past the pod up to PID 1");
     cmd->add_flag("--times", args->times, "Absolute start times instead of offsets from the window start");
     cmd->add_flag("--no-fold", args->no_fold,
-                  "Every process on its own line: no run of 8 or more generations folded into one line "
-                  "(tree only; JSON never folds)");
+                  "Every process on its own line: no run of 8 or more generations, nor 3 or more siblings of one "
+                  "shape, folded into one line (tree only; JSON never folds, it counts 'repeats')");
     cmd->add_option("--color", args->color, "auto, always or never (auto: only on a TTY, never with NO_COLOR)")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "always", "never"}));

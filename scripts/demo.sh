@@ -361,7 +361,8 @@ Each line is one process: its command line ("a → b": it ran a, then exec'd b),
 its PID on the host and in the pod's PID namespace, when it started, and how
 it ended. "→ connect" lines are its TCP connections. The tree starts at the
 pod's first process, my-app (its first image is the demo's stand-in for
-runc init); its parent, unshare, is outside the pod.
+runc init); its parent, unshare, is outside the pod. Its liveness probe ran
+12 times: "×12" lines fold processes of one shape into one line.
 
 EOF
 "$LINEAGE" reconstruct --journal "$WORK/journal.db" --pod "$POD_NAME" || die "lineage reconstruct failed"

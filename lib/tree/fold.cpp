@@ -1,8 +1,77 @@
 #include "fold.h"
 
 #include <algorithm>
+#include <string>
+#include <unordered_map>
 
 namespace lineage {
+
+namespace {
+
+// Each node's parent index; kNoFold for the root.
+std::vector<uint32_t> parents_of(const Tree& tree) {
+    std::vector<uint32_t> parent(tree.nodes.size(), kNoFold);
+    for (size_t i = 0; i < tree.nodes.size(); ++i) {
+        for (uint32_t c : tree.nodes[i].children) parent[c] = static_cast<uint32_t>(i);
+    }
+    return parent;
+}
+
+void append_bytes(std::string& key, const std::string& bytes) {
+    // Length first: no choice of argv makes two different lists one key.
+    const uint64_t n = bytes.size();
+    key.append(reinterpret_cast<const char*>(&n), sizeof n);
+    key += bytes;
+}
+
+// The shape of every node: equal numbers for nodes of one shape (the rule
+// of RepeatFold), kNoFold for a node that is, or has below it, something
+// worth seeing. Bottom up over the node array (parents come before their
+// children), so each node's key holds its children's shape numbers, not
+// their subtrees: linear in the tree's size.
+std::vector<uint32_t> shapes_of(const Tree& tree, const std::vector<uint32_t>& parent) {
+    const size_t n = tree.nodes.size();
+    std::vector<uint32_t> shape(n, kNoFold);
+    std::unordered_map<std::string, uint32_t> known;
+    std::string key;
+    for (size_t i = n; i-- > 0;) {
+        const TreeNode& node = tree.nodes[i];
+        if (worth_seeing(node, parent[i] == kNoFold ? nullptr : &tree.nodes[parent[i]])) continue;
+        bool below_ok = true;
+        for (uint32_t c : node.children) below_ok = below_ok && shape[c] != kNoFold;
+        if (!below_ok) continue;
+        const Process& p = *node.process;
+        key.clear();
+        key += node.in_window ? 'w' : 'o';
+        if (node.pod) {
+            append_bytes(key, node.pod->uid);
+            append_bytes(key, node.pod->container_id);
+        } else {
+            append_bytes(key, "");
+        }
+        if (!p.execs.empty()) {
+            key += 'x';
+            const uint64_t images = p.execs.size();
+            key.append(reinterpret_cast<const char*>(&images), sizeof images);
+            for (const auto& img : p.execs) {
+                append_bytes(key, img.binary);
+                const uint64_t args = img.args.size();
+                key.append(reinterpret_cast<const char*>(&args), sizeof args);
+                for (const auto& a : img.args) append_bytes(key, a);
+            }
+        } else {
+            key += 'f';
+            append_bytes(key, node.fork_of);
+            append_bytes(key, p.comm);
+        }
+        for (uint32_t c : node.children) key.append(reinterpret_cast<const char*>(&shape[c]), sizeof shape[c]);
+        auto [it, added] = known.try_emplace(key, static_cast<uint32_t>(known.size()));
+        shape[i] = it->second;
+    }
+    return shape;
+}
+
+}  // namespace
 
 bool worth_seeing(const TreeNode& node, const TreeNode* parent) {
     const Process& p = *node.process;
@@ -25,16 +94,37 @@ FoldPlan plan_folds(const Tree& tree, const FoldOptions& options) {
     FoldPlan plan;
     const size_t n = tree.nodes.size();
     plan.chain_at.assign(n, kNoFold);
+    plan.repeat_at.assign(n, kNoFold);
+    plan.hidden.assign(n, false);
     if (!options.fold || n == 0) return plan;
 
-    std::vector<uint32_t> parent(n, kNoFold);
-    for (size_t i = 0; i < n; ++i) {
-        for (uint32_t c : tree.nodes[i].children) parent[c] = static_cast<uint32_t>(i);
+    const std::vector<uint32_t> parent = parents_of(tree);
+    const std::vector<uint32_t> shape = shapes_of(tree, parent);
+    const uint32_t min_repeats = std::max<uint32_t>(options.min_repeats, 2);
+    std::unordered_map<uint32_t, std::vector<uint32_t>> groups;  // shape -> siblings, oldest first
+    for (uint32_t i = 0; i < n; ++i) {
+        const auto& children = tree.nodes[i].children;
+        if (children.size() < min_repeats) continue;
+        groups.clear();
+        for (uint32_t c : children) {
+            if (shape[c] != kNoFold) groups[shape[c]].push_back(c);
+        }
+        for (uint32_t c : children) {
+            if (shape[c] == kNoFold) continue;
+            auto it = groups.find(shape[c]);
+            if (it == groups.end() || it->second.front() != c || it->second.size() < min_repeats) continue;
+            plan.repeat_at[c] = static_cast<uint32_t>(plan.repeats.size());
+            for (size_t k = 1; k < it->second.size(); ++k) plan.hidden[it->second[k]] = true;
+            plan.repeats.push_back(RepeatFold{std::move(it->second)});
+            groups.erase(it);
+        }
     }
-    // A link of a chain: one shown child, nothing worth seeing; never the root.
+    // A link of a chain: one shown child, nothing worth seeing, not in a
+    // run of siblings; never the root.
     auto link = [&](uint32_t i) {
         const TreeNode& node = tree.nodes[i];
-        return parent[i] != kNoFold && node.children.size() == 1 && !worth_seeing(node, &tree.nodes[parent[i]]);
+        return parent[i] != kNoFold && node.children.size() == 1 && plan.repeat_at[i] == kNoFold && !plan.hidden[i] &&
+               !worth_seeing(node, &tree.nodes[parent[i]]);
     };
     for (uint32_t i = 0; i < n; ++i) {
         if (!link(i)) continue;
@@ -54,6 +144,24 @@ FoldPlan plan_folds(const Tree& tree, const FoldOptions& options) {
         }
     }
     return plan;
+}
+
+std::vector<uint32_t> sibling_repeats(const Tree& tree) {
+    const size_t n = tree.nodes.size();
+    std::vector<uint32_t> repeats(n, 0);
+    if (n == 0) return repeats;
+    const std::vector<uint32_t> shape = shapes_of(tree, parents_of(tree));
+    std::unordered_map<uint32_t, uint32_t> younger;  // shape -> siblings of it seen so far, youngest first
+    for (const auto& node : tree.nodes) {
+        if (node.children.size() < 2) continue;
+        younger.clear();
+        for (size_t k = node.children.size(); k-- > 0;) {
+            const uint32_t c = node.children[k];
+            if (shape[c] == kNoFold) continue;
+            repeats[c] = younger[shape[c]]++;
+        }
+    }
+    return repeats;
 }
 
 }  // namespace lineage

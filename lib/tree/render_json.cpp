@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "escape.h"
+#include "fold.h"
 #include "render_common.h"
 #include "timeexpr.h"
 
@@ -145,6 +146,7 @@ public:
     bool trees(const std::vector<Tree>& trees) {
         bool first = true;
         for (const auto& tree : trees) {
+            repeats_ = sibling_repeats(tree);
             std::vector<uint32_t> pending{0};  // entry roots still to write, the next one last
             while (!pending.empty()) {
                 uint32_t root = pending.back();
@@ -186,6 +188,9 @@ private:
         auto open = [&](uint32_t i, uint32_t level) {
             const TreeNode& node = tree.nodes[i];
             json j = node_json(model_, node);
+            // Younger siblings of its shape (fold.h): how a script folds as
+            // the text tree does.
+            j["repeats"] = repeats_[i];
             const bool cut = level + 1 >= kJsonTreeDepth && !node.children.empty();
             if (cut) {
                 j["children_continued"] = node.children.size();
@@ -264,6 +269,7 @@ private:
     const Model& model_;
     std::string& out_;
     const OutputSink& sink_;
+    std::vector<uint32_t> repeats_;  // the current tree's, by node index
 };
 
 }  // namespace

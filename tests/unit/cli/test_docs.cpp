@@ -212,3 +212,13 @@ TEST_CASE("import --help and the man page agree", "[import][docs]") {
     CHECK(examples >= 3);
     CHECK_THAT(help.out, Catch::Contains("Exit status: 0 imported, 1 imported but some lines were malformed"));
 }
+
+TEST_CASE("info, pods and timeline: --help and the man pages agree", "[triage][docs]") {
+    const std::vector<std::string> sections{".SH NAME",     ".SH SYNOPSIS",    ".SH DESCRIPTION",
+                                            ".SH OPTIONS",  ".SH EXIT STATUS", ".SH EXAMPLES",
+                                            ".SH OVERHEAD", ".SH JSON OUTPUT", ".SH SEE ALSO"};
+    CHECK_THAT(check_help_and_man("info", sections), Catch::Contains("Exit status: 0 described, 2 error."));
+    CHECK_THAT(check_help_and_man("pods", sections), Catch::Contains("Exit status: 0 pods listed, 1 none, 2 error."));
+    CHECK_THAT(check_help_and_man("timeline", sections),
+               Catch::Contains("Exit status: 0 something matched, 1 nothing matched, 2 error."));
+}

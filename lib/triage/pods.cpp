@@ -1,0 +1,166 @@
+// lineage pods: the pods in the journals, from the model's pod rows.
+#include "pods.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "escape.h"
+#include "load_plan.h"
+#include "reconstruct.h"
+#include "timeexpr.h"
+
+namespace lineage {
+
+using nlohmann::json;
+
+namespace {
+
+// Two runs of one boot further apart than this left a gap (as in `info`).
+constexpr int64_t kGapNs = 1'000'000'000;
+
+bool glob_matches(const std::string& glob, const std::string& name, const std::string& namespace_) {
+    const std::string subject = glob.find('/') != std::string::npos ? namespace_ + "/" + name : name;
+    return ::fnmatch(glob.c_str(), subject.c_str(), 0) == 0;
+}
+
+// What the journals do not hold, in wall-clock ns: losses, and the gaps
+// between consecutive runs of one boot.
+std::vector<std::pair<int64_t, int64_t>> holes_of(const Model& model) {
+    std::vector<std::pair<int64_t, int64_t>> holes;
+    for (const auto& l : model.losses())
+        holes.emplace_back(model.to_wall(l.boot_id, l.from_ns), model.to_wall(l.boot_id, l.to_ns));
+    std::map<std::string, std::vector<const RunRecord*>> by_boot;
+    for (const auto& r : model.runs()) by_boot[r.boot_id].push_back(&r);
+    for (auto& [boot, runs] : by_boot) {
+        std::sort(runs.begin(), runs.end(),
+                  [](const RunRecord* a, const RunRecord* b) { return a->started_ns < b->started_ns; });
+        for (size_t i = 1; i < runs.size(); ++i) {
+            const int64_t end = run_end_ns(*runs[i - 1]);
+            if (runs[i]->started_ns - end > kGapNs)
+                holes.emplace_back(model.to_wall(boot, end), model.to_wall(boot, runs[i]->started_ns));
+        }
+    }
+    return holes;
+}
+
+// Columns, not bytes: what a terminal gives an escaped name.
+size_t columns(const std::string& s) {
+    size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+}
+
+}  // namespace
+
+std::vector<PodSummary> list_pods(const Model& model, const PodQuery& query) {
+    std::map<std::string, std::string> node_of_boot;
+    for (const auto& r : model.runs()) node_of_boot.emplace(r.boot_id, r.node);
+    std::map<std::string, PodSummary> pods;
+    std::set<std::string> seen;
+    for (const auto& [key, p] : model.processes()) {
+        seen.clear();
+        for (const auto& entry : p.pod_entries) {
+            const std::string& uid = entry.pod.uid;
+            if (uid.empty() || !seen.insert(uid).second) continue;
+            const PodEntry* first = first_pod_entry(p, uid);
+            const int64_t from = model.to_wall(p.key.boot_id, first->time_ns);
+            const int64_t to = process_end_wall(model, p);
+            auto [it, added] = pods.try_emplace(uid);
+            PodSummary& pod = it->second;
+            if (added) {
+                pod.uid = uid;
+                pod.first_wall_ns = from;
+                pod.last_wall_ns = to;
+            }
+            pod.first_wall_ns = std::min(pod.first_wall_ns, from);
+            pod.last_wall_ns = std::max(pod.last_wall_ns, to);
+            pod.running = pod.running || !p.exit;
+            ++pod.processes;
+            for (const auto& img : p.execs) pod.execs += !img.from_snapshot;
+            pod.connects += p.connects.size();
+            const std::string& node = node_of_boot[p.key.boot_id];
+            if (std::find(pod.nodes.begin(), pod.nodes.end(), node) == pod.nodes.end()) pod.nodes.push_back(node);
+        }
+    }
+    const auto holes = holes_of(model);
+    std::vector<PodSummary> out;
+    for (auto& [uid, pod] : pods) {
+        const PodNameRecord name = model.pod_name(uid);
+        pod.name = name.name;
+        pod.namespace_ = name.namespace_;
+        if (query.since_wall_ns && pod.last_wall_ns < *query.since_wall_ns) continue;
+        if (query.until_wall_ns && pod.first_wall_ns > *query.until_wall_ns) continue;
+        if (query.namespace_ && *query.namespace_ != pod.namespace_) continue;
+        if (query.name_glob && !glob_matches(*query.name_glob, pod.name, pod.namespace_)) continue;
+        for (const auto& [from, to] : holes) {
+            if (from <= pod.last_wall_ns && to >= pod.first_wall_ns) pod.incomplete = true;
+        }
+        std::sort(pod.nodes.begin(), pod.nodes.end());
+        out.push_back(std::move(pod));
+    }
+    std::sort(out.begin(), out.end(), [](const PodSummary& a, const PodSummary& b) {
+        return std::tie(a.first_wall_ns, a.uid) < std::tie(b.first_wall_ns, b.uid);
+    });
+    return out;
+}
+
+std::string render_pods_text(const std::vector<PodSummary>& pods, bool color) {
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({"POD", "UID", "NODE", "FIRST SEEN", "LAST SEEN", "PROCS", "EXECS", "CONNECTS", "COMPLETE"});
+    for (const auto& p : pods) {
+        std::string nodes;
+        for (const auto& n : p.nodes) nodes += (nodes.empty() ? "" : ",") + escape_for_terminal(n);
+        rows.push_back({escape_for_terminal(pod_display_name(p.name, p.namespace_)), p.uid, nodes,
+                        format_wall_short(p.first_wall_ns), p.running ? "running" : format_wall_short(p.last_wall_ns),
+                        std::to_string(p.processes), std::to_string(p.execs), std::to_string(p.connects),
+                        p.incomplete ? "no: loss or gap" : "yes"});
+    }
+    std::vector<size_t> width(rows.front().size(), 0);
+    for (const auto& r : rows)
+        for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], columns(r[c]));
+    // Counts align right, everything else left.
+    auto numeric = [](size_t c) { return c >= 5 && c <= 7; };
+    std::string out;
+    for (size_t i = 0; i < rows.size(); ++i) {
+        std::string line;
+        for (size_t c = 0; c < rows[i].size(); ++c) {
+            const std::string& cell = rows[i][c];
+            const std::string pad(width[c] - columns(cell), ' ');
+            std::string text = numeric(c) ? pad + cell : cell + (c + 1 < rows[i].size() ? pad : "");
+            if (color && i > 0 && c == 8 && pods[i - 1].incomplete) text = "\x1b[33m" + text + "\x1b[0m";
+            line += (c ? "  " : "") + text;
+        }
+        if (color && i == 0) line = "\x1b[1m" + line + "\x1b[0m";
+        out += line + "\n";
+    }
+    return out;
+}
+
+std::string render_pods_json(const std::vector<PodSummary>& pods) {
+    json list = json::array();
+    for (const auto& p : pods) {
+        json nodes = json::array();
+        for (const auto& n : p.nodes) nodes.push_back(utf8_sanitize(n));
+        list.push_back({{"uid", p.uid},
+                        {"name", utf8_sanitize(p.name)},
+                        {"namespace", utf8_sanitize(p.namespace_)},
+                        {"nodes", nodes},
+                        {"first_seen", format_rfc3339_ns(p.first_wall_ns)},
+                        {"last_seen", format_rfc3339_ns(p.last_wall_ns)},
+                        {"running", p.running},
+                        {"processes", p.processes},
+                        {"execs", p.execs},
+                        {"connects", p.connects},
+                        {"incomplete", p.incomplete}});
+    }
+    json doc = {{"format_version", 1}, {"pods", list}};
+    return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace lineage
