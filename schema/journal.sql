@@ -1,9 +1,10 @@
--- lineage journal schema, version 3.
+-- lineage journal schema, version 4.
 --
 -- Version history: 1, the first; 2 adds the `prunes` table (retention,
 -- `record --max-size/--retain`); 3 adds `cgroups` and `memberships` (whole
 -- pods: processes that enter a pod's cgroup by fork or by a move, not only
--- by exec). `lineage record` upgrades an older journal it appends to by
+-- by exec); 4 adds indexes only (exit_by_life, exec_by_base,
+-- snapshot_by_base: bare time windows and --binary without a full read). `lineage record` upgrades an older journal it appends to by
 -- creating what it lacks, in one transaction; readers read every version.
 --
 -- Adding to the schema: a new version adds tables and indexes, never a
@@ -42,7 +43,7 @@
 -- its own encoding: it is the batch_id of the header it is hashed under.
 
 PRAGMA application_id = 1279872581;  -- 0x4C494E45, "LINE": a lineage journal
-PRAGMA user_version = 3;             -- bump with every schema change
+PRAGMA user_version = 4;             -- bump with every schema change
 
 -- One row per start of `lineage record`.
 CREATE TABLE runs (
@@ -282,6 +283,20 @@ CREATE INDEX memberships_by_proc ON memberships (tgid, start_ns) WHERE how != 'a
 -- A pod's rows in time order: a window's query starts at the last 'alive'
 -- set before it.
 CREATE INDEX memberships_by_pod ON memberships (pod_uid, time_ns) WHERE pod_uid != '';
+
+-- version 4
+-- A process's life, bucketed by its order of magnitude (decimal digits of
+-- exit minus start): the processes that overlap a time window are, per
+-- bucket, the exits from the window's start to its end plus the bucket's
+-- longest life, so a bare window reads what overlaps it (and at most the
+-- rest of its buckets' ranges), never the whole table. Covering: the
+-- candidates are sorted out in the index, without reading the table.
+CREATE INDEX exit_by_life ON exit (length(time_ns - start_ns), time_ns, start_ns);
+-- The executed path's base name (the bytes after its last '/'), for
+-- --binary: the expression is SQLite's own functions, so the writer and the
+-- reader compute it alike and the index needs no column of its own.
+CREATE INDEX exec_by_base ON exec (substr(binary, length(CAST(rtrim(binary, replace(binary, '/', '')) AS BLOB)) + 1));
+CREATE INDEX snapshot_by_base ON snapshot (substr(exe, length(CAST(rtrim(exe, replace(exe, '/', '')) AS BLOB)) + 1));
 
 -- No index on `batch`: rows are appended in batch order, so `lineage verify`
 -- reads every table in rowid order (a plain scan) and gets (batch, rowid)

@@ -251,17 +251,27 @@ std::vector<Crafted> crafted_journals() {
     // user_version claiming a version older than the tables: what the
     // newest version added is then one object too many.
     if (kJournalSchemaVersion > kOldestJournalSchemaVersion) {
+        // A table, or an index when the newest version added indexes only:
+        // the first that schema/journal.sql creates, as the check names it.
         std::string newest;
-        for (const SchemaObject& o : *compiled) {
-            if (newest.empty() && o.type == "table" && first_schema_version(o) == kJournalSchemaVersion) {
-                newest = o.name;
+        const std::string_view sql = journal_schema_sql();
+        size_t first_at = std::string_view::npos;
+        for (const std::string type : {"table", "index"}) {
+            for (const SchemaObject& o : *compiled) {
+                if (!newest.empty() && newest.rfind("table", 0) == 0) break;
+                if (o.type != type || first_schema_version(o) != kJournalSchemaVersion) continue;
+                const size_t at = sql.find(" " + o.name + " ");
+                if (newest.empty() || at < first_at) {
+                    newest = o.type + " " + o.name;
+                    first_at = at;
+                }
             }
         }
         REQUIRE(!newest.empty());
         cases.push_back(
             Crafted{"user_version older than the tables",
                     [](Copy& c) { c.sql(fmt::format("PRAGMA user_version = {}", kJournalSchemaVersion - 1)); },
-                    Expect::refused, fmt::format("table {} is not part of the schema", newest)});
+                    Expect::refused, fmt::format("{} is not part of the schema", newest)});
     }
     cases.push_back(Crafted{"user_version newer than this lineage",
                             [](Copy& c) { c.sql(fmt::format("PRAGMA user_version = {}", kJournalSchemaVersion + 1)); },

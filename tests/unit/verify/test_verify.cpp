@@ -709,7 +709,7 @@ TEST_CASE("a version 2 journal with a prune verifies and reads as it is, and sta
     }
     JournalVerdict v = verify(dir / "j.db");
     INFO(describe(v));
-    CHECK(v.user_version == 3);
+    CHECK(v.user_version == kJournalSchemaVersion);
     CHECK(v.status() == "whole");
     CHECK(v.runs.size() == 2);
     // The cgroups row outlived the prune of its batch, and the digest covers it.
@@ -764,7 +764,12 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
     CHECK(first_schema_version(*by_name["exec_by_pod"]) == 1);
     CHECK(schema_objects_of_version(*compiled, kJournalSchemaVersion).size() == compiled->size());
     auto v1 = schema_objects_of_version(*compiled, 1);
-    CHECK(v1.size() == compiled->size() - 6);  // prunes; cgroups, memberships and their 3 indexes
+    // prunes; cgroups, memberships and their 3 indexes; version 4's 3 indexes
+    CHECK(v1.size() == compiled->size() - 9);
+    REQUIRE(by_name.count("exit_by_life"));
+    CHECK(first_schema_version(*by_name["exit_by_life"]) == 4);
+    CHECK(first_schema_version(*by_name["exec_by_base"]) == 4);
+    CHECK(schema_objects_of_version(*compiled, 3).size() == compiled->size() - 3);
     CHECK(std::none_of(v1.begin(), v1.end(), [](const SchemaObject& o) { return o.name == "prunes"; }));
 
     // The journal's side, as its reader checks it.
@@ -803,6 +808,10 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
         "index cgroups_by_id is not part of the schema",
         "index memberships_by_proc is not part of the schema",
         "index memberships_by_pod is not part of the schema",
+        // version 4's
+        "index exit_by_life is not part of the schema",
+        "index exec_by_base is not part of the schema",
+        "index snapshot_by_base is not part of the schema",
     };
     CHECK(messages(as_version(2)) == v3_objects);
     std::set<std::string> v1_objects = v3_objects;
