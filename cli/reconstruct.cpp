@@ -29,12 +29,14 @@ struct ReconstructArgs {
     std::string color = "auto";
     bool force_schema = false;
     std::string timeout = "30s";
+    size_t max_processes = 100000;
 };
 
-// Exit codes, as grep has them.
+// Exit codes, as grep has them, and one for an answer over --max-processes.
 constexpr int kMatched = 0;
 constexpr int kNothing = 1;
 constexpr int kError = 2;
+constexpr int kTooMany = 3;
 
 int fail(const std::string& message) {
     return cli::fail("reconstruct", message);
@@ -77,18 +79,32 @@ int run_reconstruct(ReconstructArgs args) {
 
     // Every journal is opened and checked before anything is printed: a bad
     // one among several fails the whole command.
-    const LoadPlan plan = load_plan_for(query);
+    LoadPlan plan = load_plan_for(query);
+    plan.max_processes = args.max_processes;
+    const auto too_many = [](const std::string& message) {
+        say("lineage reconstruct: " + message);
+        return kTooMany;
+    };
     Model model;
     std::vector<Warning> journal_warnings;
     for (const auto& path : args.journals) {
         auto reader = JournalReader::open(path, read);
         if (!reader) return fail(reader.error().message);
         for (auto& w : reader->warnings()) journal_warnings.push_back(Warning{WarningKind::schema, w, {}, {}});
-        if (auto st = reader->load_into(model, plan); !st) return fail(st.error().message);
+        if (auto st = reader->load_into(model, plan); !st) {
+            if (st.error().code == kTooManyProcesses) return too_many(st.error().message);
+            return fail(st.error().message);
+        }
     }
     model.finish();
 
     Report report = build_report(model, query);
+    if (args.max_processes != 0 && report.matched > args.max_processes) {
+        return too_many(
+            fmt::format("more than {} processes match; narrow the window (--since/--until) or add a "
+                        "selector, or raise --max-processes",
+                        group_thousands(args.max_processes)));
+    }
     report.warnings.insert(report.warnings.begin(), journal_warnings.begin(), journal_warnings.end());
     std::unique_ptr<Renderer> renderer;
     if (args.format == "json") {
@@ -149,6 +165,10 @@ Runner add_reconstruct(CLI::App& app) {
     cmd->add_flag("--force-schema", args->force_schema,
                   "Read a journal whose schema is not lineage's (objects added, changed or missing), with a warning; "
                   "views and triggers still never run");
+    cmd->add_option("--max-processes", args->max_processes,
+                    "Stop with exit status 3 when more processes than this match (0: no limit): memory follows the "
+                    "answer, never the journal")
+        ->capture_default_str();
     cmd->add_option("--timeout", args->timeout,
                     "Stop a journal read that runs this long without a row (a journal made to stall readers); 0: "
                     "never")
@@ -160,7 +180,12 @@ Runner add_reconstruct(CLI::App& app) {
         "  lineage reconstruct --journal node1.db --journal node2.db --binary curl --since '2026-04-22 09:00'\n"
         "  lineage reconstruct --pid 18294 --ancestors --times\n"
         "  lineage reconstruct --descendants-of 5740 --no-fold\n"
-        "Exit status: 0 something matched, 1 nothing matched, 2 error.");
+        "Exit status: 0 something matched, 1 nothing matched, 2 error, 3 more processes than --max-processes.\n"
+        "Journals of schema version 3 or older (read-only: they cannot get version 4's indexes) answer a window\n"
+        "alone and --binary (and, before version 3, --namespace and --container) by reading the whole journal:\n"
+        "correct, and slow on a large one. `lineage record` adds the indexes when it appends to one; `lineage\n"
+        "export` and `lineage import --from lineage` give a copy the current layout. A --binary glob that starts\n"
+        "with a wildcard reads the whole journal of any version.");
     return [args] { return run_reconstruct(*args); };
 }
 

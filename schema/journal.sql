@@ -4,7 +4,9 @@
 -- `record --max-size/--retain`); 3 adds `cgroups` and `memberships` (whole
 -- pods: processes that enter a pod's cgroup by fork or by a move, not only
 -- by exec); 4 adds `carried` (retention keeps the identity of processes
--- still running). `lineage record` upgrades an older journal it appends to by
+-- still running) and the indexes exit_by_life, exec_by_base and
+-- snapshot_by_base (bare time windows and --binary without a full read).
+-- `lineage record` upgrades an older journal it appends to by
 -- creating what it lacks, in one transaction; readers read every version.
 --
 -- Adding to the schema: a new version adds tables and indexes, never a
@@ -320,6 +322,18 @@ CREATE INDEX memberships_by_pod ON memberships (pod_uid, time_ns) WHERE pod_uid 
 
 -- version 4
 CREATE INDEX carried_by_proc ON carried (tgid, start_ns);
+-- A process's life, bucketed by its order of magnitude (decimal digits of
+-- exit minus start): the processes that overlap a time window are, per
+-- bucket, the exits from the window's start to its end plus the bucket's
+-- longest life, so a bare window reads what overlaps it (and at most the
+-- rest of its buckets' ranges), never the whole table. Covering: the
+-- candidates are sorted out in the index, without reading the table.
+CREATE INDEX exit_by_life ON exit (length(time_ns - start_ns), time_ns, start_ns);
+-- The executed path's base name (the bytes after its last '/'), for
+-- --binary: the expression is SQLite's own functions, so the writer and the
+-- reader compute it alike and the index needs no column of its own.
+CREATE INDEX exec_by_base ON exec (substr(binary, length(CAST(rtrim(binary, replace(binary, '/', '')) AS BLOB)) + 1));
+CREATE INDEX snapshot_by_base ON snapshot (substr(exe, length(CAST(rtrim(exe, replace(exe, '/', '')) AS BLOB)) + 1));
 
 -- No index on `batch`: rows are appended in batch order, so `lineage verify`
 -- reads every table in rowid order (a plain scan) and gets (batch, rowid)

@@ -86,7 +86,15 @@ const Result<std::vector<SchemaObject>>& journal_schema_objects() {
     return objects;
 }
 
+int64_t index_version_added(std::string_view name) {
+    if (name == "exit_by_life" || name == "exec_by_base" || name == "snapshot_by_base") return 4;
+    return 0;
+}
+
 int64_t first_schema_version(const SchemaObject& object) {
+    if (object.type == "index") {
+        if (int64_t v = index_version_added(object.name)) return v;
+    }
     for (size_t i = 0; i < kChainTableCount; ++i) {
         const ChainTable t = table_at(i);
         if (object.table != table_name(t)) continue;

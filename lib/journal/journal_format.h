@@ -68,8 +68,12 @@ const Result<std::vector<SchemaObject>>& journal_schema_objects();
 
 // The schema version that brought an object of the compiled schema: that
 // of its table (table_in_version), so a new table and its indexes need
-// nothing more here.
+// nothing more here; an index added to an older table names its version in
+// index_version_added.
 int64_t first_schema_version(const SchemaObject& object);
+// The version that added an index to a table of an earlier version
+// (exit_by_life, exec_by_base, snapshot_by_base: 4); 0 for any other name.
+int64_t index_version_added(std::string_view name);
 
 // What a journal of schema `version` holds: the compiled schema's objects
 // less those that came in later versions.

@@ -36,7 +36,12 @@ public:
 
     Status load(const LoadPlan& plan) {
         if (auto st = load_meta(); !st) return st;
-        if (plan.everything) return load_all();
+        // The limit holds for a plan that asks for everything, and for a
+        // targeted one; a journal too old for a targeted plan is read whole
+        // and its answer counted afterwards (the limit is the answer's, not
+        // the journal's).
+        if (plan.everything || targeted_in_version(plan)) max_processes_ = plan.max_processes;
+        if (plan.everything || !targeted_in_version(plan)) return load_all();
         return load_targeted(plan);
     }
 
@@ -304,6 +309,92 @@ private:
     bool has_memberships() const { return table_in_version(ChainTable::memberships, version_); }
     bool has_carried() const { return table_in_version(ChainTable::carried, version_); }
 
+    // Whether this journal has what the plan's look-ups go through: a bare
+    // window and --binary need version 4's indexes, --namespace and
+    // --container the cgroups rows of version 3. An older journal, read
+    // read-only, cannot get them: it is read whole (correct, and slow; the
+    // man page says which queries).
+    bool targeted_in_version(const LoadPlan& plan) const {
+        if (plan.pid || plan.pod) return true;
+        if (plan.binary_glob) return version_ >= 4 && !glob_prefix(*plan.binary_glob).empty();
+        if (plan.namespace_ || plan.container) return has_memberships();
+        if (plan.descendants_of) return true;
+        return version_ >= 4;
+    }
+
+    // The literal start of a glob's base-name part (what exec_by_base can
+    // look up as a range): "" when it starts with a wildcard.
+    static std::string glob_prefix(const std::string& glob) {
+        const auto slash = glob.rfind('/');
+        const std::string base = slash == std::string::npos ? glob : glob.substr(slash + 1);
+        std::string prefix;
+        for (char c : base) {
+            if (c == '*' || c == '?' || c == '[' || c == '\\') break;
+            prefix += c;
+        }
+        return prefix;
+    }
+
+    // The first rowid of `table` at or after `rowid`'s whose row is in batch
+    // `batch` or later: rows are appended in batch order (schema/journal.sql,
+    // "No index on batch"), so the rowids of a run of batches are one range,
+    // found by binary search on the primary key. A journal whose rows were
+    // moved after the fact is what `lineage verify` reports.
+    Result<int64_t> first_rowid_in_batch(const char* table, int64_t batch) {
+        // min() and max() apart: each alone is one seek, together a scan.
+        int64_t lo = 0, hi = 0;
+        if (auto st = each(table, fmt::format("SELECT coalesce(min(rowid), 0) FROM {}", table), {},
+                           [&](Stmt& s) { lo = s.int64(0); });
+            !st)
+            return st.error();
+        if (auto st = each(table, fmt::format("SELECT coalesce(max(rowid), 0) FROM {}", table), {},
+                           [&](Stmt& s) { hi = s.int64(0) + 1; });
+            !st)
+            return st.error();
+        const std::string next =
+            fmt::format("SELECT rowid, batch FROM {} WHERE rowid >= ?1 ORDER BY rowid LIMIT 1", table);
+        while (lo < hi) {
+            const int64_t mid = lo + (hi - lo) / 2;
+            int64_t found_batch = INT64_MAX;
+            if (auto st = each(table, next, {mid}, [&](Stmt& s) { found_batch = s.int64(1); }); !st) return st.error();
+            if (found_batch >= batch)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        return lo;
+    }
+
+    // The plan's limit, past: the load stops before the model holds more
+    // than the limit (LoadPlan::max_processes).
+    Error too_many() const {
+        std::string digits = std::to_string(max_processes_), count;
+        for (size_t i = 0; i < digits.size(); ++i) {
+            if (i && (digits.size() - i) % 3 == 0) count += ',';
+            count += digits[i];
+        }
+        Error e{
+            fmt::format("more than {} processes match; narrow the window (--since/--until) or add a selector, or raise "
+                        "--max-processes",
+                        count)};
+        e.code = kTooManyProcesses;
+        return e;
+    }
+    bool over_limit(size_t n) const { return max_processes_ != 0 && n > max_processes_; }
+    // A seed, counted by process (a process has rows in several tables);
+    // false once the seeds alone pass the limit.
+    bool add_seed(std::vector<Seed>& seeds, Seed seed) {
+        if (max_processes_ != 0) {
+            seed_keys_.insert(model_.key_for(seed.boot_id, seed.tgid, seed.start_ns));
+            if (over_limit(seed_keys_.size())) {
+                seed_overflow_ = true;
+                return false;
+            }
+        }
+        seeds.push_back(std::move(seed));
+        return true;
+    }
+
     // The pod of a row with a pod_uid column: its container is its cgroup
     // path's, when that path names the same pod.
     static PodRef pod_ref(std::string uid, const std::string& cgroup_path) {
@@ -422,9 +513,16 @@ private:
     }
 
     Status load_all() {
-        auto scan = [&](ChainTable t, auto handler) {
-            return each(table_name(t), fmt::format("SELECT {} FROM {} NOT INDEXED", select_list(t), table_name(t)), {},
-                        [&](Stmt& s) { (this->*handler)(s); });
+        bool room = true;
+        auto scan = [&](ChainTable t, auto handler) -> Status {
+            auto st =
+                each_until(table_name(t), fmt::format("SELECT {} FROM {} NOT INDEXED", select_list(t), table_name(t)),
+                           {}, [&](Stmt& s) {
+                               (this->*handler)(s);
+                               return room = !over_limit(model_.processes().size());
+                           });
+            if (st && !room) return too_many();
+            return st;
         };
         if (auto st = scan(ChainTable::snapshot, &JournalLoader::on_snapshot); !st) return st;
         if (auto st = scan(ChainTable::fork, &JournalLoader::on_fork); !st) return st;
@@ -541,6 +639,20 @@ private:
         }
 
         const Process* p = model_.find(key);
+        // Known from the snapshot alone: its start in nanoseconds is in a
+        // fork row of a child, as a full load would find it.
+        if (p && !p->start_precise) {
+            st = each_until(
+                "fork",
+                "SELECT batch, parent_start_ns FROM fork INDEXED BY fork_by_parent WHERE parent_tgid = ?1 AND "
+                "parent_start_ns >= ?2 AND parent_start_ns < ?3",
+                {tgid, lo, hi}, [&](Stmt& s) {
+                    if (!same_boot(s)) return true;
+                    model_.add_parent_start(key, s.int64(1));
+                    return false;
+                });
+            if (!st) return st;
+        }
         if (p && p->parent) {
             parents.push_back({seed.boot_id, p->parent->tgid,
                                p->parent_source == ParentSource::fork
@@ -656,8 +768,9 @@ private:
                     const bool exited = sqlite3_column_type(s.get(), exit_col) != SQLITE_NULL;
                     const int64_t start = s.int64(col<ChainTable::memberships>("start_ns"));
                     if (!in_window(boot, start, exited, s.int64(exit_col))) return true;
-                    seeds.push_back(
-                        {boot, static_cast<uint32_t>(s.int64(col<ChainTable::memberships>("tgid"))), start});
+                    if (!add_seed(seeds,
+                                  {boot, static_cast<uint32_t>(s.int64(col<ChainTable::memberships>("tgid"))), start}))
+                        return false;
                     // An 'alive' row is the process's own evidence when the
                     // rows that put it in the pod were pruned.
                     if (s.text(col<ChainTable::memberships>("how")) == "alive") row_status = on_membership(s);
@@ -669,12 +782,273 @@ private:
         return Ok{};
     }
 
+    // The window in each boot's clock, widened by a second so that
+    // clock-sample rounding never drops a process; build_report applies the
+    // exact window later.
+    static constexpr int64_t kMargin = 1'000'000'000;
+    int64_t since_in(const LoadPlan& plan, const std::string& boot) const {
+        return plan.since_wall_ns ? sat_sub(model_.to_boot(boot, *plan.since_wall_ns), kMargin) : INT64_MIN;
+    }
+    int64_t until_in(const LoadPlan& plan, const std::string& boot) const {
+        return plan.until_wall_ns ? sat_add(model_.to_boot(boot, *plan.until_wall_ns), kMargin) : INT64_MAX;
+    }
+    bool in_window(const LoadPlan& plan, const std::string& boot, int64_t start_ns, bool exited,
+                   int64_t exit_ns) const {
+        if (start_ns > until_in(plan, boot)) return false;
+        return !exited || exit_ns >= since_in(plan, boot);
+    }
+
+    // The processes of the pods `uids` (a pod, or every pod of a namespace
+    // or with a container), within the plan's window.
+    Status pod_seeds(const std::set<std::string>& uids, const LoadPlan& plan, std::vector<Seed>& seeds) {
+        auto window = [&](const std::string& boot, int64_t start_ns, bool exited, int64_t exit_ns) {
+            return in_window(plan, boot, start_ns, exited, exit_ns);
+        };
+        for (const auto& uid : uids) {
+            bool room = true;
+            auto add_exec = [&](Stmt& s) {
+                const RunRange* run = range_of(s.int64(0));
+                if (!run) return room;
+                bool exited = sqlite3_column_type(s.get(), 3) != SQLITE_NULL;
+                if (!window(run->boot_id, s.int64(2), exited, s.int64(3))) return true;
+                return room = add_seed(seeds, {run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)});
+            };
+            // One pass over the pod's exec rows, each with its process's
+            // exit (through the exit index), so that processes outside the
+            // window cost one row, not five look-ups.
+            if (auto st = each_until("exec",
+                                     "SELECT e.batch, e.tgid, e.start_ns, x.time_ns FROM exec e INDEXED BY exec_by_pod "
+                                     "LEFT JOIN exit x INDEXED BY exit_by_proc ON x.tgid = e.tgid AND "
+                                     "x.start_ns = e.start_ns "
+                                     "WHERE e.pod_uid = ?1 AND e.pod_uid != ''",
+                                     {uid}, add_exec);
+                !st)
+                return st;
+            if (!room) return Ok{};
+            auto add = [&](Stmt& s) {
+                const RunRange* run = range_of(s.int64(0));
+                if (!run) return true;
+                return room = add_seed(seeds, {run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)});
+            };
+            if (auto st = each_until(
+                    "snapshot",
+                    "SELECT batch, tgid, start_ns FROM snapshot INDEXED BY snapshot_by_pod WHERE pod_uid = ?1 "
+                    "AND pod_uid != ''",
+                    {uid}, add);
+                !st)
+                return st;
+            if (!room) return Ok{};
+            if (has_memberships()) {
+                if (auto st = membership_seeds(uid, plan, window, kMargin, seeds); !st) return st;
+            }
+        }
+        return Ok{};
+    }
+
+    // The pods a --namespace or --container selector can mean: by the pods
+    // rows' namespaces (the model's names, as the tree shows them), and by
+    // the cgroups rows' container IDs.
+    Result<std::set<std::string>> pods_of(const LoadPlan& plan) {
+        std::set<std::string> uids;
+        if (plan.namespace_) {
+            for (const auto& uid : model_.named_pods()) {
+                if (model_.pod_name(uid).namespace_ == *plan.namespace_) uids.insert(uid);
+            }
+        }
+        if (plan.container) {
+            std::set<std::string> with_container;
+            // cgroups is the run's metadata (a row per cgroup and run), not
+            // an event table: read whole.
+            auto st = each("cgroups", "SELECT pod_uid, container_id FROM cgroups NOT INDEXED", {}, [&](Stmt& s) {
+                const std::string container = s.text(1);
+                if (!plan.container->empty() && !s.text(0).empty() &&
+                    container.compare(0, plan.container->size(), *plan.container) == 0)
+                    with_container.insert(s.text(0));
+            });
+            if (!st) return st.error();
+            if (plan.namespace_) {
+                std::set<std::string> both;
+                for (const auto& uid : uids)
+                    if (with_container.count(uid)) both.insert(uid);
+                uids = std::move(both);
+            } else {
+                uids = std::move(with_container);
+            }
+        }
+        return uids;
+    }
+
+    // The exec_by_base / snapshot_by_base key of a path column: its base
+    // name, as schema/journal.sql's version 4 indexes compute it.
+    static std::string base_expr(const char* column) {
+        return fmt::format("substr({0}, length(CAST(rtrim({0}, replace({0}, '/', '')) AS BLOB)) + 1)", column);
+    }
+
+    // Processes whose executed path matches a --binary glob (through the
+    // base-name indexes, as a range on the glob's literal start), then the
+    // children they forked that never exec'd, which run their image.
+    Status binary_seeds(const LoadPlan& plan, std::vector<Seed>& seeds) {
+        const std::string& glob = *plan.binary_glob;
+        const std::string prefix = glob_prefix(glob);
+        std::string upper = prefix;
+        while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) upper.pop_back();
+        if (!upper.empty()) upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+        // No upper bound: every key at or after the prefix.
+        const std::string below = upper.empty() ? "" : " AND " + base_expr("binary") + " < ?2";
+        std::vector<Seed> matched;
+        bool room = true;
+        auto add = [&](Stmt& s, const std::string& path, bool exited, int64_t exit_ns, bool forked) {
+            const RunRange* run = range_of(s.int64(0));
+            if (!run || !binary_matches(glob, path)) return true;
+            Seed seed{run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)};
+            // Its fork-only children may be in the window when it is not:
+            // any that started before the window's end.
+            if (forked && seed.start_ns <= until_in(plan, seed.boot_id)) matched.push_back(seed);
+            if (!in_window(plan, run->boot_id, s.int64(2), exited, exit_ns)) return true;
+            return room = add_seed(seeds, std::move(seed));
+        };
+        auto st = each_blobs(
+            "exec",
+            fmt::format("SELECT exec.batch, exec.tgid, exec.start_ns, exec.binary, x.time_ns, EXISTS (SELECT 1 FROM "
+                        "fork f INDEXED BY fork_by_parent WHERE f.parent_tgid = exec.tgid AND f.parent_start_ns = "
+                        "exec.start_ns) FROM exec INDEXED BY exec_by_base LEFT JOIN exit x INDEXED BY exit_by_proc ON "
+                        "x.tgid = exec.tgid AND x.start_ns = exec.start_ns WHERE {} >= ?1{}",
+                        base_expr("binary"), below),
+            prefix, upper, [&](Stmt& s) {
+                return add(s, s.text(3), sqlite3_column_type(s.get(), 4) != SQLITE_NULL, s.int64(4), s.int64(5) != 0);
+            });
+        if (!st) return st;
+        if (!room) return Ok{};
+        st = each_blobs("snapshot",
+                        fmt::format("SELECT batch, tgid, start_ns, exe FROM snapshot INDEXED BY snapshot_by_base WHERE "
+                                    "{} >= ?1{}",
+                                    base_expr("exe"), upper.empty() ? "" : " AND " + base_expr("exe") + " < ?2"),
+                        prefix, upper, [&](Stmt& s) { return add(s, s.text(3), false, 0, true); });
+        if (!st) return st;
+        // Fork-only children, and theirs: they run what their forker ran.
+        while (room && !matched.empty()) {
+            Seed parent = matched.back();
+            matched.pop_back();
+            const int64_t tick = model_.tick_ns(parent.boot_id);
+            const int64_t lo = sat_mul(parent.start_ns / tick, tick);
+            st = each_until(
+                "fork",
+                "SELECT f.batch, f.child_tgid, f.child_start_ns, x.time_ns FROM fork f INDEXED BY fork_by_parent LEFT "
+                "JOIN exit x INDEXED BY exit_by_proc ON x.tgid = f.child_tgid AND x.start_ns = f.child_start_ns WHERE "
+                "f.parent_tgid = ?1 AND f.parent_start_ns >= ?2 AND f.parent_start_ns < ?3 AND NOT EXISTS (SELECT 1 "
+                "FROM exec e INDEXED BY exec_by_proc WHERE e.tgid = f.child_tgid AND e.start_ns = f.child_start_ns)",
+                {int64_t{parent.tgid}, lo, sat_add(lo, tick)}, [&](Stmt& s) {
+                    const RunRange* run = range_of(s.int64(0));
+                    if (!run || run->boot_id != parent.boot_id) return true;
+                    Seed child{parent.boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)};
+                    // Its own children may run the image too, whether or
+                    // not it is in the window.
+                    matched.push_back(child);
+                    if (!in_window(plan, child.boot_id, child.start_ns, sqlite3_column_type(s.get(), 3) != SQLITE_NULL,
+                                   s.int64(3)))
+                        return true;
+                    return room = add_seed(seeds, std::move(child));
+                });
+            if (!st) return st;
+        }
+        return Ok{};
+    }
+
+    // Every process whose life overlaps a bare window (version 4). Those
+    // that exited, through exit_by_life: per order of magnitude of a life,
+    // the exits from the window's start to its end plus that longest life.
+    // Those with no exit row, which the model takes to live to the end of
+    // the journal, by one pass over each boot's rows (through rowid ranges,
+    // each row checked against the exit index): only such a pass can tell a
+    // process the journal never saw end.
+    Status window_seeds(const LoadPlan& plan, std::vector<Seed>& seeds) {
+        std::map<std::string, std::pair<int64_t, int64_t>> boots;  // boot -> its first and last batch
+        for (const auto& r : ranges_) {
+            if (r.first_batch == 0) continue;
+            auto [it, fresh] = boots.try_emplace(r.boot_id, r.first_batch, r.last_batch);
+            if (!fresh) {
+                it->second.first = std::min(it->second.first, r.first_batch);
+                it->second.second = std::max(it->second.second, r.last_batch);
+            }
+        }
+        for (const auto& [boot, batches] : boots) {
+            const int64_t since = since_in(plan, boot), until = until_in(plan, boot);
+            bool room = true;
+            auto add = [&](Stmt& s) {
+                const RunRange* run = range_of(s.int64(0));
+                if (!run || run->boot_id != boot) return true;
+                return room = add_seed(seeds, {boot, static_cast<uint32_t>(s.int64(1)), s.int64(2)});
+            };
+            int64_t longest = 1;
+            for (int64_t digits = 1; digits <= 20 && room; ++digits) {
+                longest = digits <= 18 ? longest * 10 : INT64_MAX;
+                auto st = each_until("exit",
+                                     "SELECT batch, tgid, start_ns FROM exit INDEXED BY exit_by_life WHERE "
+                                     "length(time_ns - start_ns) = ?1 AND time_ns >= ?2 AND time_ns <= ?3 AND "
+                                     "start_ns <= ?4",
+                                     {digits, since, sat_add(until, longest), until}, add);
+                if (!st) return st;
+            }
+            struct Pass {
+                ChainTable table;
+                const char* tgid;
+                const char* start;
+                const char* also;
+            };
+            std::vector<Pass> passes = {{ChainTable::snapshot, "tgid", "start_ns", ""},
+                                        {ChainTable::fork, "child_tgid", "child_start_ns", ""},
+                                        {ChainTable::exec, "tgid", "start_ns", ""},
+                                        {ChainTable::connect, "tgid", "start_ns", ""}};
+            // 'alive' rows restate the others, and a full load skips them.
+            if (has_memberships())
+                passes.push_back({ChainTable::memberships, "tgid", "start_ns", " AND how != 'alive'"});
+            const int64_t tick = model_.tick_ns(boot);
+            for (const Pass& pass : passes) {
+                if (!room) break;
+                const char* table = table_name(pass.table);
+                auto from = first_rowid_in_batch(table, batches.first);
+                if (!from) return from.error();
+                auto to = first_rowid_in_batch(table, sat_add(batches.second, 1));
+                if (!to) return to.error();
+                auto st = each_until(
+                    table,
+                    fmt::format("SELECT batch, {1}, {2} FROM {0} WHERE rowid >= ?1 AND rowid < ?2 AND {2} <= ?3{3} AND "
+                                "NOT EXISTS (SELECT 1 FROM exit x INDEXED BY exit_by_proc WHERE x.tgid = {0}.{1} AND "
+                                "x.start_ns >= {0}.{2} - {0}.{2} % ?4 AND x.start_ns < {0}.{2} - {0}.{2} % ?4 + ?4 AND "
+                                "x.batch >= ?5 AND x.batch <= ?6)",
+                                table, pass.tgid, pass.start, pass.also),
+                    {*from, *to, until, tick, batches.first, batches.second}, add);
+                if (!st) return st;
+            }
+        }
+        return Ok{};
+    }
+
+    // Runs sql with one or two BLOB parameters (an empty second one is not
+    // bound) and calls fn(stmt) per row until it returns false.
+    template <typename Fn>
+    Status each_blobs(const std::string& what, const std::string& sql, const std::string& first,
+                      const std::string& second, Fn&& fn) {
+        auto& stmt = cached(sql);
+        if (!stmt) return fail(what);
+        stmt->reset();
+        sqlite3_bind_blob(stmt->get(), 1, first.data(), static_cast<int>(first.size()), SQLITE_TRANSIENT);
+        if (!second.empty())
+            sqlite3_bind_blob(stmt->get(), 2, second.data(), static_cast<int>(second.size()), SQLITE_TRANSIENT);
+        int rc;
+        while ((rc = stmt->step()) == SQLITE_ROW) {
+            ++reader_.rows_read_;
+            if (!fn(*stmt.get())) return Ok{};
+        }
+        if (rc != SQLITE_DONE) return fail(what);
+        return Ok{};
+    }
+
     Status load_targeted(const LoadPlan& plan) {
         std::vector<Seed> seeds;
         if (plan.pid) {
             if (auto st = seeds_for_pid(*plan.pid, seeds); !st) return st;
-        }
-        if (plan.pod) {
+        } else if (plan.pod) {
             // A pod is named by name, namespace/name or UID; its processes
             // are found through the exec rows' pod_uid index.
             // The names are the model's (Model::pod_name): the selector
@@ -685,52 +1059,17 @@ private:
                 if (pod_selector_matches(*plan.pod, uid, name.name, name.namespace_)) uids.insert(uid);
             }
             uids.insert(*plan.pod);  // a UID the recorder could not name
-            // The window in each boot's clock, widened by a second so that
-            // clock-sample rounding never drops a process; build_report
-            // applies the exact window later.
-            constexpr int64_t kMargin = 1'000'000'000;
-            auto in_window = [&](const std::string& boot, int64_t start_ns, bool exited, int64_t exit_ns) {
-                if (plan.until_wall_ns && start_ns > model_.to_boot(boot, *plan.until_wall_ns) + kMargin) return false;
-                if (plan.since_wall_ns && exited && exit_ns < model_.to_boot(boot, *plan.since_wall_ns) - kMargin)
-                    return false;
-                return true;
-            };
-            for (const auto& uid : uids) {
-                auto add_exec = [&](Stmt& s) {
-                    const RunRange* run = range_of(s.int64(0));
-                    if (!run) return;
-                    bool exited = sqlite3_column_type(s.get(), 3) != SQLITE_NULL;
-                    if (!in_window(run->boot_id, s.int64(2), exited, s.int64(3))) return;
-                    seeds.push_back({run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)});
-                };
-                // One pass over the pod's exec rows, each with its process's
-                // exit (through the exit index), so that processes outside
-                // the window cost one row, not five look-ups.
-                if (auto st =
-                        each_text("exec",
-                                  "SELECT e.batch, e.tgid, e.start_ns, x.time_ns FROM exec e INDEXED BY exec_by_pod "
-                                  "LEFT JOIN exit x INDEXED BY exit_by_proc ON x.tgid = e.tgid AND "
-                                  "x.start_ns = e.start_ns "
-                                  "WHERE e.pod_uid = ?1 AND e.pod_uid != ''",
-                                  uid, add_exec);
-                    !st)
-                    return st;
-                auto add = [&](Stmt& s) {
-                    const RunRange* run = range_of(s.int64(0));
-                    if (run) seeds.push_back({run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)});
-                };
-                if (auto st = each_text(
-                        "snapshot",
-                        "SELECT batch, tgid, start_ns FROM snapshot INDEXED BY snapshot_by_pod WHERE pod_uid = ?1 "
-                        "AND pod_uid != ''",
-                        uid, add);
-                    !st)
-                    return st;
-                if (has_memberships()) {
-                    if (auto st = membership_seeds(uid, plan, in_window, kMargin, seeds); !st) return st;
-                }
-            }
+            if (auto st = pod_seeds(uids, plan, seeds); !st) return st;
+        } else if (plan.binary_glob) {
+            if (auto st = binary_seeds(plan, seeds); !st) return st;
+        } else if (plan.namespace_ || plan.container) {
+            auto uids = pods_of(plan);
+            if (!uids) return uids.error();
+            if (auto st = pod_seeds(*uids, plan, seeds); !st) return st;
+        } else if (!plan.descendants_of) {
+            if (auto st = window_seeds(plan, seeds); !st) return st;
         }
+        if (seed_overflow_) return too_many();
         // Descendants: every process forked, directly or not, by a seed.
         std::vector<Seed> frontier;
         if (plan.descendants_of) {
@@ -739,7 +1078,7 @@ private:
             while (!frontier.empty()) {
                 Seed s = frontier.back();
                 frontier.pop_back();
-                seeds.push_back(s);
+                if (!add_seed(seeds, s)) return too_many();
                 ProcessKey key = model_.key_for(s.boot_id, s.tgid, s.start_ns);
                 if (!expanded.insert(key).second) continue;
                 int64_t tick = model_.tick_ns(s.boot_id);
@@ -762,6 +1101,7 @@ private:
             std::vector<Seed> parents;
             for (const auto& seed : seeds) {
                 if (auto st = load_process(seed, parents); !st) return st;
+                if (over_limit(model_.processes().size())) return too_many();
             }
             seeds = std::move(parents);
         }
@@ -783,6 +1123,9 @@ private:
     std::set<ProcessKey> loaded_;
     std::vector<std::pair<int64_t, uint32_t>> last_snapshot_runs_;  // (run, ppid) of snapshot rows just added
     size_t orphan_rows_ = 0;
+    size_t max_processes_ = 0;        // LoadPlan::max_processes
+    std::set<ProcessKey> seed_keys_;  // the processes seeded, when there is a limit
+    bool seed_overflow_ = false;      // the seeds alone passed the limit
 };
 
 Status JournalReader::load_into(Model& model, const LoadPlan& plan) {

@@ -1,5 +1,7 @@
 #include "load_plan.h"
 
+#include <fnmatch.h>
+
 namespace lineage {
 
 bool pod_selector_matches(std::string_view selector, std::string_view uid, std::string_view name,
@@ -17,6 +19,14 @@ std::string pod_display_name(std::string_view name, std::string_view namespace_)
     out += '/';
     out += name;
     return out;
+}
+
+bool binary_matches(const std::string& glob, const std::string& binary) {
+    // FNM_PATHNAME: '*' stops at '/', as in a shell.
+    if (glob.find('/') != std::string::npos) return fnmatch(glob.c_str(), binary.c_str(), FNM_PATHNAME) == 0;
+    auto slash = binary.rfind('/');
+    std::string base = slash == std::string::npos ? binary : binary.substr(slash + 1);
+    return fnmatch(glob.c_str(), base.c_str(), 0) == 0;
 }
 
 }  // namespace lineage

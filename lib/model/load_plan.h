@@ -8,19 +8,32 @@
 
 namespace lineage {
 
-// What a query needs from a journal. By default everything is loaded; with
-// a PID, pod or descendants selector only the processes that can match are
-// loaded, through the indexes, with their ancestors: a query on a year of
-// journal reads a few thousand rows, not millions.
+// What a query needs from a journal. By default everything is loaded;
+// otherwise only the processes that can match are loaded, through the
+// indexes, with their ancestors: a query on a year of journal reads what
+// its answer needs, not millions of rows. One selector is enough to bound
+// the load (build_report applies all of them): the loader starts from the
+// most selective it is given, in the order of the fields below. With none
+// of them, the window alone bounds the load.
 struct LoadPlan {
     bool everything = true;
     std::optional<uint32_t> pid;             // every incarnation of this PID
     std::optional<std::string> pod;          // name, namespace/name or UID
+    std::optional<std::string> binary_glob;  // executed path (see binary_matches), and fork-only children
+    std::optional<std::string> namespace_;   // every pod of this Kubernetes namespace
+    std::optional<std::string> container;    // every pod with a container of this ID prefix
     std::optional<uint32_t> descendants_of;  // this PID and all below it
-    // The window, wall-clock ns: a pod's processes that ended before it or
-    // started after it are not loaded (unless they are ancestors).
+    // The window, wall-clock ns: processes that ended before it or started
+    // after it are not loaded (unless they are ancestors).
     std::optional<int64_t> since_wall_ns, until_wall_ns;
+    // At most this many processes are loaded (0: no limit): past it the load
+    // stops with an Error whose code is kTooManyProcesses, so that memory
+    // follows the answer, never the journal.
+    size_t max_processes = 0;
 };
+
+// Error::code of a load stopped by LoadPlan::max_processes.
+inline constexpr int kTooManyProcesses = -23;
 
 // The one rule for a pod selector (--pod, and the loader's look-up of the
 // pods it can mean): the pod's UID, its name, or NAMESPACE/NAME.
@@ -30,5 +43,10 @@ bool pod_selector_matches(std::string_view selector, std::string_view uid, std::
 // How a pod is shown: NAMESPACE/NAME, or NAME when the namespace is not
 // known. The selector above accepts exactly what this shows.
 std::string pod_display_name(std::string_view name, std::string_view namespace_);
+
+// Glob against a binary path: a pattern with '/' matches the whole path,
+// one without matches the base name. The one rule of --binary, for the
+// loader's look-up and the tree's selection alike.
+bool binary_matches(const std::string& glob, const std::string& binary);
 
 }  // namespace lineage

@@ -107,6 +107,13 @@ Process& Model::get(const ProcessKey& key, uint32_t tgid, int64_t start_ns, bool
     return p;
 }
 
+void Model::add_parent_start(const ProcessKey& key, int64_t start_ns) {
+    auto it = processes_.find(key);
+    if (it == processes_.end() || it->second.start_precise) return;
+    it->second.start_ns = start_ns;
+    it->second.start_precise = true;
+}
+
 void Model::add_snapshot(const std::string& boot_id, int64_t run_id, const SnapshotRow& row, const PodRef& pod) {
     auto key = key_for(boot_id, row.tgid, static_cast<int64_t>(row.start_ns));
     Process& p = get(key, row.tgid, static_cast<int64_t>(row.start_ns), false);

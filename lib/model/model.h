@@ -201,6 +201,11 @@ public:
     // `pod` is the row's pod, as the journal (or its cgroup path) says.
     void add_snapshot(const std::string& boot_id, int64_t run_id, const SnapshotRow& row, const PodRef& pod = {});
     void add_fork(const std::string& boot_id, const ForkEvent& e);
+    // A process's start in nanoseconds, from a fork row that names it as
+    // the parent: what finish() takes from a loaded child, for a loader
+    // that did not load the children (a snapshot process's start is only
+    // in clock ticks). Nothing when the process is unknown or precise.
+    void add_parent_start(const ProcessKey& key, int64_t start_ns);
     void add_exec(const std::string& boot_id, const ExecEvent& e, const PodRef& pod = {});
     // A memberships row; `pod` is its pod, with the container of its
     // cgroup's row (empty when that row is missing).

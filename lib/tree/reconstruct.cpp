@@ -594,14 +594,6 @@ std::string group_thousands(uint64_t n) {
     return out;
 }
 
-bool binary_matches(const std::string& glob, const std::string& binary) {
-    // FNM_PATHNAME: '*' stops at '/', as in a shell.
-    if (glob.find('/') != std::string::npos) return fnmatch(glob.c_str(), binary.c_str(), FNM_PATHNAME) == 0;
-    auto slash = binary.rfind('/');
-    std::string base = slash == std::string::npos ? binary : binary.substr(slash + 1);
-    return fnmatch(glob.c_str(), base.c_str(), 0) == 0;
-}
-
 std::optional<PodMembership> pod_of(const Model& model, const Process& p, std::string_view uid) {
     const PodEntry* entry = first_pod_entry(p, uid);
     if (!entry) return std::nullopt;
@@ -619,26 +611,28 @@ int64_t process_end_wall(const Model& model, const Process& p) {
 }
 
 LoadPlan load_plan_for(const Query& query) {
-    // PID, pod and descendants selectors load only what can match, through
-    // the journal's indexes; the others need every row.
+    // Every selector loads only what can match, through the journal's
+    // indexes, and so does a window alone; a query with neither reads
+    // everything, as it asks.
     LoadPlan plan;
-    if (!(query.pid || query.ancestors_of || query.pod || query.descendants_of)) return plan;
-    plan.everything = false;
-    // --pid and --ancestors-of both select by PID; loading one of them is a
-    // superset of what can match both (nothing, if they differ).
-    plan.pid = query.pid ? query.pid : query.ancestors_of;
-    plan.pod = query.pod;
-    plan.descendants_of = query.descendants_of;
     plan.since_wall_ns = query.since_wall_ns;
     plan.until_wall_ns = query.until_wall_ns;
-    // One targeted selector is enough to bound the load: build_report
-    // applies all of them anyway.
-    if (plan.pid) {
-        plan.pod.reset();
-        plan.descendants_of.reset();
-    } else if (plan.pod) {
-        plan.descendants_of.reset();
-    }
+    if (!(query.pid || query.ancestors_of || query.pod || query.binary_glob || query.namespace_ || query.container ||
+          query.descendants_of || query.since_wall_ns || query.until_wall_ns))
+        return plan;
+    plan.everything = false;
+    // One selector is enough to bound the load (build_report applies all of
+    // them), the most selective first: a PID (--pid and --ancestors-of both
+    // select by PID; loading one of them is a superset of what can match
+    // both), a pod, a binary, a namespace or container, the processes below
+    // a PID, and the window alone last.
+    if ((plan.pid = query.pid ? query.pid : query.ancestors_of)) return plan;
+    if ((plan.pod = query.pod)) return plan;
+    if ((plan.binary_glob = query.binary_glob)) return plan;
+    plan.namespace_ = query.namespace_;
+    plan.container = query.container;
+    if (plan.namespace_ || plan.container) return plan;
+    plan.descendants_of = query.descendants_of;
     return plan;
 }
 

@@ -179,8 +179,6 @@ int64_t process_end_wall(const Model& model, const Process& p);
 // write counts and depths.
 std::string group_thousands(uint64_t n);
 
-// Glob against a binary path: a pattern with '/' matches the whole path,
-// one without matches the base name.
-bool binary_matches(const std::string& glob, const std::string& binary);
+// binary_matches (load_plan.h): the --binary rule.
 
 }  // namespace lineage

@@ -764,8 +764,14 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
     CHECK(first_schema_version(*by_name["exec_by_pod"]) == 1);
     CHECK(schema_objects_of_version(*compiled, kJournalSchemaVersion).size() == compiled->size());
     auto v1 = schema_objects_of_version(*compiled, 1);
-    // prunes; cgroups, memberships and their 3 indexes; carried and its index
-    CHECK(v1.size() == compiled->size() - 8);
+    // prunes; cgroups, memberships and their 3 indexes; carried and its
+    // index; version 4's 3 indexes on older tables
+    CHECK(v1.size() == compiled->size() - 11);
+    REQUIRE(by_name.count("exit_by_life"));
+    CHECK(first_schema_version(*by_name["exit_by_life"]) == 4);
+    CHECK(first_schema_version(*by_name["exec_by_base"]) == 4);
+    CHECK(first_schema_version(*by_name["carried_by_proc"]) == 4);
+    CHECK(schema_objects_of_version(*compiled, 3).size() == compiled->size() - 5);
     CHECK(std::none_of(v1.begin(), v1.end(), [](const SchemaObject& o) { return o.name == "prunes"; }));
 
     // The journal's side, as its reader checks it.
@@ -806,6 +812,10 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
         "index cgroups_by_id is not part of the schema",
         "index memberships_by_proc is not part of the schema",
         "index memberships_by_pod is not part of the schema",
+        // version 4's
+        "index exit_by_life is not part of the schema",
+        "index exec_by_base is not part of the schema",
+        "index snapshot_by_base is not part of the schema",
     };
     CHECK(messages(as_version(2)) == v3_objects);
     std::set<std::string> v1_objects = v3_objects;
