@@ -254,3 +254,22 @@ TEST_CASE("a load past --max-processes stops with its own error", "[reconstruct]
         CHECK(again->load_into(all, plan).ok());
     }
 }
+
+TEST_CASE("reconstruct past --max-processes: exit 3, one line on stderr, nothing on stdout", "[reconstruct][plans]") {
+    TempDir dir;
+    const std::string j = dir / "j.db";
+    incident_fixture().write(j);
+    RunResult r = run_lineage(
+        {"reconstruct", "--journal", j, "--since", kIncidentSince, "--until", kIncidentUntil, "--max-processes", "2"},
+        dir.path(), {}, 30);
+    CHECK(r.status == 3);
+    CHECK(r.out.empty());
+    CHECK(r.err ==
+          "lineage reconstruct: more than 2 processes match; narrow the window (--since/--until) or add a selector, "
+          "or raise --max-processes\n");
+    // The same query with room for its answer.
+    r = run_lineage({"reconstruct", "--journal", j, "--since", kIncidentSince, "--until", kIncidentUntil}, dir.path(),
+                    {}, 30);
+    CHECK(r.status == 0);
+    CHECK_FALSE(r.out.empty());
+}
