@@ -725,9 +725,12 @@ private:
 
     // The pod's processes that memberships rows put in it (schema version
     // 3): with a window, those of each boot from the last 'alive' set before
-    // it (every process still in the pod then) up to its end, each with its
-    // exit (through the exit index), so that a pod forking all year costs
-    // the rows since its last set, not the year's.
+    // it (every process still in the pod then), each with its exit (through
+    // the exit index), so that a pod forking all year costs the rows since
+    // its last set, not the year's. A process is selected by a pod it was
+    // ever in (build_report), so one whose life overlaps the window and that
+    // was moved into the pod after it counts too: the rows after the window
+    // are read for those (a process started by then), not only up to its end.
     template <typename InWindow>
     Status membership_seeds(const std::string& uid, const LoadPlan& plan, InWindow&& in_window, int64_t margin,
                             std::vector<Seed>& seeds) {
@@ -759,7 +762,7 @@ private:
                 fmt::format("SELECT {}, x.time_ns FROM memberships m INDEXED BY memberships_by_pod LEFT JOIN exit x "
                             "INDEXED BY exit_by_proc ON x.tgid = m.tgid AND "
                             "x.start_ns = m.start_ns WHERE m.pod_uid = ?1 AND m.pod_uid != '' AND m.time_ns >= ?2 AND "
-                            "m.time_ns <= ?3",
+                            "(m.time_ns <= ?3 OR (m.start_ns <= ?3 AND m.how != 'alive'))",
                             qualified_select_list(ChainTable::memberships, "m")),
                 {uid, from, to}, [&](Stmt& s) {
                     const RunRange* run = range_of(s.int64(0));

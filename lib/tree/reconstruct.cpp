@@ -322,7 +322,13 @@ private:
     void add_ancestors() {
         const bool stop_at_pod = pod_selected(q_) && !q_.ancestors && !q_.ancestors_of;
         shown_ = matched_;
-        for (const Process* start : matched_) {
+        // In start order, not the set's: an ancestor of processes shown in
+        // different pods is shown in the pod of the first walk to reach it,
+        // and the set's order follows addresses, which differ from one load
+        // of the same rows to the next.
+        std::vector<const Process*> starts(matched_.begin(), matched_.end());
+        std::sort(starts.begin(), starts.end(), [this](const Process* a, const Process* b) { return earlier(a, b); });
+        for (const Process* start : starts) {
             const Process* cur = start;
             while (const Process* up = parent_of(*cur)) {
                 if (stop_at_pod) {
