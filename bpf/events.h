@@ -175,8 +175,10 @@ struct lineage_move_event {
 
 /* Per-CPU loss accounting, read by user space from the drops map. */
 struct lineage_drops {
-	__u64 count;
+	__u64 count; /* records the full ring buffer refused */
 	__u64 last_ns;
+	__u64 map_full; /* connects not tracked: the pending_connects map was full */
+	__u64 map_full_last_ns;
 };
 
 #endif /* LINEAGE_EVENTS_H */

@@ -96,8 +96,13 @@ struct pending_connect {
 	__u64 syn_time_ns;
 };
 
+/* A plain hash, not an LRU: a full LRU would push out a pending connect
+ * without a word, while a full hash refuses the new one, which is counted
+ * (count_map_full) and written as a loss. Entries go when the socket leaves
+ * SYN_SENT, which every connect does (established, refused, timed out,
+ * closed). User space may shrink it before load (tests). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct pending_connect);
@@ -123,6 +128,18 @@ static __always_inline void count_drop(void)
 	if (d) {
 		__sync_fetch_and_add(&d->count, 1);
 		d->last_ns = bpf_ktime_get_boot_ns();
+	}
+}
+
+/* A map that could not take an entry: an event that will not be reported. */
+static __always_inline void count_map_full(void)
+{
+	__u32 zero = 0;
+	struct lineage_drops *d = bpf_map_lookup_elem(&drops, &zero);
+
+	if (d) {
+		__sync_fetch_and_add(&d->map_full, 1);
+		d->map_full_last_ns = bpf_ktime_get_boot_ns();
 	}
 }
 
@@ -277,6 +294,8 @@ static __always_inline void note_reported(__u64 id, __u32 hierarchy)
 	 * far less than an update (bench/README.md, cgroup moves). */
 	if (bpf_map_lookup_elem(&reported_cgroups, &key))
 		return;
+	/* Not counted when it fails: nothing is lost, the cgroup is only
+	 * reported again the next time it is named. */
 	bpf_map_update_elem(&reported_cgroups, &key, &one, BPF_ANY);
 }
 
@@ -522,7 +541,8 @@ int BPF_PROG(handle_set_state, const struct sock *sk, const int oldstate, const 
 			return 0;
 		fill_proc(&fresh.proc, bpf_get_current_task_btf());
 		fresh.syn_time_ns = bpf_ktime_get_boot_ns();
-		bpf_map_update_elem(&pending_connects, &key, &fresh, BPF_ANY);
+		if (bpf_map_update_elem(&pending_connects, &key, &fresh, BPF_ANY))
+			count_map_full();
 		return 0;
 	}
 	if (oldstate != TCP_SYN_SENT)

@@ -1,5 +1,6 @@
 // lineage record: the options, checked, and the stop signals; the recording
 // itself is a record session (lib/record/record_session.h) over the probe.
+#include <cstdlib>
 #include <memory>
 
 #include <fmt/format.h>
@@ -89,6 +90,11 @@ int run_record(const RecordArgs& args) {
             probe_options.cgroup1_hierarchy = cgroups.cgroup1->hierarchy;
         }
         probe_options.verbose = options.verbose;
+        // Test-only: a tiny map of connects in progress, to see its
+        // overflow counted (tests/e2e). Not an option: nobody else needs it.
+        if (const char* n = std::getenv("LINEAGE_TEST_PENDING_CONNECTS")) {
+            probe_options.pending_connects = static_cast<uint32_t>(std::strtoul(n, nullptr, 10));
+        }
         auto probe = Probe::start(probe_options, std::move(sink));
         if (!probe) return probe.error();
         return std::unique_ptr<EventSource>(std::move(*probe));

@@ -191,7 +191,7 @@ CREATE TABLE loss (
     from_ns INTEGER NOT NULL,             -- boot-time ns: no loss before this
     to_ns   INTEGER NOT NULL,             -- boot-time ns: no loss after this
     count   INTEGER NOT NULL,             -- events lost
-    reason  TEXT NOT NULL                 -- 'ringbuf_full', 'journal_write', 'decode'
+    reason  TEXT NOT NULL                 -- 'ringbuf_full', 'journal_write', 'decode', 'map_full'
 );
 
 -- Pod names as the node knew them at record time (kubelet log directories,

@@ -163,6 +163,11 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, RecordS
         return Error{"cannot size the exec scratch map to the number of CPUs"};
     }
 
+    if (options.pending_connects != 0 &&
+        bpf_map__set_max_entries(skel->maps.pending_connects, options.pending_connects) != 0) {
+        return Error{"cannot size the map of connects in progress"};
+    }
+
     if (int err = lineage_bpf__load(skel); err) {
         return Error{fmt::format("cannot load BPF programs: {}", explain_failure(err))};
     }
@@ -231,6 +236,8 @@ Result<DropCounters> Probe::drops() const {
     for (const auto& d : per_cpu) {
         total.count += d.count;
         if (d.last_ns > total.last_ns) total.last_ns = d.last_ns;
+        total.map_full += d.map_full;
+        if (d.map_full_last_ns > total.map_full_last_ns) total.map_full_last_ns = d.map_full_last_ns;
     }
     return total;
 }

@@ -31,6 +31,9 @@ struct ProbeOptions {
     std::string cgroup1_controller;
     uint32_t cgroup1_hierarchy = 0;
     bool verbose = false;  // libbpf's log to stderr
+    // Connects in progress the probes can track at once; 0: the default
+    // (bpf/lineage.bpf.c). Tests shrink it to make it overflow.
+    uint32_t pending_connects = 0;
 };
 
 // The capabilities the probes need that `have` lacks: CAP_BPF (maps,

@@ -23,7 +23,7 @@ EventCounts EventCounts::minus(const EventCounts& e) const {
     // batch takes back (its events become journal_write losses).
     auto sub = [](uint64_t a, uint64_t b) { return a > b ? a - b : 0; };
     return {sub(stored, e.stored), sub(ringbuf_full, e.ringbuf_full), sub(journal_write, e.journal_write),
-            sub(decode, e.decode)};
+            sub(decode, e.decode), sub(map_full, e.map_full)};
 }
 
 void MinuteWindow::add(int64_t now_ns, const EventCounts& totals) {
@@ -54,7 +54,8 @@ json counts_json(const EventCounts& c) {
     return {{"stored", c.stored},
             {"ringbuf_full", c.ringbuf_full},
             {"journal_write", c.journal_write},
-            {"decode", c.decode}};
+            {"decode", c.decode},
+            {"map_full", c.map_full}};
 }
 
 // Reads the fields of an untrusted document: the first problem is kept and
@@ -99,7 +100,10 @@ public:
     EventCounts counts(const json& parent, const char* key) {
         const json* o = object(parent, key);
         if (!o) return {};
-        return {count(*o, "stored"), count(*o, "ringbuf_full"), count(*o, "journal_write"), count(*o, "decode")};
+        // map_full came later: a heartbeat without it counted none.
+        const uint64_t map_full = o->contains("map_full") ? count(*o, "map_full") : 0;
+        return {count(*o, "stored"), count(*o, "ringbuf_full"), count(*o, "journal_write"), count(*o, "decode"),
+                map_full};
     }
 
 private:

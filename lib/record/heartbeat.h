@@ -37,14 +37,15 @@
 namespace lineage {
 
 // Events of one run by outcome: stored, or lost by reason (the loss rows'
-// reasons: ringbuf_full, journal_write, decode).
+// reasons: ringbuf_full, journal_write, decode, map_full).
 struct EventCounts {
     uint64_t stored = 0;
     uint64_t ringbuf_full = 0;
     uint64_t journal_write = 0;
     uint64_t decode = 0;
+    uint64_t map_full = 0;
 
-    uint64_t lost() const { return ringbuf_full + journal_write + decode; }
+    uint64_t lost() const { return ringbuf_full + journal_write + decode + map_full; }
     EventCounts minus(const EventCounts& earlier) const;
     bool operator==(const EventCounts&) const = default;
 };

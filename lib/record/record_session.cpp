@@ -315,7 +315,7 @@ void Session::beat(const char* phase, bool force) {
     }
     if (recorder_) {
         const RecorderStats& s = recorder_->stats();
-        const EventCounts totals{s.stored, s.ringbuf_full, s.journal_write, s.decode_errors};
+        const EventCounts totals{s.stored, s.ringbuf_full, s.journal_write, s.decode_errors, s.map_full};
         minute_.add(now, totals);
         h.run = totals;
         h.last_minute = minute_.last_minute(now, totals, &h.last_minute_span_ns);
@@ -573,7 +573,8 @@ Status Session::check_drops(int64_t now_ns) {
         return Ok{};
     }
     drops_unreadable_ = false;
-    return recorder_->note_drops(drops->count, drops->last_ns, now_ns);
+    if (auto st = recorder_->note_drops(drops->count, drops->last_ns, now_ns); !st) return st;
+    return recorder_->note_map_full(drops->map_full, drops->map_full_last_ns, now_ns);
 }
 
 // At most one bounded prune, between two batches.

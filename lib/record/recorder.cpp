@@ -574,24 +574,35 @@ Status Recorder::note_clock(int64_t boot_ns, int64_t wall_ns) {
 }
 
 Status Recorder::note_drops(uint64_t total_count, uint64_t last_drop_ns, int64_t now_ns) {
-    if (total_count > drops_seen_) {
-        uint64_t fresh = total_count - drops_seen_;
+    return note_kernel_loss(total_count, last_drop_ns, now_ns, drops_seen_, drops_checked_ns_, stats_.ringbuf_full,
+                            "ringbuf_full");
+}
+
+Status Recorder::note_map_full(uint64_t total_count, uint64_t last_drop_ns, int64_t now_ns) {
+    return note_kernel_loss(total_count, last_drop_ns, now_ns, map_full_seen_, map_full_checked_ns_, stats_.map_full,
+                            "map_full");
+}
+
+Status Recorder::note_kernel_loss(uint64_t total_count, uint64_t last_drop_ns, int64_t now_ns, uint64_t& seen,
+                                  int64_t& checked_ns, uint64_t& stat, const char* reason) {
+    if (total_count > seen) {
+        uint64_t fresh = total_count - seen;
         // Drops happened after the previous reading and no later than the
         // latest drop time the kernel noted (or now, if it has none).
         int64_t to = last_drop_ns ? static_cast<int64_t>(last_drop_ns) : now_ns;
-        PendingLoss loss{drops_checked_ns_, to, static_cast<int64_t>(fresh), "ringbuf_full"};
+        PendingLoss loss{checked_ns, to, static_cast<int64_t>(fresh), reason};
         stats_.lost += fresh;
-        stats_.ringbuf_full += fresh;
-        drops_seen_ = total_count;
+        stat += fresh;
+        seen = total_count;
         if (down_) {
             pending_losses_.push_back(std::move(loss));
         } else if (auto st = add_loss(loss); !st) {
             pending_losses_.push_back(std::move(loss));
-            drops_checked_ns_ = now_ns;
+            checked_ns = now_ns;
             return on_write_error(st.error(), now_ns);
         }
     }
-    drops_checked_ns_ = now_ns;
+    checked_ns = now_ns;
     return Ok{};
 }
 

@@ -80,6 +80,7 @@ struct RecorderStats {
     // undecodable records at the commit that writes their loss row).
     uint64_t ringbuf_full = 0;
     uint64_t journal_write = 0;
+    uint64_t map_full = 0;  // not tracked: a map of the probes was full
 };
 
 // Names a pod from its UID at record time: the kubelet's log directory.
@@ -140,6 +141,9 @@ public:
     // Kernel drop counter (cumulative); a rise becomes a loss row covering
     // the time since the previous reading.
     Status note_drops(uint64_t total_count, uint64_t last_drop_ns, int64_t now_ns);
+    // The same for the probes' count of events a full map made them miss
+    // (loss rows 'map_full').
+    Status note_map_full(uint64_t total_count, uint64_t last_drop_ns, int64_t now_ns);
 
     // Boot-time to wall-clock sample. Stored only when the offset moved by
     // more than a millisecond (a clock step, a resume) or an hour passed:
@@ -259,6 +263,11 @@ private:
     int64_t interval_start_ns_ = -1;  // see maybe_commit()
     uint64_t drops_seen_ = 0;
     int64_t drops_checked_ns_ = 0;
+    uint64_t map_full_seen_ = 0;
+    int64_t map_full_checked_ns_ = 0;
+    // A rise of a kernel counter (note_drops, note_map_full) as a loss row.
+    Status note_kernel_loss(uint64_t total_count, uint64_t last_drop_ns, int64_t now_ns, uint64_t& seen,
+                            int64_t& checked_ns, uint64_t& stat, const char* reason);
     int64_t decode_loss_from_ns_ = -1;
     uint64_t decode_loss_pending_ = 0;
     PodUidCache pod_uids_;  // the one pod UID per exec, for its row and its pod's name

@@ -166,6 +166,7 @@ std::string lost_by_reason(const EventCounts& c) {
     add("ringbuf_full", c.ringbuf_full);
     add("journal_write", c.journal_write);
     add("decode", c.decode);
+    add("map_full", c.map_full);
     return out;
 }
 

@@ -27,11 +27,12 @@ std::string format_duration_option(int64_t ns) {
 
 namespace {
 
-constexpr const char* kReasons[] = {"ringbuf_full", "journal_write", "decode"};
+constexpr const char* kReasons[] = {"ringbuf_full", "journal_write", "decode", "map_full"};
 
 uint64_t of_reason(const EventCounts& c, std::string_view reason) {
     if (reason == "ringbuf_full") return c.ringbuf_full;
     if (reason == "journal_write") return c.journal_write;
+    if (reason == "map_full") return c.map_full;
     return c.decode;
 }
 

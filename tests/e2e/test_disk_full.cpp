@@ -302,3 +302,55 @@ TEST_CASE("record --max-size keeps the identity of a process that outlives sever
     CHECK_THAT(text.out, Catch::Contains(fmt::format("(PID {})", shell)));
     CHECK_THAT(text.out, Catch::Contains("[carried forward from before a prune]"));
 }
+
+TEST_CASE("a full map of connects in progress is counted as a loss, like a full ring buffer", "[disk-full]") {
+    TempDir dir;
+    const std::string journal = dir / "j.db";
+    OwnCgroup cg;
+    // A map of 2 connects in progress (test-only; the default is 16,384).
+    setenv("LINEAGE_TEST_PENDING_CONNECTS", "2", 1);
+    auto rec = start_record(journal, {"--cgroup", "/" + cg.name});
+    unsetenv("LINEAGE_TEST_PENDING_CONNECTS");
+    // A listener that never accepts, with a backlog of 1: once its accept
+    // queue is full the kernel drops further SYNs, so those connects stay
+    // in SYN_SENT, each wanting an entry of the map. 12 of them.
+    const std::string script = R"(
+import socket, time
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
+port = srv.getsockname()[1]
+socks = []
+for i in range(12):
+    s = socket.socket(); s.setblocking(False)
+    s.connect_ex(("127.0.0.1", port))
+    socks.append(s)
+    time.sleep(0.05)
+time.sleep(1.0)
+for s in socks: s.close()
+print("done")
+)";
+    RunResult r = run_argv(
+        {"/bin/sh", "-c", "echo $$ > " + cg.path + "/cgroup.procs && exec python3 -c \"$0\"", script}, {}, 30s);
+    REQUIRE(r.exit_code == 0);
+    std::this_thread::sleep_for(1000ms);
+    const std::string err = rec->stop();
+    INFO("lineage record stderr:\n" << err);
+
+    RunResult v;
+    json doc = verify_doc(journal, &v);
+    INFO("lineage verify:\n" << describe(v));
+    CHECK(doc["journals"][0]["status"] == "whole");
+    int64_t map_full = 0;
+    for (const auto& l : doc["journals"][0]["losses"]["items"]) {
+        if (l["reason"] == "map_full") map_full += l["count"].get<int64_t>();
+    }
+    // 12 connects: at most 2 completed (the accept queue) and 2 held the
+    // map; the others could not be tracked.
+    CHECK(map_full >= 6);
+    CHECK(map_full <= 12);
+    // The recorder's own count says the same at stop.
+    CHECK_THAT(err, Catch::Contains(fmt::format("{} lost", map_full)));
+    // reconstruct warns of it like any other loss.
+    RunResult rc = run_argv({lineage_bin(), "reconstruct", "--journal", journal});
+    INFO(describe(rc));
+    CHECK_THAT(rc.err + rc.out, Catch::Contains("map_full"));
+}

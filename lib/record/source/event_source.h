@@ -20,6 +20,10 @@ using RecordSink = std::function<void(const void* data, size_t size)>;
 struct DropCounters {
     uint64_t count = 0;    // all CPUs, since the source started
     uint64_t last_ns = 0;  // latest drop on any CPU, boot-time ns; 0 if none
+    // Events the probes could not track because a map of theirs was full
+    // (connects in progress), the same way.
+    uint64_t map_full = 0;
+    uint64_t map_full_last_ns = 0;
 };
 
 class EventSource {
