@@ -974,7 +974,10 @@ private:
                 it->second.second = std::max(it->second.second, r.last_batch);
             }
         }
-        for (const auto& [boot, batches] : boots) {
+        for (const auto& [boot_key, batches] : boots) {
+            // A named reference, not the structured binding, for the lambda
+            // below: clang (the fuzz build) does not capture bindings.
+            const auto& boot = boot_key;
             const int64_t since = since_in(plan, boot), until = until_in(plan, boot);
             bool room = true;
             auto add = [&](Stmt& s) {
