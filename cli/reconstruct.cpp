@@ -168,6 +168,14 @@ Runner add_reconstruct(CLI::App& app) {
     cmd->add_option("--max-processes", args->max_processes,
                     "Stop with exit status 3 when more processes than this match (0: no limit): memory follows the "
                     "answer, never the journal")
+        // A size_t would take "-1" as 2^64 - 1, i.e. no limit at all.
+        ->check(CLI::Validator(
+            [](const std::string& v) {
+                return v.find_first_not_of("0123456789") == std::string::npos && !v.empty()
+                           ? std::string()
+                           : "expected a count, 0 or more, got '" + v + "'";
+            },
+            "COUNT"))
         ->capture_default_str();
     cmd->add_option("--timeout", args->timeout,
                     "Stop a journal read that runs this long without a row (a journal made to stall readers); 0: "
