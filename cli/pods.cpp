@@ -59,11 +59,13 @@ int run_pods(PodsArgs args) {
     if (!timeout) return fail("--timeout: " + timeout.error().message);
     read.timeout_ns = *timeout;
 
-    // The window goes to the loader as reconstruct's does: what it can
-    // leave out of a window, it does.
+    // The window goes to the loader as reconstruct's does: a window alone's
+    // plan loads the processes alive in it and their ancestors, not the
+    // journal (list_pods counts only the former).
     LoadPlan plan;
     plan.since_wall_ns = query.since_wall_ns;
     plan.until_wall_ns = query.until_wall_ns;
+    plan.everything = !plan.since_wall_ns && !plan.until_wall_ns;
     Model model;
     for (const auto& path : args.journals) {
         auto reader = JournalReader::open(path, read);
@@ -91,7 +93,8 @@ Runner add_pods(CLI::App& app) {
                     "Pod name glob (fnmatch; with '/' it matches NAMESPACE/NAME), e.g. 'api-*' or 'payments/*'");
     cmd->add_option("--namespace", args->namespace_, "Kubernetes namespace");
     cmd->add_option("--since", args->since,
-                    "Pods alive after this: RFC 3339, '2026-04-22 09:14' (local), @EPOCH, -15m, -2h or now");
+                    "Pods with a process in them after this (the columns then count those processes): RFC 3339, "
+                    "'2026-04-22 09:14' (local), @EPOCH, -15m, -2h or now");
     cmd->add_option("--until", args->until, "Pods alive before this, same forms as --since");
     cmd->add_option("--format", args->format, "text or json")
         ->capture_default_str()
