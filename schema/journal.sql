@@ -8,7 +8,8 @@
 -- snapshot_by_base (bare time windows and --binary without a full read);
 -- 5 adds `unexited` (the processes a boot's rows name and no exit row
 -- ends, restated now and then, so that a bare time window need not read a
--- whole boot to find them).
+-- whole boot to find them) and the index memberships_moves_by_pod (a pod's
+-- window without reading its rows after the window).
 -- `lineage record` upgrades an older journal it appends to by
 -- creating what it lacks, in one transaction; readers read every version.
 --
@@ -364,6 +365,13 @@ CREATE INDEX exit_by_life ON exit (length(time_ns - start_ns), time_ns, start_ns
 -- reader compute it alike and the index needs no column of its own.
 CREATE INDEX exec_by_base ON exec (substr(binary, length(CAST(rtrim(binary, replace(binary, '/', '')) AS BLOB)) + 1));
 CREATE INDEX snapshot_by_base ON snapshot (substr(exe, length(CAST(rtrim(exe, replace(exe, '/', '')) AS BLOB)) + 1));
+
+-- version 5
+-- A pod's moves by the moved process's start: a query for a window finds
+-- the processes alive in it that were moved into the pod later (they count
+-- as the pod's) without reading the pod's rows to the end of the journal.
+-- Moves are few (a container's start, kubectl exec), so the index is small.
+CREATE INDEX memberships_moves_by_pod ON memberships (pod_uid, start_ns) WHERE how = 'move' AND pod_uid != '';
 
 -- No index on `batch`: rows are appended in batch order, so `lineage verify`
 -- reads every table in rowid order (a plain scan) and gets (batch, rowid)

@@ -90,6 +90,7 @@ const Result<std::vector<SchemaObject>>& journal_schema_objects() {
 
 int64_t index_version_added(std::string_view name) {
     if (name == "exit_by_life" || name == "exec_by_base" || name == "snapshot_by_base") return 4;
+    if (name == "memberships_moves_by_pod") return 5;
     return 0;
 }
 

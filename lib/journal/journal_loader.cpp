@@ -729,8 +729,12 @@ private:
     // the exit index), so that a pod forking all year costs the rows since
     // its last set, not the year's. A process is selected by a pod it was
     // ever in (build_report), so one whose life overlaps the window and that
-    // was moved into the pod after it counts too: the rows after the window
-    // are read for those (a process started by then), not only up to its end.
+    // was moved into the pod after it counts too: the pod's moves after the
+    // window of processes started by its end (version 5, through
+    // memberships_moves_by_pod; before it, the pod's rows to the end of the
+    // journal). Only a move can put a process started by then in the pod
+    // later: a fork row is as old as its child, and an exec is in the
+    // cgroup the process was already in.
     template <typename InWindow>
     Status membership_seeds(const std::string& uid, const LoadPlan& plan, InWindow&& in_window, int64_t margin,
                             std::vector<Seed>& seeds) {
@@ -757,30 +761,46 @@ private:
             }
             if (from > to) continue;
             Status row_status = Ok{};
+            auto seed_row = [&](Stmt& s) {
+                const RunRange* run = range_of(s.int64(0));
+                if (!run || run->boot_id != boot) return true;
+                constexpr int exit_col = 1 + static_cast<int>(chain_column_count(ChainTable::memberships));
+                const bool exited = sqlite3_column_type(s.get(), exit_col) != SQLITE_NULL;
+                const int64_t start = s.int64(col<ChainTable::memberships>("start_ns"));
+                if (!in_window(boot, start, exited, s.int64(exit_col))) return true;
+                if (!add_seed(seeds,
+                              {boot, static_cast<uint32_t>(s.int64(col<ChainTable::memberships>("tgid"))), start}))
+                    return false;
+                // An 'alive' row is the process's own evidence when the
+                // rows that put it in the pod were pruned.
+                if (s.text(col<ChainTable::memberships>("how")) == "alive") row_status = on_membership(s);
+                return static_cast<bool>(row_status);
+            };
+            const bool moves_index = version_ >= 5;
             auto st = each_until(
                 "memberships",
-                fmt::format("SELECT {}, x.time_ns FROM memberships m INDEXED BY memberships_by_pod LEFT JOIN exit x "
-                            "INDEXED BY exit_by_proc ON x.tgid = m.tgid AND "
-                            "x.start_ns = m.start_ns WHERE m.pod_uid = ?1 AND m.pod_uid != '' AND m.time_ns >= ?2 AND "
-                            "(m.time_ns <= ?3 OR (m.start_ns <= ?3 AND m.how != 'alive'))",
-                            qualified_select_list(ChainTable::memberships, "m")),
-                {uid, from, to}, [&](Stmt& s) {
-                    const RunRange* run = range_of(s.int64(0));
-                    if (!run || run->boot_id != boot) return true;
-                    constexpr int exit_col = 1 + static_cast<int>(chain_column_count(ChainTable::memberships));
-                    const bool exited = sqlite3_column_type(s.get(), exit_col) != SQLITE_NULL;
-                    const int64_t start = s.int64(col<ChainTable::memberships>("start_ns"));
-                    if (!in_window(boot, start, exited, s.int64(exit_col))) return true;
-                    if (!add_seed(seeds,
-                                  {boot, static_cast<uint32_t>(s.int64(col<ChainTable::memberships>("tgid"))), start}))
-                        return false;
-                    // An 'alive' row is the process's own evidence when the
-                    // rows that put it in the pod were pruned.
-                    if (s.text(col<ChainTable::memberships>("how")) == "alive") row_status = on_membership(s);
-                    return static_cast<bool>(row_status);
-                });
+                fmt::format(
+                    "SELECT {}, x.time_ns FROM memberships m INDEXED BY memberships_by_pod LEFT JOIN exit x "
+                    "INDEXED BY exit_by_proc ON x.tgid = m.tgid AND "
+                    "x.start_ns = m.start_ns WHERE m.pod_uid = ?1 AND m.pod_uid != '' AND m.time_ns >= ?2 AND "
+                    "{}",
+                    qualified_select_list(ChainTable::memberships, "m"),
+                    moves_index ? "m.time_ns <= ?3" : "(m.time_ns <= ?3 OR (m.start_ns <= ?3 AND m.how != 'alive'))"),
+                {uid, from, to}, seed_row);
             if (!st) return st;
             if (!row_status) return row_status;
+            if (moves_index && to != INT64_MAX) {
+                st = each_until(
+                    "memberships",
+                    fmt::format("SELECT {}, x.time_ns FROM memberships m INDEXED BY memberships_moves_by_pod LEFT JOIN "
+                                "exit x INDEXED BY exit_by_proc ON x.tgid = m.tgid AND x.start_ns = m.start_ns WHERE "
+                                "m.pod_uid = ?1 AND m.how = 'move' AND m.pod_uid != '' AND m.start_ns <= ?2 AND "
+                                "m.time_ns > ?2",
+                                qualified_select_list(ChainTable::memberships, "m")),
+                    {uid, to}, seed_row);
+                if (!st) return st;
+                if (!row_status) return row_status;
+            }
         }
         return Ok{};
     }
