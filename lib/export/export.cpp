@@ -28,9 +28,24 @@
 namespace lineage {
 
 std::string export_entity_id(std::string_view boot_id, uint32_t tgid, uint64_t start_tick) {
+    // Once per process exported: built by hand, not through fmt.
+    static constexpr char hex[] = "0123456789abcdef";
     thread_local Sha256 sha;
-    const Hash h = sha.digest(fmt::format("lineage-entity-v1:{}:{}:{}", boot_id, tgid, start_tick));
-    return to_hex(h).substr(0, 32);
+    thread_local std::string text;
+    text.assign("lineage-entity-v1:");
+    text.append(boot_id);
+    text += ':';
+    const fmt::format_int t(tgid), s(start_tick);
+    text.append(t.data(), t.size());
+    text += ':';
+    text.append(s.data(), s.size());
+    const Hash h = sha.digest(text);
+    std::string id(32, '0');
+    for (size_t i = 0; i < 16; ++i) {
+        id[2 * i] = hex[h[i] >> 4];
+        id[2 * i + 1] = hex[h[i] & 0xf];
+    }
+    return id;
 }
 
 // ---------------------------------------------------------------- cursor
@@ -557,7 +572,15 @@ struct JournalExport::Impl {
         p.has_parent = true;
         p.parent_tgid = tgid;
         p.parent_start_ns = start_ns;
-        p.parent_entity_id = export_entity_id(run.boot_id, tgid, static_cast<uint64_t>(start_ns / run.ns_per_tick));
+        p.parent_entity_id = entity_of(run, tgid, start_ns);
+    }
+
+    // A process's entity_id: its entry's when the export knows it (no hash
+    // to compute again), else computed.
+    std::string entity_of(const RunMeta& run, uint32_t tgid, int64_t start_ns) const {
+        const ProcKey k = key_of(run, tgid, start_ns);
+        if (auto it = procs.find(k); it != procs.end() && !it->second.entity_id.empty()) return it->second.entity_id;
+        return export_entity_id(run.boot_id, tgid, k.tick);
     }
 
     // A carried row's identity, as the row it restates would have set it.
@@ -953,10 +976,8 @@ struct JournalExport::Impl {
                 proc.pod_uid = row.pod_uid;
                 proc.container_id = *cg && (*cg)->pod_uid == row.pod_uid ? (*cg)->container_id : std::string();
                 const bool has_by = row.by.tgid != 0;
-                const std::string by_entity = has_by ? export_entity_id(run.boot_id, row.by.tgid,
-                                                                        static_cast<uint64_t>(row.by.start_ns) /
-                                                                            static_cast<uint64_t>(run.ns_per_tick))
-                                                     : std::string();
+                const std::string by_entity =
+                    has_by ? entity_of(run, row.by.tgid, static_cast<int64_t>(row.by.start_ns)) : std::string();
                 auto details = [&](JsonOut& j) {
                     j.str("how", how);
                     j.num("nspid", row.nspid);

@@ -134,11 +134,26 @@ struct SecondCache {
 }  // namespace
 
 JsonOut& JsonOut::key(std::string_view k) {
-    if (!first_) out_ += ',';
+    // Keys are ours (plain ASCII, short): one append for the separator, the
+    // key and its colon.
+    char buf[64];
+    if (k.size() + 4 > sizeof buf) {
+        if (!first_) out_ += ',';
+        first_ = false;
+        out_ += '"';
+        out_.append(k);
+        out_.append("\":", 2);
+        return *this;
+    }
+    size_t n = 0;
+    if (!first_) buf[n++] = ',';
     first_ = false;
-    out_ += '"';
-    out_.append(k);  // keys are ours: plain ASCII
-    out_.append("\":", 2);
+    buf[n++] = '"';
+    std::memcpy(buf + n, k.data(), k.size());
+    n += k.size();
+    buf[n++] = '"';
+    buf[n++] = ':';
+    out_.append(buf, n);
     return *this;
 }
 
