@@ -1205,7 +1205,10 @@ struct JournalExport::Impl {
             last_run = run.run_id;
             committed_ns = batches->int64(2);
             const int64_t commit_wall = clock.to_wall(run.boot_id, committed_ns);
-            if (filter.until_wall_ns && commit_wall > *filter.until_wall_ns) break;
+            if (filter.until_wall_ns && commit_wall > *filter.until_wall_ns) {
+                stats.past_until = true;
+                break;
+            }
             const bool in_window = !filter.since_wall_ns || commit_wall >= *filter.since_wall_ns;
             const size_t mark = out.size();
             const int64_t lines_before = lines;

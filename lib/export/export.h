@@ -63,6 +63,9 @@ struct ExportStats {
     int64_t batches = 0;  // batches exported (each ends with its batch line)
     int64_t lines = 0;    // lines printed, batch lines included
     int64_t rows = 0;     // journal rows read
+    // A batch committed after the filter's until_wall_ns was reached: no
+    // later batch of this journal can be in the window (--follow stops).
+    bool past_until = false;
 };
 
 // Called after each batch with its lines (the batch line last) and the
