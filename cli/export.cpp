@@ -17,6 +17,7 @@
 #include "export.h"
 #include "fd.h"
 #include "journal_format.h"
+#include "live_copy.h"
 #include "output.h"
 #include "stop_signals.h"
 #include "timeexpr.h"
@@ -34,9 +35,9 @@ struct ExportArgs {
     bool follow = false;
 };
 
-// How often --follow looks for new batches. Each look opens the journal
-// afresh (a live journal has a -wal, so that is a private copy of the pair,
-// as reconstruct reads it), which is what a poll costs.
+// How often --follow looks for new batches. A look at a journal whose files
+// changed brings its private copy up to date (LiveCopy: the WAL, and the
+// main file only after a checkpoint) and opens it afresh.
 constexpr auto kFollowInterval = std::chrono::milliseconds(500);
 // --follow gives up on a journal that cannot be opened this many looks in a
 // row (a recorder that keeps writing while it is copied can fail one look).
@@ -138,6 +139,7 @@ int run_export(ExportArgs args) {
     // clock, with a margin for the recorder's) read it to its end: what it
     // commits afterwards is later still.
     std::vector<bool> done(exports.size(), false);
+    std::vector<std::optional<LiveCopy>> live(exports.size());
     for (;;) {
         for (size_t i = 0; i < exports.size(); ++i) {
             const std::string& path = args.journals[i];
@@ -145,8 +147,18 @@ int run_export(ExportArgs args) {
             const bool look_after_until =
                 filter.until_wall_ns && wall_now_ns() > *filter.until_wall_ns + kFollowUntilMargin.count();
             if (!exports[i]) {
-                // --follow: each look reads what is committed now.
-                auto e = JournalExport::open(path, format, filter);
+                // --follow: each look reads what is committed now, from a
+                // private copy kept up to date (LiveCopy), and only when the
+                // journal's files changed.
+                if (!live[i]) {
+                    auto c = LiveCopy::create(path);
+                    if (!c) return fail(c.error().message);
+                    live[i].emplace(std::move(*c));
+                }
+                auto changed = live[i]->sync();
+                if (changed.ok() && !*changed) continue;
+                Result<JournalExport> e = changed.ok() ? JournalExport::open(live[i]->copy_path(), format, filter, path)
+                                                       : Result<JournalExport>(changed.error());
                 if (!e) {
                     if (++open_failures[i] >= kFollowOpenRetries) return fail(e.error().message);
                     continue;

@@ -210,7 +210,8 @@ struct JournalExport::Impl {
     std::string out;
     int64_t lines = 0;
 
-    const std::string& path() const { return reader->path(); }
+    std::string label;  // what messages call the journal ("": its path)
+    const std::string& path() const { return label.empty() ? reader->path() : label; }
     Database& db() { return reader->db(); }
 
     Error fail(const std::string& what) {
@@ -1270,12 +1271,22 @@ JournalExport::JournalExport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 JournalExport::~JournalExport() = default;
 JournalExport::JournalExport(JournalExport&&) noexcept = default;
 
-Result<JournalExport> JournalExport::open(const std::string& path, ExportFormat format, ExportFilter filter) {
+Result<JournalExport> JournalExport::open(const std::string& path, ExportFormat format, ExportFilter filter,
+                                          const std::string& label) {
     auto impl = std::make_unique<Impl>();
     impl->format = format;
     impl->filter = std::move(filter);
+    impl->label = label;
     auto reader = JournalReader::open(path);
-    if (!reader) return reader.error();
+    if (!reader) {
+        if (label.empty()) return reader.error();
+        // The reader's message names the copy: name the journal.
+        std::string message = reader.error().message;
+        for (size_t at = message.find(path); at != std::string::npos; at = message.find(path, at + label.size())) {
+            message.replace(at, path.size(), label);
+        }
+        return Error{message};
+    }
     impl->reader = std::make_unique<JournalReader>(std::move(*reader));
     if (auto st = impl->load_meta(); !st) return st.error();
     return JournalExport(std::move(impl));

@@ -80,8 +80,10 @@ public:
     JournalExport& operator=(JournalExport&&) = delete;
 
     // Opens a journal for export (JournalReader::open: a copy when it has a
-    // WAL). `label` names it in messages.
-    static Result<JournalExport> open(const std::string& path, ExportFormat format, ExportFilter filter);
+    // WAL). `label`, when given, names it in messages instead of `path`
+    // (--follow reads a LiveCopy of the journal the user named).
+    static Result<JournalExport> open(const std::string& path, ExportFormat format, ExportFilter filter,
+                                      const std::string& label = {});
 
     // Exports every committed batch after `from`, in batch order, through
     // `sink`, and advances `from` batch by batch. A position that names a
