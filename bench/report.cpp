@@ -474,6 +474,45 @@ std::vector<SectionSpec> spec() {
              R("moves.stored_total", "events stored by the run (all processes)", "events",
                "from `lineage: stopped (...): N events stored`"),
          }},
+        {"export",
+         "14. `lineage export` of the year journal (section 7's) to /dev/null",
+         "The whole generated journal, every batch, `--format jsonl` and `--format ecs`, stdout on /dev/null, warm "
+         "cache; each format's runs alternate with the baseline's (each first in every other run). Events: the "
+         "journal's fork+exec+exit+connect rows (the generator's count); lines: every line printed, memberships, "
+         "clock samples and batch lines included (counted once apart).",
+         {
+             R("export.journal_events", "journal: events", "rows", "fork+exec+exit+connect rows"),
+             R("export.lines", "lines printed (jsonl)", "lines", "one untimed run through wc -l; ecs prints as many"),
+             target(R("export.jsonl.events_per_s", "jsonl: events per second", "/s",
+                      "journal events / wall time; the issue's target: 500,000"),
+                    On::median, '>', 500000),
+             R("export.jsonl.events_per_cpu_s", "jsonl: events per CPU-second", "/s",
+               "journal events / (user + sys): what a loaded machine cannot blur"),
+             R("export.jsonl.lines_per_cpu_s", "jsonl: lines per CPU-second", "/s",
+               "every line printed / (user + sys)"),
+             R("export.jsonl.wall_s", "jsonl: wall time", "s", ""),
+             R("export.jsonl.maxrss_mib", "jsonl: peak RSS", "MiB", "ru_maxrss"),
+             target(R("export.ecs.events_per_s", "ecs: events per second", "/s", "as jsonl"), On::median, '>', 500000),
+             R("export.ecs.events_per_cpu_s", "ecs: events per CPU-second", "/s", ""),
+             R("export.ecs.lines_per_cpu_s", "ecs: lines per CPU-second", "/s", ""),
+             R("export.ecs.wall_s", "ecs: wall time", "s", ""),
+             R("export.ecs.maxrss_mib", "ecs: peak RSS", "MiB", "ru_maxrss"),
+         }},
+        {"follow",
+         "15. `lineage export --follow` beside a recorder in the fork+exec storm",
+         "Section 3's storm under `lineage record`, alone and with `lineage export --follow --journal J > /dev/null` "
+         "reading the recorder's live journal, interleaved round by round (each first in every other round). The "
+         "recorder's CPU (utime+stime of its process only, from /proc) over the events it stored, per 10,000.",
+         {
+             R("follow.alone.cpu_per_10k", "record alone: CPU per 10,000 events", "s", "the recorder's"),
+             R("follow.follow.cpu_per_10k", "record + export --follow: CPU per 10,000 events", "s", "the recorder's"),
+             target(R("follow.ratio", "with --follow / alone, same round", "x",
+                      "per-round ratio of the two above; median shown; the issue's target: at most 1.02"),
+                    On::median, '<', 1.02),
+             R("follow.export_cpu_per_10k", "export --follow's own CPU per 10,000 events", "s",
+               "utime+stime of the export process over the recorder's events"),
+             R("follow.stored", "events stored (with --follow)", "events", ""),
+         }},
     };
 }
 

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include "export.h"
 #include "fd.h"
 #include "journal_format.h"
+#include "live_copy.h"
 #include "output.h"
 #include "stop_signals.h"
 #include "timeexpr.h"
@@ -33,13 +35,17 @@ struct ExportArgs {
     bool follow = false;
 };
 
-// How often --follow looks for new batches. Each look opens the journal
-// afresh (a live journal has a -wal, so that is a private copy of the pair,
-// as reconstruct reads it), which is what a poll costs.
+// How often --follow looks for new batches. A look at a journal whose files
+// changed brings its private copy up to date (LiveCopy: the WAL, and the
+// main file only after a checkpoint) and opens it afresh.
 constexpr auto kFollowInterval = std::chrono::milliseconds(500);
 // --follow gives up on a journal that cannot be opened this many looks in a
 // row (a recorder that keeps writing while it is copied can fail one look).
 constexpr int kFollowOpenRetries = 20;
+// How far past --until this machine's clock must be before a look that
+// finds nothing later ends --follow: the recorder's wall clock (its clock
+// samples) may lag this one a little.
+constexpr std::chrono::nanoseconds kFollowUntilMargin = std::chrono::seconds(2);
 
 constexpr int kOk = 0;
 constexpr int kError = 2;
@@ -128,12 +134,31 @@ int run_export(ExportArgs args) {
     catch_stop_signals();
     auto last_save = std::chrono::steady_clock::now();
     std::vector<int> open_failures(exports.size(), 0);
+    // --follow --until: a journal is done once a batch committed after
+    // --until was read, or once a look that started past --until (by this
+    // clock, with a margin for the recorder's) read it to its end: what it
+    // commits afterwards is later still.
+    std::vector<bool> done(exports.size(), false);
+    std::vector<std::optional<LiveCopy>> live(exports.size());
     for (;;) {
         for (size_t i = 0; i < exports.size(); ++i) {
             const std::string& path = args.journals[i];
+            if (done[i]) continue;
+            const bool look_after_until =
+                filter.until_wall_ns && wall_now_ns() > *filter.until_wall_ns + kFollowUntilMargin.count();
             if (!exports[i]) {
-                // --follow: each look reads what is committed now.
-                auto e = JournalExport::open(path, format, filter);
+                // --follow: each look reads what is committed now, from a
+                // private copy kept up to date (LiveCopy), and only when the
+                // journal's files changed.
+                if (!live[i]) {
+                    auto c = LiveCopy::create(path);
+                    if (!c) return fail(c.error().message);
+                    live[i].emplace(std::move(*c));
+                }
+                auto changed = live[i]->sync();
+                if (changed.ok() && !*changed) continue;
+                Result<JournalExport> e = changed.ok() ? JournalExport::open(live[i]->copy_path(), format, filter, path)
+                                                       : Result<JournalExport>(changed.error());
                 if (!e) {
                     if (++open_failures[i] >= kFollowOpenRetries) return fail(e.error().message);
                     continue;
@@ -171,8 +196,10 @@ int run_export(ExportArgs args) {
                 if (auto st = cursor.save(args.cursor); !st) return fail(st.error().message);
             }
             if (stop_requested()) break;
+            if (stats->past_until || look_after_until) done[i] = true;
         }
         if (!args.follow || stop_requested()) break;
+        if (std::all_of(done.begin(), done.end(), [](bool d) { return d; })) break;
         const auto wake = std::chrono::steady_clock::now() + kFollowInterval;
         while (!stop_requested() && std::chrono::steady_clock::now() < wake) {
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -204,7 +231,7 @@ Runner add_export(CLI::App& app) {
                     "Go on after the last batch this file names, and keep it up to date (written atomically)");
     cmd->add_flag("--follow", args->follow,
                   "Keep going: look for newly committed batches every 0.5 s (read-only, as reconstruct reads a "
-                  "live journal) until SIGINT or SIGTERM");
+                  "live journal) until SIGINT or SIGTERM, or, with --until, until the journal is past --until");
     cmd->add_option("--output", args->output,
                     "Append to this file instead of stdout; with --cursor, a restart after a crash cuts it back to "
                     "the last batch the cursor names, so no batch is written twice");

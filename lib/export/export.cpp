@@ -28,9 +28,24 @@
 namespace lineage {
 
 std::string export_entity_id(std::string_view boot_id, uint32_t tgid, uint64_t start_tick) {
+    // Once per process exported: built by hand, not through fmt.
+    static constexpr char hex[] = "0123456789abcdef";
     thread_local Sha256 sha;
-    const Hash h = sha.digest(fmt::format("lineage-entity-v1:{}:{}:{}", boot_id, tgid, start_tick));
-    return to_hex(h).substr(0, 32);
+    thread_local std::string text;
+    text.assign("lineage-entity-v1:");
+    text.append(boot_id);
+    text += ':';
+    const fmt::format_int t(tgid), s(start_tick);
+    text.append(t.data(), t.size());
+    text += ':';
+    text.append(s.data(), s.size());
+    const Hash h = sha.digest(text);
+    std::string id(32, '0');
+    for (size_t i = 0; i < 16; ++i) {
+        id[2 * i] = hex[h[i] >> 4];
+        id[2 * i + 1] = hex[h[i] & 0xf];
+    }
+    return id;
 }
 
 // ---------------------------------------------------------------- cursor
@@ -195,7 +210,8 @@ struct JournalExport::Impl {
     std::string out;
     int64_t lines = 0;
 
-    const std::string& path() const { return reader->path(); }
+    std::string label;  // what messages call the journal ("": its path)
+    const std::string& path() const { return label.empty() ? reader->path() : label; }
     Database& db() { return reader->db(); }
 
     Error fail(const std::string& what) {
@@ -560,7 +576,15 @@ struct JournalExport::Impl {
         p.has_parent = true;
         p.parent_tgid = tgid;
         p.parent_start_ns = start_ns;
-        p.parent_entity_id = export_entity_id(run.boot_id, tgid, static_cast<uint64_t>(start_ns / run.ns_per_tick));
+        p.parent_entity_id = entity_of(run, tgid, start_ns);
+    }
+
+    // A process's entity_id: its entry's when the export knows it (no hash
+    // to compute again), else computed.
+    std::string entity_of(const RunMeta& run, uint32_t tgid, int64_t start_ns) const {
+        const ProcKey k = key_of(run, tgid, start_ns);
+        if (auto it = procs.find(k); it != procs.end() && !it->second.entity_id.empty()) return it->second.entity_id;
+        return export_entity_id(run.boot_id, tgid, k.tick);
     }
 
     // A carried row's identity, as the row it restates would have set it.
@@ -956,10 +980,8 @@ struct JournalExport::Impl {
                 proc.pod_uid = row.pod_uid;
                 proc.container_id = *cg && (*cg)->pod_uid == row.pod_uid ? (*cg)->container_id : std::string();
                 const bool has_by = row.by.tgid != 0;
-                const std::string by_entity = has_by ? export_entity_id(run.boot_id, row.by.tgid,
-                                                                        static_cast<uint64_t>(row.by.start_ns) /
-                                                                            static_cast<uint64_t>(run.ns_per_tick))
-                                                     : std::string();
+                const std::string by_entity =
+                    has_by ? entity_of(run, row.by.tgid, static_cast<int64_t>(row.by.start_ns)) : std::string();
                 auto details = [&](JsonOut& j) {
                     j.str("how", how);
                     j.num("nspid", row.nspid);
@@ -1189,7 +1211,10 @@ struct JournalExport::Impl {
             last_run = run.run_id;
             committed_ns = batches->int64(2);
             const int64_t commit_wall = clock.to_wall(run.boot_id, committed_ns);
-            if (filter.until_wall_ns && commit_wall > *filter.until_wall_ns) break;
+            if (filter.until_wall_ns && commit_wall > *filter.until_wall_ns) {
+                stats.past_until = true;
+                break;
+            }
             const bool in_window = !filter.since_wall_ns || commit_wall >= *filter.since_wall_ns;
             const size_t mark = out.size();
             const int64_t lines_before = lines;
@@ -1251,12 +1276,22 @@ JournalExport::JournalExport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 JournalExport::~JournalExport() = default;
 JournalExport::JournalExport(JournalExport&&) noexcept = default;
 
-Result<JournalExport> JournalExport::open(const std::string& path, ExportFormat format, ExportFilter filter) {
+Result<JournalExport> JournalExport::open(const std::string& path, ExportFormat format, ExportFilter filter,
+                                          const std::string& label) {
     auto impl = std::make_unique<Impl>();
     impl->format = format;
     impl->filter = std::move(filter);
+    impl->label = label;
     auto reader = JournalReader::open(path);
-    if (!reader) return reader.error();
+    if (!reader) {
+        if (label.empty()) return reader.error();
+        // The reader's message names the copy: name the journal.
+        std::string message = reader.error().message;
+        for (size_t at = message.find(path); at != std::string::npos; at = message.find(path, at + label.size())) {
+            message.replace(at, path.size(), label);
+        }
+        return Error{message};
+    }
     impl->reader = std::make_unique<JournalReader>(std::move(*reader));
     if (auto st = impl->load_meta(); !st) return st.error();
     return JournalExport(std::move(impl));

@@ -63,6 +63,9 @@ struct ExportStats {
     int64_t batches = 0;  // batches exported (each ends with its batch line)
     int64_t lines = 0;    // lines printed, batch lines included
     int64_t rows = 0;     // journal rows read
+    // A batch committed after the filter's until_wall_ns was reached: no
+    // later batch of this journal can be in the window (--follow stops).
+    bool past_until = false;
 };
 
 // Called after each batch with its lines (the batch line last) and the
@@ -77,8 +80,10 @@ public:
     JournalExport& operator=(JournalExport&&) = delete;
 
     // Opens a journal for export (JournalReader::open: a copy when it has a
-    // WAL). `label` names it in messages.
-    static Result<JournalExport> open(const std::string& path, ExportFormat format, ExportFilter filter);
+    // WAL). `label`, when given, names it in messages instead of `path`
+    // (--follow reads a LiveCopy of the journal the user named).
+    static Result<JournalExport> open(const std::string& path, ExportFormat format, ExportFilter filter,
+                                      const std::string& label = {});
 
     // Exports every committed batch after `from`, in batch order, through
     // `sink`, and advances `from` batch by batch. A position that names a

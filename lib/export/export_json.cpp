@@ -1,121 +1,282 @@
 #include "export_json.h"
 
+#include <cstring>
 #include <ctime>
 
 #include <fmt/format.h>
 
-#include "argv.h"
 #include "escape.h"
 
 namespace lineage {
 
+namespace {
+
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+constexpr uint64_t kHighs = 0x8080808080808080ULL;
+
+// Whether any of the 8 bytes in w would stop the plain copy: a byte of
+// 0x80 or more (UTF-8 to check), below 0x20 (escaped), '"' or '\'. Exact:
+// it never misses one (the bit tricks are the classic "has zero byte" and
+// "has byte less than n" tests).
+bool has_special(uint64_t w) {
+    const uint64_t below_space = (w - kOnes * 0x20) & ~w;
+    const uint64_t q = w ^ (kOnes * '"');
+    const uint64_t b = w ^ (kOnes * '\\');
+    const uint64_t quote = (q - kOnes) & ~q;
+    const uint64_t backslash = (b - kOnes) & ~b;
+    return ((w | below_space | quote | backslash) & kHighs) != 0;
+}
+
+// The length of the well-formed UTF-8 sequence at s[i] (i < s.size()),
+// or 0: the rules of escape.cpp's decoder (no overlongs, no surrogates,
+// nothing above U+10FFFF), which is_valid_utf8() applies.
+size_t utf8_length_at(std::string_view s, size_t i) {
+    const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char b0 = byte(i);
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+    if (b0 < 0x80) return 1;
+    if (b0 >= 0xc2 && b0 <= 0xdf) {
+        len = 2;
+    } else if (b0 == 0xe0) {
+        len = 3;
+        lo = 0xa0;
+    } else if ((b0 >= 0xe1 && b0 <= 0xec) || b0 == 0xee || b0 == 0xef) {
+        len = 3;
+    } else if (b0 == 0xed) {
+        len = 3;
+        hi = 0x9f;
+    } else if (b0 == 0xf0) {
+        len = 4;
+        lo = 0x90;
+    } else if (b0 >= 0xf1 && b0 <= 0xf3) {
+        len = 4;
+    } else if (b0 == 0xf4) {
+        len = 4;
+        hi = 0x8f;
+    } else {
+        return 0;
+    }
+    if (s.size() - i < len) return 0;
+    const unsigned char b1 = byte(i + 1);
+    if (b1 < lo || b1 > hi) return 0;
+    for (size_t k = 2; k < len; ++k) {
+        const unsigned char b = byte(i + k);
+        if (b < 0x80 || b > 0xbf) return 0;
+    }
+    return len;
+}
+
+// Appends s, escaped for a JSON string (no quotes), in one pass that also
+// checks it is valid UTF-8. False (with part of s appended) at the first
+// invalid sequence. The escapes: \" \\ \n \t \r, \u00XX for the other
+// bytes below 0x20; everything else as it is.
+bool append_escaped_if_valid(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    const char* p = s.data();
+    const size_t n = s.size();
+    size_t i = 0, run = 0;  // run: start of the bytes not yet copied
+    while (i < n) {
+        while (i + 8 <= n) {
+            uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            if (has_special(w)) break;
+            i += 8;
+        }
+        if (i >= n) break;
+        const auto c = static_cast<unsigned char>(p[i]);
+        if (c >= 0x80) {
+            const size_t len = utf8_length_at(s, i);
+            if (len == 0) return false;
+            i += len;
+            continue;
+        }
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            ++i;
+            continue;
+        }
+        out.append(p + run, i - run);
+        switch (c) {
+            case '"':
+                out.append("\\\"", 2);
+                break;
+            case '\\':
+                out.append("\\\\", 2);
+                break;
+            case '\n':
+                out.append("\\n", 2);
+                break;
+            case '\t':
+                out.append("\\t", 2);
+                break;
+            case '\r':
+                out.append("\\r", 2);
+                break;
+            default: {
+                const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+                out.append(u, 6);
+            }
+        }
+        run = ++i;
+    }
+    out.append(p + run, n - run);
+    return true;
+}
+
+// RFC 3339 of one second, "YYYY-MM-DDTHH:MM:SS.", remembered for the next
+// call: the lines of a batch fall within a few seconds of each other.
+struct SecondCache {
+    int64_t sec = 0;
+    char text[32] = {};
+    size_t size = 0;
+};
+
+}  // namespace
+
 JsonOut& JsonOut::key(std::string_view k) {
-    if (!first_) out_ += ',';
+    // Keys are ours (plain ASCII, short): one append for the separator, the
+    // key and its colon.
+    char buf[64];
+    if (k.size() + 4 > sizeof buf) {
+        if (!first_) out_ += ',';
+        first_ = false;
+        out_ += '"';
+        out_.append(k);
+        out_.append("\":", 2);
+        return *this;
+    }
+    size_t n = 0;
+    if (!first_) buf[n++] = ',';
     first_ = false;
-    out_ += '"';
-    out_ += k;  // keys are ours: plain ASCII
-    out_ += "\":";
+    buf[n++] = '"';
+    std::memcpy(buf + n, k.data(), k.size());
+    n += k.size();
+    buf[n++] = '"';
+    buf[n++] = ':';
+    out_.append(buf, n);
     return *this;
+}
+
+void JsonOut::key_b64(std::string_view k) {
+    out_ += ',';
+    out_ += '"';
+    out_.append(k);
+    out_.append("_b64\":", 6);
+}
+
+bool JsonOut::string_value(std::string_view text) {
+    const size_t mark = out_.size();
+    out_ += '"';
+    if (append_escaped_if_valid(out_, text)) {
+        out_ += '"';
+        return true;
+    }
+    // Not valid UTF-8 (rare: attacker bytes): invalid bytes become U+FFFD,
+    // and the result, valid now, is escaped as any text.
+    out_.resize(mark + 1);
+    append_escaped_if_valid(out_, utf8_sanitize(text));
+    out_ += '"';
+    return false;
 }
 
 void JsonOut::element_str(std::string_view text) {
     if (!first_) out_ += ',';
     first_ = false;
-    if (is_valid_utf8(text)) {
-        quoted(text);
-    } else {
-        quoted(utf8_sanitize(text));
-    }
+    string_value(text);
 }
 
 void JsonOut::str(std::string_view k, std::string_view text) {
     key(k);
-    if (is_valid_utf8(text)) {
-        quoted(text);
-    } else {
-        quoted(utf8_sanitize(text));
-    }
+    string_value(text);
 }
 
 void JsonOut::num(std::string_view k, int64_t v) {
     key(k);
-    fmt::format_to(std::back_inserter(out_), "{}", v);
-}
-
-void JsonOut::quoted(std::string_view s) {
-    static constexpr char hex[] = "0123456789abcdef";
-    out_ += '"';
-    size_t run = 0;  // start of the bytes not yet copied
-    for (size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        out_.append(s.data() + run, i - run);
-        run = i + 1;
-        switch (c) {
-            case '"':
-                out_ += "\\\"";
-                break;
-            case '\\':
-                out_ += "\\\\";
-                break;
-            case '\n':
-                out_ += "\\n";
-                break;
-            case '\t':
-                out_ += "\\t";
-                break;
-            case '\r':
-                out_ += "\\r";
-                break;
-            default:
-                out_ += "\\u00";
-                out_ += hex[c >> 4];
-                out_ += hex[c & 0xf];
-        }
-    }
-    out_.append(s.data() + run, s.size() - run);
-    out_ += '"';
+    const fmt::format_int f(v);
+    out_.append(f.data(), f.size());
 }
 
 void JsonOut::bytes(std::string_view k, std::string_view b) {
-    str(k, b);
-    if (is_valid_utf8(b)) return;
-    key(std::string(k) + "_b64");
-    quoted(base64_encode(b));
+    key(k);
+    if (string_value(b)) return;
+    key_b64(k);
+    out_ += '"';
+    out_ += base64_encode(b);
+    out_ += '"';
 }
 
 void JsonOut::argv(std::string_view k, std::string_view raw_argv) {
-    const bool valid = is_valid_utf8(raw_argv);
+    // Arguments are the NUL-separated pieces, as split_argv() cuts them (a
+    // last NUL ends the last argument). A UTF-8 sequence cannot span a NUL,
+    // so the whole argv is valid exactly when every argument is.
     array(k);
-    for (const auto& a : split_argv(raw_argv)) {
-        element_str(a);
+    bool valid = true;
+    size_t pos = 0;
+    while (pos < raw_argv.size()) {
+        size_t nul = raw_argv.find('\0', pos);
+        if (nul == std::string_view::npos) nul = raw_argv.size();
+        if (!first_) out_ += ',';
+        first_ = false;
+        valid &= string_value(raw_argv.substr(pos, nul - pos));
+        pos = nul + 1;
     }
     end_array();
     if (!valid) {
-        key(std::string(k) + "_b64");
-        quoted(base64_encode(raw_argv));
+        key_b64(k);
+        out_ += '"';
+        out_ += base64_encode(raw_argv);
+        out_ += '"';
     }
 }
 
 void JsonOut::time(std::string_view k, int64_t wall_ns) {
     key(k);
     out_ += '"';
-    out_ += rfc3339_ns(wall_ns);
+    append_rfc3339_ns(out_, wall_ns);
     out_ += '"';
 }
 
-std::string rfc3339_ns(int64_t wall_ns) {
+void append_rfc3339_ns(std::string& out, int64_t wall_ns) {
+    thread_local SecondCache cache;
     int64_t sec = wall_ns / 1'000'000'000;
     int64_t ns = wall_ns % 1'000'000'000;
     if (ns < 0) {
         ns += 1'000'000'000;
         sec -= 1;
     }
-    const auto t = static_cast<time_t>(sec);
-    struct tm tm {};
-    if (!gmtime_r(&t, &tm)) return "1970-01-01T00:00:00.000000000Z";
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                       tm.tm_hour, tm.tm_min, tm.tm_sec, ns);
+    if (cache.size == 0 || cache.sec != sec) {
+        const auto t = static_cast<time_t>(sec);
+        struct tm tm {};
+        if (!gmtime_r(&t, &tm)) {
+            out.append("1970-01-01T00:00:00.000000000Z");
+            return;
+        }
+        const auto r = fmt::format_to_n(cache.text, sizeof cache.text - 1, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.",
+                                        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        cache.size = r.size;
+        cache.sec = sec;
+        if (r.size > sizeof cache.text - 1) {  // a year of many digits: not cached
+            cache.size = 0;
+            out.append(fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ns));
+            return;
+        }
+    }
+    out.append(cache.text, cache.size);
+    char digits[10];
+    auto v = static_cast<uint32_t>(ns);
+    for (int d = 8; d >= 0; --d) {
+        digits[d] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    }
+    digits[9] = 'Z';
+    out.append(digits, 10);
+}
+
+std::string rfc3339_ns(int64_t wall_ns) {
+    std::string out;
+    append_rfc3339_ns(out, wall_ns);
+    return out;
 }
 
 }  // namespace lineage

@@ -71,7 +71,11 @@ public:
     void time(std::string_view k, int64_t wall_ns);
 
 private:
-    void quoted(std::string_view valid_utf8);
+    // A string value, quoted and escaped, made valid UTF-8 (invalid bytes
+    // become U+FFFD); false when the bytes were not valid UTF-8.
+    bool string_value(std::string_view text);
+    // ,"k_b64": after a field k whose bytes were not valid UTF-8.
+    void key_b64(std::string_view k);
 
     std::string& out_;
     bool first_ = true;
@@ -79,5 +83,6 @@ private:
 
 // RFC 3339 UTC with nanoseconds: 2026-04-22T09:00:00.123456789Z.
 std::string rfc3339_ns(int64_t wall_ns);
+void append_rfc3339_ns(std::string& out, int64_t wall_ns);
 
 }  // namespace lineage

@@ -566,3 +566,66 @@ TEST_CASE("export --follow prints batches as a live writer commits them, and sto
     for (const auto& l : parse_lines(read_file(dir / "out.jsonl"))) execs += l.at("kind") == "exec";
     CHECK(execs == 3);
 }
+
+TEST_CASE("export --follow --until stops once the journal's batches pass --until", "[export][follow][cli]") {
+    TempDir dir;
+    const std::string path = dir / "live.db";
+    auto w = JournalWriter::open(path);
+    REQUIRE(w.ok());
+    RunInfo info;
+    info.boot_id = RunOptions{}.boot_id;
+    info.node = "node-live";
+    info.started_ns = static_cast<int64_t>(at(1000));
+    // The journal's clock is this machine's: at(1000) is now.
+    const int64_t now_wall =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    info.started_wall_ns = now_wall;
+    info.version = "test";
+    REQUIRE(w->begin_run(info).ok());
+    REQUIRE(w->commit(static_cast<int64_t>(at(1000, 1))).ok());
+    // --until in 30 s: a batch the journal says was committed 10 s after
+    // at(1000) is in, one 60 s after is past, and ends the follow long
+    // before this machine's clock passes --until.
+    pid_t pid = spawn_lineage({"export", "--journal", "live.db", "--follow", "--until",
+                               fmt::format("@{}", now_wall / 1'000'000'000 + 30), "--output", "out.jsonl"},
+                              dir.path());
+    auto add_batch = [&](uint64_t sec, uint32_t tgid) {
+        ExecEvent e;
+        e.time_ns = at(sec);
+        e.proc = {tgid, at(sec)};
+        e.binary = "/bin/true";
+        e.argv = std::string("true\0", 5);
+        REQUIRE(w->add(Event{e}, "").ok());
+        REQUIRE(w->commit(static_cast<int64_t>(e.time_ns)).ok());
+    };
+    auto exited = [&](std::chrono::milliseconds within, int& status) {
+        const auto deadline = std::chrono::steady_clock::now() + within;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (waitpid(pid, &status, WNOHANG) == pid) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return false;
+    };
+    int status = 0;
+    add_batch(1010, 5001);
+    // Within --until: it keeps following.
+    CHECK_FALSE(exited(std::chrono::milliseconds(1500), status));
+    add_batch(1060, 5002);
+    const bool stopped = exited(std::chrono::milliseconds(5000), status);
+    CHECK(stopped);
+    if (!stopped) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    std::set<int64_t> tgids;
+    int64_t batches = 0;
+    for (const auto& l : parse_lines(read_file(dir / "out.jsonl"))) {
+        if (l.at("kind") == "exec") tgids.insert(l.at("process").at("tgid").get<int64_t>());
+        batches += l.at("kind") == "batch";
+    }
+    CHECK(tgids == std::set<int64_t>{5001});
+    CHECK(batches == 2);
+}
