@@ -158,7 +158,7 @@ std::vector<json> nodes_running(const json& doc, const std::string& binary) {
 
 }  // namespace
 
-TEST_CASE("--new: first binaries and destinations of a pod, text and JSON goldens", "[reconstruct][new]") {
+TEST_CASE("reconstruct --new: first binaries and destinations of a pod, text and JSON goldens", "[reconstruct][new]") {
     NewCase c;
     RunResult text = c.run({"--new", "--color", "never"});
     INFO(text.err);
@@ -199,7 +199,7 @@ TEST_CASE("--new: first binaries and destinations of a pod, text and JSON golden
     CHECK(curls[1].at("new") == true);
 }
 
-TEST_CASE("--new: an exec before the window in another pod, or on the host, does not un-new a binary",
+TEST_CASE("reconstruct --new: an exec before the window in another pod, or on the host, does not un-new a binary",
           "[reconstruct][new]") {
     SECTION("pod B's wget and the host's probe ran before; pod A's first ones are new") {
         NewCase c;
@@ -224,7 +224,7 @@ TEST_CASE("--new: an exec before the window in another pod, or on the host, does
     }
 }
 
-TEST_CASE("--new: folding keeps a new process on a line of its own", "[reconstruct][new][fold]") {
+TEST_CASE("reconstruct --new: folding keeps a new process on a line of its own", "[reconstruct][new][fold]") {
     lineage::Model model = new_fixture().build_model();
     lineage::Query q;
     q.pod = kPodAName;
@@ -265,7 +265,7 @@ TEST_CASE("--new: folding keeps a new process on a line of its own", "[reconstru
     }
 }
 
-TEST_CASE("--new: hostile bytes in a binary path are escaped, and JSON stays valid", "[reconstruct][new]") {
+TEST_CASE("reconstruct --new: hostile bytes in a binary path are escaped, and JSON stays valid", "[reconstruct][new]") {
     NewCase c;
     RunResult text = c.run({"--new", "--color", "always"});
     REQUIRE(text.status == 0);
@@ -286,7 +286,7 @@ TEST_CASE("--new: hostile bytes in a binary path are escaped, and JSON stays val
     CHECK(found);
 }
 
-TEST_CASE("--new: no colour on a pipe; without --new the output is as before", "[reconstruct][new]") {
+TEST_CASE("reconstruct --new: no colour on a pipe, and without --new the output is as before", "[reconstruct][new]") {
     NewCase c;
     RunResult plain = c.run({});
     RunResult marked = c.run({"--new"});
