@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -299,4 +300,50 @@ TEST_CASE("reconstruct --new: no colour on a pipe, and without --new the output 
     RunResult js = c.run({"--format", "json"});
     CHECK(js.out.find("\"new\":") == std::string::npos);
     CHECK(js.out.find("\"new_since\"") == std::string::npos);
+}
+
+TEST_CASE("timeline --new marks the same execs and connects as reconstruct --new", "[reconstruct][new][triage]") {
+    NewCase c;
+    auto timeline = [&](std::vector<std::string> extra) {
+        std::vector<std::string> a{"timeline", "--journal", "new.db", "--since", kSince,
+                                   "--until",  kUntil,      "--pod",  kPodAName};
+        a.insert(a.end(), extra.begin(), extra.end());
+        return run_lineage(a, c.dir.path());
+    };
+    RunResult text = timeline({"--new", "--color", "never"});
+    REQUIRE(text.status == 0);
+    CHECK(text.out.rfind("new: first in its pod since 2026-04-22T08:59:10.000000000Z", 0) == 0);
+    std::vector<std::string> marked;
+    std::istringstream lines(text.out);
+    for (std::string l; std::getline(lines, l);) {
+        if (l.find("  NEW ") != std::string::npos) marked.push_back(l);
+    }
+    // The first probe, the first wget and its destination, curl's new
+    // destination and the hostile binary; the init's exec is before the window.
+    CHECK(text.out.find("\x1b") == std::string::npos);
+    REQUIRE(marked.size() == 5);
+    CHECK(marked[0].find("exec") != std::string::npos);
+    CHECK(marked[0].find("NEW probe") != std::string::npos);
+    CHECK(marked[1].find("NEW curl → 203.0.113.9:443") != std::string::npos);
+    CHECK(marked[2].find("NEW wget -O /tmp/.x") != std::string::npos);
+    CHECK(marked[3].find("NEW wget → 203.0.113.9:80") != std::string::npos);
+    CHECK(marked[4].find("NEW [/tmp/.x\\x1b]0;pwned\\x07\\xff]") == std::string::npos);  // argv shown, not the path
+    CHECK(marked[4].find("NEW x") != std::string::npos);
+
+    RunResult jl = timeline({"--new", "--format", "jsonl"});
+    REQUIRE(jl.status == 0);
+    CHECK(jl.err.find("new: first in its pod since") != std::string::npos);
+    size_t fresh = 0, seen = 0;
+    std::istringstream jlines(jl.out);
+    for (std::string l; std::getline(jlines, l);) {
+        const json obj = json::parse(l);
+        const std::string event = obj.at("event");
+        CHECK(obj.contains("new") == (event == "exec" || event == "connect" || event == "snapshot"));
+        if (obj.contains("new") && obj.at("new") == true) ++fresh;
+        if (obj.contains("new") && obj.at("new") == false) ++seen;
+    }
+    CHECK(fresh == 5);
+    CHECK(seen > 5);
+    RunResult plain = timeline({"--format", "jsonl"});
+    CHECK(plain.out.find("\"new\"") == std::string::npos);
 }
