@@ -54,6 +54,8 @@ PrecedentQuery precedent_query(const Model& model, const Report& report) {
         for (const auto& node : tree.nodes) {
             const Process& p = *node.process;
             for (const auto& img : p.execs) {
+                // /proc's exe can be unreadable: no binary to compare.
+                if (img.binary.empty()) continue;
                 keep_earliest(q.binaries, BinaryKey{image_pod(p, img), img.binary},
                               model.to_wall(p.key.boot_id, img.time_ns));
             }
@@ -90,6 +92,10 @@ void mark_new(const Model& model, const Precedents& found, Report& report) {
             const Process& p = *node.process;
             node.new_images.clear();
             for (const auto& img : p.execs) {
+                if (img.binary.empty()) {
+                    node.new_images.push_back(Newness::not_compared);
+                    continue;
+                }
                 node.new_images.push_back(judge(model.to_wall(p.key.boot_id, img.time_ns), earliest.binaries,
                                                 BinaryKey{image_pod(p, img), img.binary}));
             }

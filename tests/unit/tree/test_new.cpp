@@ -347,3 +347,27 @@ TEST_CASE("timeline --new marks the same execs and connects as reconstruct --new
     RunResult plain = timeline({"--format", "jsonl"});
     CHECK(plain.out.find("\"new\"") == std::string::npos);
 }
+
+TEST_CASE("reconstruct --new: an image whose binary is not known is not compared", "[reconstruct][new]") {
+    FixtureJournal fx;
+    // /proc's exe is unreadable without CAP_SYS_PTRACE: the snapshot says "".
+    Proc blind = fx.snapshot(500, 1, at(900, 0), "daemon", "", {"daemon", "--serve"}, "/system.slice");
+    Proc seen = fx.snapshot(501, 1, at(900, 0), "agent", "/usr/sbin/agent", {"agent"}, "/system.slice");
+    fx.exit(blind, at(1000), 0);
+    fx.exit(seen, at(1000), 0);
+    lineage::Model model = fx.build_model();
+    lineage::Report report = lineage::build_report(model, lineage::Query{});
+    CHECK(lineage::precedent_query(model, report).binaries.count(lineage::BinaryKey{"", ""}) == 0);
+    lineage::mark_new(model, lineage::Precedents{}, report);
+    size_t checked = 0;
+    for (const auto& tree : report.trees) {
+        for (const auto& node : tree.nodes) {
+            const auto& p = *node.process;
+            if (p.tgid != 500 && p.tgid != 501) continue;
+            REQUIRE(node.new_images.size() == 1);
+            CHECK(node.new_images[0] == (p.tgid == 500 ? lineage::Newness::not_compared : lineage::Newness::first));
+            ++checked;
+        }
+    }
+    CHECK(checked == 2);
+}
