@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "journal_format.h"
 #include "journal_reader.h"
+#include "newness.h"
 #include "output.h"
 #include "reconstruct.h"
 #include "render.h"
@@ -26,6 +27,7 @@ struct ReconstructArgs {
     bool ancestors = false;
     bool times = false;
     bool no_fold = false;
+    bool mark_new = false;
     std::string color = "auto";
     bool force_schema = false;
     std::string timeout = "30s";
@@ -87,6 +89,8 @@ int run_reconstruct(ReconstructArgs args) {
     };
     Model model;
     std::vector<Warning> journal_warnings;
+    // Kept open for --new, which asks them again once the answer is known.
+    std::vector<JournalReader> readers;
     for (const auto& path : args.journals) {
         auto reader = JournalReader::open(path, read);
         if (!reader) return fail(reader.error().message);
@@ -95,6 +99,7 @@ int run_reconstruct(ReconstructArgs args) {
             if (st.error().code == kTooManyProcesses) return too_many(st.error().message);
             return fail(st.error().message);
         }
+        if (args.mark_new) readers.push_back(std::move(*reader));
     }
     model.finish();
 
@@ -104,6 +109,14 @@ int run_reconstruct(ReconstructArgs args) {
             fmt::format("more than {} processes match; narrow the window (--since/--until) or add a "
                         "selector, or raise --max-processes",
                         group_thousands(args.max_processes)));
+    }
+    if (args.mark_new) {
+        const PrecedentQuery asked = precedent_query(model, report);
+        Precedents found;
+        for (auto& reader : readers) {
+            if (auto st = reader.find_precedents(model, asked, found); !st) return fail(st.error().message);
+        }
+        mark_new(model, found, report);
     }
     report.warnings.insert(report.warnings.begin(), journal_warnings.begin(), journal_warnings.end());
     std::unique_ptr<Renderer> renderer;
@@ -159,6 +172,10 @@ Runner add_reconstruct(CLI::App& app) {
     cmd->add_flag("--no-fold", args->no_fold,
                   "Every process on its own line: no run of 8 or more generations, nor 3 or more siblings of one "
                   "shape, folded into one line (tree only; JSON never folds, it counts 'repeats')");
+    cmd->add_flag("--new", args->mark_new,
+                  "Mark NEW each binary a process ran, and each destination it connected to, that its pod (or, for "
+                  "a binary outside pods, the host) never had before in the journals' whole span, in wall-clock "
+                  "time across runs and boots");
     cmd->add_option("--color", args->color, "auto, always or never (auto: only on a TTY, never with NO_COLOR)")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "always", "never"}));
@@ -188,6 +205,7 @@ Runner add_reconstruct(CLI::App& app) {
         "  lineage reconstruct --journal node1.db --journal node2.db --binary curl --since '2026-04-22 09:00'\n"
         "  lineage reconstruct --pid 18294 --ancestors --times\n"
         "  lineage reconstruct --descendants-of 5740 --no-fold\n"
+        "  lineage reconstruct --pod my-app-6d4f9-xk2p1 --since -1h --new\n"
         "Exit status: 0 something matched, 1 nothing matched, 2 error, 3 more processes than --max-processes.\n"
         "Journals of schema version 3 or older (read-only: they cannot get version 4's indexes) answer a window\n"
         "alone and --binary (and, before version 3, --namespace and --container) by reading the whole journal:\n"

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "journal_format.h"
 #include "journal_reader.h"
+#include "newness.h"
 #include "output.h"
 #include "reconstruct.h"
 #include "timeexpr.h"
@@ -24,6 +25,7 @@ struct TimelineArgs {
     std::optional<uint32_t> pid, descendants_of, ancestors_of;
     std::string format = "text";
     bool relative = false;
+    bool mark_new = false;
     std::string color = "auto";
     bool force_schema = false;
     std::string timeout = "30s";
@@ -70,14 +72,25 @@ int run_timeline(TimelineArgs args) {
     const LoadPlan plan = load_plan_for(query);
     Model model;
     std::vector<Warning> journal_warnings;
+    std::vector<JournalReader> readers;  // kept for --new
     for (const auto& path : args.journals) {
         auto reader = JournalReader::open(path, read);
         if (!reader) return fail(reader.error().message);
         for (auto& w : reader->warnings()) journal_warnings.push_back(Warning{WarningKind::schema, w, {}, {}});
         if (auto st = reader->load_into(model, plan); !st) return fail(st.error().message);
+        if (args.mark_new) readers.push_back(std::move(*reader));
     }
     model.finish();
     Report report = build_report(model, query);
+    if (args.mark_new) {
+        // As reconstruct --new marks its tree (newness.h).
+        const PrecedentQuery asked = precedent_query(model, report);
+        Precedents found;
+        for (auto& reader : readers) {
+            if (auto st = reader.find_precedents(model, asked, found); !st) return fail(st.error().message);
+        }
+        mark_new(model, found, report);
+    }
     report.warnings.insert(report.warnings.begin(), journal_warnings.begin(), journal_warnings.end());
     const std::vector<TimelineEvent> events = build_timeline(model, report);
     // Warnings go to stderr as well (loss, gap and prune markers are lines
@@ -85,6 +98,13 @@ int run_timeline(TimelineArgs args) {
     if (std::string warnings = render_warnings_for_stderr(report); !warnings.empty()) {
         warnings.pop_back();
         say(warnings);
+    }
+    // JSON lines are events only: what NEW is measured against goes to
+    // stderr (the text has it as its first line).
+    if (report.new_since && args.format == "jsonl") {
+        say(fmt::format("lineage timeline: new: first in its pod since {}{}",
+                        format_rfc3339_ns(report.new_since->since_wall_ns),
+                        report.new_since->pruned ? " (retention pruned what came before)" : ""));
     }
     bool ok;
     if (args.format == "jsonl") {
@@ -122,6 +142,9 @@ Runner add_timeline(CLI::App& app) {
         ->check(CLI::IsMember({"text", "jsonl"}));
     cmd->add_flag("--relative", args->relative,
                   "Offsets from the window start (or the first event) instead of RFC 3339 times");
+    cmd->add_flag("--new", args->mark_new,
+                  "Mark NEW each exec of a binary, and each connect to a destination, that its pod (for a binary "
+                  "outside pods, the host) never had before in the journals' whole span, as reconstruct --new does");
     cmd->add_option("--color", args->color, "auto, always or never (auto: only on a TTY, never with NO_COLOR)")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "always", "never"}));
@@ -136,6 +159,7 @@ Runner add_timeline(CLI::App& app) {
         "Examples:\n"
         "  lineage timeline --pod payments/api-7d9f8-abcde --since '2026-04-22 09:10' --until '2026-04-22 09:20'\n"
         "  lineage timeline --descendants-of 18201 --relative\n"
+        "  lineage timeline --pod payments/api-7d9f8-abcde --since -1h --new\n"
         "  lineage timeline --journal copy.db --binary curl --format jsonl | jq -r .daddr\n"
         "Exit status: 0 something matched, 1 nothing matched, 2 error.");
     return [args] { return run_timeline(*args); };

@@ -15,6 +15,7 @@
 #include "journal_reader.h"
 #include "journal_rows.h"
 #include "pod.h"
+#include "precedents.h"
 #include "provenance.h"
 #include "saturate.h"
 
@@ -43,6 +44,26 @@ public:
         if (plan.everything || targeted_in_version(plan)) max_processes_ = plan.max_processes;
         if (plan.everything || !targeted_in_version(plan)) return load_all();
         return load_targeted(plan);
+    }
+
+    // --new (JournalReader::find_precedents): the earliest rows of the
+    // query's binaries and destinations, before the answer's own. `clock`
+    // is the model the journals were loaded into; this loader's own model
+    // holds only this journal's metadata.
+    Status precedents(const Model& clock, const PrecedentQuery& query, Precedents& out) {
+        if (auto st = load_meta(); !st) return st;
+        for (const auto& [key, before] : query.binaries) {
+            if (auto st = exec_precedent(clock, key, before, out); !st) return st;
+            if (auto st = snapshot_precedent(clock, key, before, out); !st) return st;
+        }
+        std::map<std::string, std::map<DestinationKey, int64_t>> by_pod;
+        for (const auto& [key, before] : query.destinations) {
+            if (!key.pod_uid.empty()) by_pod[key.pod_uid].emplace(key, before);
+        }
+        for (auto& [pod, pending] : by_pod) {
+            if (auto st = connect_precedents(clock, pod, pending, out); !st) return st;
+        }
+        return Ok{};
     }
 
 private:
@@ -1232,6 +1253,159 @@ private:
         return Ok{};
     }
 
+    // --new. Rows are appended in batch order, which is wall-clock order
+    // (unless a node's clock was set back), so an index's entries for one
+    // key come in rowid order, earliest first: a look-up stops at the first
+    // row that matches, or at the first row not before the answer's own.
+    std::optional<int64_t> wall_of_row(const Model& clock, int64_t batch, int64_t boot_ns) const {
+        const RunRange* run = range_of(batch);
+        if (!run) return std::nullopt;
+        return clock.to_wall(run->boot_id, boot_ns);
+    }
+    static void earliest(std::map<BinaryKey, int64_t>& found, const BinaryKey& key, int64_t wall) {
+        auto [it, fresh] = found.try_emplace(key, wall);
+        if (!fresh) it->second = std::min(it->second, wall);
+    }
+
+    // The first exec of a binary in a pod, through two indexes at once: the
+    // rows of its base name (exec_by_base) and, in a pod, the pod's rows
+    // (exec_by_pod). Both hold every row that can match, in rowid order, so
+    // the first match either finds is the first; stepping them in turn
+    // costs twice the smaller of the two, not the larger (a common binary
+    // new in a busy pod is where both are long).
+    Status exec_precedent(const Model& clock, const BinaryKey& key, int64_t before, Precedents& out) {
+        auto& by_base =
+            cached(fmt::format("SELECT batch, time_ns, pod_uid, binary FROM exec INDEXED BY exec_by_base WHERE {} = {}",
+                               base_expr("binary"), base_expr("?1")));
+        if (!by_base) return fail("exec");
+        by_base->reset();
+        by_base->bind_blob(1, key.binary);
+        std::vector<Stmt*> cursors{by_base.get()};
+        if (!key.pod_uid.empty()) {
+            auto& by_pod = cached(
+                "SELECT batch, time_ns, pod_uid, binary FROM exec INDEXED BY exec_by_pod WHERE pod_uid = ?1 AND "
+                "pod_uid != ''");
+            if (!by_pod) return fail("exec");
+            by_pod->reset();
+            by_pod->bind(1, std::string_view(key.pod_uid));
+            cursors.push_back(by_pod.get());
+        }
+        Status st = Ok{};
+        for (size_t turn = 0;; turn = (turn + 1) % cursors.size()) {
+            Stmt& s = *cursors[turn];
+            const int rc = s.step();
+            if (rc == SQLITE_DONE) break;
+            if (rc != SQLITE_ROW) {
+                st = fail("exec");
+                break;
+            }
+            ++reader_.rows_read_;
+            const auto wall = wall_of_row(clock, s.int64(0), s.int64(1));
+            if (!wall) continue;
+            if (*wall >= before) break;
+            if (s.text(2) == key.pod_uid && s.blob(3) == key.binary) {
+                earliest(out.binaries, key, *wall);
+                break;
+            }
+        }
+        for (Stmt* s : cursors) s->reset();
+        return st;
+    }
+
+    // A process that was running when a run started: /proc's exe, seen
+    // then (the snapshot table is a few hundred rows a run).
+    Status snapshot_precedent(const Model& clock, const BinaryKey& key, int64_t before, Precedents& out) {
+        std::optional<int64_t> found;
+        auto st = each_blobs("snapshot",
+                             fmt::format("SELECT batch, time_ns, pod_uid, exe FROM snapshot INDEXED BY "
+                                         "snapshot_by_base WHERE {} = {}",
+                                         base_expr("exe"), base_expr("?1")),
+                             key.binary, "", [&](Stmt& s) {
+                                 const auto wall = wall_of_row(clock, s.int64(0), s.int64(1));
+                                 if (!wall) return true;
+                                 if (*wall >= before) return false;
+                                 if (s.text(2) != key.pod_uid || s.blob(3) != key.binary) return true;
+                                 found = *wall;
+                                 return false;
+                             });
+        if (found) earliest(out.binaries, key, *found);
+        return st;
+    }
+
+    // The first connects of one pod to the answer's destinations. The
+    // connect table is indexed by process only, so the pod's processes are
+    // listed through the pod's indexes (memberships_by_pod, or exec_by_pod
+    // before schema version 3, and snapshot_by_pod), up to the answer's
+    // latest first connect, and each one's connects looked up
+    // (connect_by_proc): the cost is one look-up per process the pod ran
+    // before the answer, whatever the rest of the journal holds. It stops
+    // once every destination has an earlier connect.
+    Status connect_precedents(const Model& clock, const std::string& pod, std::map<DestinationKey, int64_t>& pending,
+                              Precedents& out) {
+        int64_t bound = INT64_MIN;
+        for (const auto& [key, before] : pending) bound = std::max(bound, before);
+        DestinationKey probe{pod, "", 0};
+        auto visit = [&](int64_t batch, int64_t tgid, int64_t start_ns) -> Status {
+            const RunRange* run = range_of(batch);
+            if (!run) return Ok{};
+            const std::string& boot = run->boot_id;
+            const int64_t tick = model_.tick_ns(boot);
+            const int64_t lo = sat_mul(start_ns / tick, tick);
+            return each("connect",
+                        "SELECT batch, time_ns, daddr, dport FROM connect INDEXED BY connect_by_proc WHERE tgid = ?1 "
+                        "AND start_ns >= ?2 AND start_ns < ?3",
+                        {tgid, lo, sat_add(lo, tick)}, [&](Stmt& s) {
+                            const RunRange* at = range_of(s.int64(0));
+                            if (!at || at->boot_id != boot) return;
+                            probe.daddr = s.text(2);
+                            probe.dport = static_cast<uint16_t>(s.int64(3));
+                            auto it = pending.find(probe);
+                            if (it == pending.end()) return;
+                            const int64_t wall = clock.to_wall(boot, s.int64(1));
+                            if (wall >= it->second) return;
+                            auto [seen, fresh] = out.destinations.try_emplace(probe, wall);
+                            if (!fresh) seen->second = std::min(seen->second, wall);
+                            pending.erase(it);
+                        });
+        };
+        Status row_status = Ok{};
+        auto each_process = [&](Stmt& s) {
+            const auto wall = wall_of_row(clock, s.int64(0), s.int64(3));
+            if (!wall || *wall >= bound) return true;
+            row_status = visit(s.int64(0), s.int64(1), s.int64(2));
+            return row_status && !pending.empty();
+        };
+        auto st = each_until("snapshot",
+                             "SELECT batch, tgid, start_ns, time_ns FROM snapshot INDEXED BY snapshot_by_pod WHERE "
+                             "pod_uid = ?1 AND pod_uid != ''",
+                             {pod}, each_process);
+        if (!st) return st;
+        if (!row_status || pending.empty()) return row_status;
+        if (has_memberships()) {
+            // Ordered by each boot's clock: bounded by the latest boot time
+            // the bound can be in any of them, each row checked after.
+            int64_t until = INT64_MIN;
+            for (const auto& r : ranges_) {
+                if (r.first_batch != 0) until = std::max(until, sat_add(clock.to_boot(r.boot_id, bound), kMargin));
+            }
+            st = each_until("memberships",
+                            "SELECT batch, tgid, start_ns, time_ns FROM memberships INDEXED BY memberships_by_pod "
+                            "WHERE pod_uid = ?1 AND pod_uid != '' AND time_ns <= ?2 AND how != 'alive'",
+                            {pod, until}, each_process);
+        } else {
+            st = each_until("exec",
+                            "SELECT batch, tgid, start_ns, time_ns FROM exec INDEXED BY exec_by_pod WHERE pod_uid = "
+                            "?1 AND pod_uid != ''",
+                            {pod}, [&](Stmt& s) {
+                                const auto wall = wall_of_row(clock, s.int64(0), s.int64(3));
+                                if (wall && *wall >= bound) return false;
+                                return each_process(s);
+                            });
+        }
+        if (!st) return st;
+        return row_status;
+    }
+
     Status load_targeted(const LoadPlan& plan) {
         std::vector<Seed> seeds;
         if (plan.pid) {
@@ -1318,6 +1492,13 @@ private:
 
 Status JournalReader::load_into(Model& model, const LoadPlan& plan) {
     return JournalLoader(*this, db_, model).load(plan);
+}
+
+Status JournalReader::find_precedents(const Model& model, const PrecedentQuery& query, Precedents& out) {
+    // The loader's metadata goes into a model of its own: `model` already
+    // has it, and is only asked for its clock.
+    Model meta;
+    return JournalLoader(*this, db_, meta).precedents(model, query, out);
 }
 
 }  // namespace lineage

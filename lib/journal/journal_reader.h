@@ -10,6 +10,7 @@
 #include "journal_format.h"
 #include "load_plan.h"
 #include "model.h"
+#include "precedents.h"
 #include "result.h"
 #include "sqlite.h"
 
@@ -61,6 +62,13 @@ public:
     // Adds the journal's rows that the plan needs to the model (call
     // model.finish() after the last journal).
     Status load_into(Model& model, const LoadPlan& plan = LoadPlan{});
+
+    // `reconstruct --new`: the earliest rows this journal holds of the
+    // query's binaries and destinations, merged into `out` (lib/model/
+    // precedents.h). Through the indexes, bounded by the answer's keys and
+    // times, never a read of a whole table. `model` is the one the journals
+    // were loaded into: its clock maps each boot's rows to wall-clock time.
+    Status find_precedents(const Model& model, const PrecedentQuery& query, Precedents& out);
 
     const std::string& path() const { return path_; }
     // Rows the loads read so far, all tables: what a query cost (the tests

@@ -76,6 +76,9 @@ std::vector<uint32_t> shapes_of(const Tree& tree, const std::vector<uint32_t>& p
 bool worth_seeing(const TreeNode& node, const TreeNode* parent) {
     const Process& p = *node.process;
     if (node.direct_match) return true;
+    // --new: a binary or destination the pod never had before is what a
+    // responder looks for first.
+    if (node.is_new()) return true;
     if (!p.connects.empty()) return true;
     if (p.exit && (p.exit->code != 0 || p.exit->signal != 0)) return true;
     for (const auto& img : p.execs) {

@@ -29,8 +29,9 @@ struct FoldOptions {
 // Whether a node must have a line of its own: it connected, ended badly
 // (non-zero exit, a signal), was selected by a selector that names it, has
 // a flag (argv or binary cut at the cap), enters a pod its parent is not
-// in, is its container's first process (container_init) or was moved into
-// its pod after it started. `parent` is null for a root. Nothing worth
+// in, is its container's first process (container_init), was moved into
+// its pod after it started, or (with --new) ran a binary or connected to a
+// destination its pod never had before. `parent` is null for a root. Nothing worth
 // seeing is ever folded.
 bool worth_seeing(const TreeNode& node, const TreeNode* parent);
 

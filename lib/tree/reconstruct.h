@@ -52,6 +52,14 @@ struct PodMembership {
 // pod it was in; nullopt when it was in none (or not in `uid`'s, when given).
 std::optional<PodMembership> pod_of(const Model& model, const Process& p, std::string_view uid = {});
 
+// reconstruct --new: whether an image (its binary) or a connect (its
+// destination) was seen in its pod before, in the journals' whole span.
+enum class Newness : uint8_t {
+    not_compared,  // the journals cannot tell: before their oldest row, or a connect outside pods
+    seen_before,   // the pod ran the binary, or connected there, earlier
+    first,         // nothing earlier in the journals
+};
+
 // One process of a Tree. Children are indexes into Tree::nodes, not nested
 // values: an attacker chooses how deep a tree is, and nothing that walks,
 // copies or destroys a tree may recurse once per generation.
@@ -79,6 +87,12 @@ struct TreeNode {
     // of its own.
     std::string fork_of;
     std::vector<uint32_t> children;  // indexes into Tree::nodes, oldest first
+    // --new (mark_new, newness.h): per image of the process (Process::execs)
+    // and per connect (Process::connects); empty without --new.
+    std::vector<Newness> new_images;
+    std::vector<Newness> new_connects;
+    // An image or a connect that is the first of its kind in its pod.
+    bool is_new() const;
 };
 
 // Why the parent of a tree's root is known but not shown.
@@ -156,8 +170,17 @@ struct JournalSummary {
     std::vector<ImportedRun> imported;  // in journal and run order
 };
 
+// What --new compares against: the journals' history from `since_wall_ns`
+// on (their oldest run's start, or the latest time retention pruned up to).
+struct NewSince {
+    int64_t since_wall_ns = 0;
+    bool pruned = false;    // retention deleted what came before
+    bool imported = false;  // a run holds only what an imported record had
+};
+
 struct Report {
     JournalSummary journal;
+    std::optional<NewSince> new_since;  // set by mark_new (--new)
     std::optional<int64_t> since_wall_ns, until_wall_ns;
     std::vector<Warning> warnings;
     std::vector<Tree> trees;

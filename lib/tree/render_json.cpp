@@ -29,6 +29,12 @@ json time_json(const Model& model, const std::string& boot, int64_t ns) {
     return format_rfc3339_ns(model.to_wall(boot, ns));
 }
 
+// --new: true, false, or null when the journals cannot tell.
+json newness_json(Newness n) {
+    if (n == Newness::not_compared) return nullptr;
+    return n == Newness::first;
+}
+
 json exec_json(const Model& model, const Process& p, const ExecImage& img) {
     bool lossy = false;
     json args = json::array();
@@ -54,12 +60,16 @@ json exec_json(const Model& model, const Process& p, const ExecImage& img) {
 
 // One node's fields, with "children" empty: the writer below puts the
 // children in, one at a time.
-json node_json(const Model& model, const TreeNode& node) {
+json node_json(const Model& model, const TreeNode& node, bool with_new) {
     const Process& p = *node.process;
     json execs = json::array();
-    for (const auto& img : p.execs) execs.push_back(exec_json(model, p, img));
+    for (size_t i = 0; i < p.execs.size(); ++i) {
+        execs.push_back(exec_json(model, p, p.execs[i]));
+        if (i < node.new_images.size()) execs.back()["new"] = newness_json(node.new_images[i]);
+    }
     json connects = json::array();
-    for (const auto& c : p.connects) {
+    for (size_t k = 0; k < p.connects.size(); ++k) {
+        const ConnectInfo& c = p.connects[k];
         connects.push_back({
             {"time", time_json(model, p.key.boot_id, c.time_ns)},
             {"protocol", "tcp"},
@@ -72,6 +82,7 @@ json node_json(const Model& model, const TreeNode& node) {
                        : c.established  ? "established"
                                         : "failed"},
         });
+        if (k < node.new_connects.size()) connects.back()["new"] = newness_json(node.new_connects[k]);
     }
     json exit = nullptr;
     if (p.exit) {
@@ -121,6 +132,8 @@ json node_json(const Model& model, const TreeNode& node) {
     };
     // Only when true, so that a journal without carried rows reads as before.
     if (p.carried_forward) out["carried_forward"] = true;
+    // With --new only, so that the document is as before without it.
+    if (with_new) out["new"] = node.is_new();
     return out;
 }
 
@@ -139,7 +152,8 @@ json node_json(const Model& model, const TreeNode& node) {
 // Ordinary trees come out exactly as nlohmann::json::dump(2) writes them.
 class JsonWriter {
 public:
-    JsonWriter(const Model& model, std::string& out, const OutputSink& sink) : model_(model), out_(out), sink_(sink) {}
+    JsonWriter(const Model& model, std::string& out, const OutputSink& sink, bool with_new)
+        : model_(model), out_(out), sink_(sink), with_new_(with_new) {}
 
     // All trees of the report as the elements of the "trees" array, which
     // starts at indentation 2. False when the sink refused a piece.
@@ -187,7 +201,7 @@ private:
         // Writes node i up to its children; pushes it when they follow.
         auto open = [&](uint32_t i, uint32_t level) {
             const TreeNode& node = tree.nodes[i];
-            json j = node_json(model_, node);
+            json j = node_json(model_, node, with_new_);
             // Younger siblings of its shape (fold.h): how a script folds as
             // the text tree does.
             j["repeats"] = repeats_[i];
@@ -270,6 +284,7 @@ private:
     std::string& out_;
     const OutputSink& sink_;
     std::vector<uint32_t> repeats_;  // the current tree's, by node index
+    bool with_new_;                  // --new: every node says whether it is
 };
 
 }  // namespace
@@ -308,13 +323,18 @@ bool JsonRenderer::render_to(const Model& model, const Report& report, const Out
         {"warnings", warnings},
         {"trees", json::array()},
     };
+    if (report.new_since) {
+        doc["new_since"] = {{"time", format_rfc3339_ns(report.new_since->since_wall_ns)},
+                            {"pruned", report.new_since->pruned},
+                            {"imported", report.new_since->imported}};
+    }
     // Every string was sanitized above; replace is a last line of defence.
     const std::string head = doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
     // The trees go where the empty array is: after its '['.
     const std::string empty = "\n  \"trees\": []";
     const size_t split = head.find(empty) + empty.size() - 1;
     std::string out(head, 0, split);
-    JsonWriter writer(model, out, sink);
+    JsonWriter writer(model, out, sink, report.new_since.has_value());
     if (!writer.trees(report.trees)) return false;
     out.append(head, split);
     return writer.flush();

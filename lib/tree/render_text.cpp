@@ -67,7 +67,8 @@ public:
         for (const auto& w : report_.warnings) {
             out_ += paint("33", "warning: " + escape_for_terminal(w.message)) + "\n";
         }
-        if (!report_.warnings.empty() && !report_.trees.empty()) out_ += "\n";
+        if (report_.new_since) new_since_line(*report_.new_since);
+        if ((!report_.warnings.empty() || report_.new_since) && !report_.trees.empty()) out_ += "\n";
         bool first = true;
         for (const auto& group : pod_groups()) {
             if (!first) out_ += "\n";
@@ -158,6 +159,18 @@ private:
         }
     }
 
+    // --new: what NEW is measured against.
+    void new_since_line(const NewSince& since) {
+        std::string why = since.pruned ? "retention pruned what came before" : "the journals' oldest run";
+        if (since.imported) why += "; imported runs hold only what their source recorded";
+        out_ += paint("2",
+                      fmt::format("new: first in its pod since {} ({})", format_rfc3339_ns(since.since_wall_ns), why)) +
+                "\n";
+    }
+
+    // Inside a command, which is bold: bold again after the mark.
+    std::string new_mark() const { return opt_.color ? "\x1b[1;35mNEW\x1b[0;1m " : "NEW "; }
+
     void outside_parent_line(const OutsideParent& op) {
         out_ += paint("2", fmt::format("parent {}: {} (PID {})", outside_reason_name(op.why),
                                        escape_for_terminal(op.comm.empty() ? "?" : op.comm), op.pid)) +
@@ -198,6 +211,7 @@ private:
         size_t each = std::max<size_t>(budget / p.execs.size(), 64);
         for (size_t i = 0; i < p.execs.size(); ++i) {
             if (i) chain += fmt::format(" {} ", g_.arrow);
+            if (i < node.new_images.size() && node.new_images[i] == Newness::first) chain += new_mark();
             chain += image_text(p.execs[i], each);
         }
         return chain;
@@ -326,9 +340,11 @@ private:
     void details(const TreeNode& node, const std::string& prefix) {
         const Process& p = *node.process;
         bool more = !node.children.empty();
-        for (const auto& c : p.connects) {
+        for (size_t k = 0; k < p.connects.size(); ++k) {
+            const ConnectInfo& c = p.connects[k];
+            const bool fresh = k < node.new_connects.size() && node.new_connects[k] == Newness::first;
             // The address is text from the journal: escape it like argv.
-            std::string text = fmt::format("{} connect {}", g_.arrow,
+            std::string text = fmt::format("{} {}connect {}", g_.arrow, fresh ? "NEW " : "",
                                            escape_for_terminal(address_with_port(c.daddr, c.dport, c.family)));
             if (!c.outcome_known) {
                 text += " (outcome not recorded)";
@@ -336,7 +352,7 @@ private:
                 text += " (failed)";
             }
             text += "  " + when(model_.to_wall(p.key.boot_id, c.time_ns));
-            out_ += prefix + (more ? (opt_.ascii ? "| " : "│ ") : "") + paint("36", text) + "\n";
+            out_ += prefix + (more ? (opt_.ascii ? "| " : "│ ") : "") + paint(fresh ? "1;35" : "36", text) + "\n";
         }
     }
 

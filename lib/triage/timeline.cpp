@@ -88,15 +88,19 @@ std::vector<TimelineEvent> build_timeline(const Model& model, const Report& repo
             if (p.parent_source == ParentSource::fork) {
                 add(TimelineEvent{model.to_wall(boot, p.start_ns), TimelineKind::fork, &p});
             }
-            for (const auto& img : p.execs) {
+            for (size_t i = 0; i < p.execs.size(); ++i) {
+                const ExecImage& img = p.execs[i];
                 TimelineEvent e{model.to_wall(boot, img.time_ns),
                                 img.from_snapshot ? TimelineKind::snapshot : TimelineKind::exec, &p};
                 e.image = &img;
+                if (i < node.new_images.size()) e.fresh = node.new_images[i];
                 add(e);
             }
-            for (const auto& c : p.connects) {
+            for (size_t k = 0; k < p.connects.size(); ++k) {
+                const ConnectInfo& c = p.connects[k];
                 TimelineEvent e{model.to_wall(boot, c.time_ns), TimelineKind::connect, &p};
                 e.connect = &c;
+                if (k < node.new_connects.size()) e.fresh = node.new_connects[k];
                 add(e);
             }
             for (const auto& entry : p.pod_entries) {
@@ -191,6 +195,13 @@ std::string time_ms(int64_t wall_ns) {
 bool render_timeline_text(const Model& model, const Report& report, const std::vector<TimelineEvent>& events,
                           const TimelineTextOptions& options, const OutputSink& sink) {
     std::string out;
+    if (report.new_since) {
+        // What NEW is measured against, as reconstruct says it.
+        const NewSince& s = *report.new_since;
+        std::string why = s.pruned ? "retention pruned what came before" : "the journals' oldest run";
+        if (s.imported) why += "; imported runs hold only what their source recorded";
+        out += fmt::format("new: first in its pod since {} ({})\n", format_rfc3339_ns(s.since_wall_ns), why);
+    }
     int64_t base = report.since_wall_ns.value_or(events.empty() ? 0 : events.front().wall_ns);
     for (const auto& e : events) {
         const std::string when = options.relative ? format_duration_short(e.wall_ns - base) : time_ms(e.wall_ns);
@@ -198,7 +209,9 @@ bool render_timeline_text(const Model& model, const Report& report, const std::v
         if (options.color && (e.kind == TimelineKind::connect || e.marker))
             kind = fmt::format("\x1b[{}m{}\x1b[0m", e.marker ? "33" : "36", kind);
         const std::string pid = e.process ? std::to_string(e.process->tgid) : std::string("-");
-        out += fmt::format("{}  {} {:>7}  {}\n", when, kind, pid, what_text(model, e, options.max_line_bytes));
+        std::string mark;
+        if (e.fresh == Newness::first) mark = options.color ? "\x1b[1;35mNEW\x1b[0m " : "NEW ";
+        out += fmt::format("{}  {} {:>7}  {}{}\n", when, kind, pid, mark, what_text(model, e, options.max_line_bytes));
         if (out.size() >= kRenderChunkBytes) {
             if (!sink(out)) return false;
             out.clear();
@@ -267,6 +280,7 @@ bool render_timeline_jsonl(const Model& model, const std::vector<TimelineEvent>&
                     break;
             }
         }
+        if (e.fresh) j["new"] = *e.fresh == Newness::not_compared ? json(nullptr) : json(*e.fresh == Newness::first);
         out += j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
         if (out.size() >= kRenderChunkBytes) {
             if (!sink(out)) return false;

@@ -30,6 +30,9 @@ struct TimelineEvent {
     const ConnectInfo* connect = nullptr;
     const PodEntry* entry = nullptr;  // move
     const Warning* marker = nullptr;  // loss, gap, pruned
+    // --new (mark_new on the report): whether the exec's binary or the
+    // connect's destination is the first in its pod; unset without --new.
+    std::optional<Newness> fresh = std::nullopt;
 };
 
 // Every event of the report's processes inside its window (all of them

@@ -26,6 +26,7 @@
 #include "journal_reader.h"
 #include "journal_writer.h"
 #include "model.h"
+#include "precedents.h"
 #include "record_session.h"
 #include "sqlite.h"
 #include "test_util.h"
@@ -514,7 +515,75 @@ std::map<std::string, std::string> loader_plans(const std::string& journal, cons
     return plans;
 }
 
+// The plan of every statement `reconstruct --new` runs on `journal` for
+// the incident pod's curl, the host's journalctl and the exfil destination
+// (JournalReader::find_precedents), each searched up to far after them.
+std::map<std::string, std::string> precedent_plans(const std::string& journal) {
+    ReadOptions options;
+    options.force_schema = true;
+    auto reader = JournalReader::open(journal, options);
+    REQUIRE(reader.ok());
+    Model model;
+    REQUIRE(reader->load_into(model, LoadPlan{}).ok());
+    model.finish();
+    PrecedentQuery query;
+    const int64_t later = fixture::kWall0 + 86'400'000'000'000;
+    query.binaries[BinaryKey{fixture::kIncidentPodUid, "/usr/bin/curl"}] = later;
+    query.binaries[BinaryKey{"", "/bin/journalctl"}] = later;
+    query.destinations[DestinationKey{fixture::kIncidentPodUid, "10.0.0.1", 80}] = later;
+    std::set<std::string> statements;
+    sqlite3_trace_v2(
+        reader->db().get(), SQLITE_TRACE_STMT,
+        [](unsigned, void* ctx, void* p, void*) {
+            static_cast<std::set<std::string>*>(ctx)->insert(sqlite3_sql(static_cast<sqlite3_stmt*>(p)));
+            return 0;
+        },
+        &statements);
+    Precedents found;
+    REQUIRE(reader->find_precedents(model, query, found).ok());
+    sqlite3_trace_v2(reader->db().get(), 0, nullptr, nullptr);
+    // The incident pod's curl was exec'd, so its first exec is found.
+    CHECK(found.binaries.count(BinaryKey{fixture::kIncidentPodUid, "/usr/bin/curl"}) == 1);
+    std::map<std::string, std::string> plans;
+    for (const auto& sql : statements) {
+        if (sql.rfind("SELECT", 0) != 0) continue;
+        auto stmt = reader->db().prepare("EXPLAIN QUERY PLAN " + sql);
+        REQUIRE(stmt.ok());
+        std::string text;
+        while (stmt->step() == SQLITE_ROW) text += stmt->text(3) + "\n";
+        plans[sql] = text;
+    }
+    return plans;
+}
+
 }  // namespace
+
+TEST_CASE("planted statistics and indexes change no plan of --new's look-ups", "[hostile][journal][new]") {
+    TempDir dir;
+    {
+        Copy c(base_journal(), dir / "planted.db");
+        c.sql(
+            "ANALYZE; DELETE FROM sqlite_stat1; INSERT INTO sqlite_stat1 SELECT tbl_name, name, "
+            "'100000000 100000000 100000000' FROM sqlite_schema WHERE type = 'index'; INSERT INTO sqlite_stat1 "
+            "SELECT name, NULL, '1' FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite%'; "
+            "CREATE INDEX connect_everything ON connect (daddr, dport, tgid, start_ns, batch);");
+    }
+    auto clean = precedent_plans(base_journal());
+    auto planted = precedent_plans(dir / "planted.db");
+    CHECK(planted.size() == clean.size());
+    // Every look-up of an event table is a SEARCH through the index it
+    // names: never a read of the whole exec or connect table.
+    const std::regex event_scan("SCAN (fork|exec|exit|connect|snapshot|memberships)\\b");
+    size_t event_lookups = 0;
+    for (const auto& [sql, text] : clean) {
+        INFO(sql << "\n" << text);
+        CHECK_FALSE(std::regex_search(text, event_scan));
+        CHECK(planted[sql] == text);
+        CHECK(text.find("connect_everything") == std::string::npos);
+        if (sql.find("INDEXED BY") != std::string::npos) ++event_lookups;
+    }
+    CHECK(event_lookups >= 5);  // exec by base and by pod, snapshot, memberships, connect
+}
 
 TEST_CASE("planted statistics and indexes change no plan of the loader", "[hostile][journal]") {
     TempDir dir;
