@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "journal_format.h"
 #include "journal_reader.h"
+#include "max_processes.h"
 #include "output.h"
 #include "reconstruct.h"
 #include "timeexpr.h"
@@ -27,9 +28,11 @@ struct TimelineArgs {
     std::string color = "auto";
     bool force_schema = false;
     std::string timeout = "30s";
+    size_t max_processes = kDefaultMaxProcesses;
 };
 
-// Exit codes, as grep has them (and reconstruct).
+// Exit codes, as grep has them (and reconstruct; 3 for an answer over
+// --max-processes).
 constexpr int kMatched = 0;
 constexpr int kNothing = 1;
 
@@ -67,17 +70,24 @@ int run_timeline(TimelineArgs args) {
     if (!timeout) return fail("--timeout: " + timeout.error().message);
     read.timeout_ns = *timeout;
 
-    const LoadPlan plan = load_plan_for(query);
+    LoadPlan plan = load_plan_for(query);
+    plan.max_processes = args.max_processes;
     Model model;
     std::vector<Warning> journal_warnings;
     for (const auto& path : args.journals) {
         auto reader = JournalReader::open(path, read);
         if (!reader) return fail(reader.error().message);
         for (auto& w : reader->warnings()) journal_warnings.push_back(Warning{WarningKind::schema, w, {}, {}});
-        if (auto st = reader->load_into(model, plan); !st) return fail(st.error().message);
+        if (auto st = reader->load_into(model, plan); !st) {
+            if (st.error().code == kTooManyProcesses) return too_many_processes("timeline", st.error().message);
+            return fail(st.error().message);
+        }
     }
     model.finish();
     Report report = build_report(model, query);
+    if (args.max_processes != 0 && report.matched > args.max_processes) {
+        return too_many_processes("timeline", too_many_processes_message(args.max_processes));
+    }
     report.warnings.insert(report.warnings.begin(), journal_warnings.begin(), journal_warnings.end());
     const std::vector<TimelineEvent> events = build_timeline(model, report);
     // Warnings go to stderr as well (loss, gap and prune markers are lines
@@ -132,12 +142,13 @@ Runner add_timeline(CLI::App& app) {
                     "Stop a journal read that runs this long without a row (a journal made to stall readers); 0: "
                     "never")
         ->capture_default_str();
+    add_max_processes_option(cmd, &args->max_processes);
     cmd->footer(
         "Examples:\n"
         "  lineage timeline --pod payments/api-7d9f8-abcde --since '2026-04-22 09:10' --until '2026-04-22 09:20'\n"
         "  lineage timeline --descendants-of 18201 --relative\n"
         "  lineage timeline --journal copy.db --binary curl --format jsonl | jq -r .daddr\n"
-        "Exit status: 0 something matched, 1 nothing matched, 2 error.");
+        "Exit status: 0 something matched, 1 nothing matched, 2 error, 3 more processes than --max-processes.");
     return [args] { return run_timeline(*args); };
 }
 
