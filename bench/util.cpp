@@ -44,13 +44,16 @@
 //       EXPLAIN QUERY PLAN of every SELECT/WITH string literal in FILE
 //       (adjacent literals joined as the compiler joins them), so the
 //       plans shown are those of the reader being benchmarked.
-//   bench_util plan --journal J --statements FILE
+//   bench_util plan --journal J --statements FILE [--seen FILE2]
 //       EXPLAIN QUERY PLAN of each distinct SELECT/WITH statement in FILE
 //       (NUL separated, as libbench_sqltrace.so writes what a `lineage`
 //       run prepared), in the order first prepared. A full scan of an
 //       event table (a SCAN line naming fork, exec, exit, connect,
 //       snapshot, memberships, moves or pods_alive without an index) is
-//       marked "<-- FULL SCAN"; the last line is statements=N full_scans=M.
+//       marked "<-- FULL SCAN"; the last line is statements=N full_scans=M
+//       shown=K. With --seen, statements already in FILE2 (the same form)
+//       are counted but not printed again, and the new ones are added to it:
+//       a section's queries share their reads of the journal's small tables.
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -473,9 +476,9 @@ bool is_event_table(const std::string& name) {
     return false;
 }
 
-// Prints the rows of an EXPLAIN QUERY PLAN statement, indented by depth;
-// returns how many are full scans of an event table.
-int print_plan(Stmt& stmt) {
+// Prints the rows of an EXPLAIN QUERY PLAN statement, indented by depth
+// (unless !print); returns how many are full scans of an event table.
+int print_plan(Stmt& stmt, bool print = true) {
     int scans = 0;
     // Rows are (id, parent, notused, detail).
     std::vector<std::pair<int64_t, int>> depth;  // id -> depth
@@ -493,21 +496,30 @@ int print_plan(Stmt& stmt) {
             full = is_event_table(table) && detail.find(" USING ") == std::string::npos;
         }
         scans += full ? 1 : 0;
-        fmt::print("  {:>{}}{}{}\n", "", d * 2, detail, full ? "  <-- FULL SCAN" : "");
+        if (print) fmt::print("  {:>{}}{}{}\n", "", d * 2, detail, full ? "  <-- FULL SCAN" : "");
     }
     return scans;
 }
 
-int plan_statements(const std::string& journal, const std::string& path) {
-    Database db = open_journal(journal);
-    const std::string all = read_file(path);
-    std::vector<std::string> seen;
-    int scans = 0;
+// NUL-separated statements, as libbench_sqltrace.so writes them.
+std::vector<std::string> split_statements(const std::string& all) {
+    std::vector<std::string> out;
     for (size_t at = 0; at < all.size();) {
         size_t end = all.find('\0', at);
         if (end == std::string::npos) end = all.size();
-        std::string sql = all.substr(at, end - at);
+        out.push_back(all.substr(at, end - at));
         at = end + 1;
+    }
+    return out;
+}
+
+int plan_statements(const std::string& journal, const std::string& path, const std::string& seen_path) {
+    Database db = open_journal(journal);
+    std::vector<std::string> shown_before;
+    if (!seen_path.empty() && std::filesystem::exists(seen_path)) shown_before = split_statements(read_file(seen_path));
+    std::vector<std::string> seen;
+    int scans = 0, shown = 0;
+    for (const std::string& sql : split_statements(read_file(path))) {
         const size_t start = sql.find_first_not_of(" \t\n");
         if (start == std::string::npos) continue;
         std::string head = sql.substr(start, 6);
@@ -518,19 +530,29 @@ int plan_statements(const std::string& journal, const std::string& path) {
         auto stmt = db.prepare("EXPLAIN QUERY PLAN " + sql);
         std::string one_line;
         for (char ch : sql) one_line.push_back(ch == '\n' ? ' ' : ch);
-        fmt::print("statement {}: {}\n", seen.size(), one_line);
+        const bool quiet = std::find(shown_before.begin(), shown_before.end(), sql) != shown_before.end();
         if (!stmt) {
-            fmt::print("  (no plan: {})\n", stmt.error().message);
+            if (!quiet) fmt::print("statement {}: {}\n  (no plan: {})\n", seen.size(), one_line, stmt.error().message);
             continue;
         }
+        if (quiet) {
+            scans += print_plan(*stmt, false);  // counted; its plan is shown above
+            continue;
+        }
+        ++shown;
+        fmt::print("statement {}: {}\n", seen.size(), one_line);
         scans += print_plan(*stmt);
+        if (!seen_path.empty()) {
+            std::ofstream append(seen_path, std::ios::app | std::ios::binary);
+            append << sql << '\0';
+        }
     }
-    fmt::print("statements={} full_scans={}\n", seen.size(), scans);
+    fmt::print("statements={} full_scans={} shown={}\n", seen.size(), scans, shown);
     return 0;
 }
 
 int cmd_plan(int argc, char** argv) {
-    std::string journal, source, statements;
+    std::string journal, source, statements, seen;
     for (int i = 0; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--journal" && i + 1 < argc) {
@@ -539,11 +561,13 @@ int cmd_plan(int argc, char** argv) {
             source = argv[++i];
         } else if (a == "--statements" && i + 1 < argc) {
             statements = argv[++i];
+        } else if (a == "--seen" && i + 1 < argc) {
+            seen = argv[++i];
         } else {
-            die("usage: bench_util plan --journal J --source FILE | --statements FILE");
+            die("usage: bench_util plan --journal J --source FILE | --statements FILE [--seen FILE]");
         }
     }
-    if (!statements.empty()) return plan_statements(journal, statements);
+    if (!statements.empty()) return plan_statements(journal, statements, seen);
     Database db = open_journal(journal);
     int n = 0;
     for (const std::string& lit : string_literals(read_file(source))) {

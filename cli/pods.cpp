@@ -69,6 +69,9 @@ int run_pods(PodsArgs args) {
     LoadPlan plan;
     plan.since_wall_ns = query.since_wall_ns;
     plan.until_wall_ns = query.until_wall_ns;
+    // A window is a plan of its own (the loader's window plan); without one,
+    // everything, as the default plan asks.
+    plan.everything = !plan.since_wall_ns && !plan.until_wall_ns;
     plan.max_processes = args.max_processes;
     Model model;
     for (const auto& path : args.journals) {
