@@ -1,11 +1,14 @@
--- lineage journal schema, version 4.
+-- lineage journal schema, version 5.
 --
 -- Version history: 1, the first; 2 adds the `prunes` table (retention,
 -- `record --max-size/--retain`); 3 adds `cgroups` and `memberships` (whole
 -- pods: processes that enter a pod's cgroup by fork or by a move, not only
 -- by exec); 4 adds `carried` (retention keeps the identity of processes
 -- still running) and the indexes exit_by_life, exec_by_base and
--- snapshot_by_base (bare time windows and --binary without a full read).
+-- snapshot_by_base (bare time windows and --binary without a full read);
+-- 5 adds `unexited` (the processes a boot's rows name and no exit row
+-- ends, restated now and then, so that a bare time window need not read a
+-- whole boot to find them).
 -- `lineage record` upgrades an older journal it appends to by
 -- creating what it lacks, in one transaction; readers read every version.
 --
@@ -45,7 +48,7 @@
 -- its own encoding: it is the batch_id of the header it is hashed under.
 
 PRAGMA application_id = 1279872581;  -- 0x4C494E45, "LINE": a lineage journal
-PRAGMA user_version = 4;             -- bump with every schema change
+PRAGMA user_version = 5;             -- bump with every schema change
 
 -- One row per start of `lineage record`.
 CREATE TABLE runs (
@@ -298,6 +301,33 @@ CREATE TABLE carried (
     source          TEXT NOT NULL,        -- the kind of row it restates: 'exec', 'fork' or
                                           --   'snapshot'
     from_batch      INTEGER NOT NULL      -- the batch that row was in (now pruned)
+);
+
+-- ---------------------------------------------------------------- version 5
+
+-- A restatement, by the journal writer, of every process that the rows of
+-- its boot have named so far (snapshot, fork child, exec, connect, or a
+-- membership other than 'alive') and that no exit row has ended: the
+-- processes that a reader takes to live on to the end of the journal. A
+-- bare time window must find those, and without a restatement only a pass
+-- over every row of the boot can tell them. A set is one header row
+-- (tgid 0) followed by its members, all in one batch, after every other row
+-- of that batch: it accounts for the rows of the boot's batches from the
+-- header's from_batch through its own batch. A reader takes the boot's last
+-- set, checks each member against the exit rows (a set may name a process
+-- that exited later, or one named again after its exit), and reads only the
+-- rows after the set's batch, and those before from_batch (an older
+-- writer's rows of the same boot, which the set does not cover). The writer
+-- restates every few thousand rows and at the end of a run; the rows are
+-- not events (they do not count in batches.row_count) and are never
+-- exported: they only say again what the other rows say.
+CREATE TABLE unexited (
+    batch       INTEGER NOT NULL,         -- batches.batch_id
+    tgid        INTEGER NOT NULL,         -- 0: the set's header row
+    start_ns    INTEGER NOT NULL,         -- process start (identity), as the row that named it
+                                          --   says it (a snapshot's to the clock tick); header: 0
+    from_batch  INTEGER NOT NULL          -- header: the first batch whose rows the set
+                                          --   accounts for; members: 0
 );
 
 -- ---------------------------------------------------------------- indexes

@@ -36,13 +36,15 @@ const char* table_name(ChainTable t) {
             return "memberships";
         case ChainTable::carried:
             return "carried";
+        case ChainTable::unexited:
+            return "unexited";
     }
     return "?";
 }
 
 bool counts_in_row_count(ChainTable t) {
     return t != ChainTable::runs && t != ChainTable::clock_samples && t != ChainTable::run_stops &&
-           t != ChainTable::prunes && t != ChainTable::cgroups;
+           t != ChainTable::prunes && t != ChainTable::cgroups && t != ChainTable::unexited;
 }
 
 bool kept_when_pruned(ChainTable t) {

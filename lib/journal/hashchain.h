@@ -45,8 +45,9 @@ enum class ChainTable : uint8_t {
     cgroups = 12,      // schema version 3
     memberships = 13,  // schema version 3
     carried = 14,      // schema version 4
+    unexited = 15,     // schema version 5
 };
-inline constexpr size_t kChainTableCount = 14;
+inline constexpr size_t kChainTableCount = 15;
 // Tables of the first encoding: a link always names them, with their row
 // count even when it is 0. Later tables appear in a link only when the batch
 // holds rows of theirs, so a batch without such rows hashes exactly as it did
@@ -105,6 +106,8 @@ constexpr const char* chain_columns(ChainTable t) {
         case ChainTable::carried:
             return "time_ns, tgid, start_ns, nspid, uid, gid, euid, parent_tgid, parent_start_ns, parent_source, comm, "
                    "binary, argv, cgroup_path, pod_uid, nodename, source, from_batch";
+        case ChainTable::unexited:
+            return "tgid, start_ns, from_batch";
     }
     return "";
 }

@@ -32,6 +32,8 @@ int64_t version_added(ChainTable t) {
             return 3;
         case ChainTable::carried:
             return 4;
+        case ChainTable::unexited:
+            return 5;
         default:
             return 1;
     }

@@ -995,39 +995,102 @@ private:
                                      {digits, since, sat_add(until, longest), until}, add);
                 if (!st) return st;
             }
-            struct Pass {
-                ChainTable table;
-                const char* tgid;
-                const char* start;
-                const char* also;
-            };
-            std::vector<Pass> passes = {{ChainTable::snapshot, "tgid", "start_ns", ""},
-                                        {ChainTable::fork, "child_tgid", "child_start_ns", ""},
-                                        {ChainTable::exec, "tgid", "start_ns", ""},
-                                        {ChainTable::connect, "tgid", "start_ns", ""}};
-            // 'alive' rows restate the others, and a full load skips them.
-            if (has_memberships())
-                passes.push_back({ChainTable::memberships, "tgid", "start_ns", " AND how != 'alive'"});
+            // The boot's rows from batch `first` through `last`, table by
+            // table (a range of rowids each), that name a process started by
+            // the window's end and that no exit row of the boot ends.
             const int64_t tick = model_.tick_ns(boot);
-            for (const Pass& pass : passes) {
-                if (!room) break;
-                const char* table = table_name(pass.table);
-                auto from = first_rowid_in_batch(table, batches.first);
-                if (!from) return from.error();
-                auto to = first_rowid_in_batch(table, sat_add(batches.second, 1));
-                if (!to) return to.error();
-                auto st = each_until(
+            auto unended = [&](const char* table, const char* tgid, const char* start, const char* also,
+                               int64_t from_rowid, int64_t to_rowid) {
+                return each_until(
                     table,
                     fmt::format("SELECT batch, {1}, {2} FROM {0} WHERE rowid >= ?1 AND rowid < ?2 AND {2} <= ?3{3} AND "
                                 "NOT EXISTS (SELECT 1 FROM exit x INDEXED BY exit_by_proc WHERE x.tgid = {0}.{1} AND "
                                 "x.start_ns >= {0}.{2} - {0}.{2} % ?4 AND x.start_ns < {0}.{2} - {0}.{2} % ?4 + ?4 AND "
                                 "x.batch >= ?5 AND x.batch <= ?6)",
-                                table, pass.tgid, pass.start, pass.also),
-                    {*from, *to, until, tick, batches.first, batches.second}, add);
-                if (!st) return st;
+                                table, tgid, start, also),
+                    {from_rowid, to_rowid, until, tick, batches.first, batches.second}, add);
+            };
+            auto pass = [&](int64_t first, int64_t last) -> Status {
+                struct Pass {
+                    ChainTable table;
+                    const char* tgid;
+                    const char* start;
+                    const char* also;
+                };
+                std::vector<Pass> passes = {{ChainTable::snapshot, "tgid", "start_ns", ""},
+                                            {ChainTable::fork, "child_tgid", "child_start_ns", ""},
+                                            {ChainTable::exec, "tgid", "start_ns", ""},
+                                            {ChainTable::connect, "tgid", "start_ns", ""}};
+                // 'alive' rows restate the others, and a full load skips them.
+                if (has_memberships())
+                    passes.push_back({ChainTable::memberships, "tgid", "start_ns", " AND how != 'alive'"});
+                if (has_carried()) passes.push_back({ChainTable::carried, "tgid", "start_ns", ""});
+                for (const Pass& p : passes) {
+                    if (!room || first > last) break;
+                    const char* table = table_name(p.table);
+                    auto from = first_rowid_in_batch(table, first);
+                    if (!from) return from.error();
+                    auto to = first_rowid_in_batch(table, sat_add(last, 1));
+                    if (!to) return to.error();
+                    if (auto st = unended(table, p.tgid, p.start, p.also, *from, *to); !st) return st;
+                }
+                return Ok{};
+            };
+            // The boot's last set of such processes (version 5), when it has
+            // one: its members, then the rows after it, and the rows before
+            // the batch it accounts from. Without one, every row of the boot.
+            auto set = last_unexited_set(boot, batches.first, batches.second);
+            if (!set) return set.error();
+            if (!set->header_rowid) {
+                if (auto st = pass(batches.first, batches.second); !st) return st;
+                continue;
             }
+            if (auto st = pass(batches.first, set->from_batch - 1); !st) return st;
+            if (room) {
+                if (auto st = unended("unexited", "tgid", "start_ns", " AND tgid != 0", set->header_rowid + 1,
+                                      set->end_rowid);
+                    !st)
+                    return st;
+            }
+            if (auto st = pass(set->batch + 1, batches.second); !st) return st;
         }
         return Ok{};
+    }
+
+    // The last set of table unexited in a boot's batches first..last: its
+    // header's rowid (0 when there is none), its batch, the first batch it
+    // accounts for, and the rowid after its last member. A set is all in
+    // one batch, its header first.
+    struct UnexitedSet {
+        int64_t header_rowid = 0;
+        int64_t batch = 0;
+        int64_t from_batch = 0;
+        int64_t end_rowid = 0;
+    };
+    Result<UnexitedSet> last_unexited_set(const std::string& boot, int64_t first, int64_t last) {
+        UnexitedSet set;
+        if (!table_in_version(ChainTable::unexited, version_)) return set;
+        auto end = first_rowid_in_batch("unexited", sat_add(last, 1));
+        if (!end) return end.error();
+        // Backwards over the last set's members to its header: as many rows
+        // as the set has.
+        auto st = each("unexited",
+                       "SELECT rowid, batch, from_batch FROM unexited NOT INDEXED WHERE rowid < ?1 AND tgid = 0 "
+                       "ORDER BY rowid DESC LIMIT 1",
+                       {*end}, [&](Stmt& s) {
+                           set.header_rowid = s.int64(0);
+                           set.batch = s.int64(1);
+                           set.from_batch = s.int64(2);
+                       });
+        if (!st) return st.error();
+        const RunRange* run = set.header_rowid ? range_of(set.batch) : nullptr;
+        // Another boot's (journals whose boots interleave, as an import may
+        // make them): none of this boot's.
+        if (!run || run->boot_id != boot || set.batch < first) return UnexitedSet{};
+        auto after = first_rowid_in_batch("unexited", sat_add(set.batch, 1));
+        if (!after) return after.error();
+        set.end_rowid = *after;
+        return set;
     }
 
     // Runs sql with one or two BLOB parameters (an empty second one is not

@@ -97,7 +97,6 @@ Result<int64_t> JournalWriter::prune_point(int64_t max_rows, std::optional<int64
     return through;
 }
 
-namespace {
 // The highest rowid of `table` whose batch is <= through_batch. Rows are
 // appended in batch order, so batch grows with rowid: a binary search over
 // rowids (the tables have no index on batch, and need none).
@@ -145,6 +144,8 @@ Result<int64_t> last_rowid_through(Database& db, const char* table, int64_t thro
     }
     return lo;
 }
+
+namespace {
 
 // What a prune knows of one live process from the rows it is about to
 // delete.
@@ -386,7 +387,8 @@ Result<PruneResult> JournalWriter::prune_through(int64_t through_batch, const st
         del->bind(1, *last);
         if (del->step() != SQLITE_DONE)
             return fail(fmt::format("cannot delete from {}: {}", table_name(t), db_.errmsg()));
-        result.rows += sqlite3_changes(db_.get());
+        // Event rows (unexited sets only restate them).
+        if (counts_in_row_count(t)) result.rows += sqlite3_changes(db_.get());
     }
     {
         auto del = db_.prepare("DELETE FROM batches WHERE batch_id <= ?1");
@@ -450,6 +452,10 @@ Result<PruneResult> JournalWriter::prune_through(int64_t through_batch, const st
         return st.error();
     }
     result.batch_id = batch_id_;
+    // The prune may have deleted the boot's last set (table unexited): the
+    // prune's batch restates it, so that readers need not read every kept
+    // row of the boot to find the processes it names and never ended.
+    if (unexited_on_) unexited_rows_since_ = SIZE_MAX / 2;
     if (auto st = commit(now_ns); !st) {
         abort_batch();
         return st.error();

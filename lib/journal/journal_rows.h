@@ -16,6 +16,7 @@
 
 #include "event.h"
 #include "hashchain.h"
+#include "result.h"
 #include "sqlite.h"
 
 namespace lineage {
@@ -26,6 +27,11 @@ std::string select_list(ChainTable t);
 // The same with every column qualified by a table alias ("m.batch, m.time_ns,
 // ..."), for a join.
 std::string qualified_select_list(ChainTable t, std::string_view alias);
+
+// The highest rowid of `table` whose batch is <= through_batch, 0 when none
+// is (journal_prune.cpp): rows are appended in batch order, so a binary
+// search over rowids, for the writer's own journal.
+Result<int64_t> last_rowid_through(Database& db, const char* table, int64_t through_batch);
 
 // Column `name` of a row read through select_list(T).
 template <ChainTable T>

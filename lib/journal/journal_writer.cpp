@@ -342,6 +342,10 @@ Result<int64_t> JournalWriter::begin_run(const RunInfo& info) {
         .integer(info.clk_tck)
         .integer(info.recorder_pid);
     if (auto st = insert_row(); !st) return st.error();
+    if (auto st = start_unexited(info.boot_id, info.clk_tck); !st) {
+        abort_batch();
+        return st.error();
+    }
     run_id_ = *next;
     if (auto st = add_clock_sample(info.started_ns, info.started_wall_ns); !st) return st.error();
     return run_id_;
@@ -369,7 +373,9 @@ Status JournalWriter::add(const Event& event, std::string_view pod_uid) {
                     .integer(int64_t{e.child.tgid})
                     .integer(static_cast<int64_t>(e.child.start_ns))
                     .blob(e.parent_comm);
-                return insert_row();
+                if (auto st = insert_row(); !st) return st;
+                note_named(e.child.tgid, static_cast<int64_t>(e.child.start_ns));
+                return Ok{};
             } else if constexpr (std::is_same_v<T, ExecEvent>) {
                 Row(enc_, ChainTable::exec)
                     .integer(static_cast<int64_t>(e.time_ns))
@@ -391,7 +397,9 @@ Status JournalWriter::add(const Event& event, std::string_view pod_uid) {
                     .blob(e.binary)
                     .blob(e.argv)
                     .integer(int64_t{e.truncated});
-                return insert_row();
+                if (auto st = insert_row(); !st) return st;
+                note_named(e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
+                return Ok{};
             } else if constexpr (std::is_same_v<T, ExitEvent>) {
                 Row(enc_, ChainTable::exit)
                     .integer(static_cast<int64_t>(e.time_ns))
@@ -401,7 +409,9 @@ Status JournalWriter::add(const Event& event, std::string_view pod_uid) {
                     .integer(int64_t{e.signal})
                     .integer(int64_t{e.core_dumped ? 1 : 0})
                     .blob(e.comm);
-                return insert_row();
+                if (auto st = insert_row(); !st) return st;
+                note_ended(e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
+                return Ok{};
             } else if constexpr (std::is_same_v<T, ConnectEvent>) {
                 Row(enc_, ChainTable::connect)
                     .integer(static_cast<int64_t>(e.time_ns))
@@ -416,7 +426,9 @@ Status JournalWriter::add(const Event& event, std::string_view pod_uid) {
                     .text(!e.outcome_known ? "unknown"
                           : e.established  ? "established"
                                            : "failed");
-                return insert_row();
+                if (auto st = insert_row(); !st) return st;
+                note_named(e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
+                return Ok{};
             } else {
                 static_assert(std::is_same_v<T, CgroupEvent> || std::is_same_v<T, MoveEvent>);
                 return Error{fmt::format("{}: a {} record is not a row of its own", path_,
@@ -452,7 +464,10 @@ Status JournalWriter::add_membership(const MembershipRow& r) {
         .integer(int64_t{r.by.tgid})
         .integer(static_cast<int64_t>(r.by.start_ns))
         .blob(r.comm);
-    return insert_row();
+    if (auto st = insert_row(); !st) return st;
+    // 'alive' rows restate the others (and a set of the pod's).
+    if (r.how != MembershipHow::alive) note_named(r.proc.tgid, static_cast<int64_t>(r.proc.start_ns));
+    return Ok{};
 }
 
 Status JournalWriter::add_carried(const CarriedRow& r) {
@@ -476,7 +491,9 @@ Status JournalWriter::add_carried(const CarriedRow& r) {
         .blob(r.nodename)
         .text(r.source)
         .integer(r.from_batch);
-    return insert_row();
+    if (auto st = insert_row(); !st) return st;
+    note_named(r.proc.tgid, static_cast<int64_t>(r.proc.start_ns));
+    return Ok{};
 }
 
 Status JournalWriter::add_snapshot(const SnapshotRow& r, std::string_view pod_uid) {
@@ -496,7 +513,9 @@ Status JournalWriter::add_snapshot(const SnapshotRow& r, std::string_view pod_ui
         .blob(r.cgroup_path)
         .text(pod_uid)
         .blob(r.nodename);
-    return insert_row();
+    if (auto st = insert_row(); !st) return st;
+    note_named(r.tgid, static_cast<int64_t>(r.start_ns));
+    return Ok{};
 }
 
 Status JournalWriter::add_loss(int64_t from_ns, int64_t to_ns, int64_t count, const std::string& reason) {
@@ -522,6 +541,7 @@ Status JournalWriter::add_clock_sample(int64_t boot_ns, int64_t wall_ns) {
 
 Status JournalWriter::commit(int64_t now_ns) {
     if (batch_id_ == 0) return Ok{};
+    if (auto st = restate_unexited(false); !st) return st;
     if (auto st = insert_all_waiting(); !st) return st;
     BatchHeader header{batch_id_, run_id_, now_ns, static_cast<int64_t>(batch_rows_)};
     Hash hash = hasher_.link(head_.hash, header);
@@ -549,6 +569,7 @@ Status JournalWriter::commit(int64_t now_ns) {
         return error;
     }
     head_ = ChainHead{batch_id_, hash};
+    apply_unexited();
     ++next_batch_id_;
     batch_id_ = 0;
     batch_rows_ = 0;
@@ -567,6 +588,9 @@ void JournalWriter::abort_batch() {
         ti.ends.clear();
     }
     hasher_.clear();
+    batch_named_.clear();
+    batch_ended_.clear();
+    unexited_restated_ = false;
 }
 
 Status JournalWriter::end_run(int64_t stopped_ns, int64_t stopped_wall_ns, const std::string& reason, int64_t events,
@@ -582,6 +606,9 @@ Status JournalWriter::end_run(int64_t stopped_ns, int64_t stopped_wall_ns, const
         .integer(lost);
     if (auto st = insert_row(); !st) return st;
     if (auto st = add_clock_sample(stopped_ns, stopped_wall_ns); !st) return st;
+    // The run's last set: a reader of a stopped run reads none of its rows
+    // to find what it left running.
+    if (auto st = restate_unexited(true); !st) return st;
     if (auto st = commit(stopped_ns); !st) return st;
     // Fold the WAL back into the main file so a copied journal is whole.
     sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "clock_map.h"
@@ -135,6 +136,20 @@ public:
     Result<PruneResult> prune_through(int64_t through_batch, const std::string& reason, int64_t now_ns,
                                       const LiveProcesses& live = {});
 
+    // Schema version 5 (table unexited): the writer restates the processes
+    // its boot's rows name and no exit row ends once the rows since the
+    // last set reach max(`rows`, 4 x the set's size), and at the end of a
+    // run; a set larger than `max_processes` is given up for the rest of
+    // the run (readers then read the rows after the last set, slower, and
+    // right all the same). Tests make them small.
+    void set_unexited_limits(size_t rows, size_t max_processes) {
+        unexited_every_rows_ = rows;
+        unexited_max_ = max_processes;
+    }
+    // The set's size now (processes), and whether this run still restates it.
+    size_t unexited_size() const { return unexited_.size(); }
+    bool restating_unexited() const { return unexited_on_; }
+
     // For tests: the connection (e.g. to set max_page_count, a disk that is
     // full at a chosen size).
     Database& database_for_tests() { return db_; }
@@ -200,6 +215,49 @@ private:
     // The carried rows of a prune through `through_batch` (journal_prune.cpp).
     Result<int64_t> carry_forward(int64_t through_batch, const LiveProcesses& live);
 
+    // Table unexited (journal_unexited.cpp). A process by tgid and start
+    // clock tick: a snapshot row has only the tick, and an exit row ends the
+    // process that any row of the same tick names, as readers match them.
+    struct TickKey {
+        uint32_t tgid = 0;
+        int64_t tick = 0;
+        bool operator==(const TickKey&) const = default;
+    };
+    struct TickKeyHash {
+        size_t operator()(const TickKey& k) const noexcept { return std::hash<int64_t>()(k.tick * 4194319 + k.tgid); }
+    };
+    TickKey tick_key(uint32_t tgid, int64_t start_ns) const;
+    // A row of the open batch names a process, or ends it (exit).
+    void note_named(uint32_t tgid, int64_t start_ns);
+    void note_ended(uint32_t tgid, int64_t start_ns);
+    // At a run's start: the set of its boot, as this writer has it, else
+    // from the journal's last set when that is of the same boot (the rows
+    // after it read once), else empty from this run's first batch.
+    Status start_unexited(const std::string& boot_id, int64_t clk_tck);
+    // Before a commit: the set, with the open batch's rows, into the batch
+    // when it is due (or `force`d and anything changed).
+    Status restate_unexited(bool force);
+    // After a commit: the batch's rows into the set.
+    void apply_unexited();
+    void give_up_unexited();
+
+    std::unordered_map<TickKey, int64_t, TickKeyHash> unexited_;  // -> start_ns as first named
+    std::vector<std::pair<TickKey, int64_t>> batch_named_;        // the open batch's, in order
+    std::vector<TickKey> batch_ended_;
+    std::string unexited_boot_;
+    int64_t unexited_from_batch_ = 0;
+    int64_t ns_per_tick_ = 10'000'000;
+    size_t unexited_rows_since_ = 0;  // rows named or ended since the last set
+    bool unexited_on_ = false;        // restating in this run
+    bool unexited_restated_ = false;  // the open batch holds a set
+    // A set costs a reader at most about this many rows read after it (the
+    // rows of a boot since its last set), and the writer one row per process
+    // in it every max(rows, 4 x size) rows: at most a quarter more rows, of
+    // 3 small columns (bench/results: section 6's journal size).
+    size_t unexited_every_rows_ = 4096;
+    // About 40 bytes each: at most 10 MiB of the recorder's memory.
+    size_t unexited_max_ = 262'144;
+
     std::string path_;
     Database db_;
     // The tables that take many rows per batch are inserted into in groups
@@ -211,7 +269,8 @@ private:
     static constexpr size_t kRowsPerInsert = 16;
     static constexpr bool inserted_in_groups(ChainTable t) {
         return t == ChainTable::snapshot || t == ChainTable::fork || t == ChainTable::exec || t == ChainTable::exit ||
-               t == ChainTable::connect || t == ChainTable::memberships || t == ChainTable::carried;
+               t == ChainTable::connect || t == ChainTable::memberships || t == ChainTable::carried ||
+               t == ChainTable::unexited;
     }
     struct TableInserts {
         Stmt one;                  // INSERT of one row

@@ -256,6 +256,10 @@ void FixtureJournal::pod(const std::string& pod_uid, const std::string& name, co
 void FixtureJournal::write(const std::string& path) const {
     auto w = lineage::JournalWriter::open(path);
     check(w, "open");
+    if (run_.unexited_every_rows || run_.unexited_max) {
+        w->set_unexited_limits(run_.unexited_every_rows ? run_.unexited_every_rows : 4096,
+                               run_.unexited_max ? run_.unexited_max : 262'144);
+    }
     lineage::RunInfo info;
     info.boot_id = run_.boot_id;
     info.node = run_.node;

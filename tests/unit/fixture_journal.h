@@ -66,6 +66,10 @@ struct RunOptions {
     uint64_t clock_boot_ns = kBoot0;  // clock sample: this boot ns ...
     int64_t clock_wall_ns = kWall0;   // ... is this wall-clock time
     int64_t argv_cap = 131072;
+    // The writer's unexited sets (JournalWriter::set_unexited_limits); 0:
+    // the writer's defaults.
+    size_t unexited_every_rows = 0;
+    size_t unexited_max = 0;
 };
 
 // Optional details of an exec; the defaults are what the fixture tracked.

@@ -150,6 +150,12 @@ TEST_CASE("export prints every row once, batch by batch, each batch with its cha
     for (size_t i = 0; i < kChainTableCount; ++i) {
         const std::string table = table_name(table_at(i));
         INFO(table);
+        // Restatements of the other rows for the journal's readers, not
+        // events: not exported (and the journal has some).
+        if (table_at(i) == ChainTable::unexited) {
+            CHECK(count_rows(path, table) > 0);
+            continue;
+        }
         REQUIRE(kind_of_table.count(table) == 1);
         CHECK(kinds[kind_of_table.at(table)] == count_rows(path, table));
     }

@@ -765,13 +765,15 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
     CHECK(schema_objects_of_version(*compiled, kJournalSchemaVersion).size() == compiled->size());
     auto v1 = schema_objects_of_version(*compiled, 1);
     // prunes; cgroups, memberships and their 3 indexes; carried and its
-    // index; version 4's 3 indexes on older tables
-    CHECK(v1.size() == compiled->size() - 11);
+    // index; version 4's 3 indexes on older tables; version 5's unexited
+    CHECK(v1.size() == compiled->size() - 12);
     REQUIRE(by_name.count("exit_by_life"));
     CHECK(first_schema_version(*by_name["exit_by_life"]) == 4);
     CHECK(first_schema_version(*by_name["exec_by_base"]) == 4);
     CHECK(first_schema_version(*by_name["carried_by_proc"]) == 4);
-    CHECK(schema_objects_of_version(*compiled, 3).size() == compiled->size() - 5);
+    CHECK(schema_objects_of_version(*compiled, 3).size() == compiled->size() - 6);
+    CHECK(first_schema_version(*by_name["unexited"]) == 5);
+    CHECK(schema_objects_of_version(*compiled, 4).size() == compiled->size() - 1);
     CHECK(std::none_of(v1.begin(), v1.end(), [](const SchemaObject& o) { return o.name == "prunes"; }));
 
     // The journal's side, as its reader checks it.
@@ -816,6 +818,8 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
         "index exit_by_life is not part of the schema",
         "index exec_by_base is not part of the schema",
         "index snapshot_by_base is not part of the schema",
+        // version 5's
+        "table unexited is not part of the schema",
     };
     CHECK(messages(as_version(2)) == v3_objects);
     std::set<std::string> v1_objects = v3_objects;
