@@ -62,15 +62,13 @@ int run_pods(PodsArgs args) {
     if (!timeout) return fail("--timeout: " + timeout.error().message);
     read.timeout_ns = *timeout;
 
-    // The window goes to the loader as reconstruct's does: what it can
-    // leave out of a window, it does. The pods are counted from the
-    // processes loaded, so the same bound as reconstruct's keeps memory to
-    // what the window holds.
+    // The window goes to the loader as reconstruct's does: a window alone's
+    // plan loads the processes alive in it and their ancestors, not the
+    // journal (list_pods counts only the former). The same bound as
+    // reconstruct's keeps memory to what the window holds.
     LoadPlan plan;
     plan.since_wall_ns = query.since_wall_ns;
     plan.until_wall_ns = query.until_wall_ns;
-    // A window is a plan of its own (the loader's window plan); without one,
-    // everything, as the default plan asks.
     plan.everything = !plan.since_wall_ns && !plan.until_wall_ns;
     plan.max_processes = args.max_processes;
     Model model;
@@ -103,7 +101,8 @@ Runner add_pods(CLI::App& app) {
                     "Pod name glob (fnmatch; with '/' it matches NAMESPACE/NAME), e.g. 'api-*' or 'payments/*'");
     cmd->add_option("--namespace", args->namespace_, "Kubernetes namespace");
     cmd->add_option("--since", args->since,
-                    "Pods alive after this: RFC 3339, '2026-04-22 09:14' (local), @EPOCH, -15m, -2h or now");
+                    "Pods with a process in them after this (the columns then count those processes): RFC 3339, "
+                    "'2026-04-22 09:14' (local), @EPOCH, -15m, -2h or now");
     cmd->add_option("--until", args->until, "Pods alive before this, same forms as --since");
     cmd->add_option("--format", args->format, "text or json")
         ->capture_default_str()

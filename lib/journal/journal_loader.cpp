@@ -928,6 +928,11 @@ private:
                                     base_expr("exe"), upper.empty() ? "" : " AND " + base_expr("exe") + " < ?2"),
                         prefix, upper, [&](Stmt& s) { return add(s, s.text(3), false, 0, true); });
         if (!st) return st;
+        if (room && !matched.empty()) {
+            auto walked = fork_only_in_window(plan, glob, seeds);
+            if (!walked) return walked.error();
+            if (*walked) return Ok{};
+        }
         // Fork-only children, and theirs: they run what their forker ran.
         while (room && !matched.empty()) {
             Seed parent = matched.back();
@@ -955,6 +960,100 @@ private:
             if (!st) return st;
         }
         return Ok{};
+    }
+
+    // The fork-only processes of a --binary query with a window, when the
+    // window's own processes are few: each of them that never exec'd is
+    // walked up its fork rows to the first process with an image of its own
+    // (an exec, or /proc's exe in a snapshot row), and is a seed when that
+    // image matches. Following every match's fork-only children down
+    // instead reads the fork-only churn of every match in the journal (a
+    // common binary's over a year: whole containers). False when the window
+    // holds too many processes for this to be the cheaper way.
+    Result<bool> fork_only_in_window(const LoadPlan& plan, const std::string& glob, std::vector<Seed>& seeds) {
+        if (!plan.since_wall_ns && !plan.until_wall_ns) return false;
+        // The window's processes, counted against a limit of their own.
+        constexpr size_t kMostInWindow = 200'000;
+        const size_t limit = max_processes_;
+        std::set<ProcessKey> counted;
+        std::swap(counted, seed_keys_);
+        max_processes_ = kMostInWindow;
+        std::vector<Seed> alive;
+        auto st = window_seeds(plan, alive);
+        max_processes_ = limit;
+        std::swap(counted, seed_keys_);
+        const bool too_many_alive = seed_overflow_;
+        seed_overflow_ = false;
+        if (!st) return st.error();
+        if (too_many_alive) return false;
+
+        // What a process's own image says: 1 matches, 0 does not, -1 it has
+        // none (it never exec'd and /proc never showed it), by process.
+        std::map<ProcessKey, int> image_matches;
+        auto own_image = [&](const Seed& p) -> Result<int> {
+            const ProcessKey key = model_.key_for(p.boot_id, p.tgid, p.start_ns);
+            if (auto it = image_matches.find(key); it != image_matches.end()) return it->second;
+            const int64_t tick = model_.tick_ns(p.boot_id);
+            const int64_t lo = sat_mul(static_cast<int64_t>(key.start_tick), tick), hi = sat_add(lo, tick);
+            int found = -1;
+            auto look = [&](Stmt& s) {
+                const RunRange* run = range_of(s.int64(0));
+                if (!run || run->boot_id != p.boot_id) return true;
+                const int matches = binary_matches(glob, s.text(1)) ? 1 : 0;
+                found = std::max(found, matches);
+                return true;
+            };
+            auto st1 = each_until("exec",
+                                  "SELECT batch, binary FROM exec INDEXED BY exec_by_proc WHERE tgid = ?1 AND "
+                                  "start_ns >= ?2 AND start_ns < ?3",
+                                  {int64_t{p.tgid}, lo, hi}, look);
+            if (!st1) return st1.error();
+            auto st2 = each_until("snapshot",
+                                  "SELECT batch, exe FROM snapshot INDEXED BY snapshot_by_proc WHERE tgid = ?1 AND "
+                                  "start_ns >= ?2 AND start_ns < ?3",
+                                  {int64_t{p.tgid}, lo, hi}, look);
+            if (!st2) return st2.error();
+            image_matches.emplace(key, found);
+            return found;
+        };
+        auto forker = [&](const Seed& p) -> Result<std::optional<Seed>> {
+            const int64_t tick = model_.tick_ns(p.boot_id);
+            const int64_t lo = sat_mul(p.start_ns / tick, tick);
+            std::optional<Seed> parent;
+            auto st1 = each_until("fork",
+                                  "SELECT batch, parent_tgid, parent_start_ns FROM fork INDEXED BY fork_by_child WHERE "
+                                  "child_tgid = ?1 AND child_start_ns >= ?2 AND child_start_ns < ?3",
+                                  {int64_t{p.tgid}, lo, sat_add(lo, tick)}, [&](Stmt& s) {
+                                      const RunRange* run = range_of(s.int64(0));
+                                      if (!run || run->boot_id != p.boot_id) return true;
+                                      parent = Seed{p.boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)};
+                                      return false;
+                                  });
+            if (!st1) return st1.error();
+            return parent;
+        };
+        for (const Seed& w : alive) {
+            // Its own image: an exec or snapshot that matches was found by
+            // the look-ups above; one that does not is not this query's.
+            auto own = own_image(w);
+            if (!own) return own.error();
+            if (*own != -1) continue;
+            std::optional<Seed> up = w;
+            // A fork chain is as deep as the process tree; the bound only
+            // stops a journal whose fork rows loop.
+            for (int depth = 0; depth < 4096; ++depth) {
+                auto parent = forker(*up);
+                if (!parent) return parent.error();
+                up = *parent;
+                if (!up) break;
+                auto image = own_image(*up);
+                if (!image) return image.error();
+                if (*image == -1) continue;
+                if (*image == 1 && !add_seed(seeds, w)) return true;
+                break;
+            }
+        }
+        return true;
     }
 
     // Every process whose life overlaps a bare window (version 4). Those

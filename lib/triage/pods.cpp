@@ -71,6 +71,11 @@ std::vector<PodSummary> list_pods(const Model& model, const PodQuery& query) {
             const PodEntry* first = first_pod_entry(p, uid);
             const int64_t from = model.to_wall(p.key.boot_id, first->time_ns);
             const int64_t to = process_end_wall(model, p);
+            // With a window, the processes in the pod during it: an
+            // ancestor loaded to place them is not counted (and a full
+            // load's answer is the window plan's).
+            if (query.since_wall_ns && to < *query.since_wall_ns) continue;
+            if (query.until_wall_ns && from > *query.until_wall_ns) continue;
             auto [it, added] = pods.try_emplace(uid);
             PodSummary& pod = it->second;
             if (added) {

@@ -14,7 +14,9 @@
 namespace lineage {
 
 struct PodQuery {
-    std::optional<int64_t> since_wall_ns, until_wall_ns;  // the pod's life overlaps this window
+    // Only the processes in the pod during this window count (and only pods
+    // with one are listed).
+    std::optional<int64_t> since_wall_ns, until_wall_ns;
     std::optional<std::string> namespace_;
     std::optional<std::string> name_glob;  // fnmatch(3) on the name, or on NAMESPACE/NAME when it has a '/'
 };

@@ -16,6 +16,7 @@
 
 #include "fixture_journal.h"
 #include "journal_reader.h"
+#include "pods.h"
 #include "reconstruct.h"
 #include "render.h"
 
@@ -246,6 +247,38 @@ TEST_CASE("bare windows through unexited sets answer what a full load answers", 
 TEST_CASE("pod, namespace and container plans answer what a full load answers", "[reconstruct][plans]") {
     Journals j;
     CHECK(j.compare(j.pod_queries) > 0);
+}
+
+// `lineage pods --since/--until` loads through the window's plan: its list
+// is the one a full load gives.
+TEST_CASE("pods over a window through the window plan list what a full load lists", "[reconstruct][plans][pods]") {
+    Journals j(sets(16));
+    size_t listed = 0;
+    for (const auto& [name, query] : j.queries) {
+        if (query.binary_glob || query.descendants_of || (!query.since_wall_ns && !query.until_wall_ns)) continue;
+        INFO(name);
+        PodQuery pq;
+        pq.since_wall_ns = query.since_wall_ns;
+        pq.until_wall_ns = query.until_wall_ns;
+        LoadPlan plan;
+        plan.since_wall_ns = query.since_wall_ns;
+        plan.until_wall_ns = query.until_wall_ns;
+        std::string lists[2];
+        for (bool everything : {true, false}) {
+            plan.everything = everything;
+            Model model;
+            for (const auto& path : {j.a, j.b}) {
+                auto reader = JournalReader::open(path);
+                REQUIRE(reader.ok());
+                REQUIRE(reader->load_into(model, plan).ok());
+            }
+            model.finish();
+            lists[everything ? 0 : 1] = render_pods_json(list_pods(model, pq));
+        }
+        CHECK(lists[1] == lists[0]);
+        listed += lists[0].find("\"uid\"") != std::string::npos;
+    }
+    CHECK(listed > 3);
 }
 
 TEST_CASE("a load past --max-processes stops with its own error", "[reconstruct][plans]") {
