@@ -12,6 +12,14 @@
 //       last one forks curl, which execs, connects to 127.0.0.1:4444 and
 //       exits 0; then the chain exits bottom up. Prints one key=value line:
 //       generations, events, root_pid, payload_pid, file_bytes, gen_s.
+//   bench_deep_chain gen-checks --out PATH --checks N
+//       The same pod, whose app (PID 10000, /usr/local/bin/app, forked by sh)
+//       runs a liveness check every second: N children, each forked, exec'ing
+//       `sh -c "test -f /tmp/healthy"` and exiting 0 after 20 ms, but the one
+//       in the middle, which exits 1 (folding must leave it on its own line).
+//       For the fold benchmark (bench/run triage): the text tree folds the
+//       N-1 alike into one line. Prints checks, events, root_pid, odd_pid,
+//       file_bytes, gen_s.
 //   bench_deep_chain check-text FILE --processes N --payload-pid P --depth D
 //       The text tree in FILE accounts for N processes (a line "(PID n" each,
 //       or "⋮ K generations" for K of them), shows the payload at depth D
@@ -216,6 +224,97 @@ int cmd_gen(int argc, char** argv) {
     return 0;
 }
 
+int cmd_gen_checks(int argc, char** argv) {
+    std::string out;
+    long checks = 0;
+    for (int i = 0; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--out" && i + 1 < argc)
+            out = argv[++i];
+        else if (a == "--checks" && i + 1 < argc)
+            checks = std::atol(argv[++i]);
+        else
+            die("usage: bench_deep_chain gen-checks --out PATH --checks N");
+    }
+    if (out.empty() || checks < 1 || checks > 1'000'000) die("gen-checks: --out and --checks 1..1000000");
+    const auto t_start = std::chrono::steady_clock::now();
+    auto w = JournalWriter::open(out);
+    check(w, "open");
+    RunInfo info;
+    info.boot_id = kBoot;
+    info.node = "node-deep";
+    info.started_ns = 950 * kSecond;
+    info.started_wall_ns = kWallAt1000 - 50 * kSecond;
+    info.version = "bench";
+    info.kernel = "bench";
+    info.hooks = "fork,exec,exit,connect";
+    info.argv_cap = 4096;
+    check(w->begin_run(info), "begin_run");
+    SnapshotRow row;
+    row.time_ns = 950 * kSecond + 1'000'000;
+    row.tgid = row.nspid = 900;
+    row.ppid = 1;
+    row.start_ns = 930 * kSecond;
+    row.comm = "sh";
+    row.exe = "/bin/sh";
+    row.argv = join_argv({"/bin/sh"});
+    row.cgroup_path = "/system.slice/containerd.service";
+    row.nodename = "node-deep";
+    check(w->add_snapshot(row, ""), "snapshot");
+    const ProcRef sh{900, row.start_ns};
+    check(w->add_pod(kPodUid, kPodName, kNamespace, PodNameSource::log_dir), "pod");
+    check(w->commit(950 * kSecond + 1'000'000), "commit");
+
+    long events = 0;
+    int64_t now = 0;
+    auto add = [&](const Event& e, int64_t t) {
+        const auto* x = std::get_if<ExecEvent>(&e);
+        check(w->add(e, x ? pod_uid_of(x->cgroup_path) : std::string()), "event");
+        now = std::max(now, t);
+        if (++events % 4096 == 0) check(w->commit(now), "commit");
+    };
+    const std::string cgroup = pod_cgroup();
+    auto exec = [&](ProcRef p, ProcRef parent, int64_t t, const std::string& binary,
+                    const std::vector<std::string>& args, const std::string& parent_comm) {
+        ExecEvent e;
+        e.time_ns = static_cast<uint64_t>(t);
+        e.proc = p;
+        e.parent = parent;
+        e.nspid = p.tgid;
+        e.old_tid = p.tgid;
+        e.cgroup_id = 4242;
+        e.comm = binary.substr(binary.rfind('/') + 1).substr(0, 15);
+        e.parent_comm = parent_comm;
+        e.nodename = kPodName;
+        e.cgroup_path = cgroup;
+        e.binary = binary;
+        e.argv = join_argv(args);
+        add(e, t);
+    };
+    const int64_t t0 = 1000 * kSecond;
+    const ProcRef app{kRootPid, static_cast<uint64_t>(t0)};
+    add(ForkEvent{static_cast<uint64_t>(t0), sh, app, "sh"}, t0);
+    exec(app, sh, t0 + 100'000, "/usr/local/bin/app", {"app", "--serve"}, "sh");
+    const uint32_t odd = kRootPid + 1 + static_cast<uint32_t>(checks / 2);
+    for (long i = 0; i < checks; ++i) {
+        const int64_t t = t0 + (i + 1) * kSecond;
+        const ProcRef p{kRootPid + 1 + static_cast<uint32_t>(i), static_cast<uint64_t>(t)};
+        add(ForkEvent{static_cast<uint64_t>(t), app, p, "app"}, t);
+        exec(p, app, t + 200'000, "/bin/sh", {"sh", "-c", "test -f /tmp/healthy"}, "app");
+        const int64_t te = t + 20'000'000;
+        add(ExitEvent{static_cast<uint64_t>(te), p, p.tgid == odd ? 1 : 0, 0, false, "sh"}, te);
+    }
+    check(w->commit(now), "commit");
+    const int64_t stop = now + kSecond;
+    check(w->end_run(stop, kWallAt1000 + (stop - 1000 * kSecond), "signal", events, 0), "end_run");
+    struct stat st {};
+    stat(out.c_str(), &st);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    fmt::print("checks={} events={} root_pid={} odd_pid={} file_bytes={} gen_s={:.3f}\n", checks, events, kRootPid, odd,
+               static_cast<long long>(st.st_size), secs);
+    return 0;
+}
+
 struct Expect {
     std::string file;
     size_t processes = 0;
@@ -338,9 +437,10 @@ int cmd_check_json(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     using namespace lineage::bench;
-    if (argc < 2) die("usage: bench_deep_chain gen|check-text|check-json ...");
+    if (argc < 2) die("usage: bench_deep_chain gen|gen-checks|check-text|check-json ...");
     const std::string cmd = argv[1];
     if (cmd == "gen") return cmd_gen(argc - 2, argv + 2);
+    if (cmd == "gen-checks") return cmd_gen_checks(argc - 2, argv + 2);
     if (cmd == "check-text") return cmd_check_text(argc - 2, argv + 2);
     if (cmd == "check-json") return cmd_check_json(argc - 2, argv + 2);
     die("unknown command " + cmd);

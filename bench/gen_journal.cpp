@@ -2,7 +2,8 @@
 // timing `lineage reconstruct` on a year of data.
 //
 //   bench_gen_journal --out PATH [--events N] [--pods P] [--days D] [--seed S]
-//                     [--queries Q --queries-out FILE] [--dry-run]
+//                     [--queries Q --queries-out FILE] [--selectors-out FILE]
+//                     [--dry-run]
 //   bench_gen_journal --version
 //
 // The node is simulated, not sampled: processes are forked, exec'd and
@@ -51,6 +52,19 @@
 // --queries-out writes Q lines "POD<TAB>SINCE<TAB>UNTIL<TAB>KIND": a pod
 // (namespace/name) and a 10-minute window (@epoch seconds) around one of its
 // recorded activities, each from a different pod.
+//
+// --selectors-out writes what the other selectors' queries need, as
+// KEY=VALUE lines (times as @epoch seconds):
+//   t                  a moment a fifth into the middle boot (recorded), where
+//                      the bare windows start
+//   namespace          the node-health DaemonSet's namespace (its pod forks
+//                      every 15 s all year)
+//   rare_binary        a base name exec'd exactly once in the journal (the one
+//                      nearest t), rare_binary_t when
+//   common_binary      the base name exec'd most often but sh, with
+//                      common_binary_execs; sh_execs for sh
+//   pid, pid_t         a make (a build's tree) exec'd at or after t, or the
+//                      first exec after t when the journal has no make
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,6 +120,7 @@ struct GenOptions {
     int days = 365;
     uint64_t seed = 1;
     int queries = 20;
+    std::string selectors_out;
     bool dry_run = false;
 };
 
@@ -343,6 +358,16 @@ public:
         int max_depth = 0;
     } stats;
     const std::vector<Pod>& pods() const { return pods_; }
+
+    // What --selectors-out reports (see the header comment).
+    struct Picks {
+        int64_t t_wall = 0;
+        uint32_t pid = 0;
+        int64_t pid_wall = 0;
+        bool pid_is_make = false;
+        // Recorded execs by base name: how many, and the wall time of the last.
+        std::unordered_map<std::string, std::pair<uint64_t, int64_t>> bases;
+    } picks;
 
 private:
     // Setup
@@ -746,6 +771,20 @@ void Generator::do_exec(const Action& x) {
     e.argv = img.argv;
     before_row(x.t);
     if (writer_) check(writer_->add(e, c.pod_uid));
+    {
+        const int64_t w = wall(x.t);
+        const std::string base = img.binary.substr(img.binary.rfind('/') + 1);
+        auto& [count, last] = picks.bases[base];
+        ++count;
+        last = w;
+        if (picks.t_wall != 0 && w >= picks.t_wall && !picks.pid_is_make) {
+            if (base == "make" || picks.pid == 0) {
+                picks.pid = p.tgid;
+                picks.pid_wall = w;
+                picks.pid_is_make = base == "make";
+            }
+        }
+    }
     membership(n.proc, MembershipHow::exec, x.t, nullptr);
     count_event(a.fixed);
     ++stats.execs;
@@ -1574,6 +1613,7 @@ void Generator::run() {
             Action x = heap_.top();
             heap_.pop();
             if (x.t >= boot_len_) continue;  // the reboot ends everything
+            if (boot == kBoots / 2 && picks.t_wall == 0 && x.t >= boot_len_ / 5) picks.t_wall = wall(boot_len_ / 5);
             switch (x.kind) {
                 case Act::spawn:
                     do_spawn(x);
@@ -1735,15 +1775,17 @@ GenOptions parse_args(int argc, char** argv) {
             o.queries = std::atoi(value().c_str());
         } else if (a == "--queries-out") {
             o.queries_out = value();
+        } else if (a == "--selectors-out") {
+            o.selectors_out = value();
         } else if (a == "--dry-run") {
             o.dry_run = true;
         } else {
             die("usage: bench_gen_journal --out PATH [--events N] [--pods P] [--days D] [--seed S] "
-                "[--queries Q --queries-out FILE] [--dry-run] | --version");
+                "[--queries Q --queries-out FILE] [--selectors-out FILE] [--dry-run] | --version");
         }
     }
     if (o.out.empty() && !o.dry_run) die("--out is required");
-    if (o.pods < 1 || o.days < 8 || o.events < 1000) die("--pods >= 1, --days >= 8, --events >= 1000");
+    if (o.pods < 1 || o.days < 1 || o.events < 1000) die("--pods >= 1, --days >= 1, --events >= 1000");
     return o;
 }
 
@@ -1847,6 +1889,38 @@ int main(int argc, char** argv) {
             q << fmt::format("{}/{}\t@{}\t@{}\t{}\n", p.ns, p.name, since, since + 600, kind_name(p.kind));
         }
         if (!q) die(o.queries_out + ": cannot write");
+    }
+
+    if (!o.selectors_out.empty()) {
+        const auto& k = gen.picks;
+        const auto secs = [](int64_t wall_ns) { return wall_ns / 1'000'000'000; };
+        std::string rare, common;
+        int64_t rare_wall = 0;
+        uint64_t common_execs = 0, sh_execs = 0;
+        for (const auto& [base, cw] : k.bases) {
+            const auto& [count, last] = cw;
+            if (base == "sh") sh_execs = count;
+            if (count == 1 && (rare.empty() || std::llabs(last - k.t_wall) < std::llabs(rare_wall - k.t_wall) ||
+                               (std::llabs(last - k.t_wall) == std::llabs(rare_wall - k.t_wall) && base < rare))) {
+                rare = base;
+                rare_wall = last;
+            }
+            if (base != "sh" && (count > common_execs || (count == common_execs && base < common))) {
+                common = base;
+                common_execs = count;
+            }
+        }
+        std::string ns;
+        for (const auto& p : gen.pods()) {
+            if (p.kind == PodKind::daemon) ns = p.ns;
+        }
+        std::ofstream q(o.selectors_out);
+        q << fmt::format("t=@{}\nnamespace={}\n", secs(k.t_wall), ns);
+        q << fmt::format("rare_binary={}\nrare_binary_t=@{}\n", rare, secs(rare_wall));
+        q << fmt::format("common_binary={}\ncommon_binary_execs={}\nsh_execs={}\n", common, common_execs, sh_execs);
+        q << fmt::format("pid={}\npid_t=@{}\npid_binary={}\n", k.pid, secs(k.pid_wall),
+                         k.pid_is_make ? "make" : "other");
+        if (!q) die(o.selectors_out + ": cannot write");
     }
 
     struct stat st {};

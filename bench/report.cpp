@@ -181,6 +181,117 @@ SectionSpec deep_section() {
     return sec;
 }
 
+// Sections 7b and 7c (issue 23): every selector on the year journal, and on
+// the same events generated into one day. `label` is "year" or "day".
+SectionSpec selectors_section(const std::string& label) {
+    const bool day = label == "day";
+    const std::string id = day ? "selectors_day" : "selectors";
+    SectionSpec sec{
+        id,
+        day ? "7c. Every selector on the same events generated into one day (a busy node)"
+            : "7b. Every selector on the year journal",
+        "`lineage reconstruct --journal J ... --format json` per query of issue 23, warm page cache, up to 5 runs "
+        "(fewer when the runs take over 20 s; the bounded --binary sh 3): wall time (median; p95 in its own row), "
+        "peak RSS (wait4), processes in the answer (\"pid\" keys of the JSON), exit status; t, the namespace, the "
+        "binaries and the PID come from bench_gen_journal --selectors-out (see the notes). Then one more run with "
+        "libbench_sqltrace.so preloaded: the query plan of every statement it prepared, a full scan of an event "
+        "table marked.",
+        {},
+    };
+    if (day) {
+        sec.rows.push_back(R("selectors_day.journal_events", "journal: events", "rows", "fork+exec+exit+connect rows"));
+        sec.rows.push_back(R("selectors_day.journal_mib", "journal: size", "MiB", "the file reconstruct reads"));
+        sec.rows.push_back(R("selectors_day.gen_s", "journal: generation time", "s", "0 when the cached one was used"));
+    }
+    struct Q {
+        const char* id;
+        const char* what;
+        double target_ms;  // 0: none
+    };
+    const Q qs[] = {
+        {"bare1m", "--since t --until t+1m (no selector)", 0},
+        {"bare10m", "--since t --until t+10m (no selector)", day ? 0.0 : 100.0},
+        {"ns10m", "--namespace NS, 10 minutes", 100},
+        {"rare_year", "--binary RARE (one exec), no window", 200},
+        {"common_day", "--binary COMMON, one day", 500},
+        {"sh_year", "--binary sh, no window (bounded)", 0},
+        {"pid_day", "--pid P, one day", 0},
+        {"desc_day", "--descendants-of P, one day", 0},
+    };
+    for (const auto& q : qs) {
+        const std::string m = id + "." + q.id + ".", w = std::string(q.what) + ": ";
+        RowSpec wall = R(m + "wall_ms", w + "wall time", "ms", "median of the runs");
+        sec.rows.push_back(q.target_ms > 0 ? target(wall, On::median, '<', q.target_ms) : wall);
+        sec.rows.push_back(R(m + "wall_ms_p95", w + "wall time, p95", "ms", "95th percentile of the runs"));
+        if (day && std::string(q.id) == "bare10m") {
+            sec.rows.push_back(target(R(m + "wall_less_answer_ms", w + "wall time - 2 us per answer process", "ms",
+                                        "the one-day target: at most 100 ms plus 2 us per process in the answer"),
+                                      On::median, '<', 100));
+        }
+        sec.rows.push_back(
+            target(R(m + "maxrss_mib", w + "peak RSS", "MiB", "target on the largest"), On::max, '<', 64));
+        sec.rows.push_back(R(m + "processes", w + "processes in the answer", "", "0 when it did not answer"));
+        sec.rows.push_back(R(m + "status", w + "exit status", "", "0 matched, 1 nothing, 3 over --max-processes"));
+        if (std::string(q.id) == "sh_year") {
+            sec.rows.push_back(exact(R(m + "bounded", w + "bounded", "",
+                                       "1 = stopped at --max-processes (exit 3) or answered within 64 MiB"),
+                                     "one"));
+        }
+        sec.rows.push_back(R(m + "full_scans", w + "full scans in its plans", "",
+                             "SCAN of an event table without an index, over the statements it prepared"));
+    }
+    return sec;
+}
+
+// Section 7d (issue 15's Speed): pods, timeline, info, and folding.
+SectionSpec triage_section() {
+    SectionSpec sec{
+        "triage",
+        "7d. Triage commands on the year journal, and folding",
+        "`lineage pods` for the day around t and for the whole journal, `lineage timeline --pod` over the first pod "
+        "query's 10 minutes, `lineage info`, 5 runs each, warm page cache: wall time, peak RSS, exit status (3: over "
+        "--max-processes, the default 100,000). Then a pod whose app runs 100,000 health checks (bench_deep_chain "
+        "gen-checks; one exits 1), reconstructed with --pod and --max-processes 0 as folded text, --no-fold text and "
+        "JSON, 3 runs each.",
+        {},
+    };
+    struct C {
+        const char* id;
+        const char* what;
+        double target_ms;
+    };
+    const C cs[] = {
+        {"pods_day", "pods, one day", 200},
+        {"pods_year", "pods, whole journal", 0},
+        {"timeline_pod", "timeline --pod, 10 minutes", 100},
+        {"info", "info", 1000},
+    };
+    for (const auto& c : cs) {
+        const std::string m = std::string("triage.") + c.id + ".", w = std::string(c.what) + ": ";
+        RowSpec wall = R(m + "wall_ms", w + "wall time", "ms", "median of the runs");
+        sec.rows.push_back(c.target_ms > 0 ? target(wall, On::median, '<', c.target_ms) : wall);
+        sec.rows.push_back(R(m + "wall_ms_p95", w + "wall time, p95", "ms", "95th percentile of the runs"));
+        sec.rows.push_back(
+            target(R(m + "maxrss_mib", w + "peak RSS", "MiB", "target on the largest"), On::max, '<', 64));
+        sec.rows.push_back(R(m + "status", w + "exit status", "", "0 listed, 1 none, 3 over --max-processes"));
+        sec.rows.push_back(R(m + "lines", w + "lines of output", "", "of the last run"));
+    }
+    sec.rows.push_back(R("triage.fold.checks", "fold: health checks in the pod", "", "siblings of one shape, one odd"));
+    const std::pair<const char*, const char*> fs[] = {
+        {"text", "fold: folded text"}, {"no_fold", "fold: --no-fold text"}, {"json", "fold: JSON"}};
+    for (const auto& [id, what] : fs) {
+        const std::string m = std::string("triage.fold.") + id + ".", w = std::string(what) + ": ";
+        RowSpec wall = R(m + "wall_ms", w + "wall time", "ms", "median of the runs");
+        sec.rows.push_back(std::string(id) == "text" ? target(wall, On::median, '<', 1000) : wall);
+        sec.rows.push_back(R(m + "maxrss_mib", w + "peak RSS", "MiB", "the largest"));
+        sec.rows.push_back(R(m + "lines", w + "lines of output", "", ""));
+    }
+    sec.rows.push_back(R("triage.fold.share_pct", "fold: folded - unfolded, share of folded", "%",
+                         "(median folded - median --no-fold) / median folded: what folding adds, the unfolded "
+                         "run printing every process"));
+    return sec;
+}
+
 std::vector<SectionSpec> spec() {
     return {
         {"storm",
@@ -351,6 +462,9 @@ std::vector<SectionSpec> spec() {
                       "rows / wall time; integrity_check runs beside the chain, on the other core"),
                     On::median, '>', 1'000'000),
          }},
+        selectors_section("year"),
+        selectors_section("day"),
+        triage_section(),
         {"startup",
          "8. Startup: `record` start to its `lineage: recording` line",
          "Time from starting `lineage record` to its ready line (probes attached, /proc snapshotted and "

@@ -44,12 +44,23 @@
 //       EXPLAIN QUERY PLAN of every SELECT/WITH string literal in FILE
 //       (adjacent literals joined as the compiler joins them), so the
 //       plans shown are those of the reader being benchmarked.
+//   bench_util plan --journal J --statements FILE [--seen FILE2]
+//       EXPLAIN QUERY PLAN of each distinct SELECT/WITH statement in FILE
+//       (NUL separated, as libbench_sqltrace.so writes what a `lineage`
+//       run prepared), in the order first prepared. A full scan of an
+//       event table (a SCAN line naming fork, exec, exit, connect,
+//       snapshot, memberships, moves or pods_alive without an index) is
+//       marked "<-- FULL SCAN"; the last line is statements=N full_scans=M
+//       shown=K. With --seen, statements already in FILE2 (the same form)
+//       are counted but not printed again, and the new ones are added to it:
+//       a section's queries share their reads of the journal's small tables.
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fcntl.h>
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -456,18 +467,107 @@ std::vector<std::string> string_literals(const std::string& src) {
     return out;
 }
 
+// The tables whose rows grow with the events: a SCAN of one without an
+// index reads the journal whole.
+bool is_event_table(const std::string& name) {
+    for (const char* t : {"fork", "exec", "exit", "connect", "snapshot", "memberships", "moves", "pods_alive"}) {
+        if (name == t) return true;
+    }
+    return false;
+}
+
+// Prints the rows of an EXPLAIN QUERY PLAN statement, indented by depth
+// (unless !print); returns how many are full scans of an event table.
+int print_plan(Stmt& stmt, bool print = true) {
+    int scans = 0;
+    // Rows are (id, parent, notused, detail).
+    std::vector<std::pair<int64_t, int>> depth;  // id -> depth
+    while (stmt.step() == SQLITE_ROW) {
+        int64_t id = stmt.int64(0), parent = stmt.int64(1);
+        int d = 0;
+        for (const auto& [pid, pd] : depth) {
+            if (pid == parent) d = pd + 1;
+        }
+        depth.emplace_back(id, d);
+        const std::string detail = stmt.text(3);
+        bool full = false;
+        if (detail.rfind("SCAN ", 0) == 0) {
+            std::string table = detail.substr(5, detail.find(' ', 5) - 5);
+            full = is_event_table(table) && detail.find(" USING ") == std::string::npos;
+        }
+        scans += full ? 1 : 0;
+        if (print) fmt::print("  {:>{}}{}{}\n", "", d * 2, detail, full ? "  <-- FULL SCAN" : "");
+    }
+    return scans;
+}
+
+// NUL-separated statements, as libbench_sqltrace.so writes them.
+std::vector<std::string> split_statements(const std::string& all) {
+    std::vector<std::string> out;
+    for (size_t at = 0; at < all.size();) {
+        size_t end = all.find('\0', at);
+        if (end == std::string::npos) end = all.size();
+        out.push_back(all.substr(at, end - at));
+        at = end + 1;
+    }
+    return out;
+}
+
+int plan_statements(const std::string& journal, const std::string& path, const std::string& seen_path) {
+    Database db = open_journal(journal);
+    std::vector<std::string> shown_before;
+    if (!seen_path.empty() && std::filesystem::exists(seen_path)) shown_before = split_statements(read_file(seen_path));
+    std::vector<std::string> seen;
+    int scans = 0, shown = 0;
+    for (const std::string& sql : split_statements(read_file(path))) {
+        const size_t start = sql.find_first_not_of(" \t\n");
+        if (start == std::string::npos) continue;
+        std::string head = sql.substr(start, 6);
+        for (char& ch : head) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        if (head.rfind("SELECT", 0) != 0 && head.rfind("WITH", 0) != 0) continue;
+        if (std::find(seen.begin(), seen.end(), sql) != seen.end()) continue;
+        seen.push_back(sql);
+        auto stmt = db.prepare("EXPLAIN QUERY PLAN " + sql);
+        std::string one_line;
+        for (char ch : sql) one_line.push_back(ch == '\n' ? ' ' : ch);
+        const bool quiet = std::find(shown_before.begin(), shown_before.end(), sql) != shown_before.end();
+        if (!stmt) {
+            if (!quiet) fmt::print("statement {}: {}\n  (no plan: {})\n", seen.size(), one_line, stmt.error().message);
+            continue;
+        }
+        if (quiet) {
+            scans += print_plan(*stmt, false);  // counted; its plan is shown above
+            continue;
+        }
+        ++shown;
+        fmt::print("statement {}: {}\n", seen.size(), one_line);
+        scans += print_plan(*stmt);
+        if (!seen_path.empty()) {
+            std::ofstream append(seen_path, std::ios::app | std::ios::binary);
+            append << sql << '\0';
+        }
+    }
+    fmt::print("statements={} full_scans={} shown={}\n", seen.size(), scans, shown);
+    return 0;
+}
+
 int cmd_plan(int argc, char** argv) {
-    std::string journal, source;
+    std::string journal, source, statements, seen;
     for (int i = 0; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--journal" && i + 1 < argc) {
             journal = argv[++i];
         } else if (a == "--source" && i + 1 < argc) {
             source = argv[++i];
+        } else if (a == "--statements" && i + 1 < argc) {
+            statements = argv[++i];
+        } else if (a == "--seen" && i + 1 < argc) {
+            seen = argv[++i];
         } else {
-            die("usage: bench_util plan --journal J --source FILE");
+            die("usage: bench_util plan --journal J --source FILE | --statements FILE [--seen FILE]");
         }
     }
+    if (!statements.empty()) return plan_statements(journal, statements, seen);
     Database db = open_journal(journal);
     int n = 0;
     for (const std::string& lit : string_literals(read_file(source))) {
@@ -491,17 +591,7 @@ int cmd_plan(int argc, char** argv) {
         if (!stmt) continue;  // not a whole statement (a fragment, or its table is a parameter)
         ++n;
         fmt::print("query {}: {}\n", n, sql);
-        // Rows are (id, parent, notused, detail); indent by depth.
-        std::vector<std::pair<int64_t, int>> depth;  // id -> depth
-        while (stmt->step() == SQLITE_ROW) {
-            int64_t id = stmt->int64(0), parent = stmt->int64(1);
-            int d = 0;
-            for (const auto& [pid, pd] : depth) {
-                if (pid == parent) d = pd + 1;
-            }
-            depth.emplace_back(id, d);
-            fmt::print("  {:>{}}{}\n", "", d * 2, stmt->text(3));
-        }
+        print_plan(*stmt);
         // A statement without parameters runs the same on every query:
         // time it whole, every column read.
         if (sql.find('?') == std::string::npos) {

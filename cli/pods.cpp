@@ -8,6 +8,7 @@
 #include "escape.h"
 #include "journal_format.h"
 #include "journal_reader.h"
+#include "max_processes.h"
 #include "output.h"
 #include "pods.h"
 #include "timeexpr.h"
@@ -24,9 +25,11 @@ struct PodsArgs {
     std::string color = "auto";
     bool force_schema = false;
     std::string timeout = "30s";
+    size_t max_processes = kDefaultMaxProcesses;
 };
 
-// Exit codes, as grep has them (and reconstruct).
+// Exit codes, as grep has them (and reconstruct; 3 for a window holding more
+// processes than --max-processes).
 constexpr int kListed = 0;
 constexpr int kNone = 1;
 
@@ -61,17 +64,22 @@ int run_pods(PodsArgs args) {
 
     // The window goes to the loader as reconstruct's does: a window alone's
     // plan loads the processes alive in it and their ancestors, not the
-    // journal (list_pods counts only the former).
+    // journal (list_pods counts only the former). The same bound as
+    // reconstruct's keeps memory to what the window holds.
     LoadPlan plan;
     plan.since_wall_ns = query.since_wall_ns;
     plan.until_wall_ns = query.until_wall_ns;
     plan.everything = !plan.since_wall_ns && !plan.until_wall_ns;
+    plan.max_processes = args.max_processes;
     Model model;
     for (const auto& path : args.journals) {
         auto reader = JournalReader::open(path, read);
         if (!reader) return fail(reader.error().message);
         for (const auto& w : reader->warnings()) say("lineage: warning: " + escape_for_terminal(w));
-        if (auto st = reader->load_into(model, plan); !st) return fail(st.error().message);
+        if (auto st = reader->load_into(model, plan); !st) {
+            if (st.error().code == kTooManyProcesses) return too_many_processes("pods", st.error().message);
+            return fail(st.error().message);
+        }
     }
     model.finish();
     const std::vector<PodSummary> pods = list_pods(model, query);
@@ -109,12 +117,13 @@ Runner add_pods(CLI::App& app) {
                     "Stop a journal read that runs this long without a row (a journal made to stall readers); 0: "
                     "never")
         ->capture_default_str();
+    add_max_processes_option(cmd, &args->max_processes);
     cmd->footer(
         "Examples:\n"
         "  lineage pods --namespace payments --since '2026-04-22 09:00' --until '2026-04-22 09:30'\n"
         "  lineage pods 'api-*' --since -1h\n"
         "  lineage pods --journal copy.db --format json | jq -r '.pods[].name'\n"
-        "Exit status: 0 pods listed, 1 none, 2 error.");
+        "Exit status: 0 pods listed, 1 none, 2 error, 3 more processes in the window than --max-processes.");
     return [args] { return run_pods(*args); };
 }
 

@@ -8,6 +8,7 @@
 #include "journal_format.h"
 #include "journal_reader.h"
 #include "newness.h"
+#include "max_processes.h"
 #include "output.h"
 #include "reconstruct.h"
 #include "render.h"
@@ -31,14 +32,13 @@ struct ReconstructArgs {
     std::string color = "auto";
     bool force_schema = false;
     std::string timeout = "30s";
-    size_t max_processes = 100000;
+    size_t max_processes = kDefaultMaxProcesses;
 };
 
-// Exit codes, as grep has them, and one for an answer over --max-processes.
+// Exit codes, as grep has them (and kTooManyProcessesExit, 3, for an answer
+// over --max-processes).
 constexpr int kMatched = 0;
 constexpr int kNothing = 1;
-constexpr int kError = 2;
-constexpr int kTooMany = 3;
 
 int fail(const std::string& message) {
     return cli::fail("reconstruct", message);
@@ -83,10 +83,6 @@ int run_reconstruct(ReconstructArgs args) {
     // one among several fails the whole command.
     LoadPlan plan = load_plan_for(query);
     plan.max_processes = args.max_processes;
-    const auto too_many = [](const std::string& message) {
-        say("lineage reconstruct: " + message);
-        return kTooMany;
-    };
     Model model;
     std::vector<Warning> journal_warnings;
     // Kept open for --new, which asks them again once the answer is known.
@@ -96,7 +92,7 @@ int run_reconstruct(ReconstructArgs args) {
         if (!reader) return fail(reader.error().message);
         for (auto& w : reader->warnings()) journal_warnings.push_back(Warning{WarningKind::schema, w, {}, {}});
         if (auto st = reader->load_into(model, plan); !st) {
-            if (st.error().code == kTooManyProcesses) return too_many(st.error().message);
+            if (st.error().code == kTooManyProcesses) return too_many_processes("reconstruct", st.error().message);
             return fail(st.error().message);
         }
         if (args.mark_new) readers.push_back(std::move(*reader));
@@ -105,10 +101,7 @@ int run_reconstruct(ReconstructArgs args) {
 
     Report report = build_report(model, query);
     if (args.max_processes != 0 && report.matched > args.max_processes) {
-        return too_many(
-            fmt::format("more than {} processes match; narrow the window (--since/--until) or add a "
-                        "selector, or raise --max-processes",
-                        group_thousands(args.max_processes)));
+        return too_many_processes("reconstruct", too_many_processes_message(args.max_processes));
     }
     if (args.mark_new) {
         const PrecedentQuery asked = precedent_query(model, report);
@@ -182,18 +175,7 @@ Runner add_reconstruct(CLI::App& app) {
     cmd->add_flag("--force-schema", args->force_schema,
                   "Read a journal whose schema is not lineage's (objects added, changed or missing), with a warning; "
                   "views and triggers still never run");
-    cmd->add_option("--max-processes", args->max_processes,
-                    "Stop with exit status 3 when more processes than this match (0: no limit): memory follows the "
-                    "answer, never the journal")
-        // A size_t would take "-1" as 2^64 - 1, i.e. no limit at all.
-        ->check(CLI::Validator(
-            [](const std::string& v) {
-                return v.find_first_not_of("0123456789") == std::string::npos && !v.empty()
-                           ? std::string()
-                           : "expected a count, 0 or more, got '" + v + "'";
-            },
-            "COUNT"))
-        ->capture_default_str();
+    add_max_processes_option(cmd, &args->max_processes);
     cmd->add_option("--timeout", args->timeout,
                     "Stop a journal read that runs this long without a row (a journal made to stall readers); 0: "
                     "never")

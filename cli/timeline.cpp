@@ -9,6 +9,7 @@
 #include "journal_format.h"
 #include "journal_reader.h"
 #include "newness.h"
+#include "max_processes.h"
 #include "output.h"
 #include "reconstruct.h"
 #include "timeexpr.h"
@@ -29,9 +30,11 @@ struct TimelineArgs {
     std::string color = "auto";
     bool force_schema = false;
     std::string timeout = "30s";
+    size_t max_processes = kDefaultMaxProcesses;
 };
 
-// Exit codes, as grep has them (and reconstruct).
+// Exit codes, as grep has them (and reconstruct; 3 for an answer over
+// --max-processes).
 constexpr int kMatched = 0;
 constexpr int kNothing = 1;
 
@@ -69,7 +72,8 @@ int run_timeline(TimelineArgs args) {
     if (!timeout) return fail("--timeout: " + timeout.error().message);
     read.timeout_ns = *timeout;
 
-    const LoadPlan plan = load_plan_for(query);
+    LoadPlan plan = load_plan_for(query);
+    plan.max_processes = args.max_processes;
     Model model;
     std::vector<Warning> journal_warnings;
     std::vector<JournalReader> readers;  // kept for --new
@@ -77,11 +81,17 @@ int run_timeline(TimelineArgs args) {
         auto reader = JournalReader::open(path, read);
         if (!reader) return fail(reader.error().message);
         for (auto& w : reader->warnings()) journal_warnings.push_back(Warning{WarningKind::schema, w, {}, {}});
-        if (auto st = reader->load_into(model, plan); !st) return fail(st.error().message);
+        if (auto st = reader->load_into(model, plan); !st) {
+            if (st.error().code == kTooManyProcesses) return too_many_processes("timeline", st.error().message);
+            return fail(st.error().message);
+        }
         if (args.mark_new) readers.push_back(std::move(*reader));
     }
     model.finish();
     Report report = build_report(model, query);
+    if (args.max_processes != 0 && report.matched > args.max_processes) {
+        return too_many_processes("timeline", too_many_processes_message(args.max_processes));
+    }
     if (args.mark_new) {
         // As reconstruct --new marks its tree (newness.h).
         const PrecedentQuery asked = precedent_query(model, report);
@@ -155,13 +165,14 @@ Runner add_timeline(CLI::App& app) {
                     "Stop a journal read that runs this long without a row (a journal made to stall readers); 0: "
                     "never")
         ->capture_default_str();
+    add_max_processes_option(cmd, &args->max_processes);
     cmd->footer(
         "Examples:\n"
         "  lineage timeline --pod payments/api-7d9f8-abcde --since '2026-04-22 09:10' --until '2026-04-22 09:20'\n"
         "  lineage timeline --descendants-of 18201 --relative\n"
         "  lineage timeline --pod payments/api-7d9f8-abcde --since -1h --new\n"
         "  lineage timeline --journal copy.db --binary curl --format jsonl | jq -r .daddr\n"
-        "Exit status: 0 something matched, 1 nothing matched, 2 error.");
+        "Exit status: 0 something matched, 1 nothing matched, 2 error, 3 more processes than --max-processes.");
     return [args] { return run_timeline(*args); };
 }
 

@@ -327,3 +327,30 @@ TEST_CASE("reconstruct past --max-processes: exit 3, one line on stderr, nothing
     CHECK(r.status == 0);
     CHECK_FALSE(r.out.empty());
 }
+
+// pods and timeline read through the same loader: the same bound, the same
+// exit status and message (issue 23).
+TEST_CASE("pods and timeline past --max-processes: exit 3, one line on stderr, nothing on stdout",
+          "[reconstruct][plans][triage]") {
+    TempDir dir;
+    const std::string j = dir / "j.db";
+    incident_fixture().write(j);
+    for (const std::string command : {"pods", "timeline"}) {
+        INFO(command);
+        RunResult r = run_lineage(
+            {command, "--journal", j, "--since", kIncidentSince, "--until", kIncidentUntil, "--max-processes", "2"},
+            dir.path(), {}, 30);
+        CHECK(r.status == 3);
+        CHECK(r.out.empty());
+        CHECK(r.err == "lineage " + command +
+                           ": more than 2 processes match; narrow the window (--since/--until) or add a selector, "
+                           "or raise --max-processes\n");
+        r = run_lineage({command, "--journal", j, "--since", kIncidentSince, "--until", kIncidentUntil}, dir.path(), {},
+                        30);
+        CHECK(r.status == 0);
+        CHECK_FALSE(r.out.empty());
+        r = run_lineage({command, "--journal", j, "--max-processes", "-1"}, dir.path(), {}, 30);
+        CHECK(r.status == 2);
+        CHECK(r.out.empty());
+    }
+}
