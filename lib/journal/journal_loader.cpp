@@ -1073,13 +1073,19 @@ private:
             if (!st1) return st1.error();
             return parent;
         };
+        // The image a fork-only process runs, by process, once found: the
+        // processes of a window share their forkers (a container's init, a
+        // prober's loop), so each fork chain is walked once.
+        std::map<ProcessKey, bool> runs_match;
         for (const Seed& w : alive) {
             // Its own image: an exec or snapshot that matches was found by
             // the look-ups above; one that does not is not this query's.
             auto own = own_image(w);
             if (!own) return own.error();
             if (*own != -1) continue;
+            std::vector<ProcessKey> path = {model_.key_for(w.boot_id, w.tgid, w.start_ns)};
             std::optional<Seed> up = w;
+            bool matches = false;
             // A fork chain is as deep as the process tree; the bound only
             // stops a journal whose fork rows loop.
             for (int depth = 0; depth < 4096; ++depth) {
@@ -1087,12 +1093,21 @@ private:
                 if (!parent) return parent.error();
                 up = *parent;
                 if (!up) break;
+                const ProcessKey key = model_.key_for(up->boot_id, up->tgid, up->start_ns);
+                if (auto known = runs_match.find(key); known != runs_match.end()) {
+                    matches = known->second;
+                    break;
+                }
                 auto image = own_image(*up);
                 if (!image) return image.error();
-                if (*image == -1) continue;
-                if (*image == 1 && !add_seed(seeds, w)) return true;
-                break;
+                if (*image != -1) {
+                    matches = *image == 1;
+                    break;
+                }
+                path.push_back(key);
             }
+            for (const ProcessKey& key : path) runs_match.emplace(key, matches);
+            if (matches && !add_seed(seeds, w)) return true;
         }
         return true;
     }
@@ -1114,10 +1129,11 @@ private:
                 it->second.second = std::max(it->second.second, r.last_batch);
             }
         }
-        for (const auto& [boot_key, batches] : boots) {
-            // A named reference, not the structured binding, for the lambda
+        for (const auto& [boot_key, batch_range] : boots) {
+            // Named references, not the structured bindings, for the lambdas
             // below: clang (the fuzz build) does not capture bindings.
             const auto& boot = boot_key;
+            const auto& batches = batch_range;
             const int64_t since = since_in(plan, boot), until = until_in(plan, boot);
             bool room = true;
             auto add = [&](Stmt& s) {
