@@ -224,7 +224,10 @@ private:
         bool operator==(const TickKey&) const = default;
     };
     struct TickKeyHash {
-        size_t operator()(const TickKey& k) const noexcept { return std::hash<int64_t>()(k.tick * 4194319 + k.tgid); }
+        // Unsigned: an imported journal's start times can be anything.
+        size_t operator()(const TickKey& k) const noexcept {
+            return std::hash<uint64_t>()(static_cast<uint64_t>(k.tick) * 0x9E3779B97F4A7C15ULL ^ k.tgid);
+        }
     };
     TickKey tick_key(uint32_t tgid, int64_t start_ns) const;
     // A row of the open batch names a process, or ends it (exit).
