@@ -71,6 +71,7 @@ int run_pods(PodsArgs args) {
     plan.until_wall_ns = query.until_wall_ns;
     plan.everything = !plan.since_wall_ns && !plan.until_wall_ns;
     plan.max_processes = args.max_processes;
+    plan.sole_journal = args.journals.size() == 1;
     Model model;
     for (const auto& path : args.journals) {
         auto reader = JournalReader::open(path, read);

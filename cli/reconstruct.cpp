@@ -83,6 +83,7 @@ int run_reconstruct(ReconstructArgs args) {
     // one among several fails the whole command.
     LoadPlan plan = load_plan_for(query);
     plan.max_processes = args.max_processes;
+    plan.sole_journal = args.journals.size() == 1;
     Model model;
     std::vector<Warning> journal_warnings;
     // Kept open for --new, which asks them again once the answer is known.

@@ -74,6 +74,7 @@ int run_timeline(TimelineArgs args) {
 
     LoadPlan plan = load_plan_for(query);
     plan.max_processes = args.max_processes;
+    plan.sole_journal = args.journals.size() == 1;
     Model model;
     std::vector<Warning> journal_warnings;
     std::vector<JournalReader> readers;  // kept for --new

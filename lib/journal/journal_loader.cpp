@@ -72,6 +72,7 @@ private:
         std::string boot_id;
         int64_t first_batch = 0;  // 0 when the run has no batch
         int64_t last_batch = -1;
+        bool imported = false;  // written by `lineage import`, not by `record`
     };
     struct Seed {
         std::string boot_id;
@@ -237,6 +238,7 @@ private:
             RunRange range;
             range.run_id = r.run_id;
             range.boot_id = r.boot_id;
+            range.imported = r.imported.has_value();
             // Lowest batch whose run is >= this run.
             int64_t lo = 1, hi = max_batch + 1;
             while (lo < hi) {
@@ -759,20 +761,28 @@ private:
     template <typename InWindow>
     Status membership_seeds(const std::string& uid, const LoadPlan& plan, InWindow&& in_window, int64_t margin,
                             std::vector<Seed>& seeds) {
-        std::set<std::string> boots;
-        for (const auto& r : ranges_) {
-            if (r.first_batch != 0) boots.insert(r.boot_id);
-        }
-        for (const auto& boot : boots) {
+        auto boots = boot_rowids("memberships");
+        if (!boots) return boots.error();
+        for (const auto& [boot, rowids] : *boots) {
+            // Boot-time clocks restart at each boot, so the index's entries
+            // of one pod interleave every boot's; the boot's rowid range
+            // (tested on the index entry, before any table row is read)
+            // skips the other boots' rows.
+            const auto [lo, hi] = rowids;
             int64_t from = INT64_MIN, to = INT64_MAX;
             if (plan.until_wall_ns) to = sat_add(model_.to_boot(boot, *plan.until_wall_ns), margin);
+            // A boot over before the window: none of its processes overlaps
+            // it (in_window), and no other journal can say otherwise.
+            if (plan.sole_journal && plan.since_wall_ns &&
+                boot_ends_by(boot, sat_sub(sat_sub(model_.to_boot(boot, *plan.since_wall_ns), margin), 1)))
+                continue;
             if (plan.since_wall_ns) {
                 const int64_t since = sat_sub(model_.to_boot(boot, *plan.since_wall_ns), margin);
                 auto st = each_until("memberships",
                                      "SELECT batch, time_ns, how FROM memberships INDEXED BY memberships_by_pod WHERE "
                                      "pod_uid = ?1 AND pod_uid != '' AND "
-                                     "time_ns <= ?2 ORDER BY time_ns DESC",
-                                     {uid, since}, [&](Stmt& s) {
+                                     "time_ns <= ?2 AND rowid >= ?3 AND rowid < ?4 ORDER BY time_ns DESC",
+                                     {uid, since, lo, hi}, [&](Stmt& s) {
                                          const RunRange* run = range_of(s.int64(0));
                                          if (!run || run->boot_id != boot || s.text(2) != "alive") return true;
                                          from = s.int64(1);
@@ -804,21 +814,22 @@ private:
                     "SELECT {}, x.time_ns FROM memberships m INDEXED BY memberships_by_pod LEFT JOIN exit x "
                     "INDEXED BY exit_by_proc ON x.tgid = m.tgid AND "
                     "x.start_ns = m.start_ns WHERE m.pod_uid = ?1 AND m.pod_uid != '' AND m.time_ns >= ?2 AND "
-                    "{}",
+                    "m.rowid >= ?4 AND m.rowid < ?5 AND {}",
                     qualified_select_list(ChainTable::memberships, "m"),
                     moves_index ? "m.time_ns <= ?3" : "(m.time_ns <= ?3 OR (m.start_ns <= ?3 AND m.how != 'alive'))"),
-                {uid, from, to}, seed_row);
+                {uid, from, to, lo, hi}, seed_row);
             if (!st) return st;
             if (!row_status) return row_status;
-            if (moves_index && to != INT64_MAX) {
+            // Moves after the window: none when the boot's rows end by then.
+            if (moves_index && to != INT64_MAX && !boot_ends_by(boot, to)) {
                 st = each_until(
                     "memberships",
                     fmt::format("SELECT {}, x.time_ns FROM memberships m INDEXED BY memberships_moves_by_pod LEFT JOIN "
                                 "exit x INDEXED BY exit_by_proc ON x.tgid = m.tgid AND x.start_ns = m.start_ns WHERE "
                                 "m.pod_uid = ?1 AND m.how = 'move' AND m.pod_uid != '' AND m.start_ns <= ?2 AND "
-                                "m.time_ns > ?2",
+                                "m.time_ns > ?2 AND m.rowid >= ?3 AND m.rowid < ?4",
                                 qualified_select_list(ChainTable::memberships, "m")),
-                    {uid, to}, seed_row);
+                    {uid, to, lo, hi}, seed_row);
                 if (!st) return st;
                 if (!row_status) return row_status;
             }
@@ -839,7 +850,130 @@ private:
     bool in_window(const LoadPlan& plan, const std::string& boot, int64_t start_ns, bool exited,
                    int64_t exit_ns) const {
         if (start_ns > until_in(plan, boot)) return false;
-        return !exited || exit_ns >= since_in(plan, boot);
+        if (exited) return exit_ns >= since_in(plan, boot);
+        // Never seen to exit: it ends where its boot's journal ends
+        // (process_end_wall), known once no other journal can extend it.
+        return !plan.sole_journal || std::max(model_.journal_end_ns(boot), start_ns) >= since_in(plan, boot);
+    }
+    // Every row of `boot` in this journal is at or before `time_ns`: a
+    // recorder's rows are no later than the batch that commits them, whose
+    // time Model::journal_end_ns has seen. Not said of an imported run,
+    // whose times are its source's.
+    bool boot_ends_by(const std::string& boot, int64_t time_ns) const {
+        for (const auto& r : ranges_) {
+            if (r.boot_id == boot && r.imported) return false;
+        }
+        return model_.journal_end_ns(boot) <= time_ns;
+    }
+
+    // Each boot's rows of `table`, as one range of rowids [from, to): a
+    // boot's runs follow one another in batch order, and rows are appended
+    // in batch order. Computed once per table.
+    Result<std::map<std::string, std::pair<int64_t, int64_t>>> boot_rowids(const char* table) {
+        auto cached_ranges = boot_rowids_.find(table);
+        if (cached_ranges != boot_rowids_.end()) return cached_ranges->second;
+        std::map<std::string, std::pair<int64_t, int64_t>> batches;  // boot -> [first, last] batch
+        for (const auto& r : ranges_) {
+            if (r.first_batch == 0) continue;
+            auto [it, fresh] = batches.try_emplace(r.boot_id, r.first_batch, r.last_batch);
+            if (!fresh) {
+                it->second.first = std::min(it->second.first, r.first_batch);
+                it->second.second = std::max(it->second.second, r.last_batch);
+            }
+        }
+        std::map<std::string, std::pair<int64_t, int64_t>> out;
+        for (const auto& [boot, range] : batches) {
+            auto from = first_rowid_in_batch(table, range.first);
+            if (!from) return from.error();
+            auto to = first_rowid_in_batch(table, sat_add(range.second, 1));
+            if (!to) return to.error();
+            out.emplace(boot, std::make_pair(*from, *to));
+        }
+        boot_rowids_.emplace(table, out);
+        return out;
+    }
+
+    // The rowid ranges [from, to) of the exec rows that membership_seeds
+    // cannot stand in for. Since schema version 3, `record` writes a
+    // memberships row beside every exec in a pod's cgroup (same process,
+    // same pod, same time), and membership_seeds reads those of the window
+    // and of the pod's last 'alive' set before it; a pass over the pod's
+    // exec rows of the whole journal (a busy namespace's are hundreds of
+    // thousands) would add nothing there. What remains:
+    //  - the runs recorded before the journal had memberships (one that a
+    //    later `record` upgraded: the runs before its first memberships
+    //    row) and imported runs (their sources have no cgroup rows; lineage's
+    //    own import copies memberships only when the export had them): all
+    //    their exec rows;
+    //  - in the other runs, the exec rows after the window: a process
+    //    started by the window's end whose first sign of the pod is a later
+    //    exec (the fork or move that put it there lost with a full ring
+    //    buffer, or in a cgroup the recorder had not yet met) is in the pod
+    //    for a full load, so it is for the plan too.
+    // Rows are appended in batch order, and batches in time order within a
+    // boot, so each is one range of rowids.
+    Result<std::vector<std::pair<int64_t, int64_t>>> exec_pass_rowids(const LoadPlan& plan) {
+        std::vector<std::pair<int64_t, int64_t>> out;
+        if (!has_memberships()) {
+            out.emplace_back(INT64_MIN, INT64_MAX);
+            return out;
+        }
+        int64_t covered_from = INT64_MAX;  // first batch of a run that writes memberships
+        if (auto st = each("memberships", "SELECT batch FROM memberships NOT INDEXED ORDER BY rowid LIMIT 1", {},
+                           [&](Stmt& s) {
+                               const RunRange* run = range_of(s.int64(0));
+                               covered_from = run ? run->first_batch : s.int64(0);
+                           });
+            !st)
+            return st.error();
+        auto add = [&](int64_t from, int64_t to) {
+            if (from >= to) return;
+            if (!out.empty() && out.back().second >= from)
+                out.back().second = std::max(out.back().second, to);
+            else
+                out.emplace_back(from, to);
+        };
+        for (const auto& r : ranges_) {
+            if (r.first_batch == 0) continue;
+            int64_t first = r.first_batch;
+            if (!r.imported && r.first_batch >= covered_from) {
+                if (!plan.until_wall_ns) continue;
+                // The run's first batch committed after the window's end.
+                const int64_t until = until_in(plan, r.boot_id);
+                if (until < 0) continue;  // the boot began after the window: nothing started by then
+                auto after = first_batch_committed_after(r.first_batch, r.last_batch, until);
+                if (!after) return after.error();
+                first = *after;
+                if (first > r.last_batch) continue;
+            }
+            auto from = first_rowid_in_batch("exec", first);
+            if (!from) return from.error();
+            auto to = first_rowid_in_batch("exec", sat_add(r.last_batch, 1));
+            if (!to) return to.error();
+            add(*from, *to);
+        }
+        return out;
+    }
+
+    // The first batch from `first` through `last` (one run's) committed
+    // after boot time `time_ns`, or last + 1: a batch holds rows up to its
+    // commit, so the rows after `time_ns` are in it and the batches after.
+    Result<int64_t> first_batch_committed_after(int64_t first, int64_t last, int64_t time_ns) {
+        int64_t lo = first, hi = sat_add(last, 1);
+        while (lo < hi) {
+            const int64_t mid = lo + (hi - lo) / 2;
+            int64_t committed = INT64_MAX;
+            if (auto st =
+                    each("batches", "SELECT committed_ns FROM batches WHERE batch_id >= ?1 ORDER BY batch_id LIMIT 1",
+                         {mid}, [&](Stmt& s) { committed = s.int64(0); });
+                !st)
+                return st.error();
+            if (committed > time_ns)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        return lo;
     }
 
     // The processes of the pods `uids` (a pod, or every pod of a namespace
@@ -848,6 +982,8 @@ private:
         auto window = [&](const std::string& boot, int64_t start_ns, bool exited, int64_t exit_ns) {
             return in_window(plan, boot, start_ns, exited, exit_ns);
         };
+        auto exec_rowids = exec_pass_rowids(plan);
+        if (!exec_rowids) return exec_rowids.error();
         for (const auto& uid : uids) {
             bool room = true;
             auto add_exec = [&](Stmt& s) {
@@ -857,18 +993,22 @@ private:
                 if (!window(run->boot_id, s.int64(2), exited, s.int64(3))) return true;
                 return room = add_seed(seeds, {run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)});
             };
-            // One pass over the pod's exec rows, each with its process's
-            // exit (through the exit index), so that processes outside the
-            // window cost one row, not five look-ups.
-            if (auto st = each_until("exec",
-                                     "SELECT e.batch, e.tgid, e.start_ns, x.time_ns FROM exec e INDEXED BY exec_by_pod "
-                                     "LEFT JOIN exit x INDEXED BY exit_by_proc ON x.tgid = e.tgid AND "
-                                     "x.start_ns = e.start_ns "
-                                     "WHERE e.pod_uid = ?1 AND e.pod_uid != ''",
-                                     {uid}, add_exec);
-                !st)
-                return st;
-            if (!room) return Ok{};
+            // One pass over the pod's exec rows that no memberships row
+            // restates (exec_pass_rowids), each with its process's exit
+            // (through the exit index), so that processes outside the window
+            // cost one row, not five look-ups.
+            for (const auto& [from_rowid, to_rowid] : *exec_rowids) {
+                if (auto st =
+                        each_until("exec",
+                                   "SELECT e.batch, e.tgid, e.start_ns, x.time_ns FROM exec e INDEXED BY exec_by_pod "
+                                   "LEFT JOIN exit x INDEXED BY exit_by_proc ON x.tgid = e.tgid AND "
+                                   "x.start_ns = e.start_ns "
+                                   "WHERE e.pod_uid = ?1 AND e.pod_uid != '' AND e.rowid >= ?2 AND e.rowid < ?3",
+                                   {uid, from_rowid, to_rowid}, add_exec);
+                    !st)
+                    return st;
+                if (!room) return Ok{};
+            }
             auto add = [&](Stmt& s) {
                 const RunRange* run = range_of(s.int64(0));
                 if (!run) return true;
@@ -1491,7 +1631,8 @@ private:
     Model& model_;
     int64_t version_ = 1;  // the journal's schema version
     std::vector<RunRange> ranges_;
-    int64_t first_batch_ = 0, max_batch_ = 0;                         // 0: no batch
+    std::map<std::string, std::map<std::string, std::pair<int64_t, int64_t>>> boot_rowids_;  // by table, then boot
+    int64_t first_batch_ = 0, max_batch_ = 0;                                                // 0: no batch
     std::vector<std::pair<int64_t, std::string>> run_first_batches_;  // (runs.batch, boot) in run order
     int64_t pruned_through_ = 0;                                      // the latest prune's through_batch
     std::map<CgroupKey, CgroupRow> cgroups_;

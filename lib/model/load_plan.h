@@ -30,6 +30,11 @@ struct LoadPlan {
     // stops with an Error whose code is kTooManyProcesses, so that memory
     // follows the answer, never the journal.
     size_t max_processes = 0;
+    // The model will hold no other journal's runs: each boot's end in this
+    // journal (Model::journal_end_ns) is its end in the answer, where a
+    // process that never exited is taken to end. The loader then leaves out
+    // a boot's processes that end before the window, as build_report would.
+    bool sole_journal = false;
 };
 
 // Error::code of a load stopped by LoadPlan::max_processes.
