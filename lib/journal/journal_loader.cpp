@@ -919,7 +919,8 @@ private:
             return out;
         }
         int64_t covered_from = INT64_MAX;  // first batch of a run that writes memberships
-        if (auto st = each("memberships", "SELECT batch FROM memberships NOT INDEXED ORDER BY rowid LIMIT 1", {},
+        if (auto st = each("memberships", "SELECT batch FROM memberships WHERE rowid >= ?1 ORDER BY rowid LIMIT 1",
+                           {INT64_MIN},
                            [&](Stmt& s) {
                                const RunRange* run = range_of(s.int64(0));
                                covered_from = run ? run->first_batch : s.int64(0);
@@ -962,12 +963,17 @@ private:
         int64_t lo = first, hi = sat_add(last, 1);
         while (lo < hi) {
             const int64_t mid = lo + (hi - lo) / 2;
-            int64_t committed = INT64_MAX;
-            if (auto st =
-                    each("batches", "SELECT committed_ns FROM batches WHERE batch_id >= ?1 ORDER BY batch_id LIMIT 1",
-                         {mid}, [&](Stmt& s) { committed = s.int64(0); });
-                !st)
-                return st.error();
+            // Batch ids may have holes (a batch rolled back): the first one
+            // at or after `mid`, then its commit time, each a look-up.
+            auto at = first_batch_at_or_after(mid);
+            if (!at) return at.error();
+            int64_t committed = INT64_MAX;  // past the run: after anything
+            if (*at >= 0 && *at <= last) {
+                if (auto st = each("batches", "SELECT committed_ns FROM batches WHERE batch_id = ?1", {*at},
+                                   [&](Stmt& s) { committed = s.int64(0); });
+                    !st)
+                    return st.error();
+            }
             if (committed > time_ns)
                 hi = mid;
             else
