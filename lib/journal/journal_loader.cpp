@@ -911,11 +911,15 @@ private:
     //    buffer, or in a cgroup the recorder had not yet met) is in the pod
     //    for a full load, so it is for the plan too.
     // Rows are appended in batch order, and batches in time order within a
-    // boot, so each is one range of rowids.
-    Result<std::vector<std::pair<int64_t, int64_t>>> exec_pass_rowids(const LoadPlan& plan) {
-        std::vector<std::pair<int64_t, int64_t>> out;
+    // boot, so each is one range of rowids; each comes with the latest start
+    // a process in it can have to be in the window (its boot's until_in).
+    struct ExecRange {
+        int64_t from_rowid, to_rowid, max_start;
+    };
+    Result<std::vector<ExecRange>> exec_pass_rowids(const LoadPlan& plan) {
+        std::vector<ExecRange> out;
         if (!has_memberships()) {
-            out.emplace_back(INT64_MIN, INT64_MAX);
+            out.push_back({INT64_MIN, INT64_MAX, INT64_MAX});
             return out;
         }
         int64_t covered_from = INT64_MAX;  // first batch of a run that writes memberships
@@ -927,12 +931,12 @@ private:
                            });
             !st)
             return st.error();
-        auto add = [&](int64_t from, int64_t to) {
+        auto add = [&](int64_t from, int64_t to, int64_t max_start) {
             if (from >= to) return;
-            if (!out.empty() && out.back().second >= from)
-                out.back().second = std::max(out.back().second, to);
+            if (!out.empty() && out.back().to_rowid == from && out.back().max_start == max_start)
+                out.back().to_rowid = to;
             else
-                out.emplace_back(from, to);
+                out.push_back({from, to, max_start});
         };
         for (const auto& r : ranges_) {
             if (r.first_batch == 0) continue;
@@ -951,7 +955,7 @@ private:
             if (!from) return from.error();
             auto to = first_rowid_in_batch("exec", sat_add(r.last_batch, 1));
             if (!to) return to.error();
-            add(*from, *to);
+            add(*from, *to, until_in(plan, r.boot_id));
         }
         return out;
     }
@@ -1003,14 +1007,15 @@ private:
             // restates (exec_pass_rowids), each with its process's exit
             // (through the exit index), so that processes outside the window
             // cost one row, not five look-ups.
-            for (const auto& [from_rowid, to_rowid] : *exec_rowids) {
+            for (const ExecRange& range : *exec_rowids) {
                 if (auto st =
                         each_until("exec",
                                    "SELECT e.batch, e.tgid, e.start_ns, x.time_ns FROM exec e INDEXED BY exec_by_pod "
                                    "LEFT JOIN exit x INDEXED BY exit_by_proc ON x.tgid = e.tgid AND "
                                    "x.start_ns = e.start_ns "
-                                   "WHERE e.pod_uid = ?1 AND e.pod_uid != '' AND e.rowid >= ?2 AND e.rowid < ?3",
-                                   {uid, from_rowid, to_rowid}, add_exec);
+                                   "WHERE e.pod_uid = ?1 AND e.pod_uid != '' AND e.rowid >= ?2 AND e.rowid < ?3 AND "
+                                   "e.start_ns <= ?4",
+                                   {uid, range.from_rowid, range.to_rowid, range.max_start}, add_exec);
                     !st)
                     return st;
                 if (!room) return Ok{};
