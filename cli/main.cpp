@@ -2,6 +2,9 @@
 #include <exception>
 #include <map>
 #include <new>
+#include <string>
+
+#include <fmt/format.h>
 
 #include "commands.h"
 #include "escape.h"
@@ -34,9 +37,15 @@ int run(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        // Usage errors exit 2, like grep; --help and --version exit 0.
-        int rc = app.exit(e);
-        return rc == 0 ? 0 : 2;
+        // --help and --version print and exit 0.
+        if (e.get_exit_code() == 0) return app.exit(e);
+        // A usage error is one line naming the command and the argument
+        // (CLI11's own message, which quotes what was typed: escaped), and
+        // exit 2, like grep.
+        std::string who = "lineage";
+        for (const auto* sub : app.get_subcommands()) who += " " + sub->get_name();
+        lineage::cli::say(fmt::format("{}: {} (see --help)", who, lineage::escape_for_terminal(e.what())));
+        return 2;
     }
     for (auto* sub : app.get_subcommands()) {
         auto it = runners.find(sub);

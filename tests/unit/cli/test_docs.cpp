@@ -1,6 +1,7 @@
 // The documentation agrees with the code: man pages and --help.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -222,4 +223,30 @@ TEST_CASE("info, pods and timeline: --help and the man pages agree", "[triage][d
                Catch::Contains("Exit status: 0 pods listed, 1 none, 2 error, 3 more processes"));
     CHECK_THAT(check_help_and_man("timeline", sections),
                Catch::Contains("Exit status: 0 something matched, 1 nothing matched, 2 error, 3 more processes"));
+}
+
+// A usage error is one line on stderr that names the command and the
+// argument, with exit 2 and nothing on stdout; what was typed is escaped.
+TEST_CASE("usage errors: one line naming the argument, exit 2", "[cli]") {
+    TempDir dir;
+    struct Case {
+        std::vector<std::string> args;
+        std::string line;
+    };
+    const std::vector<Case> cases = {
+        {{"reconstruct", "--pid", "abc"}, "lineage reconstruct: Could not convert: --pid = abc (see --help)\n"},
+        {{"reconstruct", "--max-processes", "-5"},
+         "lineage reconstruct: --max-processes: expected a count, 0 or more, got '-5' (see --help)\n"},
+        {{"timeline", "--bogus"}, "lineage timeline: The following argument was not expected: --bogus (see --help)\n"},
+        {{"pods", "--format", "\x1b[31mred"}, ""},
+    };
+    for (const auto& c : cases) {
+        INFO(c.args.front() << " " << c.args.back());
+        RunResult r = run_lineage(c.args, dir.path(), {}, 30);
+        CHECK(r.status == 2);
+        CHECK(r.out.empty());
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+        CHECK(r.err.find('\x1b') == std::string::npos);
+        if (!c.line.empty()) CHECK(r.err == c.line);
+    }
 }
