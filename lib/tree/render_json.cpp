@@ -43,7 +43,7 @@ json exec_json(const Model& model, const Process& p, const ExecImage& img) {
         {"time", img.from_snapshot ? json(nullptr) : time_json(model, p.key.boot_id, img.time_ns)},
         {"from_snapshot", img.from_snapshot},
         {"binary", str(img.binary, &lossy)},
-        {"args", args},
+        {"args", std::move(args)},
         {"uid", img.uid},
         {"gid", img.gid},
         {"euid", img.euid},
@@ -53,7 +53,7 @@ json exec_json(const Model& model, const Process& p, const ExecImage& img) {
     if (lossy) {
         json raw_args = json::array();
         for (const auto& a : img.args) raw_args.push_back(base64_encode(a));
-        e["raw_b64"] = {{"binary", base64_encode(img.binary)}, {"args", raw_args}};
+        e["raw_b64"] = {{"binary", base64_encode(img.binary)}, {"args", std::move(raw_args)}};
     }
     return e;
 }
@@ -121,11 +121,11 @@ json node_json(const Model& model, const TreeNode& node, bool with_new) {
         {"comm", str(p.comm)},
         {"binary", last ? str(last->binary) : json(nullptr)},
         {"fork_of", node.fork_of.empty() ? json(nullptr) : str(node.fork_of)},
-        {"args", last ? last_args : json(nullptr)},
-        {"execs", execs},
-        {"exit", exit},
-        {"connects", connects},
-        {"pod", pod},
+        {"args", last ? std::move(last_args) : json(nullptr)},
+        {"execs", std::move(execs)},
+        {"exit", std::move(exit)},
+        {"connects", std::move(connects)},
+        {"pod", std::move(pod)},
         {"in_window", node.in_window},
         {"matched", node.matched},
         {"children", json::array()},
