@@ -233,7 +233,7 @@ TEST_CASE("every load plan answers what a full load answers", "[reconstruct][pla
 // A version 5 journal has exec_by_base (version 6 replaced it with
 // exec_by_binary): --binary goes through it there, as before, with the same
 // answers; and `record` upgrades it to version 6, dropping the old index.
-TEST_CASE("--binary on a version 5 journal goes through exec_by_base; record upgrades it", "[reconstruct][plans]") {
+TEST_CASE("a version 5 journal: --binary goes through exec_by_base, and record upgrades it", "[reconstruct][plans]") {
     Journals j;
     for (const std::string& path : {j.a, j.b}) {
         auto db = Database::open_write(path);
