@@ -19,7 +19,7 @@ namespace lineage {
 inline constexpr const char* kDefaultJournal = "/var/lib/lineage/journal.db";
 
 // The version this build writes; it reads every version from the oldest.
-inline constexpr int64_t kJournalSchemaVersion = 5;
+inline constexpr int64_t kJournalSchemaVersion = 6;
 inline constexpr int64_t kOldestJournalSchemaVersion = 1;
 // Page size of a new journal (JournalWriter::open says why).
 inline constexpr int64_t kJournalPageSize = 4096;
@@ -58,11 +58,13 @@ struct SchemaObject {
     std::string table;                 // tbl_name: an index's or trigger's table; a table's own name
     std::string sql;                   // as stored, comments and all
     std::vector<std::string> columns;  // an index's key columns, in order (pragma_index_info)
+    int64_t retired_in = 0;            // the version that dropped it (kRetiredSchemaSql); 0: current
 };
 
 // The compiled-in schema loaded into SQLite once per process (thread-safe),
 // for comparing a journal with: its objects in name order, SQLite's own
-// (sqlite_*) left out. Read from journal_schema_sql(), never from a journal,
+// (sqlite_*) left out, and the objects that older versions had and a later
+// one dropped (retired_in set: they are part of no new journal). Read from journal_schema_sql(), never from a journal,
 // whose SQL is the attacker's. An Error when SQLite could not load it.
 const Result<std::vector<SchemaObject>>& journal_schema_objects();
 
@@ -72,11 +74,12 @@ const Result<std::vector<SchemaObject>>& journal_schema_objects();
 // index_version_added.
 int64_t first_schema_version(const SchemaObject& object);
 // The version that added an index to a table of an earlier version
-// (exit_by_life, exec_by_base, snapshot_by_base: 4); 0 for any other name.
+// (exit_by_life, exec_by_base, snapshot_by_base: 4; exec_by_binary: 6); 0
+// for any other name.
 int64_t index_version_added(std::string_view name);
 
 // What a journal of schema `version` holds: the compiled schema's objects
-// less those that came in later versions.
+// less those that came in later versions or were dropped by then.
 std::vector<SchemaObject> schema_objects_of_version(const std::vector<SchemaObject>& compiled, int64_t version);
 
 // SQL without its -- comments and with runs of white space as one space:

@@ -1,5 +1,6 @@
 // The loader: a journal's rows into a model (JournalReader::load_into).
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -1079,8 +1080,9 @@ private:
         return fmt::format("substr({0}, length(CAST(rtrim({0}, replace({0}, '/', '')) AS BLOB)) + 1)", column);
     }
 
-    // Processes whose executed path matches a --binary glob (through the
-    // base-name indexes, as a range on the glob's literal start), then the
+    // Processes whose executed path matches a --binary glob (through
+    // exec_by_binary from version 6, else the base-name index as a range on
+    // the glob's literal start; snapshot_by_base for /proc's), then the
     // children they forked that never exec'd, which run their image.
     Status binary_seeds(const LoadPlan& plan, std::vector<Seed>& seeds) {
         const std::string& glob = *plan.binary_glob;
@@ -1102,17 +1104,63 @@ private:
             if (!in_window(plan, run->boot_id, s.int64(2), exited, exit_ns)) return true;
             return room = add_seed(seeds, std::move(seed));
         };
-        auto st = each_blobs(
-            "exec",
-            fmt::format("SELECT exec.batch, exec.tgid, exec.start_ns, exec.binary, x.time_ns, EXISTS (SELECT 1 FROM "
-                        "fork f INDEXED BY fork_by_parent WHERE f.parent_tgid = exec.tgid AND f.parent_start_ns = "
-                        "exec.start_ns) FROM exec INDEXED BY exec_by_base LEFT JOIN exit x INDEXED BY exit_by_proc ON "
-                        "x.tgid = exec.tgid AND x.start_ns = exec.start_ns WHERE {} >= ?1{}",
-                        base_expr("binary"), below),
-            prefix, upper, [&](Stmt& s) {
-                return add(s, s.text(3), sqlite3_column_type(s.get(), 4) != SQLITE_NULL, s.int64(4), s.int64(5) != 0);
-            });
-        if (!st) return st;
+        auto exec_row = [&](Stmt& s) {
+            return add(s, s.text(3), sqlite3_column_type(s.get(), 4) != SQLITE_NULL, s.int64(4), s.int64(5) != 0);
+        };
+        const std::string exec_columns =
+            "SELECT exec.batch, exec.tgid, exec.start_ns, exec.binary, x.time_ns, EXISTS (SELECT 1 FROM fork f INDEXED "
+            "BY fork_by_parent WHERE f.parent_tgid = exec.tgid AND f.parent_start_ns = exec.start_ns) FROM exec ";
+        const std::string exit_join =
+            " LEFT JOIN exit x INDEXED BY exit_by_proc ON x.tgid = exec.tgid AND x.start_ns = exec.start_ns ";
+        Status st = Ok{};
+        if (version_ >= 6) {
+            // exec_by_binary: the distinct paths, one seek each, and the rows
+            // of those whose base name (or whole path) the glob matches. Each
+            // step binds the value it read, as SQLite stored it, so that a
+            // journal whose paths are not all BLOBs is stepped through whole.
+            auto& first_path =
+                cached("SELECT binary FROM exec INDEXED BY exec_by_binary WHERE binary >= ?1 ORDER BY binary LIMIT 1");
+            auto& next_path =
+                cached("SELECT binary FROM exec INDEXED BY exec_by_binary WHERE binary > ?1 ORDER BY binary LIMIT 1");
+            auto& rows = cached(exec_columns + "INDEXED BY exec_by_binary" + exit_join + "WHERE exec.binary = ?1");
+            if (!first_path || !next_path || !rows) return fail("exec");
+            std::unique_ptr<sqlite3_value, decltype(&sqlite3_value_free)> path(nullptr, &sqlite3_value_free);
+            while (room) {
+                Stmt& step = path ? *next_path : *first_path;
+                step.reset();
+                if (path) {
+                    sqlite3_bind_value(step.get(), 1, path.get());
+                } else {
+                    // Below every value a column can hold (numbers sort first).
+                    sqlite3_bind_double(step.get(), 1, -std::numeric_limits<double>::infinity());
+                }
+                const int rc = step.step();
+                if (rc == SQLITE_DONE) break;
+                if (rc != SQLITE_ROW) return fail("exec");
+                ++reader_.rows_read_;
+                path.reset(sqlite3_value_dup(sqlite3_column_value(step.get(), 0)));
+                step.reset();
+                if (!path) return fail("exec");
+                const auto* bytes = static_cast<const char*>(sqlite3_value_blob(path.get()));
+                const std::string text(bytes ? bytes : "", static_cast<size_t>(sqlite3_value_bytes(path.get())));
+                if (!binary_matches(glob, text)) continue;
+                rows->reset();
+                sqlite3_bind_value(rows->get(), 1, path.get());
+                int row_rc;
+                while ((row_rc = rows->step()) == SQLITE_ROW) {
+                    ++reader_.rows_read_;
+                    if (!exec_row(*rows)) break;
+                }
+                rows->reset();
+                if (row_rc != SQLITE_ROW && row_rc != SQLITE_DONE) return fail("exec");
+            }
+        } else {
+            st = each_blobs("exec",
+                            exec_columns + "INDEXED BY exec_by_base" + exit_join +
+                                fmt::format("WHERE {} >= ?1{}", base_expr("binary"), below),
+                            prefix, upper, exec_row);
+            if (!st) return st;
+        }
         if (!room) return Ok{};
         st = each_blobs("snapshot",
                         fmt::format("SELECT batch, tgid, start_ns, exe FROM snapshot INDEXED BY snapshot_by_base WHERE "
@@ -1435,15 +1483,22 @@ private:
     }
 
     // The first exec of a binary in a pod, through two indexes at once: the
-    // rows of its base name (exec_by_base) and, in a pod, the pod's rows
+    // rows of its path (exec_by_binary; exec_by_base, its base name's,
+    // before version 6) and, in a pod, the pod's rows
     // (exec_by_pod). Both hold every row that can match, in rowid order, so
     // the first match either finds is the first; stepping them in turn
     // costs twice the smaller of the two, not the larger (a common binary
     // new in a busy pod is where both are long).
     Status exec_precedent(const Model& clock, const BinaryKey& key, int64_t before, Precedents& out) {
+        // Version 6: the path's own rows (exec_by_binary); before, those of
+        // its base name (exec_by_base), the path checked below.
         auto& by_base =
-            cached(fmt::format("SELECT batch, time_ns, pod_uid, binary FROM exec INDEXED BY exec_by_base WHERE {} = {}",
-                               base_expr("binary"), base_expr("?1")));
+            cached(version_ >= 6
+                       ? std::string("SELECT batch, time_ns, pod_uid, binary FROM exec INDEXED BY exec_by_binary WHERE "
+                                     "binary = ?1")
+                       : fmt::format("SELECT batch, time_ns, pod_uid, binary FROM exec INDEXED BY exec_by_base WHERE "
+                                     "{} = {}",
+                                     base_expr("binary"), base_expr("?1")));
         if (!by_base) return fail("exec");
         by_base->reset();
         by_base->bind_blob(1, key.binary);

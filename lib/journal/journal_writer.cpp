@@ -196,17 +196,21 @@ Result<JournalWriter> JournalWriter::open(const std::string& path) {
 // What a newer schema adds to an older journal: the tables and indexes of
 // schema/journal.sql that the journal lacks, created from the statements of
 // the compiled schema itself (journal_schema_objects), so that the upgraded
-// journal's sqlite_schema is what `verify` expects. Nothing existing changes.
+// journal's sqlite_schema is what `verify` expects; and the indexes a later
+// version dropped, dropped. No row changes.
 Status JournalWriter::upgrade_schema(int64_t from_version) {
     const auto& objects = journal_schema_objects();
     if (!objects) return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, objects.error().message)};
     // Tables before the indexes on them.
     std::vector<const SchemaObject*> wanted;
     for (const auto& o : *objects)
-        if (o.type == "table") wanted.push_back(&o);
+        if (o.type == "table" && o.retired_in == 0) wanted.push_back(&o);
     for (const auto& o : *objects)
-        if (o.type != "table") wanted.push_back(&o);
+        if (o.type != "table" && o.retired_in == 0) wanted.push_back(&o);
     std::string script = "BEGIN;";
+    // Names from the compiled schema, never from the journal.
+    for (const auto& o : *objects)
+        if (o.type == "index" && o.retired_in != 0) script += fmt::format("DROP INDEX IF EXISTS {};", o.name);
     for (const SchemaObject* o : wanted) {
         auto have = db_.prepare("SELECT count(*) FROM sqlite_schema WHERE name = ?1");
         if (!have) return Error{fmt::format("{}: cannot upgrade the journal: {}", path_, have.error().message)};

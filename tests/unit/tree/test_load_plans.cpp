@@ -17,7 +17,9 @@
 #include <sqlite3.h>
 
 #include "fixture_journal.h"
+#include "journal_format.h"
 #include "journal_reader.h"
+#include "journal_writer.h"
 #include "pods.h"
 #include "reconstruct.h"
 #include "render.h"
@@ -229,6 +231,41 @@ TEST_CASE("every load plan answers what a full load answers", "[reconstruct][pla
     Journals j;
     // The queries select something, not only empty answers.
     CHECK(j.compare(j.queries) > j.queries.size());
+}
+
+// A version 5 journal has exec_by_base (version 6 replaced it with
+// exec_by_binary): --binary goes through it there, as before, with the same
+// answers; and `record` upgrades it to version 6, dropping the old index.
+TEST_CASE("a version 5 journal: --binary goes through exec_by_base, and record upgrades it", "[reconstruct][plans]") {
+    Journals j;
+    for (const std::string& path : {j.a, j.b}) {
+        auto db = Database::open_write(path);
+        REQUIRE(db.ok());
+        REQUIRE(db->exec("DROP INDEX exec_by_binary; CREATE INDEX exec_by_base ON exec (substr(binary, "
+                         "length(CAST(rtrim(binary, replace(binary, '/', '')) AS BLOB)) + 1)); PRAGMA user_version = 5")
+                    .ok());
+        auto check = check_journal_schema(*db);
+        REQUIRE(check.ok());
+        CHECK(check->ok());
+    }
+    std::vector<std::pair<std::string, Query>> binary;
+    for (const auto& q : j.queries)
+        if (q.second.binary_glob) binary.push_back(q);
+    CHECK(j.compare(binary) > 0);
+
+    {
+        auto w = JournalWriter::open(j.a);
+        REQUIRE(w.ok());
+    }
+    auto db = Database::open_write(j.a);
+    REQUIRE(db.ok());
+    CHECK(*query_int(*db, "PRAGMA user_version") == kJournalSchemaVersion);
+    CHECK(*query_int(*db, "SELECT count(*) FROM sqlite_schema WHERE name = 'exec_by_base'") == 0);
+    CHECK(*query_int(*db, "SELECT count(*) FROM sqlite_schema WHERE name = 'exec_by_binary'") == 1);
+    auto check = check_journal_schema(*db);
+    REQUIRE(check.ok());
+    CHECK(check->ok());
+    CHECK(j.compare(binary) > 0);
 }
 
 // A bare window finds the processes that never exit through the boot's last

@@ -762,20 +762,31 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
     REQUIRE(by_name.count("memberships_by_pod"));
     CHECK(first_schema_version(*by_name["memberships_by_pod"]) == 3);
     CHECK(first_schema_version(*by_name["exec_by_pod"]) == 1);
-    CHECK(schema_objects_of_version(*compiled, kJournalSchemaVersion).size() == compiled->size());
+    // Version 6 dropped exec_by_base (kRetiredSchemaSql) and added
+    // exec_by_binary: a version 6 journal has every object but the one.
+    REQUIRE(by_name.count("exec_by_base"));
+    CHECK(by_name["exec_by_base"]->retired_in == 6);
+    CHECK(schema_objects_of_version(*compiled, kJournalSchemaVersion).size() == compiled->size() - 1);
     auto v1 = schema_objects_of_version(*compiled, 1);
     // prunes; cgroups, memberships and their 3 indexes; carried and its
     // index; version 4's 3 indexes on older tables; version 5's unexited
-    // and its index on memberships
-    CHECK(v1.size() == compiled->size() - 13);
+    // and its index on memberships; version 6's exec_by_binary
+    CHECK(v1.size() == compiled->size() - 14);
     REQUIRE(by_name.count("exit_by_life"));
     CHECK(first_schema_version(*by_name["exit_by_life"]) == 4);
     CHECK(first_schema_version(*by_name["exec_by_base"]) == 4);
     CHECK(first_schema_version(*by_name["carried_by_proc"]) == 4);
-    CHECK(schema_objects_of_version(*compiled, 3).size() == compiled->size() - 7);
+    CHECK(schema_objects_of_version(*compiled, 3).size() == compiled->size() - 8);
     CHECK(first_schema_version(*by_name["unexited"]) == 5);
     CHECK(first_schema_version(*by_name["memberships_moves_by_pod"]) == 5);
-    CHECK(schema_objects_of_version(*compiled, 4).size() == compiled->size() - 2);
+    CHECK(schema_objects_of_version(*compiled, 4).size() == compiled->size() - 3);
+    REQUIRE(by_name.count("exec_by_binary"));
+    CHECK(first_schema_version(*by_name["exec_by_binary"]) == 6);
+    CHECK(by_name["exec_by_binary"]->retired_in == 0);
+    auto v5 = schema_objects_of_version(*compiled, 5);
+    CHECK(v5.size() == compiled->size() - 1);
+    CHECK(std::any_of(v5.begin(), v5.end(), [](const SchemaObject& o) { return o.name == "exec_by_base"; }));
+    CHECK(std::none_of(v5.begin(), v5.end(), [](const SchemaObject& o) { return o.name == "exec_by_binary"; }));
     CHECK(std::none_of(v1.begin(), v1.end(), [](const SchemaObject& o) { return o.name == "prunes"; }));
 
     // The journal's side, as its reader checks it.
@@ -818,13 +829,17 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
         "index memberships_by_pod is not part of the schema",
         // version 4's
         "index exit_by_life is not part of the schema",
-        "index exec_by_base is not part of the schema",
         "index snapshot_by_base is not part of the schema",
         // version 5's
         "table unexited is not part of the schema",
         "index memberships_moves_by_pod is not part of the schema",
+        // version 6's
+        "index exec_by_binary is not part of the schema",
     };
     CHECK(messages(as_version(2)) == v3_objects);
+    // Read as version 5's, it lacks the index version 6 dropped.
+    CHECK(messages(as_version(5)) ==
+          std::set<std::string>{"index exec_by_binary is not part of the schema", "index exec_by_base is missing"});
     std::set<std::string> v1_objects = v3_objects;
     v1_objects.insert("table prunes is not part of the schema");
     auto mismatches = as_version(1);
