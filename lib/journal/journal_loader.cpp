@@ -40,6 +40,7 @@ public:
 
     Status load(const LoadPlan& plan) {
         if (auto st = load_meta(); !st) return st;
+        if (!plan.processes) return Ok{};
         // The limit holds for a plan that asks for everything, and for a
         // targeted one; a journal too old for a targeted plan is read whole
         // and its answer counted afterwards (the limit is the answer's, not
@@ -1558,6 +1559,7 @@ private:
                 if (auto st = load_process(seed, parents); !st) return st;
                 if (over_limit(model_.processes().size())) return too_many();
             }
+            if (!plan.ancestors) break;
             seeds = std::move(parents);
         }
         return orphans_check();

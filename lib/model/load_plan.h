@@ -30,6 +30,16 @@ struct LoadPlan {
     // stops with an Error whose code is kTooManyProcesses, so that memory
     // follows the answer, never the journal.
     size_t max_processes = 0;
+    // false: only the processes that can match, not their ancestors. For a
+    // reader that never places a process under its parent (`lineage pods`
+    // counts the processes in each pod during the window, and an ancestor
+    // outside the window is not counted): a day's processes come from a
+    // few fork chains whose roots each hang on the chain to init, read
+    // process by process.
+    bool ancestors = true;
+    // false: no process at all, only what every load reads (runs, clock
+    // samples, losses, prunes, pod names): the journals' span.
+    bool processes = true;
 };
 
 // Error::code of a load stopped by LoadPlan::max_processes.
