@@ -703,6 +703,9 @@ private:
             if (!any) return any.error();
             look[q] = *any;
         }
+        // Without ancestors, nothing of the parent either: the fork row
+        // says only that (LoadPlan::ancestors).
+        look[q_fork] = look[q_fork] && parents_;
         last_snapshot_runs_.clear();
         Status st = !look[q_snapshot] ? Status{Ok{}}
                                       : each_in(process_stmt(q_snapshot), "snapshot", {tgid, lo, hi}, [&](Stmt& s) {
@@ -745,6 +748,7 @@ private:
             if (!st) return st;
         }
 
+        if (!parents_) return Ok{};
         const Process* p = model_.find(key);
         // Known from the snapshot alone: its start in nanoseconds is in a
         // fork row of a child, as a full load would find it.
@@ -1501,6 +1505,7 @@ private:
     }
 
     Status load_targeted(const LoadPlan& plan) {
+        parents_ = plan.ancestors;
         std::vector<Seed> seeds;
         if (plan.pid) {
             if (auto st = seeds_for_pid(*plan.pid, seeds); !st) return st;
@@ -1578,6 +1583,7 @@ private:
     bool all_cgroups_ = false;
     std::map<std::string, std::unique_ptr<Stmt>> statements_;
     std::array<Stmt*, q_count> process_stmts_{};  // process_stmt(), into statements_
+    bool parents_ = true;                         // LoadPlan::ancestors
     // pod_ref's last cgroup path and what parse_kube_cgroup made of it.
     std::string last_cgroup_path_, last_kube_pod_, last_kube_container_;
     std::array<int8_t, 16> has_rows_ = [] {  // has_rows(), by ChainTable: -1 not asked yet

@@ -30,7 +30,10 @@ struct LoadPlan {
     // stops with an Error whose code is kTooManyProcesses, so that memory
     // follows the answer, never the journal.
     size_t max_processes = 0;
-    // false: only the processes that can match, not their ancestors. For a
+    // false: only the processes that can match, not their ancestors, and
+    // nothing of their parents (no fork rows: a process's parent, its
+    // forker's comm and start are not known; a full load's answer is only
+    // kept for what does not need them). For a
     // reader that never places a process under its parent (`lineage pods`
     // counts the processes in each pod during the window, and an ancestor
     // outside the window is not counted): a day's processes come from a
