@@ -1,5 +1,6 @@
 // lineage pods: the pods in the journals (lib/triage/pods.h).
 #include <memory>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -62,28 +63,24 @@ int run_pods(PodsArgs args) {
     if (!timeout) return fail("--timeout: " + timeout.error().message);
     read.timeout_ns = *timeout;
 
-    // The window goes to the loader as reconstruct's does: a window alone's
-    // plan loads the processes alive in it and their ancestors, not the
-    // journal (list_pods counts only the former). The same bound as
-    // reconstruct's keeps memory to what the window holds.
-    LoadPlan plan;
-    plan.since_wall_ns = query.since_wall_ns;
-    plan.until_wall_ns = query.until_wall_ns;
-    plan.everything = !plan.since_wall_ns && !plan.until_wall_ns;
-    plan.max_processes = args.max_processes;
-    plan.sole_journal = args.journals.size() == 1;
-    Model model;
+    // The window (or the journals' whole span) goes to the loader a day at
+    // a time, as reconstruct's window does: each load holds the processes
+    // alive in its day, not the journal, and not their ancestors (list_pods
+    // counts only the former). The same bound as reconstruct's holds for
+    // each load.
+    std::vector<JournalReader> readers;
     for (const auto& path : args.journals) {
         auto reader = JournalReader::open(path, read);
         if (!reader) return fail(reader.error().message);
         for (const auto& w : reader->warnings()) say("lineage: warning: " + escape_for_terminal(w));
-        if (auto st = reader->load_into(model, plan); !st) {
-            if (st.error().code == kTooManyProcesses) return too_many_processes("pods", st.error().message);
-            return fail(st.error().message);
-        }
+        readers.push_back(std::move(*reader));
     }
-    model.finish();
-    const std::vector<PodSummary> pods = list_pods(model, query);
+    auto listed = load_and_list_pods(readers, query, args.max_processes);
+    if (!listed) {
+        if (listed.error().code == kTooManyProcesses) return too_many_processes("pods", listed.error().message);
+        return fail(listed.error().message);
+    }
+    const std::vector<PodSummary>& pods = *listed;
     const std::string out =
         args.format == "json" ? render_pods_json(pods) : render_pods_text(pods, use_color(args.color));
     if (!write_stdout(out)) return fail("cannot write the output");

@@ -1,11 +1,14 @@
 // The loader: a journal's rows into a model (JournalReader::load_into).
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <map>
 #include <memory>
 #include <set>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -38,6 +41,7 @@ public:
 
     Status load(const LoadPlan& plan) {
         if (auto st = load_meta(); !st) return st;
+        if (!plan.processes) return Ok{};
         // The limit holds for a plan that asks for everything, and for a
         // targeted one; a journal too old for a targeted plan is read whole
         // and its answer counted afterwards (the limit is the answer's, not
@@ -96,7 +100,11 @@ private:
     // Runs sql with integer parameters and calls fn(stmt) per row.
     template <typename Fn>
     Status each(const std::string& what, const std::string& sql, std::initializer_list<int64_t> params, Fn&& fn) {
-        auto& stmt = cached(sql);
+        return each_in(cached(sql).get(), what, params, std::forward<Fn>(fn));
+    }
+    // The same on a statement already prepared (nullptr: it failed to).
+    template <typename Fn>
+    Status each_in(Stmt* stmt, const std::string& what, std::initializer_list<int64_t> params, Fn&& fn) {
         if (!stmt) return fail(what);
         stmt->reset();
         int i = 1;
@@ -104,7 +112,12 @@ private:
         int rc;
         while ((rc = stmt->step()) == SQLITE_ROW) {
             ++reader_.rows_read_;
-            fn(*stmt.get());
+            // A callback that returns bool stops the rows when it says false.
+            if constexpr (std::is_same_v<std::invoke_result_t<Fn, Stmt&>, bool>) {
+                if (!fn(*stmt)) return Ok{};
+            } else {
+                fn(*stmt);
+            }
         }
         if (rc != SQLITE_DONE) return fail(what);
         return Ok{};
@@ -139,6 +152,72 @@ private:
         }
         if (rc != SQLITE_DONE) return fail(what);
         return Ok{};
+    }
+
+    // The statements load_process runs for every process, by the order of
+    // ProcessQuery: prepared once and found by index, not by their text (a
+    // query that loads 100,000 processes runs them 800,000 times).
+    enum ProcessQuery : size_t {
+        q_snapshot,
+        q_fork,
+        q_exec,
+        q_exit,
+        q_connect,
+        q_memberships,
+        q_carried,
+        q_parent_start,
+        q_snapshot_parent,
+        q_count
+    };
+    static std::string process_sql(ProcessQuery q) {
+        switch (q) {
+            case q_snapshot:
+                return fmt::format(
+                    "SELECT {} FROM snapshot INDEXED BY snapshot_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND "
+                    "start_ns < ?3",
+                    select_list(ChainTable::snapshot));
+            case q_fork:
+                return fmt::format(
+                    "SELECT {} FROM fork INDEXED BY fork_by_child WHERE child_tgid = ?1 AND child_start_ns >= ?2 AND "
+                    "child_start_ns < ?3",
+                    select_list(ChainTable::fork));
+            case q_exec:
+                return fmt::format(
+                    "SELECT {} FROM exec INDEXED BY exec_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
+                    select_list(ChainTable::exec));
+            case q_exit:
+                return fmt::format(
+                    "SELECT {} FROM exit INDEXED BY exit_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
+                    select_list(ChainTable::exit));
+            case q_connect:
+                return fmt::format(
+                    "SELECT {} FROM connect INDEXED BY connect_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND "
+                    "start_ns < ?3",
+                    select_list(ChainTable::connect));
+            case q_memberships:
+                return fmt::format(
+                    "SELECT {} FROM memberships INDEXED BY memberships_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND "
+                    "start_ns < ?3 AND how != 'alive'",
+                    select_list(ChainTable::memberships));
+            case q_carried:
+                return fmt::format(
+                    "SELECT {} FROM carried INDEXED BY carried_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND "
+                    "start_ns < ?3",
+                    select_list(ChainTable::carried));
+            case q_parent_start:
+                return "SELECT batch, parent_start_ns FROM fork INDEXED BY fork_by_parent WHERE parent_tgid = ?1 AND "
+                       "parent_start_ns >= ?2 AND parent_start_ns < ?3";
+            case q_snapshot_parent:
+                return fmt::format("SELECT {} FROM snapshot INDEXED BY snapshot_by_proc WHERE tgid = ?1",
+                                   select_list(ChainTable::snapshot));
+            case q_count:
+                break;
+        }
+        return {};
+    }
+    Stmt* process_stmt(ProcessQuery q) {
+        if (!process_stmts_[q]) process_stmts_[q] = cached(process_sql(q)).get();
+        return process_stmts_[q];
     }
 
     std::unique_ptr<Stmt>& cached(const std::string& sql) {
@@ -333,6 +412,23 @@ private:
     bool has_memberships() const { return table_in_version(ChainTable::memberships, version_); }
     bool has_carried() const { return table_in_version(ChainTable::carried, version_); }
 
+    // Whether a table has a row at all (one seek, remembered): a process's
+    // look-up in a table with none is skipped. A journal without connects
+    // or carried rows (a node with no egress, no retention yet) would
+    // otherwise pay a look-up per process for each.
+    Result<bool> has_rows(ChainTable t) {
+        const auto i = static_cast<size_t>(t);
+        if (i >= has_rows_.size()) return true;
+        if (has_rows_[i] < 0) {
+            bool any = false;
+            auto st = each(table_name(t), fmt::format("SELECT max(rowid) IS NOT NULL FROM {}", table_name(t)), {},
+                           [&](Stmt& s) { any = s.int64(0) != 0; });
+            if (!st) return st.error();
+            has_rows_[i] = any ? 1 : 0;
+        }
+        return has_rows_[i] == 1;
+    }
+
     // Whether this journal has what the plan's look-ups go through: a bare
     // window and --binary need version 4's indexes, --namespace and
     // --container the cgroups rows of version 3. An older journal, read
@@ -421,12 +517,18 @@ private:
 
     // The pod of a row with a pod_uid column: its container is its cgroup
     // path's, when that path names the same pod.
-    static PodRef pod_ref(std::string uid, const std::string& cgroup_path) {
+    // The last path's answer is remembered: a pod's rows come one after
+    // another and name the same few cgroups.
+    PodRef pod_ref(std::string uid, const std::string& cgroup_path) {
         PodRef pod{std::move(uid), ""};
         if (pod.uid.empty()) return pod;
-        if (auto kube = parse_kube_cgroup(cgroup_path); kube && kube->pod_uid == pod.uid) {
-            pod.container_id = kube->container_id;
+        if (cgroup_path != last_cgroup_path_) {
+            auto kube = parse_kube_cgroup(cgroup_path);
+            last_cgroup_path_ = cgroup_path;
+            last_kube_pod_ = kube ? kube->pod_uid : std::string();
+            last_kube_container_ = kube ? kube->container_id : std::string();
         }
+        if (!last_kube_pod_.empty() && last_kube_pod_ == pod.uid) pod.container_id = last_kube_container_;
         return pod;
     }
 
@@ -590,91 +692,75 @@ private:
             const RunRange* run = range_of(s.int64(0));
             return run && run->boot_id == seed.boot_id;
         };
+        // The tables this journal has rows in: a look-up in an empty one
+        // finds nothing.
+        std::array<bool, q_count> look{};
+        for (auto [q, t] :
+             {std::pair{q_snapshot, ChainTable::snapshot}, std::pair{q_fork, ChainTable::fork},
+              std::pair{q_exec, ChainTable::exec}, std::pair{q_exit, ChainTable::exit},
+              std::pair{q_connect, ChainTable::connect}, std::pair{q_memberships, ChainTable::memberships},
+              std::pair{q_carried, ChainTable::carried}}) {
+            if (q == q_memberships && !has_memberships()) continue;
+            if (q == q_carried && !has_carried()) continue;
+            auto any = has_rows(t);
+            if (!any) return any.error();
+            look[q] = *any;
+        }
+        // Without ancestors, nothing of the parent either: the fork row
+        // says only that (LoadPlan::ancestors).
+        look[q_fork] = look[q_fork] && parents_;
         last_snapshot_runs_.clear();
-        Status st = each(
-            "snapshot",
-            fmt::format("SELECT {} FROM snapshot INDEXED BY snapshot_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND "
-                        "start_ns < ?3",
-                        select_list(ChainTable::snapshot)),
-            {tgid, lo, hi}, [&](Stmt& s) {
-                if (same_boot(s)) on_snapshot(s);
-            });
+        Status st = !look[q_snapshot] ? Status{Ok{}}
+                                      : each_in(process_stmt(q_snapshot), "snapshot", {tgid, lo, hi}, [&](Stmt& s) {
+                                            if (same_boot(s)) on_snapshot(s);
+                                        });
         if (!st) return st;
         auto snapshot_parents = last_snapshot_runs_;
-        st = each("fork",
-                  fmt::format(
-                      "SELECT {} FROM fork INDEXED BY fork_by_child WHERE child_tgid = ?1 AND child_start_ns >= ?2 AND "
-                      "child_start_ns < ?3",
-                      select_list(ChainTable::fork)),
-                  {tgid, lo, hi}, [&](Stmt& s) {
-                      if (same_boot(s)) on_fork(s);
-                  });
+        if (look[q_fork])
+            st = each_in(process_stmt(q_fork), "fork", {tgid, lo, hi}, [&](Stmt& s) {
+                if (same_boot(s)) on_fork(s);
+            });
         if (!st) return st;
-        st =
-            each("exec",
-                 fmt::format(
-                     "SELECT {} FROM exec INDEXED BY exec_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
-                     select_list(ChainTable::exec)),
-                 {tgid, lo, hi}, [&](Stmt& s) {
-                     if (same_boot(s)) on_exec(s);
-                 });
+        if (look[q_exec])
+            st = each_in(process_stmt(q_exec), "exec", {tgid, lo, hi}, [&](Stmt& s) {
+                if (same_boot(s)) on_exec(s);
+            });
         if (!st) return st;
-        st =
-            each("exit",
-                 fmt::format(
-                     "SELECT {} FROM exit INDEXED BY exit_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
-                     select_list(ChainTable::exit)),
-                 {tgid, lo, hi}, [&](Stmt& s) {
-                     if (same_boot(s)) on_exit(s);
-                 });
+        if (look[q_exit])
+            st = each_in(process_stmt(q_exit), "exit", {tgid, lo, hi}, [&](Stmt& s) {
+                if (same_boot(s)) on_exit(s);
+            });
         if (!st) return st;
-        st =
-            each("connect",
-                 fmt::format("SELECT {} FROM connect INDEXED BY connect_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND "
-                             "start_ns < ?3",
-                             select_list(ChainTable::connect)),
-                 {tgid, lo, hi}, [&](Stmt& s) {
-                     if (same_boot(s)) on_connect(s);
-                 });
+        if (look[q_connect])
+            st = each_in(process_stmt(q_connect), "connect", {tgid, lo, hi}, [&](Stmt& s) {
+                if (same_boot(s)) on_connect(s);
+            });
         if (!st) return st;
-        if (has_memberships()) {
+        if (look[q_memberships]) {
             Status row_status = Ok{};
-            st = each("memberships",
-                      fmt::format("SELECT {} FROM memberships INDEXED BY memberships_by_proc WHERE tgid = ?1 AND "
-                                  "start_ns >= ?2 AND start_ns < ?3 "
-                                  "AND how != 'alive'",
-                                  select_list(ChainTable::memberships)),
-                      {tgid, lo, hi}, [&](Stmt& s) {
-                          if (row_status && same_boot(s)) row_status = on_membership(s);
-                      });
+            st = each_in(process_stmt(q_memberships), "memberships", {tgid, lo, hi}, [&](Stmt& s) {
+                if (row_status && same_boot(s)) row_status = on_membership(s);
+            });
             if (!st) return st;
             if (!row_status) return row_status;
         }
-        if (has_carried()) {
-            st =
-                each("carried",
-                     fmt::format("SELECT {} FROM carried INDEXED BY carried_by_proc WHERE tgid = ?1 AND start_ns >= ?2 "
-                                 "AND start_ns < ?3",
-                                 select_list(ChainTable::carried)),
-                     {tgid, lo, hi}, [&](Stmt& s) {
-                         if (same_boot(s)) on_carried(s);
-                     });
+        if (look[q_carried]) {
+            st = each_in(process_stmt(q_carried), "carried", {tgid, lo, hi}, [&](Stmt& s) {
+                if (same_boot(s)) on_carried(s);
+            });
             if (!st) return st;
         }
 
+        if (!parents_) return Ok{};
         const Process* p = model_.find(key);
         // Known from the snapshot alone: its start in nanoseconds is in a
         // fork row of a child, as a full load would find it.
         if (p && !p->start_precise) {
-            st = each_until(
-                "fork",
-                "SELECT batch, parent_start_ns FROM fork INDEXED BY fork_by_parent WHERE parent_tgid = ?1 AND "
-                "parent_start_ns >= ?2 AND parent_start_ns < ?3",
-                {tgid, lo, hi}, [&](Stmt& s) {
-                    if (!same_boot(s)) return true;
-                    model_.add_parent_start(key, s.int64(1));
-                    return false;
-                });
+            st = each_in(process_stmt(q_parent_start), "fork", {tgid, lo, hi}, [&](Stmt& s) {
+                if (!same_boot(s)) return true;
+                model_.add_parent_start(key, s.int64(1));
+                return false;
+            });
             if (!st) return st;
         }
         if (p && p->parent) {
@@ -691,15 +777,11 @@ private:
                 const int64_t run_id = entry.first;
                 const uint32_t ppid = entry.second;
                 if (ppid == 0) continue;
-                st = each(
-                    "snapshot",
-                    fmt::format("SELECT {} FROM snapshot INDEXED BY snapshot_by_proc WHERE tgid = ?1",
-                                select_list(ChainTable::snapshot)),
-                    {ppid}, [&](Stmt& s) {
-                        const RunRange* run = range_of(s.int64(0));
-                        if (run && run->run_id == run_id)
-                            parents.push_back({seed.boot_id, ppid, s.int64(col<ChainTable::snapshot>("start_ns"))});
-                    });
+                st = each_in(process_stmt(q_snapshot_parent), "snapshot", {ppid}, [&](Stmt& s) {
+                    const RunRange* run = range_of(s.int64(0));
+                    if (run && run->run_id == run_id)
+                        parents.push_back({seed.boot_id, ppid, s.int64(col<ChainTable::snapshot>("start_ns"))});
+                });
                 if (!st) return st;
             }
         }
@@ -1215,7 +1297,7 @@ private:
         // The window's processes, counted against a limit of their own.
         constexpr size_t kMostInWindow = 200'000;
         const size_t limit = max_processes_;
-        std::set<ProcessKey> counted;
+        std::unordered_set<ProcessKey, ProcessKeyHash> counted;
         std::swap(counted, seed_keys_);
         max_processes_ = kMostInWindow;
         std::vector<Seed> alive;
@@ -1629,6 +1711,7 @@ private:
     }
 
     Status load_targeted(const LoadPlan& plan) {
+        parents_ = plan.ancestors;
         std::vector<Seed> seeds;
         if (plan.pid) {
             if (auto st = seeds_for_pid(*plan.pid, seeds); !st) return st;
@@ -1687,6 +1770,7 @@ private:
                 if (auto st = load_process(seed, parents); !st) return st;
                 if (over_limit(model_.processes().size())) return too_many();
             }
+            if (!plan.ancestors) break;
             seeds = std::move(parents);
         }
         return orphans_check();
@@ -1705,12 +1789,21 @@ private:
     std::set<uint64_t> cgroup_ids_read_;
     bool all_cgroups_ = false;
     std::map<std::string, std::unique_ptr<Stmt>> statements_;
-    std::set<ProcessKey> loaded_;
+    std::array<Stmt*, q_count> process_stmts_{};  // process_stmt(), into statements_
+    bool parents_ = true;                         // LoadPlan::ancestors
+    // pod_ref's last cgroup path and what parse_kube_cgroup made of it.
+    std::string last_cgroup_path_, last_kube_pod_, last_kube_container_;
+    std::array<int8_t, 16> has_rows_ = [] {  // has_rows(), by ChainTable: -1 not asked yet
+        std::array<int8_t, 16> a{};
+        a.fill(-1);
+        return a;
+    }();
+    std::unordered_set<ProcessKey, ProcessKeyHash> loaded_;
     std::vector<std::pair<int64_t, uint32_t>> last_snapshot_runs_;  // (run, ppid) of snapshot rows just added
     size_t orphan_rows_ = 0;
-    size_t max_processes_ = 0;        // LoadPlan::max_processes
-    std::set<ProcessKey> seed_keys_;  // the processes seeded, when there is a limit
-    bool seed_overflow_ = false;      // the seeds alone passed the limit
+    size_t max_processes_ = 0;                                  // LoadPlan::max_processes
+    std::unordered_set<ProcessKey, ProcessKeyHash> seed_keys_;  // the processes seeded, when there is a limit
+    bool seed_overflow_ = false;                                // the seeds alone passed the limit
 };
 
 Status JournalReader::load_into(Model& model, const LoadPlan& plan) {

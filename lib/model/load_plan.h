@@ -35,6 +35,19 @@ struct LoadPlan {
     // process that never exited is taken to end. The loader then leaves out
     // a boot's processes that end before the window, as build_report would.
     bool sole_journal = false;
+    // false: only the processes that can match, not their ancestors, and
+    // nothing of their parents (no fork rows: a process's parent, its
+    // forker's comm and start are not known; a full load's answer is only
+    // kept for what does not need them). For a
+    // reader that never places a process under its parent (`lineage pods`
+    // counts the processes in each pod during the window, and an ancestor
+    // outside the window is not counted): a day's processes come from a
+    // few fork chains whose roots each hang on the chain to init, read
+    // process by process.
+    bool ancestors = true;
+    // false: no process at all, only what every load reads (runs, clock
+    // samples, losses, prunes, pod names): the journals' span.
+    bool processes = true;
 };
 
 // Error::code of a load stopped by LoadPlan::max_processes.

@@ -326,8 +326,17 @@ private:
         // different pods is shown in the pod of the first walk to reach it,
         // and the set's order follows addresses, which differ from one load
         // of the same rows to the next.
-        std::vector<const Process*> starts(matched_.begin(), matched_.end());
-        std::sort(starts.begin(), starts.end(), [this](const Process* a, const Process* b) { return earlier(a, b); });
+        // Each start converted to wall-clock time once, not per comparison.
+        std::vector<std::pair<int64_t, const Process*>> by_start;
+        by_start.reserve(matched_.size());
+        for (const Process* p : matched_) by_start.emplace_back(process_start_wall(model_, *p), p);
+        std::sort(by_start.begin(), by_start.end(), [](const auto& a, const auto& b) {
+            if (a.first != b.first) return a.first < b.first;
+            return a.second->key < b.second->key;
+        });
+        std::vector<const Process*> starts;
+        starts.reserve(by_start.size());
+        for (const auto& [start, p] : by_start) starts.push_back(p);
         for (const Process* start : starts) {
             const Process* cur = start;
             while (const Process* up = parent_of(*cur)) {

@@ -58,10 +58,9 @@ size_t columns(const std::string& s) {
 
 }  // namespace
 
-std::vector<PodSummary> list_pods(const Model& model, const PodQuery& query) {
+void tally_pods(const Model& model, const PodQuery& query, const PodSlice& slice, PodTally& tally) {
     std::map<std::string, std::string> node_of_boot;
     for (const auto& r : model.runs()) node_of_boot.emplace(r.boot_id, r.node);
-    std::map<std::string, PodSummary> pods;
     std::set<std::string> seen;
     for (const auto& [key, p] : model.processes()) {
         seen.clear();
@@ -70,13 +69,17 @@ std::vector<PodSummary> list_pods(const Model& model, const PodQuery& query) {
             if (uid.empty() || !seen.insert(uid).second) continue;
             const PodEntry* first = first_pod_entry(p, uid);
             const int64_t from = model.to_wall(p.key.boot_id, first->time_ns);
+            // Another slice's process: counted where it entered the pod.
+            if ((slice.from_wall_ns && from < *slice.from_wall_ns) ||
+                (slice.before_wall_ns && from >= *slice.before_wall_ns))
+                continue;
             const int64_t to = process_end_wall(model, p);
             // With a window, the processes in the pod during it: an
             // ancestor loaded to place them is not counted (and a full
             // load's answer is the window plan's).
             if (query.since_wall_ns && to < *query.since_wall_ns) continue;
             if (query.until_wall_ns && from > *query.until_wall_ns) continue;
-            auto [it, added] = pods.try_emplace(uid);
+            auto [it, added] = tally.pods.try_emplace(uid);
             PodSummary& pod = it->second;
             if (added) {
                 pod.uid = uid;
@@ -93,9 +96,12 @@ std::vector<PodSummary> list_pods(const Model& model, const PodQuery& query) {
             if (std::find(pod.nodes.begin(), pod.nodes.end(), node) == pod.nodes.end()) pod.nodes.push_back(node);
         }
     }
+}
+
+std::vector<PodSummary> finish_pods(const Model& model, const PodQuery& query, PodTally tally) {
     const auto holes = holes_of(model);
     std::vector<PodSummary> out;
-    for (auto& [uid, pod] : pods) {
+    for (auto& [uid, pod] : tally.pods) {
         const PodNameRecord name = model.pod_name(uid);
         pod.name = name.name;
         pod.namespace_ = name.namespace_;
@@ -113,6 +119,69 @@ std::vector<PodSummary> list_pods(const Model& model, const PodQuery& query) {
         return std::tie(a.first_wall_ns, a.uid) < std::tie(b.first_wall_ns, b.uid);
     });
     return out;
+}
+
+std::vector<PodSummary> list_pods(const Model& model, const PodQuery& query) {
+    PodTally tally;
+    tally_pods(model, query, PodSlice{}, tally);
+    return finish_pods(model, query, std::move(tally));
+}
+
+Result<std::vector<PodSummary>> load_and_list_pods(std::vector<JournalReader>& readers, const PodQuery& query,
+                                                   size_t max_processes, int64_t slice_ns) {
+    // A journal older than version 4 has no window plan: a window reads it
+    // whole, so slices would read it once each. One load, then.
+    bool sliceable = true;
+    for (const auto& reader : readers) sliceable = sliceable && reader.schema().user_version >= 4;
+    if (!sliceable) slice_ns = INT64_MAX;
+    // The journals' span, from their runs.
+    Model meta;
+    LoadPlan none;
+    none.processes = false;
+    for (auto& reader : readers) {
+        if (auto st = reader.load_into(meta, none); !st) return st.error();
+    }
+    meta.finish();
+    if (meta.runs().empty()) return std::vector<PodSummary>{};
+    int64_t first = INT64_MAX, last = INT64_MIN;
+    for (const auto& r : meta.runs()) {
+        first = std::min(first, meta.to_wall(r.boot_id, r.started_ns));
+        last = std::max(last, meta.to_wall(r.boot_id, run_end_ns(r)));
+    }
+    const int64_t from = std::max(first, query.since_wall_ns.value_or(INT64_MIN));
+    const int64_t to = std::min(last, query.until_wall_ns.value_or(INT64_MAX));
+    // Slices [from + k * slice_ns, from + (k + 1) * slice_ns); the first
+    // loads from the query's start (or the beginning), the last up to its
+    // end (or the end), so that together they load every process a single
+    // load would, and each process counts in the slice where it entered
+    // the pod (it was alive then, so that slice loaded it).
+    PodTally tally;
+    Model model;
+    for (int64_t at = from;;) {
+        const bool first_slice = at == from;
+        const bool last_slice = to <= at || to - at <= slice_ns;
+        LoadPlan plan;
+        plan.everything = false;
+        plan.ancestors = false;
+        plan.max_processes = max_processes;
+        plan.sole_journal = readers.size() == 1;
+        plan.since_wall_ns = first_slice ? query.since_wall_ns : std::optional<int64_t>(at);
+        plan.until_wall_ns = last_slice ? query.until_wall_ns : std::optional<int64_t>(at + slice_ns);
+        // No window at all: every process (one load, as before slicing).
+        plan.everything = !plan.since_wall_ns && !plan.until_wall_ns;
+        PodSlice slice;
+        if (!first_slice) slice.from_wall_ns = at;
+        if (!last_slice) slice.before_wall_ns = at + slice_ns;
+        model = Model{};
+        for (auto& reader : readers) {
+            if (auto st = reader.load_into(model, plan); !st) return st.error();
+        }
+        model.finish();
+        tally_pods(model, query, slice, tally);
+        if (last_slice) break;
+        at += slice_ns;
+    }
+    return finish_pods(model, query, std::move(tally));
 }
 
 std::string render_pods_text(const std::vector<PodSummary>& pods, bool color) {

@@ -5,10 +5,12 @@
 // rule for a pod's name (Model::pod_name).
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "journal_reader.h"
 #include "model.h"
 
 namespace lineage {
@@ -36,6 +38,32 @@ struct PodSummary {
 // The pods, by first seen; each counts the processes that were in it (by a
 // row that put them in its cgroups), their execs and their connects.
 std::vector<PodSummary> list_pods(const Model& model, const PodQuery& query);
+
+// list_pods in parts, for models that each hold a slice of time: only the
+// processes that entered a pod within the slice count in it (each process
+// is counted once, in the slice where it entered; an open end takes in
+// everything on that side).
+struct PodSlice {
+    std::optional<int64_t> from_wall_ns, before_wall_ns;
+};
+struct PodTally {
+    std::map<std::string, PodSummary> pods;  // by UID, names not yet set
+};
+void tally_pods(const Model& model, const PodQuery& query, const PodSlice& slice, PodTally& tally);
+// Names, the query's name and namespace filters, loss and gap flags (from
+// `model`'s runs, losses and pod names, which every load holds), order.
+std::vector<PodSummary> finish_pods(const Model& model, const PodQuery& query, PodTally tally);
+
+// The slice `lineage pods` loads at a time: memory follows what a slice
+// holds, not the journal (a year of journal holds millions of processes).
+inline constexpr int64_t kPodSliceNs = 86'400'000'000'000;  // a day
+
+// `lineage pods` over journals: the query's window (or the journals' whole
+// span) loaded one slice of slice_ns at a time, without ancestors, each
+// load bound by max_processes (0: none); the list a single load of the
+// window gives.
+Result<std::vector<PodSummary>> load_and_list_pods(std::vector<JournalReader>& readers, const PodQuery& query,
+                                                   size_t max_processes, int64_t slice_ns = kPodSliceNs);
 
 // Aligned columns, every name escaped for the terminal.
 std::string render_pods_text(const std::vector<PodSummary>& pods, bool color);

@@ -371,9 +371,12 @@ TEST_CASE("pods over a window through the window plan list what a full load list
         LoadPlan plan;
         plan.since_wall_ns = query.since_wall_ns;
         plan.until_wall_ns = query.until_wall_ns;
-        std::string lists[2];
-        for (bool everything : {true, false}) {
-            plan.everything = everything;
+        // A full load, the window plan, and the window plan without
+        // ancestors (what `lineage pods` loads).
+        std::string lists[3];
+        for (int way : {0, 1, 2}) {
+            plan.everything = way == 0;
+            plan.ancestors = way != 2;
             Model model;
             for (const auto& path : {j.a, j.b}) {
                 auto reader = JournalReader::open(path);
@@ -381,12 +384,60 @@ TEST_CASE("pods over a window through the window plan list what a full load list
                 REQUIRE(reader->load_into(model, plan).ok());
             }
             model.finish();
-            lists[everything ? 0 : 1] = render_pods_json(list_pods(model, pq));
+            lists[way] = render_pods_json(list_pods(model, pq));
         }
         CHECK(lists[1] == lists[0]);
+        CHECK(lists[2] == lists[0]);
         listed += lists[0].find("\"uid\"") != std::string::npos;
     }
     CHECK(listed > 3);
+}
+
+// `lineage pods` loads its window, or the journals' whole span, a slice of
+// time at a time (load_and_list_pods): every slicing lists what one full
+// load lists, with and without a window, on one journal and on two.
+TEST_CASE("pods loaded slice by slice list what a full load lists", "[reconstruct][plans][pods]") {
+    Journals j(sets(16));
+    std::vector<std::pair<std::string, PodQuery>> queries = {{"all time", PodQuery{}}};
+    for (const auto& [name, query] : j.queries) {
+        if (query.binary_glob || query.descendants_of || (!query.since_wall_ns && !query.until_wall_ns)) continue;
+        PodQuery pq;
+        pq.since_wall_ns = query.since_wall_ns;
+        pq.until_wall_ns = query.until_wall_ns;
+        queries.emplace_back(name, pq);
+    }
+    size_t listed = 0, sliced = 0;
+    for (const auto& journals : std::vector<std::vector<std::string>>{{j.a}, {j.a, j.b}}) {
+        for (const auto& [name, pq] : queries) {
+            INFO(name << " on " << journals.size() << " journal(s)");
+            Model full;
+            for (const auto& path : journals) {
+                auto reader = JournalReader::open(path);
+                REQUIRE(reader.ok());
+                REQUIRE(reader->load_into(full, LoadPlan{}).ok());
+            }
+            full.finish();
+            const std::string expected = render_pods_json(list_pods(full, pq));
+            listed += expected.find("\"uid\"") != std::string::npos;
+            // Slices of 7 s to 2 min over about 250 s of journal, and one
+            // longer than the journal.
+            for (int64_t slice_s : {7, 31, 120, 100000}) {
+                INFO("slices of " << slice_s << " s");
+                std::vector<JournalReader> readers;
+                for (const auto& path : journals) {
+                    auto reader = JournalReader::open(path);
+                    REQUIRE(reader.ok());
+                    readers.push_back(std::move(*reader));
+                }
+                auto pods = load_and_list_pods(readers, pq, 0, slice_s * 1'000'000'000);
+                REQUIRE(pods.ok());
+                CHECK(render_pods_json(*pods) == expected);
+                sliced += slice_s < 100;
+            }
+        }
+    }
+    CHECK(listed > 3);
+    CHECK(sliced > 10);
 }
 
 TEST_CASE("a load past --max-processes stops with its own error", "[reconstruct][plans]") {
