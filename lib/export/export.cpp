@@ -131,19 +131,26 @@ struct RunMeta {
     int64_t started_ns = 0, started_wall_ns = 0, argv_cap = 0, clk_tck = 100, recorder_pid = 0;
     int64_t ns_per_tick = 10'000'000;
     bool stopped = false;
+    uint32_t boot = 0;  // the boot's number in this export: runs of one boot_id share it
+    // What every line of the run repeats, written once (JsonOut::fields):
+    // jsonl's journal_id, node, boot_id and run; ECS's host object and the
+    // head of its lineage object.
+    std::string jsonl_fields, ecs_host, ecs_lineage;
 };
 
 struct ProcKey {
-    const RunMeta* boot;  // any run of the boot: only its boot_id counts
+    uint32_t boot;  // RunMeta::boot
     uint32_t tgid;
     uint64_t tick;
-    bool operator==(const ProcKey& o) const {
-        return tgid == o.tgid && tick == o.tick && (boot == o.boot || boot->boot_id == o.boot->boot_id);
-    }
+    bool operator==(const ProcKey&) const = default;
 };
 struct ProcKeyHash {
     size_t operator()(const ProcKey& k) const {
-        return std::hash<std::string>()(k.boot->boot_id) ^ (std::hash<uint64_t>()((uint64_t{k.tgid} << 40) ^ k.tick));
+        // A multiplicative mix: libstdc++'s std::hash of an integer is the
+        // integer itself, and ticks and tgids are both dense.
+        uint64_t h = (uint64_t{k.boot} << 32 | k.tgid) * 0x9e3779b97f4a7c15ULL;
+        h ^= k.tick * 0xc2b2ae3d27d4eb4fULL;
+        return static_cast<size_t>(h ^ (h >> 29));
     }
 };
 
@@ -161,6 +168,27 @@ struct ProcEntry {
     int64_t parent_start_ns = -1;  // -1: unknown (a snapshot's ppid)
     std::string parent_entity_id;  // "" when unknown
     bool exited = false;
+};
+
+// A pod lent to a process's entry for one line (a memberships row's), and
+// its own given back after.
+class PodLoan {
+public:
+    PodLoan(ProcEntry& p, std::string pod_uid, std::string container_id)
+        : p_(p), pod_uid_(std::move(pod_uid)), container_id_(std::move(container_id)) {
+        swap();
+    }
+    ~PodLoan() { swap(); }
+    PodLoan(const PodLoan&) = delete;
+    PodLoan& operator=(const PodLoan&) = delete;
+
+private:
+    void swap() {
+        std::swap(p_.pod_uid, pod_uid_);
+        std::swap(p_.container_id, container_id_);
+    }
+    ProcEntry& p_;
+    std::string pod_uid_, container_id_;
 };
 
 struct PodName {
@@ -266,6 +294,37 @@ struct JournalExport::Impl {
             journal_id =
                 export_entity_id(first.node + ":" + first.boot_id, 0, static_cast<uint64_t>(first.started_wall_ns));
         }
+        std::map<std::string, uint32_t> boots;
+        for (auto& [id, r] : runs) {
+            r.boot = boots.emplace(r.boot_id, static_cast<uint32_t>(boots.size())).first->second;
+            auto prefix = [](std::string& to, auto&& write) {
+                std::string text;
+                JsonOut j(text);
+                j.begin();
+                write(j);
+                to = text.substr(1);  // without the '{'
+            };
+            prefix(r.jsonl_fields, [&](JsonOut& j) {
+                j.str("journal_id", journal_id);
+                j.str("node", r.node);
+                j.str("boot_id", r.boot_id);
+                j.num("run", r.run_id);
+            });
+            prefix(r.ecs_host, [&](JsonOut& j) {
+                j.object("host");
+                j.str("name", r.node);
+                j.object("boot");
+                j.str("id", r.boot_id);
+                j.end_object();
+                j.end_object();
+            });
+            prefix(r.ecs_lineage, [&](JsonOut& j) {
+                j.object("lineage");
+                j.str("schema", kFormatTag);
+                j.str("journal_id", journal_id);
+                j.num("run", r.run_id);
+            });
+        }
         auto st = db().prepare("SELECT run_id FROM run_stops");
         if (!st) return fail("run_stops");
         while (st->step() == SQLITE_ROW) {
@@ -368,21 +427,13 @@ struct JournalExport::Impl {
         if (format == ExportFormat::jsonl) {
             j.str("schema", kFormatTag);
             j.str("kind", kind);
-            j.str("journal_id", journal_id);
-            j.str("node", run.node);
-            j.str("boot_id", run.boot_id);
-            j.num("run", run.run_id);
+            j.fields(run.jsonl_fields);
             j.num("batch", batch);
             j.num("time_ns", time_ns);
             j.time("time", wall);
         } else {
             j.time("@timestamp", wall);
-            j.object("host");
-            j.str("name", run.node);
-            j.object("boot");
-            j.str("id", run.boot_id);
-            j.end_object();
-            j.end_object();
+            j.fields(run.ecs_host);
         }
     }
 
@@ -407,10 +458,8 @@ struct JournalExport::Impl {
     }
 
     void ecs_lineage(JsonOut& j, const RunMeta& run, int64_t batch, int64_t time_ns) {
-        j.object("lineage");
-        j.str("schema", kFormatTag);
-        j.str("journal_id", journal_id);
-        j.num("run", run.run_id);
+        // The object is open: its head is the run's, and its end the caller's.
+        j.fields(run.ecs_lineage);
         j.num("batch", batch);
         j.num("time_ns", time_ns);
     }
@@ -558,7 +607,7 @@ struct JournalExport::Impl {
     // ------------------------------------------------------------ processes
 
     ProcKey key_of(const RunMeta& run, uint32_t tgid, int64_t start_ns) const {
-        return ProcKey{&run, tgid, static_cast<uint64_t>(start_ns / run.ns_per_tick)};
+        return ProcKey{run.boot, tgid, static_cast<uint64_t>(start_ns / run.ns_per_tick)};
     }
 
     ProcEntry& create(const RunMeta& run, uint32_t tgid, int64_t start_ns) {
@@ -805,8 +854,11 @@ struct JournalExport::Impl {
                 auto parent =
                     find_or_recall(run, e.parent.tgid, static_cast<int64_t>(e.parent.start_ns), batch, e.parent_comm);
                 if (!parent) return parent.error();
-                // Copy before create(): it may rehash the table.
-                const ProcEntry forker = **parent;
+                // An unordered_map's elements stay where they are when
+                // create() adds one: the reference holds. (A child that is
+                // its own forker, in a damaged journal, reads the forker's
+                // fields before it overwrites them, as a copy would.)
+                const ProcEntry& forker = **parent;
                 ProcEntry& child = create(run, e.child.tgid, static_cast<int64_t>(e.child.start_ns));
                 child.comm = e.parent_comm;
                 child.binary = forker.binary;
@@ -975,10 +1027,11 @@ struct JournalExport::Impl {
                 auto cg = cgroup_of(run, row.hierarchy, row.cgroup_id, batch);
                 if (!cg) return cg.error();
                 // The line's pod is the one the row puts the process in (the
-                // row's cgroup's), whatever its image's exec said.
-                ProcEntry proc = **p;
-                proc.pod_uid = row.pod_uid;
-                proc.container_id = *cg && (*cg)->pod_uid == row.pod_uid ? (*cg)->container_id : std::string();
+                // row's cgroup's), whatever its image's exec said: lent to
+                // the entry for this line, not copied with it.
+                ProcEntry& proc = **p;
+                PodLoan loan(proc, row.pod_uid,
+                             *cg && (*cg)->pod_uid == row.pod_uid ? (*cg)->container_id : std::string());
                 const bool has_by = row.by.tgid != 0;
                 const std::string by_entity =
                     has_by ? entity_of(run, row.by.tgid, static_cast<int64_t>(row.by.start_ns)) : std::string();
