@@ -27,46 +27,6 @@ bool has_special(uint64_t w) {
     return ((w | below_space | quote | backslash) & kHighs) != 0;
 }
 
-// The length of the well-formed UTF-8 sequence at s[i] (i < s.size()),
-// or 0: the rules of escape.cpp's decoder (no overlongs, no surrogates,
-// nothing above U+10FFFF), which is_valid_utf8() applies.
-size_t utf8_length_at(std::string_view s, size_t i) {
-    const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char b0 = byte(i);
-    size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte
-    if (b0 < 0x80) return 1;
-    if (b0 >= 0xc2 && b0 <= 0xdf) {
-        len = 2;
-    } else if (b0 == 0xe0) {
-        len = 3;
-        lo = 0xa0;
-    } else if ((b0 >= 0xe1 && b0 <= 0xec) || b0 == 0xee || b0 == 0xef) {
-        len = 3;
-    } else if (b0 == 0xed) {
-        len = 3;
-        hi = 0x9f;
-    } else if (b0 == 0xf0) {
-        len = 4;
-        lo = 0x90;
-    } else if (b0 >= 0xf1 && b0 <= 0xf3) {
-        len = 4;
-    } else if (b0 == 0xf4) {
-        len = 4;
-        hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (s.size() - i < len) return 0;
-    const unsigned char b1 = byte(i + 1);
-    if (b1 < lo || b1 > hi) return 0;
-    for (size_t k = 2; k < len; ++k) {
-        const unsigned char b = byte(i + k);
-        if (b < 0x80 || b > 0xbf) return 0;
-    }
-    return len;
-}
-
 // Appends s, escaped for a JSON string (no quotes), in one pass that also
 // checks it is valid UTF-8. False (with part of s appended) at the first
 // invalid sequence. The escapes: \" \\ \n \t \r, \u00XX for the other
@@ -86,7 +46,7 @@ bool append_escaped_if_valid(std::string& out, std::string_view s) {
         if (i >= n) break;
         const auto c = static_cast<unsigned char>(p[i]);
         if (c >= 0x80) {
-            const size_t len = utf8_length_at(s, i);
+            const size_t len = utf8_sequence_length(s, i);
             if (len == 0) return false;
             i += len;
             continue;
