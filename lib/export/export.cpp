@@ -168,6 +168,12 @@ struct ProcEntry {
     int64_t parent_start_ns = -1;  // -1: unknown (a snapshot's ppid)
     std::string parent_entity_id;  // "" when unknown
     bool exited = false;
+    // The process's own fields as its lines write them (the head of its
+    // process object, its parent), rendered at the line that first needs
+    // them and reused by its later lines (exit, connect, memberships) until
+    // create() hands the entry out to be changed. Bounded as the entry is.
+    mutable bool rendered = false;
+    mutable std::string rendered_head, rendered_parent;
 };
 
 // A pod lent to a process's entry for one line (a memberships row's), and
@@ -464,8 +470,30 @@ struct JournalExport::Impl {
         j.num("time_ns", time_ns);
     }
 
-    void process_json(JsonOut& j, const RunMeta& run, const ProcEntry& p, const char* key = "process") {
-        j.object(key);
+    // Writes into `to` what `write` writes after a JsonOut's begin(), the
+    // '{' left out: fields for JsonOut::fields().
+    template <class Write>
+    static void render_fields(std::string& to, Write&& write) {
+        to.clear();
+        JsonOut j(to);
+        j.begin();
+        write(j);
+        to.erase(0, 1);
+    }
+
+    void process_json(JsonOut& j, const RunMeta& run, const ProcEntry& p) {
+        if (!p.rendered) {
+            render_fields(p.rendered_head, [&](JsonOut& r) { process_json_head(r, run, p); });
+            render_fields(p.rendered_parent, [&](JsonOut& r) { process_json_parent(r, p); });
+            p.rendered = true;
+        }
+        j.fields(p.rendered_head);
+        j.fields(p.rendered_parent);
+        pod_json(j, p.pod_uid, p.container_id);
+    }
+
+    void process_json_head(JsonOut& j, const RunMeta& run, const ProcEntry& p) {
+        j.object("process");
         j.str("entity_id", p.entity_id);
         j.num("tgid", p.tgid);
         j.num("start_ns", p.start_ns);
@@ -475,6 +503,9 @@ struct JournalExport::Impl {
         j.bytes("binary", p.binary);
         j.argv("args", p.argv);
         j.end_object();
+    }
+
+    void process_json_parent(JsonOut& j, const ProcEntry& p) {
         if (!p.has_parent) {
             j.null("parent");
         } else {
@@ -492,7 +523,6 @@ struct JournalExport::Impl {
             }
             j.end_object();
         }
-        pod_json(j, p.pod_uid, p.container_id);
     }
 
     void pod_json(JsonOut& j, const std::string& pod_uid, const std::string& container_id) {
@@ -515,24 +545,36 @@ struct JournalExport::Impl {
     }
 
     void process_ecs(JsonOut& j, const RunMeta& run, const ProcEntry& p, const ExitEvent* exit = nullptr) {
-        j.object("process");
-        j.str("entity_id", p.entity_id);
-        j.num("pid", p.tgid);
-        j.bytes("name", p.comm);
-        j.bytes("executable", p.binary);
-        j.argv("args", p.argv);
-        j.time("start", clock.to_wall(run.boot_id, p.start_ns));
+        if (!p.rendered) {
+            // The head leaves the process object open: an exit line adds
+            // its fields before the parent's.
+            render_fields(p.rendered_head, [&](JsonOut& r) {
+                r.object("process");
+                r.str("entity_id", p.entity_id);
+                r.num("pid", p.tgid);
+                r.bytes("name", p.comm);
+                r.bytes("executable", p.binary);
+                r.argv("args", p.argv);
+                r.time("start", clock.to_wall(run.boot_id, p.start_ns));
+            });
+            p.rendered_parent.clear();
+            if (p.has_parent) {
+                render_fields(p.rendered_parent, [&](JsonOut& r) {
+                    r.object("parent");
+                    if (!p.parent_entity_id.empty()) r.str("entity_id", p.parent_entity_id);
+                    r.num("pid", p.parent_tgid);
+                    if (p.parent_start_ns >= 0) r.time("start", clock.to_wall(run.boot_id, p.parent_start_ns));
+                    r.end_object();
+                });
+            }
+            p.rendered = true;
+        }
+        j.fields(p.rendered_head);
         if (exit) {
             j.num("exit_code", exit->signal ? 128 + exit->signal : exit->code);
             j.time("end", clock.to_wall(run.boot_id, static_cast<int64_t>(exit->time_ns)));
         }
-        if (p.has_parent) {
-            j.object("parent");
-            if (!p.parent_entity_id.empty()) j.str("entity_id", p.parent_entity_id);
-            j.num("pid", p.parent_tgid);
-            if (p.parent_start_ns >= 0) j.time("start", clock.to_wall(run.boot_id, p.parent_start_ns));
-            j.end_object();
-        }
+        if (!p.rendered_parent.empty()) j.fields(p.rendered_parent);
         j.end_object();
         pod_ecs(j, p.pod_uid, p.container_id);
     }
@@ -613,6 +655,7 @@ struct JournalExport::Impl {
     ProcEntry& create(const RunMeta& run, uint32_t tgid, int64_t start_ns) {
         ProcKey k = key_of(run, tgid, start_ns);
         ProcEntry& p = procs[k];
+        p.rendered = false;  // handed out to be changed
         if (p.entity_id.empty()) {
             p.tgid = tgid;
             p.start_ns = start_ns;
