@@ -243,6 +243,7 @@ struct JournalExport::Impl {
     // The line being written.
     std::string out;
     int64_t lines = 0;
+    bool quiet = false;  // the batch read now is before --since: no lines
 
     std::string label;  // what messages call the journal ("": its path)
     const std::string& path() const { return label.empty() ? reader->path() : label; }
@@ -604,7 +605,7 @@ struct JournalExport::Impl {
     template <class Details, class Ecs>
     void process_line(const char* kind, const RunMeta& run, int64_t batch, int64_t time_ns, const ProcEntry& p,
                       Details&& details, Ecs&& ecs) {
-        if (!selected(p)) return;
+        if (quiet || !selected(p)) return;
         JsonOut j(out);
         j.begin();
         header(j, kind, run, batch, time_ns);
@@ -628,6 +629,7 @@ struct JournalExport::Impl {
     void journal_line(const char* kind, const RunMeta& run, int64_t batch, int64_t time_ns, const char* ecs_kind,
                       std::initializer_list<const char*> categories, std::initializer_list<const char*> types,
                       Details&& details) {
+        if (quiet) return;
         JsonOut j(out);
         j.begin();
         header(j, kind, run, batch, time_ns);
@@ -1147,6 +1149,7 @@ struct JournalExport::Impl {
             j.str("pod_uid", row.pod_uid);
             j.str("container_id", row.container_id);
         };
+        if (quiet) return;
         JsonOut j(out);
         j.begin();
         header(j, "cgroup", run, batch, committed_ns);
@@ -1246,6 +1249,7 @@ struct JournalExport::Impl {
         }
         out.clear();
         lines = 0;
+        quiet = false;
         if (from.batch > 0) {
             auto st = db().prepare("SELECT hash FROM batches WHERE batch_id = ?1");
             if (!st) return fail("batches");
@@ -1312,6 +1316,9 @@ struct JournalExport::Impl {
                 break;
             }
             const bool in_window = !filter.since_wall_ns || commit_wall >= *filter.since_wall_ns;
+            // A batch before --since is read for what it tells of the
+            // processes, but its lines would be dropped: not written at all.
+            quiet = !in_window;
             const size_t mark = out.size();
             const int64_t lines_before = lines;
             for (auto& s : streams) {
@@ -1356,6 +1363,7 @@ struct JournalExport::Impl {
             out.clear();
             lines = 0;
         }
+        quiet = false;
         if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail("batches");
         // A pruned line with no batch after it still has to go out.
         if (!out.empty()) {
