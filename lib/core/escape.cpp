@@ -310,4 +310,9 @@ bool is_valid_utf8(std::string_view bytes) {
     return true;
 }
 
+std::size_t utf8_sequence_length(std::string_view bytes, std::size_t i) {
+    char32_t cp = 0;
+    return utf8_sequence_at(bytes, i, &cp);
+}
+
 }  // namespace lineage

@@ -46,4 +46,9 @@ std::string base64_encode(std::string_view bytes);
 
 bool is_valid_utf8(std::string_view bytes);
 
+// The length (1 to 4) of the well-formed UTF-8 sequence at bytes[i]
+// (i < bytes.size()), or 0 when none starts there: the one rule the
+// functions above apply, for writers that validate as they copy.
+std::size_t utf8_sequence_length(std::string_view bytes, std::size_t i);
+
 }  // namespace lineage

@@ -131,19 +131,26 @@ struct RunMeta {
     int64_t started_ns = 0, started_wall_ns = 0, argv_cap = 0, clk_tck = 100, recorder_pid = 0;
     int64_t ns_per_tick = 10'000'000;
     bool stopped = false;
+    uint32_t boot = 0;  // the boot's number in this export: runs of one boot_id share it
+    // What every line of the run repeats, written once (JsonOut::fields):
+    // jsonl's journal_id, node, boot_id and run; ECS's host object and the
+    // head of its lineage object.
+    std::string jsonl_fields, ecs_host, ecs_lineage;
 };
 
 struct ProcKey {
-    const RunMeta* boot;  // any run of the boot: only its boot_id counts
+    uint32_t boot;  // RunMeta::boot
     uint32_t tgid;
     uint64_t tick;
-    bool operator==(const ProcKey& o) const {
-        return tgid == o.tgid && tick == o.tick && (boot == o.boot || boot->boot_id == o.boot->boot_id);
-    }
+    bool operator==(const ProcKey&) const = default;
 };
 struct ProcKeyHash {
     size_t operator()(const ProcKey& k) const {
-        return std::hash<std::string>()(k.boot->boot_id) ^ (std::hash<uint64_t>()((uint64_t{k.tgid} << 40) ^ k.tick));
+        // A multiplicative mix: libstdc++'s std::hash of an integer is the
+        // integer itself, and ticks and tgids are both dense.
+        uint64_t h = (uint64_t{k.boot} << 32 | k.tgid) * 0x9e3779b97f4a7c15ULL;
+        h ^= k.tick * 0xc2b2ae3d27d4eb4fULL;
+        return static_cast<size_t>(h ^ (h >> 29));
     }
 };
 
@@ -161,6 +168,33 @@ struct ProcEntry {
     int64_t parent_start_ns = -1;  // -1: unknown (a snapshot's ppid)
     std::string parent_entity_id;  // "" when unknown
     bool exited = false;
+    // The process's own fields as its lines write them (the head of its
+    // process object, its parent), rendered at the line that first needs
+    // them and reused by its later lines (exit, connect, memberships) until
+    // create() hands the entry out to be changed. Bounded as the entry is.
+    mutable bool rendered = false;
+    mutable std::string rendered_head, rendered_parent;
+};
+
+// A pod lent to a process's entry for one line (a memberships row's), and
+// its own given back after.
+class PodLoan {
+public:
+    PodLoan(ProcEntry& p, std::string pod_uid, std::string container_id)
+        : p_(p), pod_uid_(std::move(pod_uid)), container_id_(std::move(container_id)) {
+        swap();
+    }
+    ~PodLoan() { swap(); }
+    PodLoan(const PodLoan&) = delete;
+    PodLoan& operator=(const PodLoan&) = delete;
+
+private:
+    void swap() {
+        std::swap(p_.pod_uid, pod_uid_);
+        std::swap(p_.container_id, container_id_);
+    }
+    ProcEntry& p_;
+    std::string pod_uid_, container_id_;
 };
 
 struct PodName {
@@ -209,6 +243,7 @@ struct JournalExport::Impl {
     // The line being written.
     std::string out;
     int64_t lines = 0;
+    bool quiet = false;  // the batch read now is before --since: no lines
 
     std::string label;  // what messages call the journal ("": its path)
     const std::string& path() const { return label.empty() ? reader->path() : label; }
@@ -265,6 +300,37 @@ struct JournalExport::Impl {
             const RunMeta& first = runs.begin()->second;
             journal_id =
                 export_entity_id(first.node + ":" + first.boot_id, 0, static_cast<uint64_t>(first.started_wall_ns));
+        }
+        std::map<std::string, uint32_t> boots;
+        for (auto& [id, r] : runs) {
+            r.boot = boots.emplace(r.boot_id, static_cast<uint32_t>(boots.size())).first->second;
+            auto prefix = [](std::string& to, auto&& write) {
+                std::string text;
+                JsonOut j(text);
+                j.begin();
+                write(j);
+                to = text.substr(1);  // without the '{'
+            };
+            prefix(r.jsonl_fields, [&](JsonOut& j) {
+                j.str("journal_id", journal_id);
+                j.str("node", r.node);
+                j.str("boot_id", r.boot_id);
+                j.num("run", r.run_id);
+            });
+            prefix(r.ecs_host, [&](JsonOut& j) {
+                j.object("host");
+                j.str("name", r.node);
+                j.object("boot");
+                j.str("id", r.boot_id);
+                j.end_object();
+                j.end_object();
+            });
+            prefix(r.ecs_lineage, [&](JsonOut& j) {
+                j.object("lineage");
+                j.str("schema", kFormatTag);
+                j.str("journal_id", journal_id);
+                j.num("run", r.run_id);
+            });
         }
         auto st = db().prepare("SELECT run_id FROM run_stops");
         if (!st) return fail("run_stops");
@@ -368,21 +434,13 @@ struct JournalExport::Impl {
         if (format == ExportFormat::jsonl) {
             j.str("schema", kFormatTag);
             j.str("kind", kind);
-            j.str("journal_id", journal_id);
-            j.str("node", run.node);
-            j.str("boot_id", run.boot_id);
-            j.num("run", run.run_id);
+            j.fields(run.jsonl_fields);
             j.num("batch", batch);
             j.num("time_ns", time_ns);
             j.time("time", wall);
         } else {
             j.time("@timestamp", wall);
-            j.object("host");
-            j.str("name", run.node);
-            j.object("boot");
-            j.str("id", run.boot_id);
-            j.end_object();
-            j.end_object();
+            j.fields(run.ecs_host);
         }
     }
 
@@ -407,16 +465,36 @@ struct JournalExport::Impl {
     }
 
     void ecs_lineage(JsonOut& j, const RunMeta& run, int64_t batch, int64_t time_ns) {
-        j.object("lineage");
-        j.str("schema", kFormatTag);
-        j.str("journal_id", journal_id);
-        j.num("run", run.run_id);
+        // The object is open: its head is the run's, and its end the caller's.
+        j.fields(run.ecs_lineage);
         j.num("batch", batch);
         j.num("time_ns", time_ns);
     }
 
-    void process_json(JsonOut& j, const RunMeta& run, const ProcEntry& p, const char* key = "process") {
-        j.object(key);
+    // Writes into `to` what `write` writes after a JsonOut's begin(), the
+    // '{' left out: fields for JsonOut::fields().
+    template <class Write>
+    static void render_fields(std::string& to, Write&& write) {
+        to.clear();
+        JsonOut j(to);
+        j.begin();
+        write(j);
+        to.erase(0, 1);
+    }
+
+    void process_json(JsonOut& j, const RunMeta& run, const ProcEntry& p) {
+        if (!p.rendered) {
+            render_fields(p.rendered_head, [&](JsonOut& r) { process_json_head(r, run, p); });
+            render_fields(p.rendered_parent, [&](JsonOut& r) { process_json_parent(r, p); });
+            p.rendered = true;
+        }
+        j.fields(p.rendered_head);
+        j.fields(p.rendered_parent);
+        pod_json(j, p.pod_uid, p.container_id);
+    }
+
+    void process_json_head(JsonOut& j, const RunMeta& run, const ProcEntry& p) {
+        j.object("process");
         j.str("entity_id", p.entity_id);
         j.num("tgid", p.tgid);
         j.num("start_ns", p.start_ns);
@@ -426,6 +504,9 @@ struct JournalExport::Impl {
         j.bytes("binary", p.binary);
         j.argv("args", p.argv);
         j.end_object();
+    }
+
+    void process_json_parent(JsonOut& j, const ProcEntry& p) {
         if (!p.has_parent) {
             j.null("parent");
         } else {
@@ -443,7 +524,6 @@ struct JournalExport::Impl {
             }
             j.end_object();
         }
-        pod_json(j, p.pod_uid, p.container_id);
     }
 
     void pod_json(JsonOut& j, const std::string& pod_uid, const std::string& container_id) {
@@ -466,24 +546,36 @@ struct JournalExport::Impl {
     }
 
     void process_ecs(JsonOut& j, const RunMeta& run, const ProcEntry& p, const ExitEvent* exit = nullptr) {
-        j.object("process");
-        j.str("entity_id", p.entity_id);
-        j.num("pid", p.tgid);
-        j.bytes("name", p.comm);
-        j.bytes("executable", p.binary);
-        j.argv("args", p.argv);
-        j.time("start", clock.to_wall(run.boot_id, p.start_ns));
+        if (!p.rendered) {
+            // The head leaves the process object open: an exit line adds
+            // its fields before the parent's.
+            render_fields(p.rendered_head, [&](JsonOut& r) {
+                r.object("process");
+                r.str("entity_id", p.entity_id);
+                r.num("pid", p.tgid);
+                r.bytes("name", p.comm);
+                r.bytes("executable", p.binary);
+                r.argv("args", p.argv);
+                r.time("start", clock.to_wall(run.boot_id, p.start_ns));
+            });
+            p.rendered_parent.clear();
+            if (p.has_parent) {
+                render_fields(p.rendered_parent, [&](JsonOut& r) {
+                    r.object("parent");
+                    if (!p.parent_entity_id.empty()) r.str("entity_id", p.parent_entity_id);
+                    r.num("pid", p.parent_tgid);
+                    if (p.parent_start_ns >= 0) r.time("start", clock.to_wall(run.boot_id, p.parent_start_ns));
+                    r.end_object();
+                });
+            }
+            p.rendered = true;
+        }
+        j.fields(p.rendered_head);
         if (exit) {
             j.num("exit_code", exit->signal ? 128 + exit->signal : exit->code);
             j.time("end", clock.to_wall(run.boot_id, static_cast<int64_t>(exit->time_ns)));
         }
-        if (p.has_parent) {
-            j.object("parent");
-            if (!p.parent_entity_id.empty()) j.str("entity_id", p.parent_entity_id);
-            j.num("pid", p.parent_tgid);
-            if (p.parent_start_ns >= 0) j.time("start", clock.to_wall(run.boot_id, p.parent_start_ns));
-            j.end_object();
-        }
+        if (!p.rendered_parent.empty()) j.fields(p.rendered_parent);
         j.end_object();
         pod_ecs(j, p.pod_uid, p.container_id);
     }
@@ -513,7 +605,7 @@ struct JournalExport::Impl {
     template <class Details, class Ecs>
     void process_line(const char* kind, const RunMeta& run, int64_t batch, int64_t time_ns, const ProcEntry& p,
                       Details&& details, Ecs&& ecs) {
-        if (!selected(p)) return;
+        if (quiet || !selected(p)) return;
         JsonOut j(out);
         j.begin();
         header(j, kind, run, batch, time_ns);
@@ -537,6 +629,7 @@ struct JournalExport::Impl {
     void journal_line(const char* kind, const RunMeta& run, int64_t batch, int64_t time_ns, const char* ecs_kind,
                       std::initializer_list<const char*> categories, std::initializer_list<const char*> types,
                       Details&& details) {
+        if (quiet) return;
         JsonOut j(out);
         j.begin();
         header(j, kind, run, batch, time_ns);
@@ -558,12 +651,13 @@ struct JournalExport::Impl {
     // ------------------------------------------------------------ processes
 
     ProcKey key_of(const RunMeta& run, uint32_t tgid, int64_t start_ns) const {
-        return ProcKey{&run, tgid, static_cast<uint64_t>(start_ns / run.ns_per_tick)};
+        return ProcKey{run.boot, tgid, static_cast<uint64_t>(start_ns / run.ns_per_tick)};
     }
 
     ProcEntry& create(const RunMeta& run, uint32_t tgid, int64_t start_ns) {
         ProcKey k = key_of(run, tgid, start_ns);
         ProcEntry& p = procs[k];
+        p.rendered = false;  // handed out to be changed
         if (p.entity_id.empty()) {
             p.tgid = tgid;
             p.start_ns = start_ns;
@@ -805,8 +899,11 @@ struct JournalExport::Impl {
                 auto parent =
                     find_or_recall(run, e.parent.tgid, static_cast<int64_t>(e.parent.start_ns), batch, e.parent_comm);
                 if (!parent) return parent.error();
-                // Copy before create(): it may rehash the table.
-                const ProcEntry forker = **parent;
+                // An unordered_map's elements stay where they are when
+                // create() adds one: the reference holds. (A child that is
+                // its own forker, in a damaged journal, reads the forker's
+                // fields before it overwrites them, as a copy would.)
+                const ProcEntry& forker = **parent;
                 ProcEntry& child = create(run, e.child.tgid, static_cast<int64_t>(e.child.start_ns));
                 child.comm = e.parent_comm;
                 child.binary = forker.binary;
@@ -975,10 +1072,11 @@ struct JournalExport::Impl {
                 auto cg = cgroup_of(run, row.hierarchy, row.cgroup_id, batch);
                 if (!cg) return cg.error();
                 // The line's pod is the one the row puts the process in (the
-                // row's cgroup's), whatever its image's exec said.
-                ProcEntry proc = **p;
-                proc.pod_uid = row.pod_uid;
-                proc.container_id = *cg && (*cg)->pod_uid == row.pod_uid ? (*cg)->container_id : std::string();
+                // row's cgroup's), whatever its image's exec said: lent to
+                // the entry for this line, not copied with it.
+                ProcEntry& proc = **p;
+                PodLoan loan(proc, row.pod_uid,
+                             *cg && (*cg)->pod_uid == row.pod_uid ? (*cg)->container_id : std::string());
                 const bool has_by = row.by.tgid != 0;
                 const std::string by_entity =
                     has_by ? entity_of(run, row.by.tgid, static_cast<int64_t>(row.by.start_ns)) : std::string();
@@ -1051,6 +1149,7 @@ struct JournalExport::Impl {
             j.str("pod_uid", row.pod_uid);
             j.str("container_id", row.container_id);
         };
+        if (quiet) return;
         JsonOut j(out);
         j.begin();
         header(j, "cgroup", run, batch, committed_ns);
@@ -1150,6 +1249,7 @@ struct JournalExport::Impl {
         }
         out.clear();
         lines = 0;
+        quiet = false;
         if (from.batch > 0) {
             auto st = db().prepare("SELECT hash FROM batches WHERE batch_id = ?1");
             if (!st) return fail("batches");
@@ -1216,6 +1316,9 @@ struct JournalExport::Impl {
                 break;
             }
             const bool in_window = !filter.since_wall_ns || commit_wall >= *filter.since_wall_ns;
+            // A batch before --since is read for what it tells of the
+            // processes, but its lines would be dropped: not written at all.
+            quiet = !in_window;
             const size_t mark = out.size();
             const int64_t lines_before = lines;
             for (auto& s : streams) {
@@ -1260,6 +1363,7 @@ struct JournalExport::Impl {
             out.clear();
             lines = 0;
         }
+        quiet = false;
         if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail("batches");
         // A pruned line with no batch after it still has to go out.
         if (!out.empty()) {

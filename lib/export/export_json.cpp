@@ -27,46 +27,6 @@ bool has_special(uint64_t w) {
     return ((w | below_space | quote | backslash) & kHighs) != 0;
 }
 
-// The length of the well-formed UTF-8 sequence at s[i] (i < s.size()),
-// or 0: the rules of escape.cpp's decoder (no overlongs, no surrogates,
-// nothing above U+10FFFF), which is_valid_utf8() applies.
-size_t utf8_length_at(std::string_view s, size_t i) {
-    const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char b0 = byte(i);
-    size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte
-    if (b0 < 0x80) return 1;
-    if (b0 >= 0xc2 && b0 <= 0xdf) {
-        len = 2;
-    } else if (b0 == 0xe0) {
-        len = 3;
-        lo = 0xa0;
-    } else if ((b0 >= 0xe1 && b0 <= 0xec) || b0 == 0xee || b0 == 0xef) {
-        len = 3;
-    } else if (b0 == 0xed) {
-        len = 3;
-        hi = 0x9f;
-    } else if (b0 == 0xf0) {
-        len = 4;
-        lo = 0x90;
-    } else if (b0 >= 0xf1 && b0 <= 0xf3) {
-        len = 4;
-    } else if (b0 == 0xf4) {
-        len = 4;
-        hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (s.size() - i < len) return 0;
-    const unsigned char b1 = byte(i + 1);
-    if (b1 < lo || b1 > hi) return 0;
-    for (size_t k = 2; k < len; ++k) {
-        const unsigned char b = byte(i + k);
-        if (b < 0x80 || b > 0xbf) return 0;
-    }
-    return len;
-}
-
 // Appends s, escaped for a JSON string (no quotes), in one pass that also
 // checks it is valid UTF-8. False (with part of s appended) at the first
 // invalid sequence. The escapes: \" \\ \n \t \r, \u00XX for the other
@@ -86,7 +46,7 @@ bool append_escaped_if_valid(std::string& out, std::string_view s) {
         if (i >= n) break;
         const auto c = static_cast<unsigned char>(p[i]);
         if (c >= 0x80) {
-            const size_t len = utf8_length_at(s, i);
+            const size_t len = utf8_sequence_length(s, i);
             if (len == 0) return false;
             i += len;
             continue;
@@ -123,37 +83,24 @@ bool append_escaped_if_valid(std::string& out, std::string_view s) {
     return true;
 }
 
-// RFC 3339 of one second, "YYYY-MM-DDTHH:MM:SS.", remembered for the next
-// call: the lines of a batch fall within a few seconds of each other.
-struct SecondCache {
-    int64_t sec = 0;
+// RFC 3339 of one day, "YYYY-MM-DDT", remembered for the next call: a
+// line's times (its own, its process's start) fall within days of each
+// other far more often than within one second, and the time of day is
+// plain arithmetic (UTC has no leap seconds in gmtime's world).
+struct DayCache {
+    int64_t day = 0;
     char text[32] = {};
-    size_t size = 0;
+    size_t size = 0;  // 0: nothing cached
 };
 
 }  // namespace
 
-JsonOut& JsonOut::key(std::string_view k) {
-    // Keys are ours (plain ASCII, short): one append for the separator, the
-    // key and its colon.
-    char buf[64];
-    if (k.size() + 4 > sizeof buf) {
-        if (!first_) out_ += ',';
-        first_ = false;
-        out_ += '"';
-        out_.append(k);
-        out_.append("\":", 2);
-        return *this;
-    }
-    size_t n = 0;
-    if (!first_) buf[n++] = ',';
+JsonOut& JsonOut::long_key(std::string_view k) {
+    if (!first_) out_ += ',';
     first_ = false;
-    buf[n++] = '"';
-    std::memcpy(buf + n, k.data(), k.size());
-    n += k.size();
-    buf[n++] = '"';
-    buf[n++] = ':';
-    out_.append(buf, n);
+    out_ += '"';
+    out_.append(k);
+    out_.append("\":", 2);
     return *this;
 }
 
@@ -183,17 +130,6 @@ void JsonOut::element_str(std::string_view text) {
     if (!first_) out_ += ',';
     first_ = false;
     string_value(text);
-}
-
-void JsonOut::str(std::string_view k, std::string_view text) {
-    key(k);
-    string_value(text);
-}
-
-void JsonOut::num(std::string_view k, int64_t v) {
-    key(k);
-    const fmt::format_int f(v);
-    out_.append(f.data(), f.size());
 }
 
 void JsonOut::bytes(std::string_view k, std::string_view b) {
@@ -237,24 +173,30 @@ void JsonOut::time(std::string_view k, int64_t wall_ns) {
 }
 
 void append_rfc3339_ns(std::string& out, int64_t wall_ns) {
-    thread_local SecondCache cache;
+    thread_local DayCache cache;
     int64_t sec = wall_ns / 1'000'000'000;
     int64_t ns = wall_ns % 1'000'000'000;
     if (ns < 0) {
         ns += 1'000'000'000;
         sec -= 1;
     }
-    if (cache.size == 0 || cache.sec != sec) {
+    int64_t day = sec / 86'400;
+    int64_t second_of_day = sec % 86'400;
+    if (second_of_day < 0) {
+        second_of_day += 86'400;
+        day -= 1;
+    }
+    if (cache.size == 0 || cache.day != day) {
         const auto t = static_cast<time_t>(sec);
         struct tm tm {};
         if (!gmtime_r(&t, &tm)) {
             out.append("1970-01-01T00:00:00.000000000Z");
             return;
         }
-        const auto r = fmt::format_to_n(cache.text, sizeof cache.text - 1, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.",
-                                        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        const auto r = fmt::format_to_n(cache.text, sizeof cache.text - 1, "{:04}-{:02}-{:02}T", tm.tm_year + 1900,
+                                        tm.tm_mon + 1, tm.tm_mday);
         cache.size = r.size;
-        cache.sec = sec;
+        cache.day = day;
         if (r.size > sizeof cache.text - 1) {  // a year of many digits: not cached
             cache.size = 0;
             out.append(fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1,
@@ -263,14 +205,18 @@ void append_rfc3339_ns(std::string& out, int64_t wall_ns) {
         }
     }
     out.append(cache.text, cache.size);
-    char digits[10];
+    const auto hms = static_cast<uint32_t>(second_of_day);
+    const uint32_t h = hms / 3600, m = hms / 60 % 60, s = hms % 60;
+    char digits[19] = {static_cast<char>('0' + h / 10), static_cast<char>('0' + h % 10), ':',
+                       static_cast<char>('0' + m / 10), static_cast<char>('0' + m % 10), ':',
+                       static_cast<char>('0' + s / 10), static_cast<char>('0' + s % 10), '.'};
     auto v = static_cast<uint32_t>(ns);
-    for (int d = 8; d >= 0; --d) {
+    for (int d = 17; d >= 9; --d) {
         digits[d] = static_cast<char>('0' + v % 10);
         v /= 10;
     }
-    digits[9] = 'Z';
-    out.append(digits, 10);
+    digits[18] = 'Z';
+    out.append(digits, 19);
 }
 
 std::string rfc3339_ns(int64_t wall_ns) {

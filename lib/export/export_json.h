@@ -6,9 +6,12 @@
 // exact bytes in base64 beside them when that changed anything.
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <fmt/format.h>
 
 namespace lineage {
 
@@ -22,7 +25,30 @@ public:
     }
     void end_line() { out_ += "}\n"; }
 
-    JsonOut& key(std::string_view k);
+    // Keys are ours (plain ASCII, short, mostly literals): inline, so that
+    // a literal's length is known where it is written, and one append for
+    // the separator, the key and its colon.
+    JsonOut& key(std::string_view k) {
+        char buf[64];
+        if (k.size() + 4 > sizeof buf) return long_key(k);
+        size_t n = 0;
+        if (!first_) buf[n++] = ',';
+        first_ = false;
+        buf[n++] = '"';
+        std::memcpy(buf + n, k.data(), k.size());
+        n += k.size();
+        buf[n++] = '"';
+        buf[n++] = ':';
+        out_.append(buf, n);
+        return *this;
+    }
+    // Fields written once and kept (`"a":1,"b":"x"`, as this writer wrote
+    // them into another string): the part every line of a run repeats.
+    void fields(std::string_view json) {
+        if (!first_) out_ += ',';
+        first_ = false;
+        out_.append(json);
+    }
     void object(std::string_view k) {
         key(k);
         out_ += '{';
@@ -46,8 +72,15 @@ public:
 
     // Text: from the journal's TEXT columns too, which a changed journal
     // may fill with any bytes, so invalid UTF-8 still becomes U+FFFD.
-    void str(std::string_view k, std::string_view text);
-    void num(std::string_view k, int64_t v);
+    void str(std::string_view k, std::string_view text) {
+        key(k);
+        string_value(text);
+    }
+    void num(std::string_view k, int64_t v) {
+        key(k);
+        const fmt::format_int f(v);
+        out_.append(f.data(), f.size());
+    }
     void boolean(std::string_view k, bool v) {
         key(k);
         out_ += v ? "true" : "false";
@@ -71,6 +104,7 @@ public:
     void time(std::string_view k, int64_t wall_ns);
 
 private:
+    JsonOut& long_key(std::string_view k);
     // A string value, quoted and escaped, made valid UTF-8 (invalid bytes
     // become U+FFFD); false when the bytes were not valid UTF-8.
     bool string_value(std::string_view text);
