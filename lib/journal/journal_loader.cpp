@@ -1473,6 +1473,10 @@ private:
                 }
                 return Ok{};
             };
+            // A process that never exited ends where its boot's journal ends
+            // (in_window): none of a boot over before the window is in it,
+            // once no other journal can extend the boot.
+            if (plan.sole_journal && plan.since_wall_ns && boot_ends_by(boot, sat_sub(since, 1))) continue;
             // The boot's last set of such processes (version 5), when it has
             // one: its members, then the rows after it, and the rows before
             // the batch it accounts from. Without one, every row of the boot.
