@@ -302,7 +302,10 @@ struct JournalExport::Impl {
                 export_entity_id(first.node + ":" + first.boot_id, 0, static_cast<uint64_t>(first.started_wall_ns));
         }
         std::map<std::string, uint32_t> boots;
-        for (auto& [id, r] : runs) {
+        for (auto& entry : runs) {
+            // A plain reference, not a structured binding: the lambdas below
+            // capture it, which clang before 16 (the fuzz build) refuses.
+            RunMeta& r = entry.second;
             r.boot = boots.emplace(r.boot_id, static_cast<uint32_t>(boots.size())).first->second;
             auto prefix = [](std::string& to, auto&& write) {
                 std::string text;

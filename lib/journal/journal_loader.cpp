@@ -846,12 +846,15 @@ private:
                             std::vector<Seed>& seeds) {
         auto boots = boot_rowids("memberships");
         if (!boots) return boots.error();
-        for (const auto& [boot, rowids] : *boots) {
+        for (const auto& boot_rows : *boots) {
+            // Plain variables, not structured bindings: the lambdas below
+            // capture them, which clang before 16 (the fuzz build) refuses.
+            const std::string& boot = boot_rows.first;
             // Boot-time clocks restart at each boot, so the index's entries
             // of one pod interleave every boot's; the boot's rowid range
             // (tested on the index entry, before any table row is read)
             // skips the other boots' rows.
-            const auto [lo, hi] = rowids;
+            const int64_t lo = boot_rows.second.first, hi = boot_rows.second.second;
             int64_t from = INT64_MIN, to = INT64_MAX;
             if (plan.until_wall_ns) to = sat_add(model_.to_boot(boot, *plan.until_wall_ns), margin);
             // A boot over before the window: none of its processes overlaps
