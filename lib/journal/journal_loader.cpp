@@ -952,23 +952,28 @@ private:
         return model_.journal_end_ns(boot) <= time_ns;
     }
 
+    // Each boot's first and last batch: a boot's runs follow one another.
+    std::map<std::string, std::pair<int64_t, int64_t>> boot_batches() const {
+        std::map<std::string, std::pair<int64_t, int64_t>> boots;
+        for (const auto& r : ranges_) {
+            if (r.first_batch == 0) continue;
+            auto [it, fresh] = boots.try_emplace(r.boot_id, r.first_batch, r.last_batch);
+            if (!fresh) {
+                it->second.first = std::min(it->second.first, r.first_batch);
+                it->second.second = std::max(it->second.second, r.last_batch);
+            }
+        }
+        return boots;
+    }
+
     // Each boot's rows of `table`, as one range of rowids [from, to): a
     // boot's runs follow one another in batch order, and rows are appended
     // in batch order. Computed once per table.
     Result<std::map<std::string, std::pair<int64_t, int64_t>>> boot_rowids(const char* table) {
         auto cached_ranges = boot_rowids_.find(table);
         if (cached_ranges != boot_rowids_.end()) return cached_ranges->second;
-        std::map<std::string, std::pair<int64_t, int64_t>> batches;  // boot -> [first, last] batch
-        for (const auto& r : ranges_) {
-            if (r.first_batch == 0) continue;
-            auto [it, fresh] = batches.try_emplace(r.boot_id, r.first_batch, r.last_batch);
-            if (!fresh) {
-                it->second.first = std::min(it->second.first, r.first_batch);
-                it->second.second = std::max(it->second.second, r.last_batch);
-            }
-        }
         std::map<std::string, std::pair<int64_t, int64_t>> out;
-        for (const auto& [boot, range] : batches) {
+        for (const auto& [boot, range] : boot_batches()) {
             auto from = first_rowid_in_batch(table, range.first);
             if (!from) return from.error();
             auto to = first_rowid_in_batch(table, sat_add(range.second, 1));
@@ -1404,16 +1409,7 @@ private:
     // each row checked against the exit index): only such a pass can tell a
     // process the journal never saw end.
     Status window_seeds(const LoadPlan& plan, std::vector<Seed>& seeds) {
-        std::map<std::string, std::pair<int64_t, int64_t>> boots;  // boot -> its first and last batch
-        for (const auto& r : ranges_) {
-            if (r.first_batch == 0) continue;
-            auto [it, fresh] = boots.try_emplace(r.boot_id, r.first_batch, r.last_batch);
-            if (!fresh) {
-                it->second.first = std::min(it->second.first, r.first_batch);
-                it->second.second = std::max(it->second.second, r.last_batch);
-            }
-        }
-        for (const auto& [boot_key, batch_range] : boots) {
+        for (const auto& [boot_key, batch_range] : boot_batches()) {
             // Named references, not the structured bindings, for the lambdas
             // below: clang (the fuzz build) does not capture bindings.
             const auto& boot = boot_key;
