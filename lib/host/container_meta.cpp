@@ -111,9 +111,11 @@ public:
 
     bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) {
         error_position_ = position;
-        // The library's message quotes the bytes it choked on, which may be
-        // a megabyte of attacker's text: only its kind is kept.
+        // The library's message quotes the bytes it choked on after "; last
+        // read", which may be a megabyte of attacker's text: only the kind of
+        // error, from the library's own words before it, is kept.
         std::string_view what = ex.what();
+        what = what.substr(0, what.find("; last read"));
         if (what.find("UTF-8") != std::string_view::npos) {
             error_kind_ = "invalid UTF-8 in a string";
         } else if (what.find("control character") != std::string_view::npos) {
