@@ -511,7 +511,7 @@ std::optional<RuntimeConfig> find_runtime_config(const std::string& root, std::s
     std::vector<std::string> namespaces = names_in(root, tasks);
     std::sort(namespaces.begin(), namespaces.end());
     for (const std::string& ns : namespaces) {
-        std::string under = tasks + "/" + ns + "/" + id;
+        std::string under = fmt::format("{}/{}/{}", tasks, ns, id);
         std::string path = joined(root, under + "/config.json");
         ConfigRead read = read_config_under(root, under, path, kMaxConfigBytes);
         if (read.missing) continue;
