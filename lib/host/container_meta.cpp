@@ -69,11 +69,11 @@ bool is_crio_key(std::string_view key) {
 }
 
 // A SAX handler rather than a DOM: only the root's "annotations" and
-// "linux" objects are looked at, and only their string members are kept,
-// so memory stays bounded by the fields we keep whatever else an attacker
-// puts in the file (nesting, seccomp rules, a million keys). nlohmann's
-// SAX parser is iterative, so no depth of nesting recurses, and its errors
-// come to parse_error() below, never as exceptions.
+// "linux" objects are looked at, and only the string members we name are
+// kept, so no tree of what else an attacker puts in the file (nesting,
+// seccomp rules, a hundred thousand keys) is ever built. nlohmann's SAX
+// parser is iterative, so no depth of nesting recurses, and its errors come
+// to parse_error() below, never as exceptions.
 class ConfigSax {
 public:
     bool null() { return scalar(nullptr); }

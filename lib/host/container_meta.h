@@ -60,8 +60,9 @@ inline constexpr size_t kMaxConfigBytes = 1 << 20;
 // the caller adds it) when it is not JSON (nlohmann's parser also refuses
 // invalid UTF-8 and raw control characters inside strings), not an object,
 // or cut short. Uses nlohmann::json's exception-free interface and never
-// throws; the work is linear in the input and the memory is bounded by the
-// fields kept, not by what else the file holds (any nesting depth included).
+// throws. The work is linear in the input, and no tree of the document is
+// built: memory is the fields kept plus the parser's own (a bit per nesting
+// level, its longest string), whatever else the file holds.
 // Unknown or mistyped fields are ignored (an annotation that is not a
 // string is ignored). A pod UID annotation that is not a UID is ignored.
 // When both flavours' annotations are present, containerd's are read and
@@ -131,8 +132,8 @@ std::optional<RuntimeConfig> find_runtime_config(const std::string& root, std::s
 // for a container ID of 12-64 lower-case hex (a 12-character short ID
 // matches the first 12 of the file's 64): the names in it. Only the entry's
 // name counts; the symlink is never followed. nullopt when none matches,
-// when the ID is not lower-case hex, or when a short ID matches two
-// containers. Pod, namespace and container names never hold '_'.
+// when the ID is not lower-case hex, or when two entries match (a short ID
+// two containers share). Pod, namespace and container names never hold '_'.
 struct ContainerLogName {
     std::string pod_name, pod_namespace, container_name;
 };
