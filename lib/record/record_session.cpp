@@ -15,6 +15,7 @@
 #include "argv.h"
 #include "capabilities.h"
 #include "cgroupfs.h"
+#include "container_sources.h"
 #include "clock.h"
 #include "escape.h"
 #include "hashchain.h"
@@ -402,6 +403,9 @@ Status Session::open() {
     auto namer = [this](const std::string& uid) { return name_pod(pods_, uid); };
     auto notify = [this](const std::string& line) { say("lineage: " + line); };
     recorder_.emplace(*writer_, recorder_options, namer, notify);
+    // Containers by name and image: what the runtime and the kubelet wrote
+    // under --kube-root (schema/journal.sql, containers).
+    recorder_->set_container_sources(node_container_sources(options_.kube_root, options_.proc_root));
     say("lineage: attached " + source_->hooks());
     // What the /proc snapshot will lack with the capabilities at hand (the
     // systemd unit and the DaemonSet leave out CAP_SYS_ADMIN on purpose).
