@@ -28,8 +28,14 @@ std::string pod_uid_for(const std::string& unique) {
                        (h >> 32) & 0xfff, (h >> 44) & 0xfff, static_cast<uint64_t>(getpid()) * 7919);
 }
 
-std::string container_id_for(const std::string& tail) {
-    return fmt::format("{:0>64}", fmt::format("{:x}", getpid()) + tail);
+std::string container_id_for(const std::string& tag) {
+    // Four hashes, so that the 12-digit short IDs of one run's containers
+    // differ, as real ones do.
+    std::string id;
+    for (int i = 0; i < 4; ++i) {
+        id += fmt::format("{:016x}", std::hash<std::string>()(fmt::format("{}-{}-{}", getpid(), tag, i)));
+    }
+    return id;
 }
 
 void remove_cgroup_trees(const std::string& top) {

@@ -25,9 +25,8 @@ std::string unique_name(const char* what);
 // A pod UID (dashed, lower-case hex) derived from `unique`.
 std::string pod_uid_for(const std::string& unique);
 
-// A container ID of 64 hex digits: this process's PID in hex, then `tail`
-// (hex digits), zero-padded on the left.
-std::string container_id_for(const std::string& tail);
+// A container ID (64 hex digits) derived from this process's PID and `tag`.
+std::string container_id_for(const std::string& tag);
 
 // Every cgroup directory under `top` in every hierarchy below
 // /sys/fs/cgroup is emptied (its processes killed) and removed, deepest first.
