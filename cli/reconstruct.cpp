@@ -21,7 +21,7 @@ namespace {
 
 struct ReconstructArgs {
     std::vector<std::string> journals;
-    std::string pod, namespace_, container, binary, since, until;
+    std::string pod, namespace_, container, image, binary, since, until;
     std::optional<uint32_t> pid, descendants_of, ancestors_of;
     std::string format = "tree";
     bool ascii = false;
@@ -68,6 +68,7 @@ int run_reconstruct(ReconstructArgs args) {
     if (!args.pod.empty()) query.pod = args.pod;
     if (!args.namespace_.empty()) query.namespace_ = args.namespace_;
     if (!args.container.empty()) query.container = args.container;
+    if (!args.image.empty()) query.image_glob = args.image;
     if (!args.binary.empty()) query.binary_glob = args.binary;
     query.pid = args.pid;
     query.descendants_of = args.descendants_of;
@@ -146,7 +147,9 @@ Runner add_reconstruct(CLI::App& app) {
         "Pod name, NAMESPACE/NAME or pod UID: processes that were in the pod's cgroups, by exec, fork, move or "
         "snapshot");
     cmd->add_option("--namespace", args->namespace_, "Kubernetes namespace");
-    cmd->add_option("--container", args->container, "Container ID (prefix)");
+    cmd->add_option("--container", args->container, "Container name, or container ID (prefix)");
+    cmd->add_option("--image", args->image,
+                    "Container image glob, matched against the whole reference ('*' also matches '/')");
     cmd->add_option("--pid", args->pid, "Every incarnation of this PID in the window");
     cmd->add_option("--binary", args->binary,
                     "Binary glob: with '/' the whole path, else the base name (a process that never exec'd: its "

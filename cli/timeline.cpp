@@ -22,7 +22,7 @@ namespace {
 
 struct TimelineArgs {
     std::vector<std::string> journals;
-    std::string pod, namespace_, container, binary, since, until;
+    std::string pod, namespace_, container, image, binary, since, until;
     std::optional<uint32_t> pid, descendants_of, ancestors_of;
     std::string format = "text";
     bool relative = false;
@@ -62,6 +62,7 @@ int run_timeline(TimelineArgs args) {
     if (!args.pod.empty()) query.pod = args.pod;
     if (!args.namespace_.empty()) query.namespace_ = args.namespace_;
     if (!args.container.empty()) query.container = args.container;
+    if (!args.image.empty()) query.image_glob = args.image;
     if (!args.binary.empty()) query.binary_glob = args.binary;
     query.pid = args.pid;
     query.descendants_of = args.descendants_of;
@@ -140,7 +141,9 @@ Runner add_timeline(CLI::App& app) {
                     "Journal file to read (repeatable; read as one). Default: /var/lib/lineage/journal.db");
     cmd->add_option("--pod", args->pod, "Pod name, NAMESPACE/NAME or pod UID");
     cmd->add_option("--namespace", args->namespace_, "Kubernetes namespace");
-    cmd->add_option("--container", args->container, "Container ID (prefix)");
+    cmd->add_option("--container", args->container, "Container name, or container ID (prefix)");
+    cmd->add_option("--image", args->image,
+                    "Container image glob, matched against the whole reference ('*' also matches '/')");
     cmd->add_option("--pid", args->pid, "Every incarnation of this PID in the window");
     cmd->add_option("--binary", args->binary, "Binary glob: with '/' the whole path, else the base name");
     cmd->add_option("--descendants-of", args->descendants_of, "This PID and every process below it");

@@ -11,6 +11,11 @@
 // loss, a killed process, an IPv6 connect that failed and hostile argv.
 // journal/incident-512.journal is the same journal with 512-byte pages (VACUUM):
 // a quarter of the size, so mutations land on rows rather than free space.
+//
+// oci_config/*: config.json files as containerd's CRI plugin and CRI-O write
+// them (a container and a pause sandbox each), hostile ones, linux.cgroupsPath
+// values of both cgroup drivers, and runtime execs (binary path, then argv,
+// NUL-separated) as containerd's shim and a shell run them.
 #include <sqlite3.h>
 #include <sys/socket.h>
 
@@ -185,6 +190,60 @@ int write_journal_seeds(const std::string& dir) {
     return rc;
 }
 
+// ---------------------------------------------------------------- oci_config
+
+void write_oci_config_seeds(const std::string& dir) {
+    const std::string uid = "1b2c3d4e-0000-4a5b-8c9d-0123456789ab";
+    const std::string uid_ = "1b2c3d4e_0000_4a5b_8c9d_0123456789ab";
+    const std::string cid = "d78c990c760b4f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192";
+    const std::string sandbox = "9e8d7c6b5a49382716051f2e3d4c5b6a798897a6b5c4d3e2f10213243546576a";
+    auto containerd = [&](const std::string& type, const std::string& id) {
+        return R"({"ociVersion":"1.1.0","process":{"args":["/bin/api","--port","8080"],"cwd":"/"},)"
+               R"("root":{"path":"rootfs"},"annotations":{"io.kubernetes.cri.container-type":")" +
+               type + R"(","io.kubernetes.cri.sandbox-id":")" + sandbox +
+               R"(","io.kubernetes.cri.sandbox-name":"ledger-api-7b9c8-k2m4p",)"
+               R"("io.kubernetes.cri.sandbox-namespace":"finance","io.kubernetes.cri.sandbox-uid":")" +
+               uid +
+               R"(","io.kubernetes.cri.container-name":"api",)"
+               R"("io.kubernetes.cri.image-name":"registry.example.test/ledger/api:1.4.2"},)"
+               R"("linux":{"cgroupsPath":"kubepods-besteffort-pod)" +
+               uid_ + ".slice:cri-containerd:" + id + R"(","namespaces":[{"type":"pid"},{"type":"mount"}]}})";
+    };
+    auto crio = [&](const std::string& type, const std::string& id) {
+        return R"({"ociVersion":"1.0.2-dev","annotations":{"io.kubernetes.cri-o.ContainerType":")" + type +
+               R"(","io.kubernetes.cri-o.ImageName":"registry.example.test/ledger/api:1.4.2",)"
+               R"("io.kubernetes.pod.name":"ledger-api-7b9c8-k2m4p","io.kubernetes.pod.namespace":"finance",)"
+               R"("io.kubernetes.pod.uid":")" +
+               uid + R"(","io.kubernetes.container.name":"api"},"linux":{"cgroupsPath":"/kubepods/burstable/pod)" +
+               uid + "/" + id + R"("}})";
+    };
+    write_file(dir + "/containerd-container.json", containerd("container", cid));
+    write_file(dir + "/containerd-sandbox.json", containerd("sandbox", sandbox));
+    write_file(dir + "/crio-container.json", crio("container", cid));
+    write_file(dir + "/crio-sandbox.json", crio("sandbox", sandbox));
+    write_file(dir + "/hostile-escapes.json",
+               R"({"annotations":{"io.kubernetes.cri.container-name":"api\u001b]0;owned\u0007\r\n\u0000",)"
+               R"("io.kubernetes.cri.image-name":42,"io.kubernetes.pod.uid":"../../etc"},"linux":"x"})");
+    write_file(dir + "/hostile-nesting.json", R"({"process":[[[[[[[[{"annotations":{}}]]]]]]]],"annotations":[]})");
+    write_file(dir + "/truncated.json", containerd("container", cid).substr(0, 200));
+    write_file(dir + "/cgroups-systemd", "kubepods-burstable-pod" + uid_ + ".slice:crio:" + cid);
+    write_file(dir + "/cgroups-cgroupfs", "/kubepods/besteffort/pod" + uid + "/" + cid);
+    write_file(dir + "/cgroups-other", "system.slice:runc:" + cid);
+    auto argv = [](const std::vector<std::string>& parts) {
+        std::string out;
+        for (size_t i = 0; i < parts.size(); ++i) out += (i ? "\0"s : ""s) + parts[i];
+        return out;
+    };
+    write_file(dir + "/argv-shim", argv({"/usr/sbin/runc", "runc", "--root", "/run/containerd/runc/k8s.io", "--log",
+                                         "/run/containerd/t/log.json", "--log-format", "json", "--systemd-cgroup",
+                                         "create", "--bundle", "/run/containerd/t/" + cid, "--pid-file",
+                                         "/run/containerd/t/init.pid", "--console-socket", "/tmp/pty.sock", cid}));
+    write_file(dir + "/argv-run", argv({"/usr/bin/crun", "crun", "run", "-d", "-b=/b", "--", "id1"}));
+    write_file(dir + "/argv-runsc",
+               argv({"/usr/bin/runsc", "runsc", "--root=/run/runsc", "create", "-bundle", "/b", "x"}));
+    write_file(dir + "/argv-start", argv({"/usr/sbin/runc", "runc", "start", "id1"}));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -196,6 +255,8 @@ int main(int argc, char** argv) {
     std::error_code ec;
     std::filesystem::create_directories(root + "/event_decode", ec);
     std::filesystem::create_directories(root + "/journal", ec);
+    std::filesystem::create_directories(root + "/oci_config", ec);
     write_event_seeds(root + "/event_decode");
+    write_oci_config_seeds(root + "/oci_config");
     return write_journal_seeds(root + "/journal");
 }

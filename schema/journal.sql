@@ -1,4 +1,4 @@
--- lineage journal schema, version 6.
+-- lineage journal schema, version 7.
 --
 -- Version history: 1, the first; 2 adds the `prunes` table (retention,
 -- `record --max-size/--retain`); 3 adds `cgroups` and `memberships` (whole
@@ -14,7 +14,9 @@
 -- (--binary and --new look up the paths whose base name matches, see
 -- below; version 4's expression cost the writer a third of its ingest
 -- rate, bench/results/writer.txt). A version 6 writer drops exec_by_base
--- from the journals it upgrades.
+-- from the journals it upgrades. 7 adds `containers` (a container's name,
+-- image and pod as the runtime's config.json and the kubelet's files
+-- named them) and a pods row source 'runtime'.
 -- `lineage record` upgrades an older journal it appends to by
 -- creating what it lacks, in one transaction; readers read every version.
 --
@@ -54,7 +56,7 @@
 -- its own encoding: it is the batch_id of the header it is hashed under.
 
 PRAGMA application_id = 1279872581;  -- 0x4C494E45, "LINE": a lineage journal
-PRAGMA user_version = 6;             -- bump with every schema change
+PRAGMA user_version = 7;             -- bump with every schema change
 
 -- One row per start of `lineage record`.
 CREATE TABLE runs (
@@ -204,18 +206,20 @@ CREATE TABLE loss (
 );
 
 -- Pod names as the node knew them at record time (kubelet log directories,
--- UTS host names), so a copied journal needs nothing from the node. Written
--- when the recorder first meets a pod (by exec, fork, move or the /proc
--- snapshot), and again when a later exec shows another host name. The name
--- a reader shows: the log directory's, else the latest host name, else the
--- UID. From version 3 a host name is written only when it was read in a UTS
+-- the container runtime's annotations, UTS host names), so a copied journal
+-- needs nothing from the node. Written when the recorder first meets a pod
+-- (by exec, fork, move or the /proc snapshot), and again when a later exec
+-- shows another host name. The name a reader shows: the log directory's,
+-- else the runtime's (the first stored), else the latest host name, else
+-- the UID. From version 3 a host name is written only when it was read in a UTS
 -- namespace other than the recorder's own (the node's).
 CREATE TABLE pods (
     batch     INTEGER NOT NULL,
     pod_uid   TEXT NOT NULL,              -- dashed UID from the cgroup path
     name      TEXT NOT NULL,
     namespace TEXT NOT NULL,              -- empty when only the host name was known
-    source    TEXT NOT NULL               -- 'log-dir' or 'hostname'
+    source    TEXT NOT NULL               -- 'log-dir', 'hostname', or (version 7) 'runtime':
+                                          --   the container runtime's annotations (containers)
 );
 
 -- Retention (`record --max-size/--retain`) deleted the oldest batches: every
@@ -336,6 +340,35 @@ CREATE TABLE unexited (
                                           --   accounts for; members: 0
 );
 
+-- ---------------------------------------------------------------- version 7
+
+-- What a container's runtime and the kubelet wrote about it on the node,
+-- read by the recorder once per container and source: the OCI config.json
+-- of the bundle a runtime was exec'd with (`runc create|run --bundle DIR`),
+-- the runtime's own copy of it for a container that was already running
+-- (containerd's task directory, CRI-O's container state), or the kubelet's
+-- /var/log/containers link. Kept like the pods rows (retention keeps them),
+-- so that a copied journal names its containers years later. Every string
+-- came from a file that whoever runs the runtime writes: readers escape
+-- them. A file that could not be read or parsed is a row too, with its
+-- problem and nothing from it: the analyst learns what was tried. When two
+-- sources disagree, both rows stay; readers show the annotations first.
+CREATE TABLE containers (
+    batch         INTEGER NOT NULL,       -- batches.batch_id
+    time_ns       INTEGER NOT NULL,       -- boot-time ns when it was read
+    container_id  TEXT NOT NULL,          -- lower-case hex, as a cgroup path names it (cgroups.container_id)
+    pod_uid       TEXT NOT NULL,          -- dashed pod UID, '' when the source names none
+    pod_name      TEXT NOT NULL,          -- '' when the source names none
+    pod_namespace TEXT NOT NULL,
+    name          TEXT NOT NULL,          -- the container's name, '' when not named
+    image         TEXT NOT NULL,          -- image reference, '' when not named
+    type          TEXT NOT NULL,          -- 'container', 'sandbox' (a pod's pause container),
+                                          --   another value as written, or ''
+    source        TEXT NOT NULL,          -- 'bundle', 'containerd-task', 'crio-state' or 'kubelet-log'
+    path          BLOB NOT NULL,          -- the file read, as the node named it
+    problem       TEXT NOT NULL           -- '' when read; else why nothing came from it
+);
+
 -- ---------------------------------------------------------------- indexes
 
 CREATE INDEX exec_by_proc ON exec (tgid, start_ns);
@@ -391,6 +424,10 @@ CREATE INDEX memberships_moves_by_pod ON memberships (pod_uid, start_ns) WHERE h
 -- time order (see "No index on batch" below). A plain column costs the
 -- writer a B-tree insert and nothing more.
 CREATE INDEX exec_by_binary ON exec (binary);
+
+-- version 7
+-- A container's rows, for the containers a query's answer shows.
+CREATE INDEX containers_by_id ON containers (container_id);
 
 -- No index on `batch`: rows are appended in batch order, so `lineage verify`
 -- reads every table in rowid order (a plain scan) and gets (batch, rowid)

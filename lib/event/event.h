@@ -122,6 +122,22 @@ struct CgroupRow {
     std::string container_id;  // parse_kube_cgroup(path), "" when none
 };
 
+// A containers row (schema version 7): what one file on the node said about
+// a container when the recorder read it. Every string is the file's bytes.
+struct ContainerRow {
+    int64_t time_ns = 0;  // boot ns when read
+    std::string container_id;
+    std::string pod_uid;
+    std::string pod_name;
+    std::string pod_namespace;
+    std::string name;
+    std::string image;
+    std::string type;     // "container", "sandbox", other as written, or ""
+    std::string source;   // "bundle", "containerd-task", "crio-state", "kubelet-log"
+    std::string path;     // the file read
+    std::string problem;  // "" when read; else why nothing came from it
+};
+
 // How a process came to be in a cgroup (memberships.how).
 enum class MembershipHow {
     fork,   // created there (its parent's cgroup, or clone3's CLONE_INTO_CGROUP)
@@ -162,10 +178,11 @@ struct CarriedRow {
 };
 
 // Where the recorder took a pod's name from (pods.source): the kubelet's
-// log directory, or the UTS host name of a process in the pod. The journal
-// keeps the text; `unknown` is any text this build does not know.
-enum class PodNameSource { log_dir, hostname, unknown };
-const char* pod_name_source_text(PodNameSource s);  // "log-dir", "hostname", "unknown"
+// log directory, the container runtime's annotations (schema version 7), or
+// the UTS host name of a process in the pod. The journal keeps the text;
+// `unknown` is any text this build does not know.
+enum class PodNameSource { log_dir, runtime, hostname, unknown };
+const char* pod_name_source_text(PodNameSource s);  // "log-dir", "runtime", "hostname", "unknown"
 PodNameSource pod_name_source_from(std::string_view text);
 
 using Event = std::variant<ForkEvent, ExecEvent, ExitEvent, ConnectEvent, CgroupEvent, MoveEvent>;

@@ -230,6 +230,8 @@ const char* pod_name_source_text(PodNameSource s) {
     switch (s) {
         case PodNameSource::log_dir:
             return "log-dir";
+        case PodNameSource::runtime:
+            return "runtime";
         case PodNameSource::hostname:
             return "hostname";
         case PodNameSource::unknown:
@@ -265,6 +267,7 @@ MembershipHow membership_how_from(std::string_view text) {
 PodNameSource pod_name_source_from(std::string_view text) {
     if (text == "log-dir") return PodNameSource::log_dir;
     if (text == "hostname") return PodNameSource::hostname;
+    if (text == "runtime") return PodNameSource::runtime;
     return PodNameSource::unknown;
 }
 

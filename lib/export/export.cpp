@@ -23,6 +23,7 @@
 #include "journal_format.h"
 #include "journal_reader.h"
 #include "journal_rows.h"
+#include "model.h"
 #include "pod.h"
 
 namespace lineage {
@@ -199,7 +200,7 @@ private:
 
 struct PodName {
     std::string name, ns;
-    bool from_log_dir = false;
+    int rank = 0;  // 2: the kubelet's log directory, 1: the runtime's annotations, 0: a host name
 };
 
 const char* const kFormatTag = "lineage-export-1";
@@ -215,7 +216,8 @@ struct JournalExport::Impl {
     std::map<int64_t, RunMeta> runs;
     ClockMap clock;
     std::unordered_map<std::string, PodName> pods;
-    std::unordered_map<std::string, std::string> containers;  // cgroup path -> container id
+    std::unordered_map<std::string, ContainerInfo> container_names;  // by container id
+    std::unordered_map<std::string, std::string> containers;         // cgroup path -> container id
     // Cgroups by (boot, hierarchy, id), from the cgroups rows: what a
     // memberships row's cgroup is.
     using CgroupKey = std::tuple<std::string, uint32_t, uint64_t>;
@@ -349,13 +351,29 @@ struct JournalExport::Impl {
         st = db().prepare("SELECT pod_uid, name, namespace, source FROM pods ORDER BY rowid");
         if (!st) return fail("pods");
         while (st->step() == SQLITE_ROW) add_pod(st->text(0), st->text(1), st->text(2), st->text(3));
+        if (table_in_version(ChainTable::containers, version)) {
+            // Metadata, a few rows per container: read whole, so that every
+            // process line names its container as the trees do.
+            std::map<std::string, std::vector<ContainerRow>> rows;
+            st = db().prepare(
+                fmt::format("SELECT {} FROM containers ORDER BY rowid", select_list(ChainTable::containers)));
+            if (!st) return fail("containers");
+            while (st->step() == SQLITE_ROW) {
+                ContainerRow row = container_row(*st);
+                if (!row.container_id.empty()) rows[row.container_id].push_back(std::move(row));
+            }
+            for (const auto& [id, of_id] : rows) container_names[id] = container_info(of_id);
+        }
         return Ok{};
     }
 
+    // The rule of effective_pod_name, in the order the rows come: the
+    // kubelet's log directory, else the runtime's annotations, else the
+    // first host name.
     void add_pod(const std::string& uid, const std::string& name, const std::string& ns, const std::string& source) {
-        const bool log_dir = source == "log-dir";
+        const int rank = source == "log-dir" ? 2 : source == "runtime" ? 1 : 0;
         auto it = pods.find(uid);
-        if (it == pods.end() || (!it->second.from_log_dir && log_dir)) pods[uid] = PodName{name, ns, log_dir};
+        if (it == pods.end() || it->second.rank < rank) pods[uid] = PodName{name, ns, rank};
     }
 
     const std::string& container_of(const std::string& cgroup_path) {
@@ -544,8 +562,17 @@ struct JournalExport::Impl {
                 j.null("namespace");
             }
             j.str("container", container_id);
+            const ContainerInfo* c = container_named(container_id);
+            j.str("container_name", c ? c->name : std::string());
+            j.str("image", c ? c->image : std::string());
             j.end_object();
         }
+    }
+
+    const ContainerInfo* container_named(const std::string& id) const {
+        if (id.empty()) return nullptr;
+        auto it = container_names.find(id);
+        return it == container_names.end() ? nullptr : &it->second;
     }
 
     void process_ecs(JsonOut& j, const RunMeta& run, const ProcEntry& p, const ExitEvent* exit = nullptr) {
@@ -599,6 +626,15 @@ struct JournalExport::Impl {
         if (!container_id.empty()) {
             j.object("container");
             j.str("id", container_id);
+            // ECS container.name and container.image.name.
+            if (const ContainerInfo* c = container_named(container_id)) {
+                if (!c->name.empty()) j.str("name", c->name);
+                if (!c->image.empty()) {
+                    j.object("image");
+                    j.str("name", c->image);
+                    j.end_object();
+                }
+            }
             j.end_object();
         }
     }
@@ -858,6 +894,22 @@ struct JournalExport::Impl {
                     j.str("name", name);
                     j.str("namespace", ns);
                     j.str("source", source);
+                });
+                return Ok{};
+            }
+            case ChainTable::containers: {
+                const ContainerRow row = container_row(st);
+                journal_line("container", run, batch, row.time_ns, "state", {}, {"info"}, [&](JsonOut& j) {
+                    j.str("id", row.container_id);
+                    j.str("name", row.name);
+                    j.str("image", row.image);
+                    j.str("type", row.type);
+                    j.str("pod_uid", row.pod_uid);
+                    j.str("pod_name", row.pod_name);
+                    j.str("pod_namespace", row.pod_namespace);
+                    j.str("source", row.source);
+                    j.bytes("path", row.path);
+                    j.str("problem", row.problem);
                 });
                 return Ok{};
             }

@@ -75,19 +75,6 @@ std::optional<std::string> canonical_uid(std::string_view s, char sep) {
     return out;
 }
 
-// 64 is a full containerd/CRI-O/docker id; docker also shows 12-character
-// short ids in some setups.
-std::optional<std::string> canonical_container_id(std::string_view s) {
-    if (s.size() < 12 || s.size() > 64) return std::nullopt;
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) {
-        if (!is_hex(c)) return std::nullopt;
-        out.push_back(to_lower_ascii(c));
-    }
-    return out;
-}
-
 struct Container {
     std::string id;
     std::string runtime;
@@ -281,6 +268,23 @@ std::optional<KubeCgroup> parse_kube_cgroup(std::string_view cgroup_path) {
         return parse_systemd_layout(parts, i);
     }
     return std::nullopt;
+}
+
+std::optional<std::string> canonical_pod_uid(std::string_view uid) {
+    return canonical_uid(uid, '-');
+}
+
+// 64 is a full containerd/CRI-O/docker id; docker also shows 12-character
+// short ids in some setups.
+std::optional<std::string> canonical_container_id(std::string_view s) {
+    if (s.size() < 12 || s.size() > 64) return std::nullopt;
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        if (!is_hex(c)) return std::nullopt;
+        out.push_back(to_lower_ascii(c));
+    }
+    return out;
 }
 
 std::optional<PodInfo> find_pod_log_dir(const std::string& kube_root, std::string_view pod_uid) {

@@ -33,6 +33,14 @@ struct KubeCgroup {
 // not inside a pod, and for anything malformed; it never throws.
 std::optional<KubeCgroup> parse_kube_cgroup(std::string_view cgroup_path);
 
+// A pod UID as the API and the CRI's annotations spell it (dashed, either
+// case) in the canonical form above; nullopt for anything else.
+std::optional<std::string> canonical_pod_uid(std::string_view uid);
+
+// A container ID (12-64 hex digits, either case) in lower case; nullopt for
+// anything else.
+std::optional<std::string> canonical_container_id(std::string_view id);
+
 struct PodInfo {
     std::string name;
     std::string namespace_;

@@ -230,6 +230,22 @@ private:
             e.outcome_known = str(c, "result") != "unknown";
             return row(w_.add(Event{e}, ""));
         }
+        if (kind == "container") {
+            const json& c = j.at("container");
+            ContainerRow r;
+            r.time_ns = time_ns;
+            r.container_id = str(c, "id");
+            r.pod_uid = str(c, "pod_uid");
+            r.pod_name = str(c, "pod_name");
+            r.pod_namespace = str(c, "pod_namespace");
+            r.name = str(c, "name");
+            r.image = str(c, "image");
+            r.type = str(c, "type");
+            r.source = str(c, "source");
+            r.path = bytes_of(c, "path");
+            r.problem = str(c, "problem");
+            return row(w_.add_container(r));
+        }
         if (kind == "cgroup") {
             const json& c = j.at("cgroup");
             CgroupRow r;

@@ -38,18 +38,22 @@ const char* table_name(ChainTable t) {
             return "carried";
         case ChainTable::unexited:
             return "unexited";
+        case ChainTable::containers:
+            return "containers";
     }
     return "?";
 }
 
 bool counts_in_row_count(ChainTable t) {
     return t != ChainTable::runs && t != ChainTable::clock_samples && t != ChainTable::run_stops &&
-           t != ChainTable::prunes && t != ChainTable::cgroups && t != ChainTable::unexited;
+           t != ChainTable::prunes && t != ChainTable::cgroups && t != ChainTable::unexited &&
+           t != ChainTable::containers;
 }
 
 bool kept_when_pruned(ChainTable t) {
     return t == ChainTable::runs || t == ChainTable::clock_samples || t == ChainTable::pods ||
-           t == ChainTable::run_stops || t == ChainTable::prunes || t == ChainTable::cgroups;
+           t == ChainTable::run_stops || t == ChainTable::prunes || t == ChainTable::cgroups ||
+           t == ChainTable::containers;
 }
 
 Sha256::Sha256() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {

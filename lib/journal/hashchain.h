@@ -46,8 +46,9 @@ enum class ChainTable : uint8_t {
     memberships = 13,  // schema version 3
     carried = 14,      // schema version 4
     unexited = 15,     // schema version 5
+    containers = 16,   // schema version 7
 };
-inline constexpr size_t kChainTableCount = 15;
+inline constexpr size_t kChainTableCount = 16;
 // Tables of the first encoding: a link always names them, with their row
 // count even when it is 0. Later tables appear in a link only when the batch
 // holds rows of theirs, so a batch without such rows hashes exactly as it did
@@ -108,6 +109,8 @@ constexpr const char* chain_columns(ChainTable t) {
                    "binary, argv, cgroup_path, pod_uid, nodename, source, from_batch";
         case ChainTable::unexited:
             return "tgid, start_ns, from_batch";
+        case ChainTable::containers:
+            return "time_ns, container_id, pod_uid, pod_name, pod_namespace, name, image, type, source, path, problem";
     }
     return "";
 }

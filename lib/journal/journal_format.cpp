@@ -34,6 +34,8 @@ int64_t version_added(ChainTable t) {
             return 4;
         case ChainTable::unexited:
             return 5;
+        case ChainTable::containers:
+            return 7;
         default:
             return 1;
     }

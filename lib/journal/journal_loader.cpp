@@ -47,8 +47,9 @@ public:
         // and its answer counted afterwards (the limit is the answer's, not
         // the journal's).
         if (plan.everything || targeted_in_version(plan)) max_processes_ = plan.max_processes;
-        if (plan.everything || !targeted_in_version(plan)) return load_all();
-        return load_targeted(plan);
+        Status st = plan.everything || !targeted_in_version(plan) ? load_all() : load_targeted(plan);
+        if (!st) return st;
+        return load_containers();
     }
 
     // --new (JournalReader::find_precedents): the earliest rows of the
@@ -437,7 +438,7 @@ private:
     bool targeted_in_version(const LoadPlan& plan) const {
         if (plan.pid || plan.pod) return true;
         if (plan.binary_glob) return version_ >= 4 && !glob_prefix(*plan.binary_glob).empty();
-        if (plan.namespace_ || plan.container) return has_memberships();
+        if (plan.namespace_ || plan.container || plan.image) return has_memberships();
         if (plan.descendants_of) return true;
         return version_ >= 4;
     }
@@ -1131,9 +1132,54 @@ private:
         return Ok{};
     }
 
-    // The pods a --namespace or --container selector can mean: by the pods
-    // rows' namespaces (the model's names, as the tree shows them), and by
-    // the cgroups rows' container IDs.
+    // The containers rows (schema version 7) of every container the loaded
+    // processes were in: one indexed look-up per container of the answer.
+    Status load_containers() {
+        if (!table_in_version(ChainTable::containers, version_)) return Ok{};
+        std::set<std::string> ids;
+        for (const auto& [key, p] : model_.processes()) {
+            for (const auto& e : p.pod_entries) {
+                if (!e.pod.container_id.empty()) ids.insert(e.pod.container_id);
+            }
+        }
+        const std::string sql =
+            fmt::format("SELECT {} FROM containers INDEXED BY containers_by_id WHERE container_id = ?1 ORDER BY rowid",
+                        select_list(ChainTable::containers));
+        for (const auto& id : ids) {
+            auto st = each_text("containers", sql, id, [&](Stmt& s) { model_.add_container(container_row(s)); });
+            if (!st) return st;
+        }
+        return Ok{};
+    }
+
+    // The container IDs that a --container name and an --image glob match
+    // (schema version 7), by the model's one rule (container_info), as the
+    // tree shows them. containers is metadata, a few rows per container:
+    // read whole.
+    Status containers_matching(const LoadPlan& plan, std::set<std::string>& by_name, std::set<std::string>& by_image) {
+        if (!table_in_version(ChainTable::containers, version_)) return Ok{};
+        std::map<std::string, std::vector<ContainerRow>> rows;
+        auto st = each(
+            "containers",
+            fmt::format("SELECT {} FROM containers NOT INDEXED ORDER BY rowid", select_list(ChainTable::containers)),
+            {}, [&](Stmt& s) {
+                ContainerRow row = container_row(s);
+                if (row.container_id.empty() || !row.problem.empty()) return;
+                rows[row.container_id].push_back(std::move(row));
+            });
+        if (!st) return st;
+        for (const auto& [id, of_id] : rows) {
+            const ContainerInfo info = container_info(of_id);
+            if (plan.container && info.name == *plan.container) by_name.insert(id);
+            if (plan.image && image_matches(*plan.image, info.image)) by_image.insert(id);
+        }
+        return Ok{};
+    }
+
+    // The pods a --namespace, --container or --image selector can mean: by
+    // the pods rows' namespaces (the model's names, as the tree shows them),
+    // and by the cgroups rows' container IDs (an ID prefix, or the IDs the
+    // containers rows name).
     Result<std::set<std::string>> pods_of(const LoadPlan& plan) {
         std::set<std::string> uids;
         if (plan.namespace_) {
@@ -1141,15 +1187,20 @@ private:
                 if (model_.pod_name(uid).namespace_ == *plan.namespace_) uids.insert(uid);
             }
         }
-        if (plan.container) {
+        if (plan.container || plan.image) {
+            std::set<std::string> by_name, by_image;
+            if (auto st = containers_matching(plan, by_name, by_image); !st) return st.error();
             std::set<std::string> with_container;
             // cgroups is the run's metadata (a row per cgroup and run), not
             // an event table: read whole.
             auto st = each("cgroups", "SELECT pod_uid, container_id FROM cgroups NOT INDEXED", {}, [&](Stmt& s) {
                 const std::string container = s.text(1);
-                if (!plan.container->empty() && !s.text(0).empty() &&
-                    container.compare(0, plan.container->size(), *plan.container) == 0)
-                    with_container.insert(s.text(0));
+                if (s.text(0).empty() || container.empty()) return;
+                const bool named =
+                    !plan.container || by_name.count(container) ||
+                    (!plan.container->empty() && container.compare(0, plan.container->size(), *plan.container) == 0);
+                const bool imaged = !plan.image || by_image.count(container);
+                if (named && imaged) with_container.insert(s.text(0));
             });
             if (!st) return st.error();
             if (plan.namespace_) {
@@ -1732,7 +1783,7 @@ private:
             if (auto st = pod_seeds(uids, plan, seeds); !st) return st;
         } else if (plan.binary_glob) {
             if (auto st = binary_seeds(plan, seeds); !st) return st;
-        } else if (plan.namespace_ || plan.container) {
+        } else if (plan.namespace_ || plan.container || plan.image) {
             auto uids = pods_of(plan);
             if (!uids) return uids.error();
             if (auto st = pod_seeds(*uids, plan, seeds); !st) return st;

@@ -116,6 +116,23 @@ CgroupRow cgroup_row(Stmt& s) {
     return row;
 }
 
+ContainerRow container_row(Stmt& s) {
+    constexpr ChainTable T = ChainTable::containers;
+    ContainerRow row;
+    row.time_ns = s.int64(col<T>("time_ns"));
+    row.container_id = s.text(col<T>("container_id"));
+    row.pod_uid = s.text(col<T>("pod_uid"));
+    row.pod_name = s.text(col<T>("pod_name"));
+    row.pod_namespace = s.text(col<T>("pod_namespace"));
+    row.name = s.text(col<T>("name"));
+    row.image = s.text(col<T>("image"));
+    row.type = s.text(col<T>("type"));
+    row.source = s.text(col<T>("source"));
+    row.path = s.blob(col<T>("path"));
+    row.problem = s.text(col<T>("problem"));
+    return row;
+}
+
 MembershipRow membership_row(Stmt& s) {
     constexpr ChainTable T = ChainTable::memberships;
     MembershipRow row;

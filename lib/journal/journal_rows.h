@@ -46,6 +46,7 @@ ExecEvent exec_row(Stmt& s);
 ExitEvent exit_row(Stmt& s);
 ConnectEvent connect_row(Stmt& s);
 CgroupRow cgroup_row(Stmt& s);
+ContainerRow container_row(Stmt& s);
 MembershipRow membership_row(Stmt& s);
 CarriedRow carried_row(Stmt& s);
 

@@ -453,6 +453,23 @@ Status JournalWriter::add_cgroup(const CgroupRow& r) {
     return insert_row();
 }
 
+Status JournalWriter::add_container(const ContainerRow& r) {
+    if (auto st = ensure_batch(); !st) return st;
+    Row(enc_, ChainTable::containers)
+        .integer(r.time_ns)
+        .text(r.container_id)
+        .text(r.pod_uid)
+        .text(r.pod_name)
+        .text(r.pod_namespace)
+        .text(r.name)
+        .text(r.image)
+        .text(r.type)
+        .text(r.source)
+        .blob(r.path)
+        .text(r.problem);
+    return insert_row();
+}
+
 Status JournalWriter::add_membership(const MembershipRow& r) {
     if (auto st = ensure_batch(); !st) return st;
     Row(enc_, ChainTable::memberships)

@@ -98,6 +98,8 @@ public:
     // Schema version 3: a cgroup (once per run, before or with the first
     // membership row naming it), and a process in a cgroup.
     Status add_cgroup(const CgroupRow& row);
+    // What a file on the node said about a container (schema version 7).
+    Status add_container(const ContainerRow& row);
     Status add_membership(const MembershipRow& row);
     // Schema version 4: a process's identity carried over a prune
     // (prune_through writes them; import copies them).

@@ -29,4 +29,10 @@ bool binary_matches(const std::string& glob, const std::string& binary) {
     return fnmatch(glob.c_str(), base.c_str(), 0) == 0;
 }
 
+bool image_matches(const std::string& glob, const std::string& image) {
+    // No FNM_PATHNAME: an image reference is one name (registry/repo:tag),
+    // and `--image 'registry.example.test/*'` means every image under it.
+    return !image.empty() && fnmatch(glob.c_str(), image.c_str(), 0) == 0;
+}
+
 }  // namespace lineage

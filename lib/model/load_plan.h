@@ -21,7 +21,8 @@ struct LoadPlan {
     std::optional<std::string> pod;          // name, namespace/name or UID
     std::optional<std::string> binary_glob;  // executed path (see binary_matches), and fork-only children
     std::optional<std::string> namespace_;   // every pod of this Kubernetes namespace
-    std::optional<std::string> container;    // every pod with a container of this ID prefix
+    std::optional<std::string> container;    // every pod with a container of this ID prefix or name
+    std::optional<std::string> image;        // every pod with a container whose image matches (image_matches)
     std::optional<uint32_t> descendants_of;  // this PID and all below it
     // The window, wall-clock ns: processes that ended before it or started
     // after it are not loaded (unless they are ancestors).
@@ -66,5 +67,9 @@ std::string pod_display_name(std::string_view name, std::string_view namespace_)
 // one without matches the base name. The one rule of --binary, for the
 // loader's look-up and the tree's selection alike.
 bool binary_matches(const std::string& glob, const std::string& binary);
+
+// Glob against a container's image reference, the whole of it ('*' also
+// matches '/'): the one rule of --image.
+bool image_matches(const std::string& glob, const std::string& image);
 
 }  // namespace lineage

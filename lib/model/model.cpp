@@ -59,15 +59,95 @@ const PodEntry* first_pod_entry(const Process& p, std::string_view uid) {
 
 PodNameRecord effective_pod_name(const std::string& uid, const std::vector<PodNameRecord>& records,
                                  const std::vector<std::string>& node_names) {
+    const PodNameRecord* runtime = nullptr;
     const PodNameRecord* hostname = nullptr;
     for (const auto& r : records) {
-        if (r.source == PodNameSource::log_dir && !r.name.empty()) return r;
-        if (r.source == PodNameSource::log_dir || r.name.empty()) continue;
+        if (r.name.empty()) continue;
+        if (r.source == PodNameSource::log_dir) return r;
+        if (r.source == PodNameSource::runtime) {
+            if (!runtime) runtime = &r;
+            continue;
+        }
+        // A host name, or a source this build does not know (an import's).
         if (std::find(node_names.begin(), node_names.end(), r.name) != node_names.end()) continue;
         hostname = &r;
     }
+    if (runtime) return *runtime;
     if (hostname) return *hostname;
     return PodNameRecord{uid, "", PodNameSource::unknown};
+}
+
+const char* pod_name_source_label(PodNameSource s) {
+    switch (s) {
+        case PodNameSource::log_dir:
+            return "kubelet";
+        case PodNameSource::runtime:
+            return "runtime";
+        case PodNameSource::hostname:
+            return "uts";
+        case PodNameSource::unknown:
+            break;
+    }
+    return "uid";
+}
+
+std::vector<std::string> pod_name_disagreements(const std::string& uid, const std::vector<PodNameRecord>& records,
+                                                const std::vector<std::string>& node_names) {
+    const PodNameRecord shown = effective_pod_name(uid, records, node_names);
+    std::vector<std::string> out;
+    // Host names change with every exec that sets one and name no pod for
+    // sure: only the kubelet's and the runtime's names are compared.
+    for (const auto& r : records) {
+        if (r.name.empty() || (r.source != PodNameSource::log_dir && r.source != PodNameSource::runtime)) continue;
+        if (r.name == shown.name && r.namespace_ == shown.namespace_) continue;
+        std::string line = fmt::format("{} says {}", pod_name_source_label(r.source),
+                                       r.namespace_.empty() ? r.name : r.namespace_ + "/" + r.name);
+        if (std::find(out.begin(), out.end(), line) == out.end()) out.push_back(std::move(line));
+    }
+    return out;
+}
+
+namespace {
+
+// The runtime's annotations, as opposed to the kubelet's file names.
+bool from_annotations(const ContainerRow& r) {
+    return r.source == "bundle" || r.source == "containerd-task" || r.source == "crio-state";
+}
+
+}  // namespace
+
+ContainerInfo container_info(const std::vector<ContainerRow>& rows) {
+    ContainerInfo info;
+    std::string name_from, image_from;
+    // Annotations first, in the order stored; the kubelet's name only when
+    // no annotation gave one.
+    for (int pass = 0; pass < 2; ++pass) {
+        for (const auto& r : rows) {
+            if (!r.problem.empty() || from_annotations(r) != (pass == 0)) continue;
+            if (!r.name.empty() && info.name.empty()) {
+                info.name = r.name;
+                name_from = r.source;
+            }
+            if (pass == 0 && !r.image.empty() && info.image.empty()) {
+                info.image = r.image;
+                image_from = r.source;
+            }
+            if (pass == 0 && !r.type.empty() && info.type.empty()) info.type = r.type;
+        }
+    }
+    for (const auto& r : rows) {
+        std::string note;
+        if (!r.problem.empty()) {
+            note = fmt::format("{} {}: {}", r.source, r.path, r.problem);
+        } else if (!r.name.empty() && r.name != info.name) {
+            note = fmt::format("{} names it {}, {} {}", r.source, r.name, name_from, info.name);
+        } else if (from_annotations(r) && !r.image.empty() && r.image != info.image) {
+            note = fmt::format("{} gives image {}, {} {}", r.source, r.image, image_from, info.image);
+        }
+        if (!note.empty() && std::find(info.notes.begin(), info.notes.end(), note) == info.notes.end())
+            info.notes.push_back(std::move(note));
+    }
+    return info;
 }
 
 void Model::add_run(const RunRecord& run) {
@@ -310,6 +390,37 @@ PodNameRecord Model::pod_name(const std::string& uid) const {
     auto it = pods_.find(uid);
     if (it == pods_.end()) return PodNameRecord{uid, "", PodNameSource::unknown};
     return effective_pod_name(uid, it->second, nodes);
+}
+
+std::vector<std::string> Model::pod_name_notes(const std::string& uid) const {
+    std::vector<std::string> nodes;
+    for (const auto& r : runs_) nodes.push_back(r.node);
+    auto it = pods_.find(uid);
+    if (it == pods_.end()) return {};
+    return pod_name_disagreements(uid, it->second, nodes);
+}
+
+void Model::add_container(const ContainerRow& row) {
+    if (row.container_id.empty()) return;
+    auto& rows = containers_[row.container_id];
+    auto same = [&](const ContainerRow& r) {
+        return r.time_ns == row.time_ns && r.source == row.source && r.path == row.path && r.name == row.name &&
+               r.image == row.image && r.problem == row.problem && r.pod_uid == row.pod_uid;
+    };
+    if (std::none_of(rows.begin(), rows.end(), same)) rows.push_back(row);
+}
+
+ContainerInfo Model::container(const std::string& id) const {
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return {};
+    return container_info(it->second);
+}
+
+std::vector<std::string> Model::containers() const {
+    std::vector<std::string> out;
+    out.reserve(containers_.size());
+    for (const auto& [id, rows] : containers_) out.push_back(id);
+    return out;
 }
 
 void Model::finish() {

@@ -186,12 +186,38 @@ struct PodNameRecord {
 
 // The one rule for a pod's name, for the tree's header and --pod alike
 // (pod_selector_matches): the name from the kubelet's log directory (the
-// first one stored); else the latest host name stored, unless it is the
-// name of a node that recorded (a pod in the node's UTS namespace, or a
-// recorder before schema version 3 that took the node's name); else the
-// UID, with no namespace.
+// first one stored); else the container runtime's annotations (the first
+// stored); else the latest host name stored, unless it is the name of a
+// node that recorded (a pod in the node's UTS namespace, or a recorder
+// before schema version 3 that took the node's name); else the UID, with
+// no namespace.
 PodNameRecord effective_pod_name(const std::string& uid, const std::vector<PodNameRecord>& records,
                                  const std::vector<std::string>& node_names);
+
+// "kubelet", "runtime", "uts" or "uid": which source named a pod (the JSON
+// pod object's name_source).
+const char* pod_name_source_label(PodNameSource s);
+
+// Every name the pod's rows give that differs from the one shown (a
+// runtime's annotation that a log directory overrides, ...), as one line
+// each: "runtime says NS/NAME". Empty when they agree.
+std::vector<std::string> pod_name_disagreements(const std::string& uid, const std::vector<PodNameRecord>& records,
+                                                const std::vector<std::string>& node_names);
+
+// A container as the journals name it (containers rows, schema version 7):
+// its name from the runtime's annotations (the bundle's config.json or the
+// runtime's copy of it), else from the kubelet's /var/log/containers; its
+// image from the annotations alone. Every string is the file's bytes.
+struct ContainerInfo {
+    std::string name;
+    std::string image;
+    std::string type;  // "container", "sandbox", another value as written, or ""
+    // What a reader should hear about: a file that could not be read
+    // ("bundle /run/x/config.json: larger than 1 MiB"), and a name or image
+    // that another source gives differently.
+    std::vector<std::string> notes;
+};
+ContainerInfo container_info(const std::vector<ContainerRow>& rows);
 
 class Model {
 public:
@@ -235,6 +261,14 @@ public:
     // (effective_pod_name); a pod with none is its UID.
     std::vector<std::string> named_pods() const;
     PodNameRecord pod_name(const std::string& uid) const;
+    std::vector<std::string> pod_name_notes(const std::string& uid) const;
+    // A containers row (an identical row from another journal is kept once).
+    void add_container(const ContainerRow& row);
+    // What the loaded containers rows say of container `id` (all empty when
+    // none was loaded). Rows are loaded for the containers of the answer.
+    ContainerInfo container(const std::string& id) const;
+    // Every container id with a loaded row.
+    std::vector<std::string> containers() const;
 
     // Boot-time ns of a boot to wall-clock ns, and back: ClockMap's rule,
     // over the journals' clock samples and run starts.
@@ -253,6 +287,7 @@ private:
     std::vector<LossRecord> losses_;
     std::vector<PruneRecord> prunes_;
     std::map<std::string, std::vector<PodNameRecord>> pods_;
+    std::map<std::string, std::vector<ContainerRow>> containers_;  // by container id
     ClockMap clock_;
     std::map<std::string, int64_t> ticks_;  // boot -> ns per tick
     // Snapshot parents are resolved by ppid within the same snapshot.

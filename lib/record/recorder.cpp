@@ -188,6 +188,9 @@ Status Recorder::on_exec(const ExecEvent& e) {
     }
     if (auto st = writer_.add(e, pod); !st) return st;
     note_alive(e.proc.tgid, e.proc.start_ns);
+    if (container_sources_.bundle) {
+        if (auto st = on_runtime_exec(e); !st) return st;
+    }
     if (pod.empty()) return Ok{};
     MembershipRow row;
     row.time_ns = static_cast<int64_t>(e.time_ns);
@@ -226,7 +229,7 @@ Status Recorder::on_move(const MoveEvent& e) {
     return name_pod(row.pod_uid, "");
 }
 
-Status Recorder::ensure_cgroup_row(const CgroupKey& key) {
+Status Recorder::ensure_cgroup_row(const CgroupKey& key, int64_t time_ns) {
     auto it = cgroups_.find(key);
     if (it == cgroups_.end() || it->second.written) return Ok{};
     cgroup_use_.splice(cgroup_use_.end(), cgroup_use_, it->second.use);
@@ -239,12 +242,71 @@ Status Recorder::ensure_cgroup_row(const CgroupKey& key) {
     if (auto st = writer_.add_cgroup(row); !st) return st;
     it->second.written = true;
     batch_cgroups_.push_back(key);
+    // A process first seen in this container's cgroup: what the node's
+    // files say of the container, once.
+    return meet_container(row.container_id, time_ns);
+}
+
+namespace {
+
+// The OCI runtimes whose create and run the recorder reads the bundle of.
+bool is_runtime(std::string_view path) {
+    const auto slash = path.rfind('/');
+    const std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
+    return base == "runc" || base == "crun" || base == "runsc";
+}
+
+}  // namespace
+
+Status Recorder::on_runtime_exec(const ExecEvent& e) {
+    // Most execs are not a runtime's: two string compares, no call.
+    const std::string_view argv0 = std::string_view(e.argv).substr(0, e.argv.find('\0'));
+    if (!is_runtime(e.binary) && !is_runtime(argv0)) return Ok{};
+    for (ContainerRow& row : container_sources_.bundle(e)) {
+        // Annotated: a later look-up reads only the kubelet's files.
+        if (!row.container_id.empty() && row.problem.empty()) {
+            auto [it, inserted] = containers_met_.try_emplace(row.container_id, true);
+            if (inserted) batch_containers_.push_back(row.container_id);
+            it->second = true;
+        }
+        if (auto st = add_container_row(std::move(row), static_cast<int64_t>(e.time_ns)); !st) return st;
+    }
     return Ok{};
+}
+
+Status Recorder::meet_container(const std::string& container_id, int64_t time_ns) {
+    if (container_id.empty() || !container_sources_.lookup) return Ok{};
+    if (containers_met_.size() >= kMaxContainersMet) containers_met_.clear();
+    auto [it, inserted] = containers_met_.try_emplace(container_id, false);
+    if (!inserted && it->second) {
+        // Annotated by a bundle: the kubelet's link, once.
+        it->second = false;
+    } else if (!inserted) {
+        return Ok{};
+    }
+    const bool annotated = !inserted;
+    batch_containers_.push_back(container_id);
+    for (ContainerRow& row : container_sources_.lookup(container_id, annotated)) {
+        if (auto st = add_container_row(std::move(row), time_ns); !st) return st;
+    }
+    return Ok{};
+}
+
+Status Recorder::add_container_row(ContainerRow row, int64_t time_ns) {
+    row.time_ns = time_ns;
+    if (auto st = writer_.add_container(row); !st) return st;
+    // The runtime's annotations name the pod: a pods row, once per name
+    // (readers put the kubelet's log directory first, effective_pod_name).
+    const bool annotations = row.source == "bundle" || row.source == "containerd-task" || row.source == "crio-state";
+    if (!annotations || row.pod_uid.empty() || row.pod_name.empty() || !row.problem.empty()) return Ok{};
+    const PodNaming known = naming(row.pod_uid);
+    if (known.runtime == row.pod_namespace + "/" + row.pod_name) return Ok{};
+    return add_pod_row(row.pod_uid, row.pod_name, row.pod_namespace, PodNameSource::runtime);
 }
 
 Status Recorder::add_membership(const MembershipRow& row) {
     const CgroupKey key{row.hierarchy, row.cgroup_id};
-    if (auto st = ensure_cgroup_row(key); !st) return st;
+    if (auto st = ensure_cgroup_row(key, row.time_ns); !st) return st;
     if (auto st = writer_.add_membership(row); !st) return st;
     if (row.pod_uid.empty()) return Ok{};
     track(ProcKey{row.proc.tgid, row.proc.start_ns}, Member{row.pod_uid, key, row.nspid, row.comm});
@@ -375,6 +437,8 @@ Status Recorder::add_pod_row(const std::string& uid, const std::string& name, co
     batch_names_.emplace_back(uid, n);
     if (source == PodNameSource::log_dir) {
         n.log_dir = true;
+    } else if (source == PodNameSource::runtime) {
+        n.runtime = ns + "/" + name;
     } else {
         n.hostname = name;
     }
@@ -386,6 +450,12 @@ Status Recorder::add_snapshot(const SnapshotRow& row, uint32_t uts_ns) {
     if (auto st = writer_.add_snapshot(row, pod); !st) return st;
     note_alive(row.tgid, row.start_ns);
     if (pod.empty()) return Ok{};
+    if (container_sources_.lookup) {
+        // A container already running: only the runtime's state names it.
+        if (auto kube = parse_kube_cgroup(row.cgroup_path)) {
+            if (auto st = meet_container(kube->container_id, row.time_ns); !st) return st;
+        }
+    }
     auto [it, inserted] = snapshot_hostnames_.try_emplace(pod, row.start_ns, std::string());
     const std::string hostname = pod_hostname(row.nodename, uts_ns);
     if (!hostname.empty() && (it->second.second.empty() || row.start_ns >= it->second.first)) {
@@ -438,6 +508,9 @@ Status Recorder::on_write_error(const Error& error, int64_t now_ns) {
     for (const auto& key : batch_cgroups_) {
         if (auto c = cgroups_.find(key); c != cgroups_.end()) c->second.written = false;
     }
+    // Looked up again when met again.
+    for (const auto& id : batch_containers_) containers_met_.erase(id);
+    batch_containers_.clear();
     pending_losses_.insert(pending_losses_.begin(), batch_losses_.begin(), batch_losses_.end());
     if (batch_clock_) clock_boot_ns_ = -1;  // take a sample again
     batch_events_ = 0;
@@ -550,6 +623,7 @@ Status Recorder::commit(int64_t now_ns) {
     batch_first_event_ns_ = -1;
     batch_names_.clear();
     batch_cgroups_.clear();
+    batch_containers_.clear();
     batch_losses_.clear();
     batch_clock_ = false;
     return Ok{};

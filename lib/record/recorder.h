@@ -90,6 +90,21 @@ struct PodName {
     PodNameSource source = PodNameSource::unknown;
 };
 using PodNamer = std::function<std::optional<PodName>(const std::string& pod_uid)>;
+// What the node's files say about containers (lib/host/container_meta.h),
+// read by the record session under --kube-root; tests give their own. Each
+// row's time_ns is the recorder's to set.
+struct ContainerSources {
+    // An exec of a container runtime (its binary's or argv[0]'s base name
+    // is runc, crun or runsc): the rows of the bundle's config.json when it
+    // creates a container, nothing otherwise.
+    std::function<std::vector<ContainerRow>(const ExecEvent&)> bundle;
+    // A container first met in a cgroup (or in /proc at start): what the
+    // runtime's state and the kubelet's files say of it. `annotated`: a
+    // bundle of this run already gave its annotations, so only the
+    // kubelet's files are worth reading.
+    std::function<std::vector<ContainerRow>(const std::string& container_id, bool annotated)> lookup;
+};
+
 // Where the recorder tells its operator about the journal (one line each,
 // without "lineage: " and without a newline).
 using Notifier = std::function<void(const std::string& line)>;
@@ -124,6 +139,9 @@ public:
     // each that started last, for a host name).
     Status add_snapshot(const SnapshotRow& row, uint32_t uts_ns);
     Status end_snapshot();
+    // Where containers rows come from (none by default).
+    void set_container_sources(ContainerSources sources) { container_sources_ = std::move(sources); }
+    size_t containers_met() const { return containers_met_.size(); }
     // Call after draining the ring. Commits when batch_max_rows wait, or
     // when batch_interval_ns has passed since the previous commit (or since
     // a call that found nothing to commit): events wait at most about one
@@ -214,6 +232,7 @@ private:
     // What this run wrote of a pod's name.
     struct PodNaming {
         bool log_dir = false;
+        std::string runtime;  // the name the runtime's annotations gave ("NS/NAME")
         std::string hostname;
     };
     struct PodNamingEntry {
@@ -232,7 +251,7 @@ private:
     // past max_pod_names), now its most recently met.
     PodNaming& naming(const std::string& uid);
     // Writes the cgroups row of `key` if this run has not yet.
-    Status ensure_cgroup_row(const CgroupKey& key);
+    Status ensure_cgroup_row(const CgroupKey& key, int64_t time_ns);
     // A memberships row, its cgroup's row first; then the pod's 'alive'
     // rows when due.
     Status add_membership(const MembershipRow& row);
@@ -248,6 +267,11 @@ private:
     Status add_pod_row(const std::string& pod_uid, const std::string& name, const std::string& ns,
                        PodNameSource source);
     Status add_loss(PendingLoss loss);
+    // The containers rows of a runtime's exec, when it is one.
+    Status on_runtime_exec(const ExecEvent& e);
+    // A container this run has not looked up: its rows (ContainerSources::lookup).
+    Status meet_container(const std::string& container_id, int64_t time_ns);
+    Status add_container_row(ContainerRow row, int64_t time_ns);
     // A write failed: an error to stop on, or the storage's, to ride out.
     Status on_write_error(const Error& error, int64_t now_ns);
     void count_unstored(uint64_t n, int64_t from_ns, int64_t to_ns);
@@ -256,6 +280,13 @@ private:
         if (notify_) notify_(line);
     }
 
+    ContainerSources container_sources_;
+    // Containers looked up (or annotated by a bundle) by this run; cleared
+    // past kMaxContainersMet, when a container met again costs one more
+    // look-up. Those of the open batch, taken back if it rolls back.
+    static constexpr size_t kMaxContainersMet = 65'536;
+    std::unordered_map<std::string, bool> containers_met_;  // id -> annotated by a bundle
+    std::vector<std::string> batch_containers_;
     JournalWriter& writer_;
     RecorderOptions options_;
     PodNamer pod_namer_;

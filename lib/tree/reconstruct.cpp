@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "load_plan.h"
 #include "pod.h"
@@ -44,6 +45,8 @@ const char* warning_kind_name(WarningKind kind) {
             return "schema";
         case WarningKind::imported:
             return "imported";
+        case WarningKind::names:
+            return "names";
     }
     return "loss";
 }
@@ -55,7 +58,7 @@ bool starts_with(const std::string& s, const std::string& prefix) {
 }
 
 bool pod_selected(const Query& q) {
-    return q.pod || q.namespace_ || q.container;
+    return q.pod || q.namespace_ || q.container || q.image_glob;
 }
 
 // The container of `p` in pod `uid`: the first of its rows in that pod that
@@ -71,7 +74,8 @@ const std::string& container_in(const Process& p, const std::string& uid) {
 // Pod `uid` with container `container_id`, named by the model's one rule.
 PodAttribution attribution(const Model& model, const std::string& uid, const std::string& container_id) {
     const PodNameRecord name = model.pod_name(uid);
-    return PodAttribution{name.name, name.namespace_, uid, container_id};
+    const ContainerInfo container = container_id.empty() ? ContainerInfo{} : model.container(container_id);
+    return PodAttribution{name.name, name.namespace_, uid, container_id, name.source, container.name, container.image};
 }
 
 // The pod a process is shown in: the attribution, shared, and how this
@@ -106,7 +110,10 @@ bool pod_matches(const Query& q, const PodAttribution& pod) {
         if (!pod_selector_matches(*q.pod, pod.uid, pod.name, pod.namespace_)) return false;
     }
     if (q.namespace_ && *q.namespace_ != pod.namespace_) return false;
-    if (q.container && (q.container->empty() || !starts_with(pod.container_id, *q.container))) return false;
+    if (q.container &&
+        (q.container->empty() || (!starts_with(pod.container_id, *q.container) && pod.container_name != *q.container)))
+        return false;
+    if (q.image_glob && !image_matches(*q.image_glob, pod.image)) return false;
     return true;
 }
 
@@ -151,6 +158,7 @@ public:
         select();
         add_ancestors();
         build_trees();
+        warn_names();
         warn_pruned();
         warn_not_recorded();
         warn_losses();
@@ -484,6 +492,33 @@ private:
         warn(WarningKind::deep_tree, std::move(message));
     }
 
+    // The pods and containers shown whose sources disagree, or whose file
+    // could not be read: the name shown is the one that takes precedence
+    // (effective_pod_name, container_info), and the analyst hears of the
+    // others.
+    void warn_names() {
+        std::set<std::string> uids, containers;
+        for (const auto& [key, pod] : shared_pods_) {
+            uids.insert(pod->uid);
+            if (!pod->container_id.empty()) containers.insert(pod->container_id);
+        }
+        for (const auto& uid : uids) {
+            const auto notes = model_.pod_name_notes(uid);
+            if (notes.empty()) continue;
+            const PodNameRecord shown = model_.pod_name(uid);
+            warn(WarningKind::names,
+                 fmt::format("pod {} is shown as {} ({}); {}", uid, pod_display_name(shown.name, shown.namespace_),
+                             pod_name_source_label(shown.source), fmt::join(notes, "; ")));
+        }
+        for (const auto& id : containers) {
+            const ContainerInfo info = model_.container(id);
+            if (info.notes.empty()) continue;
+            warn(WarningKind::names,
+                 fmt::format("container {}{}: {}", id.substr(0, 12), info.name.empty() ? "" : " (" + info.name + ")",
+                             fmt::join(info.notes, "; ")));
+        }
+    }
+
     void warn(WarningKind kind, std::string message, std::optional<int64_t> from = std::nullopt,
               std::optional<int64_t> to = std::nullopt) {
         report_.warnings.push_back(Warning{kind, std::move(message), from, to});
@@ -646,7 +681,8 @@ LoadPlan load_plan_for(const Query& query) {
     if ((plan.binary_glob = query.binary_glob)) return plan;
     plan.namespace_ = query.namespace_;
     plan.container = query.container;
-    if (plan.namespace_ || plan.container) return plan;
+    plan.image = query.image_glob;
+    if (plan.namespace_ || plan.container || plan.image) return plan;
     plan.descendants_of = query.descendants_of;
     return plan;
 }

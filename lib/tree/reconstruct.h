@@ -19,8 +19,9 @@ struct Query {
     std::optional<int64_t> until_wall_ns;  // window end
     std::optional<std::string> pod;        // name, namespace/name or pod UID
     std::optional<std::string> namespace_;
-    std::optional<std::string> container;  // container id prefix
-    std::optional<uint32_t> pid;           // every incarnation of this PID
+    std::optional<std::string> container;   // container id prefix, or container name
+    std::optional<std::string> image_glob;  // container image reference (image_matches)
+    std::optional<uint32_t> pid;            // every incarnation of this PID
     std::optional<std::string> binary_glob;
     std::optional<uint32_t> descendants_of;
     std::optional<uint32_t> ancestors_of;
@@ -38,6 +39,10 @@ struct PodAttribution {
     std::string namespace_;
     std::string uid;
     std::string container_id;
+    PodNameSource name_source = PodNameSource::unknown;
+    // From the containers rows (Model::container): "" when not known.
+    std::string container_name{};
+    std::string image{};
 };
 
 // A process's pod and how that process came to be in it: the entry is the
@@ -142,10 +147,11 @@ enum class WarningKind {
     deep_tree,       // a tree deeper than kTextIndentLevels
     schema,          // a journal's schema is not lineage's, read anyway (--force-schema)
     imported,        // a run that `lineage import` built from another record
+    names,           // a shown pod or container that the node's files named differently, or not at all
 };
 
 // "loss", "unknown_parent", "not_recorded", "pruned", "parent_cycle",
-// "deep_tree", "schema", "imported": the JSON "kind".
+// "deep_tree", "schema", "imported", "names": the JSON "kind".
 const char* warning_kind_name(WarningKind kind);
 
 struct Warning {

@@ -98,6 +98,9 @@ json node_json(const Model& model, const TreeNode& node, bool with_new) {
                {"namespace", str(node.pod->namespace_)},
                {"uid", node.pod->uid},
                {"container_id", node.pod->container_id},
+               {"container_name", str(node.pod->container_name)},
+               {"image", str(node.pod->image)},
+               {"name_source", pod_name_source_label(node.pod->name_source)},
                // How it came to be in the pod; null when only the
                // recorder's restatement says it was (the row that said how
                // was pruned).

@@ -142,20 +142,39 @@ private:
             const auto& pod = *root.pod;
             const std::string name = pod_display_name(pod.name, pod.namespace_);
             // Every container of the pod's roots, in order of appearance.
-            std::vector<std::string> containers;
+            std::vector<const PodAttribution*> containers;
+            bool named = false;
             for (size_t t : group) {
-                const std::string& id = report_.trees[t].root().pod->container_id;
-                if (!id.empty() &&
-                    std::find(containers.begin(), containers.end(), id.substr(0, 12)) == containers.end())
-                    containers.push_back(id.substr(0, 12));
-            }
-            std::string container;
-            for (size_t k = 0; k < containers.size(); ++k) {
-                container += (k ? ", " : containers.size() == 1 ? ", container " : ", containers ") + containers[k];
+                const PodAttribution* c = report_.trees[t].root().pod.get();
+                if (c->container_id.empty()) continue;
+                auto same = [&](const PodAttribution* o) { return o->container_id == c->container_id; };
+                if (std::find_if(containers.begin(), containers.end(), same) != containers.end()) continue;
+                containers.push_back(c);
+                named = named || !c->container_name.empty() || !c->image.empty();
             }
             std::string roots = group.size() > 1 ? fmt::format(", {} trees", group_thousands(group.size())) : "";
-            out_ += paint("1", "pod " + escape_for_terminal(name)) +
-                    escape_for_terminal(fmt::format(" (uid {}{}{})", pod.uid, container, roots)) + "\n";
+            if (named) {
+                // What the responder knows the workload by: "container api
+                // image registry/x:1.4 (d78c990c760b)", for each container.
+                std::string text;
+                for (const PodAttribution* c : containers) {
+                    text += "  container " + (c->container_name.empty() ? "?" : c->container_name);
+                    if (!c->image.empty()) text += "  image " + c->image;
+                    text += "  (" + c->container_id.substr(0, 12) + ")";
+                }
+                out_ += paint("1", "pod " + escape_for_terminal(name)) + escape_for_terminal(text) +
+                        escape_for_terminal(fmt::format("  (uid {}{})", pod.uid, roots)) + "\n";
+            } else {
+                std::string container;
+                for (size_t k = 0; k < containers.size(); ++k) {
+                    container += (k                        ? ", "
+                                  : containers.size() == 1 ? ", container "
+                                                           : ", containers ") +
+                                 containers[k]->container_id.substr(0, 12);
+                }
+                out_ += paint("1", "pod " + escape_for_terminal(name)) +
+                        escape_for_terminal(fmt::format(" (uid {}{}{})", pod.uid, container, roots)) + "\n";
+            }
         }
     }
 

@@ -280,6 +280,7 @@ void FixtureJournal::write(const std::string& path) const {
     // Batch 1: what the recorder learns at start (the /proc snapshot, pod names).
     for (const auto& s : snapshot_) check(w->add_snapshot(s, pod_uid_of(s.cgroup_path)), "snapshot");
     for (const auto& p : pods_) check(w->add_pod(p.uid, p.name, p.ns, lineage::pod_name_source_from(p.source)), "pod");
+    for (const auto& c : containers_) check(w->add_container(c), "container");
     uint64_t committed = run_.started_ns + kSnapshotDelay;
     check(w->commit(static_cast<int64_t>(committed)), "commit");
 
@@ -352,6 +353,7 @@ void FixtureJournal::load_into(lineage::Model& model, const std::string& journal
     for (const auto& s : snapshot_) model.add_snapshot(run_.boot_id, 1, s, pod_ref(s.cgroup_path));
     for (const auto& p : pods_)
         model.add_pod(p.uid, lineage::PodNameRecord{p.name, p.ns, lineage::pod_name_source_from(p.source)});
+    for (const auto& c : containers_) model.add_container(c);
     // The order JournalReader reads in: table by table, rows in time order.
     std::vector<Row> rows = rows_;
     std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
@@ -570,6 +572,20 @@ FixtureJournal incident_fixture() {
                              kIncidentContainer.substr(0, 12), "-address", "/run/containerd/containerd.sock"},
                             host_cg);
     fx.pod(kIncidentPodUid, kIncidentPodName, kIncidentNamespace, "log-dir");
+    // What containerd's bundle said of the app's container when runc
+    // created it (schema version 7).
+    lineage::ContainerRow bundle;
+    bundle.time_ns = static_cast<int64_t>(at(1000, 100'000'000));
+    bundle.container_id = kIncidentContainer;
+    bundle.pod_uid = kIncidentPodUid;
+    bundle.pod_name = kIncidentPodName;
+    bundle.pod_namespace = kIncidentNamespace;
+    bundle.name = "my-app";
+    bundle.image = "registry.example.test/shop/my-app:2.3.1";
+    bundle.type = "container";
+    bundle.source = "bundle";
+    bundle.path = "/run/containerd/io.containerd.runtime.v2.task/k8s.io/" + kIncidentContainer + "/config.json";
+    fx.container(bundle);
 
     Proc app = FixtureJournal::proc(18201, at(1000, 123'456'789));
     fx.fork(shim, app, at(1000, 123'456'789));

@@ -120,6 +120,9 @@ public:
     void loss(uint64_t from_ns, uint64_t to_ns, int64_t count, const std::string& reason = "ringbuf_full");
     void pod(const std::string& pod_uid, const std::string& name, const std::string& ns,
              const std::string& source = "log-dir");
+    // What a file on the node said about a container (schema version 7),
+    // written at start like the pod names.
+    void container(const lineage::ContainerRow& row) { containers_.push_back(row); }
     // What the kernel calls a process that no fork, exec or snapshot row
     // introduced (used by its exit row, and by exec rows naming it as parent).
     void comm(Proc p, const std::string& comm) { track(p).comm = comm; }
@@ -169,6 +172,7 @@ private:
     std::vector<lineage::SnapshotRow> snapshot_;
     std::vector<Row> rows_;
     std::vector<PodRow> pods_;
+    std::vector<lineage::ContainerRow> containers_;
     std::map<std::string, uint64_t> cgroup_ids_;  // path -> the id the fixture gave it
     size_t seq_ = 0;
 

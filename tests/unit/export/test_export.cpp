@@ -137,6 +137,7 @@ TEST_CASE("export prints every row once, batch by batch, each batch with its cha
                                                            {"clock_samples", "clock"},
                                                            {"snapshot", "snapshot"},
                                                            {"pods", "pod_name"},
+                                                           {"containers", "container"},
                                                            {"fork", "fork"},
                                                            {"exec", "exec"},
                                                            {"exit", "exit"},

@@ -202,9 +202,9 @@ TEST_CASE("bad journal inputs get one line naming the file, and nothing changes"
     {
         auto db = Database::open_write(version);
         REQUIRE(db.ok());
-        REQUIRE(db->exec("PRAGMA user_version = 7").ok());
+        REQUIRE(db->exec("PRAGMA user_version = 8").ok());
     }
-    cases.push_back({"unknown version", version, "schema version 7 is not supported"});
+    cases.push_back({"unknown version", version, "schema version 8 is not supported"});
 
     cases.push_back({"directory", dir.path(), "is a directory"});
     cases.push_back({"missing", dir / "missing.db", "No such file or directory"});
@@ -503,12 +503,24 @@ struct EveryTable {
     CgroupRow cgroup;
     MembershipRow membership;
     CarriedRow carried;
+    ContainerRow container;
     int64_t loss_from = 0, loss_to = 0, loss_count = 0;
     int64_t stopped_ns = 0, stopped_wall_ns = 0, stop_events = 0, stop_lost = 0;
 };
 
 EveryTable every_table() {
     EveryTable e;
+    e.container = ContainerRow{987'654'321,
+                               "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                               "1b2c3d4e-0000-4a5b-8c9d-0123456789ab",
+                               "ledger-api-7b9c8-k2m4p",
+                               "finance",
+                               "api",
+                               "registry.example.test/ledger/api:1.4.2",
+                               "container",
+                               "bundle",
+                               "/run/bundle/config.json",
+                               "a problem"};
     e.run = run_info();
     e.run.filters_json = R"({"pid":7})";
     e.run.argv_cap = 4097;
@@ -645,6 +657,7 @@ void write_every_table(const std::string& path, const EveryTable& e) {
     REQUIRE(w->add_cgroup(e.cgroup).ok());
     REQUIRE(w->add_membership(e.membership).ok());
     REQUIRE(w->add_carried(e.carried).ok());
+    REQUIRE(w->add_container(e.container).ok());
     REQUIRE(w->add_pod("pod-uid-1", "pod-name", "pod-ns", PodNameSource::hostname).ok());
     REQUIRE(w->add_clock_sample(e.sample_boot_ns, e.sample_wall_ns).ok());
     REQUIRE(w->commit(e.run.started_ns + 6'000).ok());
@@ -801,6 +814,17 @@ TEST_CASE("the writer's rows, chain_columns() and the schema agree by name and t
         {"cgroups", "path", e.cgroup.path},
         {"cgroups", "pod_uid", e.cgroup.pod_uid},
         {"cgroups", "container_id", e.cgroup.container_id},
+        {"containers", "time_ns", n(e.container.time_ns)},
+        {"containers", "container_id", e.container.container_id},
+        {"containers", "pod_uid", e.container.pod_uid},
+        {"containers", "pod_name", e.container.pod_name},
+        {"containers", "pod_namespace", e.container.pod_namespace},
+        {"containers", "name", e.container.name},
+        {"containers", "image", e.container.image},
+        {"containers", "type", e.container.type},
+        {"containers", "source", e.container.source},
+        {"containers", "path", e.container.path},
+        {"containers", "problem", e.container.problem},
         {"memberships", "time_ns", n(e.membership.time_ns)},
         {"memberships", "tgid", n(e.membership.proc.tgid)},
         {"memberships", "start_ns", n(static_cast<int64_t>(e.membership.proc.start_ns))},

@@ -241,8 +241,9 @@ TEST_CASE("a version 5 journal: --binary goes through exec_by_base, and record u
     for (const std::string& path : {j.a, j.b}) {
         auto db = Database::open_write(path);
         REQUIRE(db.ok());
-        REQUIRE(db->exec("DROP INDEX exec_by_binary; CREATE INDEX exec_by_base ON exec (substr(binary, "
-                         "length(CAST(rtrim(binary, replace(binary, '/', '')) AS BLOB)) + 1)); PRAGMA user_version = 5")
+        REQUIRE(db->exec("DROP INDEX containers_by_id; DROP TABLE containers; DROP INDEX exec_by_binary; CREATE INDEX "
+                         "exec_by_base ON exec (substr(binary, length(CAST(rtrim(binary, replace(binary, '/', '')) AS "
+                         "BLOB)) + 1)); PRAGMA user_version = 5")
                     .ok());
         auto check = check_journal_schema(*db);
         REQUIRE(check.ok());

