@@ -627,6 +627,57 @@ std::vector<SectionSpec> spec() {
                "utime+stime of the export process over the recorder's events"),
              R("follow.stored", "events stored (with --follow)", "events", ""),
          }},
+        {"containers",
+         "16. Container churn: runc containers named by their bundles (issue 22)",
+         "`runc run --bundle DIR ID` of busybox's true, one container after the other, each bundle with containerd's "
+         "CRI annotations and a pod of its own; the recorder reads DIR/config.json once per container. Six "
+         "configurations a round in a rotated order: the churn alone without and with `lineage record`, and section "
+         "3's fork+exec storm with nothing and with record, alone and with the churn running beside it. The "
+         "recorder's CPU is utime+stime of its process (as in section 5).",
+         {
+             R("containers.count", "containers per churn", "", "--containers"),
+             R("containers.churn.none.ms_per_container", "churn, no tracer: wall per container", "ms",
+               "runc run: create, start, exit, delete"),
+             R("containers.churn.lineage.ms_per_container", "churn, lineage record: wall per container", "ms", ""),
+             R("containers.churn.paired", "churn lineage/none, same round", "x", "per-round ratio; median shown"),
+             R("containers.recorder_cpu_ms_per_container", "lineage record CPU per container", "ms",
+               "the recorder's CPU over the churn (every event of runc and the container, and the bundle read) / "
+               "containers"),
+             R("containers.events_per_container", "events stored per container", "events",
+               "all the run stored / containers: what a container costs in rows"),
+             exact(R("containers.named", "containers named with their name and image", "",
+                     "the churn's containers that `lineage pods --format json` lists with the annotated name and "
+                     "image"),
+                   "containers.count"),
+             R("containers.storm.none.seconds", "storm alone, no tracer", "s", "wall time of the storm (elapsed_s)"),
+             vs(R("containers.storm.lineage.seconds", "storm alone, lineage record", "s",
+                  "ratio = median(lineage) / median(none): the slowdown"),
+                "containers.storm.none.seconds"),
+             R("containers.storm.paired", "storm alone, lineage/none, same round", "x",
+               "per-round ratio; median shown"),
+             R("containers.storm_churn.none.seconds", "storm beside the churn, no tracer", "s",
+               "the churn competes for the CPU in both"),
+             vs(R("containers.storm_churn.lineage.seconds", "storm beside the churn, lineage record", "s",
+                  "ratio = median(lineage) / median(none)"),
+                "containers.storm_churn.none.seconds"),
+             R("containers.storm_churn.paired", "storm beside the churn, lineage/none, same round", "x",
+               "per-round ratio; median shown: within noise of the alone ratio above when bundles cost nothing "
+               "to the storm"),
+             R("containers.storm.none.cpu", "storm CPU alone, no tracer", "s", "user+sys of the storm's workers"),
+             R("containers.storm.lineage.cpu", "storm CPU alone, lineage record", "s", ""),
+             R("containers.storm_churn.none.cpu", "storm CPU beside the churn, no tracer", "s", ""),
+             R("containers.storm_churn.lineage.cpu", "storm CPU beside the churn, lineage record", "s", ""),
+             R("containers.storm.lineage.cpu_per_10k", "lineage record CPU per 10,000 events, storm alone", "s", ""),
+             R("containers.storm_churn.lineage.cpu_per_10k", "lineage record CPU per 10,000 events, beside the churn",
+               "s", "the churn's events and bundles included"),
+             R("containers.storm_churn.none.churn_s", "the churn beside the storm, no tracer: wall", "s",
+               "through the bundles at least once, and on until the storm is over"),
+             R("containers.storm_churn.lineage.churn_s", "the churn beside the storm, lineage record: wall", "s", ""),
+             R("containers.storm_churn.none.churn_per_s", "containers per second beside the storm, no tracer", "/s",
+               ""),
+             R("containers.storm_churn.lineage.churn_per_s", "containers per second beside the storm, lineage record",
+               "/s", ""),
+         }},
     };
 }
 

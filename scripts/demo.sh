@@ -24,6 +24,8 @@ PAYLOAD_DIR=$REPO/scripts/demo-payload
 
 POD_NAME=my-app-6d4f9-xk2p1
 POD_NAMESPACE=production
+CONTAINER_NAME=my-app
+CONTAINER_IMAGE=registry.example.test/shop/my-app:1.8.0
 # The pod's UID and container ID are new on every run, so that nothing of an
 # earlier run (a stale pod after a SIGKILL) or of a real pod can be taken for
 # this one's. Their fixed beginnings mark them: the UID's makes a stale pod
@@ -94,6 +96,7 @@ elif [ -d "$CG2/kubepods.slice/kubepods-besteffort.slice" ]; then
     CG_QOS=$CG_KUBEPODS/burstable
     CG_POD=$CG_QOS/pod$POD_UID
     CG_CONTAINER=$CG_POD/$CONTAINER_ID
+    CGROUPS_PATH=${CG_CONTAINER#"$CG2"}
     STALE_PODS=$CG_QOS/pod$POD_UID_PREFIX*
 else
     # The systemd driver's layout, which most nodes use.
@@ -101,6 +104,8 @@ else
     CG_QOS=$CG_KUBEPODS/kubepods-burstable.slice
     CG_POD=$CG_QOS/kubepods-burstable-pod$(echo "$POD_UID" | tr - _).slice
     CG_CONTAINER=$CG_POD/cri-containerd-$CONTAINER_ID.scope
+    # containerd's form of it for the systemd driver: slice:prefix:name.
+    CGROUPS_PATH=$(basename "$CG_POD"):cri-containerd:$CONTAINER_ID
     STALE_PODS=$CG_QOS/kubepods-burstable-pod$(echo "$POD_UID_PREFIX" | tr - _)*.slice
 fi
 # For the tests, which look for what this run made by these names.
@@ -253,8 +258,28 @@ mkdir -p "$CG_QOS"
 mkdir "$CG_POD" "$CG_CONTAINER"
 
 # The kubelet's log directory is where lineage learns the pod's name and
-# namespace at record time.
-mkdir -p "$WORK/kube/var/log/pods/${POD_NAMESPACE}_${POD_NAME}_${POD_UID}"
+# namespace at record time; containerd's task directory of the container,
+# with the CRI annotations of its config.json, the container's name and
+# image (read when the recorder first sees a process in its cgroup).
+mkdir -p "$WORK/kube/var/log/pods/${POD_NAMESPACE}_${POD_NAME}_${POD_UID}/$CONTAINER_NAME"
+TASK_DIR=$WORK/kube/run/containerd/io.containerd.runtime.v2.task/k8s.io/$CONTAINER_ID
+mkdir -p "$TASK_DIR"
+cat >"$TASK_DIR/config.json" <<EOF
+{
+  "ociVersion": "1.0.2-dev",
+  "process": {"args": ["/usr/local/bin/my-app", "/usr/local/lib/my-app/app.sh"], "cwd": "/"},
+  "hostname": "$POD_NAME",
+  "annotations": {
+    "io.kubernetes.cri.container-type": "container",
+    "io.kubernetes.cri.container-name": "$CONTAINER_NAME",
+    "io.kubernetes.cri.image-name": "$CONTAINER_IMAGE",
+    "io.kubernetes.cri.sandbox-name": "$POD_NAME",
+    "io.kubernetes.cri.sandbox-namespace": "$POD_NAMESPACE",
+    "io.kubernetes.cri.sandbox-uid": "$POD_UID"
+  },
+  "linux": {"cgroupsPath": "$CGROUPS_PATH"}
+}
+EOF
 
 # The pod's files, bind-mounted inside it by pod-init.sh.
 POD_DIR=$WORK/pod
@@ -357,12 +382,14 @@ no longer exist. This is what the journal alone still knows, from
 
     lineage reconstruct --journal $WORK/journal.db --pod $POD_NAME
 
-Each line is one process: its command line ("a → b": it ran a, then exec'd b),
-its PID on the host and in the pod's PID namespace, when it started, and how
-it ended. "→ connect" lines are its TCP connections. The tree starts at the
-pod's first process, my-app (its first image is the demo's stand-in for
-runc init); its parent, unshare, is outside the pod. Its liveness probe ran
-12 times: "×12" lines fold processes of one shape into one line.
+The header names the pod, its container and the container's image, as the
+kubelet and the runtime wrote them on the node. Each line is one process:
+its command line ("a → b": it ran a, then exec'd b), its PID on the host and
+in the pod's PID namespace, when it started, and how it ended. "→ connect"
+lines are its TCP connections. The tree starts at the pod's first process,
+my-app (its first image is the demo's stand-in for runc init); its parent,
+unshare, is outside the pod. Its liveness probe ran 12 times: "×12" lines
+fold processes of one shape into one line.
 
 EOF
 "$LINEAGE" reconstruct --journal "$WORK/journal.db" --pod "$POD_NAME" || die "lineage reconstruct failed"

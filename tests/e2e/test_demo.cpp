@@ -38,6 +38,10 @@ using Args = std::vector<std::string>;
 // The fake pod, as scripts/demo.sh builds it.
 constexpr const char* kPodName = "my-app-6d4f9-xk2p1";
 constexpr const char* kPodNamespace = "production";
+// The container's name and image, from the containerd task directory's
+// config.json the demo writes under its --kube-root.
+constexpr const char* kContainerName = "my-app";
+constexpr const char* kImage = "registry.example.test/shop/my-app:1.8.0";
 // my-app's liveness probes before it takes requests (scripts/demo-payload/my-app.sh).
 constexpr int kProbes = 12;
 
@@ -112,6 +116,10 @@ void check_pod(const json& node, const DemoPod& pod) {
     CHECK(node["pod"]["namespace"] == kPodNamespace);
     CHECK(node["pod"]["uid"] == pod.uid);
     CHECK(node["pod"]["container_id"] == pod.container);
+    CHECK(node["pod"]["container_name"] == kContainerName);
+    CHECK(node["pod"]["image"] == kImage);
+    // The kubelet's log directory names the pod, before the annotations.
+    CHECK(node["pod"]["name_source"] == "kubelet");
 }
 
 // What every process of the pod has in common, and what `want` says of it.
@@ -361,7 +369,8 @@ size_t run_and_check_demo() {
     const DemoPod pod = demo_pod(demo.err);
     CHECK(took < std::chrono::seconds(30));
     // The user sees the tree.
-    CHECK(demo.out.find("pod production/my-app-6d4f9-xk2p1") != std::string::npos);
+    CHECK(demo.out.find("pod production/my-app-6d4f9-xk2p1  container my-app  image "
+                        "registry.example.test/shop/my-app:1.8.0  (d78c990c760b)") != std::string::npos);
     CHECK(demo.out.find("chmod +x /tmp/.x") != std::string::npos);
     // The probes fold into one line each, next to the attack.
     CHECK(demo.out.find("sh -c \"test -f /tmp/healthy\"  ×12  (") != std::string::npos);

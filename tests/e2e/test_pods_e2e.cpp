@@ -27,103 +27,14 @@
 
 #include "cgroupfs.h"
 #include "helpers.h"
+#include "pods.h"
 
 using namespace e2e;
 using namespace std::chrono_literals;
 using nlohmann::json;
 using Args = std::vector<std::string>;
 
-namespace {
-
 namespace fs = std::filesystem;
-
-// A name no other test run uses at the same time.
-std::string unique_name(const char* what) {
-    static int n = 0;
-    return fmt::format("lineage-e2e-{}-{}-{}", what, getpid(), ++n);
-}
-
-std::string pod_uid_for(const std::string& unique) {
-    const size_t h = std::hash<std::string>()(unique);
-    return fmt::format("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", static_cast<uint32_t>(h), getpid() & 0xffff,
-                       (h >> 32) & 0xfff, (h >> 44) & 0xfff, static_cast<uint64_t>(getpid()) * 7919);
-}
-
-// Every cgroup directory under `top` in every hierarchy (cgroup v2 and v1)
-// is emptied and removed, deepest first: what the test and the runtime
-// made. Processes still in them (a test that failed half way) are killed.
-void remove_cgroup_trees(const std::string& top) {
-    for (const auto& hierarchy : fs::directory_iterator("/sys/fs/cgroup")) {
-        const fs::path root = hierarchy.path() / top;
-        std::error_code ec;
-        if (!fs::is_directory(root, ec)) continue;
-        std::vector<fs::path> dirs{root};
-        for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
-             it.increment(ec)) {
-            if (it->is_directory(ec)) dirs.push_back(it->path());
-        }
-        std::sort(dirs.begin(), dirs.end(),
-                  [](const fs::path& a, const fs::path& b) { return a.string().size() > b.string().size(); });
-        for (const auto& d : dirs) {
-            for (int attempt = 0; attempt < 50 && rmdir(d.c_str()) != 0; ++attempt) {
-                std::ifstream procs(d / "cgroup.procs");
-                for (pid_t pid; procs >> pid;) kill(pid, SIGKILL);
-                std::this_thread::sleep_for(20ms);
-            }
-        }
-    }
-}
-
-struct CgroupCleanup {
-    std::string top;
-    ~CgroupCleanup() { remove_cgroup_trees(top); }
-};
-
-json reconstruct(const std::string& journal, const Args& extra) {
-    Args argv{LINEAGE_BIN, "reconstruct", "--journal", journal, "--format", "json"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    RunResult r = run_argv(argv, {}, 60s);
-    INFO("lineage reconstruct " << join_args(extra) << "\nstderr:\n" << r.err << "\nstdout:\n" << r.out);
-    REQUIRE(!r.timed_out);
-    REQUIRE(r.exit_code == 0);
-    json doc;
-    REQUIRE_NOTHROW(doc = json::parse(r.out));
-    return doc;
-}
-
-void collect(const json& node, std::vector<json>& out) {
-    out.push_back(node);
-    for (const auto& c : node.at("children")) collect(c, out);
-}
-
-std::vector<json> nodes_of(const json& doc) {
-    std::vector<json> out;
-    for (const auto& t : doc.at("trees")) collect(t, out);
-    return out;
-}
-
-std::vector<json> children_of(const json& node) {
-    return node.at("children").get<std::vector<json>>();
-}
-
-bool connects_to(const json& node, const std::string& daddr, int dport) {
-    for (const auto& c : node.at("connects")) {
-        if (c.at("daddr") == daddr && c.at("dport") == dport && c.at("result") == "established") return true;
-    }
-    return false;
-}
-
-bool execs_binary(const json& node, const std::string& base) {
-    for (const auto& e : node.at("execs")) {
-        const std::string b = e.at("binary");
-        if (b == base ||
-            (b.size() > base.size() && b.compare(b.size() - base.size() - 1, std::string::npos, "/" + base) == 0))
-            return true;
-    }
-    return false;
-}
-
-}  // namespace
 
 TEST_CASE("a fake pod: fork-only children, an IPv6 subshell, pre-fork workers and a moved process", "[pods]") {
     const std::string mount = lineage::find_cgroup2_mount();
@@ -131,8 +42,8 @@ TEST_CASE("a fake pod: fork-only children, an IPv6 subshell, pre-fork workers an
     const std::string top = unique_name("pods");
     CgroupCleanup cleanup{top};
     const std::string pod_uid = pod_uid_for(top);
-    const std::string container = fmt::format("{:0>64}", fmt::format("{:x}", getpid()) + "c0ffee");
-    const std::string pod_path = "/" + top + "/kubepods/besteffort/pod" + pod_uid + "/" + container;
+    const std::string container = container_id_for("c0ffee");
+    const std::string pod_path = kubelet_cgroup_path(top, pod_uid, container);
     const std::string cg = mount + pod_path;
     REQUIRE(fs::create_directories(cg));
     const std::string name = fmt::format("fakepod-{}", getpid());
@@ -181,7 +92,7 @@ TEST_CASE("a fake pod: fork-only children, an IPv6 subshell, pre-fork workers an
 
     for (const std::string& journal : {dir / "all.db", dir / "filtered.db"}) {
         INFO("journal " << journal);
-        const json doc = reconstruct(journal, {"--pod", name});
+        const json doc = reconstruct_doc(journal, {"--pod", name});
         const auto nodes = nodes_of(doc);
         REQUIRE(!nodes.empty());
         // The pod's name is its UTS host name (no kubelet log directory
@@ -255,53 +166,36 @@ TEST_CASE("a fake pod: fork-only children, an IPv6 subshell, pre-fork workers an
 }
 
 TEST_CASE("a container started by runc: one tree from runc init down, its PID 1 marked", "[pods]") {
-    INFO("needs runc and busybox-static (scripts/setup.sh installs them)");
-    REQUIRE(fs::exists("/usr/sbin/runc"));
-    REQUIRE(fs::exists("/bin/busybox"));
+    require_runc();
     const std::string top = unique_name("runc");
     CgroupCleanup cleanup{top};
     const std::string pod_uid = pod_uid_for(top);
-    const std::string container = fmt::format("{:0>64}", fmt::format("{:x}", getpid()) + "a11ce");
+    const std::string container = container_id_for("a11ce");
     const std::string name = fmt::format("runcpod-{}", getpid());
 
     // The bundle: busybox-static as the root file system, the container in
     // the host's network namespace (to reach the test's listener), in a
     // cgroup shaped like the kubelet's cgroupfs driver's.
     TempDir dir;
-    const std::string bundle = dir / "bundle";
-    fs::create_directories(bundle + "/rootfs/bin");
-    for (const char* d : {"proc", "dev", "sys", "tmp"}) fs::create_directories(bundle + "/rootfs/" + d);
-    fs::copy_file("/bin/busybox", bundle + "/rootfs/bin/busybox");
-    for (const char* applet : {"sh", "nc", "timeout", "true"}) {
-        fs::create_symlink("busybox", bundle + "/rootfs/bin/" + applet);
-    }
-    RunResult spec = run_argv({"/usr/sbin/runc", "spec", "--bundle", bundle}, {}, 20s);
-    REQUIRE(spec.exit_code == 0);
+    RuncBundle bundle(dir / "bundle", {"sh", "nc", "timeout", "true"});
     Listener v4("127.0.0.1");
-    json config = json::parse(read_file(bundle + "/config.json"));
-    config["process"]["terminal"] = false;
-    config["process"]["args"] = {"/bin/sh", "-c",
-                                 // Nothing answers the listener: nc is stopped after 1 s.
-                                 fmt::format("timeout 1 nc 127.0.0.1 {} </dev/null; (true); exit 0", v4.port())};
-    config["hostname"] = name;
-    config["linux"]["cgroupsPath"] = "/" + top + "/kubepods/besteffort/pod" + pod_uid + "/" + container;
-    json namespaces = json::array();
-    for (const auto& ns : config["linux"]["namespaces"]) {
-        if (ns.at("type") != "network") namespaces.push_back(ns);
-    }
-    config["linux"]["namespaces"] = namespaces;
-    write_file(bundle + "/config.json", config.dump(2));
+    bundle.config["process"]["args"] = {"/bin/sh", "-c",
+                                        // Nothing answers the listener: nc is stopped after 1 s.
+                                        fmt::format("timeout 1 nc 127.0.0.1 {} </dev/null; (true); exit 0", v4.port())};
+    bundle.config["hostname"] = name;
+    bundle.config["linux"]["cgroupsPath"] = kubelet_cgroup_path(top, pod_uid, container);
+    bundle.write();
 
     auto rec = start_record(dir / "j.db");
     const std::string id = top;
-    RunResult run = run_argv({"/usr/sbin/runc", "--root", dir / "runc-state", "run", "--bundle", bundle, id}, {}, 60s);
+    RunResult run = runc_run(dir / "runc-state", bundle.dir(), id);
     INFO("runc stdout:\n" << run.out << "stderr:\n" << run.err);
     CHECK(!run.timed_out);
     CHECK(run.exit_code == 0);
     rec->stop();
-    run_argv({"/usr/sbin/runc", "--root", dir / "runc-state", "delete", "--force", id}, {}, 20s);
+    runc_delete(dir / "runc-state", id);
 
-    const json doc = reconstruct(dir / "j.db", {"--pod", name});
+    const json doc = reconstruct_doc(dir / "j.db", {"--pod", name});
     // One tree for the pod, from runc init: the runtime's stages and the
     // container's PID 1 together, the runtime itself named as its parent.
     REQUIRE(doc.at("trees").size() == 1);
