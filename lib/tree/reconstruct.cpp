@@ -75,7 +75,8 @@ const std::string& container_in(const Process& p, const std::string& uid) {
 PodAttribution attribution(const Model& model, const std::string& uid, const std::string& container_id) {
     const PodNameRecord name = model.pod_name(uid);
     const ContainerInfo container = container_id.empty() ? ContainerInfo{} : model.container(container_id);
-    return PodAttribution{name.name, name.namespace_, uid, container_id, name.source, container.name, container.image};
+    return PodAttribution{name.name,      name.namespace_, uid,           container_id, name.source,
+                          container.name, container.image, container.type};
 }
 
 // The pod a process is shown in: the attribution, shared, and how this

@@ -43,6 +43,7 @@ struct PodAttribution {
     // From the containers rows (Model::container): "" when not known.
     std::string container_name{};
     std::string image{};
+    std::string container_type{};  // "sandbox" for a pod's pause container
 };
 
 // A process's pod and how that process came to be in it: the entry is the

@@ -150,7 +150,7 @@ private:
                 auto same = [&](const PodAttribution* o) { return o->container_id == c->container_id; };
                 if (std::find_if(containers.begin(), containers.end(), same) != containers.end()) continue;
                 containers.push_back(c);
-                named = named || !c->container_name.empty() || !c->image.empty();
+                named = named || !c->container_name.empty() || !c->image.empty() || !c->container_type.empty();
             }
             std::string roots = group.size() > 1 ? fmt::format(", {} trees", group_thousands(group.size())) : "";
             if (named) {
@@ -158,7 +158,12 @@ private:
                 // image registry/x:1.4 (d78c990c760b)", for each container.
                 std::string text;
                 for (const PodAttribution* c : containers) {
-                    text += "  container " + (c->container_name.empty() ? "?" : c->container_name);
+                    // A pod's pause container has no name of its own.
+                    if (!c->container_name.empty()) {
+                        text += "  container " + c->container_name;
+                    } else {
+                        text += c->container_type == "sandbox" ? "  sandbox" : "  container ?";
+                    }
                     if (!c->image.empty()) text += "  image " + c->image;
                     text += "  (" + c->container_id.substr(0, 12) + ")";
                 }

@@ -94,6 +94,23 @@ void tally_pods(const Model& model, const PodQuery& query, const PodSlice& slice
             pod.connects += p.connects.size();
             const std::string& node = node_of_boot[p.key.boot_id];
             if (std::find(pod.nodes.begin(), pod.nodes.end(), node) == pod.nodes.end()) pod.nodes.push_back(node);
+            // Its containers in the pod, named as this slice's model names
+            // them (each slice loads the containers rows of its answer).
+            for (const auto& e : p.pod_entries) {
+                if (e.pod.uid != uid || e.pod.container_id.empty()) continue;
+                auto c = std::find_if(pod.containers.begin(), pod.containers.end(),
+                                      [&](const PodContainer& k) { return k.id == e.pod.container_id; });
+                if (c == pod.containers.end()) {
+                    pod.containers.push_back(PodContainer{e.pod.container_id, "", "", ""});
+                    c = pod.containers.end() - 1;
+                }
+                if (c->name.empty() && c->image.empty() && c->type.empty()) {
+                    const ContainerInfo info = model.container(c->id);
+                    c->name = info.name;
+                    c->image = info.image;
+                    c->type = info.type;
+                }
+            }
         }
     }
 }
@@ -113,6 +130,8 @@ std::vector<PodSummary> finish_pods(const Model& model, const PodQuery& query, P
             if (from <= pod.last_wall_ns && to >= pod.first_wall_ns) pod.incomplete = true;
         }
         std::sort(pod.nodes.begin(), pod.nodes.end());
+        std::sort(pod.containers.begin(), pod.containers.end(),
+                  [](const PodContainer& a, const PodContainer& b) { return a.id < b.id; });
         out.push_back(std::move(pod));
     }
     std::sort(out.begin(), out.end(), [](const PodSummary& a, const PodSummary& b) {
@@ -186,14 +205,23 @@ Result<std::vector<PodSummary>> load_and_list_pods(std::vector<JournalReader>& r
 
 std::string render_pods_text(const std::vector<PodSummary>& pods, bool color) {
     std::vector<std::vector<std::string>> rows;
-    rows.push_back({"POD", "UID", "NODE", "FIRST SEEN", "LAST SEEN", "PROCS", "EXECS", "CONNECTS", "COMPLETE"});
+    rows.push_back(
+        {"POD", "UID", "NODE", "FIRST SEEN", "LAST SEEN", "PROCS", "EXECS", "CONNECTS", "COMPLETE", "CONTAINERS"});
     for (const auto& p : pods) {
         std::string nodes;
         for (const auto& n : p.nodes) nodes += (nodes.empty() ? "" : ",") + escape_for_terminal(n);
+        // "api=registry/x:1.4, 0badc0de0000": each container by name and
+        // image when known, else by its short ID.
+        std::string containers;
+        for (const auto& c : p.containers) {
+            std::string one = c.name.empty() ? c.id.substr(0, 12) : c.name;
+            if (!c.image.empty()) one += "=" + c.image;
+            containers += (containers.empty() ? "" : ", ") + escape_for_terminal(one);
+        }
         rows.push_back({escape_for_terminal(pod_display_name(p.name, p.namespace_)), p.uid, nodes,
                         format_wall_short(p.first_wall_ns), p.running ? "running" : format_wall_short(p.last_wall_ns),
                         std::to_string(p.processes), std::to_string(p.execs), std::to_string(p.connects),
-                        p.incomplete ? "no: loss or gap" : "yes"});
+                        p.incomplete ? "no: loss or gap" : "yes", containers.empty() ? "-" : containers});
     }
     std::vector<size_t> width(rows.front().size(), 0);
     for (const auto& r : rows)
@@ -221,6 +249,13 @@ std::string render_pods_json(const std::vector<PodSummary>& pods) {
     for (const auto& p : pods) {
         json nodes = json::array();
         for (const auto& n : p.nodes) nodes.push_back(utf8_sanitize(n));
+        json containers = json::array();
+        for (const auto& c : p.containers) {
+            containers.push_back({{"id", c.id},
+                                  {"name", utf8_sanitize(c.name)},
+                                  {"image", utf8_sanitize(c.image)},
+                                  {"type", utf8_sanitize(c.type)}});
+        }
         list.push_back({{"uid", p.uid},
                         {"name", utf8_sanitize(p.name)},
                         {"namespace", utf8_sanitize(p.namespace_)},
@@ -231,7 +266,8 @@ std::string render_pods_json(const std::vector<PodSummary>& pods) {
                         {"processes", p.processes},
                         {"execs", p.execs},
                         {"connects", p.connects},
-                        {"incomplete", p.incomplete}});
+                        {"incomplete", p.incomplete},
+                        {"containers", containers}});
     }
     json doc = {{"format_version", 1}, {"pods", list}};
     return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";

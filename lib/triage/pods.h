@@ -23,12 +23,19 @@ struct PodQuery {
     std::optional<std::string> name_glob;  // fnmatch(3) on the name, or on NAMESPACE/NAME when it has a '/'
 };
 
+// One container of a pod, as the journals name it (Model::container).
+struct PodContainer {
+    std::string id;
+    std::string name, image, type;  // "" when not known
+};
+
 struct PodSummary {
     std::string uid, name, namespace_;
-    std::vector<std::string> nodes;  // the nodes whose journals saw it
-    int64_t first_wall_ns = 0;       // the first process entering it
-    int64_t last_wall_ns = 0;        // the last end of one of its processes (or the journal's end)
-    bool running = false;            // a process of it had not exited at the journal's end
+    std::vector<PodContainer> containers;  // by id
+    std::vector<std::string> nodes;        // the nodes whose journals saw it
+    int64_t first_wall_ns = 0;             // the first process entering it
+    int64_t last_wall_ns = 0;              // the last end of one of its processes (or the journal's end)
+    bool running = false;                  // a process of it had not exited at the journal's end
     uint64_t processes = 0, execs = 0, connects = 0;
     // A loss, or a gap between runs of a boot, overlaps [first, last]: the
     // pod's numbers may be short.
