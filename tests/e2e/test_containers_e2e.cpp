@@ -497,17 +497,20 @@ TEST_CASE("containers: a pod's pause container and its app container: one pod, t
     }
     const std::string text = reconstruct_text(journal, {"--pod", ns + "/" + name});
     INFO(text);
-    // Both containers in the pod's header, the pause container with no name.
-    CHECK(text.find(fmt::format("pod {}/{}  container ", ns, name)) != std::string::npos);
-    CHECK(text.find(fmt::format("  container api  image {}  ({})", kImage, app_id.substr(0, 12))) != std::string::npos);
-    CHECK(text.find(fmt::format("  image {}  ({})", kPauseImage, pause_id.substr(0, 12))) != std::string::npos);
+    // Both containers in the pod's header, the pause container (no name)
+    // as the sandbox.
+    CHECK(text.find(fmt::format("pod {}/{}  sandbox  image {}  ({})  container api  image {}  ({})", ns, name,
+                                kPauseImage, pause_id.substr(0, 12), kImage, app_id.substr(0, 12))) !=
+          std::string::npos);
 
     const json pod = pod_listed(pods_doc(journal), pod_uid);
     CHECK(pod.at("name") == name);
     REQUIRE(pod.at("containers").size() == 2);
     CHECK(container_listed(pod, app_id).at("name") == "api");
     CHECK(container_listed(pod, app_id).at("image") == kImage);
+    CHECK(container_listed(pod, app_id).at("type") == "container");
     CHECK(container_listed(pod, pause_id).at("image") == kPauseImage);
+    CHECK(container_listed(pod, pause_id).at("type") == "sandbox");
     check_verify(journal);
 }
 
