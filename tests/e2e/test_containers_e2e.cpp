@@ -73,6 +73,9 @@ RuncBundle pod_bundle(const std::string& dir, const std::string& cgroup_path, co
     return b;
 }
 
+// `runc run` of the bundle, its ID the container's 64-digit ID as containerd
+// and CRI-O give it: what ties a bundle the recorder could not read to the
+// container's cgroup.
 void run_container(const std::string& state, const std::string& bundle_dir, const std::string& id) {
     RunResult run = runc_run(state, bundle_dir, id);
     INFO("runc run --bundle " << bundle_dir << " " << id << "\nstdout:\n" << run.out << "\nstderr:\n" << run.err);
@@ -164,6 +167,16 @@ void check_nothing_matches(const std::string& journal, const Args& extra) {
     CHECK(doc.at("trees").empty());
 }
 
+// A `names` warning of `doc` about the container `id`: two of its sources
+// disagreed, or one of its files could not be read.
+bool warns_of_names(const json& doc, const std::string& id) {
+    for (const auto& w : doc.at("warnings")) {
+        if (w.at("kind") == "names" && w.at("message").get<std::string>().find(id.substr(0, 12)) != std::string::npos)
+            return true;
+    }
+    return false;
+}
+
 void check_verify(const std::string& journal) {
     RunResult v = run_lineage({"verify", "--journal", journal});
     INFO("lineage verify --journal " << journal << "\nexit " << v.exit_code << "\nstdout:\n"
@@ -215,7 +228,7 @@ void check_annotated_container(Runtime runtime) {
     const RuncBundle bundle = pod_bundle(dir / "bundle", cgroup, hostname, annotations);
     bundle.write();
     auto rec = start_record(dir / "j.db");
-    run_container(dir / "runc-state", bundle.dir(), top);
+    run_container(dir / "runc-state", bundle.dir(), id);
     rec->stop();
     const std::string journal = dir / "j.db";
     const Expect e{pod_uid, ns, name, id, "api", kImage, "runtime"};
@@ -422,6 +435,11 @@ TEST_CASE("containers: processes of containers started before record, or first s
     check_waiter_nodes(doc_a, a, {uid_a, ns, name_a, id_a, "worker", kImage, "runtime"}, "snapshot");
     const json doc_b = reconstruct_doc(journal, {"--pod", ns + "/" + name_b});
     check_waiter_nodes(doc_b, b, {uid_b, ns, name_b, id_b, "sidecar", kImage, "runtime"}, "move");
+    {
+        // Its two names for the container disagree: the analyst hears of it.
+        INFO(doc_b.at("warnings").dump());
+        CHECK(warns_of_names(doc_b, id_b));
+    }
     const json doc_c = reconstruct_doc(journal, {"--pod", ns + "/" + name_c});
     check_waiter_nodes(doc_c, c, {uid_c, ns, name_c, id_c, "tick", "", "kubelet"}, "move");
     for (const json* doc : {&doc_a, &doc_b, &doc_c}) {
@@ -455,8 +473,8 @@ TEST_CASE("containers: a pod's pause container and its app container: one pod, t
                                       containerd_annotations(ns, name, pod_uid, "api", kImage));
     app.write();
     auto rec = start_record(dir / "j.db");
-    run_container(dir / "runc-state", pause.dir(), top + "-pause");
-    run_container(dir / "runc-state", app.dir(), top + "-app");
+    run_container(dir / "runc-state", pause.dir(), pause_id);
+    run_container(dir / "runc-state", app.dir(), app_id);
     rec->stop();
     const std::string journal = dir / "j.db";
 
@@ -479,16 +497,20 @@ TEST_CASE("containers: a pod's pause container and its app container: one pod, t
     }
     const std::string text = reconstruct_text(journal, {"--pod", ns + "/" + name});
     INFO(text);
-    CHECK(text.find(fmt::format("pod {}/{}  container api  image {}  ({})", ns, name, kImage, app_id.substr(0, 12))) !=
+    // Both containers in the pod's header, the pause container (no name)
+    // as the sandbox.
+    CHECK(text.find(fmt::format("pod {}/{}  sandbox  image {}  ({})  container api  image {}  ({})", ns, name,
+                                kPauseImage, pause_id.substr(0, 12), kImage, app_id.substr(0, 12))) !=
           std::string::npos);
-    CHECK(text.find(pause_id.substr(0, 12)) != std::string::npos);
 
     const json pod = pod_listed(pods_doc(journal), pod_uid);
     CHECK(pod.at("name") == name);
     REQUIRE(pod.at("containers").size() == 2);
     CHECK(container_listed(pod, app_id).at("name") == "api");
     CHECK(container_listed(pod, app_id).at("image") == kImage);
+    CHECK(container_listed(pod, app_id).at("type") == "container");
     CHECK(container_listed(pod, pause_id).at("image") == kPauseImage);
+    CHECK(container_listed(pod, pause_id).at("type") == "sandbox");
     check_verify(journal);
 }
 
@@ -501,13 +523,14 @@ TEST_CASE("containers: hostile bundles never stop the recorder, and give no name
         std::string what, tag;
         Expect expect;
         std::string hostname;
+        bool unreadable = true;  // its config.json is refused: a names warning
     };
     std::vector<Case> cases;
     auto add = [&](const std::string& what, const std::string& tag) -> Case& {
         const std::string uid = pod_uid_for(top + tag);
         const std::string hostname = fmt::format("hostile-{}-{}", tag, getpid());
         // Unless a case says otherwise: named after its host name alone.
-        cases.push_back({what, tag, {uid, "", hostname, container_id_for(tag), "", "", "uts"}, hostname});
+        cases.push_back({what, tag, {uid, "", hostname, container_id_for(tag), "", "", "uts"}, hostname, true});
         return cases.back();
     };
     auto cgroup_of = [&](const Case& c) { return kubelet_cgroup_path(top, c.expect.pod_uid, c.expect.container_id); };
@@ -521,6 +544,7 @@ TEST_CASE("containers: hostile bundles never stop the recorder, and give no name
         c.expect.container_name = "api\x1b[2J";
         c.expect.image = "registry.example.test/\x1b[8m/img:1";
         c.expect.name_source = "runtime";
+        c.unreadable = false;
         const Expect& e = c.expect;
         pod_bundle(dir / c.tag, cgroup_of(c), c.hostname,
                    containerd_annotations(e.pod_namespace, e.pod_name, e.pod_uid, e.container_name, e.image))
@@ -558,7 +582,7 @@ TEST_CASE("containers: hostile bundles never stop the recorder, and give no name
     }
 
     auto rec = start_record(dir / "j.db");
-    for (const auto& c : cases) run_container(state, dir / c.tag, top + "-" + c.tag);
+    for (const auto& c : cases) run_container(state, dir / c.tag, c.expect.container_id);
     const std::string record_err = rec->stop();
     const std::string journal = dir / "j.db";
     INFO("lineage record stderr:\n" << record_err);
@@ -569,6 +593,11 @@ TEST_CASE("containers: hostile bundles never stop the recorder, and give no name
         const json doc = reconstruct_doc(journal, {"--pod", c.expect.pod_uid});
         check_container_nodes(doc, c.expect);
         check_json_schema(doc.dump(), "reconstruct.schema.json", dir / ("doc-" + c.tag + ".json"));
+        {
+            // A file it could not read is named in a warning.
+            INFO(doc.at("warnings").dump());
+            CHECK(warns_of_names(doc, c.expect.container_id) == c.unreadable);
+        }
         // Text: nothing raw that a terminal would act on.
         const std::string text = reconstruct_text(journal, {"--pod", c.expect.pod_uid});
         INFO(text);
