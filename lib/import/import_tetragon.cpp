@@ -28,6 +28,7 @@
 #include "import.h"
 #include "import_util.h"
 #include "journal_writer.h"
+#include "pod.h"
 #include "provenance.h"
 #include "version.h"
 
@@ -399,12 +400,32 @@ private:
         if (auto pod = process.find("pod"); pod != process.end() && pod->is_object()) {
             const std::string ns = pod->value("namespace", ""), name = pod->value("name", "");
             pod_uid = pod_uid_for(ns, name);
-            std::string container;
+            std::string container, container_name, image;
             if (auto c = pod->find("container"); c != pod->end() && c->is_object()) {
                 container = c->value("id", "");
+                container_name = c->value("name", "");
+                if (auto im = c->find("image"); im != c->end() && im->is_object()) image = im->value("name", "");
                 e.nspid = static_cast<uint32_t>(c->value("pid", int64_t{0}));
             }
             e.cgroup_path = cgroup_path_for(pod_uid, container);
+            // Tetragon asked the runtime (the CRI) for the container's name
+            // and image: a containers row, once per container, as record's
+            // from a bundle's annotations (schema version 7).
+            const auto kube = parse_kube_cgroup(e.cgroup_path);
+            if (kube && !kube->container_id.empty() && (!container_name.empty() || !image.empty()) &&
+                named_containers_.insert(kube->container_id).second) {
+                ContainerRow c;
+                c.time_ns = static_cast<int64_t>(e.time_ns);
+                c.container_id = kube->container_id;
+                c.pod_uid = pod_uid;
+                c.pod_name = name;
+                c.pod_namespace = ns;
+                c.name = container_name;
+                c.image = image;
+                c.source = "tetragon";
+                c.path = file_;
+                if (auto st = row(w_.add_container(c)); !st) return st;
+            }
             e.nodename = name;
             if (named_pods_.insert(pod_uid).second) {
                 if (auto st = row(w_.add_pod(pod_uid, name, ns, PodNameSource::unknown)); !st) return st;
@@ -473,6 +494,7 @@ private:
     int64_t offset_ns_ = 0, last_ns_ = 0, rows_ = 0;
     std::map<std::string, Image> images_;  // by exec_id
     std::set<std::string> named_pods_;
+    std::set<std::string> named_containers_;  // container ids with a containers row
 };
 
 }  // namespace

@@ -1156,7 +1156,8 @@ private:
     // (schema version 7), by the model's one rule (container_info), as the
     // tree shows them. containers is metadata, a few rows per container:
     // read whole.
-    Status containers_matching(const LoadPlan& plan, std::set<std::string>& by_name, std::set<std::string>& by_image) {
+    Status containers_matching(const LoadPlan& plan, std::set<std::string>& by_name, std::set<std::string>& by_image,
+                               std::set<std::string>& pods) {
         if (!table_in_version(ChainTable::containers, version_)) return Ok{};
         std::map<std::string, std::vector<ContainerRow>> rows;
         auto st = each(
@@ -1170,8 +1171,16 @@ private:
         if (!st) return st;
         for (const auto& [id, of_id] : rows) {
             const ContainerInfo info = container_info(of_id);
-            if (plan.container && info.name == *plan.container) by_name.insert(id);
-            if (plan.image && image_matches(*plan.image, info.image)) by_image.insert(id);
+            const bool named = plan.container && info.name == *plan.container;
+            const bool imaged = plan.image && image_matches(*plan.image, info.image);
+            if (named) by_name.insert(id);
+            if (imaged) by_image.insert(id);
+            // The pod the rows name, for a run without cgroups rows (an
+            // import): a superset, as build_report selects again.
+            if ((named || !plan.container) && (imaged || !plan.image)) {
+                for (const auto& r : of_id)
+                    if (!r.pod_uid.empty()) pods.insert(r.pod_uid);
+            }
         }
         return Ok{};
     }
@@ -1188,9 +1197,8 @@ private:
             }
         }
         if (plan.container || plan.image) {
-            std::set<std::string> by_name, by_image;
-            if (auto st = containers_matching(plan, by_name, by_image); !st) return st.error();
-            std::set<std::string> with_container;
+            std::set<std::string> by_name, by_image, with_container;
+            if (auto st = containers_matching(plan, by_name, by_image, with_container); !st) return st.error();
             // cgroups is the run's metadata (a row per cgroup and run), not
             // an event table: read whole.
             auto st = each("cgroups", "SELECT pod_uid, container_id FROM cgroups NOT INDEXED", {}, [&](Stmt& s) {

@@ -110,8 +110,10 @@ std::vector<std::string> pod_name_disagreements(const std::string& uid, const st
 namespace {
 
 // The runtime's annotations, as opposed to the kubelet's file names.
+// (An import from Tetragon, which asked the runtime through the CRI, counts
+// as the runtime's.)
 bool from_annotations(const ContainerRow& r) {
-    return r.source == "bundle" || r.source == "containerd-task" || r.source == "crio-state";
+    return r.source == "bundle" || r.source == "containerd-task" || r.source == "crio-state" || r.source == "tetragon";
 }
 
 }  // namespace

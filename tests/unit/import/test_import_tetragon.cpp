@@ -109,6 +109,12 @@ TEST_CASE("tetragon: the GKE samples, one JSON object per line", "[import][tetra
     CHECK_THAT(r.err, Catch::Contains("0 malformed"));
     CHECK(golden_mismatch("import_tetragon_events.txt", tree_text(dir)) == "");
     CHECK(golden_mismatch("import_tetragon_events_pod.txt", tree_text(dir, {"--pod", "default/tiefighter"})) == "");
+    // Tetragon's pod.container.name and .image.name, as record's runtime
+    // annotations: --container by name and --image select by them.
+    CHECK(tree_text(dir, {"--container", "spaceship"}) == tree_text(dir, {"--pod", "default/tiefighter"}));
+    const std::string deathstar = tree_text(dir, {"--image", "docker.io/cilium/starwars:*"});
+    CHECK(deathstar.find("container deathstar  image docker.io/cilium/starwars:latest") != std::string::npos);
+    CHECK(deathstar.find("spaceship") == std::string::npos);
 }
 
 TEST_CASE("tetragon: malformed events are counted and named, the rest imported", "[import][tetragon]") {
