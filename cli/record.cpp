@@ -129,7 +129,8 @@ Runner add_record(CLI::App& app) {
                     "Record only processes in this cgroup v2 (path below the mount) or below it; repeatable");
     cmd->add_flag("--kube-only", args->options.kube_only, "Record only processes under the kubepods cgroup");
     cmd->add_option("--kube-root", args->options.kube_root,
-                    "Root of the node's files for pod names (<root>/var/log/pods)")
+                    "Root of the node's files for pod and container names (<root>/var/log/pods, runtime bundles, "
+                    "<root>/run/containerd and CRI-O's state, <root>/var/log/containers)")
         ->capture_default_str();
     cmd->add_flag("-v,--verbose", args->options.verbose, "Show libbpf's log");
     cmd->add_option("--anchor-log", args->options.anchor_log,

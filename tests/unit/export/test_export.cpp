@@ -195,6 +195,9 @@ TEST_CASE("export prints every row once, batch by batch, each batch with its cha
         CHECK(l.at("pod").at("name") == kIncidentPodName);
         CHECK(l.at("pod").at("namespace") == kIncidentNamespace);
         CHECK(l.at("pod").at("container") == kIncidentContainer);
+        // What containerd's bundle named it (the fixture's containers row).
+        CHECK(l.at("pod").at("container_name") == "my-app");
+        CHECK(l.at("pod").at("image") == "registry.example.test/shop/my-app:2.3.1");
         CHECK(l.at("connect").at("daddr") == "93.184.216.34");
         CHECK(l.at("time").get<std::string>().starts_with("2026-04-22T09:0"));
     }
@@ -334,6 +337,8 @@ TEST_CASE("ECS lines carry the documented fields", "[export][ecs]") {
             CHECK(l.at("process").contains("start"));
             CHECK(l.at("orchestrator").at("resource").at("name") == kIncidentPodName);
             CHECK(l.at("container").at("id") == kIncidentContainer);
+            CHECK(l.at("container").at("name") == "my-app");
+            CHECK(l.at("container").at("image").at("name") == "registry.example.test/shop/my-app:2.3.1");
         }
         if (action == "connect" && l.at("process").at("pid") == 18296) {
             connect_seen = true;

@@ -649,3 +649,117 @@ TEST_CASE("a session: drop counters that cannot be read at stop end the run in e
     // Closed, but not as a run that lost nothing.
     CHECK(rig.stop_reason() == "error");
 }
+
+namespace {
+
+// An exec record: binary, cgroup path (sent leaf first, as the probes send
+// it) and argv.
+std::vector<char> exec_bytes(uint32_t tgid, uint64_t t, const std::string& binary, const std::string& cgroup,
+                             const std::vector<std::string>& argv) {
+    std::string names;
+    for (size_t end = cgroup.size(); end > 0;) {
+        size_t start = cgroup.rfind('/', end - 1);
+        names += cgroup.substr(start + 1, end - start - 1);
+        names.push_back('\0');
+        end = start;
+    }
+    std::string args;
+    for (const auto& a : argv) args += a + std::string(1, '\0');
+    std::vector<char> buf(sizeof(lineage_exec_event) + binary.size() + names.size() + args.size());
+    lineage_exec_event e{};
+    e.hdr = {LINEAGE_EV_EXEC, static_cast<__u32>(buf.size()), t};
+    e.proc = {tgid, 0, t};
+    // The cgroup's id: its directory's inode, one per path.
+    e.cgroup_id = std::hash<std::string>()(cgroup) | 1;
+    e.binary_len = static_cast<__u16>(binary.size());
+    e.cgroup_len = static_cast<__u16>(names.size());
+    e.argv_len = static_cast<__u16>(args.size());
+    std::memcpy(buf.data(), &e, sizeof(e));
+    std::memcpy(buf.data() + sizeof(e), binary.data(), binary.size());
+    std::memcpy(buf.data() + sizeof(e) + binary.size(), names.data(), names.size());
+    std::memcpy(buf.data() + sizeof(e) + binary.size() + names.size(), args.data(), args.size());
+    return buf;
+}
+
+const std::string kMetaPod = "4c6a1b2e-8d3f-4e5a-9b7c-1d2e3f4a5b6c";
+const std::string kMetaContainer = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+std::string container_cgroup(const std::string& id) {
+    return "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod4c6a1b2e_8d3f_4e5a_9b7c_1d2e3f4a5b6c.slice/"
+           "cri-containerd-" +
+           id + ".scope";
+}
+
+}  // namespace
+
+TEST_CASE("containers: a runtime's bundle once per creation, a container looked up once, named in the journal",
+          "[recorder][containers]") {
+    TempDir dir;
+    auto writer = open_writer(dir / "j.db");
+    Recorder rec(writer, RecorderOptions{});
+    std::vector<std::string> bundles, lookups;
+    ContainerSources sources;
+    sources.bundle = [&](const ExecEvent& e) {
+        bundles.push_back(e.binary);
+        ContainerRow row;
+        row.container_id = kMetaContainer;
+        row.pod_uid = kMetaPod;
+        row.pod_name = "ledger-api-7b9c8-k2m4p";
+        row.pod_namespace = "finance";
+        row.name = "api";
+        row.image = "registry.example.test/ledger/api:1.4.2";
+        row.type = "container";
+        row.source = "bundle";
+        row.path = "/run/bundle/config.json";
+        return std::vector<ContainerRow>{row};
+    };
+    sources.lookup = [&](const std::string& id, bool annotated) {
+        lookups.push_back(id + (annotated ? " annotated" : ""));
+        ContainerRow row;
+        row.container_id = id;
+        row.name = "from-kubelet";
+        row.source = "kubelet-log";
+        row.path = "/var/log/containers";
+        return std::vector<ContainerRow>{row};
+    };
+    rec.set_container_sources(sources);
+
+    // Not a runtime: no call. runc by path, then crun by argv[0] through a
+    // descriptor (a runtime that re-execs itself).
+    auto sh = exec_bytes(40, 100, "/bin/sh", "/user.slice", {"sh", "-c", "runc"});
+    REQUIRE(rec.on_record(sh.data(), sh.size(), 100).ok());
+    CHECK(bundles.empty());
+    auto runc = exec_bytes(41, 200, "/usr/sbin/runc", "/system.slice/containerd.service",
+                           {"runc", "create", "--bundle", "/run/bundle", kMetaContainer});
+    REQUIRE(rec.on_record(runc.data(), runc.size(), 200).ok());
+    auto crun = exec_bytes(42, 250, "/proc/self/fd/3", "/system.slice/containerd.service", {"crun", "start", "x"});
+    REQUIRE(rec.on_record(crun.data(), crun.size(), 250).ok());
+    CHECK(bundles == std::vector<std::string>{"/usr/sbin/runc", "/proc/self/fd/3"});
+
+    // The container's processes: the annotated container is looked up once,
+    // for the kubelet's link only; another container once, in full.
+    for (uint32_t pid = 50; pid < 53; ++pid) {
+        auto app = exec_bytes(pid, 300 + pid, "/usr/bin/api", container_cgroup(kMetaContainer), {"api"});
+        REQUIRE(rec.on_record(app.data(), app.size(), 300 + pid).ok());
+    }
+    const std::string other = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+    for (uint32_t pid = 60; pid < 62; ++pid) {
+        auto side = exec_bytes(pid, 400 + pid, "/usr/bin/side", container_cgroup(other), {"side"});
+        REQUIRE(rec.on_record(side.data(), side.size(), 400 + pid).ok());
+    }
+    REQUIRE(rec.commit(1000).ok());
+    CHECK(lookups == std::vector<std::string>{kMetaContainer + " annotated", other});
+
+    auto db = Database::open_read("file:" + (dir / "j.db") + "?mode=ro");
+    REQUIRE(db.ok());
+    // Two bundle rows (one per runtime exec), one link row per container.
+    CHECK(*query_int(*db, "SELECT count(*) FROM containers WHERE source = 'bundle'") == 2);
+    CHECK(*query_int(*db, "SELECT count(*) FROM containers WHERE source = 'kubelet-log'") == 2);
+    CHECK(*query_int(*db, "SELECT time_ns FROM containers WHERE source = 'bundle' ORDER BY rowid LIMIT 1") == 200);
+    // The annotations name the pod, once.
+    CHECK(*query_int(*db, "SELECT count(*) FROM pods WHERE source = 'runtime' AND pod_uid = '" + kMetaPod +
+                              "' AND name = 'ledger-api-7b9c8-k2m4p' AND namespace = 'finance'") == 1);
+    auto verdict = verify_journal(dir / "j.db");
+    REQUIRE(verdict.ok());
+    CHECK(verdict->status() == "whole");
+}
