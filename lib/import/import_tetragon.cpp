@@ -104,7 +104,13 @@ int64_t wall_ns_of(const std::string& t) {
     }
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
-    return static_cast<int64_t>(timegm(&tm)) * 1'000'000'000 + ns;
+    const int64_t seconds = static_cast<int64_t>(timegm(&tm));
+    // Nanoseconds since 1970 fit in int64 until 2262: a later (or much
+    // earlier) time is not one Tetragon wrote, and must not overflow.
+    if (seconds <= -INT64_MAX / 1'000'000'000 || seconds >= INT64_MAX / 1'000'000'000) {
+        throw std::runtime_error("a time is out of range: " + t.substr(0, 40));
+    }
+    return seconds * 1'000'000'000 + ns;
 }
 
 // Tetragon's "arguments": the arguments after argv[0], joined by spaces, an

@@ -137,14 +137,18 @@ TEST_CASE("tetragon: malformed events are counted and named, the rest imported",
     const size_t id = bad_id.find("\"exec_id\":\"");
     REQUIRE(id != std::string::npos);
     bad_id.replace(id + 11, 2, "!!");
-    write_file(dir / "mixed.jsonl",
-               lines[0] + "\n{\"process_exec\": \n" + bad_id + "\n" + lines[1] + "\n" + bad_time + "\n");
+    // Line 6: a time whose nanoseconds would overflow (the fuzzer's find).
+    std::string far_time = lines[2];
+    far_time.replace(t + 8, 4, "9865");
+    write_file(dir / "mixed.jsonl", lines[0] + "\n{\"process_exec\": \n" + bad_id + "\n" + lines[1] + "\n" + bad_time +
+                                        "\n" + far_time + "\n");
     RunResult r = import(dir, {"mixed.jsonl"});
     CHECK(r.status == 1);
+    CHECK_THAT(r.err, Catch::Contains("mixed.jsonl:6: a time is out of range"));
     CHECK_THAT(r.err, Catch::Contains("mixed.jsonl:2: not a JSON object"));
     CHECK_THAT(r.err, Catch::Contains("mixed.jsonl:3: exec_id is not base64"));
     CHECK_THAT(r.err, Catch::Contains("mixed.jsonl:5: a time is not RFC 3339"));
-    CHECK_THAT(r.err, Catch::Contains("3 malformed"));
+    CHECK_THAT(r.err, Catch::Contains("4 malformed"));
     // Lines 1 and 4 are in.
     const json doc = tree_json(dir);
     std::set<int> pids;
