@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "escape.h"
 #include "event.h"
 #include "pod.h"
 
@@ -295,6 +296,12 @@ Status Recorder::meet_container(const std::string& container_id, int64_t time_ns
 Status Recorder::add_container_row(ContainerRow row, int64_t time_ns) {
     row.time_ns = time_ns;
     if (auto st = writer_.add_container(row); !st) return st;
+    // The operator hears of a file that names nothing (a hostile or broken
+    // bundle), once per container: its row says the same in the journal.
+    if (!row.problem.empty()) {
+        notify(escape_for_terminal(fmt::format("container {}: {} {}: {}; no name from it",
+                                               row.container_id.substr(0, 12), row.source, row.path, row.problem)));
+    }
     // The runtime's annotations name the pod: a pods row, once per name
     // (readers put the kubelet's log directory first, effective_pod_name).
     const bool annotations = row.source == "bundle" || row.source == "containerd-task" || row.source == "crio-state";

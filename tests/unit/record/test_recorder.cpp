@@ -759,7 +759,36 @@ TEST_CASE("containers: a runtime's bundle once per creation, a container looked 
     // The annotations name the pod, once.
     CHECK(*query_int(*db, "SELECT count(*) FROM pods WHERE source = 'runtime' AND pod_uid = '" + kMetaPod +
                               "' AND name = 'ledger-api-7b9c8-k2m4p' AND namespace = 'finance'") == 1);
+    CHECK(*query_int(*db, "SELECT count(*) FROM containers WHERE problem != ''") == 0);
     auto verdict = verify_journal(dir / "j.db");
     REQUIRE(verdict.ok());
     CHECK(verdict->status() == "whole");
+}
+
+TEST_CASE("containers: a bundle that names nothing is a row with its problem and one line to the operator",
+          "[recorder][containers]") {
+    TempDir dir;
+    auto writer = open_writer(dir / "j.db");
+    std::vector<std::string> said;
+    Recorder rec(writer, RecorderOptions{}, nullptr, [&](const std::string& line) { said.push_back(line); });
+    ContainerSources sources;
+    sources.bundle = [&](const ExecEvent&) {
+        ContainerRow row;
+        row.container_id = kMetaContainer;
+        row.source = "bundle";
+        row.path = "/run/b\x1b[2J/config.json";  // attacker's bytes, escaped for the terminal
+        row.problem = "larger than 1 MiB";
+        return std::vector<ContainerRow>{row};
+    };
+    rec.set_container_sources(sources);
+    auto runc = exec_bytes(41, 200, "/usr/sbin/runc", "/system.slice/containerd.service",
+                           {"runc", "create", "--bundle", "/run/b", kMetaContainer});
+    REQUIRE(rec.on_record(runc.data(), runc.size(), 200).ok());
+    REQUIRE(rec.commit(1000).ok());
+    REQUIRE(said.size() == 1);
+    CHECK(said[0] == "container 0123456789ab: bundle /run/b\\x1b[2J/config.json: larger than 1 MiB; no name from it");
+    auto db = Database::open_read("file:" + (dir / "j.db") + "?mode=ro");
+    REQUIRE(db.ok());
+    CHECK(*query_int(*db, "SELECT count(*) FROM containers WHERE problem = 'larger than 1 MiB' AND name = ''") == 1);
+    CHECK(*query_int(*db, "SELECT count(*) FROM pods") == 0);
 }
