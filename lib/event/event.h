@@ -138,6 +138,11 @@ struct ContainerRow {
     std::string problem;  // "" when read; else why nothing came from it
 };
 
+// Whether a containers row's source is the runtime's own annotations
+// (a bundle, containerd's or CRI-O's state, or an import of Tetragon, which
+// asked the CRI), as opposed to the kubelet's file names.
+bool container_source_is_runtime(std::string_view source);
+
 // How a process came to be in a cgroup (memberships.how).
 enum class MembershipHow {
     fork,   // created there (its parent's cgroup, or clone3's CLONE_INTO_CGROUP)

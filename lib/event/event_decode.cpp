@@ -264,6 +264,10 @@ MembershipHow membership_how_from(std::string_view text) {
     return MembershipHow::unknown;
 }
 
+bool container_source_is_runtime(std::string_view source) {
+    return source == "bundle" || source == "containerd-task" || source == "crio-state" || source == "tetragon";
+}
+
 PodNameSource pod_name_source_from(std::string_view text) {
     if (text == "log-dir") return PodNameSource::log_dir;
     if (text == "hostname") return PodNameSource::hostname;

@@ -107,17 +107,6 @@ std::vector<std::string> pod_name_disagreements(const std::string& uid, const st
     return out;
 }
 
-namespace {
-
-// The runtime's annotations, as opposed to the kubelet's file names.
-// (An import from Tetragon, which asked the runtime through the CRI, counts
-// as the runtime's.)
-bool from_annotations(const ContainerRow& r) {
-    return r.source == "bundle" || r.source == "containerd-task" || r.source == "crio-state" || r.source == "tetragon";
-}
-
-}  // namespace
-
 ContainerInfo container_info(const std::vector<ContainerRow>& rows) {
     ContainerInfo info;
     std::string name_from, image_from;
@@ -125,7 +114,7 @@ ContainerInfo container_info(const std::vector<ContainerRow>& rows) {
     // no annotation gave one.
     for (int pass = 0; pass < 2; ++pass) {
         for (const auto& r : rows) {
-            if (!r.problem.empty() || from_annotations(r) != (pass == 0)) continue;
+            if (!r.problem.empty() || container_source_is_runtime(r.source) != (pass == 0)) continue;
             if (!r.name.empty() && info.name.empty()) {
                 info.name = r.name;
                 name_from = r.source;
@@ -143,7 +132,7 @@ ContainerInfo container_info(const std::vector<ContainerRow>& rows) {
             note = fmt::format("{} {}: {}", r.source, r.path, r.problem);
         } else if (!r.name.empty() && r.name != info.name) {
             note = fmt::format("{} names it {}, {} {}", r.source, r.name, name_from, info.name);
-        } else if (from_annotations(r) && !r.image.empty() && r.image != info.image) {
+        } else if (container_source_is_runtime(r.source) && !r.image.empty() && r.image != info.image) {
             note = fmt::format("{} gives image {}, {} {}", r.source, r.image, image_from, info.image);
         }
         if (!note.empty() && std::find(info.notes.begin(), info.notes.end(), note) == info.notes.end())

@@ -8,21 +8,11 @@
 
 #include "argv.h"
 #include "container_meta.h"
+#include "pod.h"
 
 namespace lineage {
 
 namespace {
-
-// A runtime's container ID as a cgroup path would name it: 12 to 64
-// lower-case hex digits. Anything else (a name a user gave `runc run`) is
-// not an ID the cgroups rows can join on.
-bool is_container_id(const std::string& id) {
-    if (id.size() < 12 || id.size() > 64) return false;
-    for (char c : id) {
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    }
-    return true;
-}
 
 // The annotations of one config.json as a containers row.
 void fill(ContainerRow& row, const ContainerMeta& meta) {
@@ -64,7 +54,9 @@ ContainerSources node_container_sources(std::string kube_root, std::string proc_
         ContainerRow row;
         row.source = "bundle";
         row.path = joined(dir.front() == '/' ? dir : joined(cwd, dir), "config.json");
-        if (is_container_id(invocation->id)) row.container_id = invocation->id;
+        // The runtime's ID, when it is one a cgroup path would name (not a
+        // name a user gave `runc run`): parse_kube_cgroup's rule.
+        if (auto id = canonical_container_id(invocation->id)) row.container_id = *id;
         auto meta = read_bundle_config(kube_root, dir, cwd);
         if (!meta) {
             row.problem = meta.error().message;

@@ -304,8 +304,8 @@ Status Recorder::add_container_row(ContainerRow row, int64_t time_ns) {
     }
     // The runtime's annotations name the pod: a pods row, once per name
     // (readers put the kubelet's log directory first, effective_pod_name).
-    const bool annotations = row.source == "bundle" || row.source == "containerd-task" || row.source == "crio-state";
-    if (!annotations || row.pod_uid.empty() || row.pod_name.empty() || !row.problem.empty()) return Ok{};
+    if (!container_source_is_runtime(row.source) || row.pod_uid.empty() || row.pod_name.empty() || !row.problem.empty())
+        return Ok{};
     const PodNaming known = naming(row.pod_uid);
     if (known.runtime == row.pod_namespace + "/" + row.pod_name) return Ok{};
     return add_pod_row(row.pod_uid, row.pod_name, row.pod_namespace, PodNameSource::runtime);
