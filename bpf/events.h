@@ -38,6 +38,7 @@ enum lineage_event_type {
 	LINEAGE_EV_CONNECT = 4,
 	LINEAGE_EV_CGROUP = 5,
 	LINEAGE_EV_MOVE = 6,
+	LINEAGE_EV_LISTEN = 7,
 };
 
 /* The cgroup v1 controller whose hierarchy is followed besides cgroup v2
@@ -82,6 +83,58 @@ struct lineage_fork_event {
 #define LINEAGE_EXEC_BINARY_TRUNCATED 0x2
 #define LINEAGE_EXEC_CGROUP_TRUNCATED 0x4
 
+/* The executed file's path is sent as up to DEPTH dentry names, leaf first,
+ * each NUL terminated (like cgroup names): the walk up the dentries and
+ * mounts is bounded, and user space reverses the names into a path. */
+#define LINEAGE_FILE_DEPTH_MAX 32
+#define LINEAGE_FILE_NAME_MAX 256
+#define LINEAGE_FILE_PATH_MAX 4096
+
+/* Bits of lineage_exec_file.flags. */
+#define LINEAGE_FILE_MEMFD 0x1		   /* a memfd: fileless execution */
+#define LINEAGE_FILE_DELETED 0x2	   /* its link count was 0 at exec */
+#define LINEAGE_FILE_UPPER 0x4		   /* on an overlayfs upper layer (written after start) */
+#define LINEAGE_FILE_UPPER_KNOWN 0x8	   /* UPPER is an answer: overlayfs's types were in BTF,
+					      or the file is not on overlayfs */
+#define LINEAGE_FILE_PATH_TRUNCATED 0x10   /* the walk did not reach the root, or a name was cut */
+#define LINEAGE_FILE_SCRIPT 0x20	   /* bprm->interp is not bprm->filename: a #! script */
+#define LINEAGE_FILE_SECUREEXEC 0x40	   /* the kernel marked the exec AT_SECURE */
+#define LINEAGE_FILE_INTERP_TRUNCATED 0x80 /* the interpreter's path was cut */
+#define LINEAGE_FILE_OVERLAY 0x100	   /* the file is on overlayfs */
+#define LINEAGE_FILE_KNOWN 0x8000	   /* bprm->file was read (always set by the probe) */
+
+/* Credentials: uids and gids in the initial user namespace, and capability
+ * sets as the kernel's kernel_cap_t (64 bits). */
+struct lineage_cred {
+	__u32 uid;
+	__u32 gid;
+	__u32 euid;
+	__u32 egid;
+	__u64 cap_permitted;
+	__u64 cap_effective;
+};
+
+/* The file the kernel really executed (bprm->file; for a script, its
+ * interpreter), and the credentials around the exec. */
+struct lineage_exec_file {
+	__u64 dev; /* the superblock's s_dev, the kernel's encoding (major << 20 | minor) */
+	__u64 ino;
+	__u64 size;
+	__s64 mtime_sec;
+	__u32 mtime_nsec;
+	__u32 nlink;
+	__u32 mode;
+	__u32 flags;	   /* LINEAGE_FILE_* */
+	__u16 path_len;	   /* bytes of data[] holding the path's names */
+	__u16 interp_len;  /* bytes of data[] holding a script's interpreter path, no NUL; 0 if none */
+	__u32 _pad;
+	/* The caller's credentials: those the file was opened with
+	 * (bprm->file->f_cred), before the exec committed new ones. */
+	struct lineage_cred before;
+	/* The task's credentials after the exec. */
+	struct lineage_cred after;
+};
+
 struct lineage_exec_event {
 	struct lineage_hdr hdr;
 	struct lineage_proc proc;
@@ -106,11 +159,16 @@ struct lineage_exec_event {
 	__u64 cgroup1_id; /* in the followed v1 hierarchy; 0 when none is followed */
 	__u32 uts_ns;	  /* inode of the UTS namespace nodename was read in */
 	__u32 _pad3;
-	/* binary | cgroup names (leaf first, NUL terminated each) | argv */
+	struct lineage_exec_file file;
+	/* binary | cgroup names (leaf first, NUL terminated each) |
+	 * executed file's names (leaf first, NUL terminated each) |
+	 * interpreter | argv */
 	char data[];
 };
 
-#define LINEAGE_EXEC_DATA_MAX (LINEAGE_PATH_MAX + LINEAGE_CGROUP_PATH_MAX + LINEAGE_ARGV_MAX_CAP)
+#define LINEAGE_EXEC_DATA_MAX                                                                      \
+	(LINEAGE_PATH_MAX + LINEAGE_CGROUP_PATH_MAX + LINEAGE_FILE_PATH_MAX + LINEAGE_PATH_MAX +    \
+	 LINEAGE_ARGV_MAX_CAP)
 
 struct lineage_exit_event {
 	struct lineage_hdr hdr;
@@ -133,6 +191,17 @@ struct lineage_connect_event {
 	__u16 result;	   /* LINEAGE_CONNECT_* */
 	__u8 saddr[16];	   /* IPv4 uses the first 4 bytes */
 	__u8 daddr[16];
+};
+
+/* A TCP socket entered LISTEN: listen(2) runs in the listening process's
+ * context. */
+struct lineage_listen_event {
+	struct lineage_hdr hdr;
+	struct lineage_proc proc;
+	__u16 family; /* AF_INET or AF_INET6 */
+	__u16 port;   /* host order */
+	__u32 _pad;
+	__u8 addr[16]; /* IPv4 uses the first 4 bytes */
 };
 
 #define LINEAGE_CGROUP_NAMES_TRUNCATED 0x1

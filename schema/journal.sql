@@ -1,4 +1,4 @@
--- lineage journal schema, version 7.
+-- lineage journal schema, version 8.
 --
 -- Version history: 1, the first; 2 adds the `prunes` table (retention,
 -- `record --max-size/--retain`); 3 adds `cgroups` and `memberships` (whole
@@ -16,7 +16,10 @@
 -- rate, bench/results/writer.txt). A version 6 writer drops exec_by_base
 -- from the journals it upgrades. 7 adds `containers` (a container's name,
 -- image and pod as the runtime's config.json and the kubelet's files
--- named them) and a pods row source 'runtime'.
+-- named them) and a pods row source 'runtime'. 8 adds `exec_files` (the
+-- file each exec really ran, its identity and flags, and the credentials
+-- before and after), `file_hashes` (the SHA-256 of executed files) and
+-- `listens` (TCP sockets that entered LISTEN).
 -- `lineage record` upgrades an older journal it appends to by
 -- creating what it lacks, in one transaction; readers read every version.
 --
@@ -56,7 +59,7 @@
 -- its own encoding: it is the batch_id of the header it is hashed under.
 
 PRAGMA application_id = 1279872581;  -- 0x4C494E45, "LINE": a lineage journal
-PRAGMA user_version = 7;             -- bump with every schema change
+PRAGMA user_version = 8;             -- bump with every schema change
 
 -- One row per start of `lineage record`.
 CREATE TABLE runs (
@@ -369,6 +372,83 @@ CREATE TABLE containers (
     problem       TEXT NOT NULL           -- '' when read; else why nothing came from it
 );
 
+-- ---------------------------------------------------------------- version 8
+
+-- The file an exec really ran, one row per exec row the probe wrote (same
+-- batch, same time_ns, tgid and start_ns): the path given to execve
+-- (exec.binary) is often not it (/proc/self/exe, /dev/fd/N, a memfd, a
+-- script's interpreter). The kernel resolved it from bprm->file by a
+-- bounded walk of dentries and mounts, up to the process's root (a
+-- container's path is as the container sees it). Identity and mode are the
+-- inode's at exec; credentials are the caller's (those the file was opened
+-- with) and the process's after the exec, so a setuid or file-capability
+-- exec shows as a change. An exec row without one (an older journal, an
+-- import) says nothing of its file.
+CREATE TABLE exec_files (
+    batch           INTEGER NOT NULL,
+    time_ns         INTEGER NOT NULL,     -- exec.time_ns of its exec row
+    tgid            INTEGER NOT NULL,
+    start_ns        INTEGER NOT NULL,
+    path            BLOB NOT NULL,        -- the executed file, e.g. '/bin/busybox', 'memfd:x (deleted)'
+    dev             INTEGER NOT NULL,     -- st_dev encoding (makedev(major, minor))
+    ino             INTEGER NOT NULL,
+    nlink           INTEGER NOT NULL,     -- 0: deleted (or a memfd) at exec
+    size            INTEGER NOT NULL,     -- bytes
+    mode            INTEGER NOT NULL,     -- st_mode (type, permissions, setuid 04000, setgid 02000)
+    mtime_ns        INTEGER NOT NULL,     -- ns since the epoch
+    flags           INTEGER NOT NULL,     -- 1 memfd, 2 deleted, 4 upper_layer, 8 upper_layer is
+                                          --   known (else 'unknown'), 16 path cut short, 32 script,
+                                          --   64 the kernel marked it AT_SECURE, 128 interpreter
+                                          --   cut short, 256 on overlayfs
+    interpreter     BLOB NOT NULL,        -- a script's interpreter as its #! line named it, '' if none
+    before_uid      INTEGER NOT NULL,     -- the caller's credentials
+    before_gid      INTEGER NOT NULL,
+    before_euid     INTEGER NOT NULL,
+    before_egid     INTEGER NOT NULL,
+    before_cap_prm  INTEGER NOT NULL,     -- permitted capabilities, a 64-bit mask
+    before_cap_eff  INTEGER NOT NULL,     -- effective capabilities
+    uid             INTEGER NOT NULL,     -- the process's credentials after the exec
+    gid             INTEGER NOT NULL,
+    euid            INTEGER NOT NULL,
+    egid            INTEGER NOT NULL,
+    cap_prm         INTEGER NOT NULL,
+    cap_eff         INTEGER NOT NULL
+);
+
+-- The SHA-256 of an executed file's content, computed by the recorder in
+-- user space (through /proc/PID/exe while the process lives, so a memfd or
+-- a deleted file can be hashed too), once per (dev, ino, size, mtime_ns),
+-- and written once per such file and path (exec_files.path), so that a
+-- hash finds every path the file ran at. Kept when pruned, like pods: an
+-- exec of a later batch may name a file hashed in an earlier one. A file
+-- that could not be hashed is a row too, with its problem and no hash:
+-- 'gone' (the process and the file were gone), 'too_large', 'not_regular',
+-- 'changed' (it changed while read), 'rate_limited', 'read_error',
+-- 'other_file' (the process's file was no longer the one executed).
+CREATE TABLE file_hashes (
+    batch     INTEGER NOT NULL,
+    time_ns   INTEGER NOT NULL,           -- boot-time ns when hashed or given up
+    dev       INTEGER NOT NULL,           -- exec_files' identity of the file
+    ino       INTEGER NOT NULL,
+    size      INTEGER NOT NULL,
+    mtime_ns  INTEGER NOT NULL,
+    path      BLOB NOT NULL,              -- exec_files.path of an exec of it
+    sha256    TEXT NOT NULL,              -- 64 lower-case hex digits, '' when unavailable
+    problem   TEXT NOT NULL               -- '' when hashed; else why not (above)
+);
+
+-- A TCP socket entered LISTEN (a server, a bind shell): listen(2) runs in
+-- the listening process's context, so the process is exact.
+CREATE TABLE listens (
+    batch     INTEGER NOT NULL,
+    time_ns   INTEGER NOT NULL,           -- boot-time ns of listen(2)
+    tgid      INTEGER NOT NULL,
+    start_ns  INTEGER NOT NULL,
+    family    INTEGER NOT NULL,           -- 4 or 6
+    addr      TEXT NOT NULL,              -- bound address, printable ('0.0.0.0', '::')
+    port      INTEGER NOT NULL
+);
+
 -- ---------------------------------------------------------------- indexes
 
 CREATE INDEX exec_by_proc ON exec (tgid, start_ns);
@@ -428,6 +508,16 @@ CREATE INDEX exec_by_binary ON exec (binary);
 -- version 7
 -- A container's rows, for the containers a query's answer shows.
 CREATE INDEX containers_by_id ON containers (container_id);
+
+-- version 8
+-- An exec's file, for the processes of a query's answer.
+CREATE INDEX exec_files_by_proc ON exec_files (tgid, start_ns);
+-- The executed path, for --binary (like exec_by_binary).
+CREATE INDEX exec_files_by_path ON exec_files (path);
+-- A file's hash, and a hash's files, for the tree and for --sha256.
+CREATE INDEX file_hashes_by_file ON file_hashes (ino, dev);
+CREATE INDEX file_hashes_by_sha256 ON file_hashes (sha256) WHERE sha256 != '';
+CREATE INDEX listens_by_proc ON listens (tgid, start_ns);
 
 -- No index on `batch`: rows are appended in batch order, so `lineage verify`
 -- reads every table in rowid order (a plain scan) and gets (batch, rowid)

@@ -3,6 +3,7 @@
 // bpf/events.h; decode_event() is the only place that reads it.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -36,6 +37,63 @@ inline constexpr uint32_t kArgvTruncated = 0x1;
 inline constexpr uint32_t kBinaryTruncated = 0x2;
 inline constexpr uint32_t kCgroupTruncated = 0x4;
 
+// Credentials around an exec (schema version 8): uids and gids as the
+// initial user namespace sees them, capability sets as 64-bit masks.
+struct Credentials {
+    uint32_t uid = 0, gid = 0, euid = 0, egid = 0;
+    uint64_t cap_permitted = 0, cap_effective = 0;
+    bool operator==(const Credentials&) const = default;
+};
+
+// Bits of ExecFile::flags, as stored in exec_files.flags (the probe's
+// LINEAGE_FILE_* bits, bpf/events.h).
+inline constexpr uint32_t kFileMemfd = 0x1;        // a memfd: fileless execution
+inline constexpr uint32_t kFileDeleted = 0x2;      // link count 0 at exec
+inline constexpr uint32_t kFileUpper = 0x4;        // on an overlayfs upper layer
+inline constexpr uint32_t kFileUpperKnown = 0x8;   // kFileUpper is an answer, not "unknown"
+inline constexpr uint32_t kFilePathTruncated = 0x10;
+inline constexpr uint32_t kFileScript = 0x20;      // a #! script: interpreter is set
+inline constexpr uint32_t kFileSecureExec = 0x40;  // the kernel marked the exec AT_SECURE
+inline constexpr uint32_t kFileInterpreterTruncated = 0x80;
+inline constexpr uint32_t kFileOverlay = 0x100;    // the file is on overlayfs
+
+// The file the kernel really executed (bprm->file; for a script, its
+// interpreter), with its identity at exec time (schema version 8, table
+// exec_files).
+struct ExecFile {
+    std::string path;  // from the kernel's walk of dentries and mounts, up to the process's root
+    uint64_t dev = 0;  // st_dev as stat(2) gives it (makedev(major, minor))
+    uint64_t ino = 0;
+    uint32_t nlink = 0;
+    uint64_t size = 0;
+    uint32_t mode = 0;      // st_mode: type and permission bits (setuid 04000, setgid 02000)
+    int64_t mtime_ns = 0;   // ns since the epoch
+    uint32_t flags = 0;     // kFile* bits
+    std::string interpreter;  // a script's interpreter as the #! line named it (bprm->interp)
+    Credentials before;     // the caller's (the credentials the file was opened with)
+    Credentials after;      // the process's after the exec
+};
+
+// What identifies an executed file's content for hashing: one hash per key.
+struct FileKey {
+    uint64_t dev = 0;
+    uint64_t ino = 0;
+    uint64_t size = 0;
+    int64_t mtime_ns = 0;
+    auto operator<=>(const FileKey&) const = default;
+};
+
+// A file_hashes row (schema version 8): the SHA-256 of an executed file's
+// content, computed by the recorder in user space, once per FileKey, and
+// written once per (key, path) so that --sha256 finds every path it ran at.
+struct FileHashRow {
+    int64_t time_ns = 0;  // boot ns when hashed (or given up)
+    FileKey key;
+    std::string path;     // exec_files.path of an exec of this file
+    std::string sha256;   // 64 lower-case hex digits; "" when unavailable
+    std::string problem;  // "" when hashed; else why not (see schema/journal.sql)
+};
+
 struct ExecEvent {
     uint64_t time_ns = 0;
     ProcRef proc;
@@ -53,6 +111,9 @@ struct ExecEvent {
     std::string cgroup_path;  // "/a/b/c", root first
     std::string binary;
     std::string argv;  // NUL separated, as the kernel keeps it
+    // The executed file (schema version 8); none for an exec of an older
+    // journal, an import, or a fixture that does not say.
+    std::optional<ExecFile> file;
 };
 
 struct ExitEvent {
@@ -75,6 +136,15 @@ struct ConnectEvent {
     // False when the source did not say how the connect ended (an imported
     // Tetragon tcp_connect is the SYN): connect.result 'unknown'.
     bool outcome_known = true;
+};
+
+// A TCP socket entered LISTEN (schema version 8, table listens).
+struct ListenEvent {
+    uint64_t time_ns = 0;
+    ProcRef proc;
+    int family = 4;  // 4 or 6
+    std::string addr;  // printable, as connect's addresses
+    uint16_t port = 0;
 };
 
 // A cgroup the probes named (a cgroup record): sent once, before the first
@@ -190,7 +260,8 @@ enum class PodNameSource { log_dir, runtime, hostname, unknown };
 const char* pod_name_source_text(PodNameSource s);  // "log-dir", "runtime", "hostname", "unknown"
 PodNameSource pod_name_source_from(std::string_view text);
 
-using Event = std::variant<ForkEvent, ExecEvent, ExitEvent, ConnectEvent, CgroupEvent, MoveEvent>;
+using Event =
+    std::variant<ForkEvent, ExecEvent, ExitEvent, ConnectEvent, CgroupEvent, MoveEvent, ListenEvent>;
 
 // Decodes one ring-buffer record. The kernel is trusted to be the writer,
 // but sizes are still checked: a short or inconsistent record is an error,

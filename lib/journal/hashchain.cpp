@@ -40,6 +40,12 @@ const char* table_name(ChainTable t) {
             return "unexited";
         case ChainTable::containers:
             return "containers";
+        case ChainTable::exec_files:
+            return "exec_files";
+        case ChainTable::file_hashes:
+            return "file_hashes";
+        case ChainTable::listens:
+            return "listens";
     }
     return "?";
 }
@@ -47,13 +53,13 @@ const char* table_name(ChainTable t) {
 bool counts_in_row_count(ChainTable t) {
     return t != ChainTable::runs && t != ChainTable::clock_samples && t != ChainTable::run_stops &&
            t != ChainTable::prunes && t != ChainTable::cgroups && t != ChainTable::unexited &&
-           t != ChainTable::containers;
+           t != ChainTable::containers && t != ChainTable::file_hashes;
 }
 
 bool kept_when_pruned(ChainTable t) {
     return t == ChainTable::runs || t == ChainTable::clock_samples || t == ChainTable::pods ||
            t == ChainTable::run_stops || t == ChainTable::prunes || t == ChainTable::cgroups ||
-           t == ChainTable::containers;
+           t == ChainTable::containers || t == ChainTable::file_hashes;
 }
 
 Sha256::Sha256() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {

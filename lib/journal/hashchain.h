@@ -47,8 +47,11 @@ enum class ChainTable : uint8_t {
     carried = 14,      // schema version 4
     unexited = 15,     // schema version 5
     containers = 16,   // schema version 7
+    exec_files = 17,   // schema version 8
+    file_hashes = 18,  // schema version 8
+    listens = 19,      // schema version 8
 };
-inline constexpr size_t kChainTableCount = 16;
+inline constexpr size_t kChainTableCount = 19;
 // Tables of the first encoding: a link always names them, with their row
 // count even when it is 0. Later tables appear in a link only when the batch
 // holds rows of theirs, so a batch without such rows hashes exactly as it did
@@ -111,6 +114,14 @@ constexpr const char* chain_columns(ChainTable t) {
             return "tgid, start_ns, from_batch";
         case ChainTable::containers:
             return "time_ns, container_id, pod_uid, pod_name, pod_namespace, name, image, type, source, path, problem";
+        case ChainTable::exec_files:
+            return "time_ns, tgid, start_ns, path, dev, ino, nlink, size, mode, mtime_ns, flags, interpreter, "
+                   "before_uid, before_gid, before_euid, before_egid, before_cap_prm, before_cap_eff, "
+                   "uid, gid, euid, egid, cap_prm, cap_eff";
+        case ChainTable::file_hashes:
+            return "time_ns, dev, ino, size, mtime_ns, path, sha256, problem";
+        case ChainTable::listens:
+            return "time_ns, tgid, start_ns, family, addr, port";
     }
     return "";
 }

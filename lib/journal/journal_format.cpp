@@ -36,6 +36,10 @@ int64_t version_added(ChainTable t) {
             return 5;
         case ChainTable::containers:
             return 7;
+        case ChainTable::exec_files:
+        case ChainTable::file_hashes:
+        case ChainTable::listens:
+            return 8;
         default:
             return 1;
     }

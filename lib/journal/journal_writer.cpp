@@ -402,6 +402,35 @@ Status JournalWriter::add(const Event& event, std::string_view pod_uid) {
                     .blob(e.argv)
                     .integer(int64_t{e.truncated});
                 if (auto st = insert_row(); !st) return st;
+                if (e.file) {
+                    const ExecFile& f = *e.file;
+                    Row(enc_, ChainTable::exec_files)
+                        .integer(static_cast<int64_t>(e.time_ns))
+                        .integer(int64_t{e.proc.tgid})
+                        .integer(static_cast<int64_t>(e.proc.start_ns))
+                        .blob(f.path)
+                        .integer(static_cast<int64_t>(f.dev))
+                        .integer(static_cast<int64_t>(f.ino))
+                        .integer(int64_t{f.nlink})
+                        .integer(static_cast<int64_t>(f.size))
+                        .integer(int64_t{f.mode})
+                        .integer(f.mtime_ns)
+                        .integer(int64_t{f.flags})
+                        .blob(f.interpreter)
+                        .integer(int64_t{f.before.uid})
+                        .integer(int64_t{f.before.gid})
+                        .integer(int64_t{f.before.euid})
+                        .integer(int64_t{f.before.egid})
+                        .integer(static_cast<int64_t>(f.before.cap_permitted))
+                        .integer(static_cast<int64_t>(f.before.cap_effective))
+                        .integer(int64_t{f.after.uid})
+                        .integer(int64_t{f.after.gid})
+                        .integer(int64_t{f.after.euid})
+                        .integer(int64_t{f.after.egid})
+                        .integer(static_cast<int64_t>(f.after.cap_permitted))
+                        .integer(static_cast<int64_t>(f.after.cap_effective));
+                    if (auto st = insert_row(); !st) return st;
+                }
                 note_named(e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
                 return Ok{};
             } else if constexpr (std::is_same_v<T, ExitEvent>) {
@@ -433,6 +462,17 @@ Status JournalWriter::add(const Event& event, std::string_view pod_uid) {
                 if (auto st = insert_row(); !st) return st;
                 note_named(e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
                 return Ok{};
+            } else if constexpr (std::is_same_v<T, ListenEvent>) {
+                Row(enc_, ChainTable::listens)
+                    .integer(static_cast<int64_t>(e.time_ns))
+                    .integer(int64_t{e.proc.tgid})
+                    .integer(static_cast<int64_t>(e.proc.start_ns))
+                    .integer(int64_t{e.family})
+                    .text(e.addr)
+                    .integer(int64_t{e.port});
+                if (auto st = insert_row(); !st) return st;
+                note_named(e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
+                return Ok{};
             } else {
                 static_assert(std::is_same_v<T, CgroupEvent> || std::is_same_v<T, MoveEvent>);
                 return Error{fmt::format("{}: a {} record is not a row of its own", path_,
@@ -450,6 +490,20 @@ Status JournalWriter::add_cgroup(const CgroupRow& r) {
         .blob(r.path)
         .text(r.pod_uid)
         .text(r.container_id);
+    return insert_row();
+}
+
+Status JournalWriter::add_file_hash(const FileHashRow& r) {
+    if (auto st = ensure_batch(); !st) return st;
+    Row(enc_, ChainTable::file_hashes)
+        .integer(r.time_ns)
+        .integer(static_cast<int64_t>(r.key.dev))
+        .integer(static_cast<int64_t>(r.key.ino))
+        .integer(static_cast<int64_t>(r.key.size))
+        .integer(r.key.mtime_ns)
+        .blob(r.path)
+        .text(r.sha256)
+        .text(r.problem);
     return insert_row();
 }
 

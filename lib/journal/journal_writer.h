@@ -100,6 +100,9 @@ public:
     Status add_cgroup(const CgroupRow& row);
     // What a file on the node said about a container (schema version 7).
     Status add_container(const ContainerRow& row);
+    // A file_hashes row (schema version 8): an executed file's SHA-256, or
+    // why there is none.
+    Status add_file_hash(const FileHashRow& row);
     Status add_membership(const MembershipRow& row);
     // Schema version 4: a process's identity carried over a prune
     // (prune_through writes them; import copies them).
@@ -275,7 +278,7 @@ private:
     static constexpr bool inserted_in_groups(ChainTable t) {
         return t == ChainTable::snapshot || t == ChainTable::fork || t == ChainTable::exec || t == ChainTable::exit ||
                t == ChainTable::connect || t == ChainTable::memberships || t == ChainTable::carried ||
-               t == ChainTable::unexited;
+               t == ChainTable::unexited || t == ChainTable::exec_files;
     }
     struct TableInserts {
         Stmt one;                  // INSERT of one row
