@@ -202,9 +202,9 @@ TEST_CASE("bad journal inputs get one line naming the file, and nothing changes"
     {
         auto db = Database::open_write(version);
         REQUIRE(db.ok());
-        REQUIRE(db->exec("PRAGMA user_version = 8").ok());
+        REQUIRE(db->exec("PRAGMA user_version = 9").ok());
     }
-    cases.push_back({"unknown version", version, "schema version 8 is not supported"});
+    cases.push_back({"unknown version", version, "schema version 9 is not supported"});
 
     cases.push_back({"directory", dir.path(), "is a directory"});
     cases.push_back({"missing", dir / "missing.db", "No such file or directory"});
@@ -504,6 +504,8 @@ struct EveryTable {
     MembershipRow membership;
     CarriedRow carried;
     ContainerRow container;
+    ListenEvent listen;
+    FileHashRow file_hash;
     int64_t loss_from = 0, loss_to = 0, loss_count = 0;
     int64_t stopped_ns = 0, stopped_wall_ns = 0, stop_events = 0, stop_lost = 0;
 };
@@ -568,6 +570,34 @@ EveryTable every_table() {
     x.binary = "/bin/exec-bin";
     x.argv = std::string("a1\0a2", 5);
     x.truncated = kArgvTruncated | kBinaryTruncated;
+    // Every value distinct, so a column swapped in the writer shows.
+    ExecFile xf;
+    xf.path = "/usr/bin/exec-real";
+    xf.dev = 2049;
+    xf.ino = 101;
+    xf.nlink = 102;
+    xf.size = 103;
+    xf.mode = 0104755;
+    xf.mtime_ns = 1'776'000'000'000'000'104;
+    xf.flags = kFileUpper | kFileUpperKnown | kFileOverlay | kFileSecureExec;
+    xf.interpreter = "/bin/interp";
+    xf.before = Credentials{111, 112, 113, 114, 0x115, 0x116};
+    xf.after = Credentials{121, 122, 0, 124, 0x1ffffffffff, 0x1fffffffffe};
+    x.file = xf;
+
+    ListenEvent& l = e.listen;
+    l.time_ns = t0 + 12;
+    l.proc = x.proc;
+    l.family = 6;
+    l.addr = "::1";
+    l.port = 4444;
+
+    FileHashRow& h = e.file_hash;
+    h.time_ns = t0 + 13;
+    h.key = FileKey{xf.dev, xf.ino, xf.size, xf.mtime_ns};
+    h.path = xf.path;
+    h.sha256 = std::string(64, 'a');
+    h.problem = "";
 
     ExitEvent& q = e.exit;
     q.time_ns = t0 + 4;
@@ -653,6 +683,8 @@ void write_every_table(const std::string& path, const EveryTable& e) {
     REQUIRE(w->add(e.exec, pod_uid(e.exec.cgroup_path)).ok());
     REQUIRE(w->add(e.exit, "").ok());
     REQUIRE(w->add(e.connect, "").ok());
+    REQUIRE(w->add(e.listen, "").ok());
+    REQUIRE(w->add_file_hash(e.file_hash).ok());
     REQUIRE(w->add_loss(e.loss_from, e.loss_to, e.loss_count, "ringbuf_full").ok());
     REQUIRE(w->add_cgroup(e.cgroup).ok());
     REQUIRE(w->add_membership(e.membership).ok());

@@ -510,18 +510,18 @@ TEST_CASE("files that are no journal are errors naming the file", "[verify]") {
         REQUIRE(db.ok());
         REQUIRE(db->exec("CREATE TABLE t (x)").ok());
     }
-    std::filesystem::copy_file(dir / "good.db", dir / "v8.db");
+    std::filesystem::copy_file(dir / "good.db", dir / "v9.db");
     {
-        auto db = Database::open_write(dir / "v8.db");
+        auto db = Database::open_write(dir / "v9.db");
         REQUIRE(db.ok());
-        REQUIRE(db->exec("PRAGMA user_version = 8").ok());
+        REQUIRE(db->exec("PRAGMA user_version = 9").ok());
     }
     struct Case {
         std::string file, expect;
     };
     for (const Case& c :
          {Case{"missing.db", "No such file or directory"}, Case{"text.db", "not a lineage journal"},
-          Case{"other.db", "not a lineage journal"}, Case{"v8.db", "schema version 8 is not supported"}}) {
+          Case{"other.db", "not a lineage journal"}, Case{"v9.db", "schema version 9 is not supported"}}) {
         INFO(c.file);
         RunResult r = run_lineage({"verify", "--journal", "good.db", "--journal", c.file}, dir.path());
         CHECK(r.status == 2);
@@ -771,25 +771,32 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
     // prunes; cgroups, memberships and their 3 indexes; carried and its
     // index; version 4's 3 indexes on older tables; version 5's unexited
     // and its index on memberships; version 6's exec_by_binary; version 7's
-    // containers and its index
-    CHECK(v1.size() == compiled->size() - 16);
+    // containers and its index; version 8's three tables and five indexes
+    CHECK(v1.size() == compiled->size() - 24);
     REQUIRE(by_name.count("exit_by_life"));
     CHECK(first_schema_version(*by_name["exit_by_life"]) == 4);
     CHECK(first_schema_version(*by_name["exec_by_base"]) == 4);
     CHECK(first_schema_version(*by_name["carried_by_proc"]) == 4);
-    CHECK(schema_objects_of_version(*compiled, 3).size() == compiled->size() - 10);
+    CHECK(schema_objects_of_version(*compiled, 3).size() == compiled->size() - 18);
     CHECK(first_schema_version(*by_name["unexited"]) == 5);
     CHECK(first_schema_version(*by_name["memberships_moves_by_pod"]) == 5);
-    CHECK(schema_objects_of_version(*compiled, 4).size() == compiled->size() - 5);
+    CHECK(schema_objects_of_version(*compiled, 4).size() == compiled->size() - 13);
     REQUIRE(by_name.count("exec_by_binary"));
     CHECK(first_schema_version(*by_name["exec_by_binary"]) == 6);
     CHECK(by_name["exec_by_binary"]->retired_in == 0);
     REQUIRE(by_name.count("containers_by_id"));
     CHECK(first_schema_version(*by_name["containers"]) == 7);
     CHECK(first_schema_version(*by_name["containers_by_id"]) == 7);
-    CHECK(schema_objects_of_version(*compiled, 6).size() == compiled->size() - 3);
+    for (const char* v8 : {"exec_files", "file_hashes", "listens", "exec_files_by_proc", "exec_files_by_path",
+                           "file_hashes_by_file", "file_hashes_by_sha256", "listens_by_proc"}) {
+        INFO(v8);
+        REQUIRE(by_name.count(v8));
+        CHECK(first_schema_version(*by_name[v8]) == 8);
+    }
+    CHECK(schema_objects_of_version(*compiled, 7).size() == compiled->size() - 9);
+    CHECK(schema_objects_of_version(*compiled, 6).size() == compiled->size() - 11);
     auto v5 = schema_objects_of_version(*compiled, 5);
-    CHECK(v5.size() == compiled->size() - 3);
+    CHECK(v5.size() == compiled->size() - 11);
     CHECK(std::any_of(v5.begin(), v5.end(), [](const SchemaObject& o) { return o.name == "exec_by_base"; }));
     CHECK(std::none_of(v5.begin(), v5.end(), [](const SchemaObject& o) { return o.name == "exec_by_binary"; }));
     CHECK(std::none_of(v1.begin(), v1.end(), [](const SchemaObject& o) { return o.name == "prunes"; }));
@@ -824,7 +831,7 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
         }
         return out;
     };
-    const std::set<std::string> v3_objects = {
+    std::set<std::string> v3_objects = {
         "table carried is not part of the schema",
         "index carried_by_proc is not part of the schema",
         "table cgroups is not part of the schema",
@@ -844,14 +851,27 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
         "table containers is not part of the schema",
         "index containers_by_id is not part of the schema",
     };
+    const std::set<std::string> v8_objects = {
+        "table exec_files is not part of the schema",
+        "table file_hashes is not part of the schema",
+        "table listens is not part of the schema",
+        "index exec_files_by_proc is not part of the schema",
+        "index exec_files_by_path is not part of the schema",
+        "index file_hashes_by_file is not part of the schema",
+        "index file_hashes_by_sha256 is not part of the schema",
+        "index listens_by_proc is not part of the schema",
+    };
+    v3_objects.insert(v8_objects.begin(), v8_objects.end());
     CHECK(messages(as_version(2)) == v3_objects);
+    CHECK(messages(as_version(7)) == v8_objects);
     // Read as version 5's, it lacks the index version 6 dropped.
-    CHECK(messages(as_version(5)) == std::set<std::string>{"index exec_by_binary is not part of the schema",
-                                                           "index exec_by_base is missing",
-                                                           "table containers is not part of the schema",
-                                                           "index containers_by_id is not part of the schema"});
-    CHECK(messages(as_version(6)) == std::set<std::string>{"table containers is not part of the schema",
-                                                           "index containers_by_id is not part of the schema"});
+    std::set<std::string> v6_7_8 = v8_objects;
+    v6_7_8.insert({"index exec_by_binary is not part of the schema", "index exec_by_base is missing",
+                   "table containers is not part of the schema", "index containers_by_id is not part of the schema"});
+    CHECK(messages(as_version(5)) == v6_7_8);
+    std::set<std::string> v7_8 = v8_objects;
+    v7_8.insert({"table containers is not part of the schema", "index containers_by_id is not part of the schema"});
+    CHECK(messages(as_version(6)) == v7_8);
     std::set<std::string> v1_objects = v3_objects;
     v1_objects.insert("table prunes is not part of the schema");
     auto mismatches = as_version(1);
