@@ -169,6 +169,9 @@ struct ProcEntry {
     int64_t parent_start_ns = -1;  // -1: unknown (a snapshot's ppid)
     std::string parent_entity_id;  // "" when unknown
     bool exited = false;
+    // The exec that set the image, when it was an exec row of batch
+    // image_batch: an exec_file row names its exec by time.
+    int64_t image_ns = -1, image_batch = 0;
     // The process's own fields as its lines write them (the head of its
     // process object, its parent), rendered at the line that first needs
     // them and reused by its later lines (exit, connect, memberships) until
@@ -224,6 +227,12 @@ struct JournalExport::Impl {
     std::map<CgroupKey, CgroupRow> cgroups;
     std::unordered_map<ProcKey, ProcEntry, ProcKeyHash> procs;
     std::vector<ProcKey> exited;
+    // Images replaced by a later exec of the same batch, by (process, exec
+    // time): what the exec_file line of the earlier exec shows, as its exec
+    // line did (the batch's exec_files rows come after all its exec rows).
+    // Emptied after each batch; a process that execs twice in one batch is
+    // rare, so this is mostly empty.
+    std::map<std::pair<std::tuple<uint32_t, uint32_t, uint64_t>, int64_t>, ProcEntry> superseded;
     // Snapshot parents: (run, tgid) -> key, for the snapshot rows read so far.
     std::map<std::pair<int64_t, uint32_t>, ProcKey> snapshot_by_pid;
 
@@ -393,9 +402,6 @@ struct JournalExport::Impl {
             // Restatements of what the other rows say, for the journal's own
             // readers (schema/journal.sql, version 5): not events.
             if (t == ChainTable::unexited) continue;
-            // Schema version 8's tables are not exported yet (issue 14's
-            // closing note): an exec line does not carry its file.
-            if (t == ChainTable::exec_files || t == ChainTable::file_hashes || t == ChainTable::listens) continue;
             TableStream s;
             s.table = t;
             auto st = db().prepare(fmt::format("SELECT {}, rowid FROM {} WHERE rowid >= ?1 ORDER BY rowid",
@@ -578,7 +584,8 @@ struct JournalExport::Impl {
         return it == container_names.end() ? nullptr : &it->second;
     }
 
-    void process_ecs(JsonOut& j, const RunMeta& run, const ProcEntry& p, const ExitEvent* exit = nullptr) {
+    void process_ecs(JsonOut& j, const RunMeta& run, const ProcEntry& p, const ExitEvent* exit = nullptr,
+                     const Credentials* creds = nullptr) {
         if (!p.rendered) {
             // The head leaves the process object open: an exit line adds
             // its fields before the parent's.
@@ -607,6 +614,19 @@ struct JournalExport::Impl {
         if (exit) {
             j.num("exit_code", exit->signal ? 128 + exit->signal : exit->code);
             j.time("end", clock.to_wall(run.boot_id, static_cast<int64_t>(exit->time_ns)));
+        }
+        if (creds) {
+            // An exec_file line's credentials after the exec (ECS ids are
+            // keywords); the caller's before it are under lineage.before.
+            auto id = [&](const char* k, uint32_t v) {
+                j.object(k);
+                j.str("id", fmt::format_int(v).str());
+                j.end_object();
+            };
+            id("user", creds->euid);
+            id("real_user", creds->uid);
+            id("group", creds->egid);
+            id("real_group", creds->gid);
         }
         if (!p.rendered_parent.empty()) j.fields(p.rendered_parent);
         j.end_object();
@@ -988,6 +1008,12 @@ struct JournalExport::Impl {
                 const ExecEvent e = exec_row(st);
                 const std::string pod_uid = st.text(col<ChainTable::exec>("pod_uid"));
                 ProcEntry& p = create(run, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
+                if (p.image_ns >= 0 && p.image_batch == batch) {
+                    const ProcKey k = key_of(run, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
+                    superseded.insert_or_assign({{k.boot, k.tgid, k.tick}, p.image_ns}, p);
+                }
+                p.image_ns = static_cast<int64_t>(e.time_ns);
+                p.image_batch = batch;
                 p.comm = e.comm;
                 p.binary = e.binary;
                 p.argv = e.argv;
@@ -1192,13 +1218,210 @@ struct JournalExport::Impl {
                     });
                 return Ok{};
             }
+            case ChainTable::exec_files: {
+                constexpr auto T = ChainTable::exec_files;
+                const int64_t time_ns = st.int64(col<T>("time_ns"));
+                const auto tgid = static_cast<uint32_t>(st.int64(col<T>("tgid")));
+                const int64_t start_ns = st.int64(col<T>("start_ns"));
+                const ExecFile f = exec_file_row(st);
+                // Its exec row came before it, in this batch: the entry is
+                // there (a damaged journal's orphan is recalled as any), with
+                // the image of that exec unless a later one replaced it.
+                auto p = find_or_recall(run, tgid, start_ns, batch, "");
+                if (!p) return p.error();
+                const ProcEntry* shown = *p;
+                if (shown->image_ns != time_ns) {
+                    const ProcKey k = key_of(run, tgid, start_ns);
+                    if (auto it = superseded.find({{k.boot, k.tgid, k.tick}, time_ns}); it != superseded.end())
+                        shown = &it->second;
+                }
+                const ProcEntry& proc = *shown;
+                process_line(
+                    "exec_file", run, batch, time_ns, proc, [&](JsonOut& j) { exec_file_json(j, f); },
+                    [&](JsonOut& j) {
+                        process_ecs(j, run, proc, nullptr, &f.after);
+                        ecs_event(j, "exec_file", "event", {"process", "file"}, {"info"});
+                        file_ecs(j, f.path, f.dev, f.ino, f.size, f.mtime_ns, &f.mode, "");
+                    });
+                return Ok{};
+            }
+            case ChainTable::file_hashes: {
+                constexpr auto T = ChainTable::file_hashes;
+                FileHashRow h;
+                h.time_ns = st.int64(col<T>("time_ns"));
+                h.key.dev = static_cast<uint64_t>(st.int64(col<T>("dev")));
+                h.key.ino = static_cast<uint64_t>(st.int64(col<T>("ino")));
+                h.key.size = static_cast<uint64_t>(st.int64(col<T>("size")));
+                h.key.mtime_ns = st.int64(col<T>("mtime_ns"));
+                h.path = st.blob(col<T>("path"));
+                h.sha256 = st.text(col<T>("sha256"));
+                h.problem = st.text(col<T>("problem"));
+                file_hash_line(run, batch, h);
+                return Ok{};
+            }
+            case ChainTable::listens: {
+                constexpr auto T = ChainTable::listens;
+                const int64_t time_ns = st.int64(col<T>("time_ns"));
+                const auto tgid = static_cast<uint32_t>(st.int64(col<T>("tgid")));
+                const int64_t start_ns = st.int64(col<T>("start_ns"));
+                const int64_t family = st.int64(col<T>("family"));
+                const std::string addr = st.text(col<T>("addr"));
+                const int64_t port = st.int64(col<T>("port"));
+                auto p = find_or_recall(run, tgid, start_ns, batch, "");
+                if (!p) return p.error();
+                const ProcEntry& proc = **p;
+                process_line(
+                    "listen", run, batch, time_ns, proc,
+                    [&](JsonOut& j) {
+                        j.num("family", family);
+                        j.str("addr", addr);
+                        j.num("port", port);
+                    },
+                    [&](JsonOut& j) {
+                        process_ecs(j, run, proc);
+                        ecs_event(j, "listen", "event", {"network"}, {"start"});
+                        // The listening end is the server of the connections
+                        // it will accept (ECS server.*).
+                        j.object("server");
+                        j.str("ip", addr);
+                        j.num("port", port);
+                        j.end_object();
+                        j.object("network");
+                        j.str("transport", "tcp");
+                        j.str("type", family == 6 ? "ipv6" : "ipv4");
+                        j.end_object();
+                    });
+                return Ok{};
+            }
             case ChainTable::unexited:  // not streamed (open_streams)
-            case ChainTable::exec_files:
-            case ChainTable::file_hashes:
-            case ChainTable::listens:
                 return Ok{};
         }
         return Ok{};
+    }
+
+    static ExecFile exec_file_row(const Stmt& st) {
+        constexpr auto T = ChainTable::exec_files;
+        ExecFile f;
+        f.path = st.blob(col<T>("path"));
+        f.dev = static_cast<uint64_t>(st.int64(col<T>("dev")));
+        f.ino = static_cast<uint64_t>(st.int64(col<T>("ino")));
+        f.nlink = static_cast<uint32_t>(st.int64(col<T>("nlink")));
+        f.size = static_cast<uint64_t>(st.int64(col<T>("size")));
+        f.mode = static_cast<uint32_t>(st.int64(col<T>("mode")));
+        f.mtime_ns = st.int64(col<T>("mtime_ns"));
+        f.flags = static_cast<uint32_t>(st.int64(col<T>("flags")));
+        f.interpreter = st.blob(col<T>("interpreter"));
+        f.before = Credentials{static_cast<uint32_t>(st.int64(col<T>("before_uid"))),
+                               static_cast<uint32_t>(st.int64(col<T>("before_gid"))),
+                               static_cast<uint32_t>(st.int64(col<T>("before_euid"))),
+                               static_cast<uint32_t>(st.int64(col<T>("before_egid"))),
+                               static_cast<uint64_t>(st.int64(col<T>("before_cap_prm"))),
+                               static_cast<uint64_t>(st.int64(col<T>("before_cap_eff")))};
+        f.after = Credentials{
+            static_cast<uint32_t>(st.int64(col<T>("uid"))),     static_cast<uint32_t>(st.int64(col<T>("gid"))),
+            static_cast<uint32_t>(st.int64(col<T>("euid"))),    static_cast<uint32_t>(st.int64(col<T>("egid"))),
+            static_cast<uint64_t>(st.int64(col<T>("cap_prm"))), static_cast<uint64_t>(st.int64(col<T>("cap_eff")))};
+        return f;
+    }
+
+    static void credentials_json(JsonOut& j, const char* k, const Credentials& c) {
+        j.object(k);
+        j.num("uid", c.uid);
+        j.num("gid", c.gid);
+        j.num("euid", c.euid);
+        j.num("egid", c.egid);
+        // 64-bit masks, stored as SQLite's signed integers: the same bits.
+        j.num("cap_permitted", static_cast<int64_t>(c.cap_permitted));
+        j.num("cap_effective", static_cast<int64_t>(c.cap_effective));
+        j.end_object();
+    }
+
+    // The jsonl exec_file object: every column, the flags also spelled out
+    // (the integer stays, so that a bit added later survives a round trip).
+    static void exec_file_json(JsonOut& j, const ExecFile& f) {
+        j.bytes("path", f.path);
+        j.num("dev", static_cast<int64_t>(f.dev));
+        j.num("inode", static_cast<int64_t>(f.ino));
+        j.num("links", f.nlink);
+        j.num("size", static_cast<int64_t>(f.size));
+        j.num("mode", f.mode);
+        j.num("mtime_ns", f.mtime_ns);
+        j.time("mtime", f.mtime_ns);
+        j.num("flags", f.flags);
+        j.boolean("memfd", f.flags & kFileMemfd);
+        j.boolean("deleted", f.flags & kFileDeleted);
+        if (f.flags & kFileUpperKnown) {
+            j.boolean("upper_layer", f.flags & kFileUpper);
+        } else {
+            j.null("upper_layer");
+        }
+        j.boolean("overlay", f.flags & kFileOverlay);
+        j.boolean("script", f.flags & kFileScript);
+        j.boolean("secureexec", f.flags & kFileSecureExec);
+        j.boolean("path_truncated", f.flags & kFilePathTruncated);
+        j.bytes("interpreter", f.interpreter);
+        j.boolean("interpreter_truncated", f.flags & kFileInterpreterTruncated);
+        credentials_json(j, "before", f.before);
+        credentials_json(j, "after", f.after);
+        // schema/journal.sql's rule: the exec changed euid, egid or a
+        // capability set.
+        const Credentials &b = f.before, &a = f.after;
+        j.boolean("privilege_change", b.euid != a.euid || b.egid != a.egid || b.cap_permitted != a.cap_permitted ||
+                                          b.cap_effective != a.cap_effective);
+    }
+
+    // ECS file.*: a file by its identity (exec_file, file_hash lines).
+    static void file_ecs(JsonOut& j, const std::string& path, uint64_t dev, uint64_t ino, uint64_t size,
+                         int64_t mtime_ns, const uint32_t* mode, const std::string& sha256) {
+        j.object("file");
+        j.bytes("path", path);
+        // ECS keywords: st_dev and st_ino as decimal text.
+        j.str("device", fmt::format_int(dev).str());
+        j.str("inode", fmt::format_int(ino).str());
+        j.num("size", static_cast<int64_t>(size));
+        j.time("mtime", mtime_ns);
+        if (mode) {
+            if ((*mode & 0170000) == 0100000) j.str("type", "file");
+            j.str("mode", fmt::format("{:04o}", *mode & 07777));
+        }
+        if (!sha256.empty()) {
+            j.object("hash");
+            j.str("sha256", sha256);
+            j.end_object();
+        }
+        j.end_object();
+    }
+
+    // A file_hashes row: a file's content hash (or why none), not a
+    // process's line: printed whatever the filter, as pods are.
+    void file_hash_line(const RunMeta& run, int64_t batch, const FileHashRow& h) {
+        auto details = [&](JsonOut& j) {
+            j.num("dev", static_cast<int64_t>(h.key.dev));
+            j.num("inode", static_cast<int64_t>(h.key.ino));
+            j.num("size", static_cast<int64_t>(h.key.size));
+            j.num("mtime_ns", h.key.mtime_ns);
+            j.time("mtime", h.key.mtime_ns);
+            j.bytes("path", h.path);
+            j.str("sha256", h.sha256);
+            j.str("problem", h.problem);
+        };
+        if (quiet) return;
+        JsonOut j(out);
+        j.begin();
+        header(j, "file_hash", run, batch, h.time_ns);
+        if (format == ExportFormat::jsonl) {
+            j.object("file_hash");
+            details(j);
+            j.end_object();
+        } else {
+            ecs_event(j, "file_hash", "event", {"file"}, {"info"}, h.problem.empty() ? "success" : "failure");
+            file_ecs(j, h.path, h.key.dev, h.key.ino, h.key.size, h.key.mtime_ns, nullptr, h.sha256);
+            ecs_lineage(j, run, batch, h.time_ns);
+            details(j);
+            j.end_object();
+        }
+        j.end_line();
+        ++lines;
     }
 
     // A cgroups row: the cgroup, and its pod as the process lines show one.
@@ -1408,6 +1631,7 @@ struct JournalExport::Impl {
             }
             for (const auto& k : exited) procs.erase(k);
             exited.clear();
+            superseded.clear();
             if (!in_window) {
                 out.resize(mark);
                 lines = lines_before;

@@ -403,33 +403,7 @@ Status JournalWriter::add(const Event& event, std::string_view pod_uid) {
                     .integer(int64_t{e.truncated});
                 if (auto st = insert_row(); !st) return st;
                 if (e.file) {
-                    const ExecFile& f = *e.file;
-                    Row(enc_, ChainTable::exec_files)
-                        .integer(static_cast<int64_t>(e.time_ns))
-                        .integer(int64_t{e.proc.tgid})
-                        .integer(static_cast<int64_t>(e.proc.start_ns))
-                        .blob(f.path)
-                        .integer(static_cast<int64_t>(f.dev))
-                        .integer(static_cast<int64_t>(f.ino))
-                        .integer(int64_t{f.nlink})
-                        .integer(static_cast<int64_t>(f.size))
-                        .integer(int64_t{f.mode})
-                        .integer(f.mtime_ns)
-                        .integer(int64_t{f.flags})
-                        .blob(f.interpreter)
-                        .integer(int64_t{f.before.uid})
-                        .integer(int64_t{f.before.gid})
-                        .integer(int64_t{f.before.euid})
-                        .integer(int64_t{f.before.egid})
-                        .integer(static_cast<int64_t>(f.before.cap_permitted))
-                        .integer(static_cast<int64_t>(f.before.cap_effective))
-                        .integer(int64_t{f.after.uid})
-                        .integer(int64_t{f.after.gid})
-                        .integer(int64_t{f.after.euid})
-                        .integer(int64_t{f.after.egid})
-                        .integer(static_cast<int64_t>(f.after.cap_permitted))
-                        .integer(static_cast<int64_t>(f.after.cap_effective));
-                    if (auto st = insert_row(); !st) return st;
+                    if (auto st = add_exec_file(e.time_ns, e.proc, *e.file); !st) return st;
                 }
                 note_named(e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
                 return Ok{};
@@ -504,6 +478,36 @@ Status JournalWriter::add_file_hash(const FileHashRow& r) {
         .blob(r.path)
         .text(r.sha256)
         .text(r.problem);
+    return insert_row();
+}
+
+Status JournalWriter::add_exec_file(uint64_t time_ns, ProcRef proc, const ExecFile& f) {
+    if (auto st = ensure_batch(); !st) return st;
+    Row(enc_, ChainTable::exec_files)
+        .integer(static_cast<int64_t>(time_ns))
+        .integer(int64_t{proc.tgid})
+        .integer(static_cast<int64_t>(proc.start_ns))
+        .blob(f.path)
+        .integer(static_cast<int64_t>(f.dev))
+        .integer(static_cast<int64_t>(f.ino))
+        .integer(int64_t{f.nlink})
+        .integer(static_cast<int64_t>(f.size))
+        .integer(int64_t{f.mode})
+        .integer(f.mtime_ns)
+        .integer(int64_t{f.flags})
+        .blob(f.interpreter)
+        .integer(int64_t{f.before.uid})
+        .integer(int64_t{f.before.gid})
+        .integer(int64_t{f.before.euid})
+        .integer(int64_t{f.before.egid})
+        .integer(static_cast<int64_t>(f.before.cap_permitted))
+        .integer(static_cast<int64_t>(f.before.cap_effective))
+        .integer(int64_t{f.after.uid})
+        .integer(int64_t{f.after.gid})
+        .integer(int64_t{f.after.euid})
+        .integer(int64_t{f.after.egid})
+        .integer(static_cast<int64_t>(f.after.cap_permitted))
+        .integer(static_cast<int64_t>(f.after.cap_effective));
     return insert_row();
 }
 

@@ -103,6 +103,9 @@ public:
     // A file_hashes row (schema version 8): an executed file's SHA-256, or
     // why there is none.
     Status add_file_hash(const FileHashRow& row);
+    // An exec_files row alone (schema version 8), for import: the recorder's
+    // come with their exec row through add(ExecEvent).
+    Status add_exec_file(uint64_t time_ns, ProcRef proc, const ExecFile& file);
     Status add_membership(const MembershipRow& row);
     // Schema version 4: a process's identity carried over a prune
     // (prune_through writes them; import copies them).

@@ -256,13 +256,14 @@ TEST_CASE("ClickHouse as the fleet store: export two journals, query, pull back,
     }
 
     // Their lines back, with their runs' own (start, stop, clock, pod names,
-    // cgroups, and the processes found running at start: a snapshot line
-    // whose parent has a higher PID, scanned after it, carries no parent
-    // entity, so the walk above cannot reach the snapshot's ancestors), as
-    // JSONEachRow.
+    // cgroups, the executed files' hashes, which name a file and no process,
+    // and the processes found running at start: a snapshot line whose parent
+    // has a higher PID, scanned after it, carries no parent entity, so the
+    // walk above cannot reach the snapshot's ancestors), as JSONEachRow.
     auto pulled = ch.query("SELECT line FROM lineage.events WHERE entity_id IN " + sql_list(all) +
                            " OR (journal_id IN " + sql_list(journal_ids) +
-                           " AND kind IN ('run_start', 'run_stop', 'clock', 'pod_name', 'cgroup', 'snapshot')) "
+                           " AND kind IN ('run_start', 'run_stop', 'clock', 'pod_name', 'cgroup', 'snapshot', "
+                           "'file_hash')) "
                            "ORDER BY journal_id, run, batch, kind != 'run_start', time FORMAT JSONEachRow");
     INFO(pulled.err);
     REQUIRE(pulled.exit_code == 0);

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -21,6 +22,7 @@
 #include "journal_format.h"
 #include "journal_writer.h"
 #include "sqlite.h"
+#include "v8_rows.h"
 
 using namespace fixture;
 using namespace lineage;
@@ -122,6 +124,7 @@ TEST_CASE("export prints every row once, batch by batch, each batch with its cha
     TempDir dir;
     const std::string path = dir / "incident.db";
     incident_fixture().write(path);
+    append_v8_run(path);  // rows of schema version 8's tables
 
     ExportPosition from;
     Collected c;
@@ -147,7 +150,10 @@ TEST_CASE("export prints every row once, batch by batch, each batch with its cha
                                                            {"prunes", "prune"},
                                                            {"cgroups", "cgroup"},
                                                            {"memberships", "membership"},
-                                                           {"carried", "carried"}};
+                                                           {"carried", "carried"},
+                                                           {"exec_files", "exec_file"},
+                                                           {"file_hashes", "file_hash"},
+                                                           {"listens", "listen"}};
     for (size_t i = 0; i < kChainTableCount; ++i) {
         const std::string table = table_name(table_at(i));
         INFO(table);
@@ -162,6 +168,9 @@ TEST_CASE("export prints every row once, batch by batch, each batch with its cha
     }
     CHECK(kinds["membership"] > 0);
     CHECK(kinds["cgroup"] > 0);
+    CHECK(kinds["exec_file"] == 2);
+    CHECK(kinds["file_hash"] == 2);
+    CHECK(kinds["listen"] == 2);
     CHECK(kinds["batch"] == count_rows(path, "batches"));
     CHECK(stats->batches == kinds["batch"]);
     CHECK(stats->lines == static_cast<int64_t>(lines.size()));
@@ -357,6 +366,185 @@ TEST_CASE("ECS lines carry the documented fields", "[export][ecs]") {
     CHECK(exit_seen);
 }
 
+TEST_CASE("ECS lines of schema version 8: the executed file, its hash, a listen", "[export][ecs]") {
+    TempDir dir;
+    const std::string path = dir / "incident.db";
+    incident_fixture().write(path);
+    append_v8_run(path);
+    ExportPosition pos;
+    Collected c;
+    REQUIRE(export_from(path, pos, c, ExportFormat::ecs).ok());
+    int exec_files = 0, hashes = 0, listens = 0;
+    for (const auto& l : parse_lines(c.text)) {
+        const std::string action = l.at("event").at("action");
+        if (action == "exec_file") {
+            ++exec_files;
+            CHECK(l.at("event").at("category") == json::array({"process", "file"}));
+            CHECK(l.at("event").at("type") == json::array({"info"}));
+            CHECK(l.at("process").at("entity_id") == entity(kV8Script, kV8ScriptStart));
+            const json& file = l.at("file");
+            if (l.at("lineage").at("script") == true) {
+                // process.executable stays the path given to execve, as on
+                // every line of the process; file.* is what the kernel ran.
+                CHECK(l.at("process").at("executable") == "/tmp/run.sh");
+                CHECK(file.at("path") == "/usr/bin/dash");
+                CHECK(file.at("inode") == "1234567");
+                CHECK(file.at("device") == "2049");
+                CHECK(file.at("mode") == "0755");
+                CHECK(file.at("type") == "file");
+                CHECK(file.at("size") == 125560);
+                CHECK(l.at("process").at("user").at("id") == "1000");
+            } else {
+                CHECK(file.at("path_b64").get<std::string>().size() > 0);
+                CHECK(file.at("mode") == "4755");
+                // A setuid exec: ECS's user is the effective one after it.
+                CHECK(l.at("process").at("user").at("id") == "0");
+                CHECK(l.at("process").at("real_user").at("id") == "1000");
+                CHECK(l.at("process").at("group").at("id") == "0");
+                CHECK(l.at("lineage").at("before").at("euid") == 1000);
+                CHECK(l.at("lineage").at("privilege_change") == true);
+            }
+            CHECK_FALSE(file.contains("hash"));
+        }
+        if (action == "file_hash") {
+            ++hashes;
+            CHECK(l.at("event").at("category") == json::array({"file"}));
+            CHECK_FALSE(l.contains("process"));
+            if (l.at("lineage").at("problem") == "") {
+                CHECK(l.at("event").at("outcome") == "success");
+                CHECK(l.at("file").at("hash").at("sha256") == kV8Sha256);
+                CHECK(l.at("file").at("path") == "/usr/bin/dash");
+            } else {
+                CHECK(l.at("event").at("outcome") == "failure");
+                CHECK_FALSE(l.at("file").contains("hash"));
+            }
+        }
+        if (action == "listen") {
+            ++listens;
+            CHECK(l.at("event").at("category") == json::array({"network"}));
+            CHECK(l.at("event").at("type") == json::array({"start"}));
+            CHECK(l.at("process").at("pid") == kV8Server);
+            CHECK(l.at("server").at("port") == 4444);
+            CHECK(l.at("network").at("transport") == "tcp");
+            const bool v6 = l.at("network").at("type") == "ipv6";
+            CHECK(l.at("server").at("ip") == (v6 ? "::" : "0.0.0.0"));
+        }
+    }
+    CHECK(exec_files == 2);
+    CHECK(hashes == 2);
+    CHECK(listens == 2);
+}
+
+TEST_CASE("exec_file, file_hash and listen lines carry every column", "[export]") {
+    TempDir dir;
+    const std::string path = dir / "incident.db";
+    incident_fixture().write(path);
+    append_v8_run(path);
+    ExportPosition pos;
+    Collected c;
+    REQUIRE(export_from(path, pos, c).ok());
+    std::vector<json> files, hashes, listens;
+    std::map<int64_t, std::vector<std::string>> kinds_of_batch;
+    for (const auto& l : parse_lines(c.text)) {
+        const std::string kind = l.at("kind");
+        kinds_of_batch[l.at("batch").get<int64_t>()].push_back(kind);
+        if (kind == "exec_file") files.push_back(l);
+        if (kind == "file_hash") hashes.push_back(l);
+        if (kind == "listen") listens.push_back(l);
+    }
+    REQUIRE(files.size() == 2);
+    REQUIRE(hashes.size() == 2);
+    REQUIRE(listens.size() == 2);
+
+    // A process line like exec's: the process (its latest image at the
+    // time), its parent and pod, and the file the exec ran.
+    const json& script = files[0];
+    CHECK(script.at("time_ns") == at(1301));
+    CHECK(script.at("process").at("entity_id") == entity(kV8Script, kV8ScriptStart));
+    CHECK(script.at("process").at("binary") == "/tmp/run.sh");
+    CHECK(script.at("parent").at("tgid") == 1);
+    CHECK(script.at("pod").is_null());
+    const json& f1 = script.at("exec_file");
+    CHECK(f1.at("path") == "/usr/bin/dash");
+    CHECK(f1.at("dev") == 0x801);
+    CHECK(f1.at("inode") == 1234567);
+    CHECK(f1.at("links") == 1);
+    CHECK(f1.at("size") == 125560);
+    CHECK(f1.at("mode") == 0100755);
+    CHECK(f1.at("mtime_ns") == kWall0 - 86'400'000'000'000 + 17);
+    CHECK(f1.at("mtime") == "2026-04-21T09:00:00.000000017Z");
+    CHECK(f1.at("flags") == (kFileScript | kFileUpperKnown));
+    CHECK(f1.at("script") == true);
+    CHECK(f1.at("upper_layer") == false);
+    CHECK(f1.at("memfd") == false);
+    CHECK(f1.at("overlay") == false);
+    CHECK(f1.at("interpreter") == "/bin/sh");
+    CHECK(f1.at("privilege_change") == false);
+    CHECK(
+        f1.at("before") ==
+        json{{"uid", 1000}, {"gid", 1000}, {"euid", 1000}, {"egid", 1000}, {"cap_permitted", 0}, {"cap_effective", 0}});
+
+    const json& memfd = files[1];
+    CHECK(memfd.at("process").at("binary") == "/proc/self/fd/3");
+    const json& f2 = memfd.at("exec_file");
+    // Bytes the caller chose: replaced for the text, exact in base64.
+    CHECK(f2.at("path").get<std::string>().find("\xff") == std::string::npos);
+    CHECK(f2.at("path_b64") == "L21lbWZkOnj/G1sySiAoZGVsZXRlZCk=");
+    CHECK(f2.at("links") == 0);
+    for (const char* flag :
+         {"memfd", "deleted", "upper_layer", "overlay", "secureexec", "path_truncated", "interpreter_truncated"}) {
+        INFO(flag);
+        CHECK(f2.at(flag) == true);
+    }
+    CHECK(f2.at("script") == false);
+    CHECK(f2.at("interpreter") == "");
+    CHECK(f2.at("after").at("euid") == 0);
+    CHECK(f2.at("after").at("uid") == 1000);
+    CHECK(f2.at("after").at("cap_permitted") == 0x1ffffffffffLL);
+    CHECK(f2.at("privilege_change") == true);
+
+    // The exec without a file has no exec_file line; the file came in the
+    // exec's batch, after the batch's exec lines.
+    CHECK(script.at("batch") == memfd.at("batch"));
+    const auto& of_batch = kinds_of_batch[script.at("batch").get<int64_t>()];
+    CHECK(std::count(of_batch.begin(), of_batch.end(), "exec") == 3);
+
+    CHECK(hashes[0].at("file_hash") == json{{"dev", 0x801},
+                                            {"inode", 1234567},
+                                            {"size", 125560},
+                                            {"mtime_ns", kWall0 - 86'400'000'000'000 + 17},
+                                            {"mtime", "2026-04-21T09:00:00.000000017Z"},
+                                            {"path", "/usr/bin/dash"},
+                                            {"sha256", kV8Sha256},
+                                            {"problem", ""}});
+    CHECK_FALSE(hashes[0].contains("process"));
+    CHECK(hashes[1].at("file_hash").at("sha256") == "");
+    CHECK(hashes[1].at("file_hash").at("problem") == "gone");
+    CHECK(hashes[1].at("file_hash").contains("path_b64"));
+
+    CHECK(listens[0].at("process").at("entity_id") == entity(kV8Server, kV8ServerStart));
+    CHECK(listens[0].at("process").at("binary") == "/usr/bin/nc");
+    CHECK(listens[0].at("listen") == json{{"family", 4}, {"addr", "0.0.0.0"}, {"port", 4444}});
+    CHECK(listens[1].at("listen") == json{{"family", 6}, {"addr", "::"}, {"port", 4444}});
+
+    // --pid selects the process lines of the new kinds as it does exec's;
+    // file_hash lines are not a process's, and stay.
+    ExportFilter by_pid;
+    by_pid.pid = kV8Server;
+    Collected h;
+    ExportPosition pos2;
+    REQUIRE(export_from(path, pos2, h, ExportFormat::jsonl, by_pid).ok());
+    int listen_lines = 0, exec_file_lines = 0, hash_lines = 0;
+    for (const auto& l : parse_lines(h.text)) {
+        listen_lines += l.at("kind") == "listen";
+        exec_file_lines += l.at("kind") == "exec_file";
+        hash_lines += l.at("kind") == "file_hash";
+    }
+    CHECK(listen_lines == 2);
+    CHECK(exec_file_lines == 0);
+    CHECK(hash_lines == 2);
+}
+
 TEST_CASE("export lines match schema/export.schema.json, and the schema rejects drift", "[export][json_schema]") {
     const std::string python = "/usr/bin/python3";
     INFO("needs /usr/bin/python3 with jsonschema: apt-get install python3-jsonschema");
@@ -364,6 +552,7 @@ TEST_CASE("export lines match schema/export.schema.json, and the schema rejects 
     TempDir dir;
     const std::string path = dir / "incident.db";
     incident_fixture().write(path);
+    append_v8_run(path);
     ExportPosition pos;
     Collected c;
     REQUIRE(export_from(path, pos, c).ok());
@@ -414,6 +603,18 @@ TEST_CASE("export lines match schema/export.schema.json, and the schema rejects 
     bad.back()["kind"] = "exit";
     bad.push_back(exec_line);
     bad.back()["time"] = "2026-04-22 09:00";
+    json exec_file_line;
+    for (const auto& l : lines)
+        if (l.at("kind") == "exec_file") exec_file_line = l;
+    REQUIRE(exec_file_line.is_object());
+    bad.push_back(exec_file_line);
+    bad.back()["exec_file"].erase("after");
+    bad.push_back(exec_file_line);
+    bad.back()["exec_file"]["upper_layer"] = "unknown";
+    bad.push_back(exec_file_line);
+    bad.back()["exec_file"]["before"]["extra"] = 1;
+    bad.push_back(exec_file_line);
+    bad.back()["kind"] = "listen";
     for (size_t i = 0; i < bad.size(); ++i) {
         const std::string f = dir / fmt::format("bad{}.json", i);
         write_file(f, bad[i].dump());

@@ -2,13 +2,18 @@
 // bad input.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <regex>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "export/v8_rows.h"
 #include "fixture_journal.h"
+#include "hashchain.h"
 
 using namespace fixture;
 using nlohmann::json;
@@ -195,6 +200,158 @@ TEST_CASE("export then import keeps whole pods: a fork-only child and a process 
     CHECK(count("pods.db", "memberships") >= 3);
     CHECK(count("imported.db", "memberships") == count("pods.db", "memberships"));
     CHECK(count("imported.db", "cgroups") == count("pods.db", "cgroups"));
+}
+
+TEST_CASE("export then import keeps schema version 8's rows: executed files, their hashes, listens",
+          "[import][export]") {
+    TempDir dir;
+    incident_fixture().write(dir / "incident.db");
+    append_v8_run(dir / "incident.db");
+    RunResult exp = run_lineage({"export", "--journal", "incident.db", "--output", "events.jsonl"}, dir.path());
+    REQUIRE(exp.status == 0);
+    RunResult imp =
+        run_lineage({"import", "--from", "lineage", "events.jsonl", "--journal", "imported.db"}, dir.path());
+    INFO(imp.err);
+    REQUIRE(imp.status == 0);
+    CHECK_THAT(imp.err, Catch::Contains("0 malformed"));
+    CHECK(run_lineage({"verify", "--journal", "imported.db"}, dir.path()).status == 0);
+
+    // Every column of every row, in order (the batch aside: the import
+    // numbers its own), as SQLite's quote() spells it (BLOBs in hex).
+    auto rows = [&](const std::string& db, lineage::ChainTable t) {
+        std::string columns = lineage::chain_columns(t);
+        std::string quoted;
+        for (size_t at = 0; at < columns.size();) {
+            size_t end = columns.find(", ", at);
+            if (end == std::string::npos) end = columns.size();
+            quoted +=
+                (quoted.empty() ? "" : " || ',' || ") + std::string("quote(") + columns.substr(at, end - at) + ")";
+            at = end + 2;
+        }
+        RunResult r =
+            run_process({"/usr/bin/python3", "-c",
+                         "import sqlite3,sys\n"
+                         "for row in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print(row[0])",
+                         dir / db, fmt::format("SELECT {} FROM {} ORDER BY rowid", quoted, lineage::table_name(t))},
+                        "/");
+        INFO(r.err);
+        REQUIRE(r.status == 0);
+        return r.out;
+    };
+    for (auto t : {lineage::ChainTable::exec_files, lineage::ChainTable::file_hashes, lineage::ChainTable::listens,
+                   lineage::ChainTable::exec}) {
+        INFO(lineage::table_name(t));
+        const std::string original = rows("incident.db", t);
+        CHECK(std::count(original.begin(), original.end(), '\n') >= 2);  // not two empty answers
+        CHECK(rows("imported.db", t) == original);
+    }
+
+    // A store's query may give an exec_file line before its exec line (they
+    // share their time): the same rows still.
+    std::vector<std::string> lines;
+    const std::string text = read_file(dir / "events.jsonl");
+    for (size_t pos = 0; pos < text.size();) {
+        const size_t end = text.find('\n', pos);
+        lines.push_back(text.substr(pos, end - pos));
+        pos = end + 1;
+    }
+    auto first_of = [&](const std::string& kind) {
+        for (size_t i = 0; i < lines.size(); ++i)
+            if (lines[i].find("\"kind\":\"" + kind + "\"") != std::string::npos) return i;
+        FAIL("no " << kind << " line");
+        return size_t{0};
+    };
+    const size_t file_line = first_of("exec_file");
+    const std::string moved = lines[file_line];
+    lines.erase(lines.begin() + static_cast<std::ptrdiff_t>(file_line));
+    size_t exec_line = lines.size();
+    for (size_t i = 0; i < lines.size(); ++i)
+        if (lines[i].find("\"kind\":\"exec\"") != std::string::npos &&
+            lines[i].find(fmt::format("\"tgid\":{}", kV8Script)) != std::string::npos) {
+            exec_line = i;
+            break;
+        }
+    REQUIRE(exec_line < lines.size());
+    lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(exec_line), moved);
+    std::string swapped;
+    for (const auto& l : lines) swapped += l + "\n";
+    write_file(dir / "swapped.jsonl", swapped);
+    RunResult imp2 =
+        run_lineage({"import", "--from", "lineage", "swapped.jsonl", "--journal", "swapped.db"}, dir.path());
+    INFO(imp2.err);
+    REQUIRE(imp2.status == 0);
+    CHECK(rows("swapped.db", lineage::ChainTable::exec_files) == rows("incident.db", lineage::ChainTable::exec_files));
+}
+
+TEST_CASE("import rejects malformed exec_file, file_hash and listen lines by number", "[import]") {
+    TempDir dir;
+    incident_fixture().write(dir / "incident.db");
+    append_v8_run(dir / "incident.db");
+    REQUIRE(run_lineage({"export", "--journal", "incident.db", "--output", "events.jsonl"}, dir.path()).status == 0);
+    std::vector<json> lines;
+    const std::string text = read_file(dir / "events.jsonl");
+    for (size_t pos = 0; pos < text.size();) {
+        const size_t end = text.find('\n', pos);
+        lines.push_back(json::parse(text.substr(pos, end - pos)));
+        pos = end + 1;
+    }
+    // Each kind's first line, broken one way each; the line numbers of the
+    // broken ones must be named, and no other.
+    std::map<size_t, std::string> broken;  // line index -> how
+    std::set<std::string> done;
+    for (size_t i = 0; i < lines.size(); ++i) {
+        json& l = lines[i];
+        const std::string kind = l.at("kind");
+        if (done.count(kind)) continue;
+        if (kind == "exec_file") {
+            l["exec_file"]["after"].erase("euid");
+            broken[i] = "after without euid";
+        } else if (kind == "file_hash") {
+            l["file_hash"]["sha256"] = "not-a-hash";
+            l["file_hash"]["problem"] = "";
+            broken[i] = "a sha256 that is not one";
+        } else if (kind == "listen") {
+            l["listen"]["port"] = 70000;
+            broken[i] = "a port past 65535";
+        } else {
+            continue;
+        }
+        done.insert(kind);
+    }
+    // One more of each way: a mode of the wrong type, a path_b64 that is
+    // not base64, a family that is not 4 or 6.
+    for (size_t i = lines.size(); i-- > 0;) {
+        json& l = lines[i];
+        if (broken.count(i)) continue;
+        const std::string kind = l.at("kind");
+        if (kind == "exec_file" && !done.count("exec_file2")) {
+            l["exec_file"]["mode"] = "0755";
+            broken[i] = "mode as text";
+            done.insert("exec_file2");
+        } else if (kind == "file_hash" && !done.count("file_hash2")) {
+            l["file_hash"]["path_b64"] = "%%%";
+            broken[i] = "path_b64 not base64";
+            done.insert("file_hash2");
+        } else if (kind == "listen" && !done.count("listen2")) {
+            l["listen"]["family"] = 5;
+            broken[i] = "family 5";
+            done.insert("listen2");
+        }
+    }
+    REQUIRE(broken.size() == 6);
+    std::string out;
+    for (const auto& l : lines) out += l.dump() + "\n";
+    write_file(dir / "broken.jsonl", out);
+    RunResult r = run_lineage({"import", "--from", "lineage", "broken.jsonl", "--journal", "b.db"}, dir.path());
+    INFO(r.err);
+    CHECK(r.status == 1);
+    for (const auto& [i, how] : broken) {
+        INFO(how);
+        CHECK_THAT(r.err, Catch::Contains(fmt::format("broken.jsonl:{}:", i + 1)));
+    }
+    CHECK_THAT(r.err, Catch::Contains("6 malformed"));
+    // The other lines went in, the broken ones did not.
+    CHECK(run_lineage({"verify", "--journal", "b.db"}, dir.path()).status == 0);
 }
 
 TEST_CASE("two nodes' exports import into one journal with both trees", "[import][export]") {
