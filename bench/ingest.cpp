@@ -2,6 +2,7 @@
 // events, with no kernel involved.
 //
 //   bench_ingest --journal PATH [--events N] [--argv-bytes B] [--pods P]
+//                [--exec-file FILE [--hash-exec on|off]]
 //
 // Builds ring-buffer records exactly as bpf/lineage.bpf.c lays them out
 // (fork, then exec, then exit of each synthetic process: one third each) and
@@ -11,6 +12,14 @@
 // or 16384 rows) and a maybe_commit() after every 64 records, standing in
 // for record's poll loop. Exec records carry a kubepods cgroup path (one of
 // P pods), so pod attribution runs too.
+//
+// --exec-file FILE: every exec ran FILE (its identity as stat gives it, as
+// the probe's file block would: the fork+exec storm's shape, one binary
+// exec'd again and again), so an exec_files row goes with each exec row;
+// --hash-exec on (the default with --exec-file) hashes it as record does
+// (exe_hasher.h, through the real /proc: the synthetic processes are gone,
+// so the file is opened by its path), off does not. The hasher's thread is
+// in cpu_s. Adds hashed= (hashes computed) and hash_rows= (file_hashes rows).
 //
 // Prints one line of key=value pairs:
 //   events        records fed (all stored unless decode_errors > 0)
@@ -26,10 +35,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +50,7 @@
 #include "events.h"
 #include "journal_writer.h"
 #include "recorder.h"
+#include "sqlite.h"
 
 namespace lineage::bench {
 
@@ -49,6 +61,8 @@ struct IngestOptions {
     long events = 300'000;
     int argv_bytes = 60;
     int pods = 200;
+    std::string exec_file;
+    bool hash_exec = true;
 };
 
 [[noreturn]] void die(const std::string& message) {
@@ -72,8 +86,15 @@ IngestOptions parse_args(int argc, char** argv) {
             o.argv_bytes = std::atoi(value().c_str());
         } else if (a == "--pods") {
             o.pods = std::atoi(value().c_str());
+        } else if (a == "--exec-file") {
+            o.exec_file = value();
+        } else if (a == "--hash-exec") {
+            const std::string v = value();
+            if (v != "on" && v != "off") die("--hash-exec: on or off");
+            o.hash_exec = v == "on";
         } else {
-            die("usage: bench_ingest --journal PATH [--events N] [--argv-bytes B] [--pods P]");
+            die("usage: bench_ingest --journal PATH [--events N] [--argv-bytes B] [--pods P] [--exec-file FILE "
+                "[--hash-exec on|off]]");
         }
     }
     if (o.journal.empty()) die("--journal is required");
@@ -151,6 +172,25 @@ int main(int argc, char** argv) {
         return PodName{"pod-" + uid.substr(0, 8), "bench", PodNameSource::log_dir};
     };
     Recorder recorder(*writer, RecorderOptions{}, namer);
+    std::optional<ExecFile> exec_file;
+    if (!o.exec_file.empty()) {
+        struct stat fst {};
+        if (::stat(o.exec_file.c_str(), &fst) != 0) die(o.exec_file + ": cannot stat");
+        ExecFile f;
+        f.path = o.exec_file;
+        f.dev = fst.st_dev;
+        f.ino = fst.st_ino;
+        f.nlink = static_cast<uint32_t>(fst.st_nlink);
+        f.size = static_cast<uint64_t>(fst.st_size);
+        f.mode = fst.st_mode;
+        f.mtime_ns = int64_t{fst.st_mtim.tv_sec} * 1'000'000'000 + fst.st_mtim.tv_nsec;
+        exec_file = f;
+        if (o.hash_exec) {
+            ExeHasherOptions h;
+            h.ns_per_tick = 1'000'000'000 / std::max<long>(sysconf(_SC_CLK_TCK), 1);
+            recorder.set_exe_hasher(std::make_unique<ExeHasher>(h));
+        }
+    }
 
     std::vector<std::string> cgroups;
     for (int p = 0; p < o.pods; ++p) cgroups.push_back(cgroup_names_leaf_first(p));
@@ -200,7 +240,16 @@ int main(int argc, char** argv) {
                 std::memcpy(d + binary.size() + cg.size(), args.data(), args.size());
                 size_t size = sizeof(*e) + binary.size() + cg.size() + args.size();
                 e->hdr = {LINEAGE_EV_EXEC, static_cast<uint32_t>(size), start + 300'000};
-                if (auto st = recorder.on_record(e, size, now); !st) die(st.error().message);
+                if (exec_file) {
+                    // The decoder of this tree may not read the file block
+                    // yet: the decoded exec, with its file.
+                    auto event = decode_event(e, size);
+                    if (!event) die(event.error().message);
+                    std::get<ExecEvent>(*event).file = exec_file;
+                    if (auto st = recorder.on_event(*event, now); !st) die(st.error().message);
+                } else if (auto st = recorder.on_record(e, size, now); !st) {
+                    die(st.error().message);
+                }
                 argv_total += static_cast<long>(args.size());
                 ++execs;
             } else {
@@ -216,6 +265,7 @@ int main(int argc, char** argv) {
             }
         }
     }
+    recorder.finish_hashing(10'000'000'000);
     if (auto st = recorder.commit(boot_now_ns()); !st) die(st.error().message);
     double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rusage ru1{};
@@ -231,16 +281,21 @@ int main(int argc, char** argv) {
         die(st.error().message);
     double finish = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
 
+    int64_t hash_rows = 0;
+    if (auto db = Database::open_read("file:" + o.journal + "?mode=ro")) {
+        if (auto n = query_int(*db, "SELECT count(*) FROM file_hashes")) hash_rows = *n;
+    }
     struct stat st {};
     if (stat(o.journal.c_str(), &st) != 0) die(o.journal + ": cannot stat");
     struct stat wal {};
     off_t wal_bytes = stat((o.journal + "-wal").c_str(), &wal) == 0 ? wal.st_size : 0;
     fmt::print(
         "events={} stored={} decode_errors={} elapsed_s={:.4f} events_per_s={:.0f} finish_s={:.4f} file_bytes={} "
-        "wal_bytes={} bytes_per_event={:.1f} argv_bytes_avg={:.1f} cpu_s={:.3f} maxrss_kib={}\n",
+        "wal_bytes={} bytes_per_event={:.1f} argv_bytes_avg={:.1f} cpu_s={:.3f} maxrss_kib={} hashed={} hash_rows={}\n",
         fed, stats.stored, stats.decode_errors, elapsed, static_cast<double>(fed) / elapsed, finish,
         static_cast<long long>(st.st_size), static_cast<long long>(wal_bytes),
         static_cast<double>(st.st_size + wal_bytes) / static_cast<double>(fed),
-        execs ? static_cast<double>(argv_total) / static_cast<double>(execs) : 0.0, cpu, ru1.ru_maxrss);
+        execs ? static_cast<double>(argv_total) / static_cast<double>(execs) : 0.0, cpu, ru1.ru_maxrss,
+        recorder.exe_hasher() ? recorder.exe_hasher()->stats().hashed : 0, hash_rows);
     return stats.stored == static_cast<uint64_t>(fed) ? 0 : 1;
 }

@@ -1,5 +1,6 @@
 // lineage record: the options, checked, and the stop signals; the recording
 // itself is a record session (lib/record/record_session.h) over the probe.
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 
@@ -29,6 +30,10 @@ struct RecordArgs {
     std::string anchor_interval = "5m";
     std::string max_size;  // empty: no limit
     std::string retain;    // empty: keep everything
+    std::string hash_exec = "on";
+    std::string hash_max_bytes = "256M";
+    std::string hash_rate = "100";
+    std::string hash_byte_rate = "64M";
 };
 
 int fail(const std::string& message) {
@@ -73,6 +78,25 @@ int run_record(const RecordArgs& args) {
         if (*retain < 60'000'000'000) return fail(fmt::format("--retain: {} is below the minimum, 1m", args.retain));
         options.retention.retain_ns = *retain;
     }
+    if (args.hash_exec != "on" && args.hash_exec != "off") {
+        return fail(fmt::format("--hash-exec: '{}' is neither on nor off", args.hash_exec));
+    }
+    options.hash_exec = args.hash_exec == "on";
+    auto hash_max = parse_size(args.hash_max_bytes);
+    if (!hash_max) return fail("--hash-max-bytes: " + hash_max.error().message);
+    options.hash_max_bytes = *hash_max;
+    char* end = nullptr;
+    const double rate = std::strtod(args.hash_rate.c_str(), &end);
+    if (args.hash_rate.empty() || *end != '\0' || !std::isfinite(rate) || rate < 0.01 || rate > 1e6) {
+        return fail(
+            fmt::format("--hash-rate: '{}' is not a number of files per second from 0.01 to 1000000", args.hash_rate));
+    }
+    options.hash_rate = rate;
+    auto byte_rate = parse_size(args.hash_byte_rate);
+    if (!byte_rate) return fail("--hash-byte-rate: " + byte_rate.error().message);
+    if (*byte_rate < 4096)
+        return fail(fmt::format("--hash-byte-rate: {} is below the minimum, 4K", args.hash_byte_rate));
+    options.hash_byte_rate = *byte_rate;
 
     RecordHooks hooks;
     hooks.start_source = [&](const ProbeCgroups& cgroups, RecordSink sink) -> Result<std::unique_ptr<EventSource>> {
@@ -144,6 +168,15 @@ Runner add_record(CLI::App& app) {
                     "recorded in the chain");
     cmd->add_option("--retain", args->retain,
                     "Prune batches older than this (30d, 12h), recording each prune in the chain");
+    cmd->add_option("--hash-exec", args->hash_exec,
+                    "Record the SHA-256 of every executed file, read off the hot path (on or off)")
+        ->capture_default_str();
+    cmd->add_option("--hash-max-bytes", args->hash_max_bytes, "Larger executed files are not hashed ('too_large')")
+        ->capture_default_str();
+    cmd->add_option("--hash-rate", args->hash_rate, "Executed files hashed per second, at most ('rate_limited')")
+        ->capture_default_str();
+    cmd->add_option("--hash-byte-rate", args->hash_byte_rate, "Bytes of executed files read per second, at most")
+        ->capture_default_str();
     cmd->footer(
         "Examples:\n"
         "  lineage record\n"
@@ -151,6 +184,7 @@ Runner add_record(CLI::App& app) {
         "  lineage record --kube-only --argv-cap 16K\n"
         "  lineage record --anchor-log /var/log/lineage-anchors.log --anchor-interval 1m\n"
         "  lineage record --max-size 2G --retain 90d\n"
+        "  lineage record --hash-max-bytes 64M --hash-rate 20\n"
         "Prints 'lineage: recording ...' on stderr once the probes are live and /proc is snapshotted.\n"
         "Stops cleanly on SIGINT, SIGTERM or SIGHUP, or after --duration; a second signal stops at once,\n"
         "keeping every committed batch.\n"

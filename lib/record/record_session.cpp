@@ -113,6 +113,19 @@ Result<size_t> write_snapshot(Recorder& recorder, const std::string& proc_root, 
     return count;
 }
 
+std::string hash_exec_filters(const RecordOptions& options, const std::string& filters_json) {
+    nlohmann::json json = nlohmann::json::parse(filters_json, nullptr, false);
+    if (!json.is_object()) json = nlohmann::json::object();
+    if (options.hash_exec) {
+        json["hash_exec"] = {{"max_bytes", options.hash_max_bytes},
+                             {"files_per_s", options.hash_rate},
+                             {"bytes_per_s", options.hash_byte_rate}};
+    } else {
+        json["hash_exec"] = false;
+    }
+    return json.dump();
+}
+
 std::optional<PodName> name_pod(PodResolver& pods, const std::string& pod_uid) {
     if (auto info = pods.resolve(pod_uid)) return PodName{info->name, info->namespace_, PodNameSource::log_dir};
     return std::nullopt;
@@ -236,6 +249,9 @@ private:
     static constexpr int64_t kLiveSweepNs = 600'000'000'000;
     int64_t last_live_sweep_ns_ = 0;
     bool said_size_unmet_ = false;
+    // At stop, how long the hasher may finish its queue: a stop is not held
+    // up by a slow disk or a large file (a chunk of it is read at most after).
+    static constexpr int64_t kHashStopNs = 2'000'000'000;
 };
 
 Result<int> Session::run() {
@@ -406,6 +422,15 @@ Status Session::open() {
     // Containers by name and image: what the runtime and the kubelet wrote
     // under --kube-root (schema/journal.sql, containers).
     recorder_->set_container_sources(node_container_sources(options_.kube_root, options_.proc_root));
+    if (options_.hash_exec) {
+        ExeHasherOptions hash;
+        hash.proc_root = options_.proc_root;
+        hash.ns_per_tick = recorder_options.ns_per_tick;
+        hash.max_bytes = options_.hash_max_bytes;
+        hash.files_per_second = options_.hash_rate;
+        hash.bytes_per_second = options_.hash_byte_rate;
+        recorder_->set_exe_hasher(std::make_unique<ExeHasher>(std::move(hash)));
+    }
     say("lineage: attached " + source_->hooks());
     // What the /proc snapshot will lack with the capabilities at hand (the
     // systemd unit and the DaemonSet leave out CAP_SYS_ADMIN on purpose).
@@ -425,7 +450,7 @@ Status Session::begin_run() {
     info_.version = kVersion;
     info_.kernel = fmt::format("{} {}", uts.release, uts.version);
     info_.hooks = source_->hooks();
-    info_.filters_json = filter_.filters_json;
+    info_.filters_json = hash_exec_filters(options_, filter_.filters_json);
     info_.argv_cap = static_cast<int64_t>(options_.argv_cap);
     info_.clk_tck = clock_ticks_per_second();
     info_.recorder_pid = getpid();
@@ -535,6 +560,10 @@ Result<int> Session::end_run() {
     if (status_) {
         auto drained = source_->drain();
         if (!drained) status_ = drained.error();
+    }
+    // The hasher's queue gets a bounded time; what it leaves gets no row.
+    if (const size_t given_up = recorder_->finish_hashing(kHashStopNs); given_up > 0) {
+        say(fmt::format("lineage: {} executed files were not hashed before the stop", given_up));
     }
     int64_t stop_ns = boot_now_ns();
     if (status_) {

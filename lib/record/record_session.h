@@ -42,9 +42,19 @@ struct RecordOptions {
     int64_t duration_ns = 0;         // 0: until asked to stop
     RetentionOptions retention;
     std::string max_size;  // --max-size as given, for its message
-    // Where the processes running at start are read from.
+    // Where the processes running at start are read from, and the files
+    // of execs hashed through (/proc/PID/exe).
     std::string proc_root = "/proc";
+    // --hash-exec and its bounds (exe_hasher.h): the SHA-256 of executed
+    // files. Recorded in the runs row's filters as "hash_exec".
+    bool hash_exec = true;
+    uint64_t hash_max_bytes = 256ull << 20;
+    double hash_rate = 100;                 // files per second
+    uint64_t hash_byte_rate = 64ull << 20;  // bytes per second
 };
+
+// What the runs row's filters say of --hash-exec: false, or its bounds.
+std::string hash_exec_filters(const RecordOptions& options, const std::string& filters_json);
 
 // What --cgroup and --kube-only come to.
 struct CgroupFilter {

@@ -35,18 +35,22 @@ Status Recorder::on_record(const void* data, size_t size, int64_t now_ns) {
         if (decode_loss_from_ns_ < 0) decode_loss_from_ns_ = now_ns;
         return Ok{};
     }
+    return on_event(*event, now_ns);
+}
+
+Status Recorder::on_event(const Event& event, int64_t now_ns) {
     // A cgroup record is no event: it names a cgroup for the records after
     // it, and is learnt even while the journal cannot be written.
-    if (const auto* cg = std::get_if<CgroupEvent>(&*event)) {
+    if (const auto* cg = std::get_if<CgroupEvent>(&event)) {
         learn_cgroup(cg->hierarchy, cg->cgroup_id, cg->path);
         return Ok{};
     }
     // The kernel's time, unless it is later than now (it cannot be, but it
     // comes from outside).
-    const int64_t t = std::min(event_time(*event), now_ns);
+    const int64_t t = std::min(event_time(event), now_ns);
     if (down_) {
         // What the node does goes on: a process that ends is no pod's any more.
-        if (const auto* x = std::get_if<ExitEvent>(&*event)) {
+        if (const auto* x = std::get_if<ExitEvent>(&event)) {
             forget(ProcKey{x->proc.tgid, x->proc.start_ns});
             note_gone(x->proc.tgid, x->proc.start_ns);
         }
@@ -55,7 +59,8 @@ Status Recorder::on_record(const void* data, size_t size, int64_t now_ns) {
         count_unstored(1, t, t);
         return Ok{};
     }
-    if (auto st = write_event(*event); !st) {
+    now_ns_ = now_ns;
+    if (auto st = write_event(event); !st) {
         if (auto handled = on_write_error(st.error(), now_ns); !handled) return handled;
         ++stats_.lost;
         ++stats_.journal_write;
@@ -189,6 +194,9 @@ Status Recorder::on_exec(const ExecEvent& e) {
     }
     if (auto st = writer_.add(e, pod); !st) return st;
     note_alive(e.proc.tgid, e.proc.start_ns);
+    if (hasher_ && e.file) {
+        if (auto st = add_file_hashes(hasher_->on_exec(e, now_ns_)); !st) return st;
+    }
     if (container_sources_.bundle) {
         if (auto st = on_runtime_exec(e); !st) return st;
     }
@@ -483,6 +491,30 @@ Status Recorder::end_snapshot() {
     return Ok{};
 }
 
+Status Recorder::add_file_hashes(const std::vector<FileHashRow>& rows) {
+    for (size_t i = 0; i < rows.size(); ++i) {
+        if (auto st = writer_.add_file_hash(rows[i]); !st) {
+            // Not in the journal: a later exec of the file writes them.
+            for (size_t j = i; j < rows.size(); ++j) hasher_->unwrite(rows[j].key, rows[j].path);
+            return st;
+        }
+        batch_hashes_.emplace_back(rows[i].key, rows[i].path);
+    }
+    return Ok{};
+}
+
+Status Recorder::take_hashes(int64_t now_ns) {
+    if (!hasher_ || down_) return Ok{};
+    if (auto st = add_file_hashes(hasher_->take_results()); !st) return on_write_error(st.error(), now_ns);
+    return Ok{};
+}
+
+size_t Recorder::finish_hashing(int64_t timeout_ns) {
+    if (!hasher_) return 0;
+    hasher_->wait_idle(timeout_ns);
+    return hasher_->stop();
+}
+
 Status Recorder::add_loss(PendingLoss loss) {
     if (auto st = writer_.add_loss(loss.from_ns, loss.to_ns, loss.count, loss.reason); !st) return st;
     batch_losses_.push_back(std::move(loss));
@@ -517,6 +549,10 @@ Status Recorder::on_write_error(const Error& error, int64_t now_ns) {
     }
     // Looked up again when met again.
     for (const auto& id : batch_containers_) containers_met_.erase(id);
+    if (hasher_) {
+        for (const auto& [key, path] : batch_hashes_) hasher_->unwrite(key, path);
+    }
+    batch_hashes_.clear();
     batch_containers_.clear();
     pending_losses_.insert(pending_losses_.begin(), batch_losses_.begin(), batch_losses_.end());
     if (batch_clock_) clock_boot_ns_ = -1;  // take a sample again
@@ -588,6 +624,7 @@ Status Recorder::try_recover(int64_t now_ns) {
 
 Status Recorder::maybe_commit(int64_t now_ns) {
     if (down_) return now_ns >= retry_at_ns_ ? try_recover(now_ns) : Status(Ok{});
+    if (auto st = take_hashes(now_ns); !st || down_) return st;
     if (writer_.pending_rows() == 0 && pending_losses_.empty() && decode_loss_pending_ == 0) {
         // The caller has just drained the ring: whatever arrives from now on
         // is younger than now.
@@ -610,6 +647,7 @@ int64_t Recorder::next_commit_ns(int64_t now_ns) const {
 
 Status Recorder::commit(int64_t now_ns) {
     if (down_) return try_recover(now_ns);
+    if (auto st = take_hashes(now_ns); !st || down_) return st;
     if (decode_loss_pending_ > 0) {
         pending_losses_.push_back(
             PendingLoss{decode_loss_from_ns_, now_ns, static_cast<int64_t>(decode_loss_pending_), "decode"});
@@ -632,6 +670,7 @@ Status Recorder::commit(int64_t now_ns) {
     batch_cgroups_.clear();
     batch_containers_.clear();
     batch_losses_.clear();
+    batch_hashes_.clear();
     batch_clock_ = false;
     return Ok{};
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -22,6 +23,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "exe_hasher.h"
 #include "journal_writer.h"
 #include "pod.h"
 #include "result.h"
@@ -132,6 +134,8 @@ public:
     // the node's; a later exec with another such host name names it again
     // (the latest counts), until the log directory appears.
     Status on_record(const void* data, size_t size, int64_t now_ns);
+    // The same for a record already decoded.
+    Status on_event(const Event& event, int64_t now_ns);
     // A process of the /proc snapshot at start, and its UTS namespace's
     // inode (0 when unknown). Errors are the journal's, all of them: the
     // run's first batch must go in whole. After the last one,
@@ -142,6 +146,15 @@ public:
     // Where containers rows come from (none by default).
     void set_container_sources(ContainerSources sources) { container_sources_ = std::move(sources); }
     size_t containers_met() const { return containers_met_.size(); }
+    // Hashes executed files (exe_hasher.h; none by default): an exec with a
+    // file hands it over, and its rows, and those of the worker's results
+    // (taken at every maybe_commit and commit), go into the open batch.
+    void set_exe_hasher(std::unique_ptr<ExeHasher> hasher) { hasher_ = std::move(hasher); }
+    const ExeHasher* exe_hasher() const { return hasher_.get(); }
+    // At stop, before the last commit: lets the hasher's worker finish its
+    // queue for at most `timeout_ns`, then stops it. What it had not
+    // finished gets no row. Returns how many files it gave up.
+    size_t finish_hashing(int64_t timeout_ns);
     // Call after draining the ring. Commits when batch_max_rows wait, or
     // when batch_interval_ns has passed since the previous commit (or since
     // a call that found nothing to commit): events wait at most about one
@@ -267,6 +280,10 @@ private:
     Status add_pod_row(const std::string& pod_uid, const std::string& name, const std::string& ns,
                        PodNameSource source);
     Status add_loss(PendingLoss loss);
+    // file_hashes rows, in the open batch.
+    Status add_file_hashes(const std::vector<FileHashRow>& rows);
+    // The hasher's results since the last call, as rows.
+    Status take_hashes(int64_t now_ns);
     // The containers rows of a runtime's exec, when it is one.
     Status on_runtime_exec(const ExecEvent& e);
     // A container this run has not looked up: its rows (ContainerSources::lookup).
@@ -281,6 +298,8 @@ private:
     }
 
     ContainerSources container_sources_;
+    std::unique_ptr<ExeHasher> hasher_;
+    int64_t now_ns_ = 0;  // of the record at hand: the hasher's clock
     // Containers looked up (or annotated by a bundle) by this run; cleared
     // past kMaxContainersMet, when a container met again costs one more
     // look-up. Those of the open batch, taken back if it rolls back.
@@ -326,6 +345,7 @@ private:
     std::vector<std::pair<std::string, PodNaming>> batch_names_;  // (pod, its naming before the batch)
     std::vector<CgroupKey> batch_cgroups_;                        // cgroups rows in the batch
     std::vector<PendingLoss> batch_losses_;
+    std::vector<std::pair<FileKey, std::string>> batch_hashes_;  // file_hashes rows in the batch
     bool batch_clock_ = false;
 
     // The journal cannot be written.

@@ -578,7 +578,13 @@ TEST_CASE("a session: start, events, a clean stop", "[record-session]") {
     CHECK(rig.stop_reason() == "signal");
     auto db = rig.db();
     CHECK(*query_int(db, "SELECT count(*) FROM fork") == 6);
-    CHECK(*query_int(db, "SELECT count(*) FROM runs WHERE hooks = 'fake/fork,fake/exec' AND filters = '{}'") == 1);
+    // No filter; hashing on, with its default bounds.
+    CHECK(*query_int(db,
+                     "SELECT count(*) FROM runs WHERE hooks = 'fake/fork,fake/exec' AND "
+                     "json_extract(filters, '$.hash_exec.max_bytes') = 268435456 AND "
+                     "json_extract(filters, '$.hash_exec.files_per_s') = 100 AND "
+                     "json_extract(filters, '$.hash_exec.bytes_per_s') = 67108864 AND "
+                     "json_extract(filters, '$.cgroups') IS NULL") == 1);
     CHECK(*query_int(db, "SELECT count(*) FROM snapshot") > 0);  // this machine's /proc
     // At start and at stop.
     auto anchors = lineage::test::read_file(rig.options.anchor_log);
