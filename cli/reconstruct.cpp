@@ -22,6 +22,7 @@ namespace {
 struct ReconstructArgs {
     std::vector<std::string> journals;
     std::string pod, namespace_, container, image, binary, since, until;
+    std::optional<std::string> sha256;
     std::optional<uint32_t> pid, descendants_of, ancestors_of;
     std::string format = "tree";
     bool ascii = false;
@@ -70,6 +71,10 @@ int run_reconstruct(ReconstructArgs args) {
     if (!args.container.empty()) query.container = args.container;
     if (!args.image.empty()) query.image_glob = args.image;
     if (!args.binary.empty()) query.binary_glob = args.binary;
+    if (args.sha256) {
+        query.sha256 = sha256_selector(*args.sha256);
+        if (!query.sha256) return fail("--sha256: '" + *args.sha256 + "' is not 64 hex digits");
+    }
     query.pid = args.pid;
     query.descendants_of = args.descendants_of;
     query.ancestors_of = args.ancestors_of;
@@ -152,8 +157,11 @@ Runner add_reconstruct(CLI::App& app) {
                     "Container image glob, matched against the whole reference ('*' also matches '/')");
     cmd->add_option("--pid", args->pid, "Every incarnation of this PID in the window");
     cmd->add_option("--binary", args->binary,
-                    "Binary glob: with '/' the whole path, else the base name (a process that never exec'd: its "
-                    "forker's)");
+                    "Binary glob: with '/' the whole path, else the base name, of the path given to execve or of the "
+                    "file it ran (a process that never exec'd: its forker's)");
+    cmd->add_option("--sha256", args->sha256,
+                    "Every process that ran a file with this SHA-256 (64 hex digits, either case), as the recorder "
+                    "hashed it");
     cmd->add_option("--descendants-of", args->descendants_of, "This PID and every process below it");
     cmd->add_option("--ancestors-of", args->ancestors_of, "This PID and its whole ancestry, up to PID 1");
     cmd->add_option("--since", args->since,
@@ -190,6 +198,7 @@ Runner add_reconstruct(CLI::App& app) {
         "  lineage reconstruct --journal copy.db --pod production/my-app-6d4f9-xk2p1 --format json\n"
         "  lineage reconstruct --journal node1.db --journal node2.db --binary curl --since '2026-04-22 09:00'\n"
         "  lineage reconstruct --pid 18294 --ancestors --times\n"
+        "  lineage reconstruct --sha256 3f2a9c1d5b7e8f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3e1 --since -7d\n"
         "  lineage reconstruct --descendants-of 5740 --no-fold\n"
         "  lineage reconstruct --pod my-app-6d4f9-xk2p1 --since -1h --new\n"
         "Exit status: 0 something matched, 1 nothing matched, 2 error, 3 more processes than --max-processes.\n"

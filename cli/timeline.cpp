@@ -145,7 +145,9 @@ Runner add_timeline(CLI::App& app) {
     cmd->add_option("--image", args->image,
                     "Container image glob, matched against the whole reference ('*' also matches '/')");
     cmd->add_option("--pid", args->pid, "Every incarnation of this PID in the window");
-    cmd->add_option("--binary", args->binary, "Binary glob: with '/' the whole path, else the base name");
+    cmd->add_option("--binary", args->binary,
+                    "Binary glob: with '/' the whole path, else the base name, of the path given to execve or of the "
+                    "file it ran");
     cmd->add_option("--descendants-of", args->descendants_of, "This PID and every process below it");
     cmd->add_option("--ancestors-of", args->ancestors_of, "This PID and its whole ancestry, up to PID 1");
     cmd->add_option("--since", args->since,

@@ -49,6 +49,7 @@ public:
         if (plan.everything || targeted_in_version(plan)) max_processes_ = plan.max_processes;
         Status st = plan.everything || !targeted_in_version(plan) ? load_all() : load_targeted(plan);
         if (!st) return st;
+        if (auto st = load_file_hashes(); !st) return st;
         return load_containers();
     }
 
@@ -164,6 +165,8 @@ private:
         q_exec,
         q_exit,
         q_connect,
+        q_exec_files,
+        q_listens,
         q_memberships,
         q_carried,
         q_parent_start,
@@ -195,6 +198,16 @@ private:
                     "SELECT {} FROM connect INDEXED BY connect_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND "
                     "start_ns < ?3",
                     select_list(ChainTable::connect));
+            case q_exec_files:
+                return fmt::format(
+                    "SELECT {} FROM exec_files INDEXED BY exec_files_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND "
+                    "start_ns < ?3",
+                    select_list(ChainTable::exec_files));
+            case q_listens:
+                return fmt::format(
+                    "SELECT {} FROM listens INDEXED BY listens_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND "
+                    "start_ns < ?3",
+                    select_list(ChainTable::listens));
             case q_memberships:
                 return fmt::format(
                     "SELECT {} FROM memberships INDEXED BY memberships_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND "
@@ -412,6 +425,8 @@ private:
 
     bool has_memberships() const { return table_in_version(ChainTable::memberships, version_); }
     bool has_carried() const { return table_in_version(ChainTable::carried, version_); }
+    // exec_files, file_hashes and listens (schema version 8).
+    bool has_exec_files() const { return table_in_version(ChainTable::exec_files, version_); }
 
     // Whether a table has a row at all (one seek, remembered): a process's
     // look-up in a table with none is skipped. A journal without connects
@@ -437,6 +452,8 @@ private:
     // man page says which queries).
     bool targeted_in_version(const LoadPlan& plan) const {
         if (plan.pid || plan.pod) return true;
+        // An older journal has no hashes: no seed (sha256_seeds), no read.
+        if (plan.sha256) return true;
         if (plan.binary_glob) return version_ >= 4 && !glob_prefix(*plan.binary_glob).empty();
         if (plan.namespace_ || plan.container || plan.image) return has_memberships();
         if (plan.descendants_of) return true;
@@ -600,6 +617,10 @@ private:
         const RunRange* run = range_of(s.int64(0));
         if (!run) return void(++orphan_rows_);
         ExecEvent e = exec_row(s);
+        if (!pending_files_.empty()) {
+            auto it = pending_files_.find(FileOf{run->boot_id, e.proc.tgid, e.proc.start_ns, e.time_ns});
+            if (it != pending_files_.end()) e.file = std::move(it->second);
+        }
         model_.add_exec(run->boot_id, e, pod_ref(s.text(col<ChainTable::exec>("pod_uid")), e.cgroup_path));
     }
     Status on_membership(Stmt& s) {
@@ -638,6 +659,52 @@ private:
         if (!run) return void(++orphan_rows_);
         model_.add_connect(run->boot_id, connect_row(s));
     }
+    void on_listen(Stmt& s) {
+        const RunRange* run = range_of(s.int64(0));
+        if (!run) return void(++orphan_rows_);
+        model_.add_listen(run->boot_id, listen_row(s));
+    }
+    // An exec_files row waits for its exec row (on_exec), which it matches
+    // by process and time_ns: the two are written together, in one batch.
+    void on_exec_file(Stmt& s) {
+        const RunRange* run = range_of(s.int64(0));
+        if (!run) return void(++orphan_rows_);
+        ExecFileRow row = exec_file_row(s);
+        pending_files_.insert_or_assign(FileOf{run->boot_id, row.proc.tgid, row.proc.start_ns, row.time_ns},
+                                        std::move(row.file));
+    }
+
+    // The file_hashes rows (schema version 8) of every file the loaded
+    // execs ran: one look-up per (ino, dev) through file_hashes_by_file,
+    // whole loads too (a file's rows, not the table). In rowid order, so the
+    // latest problem is the one that counts when no row has a hash
+    // (Model::add_file_hash). The rows are kept when their batch is pruned:
+    // no batch check.
+    Status load_file_hashes() {
+        if (!has_exec_files()) return Ok{};
+        auto any = has_rows(ChainTable::file_hashes);
+        if (!any) return any.error();
+        if (!*any) return Ok{};
+        std::set<FileKey> keys;
+        for (const auto& [key, p] : model_.processes()) {
+            for (const auto& img : p.execs)
+                if (img.file) keys.insert(file_key(*img.file));
+        }
+        if (keys.empty()) return Ok{};
+        std::set<std::pair<uint64_t, uint64_t>> files;  // (ino, dev)
+        for (const auto& k : keys) files.emplace(k.ino, k.dev);
+        const std::string sql = fmt::format(
+            "SELECT {} FROM file_hashes INDEXED BY file_hashes_by_file WHERE ino = ?1 AND dev = ?2 ORDER BY rowid",
+            select_list(ChainTable::file_hashes));
+        for (const auto& [ino, dev] : files) {
+            auto st = each("file_hashes", sql, {static_cast<int64_t>(ino), static_cast<int64_t>(dev)}, [&](Stmt& s) {
+                FileHashRow row = file_hash_row(s);
+                if (keys.count(row.key)) model_.add_file_hash(row);
+            });
+            if (!st) return st;
+        }
+        return Ok{};
+    }
 
     Status load_all() {
         bool room = true;
@@ -653,9 +720,20 @@ private:
         };
         if (auto st = scan(ChainTable::snapshot, &JournalLoader::on_snapshot); !st) return st;
         if (auto st = scan(ChainTable::fork, &JournalLoader::on_fork); !st) return st;
+        if (has_exec_files()) {
+            // Every exec_files row, then the exec rows take theirs.
+            auto st = each("exec_files",
+                           fmt::format("SELECT {} FROM exec_files NOT INDEXED", select_list(ChainTable::exec_files)),
+                           {}, [&](Stmt& s) { on_exec_file(s); });
+            if (!st) return st;
+        }
         if (auto st = scan(ChainTable::exec, &JournalLoader::on_exec); !st) return st;
+        pending_files_.clear();
         if (auto st = scan(ChainTable::exit, &JournalLoader::on_exit); !st) return st;
         if (auto st = scan(ChainTable::connect, &JournalLoader::on_connect); !st) return st;
+        if (has_exec_files()) {
+            if (auto st = scan(ChainTable::listens, &JournalLoader::on_listen); !st) return st;
+        }
         if (has_memberships()) {
             // The same whole-table form as above (the table a parameter of
             // the text, which bench_util plan leaves out: these run only for
@@ -700,9 +778,11 @@ private:
              {std::pair{q_snapshot, ChainTable::snapshot}, std::pair{q_fork, ChainTable::fork},
               std::pair{q_exec, ChainTable::exec}, std::pair{q_exit, ChainTable::exit},
               std::pair{q_connect, ChainTable::connect}, std::pair{q_memberships, ChainTable::memberships},
-              std::pair{q_carried, ChainTable::carried}}) {
+              std::pair{q_carried, ChainTable::carried}, std::pair{q_exec_files, ChainTable::exec_files},
+              std::pair{q_listens, ChainTable::listens}}) {
             if (q == q_memberships && !has_memberships()) continue;
             if (q == q_carried && !has_carried()) continue;
+            if ((q == q_exec_files || q == q_listens) && !has_exec_files()) continue;
             auto any = has_rows(t);
             if (!any) return any.error();
             look[q] = *any;
@@ -722,11 +802,18 @@ private:
                 if (same_boot(s)) on_fork(s);
             });
         if (!st) return st;
+        pending_files_.clear();
+        if (look[q_exec_files] && look[q_exec])
+            st = each_in(process_stmt(q_exec_files), "exec_files", {tgid, lo, hi}, [&](Stmt& s) {
+                if (same_boot(s)) on_exec_file(s);
+            });
+        if (!st) return st;
         if (look[q_exec])
             st = each_in(process_stmt(q_exec), "exec", {tgid, lo, hi}, [&](Stmt& s) {
                 if (same_boot(s)) on_exec(s);
             });
         if (!st) return st;
+        pending_files_.clear();
         if (look[q_exit])
             st = each_in(process_stmt(q_exit), "exit", {tgid, lo, hi}, [&](Stmt& s) {
                 if (same_boot(s)) on_exit(s);
@@ -735,6 +822,11 @@ private:
         if (look[q_connect])
             st = each_in(process_stmt(q_connect), "connect", {tgid, lo, hi}, [&](Stmt& s) {
                 if (same_boot(s)) on_connect(s);
+            });
+        if (!st) return st;
+        if (look[q_listens])
+            st = each_in(process_stmt(q_listens), "listens", {tgid, lo, hi}, [&](Stmt& s) {
+                if (same_boot(s)) on_listen(s);
             });
         if (!st) return st;
         if (look[q_memberships]) {
@@ -1262,17 +1354,16 @@ private:
         const std::string exit_join =
             " LEFT JOIN exit x INDEXED BY exit_by_proc ON x.tgid = exec.tgid AND x.start_ns = exec.start_ns ";
         Status st = Ok{};
-        if (version_ >= 6) {
-            // exec_by_binary: the distinct paths, one seek each, and the rows
-            // of those whose base name (or whole path) the glob matches. Each
-            // step binds the value it read, as SQLite stored it, so that a
-            // journal whose paths are not all BLOBs is stepped through whole.
-            auto& first_path =
-                cached("SELECT binary FROM exec INDEXED BY exec_by_binary WHERE binary >= ?1 ORDER BY binary LIMIT 1");
-            auto& next_path =
-                cached("SELECT binary FROM exec INDEXED BY exec_by_binary WHERE binary > ?1 ORDER BY binary LIMIT 1");
-            auto& rows = cached(exec_columns + "INDEXED BY exec_by_binary" + exit_join + "WHERE exec.binary = ?1");
-            if (!first_path || !next_path || !rows) return fail("exec");
+        // The distinct paths of an index, one seek each, and the rows of
+        // those whose base name (or whole path) the glob matches. Each step
+        // binds the value it read, as SQLite stored it, so that a journal
+        // whose paths are not all BLOBs is stepped through whole.
+        auto walk_paths = [&](const char* what, const std::string& first_sql, const std::string& next_sql,
+                              const std::string& rows_sql) -> Status {
+            auto& first_path = cached(first_sql);
+            auto& next_path = cached(next_sql);
+            auto& rows = cached(rows_sql);
+            if (!first_path || !next_path || !rows) return fail(what);
             std::unique_ptr<sqlite3_value, decltype(&sqlite3_value_free)> path(nullptr, &sqlite3_value_free);
             while (room) {
                 Stmt& step = path ? *next_path : *first_path;
@@ -1285,11 +1376,11 @@ private:
                 }
                 const int rc = step.step();
                 if (rc == SQLITE_DONE) break;
-                if (rc != SQLITE_ROW) return fail("exec");
+                if (rc != SQLITE_ROW) return fail(what);
                 ++reader_.rows_read_;
                 path.reset(sqlite3_value_dup(sqlite3_column_value(step.get(), 0)));
                 step.reset();
-                if (!path) return fail("exec");
+                if (!path) return fail(what);
                 const auto* bytes = static_cast<const char*>(sqlite3_value_blob(path.get()));
                 const std::string text(bytes ? bytes : "", static_cast<size_t>(sqlite3_value_bytes(path.get())));
                 if (!binary_matches(glob, text)) continue;
@@ -1301,13 +1392,34 @@ private:
                     if (!exec_row(*rows)) break;
                 }
                 rows->reset();
-                if (row_rc != SQLITE_ROW && row_rc != SQLITE_DONE) return fail("exec");
+                if (row_rc != SQLITE_ROW && row_rc != SQLITE_DONE) return fail(what);
             }
+            return Ok{};
+        };
+        if (version_ >= 6) {
+            st = walk_paths(
+                "exec", "SELECT binary FROM exec INDEXED BY exec_by_binary WHERE binary >= ?1 ORDER BY binary LIMIT 1",
+                "SELECT binary FROM exec INDEXED BY exec_by_binary WHERE binary > ?1 ORDER BY binary LIMIT 1",
+                exec_columns + "INDEXED BY exec_by_binary" + exit_join + "WHERE exec.binary = ?1");
+            if (!st) return st;
         } else {
             st = each_blobs("exec",
                             exec_columns + "INDEXED BY exec_by_base" + exit_join +
                                 fmt::format("WHERE {} >= ?1{}", base_expr("binary"), below),
                             prefix, upper, exec_row);
+            if (!st) return st;
+        }
+        // The executed file's path (schema version 8): /proc/self/exe,
+        // /dev/fd/N or a link given to execve, the file it ran matched.
+        if (room && has_exec_files()) {
+            st = walk_paths(
+                "exec_files",
+                "SELECT path FROM exec_files INDEXED BY exec_files_by_path WHERE path >= ?1 ORDER BY path LIMIT 1",
+                "SELECT path FROM exec_files INDEXED BY exec_files_by_path WHERE path > ?1 ORDER BY path LIMIT 1",
+                "SELECT m.batch, m.tgid, m.start_ns, m.path, x.time_ns, EXISTS (SELECT 1 FROM fork f INDEXED BY "
+                "fork_by_parent WHERE f.parent_tgid = m.tgid AND f.parent_start_ns = m.start_ns) FROM exec_files m "
+                "INDEXED BY exec_files_by_path LEFT JOIN exit x INDEXED BY exit_by_proc ON x.tgid = m.tgid AND "
+                "x.start_ns = m.start_ns WHERE m.path = ?1");
             if (!st) return st;
         }
         if (!room) return Ok{};
@@ -1347,6 +1459,50 @@ private:
                     return room = add_seed(seeds, std::move(child));
                 });
             if (!st) return st;
+        }
+        return Ok{};
+    }
+
+    // Processes that ran a file with a --sha256 hash (schema version 8):
+    // the hash's file_hashes rows (file_hashes_by_sha256) give each file's
+    // identity and the paths it ran at, and the exec_files rows of each
+    // path (exec_files_by_path) of that identity are its execs. A few rows
+    // per file and per exec: the answer's size, not the journal's.
+    Status sha256_seeds(const LoadPlan& plan, std::vector<Seed>& seeds) {
+        if (!has_exec_files()) return Ok{};
+        std::set<std::pair<std::string, FileKey>> files;  // (path, identity)
+        auto st = each_until(
+            "file_hashes",
+            "SELECT dev, ino, size, mtime_ns, path FROM file_hashes INDEXED BY file_hashes_by_sha256 "
+            "WHERE sha256 = ?1 AND sha256 != ''",
+            {*plan.sha256}, [&](Stmt& s) {
+                files.emplace(s.blob(4), FileKey{static_cast<uint64_t>(s.int64(0)), static_cast<uint64_t>(s.int64(1)),
+                                                 static_cast<uint64_t>(s.int64(2)), s.int64(3)});
+                return true;
+            });
+        if (!st) return st;
+        std::set<std::string> paths;
+        for (const auto& f : files) paths.insert(f.first);
+        for (const auto& path : paths) {
+            bool room = true;
+            st = each_blobs(
+                "exec_files",
+                "SELECT m.batch, m.tgid, m.start_ns, m.dev, m.ino, m.size, m.mtime_ns, x.time_ns FROM exec_files m "
+                "INDEXED BY exec_files_by_path LEFT JOIN exit x INDEXED BY exit_by_proc ON x.tgid = m.tgid AND "
+                "x.start_ns = m.start_ns WHERE m.path = ?1",
+                path, "", [&](Stmt& s) {
+                    const FileKey key{static_cast<uint64_t>(s.int64(3)), static_cast<uint64_t>(s.int64(4)),
+                                      static_cast<uint64_t>(s.int64(5)), s.int64(6)};
+                    if (!files.count({path, key})) return true;
+                    const RunRange* run = range_of(s.int64(0));
+                    if (!run) return true;
+                    if (!in_window(plan, run->boot_id, s.int64(2), sqlite3_column_type(s.get(), 7) != SQLITE_NULL,
+                                   s.int64(7)))
+                        return true;
+                    return room = add_seed(seeds, {run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)});
+                });
+            if (!st) return st;
+            if (!room) break;
         }
         return Ok{};
     }
@@ -1397,6 +1553,14 @@ private:
                                   "start_ns >= ?2 AND start_ns < ?3",
                                   {int64_t{p.tgid}, lo, hi}, look);
             if (!st1) return st1.error();
+            // The file an exec ran matches too (schema version 8).
+            if (has_exec_files() && found == 0) {
+                auto st = each_until("exec_files",
+                                     "SELECT batch, path FROM exec_files INDEXED BY exec_files_by_proc WHERE tgid = ?1 "
+                                     "AND start_ns >= ?2 AND start_ns < ?3",
+                                     {int64_t{p.tgid}, lo, hi}, look);
+                if (!st) return st.error();
+            }
             auto st2 = each_until("snapshot",
                                   "SELECT batch, exe FROM snapshot INDEXED BY snapshot_by_proc WHERE tgid = ?1 AND "
                                   "start_ns >= ?2 AND start_ns < ?3",
@@ -1789,6 +1953,8 @@ private:
             }
             uids.insert(*plan.pod);  // a UID the recorder could not name
             if (auto st = pod_seeds(uids, plan, seeds); !st) return st;
+        } else if (plan.sha256) {
+            if (auto st = sha256_seeds(plan, seeds); !st) return st;
         } else if (plan.binary_glob) {
             if (auto st = binary_seeds(plan, seeds); !st) return st;
         } else if (plan.namespace_ || plan.container || plan.image) {
@@ -1855,12 +2021,16 @@ private:
     bool parents_ = true;                         // LoadPlan::ancestors
     // pod_ref's last cgroup path and what parse_kube_cgroup made of it.
     std::string last_cgroup_path_, last_kube_pod_, last_kube_container_;
-    std::array<int8_t, 16> has_rows_ = [] {  // has_rows(), by ChainTable: -1 not asked yet
-        std::array<int8_t, 16> a{};
+    std::array<int8_t, kChainTableCount + 1> has_rows_ = [] {  // has_rows(), by ChainTable: -1 not asked yet
+        std::array<int8_t, kChainTableCount + 1> a{};
         a.fill(-1);
         return a;
     }();
     std::unordered_set<ProcessKey, ProcessKeyHash> loaded_;
+    // exec_files rows waiting for their exec rows (on_exec_file): one
+    // process's in a targeted load, every row in a whole one.
+    using FileOf = std::tuple<std::string, uint32_t, uint64_t, uint64_t>;  // (boot, tgid, start_ns, time_ns)
+    std::map<FileOf, ExecFile> pending_files_;
     std::vector<std::pair<int64_t, uint32_t>> last_snapshot_runs_;  // (run, ppid) of snapshot rows just added
     size_t orphan_rows_ = 0;
     size_t max_processes_ = 0;                                  // LoadPlan::max_processes

@@ -172,4 +172,59 @@ CarriedRow carried_row(Stmt& s) {
     return row;
 }
 
+ExecFileRow exec_file_row(Stmt& s) {
+    constexpr ChainTable T = ChainTable::exec_files;
+    ExecFileRow row;
+    row.time_ns = static_cast<uint64_t>(s.int64(col<T>("time_ns")));
+    row.proc = {static_cast<uint32_t>(s.int64(col<T>("tgid"))), static_cast<uint64_t>(s.int64(col<T>("start_ns")))};
+    ExecFile& f = row.file;
+    f.path = s.blob(col<T>("path"));
+    f.dev = static_cast<uint64_t>(s.int64(col<T>("dev")));
+    f.ino = static_cast<uint64_t>(s.int64(col<T>("ino")));
+    f.nlink = static_cast<uint32_t>(s.int64(col<T>("nlink")));
+    f.size = static_cast<uint64_t>(s.int64(col<T>("size")));
+    f.mode = static_cast<uint32_t>(s.int64(col<T>("mode")));
+    f.mtime_ns = s.int64(col<T>("mtime_ns"));
+    f.flags = static_cast<uint32_t>(s.int64(col<T>("flags")));
+    f.interpreter = s.blob(col<T>("interpreter"));
+    f.before.uid = static_cast<uint32_t>(s.int64(col<T>("before_uid")));
+    f.before.gid = static_cast<uint32_t>(s.int64(col<T>("before_gid")));
+    f.before.euid = static_cast<uint32_t>(s.int64(col<T>("before_euid")));
+    f.before.egid = static_cast<uint32_t>(s.int64(col<T>("before_egid")));
+    f.before.cap_permitted = static_cast<uint64_t>(s.int64(col<T>("before_cap_prm")));
+    f.before.cap_effective = static_cast<uint64_t>(s.int64(col<T>("before_cap_eff")));
+    f.after.uid = static_cast<uint32_t>(s.int64(col<T>("uid")));
+    f.after.gid = static_cast<uint32_t>(s.int64(col<T>("gid")));
+    f.after.euid = static_cast<uint32_t>(s.int64(col<T>("euid")));
+    f.after.egid = static_cast<uint32_t>(s.int64(col<T>("egid")));
+    f.after.cap_permitted = static_cast<uint64_t>(s.int64(col<T>("cap_prm")));
+    f.after.cap_effective = static_cast<uint64_t>(s.int64(col<T>("cap_eff")));
+    return row;
+}
+
+FileHashRow file_hash_row(Stmt& s) {
+    constexpr ChainTable T = ChainTable::file_hashes;
+    FileHashRow row;
+    row.time_ns = s.int64(col<T>("time_ns"));
+    row.key.dev = static_cast<uint64_t>(s.int64(col<T>("dev")));
+    row.key.ino = static_cast<uint64_t>(s.int64(col<T>("ino")));
+    row.key.size = static_cast<uint64_t>(s.int64(col<T>("size")));
+    row.key.mtime_ns = s.int64(col<T>("mtime_ns"));
+    row.path = s.blob(col<T>("path"));
+    row.sha256 = s.text(col<T>("sha256"));
+    row.problem = s.text(col<T>("problem"));
+    return row;
+}
+
+ListenEvent listen_row(Stmt& s) {
+    constexpr ChainTable T = ChainTable::listens;
+    ListenEvent e;
+    e.time_ns = static_cast<uint64_t>(s.int64(col<T>("time_ns")));
+    e.proc = {static_cast<uint32_t>(s.int64(col<T>("tgid"))), static_cast<uint64_t>(s.int64(col<T>("start_ns")))};
+    e.family = static_cast<int>(s.int64(col<T>("family")));
+    e.addr = s.text(col<T>("addr"));
+    e.port = static_cast<uint16_t>(s.int64(col<T>("port")));
+    return e;
+}
+
 }  // namespace lineage

@@ -39,6 +39,14 @@ consteval int col(std::string_view name) {
     return 1 + chain_column_index(T, name);
 }
 
+// An exec_files row (schema version 8): the file of the exec row of the
+// same process and time_ns.
+struct ExecFileRow {
+    uint64_t time_ns = 0;
+    ProcRef proc;
+    ExecFile file;
+};
+
 // The current row of a statement that selects select_list() of the table.
 SnapshotRow snapshot_row(Stmt& s);
 ForkEvent fork_row(Stmt& s);
@@ -49,5 +57,8 @@ CgroupRow cgroup_row(Stmt& s);
 ContainerRow container_row(Stmt& s);
 MembershipRow membership_row(Stmt& s);
 CarriedRow carried_row(Stmt& s);
+ExecFileRow exec_file_row(Stmt& s);
+FileHashRow file_hash_row(Stmt& s);
+ListenEvent listen_row(Stmt& s);
 
 }  // namespace lineage

@@ -29,6 +29,17 @@ bool binary_matches(const std::string& glob, const std::string& binary) {
     return fnmatch(glob.c_str(), base.c_str(), 0) == 0;
 }
 
+std::optional<std::string> sha256_selector(std::string_view text) {
+    if (text.size() != 64) return std::nullopt;
+    std::string out;
+    for (char c : text) {
+        if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
+        out += c;
+    }
+    return out;
+}
+
 bool image_matches(const std::string& glob, const std::string& image) {
     // No FNM_PATHNAME: an image reference is one name (registry/repo:tag),
     // and `--image 'registry.example.test/*'` means every image under it.

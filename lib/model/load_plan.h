@@ -20,6 +20,7 @@ struct LoadPlan {
     std::optional<uint32_t> pid;             // every incarnation of this PID
     std::optional<std::string> pod;          // name, namespace/name or UID
     std::optional<std::string> binary_glob;  // executed path (see binary_matches), and fork-only children
+    std::optional<std::string> sha256;       // a file's SHA-256, 64 lower-case hex digits (file_hashes)
     std::optional<std::string> namespace_;   // every pod of this Kubernetes namespace
     std::optional<std::string> container;    // every pod with a container of this ID prefix or name
     std::optional<std::string> image;        // every pod with a container whose image matches (image_matches)
@@ -67,6 +68,10 @@ std::string pod_display_name(std::string_view name, std::string_view namespace_)
 // one without matches the base name. The one rule of --binary, for the
 // loader's look-up and the tree's selection alike.
 bool binary_matches(const std::string& glob, const std::string& binary);
+
+// A --sha256 value as the journals store hashes: 64 hex digits, either
+// case, folded to lower case; nullopt for anything else.
+std::optional<std::string> sha256_selector(std::string_view text);
 
 // Glob against a container's image reference, the whole of it ('*' also
 // matches '/'): the one rule of --image.

@@ -238,8 +238,11 @@ void Model::add_exec(const std::string& boot_id, const ExecEvent& e, const PodRe
         p.parent_source = ParentSource::exec;
     }
     // The same exec read from two copies of one journal is one exec.
-    for (const auto& seen : p.execs) {
-        if (!seen.from_snapshot && seen.time_ns == static_cast<int64_t>(e.time_ns) && seen.binary == e.binary) return;
+    for (auto& seen : p.execs) {
+        if (!seen.from_snapshot && seen.time_ns == static_cast<int64_t>(e.time_ns) && seen.binary == e.binary) {
+            if (!seen.file) seen.file = e.file;
+            return;
+        }
     }
     ExecImage img;
     img.time_ns = static_cast<int64_t>(e.time_ns);
@@ -250,6 +253,7 @@ void Model::add_exec(const std::string& boot_id, const ExecEvent& e, const PodRe
     img.uid = e.uid;
     img.gid = e.gid;
     img.euid = e.euid;
+    img.file = e.file;
     p.execs.push_back(std::move(img));
 }
 
@@ -355,6 +359,36 @@ void Model::add_connect(const std::string& boot_id, const ConnectEvent& e) {
     p.connects.push_back(std::move(c));
 }
 
+void Model::add_listen(const std::string& boot_id, const ListenEvent& e) {
+    auto key = key_for(boot_id, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
+    Process& p = get(key, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns), true);
+    for (const auto& seen : p.listens) {
+        if (seen.time_ns == static_cast<int64_t>(e.time_ns) && seen.port == e.port && seen.addr == e.addr) return;
+    }
+    p.listens.push_back(ListenInfo{static_cast<int64_t>(e.time_ns), e.family, e.addr, e.port});
+}
+
+void Model::add_file_hash(const FileHashRow& row) {
+    // A hash that is not one (a damaged or edited journal) is shown as
+    // such, never as a hash.
+    const bool valid = row.sha256.size() == 64 && std::all_of(row.sha256.begin(), row.sha256.end(), [](char c) {
+                           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                       });
+    FileHash h = valid ? FileHash{row.sha256, ""} : FileHash{"", row.sha256.empty() ? row.problem : "malformed"};
+    auto [it, added] = file_hashes_.try_emplace(row.key, h);
+    if (added || !it->second.sha256.empty()) return;
+    if (!h.sha256.empty() || !h.problem.empty()) it->second = std::move(h);
+}
+
+FileKey file_key(const ExecFile& f) {
+    return FileKey{f.dev, f.ino, f.size, f.mtime_ns};
+}
+
+bool privileges_changed(const ExecFile& f) {
+    return f.before.euid != f.after.euid || f.before.egid != f.after.egid ||
+           f.before.cap_permitted != f.after.cap_permitted || f.before.cap_effective != f.after.cap_effective;
+}
+
 void Model::add_loss(const LossRecord& loss) {
     for (const auto& seen : losses_) {
         if (seen.boot_id == loss.boot_id && seen.from_ns == loss.from_ns && seen.to_ns == loss.to_ns &&
@@ -447,6 +481,13 @@ void Model::finish() {
         });
         std::sort(p.connects.begin(), p.connects.end(),
                   [](const ConnectInfo& a, const ConnectInfo& b) { return a.time_ns < b.time_ns; });
+        std::sort(p.listens.begin(), p.listens.end(),
+                  [](const ListenInfo& a, const ListenInfo& b) { return a.time_ns < b.time_ns; });
+        for (auto& img : p.execs) {
+            if (!img.file) continue;
+            auto h = file_hashes_.find(file_key(*img.file));
+            if (h != file_hashes_.end()) img.hash = h->second;
+        }
         std::stable_sort(p.pod_entries.begin(), p.pod_entries.end(),
                          [](const PodEntry& a, const PodEntry& b) { return a.time_ns < b.time_ns; });
         p.children.clear();

@@ -34,6 +34,13 @@ struct ProcessKeyHash {
     size_t operator()(const ProcessKey& k) const;
 };
 
+// What the journals say of an executed file's content (file_hashes rows,
+// schema version 8): its SHA-256, or why the recorder has none.
+struct FileHash {
+    std::string sha256;   // 64 lower-case hex digits; "" when unavailable
+    std::string problem;  // "" when hashed; else 'gone', 'too_large', ... (schema/journal.sql)
+};
+
 // One image of a process: an exec the kernel saw, or what /proc showed
 // for a process that was already running when recording started.
 struct ExecImage {
@@ -44,7 +51,20 @@ struct ExecImage {
     bool args_truncated = false;
     bool binary_truncated = false;
     uint32_t uid = 0, gid = 0, euid = 0;
+    // The file the kernel really ran (exec_files, schema version 8): none
+    // for an exec of an older journal, an import or a snapshot image.
+    std::optional<ExecFile> file;
+    // Its content's hash (Model::finish(), from the file_hashes rows of its
+    // FileKey); none when no row names the file.
+    std::optional<FileHash> hash;
 };
+
+// The file's identity for hashing.
+FileKey file_key(const ExecFile& f);
+// Whether an exec changed the effective uid, gid or capabilities (a setuid
+// or setgid file, file capabilities): before != after on euid, egid,
+// cap_permitted or cap_effective.
+bool privileges_changed(const ExecFile& f);
 
 struct ExitInfo {
     int64_t time_ns = 0;
@@ -60,6 +80,14 @@ struct ConnectInfo {
     uint16_t sport = 0, dport = 0;
     bool established = false;
     bool outcome_known = true;  // false: the source did not say (an imported SYN)
+};
+
+// A TCP socket the process put in LISTEN (listens, schema version 8).
+struct ListenInfo {
+    int64_t time_ns = 0;
+    int family = 4;
+    std::string addr;
+    uint16_t port = 0;
 };
 
 // How the parent of a process is known, best first.
@@ -114,6 +142,7 @@ struct Process {
     std::vector<ExecImage> execs;  // in time order
     std::optional<ExitInfo> exit;
     std::vector<ConnectInfo> connects;
+    std::vector<ListenInfo> listens;  // in time order
     bool in_snapshot = false;
     // Known only from a carried row: retention deleted the rows that said
     // how it started, while it still ran (schema/journal.sql, carried).
@@ -243,6 +272,10 @@ public:
     // prune), and only then marks the process carried_forward.
     void add_carried(const std::string& boot_id, const CarriedRow& row, const PodRef& pod = {});
     void add_connect(const std::string& boot_id, const ConnectEvent& e);
+    void add_listen(const std::string& boot_id, const ListenEvent& e);
+    // A file_hashes row: a hash beats a problem; of problems, the one added
+    // last counts (the loader adds a journal's rows in the order written).
+    void add_file_hash(const FileHashRow& row);
     void add_loss(const LossRecord& loss);
     void add_prune(const PruneRecord& prune) { prunes_.push_back(prune); }
     // In the order the journal stored them: the latest host name counts.
@@ -288,6 +321,7 @@ private:
     std::vector<PruneRecord> prunes_;
     std::map<std::string, std::vector<PodNameRecord>> pods_;
     std::map<std::string, std::vector<ContainerRow>> containers_;  // by container id
+    std::map<FileKey, FileHash> file_hashes_;
     ClockMap clock_;
     std::map<std::string, int64_t> ticks_;  // boot -> ns per tick
     // Snapshot parents are resolved by ppid within the same snapshot.

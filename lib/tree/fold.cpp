@@ -58,6 +58,10 @@ std::vector<uint32_t> shapes_of(const Tree& tree, const std::vector<uint32_t>& p
                 const uint64_t args = img.args.size();
                 key.append(reinterpret_cast<const char*>(&args), sizeof args);
                 for (const auto& a : img.args) append_bytes(key, a);
+                // The same command running another file (or another
+                // content) is another shape.
+                append_bytes(key, img.file ? img.file->path : "");
+                append_bytes(key, img.hash ? img.hash->sha256 : "");
             }
         } else {
             key += 'f';
@@ -79,10 +83,17 @@ bool worth_seeing(const TreeNode& node, const TreeNode* parent) {
     // --new: a binary or destination the pod never had before is what a
     // responder looks for first.
     if (node.is_new()) return true;
-    if (!p.connects.empty()) return true;
+    if (!p.connects.empty() || !p.listens.empty()) return true;
     if (p.exit && (p.exit->code != 0 || p.exit->signal != 0)) return true;
     for (const auto& img : p.execs) {
         if (img.args_truncated || img.binary_truncated) return true;
+        // What the text tree flags of the file it ran (schema version 8):
+        // fileless, deleted, written into the container, a privilege change.
+        if (img.file) {
+            const uint32_t f = img.file->flags;
+            if ((f & (kFileMemfd | kFileDeleted)) || ((f & kFileUpperKnown) && (f & kFileUpper))) return true;
+            if (privileges_changed(*img.file)) return true;
+        }
     }
     // The text tree marks a process that enters another pod ("[pod X]"),
     // the container's first process ("[container init]") and one moved into

@@ -26,9 +26,11 @@ struct FoldOptions {
     uint32_t min_repeats = 3;
 };
 
-// Whether a node must have a line of its own: it connected, ended badly
-// (non-zero exit, a signal), was selected by a selector that names it, has
-// a flag (argv or binary cut at the cap), enters a pod its parent is not
+// Whether a node must have a line of its own: it connected or listened,
+// ended badly (non-zero exit, a signal), was selected by a selector that
+// names it, has a flag (argv or binary cut at the cap; an executed file
+// that is a memfd, deleted or written into its container, or an exec that
+// changed its privileges), enters a pod its parent is not
 // in, is its container's first process (container_init), was moved into
 // its pod after it started, or (with --new) ran a binary or connected to a
 // destination its pod never had before. `parent` is null for a root. Nothing worth

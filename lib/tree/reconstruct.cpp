@@ -298,13 +298,22 @@ private:
             if (q_.pid && p.tgid != *q_.pid) continue;
             if (q_.ancestors_of && p.tgid != *q_.ancestors_of) continue;
             if (q_.binary_glob) {
-                bool any = std::any_of(p.execs.begin(), p.execs.end(),
-                                       [&](const ExecImage& e) { return binary_matches(*q_.binary_glob, e.binary); });
+                // The path given, or the file it ran (/proc/self/exe ran
+                // busybox).
+                bool any = std::any_of(p.execs.begin(), p.execs.end(), [&](const ExecImage& e) {
+                    return binary_matches(*q_.binary_glob, e.binary) ||
+                           (e.file && binary_matches(*q_.binary_glob, e.file->path));
+                });
                 // A process that never exec'd runs its forker's image.
                 const ExecImage* forked = any ? nullptr : forked_image_of(p);
-                if (forked && binary_matches(*q_.binary_glob, forked->binary)) any = true;
+                if (forked && (binary_matches(*q_.binary_glob, forked->binary) ||
+                               (forked->file && binary_matches(*q_.binary_glob, forked->file->path))))
+                    any = true;
                 if (!any) continue;
             }
+            if (q_.sha256 && std::none_of(p.execs.begin(), p.execs.end(),
+                                          [&](const ExecImage& e) { return e.hash && e.hash->sha256 == *q_.sha256; }))
+                continue;
             if (below && !below->count(&p)) continue;
             if (pod_selected(q_)) {
                 auto pod = selected_pod(p);
@@ -319,7 +328,8 @@ private:
     // Matched by a selector that names the process itself.
     bool direct_match(const Process& p) const {
         if (!matched_.count(&p)) return false;
-        return q_.pid || q_.binary_glob || q_.ancestors_of || (q_.descendants_of && p.tgid == *q_.descendants_of);
+        return q_.pid || q_.binary_glob || q_.sha256 || q_.ancestors_of ||
+               (q_.descendants_of && p.tgid == *q_.descendants_of);
     }
 
     // 2. Their ancestors: up to the topmost one that was ever in the same
@@ -668,8 +678,8 @@ LoadPlan load_plan_for(const Query& query) {
     LoadPlan plan;
     plan.since_wall_ns = query.since_wall_ns;
     plan.until_wall_ns = query.until_wall_ns;
-    if (!(query.pid || query.ancestors_of || query.pod || query.binary_glob || query.namespace_ || query.container ||
-          query.descendants_of || query.since_wall_ns || query.until_wall_ns))
+    if (!(query.pid || query.ancestors_of || query.pod || query.binary_glob || query.sha256 || query.namespace_ ||
+          query.container || query.descendants_of || query.since_wall_ns || query.until_wall_ns))
         return plan;
     plan.everything = false;
     // One selector is enough to bound the load (build_report applies all of
@@ -679,6 +689,8 @@ LoadPlan load_plan_for(const Query& query) {
     // a PID, and the window alone last.
     if ((plan.pid = query.pid ? query.pid : query.ancestors_of)) return plan;
     if ((plan.pod = query.pod)) return plan;
+    // A hash names few files, each run by few processes: before a glob.
+    if ((plan.sha256 = query.sha256)) return plan;
     if ((plan.binary_glob = query.binary_glob)) return plan;
     plan.namespace_ = query.namespace_;
     plan.container = query.container;

@@ -19,10 +19,13 @@ struct Query {
     std::optional<int64_t> until_wall_ns;  // window end
     std::optional<std::string> pod;        // name, namespace/name or pod UID
     std::optional<std::string> namespace_;
-    std::optional<std::string> container;   // container id prefix, or container name
-    std::optional<std::string> image_glob;  // container image reference (image_matches)
-    std::optional<uint32_t> pid;            // every incarnation of this PID
-    std::optional<std::string> binary_glob;
+    std::optional<std::string> container;    // container id prefix, or container name
+    std::optional<std::string> image_glob;   // container image reference (image_matches)
+    std::optional<uint32_t> pid;             // every incarnation of this PID
+    std::optional<std::string> binary_glob;  // the path given to execve, or the file it ran
+    // Every process that ran a file with this SHA-256 (64 lower-case hex
+    // digits: the caller checks and folds the case, sha256_selector).
+    std::optional<std::string> sha256;
     std::optional<uint32_t> descendants_of;
     std::optional<uint32_t> ancestors_of;
     bool ancestors = false;  // continue the chain past the pod, up to PID 1

@@ -35,6 +35,42 @@ json newness_json(Newness n) {
     return n == Newness::first;
 }
 
+json credentials_json(const Credentials& c) {
+    return {{"uid", c.uid},
+            {"gid", c.gid},
+            {"euid", c.euid},
+            {"egid", c.egid},
+            {"cap_permitted", c.cap_permitted},
+            {"cap_effective", c.cap_effective}};
+}
+
+// The executed file (schema version 8): its path, identity, flags and hash.
+json file_json(const ExecImage& img, bool* lossy) {
+    const ExecFile& f = *img.file;
+    json upper = nullptr;
+    if (f.flags & kFileUpperKnown) upper = (f.flags & kFileUpper) != 0;
+    const bool hashed = img.hash && !img.hash->sha256.empty();
+    return {
+        {"path", str(f.path, lossy)},
+        {"path_truncated", (f.flags & kFilePathTruncated) != 0},
+        {"dev", f.dev},
+        {"inode", f.ino},
+        {"links", f.nlink},
+        {"size", f.size},
+        {"mode", f.mode},
+        {"mtime", format_rfc3339_ns(f.mtime_ns)},
+        {"memfd", (f.flags & kFileMemfd) != 0},
+        {"deleted", (f.flags & kFileDeleted) != 0},
+        {"upper_layer", std::move(upper)},
+        {"overlay", (f.flags & kFileOverlay) != 0},
+        {"setuid", (f.mode & 04000) != 0},
+        {"setgid", (f.mode & 02000) != 0},
+        {"secure_exec", (f.flags & kFileSecureExec) != 0},
+        {"sha256", hashed ? json(str(img.hash->sha256)) : json(nullptr)},
+        {"sha256_problem", img.hash && !hashed ? str(img.hash->problem) : json(nullptr)},
+    };
+}
+
 json exec_json(const Model& model, const Process& p, const ExecImage& img) {
     bool lossy = false;
     json args = json::array();
@@ -50,10 +86,26 @@ json exec_json(const Model& model, const Process& p, const ExecImage& img) {
         {"args_truncated", img.args_truncated},
         {"binary_truncated", img.binary_truncated},
     };
-    if (lossy) {
+    // Only for an exec whose file the journal has (schema version 8), so
+    // that an older journal's document reads as before.
+    bool file_lossy = false;
+    if (img.file) {
+        const ExecFile& f = *img.file;
+        e["file"] = file_json(img, &file_lossy);
+        const bool script = (f.flags & kFileScript) != 0;
+        e["script"] = script;
+        e["interpreter"] = script ? str(f.interpreter, &file_lossy) : json(nullptr);
+        if (privileges_changed(f))
+            e["privileges"] = {{"before", credentials_json(f.before)}, {"after", credentials_json(f.after)}};
+    }
+    if (lossy || file_lossy) {
         json raw_args = json::array();
         for (const auto& a : img.args) raw_args.push_back(base64_encode(a));
         e["raw_b64"] = {{"binary", base64_encode(img.binary)}, {"args", std::move(raw_args)}};
+        if (file_lossy) {
+            e["raw_b64"]["file_path"] = base64_encode(img.file->path);
+            e["raw_b64"]["interpreter"] = base64_encode(img.file->interpreter);
+        }
     }
     return e;
 }
@@ -135,6 +187,19 @@ json node_json(const Model& model, const TreeNode& node, bool with_new) {
     };
     // Only when true, so that a journal without carried rows reads as before.
     if (p.carried_forward) out["carried_forward"] = true;
+    // Only when there are any, for the same reason (listens came with
+    // schema version 8).
+    if (!p.listens.empty()) {
+        json listens = json::array();
+        for (const ListenInfo& l : p.listens) {
+            listens.push_back({{"time", time_json(model, p.key.boot_id, l.time_ns)},
+                               {"protocol", "tcp"},
+                               {"family", l.family == 6 ? "ipv6" : "ipv4"},
+                               {"addr", str(l.addr)},
+                               {"port", l.port}});
+        }
+        out["listens"] = std::move(listens);
+    }
     // With --new only, so that the document is as before without it.
     if (with_new) out["new"] = node.is_new();
     return out;

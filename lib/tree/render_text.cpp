@@ -28,6 +28,69 @@ std::string address_with_port(const std::string& addr, uint16_t port, int family
     return family == 6 ? fmt::format("[{}]:{}", addr, port) : fmt::format("{}:{}", addr, port);
 }
 
+// A path without "." components, repeated slashes, and ".." where the
+// component before it can be dropped: what the kernel's walk would give for
+// it when no symbolic link is on the way.
+std::string lexically_normal(const std::string& path) {
+    std::vector<std::string> parts;
+    const bool absolute = !path.empty() && path[0] == '/';
+    for (size_t pos = 0; pos <= path.size();) {
+        size_t end = path.find('/', pos);
+        if (end == std::string::npos) end = path.size();
+        std::string part = path.substr(pos, end - pos);
+        if (part == "..") {
+            if (!parts.empty() && parts.back() != "..") {
+                parts.pop_back();
+            } else if (!absolute) {
+                parts.push_back(part);
+            }
+        } else if (!part.empty() && part != ".") {
+            parts.push_back(std::move(part));
+        }
+        pos = end + 1;
+    }
+    std::string out = absolute ? "/" : "";
+    for (size_t i = 0; i < parts.size(); ++i) out += (i ? "/" : "") + parts[i];
+    return out;
+}
+
+// On a merged-/usr system (Debian 12), /bin, /sbin and /lib* are links into
+// /usr: /bin/ls runs /usr/bin/ls, which is no news to a responder.
+std::string without_usr_merge(const std::string& path) {
+    for (const char* dir : {"/usr/bin/", "/usr/sbin/", "/usr/lib/", "/usr/lib32/", "/usr/lib64/", "/usr/libx32/"}) {
+        if (path.rfind(dir, 0) == 0) return path.substr(4);
+    }
+    return path;
+}
+
+// Whether the file an exec ran is not the one its path names: a path
+// through /proc/self/exe or /dev/fd, a symbolic link, a relative path that
+// is not the executed file's tail. The given path is compared as the kernel
+// would resolve it without links (lexically), and a merged /usr is no
+// difference; a relative path matches an executed path that ends with it
+// (the exec's working directory is not recorded).
+bool runs_elsewhere(const std::string& given, const ExecFile& file) {
+    if (file.path.empty()) return false;
+    const std::string ran = without_usr_merge(file.path);
+    std::string norm = lexically_normal(given);
+    if (norm.empty()) return true;
+    if (norm[0] == '/') return without_usr_merge(norm) != ran;
+    if (norm.rfind("..", 0) == 0) return true;
+    norm = "/" + norm;
+    return ran.size() < norm.size() || ran.compare(ran.size() - norm.size(), norm.size(), norm) != 0;
+}
+
+// A memfd's name from its path ("memfd:NAME (deleted)").
+std::string memfd_name(const std::string& path) {
+    std::string name = path;
+    if (name.rfind("/memfd:", 0) == 0) name.erase(0, 1);
+    if (name.rfind("memfd:", 0) == 0) name.erase(0, 6);
+    const std::string deleted = " (deleted)";
+    if (name.size() >= deleted.size() && name.compare(name.size() - deleted.size(), deleted.size(), deleted) == 0)
+        name.erase(name.size() - deleted.size());
+    return name;
+}
+
 struct Glyphs {
     const char* tee;
     const char* last;
@@ -217,6 +280,52 @@ private:
         }
         text = truncate_for_display(text, budget);
         if (img.args_truncated) text += " [argv cut at cap]";
+        return text + file_flags(img);
+    }
+
+    // What the executed file says that the path does not (schema version
+    // 8), briefly, after the command; nothing for an exec without its file.
+    // After the cut, so that a long argv never hides them.
+    std::string file_flags(const ExecImage& img) const {
+        if (!img.file) return "";
+        const ExecFile& f = *img.file;
+        std::vector<std::string> flags;
+        const std::string cut = (f.flags & kFilePathTruncated) ? g_.ellipsis : "";
+        if (f.flags & kFileMemfd) {
+            flags.push_back("[memfd: " + escape_for_terminal(memfd_name(f.path)) + "]");
+        } else if (f.flags & kFileScript) {
+            const std::string interp = f.interpreter.empty() ? cut + f.path : f.interpreter;
+            flags.push_back("[script, interpreter " + escape_for_terminal(interp) +
+                            ((f.flags & kFileInterpreterTruncated) ? g_.ellipsis : "") + "]");
+        } else if (runs_elsewhere(img.binary, f)) {
+            flags.push_back("[runs " + cut + escape_for_terminal(f.path) + "]");
+        }
+        if ((f.flags & kFileUpperKnown) && (f.flags & kFileUpper)) flags.push_back("[written after container start]");
+        if ((f.flags & kFileDeleted) && !(f.flags & kFileMemfd)) flags.push_back("[deleted]");
+        if (privileges_changed(f)) {
+            const Credentials& a = f.before;
+            const Credentials& b = f.after;
+            if (a.euid != b.euid) flags.push_back(fmt::format("[setuid: euid {} {} {}]", a.euid, g_.arrow, b.euid));
+            if (a.egid != b.egid) flags.push_back(fmt::format("[setgid: egid {} {} {}]", a.egid, g_.arrow, b.egid));
+            // A change of euid says it all (setuid root brings every
+            // capability); without one, file capabilities are the news.
+            const bool caps = a.euid == b.euid;
+            if (caps && a.cap_effective != b.cap_effective) {
+                flags.push_back(fmt::format("[capabilities: effective {:#x} {} {:#x}]", a.cap_effective, g_.arrow,
+                                            b.cap_effective));
+            } else if (caps && a.cap_permitted != b.cap_permitted) {
+                flags.push_back(fmt::format("[capabilities: permitted {:#x} {} {:#x}]", a.cap_permitted, g_.arrow,
+                                            b.cap_permitted));
+            }
+        }
+        std::string text;
+        for (size_t i = 0; i < flags.size(); ++i) text += (i ? " " : "  ") + flags[i];
+        if (img.hash && img.hash->sha256.size() == 64) {
+            const std::string& h = img.hash->sha256;
+            text += "  sha256 " + escape_for_terminal(h.substr(0, 4)) + g_.ellipsis + escape_for_terminal(h.substr(62));
+        } else if (img.hash && !img.hash->problem.empty()) {
+            text += "  sha256 unavailable (" + escape_for_terminal(img.hash->problem) + ")";
+        }
         return text;
     }
 
@@ -377,6 +486,12 @@ private:
             }
             text += "  " + when(model_.to_wall(p.key.boot_id, c.time_ns));
             out_ += prefix + (more ? (opt_.ascii ? "| " : "│ ") : "") + paint(fresh ? "1;35" : "36", text) + "\n";
+        }
+        for (const ListenInfo& l : p.listens) {
+            std::string text =
+                fmt::format("{} listen {}", g_.arrow, escape_for_terminal(address_with_port(l.addr, l.port, l.family)));
+            text += "  " + when(model_.to_wall(p.key.boot_id, l.time_ns));
+            out_ += prefix + (more ? (opt_.ascii ? "| " : "│ ") : "") + paint("36", text) + "\n";
         }
     }
 

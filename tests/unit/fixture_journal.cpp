@@ -84,7 +84,7 @@ FixtureJournal::Tracked& FixtureJournal::track(Proc p) {
 }
 
 void FixtureJournal::push(uint64_t t, lineage::Event e) {
-    rows_.push_back(Row{t, seq_++, std::move(e), std::nullopt, std::nullopt});
+    rows_.push_back(Row{t, seq_++, std::move(e), std::nullopt, std::nullopt, std::nullopt});
 }
 
 Proc FixtureJournal::snapshot(uint32_t tgid, uint32_t ppid, uint64_t start_ns, const std::string& comm,
@@ -148,7 +148,7 @@ void FixtureJournal::membership(Proc p, lineage::MembershipHow how, const std::s
     row.uts_ns = how == lineage::MembershipHow::exec ? 4026532000u : 0u;
     if (by) row.by = *by;
     row.comm = tr.comm;
-    rows_.push_back(Row{t, seq_++, std::nullopt, std::nullopt, row});
+    rows_.push_back(Row{t, seq_++, std::nullopt, std::nullopt, row, std::nullopt});
 }
 
 void FixtureJournal::fork(Proc parent, Proc child, uint64_t t, std::optional<uint32_t> nspid) {
@@ -203,6 +203,7 @@ void FixtureJournal::exec(Proc p, const std::string& binary, const std::vector<s
     e.cgroup_path = tr.cgroup;
     e.binary = binary;
     e.argv = opts.raw_argv ? *opts.raw_argv : lineage::join_argv(argv);
+    e.file = opts.file;
     push(t, e);
     membership(p, lineage::MembershipHow::exec, tr.cgroup, t);
 }
@@ -245,7 +246,22 @@ void FixtureJournal::connect(Proc p, const std::string& daddr, uint16_t dport, u
 }
 
 void FixtureJournal::loss(uint64_t from_ns, uint64_t to_ns, int64_t count, const std::string& reason) {
-    rows_.push_back(Row{to_ns, seq_++, std::nullopt, LossRow{from_ns, to_ns, count, reason}, std::nullopt});
+    rows_.push_back(
+        Row{to_ns, seq_++, std::nullopt, LossRow{from_ns, to_ns, count, reason}, std::nullopt, std::nullopt});
+}
+
+void FixtureJournal::listen(Proc p, const std::string& addr, uint16_t port, uint64_t t, int family) {
+    lineage::ListenEvent e;
+    e.time_ns = t;
+    e.proc = p;
+    e.family = family;
+    e.addr = addr;
+    e.port = port;
+    push(t, e);
+}
+
+void FixtureJournal::file_hash(const lineage::FileHashRow& row) {
+    rows_.push_back(Row{static_cast<uint64_t>(row.time_ns), seq_++, std::nullopt, std::nullopt, std::nullopt, row});
 }
 
 void FixtureJournal::pod(const std::string& pod_uid, const std::string& name, const std::string& ns,
@@ -302,6 +318,8 @@ void FixtureJournal::write(const std::string& path) const {
                 }
             }
             check(w->add_membership(*r.membership), "membership");
+        } else if (r.file_hash) {
+            check(w->add_file_hash(*r.file_hash), "file hash");
         } else {
             check(w->add_loss(static_cast<int64_t>(r.loss->from_ns), static_cast<int64_t>(r.loss->to_ns), r.loss->count,
                               r.loss->reason),
@@ -359,7 +377,7 @@ void FixtureJournal::load_into(lineage::Model& model, const std::string& journal
     std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
         return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.seq < b.seq;
     });
-    for (size_t kind = 0; kind < 4; ++kind) {
+    for (size_t kind : {0, 1, 2, 3, 6}) {
         for (const auto& r : rows) {
             if (!r.event || r.event->index() != kind) continue;
             std::visit(
@@ -373,6 +391,8 @@ void FixtureJournal::load_into(lineage::Model& model, const std::string& journal
                         model.add_exit(run_.boot_id, e);
                     else if constexpr (std::is_same_v<T, lineage::ConnectEvent>)
                         model.add_connect(run_.boot_id, e);
+                    else if constexpr (std::is_same_v<T, lineage::ListenEvent>)
+                        model.add_listen(run_.boot_id, e);
                 },
                 *r.event);
         }
@@ -386,6 +406,8 @@ void FixtureJournal::load_into(lineage::Model& model, const std::string& journal
         }
         model.add_membership(run_.boot_id, *r.membership, pod);
     }
+    for (const auto& r : rows)
+        if (r.file_hash) model.add_file_hash(*r.file_hash);
     for (const auto& r : rows) {
         if (!r.loss) continue;
         model.add_loss(lineage::LossRecord{journal_name, run_.boot_id, static_cast<int64_t>(r.loss->from_ns),

@@ -82,6 +82,9 @@ struct ExecOpts {
     uint32_t uid = 0, gid = 0, euid = 0;
     uint32_t truncated = 0;               // lineage::kArgvTruncated | ...
     std::optional<std::string> raw_argv;  // exact NUL-separated bytes instead of args
+    // The file the kernel really ran (an exec_files row, schema version 8);
+    // none: the exec says nothing of its file, as in an older journal.
+    std::optional<lineage::ExecFile> file;
 };
 
 class FixtureJournal {
@@ -117,6 +120,10 @@ public:
     void move(Proc p, const std::string& cgroup, uint64_t t, Proc mover);
     void connect(Proc p, const std::string& daddr, uint16_t dport, uint64_t t, bool established = true,
                  const std::string& saddr = "10.244.1.17", uint16_t sport = 43512, int family = 4);
+    // A TCP socket of p entered LISTEN (a listens row, schema version 8).
+    void listen(Proc p, const std::string& addr, uint16_t port, uint64_t t, int family = 4);
+    // A file_hashes row (schema version 8), written at row.time_ns.
+    void file_hash(const lineage::FileHashRow& row);
     void loss(uint64_t from_ns, uint64_t to_ns, int64_t count, const std::string& reason = "ringbuf_full");
     void pod(const std::string& pod_uid, const std::string& name, const std::string& ns,
              const std::string& source = "log-dir");
@@ -157,6 +164,7 @@ private:
         std::optional<lineage::Event> event;
         std::optional<LossRow> loss;
         std::optional<lineage::MembershipRow> membership;
+        std::optional<lineage::FileHashRow> file_hash;
     };
 
     Tracked& track(Proc p);

@@ -270,7 +270,10 @@ TEST_CASE("folding 100,000 probes: one line, linear", "[reconstruct][fold]") {
     tree.nodes[0].process = &parent;
     for (size_t i = 0; i < kids.size(); ++i) {
         kids[i].tgid = static_cast<uint32_t>(i + 2);
-        kids[i].execs.push_back(lineage::ExecImage{0, false, "/bin/true", {"true"}});
+        lineage::ExecImage image;
+        image.binary = "/bin/true";
+        image.args = {"true"};
+        kids[i].execs.push_back(image);
         kids[i].exit = lineage::ExitInfo{};
         tree.nodes[i + 1].process = &kids[i];
         tree.nodes[i + 1].depth = 1;

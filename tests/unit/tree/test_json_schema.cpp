@@ -194,3 +194,80 @@ TEST_CASE("the reconstruct schema rejects drift", "[reconstruct][json_schema]") 
     INFO("the unmodified incident_pod.json");
     CHECK(results.back() == "");
 }
+
+namespace {
+
+// The node of process `pid` in a document's trees, to be changed in place.
+json* node_of(json& doc, uint32_t pid) {
+    std::vector<json*> todo;
+    for (auto& t : doc.at("trees")) todo.push_back(&t);
+    while (!todo.empty()) {
+        json* n = todo.back();
+        todo.pop_back();
+        if (n->at("pid") == pid) return n;
+        for (auto& c : n->at("children")) todo.push_back(&c);
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("the reconstruct schema rejects drift in what really ran", "[reconstruct][json_schema][exec_files]") {
+    require_jsonschema();
+    // tests/unit/tree/test_exec_files.cpp writes it: 18299 ran a deleted file
+    // with a hash and listened, 18303 a setuid one, 18305 one without a hash.
+    const json doc = json::parse(read_file(golden_path("exec_files.json")));
+    {
+        json d = doc;
+        REQUIRE(node_of(d, 18299));
+        REQUIRE(node_of(d, 18299)->contains("listens"));
+        REQUIRE(node_of(d, 18303)->at("execs")[0].contains("privileges"));
+        REQUIRE(node_of(d, 18305)->at("execs")[0].at("file").at("sha256_problem") == "too_large");
+    }
+
+    TempDir dir;
+    std::vector<std::string> files;
+    auto mutate = [&](const std::string& name, uint32_t pid, auto fn) {
+        json d = doc;
+        fn(*node_of(d, pid));
+        files.push_back(dir / (name + ".json"));
+        write_file(files.back(), d.dump(2));
+    };
+    auto file_of = [](json& n) -> json& { return n.at("execs")[0].at("file"); };
+    mutate("file_missing_sha256", 18299, [&](json& n) { file_of(n).erase("sha256"); });
+    mutate("file_extra_field", 18299, [&](json& n) { file_of(n)["owner"] = "root"; });
+    mutate("upper_layer_a_string", 18299, [&](json& n) { file_of(n)["upper_layer"] = "unknown"; });
+    mutate("sha256_not_hex", 18299, [&](json& n) { file_of(n)["sha256"] = std::string(64, 'z'); });
+    mutate("sha256_short", 18299, [&](json& n) { file_of(n)["sha256"] = "3f2a"; });
+    mutate("sha256_and_problem", 18299, [&](json& n) { file_of(n)["sha256_problem"] = "gone"; });
+    mutate("mtime_not_a_time", 18299, [&](json& n) { file_of(n)["mtime"] = 12345; });
+    mutate("links_negative", 18299, [&](json& n) { file_of(n)["links"] = -1; });
+    mutate("file_without_script", 18299, [&](json& n) { n.at("execs")[0].erase("script"); });
+    mutate("interpreter_without_file", 18306, [&](json& n) { n.at("execs")[0]["interpreter"] = nullptr; });
+    const json privileges = [&] {
+        json d = doc;
+        return node_of(d, 18303)->at("execs")[0].at("privileges");
+    }();
+    mutate("privileges_without_file", 18306, [&](json& n) { n.at("execs")[0]["privileges"] = privileges; });
+    mutate("privileges_missing_after", 18303, [&](json& n) { n.at("execs")[0].at("privileges").erase("after"); });
+    mutate("credentials_extra_field", 18303,
+           [&](json& n) { n.at("execs")[0].at("privileges").at("before")["suid"] = 0; });
+    mutate("listens_empty", 18299, [&](json& n) { n["listens"] = json::array(); });
+    mutate("listen_bad_family", 18299, [&](json& n) { n.at("listens")[0]["family"] = "unix"; });
+    mutate("listen_port_too_large", 18299, [&](json& n) { n.at("listens")[0]["port"] = 65536; });
+    mutate("listen_extra_field", 18299, [&](json& n) { n.at("listens")[0]["backlog"] = 128; });
+    mutate("raw_b64_file_path_alone", 18299, [&](json& n) {
+        n.at("execs")[0]["raw_b64"] = {{"binary", ""}, {"args", json::array()}, {"file_path", ""}};
+    });
+    // The unmodified document, validated in the same run, passes.
+    files.push_back(dir / "control.json");
+    write_file(files.back(), doc.dump(2));
+
+    auto results = validate(files);
+    for (size_t i = 0; i + 1 < files.size(); ++i) {
+        INFO(files[i] << " must not validate");
+        CHECK(results[i] != "");
+    }
+    INFO("the unmodified exec_files.json");
+    CHECK(results.back() == "");
+}

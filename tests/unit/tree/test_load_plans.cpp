@@ -33,6 +33,23 @@ const std::vector<std::string> kBinaries = {"/bin/sh",      "/usr/bin/curl", "/u
                                             "/bin/bash",    "/opt/tools/nc", "/usr/bin/make",
                                             "/usr/bin/cc1", "./run.sh",      "/usr/local/bin/sh"};
 
+// The file each of kBinaries runs (schema version 8), by index: itself, a
+// link's target, a script's interpreter.
+const std::vector<std::string> kFiles = {"/usr/bin/dash",
+                                         "/usr/bin/curl",
+                                         "/usr/bin/python3.11",
+                                         "/usr/bin/bash",
+                                         "/opt/tools/nc",
+                                         "/usr/bin/make",
+                                         "/usr/lib/gcc/x86_64-linux-gnu/12/cc1",
+                                         "/usr/bin/dash",
+                                         "/usr/local/bin/sh"};
+
+// The SHA-256 the random journals give file `ino`.
+std::string hash_of(uint64_t ino) {
+    return fmt::format("{:064x}", ino * 0x9e3779b97f4a7c15ULL);
+}
+
 struct PodDef {
     std::string uid, name, ns, container;
 };
@@ -61,6 +78,8 @@ FixtureJournal random_journal(uint32_t seed, const std::string& boot_id, int ste
     live.push_back(fx.snapshot(51, 1, at(700, 20'000'000), "sh", "/bin/sh", {"sh", "-c", "sleep 1000"}));
     for (const auto& pod : kPods) fx.pod(pod.uid, pod.name, pod.ns);
     std::set<uint32_t> used = {1, 50, 51};
+    std::set<std::string> hashed;  // the files hashed, by path and inode
+    int connects = 0;
     uint64_t t = at(951);
     for (int i = 0; i < steps; ++i) {
         t += 1 + below(300'000'000);
@@ -78,19 +97,52 @@ FixtureJournal random_journal(uint32_t seed, const std::string& boot_id, int ste
             live.push_back(child);
         } else if (what < 60) {
             t += 1000;
-            const std::string& binary = kBinaries[below(static_cast<uint32_t>(kBinaries.size()))];
+            const uint32_t which = below(static_cast<uint32_t>(kBinaries.size()));
+            const std::string& binary = kBinaries[which];
             std::string base = binary.substr(binary.rfind('/') + 1);
+            // Every exec with its file (the same file for the same index,
+            // hashed once per path; make's too large to hash), but the
+            // older-journal kind for nc.
+            ExecOpts opts;
+            if (binary != "/opt/tools/nc") {
+                ExecFile f;
+                f.path = kFiles[which];
+                f.dev = 2049;
+                f.ino = 1000 + (kFiles[which] == "/usr/bin/dash" ? 0 : which);
+                f.nlink = 1;
+                f.size = f.ino * 7;
+                f.mode = 0100755;
+                f.flags = binary == "./run.sh" ? kFileScript : 0;
+                f.interpreter = binary == "./run.sh" ? "/bin/sh" : "";
+                if (hashed.insert(f.path + std::to_string(f.ino)).second) {
+                    FileHashRow h;
+                    h.time_ns = static_cast<int64_t>(t + 500);
+                    h.key = file_key(f);
+                    h.path = f.path;
+                    if (binary == "/usr/bin/make") {
+                        h.problem = "too_large";
+                    } else {
+                        h.sha256 = hash_of(f.ino);
+                    }
+                    fx.file_hash(h);
+                }
+                opts.file = f;
+            }
             if (below(4) == 0) {
                 const PodDef& pod = kPods[below(static_cast<uint32_t>(kPods.size()))];
-                fx.exec(p, binary, {base, "-x"}, t, pod_cgroup(pod.uid, pod.container), pod.name);
+                opts.cgroup = pod_cgroup(pod.uid, pod.container);
+                opts.nodename = pod.name;
+                fx.exec(p, binary, {base, "-x"}, t, opts);
             } else {
-                fx.exec(p, binary, {base}, t);
+                fx.exec(p, binary, {base}, t, opts);
             }
         } else if (what < 63) {
             const PodDef& pod = kPods[below(static_cast<uint32_t>(kPods.size()))];
             fx.move(p, pod_cgroup(pod.uid, pod.container), t, init);
         } else if (what < 68) {
             fx.connect(p, "10.0.0.1", 443, t);
+            // Every fourth connect's process listens too (schema version 8).
+            if (++connects % 4 == 0) fx.listen(p, "0.0.0.0", 8080, t + 10);
         } else if (what < 70) {
             fx.loss(t, t + 50'000'000, 3);
         } else if (p.tgid != 1) {
@@ -170,6 +222,17 @@ struct Journals {
                 bq.binary_glob = glob;
                 queries.push_back({"binary " + glob + " " + w, bq});
             }
+            // The file's path: dash runs /bin/sh and ./run.sh.
+            for (const std::string glob : {"dash", "/usr/lib/*/cc1", "python3.11"}) {
+                Query fq = q;
+                fq.binary_glob = glob;
+                queries.push_back({"file " + glob + " " + w, fq});
+            }
+            for (uint64_t ino : {1000, 1002, 1005}) {
+                Query hq = q;
+                hq.sha256 = hash_of(ino);
+                queries.push_back({"sha256 " + std::to_string(ino) + " " + w, hq});
+            }
             Query below = q;
             below.descendants_of = 1;
             below.binary_glob = "bash";
@@ -188,10 +251,15 @@ struct Journals {
             pod.binary_glob = "curl";
             pod_queries.push_back({"pod+binary " + w, pod});
         }
-        for (const std::string glob : {"sh", "/usr/bin/*", "nc"}) {
+        for (const std::string glob : {"sh", "/usr/bin/*", "nc", "dash"}) {
             Query q;
             q.binary_glob = glob;
             queries.push_back({"binary " + glob + " all time", q});
+        }
+        for (uint64_t ino : {1000, 1006, 1004}) {
+            Query q;
+            q.sha256 = hash_of(ino);
+            queries.push_back({"sha256 " + std::to_string(ino) + " all time", q});
         }
         Query until_only;
         until_only.until_wall_ns = first.wall(at(1000));
