@@ -47,15 +47,15 @@ struct Credentials {
 
 // Bits of ExecFile::flags, as stored in exec_files.flags (the probe's
 // LINEAGE_FILE_* bits, bpf/events.h).
-inline constexpr uint32_t kFileMemfd = 0x1;        // a memfd: fileless execution
-inline constexpr uint32_t kFileDeleted = 0x2;      // link count 0 at exec
-inline constexpr uint32_t kFileUpper = 0x4;        // on an overlayfs upper layer
-inline constexpr uint32_t kFileUpperKnown = 0x8;   // kFileUpper is an answer, not "unknown"
+inline constexpr uint32_t kFileMemfd = 0x1;       // a memfd: fileless execution
+inline constexpr uint32_t kFileDeleted = 0x2;     // link count 0 at exec
+inline constexpr uint32_t kFileUpper = 0x4;       // on an overlayfs upper layer
+inline constexpr uint32_t kFileUpperKnown = 0x8;  // kFileUpper is an answer, not "unknown"
 inline constexpr uint32_t kFilePathTruncated = 0x10;
 inline constexpr uint32_t kFileScript = 0x20;      // a #! script: interpreter is set
 inline constexpr uint32_t kFileSecureExec = 0x40;  // the kernel marked the exec AT_SECURE
 inline constexpr uint32_t kFileInterpreterTruncated = 0x80;
-inline constexpr uint32_t kFileOverlay = 0x100;    // the file is on overlayfs
+inline constexpr uint32_t kFileOverlay = 0x100;  // the file is on overlayfs
 
 // The file the kernel really executed (bprm->file; for a script, its
 // interpreter), with its identity at exec time (schema version 8, table
@@ -66,12 +66,12 @@ struct ExecFile {
     uint64_t ino = 0;
     uint32_t nlink = 0;
     uint64_t size = 0;
-    uint32_t mode = 0;      // st_mode: type and permission bits (setuid 04000, setgid 02000)
-    int64_t mtime_ns = 0;   // ns since the epoch
-    uint32_t flags = 0;     // kFile* bits
+    uint32_t mode = 0;        // st_mode: type and permission bits (setuid 04000, setgid 02000)
+    int64_t mtime_ns = 0;     // ns since the epoch
+    uint32_t flags = 0;       // kFile* bits
     std::string interpreter;  // a script's interpreter as the #! line named it (bprm->interp)
-    Credentials before;     // the caller's (the credentials the file was opened with)
-    Credentials after;      // the process's after the exec
+    Credentials before;       // the caller's (the credentials the file was opened with)
+    Credentials after;        // the process's after the exec
 };
 
 // What identifies an executed file's content for hashing: one hash per key.
@@ -142,7 +142,7 @@ struct ConnectEvent {
 struct ListenEvent {
     uint64_t time_ns = 0;
     ProcRef proc;
-    int family = 4;  // 4 or 6
+    int family = 4;    // 4 or 6
     std::string addr;  // printable, as connect's addresses
     uint16_t port = 0;
 };
@@ -260,8 +260,7 @@ enum class PodNameSource { log_dir, runtime, hostname, unknown };
 const char* pod_name_source_text(PodNameSource s);  // "log-dir", "runtime", "hostname", "unknown"
 PodNameSource pod_name_source_from(std::string_view text);
 
-using Event =
-    std::variant<ForkEvent, ExecEvent, ExitEvent, ConnectEvent, CgroupEvent, MoveEvent, ListenEvent>;
+using Event = std::variant<ForkEvent, ExecEvent, ExitEvent, ConnectEvent, CgroupEvent, MoveEvent, ListenEvent>;
 
 // Decodes one ring-buffer record. The kernel is trusted to be the writer,
 // but sizes are still checked: a short or inconsistent record is an error,
@@ -270,6 +269,9 @@ Result<Event> decode_event(const void* data, size_t size);
 
 // Turns leaf-first NUL-terminated cgroup names into "/root/.../leaf".
 std::string cgroup_path_from_names(std::string_view names);
+
+// The same for the executed file's dentry names; "" when there are none.
+std::string file_path_from_names(std::string_view names);
 
 // Splits a wait status into code, signal and core flag.
 void decode_wait_status(uint32_t status, int* code, int* signal, bool* core);
