@@ -326,6 +326,10 @@ std::vector<SectionSpec> spec() {
                    "zero"),
              R("ceiling.stored_total", "events stored by the run (all processes)", "events",
                "from `lineage: stopped (...): N events stored`"),
+             R("ceiling.bpf_exec_ns_per_exec", "lineage's exec probe run time per exec", "ns",
+               "handle_exec run_time_ns / run_cnt (kernel.bpf_stats_enabled) over one more storm run apart from "
+               "the timed ones, the executed file's path walk included; the statistics add two clock reads per "
+               "run: an upper bound"),
          }},
         {"overhead",
          "3. Overhead on the fork+exec storm",

@@ -91,11 +91,12 @@ struct lineage_fork_event {
 #define LINEAGE_FILE_PATH_MAX 4096
 
 /* Bits of lineage_exec_file.flags. */
-#define LINEAGE_FILE_MEMFD 0x1		   /* a memfd: fileless execution */
-#define LINEAGE_FILE_DELETED 0x2	   /* its link count was 0 at exec */
-#define LINEAGE_FILE_UPPER 0x4		   /* on an overlayfs upper layer (written after start) */
-#define LINEAGE_FILE_UPPER_KNOWN 0x8	   /* UPPER is an answer: overlayfs's types were in BTF,
-					      or the file is not on overlayfs */
+#define LINEAGE_FILE_MEMFD 0x1	 /* a memfd: fileless execution */
+#define LINEAGE_FILE_DELETED 0x2 /* its link count was 0 at exec */
+#define LINEAGE_FILE_UPPER 0x4	 /* on an overlayfs upper layer (written after start) */
+/* UPPER_KNOWN: UPPER is an answer (overlayfs's types were in BTF, or the
+ * file is not on overlayfs). */
+#define LINEAGE_FILE_UPPER_KNOWN 0x8
 #define LINEAGE_FILE_PATH_TRUNCATED 0x10   /* the walk did not reach the root, or a name was cut */
 #define LINEAGE_FILE_SCRIPT 0x20	   /* bprm->interp is not bprm->filename: a #! script */
 #define LINEAGE_FILE_SECUREEXEC 0x40	   /* the kernel marked the exec AT_SECURE */
@@ -124,9 +125,10 @@ struct lineage_exec_file {
 	__u32 mtime_nsec;
 	__u32 nlink;
 	__u32 mode;
-	__u32 flags;	   /* LINEAGE_FILE_* */
-	__u16 path_len;	   /* bytes of data[] holding the path's names */
-	__u16 interp_len;  /* bytes of data[] holding a script's interpreter path, no NUL; 0 if none */
+	__u32 flags;	/* LINEAGE_FILE_* */
+	__u16 path_len; /* bytes of data[] holding the path's names */
+	/* interp_len: bytes of data[] holding a script's interpreter, no NUL; 0 if none */
+	__u16 interp_len;
 	__u32 _pad;
 	/* The caller's credentials: those the file was opened with
 	 * (bprm->file->f_cred), before the exec committed new ones. */
@@ -167,7 +169,7 @@ struct lineage_exec_event {
 };
 
 #define LINEAGE_EXEC_DATA_MAX                                                                      \
-	(LINEAGE_PATH_MAX + LINEAGE_CGROUP_PATH_MAX + LINEAGE_FILE_PATH_MAX + LINEAGE_PATH_MAX +    \
+	(LINEAGE_PATH_MAX + LINEAGE_CGROUP_PATH_MAX + LINEAGE_FILE_PATH_MAX + LINEAGE_PATH_MAX +   \
 	 LINEAGE_ARGV_MAX_CAP)
 
 struct lineage_exit_event {

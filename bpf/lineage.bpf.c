@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * lineage's kernel side: fork, exec, exit, TCP connect and moves between
- * cgroups, from BTF tracepoints only (no kprobes, no fentry, no tracefs
- * needed).
+ * lineage's kernel side: fork, exec (with the file really executed), exit,
+ * TCP connect and listen, and moves between cgroups, from BTF tracepoints only (no kprobes, no
+ * fentry, no tracefs needed).
  *
  * Threads never reach user space: a clone that makes a thread is dropped in
  * handle_fork, an exit is sent only by the last thread of a process, and a
@@ -329,6 +329,219 @@ static __always_inline void report_cgroup(struct cgroup *cgrp, __u64 id, __u32 h
 	bpf_ringbuf_submit(e, submit_flags());
 }
 
+/* Superblock magics (include/uapi/linux/magic.h). */
+#define TMPFS_MAGIC 0x01021994
+#define HUGETLBFS_MAGIC 0x958458f6
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+
+/* The executed file's walk: one step per name or per mount crossed, so a
+ * path of DEPTH_MAX names under a few mounts still fits. The bound is what
+ * makes the walk end on any dentry graph, a cycle included. */
+#define LINEAGE_FILE_WALK_MAX (LINEAGE_FILE_DEPTH_MAX + 8)
+
+/* An inode's mtime, by kernel: a timespec64 i_mtime up to 6.5, __i_mtime in
+ * 6.6, i_mtime_sec and i_mtime_nsec from 6.7 (this vmlinux.h's shape). */
+struct inode___mtime_timespec {
+	struct timespec64 i_mtime;
+} __attribute__((preserve_access_index));
+
+struct inode___mtime_private {
+	struct timespec64 __i_mtime;
+} __attribute__((preserve_access_index));
+
+static __always_inline void read_mtime(struct inode *inode, struct lineage_exec_file *f)
+{
+	struct inode___mtime_timespec *old = (void *)inode;
+	struct inode___mtime_private *priv = (void *)inode;
+
+	if (bpf_core_field_exists(inode->i_mtime_sec)) {
+		f->mtime_sec = BPF_CORE_READ(inode, i_mtime_sec);
+		f->mtime_nsec = BPF_CORE_READ(inode, i_mtime_nsec);
+	} else if (bpf_core_field_exists(priv->__i_mtime)) {
+		f->mtime_sec = BPF_CORE_READ(priv, __i_mtime.tv_sec);
+		f->mtime_nsec = BPF_CORE_READ(priv, __i_mtime.tv_nsec);
+	} else {
+		f->mtime_sec = BPF_CORE_READ(old, i_mtime.tv_sec);
+		f->mtime_nsec = BPF_CORE_READ(old, i_mtime.tv_nsec);
+	}
+}
+
+/* kernel_cap_t is a u32[2] up to 6.2 and a u64 from 6.3: both are 8 bytes
+ * at the field's (relocated) offset, and on a little-endian machine the
+ * u32[2] read as a u64 is cap[0] | cap[1] << 32, the u64's own meaning. */
+static __always_inline __u64 read_caps(const kernel_cap_t *caps)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), caps);
+	return v;
+}
+
+static __always_inline void fill_cred(struct lineage_cred *out, const struct cred *c)
+{
+	out->uid = BPF_CORE_READ(c, uid.val);
+	out->gid = BPF_CORE_READ(c, gid.val);
+	out->euid = BPF_CORE_READ(c, euid.val);
+	out->egid = BPF_CORE_READ(c, egid.val);
+	out->cap_permitted = read_caps(&c->cap_permitted);
+	out->cap_effective = read_caps(&c->cap_effective);
+}
+
+/* The walk's byte count and name count live in the record (the map value),
+ * read back through volatile loads each step, not in registers: the
+ * verifier then sees the same unknown counts whichever way a step went
+ * (a name or a mount crossed) and prunes, where exact counts in registers
+ * would make it explore every mix of steps. */
+#define WALK_LOAD(x) (*(volatile typeof(x) *)&(x))
+
+/* The executed file's dentry names from the file up to the task's root
+ * (fs->root), crossing mounts, leaf first, each NUL terminated, into dst
+ * (as d_path would, without its " (deleted)"); f->path_len says how many
+ * bytes. Also stops at a dentry that is its own parent (a pseudo file such
+ * as a memfd, or a disconnected dentry: its name is the last one) and at a
+ * mount without a parent (the namespace's root, or a file outside the
+ * task's root). Anything else (the walk's bound, no room left, a name cut)
+ * sets PATH_TRUNCATED in f->flags. */
+static __always_inline void put_file_names(struct lineage_exec_file *f, char *dst,
+					   struct file *file, struct task_struct *task)
+{
+	struct dentry *dentry = NULL, *parent, *mnt_root, *root_dentry;
+	struct vfsmount *vfsmnt = NULL, *root_mnt;
+	struct mount *mnt, *up;
+	bool ended = false;
+	__u64 foff;
+	long n;
+
+	bpf_core_read(&dentry, sizeof(dentry), &file->f_path.dentry);
+	bpf_core_read(&vfsmnt, sizeof(vfsmnt), &file->f_path.mnt);
+	root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+	root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	mnt = container_of(vfsmnt, struct mount, mnt);
+	mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	/* interp_len counts the names until the interpreter is read. */
+	f->path_len = 0;
+	f->interp_len = 0;
+
+	for (int i = 0; i < LINEAGE_FILE_WALK_MAX; i++) {
+		if (!dentry)
+			break;
+		if (dentry == root_dentry && vfsmnt == root_mnt) {
+			ended = true;
+			break;
+		}
+		if (dentry == mnt_root) {
+			up = BPF_CORE_READ(mnt, mnt_parent);
+			if (!up || up == mnt) {
+				ended = true;
+				break;
+			}
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = up;
+			vfsmnt = &up->mnt;
+			mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+			continue;
+		}
+		foff = WALK_LOAD(f->path_len);
+		if (WALK_LOAD(f->interp_len) >= LINEAGE_FILE_DEPTH_MAX ||
+		    foff > LINEAGE_FILE_PATH_MAX - LINEAGE_FILE_NAME_MAX)
+			break;
+		n = bpf_probe_read_kernel_str(dst + foff, LINEAGE_FILE_NAME_MAX,
+					      BPF_CORE_READ(dentry, d_name.name));
+		if (n <= 0)
+			break;
+		/* A name of NAME_MAX bytes fits whole: cut only if longer. */
+		if (n == LINEAGE_FILE_NAME_MAX &&
+		    BPF_CORE_READ(dentry, d_name.len) > LINEAGE_FILE_NAME_MAX - 1)
+			WALK_LOAD(f->flags) |= LINEAGE_FILE_PATH_TRUNCATED;
+		WALK_LOAD(f->path_len) = foff + n;
+		WALK_LOAD(f->interp_len) += 1;
+		parent = BPF_CORE_READ(dentry, d_parent);
+		if (parent == dentry) {
+			ended = true;
+			break;
+		}
+		dentry = parent;
+	}
+	if (!ended)
+		f->flags |= LINEAGE_FILE_PATH_TRUNCATED;
+	f->interp_len = 0;
+}
+
+/* A memfd: memfd_create(2) names its pseudo dentry "memfd:NAME", a dentry
+ * that is its own parent, on the kernel's internal tmpfs or hugetlbfs. */
+static __always_inline bool is_memfd(struct file *file, __u64 magic)
+{
+	struct dentry *dentry = NULL;
+	char prefix[6] = {};
+
+	if (magic != TMPFS_MAGIC && magic != HUGETLBFS_MAGIC)
+		return false;
+	bpf_core_read(&dentry, sizeof(dentry), &file->f_path.dentry);
+	if (BPF_CORE_READ(dentry, d_parent) != dentry)
+		return false;
+	if (bpf_probe_read_kernel(prefix, sizeof(prefix), BPF_CORE_READ(dentry, d_name.name)))
+		return false;
+	return prefix[0] == 'm' && prefix[1] == 'e' && prefix[2] == 'm' && prefix[3] == 'f' &&
+	       prefix[4] == 'd' && prefix[5] == ':';
+}
+
+/* Whether an overlayfs file has an upper dentry: set UPPER_KNOWN only when
+ * overlayfs's struct ovl_inode is in the kernel's BTF (vmlinux, or the
+ * overlay module's, which libbpf reads too). __upperdentry is also set by a
+ * metadata-only copy-up (chmod, chown, touch of a lower file with metacopy
+ * on): then the upper holds the metadata and the data is still the lower's,
+ * and the file is reported as upper all the same. */
+static __always_inline __u32 overlay_flags(struct inode *inode)
+{
+	struct ovl_inode *oi;
+
+	if (!bpf_core_type_exists(struct ovl_inode))
+		return LINEAGE_FILE_OVERLAY;
+	oi = (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+	if (BPF_CORE_READ(oi, __upperdentry))
+		return LINEAGE_FILE_OVERLAY | LINEAGE_FILE_UPPER | LINEAGE_FILE_UPPER_KNOWN;
+	return LINEAGE_FILE_OVERLAY | LINEAGE_FILE_UPPER_KNOWN;
+}
+
+/* The executed file's identity, flags and the credentials around the exec;
+ * its names go to dst. Returns the bytes written to dst. */
+static __always_inline __u64 fill_exec_file(struct lineage_exec_file *f, char *dst,
+					    struct linux_binprm *bprm, struct task_struct *p)
+{
+	struct file *file = BPF_CORE_READ(bprm, file);
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+	__u64 magic = BPF_CORE_READ(sb, s_magic);
+	__u32 flags = LINEAGE_FILE_KNOWN;
+	__u64 foff;
+
+	f->dev = BPF_CORE_READ(sb, s_dev);
+	f->ino = BPF_CORE_READ(inode, i_ino);
+	f->size = BPF_CORE_READ(inode, i_size);
+	f->nlink = BPF_CORE_READ(inode, __i_nlink);
+	f->mode = BPF_CORE_READ(inode, i_mode);
+	read_mtime(inode, f);
+	if (f->nlink == 0)
+		flags |= LINEAGE_FILE_DELETED;
+	if (magic == OVERLAYFS_SUPER_MAGIC)
+		flags |= overlay_flags(inode);
+	else
+		flags |= LINEAGE_FILE_UPPER_KNOWN;
+	if (is_memfd(file, magic))
+		flags |= LINEAGE_FILE_MEMFD;
+	if (BPF_CORE_READ_BITFIELD_PROBED(bprm, secureexec))
+		flags |= LINEAGE_FILE_SECUREEXEC;
+	fill_cred(&f->before, BPF_CORE_READ(file, f_cred));
+	fill_cred(&f->after, BPF_CORE_READ(p, cred));
+	f->_pad = 0;
+	f->flags = flags;
+	put_file_names(f, dst, file, p);
+	foff = f->path_len;
+	if (foff > LINEAGE_FILE_PATH_MAX)
+		foff = LINEAGE_FILE_PATH_MAX;
+	return foff;
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -392,7 +605,8 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	struct cgroup *cgrp1;
 	struct css_set *cset;
 	struct mm_struct *mm;
-	__u64 off, coff, alen, cap, arg_start, arg_end;
+	__u64 off, coff, foff, ilen, alen, cap, arg_start, arg_end;
+	const char *interp;
 	__u32 flags = 0;
 	long n;
 
@@ -454,6 +668,24 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	e->flags |= flags;
 	e->cgroup_len = coff;
 
+	/* The file really executed (for a script, its interpreter), then a
+	 * script's interpreter as its #! line named it: binfmt_script (and
+	 * binfmt_misc) point bprm->interp elsewhere than bprm->filename. */
+	foff = fill_exec_file(&e->file, e->data + off + coff, bprm, p);
+	ilen = 0;
+	interp = BPF_CORE_READ(bprm, interp);
+	if (interp != BPF_CORE_READ(bprm, filename)) {
+		e->file.flags |= LINEAGE_FILE_SCRIPT;
+		n = bpf_probe_read_kernel_str(e->data + off + coff + foff, LINEAGE_PATH_MAX,
+					      interp);
+		if (n > 0)
+			ilen = n - 1;
+		if (ilen >= LINEAGE_PATH_MAX - 1)
+			e->file.flags |= LINEAGE_FILE_INTERP_TRUNCATED;
+		ilen &= LINEAGE_PATH_MAX - 1;
+	}
+	e->file.interp_len = ilen;
+
 	/* argv straight from the new image's stack, bounded twice: by the
 	 * compile-time maximum and by the configured cap. */
 	mm = BPF_CORE_READ(p, mm);
@@ -469,12 +701,12 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	}
 	if (alen > LINEAGE_ARGV_MAX_CAP)
 		alen = LINEAGE_ARGV_MAX_CAP;
-	if (alen > 0 &&
-	    bpf_probe_read_user(e->data + off + coff, alen, (const void *)arg_start) != 0)
+	if (alen > 0 && bpf_probe_read_user(e->data + off + coff + foff + ilen, alen,
+					    (const void *)arg_start) != 0)
 		alen = 0;
 	e->argv_len = alen;
 
-	e->hdr.size = sizeof(*e) + off + coff + alen;
+	e->hdr.size = sizeof(*e) + off + coff + foff + ilen + alen;
 	if (bpf_ringbuf_output(&events, e, e->hdr.size & 0xffff, submit_flags()) != 0)
 		count_drop();
 	return 0;
@@ -518,6 +750,34 @@ int handle_exit(__u64 *ctx)
 	return 0;
 }
 
+/* A socket that starts listening, with the address and port it was bound
+ * to. listen(2) sets LISTEN before it takes a port: a socket listening
+ * without bind(2) first (an automatic port) is reported with port 0, and
+ * one whose port is then refused is reported all the same. */
+static __always_inline void report_listen(const struct sock *sk, __u16 family)
+{
+	struct lineage_listen_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop();
+		return;
+	}
+	e->hdr.type = LINEAGE_EV_LISTEN;
+	e->hdr.size = sizeof(*e);
+	e->hdr.time_ns = bpf_ktime_get_boot_ns();
+	fill_proc(&e->proc, bpf_get_current_task_btf());
+	e->family = family;
+	e->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->_pad = 0;
+	__builtin_memset(e->addr, 0, sizeof(e->addr));
+	if (family == AF_INET)
+		bpf_core_read(e->addr, 4, &sk->__sk_common.skc_rcv_saddr);
+	else
+		bpf_core_read(e->addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+	bpf_ringbuf_submit(e, submit_flags());
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
@@ -531,6 +791,14 @@ int BPF_PROG(handle_set_state, const struct sock *sk, const int oldstate, const 
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
+
+	if (newstate == TCP_LISTEN) {
+		/* listen(2) runs in the listening process's context. A
+		 * repeated listen(2) changes no state and sends nothing. */
+		if (oldstate != TCP_LISTEN && cgroup_wanted())
+			report_listen(sk, family);
+		return 0;
+	}
 
 	if (newstate == TCP_SYN_SENT) {
 		struct pending_connect fresh = {};

@@ -137,7 +137,8 @@ Runner add_record(CLI::App& app) {
     auto args = std::make_shared<RecordArgs>();
     args->options.journal = kDefaultJournal;
     auto* cmd = app.add_subcommand(
-        "record", "Record fork, exec, exit and TCP connect events to a journal (root, or CAP_BPF and CAP_PERFMON)");
+        "record",
+        "Record fork, exec, exit, TCP connect and listen events to a journal (root, or CAP_BPF and CAP_PERFMON)");
     cmd->add_option("-j,--journal", args->options.journal, "Journal file (created with mode 0600)")
         ->capture_default_str();
     cmd->add_option("-d,--duration", args->duration, "Stop by itself after this long (30s, 5m, 2h)");

@@ -270,6 +270,9 @@ Result<Event> decode_event(const void* data, size_t size);
 // Turns leaf-first NUL-terminated cgroup names into "/root/.../leaf".
 std::string cgroup_path_from_names(std::string_view names);
 
+// The same for the executed file's dentry names; "" when there are none.
+std::string file_path_from_names(std::string_view names);
+
 // Splits a wait status into code, signal and core flag.
 void decode_wait_status(uint32_t status, int* code, int* signal, bool* core);
 

@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/sysmacros.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -9,6 +10,7 @@
 
 #include "event.h"
 #include "events.h"
+#include "saturate.h"
 
 namespace lineage {
 
@@ -87,9 +89,46 @@ Error too_short(const char* what, size_t size, size_t expected) {
     return Error{fmt::format("{} record of {} bytes, expected at least {}", what, size, expected)};
 }
 
+Credentials credentials(const lineage_cred& c) {
+    return Credentials{c.uid, c.gid, c.euid, c.egid, c.cap_permitted, c.cap_effective};
+}
+
+// The probe's file block, its names and interpreter already checked to lie
+// inside the record. The probe sets LINEAGE_FILE_KNOWN on every exec; a
+// record without it says nothing of its file.
+Result<std::optional<ExecFile>> exec_file(const lineage_exec_file& raw, std::string_view names,
+                                          std::string_view interpreter) {
+    if (!(raw.flags & LINEAGE_FILE_KNOWN)) return std::optional<ExecFile>{};
+    // Every name ends with its NUL: bytes after the last one mean the
+    // lengths are not what the probe wrote.
+    if (!names.empty() && names.back() != '\0') {
+        return Error{fmt::format("exec record's file names ({} bytes) do not end with a NUL", names.size())};
+    }
+    ExecFile f;
+    f.path = names.empty() ? std::string() : file_path_from_names(names);
+    // The kernel's s_dev is major << 20 | minor; stat(2) gives makedev's.
+    f.dev = makedev(static_cast<unsigned>(raw.dev >> 20), static_cast<unsigned>(raw.dev & 0xfffff));
+    f.ino = raw.ino;
+    f.nlink = raw.nlink;
+    f.size = raw.size;
+    f.mode = raw.mode;
+    f.mtime_ns = sat_add(sat_mul(raw.mtime_sec, 1'000'000'000), int64_t{raw.mtime_nsec});
+    // The same bits as kFile*; KNOWN is the optional itself.
+    f.flags = raw.flags & ~uint32_t{LINEAGE_FILE_KNOWN};
+    f.interpreter.assign(interpreter);
+    f.before = credentials(raw.before);
+    f.after = credentials(raw.after);
+    return std::optional<ExecFile>{std::move(f)};
+}
+
 }  // namespace
 
 std::string cgroup_path_from_names(std::string_view names) {
+    std::string path = file_path_from_names(names);
+    return path.empty() ? "/" : path;
+}
+
+std::string file_path_from_names(std::string_view names) {
     std::vector<std::string_view> parts;
     size_t pos = 0;
     while (pos < names.size()) {
@@ -103,7 +142,7 @@ std::string cgroup_path_from_names(std::string_view names) {
         path += '/';
         path += *it;
     }
-    return path.empty() ? "/" : path;
+    return path;
 }
 
 void decode_wait_status(uint32_t status, int* code, int* signal, bool* core) {
@@ -135,12 +174,18 @@ Result<Event> decode_event(const void* data, size_t size) {
             lineage_exec_event r{};
             if (!copy_fixed(&r, data, size)) return too_short("exec", size, sizeof(r));
             const auto* raw = &r;
-            size_t variable = size_t{raw->binary_len} + raw->cgroup_len + raw->argv_len;
+            size_t variable =
+                size_t{raw->binary_len} + raw->cgroup_len + raw->file.path_len + raw->file.interp_len + raw->argv_len;
             if (sizeof(lineage_exec_event) + variable != size) {
-                return Error{fmt::format("exec record of {} bytes does not match its lengths ({}+{}+{})", size,
-                                         raw->binary_len, raw->cgroup_len, raw->argv_len)};
+                return Error{fmt::format("exec record of {} bytes does not match its lengths ({}+{}+{}+{}+{})", size,
+                                         raw->binary_len, raw->cgroup_len, raw->file.path_len, raw->file.interp_len,
+                                         raw->argv_len)};
             }
             const char* tail = static_cast<const char*>(data) + sizeof(lineage_exec_event);
+            const char* names = tail + raw->binary_len + raw->cgroup_len;
+            auto file = exec_file(raw->file, std::string_view(names, raw->file.path_len),
+                                  std::string_view(names + raw->file.path_len, raw->file.interp_len));
+            if (!file) return file.error();
             ExecEvent e;
             e.time_ns = raw->hdr.time_ns;
             e.proc = proc_ref(raw->proc);
@@ -159,7 +204,8 @@ Result<Event> decode_event(const void* data, size_t size) {
             e.nodename = fixed_string(raw->nodename);
             e.binary.assign(tail, raw->binary_len);
             e.cgroup_path = cgroup_path_from_names(std::string_view(tail + raw->binary_len, raw->cgroup_len));
-            e.argv.assign(tail + raw->binary_len + raw->cgroup_len, raw->argv_len);
+            e.argv.assign(names + raw->file.path_len + raw->file.interp_len, raw->argv_len);
+            e.file = std::move(*file);
             return Event{std::move(e)};
         }
         case LINEAGE_EV_EXIT: {
@@ -190,6 +236,20 @@ Result<Event> decode_event(const void* data, size_t size) {
             e.sport = raw->sport;
             e.dport = raw->dport;
             e.established = raw->result == LINEAGE_CONNECT_OK;
+            return Event{std::move(e)};
+        }
+        case LINEAGE_EV_LISTEN: {
+            lineage_listen_event r{};
+            if (!copy_fixed(&r, data, size)) return too_short("listen", size, sizeof(r));
+            if (r.family != AF_INET && r.family != AF_INET6) {
+                return Error{fmt::format("listen record with address family {}", r.family)};
+            }
+            ListenEvent e;
+            e.time_ns = r.hdr.time_ns;
+            e.proc = proc_ref(r.proc);
+            e.family = r.family == AF_INET6 ? 6 : 4;
+            e.addr = address_text(e.family, r.addr);
+            e.port = r.port;
             return Event{std::move(e)};
         }
         case LINEAGE_EV_CGROUP: {
