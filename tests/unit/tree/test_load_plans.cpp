@@ -309,7 +309,8 @@ TEST_CASE("a version 5 journal: --binary goes through exec_by_base, and record u
     for (const std::string& path : {j.a, j.b}) {
         auto db = Database::open_write(path);
         REQUIRE(db.ok());
-        REQUIRE(db->exec("DROP TABLE exec_files; DROP TABLE file_hashes; DROP TABLE listens; DROP INDEX containers_by_id; DROP TABLE containers; DROP INDEX exec_by_binary; CREATE INDEX "
+        REQUIRE(db->exec("DROP TABLE exec_files; DROP TABLE file_hashes; DROP TABLE listens; DROP INDEX "
+                         "containers_by_id; DROP TABLE containers; DROP INDEX exec_by_binary; CREATE INDEX "
                          "exec_by_base ON exec (substr(binary, length(CAST(rtrim(binary, replace(binary, '/', '')) AS "
                          "BLOB)) + 1)); PRAGMA user_version = 5")
                     .ok());
