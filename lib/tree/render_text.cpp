@@ -63,18 +63,35 @@ std::string without_usr_merge(const std::string& path) {
     return path;
 }
 
+// The directories a distribution's own binaries and their links live in
+// (after without_usr_merge): a link from one to another (/bin/sh to dash,
+// python3 to python3.11, an applet to /bin/busybox, /etc/alternatives) is
+// the image's own plumbing, not news at 3 a.m.
+bool in_system_dirs(const std::string& path) {
+    for (const char* dir : {"/bin/", "/sbin/", "/lib/", "/lib64/", "/usr/local/bin/", "/usr/local/sbin/",
+                            "/usr/libexec/", "/etc/alternatives/"}) {
+        if (path.rfind(dir, 0) == 0) return true;
+    }
+    return false;
+}
+
 // Whether the file an exec ran is not the one its path names: a path
 // through /proc/self/exe or /dev/fd, a symbolic link, a relative path that
 // is not the executed file's tail. The given path is compared as the kernel
 // would resolve it without links (lexically), and a merged /usr is no
-// difference; a relative path matches an executed path that ends with it
-// (the exec's working directory is not recorded).
+// difference, nor a link between two system binary directories; a relative
+// path matches an executed path that ends with it (the exec's working
+// directory is not recorded).
 bool runs_elsewhere(const std::string& given, const ExecFile& file) {
     if (file.path.empty()) return false;
     const std::string ran = without_usr_merge(file.path);
     std::string norm = lexically_normal(given);
     if (norm.empty()) return true;
-    if (norm[0] == '/') return without_usr_merge(norm) != ran;
+    if (norm[0] == '/') {
+        const std::string named = without_usr_merge(norm);
+        if (named == ran) return false;
+        return !(in_system_dirs(named) && in_system_dirs(ran));
+    }
     if (norm.rfind("..", 0) == 0) return true;
     norm = "/" + norm;
     return ran.size() < norm.size() || ran.compare(ran.size() - norm.size(), norm.size(), norm) != 0;
@@ -320,6 +337,10 @@ private:
         }
         std::string text;
         for (size_t i = 0; i < flags.size(); ++i) text += (i ? " " : "  ") + flags[i];
+        // The hash goes with a flagged exec only, the one a responder checks
+        // against threat intelligence; every exec's is in the JSON and
+        // --sha256 finds them all.
+        if (flags.empty()) return text;
         if (img.hash && img.hash->sha256.size() == 64) {
             const std::string& h = img.hash->sha256;
             text += "  sha256 " + escape_for_terminal(h.substr(0, 4)) + g_.ellipsis + escape_for_terminal(h.substr(62));
