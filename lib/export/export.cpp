@@ -1219,11 +1219,11 @@ struct JournalExport::Impl {
                 return Ok{};
             }
             case ChainTable::exec_files: {
-                constexpr auto T = ChainTable::exec_files;
-                const int64_t time_ns = st.int64(col<T>("time_ns"));
-                const auto tgid = static_cast<uint32_t>(st.int64(col<T>("tgid")));
-                const int64_t start_ns = st.int64(col<T>("start_ns"));
-                const ExecFile f = exec_file_row(st);
+                const ExecFileRow row = exec_file_row(st);
+                const ExecFile& f = row.file;
+                const auto time_ns = static_cast<int64_t>(row.time_ns);
+                const uint32_t tgid = row.proc.tgid;
+                const auto start_ns = static_cast<int64_t>(row.proc.start_ns);
                 // Its exec row came before it, in this batch: the entry is
                 // there (a damaged journal's orphan is recalled as any), with
                 // the image of that exec unless a later one replaced it.
@@ -1246,28 +1246,16 @@ struct JournalExport::Impl {
                 return Ok{};
             }
             case ChainTable::file_hashes: {
-                constexpr auto T = ChainTable::file_hashes;
-                FileHashRow h;
-                h.time_ns = st.int64(col<T>("time_ns"));
-                h.key.dev = static_cast<uint64_t>(st.int64(col<T>("dev")));
-                h.key.ino = static_cast<uint64_t>(st.int64(col<T>("ino")));
-                h.key.size = static_cast<uint64_t>(st.int64(col<T>("size")));
-                h.key.mtime_ns = st.int64(col<T>("mtime_ns"));
-                h.path = st.blob(col<T>("path"));
-                h.sha256 = st.text(col<T>("sha256"));
-                h.problem = st.text(col<T>("problem"));
-                file_hash_line(run, batch, h);
+                file_hash_line(run, batch, file_hash_row(st));
                 return Ok{};
             }
             case ChainTable::listens: {
-                constexpr auto T = ChainTable::listens;
-                const int64_t time_ns = st.int64(col<T>("time_ns"));
-                const auto tgid = static_cast<uint32_t>(st.int64(col<T>("tgid")));
-                const int64_t start_ns = st.int64(col<T>("start_ns"));
-                const int64_t family = st.int64(col<T>("family"));
-                const std::string addr = st.text(col<T>("addr"));
-                const int64_t port = st.int64(col<T>("port"));
-                auto p = find_or_recall(run, tgid, start_ns, batch, "");
+                const ListenEvent e = listen_row(st);
+                const auto time_ns = static_cast<int64_t>(e.time_ns);
+                const int64_t family = e.family;
+                const std::string& addr = e.addr;
+                const int64_t port = e.port;
+                auto p = find_or_recall(run, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns), batch, "");
                 if (!p) return p.error();
                 const ProcEntry& proc = **p;
                 process_line(
@@ -1297,31 +1285,6 @@ struct JournalExport::Impl {
                 return Ok{};
         }
         return Ok{};
-    }
-
-    static ExecFile exec_file_row(const Stmt& st) {
-        constexpr auto T = ChainTable::exec_files;
-        ExecFile f;
-        f.path = st.blob(col<T>("path"));
-        f.dev = static_cast<uint64_t>(st.int64(col<T>("dev")));
-        f.ino = static_cast<uint64_t>(st.int64(col<T>("ino")));
-        f.nlink = static_cast<uint32_t>(st.int64(col<T>("nlink")));
-        f.size = static_cast<uint64_t>(st.int64(col<T>("size")));
-        f.mode = static_cast<uint32_t>(st.int64(col<T>("mode")));
-        f.mtime_ns = st.int64(col<T>("mtime_ns"));
-        f.flags = static_cast<uint32_t>(st.int64(col<T>("flags")));
-        f.interpreter = st.blob(col<T>("interpreter"));
-        f.before = Credentials{static_cast<uint32_t>(st.int64(col<T>("before_uid"))),
-                               static_cast<uint32_t>(st.int64(col<T>("before_gid"))),
-                               static_cast<uint32_t>(st.int64(col<T>("before_euid"))),
-                               static_cast<uint32_t>(st.int64(col<T>("before_egid"))),
-                               static_cast<uint64_t>(st.int64(col<T>("before_cap_prm"))),
-                               static_cast<uint64_t>(st.int64(col<T>("before_cap_eff")))};
-        f.after = Credentials{
-            static_cast<uint32_t>(st.int64(col<T>("uid"))),     static_cast<uint32_t>(st.int64(col<T>("gid"))),
-            static_cast<uint32_t>(st.int64(col<T>("euid"))),    static_cast<uint32_t>(st.int64(col<T>("egid"))),
-            static_cast<uint64_t>(st.int64(col<T>("cap_prm"))), static_cast<uint64_t>(st.int64(col<T>("cap_eff")))};
-        return f;
     }
 
     static void credentials_json(JsonOut& j, const char* k, const Credentials& c) {
