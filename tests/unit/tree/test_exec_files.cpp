@@ -400,7 +400,8 @@ TEST_CASE("what really ran: journal bytes in the file's path are escaped, and ke
     CHECK(e.at("raw_b64").contains("interpreter"));
 }
 
-TEST_CASE("--binary matches the executed file's path as well as the path given", "[reconstruct][exec_files]") {
+TEST_CASE("reconstruct --binary matches the executed file's path as well as the path given",
+          "[reconstruct][exec_files]") {
     Case c;
     // busybox ran as /proc/self/exe; its file is /bin/busybox.
     RunResult bb = c.run({"--binary", "busybox"});
@@ -419,7 +420,8 @@ TEST_CASE("--binary matches the executed file's path as well as the path given",
     CHECK(none.status == 1);
 }
 
-TEST_CASE("--sha256 finds every process that ran a file with that hash, at any path", "[reconstruct][exec_files]") {
+TEST_CASE("reconstruct --sha256 finds every process that ran a file with that hash, at any path",
+          "[reconstruct][exec_files]") {
     FixtureJournal fx;
     Proc init = fx.snapshot(1, 0, at(0, 500'000'000), "systemd", "/usr/lib/systemd/systemd", {"/sbin/init"});
     const auto x = file("/tmp/.x", 13, 0, kDev);
