@@ -7,7 +7,12 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -244,6 +249,10 @@ struct JournalExport::Impl {
         bool done = false;
     };
     std::vector<TableStream> streams;
+    // The connection the reader thread steps the batches and streams on:
+    // a connection is only ever used by one thread at a time (NOMUTEX).
+    // This thread keeps db() for its look-ups.
+    Database rows_db;
     std::map<std::string, Stmt> lookups;
 
     // Boot-time ns the batch being read was committed at: the time of its
@@ -396,6 +405,15 @@ struct JournalExport::Impl {
     // Positions every table's stream on its first row of a batch after `after`.
     Status open_streams(int64_t after) {
         streams.clear();
+        if (!rows_db) {
+            auto another = reader->open_another();
+            if (!another) return another.error();
+            rows_db = std::move(*another);
+        }
+        Database& db = rows_db;
+        auto fail = [&](const std::string& what) {
+            return Error{fmt::format("{}: cannot read {}: {}", path(), what, db.errmsg())};
+        };
         for (size_t i = 0; i < kChainTableCount; ++i) {
             const ChainTable t = table_at(i);
             if (!table_in_version(t, version)) continue;
@@ -404,16 +422,16 @@ struct JournalExport::Impl {
             if (t == ChainTable::unexited) continue;
             TableStream s;
             s.table = t;
-            auto st = db().prepare(fmt::format("SELECT {}, rowid FROM {} WHERE rowid >= ?1 ORDER BY rowid",
-                                               select_list(t), table_name(t)));
+            auto st = db.prepare(fmt::format("SELECT {}, rowid FROM {} WHERE rowid >= ?1 ORDER BY rowid",
+                                             select_list(t), table_name(t)));
             if (!st) return fail(table_name(t));
             s.stmt = std::move(*st);
             s.rowid_col = sqlite3_column_count(s.stmt.get()) - 1;
             // Rows are appended in batch order: the first row of a later
             // batch is found by binary search on the rowid.
-            auto probe = db().prepare(
+            auto probe = db.prepare(
                 fmt::format("SELECT rowid, batch FROM {} WHERE rowid >= ?1 ORDER BY rowid LIMIT 1", table_name(t)));
-            auto bounds = db().prepare(
+            auto bounds = db.prepare(
                 fmt::format("SELECT coalesce(min(rowid), 0), coalesce(max(rowid), -1) FROM {}", table_name(t)));
             if (!probe || !bounds || bounds->step() != SQLITE_ROW) return fail(table_name(t));
             int64_t lo = bounds->int64(0), hi = bounds->int64(1) + 1;
@@ -878,9 +896,8 @@ struct JournalExport::Impl {
 
     // ------------------------------------------------------------ rows
 
-    Status on_row(TableStream& s, const RunMeta& run, int64_t batch) {
-        Stmt& st = s.stmt;
-        switch (s.table) {
+    Status on_row(ChainTable table, const RowCopy& st, const RunMeta& run, int64_t batch) {
+        switch (table) {
             case ChainTable::runs: {
                 constexpr auto T = ChainTable::runs;
                 auto it = runs.find(st.int64(col<T>("run_id")));
@@ -1485,6 +1502,118 @@ struct JournalExport::Impl {
         return to_hex(h);
     }
 
+    // ------------------------------------------------------------ the reader thread
+    // Stepping SQLite is about half of an export's CPU (bench/run, section
+    // 14). One thread steps the batches and their rows on a connection of
+    // its own and copies them; this one turns them into lines. Between the
+    // two, a queue of whole batches, bounded in bytes: an export's memory
+    // does not grow with the journal, nor with how far ahead the reader is.
+    struct BatchRows {
+        int64_t batch = 0, run_id = 0, committed_ns = 0, row_count = 0;
+        std::string prev_hash, hash;
+        std::vector<ChainTable> tables;  // the table of each row
+        CopiedRows rows;
+        size_t bytes = 0;
+        std::optional<Error> error;  // the reader stopped here: the last item
+    };
+
+    class BatchQueue {
+    public:
+        // Waits while the queue is full (one batch always fits, however
+        // large). False when the consumer has gone: stop reading.
+        bool put(BatchRows&& b) {
+            std::unique_lock lock(mutex_);
+            room_.wait(lock, [&] { return cancelled_ || queue_.empty() || bytes_ + b.bytes <= kMaxBytes; });
+            if (cancelled_) return false;
+            bytes_ += b.bytes;
+            queue_.push_back(std::move(b));
+            ready_.notify_one();
+            return true;
+        }
+        // The next batch, or nothing once the reader has ended and every
+        // batch was taken.
+        std::optional<BatchRows> take() {
+            std::unique_lock lock(mutex_);
+            ready_.wait(lock, [&] { return closed_ || !queue_.empty(); });
+            if (queue_.empty()) return std::nullopt;
+            BatchRows b = std::move(queue_.front());
+            queue_.pop_front();
+            bytes_ -= b.bytes;
+            room_.notify_one();
+            return b;
+        }
+        void close() {
+            std::lock_guard lock(mutex_);
+            closed_ = true;
+            ready_.notify_all();
+        }
+        void cancel() {
+            std::lock_guard lock(mutex_);
+            cancelled_ = true;
+            room_.notify_all();
+        }
+
+    private:
+        static constexpr size_t kMaxBytes = 8u << 20;
+        std::mutex mutex_;
+        std::condition_variable room_, ready_;
+        std::deque<BatchRows> queue_;
+        size_t bytes_ = 0;
+        bool closed_ = false, cancelled_ = false;
+    };
+
+    // The reader thread: every batch after the streams' start, with its
+    // rows of every table, in order. Touches nothing of this object but
+    // the streams, rows_db and path (read only).
+    void read_batches(Stmt& batches, BatchQueue& queue) {
+        auto fail = [&](const std::string& what) {
+            return Error{fmt::format("{}: cannot read {}: {}", path(), what, rows_db.errmsg())};
+        };
+        auto give_up = [&](Error e) {
+            BatchRows b;
+            b.error = std::move(e);
+            queue.put(std::move(b));
+            queue.close();
+        };
+        int rc;
+        while ((rc = batches.step()) == SQLITE_ROW) {
+            BatchRows b;
+            b.batch = batches.int64(0);
+            b.run_id = batches.int64(1);
+            b.committed_ns = batches.int64(2);
+            b.row_count = batches.int64(3);
+            b.prev_hash = batches.blob(4);
+            b.hash = batches.blob(5);
+            for (auto& s : streams) {
+                while (!s.done) {
+                    if (!s.on_row) {
+                        const int step = s.stmt.step();
+                        if (step == SQLITE_DONE) {
+                            s.done = true;
+                            break;
+                        }
+                        if (step != SQLITE_ROW) return give_up(fail(table_name(s.table)));
+                        s.on_row = true;
+                    }
+                    const int64_t row_batch = s.stmt.int64(0);
+                    if (row_batch > b.batch) break;
+                    if (row_batch < b.batch) {
+                        return give_up(Error{fmt::format(
+                            "{}: journal rows are out of batch order: {} row {} is in batch {}, after batch {}'s rows "
+                            "(run lineage verify)",
+                            path(), table_name(s.table), s.stmt.int64(s.rowid_col), row_batch, b.batch)});
+                    }
+                    s.on_row = false;
+                    b.tables.push_back(s.table);
+                    b.bytes += b.rows.add(s.stmt);
+                }
+            }
+            if (!queue.put(std::move(b))) return;
+        }
+        if (rc != SQLITE_DONE) return give_up(fail("batches"));
+        queue.close();
+    }
+
     Result<ExportStats> run(ExportPosition& from, const BatchSink& sink, const std::function<bool()>& stop) {
         ExportStats stats;
         int64_t first_batch = 0, last_batch = 0;
@@ -1534,29 +1663,49 @@ struct JournalExport::Impl {
             after = first_batch - 1;
         }
         if (auto st = open_streams(after); !st) return st.error();
-
-        auto batches = db().prepare(
+        auto batches = rows_db.prepare(
             "SELECT batch_id, run_id, committed_ns, row_count, prev_hash, hash FROM batches WHERE batch_id > ?1 "
             "ORDER BY batch_id");
-        if (!batches) return fail("batches");
+        if (!batches) return Error{fmt::format("{}: cannot read batches: {}", path(), rows_db.errmsg())};
         batches->bind(1, after);
-        int rc;
-        while ((rc = batches->step()) == SQLITE_ROW) {
+        // The reader thread from here on owns rows_db, the streams and the
+        // batches statement; it ends (and is joined) when `rows_reader`
+        // goes, whichever way this function returns.
+        BatchQueue queue;
+        std::jthread rows_reader([&] {
+            // Nothing may escape a thread: an exception (out of memory)
+            // ends the export with its message, as on this thread.
+            try {
+                read_batches(*batches, queue);
+            } catch (const std::exception& e) {
+                BatchRows b;
+                b.error = Error{fmt::format("{}: cannot export: {}", path(), e.what())};
+                queue.put(std::move(b));
+                queue.close();
+            }
+        });
+        struct Cancel {
+            BatchQueue& q;
+            ~Cancel() { q.cancel(); }
+        } cancel{queue};  // declared after the thread: destroyed before the join
+        while (auto item = queue.take()) {
+            BatchRows& b = *item;
+            if (b.error) return *b.error;
             if (stop && stop()) break;
-            const int64_t batch = batches->int64(0);
-            auto run_it = runs.find(batches->int64(1));
+            const int64_t batch = b.batch;
+            auto run_it = runs.find(b.run_id);
             // A batch committed outside any run (run 0: a prune by a writer
             // that recorded nothing) belongs with the run before it.
-            if (batches->int64(1) == 0 && !runs.empty()) {
+            if (b.run_id == 0 && !runs.empty()) {
                 run_it = last_run != 0 ? runs.find(last_run) : std::prev(runs.end());
             }
             if (run_it == runs.end()) {
                 return Error{fmt::format("{}: journal is damaged: batch {} names run {}, which is not in runs", path(),
-                                         batch, batches->int64(1))};
+                                         batch, b.run_id)};
             }
             const RunMeta& run = run_it->second;
             last_run = run.run_id;
-            committed_ns = batches->int64(2);
+            committed_ns = b.committed_ns;
             const int64_t commit_wall = clock.to_wall(run.boot_id, committed_ns);
             if (filter.until_wall_ns && commit_wall > *filter.until_wall_ns) {
                 stats.past_until = true;
@@ -1568,29 +1717,9 @@ struct JournalExport::Impl {
             quiet = !in_window;
             const size_t mark = out.size();
             const int64_t lines_before = lines;
-            for (auto& s : streams) {
-                while (!s.done) {
-                    if (!s.on_row) {
-                        const int step = s.stmt.step();
-                        if (step == SQLITE_DONE) {
-                            s.done = true;
-                            break;
-                        }
-                        if (step != SQLITE_ROW) return fail(table_name(s.table));
-                        s.on_row = true;
-                    }
-                    const int64_t row_batch = s.stmt.int64(0);
-                    if (row_batch > batch) break;
-                    if (row_batch < batch) {
-                        return Error{fmt::format(
-                            "{}: journal rows are out of batch order: {} row {} is in batch {}, after batch {}'s rows "
-                            "(run lineage verify)",
-                            path(), table_name(s.table), s.stmt.int64(s.rowid_col), row_batch, batch)};
-                    }
-                    s.on_row = false;
-                    ++stats.rows;
-                    if (auto st = on_row(s, run, batch); !st) return st.error();
-                }
+            for (size_t i = 0; i < b.rows.size(); ++i) {
+                ++stats.rows;
+                if (auto st = on_row(b.tables[i], b.rows.row(i), run, batch); !st) return st.error();
             }
             for (const auto& k : exited) procs.erase(k);
             exited.clear();
@@ -1598,12 +1727,12 @@ struct JournalExport::Impl {
             if (!in_window) {
                 out.resize(mark);
                 lines = lines_before;
-                from = ExportPosition{batch, hex_of_blob(batches->blob(5))};
+                from = ExportPosition{batch, hex_of_blob(b.hash)};
                 continue;
             }
-            batch_line(run, batch, committed_ns, batches->int64(3), lines - lines_before, hex_of_blob(batches->blob(4)),
-                       hex_of_blob(batches->blob(5)));
-            const ExportPosition next{batch, hex_of_blob(batches->blob(5))};
+            batch_line(run, batch, committed_ns, b.row_count, lines - lines_before, hex_of_blob(b.prev_hash),
+                       hex_of_blob(b.hash));
+            const ExportPosition next{batch, hex_of_blob(b.hash)};
             if (auto st = sink(out, next); !st) return st.error();
             from = next;
             ++stats.batches;
@@ -1612,7 +1741,6 @@ struct JournalExport::Impl {
             lines = 0;
         }
         quiet = false;
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail("batches");
         // A pruned line with no batch after it still has to go out.
         if (!out.empty()) {
             if (auto st = sink(out, from); !st) return st.error();

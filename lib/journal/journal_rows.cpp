@@ -22,7 +22,8 @@ std::string qualified_select_list(ChainTable t, std::string_view alias) {
     return out;
 }
 
-SnapshotRow snapshot_row(Stmt& s) {
+template <class Row>
+SnapshotRow snapshot_row(Row& s) {
     constexpr ChainTable T = ChainTable::snapshot;
     SnapshotRow row;
     row.time_ns = s.int64(col<T>("time_ns"));
@@ -41,7 +42,8 @@ SnapshotRow snapshot_row(Stmt& s) {
     return row;
 }
 
-ForkEvent fork_row(Stmt& s) {
+template <class Row>
+ForkEvent fork_row(Row& s) {
     constexpr ChainTable T = ChainTable::fork;
     ForkEvent e;
     e.time_ns = static_cast<uint64_t>(s.int64(col<T>("time_ns")));
@@ -53,7 +55,8 @@ ForkEvent fork_row(Stmt& s) {
     return e;
 }
 
-ExecEvent exec_row(Stmt& s) {
+template <class Row>
+ExecEvent exec_row(Row& s) {
     constexpr ChainTable T = ChainTable::exec;
     ExecEvent e;
     e.time_ns = static_cast<uint64_t>(s.int64(col<T>("time_ns")));
@@ -76,7 +79,8 @@ ExecEvent exec_row(Stmt& s) {
     return e;
 }
 
-ExitEvent exit_row(Stmt& s) {
+template <class Row>
+ExitEvent exit_row(Row& s) {
     constexpr ChainTable T = ChainTable::exit;
     ExitEvent e;
     e.time_ns = static_cast<uint64_t>(s.int64(col<T>("time_ns")));
@@ -88,7 +92,8 @@ ExitEvent exit_row(Stmt& s) {
     return e;
 }
 
-ConnectEvent connect_row(Stmt& s) {
+template <class Row>
+ConnectEvent connect_row(Row& s) {
     constexpr ChainTable T = ChainTable::connect;
     ConnectEvent e;
     e.time_ns = static_cast<uint64_t>(s.int64(col<T>("time_ns")));
@@ -105,7 +110,8 @@ ConnectEvent connect_row(Stmt& s) {
     return e;
 }
 
-CgroupRow cgroup_row(Stmt& s) {
+template <class Row>
+CgroupRow cgroup_row(Row& s) {
     constexpr ChainTable T = ChainTable::cgroups;
     CgroupRow row;
     row.hierarchy = static_cast<uint32_t>(s.int64(col<T>("hierarchy")));
@@ -116,7 +122,8 @@ CgroupRow cgroup_row(Stmt& s) {
     return row;
 }
 
-ContainerRow container_row(Stmt& s) {
+template <class Row>
+ContainerRow container_row(Row& s) {
     constexpr ChainTable T = ChainTable::containers;
     ContainerRow row;
     row.time_ns = s.int64(col<T>("time_ns"));
@@ -133,7 +140,8 @@ ContainerRow container_row(Stmt& s) {
     return row;
 }
 
-MembershipRow membership_row(Stmt& s) {
+template <class Row>
+MembershipRow membership_row(Row& s) {
     constexpr ChainTable T = ChainTable::memberships;
     MembershipRow row;
     row.time_ns = s.int64(col<T>("time_ns"));
@@ -149,7 +157,8 @@ MembershipRow membership_row(Stmt& s) {
     return row;
 }
 
-CarriedRow carried_row(Stmt& s) {
+template <class Row>
+CarriedRow carried_row(Row& s) {
     constexpr ChainTable T = ChainTable::carried;
     CarriedRow row;
     row.time_ns = s.int64(col<T>("time_ns"));
@@ -172,7 +181,8 @@ CarriedRow carried_row(Stmt& s) {
     return row;
 }
 
-ExecFileRow exec_file_row(Stmt& s) {
+template <class Row>
+ExecFileRow exec_file_row(Row& s) {
     constexpr ChainTable T = ChainTable::exec_files;
     ExecFileRow row;
     row.time_ns = static_cast<uint64_t>(s.int64(col<T>("time_ns")));
@@ -202,7 +212,8 @@ ExecFileRow exec_file_row(Stmt& s) {
     return row;
 }
 
-FileHashRow file_hash_row(Stmt& s) {
+template <class Row>
+FileHashRow file_hash_row(Row& s) {
     constexpr ChainTable T = ChainTable::file_hashes;
     FileHashRow row;
     row.time_ns = s.int64(col<T>("time_ns"));
@@ -216,7 +227,8 @@ FileHashRow file_hash_row(Stmt& s) {
     return row;
 }
 
-ListenEvent listen_row(Stmt& s) {
+template <class Row>
+ListenEvent listen_row(Row& s) {
     constexpr ChainTable T = ChainTable::listens;
     ListenEvent e;
     e.time_ns = static_cast<uint64_t>(s.int64(col<T>("time_ns")));
@@ -226,5 +238,32 @@ ListenEvent listen_row(Stmt& s) {
     e.port = static_cast<uint16_t>(s.int64(col<T>("port")));
     return e;
 }
+
+// Both kinds of row the readers decode: a statement's current row, and a
+// copied one (export's reader thread).
+template SnapshotRow snapshot_row<Stmt>(Stmt&);
+template SnapshotRow snapshot_row<const RowCopy>(const RowCopy&);
+template ForkEvent fork_row<Stmt>(Stmt&);
+template ForkEvent fork_row<const RowCopy>(const RowCopy&);
+template ExecEvent exec_row<Stmt>(Stmt&);
+template ExecEvent exec_row<const RowCopy>(const RowCopy&);
+template ExitEvent exit_row<Stmt>(Stmt&);
+template ExitEvent exit_row<const RowCopy>(const RowCopy&);
+template ConnectEvent connect_row<Stmt>(Stmt&);
+template ConnectEvent connect_row<const RowCopy>(const RowCopy&);
+template CgroupRow cgroup_row<Stmt>(Stmt&);
+template CgroupRow cgroup_row<const RowCopy>(const RowCopy&);
+template ContainerRow container_row<Stmt>(Stmt&);
+template ContainerRow container_row<const RowCopy>(const RowCopy&);
+template MembershipRow membership_row<Stmt>(Stmt&);
+template MembershipRow membership_row<const RowCopy>(const RowCopy&);
+template CarriedRow carried_row<Stmt>(Stmt&);
+template CarriedRow carried_row<const RowCopy>(const RowCopy&);
+template ExecFileRow exec_file_row<Stmt>(Stmt&);
+template ExecFileRow exec_file_row<const RowCopy>(const RowCopy&);
+template FileHashRow file_hash_row<Stmt>(Stmt&);
+template FileHashRow file_hash_row<const RowCopy>(const RowCopy&);
+template ListenEvent listen_row<Stmt>(Stmt&);
+template ListenEvent listen_row<const RowCopy>(const RowCopy&);
 
 }  // namespace lineage

@@ -47,18 +47,32 @@ struct ExecFileRow {
     ExecFile file;
 };
 
-// The current row of a statement that selects select_list() of the table.
-SnapshotRow snapshot_row(Stmt& s);
-ForkEvent fork_row(Stmt& s);
-ExecEvent exec_row(Stmt& s);
-ExitEvent exit_row(Stmt& s);
-ConnectEvent connect_row(Stmt& s);
-CgroupRow cgroup_row(Stmt& s);
-ContainerRow container_row(Stmt& s);
-MembershipRow membership_row(Stmt& s);
-CarriedRow carried_row(Stmt& s);
-ExecFileRow exec_file_row(Stmt& s);
-FileHashRow file_hash_row(Stmt& s);
-ListenEvent listen_row(Stmt& s);
+// The current row of a statement that selects select_list() of the table
+// (Row: Stmt), or such a row copied (Row: const RowCopy); instantiated for
+// both in journal_rows.cpp.
+template <class Row>
+SnapshotRow snapshot_row(Row& s);
+template <class Row>
+ForkEvent fork_row(Row& s);
+template <class Row>
+ExecEvent exec_row(Row& s);
+template <class Row>
+ExitEvent exit_row(Row& s);
+template <class Row>
+ConnectEvent connect_row(Row& s);
+template <class Row>
+CgroupRow cgroup_row(Row& s);
+template <class Row>
+ContainerRow container_row(Row& s);
+template <class Row>
+MembershipRow membership_row(Row& s);
+template <class Row>
+CarriedRow carried_row(Row& s);
+template <class Row>
+ExecFileRow exec_file_row(Row& s);
+template <class Row>
+FileHashRow file_hash_row(Row& s);
+template <class Row>
+ListenEvent listen_row(Row& s);
 
 }  // namespace lineage

@@ -236,4 +236,50 @@ std::string sqlite_file_uri(const std::string& path) {
     return out;
 }
 
+size_t CopiedRows::add(const Stmt& s) {
+    sqlite3_stmt* st = s.get();
+    const int n = sqlite3_column_count(st);
+    row_first_.push_back(cols_.size());
+    const size_t bytes_before = bytes_.size();
+    for (int i = 0; i < n; ++i) {
+        Col c{0, 0, 0, false};
+        switch (sqlite3_column_type(st, i)) {
+            case SQLITE_NULL:
+                break;
+            case SQLITE_INTEGER:
+                // Its text is its digits (SQLite's "%lld"): made only if read.
+                c.value = sqlite3_column_int64(st, i);
+                c.digits = true;
+                break;
+            default: {
+                // TEXT, BLOB and REAL: the bytes as column_text gives them
+                // (a REAL as SQLite formats it), and the integer SQLite
+                // would convert them to. The value first: converting the
+                // value to text after would change the type of a REAL.
+                c.value = sqlite3_column_int64(st, i);
+                const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
+                const int size = sqlite3_column_bytes(st, i);
+                c.offset = bytes_.size();
+                c.size = static_cast<uint32_t>(size);
+                if (p && size > 0) bytes_.append(p, static_cast<size_t>(size));
+                break;
+            }
+        }
+        cols_.push_back(c);
+    }
+    return bytes_.size() - bytes_before + static_cast<size_t>(n) * sizeof(Col);
+}
+
+int64_t RowCopy::int64(int col) const {
+    if (col < 0 || col >= n_) return 0;
+    return rows_->cols_[first_ + static_cast<size_t>(col)].value;
+}
+
+std::string RowCopy::text(int col) const {
+    if (col < 0 || col >= n_) return {};
+    const auto& c = rows_->cols_[first_ + static_cast<size_t>(col)];
+    if (c.digits) return fmt::format_int(c.value).str();
+    return rows_->bytes_.substr(c.offset, c.size);
+}
+
 }  // namespace lineage

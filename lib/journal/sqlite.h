@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "result.h"
 
@@ -110,6 +111,58 @@ private:
     std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt_;
     std::shared_ptr<Watchdog> watchdog_;  // set on a reading connection's statements
     int bind_error_ = SQLITE_OK;
+};
+
+// Rows copied out of statements, to be read after the statement has moved
+// on, or on another thread: `lineage export` steps SQLite on one thread and
+// turns rows into lines on another. A copied column reads as Stmt would
+// have read it at that row: int64() as sqlite3_column_int64, text() and
+// blob() as the column's bytes (an INTEGER's decimal digits, a REAL's text
+// as SQLite formats it, "" for NULL).
+class CopiedRows;
+class RowCopy {
+public:
+    int64_t int64(int col) const;
+    std::string text(int col) const;
+    std::string blob(int col) const { return text(col); }
+    int columns() const { return n_; }
+
+private:
+    friend class CopiedRows;
+    RowCopy(const CopiedRows* rows, size_t first, int n) : rows_(rows), first_(first), n_(n) {}
+    const CopiedRows* rows_;
+    size_t first_;
+    int n_;
+};
+
+class CopiedRows {
+public:
+    // Appends the statement's current row (every column), and returns the
+    // bytes it took: what a bounded queue of rows counts.
+    size_t add(const Stmt& s);
+    size_t size() const { return row_first_.size(); }
+    RowCopy row(size_t i) const {
+        const size_t first = row_first_[i];
+        const size_t end = i + 1 < row_first_.size() ? row_first_[i + 1] : cols_.size();
+        return RowCopy(this, first, static_cast<int>(end - first));
+    }
+    void clear() {
+        cols_.clear();
+        row_first_.clear();
+        bytes_.clear();
+    }
+
+private:
+    friend class RowCopy;
+    struct Col {
+        int64_t value;  // sqlite3_column_int64
+        size_t offset;  // of the column's bytes in bytes_, when it has some
+        uint32_t size;
+        bool digits;  // an INTEGER: its bytes are its decimal digits, made on demand
+    };
+    std::vector<Col> cols_;
+    std::vector<size_t> row_first_;
+    std::string bytes_;
 };
 
 class Database {
