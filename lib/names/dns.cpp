@@ -76,7 +76,8 @@ DnsUnparsed read_name(std::span<const uint8_t> m, size_t at, std::string& out, s
             pos = run_start = target;
             continue;
         }
-        // 0x40 (extended label types, RFC 6891) and 0x80 are unassigned.
+        // 0x40 (the extended label types RFC 6891 retired) and 0x80 (never
+        // assigned): no server sends them, and their lengths are unknown.
         if ((length & 0xc0) != 0) return DnsUnparsed::bad_label;
         if (length == 0) {
             if (!jumped) end = pos + 1;
