@@ -16,6 +16,11 @@
 // them (a container and a pause sandbox each), hostile ones, linux.cgroupsPath
 // values of both cgroup drivers, and runtime execs (binary path, then argv,
 // NUL-separated) as containerd's shim and a shell run them.
+//
+// dns/*.bin: DNS messages as resolvers and servers write them (a query, a
+// CNAME chain with compressed names, AAAA, NXDOMAIN with its SOA, other
+// record types, the same response framed for TCP) and hostile ones (pointer
+// loops, escaped label bytes, counts the message cannot hold).
 #include <sqlite3.h>
 #include <sys/socket.h>
 
@@ -244,6 +249,99 @@ void write_oci_config_seeds(const std::string& dir) {
     write_file(dir + "/argv-start", argv({"/usr/sbin/runc", "runc", "start", "id1"}));
 }
 
+// ---------------------------------------------------------------- dns
+
+// A DNS message, byte by byte in wire order (big-endian).
+struct DnsWire {
+    std::string bytes;
+
+    DnsWire& u8(unsigned v) {
+        bytes += static_cast<char>(v);
+        return *this;
+    }
+    DnsWire& u16(unsigned v) { return u8(v >> 8 & 0xff).u8(v & 0xff); }
+    DnsWire& u32(uint32_t v) { return u16(v >> 16).u16(v & 0xffff); }
+    DnsWire& header(unsigned id, unsigned flags, unsigned qd, unsigned an, unsigned ns = 0, unsigned ar = 0) {
+        return u16(id).u16(flags).u16(qd).u16(an).u16(ns).u16(ar);
+    }
+    DnsWire& label(const std::string& raw) {
+        u8(static_cast<unsigned>(raw.size()));
+        bytes += raw;
+        return *this;
+    }
+    DnsWire& name(const std::vector<std::string>& labels) {
+        for (const auto& l : labels) label(l);
+        return u8(0);
+    }
+    DnsWire& pointer(unsigned at) { return u16(0xc000 | at); }
+    DnsWire& record(unsigned type, uint32_t ttl, unsigned rdata_length) {
+        return u16(type).u16(1).u32(ttl).u16(rdata_length);
+    }
+};
+
+void write_dns_seeds(const std::string& dir) {
+    const unsigned a = 1, ns = 2, cname = 5, soa = 6, ptr = 12, mx = 15, txt = 16, aaaa = 28, srv = 33, https = 65;
+    const unsigned query = 0x0100, response = 0x8180;
+
+    DnsWire q;
+    q.header(0x1a2b, query, 1, 0).name({"attacker", "com"}).u16(a).u16(1);
+    write_file(dir + "/query-a.bin", q.bytes);
+
+    // www.attacker.com at 12, attacker.com at 16, cdn.attacker.com at 46,
+    // edge.example.net at 64.
+    DnsWire chain;
+    chain.header(0x4d2e, response, 1, 4).name({"www", "attacker", "com"}).u16(a).u16(1);
+    chain.pointer(12).record(cname, 300, 6).label("cdn").pointer(16);
+    chain.pointer(46).record(cname, 60, 18).name({"edge", "example", "net"});
+    chain.pointer(64).record(a, 20, 4).u32(0x5db8d822);
+    chain.pointer(64).record(a, 20, 4).u32(0x5db8d823);
+    write_file(dir + "/response-cname-chain.bin", chain.bytes);
+    const std::string framed =
+        std::string{static_cast<char>(chain.bytes.size() >> 8), static_cast<char>(chain.bytes.size() & 0xff)} +
+        chain.bytes;
+    write_file(dir + "/tcp-response.bin", framed);
+
+    DnsWire six;
+    six.header(9, response, 1, 2).name({"attacker", "com"}).u16(aaaa).u16(1);
+    six.pointer(12).record(aaaa, 3600, 16).u32(0x20010db8).u32(0).u32(0).u32(1);
+    six.pointer(12).record(aaaa, 3600, 16).u32(0).u32(0).u32(0xffff).u32(0x5db8d822);
+    write_file(dir + "/response-aaaa.bin", six.bytes);
+
+    DnsWire nx;
+    nx.header(0x0bad, 0x8183, 1, 0, 1, 0).name({"nope", "attacker", "com"}).u16(a).u16(1);
+    nx.pointer(17).record(soa, 900, 18 + 25 + 20).name({"ns1", "attacker", "com"});
+    nx.name({"hostmaster", "attacker", "com"}).u32(2024010101).u32(7200).u32(3600).u32(1209600).u32(300);
+    write_file(dir + "/response-nxdomain.bin", nx.bytes);
+
+    DnsWire other;
+    other.header(11, response, 1, 5).name({"attacker", "com"}).u16(255).u16(1);
+    other.pointer(12).record(mx, 60, 4).u16(10).pointer(12);
+    other.pointer(12).record(txt, 60, 6).label("hello");
+    other.pointer(12).record(srv, 60, 8).u16(0).u16(5).u16(443).pointer(12);
+    other.pointer(12).record(https, 60, 3).u16(1).u8(0);
+    other.pointer(12).record(ns, 60, 6).label("ns1").pointer(12);
+    write_file(dir + "/response-other-types.bin", other.bytes);
+
+    DnsWire loop;
+    loop.header(7, response, 1, 1).name({"x", "test"}).u16(a).u16(1);
+    loop.label("a").pointer(24).record(a, 60, 4).u32(0x0a000001);
+    write_file(dir + "/pointer-loop.bin", loop.bytes);
+
+    DnsWire mutual;  // the ID is a pointer to the question's name, which points back at it
+    mutual.header(0xc00c, query, 1, 0).pointer(0).u16(a).u16(1);
+    write_file(dir + "/pointers-mutual.bin", mutual.bytes);
+
+    DnsWire escaped;  // a dot, a backslash, controls, a space, DEL, 0xff and NUL in labels
+    escaped.header(8, response, 1, 1).name({"x", "test"}).u16(ptr).u16(1);
+    escaped.name({std::string("a.b\\c\x01 \x7f\xff\0", 10), "Attacker", "COM"}).record(ptr, 60, 4).label("\\.").u8(0);
+    write_file(dir + "/escaped-labels.bin", escaped.bytes);
+
+    DnsWire counts;  // 65535 answers claimed in 40 bytes
+    counts.header(5, response, 1, 65535).name({"attacker", "com"}).u16(a).u16(1).pointer(12).u16(a);
+    counts.bytes.resize(40, '\0');
+    write_file(dir + "/count-exceeds.bin", counts.bytes);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -256,7 +354,9 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(root + "/event_decode", ec);
     std::filesystem::create_directories(root + "/journal", ec);
     std::filesystem::create_directories(root + "/oci_config", ec);
+    std::filesystem::create_directories(root + "/dns", ec);
     write_event_seeds(root + "/event_decode");
     write_oci_config_seeds(root + "/oci_config");
+    write_dns_seeds(root + "/dns");
     return write_journal_seeds(root + "/journal");
 }

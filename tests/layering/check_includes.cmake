@@ -4,6 +4,7 @@
 file(GLOB files ${SOURCE_DIR}/lib/core/*.h ${SOURCE_DIR}/lib/core/*.cpp
                 ${SOURCE_DIR}/lib/event/*.h ${SOURCE_DIR}/lib/event/*.cpp
                 ${SOURCE_DIR}/lib/host/*.h ${SOURCE_DIR}/lib/host/*.cpp
+                ${SOURCE_DIR}/lib/names/*.h ${SOURCE_DIR}/lib/names/*.cpp
                 ${SOURCE_DIR}/lib/model/*.h ${SOURCE_DIR}/lib/model/*.cpp
                 ${SOURCE_DIR}/lib/tree/*.h ${SOURCE_DIR}/lib/tree/*.cpp)
 set(checked 0)
@@ -24,4 +25,4 @@ endforeach()
 if(checked LESS 10)
   message(FATAL_ERROR "only ${checked} files found under ${SOURCE_DIR}/lib: the glob is wrong")
 endif()
-message(STATUS "${checked} files of core, event, host, model and tree reach neither SQLite nor OpenSSL")
+message(STATUS "${checked} files of core, event, host, names, model and tree reach neither SQLite nor OpenSSL")
