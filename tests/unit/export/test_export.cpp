@@ -242,6 +242,59 @@ TEST_CASE("a restarted export goes on after the last batch, none skipped or repe
     CHECK(none.text.empty());
 }
 
+TEST_CASE("an export stopped between batches ends at the last batch it printed, reader thread and all",
+          "[export][cursor]") {
+    // The rows are read ahead on another thread: stopping, and a stop
+    // right at the start, must neither hang nor print a batch too many.
+    TempDir dir;
+    const std::string path = dir / "many.db";
+    many_batches().write(path);
+    ExportPosition whole_pos;
+    Collected whole;
+    REQUIRE(export_from(path, whole_pos, whole).ok());
+    REQUIRE(whole.positions.size() > 100);
+
+    for (int stop_after : {0, 1, 60}) {
+        auto e = JournalExport::open(path, ExportFormat::jsonl, {});
+        REQUIRE(e.ok());
+        ExportPosition pos;
+        int printed = 0;
+        auto stats = e->run(
+            pos,
+            [&](std::string_view, const ExportPosition&) -> Status {
+                ++printed;
+                return Ok{};
+            },
+            [&] { return printed >= stop_after; });
+        REQUIRE(stats.ok());
+        CHECK(printed == stop_after);
+        CHECK(stats->batches == stop_after);
+        CHECK(pos == (stop_after == 0 ? ExportPosition{} : whole.positions[static_cast<size_t>(stop_after - 1)]));
+    }
+}
+
+TEST_CASE("a row out of batch order stops the export with one line, from the reader thread", "[export]") {
+    TempDir dir;
+    const std::string path = dir / "many.db";
+    many_batches().write(path);
+    {
+        // A fork row moved back into an earlier batch: later in rowid
+        // order than that batch's rows (as no writer writes it).
+        auto db = Database::open_write(path);
+        REQUIRE(db.ok());
+        REQUIRE(db->exec("UPDATE fork SET batch = 2 WHERE rowid = (SELECT max(rowid) FROM fork)").ok());
+    }
+    ExportPosition pos;
+    Collected c;
+    auto stats = export_from(path, pos, c);
+    REQUIRE_FALSE(stats.ok());
+    CHECK_THAT(stats.error().message, Catch::Contains("journal rows are out of batch order: fork row"));
+    CHECK_THAT(stats.error().message, Catch::Contains(path));
+    // What came before the bad row was printed, and the position is after it.
+    CHECK(!c.positions.empty());
+    CHECK(pos == c.positions.back());
+}
+
 TEST_CASE("a cursor that does not belong to the journal is refused", "[export][cursor]") {
     TempDir dir;
     const std::string path = dir / "incident.db";
