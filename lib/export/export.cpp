@@ -903,6 +903,23 @@ struct JournalExport::Impl {
     using DecodedRow =
         std::variant<std::monostate, SnapshotRow, ForkEvent, ExecEvent, ExitEvent, ConnectEvent, CgroupRow,
                      ContainerRow, MembershipRow, CarriedRow, ExecFileRow, FileHashRow, ListenEvent>;
+    // The one column of a decoded row that its struct has not: what
+    // on_row reads beside it.
+    static std::string extra_of(ChainTable t, Stmt& s) {
+        switch (t) {
+            case ChainTable::snapshot:
+                return s.text(col<ChainTable::snapshot>("pod_uid"));
+            case ChainTable::exec:
+                return s.text(col<ChainTable::exec>("pod_uid"));
+            case ChainTable::connect:
+                return s.text(col<ChainTable::connect>("result"));
+            case ChainTable::memberships:
+                return s.text(col<ChainTable::memberships>("how"));
+            default:
+                return {};
+        }
+    }
+
     static DecodedRow decode(ChainTable t, Stmt& s) {
         switch (t) {
             case ChainTable::snapshot:
@@ -934,7 +951,10 @@ struct JournalExport::Impl {
         }
     }
 
-    Status on_row(ChainTable table, const RowCopy& st, DecodedRow& d, const RunMeta& run, int64_t batch) {
+    // A row: `st`, its copy, for the tables without a decoder; `d` and
+    // `extra` (extra_of) for the others, whose copy is empty.
+    Status on_row(ChainTable table, const RowCopy& st, DecodedRow& d, const std::string& extra, const RunMeta& run,
+                  int64_t batch) {
         switch (table) {
             case ChainTable::runs: {
                 constexpr auto T = ChainTable::runs;
@@ -993,7 +1013,7 @@ struct JournalExport::Impl {
             }
             case ChainTable::snapshot: {
                 const SnapshotRow& row = std::get<SnapshotRow>(d);
-                const std::string pod_uid = st.text(col<ChainTable::snapshot>("pod_uid"));
+                const std::string& pod_uid = extra;
                 ProcEntry& p = create(run, row.tgid, static_cast<int64_t>(row.start_ns));
                 p.comm = row.comm;
                 p.binary = row.exe;
@@ -1061,7 +1081,7 @@ struct JournalExport::Impl {
             }
             case ChainTable::exec: {
                 const ExecEvent& e = std::get<ExecEvent>(d);
-                const std::string pod_uid = st.text(col<ChainTable::exec>("pod_uid"));
+                const std::string& pod_uid = extra;
                 ProcEntry& p = create(run, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
                 if (p.image_ns >= 0 && p.image_batch == batch) {
                     const ProcKey k = key_of(run, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
@@ -1119,7 +1139,7 @@ struct JournalExport::Impl {
             }
             case ChainTable::connect: {
                 const ConnectEvent& e = std::get<ConnectEvent>(d);
-                const std::string result = st.text(col<ChainTable::connect>("result"));
+                const std::string& result = extra;
                 auto p = find_or_recall(run, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns), batch, "");
                 if (!p) return p.error();
                 const ProcEntry& proc = **p;
@@ -1205,7 +1225,7 @@ struct JournalExport::Impl {
             }
             case ChainTable::memberships: {
                 const MembershipRow& row = std::get<MembershipRow>(d);
-                const std::string how = st.text(col<ChainTable::memberships>("how"));
+                const std::string& how = extra;
                 auto p = find_or_recall(run, row.proc.tgid, static_cast<int64_t>(row.proc.start_ns), batch, row.comm);
                 if (!p) return p.error();
                 auto cg = cgroup_of(run, row.hierarchy, row.cgroup_id, batch);
@@ -1549,9 +1569,10 @@ struct JournalExport::Impl {
     struct BatchRows {
         int64_t batch = 0, run_id = 0, committed_ns = 0, row_count = 0;
         std::string prev_hash, hash;
-        std::vector<ChainTable> tables;  // the table of each row
-        CopiedRows rows;
+        std::vector<ChainTable> tables;   // the table of each row
+        CopiedRows rows;                  // each row copied, for the tables without a decoder (else empty)
         std::vector<DecodedRow> decoded;  // each row decoded, for the tables that have a decoder
+        std::vector<std::string> extra;   // and its extra_of()
         size_t bytes = 0;
         std::optional<Error> error;  // the reader stopped here: the last item
     };
@@ -1644,10 +1665,20 @@ struct JournalExport::Impl {
                     }
                     s.on_row = false;
                     b.tables.push_back(s.table);
-                    const size_t copied = b.rows.add(s.stmt);
-                    b.decoded.push_back(decode(s.table, s.stmt));
-                    // The decoded row holds about as many bytes again.
-                    b.bytes += 2 * copied + sizeof(DecodedRow);
+                    // A row is either decoded or copied, never both: the
+                    // copy of a decoded row would be work for nothing.
+                    DecodedRow d = decode(s.table, s.stmt);
+                    if (std::holds_alternative<std::monostate>(d)) {
+                        b.bytes += b.rows.add(s.stmt);
+                        b.extra.emplace_back();
+                    } else {
+                        b.rows.add_empty();
+                        b.extra.push_back(extra_of(s.table, s.stmt));
+                        // What the decoded strings hold: about the row's bytes.
+                        b.bytes += s.stmt.row_bytes() + b.extra.back().size();
+                    }
+                    b.decoded.push_back(std::move(d));
+                    b.bytes += sizeof(DecodedRow) + sizeof(std::string);
                 }
             }
             if (!queue.put(std::move(b))) return;
@@ -1761,7 +1792,8 @@ struct JournalExport::Impl {
             const int64_t lines_before = lines;
             for (size_t i = 0; i < b.rows.size(); ++i) {
                 ++stats.rows;
-                if (auto st = on_row(b.tables[i], b.rows.row(i), b.decoded[i], run, batch); !st) return st.error();
+                if (auto st = on_row(b.tables[i], b.rows.row(i), b.decoded[i], b.extra[i], run, batch); !st)
+                    return st.error();
             }
             for (const auto& k : exited) procs.erase(k);
             exited.clear();

@@ -100,6 +100,17 @@ public:
         auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_.get(), col));
         return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), col))) : std::string();
     }
+    // The bytes of the current row's TEXT and BLOB columns (integers and
+    // NULLs count none): about what a copy of the row holds.
+    size_t row_bytes() const {
+        size_t n = 0;
+        for (int i = 0, count = sqlite3_column_count(stmt_.get()); i < count; ++i) {
+            const int type = sqlite3_column_type(stmt_.get(), i);
+            if (type == SQLITE_TEXT || type == SQLITE_BLOB)
+                n += static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), i));
+        }
+        return n;
+    }
     sqlite3_stmt* get() const { return stmt_.get(); }
 
 private:
@@ -140,6 +151,9 @@ public:
     // Appends the statement's current row (every column), and returns the
     // bytes it took: what a bounded queue of rows counts.
     size_t add(const Stmt& s);
+    // Appends a row of no columns (every column reads as NULL): a place
+    // kept for a row read some other way.
+    void add_empty() { row_first_.push_back(cols_.size()); }
     size_t size() const { return row_first_.size(); }
     RowCopy row(size_t i) const {
         const size_t first = row_first_[i];

@@ -1168,6 +1168,22 @@ TEST_CASE("a copied row reads as its statement read it, every type and conversio
                                              "A",
                                              3));
     CHECK(rows.row(0).int64(6) == 17);
+    // A place kept for a row read another way: no columns, between two
+    // copies whose columns stay theirs.
+    rows.add_empty();
+    st->reset();
+    REQUIRE(st->step() == SQLITE_ROW);
+    // What a copy of the first row holds: 'text', x'00ff41', '17abc', ' 12 '
+    // and the empty text and blob; 42, the NULL, 1.5 and 1e300 count none.
+    CHECK(st->row_bytes() == 4 + 3 + 5 + 0 + 0 + 4);
+    rows.add(*st);
+    REQUIRE(rows.size() == 4);
+    CHECK(rows.row(2).columns() == 0);
+    CHECK(rows.row(2).int64(0) == 0);
+    CHECK(rows.row(2).text(0).empty());
+    CHECK(rows.row(3).columns() == 11);
+    CHECK(rows.row(3).text(2) == "text");
+    CHECK(rows.row(1).text(7) == "zz");
     rows.clear();
     CHECK(rows.size() == 0);
 }
