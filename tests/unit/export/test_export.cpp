@@ -687,9 +687,11 @@ TEST_CASE("export --cursor --output: killed mid-stream and restarted, every batc
     const std::string expected = read_file(dir / "clean.jsonl");
     REQUIRE(expected.size() > 100'000);
 
-    // SIGKILL at growing delays until a run gets to the end by itself.
+    // SIGKILL at growing delays until a run gets to the end by itself. The
+    // delays grow by half each time: under ASan, where a run's start-up alone
+    // takes a fair share of a second, a linear step took minutes.
     int kills = 0;
-    for (int delay_us = 2'000;; delay_us += 3'000) {
+    for (int delay_us = 2'000;; delay_us += delay_us / 2) {
         REQUIRE(delay_us < 20'000'000);
         pid_t pid = spawn_lineage({"export", "--journal", "many.db", "--cursor", "c.json", "--output", "out.jsonl"},
                                   dir.path());
