@@ -27,7 +27,13 @@ Result<int64_t> JournalWriter::prunable_rows() {
     for (size_t i = 0; i < kChainTableCount; ++i) {
         const ChainTable t = table_at(i);
         if (kept_when_pruned(t)) continue;
-        auto n = query_int(db_, fmt::format("SELECT coalesce(max(rowid) - min(rowid) + 1, 0) FROM {}", table_name(t)));
+        // min and max each in a subquery of its own: SQLite reads one end
+        // of the b-tree for a lone min() or max(), but scans the whole
+        // table for both in one SELECT.
+        auto n =
+            query_int(db_, fmt::format("SELECT coalesce((SELECT max(rowid) FROM {0}) - (SELECT min(rowid) FROM {0}) "
+                                       "+ 1, 0)",
+                                       table_name(t)));
         if (!n) return db_error(fmt::format("cannot read {}", table_name(t)), sqlite3_errcode(db_.get()));
         rows += *n;
     }
@@ -101,7 +107,8 @@ Result<int64_t> JournalWriter::prune_point(int64_t max_rows, std::optional<int64
 // appended in batch order, so batch grows with rowid: a binary search over
 // rowids (the tables have no index on batch, and need none).
 Result<int64_t> last_rowid_through(Database& db, const char* table, int64_t through_batch) {
-    auto bounds = db.prepare(fmt::format("SELECT min(rowid), max(rowid) FROM {}", table));
+    // Two subqueries, not min(rowid), max(rowid): that would scan the table.
+    auto bounds = db.prepare(fmt::format("SELECT (SELECT min(rowid) FROM {0}), (SELECT max(rowid) FROM {0})", table));
     auto at = db.prepare(fmt::format("SELECT rowid, batch FROM {} WHERE rowid >= ?1 ORDER BY rowid LIMIT 1", table));
     if (!bounds || !at) return Error{fmt::format("cannot read {}: {}", table, db.errmsg())};
     if (bounds->step() != SQLITE_ROW) return Error{fmt::format("cannot read {}: {}", table, db.errmsg())};
