@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -34,7 +35,13 @@
 
 namespace lineage {
 
-std::string export_entity_id(std::string_view boot_id, uint32_t tgid, uint64_t start_tick) {
+namespace {
+
+// export_entity_id into a fixed buffer: an export keeps two per process
+// (its own and its parent's), and a string of 32 would be an allocation.
+using EntityHex = std::array<char, 32>;
+
+EntityHex entity_hex(std::string_view boot_id, uint32_t tgid, uint64_t start_tick) {
     // Once per process exported: built by hand, not through fmt.
     static constexpr char hex[] = "0123456789abcdef";
     thread_local Sha256 sha;
@@ -47,12 +54,19 @@ std::string export_entity_id(std::string_view boot_id, uint32_t tgid, uint64_t s
     text += ':';
     text.append(s.data(), s.size());
     const Hash h = sha.digest(text);
-    std::string id(32, '0');
+    EntityHex id;
     for (size_t i = 0; i < 16; ++i) {
         id[2 * i] = hex[h[i] >> 4];
         id[2 * i + 1] = hex[h[i] & 0xf];
     }
     return id;
+}
+
+}  // namespace
+
+std::string export_entity_id(std::string_view boot_id, uint32_t tgid, uint64_t start_tick) {
+    const EntityHex id = entity_hex(boot_id, tgid, start_tick);
+    return std::string(id.data(), id.size());
 }
 
 // ---------------------------------------------------------------- cursor
@@ -161,19 +175,47 @@ struct ProcKeyHash {
     }
 };
 
+// A process's image (what exec, a snapshot or a carried row said it runs),
+// shared by the children it forks until they exec, as the kernel shares
+// it: a fork copies a pointer, not its forker's binary and argv.
+struct ProcImage {
+    std::string binary, argv;
+};
+
+// The pod and container a process is in, shared by the processes of one
+// cgroup (set_pod) and by the children they fork.
+struct ProcPod {
+    ProcPod(std::string uid, std::string container) : pod_uid(std::move(uid)), container_id(std::move(container)) {}
+    std::string pod_uid, container_id;  // pod_uid is never empty
+    // Its object as lines write it (jsonl's pod, ECS's orchestrator and
+    // container), rendered at the first line that needs it: the names of
+    // pods and containers are read once, when the export opens.
+    mutable std::string json, ecs;  // "": not rendered yet
+};
+
+// An entity_id, or none (a parent known only by its pid).
+struct EntityId {
+    EntityHex hex{};
+    bool known = false;
+    EntityId() = default;
+    explicit EntityId(const EntityHex& h) : hex(h), known(true) {}
+    std::string_view view() const { return {hex.data(), known ? hex.size() : 0}; }
+};
+
 // What the export knows of a live process: enough for every line of it to
 // stand alone.
 struct ProcEntry {
     uint32_t tgid = 0;
     int64_t start_ns = 0;
-    std::string entity_id;
-    std::string comm, binary, argv;
+    EntityId entity_id;
+    std::string comm;  // at most 15 bytes: no allocation
+    std::shared_ptr<const ProcImage> image;
     uint32_t nspid = 0;
-    std::string pod_uid, container_id;
+    std::shared_ptr<const ProcPod> pod;  // null: in no pod
     bool has_parent = false;
     uint32_t parent_tgid = 0;
     int64_t parent_start_ns = -1;  // -1: unknown (a snapshot's ppid)
-    std::string parent_entity_id;  // "" when unknown
+    EntityId parent_entity_id;     // unknown with it
     bool exited = false;
     // The exec that set the image, when it was an exec row of batch
     // image_batch: an exec_file row names its exec by time.
@@ -184,27 +226,29 @@ struct ProcEntry {
     // create() hands the entry out to be changed. Bounded as the entry is.
     mutable bool rendered = false;
     mutable std::string rendered_head, rendered_parent;
+
+    const std::string& binary() const { return image ? image->binary : empty(); }
+    const std::string& argv() const { return image ? image->argv : empty(); }
+    const std::string& pod_uid() const { return pod ? pod->pod_uid : empty(); }
+    const std::string& container_id() const { return pod ? pod->container_id : empty(); }
+    static const std::string& empty() {
+        static const std::string none;
+        return none;
+    }
 };
 
 // A pod lent to a process's entry for one line (a memberships row's), and
 // its own given back after.
 class PodLoan {
 public:
-    PodLoan(ProcEntry& p, std::string pod_uid, std::string container_id)
-        : p_(p), pod_uid_(std::move(pod_uid)), container_id_(std::move(container_id)) {
-        swap();
-    }
-    ~PodLoan() { swap(); }
+    PodLoan(ProcEntry& p, std::shared_ptr<const ProcPod> pod) : p_(p), pod_(std::move(pod)) { std::swap(p_.pod, pod_); }
+    ~PodLoan() { std::swap(p_.pod, pod_); }
     PodLoan(const PodLoan&) = delete;
     PodLoan& operator=(const PodLoan&) = delete;
 
 private:
-    void swap() {
-        std::swap(p_.pod_uid, pod_uid_);
-        std::swap(p_.container_id, container_id_);
-    }
     ProcEntry& p_;
-    std::string pod_uid_, container_id_;
+    std::shared_ptr<const ProcPod> pod_;
 };
 
 struct PodName {
@@ -226,10 +270,16 @@ struct JournalExport::Impl {
     ClockMap clock;
     std::unordered_map<std::string, PodName> pods;
     std::unordered_map<std::string, ContainerInfo> container_names;  // by container id
-    std::unordered_map<std::string, std::string> containers;         // cgroup path -> container id
+    // By cgroup path: its container id, and the pod of the last process
+    // set in it (set_pod), shared with the next of the same pod.
+    struct CgroupPod {
+        std::string container_id;
+        std::shared_ptr<const ProcPod> pod;
+    };
+    std::unordered_map<std::string, CgroupPod> containers;
     // Cgroups by (boot, hierarchy, id), from the cgroups rows: what a
     // memberships row's cgroup is.
-    using CgroupKey = std::tuple<std::string, uint32_t, uint64_t>;
+    using CgroupKey = std::tuple<uint32_t, uint32_t, uint64_t>;  // RunMeta::boot first
     std::map<CgroupKey, CgroupRow> cgroups;
     std::unordered_map<ProcKey, ProcEntry, ProcKeyHash> procs;
     std::vector<ProcKey> exited;
@@ -246,7 +296,8 @@ struct JournalExport::Impl {
         ChainTable table;
         Stmt stmt;
         int rowid_col = 0;
-        bool on_row = false;  // positioned on a row not consumed yet
+        std::vector<int> byte_columns;  // Stmt::byte_columns
+        bool on_row = false;            // positioned on a row not consumed yet
         bool done = false;
     };
     std::vector<TableStream> streams;
@@ -351,7 +402,7 @@ struct JournalExport::Impl {
             });
             prefix(r.ecs_lineage, [&](JsonOut& j) {
                 j.object("lineage");
-                j.str("schema", kFormatTag);
+                j.lit("schema", kFormatTag);
                 j.str("journal_id", journal_id);
                 j.num("run", r.run_id);
             });
@@ -395,12 +446,13 @@ struct JournalExport::Impl {
         if (it == pods.end() || it->second.rank < rank) pods[uid] = PodName{name, ns, rank};
     }
 
-    const std::string& container_of(const std::string& cgroup_path) {
+    CgroupPod& container_of(const std::string& cgroup_path) {
         auto it = containers.find(cgroup_path);
         if (it != containers.end()) return it->second;
-        if (containers.size() > 65536) containers.clear();
+        if (containers.size() > 65536) containers.clear();  // entries hold what they share
         auto kube = parse_kube_cgroup(cgroup_path);
-        return containers.emplace(cgroup_path, kube ? kube->container_id : std::string()).first->second;
+        return containers.emplace(cgroup_path, CgroupPod{kube ? kube->container_id : std::string(), nullptr})
+            .first->second;
     }
 
     // Positions every table's stream on its first row of a batch after `after`.
@@ -428,12 +480,18 @@ struct JournalExport::Impl {
             if (!st) return fail(table_name(t));
             s.stmt = std::move(*st);
             s.rowid_col = sqlite3_column_count(s.stmt.get()) - 1;
+            s.byte_columns = s.stmt.byte_columns();
             // Rows are appended in batch order: the first row of a later
             // batch is found by binary search on the rowid.
             auto probe = db.prepare(
                 fmt::format("SELECT rowid, batch FROM {} WHERE rowid >= ?1 ORDER BY rowid LIMIT 1", table_name(t)));
             auto bounds = db.prepare(
-                fmt::format("SELECT coalesce(min(rowid), 0), coalesce(max(rowid), -1) FROM {}", table_name(t)));
+                // min and max in subqueries of their own: SQLite reads one
+                // end of the b-tree for a lone min() or max(), but scans the
+                // whole table for both in one SELECT (seconds, for a year).
+                fmt::format(
+                    "SELECT coalesce((SELECT min(rowid) FROM {0}), 0), coalesce((SELECT max(rowid) FROM {0}), -1)",
+                    table_name(t)));
             if (!probe || !bounds || bounds->step() != SQLITE_ROW) return fail(table_name(t));
             int64_t lo = bounds->int64(0), hi = bounds->int64(1) + 1;
             while (lo < hi) {
@@ -461,16 +519,16 @@ struct JournalExport::Impl {
 
     bool selected(const ProcEntry& p) const {
         if (filter.pid && p.tgid != *filter.pid) return false;
-        if (filter.container && (p.container_id.empty() || !p.container_id.starts_with(*filter.container)))
+        if (filter.container && (p.container_id().empty() || !p.container_id().starts_with(*filter.container)))
             return false;
         if (!filter.pod && !filter.namespace_) return true;
-        if (p.pod_uid.empty()) return false;
-        auto it = pods.find(p.pod_uid);
+        if (p.pod_uid().empty()) return false;
+        auto it = pods.find(p.pod_uid());
         const PodName* name = it == pods.end() ? nullptr : &it->second;
         if (filter.namespace_ && (!name || name->ns != *filter.namespace_)) return false;
         if (filter.pod) {
             const std::string& f = *filter.pod;
-            if (f == p.pod_uid) return true;
+            if (f == p.pod_uid()) return true;
             if (!name) return false;
             return f == name->name || (!name->ns.empty() && f == name->ns + "/" + name->name);
         }
@@ -481,8 +539,8 @@ struct JournalExport::Impl {
     void header(JsonOut& j, const char* kind, const RunMeta& run, int64_t batch, int64_t time_ns) {
         const int64_t wall = clock.to_wall(run.boot_id, time_ns);
         if (format == ExportFormat::jsonl) {
-            j.str("schema", kFormatTag);
-            j.str("kind", kind);
+            j.lit("schema", kFormatTag);
+            j.lit("kind", kind);
             j.fields(run.jsonl_fields);
             j.num("batch", batch);
             j.num("time_ns", time_ns);
@@ -494,23 +552,41 @@ struct JournalExport::Impl {
     }
 
     // ECS event.*: kind, categories, types, and the lineage kind as action.
+    // Every argument is a string literal of a call site, so the object is
+    // written once per distinct set of them (by their addresses: a literal
+    // does not change) and copied after.
+    using EcsEventKey = std::array<const char*, 7>;  // kind, ecs_kind, outcome, 2 categories, 2 types
+    std::map<EcsEventKey, std::string> ecs_events;
+
     void ecs_event(JsonOut& j, const char* kind, const char* ecs_kind, std::initializer_list<const char*> categories,
                    std::initializer_list<const char*> types, const char* outcome = nullptr) {
-        j.object("event");
-        j.str("kind", ecs_kind);
-        if (categories.size() > 0) {
-            j.array("category");
-            for (const char* c : categories) j.element_str(c);
-            j.end_array();
+        EcsEventKey key{kind, ecs_kind, outcome};
+        bool cacheable = categories.size() <= 2 && types.size() <= 2;
+        if (cacheable) {
+            std::copy(categories.begin(), categories.end(), key.begin() + 3);
+            std::copy(types.begin(), types.end(), key.begin() + 5);
         }
-        j.array("type");
-        for (const char* t : types) j.element_str(t);
-        j.end_array();
-        j.str("action", kind);
-        if (outcome) j.str("outcome", outcome);
-        j.str("module", "lineage");
-        j.str("dataset", "lineage.export");
-        j.end_object();
+        auto it = cacheable ? ecs_events.find(key) : ecs_events.end();
+        const bool have = it != ecs_events.end();
+        if (!have && cacheable) it = ecs_events.emplace(key, std::string()).first;
+        std::string unused;
+        write_or_reuse(j, cacheable ? it->second : unused, have, [&](JsonOut& r) {
+            r.object("event");
+            r.lit("kind", ecs_kind);
+            if (categories.size() > 0) {
+                r.array("category");
+                for (const char* c : categories) r.element_lit(c);
+                r.end_array();
+            }
+            r.array("type");
+            for (const char* t : types) r.element_lit(t);
+            r.end_array();
+            r.lit("action", kind);
+            if (outcome) r.lit("outcome", outcome);
+            r.lit("module", "lineage");
+            r.lit("dataset", "lineage.export");
+            r.end_object();
+        });
     }
 
     void ecs_lineage(JsonOut& j, const RunMeta& run, int64_t batch, int64_t time_ns) {
@@ -520,38 +596,43 @@ struct JournalExport::Impl {
         j.num("time_ns", time_ns);
     }
 
-    // Writes into `to` what `write` writes after a JsonOut's begin(), the
-    // '{' left out: fields for JsonOut::fields().
+    // Fields kept for later lines (JsonOut::fields): written into the line
+    // by `write` the first time, and kept as written (the separator before
+    // them left out), in one allocation of their size.
     template <class Write>
-    static void render_fields(std::string& to, Write&& write) {
-        to.clear();
-        JsonOut j(to);
-        j.begin();
+    void write_or_reuse(JsonOut& j, std::string& kept, bool have, Write&& write) {
+        if (have) {
+            j.fields(kept);
+            return;
+        }
+        size_t from = out.size();
         write(j);
-        to.erase(0, 1);
+        if (from < out.size() && out[from] == ',') ++from;
+        kept.assign(out, from, out.size() - from);
     }
 
     void process_json(JsonOut& j, const RunMeta& run, const ProcEntry& p) {
-        if (!p.rendered) {
-            render_fields(p.rendered_head, [&](JsonOut& r) { process_json_head(r, run, p); });
-            render_fields(p.rendered_parent, [&](JsonOut& r) { process_json_parent(r, p); });
-            p.rendered = true;
+        write_or_reuse(j, p.rendered_head, p.rendered, [&](JsonOut& r) { process_json_head(r, run, p); });
+        write_or_reuse(j, p.rendered_parent, p.rendered, [&](JsonOut& r) { process_json_parent(r, p); });
+        p.rendered = true;
+        if (!p.pod) {
+            j.null("pod");
+            return;
         }
-        j.fields(p.rendered_head);
-        j.fields(p.rendered_parent);
-        pod_json(j, p.pod_uid, p.container_id);
+        write_or_reuse(j, p.pod->json, !p.pod->json.empty(),
+                       [&](JsonOut& r) { pod_json(r, p.pod->pod_uid, p.pod->container_id); });
     }
 
     void process_json_head(JsonOut& j, const RunMeta& run, const ProcEntry& p) {
         j.object("process");
-        j.str("entity_id", p.entity_id);
+        j.str("entity_id", p.entity_id.view());
         j.num("tgid", p.tgid);
         j.num("start_ns", p.start_ns);
         j.time("start", clock.to_wall(run.boot_id, p.start_ns));
         j.num("nspid", p.nspid);
         j.bytes("comm", p.comm);
-        j.bytes("binary", p.binary);
-        j.argv("args", p.argv);
+        j.bytes("binary", p.binary());
+        j.argv("args", p.argv());
         j.end_object();
     }
 
@@ -560,10 +641,10 @@ struct JournalExport::Impl {
             j.null("parent");
         } else {
             j.object("parent");
-            if (p.parent_entity_id.empty()) {
+            if (!p.parent_entity_id.known) {
                 j.null("entity_id");
             } else {
-                j.str("entity_id", p.parent_entity_id);
+                j.str("entity_id", p.parent_entity_id.view());
             }
             j.num("tgid", p.parent_tgid);
             if (p.parent_start_ns < 0) {
@@ -605,31 +686,17 @@ struct JournalExport::Impl {
 
     void process_ecs(JsonOut& j, const RunMeta& run, const ProcEntry& p, const ExitEvent* exit = nullptr,
                      const Credentials* creds = nullptr) {
-        if (!p.rendered) {
-            // The head leaves the process object open: an exit line adds
-            // its fields before the parent's.
-            render_fields(p.rendered_head, [&](JsonOut& r) {
-                r.object("process");
-                r.str("entity_id", p.entity_id);
-                r.num("pid", p.tgid);
-                r.bytes("name", p.comm);
-                r.bytes("executable", p.binary);
-                r.argv("args", p.argv);
-                r.time("start", clock.to_wall(run.boot_id, p.start_ns));
-            });
-            p.rendered_parent.clear();
-            if (p.has_parent) {
-                render_fields(p.rendered_parent, [&](JsonOut& r) {
-                    r.object("parent");
-                    if (!p.parent_entity_id.empty()) r.str("entity_id", p.parent_entity_id);
-                    r.num("pid", p.parent_tgid);
-                    if (p.parent_start_ns >= 0) r.time("start", clock.to_wall(run.boot_id, p.parent_start_ns));
-                    r.end_object();
-                });
-            }
-            p.rendered = true;
-        }
-        j.fields(p.rendered_head);
+        // The head leaves the process object open: an exit line adds its
+        // fields before the parent's.
+        write_or_reuse(j, p.rendered_head, p.rendered, [&](JsonOut& r) {
+            r.object("process");
+            r.str("entity_id", p.entity_id.view());
+            r.num("pid", p.tgid);
+            r.bytes("name", p.comm);
+            r.bytes("executable", p.binary());
+            r.argv("args", p.argv());
+            r.time("start", clock.to_wall(run.boot_id, p.start_ns));
+        });
         if (exit) {
             j.num("exit_code", exit->signal ? 128 + exit->signal : exit->code);
             j.time("end", clock.to_wall(run.boot_id, static_cast<int64_t>(exit->time_ns)));
@@ -647,18 +714,31 @@ struct JournalExport::Impl {
             id("group", creds->egid);
             id("real_group", creds->gid);
         }
-        if (!p.rendered_parent.empty()) j.fields(p.rendered_parent);
+        if (!p.has_parent) {
+            p.rendered_parent.clear();
+        } else {
+            write_or_reuse(j, p.rendered_parent, p.rendered, [&](JsonOut& r) {
+                r.object("parent");
+                if (p.parent_entity_id.known) r.str("entity_id", p.parent_entity_id.view());
+                r.num("pid", p.parent_tgid);
+                if (p.parent_start_ns >= 0) r.time("start", clock.to_wall(run.boot_id, p.parent_start_ns));
+                r.end_object();
+            });
+        }
+        p.rendered = true;
         j.end_object();
-        pod_ecs(j, p.pod_uid, p.container_id);
+        if (!p.pod) return;
+        write_or_reuse(j, p.pod->ecs, !p.pod->ecs.empty(),
+                       [&](JsonOut& r) { pod_ecs(r, p.pod->pod_uid, p.pod->container_id); });
     }
 
     void pod_ecs(JsonOut& j, const std::string& pod_uid, const std::string& container_id) {
         if (!pod_uid.empty()) {
             auto it = pods.find(pod_uid);
             j.object("orchestrator");
-            j.str("type", "kubernetes");
+            j.lit("type", "kubernetes");
             j.object("resource");
-            j.str("type", "pod");
+            j.lit("type", "pod");
             j.str("id", pod_uid);
             if (it != pods.end()) j.str("name", it->second.name);
             j.end_object();
@@ -739,10 +819,10 @@ struct JournalExport::Impl {
         ProcKey k = key_of(run, tgid, start_ns);
         ProcEntry& p = procs[k];
         p.rendered = false;  // handed out to be changed
-        if (p.entity_id.empty()) {
+        if (!p.entity_id.known) {
             p.tgid = tgid;
             p.start_ns = start_ns;
-            p.entity_id = export_entity_id(run.boot_id, tgid, k.tick);
+            p.entity_id = EntityId(entity_hex(run.boot_id, tgid, k.tick));
         }
         return p;
     }
@@ -756,25 +836,29 @@ struct JournalExport::Impl {
 
     // A process's entity_id: its entry's when the export knows it (no hash
     // to compute again), else computed.
-    std::string entity_of(const RunMeta& run, uint32_t tgid, int64_t start_ns) const {
+    EntityId entity_of(const RunMeta& run, uint32_t tgid, int64_t start_ns) const {
         const ProcKey k = key_of(run, tgid, start_ns);
-        if (auto it = procs.find(k); it != procs.end() && !it->second.entity_id.empty()) return it->second.entity_id;
-        return export_entity_id(run.boot_id, tgid, k.tick);
+        if (auto it = procs.find(k); it != procs.end() && it->second.entity_id.known) return it->second.entity_id;
+        return EntityId(entity_hex(run.boot_id, tgid, k.tick));
     }
 
     // A carried row's identity, as the row it restates would have set it.
     void apply_carried(const RunMeta& run, ProcEntry& p, const CarriedRow& c) {
         p.comm = c.comm;
-        p.binary = c.binary;
-        p.argv = c.argv;
+        p.image = std::make_shared<const ProcImage>(ProcImage{c.binary, c.argv});
         p.nspid = c.nspid;
         set_pod(p, c.pod_uid, c.cgroup_path);
         if (c.parent.tgid != 0) set_parent(run, p, c.parent.tgid, static_cast<int64_t>(c.parent.start_ns));
     }
 
     void set_pod(ProcEntry& p, const std::string& pod_uid, const std::string& cgroup_path) {
-        p.pod_uid = pod_uid;
-        p.container_id = pod_uid.empty() ? std::string() : container_of(cgroup_path);
+        if (pod_uid.empty()) {
+            p.pod.reset();
+            return;
+        }
+        CgroupPod& c = container_of(cgroup_path);
+        if (!c.pod || c.pod->pod_uid != pod_uid) c.pod = std::make_shared<const ProcPod>(pod_uid, c.container_id);
+        p.pod = c.pod;
     }
 
     // A process first named by an exit or a connect (or as a forker) in the
@@ -804,9 +888,8 @@ struct JournalExport::Impl {
         int rc = s->step();
         bool have_image = false;
         if (rc == SQLITE_ROW) {
-            const ExecEvent e = exec_row(*s);
-            p.binary = e.binary;
-            p.argv = e.argv;
+            ExecEvent e = exec_row(*s);
+            p.image = std::make_shared<const ProcImage>(ProcImage{std::move(e.binary), std::move(e.argv)});
             p.nspid = e.nspid;
             if (p.comm.empty()) p.comm = e.comm;
             set_pod(p, s->text(col<ChainTable::exec>("pod_uid")), e.cgroup_path);
@@ -855,10 +938,8 @@ struct JournalExport::Impl {
                 auto parent = find_or_recall(run, parent_tgid, parent_start, batch, parent_comm, depth + 1);
                 if (!parent) return parent.error();
                 child.comm = parent_comm;
-                child.binary = (*parent)->binary;
-                child.argv = (*parent)->argv;
-                child.pod_uid = (*parent)->pod_uid;
-                child.container_id = (*parent)->container_id;
+                child.image = (*parent)->image;
+                child.pod = (*parent)->pod;
                 ProcEntry& slot = procs[k];
                 slot = std::move(child);
                 return &slot;
@@ -878,9 +959,8 @@ struct JournalExport::Impl {
             s->bind(4, batch);
             rc = s->step();
             if (rc == SQLITE_ROW) {
-                const SnapshotRow row = snapshot_row(*s);
-                p.binary = row.exe;
-                p.argv = row.argv;
+                SnapshotRow row = snapshot_row(*s);
+                p.image = std::make_shared<const ProcImage>(ProcImage{std::move(row.exe), std::move(row.argv)});
                 p.nspid = row.nspid;
                 if (p.comm.empty()) p.comm = row.comm;
                 set_pod(p, s->text(col<ChainTable::snapshot>("pod_uid")), row.cgroup_path);
@@ -1012,12 +1092,13 @@ struct JournalExport::Impl {
                 return Ok{};
             }
             case ChainTable::snapshot: {
-                const SnapshotRow& row = std::get<SnapshotRow>(d);
+                // Its image moves into the entry: the line's own fields
+                // below do not write it.
+                SnapshotRow& row = std::get<SnapshotRow>(d);
                 const std::string& pod_uid = extra;
                 ProcEntry& p = create(run, row.tgid, static_cast<int64_t>(row.start_ns));
                 p.comm = row.comm;
-                p.binary = row.exe;
-                p.argv = row.argv;
+                p.image = std::make_shared<const ProcImage>(ProcImage{std::move(row.exe), std::move(row.argv)});
                 p.nspid = row.nspid;
                 set_pod(p, pod_uid, row.cgroup_path);
                 if (!p.has_parent) {
@@ -1059,11 +1140,9 @@ struct JournalExport::Impl {
                 const ProcEntry& forker = **parent;
                 ProcEntry& child = create(run, e.child.tgid, static_cast<int64_t>(e.child.start_ns));
                 child.comm = e.parent_comm;
-                child.binary = forker.binary;
-                child.argv = forker.argv;
+                child.image = forker.image;
                 child.nspid = 0;
-                child.pod_uid = forker.pod_uid;
-                child.container_id = forker.container_id;
+                child.pod = forker.pod;
                 child.has_parent = true;
                 child.parent_tgid = forker.tgid;
                 // The fork row's own start of the forker: nanoseconds, where
@@ -1080,7 +1159,9 @@ struct JournalExport::Impl {
                 return Ok{};
             }
             case ChainTable::exec: {
-                const ExecEvent& e = std::get<ExecEvent>(d);
+                // Its image moves into the entry: the line's own fields
+                // below do not write it.
+                ExecEvent& e = std::get<ExecEvent>(d);
                 const std::string& pod_uid = extra;
                 ProcEntry& p = create(run, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
                 if (p.image_ns >= 0 && p.image_batch == batch) {
@@ -1090,8 +1171,7 @@ struct JournalExport::Impl {
                 p.image_ns = static_cast<int64_t>(e.time_ns);
                 p.image_batch = batch;
                 p.comm = e.comm;
-                p.binary = e.binary;
-                p.argv = e.argv;
+                p.image = std::make_shared<const ProcImage>(ProcImage{std::move(e.binary), std::move(e.argv)});
                 p.nspid = e.nspid;
                 set_pod(p, pod_uid, e.cgroup_path);
                 if (!p.has_parent) set_parent(run, p, e.parent.tgid, static_cast<int64_t>(e.parent.start_ns));
@@ -1169,8 +1249,8 @@ struct JournalExport::Impl {
                         j.num("port", e.dport);
                         j.end_object();
                         j.object("network");
-                        j.str("transport", "tcp");
-                        j.str("type", e.family == 6 ? "ipv6" : "ipv4");
+                        j.lit("transport", "tcp");
+                        j.lit("type", e.family == 6 ? "ipv6" : "ipv4");
                         j.end_object();
                     });
                 return Ok{};
@@ -1220,7 +1300,7 @@ struct JournalExport::Impl {
             case ChainTable::cgroups: {
                 CgroupRow row = std::move(std::get<CgroupRow>(d));
                 cgroup_line(run, batch, row);
-                cgroups[CgroupKey{run.boot_id, row.hierarchy, row.cgroup_id}] = std::move(row);
+                cgroups[CgroupKey{run.boot, row.hierarchy, row.cgroup_id}] = std::move(row);
                 return Ok{};
             }
             case ChainTable::memberships: {
@@ -1234,11 +1314,16 @@ struct JournalExport::Impl {
                 // row's cgroup's), whatever its image's exec said: lent to
                 // the entry for this line, not copied with it.
                 ProcEntry& proc = **p;
-                PodLoan loan(proc, row.pod_uid,
-                             *cg && (*cg)->pod_uid == row.pod_uid ? (*cg)->container_id : std::string());
+                const std::string& container =
+                    *cg && (*cg)->pod_uid == row.pod_uid ? (*cg)->container_id : ProcEntry::empty();
+                // Usually its own pod, and what that rendered is reused.
+                const bool own = proc.pod && proc.pod->pod_uid == row.pod_uid && proc.pod->container_id == container;
+                PodLoan loan(proc, row.pod_uid.empty() ? nullptr
+                                   : own               ? proc.pod
+                                                       : std::make_shared<const ProcPod>(row.pod_uid, container));
                 const bool has_by = row.by.tgid != 0;
-                const std::string by_entity =
-                    has_by ? entity_of(run, row.by.tgid, static_cast<int64_t>(row.by.start_ns)) : std::string();
+                const EntityId by_entity =
+                    has_by ? entity_of(run, row.by.tgid, static_cast<int64_t>(row.by.start_ns)) : EntityId();
                 auto details = [&](JsonOut& j) {
                     j.str("how", how);
                     j.num("nspid", row.nspid);
@@ -1253,7 +1338,7 @@ struct JournalExport::Impl {
                     j.num("uts_ns", row.uts_ns);
                     if (has_by) {
                         j.object("by");
-                        j.str("entity_id", by_entity);
+                        j.str("entity_id", by_entity.view());
                         j.num("tgid", row.by.tgid);
                         j.num("start_ns", static_cast<int64_t>(row.by.start_ns));
                         j.end_object();
@@ -1350,8 +1435,8 @@ struct JournalExport::Impl {
                         j.num("port", port);
                         j.end_object();
                         j.object("network");
-                        j.str("transport", "tcp");
-                        j.str("type", family == 6 ? "ipv6" : "ipv4");
+                        j.lit("transport", "tcp");
+                        j.lit("type", family == 6 ? "ipv6" : "ipv4");
                         j.end_object();
                     });
                 return Ok{};
@@ -1419,7 +1504,7 @@ struct JournalExport::Impl {
         j.num("size", static_cast<int64_t>(size));
         j.time("mtime", mtime_ns);
         if (mode) {
-            if ((*mode & 0170000) == 0100000) j.str("type", "file");
+            if ((*mode & 0170000) == 0100000) j.lit("type", "file");
             j.str("mode", fmt::format("{:04o}", *mode & 07777));
         }
         if (!sha256.empty()) {
@@ -1496,7 +1581,7 @@ struct JournalExport::Impl {
     // pruned batch) the latest row naming it at or before this batch, as
     // the run names each cgroup once. nullptr when none does.
     Result<const CgroupRow*> cgroup_of(const RunMeta& run, uint32_t hierarchy, uint64_t id, int64_t batch) {
-        const CgroupKey k{run.boot_id, hierarchy, id};
+        const CgroupKey k{run.boot, hierarchy, id};
         if (auto it = cgroups.find(k); it != cgroups.end()) return &it->second;
         Stmt* s =
             lookup(fmt::format("SELECT {} FROM cgroups WHERE cgroup_id = ?1 AND hierarchy = ?2 AND batch <= ?3 ORDER "
@@ -1577,14 +1662,32 @@ struct JournalExport::Impl {
         std::optional<Error> error;  // the reader stopped here: the last item
     };
 
+    // A batch taken and written goes back to the reader thread, which
+    // frees it: its rows' strings were allocated there, and freeing is a
+    // good part of what the line-writing thread, the slower of the two,
+    // would do otherwise. Its bytes count until then.
     class BatchQueue {
     public:
         // Waits while the queue is full (one batch always fits, however
-        // large). False when the consumer has gone: stop reading.
+        // large), freeing the batches given back meanwhile. False when the
+        // consumer has gone: stop reading.
         bool put(BatchRows&& b) {
             std::unique_lock lock(mutex_);
-            room_.wait(lock, [&] { return cancelled_ || queue_.empty() || bytes_ + b.bytes <= kMaxBytes; });
-            if (cancelled_) return false;
+            for (;;) {
+                while (!spent_.empty()) {
+                    std::deque<BatchRows> spent;
+                    spent.swap(spent_);
+                    lock.unlock();
+                    size_t freed = 0;
+                    for (const BatchRows& s : spent) freed += s.bytes;
+                    spent.clear();
+                    lock.lock();
+                    bytes_ -= freed;
+                }
+                if (cancelled_) return false;
+                if (queue_.empty() || bytes_ + b.bytes <= kMaxBytes) break;
+                room_.wait(lock);
+            }
             bytes_ += b.bytes;
             queue_.push_back(std::move(b));
             ready_.notify_one();
@@ -1598,9 +1701,19 @@ struct JournalExport::Impl {
             if (queue_.empty()) return std::nullopt;
             BatchRows b = std::move(queue_.front());
             queue_.pop_front();
-            bytes_ -= b.bytes;
-            room_.notify_one();
             return b;
+        }
+        // A batch taken and done with: freed by the reader thread, or here
+        // when that has ended.
+        void give_back(BatchRows&& b) {
+            std::unique_lock lock(mutex_);
+            if (closed_ || cancelled_) {
+                bytes_ -= b.bytes;
+                lock.unlock();
+                return;  // b is freed by its owner, on this thread
+            }
+            spent_.push_back(std::move(b));
+            room_.notify_one();
         }
         void close() {
             std::lock_guard lock(mutex_);
@@ -1617,7 +1730,7 @@ struct JournalExport::Impl {
         static constexpr size_t kMaxBytes = 8u << 20;
         std::mutex mutex_;
         std::condition_variable room_, ready_;
-        std::deque<BatchRows> queue_;
+        std::deque<BatchRows> queue_, spent_;
         size_t bytes_ = 0;
         bool closed_ = false, cancelled_ = false;
     };
@@ -1644,6 +1757,12 @@ struct JournalExport::Impl {
             b.row_count = batches.int64(3);
             b.prev_hash = batches.blob(4);
             b.hash = batches.blob(5);
+            // The batch's own count of its rows (a damaged journal's may be
+            // anything: capped), so that the vectors are not regrown.
+            const auto expect = static_cast<size_t>(std::clamp<int64_t>(b.row_count, 0, 4096));
+            b.tables.reserve(expect);
+            b.decoded.reserve(expect);
+            b.extra.reserve(expect);
             for (auto& s : streams) {
                 while (!s.done) {
                     if (!s.on_row) {
@@ -1675,7 +1794,7 @@ struct JournalExport::Impl {
                         b.rows.add_empty();
                         b.extra.push_back(extra_of(s.table, s.stmt));
                         // What the decoded strings hold: about the row's bytes.
-                        b.bytes += s.stmt.row_bytes() + b.extra.back().size();
+                        b.bytes += s.stmt.row_bytes(s.byte_columns) + b.extra.back().size();
                     }
                     b.decoded.push_back(std::move(d));
                     b.bytes += sizeof(DecodedRow) + sizeof(std::string);
@@ -1691,7 +1810,9 @@ struct JournalExport::Impl {
         ExportStats stats;
         int64_t first_batch = 0, last_batch = 0;
         {
-            auto st = db().prepare("SELECT coalesce(min(batch_id), 0), coalesce(max(batch_id), 0) FROM batches");
+            auto st = db().prepare(
+                "SELECT coalesce((SELECT min(batch_id) FROM batches), 0), coalesce((SELECT max(batch_id) FROM "
+                "batches), 0)");
             if (!st || st->step() != SQLITE_ROW) return fail("batches");
             first_batch = st->int64(0);
             last_batch = st->int64(1);
@@ -1762,6 +1883,11 @@ struct JournalExport::Impl {
             ~Cancel() { q.cancel(); }
         } cancel{queue};  // declared after the thread: destroyed before the join
         while (auto item = queue.take()) {
+            struct GiveBack {
+                BatchQueue& q;
+                BatchRows& b;
+                ~GiveBack() { q.give_back(std::move(b)); }
+            } give_back{queue, *item};  // whichever way this iteration ends
             BatchRows& b = *item;
             if (b.error) return *b.error;
             if (stop && stop()) break;

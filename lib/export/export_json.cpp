@@ -83,24 +83,31 @@ bool append_escaped_if_valid(std::string& out, std::string_view s) {
     return true;
 }
 
-// RFC 3339 of one day, "YYYY-MM-DDT", remembered for the next call: a
+// RFC 3339 of a day, "YYYY-MM-DDT", remembered for the next calls: a
 // line's times (its own, its process's start) fall within days of each
 // other far more often than within one second, and the time of day is
-// plain arithmetic (UTC has no leap seconds in gmtime's world).
+// plain arithmetic (UTC has no leap seconds in gmtime's world). A few days,
+// not one: the lines of a long-lived process (started days before) and of
+// a new one alternate.
 struct DayCache {
     int64_t day = 0;
     char text[32] = {};
     size_t size = 0;  // 0: nothing cached
 };
+struct DayCaches {
+    DayCache days[4];
+    unsigned next = 0;  // the one replaced next
+};
 
 }  // namespace
 
-JsonOut& JsonOut::long_key(std::string_view k) {
+JsonOut& JsonOut::long_key(std::string_view k, std::string_view tail) {
     if (!first_) out_ += ',';
     first_ = false;
     out_ += '"';
     out_.append(k);
     out_.append("\":", 2);
+    out_.append(tail);
     return *this;
 }
 
@@ -112,8 +119,12 @@ void JsonOut::key_b64(std::string_view k) {
 }
 
 bool JsonOut::string_value(std::string_view text) {
-    const size_t mark = out_.size();
     out_ += '"';
+    return string_value_open(text);
+}
+
+bool JsonOut::string_value_open(std::string_view text) {
+    const size_t mark = out_.size() - 1;  // the opening quote
     if (append_escaped_if_valid(out_, text)) {
         out_ += '"';
         return true;
@@ -133,8 +144,8 @@ void JsonOut::element_str(std::string_view text) {
 }
 
 void JsonOut::bytes(std::string_view k, std::string_view b) {
-    key(k);
-    if (string_value(b)) return;
+    key(k, "\"");
+    if (string_value_open(b)) return;
     key_b64(k);
     out_ += '"';
     out_ += base64_encode(b);
@@ -166,14 +177,13 @@ void JsonOut::argv(std::string_view k, std::string_view raw_argv) {
 }
 
 void JsonOut::time(std::string_view k, int64_t wall_ns) {
-    key(k);
-    out_ += '"';
+    key(k, "\"");
     append_rfc3339_ns(out_, wall_ns);
     out_ += '"';
 }
 
 void append_rfc3339_ns(std::string& out, int64_t wall_ns) {
-    thread_local DayCache cache;
+    thread_local DayCaches caches;
     int64_t sec = wall_ns / 1'000'000'000;
     int64_t ns = wall_ns % 1'000'000'000;
     if (ns < 0) {
@@ -186,25 +196,30 @@ void append_rfc3339_ns(std::string& out, int64_t wall_ns) {
         second_of_day += 86'400;
         day -= 1;
     }
-    if (cache.size == 0 || cache.day != day) {
+    DayCache* hit = nullptr;
+    for (DayCache& c : caches.days) {
+        if (c.size != 0 && c.day == day) hit = &c;
+    }
+    if (!hit) {
+        hit = &caches.days[caches.next++ % 4];
         const auto t = static_cast<time_t>(sec);
         struct tm tm {};
         if (!gmtime_r(&t, &tm)) {
             out.append("1970-01-01T00:00:00.000000000Z");
             return;
         }
-        const auto r = fmt::format_to_n(cache.text, sizeof cache.text - 1, "{:04}-{:02}-{:02}T", tm.tm_year + 1900,
+        const auto r = fmt::format_to_n(hit->text, sizeof hit->text - 1, "{:04}-{:02}-{:02}T", tm.tm_year + 1900,
                                         tm.tm_mon + 1, tm.tm_mday);
-        cache.size = r.size;
-        cache.day = day;
-        if (r.size > sizeof cache.text - 1) {  // a year of many digits: not cached
-            cache.size = 0;
+        hit->size = r.size;
+        hit->day = day;
+        if (r.size > sizeof hit->text - 1) {  // a year of many digits: not cached
+            hit->size = 0;
             out.append(fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1,
                                    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ns));
             return;
         }
     }
-    out.append(cache.text, cache.size);
+    out.append(hit->text, hit->size);
     const auto hms = static_cast<uint32_t>(second_of_day);
     const uint32_t h = hms / 3600, m = hms / 60 % 60, s = hms % 60;
     char digits[19] = {static_cast<char>('0' + h / 10), static_cast<char>('0' + h % 10), ':',

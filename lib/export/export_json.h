@@ -27,10 +27,11 @@ public:
 
     // Keys are ours (plain ASCII, short, mostly literals): inline, so that
     // a literal's length is known where it is written, and one append for
-    // the separator, the key and its colon.
-    JsonOut& key(std::string_view k) {
-        char buf[64];
-        if (k.size() + 4 > sizeof buf) return long_key(k);
+    // the separator, the key, its colon and `tail`, the first bytes of its
+    // value (a number, a '{', an opening quote).
+    JsonOut& key(std::string_view k, std::string_view tail = {}) {
+        char buf[96];
+        if (k.size() + tail.size() + 4 > sizeof buf) return long_key(k, tail);
         size_t n = 0;
         if (!first_) buf[n++] = ',';
         first_ = false;
@@ -39,6 +40,8 @@ public:
         n += k.size();
         buf[n++] = '"';
         buf[n++] = ':';
+        std::memcpy(buf + n, tail.data(), tail.size());
+        n += tail.size();
         out_.append(buf, n);
         return *this;
     }
@@ -50,8 +53,7 @@ public:
         out_.append(json);
     }
     void object(std::string_view k) {
-        key(k);
-        out_ += '{';
+        key(k, "{");
         first_ = true;
     }
     void end_object() {
@@ -59,8 +61,7 @@ public:
         first_ = false;
     }
     void array(std::string_view k) {
-        key(k);
-        out_ += '[';
+        key(k, "[");
         first_ = true;
     }
     void end_array() {
@@ -69,26 +70,42 @@ public:
     }
     // Array elements (text, made valid UTF-8 like str()).
     void element_str(std::string_view text);
+    // An array element that is one of our own constants, as lit().
+    void element_lit(std::string_view text) {
+        char buf[64];
+        if (text.size() + 3 > sizeof buf) return element_str(text);
+        size_t n = 0;
+        if (!first_) buf[n++] = ',';
+        first_ = false;
+        buf[n++] = '"';
+        std::memcpy(buf + n, text.data(), text.size());
+        n += text.size();
+        buf[n++] = '"';
+        out_.append(buf, n);
+    }
 
     // Text: from the journal's TEXT columns too, which a changed journal
     // may fill with any bytes, so invalid UTF-8 still becomes U+FFFD.
     void str(std::string_view k, std::string_view text) {
-        key(k);
-        string_value(text);
+        key(k, "\"");
+        string_value_open(text);
+    }
+    // Text that is one of our own constants (plain ASCII with nothing to
+    // escape: a kind, an ECS category): written as it is.
+    void lit(std::string_view k, std::string_view text) {
+        char buf[64];
+        if (text.size() + 2 > sizeof buf) return str(k, text);
+        buf[0] = '"';
+        std::memcpy(buf + 1, text.data(), text.size());
+        buf[text.size() + 1] = '"';
+        key(k, std::string_view(buf, text.size() + 2));
     }
     void num(std::string_view k, int64_t v) {
-        key(k);
         const fmt::format_int f(v);
-        out_.append(f.data(), f.size());
+        key(k, std::string_view(f.data(), f.size()));
     }
-    void boolean(std::string_view k, bool v) {
-        key(k);
-        out_ += v ? "true" : "false";
-    }
-    void null(std::string_view k) {
-        key(k);
-        out_ += "null";
-    }
+    void boolean(std::string_view k, bool v) { key(k, v ? "true" : "false"); }
+    void null(std::string_view k) { key(k, "null"); }
     // Text with a known-valid UTF-8 form, such as a hex digest or a number.
     void raw(std::string_view k, std::string_view json) {
         key(k);
@@ -104,10 +121,12 @@ public:
     void time(std::string_view k, int64_t wall_ns);
 
 private:
-    JsonOut& long_key(std::string_view k);
+    JsonOut& long_key(std::string_view k, std::string_view tail);
     // A string value, quoted and escaped, made valid UTF-8 (invalid bytes
     // become U+FFFD); false when the bytes were not valid UTF-8.
     bool string_value(std::string_view text);
+    // The same after its opening quote, written already.
+    bool string_value_open(std::string_view text);
     // ,"k_b64": after a field k whose bytes were not valid UTF-8.
     void key_b64(std::string_view k);
 

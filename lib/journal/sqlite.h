@@ -100,15 +100,25 @@ public:
         auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_.get(), col));
         return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), col))) : std::string();
     }
-    // The bytes of the current row's TEXT and BLOB columns (integers and
-    // NULLs count none): about what a copy of the row holds.
-    size_t row_bytes() const {
-        size_t n = 0;
+    // The result columns that may hold text or bytes: all but those of a
+    // table's INTEGER and REAL columns (by declared type; an expression has
+    // none, and counts). What row_bytes() adds up.
+    std::vector<int> byte_columns() const {
+        std::vector<int> columns;
         for (int i = 0, count = sqlite3_column_count(stmt_.get()); i < count; ++i) {
-            const int type = sqlite3_column_type(stmt_.get(), i);
-            if (type == SQLITE_TEXT || type == SQLITE_BLOB)
-                n += static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), i));
+            const char* declared = sqlite3_column_decltype(stmt_.get(), i);
+            const std::string_view t = declared ? declared : "";
+            const bool number = t == "INTEGER" || t == "INT" || t == "REAL";
+            if (!number) columns.push_back(i);
         }
+        return columns;
+    }
+    // The bytes of the current row's `columns` (byte_columns()): about what
+    // the strings decoded from the row hold. One call per column, where
+    // asking each column its type first would be two.
+    size_t row_bytes(const std::vector<int>& columns) const {
+        size_t n = 0;
+        for (const int i : columns) n += static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), i));
         return n;
     }
     sqlite3_stmt* get() const { return stmt_.get(); }
