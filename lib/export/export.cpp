@@ -271,10 +271,12 @@ struct JournalExport::Impl {
     std::unordered_map<std::string, PodName> pods;
     std::unordered_map<std::string, ContainerInfo> container_names;  // by container id
     // By cgroup path: its container id, and the pod of the last process
-    // set in it (set_pod), shared with the next of the same pod.
+    // set in it (set_pod), shared with the next of the same pod while any
+    // process holds it (weak: a pod whose processes have all gone is freed,
+    // rendered objects and all, though its cgroup stays here).
     struct CgroupPod {
         std::string container_id;
-        std::shared_ptr<const ProcPod> pod;
+        std::weak_ptr<const ProcPod> pod;
     };
     std::unordered_map<std::string, CgroupPod> containers;
     // Cgroups by (boot, hierarchy, id), from the cgroups rows: what a
@@ -451,8 +453,7 @@ struct JournalExport::Impl {
         if (it != containers.end()) return it->second;
         if (containers.size() > 65536) containers.clear();  // entries hold what they share
         auto kube = parse_kube_cgroup(cgroup_path);
-        return containers.emplace(cgroup_path, CgroupPod{kube ? kube->container_id : std::string(), nullptr})
-            .first->second;
+        return containers.emplace(cgroup_path, CgroupPod{kube ? kube->container_id : std::string(), {}}).first->second;
     }
 
     // Positions every table's stream on its first row of a batch after `after`.
@@ -857,8 +858,12 @@ struct JournalExport::Impl {
             return;
         }
         CgroupPod& c = container_of(cgroup_path);
-        if (!c.pod || c.pod->pod_uid != pod_uid) c.pod = std::make_shared<const ProcPod>(pod_uid, c.container_id);
-        p.pod = c.pod;
+        std::shared_ptr<const ProcPod> pod = c.pod.lock();
+        if (!pod || pod->pod_uid != pod_uid) {
+            pod = std::make_shared<const ProcPod>(pod_uid, c.container_id);
+            c.pod = pod;
+        }
+        p.pod = std::move(pod);
     }
 
     // A process first named by an exit or a connect (or as a forker) in the
