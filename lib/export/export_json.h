@@ -74,14 +74,10 @@ public:
     void element_lit(std::string_view text) {
         char buf[64];
         if (text.size() + 3 > sizeof buf) return element_str(text);
-        size_t n = 0;
-        if (!first_) buf[n++] = ',';
+        buf[0] = ',';
+        const size_t sep = first_ ? 0 : 1;
         first_ = false;
-        buf[n++] = '"';
-        std::memcpy(buf + n, text.data(), text.size());
-        n += text.size();
-        buf[n++] = '"';
-        out_.append(buf, n);
+        out_.append(buf, sep + quoted(buf + sep, text));
     }
 
     // Text: from the journal's TEXT columns too, which a changed journal
@@ -95,10 +91,7 @@ public:
     void lit(std::string_view k, std::string_view text) {
         char buf[64];
         if (text.size() + 2 > sizeof buf) return str(k, text);
-        buf[0] = '"';
-        std::memcpy(buf + 1, text.data(), text.size());
-        buf[text.size() + 1] = '"';
-        key(k, std::string_view(buf, text.size() + 2));
+        key(k, std::string_view(buf, quoted(buf, text)));
     }
     void num(std::string_view k, int64_t v) {
         const fmt::format_int f(v);
@@ -121,6 +114,13 @@ public:
     void time(std::string_view k, int64_t wall_ns);
 
 private:
+    // "text" into buf (room for text.size() + 2 bytes); its length.
+    static size_t quoted(char* buf, std::string_view text) {
+        buf[0] = '"';
+        std::memcpy(buf + 1, text.data(), text.size());
+        buf[text.size() + 1] = '"';
+        return text.size() + 2;
+    }
     JsonOut& long_key(std::string_view k, std::string_view tail);
     // A string value, quoted and escaped, made valid UTF-8 (invalid bytes
     // become U+FFFD); false when the bytes were not valid UTF-8.
