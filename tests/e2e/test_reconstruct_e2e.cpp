@@ -788,7 +788,7 @@ TEST_CASE("reconstruct a journal copied while record is still writing", "[recons
             // heartbeat (and the heartbeat's temporary, for a moment at start).
             CHECK((name == "journal.db" || name == "journal.db-wal" || name == "journal.db-shm" ||
                    name == "journal.db.heartbeat" || name == "journal.db.heartbeat.tmp" ||
-                   name.size() > 5 && name.substr(name.size() - 5) == ".json"));
+                   (name.size() > 5 && name.substr(name.size() - 5) == ".json")));
         }
     }
 
