@@ -90,7 +90,7 @@ int run_reconstruct(ReconstructArgs args) {
     LoadPlan plan = load_plan_for(query);
     plan.max_processes = args.max_processes;
     plan.sole_journal = args.journals.size() == 1;
-    Model model;
+    Model& model = kept_until_exit<Model>();
     std::vector<Warning> journal_warnings;
     // Kept open for --new, which asks them again once the answer is known.
     std::vector<JournalReader> readers;
@@ -106,7 +106,8 @@ int run_reconstruct(ReconstructArgs args) {
     }
     model.finish();
 
-    Report report = build_report(model, query);
+    Report& report = kept_until_exit<Report>();
+    report = build_report(model, query);
     if (args.max_processes != 0 && report.matched > args.max_processes) {
         return too_many_processes("reconstruct", too_many_processes_message(args.max_processes));
     }
