@@ -1936,6 +1936,47 @@ private:
         return row_status;
     }
 
+    // Whether reading the tables whole costs less than looking up `seeds`
+    // one by one (LoadPlan::whole_rows_per_process): the tables' rows,
+    // counted from the ends of their rowids (at least their rows, however
+    // the journal was edited), against the distinct processes seeded. And
+    // only when the whole journal's processes are within the plan's limit
+    // (each has a row): a whole load then stops where the targeted one
+    // would not.
+    Result<bool> whole_is_cheaper(const LoadPlan& plan, const std::vector<Seed>& seeds) {
+        if (plan.whole_rows_per_process == 0 || seeds.empty()) return false;
+        std::vector<std::pair<uint32_t, int64_t>> distinct;
+        distinct.reserve(seeds.size());
+        for (const Seed& s : seeds) distinct.emplace_back(s.tgid, s.start_ns);
+        std::sort(distinct.begin(), distinct.end());
+        distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+        const int64_t budget =
+            sat_mul(static_cast<int64_t>(distinct.size()), static_cast<int64_t>(plan.whole_rows_per_process));
+        std::vector<ChainTable> tables = {ChainTable::snapshot, ChainTable::fork, ChainTable::exec, ChainTable::exit,
+                                          ChainTable::connect};
+        if (has_exec_files()) {
+            tables.push_back(ChainTable::exec_files);
+            tables.push_back(ChainTable::listens);
+        }
+        if (has_memberships()) {
+            tables.push_back(ChainTable::memberships);
+            tables.push_back(ChainTable::cgroups);
+        }
+        if (has_carried()) tables.push_back(ChainTable::carried);
+        int64_t rows = 0;
+        for (ChainTable t : tables) {
+            // Two subqueries: a lone max() or min() is a look-up at one end
+            // of the b-tree; both in one SELECT would scan the table.
+            const char* name = table_name(t);
+            auto st =
+                each(name, fmt::format("SELECT (SELECT max(rowid) FROM {0}) - (SELECT min(rowid) FROM {0}) + 1", name),
+                     {}, [&](Stmt& s) { rows = sat_add(rows, std::max<int64_t>(s.int64(0), 0)); });
+            if (!st) return st.error();
+            if (rows > budget) return false;
+        }
+        return max_processes_ == 0 || rows <= static_cast<int64_t>(max_processes_);
+    }
+
     Status load_targeted(const LoadPlan& plan) {
         parents_ = plan.ancestors;
         std::vector<Seed> seeds;
@@ -1990,6 +2031,11 @@ private:
                          });
                 if (!st) return st;
             }
+        }
+        if (auto whole = whole_is_cheaper(plan, seeds); !whole) {
+            return whole.error();
+        } else if (*whole) {
+            return load_all();
         }
         // Each seed, then its ancestors, up to the top of what is known.
         while (!seeds.empty()) {

@@ -157,18 +157,22 @@ FixtureJournal random_journal(uint32_t seed, const std::string& boot_id, int ste
     return fx;
 }
 
-std::string answer(const std::vector<std::string>& journals, const Query& query, const LoadPlan& plan,
-                   size_t* loaded = nullptr) {
-    Model model;
+// The journals loaded as `plan` says, finished.
+std::unique_ptr<Model> load(const std::vector<std::string>& journals, const LoadPlan& plan) {
+    auto model = std::make_unique<Model>();
     for (const auto& path : journals) {
         auto reader = JournalReader::open(path);
         REQUIRE(reader.ok());
-        auto st = reader->load_into(model, plan);
+        auto st = reader->load_into(*model, plan);
         INFO((st ? std::string() : st.error().message));
         REQUIRE(st.ok());
     }
-    model.finish();
-    if (loaded) *loaded = model.processes().size();
+    model->finish();
+    return model;
+}
+
+// The JSON answer of `query` over a loaded model.
+std::string answer_of(const Model& model, const Query& query) {
     Report report = build_report(model, query);
     std::string out;
     REQUIRE(JsonRenderer().render_to(model, report, [&](std::string_view s) {
@@ -176,6 +180,13 @@ std::string answer(const std::vector<std::string>& journals, const Query& query,
         return true;
     }));
     return out;
+}
+
+std::string answer(const std::vector<std::string>& journals, const Query& query, const LoadPlan& plan,
+                   size_t* loaded = nullptr) {
+    auto model = load(journals, plan);
+    if (loaded) *loaded = model->processes().size();
+    return answer_of(*model, query);
 }
 
 // The writer's unexited sets (schema version 5) as the tests ask for them:
@@ -271,13 +282,17 @@ struct Journals {
     size_t compare(const std::vector<std::pair<std::string, Query>>& which) const {
         size_t matched_somewhere = 0, fewer = 0;
         for (const auto& journals : std::vector<std::vector<std::string>>{{a}, {b}, {a, b}}) {
+            // The full load is the same for every query: loaded once (the
+            // test's time is mostly loading, and more so under sanitizers).
+            const auto everything = load(journals, LoadPlan{});
             for (const auto& [name, query] : which) {
                 INFO(name << " on " << journals.size() << " journal(s), " << journals.front());
                 LoadPlan plan = load_plan_for(query);
+                plan.whole_rows_per_process = 0;  // the look-ups themselves, never a whole load
                 plan.sole_journal = journals.size() == 1;
                 REQUIRE_FALSE(plan.everything);
-                size_t loaded_full = 0, loaded_plan = 0;
-                const std::string full = answer(journals, query, LoadPlan{}, &loaded_full);
+                size_t loaded_full = everything->processes().size(), loaded_plan = 0;
+                const std::string full = answer_of(*everything, query);
                 const std::string planned = answer(journals, query, plan, &loaded_plan);
                 CHECK(planned == full);
                 CHECK(loaded_plan <= loaded_full);
@@ -299,6 +314,37 @@ TEST_CASE("every load plan answers what a full load answers", "[reconstruct][pla
     Journals j;
     // The queries select something, not only empty answers.
     CHECK(j.compare(j.queries) > j.queries.size());
+}
+
+// A plan that finds most of a journal's processes reads its tables whole
+// (LoadPlan::whole_rows_per_process), with the same answer. A window of one
+// second finds few here: at the default it goes process by process, and
+// with a threshold that every journal passes it reads the journal whole,
+// unless the whole journal's rows are past --max-processes.
+TEST_CASE("a plan that finds most of the journal reads it whole, with the same answer", "[reconstruct][plans]") {
+    Journals j;
+    const auto everything = load({j.a}, LoadPlan{});
+    const size_t all = everything->processes().size();
+    Query narrow;
+    narrow.since_wall_ns = j.first.wall(at(1000));
+    narrow.until_wall_ns = j.first.wall(at(1001));
+    const std::string full = answer_of(*everything, narrow);
+    CHECK(full.find("\"pid\"") != std::string::npos);
+    LoadPlan plan = load_plan_for(narrow);
+    plan.sole_journal = true;
+    auto loaded_by = [&](size_t rows_per_process, size_t max_processes) {
+        LoadPlan p = plan;
+        p.whole_rows_per_process = rows_per_process;
+        p.max_processes = max_processes;
+        size_t loaded = 0;
+        CHECK(answer({j.a}, narrow, p, &loaded) == full);
+        return loaded;
+    };
+    const size_t targeted = loaded_by(0, 0);
+    CHECK(targeted < all);
+    CHECK(loaded_by(LoadPlan{}.whole_rows_per_process, 0) == targeted);
+    CHECK(loaded_by(1'000'000, 0) == all);
+    CHECK(loaded_by(1'000'000, all + 1) == targeted);
 }
 
 // A version 5 journal has exec_by_base (version 6 replaced it with
@@ -413,12 +459,14 @@ TEST_CASE("pod plans on one journal of two boots, and on one upgraded to members
     }
     size_t matched = 0;
     for (const auto& path : {two, upgraded}) {
+        const auto everything = load({path}, LoadPlan{});
         for (const auto& [name, query] : queries) {
             INFO(name << " on " << path);
             LoadPlan plan = load_plan_for(query);
+            plan.whole_rows_per_process = 0;
             plan.sole_journal = true;
-            size_t loaded_full = 0, loaded_plan = 0;
-            const std::string full = answer({path}, query, LoadPlan{}, &loaded_full);
+            size_t loaded_full = everything->processes().size(), loaded_plan = 0;
+            const std::string full = answer_of(*everything, query);
             CHECK(answer({path}, query, plan, &loaded_plan) == full);
             CHECK(loaded_plan < loaded_full);
             matched += full.find("\"pid\"") != std::string::npos;
@@ -431,6 +479,7 @@ TEST_CASE("pod plans on one journal of two boots, and on one upgraded to members
 // is the one a full load gives.
 TEST_CASE("pods over a window through the window plan list what a full load lists", "[reconstruct][plans][pods]") {
     Journals j(sets(16));
+    const auto everything = load({j.a, j.b}, LoadPlan{});
     size_t listed = 0;
     for (const auto& [name, query] : j.queries) {
         if (query.binary_glob || query.descendants_of || (!query.since_wall_ns && !query.until_wall_ns)) continue;
@@ -439,22 +488,17 @@ TEST_CASE("pods over a window through the window plan list what a full load list
         pq.since_wall_ns = query.since_wall_ns;
         pq.until_wall_ns = query.until_wall_ns;
         LoadPlan plan;
+        plan.whole_rows_per_process = 0;
         plan.since_wall_ns = query.since_wall_ns;
         plan.until_wall_ns = query.until_wall_ns;
         // A full load, the window plan, and the window plan without
         // ancestors (what `lineage pods` loads).
         std::string lists[3];
-        for (int way : {0, 1, 2}) {
-            plan.everything = way == 0;
+        lists[0] = render_pods_json(list_pods(*everything, pq));
+        plan.everything = false;
+        for (int way : {1, 2}) {
             plan.ancestors = way != 2;
-            Model model;
-            for (const auto& path : {j.a, j.b}) {
-                auto reader = JournalReader::open(path);
-                REQUIRE(reader.ok());
-                REQUIRE(reader->load_into(model, plan).ok());
-            }
-            model.finish();
-            lists[way] = render_pods_json(list_pods(model, pq));
+            lists[way] = render_pods_json(list_pods(*load({j.a, j.b}, plan), pq));
         }
         CHECK(lists[1] == lists[0]);
         CHECK(lists[2] == lists[0]);
@@ -478,16 +522,10 @@ TEST_CASE("pods loaded slice by slice list what a full load lists", "[reconstruc
     }
     size_t listed = 0, sliced = 0;
     for (const auto& journals : std::vector<std::vector<std::string>>{{j.a}, {j.a, j.b}}) {
+        const auto full = load(journals, LoadPlan{});
         for (const auto& [name, pq] : queries) {
             INFO(name << " on " << journals.size() << " journal(s)");
-            Model full;
-            for (const auto& path : journals) {
-                auto reader = JournalReader::open(path);
-                REQUIRE(reader.ok());
-                REQUIRE(reader->load_into(full, LoadPlan{}).ok());
-            }
-            full.finish();
-            const std::string expected = render_pods_json(list_pods(full, pq));
+            const std::string expected = render_pods_json(list_pods(*full, pq));
             listed += expected.find("\"uid\"") != std::string::npos;
             // Slices of 7 s to 2 min over about 250 s of journal, and one
             // longer than the journal.
