@@ -47,6 +47,7 @@ public:
         // and its answer counted afterwards (the limit is the answer's, not
         // the journal's).
         if (plan.everything || targeted_in_version(plan)) max_processes_ = plan.max_processes;
+        files_ = plan.executed_files;
         Status st = plan.everything || !targeted_in_version(plan) ? load_all() : load_targeted(plan);
         if (!st) return st;
         if (auto st = load_file_hashes(); !st) return st;
@@ -681,7 +682,7 @@ private:
     // (Model::add_file_hash). The rows are kept when their batch is pruned:
     // no batch check.
     Status load_file_hashes() {
-        if (!has_exec_files()) return Ok{};
+        if (!has_exec_files() || !files_) return Ok{};
         auto any = has_rows(ChainTable::file_hashes);
         if (!any) return any.error();
         if (!*any) return Ok{};
@@ -720,7 +721,7 @@ private:
         };
         if (auto st = scan(ChainTable::snapshot, &JournalLoader::on_snapshot); !st) return st;
         if (auto st = scan(ChainTable::fork, &JournalLoader::on_fork); !st) return st;
-        if (has_exec_files()) {
+        if (has_exec_files() && files_) {
             // Every exec_files row, then the exec rows take theirs.
             auto st = each("exec_files",
                            fmt::format("SELECT {} FROM exec_files NOT INDEXED", select_list(ChainTable::exec_files)),
@@ -790,6 +791,7 @@ private:
         // Without ancestors, nothing of the parent either: the fork row
         // says only that (LoadPlan::ancestors).
         look[q_fork] = look[q_fork] && parents_;
+        look[q_exec_files] = look[q_exec_files] && files_;  // LoadPlan::executed_files
         last_snapshot_runs_.clear();
         Status st = !look[q_snapshot] ? Status{Ok{}}
                                       : each_in(process_stmt(q_snapshot), "snapshot", {tgid, lo, hi}, [&](Stmt& s) {
@@ -2065,6 +2067,7 @@ private:
     std::map<std::string, std::unique_ptr<Stmt>> statements_;
     std::array<Stmt*, q_count> process_stmts_{};  // process_stmt(), into statements_
     bool parents_ = true;                         // LoadPlan::ancestors
+    bool files_ = true;                           // LoadPlan::executed_files
     // pod_ref's last cgroup path and what parse_kube_cgroup made of it.
     std::string last_cgroup_path_, last_kube_pod_, last_kube_container_;
     std::array<int8_t, kChainTableCount + 1> has_rows_ = [] {  // has_rows(), by ChainTable: -1 not asked yet

@@ -50,6 +50,10 @@ struct LoadPlan {
     // false: no process at all, only what every load reads (runs, clock
     // samples, losses, prunes, pod names): the journals' span.
     bool processes = true;
+    // false: not the files the execs ran (exec_files rows, schema version
+    // 8, and their hashes): one look-up a process less, for a reader that
+    // shows none of them (`lineage pods`).
+    bool executed_files = true;
     // A targeted load looks each process up table by table: about ten
     // index searches a process. When the journal holds at most this many
     // rows per process the plan found (a pod of 100,000 health checks in a

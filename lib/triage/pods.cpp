@@ -92,6 +92,7 @@ void tally_pods(const Model& model, const PodQuery& query, const PodSlice& slice
             ++pod.processes;
             for (const auto& img : p.execs) pod.execs += !img.from_snapshot;
             pod.connects += p.connects.size();
+            pod.listens += p.listens.size();
             const std::string& node = node_of_boot[p.key.boot_id];
             if (std::find(pod.nodes.begin(), pod.nodes.end(), node) == pod.nodes.end()) pod.nodes.push_back(node);
             // Its containers in the pod, named as this slice's model names
@@ -182,6 +183,7 @@ Result<std::vector<PodSummary>> load_and_list_pods(std::vector<JournalReader>& r
         LoadPlan plan;
         plan.everything = false;
         plan.ancestors = false;
+        plan.executed_files = false;  // a pod's counts need none
         plan.max_processes = max_processes;
         plan.sole_journal = readers.size() == 1;
         plan.since_wall_ns = first_slice ? query.since_wall_ns : std::optional<int64_t>(at);
@@ -205,8 +207,8 @@ Result<std::vector<PodSummary>> load_and_list_pods(std::vector<JournalReader>& r
 
 std::string render_pods_text(const std::vector<PodSummary>& pods, bool color) {
     std::vector<std::vector<std::string>> rows;
-    rows.push_back(
-        {"POD", "UID", "NODE", "FIRST SEEN", "LAST SEEN", "PROCS", "EXECS", "CONNECTS", "COMPLETE", "CONTAINERS"});
+    rows.push_back({"POD", "UID", "NODE", "FIRST SEEN", "LAST SEEN", "PROCS", "EXECS", "CONNECTS", "LISTENS",
+                    "COMPLETE", "CONTAINERS"});
     for (const auto& p : pods) {
         std::string nodes;
         for (const auto& n : p.nodes) nodes += (nodes.empty() ? "" : ",") + escape_for_terminal(n);
@@ -221,13 +223,14 @@ std::string render_pods_text(const std::vector<PodSummary>& pods, bool color) {
         rows.push_back({escape_for_terminal(pod_display_name(p.name, p.namespace_)), p.uid, nodes,
                         format_wall_short(p.first_wall_ns), p.running ? "running" : format_wall_short(p.last_wall_ns),
                         std::to_string(p.processes), std::to_string(p.execs), std::to_string(p.connects),
-                        p.incomplete ? "no: loss or gap" : "yes", containers.empty() ? "-" : containers});
+                        std::to_string(p.listens), p.incomplete ? "no: loss or gap" : "yes",
+                        containers.empty() ? "-" : containers});
     }
     std::vector<size_t> width(rows.front().size(), 0);
     for (const auto& r : rows)
         for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], columns(r[c]));
     // Counts align right, everything else left.
-    auto numeric = [](size_t c) { return c >= 5 && c <= 7; };
+    auto numeric = [](size_t c) { return c >= 5 && c <= 8; };
     std::string out;
     for (size_t i = 0; i < rows.size(); ++i) {
         std::string line;
@@ -235,7 +238,7 @@ std::string render_pods_text(const std::vector<PodSummary>& pods, bool color) {
             const std::string& cell = rows[i][c];
             const std::string pad(width[c] - columns(cell), ' ');
             std::string text = numeric(c) ? pad + cell : cell + (c + 1 < rows[i].size() ? pad : "");
-            if (color && i > 0 && c == 8 && pods[i - 1].incomplete) text = "\x1b[33m" + text + "\x1b[0m";
+            if (color && i > 0 && c == 9 && pods[i - 1].incomplete) text = "\x1b[33m" + text + "\x1b[0m";
             line += (c ? "  " : "") + text;
         }
         if (color && i == 0) line = "\x1b[1m" + line + "\x1b[0m";
@@ -266,6 +269,7 @@ std::string render_pods_json(const std::vector<PodSummary>& pods) {
                         {"processes", p.processes},
                         {"execs", p.execs},
                         {"connects", p.connects},
+                        {"listens", p.listens},
                         {"incomplete", p.incomplete},
                         {"containers", containers}});
     }

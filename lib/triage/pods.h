@@ -36,14 +36,14 @@ struct PodSummary {
     int64_t first_wall_ns = 0;             // the first process entering it
     int64_t last_wall_ns = 0;              // the last end of one of its processes (or the journal's end)
     bool running = false;                  // a process of it had not exited at the journal's end
-    uint64_t processes = 0, execs = 0, connects = 0;
+    uint64_t processes = 0, execs = 0, connects = 0, listens = 0;  // listens: TCP sockets put in LISTEN
     // A loss, or a gap between runs of a boot, overlaps [first, last]: the
     // pod's numbers may be short.
     bool incomplete = false;
 };
 
 // The pods, by first seen; each counts the processes that were in it (by a
-// row that put them in its cgroups), their execs and their connects.
+// row that put them in its cgroups), their execs, connects and listens.
 std::vector<PodSummary> list_pods(const Model& model, const PodQuery& query);
 
 // list_pods in parts, for models that each hold a slice of time: only the

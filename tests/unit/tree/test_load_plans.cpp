@@ -480,7 +480,7 @@ TEST_CASE("pod plans on one journal of two boots, and on one upgraded to members
 TEST_CASE("pods over a window through the window plan list what a full load lists", "[reconstruct][plans][pods]") {
     Journals j(sets(16));
     const auto everything = load({j.a, j.b}, LoadPlan{});
-    size_t listed = 0;
+    size_t listed = 0, files_seen[3] = {0, 0, 0};
     for (const auto& [name, query] : j.queries) {
         if (query.binary_glob || query.descendants_of || (!query.since_wall_ns && !query.until_wall_ns)) continue;
         INFO(name);
@@ -498,13 +498,20 @@ TEST_CASE("pods over a window through the window plan list what a full load list
         plan.everything = false;
         for (int way : {1, 2}) {
             plan.ancestors = way != 2;
-            lists[way] = render_pods_json(list_pods(*load({j.a, j.b}, plan), pq));
+            plan.executed_files = way != 2;
+            const auto model = load({j.a, j.b}, plan);
+            lists[way] = render_pods_json(list_pods(*model, pq));
+            // Without executed files, no exec says what file it ran.
+            for (const auto& [key, p] : model->processes())
+                for (const auto& img : p.execs) files_seen[way] += img.file.has_value();
         }
         CHECK(lists[1] == lists[0]);
         CHECK(lists[2] == lists[0]);
         listed += lists[0].find("\"uid\"") != std::string::npos;
     }
     CHECK(listed > 3);
+    CHECK(files_seen[1] > 0);
+    CHECK(files_seen[2] == 0);
 }
 
 // `lineage pods` loads its window, or the journals' whole span, a slice of

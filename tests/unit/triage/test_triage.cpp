@@ -111,6 +111,41 @@ TEST_CASE("info: runs, span, rows, losses, without writing the journal", "[triag
     CHECK(live.at("from") == "2026-04-22T08:59:10.000000000Z");
 }
 
+TEST_CASE("pods counts the listens of its processes, in text and JSON", "[triage][pods]") {
+    TempDir dir;
+    {
+        FixtureJournal a;
+        Proc p = a.snapshot(1, 0, at(0, 500'000'000), "systemd", "/usr/lib/systemd/systemd", {"/sbin/init"});
+        const std::string uid = "7e3d2c1b-0a9f-4e8d-9c7b-6a5f4e3d2c1b";
+        a.pod(uid, "api-0", "shop");
+        Proc server = FixtureJournal::proc(600, at(1001));
+        a.fork(p, server, at(1001));
+        a.exec(server, "/usr/bin/python3", {"python3", "-m", "http.server"}, at(1001, 1'000'000),
+               pod_cgroup(uid, std::string(64, 'a')), "api-0");
+        a.listen(server, "0.0.0.0", 8000, at(1002));
+        a.listen(server, "::", 8443, at(1003), 6);
+        a.connect(server, "10.0.0.9", 5432, at(1004));
+        a.write(dir / "listens.db");
+    }
+    RunResult js = run_lineage({"pods", "--journal", "listens.db", "--format", "json"}, dir.path());
+    INFO(js.out << js.err);
+    REQUIRE(js.status == 0);
+    write_file(dir / "pods.json", js.out);
+    CHECK(schema_errors("pods.schema.json", {dir / "pods.json"}) == "");
+    const json pod = json::parse(js.out).at("pods").at(0);
+    CHECK(pod.at("name") == "api-0");
+    CHECK(pod.at("connects") == 1);
+    CHECK(pod.at("listens") == 2);
+    RunResult text = run_lineage({"pods", "--journal", "listens.db"}, dir.path());
+    REQUIRE(text.status == 0);
+    const auto lines = lines_of(text.out);
+    REQUIRE(lines.size() == 2);
+    const size_t at_listens = lines[0].find("LISTENS");
+    REQUIRE(at_listens != std::string::npos);
+    // Right-aligned under its header: the count ends where "LISTENS" does.
+    CHECK(lines[1].substr(at_listens, 7) == "      2");
+}
+
 TEST_CASE("info: a killed run, and errors", "[triage][info]") {
     TempDir dir;
     // Two runs of one boot a minute apart; the first killed.
