@@ -157,6 +157,24 @@ FixtureJournal random_journal(uint32_t seed, const std::string& boot_id, int ste
     return fx;
 }
 
+// Under AddressSanitizer (the second build of scripts/test.sh) every third
+// query: the queries come in groups of every kind per window, 16 a window,
+// so every kind still runs, on other windows; this file's tests took over
+// six minutes there, the load plans' bookkeeping under the sanitizer.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr size_t kQueryStride = 3;
+#else
+constexpr size_t kQueryStride = 1;
+#endif
+
+// The queries this build runs: all, or every kQueryStride-th from `offset`.
+template <typename Q>
+std::vector<Q> sampled(const std::vector<Q>& queries, size_t offset = 0) {
+    std::vector<Q> out;
+    for (size_t i = offset % kQueryStride; i < queries.size(); i += kQueryStride) out.push_back(queries[i]);
+    return out;
+}
+
 // The journals loaded as `plan` says, finished.
 std::unique_ptr<Model> load(const std::vector<std::string>& journals, const LoadPlan& plan) {
     auto model = std::make_unique<Model>();
@@ -313,7 +331,8 @@ struct Journals {
 TEST_CASE("every load plan answers what a full load answers", "[reconstruct][plans]") {
     Journals j;
     // The queries select something, not only empty answers.
-    CHECK(j.compare(j.queries) > j.queries.size());
+    const auto queries = sampled(j.queries);
+    CHECK(j.compare(queries) > queries.size());
 }
 
 // A plan that finds most of a journal's processes reads its tables whole
@@ -367,7 +386,7 @@ TEST_CASE("a version 5 journal: --binary goes through exec_by_base, and record u
     std::vector<std::pair<std::string, Query>> binary;
     for (const auto& q : j.queries)
         if (q.second.binary_glob) binary.push_back(q);
-    CHECK(j.compare(binary) > 0);
+    CHECK(j.compare(sampled(binary)) > 0);
 
     {
         auto w = JournalWriter::open(j.a);
@@ -381,7 +400,7 @@ TEST_CASE("a version 5 journal: --binary goes through exec_by_base, and record u
     auto check = check_journal_schema(*db);
     REQUIRE(check.ok());
     CHECK(check->ok());
-    CHECK(j.compare(binary) > 0);
+    CHECK(j.compare(sampled(binary)) > 0);
 }
 
 // A bare window finds the processes that never exit through the boot's last
@@ -389,10 +408,13 @@ TEST_CASE("a version 5 journal: --binary goes through exec_by_base, and record u
 // one mid-run in the killed journal), and a writer that gave its sets up
 // part way (a reader then reads the rows after the last set it wrote).
 TEST_CASE("bare windows through unexited sets answer what a full load answers", "[reconstruct][plans]") {
+    size_t offset = 0;
     for (const RunOptions& run : {sets(8), sets(64), sets(8, 12)}) {
         INFO("a set every " << run.unexited_every_rows << " rows, at most " << run.unexited_max);
         Journals j(run);
-        CHECK(j.compare(j.queries) > j.queries.size());
+        // A different third of the queries for each writer, under the sanitizer.
+        const auto queries = sampled(j.queries, offset++);
+        CHECK(j.compare(queries) > queries.size());
     }
 }
 
@@ -402,7 +424,7 @@ TEST_CASE("bare windows through unexited sets answer what a full load answers", 
 // of processes shown in different pods.
 TEST_CASE("pod, namespace and container plans answer what a full load answers", "[reconstruct][plans]") {
     Journals j;
-    CHECK(j.compare(j.pod_queries) > 0);
+    CHECK(j.compare(sampled(j.pod_queries)) > 0);
 }
 
 // One journal of two boots (a recorder restarted after a reboot), the
@@ -530,7 +552,7 @@ TEST_CASE("pods loaded slice by slice list what a full load lists", "[reconstruc
     size_t listed = 0, sliced = 0;
     for (const auto& journals : std::vector<std::vector<std::string>>{{j.a}, {j.a, j.b}}) {
         const auto full = load(journals, LoadPlan{});
-        for (const auto& [name, pq] : queries) {
+        for (const auto& [name, pq] : sampled(queries)) {
             INFO(name << " on " << journals.size() << " journal(s)");
             const std::string expected = render_pods_json(list_pods(*full, pq));
             listed += expected.find("\"uid\"") != std::string::npos;
