@@ -1967,12 +1967,9 @@ private:
         if (has_carried()) tables.push_back(ChainTable::carried);
         int64_t rows = 0;
         for (ChainTable t : tables) {
-            // Two subqueries: a lone max() or min() is a look-up at one end
-            // of the b-tree; both in one SELECT would scan the table.
             const char* name = table_name(t);
-            auto st =
-                each(name, fmt::format("SELECT (SELECT max(rowid) FROM {0}) - (SELECT min(rowid) FROM {0}) + 1", name),
-                     {}, [&](Stmt& s) { rows = sat_add(rows, std::max<int64_t>(s.int64(0), 0)); });
+            auto st = each(name, rowid_span_sql(name), {},
+                           [&](Stmt& s) { rows = sat_add(rows, std::max<int64_t>(s.int64(0), 0)); });
             if (!st) return st.error();
             if (rows > budget) return false;
         }

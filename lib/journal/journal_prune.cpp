@@ -27,13 +27,7 @@ Result<int64_t> JournalWriter::prunable_rows() {
     for (size_t i = 0; i < kChainTableCount; ++i) {
         const ChainTable t = table_at(i);
         if (kept_when_pruned(t)) continue;
-        // min and max each in a subquery of its own: SQLite reads one end
-        // of the b-tree for a lone min() or max(), but scans the whole
-        // table for both in one SELECT.
-        auto n =
-            query_int(db_, fmt::format("SELECT coalesce((SELECT max(rowid) FROM {0}) - (SELECT min(rowid) FROM {0}) "
-                                       "+ 1, 0)",
-                                       table_name(t)));
+        auto n = query_int(db_, rowid_span_sql(table_name(t)));
         if (!n) return db_error(fmt::format("cannot read {}", table_name(t)), sqlite3_errcode(db_.get()));
         rows += *n;
     }

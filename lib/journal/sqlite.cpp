@@ -198,6 +198,10 @@ Result<int64_t> query_int(Database& db, std::string_view sql) {
     return Error{db.errmsg()};
 }
 
+std::string rowid_span_sql(std::string_view table) {
+    return fmt::format("SELECT coalesce((SELECT max(rowid) FROM {0}) - (SELECT min(rowid) FROM {0}) + 1, 0)", table);
+}
+
 bool is_storage_error(const Error& error) {
     switch (error.code & 0xff) {
         case SQLITE_FULL:

@@ -277,6 +277,13 @@ std::string sqlite_file_uri(const std::string& path);
 // Runs a single-value query such as "PRAGMA user_version".
 Result<int64_t> query_int(Database& db, std::string_view sql);
 
+// A query for a rowid table's row count from the two ends of its rowids:
+// never less than the real count, however the file was edited (rowids are
+// unique), and 0 for an empty table. min and max each in a subquery of its
+// own: SQLite reads one end of the b-tree for a lone min() or max(), but
+// scans the whole table for both in one SELECT.
+std::string rowid_span_sql(std::string_view table);
+
 // A write that failed because of the storage (disk full, I/O error, a
 // read-only file system, a lock): it may work again later. Other failures
 // are bugs or damage.
