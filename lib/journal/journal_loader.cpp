@@ -2038,6 +2038,12 @@ private:
         }
         // Each seed, then its ancestors, up to the top of what is known.
         while (!seeds.empty()) {
+            // In the order of the tables' (tgid, start_ns) indexes: each
+            // look-up then lands on or next to the b-tree pages the one
+            // before it read, which SQLite's page cache still holds.
+            std::sort(seeds.begin(), seeds.end(), [](const Seed& a, const Seed& b) {
+                return std::tie(a.tgid, a.start_ns, a.boot_id) < std::tie(b.tgid, b.start_ns, b.boot_id);
+            });
             std::vector<Seed> parents;
             for (const auto& seed : seeds) {
                 if (auto st = load_process(seed, parents); !st) return st;
