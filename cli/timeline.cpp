@@ -136,7 +136,8 @@ int run_timeline(TimelineArgs args) {
 Runner add_timeline(CLI::App& app) {
     auto args = std::make_shared<TimelineArgs>();
     auto* cmd = app.add_subcommand(
-        "timeline", "What reconstruct selects, flat and in time order: one line per fork, exec, exit, connect, move");
+        "timeline",
+        "What reconstruct selects, flat and in time order: one line per fork, exec, exit, connect, listen, move");
     cmd->add_option("-j,--journal", args->journals,
                     "Journal file to read (repeatable; read as one). Default: /var/lib/lineage/journal.db");
     cmd->add_option("--pod", args->pod, "Pod name, NAMESPACE/NAME or pod UID");

@@ -23,6 +23,8 @@ const char* timeline_kind_name(TimelineKind kind) {
             return "exec";
         case TimelineKind::connect:
             return "connect";
+        case TimelineKind::listen:
+            return "listen";
         case TimelineKind::move:
             return "move";
         case TimelineKind::exit:
@@ -64,8 +66,9 @@ std::string exit_words(const ExitInfo& e) {
     return fmt::format("exit {}", e.code);
 }
 
-std::string address(const ConnectInfo& c) {
-    return c.family == 6 ? fmt::format("[{}]:{}", c.daddr, c.dport) : fmt::format("{}:{}", c.daddr, c.dport);
+// 10.0.0.9:5432, [::1]:8443. Raw bytes.
+std::string address(const std::string& addr, uint16_t port, int family) {
+    return family == 6 ? fmt::format("[{}]:{}", addr, port) : fmt::format("{}:{}", addr, port);
 }
 
 int order_of(TimelineKind k) {
@@ -101,6 +104,11 @@ std::vector<TimelineEvent> build_timeline(const Model& model, const Report& repo
                 TimelineEvent e{model.to_wall(boot, c.time_ns), TimelineKind::connect, &p};
                 e.connect = &c;
                 if (k < node.new_connects.size()) e.fresh = node.new_connects[k];
+                add(e);
+            }
+            for (const ListenInfo& l : p.listens) {
+                TimelineEvent e{model.to_wall(boot, l.time_ns), TimelineKind::listen, &p};
+                e.listen = &l;
                 add(e);
             }
             for (const auto& entry : p.pod_entries) {
@@ -166,7 +174,11 @@ std::string what_text(const Model& model, const TimelineEvent& e, size_t budget)
         }
         case TimelineKind::connect:
             return fmt::format("{} → {}{}", escape_for_terminal(name_at(p, e.connect->time_ns)),
-                               escape_for_terminal(address(*e.connect)), e.connect->established ? "" : " (failed)");
+                               escape_for_terminal(address(e.connect->daddr, e.connect->dport, e.connect->family)),
+                               e.connect->established ? "" : " (failed)");
+        case TimelineKind::listen:
+            return fmt::format("{} listens on {}", escape_for_terminal(name_at(p, e.listen->time_ns)),
+                               escape_for_terminal(address(e.listen->addr, e.listen->port, e.listen->family)));
         case TimelineKind::move: {
             const PodNameRecord name = model.pod_name(e.entry->pod.uid);
             std::string by;
@@ -206,7 +218,7 @@ bool render_timeline_text(const Model& model, const Report& report, const std::v
     for (const auto& e : events) {
         const std::string when = options.relative ? format_duration_short(e.wall_ns - base) : time_ms(e.wall_ns);
         std::string kind = fmt::format("{:<8}", timeline_kind_name(e.kind));
-        if (options.color && (e.kind == TimelineKind::connect || e.marker))
+        if (options.color && (e.kind == TimelineKind::connect || e.kind == TimelineKind::listen || e.marker))
             kind = fmt::format("\x1b[{}m{}\x1b[0m", e.marker ? "33" : "36", kind);
         const std::string pid = e.process ? std::to_string(e.process->tgid) : std::string("-");
         std::string mark;
@@ -266,6 +278,11 @@ bool render_timeline_jsonl(const Model& model, const std::vector<TimelineEvent>&
                     j["daddr"] = str(e.connect->daddr);
                     j["dport"] = e.connect->dport;
                     j["result"] = e.connect->established ? "established" : "failed";
+                    break;
+                case TimelineKind::listen:
+                    j["family"] = e.listen->family == 6 ? "ipv6" : "ipv4";
+                    j["addr"] = str(e.listen->addr);
+                    j["port"] = e.listen->port;
                     break;
                 case TimelineKind::move:
                     j["into_pod"] = e.entry->pod.uid;

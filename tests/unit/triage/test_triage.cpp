@@ -146,6 +146,68 @@ TEST_CASE("pods counts the listens of its processes, in text and JSON", "[triage
     CHECK(lines[1].substr(at_listens, 7) == "      2");
 }
 
+TEST_CASE("timeline shows listens, in text and JSON lines", "[triage][timeline]") {
+    TempDir dir;
+    {
+        FixtureJournal a;
+        Proc p = a.snapshot(1, 0, at(0, 500'000'000), "systemd", "/usr/lib/systemd/systemd", {"/sbin/init"});
+        const std::string uid = "7e3d2c1b-0a9f-4e8d-9c7b-6a5f4e3d2c1b";
+        a.pod(uid, "api-0", "shop");
+        Proc server = FixtureJournal::proc(600, at(1001));
+        a.fork(p, server, at(1001));
+        a.exec(server, "/usr/bin/python3", {"python3", "-m", "http.server"}, at(1001, 1'000'000),
+               pod_cgroup(uid, std::string(64, 'a')), "api-0");
+        a.listen(server, "0.0.0.0", 8000, at(1002));
+        a.listen(server, "::", 8443, at(1003), 6);
+        a.connect(server, "10.0.0.9", 5432, at(1002));  // the same instant: connect before listen
+        a.write(dir / "listens.db");
+    }
+    RunResult text = run_lineage({"timeline", "--journal", "listens.db", "--pod", "shop/api-0"}, dir.path());
+    INFO(text.out << text.err);
+    REQUIRE(text.status == 0);
+    const auto lines = lines_of(text.out);
+    auto line_of = [&](const std::string& what) {
+        for (size_t i = 0; i < lines.size(); ++i) {
+            if (lines[i].size() > 24 && lines[i].substr(24) == what) return static_cast<int>(i);
+        }
+        return -1;
+    };
+    const int connect = line_of("  connect      600  python3 → 10.0.0.9:5432");
+    const int v4 = line_of("  listen       600  python3 listens on 0.0.0.0:8000");
+    const int v6 = line_of("  listen       600  python3 listens on [::]:8443");
+    REQUIRE(connect >= 0);
+    REQUIRE(v4 >= 0);
+    REQUIRE(v6 >= 0);
+    // At one instant a connect comes before a listen; a second later, the next listen.
+    CHECK(lines[connect].substr(0, 24) == lines[v4].substr(0, 24));
+    CHECK(v4 == connect + 1);
+    CHECK(v6 == v4 + 1);
+    CHECK(lines[v4].substr(0, 24) < lines[v6].substr(0, 24));
+
+    RunResult jl =
+        run_lineage({"timeline", "--journal", "listens.db", "--pod", "shop/api-0", "--format", "jsonl"}, dir.path());
+    REQUIRE(jl.status == 0);
+    std::vector<std::string> files;
+    std::vector<json> listens;
+    for (const auto& line : lines_of(jl.out)) {
+        json obj = json::parse(line);
+        if (obj.at("event") != "listen") continue;
+        listens.push_back(obj);
+        files.push_back(dir / ("listen" + std::to_string(files.size()) + ".json"));
+        write_file(files.back(), line);
+    }
+    REQUIRE(listens.size() == 2);
+    CHECK(schema_errors("timeline.schema.json", files) == "");
+    CHECK(listens[0].at("pid") == 600);
+    CHECK(listens[0].at("family") == "ipv4");
+    CHECK(listens[0].at("addr") == "0.0.0.0");
+    CHECK(listens[0].at("port") == 8000);
+    CHECK(listens[1].at("family") == "ipv6");
+    CHECK(listens[1].at("addr") == "::");
+    CHECK(listens[1].at("port") == 8443);
+    CHECK(listens[1].at("pod").at("name") == "api-0");
+}
+
 TEST_CASE("info: a killed run, and errors", "[triage][info]") {
     TempDir dir;
     // Two runs of one boot a minute apart; the first killed.
