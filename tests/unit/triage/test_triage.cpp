@@ -111,22 +111,31 @@ TEST_CASE("info: runs, span, rows, losses, without writing the journal", "[triag
     CHECK(live.at("from") == "2026-04-22T08:59:10.000000000Z");
 }
 
+namespace {
+
+// A pod "shop/api-0" whose python3 (PID 600) listens on 0.0.0.0:8000 and
+// on [::]:8443 a second later, and connects to 10.0.0.9:5432 at the first
+// listen's instant.
+void write_listening_pod(const std::filesystem::path& path) {
+    FixtureJournal a;
+    Proc p = a.snapshot(1, 0, at(0, 500'000'000), "systemd", "/usr/lib/systemd/systemd", {"/sbin/init"});
+    const std::string uid = "7e3d2c1b-0a9f-4e8d-9c7b-6a5f4e3d2c1b";
+    a.pod(uid, "api-0", "shop");
+    Proc server = FixtureJournal::proc(600, at(1001));
+    a.fork(p, server, at(1001));
+    a.exec(server, "/usr/bin/python3", {"python3", "-m", "http.server"}, at(1001, 1'000'000),
+           pod_cgroup(uid, std::string(64, 'a')), "api-0");
+    a.listen(server, "0.0.0.0", 8000, at(1002));
+    a.listen(server, "::", 8443, at(1003), 6);
+    a.connect(server, "10.0.0.9", 5432, at(1002));
+    a.write(path);
+}
+
+}  // namespace
+
 TEST_CASE("pods counts the listens of its processes, in text and JSON", "[triage][pods]") {
     TempDir dir;
-    {
-        FixtureJournal a;
-        Proc p = a.snapshot(1, 0, at(0, 500'000'000), "systemd", "/usr/lib/systemd/systemd", {"/sbin/init"});
-        const std::string uid = "7e3d2c1b-0a9f-4e8d-9c7b-6a5f4e3d2c1b";
-        a.pod(uid, "api-0", "shop");
-        Proc server = FixtureJournal::proc(600, at(1001));
-        a.fork(p, server, at(1001));
-        a.exec(server, "/usr/bin/python3", {"python3", "-m", "http.server"}, at(1001, 1'000'000),
-               pod_cgroup(uid, std::string(64, 'a')), "api-0");
-        a.listen(server, "0.0.0.0", 8000, at(1002));
-        a.listen(server, "::", 8443, at(1003), 6);
-        a.connect(server, "10.0.0.9", 5432, at(1004));
-        a.write(dir / "listens.db");
-    }
+    write_listening_pod(dir / "listens.db");
     RunResult js = run_lineage({"pods", "--journal", "listens.db", "--format", "json"}, dir.path());
     INFO(js.out << js.err);
     REQUIRE(js.status == 0);
@@ -148,20 +157,7 @@ TEST_CASE("pods counts the listens of its processes, in text and JSON", "[triage
 
 TEST_CASE("timeline shows listens, in text and JSON lines", "[triage][timeline]") {
     TempDir dir;
-    {
-        FixtureJournal a;
-        Proc p = a.snapshot(1, 0, at(0, 500'000'000), "systemd", "/usr/lib/systemd/systemd", {"/sbin/init"});
-        const std::string uid = "7e3d2c1b-0a9f-4e8d-9c7b-6a5f4e3d2c1b";
-        a.pod(uid, "api-0", "shop");
-        Proc server = FixtureJournal::proc(600, at(1001));
-        a.fork(p, server, at(1001));
-        a.exec(server, "/usr/bin/python3", {"python3", "-m", "http.server"}, at(1001, 1'000'000),
-               pod_cgroup(uid, std::string(64, 'a')), "api-0");
-        a.listen(server, "0.0.0.0", 8000, at(1002));
-        a.listen(server, "::", 8443, at(1003), 6);
-        a.connect(server, "10.0.0.9", 5432, at(1002));  // the same instant: connect before listen
-        a.write(dir / "listens.db");
-    }
+    write_listening_pod(dir / "listens.db");
     RunResult text = run_lineage({"timeline", "--journal", "listens.db", "--pod", "shop/api-0"}, dir.path());
     INFO(text.out << text.err);
     REQUIRE(text.status == 0);
