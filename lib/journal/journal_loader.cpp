@@ -1328,6 +1328,35 @@ private:
     // the glob's literal start; snapshot_by_base for /proc's), then the
     // children they forked that never exec'd, which run their image.
     Status binary_seeds(const LoadPlan& plan, std::vector<Seed>& seeds) {
+        if (plan.since_wall_ns || plan.until_wall_ns) {
+            // By the binary first, while its rows are few; past the budget,
+            // by the window's processes, from a clean slate.
+            const size_t seeds_before = seeds.size();
+            const auto keys_before = seed_keys_;
+            auto restore = [&] {
+                seeds.resize(seeds_before);
+                seed_keys_ = keys_before;
+                seed_overflow_ = false;
+            };
+            auto done = binary_first(plan, seeds, plan.binary_rows_before_window);
+            if (!done) return done.error();
+            if (*done) return Ok{};
+            restore();
+            auto walked = window_images(plan, *plan.binary_glob, seeds, true);
+            if (!walked) return walked.error();
+            if (*walked) return Ok{};
+            restore();
+        }
+        auto done = binary_first(plan, seeds, std::nullopt);
+        if (!done) return done.error();
+        return Ok{};
+    }
+
+    // The seeds of --binary from the rows that name the binary: exec rows
+    // (exec_by_binary), the executed files' paths, snapshot rows, then the
+    // fork-only processes that run what a match ran. False, with the seeds
+    // half found, when more than `budget` exec and exec_files rows match.
+    Result<bool> binary_first(const LoadPlan& plan, std::vector<Seed>& seeds, std::optional<size_t> budget) {
         const std::string& glob = *plan.binary_glob;
         const std::string prefix = glob_prefix(glob);
         std::string upper = prefix;
@@ -1347,7 +1376,13 @@ private:
             if (!in_window(plan, run->boot_id, s.int64(2), exited, exit_ns)) return true;
             return room = add_seed(seeds, std::move(seed));
         };
+        size_t rows_matched = 0;
+        bool over_budget = false;
         auto exec_row = [&](Stmt& s) {
+            if (budget && ++rows_matched > *budget) {
+                over_budget = true;
+                return false;
+            }
             return add(s, s.text(3), sqlite3_column_type(s.get(), 4) != SQLITE_NULL, s.int64(4), s.int64(5) != 0);
         };
         const std::string exec_columns =
@@ -1367,7 +1402,7 @@ private:
             auto& rows = cached(rows_sql);
             if (!first_path || !next_path || !rows) return fail(what);
             std::unique_ptr<sqlite3_value, decltype(&sqlite3_value_free)> path(nullptr, &sqlite3_value_free);
-            while (room) {
+            while (room && !over_budget) {
                 Stmt& step = path ? *next_path : *first_path;
                 step.reset();
                 if (path) {
@@ -1403,14 +1438,15 @@ private:
                 "exec", "SELECT binary FROM exec INDEXED BY exec_by_binary WHERE binary >= ?1 ORDER BY binary LIMIT 1",
                 "SELECT binary FROM exec INDEXED BY exec_by_binary WHERE binary > ?1 ORDER BY binary LIMIT 1",
                 exec_columns + "INDEXED BY exec_by_binary" + exit_join + "WHERE exec.binary = ?1");
-            if (!st) return st;
+            if (!st) return st.error();
         } else {
             st = each_blobs("exec",
                             exec_columns + "INDEXED BY exec_by_base" + exit_join +
                                 fmt::format("WHERE {} >= ?1{}", base_expr("binary"), below),
                             prefix, upper, exec_row);
-            if (!st) return st;
+            if (!st) return st.error();
         }
+        if (over_budget) return false;
         // The executed file's path (schema version 8): /proc/self/exe,
         // /dev/fd/N or a link given to execve, the file it ran matched.
         if (room && has_exec_files()) {
@@ -1422,19 +1458,20 @@ private:
                 "fork_by_parent WHERE f.parent_tgid = m.tgid AND f.parent_start_ns = m.start_ns) FROM exec_files m "
                 "INDEXED BY exec_files_by_path LEFT JOIN exit x INDEXED BY exit_by_proc ON x.tgid = m.tgid AND "
                 "x.start_ns = m.start_ns WHERE m.path = ?1");
-            if (!st) return st;
+            if (!st) return st.error();
+            if (over_budget) return false;
         }
-        if (!room) return Ok{};
+        if (!room) return true;
         st = each_blobs("snapshot",
                         fmt::format("SELECT batch, tgid, start_ns, exe FROM snapshot INDEXED BY snapshot_by_base WHERE "
                                     "{} >= ?1{}",
                                     base_expr("exe"), upper.empty() ? "" : " AND " + base_expr("exe") + " < ?2"),
                         prefix, upper, [&](Stmt& s) { return add(s, s.text(3), false, 0, true); });
-        if (!st) return st;
+        if (!st) return st.error();
         if (room && !matched.empty()) {
-            auto walked = fork_only_in_window(plan, glob, seeds);
+            auto walked = window_images(plan, glob, seeds, false);
             if (!walked) return walked.error();
-            if (*walked) return Ok{};
+            if (*walked) return true;
         }
         // Fork-only children, and theirs: they run what their forker ran.
         while (room && !matched.empty()) {
@@ -1460,9 +1497,9 @@ private:
                         return true;
                     return room = add_seed(seeds, std::move(child));
                 });
-            if (!st) return st;
+            if (!st) return st.error();
         }
-        return Ok{};
+        return true;
     }
 
     // Processes that ran a file with a --sha256 hash (schema version 8):
@@ -1509,15 +1546,18 @@ private:
         return Ok{};
     }
 
-    // The fork-only processes of a --binary query with a window, when the
-    // window's own processes are few: each of them that never exec'd is
-    // walked up its fork rows to the first process with an image of its own
-    // (an exec, or /proc's exe in a snapshot row), and is a seed when that
-    // image matches. Following every match's fork-only children down
-    // instead reads the fork-only churn of every match in the journal (a
-    // common binary's over a year: whole containers). False when the window
-    // holds too many processes for this to be the cheaper way.
-    Result<bool> fork_only_in_window(const LoadPlan& plan, const std::string& glob, std::vector<Seed>& seeds) {
+    // The processes of a --binary query's window, when they are few: each
+    // of them that never exec'd is walked up its fork rows to the first
+    // process with an image of its own (an exec, or /proc's exe in a
+    // snapshot row), and is a seed when that image matches. Following every
+    // match's fork-only children down instead reads the fork-only churn of
+    // every match in the journal (a common binary's over a year: whole
+    // containers). With `own_images`, a process whose own image matches is a
+    // seed too: the exec rows of a common binary over the journal's span are
+    // then not read at all (binary_seeds). False when the window holds too
+    // many processes for this to be the cheaper way.
+    Result<bool> window_images(const LoadPlan& plan, const std::string& glob, std::vector<Seed>& seeds,
+                               bool own_images) {
         if (!plan.since_wall_ns && !plan.until_wall_ns) return false;
         // The window's processes, counted against a limit of their own.
         constexpr size_t kMostInWindow = 200'000;
@@ -1596,6 +1636,10 @@ private:
             // the look-ups above; one that does not is not this query's.
             auto own = own_image(w);
             if (!own) return own.error();
+            if (*own == 1 && own_images) {
+                if (!add_seed(seeds, w)) return true;
+                continue;
+            }
             if (*own != -1) continue;
             std::vector<ProcessKey> path = {model_.key_for(w.boot_id, w.tgid, w.start_ns)};
             std::optional<Seed> up = w;

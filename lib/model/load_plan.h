@@ -61,6 +61,13 @@ struct LoadPlan {
     // memory still follows the answer: the journal is at most this many
     // times the answer's rows. 0: never (the tests of the targeted plans).
     size_t whole_rows_per_process = 6;
+    // --binary with a window: the exec rows of matching binaries are read
+    // over the journal's whole span (a common binary's are hundreds of
+    // thousands a year), and the window is applied to each. Past this many,
+    // the loader reads the window's processes instead and looks up the
+    // images of each, when the window holds few enough (200,000); the
+    // answer is the same. SIZE_MAX: never; 0: at the first row (tests).
+    size_t binary_rows_before_window = 5'000;
 };
 
 // Error::code of a load stopped by LoadPlan::max_processes.

@@ -222,6 +222,8 @@ struct Journals {
     std::string a = dir / "a.db", b = dir / "b.db";
     FixtureJournal first, second;
     std::vector<std::pair<std::string, Query>> queries, pod_queries;
+    // LoadPlan::binary_rows_before_window of every plan compared.
+    size_t binary_rows_before_window = LoadPlan{}.binary_rows_before_window;
 
     explicit Journals(RunOptions run = {})
         : first(random_journal(23, "b0000000-0000-4000-8000-0000000000a1", 700, run)),
@@ -307,6 +309,7 @@ struct Journals {
                 INFO(name << " on " << journals.size() << " journal(s), " << journals.front());
                 LoadPlan plan = load_plan_for(query);
                 plan.whole_rows_per_process = 0;  // the look-ups themselves, never a whole load
+                plan.binary_rows_before_window = binary_rows_before_window;
                 plan.sole_journal = journals.size() == 1;
                 REQUIRE_FALSE(plan.everything);
                 size_t loaded_full = everything->processes().size(), loaded_plan = 0;
@@ -401,6 +404,19 @@ TEST_CASE("a version 5 journal: --binary goes through exec_by_base, and record u
     REQUIRE(check.ok());
     CHECK(check->ok());
     CHECK(j.compare(sampled(binary)) > 0);
+}
+
+// --binary with a window, by the window's processes (each one's images, and
+// a fork-only one's forker's) instead of every exec row of the binary: the
+// way a common binary over a day is read (LoadPlan::binary_rows_before_window).
+TEST_CASE("a --binary query read by its window's processes answers what a full load answers", "[reconstruct][plans]") {
+    Journals j;
+    j.binary_rows_before_window = 0;
+    std::vector<std::pair<std::string, Query>> windowed;
+    for (const auto& q : j.queries)
+        if (q.second.binary_glob && (q.second.since_wall_ns || q.second.until_wall_ns)) windowed.push_back(q);
+    REQUIRE(windowed.size() > 50);
+    CHECK(j.compare(sampled(windowed)) > 0);
 }
 
 // A bare window finds the processes that never exit through the boot's last
