@@ -21,15 +21,28 @@
 
 namespace lineage::fuzz {
 
+// Each input gets a directory of its own, removed before the next: the
+// fuzzer may end by _Exit, which runs no destructor, and a directory kept for
+// the whole run was left behind in $TMPDIR by every run.
+struct TempDir {
+    std::string path;
+    TempDir() {
+        const char* tmp = std::getenv("TMPDIR");
+        path = std::string(tmp && *tmp ? tmp : "/tmp") + "/lineage-fuzz-import.XXXXXX";
+        if (!mkdtemp(path.data())) std::abort();
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+};
+
 template <typename Import>
 int import_one(const uint8_t* data, size_t size, Import import) {
-    static const std::string dir = [] {
-        const char* tmp = std::getenv("TMPDIR");
-        std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/lineage-fuzz-import.XXXXXX";
-        if (!mkdtemp(tmpl.data())) std::abort();
-        return tmpl;
-    }();
-    const std::string input = dir + "/input", journal = dir + "/imported.db";
+    const TempDir dir;
+    const std::string input = dir.path + "/input", journal = dir.path + "/imported.db";
     {
         std::ofstream out(input, std::ios::binary | std::ios::trunc);
         out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
@@ -50,7 +63,6 @@ int import_one(const uint8_t* data, size_t size, Import import) {
     Report r = build_report(model, Query{});
     // Every run an import writes says that it was imported.
     FUZZ_CHECK(static_cast<int64_t>(r.journal.imported.size()) == report->runs);
-    std::filesystem::remove(journal, ec);
     return 0;
 }
 
