@@ -7,6 +7,7 @@
 // the text back ends escape control characters and invalid UTF-8 (once),
 // the JSON back end always emits valid UTF-8.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -69,5 +70,9 @@ public:
 
 // Warnings as stderr lines ("lineage: warning: ..."), escaped.
 std::string render_warnings_for_stderr(const Report& report);
+
+// An address and port as the text output prints them: 10.0.0.9:5432,
+// [::1]:8443 (family 6). Raw bytes: the caller escapes.
+std::string address_with_port(const std::string& addr, uint16_t port, int family);
 
 }  // namespace lineage

@@ -24,10 +24,6 @@ std::string basename_of(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-std::string address_with_port(const std::string& addr, uint16_t port, int family) {
-    return family == 6 ? fmt::format("[{}]:{}", addr, port) : fmt::format("{}:{}", addr, port);
-}
-
 // A path without "." components, repeated slashes, and ".." where the
 // component before it can be dropped: what the kernel's walk would give for
 // it when no symbolic link is on the way.
@@ -605,6 +601,10 @@ private:
 
 bool TextRenderer::render_to(const Model& model, const Report& report, const OutputSink& sink) const {
     return TextWriter(model, report, options_, sink).run();
+}
+
+std::string address_with_port(const std::string& addr, uint16_t port, int family) {
+    return family == 6 ? fmt::format("[{}]:{}", addr, port) : fmt::format("{}:{}", addr, port);
 }
 
 std::string render_warnings_for_stderr(const Report& report) {

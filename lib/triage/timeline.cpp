@@ -66,11 +66,6 @@ std::string exit_words(const ExitInfo& e) {
     return fmt::format("exit {}", e.code);
 }
 
-// 10.0.0.9:5432, [::1]:8443. Raw bytes.
-std::string address(const std::string& addr, uint16_t port, int family) {
-    return family == 6 ? fmt::format("[{}]:{}", addr, port) : fmt::format("{}:{}", addr, port);
-}
-
 int order_of(TimelineKind k) {
     return static_cast<int>(k);
 }
@@ -173,12 +168,14 @@ std::string what_text(const Model& model, const TimelineEvent& e, size_t budget)
             return argv + parent_words(e.image->time_ns);
         }
         case TimelineKind::connect:
-            return fmt::format("{} → {}{}", escape_for_terminal(name_at(p, e.connect->time_ns)),
-                               escape_for_terminal(address(e.connect->daddr, e.connect->dport, e.connect->family)),
-                               e.connect->established ? "" : " (failed)");
+            return fmt::format(
+                "{} → {}{}", escape_for_terminal(name_at(p, e.connect->time_ns)),
+                escape_for_terminal(address_with_port(e.connect->daddr, e.connect->dport, e.connect->family)),
+                e.connect->established ? "" : " (failed)");
         case TimelineKind::listen:
-            return fmt::format("{} listens on {}", escape_for_terminal(name_at(p, e.listen->time_ns)),
-                               escape_for_terminal(address(e.listen->addr, e.listen->port, e.listen->family)));
+            return fmt::format(
+                "{} listens on {}", escape_for_terminal(name_at(p, e.listen->time_ns)),
+                escape_for_terminal(address_with_port(e.listen->addr, e.listen->port, e.listen->family)));
         case TimelineKind::move: {
             const PodNameRecord name = model.pod_name(e.entry->pod.uid);
             std::string by;
