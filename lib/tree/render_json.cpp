@@ -3,6 +3,10 @@
 // exec's raw bytes are kept in base64 beside it.
 #include "render.h"
 
+#include <optional>
+#include <type_traits>
+
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "escape.h"
@@ -25,184 +29,395 @@ json str(const std::string& bytes, bool* lossy = nullptr) {
     return clean;
 }
 
-json time_json(const Model& model, const std::string& boot, int64_t ns) {
-    return format_rfc3339_ns(model.to_wall(boot, ns));
-}
+// JSON text written as nlohmann::json::dump(2) (pretty) or dump() (compact)
+// writes it, without building a json value first: reconstruct writes a node
+// per process, and a value per field cost more than all else of a large
+// answer. Callers give an object's keys in byte order, the order nlohmann's
+// objects keep, so the document is the one a json value would dump (the
+// unit tests parse it and dump it again to check). Every string is made
+// valid UTF-8 first: invalid bytes become U+FFFD.
+class JsonText {
+public:
+    // Lines of a pretty document start `indent` spaces further right.
+    JsonText(std::string& out, bool pretty, size_t indent) : out_(&out), pretty_(pretty), indent_(indent) {}
 
-// --new: true, false, or null when the journals cannot tell.
-json newness_json(Newness n) {
-    if (n == Newness::not_compared) return nullptr;
-    return n == Newness::first;
-}
+    void redirect(std::string& out) { out_ = &out; }
 
-json credentials_json(const Credentials& c) {
-    return {{"uid", c.uid},
-            {"gid", c.gid},
-            {"euid", c.euid},
-            {"egid", c.egid},
-            {"cap_permitted", c.cap_permitted},
-            {"cap_effective", c.cap_effective}};
+    JsonText& key(std::string_view k) {
+        separator();
+        *out_ += '"';
+        out_->append(k);
+        out_->append(pretty_ ? "\": " : "\":");
+        return *this;
+    }
+    // The next element of the array open now.
+    JsonText& element() {
+        separator();
+        return *this;
+    }
+    void begin_object() { open('{'); }
+    void end_object() { close('}'); }
+    void begin_array() { open('['); }
+    void end_array() { close(']'); }
+
+    void str(std::string_view text) {
+        if (is_valid_utf8(text)) {
+            escaped(text);
+        } else {
+            escaped(utf8_sanitize(text));
+        }
+    }
+    void str_or_null(bool has, std::string_view text) { has ? str(text) : null(); }
+    template <typename T>
+    void num(T v) {
+        static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>);
+        const fmt::format_int f(v);
+        out_->append(f.data(), f.size());
+    }
+    void boolean(bool v) { out_->append(v ? "true" : "false"); }
+    void null() { out_->append("null"); }
+    void time(const Model& model, const std::string& boot, int64_t ns) {
+        str(format_rfc3339_ns(model.to_wall(boot, ns)));
+    }
+    // --new: true, false, or null when the journals cannot tell.
+    void newness(Newness n) {
+        if (n == Newness::not_compared) return null();
+        boolean(n == Newness::first);
+    }
+
+    // The array open now has elements, written elsewhere.
+    void filled() { open_.back() = true; }
+
+private:
+    void separator() {
+        if (open_.back()) *out_ += ',';
+        open_.back() = true;
+        if (pretty_) newline(open_.size());
+    }
+    void newline(size_t level) {
+        *out_ += '\n';
+        out_->append(indent_ + 2 * level, ' ');
+    }
+    void open(char c) {
+        *out_ += c;
+        open_.push_back(false);
+    }
+    void close(char c) {
+        const bool any = open_.back();
+        open_.pop_back();
+        if (any && pretty_) newline(open_.size());
+        *out_ += c;
+    }
+    // As nlohmann escapes with ensure_ascii off: the two-character escapes
+    // it knows, \u00XX for other controls, everything else as it is.
+    void escaped(std::string_view s) {
+        static constexpr char hex[] = "0123456789abcdef";
+        *out_ += '"';
+        size_t run = 0;
+        for (size_t i = 0; i < s.size(); ++i) {
+            const auto c = static_cast<unsigned char>(s[i]);
+            if (c >= 0x20 && c != '"' && c != '\\') continue;
+            out_->append(s.data() + run, i - run);
+            run = i + 1;
+            switch (c) {
+                case '"':
+                    out_->append("\\\"");
+                    break;
+                case '\\':
+                    out_->append("\\\\");
+                    break;
+                case '\b':
+                    out_->append("\\b");
+                    break;
+                case '\f':
+                    out_->append("\\f");
+                    break;
+                case '\n':
+                    out_->append("\\n");
+                    break;
+                case '\r':
+                    out_->append("\\r");
+                    break;
+                case '\t':
+                    out_->append("\\t");
+                    break;
+                default: {
+                    const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+                    out_->append(u, 6);
+                }
+            }
+        }
+        out_->append(s.data() + run, s.size() - run);
+        *out_ += '"';
+    }
+
+    std::string* out_;
+    bool pretty_;
+    size_t indent_;
+    std::vector<bool> open_;
+};
+
+void credentials_json(JsonText& w, const Credentials& c) {
+    w.begin_object();
+    w.key("cap_effective").num(c.cap_effective);
+    w.key("cap_permitted").num(c.cap_permitted);
+    w.key("egid").num(c.egid);
+    w.key("euid").num(c.euid);
+    w.key("gid").num(c.gid);
+    w.key("uid").num(c.uid);
+    w.end_object();
 }
 
 // The executed file (schema version 8): its path, identity, flags and hash.
-json file_json(const ExecImage& img, bool* lossy) {
+// *lossy: its path was not valid UTF-8.
+void file_json(JsonText& w, const ExecImage& img, bool* lossy) {
     const ExecFile& f = *img.file;
-    json upper = nullptr;
-    if (f.flags & kFileUpperKnown) upper = (f.flags & kFileUpper) != 0;
     const bool hashed = img.hash && !img.hash->sha256.empty();
-    return {
-        {"path", str(f.path, lossy)},
-        {"path_truncated", (f.flags & kFilePathTruncated) != 0},
-        {"dev", f.dev},
-        {"inode", f.ino},
-        {"links", f.nlink},
-        {"size", f.size},
-        {"mode", f.mode},
-        {"mtime", format_rfc3339_ns(f.mtime_ns)},
-        {"memfd", (f.flags & kFileMemfd) != 0},
-        {"deleted", (f.flags & kFileDeleted) != 0},
-        {"upper_layer", std::move(upper)},
-        {"overlay", (f.flags & kFileOverlay) != 0},
-        {"setuid", (f.mode & 04000) != 0},
-        {"setgid", (f.mode & 02000) != 0},
-        {"secure_exec", (f.flags & kFileSecureExec) != 0},
-        {"sha256", hashed ? json(str(img.hash->sha256)) : json(nullptr)},
-        {"sha256_problem", img.hash && !hashed ? str(img.hash->problem) : json(nullptr)},
-    };
+    if (!is_valid_utf8(f.path)) *lossy = true;
+    w.begin_object();
+    w.key("deleted").boolean((f.flags & kFileDeleted) != 0);
+    w.key("dev").num(f.dev);
+    w.key("inode").num(f.ino);
+    w.key("links").num(f.nlink);
+    w.key("memfd").boolean((f.flags & kFileMemfd) != 0);
+    w.key("mode").num(f.mode);
+    w.key("mtime").str(format_rfc3339_ns(f.mtime_ns));
+    w.key("overlay").boolean((f.flags & kFileOverlay) != 0);
+    w.key("path").str(f.path);
+    w.key("path_truncated").boolean((f.flags & kFilePathTruncated) != 0);
+    w.key("secure_exec").boolean((f.flags & kFileSecureExec) != 0);
+    w.key("setgid").boolean((f.mode & 02000) != 0);
+    w.key("setuid").boolean((f.mode & 04000) != 0);
+    w.key("sha256").str_or_null(hashed, hashed ? img.hash->sha256 : "");
+    w.key("sha256_problem").str_or_null(img.hash && !hashed, img.hash ? img.hash->problem : "");
+    w.key("size").num(f.size);
+    w.key("upper_layer");
+    if (f.flags & kFileUpperKnown) {
+        w.boolean((f.flags & kFileUpper) != 0);
+    } else {
+        w.null();
+    }
+    w.end_object();
 }
 
-json exec_json(const Model& model, const Process& p, const ExecImage& img) {
-    bool lossy = false;
-    json args = json::array();
-    for (const auto& a : img.args) args.push_back(str(a, &lossy));
-    json e = {
-        {"time", img.from_snapshot ? json(nullptr) : time_json(model, p.key.boot_id, img.time_ns)},
-        {"from_snapshot", img.from_snapshot},
-        {"binary", str(img.binary, &lossy)},
-        {"args", std::move(args)},
-        {"uid", img.uid},
-        {"gid", img.gid},
-        {"euid", img.euid},
-        {"args_truncated", img.args_truncated},
-        {"binary_truncated", img.binary_truncated},
-    };
-    // Only for an exec whose file the journal has (schema version 8), so
-    // that an older journal's document reads as before.
+void exec_json(JsonText& w, const Model& model, const Process& p, const ExecImage& img, std::optional<Newness> is_new) {
+    bool lossy = !is_valid_utf8(img.binary);
+    for (const auto& a : img.args) lossy = lossy || !is_valid_utf8(a);
     bool file_lossy = false;
-    if (img.file) {
-        const ExecFile& f = *img.file;
-        e["file"] = file_json(img, &file_lossy);
-        const bool script = (f.flags & kFileScript) != 0;
-        e["script"] = script;
-        e["interpreter"] = script ? str(f.interpreter, &file_lossy) : json(nullptr);
-        if (privileges_changed(f))
-            e["privileges"] = {{"before", credentials_json(f.before)}, {"after", credentials_json(f.after)}};
+    w.begin_object();
+    w.key("args").begin_array();
+    for (const auto& a : img.args) w.element().str(a);
+    w.end_array();
+    w.key("args_truncated").boolean(img.args_truncated);
+    w.key("binary").str(img.binary);
+    w.key("binary_truncated").boolean(img.binary_truncated);
+    w.key("euid").num(img.euid);
+    // The file's fields only for an exec whose file the journal has (schema
+    // version 8), so that an older journal's document reads as before.
+    const ExecFile* f = img.file ? &*img.file : nullptr;
+    const bool script = f && (f->flags & kFileScript) != 0;
+    if (f) {
+        w.key("file");
+        file_json(w, img, &file_lossy);
+    }
+    w.key("from_snapshot").boolean(img.from_snapshot);
+    w.key("gid").num(img.gid);
+    if (f) {
+        if (script && !is_valid_utf8(f->interpreter)) file_lossy = true;
+        w.key("interpreter").str_or_null(script, script ? f->interpreter : "");
+    }
+    if (is_new) w.key("new").newness(*is_new);
+    if (f && privileges_changed(*f)) {
+        w.key("privileges").begin_object();
+        w.key("after");
+        credentials_json(w, f->after);
+        w.key("before");
+        credentials_json(w, f->before);
+        w.end_object();
     }
     if (lossy || file_lossy) {
-        json raw_args = json::array();
-        for (const auto& a : img.args) raw_args.push_back(base64_encode(a));
-        e["raw_b64"] = {{"binary", base64_encode(img.binary)}, {"args", std::move(raw_args)}};
+        w.key("raw_b64").begin_object();
+        w.key("args").begin_array();
+        for (const auto& a : img.args) w.element().str(base64_encode(a));
+        w.end_array();
+        w.key("binary").str(base64_encode(img.binary));
         if (file_lossy) {
-            e["raw_b64"]["file_path"] = base64_encode(img.file->path);
-            e["raw_b64"]["interpreter"] = base64_encode(img.file->interpreter);
+            w.key("file_path").str(base64_encode(f->path));
+            w.key("interpreter").str(base64_encode(f->interpreter));
         }
+        w.end_object();
     }
-    return e;
+    if (f) w.key("script").boolean(script);
+    w.key("time");
+    if (img.from_snapshot) {
+        w.null();
+    } else {
+        w.time(model, p.key.boot_id, img.time_ns);
+    }
+    w.key("uid").num(img.uid);
+    w.end_object();
 }
 
-// One node's fields, with "children" empty: the writer below puts the
-// children in, one at a time.
-json node_json(const Model& model, const TreeNode& node, bool with_new) {
+void connect_json(JsonText& w, const Model& model, const Process& p, const ConnectInfo& c,
+                  std::optional<Newness> is_new) {
+    w.begin_object();
+    w.key("daddr").str(c.daddr);
+    w.key("dport").num(c.dport);
+    w.key("family").str(c.family == 6 ? "ipv6" : "ipv4");
+    if (is_new) w.key("new").newness(*is_new);
+    w.key("protocol").str("tcp");
+    w.key("result").str(!c.outcome_known ? "unknown" : c.established ? "established" : "failed");
+    w.key("saddr").str(c.saddr);
+    w.key("sport").num(c.sport);
+    w.key("time").time(model, p.key.boot_id, c.time_ns);
+    w.end_object();
+}
+
+void exit_json(JsonText& w, const Model& model, const Process& p) {
+    if (!p.exit) return w.null();
+    const ExitInfo& x = *p.exit;
+    w.begin_object();
+    w.key("code").num(x.code);
+    w.key("core_dumped").boolean(x.core_dumped);
+    w.key("signal").num(x.signal);
+    w.key("signal_name").str_or_null(x.signal != 0, x.signal ? signal_name(x.signal) : "");
+    w.key("time").time(model, p.key.boot_id, x.time_ns);
+    w.end_object();
+}
+
+void pod_json(JsonText& w, const Model& model, const Process& p, const TreeNode& node) {
+    if (!node.pod) return w.null();
+    const PodAttribution& pod = *node.pod;
+    w.begin_object();
+    w.key("container_id").str(pod.container_id);
+    w.key("container_init").boolean(node.container_init);
+    w.key("container_name").str(pod.container_name);
+    // How it came to be in the pod; null when only the recorder's
+    // restatement says it was (the row that said how was pruned).
+    w.key("entered").str_or_null(node.entered != PodEntryKind::alive, pod_entry_name(node.entered));
+    w.key("entered_time").time(model, p.key.boot_id, node.entered_ns);
+    w.key("image").str(pod.image);
+    w.key("name").str(pod.name);
+    w.key("name_source").str(pod_name_source_label(pod.name_source));
+    w.key("namespace").str(pod.namespace_);
+    w.key("uid").str(pod.uid);
+    w.end_object();
+}
+
+void listen_json(JsonText& w, const Model& model, const Process& p, const ListenInfo& l) {
+    w.begin_object();
+    w.key("addr").str(l.addr);
+    w.key("family").str(l.family == 6 ? "ipv6" : "ipv4");
+    w.key("port").num(l.port);
+    w.key("protocol").str("tcp");
+    w.key("time").time(model, p.key.boot_id, l.time_ns);
+    w.end_object();
+}
+
+// What only the root of a tree entry carries.
+struct EntryRoot {
+    const Tree* tree = nullptr;  // the entry's tree; null for a node that is not an entry's root
+    bool continued = false;      // an entry continuing a deep tree
+};
+
+// One node, in the document's key order, as the tree writer below needs
+// it: the fields up to its "children" array, opened, go to `head`; the
+// rest, from the array's end on, to `tail`. A node without children to
+// write (none, or continued in entries of their own) is all in `head`,
+// with "children": [], and `tail` stays empty.
+void node_json(const Model& model, const TreeNode& node, bool with_new, uint32_t repeats,
+               std::optional<size_t> children_continued, const EntryRoot& root, bool pretty, size_t indent,
+               std::string& head, std::string& tail) {
     const Process& p = *node.process;
-    json execs = json::array();
-    for (size_t i = 0; i < p.execs.size(); ++i) {
-        execs.push_back(exec_json(model, p, p.execs[i]));
-        if (i < node.new_images.size()) execs.back()["new"] = newness_json(node.new_images[i]);
-    }
-    json connects = json::array();
-    for (size_t k = 0; k < p.connects.size(); ++k) {
-        const ConnectInfo& c = p.connects[k];
-        connects.push_back({
-            {"time", time_json(model, p.key.boot_id, c.time_ns)},
-            {"protocol", "tcp"},
-            {"family", c.family == 6 ? "ipv6" : "ipv4"},
-            {"saddr", c.saddr},
-            {"sport", c.sport},
-            {"daddr", c.daddr},
-            {"dport", c.dport},
-            {"result", !c.outcome_known ? "unknown"
-                       : c.established  ? "established"
-                                        : "failed"},
-        });
-        if (k < node.new_connects.size()) connects.back()["new"] = newness_json(node.new_connects[k]);
-    }
-    json exit = nullptr;
-    if (p.exit) {
-        exit = {{"time", time_json(model, p.key.boot_id, p.exit->time_ns)},
-                {"code", p.exit->code},
-                {"signal", p.exit->signal},
-                {"signal_name", p.exit->signal ? json(signal_name(p.exit->signal)) : json(nullptr)},
-                {"core_dumped", p.exit->core_dumped}};
-    }
-    json pod = nullptr;
-    if (node.pod) {
-        pod = {{"name", str(node.pod->name)},
-               {"namespace", str(node.pod->namespace_)},
-               {"uid", node.pod->uid},
-               {"container_id", node.pod->container_id},
-               {"container_name", str(node.pod->container_name)},
-               {"image", str(node.pod->image)},
-               {"name_source", pod_name_source_label(node.pod->name_source)},
-               // How it came to be in the pod; null when only the
-               // recorder's restatement says it was (the row that said how
-               // was pruned).
-               {"entered", node.entered == PodEntryKind::alive ? json(nullptr) : json(pod_entry_name(node.entered))},
-               {"entered_time", time_json(model, p.key.boot_id, node.entered_ns)},
-               {"container_init", node.container_init}};
-    }
     const ExecImage* last = p.execs.empty() ? nullptr : &p.execs.back();
-    json last_args = json::array();
-    if (last)
-        for (const auto& a : last->args) last_args.push_back(str(a));
-    json out = {
-        {"key", p.key.str()},
-        {"pid", p.tgid},
-        {"nspid", p.nspid},
-        {"ppid", p.ppid},
-        {"parent_key", p.parent ? json(p.parent->str()) : json(nullptr)},
-        {"parent_source", parent_source_name(p.parent_source)},
-        {"start_time", format_rfc3339_ns(process_start_wall(model, p))},
-        {"start_precise", p.start_precise},
-        {"comm", str(p.comm)},
-        {"binary", last ? str(last->binary) : json(nullptr)},
-        {"fork_of", node.fork_of.empty() ? json(nullptr) : str(node.fork_of)},
-        {"args", last ? std::move(last_args) : json(nullptr)},
-        {"execs", std::move(execs)},
-        {"exit", std::move(exit)},
-        {"connects", std::move(connects)},
-        {"pod", std::move(pod)},
-        {"in_window", node.in_window},
-        {"matched", node.matched},
-        {"children", json::array()},
-    };
+    JsonText w(head, pretty, indent);
+    w.begin_object();
+    w.key("args");
+    if (last) {
+        w.begin_array();
+        for (const auto& a : last->args) w.element().str(a);
+        w.end_array();
+    } else {
+        w.null();
+    }
+    w.key("binary").str_or_null(last != nullptr, last ? last->binary : "");
     // Only when true, so that a journal without carried rows reads as before.
-    if (p.carried_forward) out["carried_forward"] = true;
+    if (p.carried_forward) w.key("carried_forward").boolean(true);
+    const bool nested = !children_continued && !node.children.empty();
+    w.key("children").begin_array();
+    if (nested) {
+        // The children go between head and tail: the array is not empty,
+        // and it ends on a line of its own.
+        w.redirect(tail);
+        w.filled();
+        if (!pretty) tail += '\n';
+    }
+    w.end_array();
+    if (children_continued) w.key("children_continued").num(*children_continued);
+    w.key("comm").str(p.comm);
+    w.key("connects").begin_array();
+    for (size_t k = 0; k < p.connects.size(); ++k) {
+        w.element();
+        connect_json(w, model, p, p.connects[k],
+                     k < node.new_connects.size() ? std::optional(node.new_connects[k]) : std::nullopt);
+    }
+    w.end_array();
+    if (root.tree && root.continued) {
+        w.key("continues_from").str_or_null(p.parent.has_value(), p.parent ? p.parent->str() : "");
+        w.key("depth").num(node.depth);
+    }
+    w.key("execs").begin_array();
+    for (size_t i = 0; i < p.execs.size(); ++i) {
+        w.element();
+        exec_json(w, model, p, p.execs[i],
+                  i < node.new_images.size() ? std::optional(node.new_images[i]) : std::nullopt);
+    }
+    w.end_array();
+    w.key("exit");
+    exit_json(w, model, p);
+    w.key("fork_of").str_or_null(!node.fork_of.empty(), node.fork_of);
+    w.key("in_window").boolean(node.in_window);
+    w.key("key").str(p.key.str());
     // Only when there are any, for the same reason (listens came with
     // schema version 8).
     if (!p.listens.empty()) {
-        json listens = json::array();
+        w.key("listens").begin_array();
         for (const ListenInfo& l : p.listens) {
-            listens.push_back({{"time", time_json(model, p.key.boot_id, l.time_ns)},
-                               {"protocol", "tcp"},
-                               {"family", l.family == 6 ? "ipv6" : "ipv4"},
-                               {"addr", str(l.addr)},
-                               {"port", l.port}});
+            w.element();
+            listen_json(w, model, p, l);
         }
-        out["listens"] = std::move(listens);
+        w.end_array();
     }
+    w.key("matched").boolean(node.matched);
     // With --new only, so that the document is as before without it.
-    if (with_new) out["new"] = node.is_new();
-    return out;
+    if (with_new) w.key("new").boolean(node.is_new());
+    w.key("nspid").num(p.nspid);
+    if (root.tree) {
+        w.key("outside_parent");
+        const auto& op = root.tree->outside_parent;
+        if (root.continued || !op) {
+            w.null();
+        } else {
+            w.begin_object();
+            w.key("comm").str(op->comm);
+            w.key("key").str_or_null(op->key.has_value(), op->key ? op->key->str() : "");
+            w.key("pid").num(op->pid);
+            w.key("why").str(outside_reason_name(op->why));
+            w.end_object();
+        }
+    }
+    w.key("parent_key").str_or_null(p.parent.has_value(), p.parent ? p.parent->str() : "");
+    w.key("parent_source").str(parent_source_name(p.parent_source));
+    w.key("pid").num(p.tgid);
+    w.key("pod");
+    pod_json(w, model, p, node);
+    w.key("ppid").num(p.ppid);
+    // Younger siblings of its shape (fold.h): how a script folds as the
+    // text tree does.
+    w.key("repeats").num(repeats);
+    w.key("start_precise").boolean(p.start_precise);
+    w.key("start_time").str(format_rfc3339_ns(process_start_wall(model, p)));
+    w.end_object();
 }
 
 // Writes the document text piece by piece, so that neither the document
@@ -269,35 +484,17 @@ private:
         // Writes node i up to its children; pushes it when they follow.
         auto open = [&](uint32_t i, uint32_t level) {
             const TreeNode& node = tree.nodes[i];
-            json j = node_json(model_, node, with_new_);
-            // Younger siblings of its shape (fold.h): how a script folds as
-            // the text tree does.
-            j["repeats"] = repeats_[i];
             const bool cut = level + 1 >= kJsonTreeDepth && !node.children.empty();
-            if (cut) {
-                j["children_continued"] = node.children.size();
-                cuts.insert(cuts.end(), node.children.begin(), node.children.end());
-            }
-            if (i == root) root_fields(tree, root, j);
-            const bool nested = !cut && !node.children.empty();
+            if (cut) cuts.insert(cuts.end(), node.children.begin(), node.children.end());
             // By the depth in the whole tree, so that the entries continuing
             // a deep tree are compact from their root on.
             const bool pretty = node.depth < kJsonIndentDepth;
             const size_t indent = kEntryIndent + 4 * level;
-            std::string text = pretty ? indented(j.dump(2, ' ', false, json::error_handler_t::replace), indent)
-                                      : j.dump(-1, ' ', false, json::error_handler_t::replace);
             if (pretty) out_.append(indent, ' ');
-            if (!nested) {
-                out_ += text;
-                return;
-            }
-            const std::string empty =
-                pretty ? "\n" + std::string(indent + 2, ' ') + "\"children\": []" : std::string("\"children\":[]");
-            const size_t at = text.find(empty);
-            const size_t split = at + empty.size() - 1;  // after the '['
-            out_.append(text, 0, split);
-            std::string after = (pretty ? "\n" + std::string(indent + 2, ' ') : "\n") + text.substr(split);
-            stack.push_back(Open{i, level, 0, std::move(after)});
+            std::string after;
+            node_json(model_, node, with_new_, repeats_[i], cut ? std::optional(node.children.size()) : std::nullopt,
+                      i == root ? EntryRoot{&tree, root != 0} : EntryRoot{}, pretty, indent, out_, after);
+            if (!after.empty()) stack.push_back(Open{i, level, 0, std::move(after)});
         };
         open(root, 0);
         while (!stack.empty()) {
@@ -313,39 +510,6 @@ private:
             open(children[top.next_child - 1], top.level + 1);
         }
         return true;
-    }
-
-    // What only an entry's root carries: its parent outside the tree, or
-    // where a continued entry hangs.
-    void root_fields(const Tree& tree, uint32_t root, json& j) const {
-        if (root != 0) {
-            const TreeNode& node = tree.nodes[root];
-            j["outside_parent"] = nullptr;
-            j["continues_from"] = node.process->parent ? json(node.process->parent->str()) : json(nullptr);
-            j["depth"] = node.depth;
-            return;
-        }
-        if (tree.outside_parent) {
-            const auto& op = *tree.outside_parent;
-            j["outside_parent"] = {{"pid", op.pid},
-                                   {"comm", str(op.comm)},
-                                   {"key", op.key ? json(op.key->str()) : json(nullptr)},
-                                   {"why", outside_reason_name(op.why)}};
-        } else {
-            j["outside_parent"] = nullptr;
-        }
-    }
-
-    // dump(2) output moved right by `indent` spaces, first line excepted.
-    // JSON strings hold no raw newline, so every newline starts a line.
-    static std::string indented(const std::string& text, size_t indent) {
-        std::string out;
-        out.reserve(text.size() + text.size() / 8);
-        for (char c : text) {
-            out += c;
-            if (c == '\n') out.append(indent, ' ');
-        }
-        return out;
     }
 
     const Model& model_;

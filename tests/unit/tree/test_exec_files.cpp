@@ -400,6 +400,45 @@ TEST_CASE("what really ran: journal bytes in the file's path are escaped, and ke
     CHECK(e.at("raw_b64").contains("interpreter"));
 }
 
+TEST_CASE("reconstruct's JSON is byte for byte what nlohmann::json::dump(2) writes, hostile bytes included",
+          "[reconstruct][exec_files][json]") {
+    // The renderer writes the document's text itself, field by field (no
+    // json value per node): parsing it and dumping it again must give the
+    // same bytes, which also checks that every object's keys are in order.
+    FixtureJournal fx;
+    Proc init = fx.snapshot(1, 0, at(0, 500'000'000), "systemd", "/usr/lib/systemd/systemd", {"/sbin/init"});
+    Proc p = FixtureJournal::proc(5000, at(1001, 424'242'424));
+    fx.fork(init, p, at(1001, 424'242'424));
+    std::string every_control;
+    for (int c = 1; c < 0x20; ++c) every_control += static_cast<char>(c);
+    every_control += "\x7f\"quote\" back\\slash \xff\xfe \xc3\xa9t\xc3\xa9 \xe2\x80\xae";
+    ExecOpts o;
+    o.file = file("/tmp/" + every_control, 99, lineage::kFileScript, kDev);
+    o.file->interpreter = "/bin/" + every_control;
+    fx.exec(p, "/tmp/" + every_control, {"a", every_control, "", "\b\f"}, at(1001, 425'000'000), o);
+    fx.connect(p, "10.0.0.1", 443, at(1002));
+    fx.listen(p, "::", 8080, at(1003), 6);
+    fx.exit(p, at(1004), 0, 9, true);
+    TempDir dir;
+    fx.write(dir / "j.db");
+    Case c;
+    for (const auto& [where, args] :
+         std::vector<std::pair<std::string, std::vector<std::string>>>{{dir.path(), {"--pid", "5000"}},
+                                                                       {dir.path(), {"--pid", "5000", "--new"}},
+                                                                       {c.dir.path(), {}},
+                                                                       {c.dir.path(), {"--new", "--ancestors"}}}) {
+        std::vector<std::string> a{"reconstruct", "--journal",    "j.db",     "--since", kIncidentSince,
+                                   "--until",     kIncidentUntil, "--format", "json"};
+        a.insert(a.end(), args.begin(), args.end());
+        RunResult j = run_lineage(a, where);
+        INFO(where << " " << args.size() << "\n" << j.err);
+        REQUIRE(j.status == 0);
+        const json doc = json::parse(j.out);
+        CHECK(j.out == doc.dump(2) + "\n");
+        CHECK_FALSE(doc.at("trees").empty());
+    }
+}
+
 TEST_CASE("reconstruct --binary matches the executed file's path as well as the path given",
           "[reconstruct][exec_files]") {
     Case c;
