@@ -1394,15 +1394,21 @@ private:
         // The distinct paths of an index, one seek each, and the rows of
         // those whose base name (or whole path) the glob matches. Each step
         // binds the value it read, as SQLite stored it, so that a journal
-        // whose paths are not all BLOBs is stepped through whole.
+        // whose paths are not all BLOBs is stepped through whole. With a
+        // budget, the matching paths' rows are counted first, in the index
+        // alone: a binary over budget costs a count, not a walk of its rows
+        // with their exits and forks.
+        using Value = std::unique_ptr<sqlite3_value, decltype(&sqlite3_value_free)>;
         auto walk_paths = [&](const char* what, const std::string& first_sql, const std::string& next_sql,
-                              const std::string& rows_sql) -> Status {
+                              const std::string& count_sql, const std::string& rows_sql) -> Status {
             auto& first_path = cached(first_sql);
             auto& next_path = cached(next_sql);
+            auto& count = cached(count_sql);
             auto& rows = cached(rows_sql);
-            if (!first_path || !next_path || !rows) return fail(what);
-            std::unique_ptr<sqlite3_value, decltype(&sqlite3_value_free)> path(nullptr, &sqlite3_value_free);
-            while (room && !over_budget) {
+            if (!first_path || !next_path || !count || !rows) return fail(what);
+            std::vector<Value> matching;
+            Value path(nullptr, &sqlite3_value_free);
+            while (true) {
                 Stmt& step = path ? *next_path : *first_path;
                 step.reset();
                 if (path) {
@@ -1421,8 +1427,29 @@ private:
                 const auto* bytes = static_cast<const char*>(sqlite3_value_blob(path.get()));
                 const std::string text(bytes ? bytes : "", static_cast<size_t>(sqlite3_value_bytes(path.get())));
                 if (!binary_matches(glob, text)) continue;
+                Value copy(sqlite3_value_dup(path.get()), &sqlite3_value_free);
+                if (!copy) return fail(what);
+                matching.push_back(std::move(copy));
+            }
+            if (budget) {
+                size_t counted = rows_matched;
+                for (const Value& v : matching) {
+                    count->reset();
+                    sqlite3_bind_value(count->get(), 1, v.get());
+                    sqlite3_bind_int64(count->get(), 2, static_cast<int64_t>(*budget - std::min(counted, *budget) + 1));
+                    if (count->step() != SQLITE_ROW) return fail(what);
+                    counted += static_cast<size_t>(count->int64(0));
+                    count->reset();
+                    if (counted > *budget) {
+                        over_budget = true;
+                        return Ok{};
+                    }
+                }
+            }
+            for (const Value& v : matching) {
+                if (!room || over_budget) break;
                 rows->reset();
-                sqlite3_bind_value(rows->get(), 1, path.get());
+                sqlite3_bind_value(rows->get(), 1, v.get());
                 int row_rc;
                 while ((row_rc = rows->step()) == SQLITE_ROW) {
                     ++reader_.rows_read_;
@@ -1437,6 +1464,7 @@ private:
             st = walk_paths(
                 "exec", "SELECT binary FROM exec INDEXED BY exec_by_binary WHERE binary >= ?1 ORDER BY binary LIMIT 1",
                 "SELECT binary FROM exec INDEXED BY exec_by_binary WHERE binary > ?1 ORDER BY binary LIMIT 1",
+                "SELECT count(*) FROM (SELECT 1 FROM exec INDEXED BY exec_by_binary WHERE binary = ?1 LIMIT ?2)",
                 exec_columns + "INDEXED BY exec_by_binary" + exit_join + "WHERE exec.binary = ?1");
             if (!st) return st.error();
         } else {
@@ -1454,6 +1482,8 @@ private:
                 "exec_files",
                 "SELECT path FROM exec_files INDEXED BY exec_files_by_path WHERE path >= ?1 ORDER BY path LIMIT 1",
                 "SELECT path FROM exec_files INDEXED BY exec_files_by_path WHERE path > ?1 ORDER BY path LIMIT 1",
+                "SELECT count(*) FROM (SELECT 1 FROM exec_files INDEXED BY exec_files_by_path WHERE path = ?1 LIMIT "
+                "?2)",
                 "SELECT m.batch, m.tgid, m.start_ns, m.path, x.time_ns, EXISTS (SELECT 1 FROM fork f INDEXED BY "
                 "fork_by_parent WHERE f.parent_tgid = m.tgid AND f.parent_start_ns = m.start_ns) FROM exec_files m "
                 "INDEXED BY exec_files_by_path LEFT JOIN exit x INDEXED BY exit_by_proc ON x.tgid = m.tgid AND "
