@@ -196,8 +196,6 @@ void Model::add_snapshot(const std::string& boot_id, int64_t run_id, const Snaps
     // /proc's ppid may be a reaper: it never overrides a recorded fork or exec.
     if (p.parent_source == ParentSource::none) p.ppid = row.ppid;
     if (p.comm.empty()) p.comm = row.comm;
-    if (p.cgroup_path.empty()) p.cgroup_path = row.cgroup_path;
-    if (p.nodename.empty()) p.nodename = row.nodename;
     ExecImage img;
     img.time_ns = row.time_ns;
     img.from_snapshot = true;
@@ -229,8 +227,6 @@ void Model::add_exec(const std::string& boot_id, const ExecEvent& e, const PodRe
     }
     p.nspid = e.nspid;
     p.comm = e.comm;
-    p.cgroup_path = e.cgroup_path;
-    p.nodename = e.nodename;
     if (p.parent_source == ParentSource::none || p.parent_source == ParentSource::snapshot) {
         p.parent = key_for(boot_id, e.parent.tgid, static_cast<int64_t>(e.parent.start_ns));
         p.ppid = e.parent.tgid;
@@ -311,8 +307,6 @@ void Model::add_carried(const std::string& boot_id, const CarriedRow& row, const
         p.execs.push_back(std::move(img));
         if (row.nspid != 0) p.nspid = row.nspid;
         p.comm = row.comm;
-        if (p.cgroup_path.empty()) p.cgroup_path = row.cgroup_path;
-        if (p.nodename.empty()) p.nodename = row.nodename;
         if (!pod.uid.empty()) {
             p.pod_entries.push_back(PodEntry{row.time_ns, PodEntryKind::alive, pod, std::nullopt});
         }

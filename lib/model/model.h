@@ -137,8 +137,6 @@ struct Process {
     std::string parent_comm;      // from the fork or exec row, even if the parent is unknown
     ParentSource parent_source = ParentSource::none;
     std::string comm;
-    std::string cgroup_path;
-    std::string nodename;
     std::vector<ExecImage> execs;  // in time order
     std::optional<ExitInfo> exit;
     std::vector<ConnectInfo> connects;
