@@ -207,7 +207,7 @@ Runner add_reconstruct(CLI::App& app) {
         "alone and --binary (and, before version 3, --namespace and --container) by reading the whole journal:\n"
         "correct, and slow on a large one. `lineage record` adds the indexes when it appends to one; `lineage\n"
         "export` and `lineage import --from lineage` give a copy the current layout. A --binary glob that starts\n"
-        "with a wildcard reads the whole journal of any version. A window alone on a version 4 journal (no\n"
+        "with a wildcard reads the whole journal of versions 4 and 5. A window alone on a version 4 journal (no\n"
         "`unexited` sets) reads every row of each boot: bounded in memory, slower.");
     return [args] { return run_reconstruct(*args); };
 }

@@ -455,7 +455,10 @@ private:
         if (plan.pid || plan.pod) return true;
         // An older journal has no hashes: no seed (sha256_seeds), no read.
         if (plan.sha256) return true;
-        if (plan.binary_glob) return version_ >= 4 && !glob_prefix(*plan.binary_glob).empty();
+        // From version 6 a glob is matched against each distinct path of
+        // exec_by_binary, whatever it starts with; before, a range of the
+        // base-name index needs a literal start.
+        if (plan.binary_glob) return version_ >= 6 || (version_ >= 4 && !glob_prefix(*plan.binary_glob).empty());
         if (plan.namespace_ || plan.container || plan.image) return has_memberships();
         if (plan.descendants_of) return true;
         return version_ >= 4;

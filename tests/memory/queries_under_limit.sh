@@ -69,6 +69,11 @@ under "bare 10-minute window" ok --since "@$t" --until "@$((t + 600))"
 under "--namespace $ns, 10 minutes" ok --namespace "$ns" --since "@$t" --until "@$((t + 600))"
 under "--binary $rare (rare), no window" ok --binary "$rare"
 under "--binary $common (common), one hour" ok --binary "$common" --since "@$t" --until "@$((t + 3600))"
+# A glob that starts with a wildcard: every distinct path is matched, no
+# literal start to look up (it was a load of the whole journal).
+under "--binary '*${rare:1}' (leading wildcard), no window" ok --binary "*${rare:1}"
+under "--binary '*${common:1}' (leading wildcard), one hour" ok --binary "*${common:1}" --since "@$t" \
+    --until "@$((t + 3600))"
 under "--pod $pod, 10 minutes" ok --pod "$pod" --since "$since" --until "$until"
 under "--pid $pid, one day" ok --pid "$pid" --since "@$((pid_t - 43200))" --until "@$((pid_t + 43200))"
 under "--descendants-of $pid, one day" ok --descendants-of "$pid" --since "@$((pid_t - 43200))" \
