@@ -12,7 +12,7 @@ std::string ProcessKey::str() const {
 }
 
 size_t ProcessKeyHash::operator()(const ProcessKey& k) const {
-    size_t h = std::hash<std::string>()(k.boot_id);
+    size_t h = k.boot_id.hash();
     h ^= std::hash<uint64_t>()((uint64_t{k.tgid} << 40) ^ k.start_tick) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
     return h;
 }

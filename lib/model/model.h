@@ -11,8 +11,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "boxed.h"
 #include "clock_map.h"
 #include "event.h"
+#include "symbol.h"
 
 namespace lineage {
 
@@ -21,7 +23,7 @@ namespace lineage {
 // process first seen in a snapshot must be the same one the kernel later
 // reports with nanoseconds.
 struct ProcessKey {
-    std::string boot_id;
+    Symbol boot_id;  // interned: every process of a boot shares one copy
     uint32_t tgid = 0;
     uint64_t start_tick = 0;
 
@@ -53,10 +55,10 @@ struct ExecImage {
     uint32_t uid = 0, gid = 0, euid = 0;
     // The file the kernel really ran (exec_files, schema version 8): none
     // for an exec of an older journal, an import or a snapshot image.
-    std::optional<ExecFile> file;
+    Boxed<ExecFile> file;
     // Its content's hash (Model::finish(), from the file_hashes rows of its
     // FileKey); none when no row names the file.
-    std::optional<FileHash> hash;
+    Boxed<FileHash> hash;
 };
 
 // The file's identity for hashing.
@@ -102,8 +104,8 @@ const char* parent_source_name(ParentSource s);
 
 // A pod's cgroup a process was in, as a row of the journal says.
 struct PodRef {
-    std::string uid;           // "" outside pods
-    std::string container_id;  // "" when the cgroup names none (or is not known)
+    Symbol uid;           // "" outside pods; interned, as ProcessKey::boot_id
+    Symbol container_id;  // "" when the cgroup names none (or is not known)
 };
 
 // What put a process in a pod's cgroup (JSON "entered").

@@ -220,9 +220,9 @@ private:
             if (entry.pod.uid.empty()) continue;
             // Its container: the one this row names, when the query asks for one.
             auto pod = shared_pod(entry.pod.uid, entry.pod.container_id.empty() ? container_in(p, entry.pod.uid)
-                                                                                : entry.pod.container_id);
+                                                                                : entry.pod.container_id.str());
             if (!pod_matches(q_, *pod)) continue;
-            const PodEntry* first = first_pod_entry(p, entry.pod.uid);
+            const PodEntry* first = first_pod_entry(p, entry.pod.uid.str());
             return ShownPod{std::move(pod), first->kind, first->time_ns};
         }
         return std::nullopt;

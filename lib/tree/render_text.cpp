@@ -180,7 +180,7 @@ private:
     // The boot a tree comes from, when several are read: its header says so.
     const std::string& boot_of(const Tree& tree) const {
         static const std::string none;
-        return report_.journal.boot_ids.size() > 1 ? tree.root().process->key.boot_id : none;
+        return report_.journal.boot_ids.size() > 1 ? tree.root().process->key.boot_id.str() : none;
     }
 
     // The trees under one header, as indexes into report_.trees: all the
