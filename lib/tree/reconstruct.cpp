@@ -465,7 +465,7 @@ private:
         // Who is in the tree, first, as small slots; then each node (large:
         // strings, vectors, a shared pointer) is made once, in a vector of
         // its exact size. Grown node by node, the vector moved every node
-        // at each doubling: a tenth of the time of a 100,000-process tree.
+        // at each doubling: 7 % of the time of a 100,000-process tree.
         struct Slot {
             const Process* process;
             uint32_t parent;  // index into slots; the root's is its own
