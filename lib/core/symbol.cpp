@@ -45,10 +45,11 @@ Symbol::Symbol(std::string_view text) {
         entry_ = p.empty;
         return;
     }
-    const size_t hash = std::hash<std::string_view>()(text);
     std::lock_guard lock(p.mutex);
     auto it = p.entries.find(text);
-    if (it == p.entries.end()) it = p.entries.insert(Symbol::Entry{std::string(text), hash}).first;
+    if (it == p.entries.end()) {
+        it = p.entries.insert(Symbol::Entry{std::string(text), std::hash<std::string_view>()(text)}).first;
+    }
     entry_ = &*it;
 }
 

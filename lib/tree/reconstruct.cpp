@@ -6,7 +6,6 @@
 #include <map>
 #include <set>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -53,13 +52,12 @@ const char* warning_kind_name(WarningKind kind) {
 
 namespace {
 
-// A set of processes by address, open addressing in one array: no heap
-// node per member. A report's sets hold every shown process (100,000 for a
-// pod of health checks), and std::unordered_set allocated, and freed, one
-// node for each. Iteration order follows addresses, as the standard set's
-// did: whatever must be in a stable order is sorted.
-// Processes live in the model's map, whose elements never move: a pointer
-// is a cheaper set member than a key.
+// A set of processes by address (they live in the model's map, whose
+// elements never move), open addressing in one array: no heap node per
+// member. A report's sets hold every shown process (100,000 for a pod of
+// health checks), and std::unordered_set allocated, and freed, one node for
+// each. Iteration order follows addresses, as the standard set's did:
+// whatever must be in a stable order is sorted.
 class ProcSet {
 public:
     // {p, true} when p was not in the set.
