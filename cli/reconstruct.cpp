@@ -162,7 +162,7 @@ Runner add_reconstruct(CLI::App& app) {
                     "file it ran (a process that never exec'd: its forker's)");
     cmd->add_option("--sha256", args->sha256,
                     "Every process that ran a file with this SHA-256 (64 hex digits, either case), as the recorder "
-                    "hashed it");
+                    "hashed it (a process that never exec'd: its forker's)");
     cmd->add_option("--descendants-of", args->descendants_of, "This PID and every process below it");
     cmd->add_option("--ancestors-of", args->ancestors_of, "This PID and its whole ancestry, up to PID 1");
     cmd->add_option("--since", args->since,

@@ -1507,12 +1507,26 @@ private:
             if (*walked) return true;
         }
         // Fork-only children, and theirs: they run what their forker ran.
-        while (room && !matched.empty()) {
-            Seed parent = matched.back();
-            matched.pop_back();
+        if (room) {
+            auto walked = fork_only_descendants(plan, std::move(matched), seeds);
+            if (!walked) return walked.error();
+        }
+        return true;
+    }
+
+    // Seeds the fork-only descendants of `forkers` (processes that ran what
+    // a query matches) that are in the window: a process that never exec'd
+    // runs its forker's image, and so do its own fork-only children. The
+    // forkers themselves are not seeded here. False when the limit stopped
+    // the seeds (add_seed).
+    Result<bool> fork_only_descendants(const LoadPlan& plan, std::vector<Seed> forkers, std::vector<Seed>& seeds) {
+        bool room = true;
+        while (room && !forkers.empty()) {
+            Seed parent = forkers.back();
+            forkers.pop_back();
             const int64_t tick = model_.tick_ns(parent.boot_id);
             const int64_t lo = sat_mul(parent.start_ns / tick, tick);
-            st = each_until(
+            auto st = each_until(
                 "fork",
                 "SELECT f.batch, f.child_tgid, f.child_start_ns, x.time_ns FROM fork f INDEXED BY fork_by_parent LEFT "
                 "JOIN exit x INDEXED BY exit_by_proc ON x.tgid = f.child_tgid AND x.start_ns = f.child_start_ns WHERE "
@@ -1524,7 +1538,7 @@ private:
                     Seed child{parent.boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)};
                     // Its own children may run the image too, whether or
                     // not it is in the window.
-                    matched.push_back(child);
+                    forkers.push_back(child);
                     if (!in_window(plan, child.boot_id, child.start_ns, sqlite3_column_type(s.get(), 3) != SQLITE_NULL,
                                    s.int64(3)))
                         return true;
@@ -1532,14 +1546,17 @@ private:
                 });
             if (!st) return st.error();
         }
-        return true;
+        return room;
     }
 
     // Processes that ran a file with a --sha256 hash (schema version 8):
     // the hash's file_hashes rows (file_hashes_by_sha256) give each file's
     // identity and the paths it ran at, and the exec_files rows of each
     // path (exec_files_by_path) of that identity are its execs. A few rows
-    // per file and per exec: the answer's size, not the journal's.
+    // per file and per exec: the answer's size, not the journal's. Then the
+    // fork-only descendants of those that forked, which run the file too:
+    // their fork rows (fork_by_parent), read whether or not they are in
+    // the window.
     Status sha256_seeds(const LoadPlan& plan, std::vector<Seed>& seeds) {
         if (!has_exec_files()) return Ok{};
         std::set<std::pair<std::string, FileKey>> files;  // (path, identity)
@@ -1555,27 +1572,36 @@ private:
         if (!st) return st;
         std::set<std::string> paths;
         for (const auto& f : files) paths.insert(f.first);
+        // The matches that forked, whose fork-only children run the file
+        // too (as --binary's do).
+        std::vector<Seed> forkers;
+        bool room = true;
         for (const auto& path : paths) {
-            bool room = true;
             st = each_blobs(
                 "exec_files",
-                "SELECT m.batch, m.tgid, m.start_ns, m.dev, m.ino, m.size, m.mtime_ns, x.time_ns FROM exec_files m "
-                "INDEXED BY exec_files_by_path LEFT JOIN exit x INDEXED BY exit_by_proc ON x.tgid = m.tgid AND "
-                "x.start_ns = m.start_ns WHERE m.path = ?1",
+                "SELECT m.batch, m.tgid, m.start_ns, m.dev, m.ino, m.size, m.mtime_ns, x.time_ns, EXISTS (SELECT 1 "
+                "FROM fork f INDEXED BY fork_by_parent WHERE f.parent_tgid = m.tgid AND f.parent_start_ns = "
+                "m.start_ns) FROM exec_files m INDEXED BY exec_files_by_path LEFT JOIN exit x INDEXED BY exit_by_proc "
+                "ON x.tgid = m.tgid AND x.start_ns = m.start_ns WHERE m.path = ?1",
                 path, "", [&](Stmt& s) {
                     const FileKey key{static_cast<uint64_t>(s.int64(3)), static_cast<uint64_t>(s.int64(4)),
                                       static_cast<uint64_t>(s.int64(5)), s.int64(6)};
                     if (!files.count({path, key})) return true;
                     const RunRange* run = range_of(s.int64(0));
                     if (!run) return true;
+                    Seed seed{run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)};
+                    // Its fork-only children may be in the window when it
+                    // is not: any that started before the window's end.
+                    if (s.int64(8) != 0 && seed.start_ns <= until_in(plan, seed.boot_id)) forkers.push_back(seed);
                     if (!in_window(plan, run->boot_id, s.int64(2), sqlite3_column_type(s.get(), 7) != SQLITE_NULL,
                                    s.int64(7)))
                         return true;
-                    return room = add_seed(seeds, {run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)});
+                    return room = add_seed(seeds, std::move(seed));
                 });
             if (!st) return st;
-            if (!room) break;
+            if (!room) return Ok{};
         }
+        if (auto walked = fork_only_descendants(plan, std::move(forkers), seeds); !walked) return walked.error();
         return Ok{};
     }
 

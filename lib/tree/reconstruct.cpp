@@ -376,9 +376,13 @@ private:
                     any = true;
                 if (!any) continue;
             }
-            if (q_.sha256 && std::none_of(p.execs.begin(), p.execs.end(),
-                                          [&](const ExecImage& e) { return e.hash && e.hash->sha256 == *q_.sha256; }))
-                continue;
+            if (q_.sha256) {
+                auto ran = [&](const ExecImage& e) { return e.hash && e.hash->sha256 == *q_.sha256; };
+                bool any = std::any_of(p.execs.begin(), p.execs.end(), ran);
+                // A process that never exec'd runs its forker's file.
+                const ExecImage* forked = any ? nullptr : forked_image_of(p);
+                if (!any && !(forked && ran(*forked))) continue;
+            }
             if (below && !below->count(&p)) continue;
             if (pod_selected(q_)) {
                 auto pod = selected_pod(p);

@@ -478,9 +478,25 @@ TEST_CASE("reconstruct --sha256 finds every process that ran a file with that ha
     for (const auto& r : runs) {
         Proc p = FixtureJournal::proc(r.pid, t);
         fx.fork(init, p, t);
+        // 7001 forks before its exec: that child (7011) runs init's image.
+        if (r.pid == 7001) {
+            Proc early = FixtureJournal::proc(7011, t + 500'000);
+            fx.fork(p, early, t + 500'000);
+            fx.exit(early, t + 600'000);
+        }
         ExecOpts o;
         o.file = r.f;
         fx.exec(p, r.f.path, {r.f.path}, t + 1'000'000, o);
+        // 7001 and 7003 fork children that never exec: they run the file
+        // their forker ran, and so does a grandchild that never execs.
+        if (r.pid == 7001 || r.pid == 7003) {
+            Proc child = FixtureJournal::proc(r.pid + 4, t + 100'000'000);
+            fx.fork(p, child, t + 100'000'000);
+            Proc grandchild = FixtureJournal::proc(r.pid + 5, t + 200'000'000);
+            fx.fork(child, grandchild, t + 200'000'000);
+            fx.exit(grandchild, t + 300'000'000);
+            fx.exit(child, t + 400'000'000);
+        }
         fx.exit(p, t + 500'000'000);
         t += 10'000'000'000ULL;
     }
@@ -506,12 +522,39 @@ TEST_CASE("reconstruct --sha256 finds every process that ran a file with that ha
         CHECK(has(r.out, "(PID 7002"));
         CHECK(has(r.out, "(PID 7004"));
         CHECK_FALSE(has(r.out, "(PID 7003"));
+        // 7001's fork-only child and grandchild run /tmp/.x too; 7003's
+        // run the other file, and 7011 was forked before 7001's exec.
+        CHECK(has(r.out, "(PID 7005"));
+        CHECK(has(r.out, "(PID 7006"));
+        CHECK_FALSE(has(r.out, "(PID 7007"));
+        CHECK_FALSE(has(r.out, "(PID 7008"));
+        CHECK_FALSE(has(r.out, "(PID 7011"));
     }
     RunResult j = run({"--sha256", kXHash, "--format", "json"});
-    CHECK(json::parse(j.out).at("matched") == 3);
+    const json doc = json::parse(j.out);
+    CHECK(doc.at("matched") == 5);
+    std::vector<json> nodes;
+    for (const auto& tree : doc.at("trees")) {
+        std::vector<json> todo{tree};
+        while (!todo.empty()) {
+            json n = todo.back();
+            todo.pop_back();
+            for (const auto& c : n.at("children")) todo.push_back(c);
+            nodes.push_back(n);
+        }
+    }
+    for (int pid : {7005, 7006}) {
+        INFO(pid);
+        auto it = std::find_if(nodes.begin(), nodes.end(), [&](const json& n) { return n.at("pid") == pid; });
+        REQUIRE(it != nodes.end());
+        CHECK(it->at("matched") == true);
+        CHECK(it->at("fork_of") == ".x");
+    }
     RunResult w = run({"--sha256", kWgetHash});
     CHECK(w.status == 0);
     CHECK(has(w.out, "(PID 7003"));
+    CHECK(has(w.out, "(PID 7007"));
+    CHECK(has(w.out, "(PID 7008"));
     CHECK_FALSE(has(w.out, "(PID 7001"));
     // With the window: only the processes in it.
     RunResult late = run({"--sha256", kXHash}, "2026-04-22T09:00:25Z");
