@@ -1,8 +1,10 @@
 #include "sqlite.h"
 
+#include <malloc.h>
 #include <time.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -19,8 +21,8 @@ Result<Database> open_with(const std::string& name, int flags) {
     // recorder's cost per event is in bench/results/latest.txt, section 5;
     // bench/README.md says how it is measured). The recorder reads nothing
     // it did not write and needs no heap limit, so it turns accounting off;
-    // a reader turns it on first (limit_sqlite_heap), and then this comes
-    // too late and changes nothing. It must precede SQLite's initialisation
+    // so does a reader, whose allocator counts instead (limit_sqlite_heap,
+    // which comes first: this then changes nothing). It must precede SQLite's initialisation
     // (the first open of the process, normally through here); after it,
     // sqlite3_config() refuses with SQLITE_MISUSE, which is harmless.
     static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
@@ -69,14 +71,75 @@ std::string budget_text(int64_t ns) {
 
 }  // namespace
 
+namespace {
+
+// A reading process's allocator for SQLite: malloc, with the bytes in use
+// counted in one atomic and capped at heap_limit. SQLite's own accounting
+// (SQLITE_CONFIG_MEMSTATUS, which its hard heap limit needs) takes one
+// global mutex around every allocation and free: loads on several threads
+// at once (`lineage pods`' slices) spent more time on that lock than they
+// gained.
+std::atomic<int64_t> heap_used{0};
+
+int64_t usable(void* p) {
+    return static_cast<int64_t>(malloc_usable_size(p));
+}
+
+void* counted_malloc(int n) {
+    void* p = std::malloc(static_cast<size_t>(n));
+    if (!p) return nullptr;
+    const int64_t size = usable(p);
+    if (heap_used.fetch_add(size, std::memory_order_relaxed) + size > heap_limit.load(std::memory_order_relaxed)) {
+        heap_used.fetch_sub(size, std::memory_order_relaxed);
+        std::free(p);
+        return nullptr;  // SQLITE_NOMEM, as past sqlite3_hard_heap_limit64
+    }
+    return p;
+}
+
+void counted_free(void* p) {
+    if (!p) return;
+    heap_used.fetch_sub(usable(p), std::memory_order_relaxed);
+    std::free(p);
+}
+
+void* counted_realloc(void* p, int n) {
+    const int64_t before = usable(p);
+    // Refused before it is tried: a failed realloc leaves the block as it was.
+    if (n > before &&
+        heap_used.load(std::memory_order_relaxed) + (n - before) > heap_limit.load(std::memory_order_relaxed))
+        return nullptr;
+    void* q = std::realloc(p, static_cast<size_t>(n));
+    if (!q) return nullptr;
+    heap_used.fetch_add(usable(q) - before, std::memory_order_relaxed);
+    return q;
+}
+
+int counted_size(void* p) {
+    return p ? static_cast<int>(usable(p)) : 0;
+}
+int counted_roundup(int n) {
+    return (n + 7) & ~7;
+}
+int counted_init(void*) {
+    return SQLITE_OK;
+}
+void counted_shutdown(void*) {}
+
+}  // namespace
+
 bool limit_sqlite_heap(int64_t hard_bytes) {
-    // Accounting on, before SQLite initialises (it refuses afterwards).
-    const bool in_time = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 1) == SQLITE_OK;
+    // Before SQLite initialises (it refuses afterwards). Its accounting
+    // stays off: the allocator above counts and limits instead. With no
+    // soft limit, each connection's page cache is bounded by its
+    // cache_size (SQLite's default, 2 MiB), not by the heap.
+    static const sqlite3_mem_methods counted = {counted_malloc,  counted_free, counted_realloc,  counted_size,
+                                                counted_roundup, counted_init, counted_shutdown, nullptr};
+    heap_limit = hard_bytes;
+    const bool in_time = sqlite3_config(SQLITE_CONFIG_MALLOC, &counted) == SQLITE_OK &&
+                         sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
     sqlite3_initialize();
-    sqlite3_hard_heap_limit64(hard_bytes);
-    // A quarter of it for the page caches: past this they recycle pages.
-    sqlite3_soft_heap_limit64(hard_bytes / 4);
-    heap_limit = in_time ? hard_bytes : 0;
+    if (!in_time) heap_limit = 0;
     return in_time;
 }
 

@@ -260,13 +260,15 @@ struct ReadLimits {
     static constexpr int kTriggerDepth = 1;    // triggers never run anyway
 };
 
-// SQLite's heap, all connections of the process together: past the soft
-// limit the page cache reuses pages rather than grow, past the hard one an
-// allocation fails (SQLITE_NOMEM) instead of taking the machine's memory.
-// Must precede the process's first connection: it turns SQLite's memory
-// accounting on, without which there is no limit; the recorder, which
-// reads nothing it did not write, never calls it and keeps accounting off
-// (see open_with in sqlite.cpp). Returns false when it came too late.
+// SQLite's heap, all connections of the process together: past the limit
+// an allocation fails (SQLITE_NOMEM) instead of taking the machine's
+// memory. Each connection's page cache is bounded by its cache_size. Must
+// precede the process's first connection: it gives SQLite an allocator
+// that counts the bytes in use in one atomic (SQLite's own accounting
+// locks a global mutex on every allocation, which loads on several threads
+// contend for). The recorder, which reads nothing it did not write, never
+// calls it and keeps SQLite's allocator (see open_with in sqlite.cpp).
+// Returns false when it came too late.
 bool limit_sqlite_heap(int64_t hard_bytes);
 
 // A "file:" URI for a path, for Database::open_read: %, ?, # and every byte

@@ -106,10 +106,12 @@ namespace {
 // walks every overflow page, and a crafted row's 900 MB of them, mapped,
 // would all become the reader's resident memory, outside SQLite's heap
 // budget. The chain's reads stop at the length limit before a value's
-// overflow pages (ReadLimits).
+// overflow pages (ReadLimits). 8 MiB of pages per connection: the three
+// of them stay well inside SQLite's heap budget (kReaderHeapBytes), which
+// a page cache reaching would fail the check with SQLITE_NOMEM.
 void tune_for_reading(Database& db, bool mapped) {
-    (void)db.exec(mapped ? "PRAGMA mmap_size = 2147418112; PRAGMA cache_size = -65536;"
-                         : "PRAGMA mmap_size = 0; PRAGMA cache_size = -65536;");
+    (void)db.exec(mapped ? "PRAGMA mmap_size = 2147418112; PRAGMA cache_size = -8192;"
+                         : "PRAGMA mmap_size = 0; PRAGMA cache_size = -8192;");
 }
 
 // SQLite's integrity (integrity.h) on its own connection, so that it runs
