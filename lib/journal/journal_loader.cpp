@@ -38,6 +38,11 @@ namespace lineage {
 class JournalLoader {
 public:
     JournalLoader(JournalReader& reader, Database& db, Model& model) : reader_(reader), db_(db), model_(model) {}
+    // Counted here and added once: loaders on other threads count into the
+    // same reader.
+    ~JournalLoader() { reader_.rows_read_.fetch_add(rows_read_, std::memory_order_relaxed); }
+    JournalLoader(const JournalLoader&) = delete;
+    JournalLoader& operator=(const JournalLoader&) = delete;
 
     Status load(const LoadPlan& plan) {
         if (auto st = load_meta(); !st) return st;
@@ -114,7 +119,7 @@ private:
         for (int64_t p : params) stmt->bind(i++, p);
         int rc;
         while ((rc = stmt->step()) == SQLITE_ROW) {
-            ++reader_.rows_read_;
+            ++rows_read_;
             // A callback that returns bool stops the rows when it says false.
             if constexpr (std::is_same_v<std::invoke_result_t<Fn, Stmt&>, bool>) {
                 if (!fn(*stmt)) return Ok{};
@@ -150,7 +155,7 @@ private:
         }
         int rc;
         while ((rc = stmt->step()) == SQLITE_ROW) {
-            ++reader_.rows_read_;
+            ++rows_read_;
             if (!fn(*stmt.get())) return Ok{};
         }
         if (rc != SQLITE_DONE) return fail(what);
@@ -404,7 +409,7 @@ private:
             model_.add_loss(LossRecord{reader_.path(), run->boot_id, s.int64(1), s.int64(2), s.int64(3), s.text(4)});
         });
         if (!st) return st;
-        if (auto version = query_int(reader_.db(), "PRAGMA user_version")) version_ = *version;
+        if (auto version = query_int(db_, "PRAGMA user_version")) version_ = *version;
         if (version_ >= 2) {
             st = each("prunes", "SELECT coalesce(max(through_batch), 0) FROM prunes NOT INDEXED", {},
                       [&](Stmt& s) { pruned_through_ = s.int64(0); });
@@ -1423,7 +1428,7 @@ private:
                 const int rc = step.step();
                 if (rc == SQLITE_DONE) break;
                 if (rc != SQLITE_ROW) return fail(what);
-                ++reader_.rows_read_;
+                ++rows_read_;
                 path.reset(sqlite3_value_dup(sqlite3_column_value(step.get(), 0)));
                 step.reset();
                 if (!path) return fail(what);
@@ -1455,7 +1460,7 @@ private:
                 sqlite3_bind_value(rows->get(), 1, v.get());
                 int row_rc;
                 while ((row_rc = rows->step()) == SQLITE_ROW) {
-                    ++reader_.rows_read_;
+                    ++rows_read_;
                     if (!exec_row(*rows)) break;
                 }
                 rows->reset();
@@ -1874,7 +1879,7 @@ private:
             sqlite3_bind_blob(stmt->get(), 2, second.data(), static_cast<int>(second.size()), SQLITE_TRANSIENT);
         int rc;
         while ((rc = stmt->step()) == SQLITE_ROW) {
-            ++reader_.rows_read_;
+            ++rows_read_;
             if (!fn(*stmt.get())) return Ok{};
         }
         if (rc != SQLITE_DONE) return fail(what);
@@ -1934,7 +1939,7 @@ private:
                 st = fail("exec");
                 break;
             }
-            ++reader_.rows_read_;
+            ++rows_read_;
             const auto wall = wall_of_row(clock, s.int64(0), s.int64(1));
             if (!wall) continue;
             if (*wall >= before) break;
@@ -2191,10 +2196,15 @@ private:
     size_t max_processes_ = 0;                                  // LoadPlan::max_processes
     std::unordered_set<ProcessKey, ProcessKeyHash> seed_keys_;  // the processes seeded, when there is a limit
     bool seed_overflow_ = false;                                // the seeds alone passed the limit
+    size_t rows_read_ = 0;                                      // added to the reader's by the destructor
 };
 
 Status JournalReader::load_into(Model& model, const LoadPlan& plan) {
     return JournalLoader(*this, db_, model).load(plan);
+}
+
+Status JournalReader::load_into(Model& model, const LoadPlan& plan, Database& db) {
+    return JournalLoader(*this, db, model).load(plan);
 }
 
 Status JournalReader::find_precedents(const Model& model, const PrecedentQuery& query, Precedents& out) {

@@ -75,7 +75,8 @@ JournalReader::JournalReader(JournalReader&& other) noexcept
       uri_(std::move(other.uri_)),
       options_(other.options_),
       schema_(std::move(other.schema_)),
-      db_(std::move(other.db_)) {
+      db_(std::move(other.db_)),
+      rows_read_(other.rows_read_.load(std::memory_order_relaxed)) {
     other.temp_dir_.clear();
 }
 

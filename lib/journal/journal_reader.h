@@ -2,6 +2,7 @@
 // Reading journals as evidence: never a write to the file, its WAL, its
 // directory or its modification time.
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +63,10 @@ public:
     // Adds the journal's rows that the plan needs to the model (call
     // model.finish() after the last journal).
     Status load_into(Model& model, const LoadPlan& plan = LoadPlan{});
+    // The same through `db`, a connection of open_another(): loads on
+    // several threads at once, each with a connection and a model of its
+    // own (`lineage pods`' slices).
+    Status load_into(Model& model, const LoadPlan& plan, Database& db);
 
     // `reconstruct --new`: the earliest rows this journal holds of the
     // query's binaries and destinations, merged into `out` (lib/model/
@@ -73,7 +78,7 @@ public:
     const std::string& path() const { return path_; }
     // Rows the loads read so far, all tables: what a query cost (the tests
     // bound it; bench/run prints it).
-    size_t rows_read() const { return rows_read_; }
+    size_t rows_read() const { return rows_read_.load(std::memory_order_relaxed); }
     bool read_from_copy() const { return !temp_dir_.empty(); }
     Database& db() { return db_; }
 
@@ -87,7 +92,7 @@ private:
     ReadOptions options_;
     SchemaCheck schema_;
     Database db_;
-    size_t rows_read_ = 0;
+    std::atomic<size_t> rows_read_{0};  // loads on several threads add to it
 
     friend class JournalLoader;
 };
