@@ -63,11 +63,11 @@ int run_pods(PodsArgs args) {
     if (!timeout) return fail("--timeout: " + timeout.error().message);
     read.timeout_ns = *timeout;
 
-    // The window (or the journals' whole span) goes to the loader a day at
-    // a time, as reconstruct's window does: each load holds the processes
-    // alive in its day, not the journal, and not their ancestors (list_pods
-    // counts only the former). The same bound as reconstruct's holds for
-    // each load.
+    // The window (or the journals' whole span) goes to the loader half a
+    // day at a time, two at once on two cores, as reconstruct's window
+    // does: each load holds the processes alive in its half day, not the
+    // journal, and not their ancestors (list_pods counts only the former).
+    // The same bound as reconstruct's holds for each load.
     std::vector<JournalReader> readers;
     for (const auto& path : args.journals) {
         auto reader = JournalReader::open(path, read);

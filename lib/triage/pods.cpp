@@ -2,10 +2,13 @@
 #include "pods.h"
 
 #include <fnmatch.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <map>
 #include <set>
+#include <system_error>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -147,13 +150,49 @@ std::vector<PodSummary> list_pods(const Model& model, const PodQuery& query) {
     return finish_pods(model, query, std::move(tally));
 }
 
+namespace {
+
+// One slice's load: its plan, what counts in it, and the model it fills.
+struct SliceLoad {
+    LoadPlan plan;
+    PodSlice slice;
+    Model model;
+    Status status = Ok{};
+};
+
+// Loads a slice from every journal, through `dbs` (one connection per
+// reader; nullptr: the reader's own).
+void load_slice(std::vector<JournalReader>& readers, const std::vector<Database*>& dbs, SliceLoad& load) {
+    try {
+        for (size_t i = 0; i < readers.size(); ++i) {
+            load.status = dbs[i] ? readers[i].load_into(load.model, load.plan, *dbs[i])
+                                 : readers[i].load_into(load.model, load.plan);
+            if (!load.status) return;
+        }
+        load.model.finish();
+    } catch (const std::bad_alloc&) {
+        // On a thread of its own, an exception would end the process.
+        load.status = Error{"out of memory while loading the journals"};
+    }
+}
+
+}  // namespace
+
 Result<std::vector<PodSummary>> load_and_list_pods(std::vector<JournalReader>& readers, const PodQuery& query,
-                                                   size_t max_processes, int64_t slice_ns) {
+                                                   size_t max_processes, int64_t slice_ns, unsigned threads) {
     // A journal older than version 4 has no window plan: a window reads it
     // whole, so slices would read it once each. One load, then.
     bool sliceable = true;
     for (const auto& reader : readers) sliceable = sliceable && reader.schema().user_version >= 4;
     if (!sliceable) slice_ns = INT64_MAX;
+    if (threads == 0) {
+        // The cores this process may run on (taskset, a container's
+        // cpuset), not the machine's.
+        cpu_set_t cpus;
+        CPU_ZERO(&cpus);
+        const int usable = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+        threads = std::clamp(static_cast<unsigned>(usable), 1u, kMostPodThreads);
+    }
     // The journals' span, from their runs.
     Model meta;
     LoadPlan none;
@@ -175,8 +214,7 @@ Result<std::vector<PodSummary>> load_and_list_pods(std::vector<JournalReader>& r
     // end (or the end), so that together they load every process a single
     // load would, and each process counts in the slice where it entered
     // the pod (it was alive then, so that slice loaded it).
-    PodTally tally;
-    Model model;
+    std::vector<std::pair<LoadPlan, PodSlice>> slices;
     for (int64_t at = from;;) {
         const bool first_slice = at == from;
         const bool last_slice = to <= at || to - at <= slice_ns;
@@ -193,16 +231,59 @@ Result<std::vector<PodSummary>> load_and_list_pods(std::vector<JournalReader>& r
         PodSlice slice;
         if (!first_slice) slice.from_wall_ns = at;
         if (!last_slice) slice.before_wall_ns = at + slice_ns;
-        model = Model{};
-        for (auto& reader : readers) {
-            if (auto st = reader.load_into(model, plan); !st) return st.error();
-        }
-        model.finish();
-        tally_pods(model, query, slice, tally);
+        slices.emplace_back(plan, slice);
         if (last_slice) break;
         at += slice_ns;
     }
-    return finish_pods(model, query, std::move(tally));
+    // Up to `threads` slices at a time, each with its own connections and
+    // model; tallied in order once loaded, so that at most that many
+    // models are held at once.
+    const size_t workers = std::min<size_t>(threads, slices.size());
+    std::vector<std::vector<Database>> connections(workers);  // [worker][reader], for workers after the first
+    for (size_t w = 1; w < workers; ++w) {
+        for (auto& reader : readers) {
+            auto db = reader.open_another();
+            if (!db) return db.error();
+            connections[w].push_back(std::move(*db));
+        }
+    }
+    PodTally tally;
+    std::vector<SliceLoad> loads(workers);
+    for (size_t next = 0; next < slices.size();) {
+        const size_t batch = std::min(workers, slices.size() - next);
+        std::vector<std::thread> running;
+        for (size_t w = 0; w < batch; ++w) {
+            loads[w] = SliceLoad{};
+            loads[w].plan = slices[next + w].first;
+            loads[w].slice = slices[next + w].second;
+        }
+        auto run = [&](size_t w) {
+            std::vector<Database*> dbs(readers.size(), nullptr);
+            if (w > 0)
+                for (size_t i = 0; i < readers.size(); ++i) dbs[i] = &connections[w][i];
+            load_slice(readers, dbs, loads[w]);
+        };
+        for (size_t w = 1; w < batch; ++w) {
+            try {
+                running.emplace_back(run, w);
+            } catch (const std::system_error&) {
+                break;  // no thread to be had (a process or memory limit): the rest below, in this one
+            }
+        }
+        run(0);
+        for (auto& t : running) t.join();
+        for (size_t w = running.size() + 1; w < batch; ++w) run(w);
+        for (size_t w = 0; w < batch; ++w) {
+            if (!loads[w].status) return loads[w].status.error();
+            tally_pods(loads[w].model, query, loads[w].slice, tally);
+        }
+        next += batch;
+        // finish_pods reads what every load holds (runs, losses, names)
+        // from the last model: keep it.
+        if (next == slices.size()) return finish_pods(loads[batch - 1].model, query, std::move(tally));
+        for (size_t w = 0; w < batch; ++w) loads[w].model = Model{};
+    }
+    return finish_pods(meta, query, std::move(tally));
 }
 
 std::string render_pods_text(const std::vector<PodSummary>& pods, bool color) {

@@ -63,14 +63,23 @@ std::vector<PodSummary> finish_pods(const Model& model, const PodQuery& query, P
 
 // The slice `lineage pods` loads at a time: memory follows what a slice
 // holds, not the journal (a year of journal holds millions of processes).
-inline constexpr int64_t kPodSliceNs = 86'400'000'000'000;  // a day
+// Half a day: a day's window is two slices, loaded at once on two cores.
+inline constexpr int64_t kPodSliceNs = 43'200'000'000'000;
+// The slices loaded at once, at most (one per core up to this): memory
+// stays that of a day, on any machine.
+inline constexpr unsigned kMostPodThreads = 2;
 
 // `lineage pods` over journals: the query's window (or the journals' whole
 // span) loaded one slice of slice_ns at a time, without ancestors, each
 // load bound by max_processes (0: none); the list a single load of the
-// window gives.
+// window gives. Up to `threads` slices load at once (0: one per core the
+// process may run on, at most kMostPodThreads), each on a thread and
+// through connections of its
+// own (JournalReader::open_another). The slices are the same whatever the
+// threads, and so are the answer and where --max-processes stops.
 Result<std::vector<PodSummary>> load_and_list_pods(std::vector<JournalReader>& readers, const PodQuery& query,
-                                                   size_t max_processes, int64_t slice_ns = kPodSliceNs);
+                                                   size_t max_processes, int64_t slice_ns = kPodSliceNs,
+                                                   unsigned threads = 0);
 
 // Aligned columns, every name escaped for the terminal.
 std::string render_pods_text(const std::vector<PodSummary>& pods, bool color);

@@ -559,8 +559,9 @@ TEST_CASE("pods over a window through the window plan list what a full load list
 }
 
 // `lineage pods` loads its window, or the journals' whole span, a slice of
-// time at a time (load_and_list_pods): every slicing lists what one full
-// load lists, with and without a window, on one journal and on two.
+// time at a time (load_and_list_pods), several slices at once on threads of
+// their own: every slicing lists what one full load lists, with and without
+// a window, on one journal and on two, on one thread and on three.
 TEST_CASE("pods loaded slice by slice list what a full load lists", "[reconstruct][plans][pods]") {
     Journals j(sets(16));
     std::vector<std::pair<std::string, PodQuery>> queries = {{"all time", PodQuery{}}};
@@ -581,17 +582,19 @@ TEST_CASE("pods loaded slice by slice list what a full load lists", "[reconstruc
             // Slices of 7 s to 2 min over about 250 s of journal, and one
             // longer than the journal.
             for (int64_t slice_s : {7, 31, 120, 100000}) {
-                INFO("slices of " << slice_s << " s");
-                std::vector<JournalReader> readers;
-                for (const auto& path : journals) {
-                    auto reader = JournalReader::open(path);
-                    REQUIRE(reader.ok());
-                    readers.push_back(std::move(*reader));
+                for (unsigned threads : {1u, 3u}) {
+                    INFO("slices of " << slice_s << " s on " << threads << " thread(s)");
+                    std::vector<JournalReader> readers;
+                    for (const auto& path : journals) {
+                        auto reader = JournalReader::open(path);
+                        REQUIRE(reader.ok());
+                        readers.push_back(std::move(*reader));
+                    }
+                    auto pods = load_and_list_pods(readers, pq, 0, slice_s * 1'000'000'000, threads);
+                    REQUIRE(pods.ok());
+                    CHECK(render_pods_json(*pods) == expected);
+                    sliced += slice_s < 100;
                 }
-                auto pods = load_and_list_pods(readers, pq, 0, slice_s * 1'000'000'000);
-                REQUIRE(pods.ok());
-                CHECK(render_pods_json(*pods) == expected);
-                sliced += slice_s < 100;
             }
         }
     }
