@@ -173,6 +173,8 @@ void load_slice(std::vector<JournalReader>& readers, const std::vector<Database*
     } catch (const std::bad_alloc&) {
         // On a thread of its own, an exception would end the process.
         load.status = Error{"out of memory while loading the journals"};
+    } catch (const std::exception& e) {
+        load.status = Error{fmt::format("cannot load the journals: {}", e.what())};
     }
 }
 
