@@ -283,7 +283,6 @@ Result<std::vector<PodSummary>> load_and_list_pods(std::vector<JournalReader>& r
         // finish_pods reads what every load holds (runs, losses, names)
         // from the last model: keep it.
         if (next == slices.size()) return finish_pods(loads[batch - 1].model, query, std::move(tally));
-        for (size_t w = 0; w < batch; ++w) loads[w].model = Model{};
     }
     return finish_pods(meta, query, std::move(tally));
 }
