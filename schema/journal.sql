@@ -1,4 +1,4 @@
--- lineage journal schema, version 8.
+-- lineage journal schema, version 9.
 --
 -- Version history: 1, the first; 2 adds the `prunes` table (retention,
 -- `record --max-size/--retain`); 3 adds `cgroups` and `memberships` (whole
@@ -19,7 +19,10 @@
 -- named them) and a pods row source 'runtime'. 8 adds `exec_files` (the
 -- file each exec really ran, its identity and flags, and the credentials
 -- before and after), `file_hashes` (the SHA-256 of executed files) and
--- `listens` (TCP sockets that entered LISTEN).
+-- `listens` (TCP sockets that entered LISTEN). 9 adds the `*_by_start`
+-- indexes (a process's rows by its start time: a time window reads the
+-- rows of the processes started in it as one range, not one look-up per
+-- process and table).
 -- `lineage record` upgrades an older journal it appends to by
 -- creating what it lacks, in one transaction; readers read every version.
 --
@@ -59,7 +62,7 @@
 -- its own encoding: it is the batch_id of the header it is hashed under.
 
 PRAGMA application_id = 1279872581;  -- 0x4C494E45, "LINE": a lineage journal
-PRAGMA user_version = 8;             -- bump with every schema change
+PRAGMA user_version = 9;             -- bump with every schema change
 
 -- One row per start of `lineage record`.
 CREATE TABLE runs (
@@ -518,6 +521,22 @@ CREATE INDEX exec_files_by_path ON exec_files (path);
 CREATE INDEX file_hashes_by_file ON file_hashes (ino, dev);
 CREATE INDEX file_hashes_by_sha256 ON file_hashes (sha256) WHERE sha256 != '';
 CREATE INDEX listens_by_proc ON listens (tgid, start_ns);
+
+-- version 9
+-- A process's rows by its start, then PID: the processes a time window
+-- finds started, nearly all of them, within it or just before, so one range
+-- of each index (the boot's rowids sorted out in the index, without
+-- reading the table) gives every row of all of them. Through the
+-- (tgid, start_ns) indexes, the same rows cost a look-up per process and
+-- table, each on its own page of an index sorted by PID. The writer
+-- appends to these: a new process starts after the ones before it.
+CREATE INDEX fork_by_start ON fork (child_start_ns, child_tgid);
+CREATE INDEX exec_by_start ON exec (start_ns, tgid);
+CREATE INDEX exit_by_start ON exit (start_ns, tgid);
+CREATE INDEX connect_by_start ON connect (start_ns, tgid);
+CREATE INDEX memberships_by_start ON memberships (start_ns, tgid) WHERE how != 'alive';
+CREATE INDEX exec_files_by_start ON exec_files (start_ns, tgid);
+CREATE INDEX listens_by_start ON listens (start_ns, tgid);
 
 -- No index on `batch`: rows are appended in batch order, so `lineage verify`
 -- reads every table in rowid order (a plain scan) and gets (batch, rowid)

@@ -124,6 +124,10 @@ int64_t index_version_added(std::string_view name) {
     if (name == "exit_by_life" || name == "exec_by_base" || name == "snapshot_by_base") return 4;
     if (name == "memberships_moves_by_pod") return 5;
     if (name == "exec_by_binary") return 6;
+    for (std::string_view by_start : {"fork_by_start", "exec_by_start", "exit_by_start", "connect_by_start",
+                                      "memberships_by_start", "exec_files_by_start", "listens_by_start"}) {
+        if (name == by_start) return 9;
+    }
     return 0;
 }
 

@@ -19,7 +19,7 @@ namespace lineage {
 inline constexpr const char* kDefaultJournal = "/var/lib/lineage/journal.db";
 
 // The version this build writes; it reads every version from the oldest.
-inline constexpr int64_t kJournalSchemaVersion = 8;
+inline constexpr int64_t kJournalSchemaVersion = 9;
 inline constexpr int64_t kOldestJournalSchemaVersion = 1;
 // Page size of a new journal (JournalWriter::open says why).
 inline constexpr int64_t kJournalPageSize = 4096;
@@ -74,8 +74,8 @@ const Result<std::vector<SchemaObject>>& journal_schema_objects();
 // index_version_added.
 int64_t first_schema_version(const SchemaObject& object);
 // The version that added an index to a table of an earlier version
-// (exit_by_life, exec_by_base, snapshot_by_base: 4; exec_by_binary: 6); 0
-// for any other name.
+// (exit_by_life, exec_by_base, snapshot_by_base: 4; exec_by_binary: 6; the
+// *_by_start indexes: 9); 0 for any other name.
 int64_t index_version_added(std::string_view name);
 
 // What a journal of schema `version` holds: the compiled schema's objects

@@ -53,6 +53,7 @@ public:
         // the journal's).
         if (plan.everything || targeted_in_version(plan)) max_processes_ = plan.max_processes;
         files_ = plan.executed_files;
+        arguments_ = plan.arguments;
         Status st = plan.everything || !targeted_in_version(plan) ? load_all() : load_targeted(plan);
         if (!st) return st;
         if (auto st = load_file_hashes(); !st) return st;
@@ -613,6 +614,7 @@ private:
         const RunRange* run = range_of(s.int64(0));
         if (!run) return void(++orphan_rows_);
         SnapshotRow row = snapshot_row(s);
+        if (!arguments_) row.argv.clear();
         model_.add_snapshot(run->boot_id, run->run_id, row,
                             pod_ref(s.text(col<ChainTable::snapshot>("pod_uid")), row.cgroup_path));
         last_snapshot_runs_.push_back({run->run_id, row.ppid});
@@ -626,6 +628,7 @@ private:
         const RunRange* run = range_of(s.int64(0));
         if (!run) return void(++orphan_rows_);
         ExecEvent e = exec_row(s);
+        if (!arguments_) e.argv.clear();
         if (!pending_files_.empty()) {
             auto it = pending_files_.find(FileOf{run->boot_id, e.proc.tgid, e.proc.start_ns, e.time_ns});
             if (it != pending_files_.end()) e.file = std::move(it->second);
@@ -854,7 +857,23 @@ private:
             if (!st) return st;
         }
 
+        return follow_parent(seed, key, snapshot_parents, parents);
+    }
+
+    // After a process's rows: its parent, to load next (nothing without
+    // ancestors). `snapshot_parents` are its snapshot rows' (run, ppid).
+    Status follow_parent(const Seed& seed, const ProcessKey& key,
+                         const std::vector<std::pair<int64_t, uint32_t>>& snapshot_parents,
+                         std::vector<Seed>& parents) {
         if (!parents_) return Ok{};
+        const int64_t tick = model_.tick_ns(seed.boot_id);
+        const int64_t lo = sat_mul(static_cast<int64_t>(key.start_tick), tick), hi = sat_add(lo, tick);
+        const int64_t tgid = seed.tgid;
+        auto same_boot = [&](Stmt& s) {
+            const RunRange* run = range_of(s.int64(0));
+            return run && run->boot_id == seed.boot_id;
+        };
+        Status st = Ok{};
         const Process* p = model_.find(key);
         // Known from the snapshot alone: its start in nanoseconds is in a
         // fork row of a child, as a full load would find it.
@@ -886,6 +905,149 @@ private:
                         parents.push_back({seed.boot_id, ppid, s.int64(col<ChainTable::snapshot>("start_ns"))});
                 });
                 if (!st) return st;
+            }
+        }
+        return Ok{};
+    }
+
+    // A window's seeds that started in it, or shortly before it (schema
+    // version 9): nearly all of them. Their rows are read table by table,
+    // each table through one range of its *_by_start index, instead of a
+    // look-up per process and table through the (tgid, start_ns) indexes,
+    // whose entries for the processes of one day are spread over half of
+    // their pages. The range holds every row of each process whose start
+    // tick lies in it, exactly the rows load_process would read, in the
+    // same order within a process (start_ns, then rowid) and table by
+    // table as there. Other boots' entries in the range are passed over in
+    // the index (their rowids are outside the boot's), and rows of the
+    // boot's processes that are not seeds (ended before the window) are
+    // not kept. The seeds left (started long before) go through
+    // load_process, and every seed loaded here is marked loaded.
+    Status load_started(const LoadPlan& plan, const std::vector<Seed>& seeds, std::vector<Seed>& parents) {
+        std::map<std::string, std::vector<const Seed*>> by_boot;
+        for (const Seed& seed : seeds) by_boot[seed.boot_id].push_back(&seed);
+        for (const auto& [boot, boot_seeds] : by_boot) {
+            const int64_t tick = model_.tick_ns(boot);
+            const int64_t since = since_in(plan, boot), until = until_in(plan, boot);
+            // Processes started in the minute, and the quarter of the
+            // window, before it: how long a health check or a build step
+            // runs. The rows of those that ended before the window are read
+            // for nothing; those started earlier are looked up.
+            int64_t before = 60'000'000'000;
+            if (since != INT64_MIN && until != INT64_MAX) before = sat_add(before, (until - since) / 4);
+            const int64_t from = since == INT64_MIN ? 0 : std::max<int64_t>(0, sat_sub(since, before)) / tick * tick;
+            const int64_t to = until == INT64_MAX ? INT64_MAX : sat_add(until / tick * tick, tick);
+            const Symbol boot_symbol(boot);
+            std::unordered_set<ProcessKey, ProcessKeyHash> wanted;
+            std::vector<const Seed*> started;
+            for (const Seed* seed : boot_seeds) {
+                ProcessKey key{boot_symbol, seed->tgid, static_cast<uint64_t>(seed->start_ns / tick)};
+                const int64_t lo = sat_mul(static_cast<int64_t>(key.start_tick), tick);
+                if (lo < from || sat_add(lo, tick) > to || loaded_.count(key)) continue;
+                if (wanted.insert(key).second) started.push_back(seed);
+            }
+            if (wanted.empty()) continue;
+            for (const ProcessKey& key : wanted) loaded_.insert(key);
+            // Rows of this boot, of a wanted process.
+            auto wanted_row = [&](Stmt& s, int tgid_col, int start_col) {
+                const RunRange* run = range_of(s.int64(0));
+                if (!run || run->boot_id != boot) return false;
+                return wanted.count(ProcessKey{boot_symbol, static_cast<uint32_t>(s.int64(tgid_col)),
+                                               static_cast<uint64_t>(s.int64(start_col) / tick)}) != 0;
+            };
+            std::map<ProcessKey, std::vector<std::pair<int64_t, uint32_t>>> snapshot_runs;
+            // A table's rows in [from, to): through its *_by_start index, or,
+            // for snapshot and carried (no such index; a few rows a run),
+            // the boot's rows in rowid order.
+            auto scan = [&](ChainTable t, const char* index, const char* start, const char* also,
+                            auto&& handle) -> Status {
+                auto any = has_rows(t);
+                if (!any) return any.error();
+                if (!*any) return Ok{};
+                const char* table = table_name(t);
+                auto rowids = boot_rowids(table);
+                if (!rowids) return rowids.error();
+                auto range = rowids->find(boot);
+                if (range == rowids->end()) return Ok{};
+                // The rowid range first where there is no index to name: the
+                // form of the window's other passes over a boot's rows.
+                const std::string sql =
+                    index ? fmt::format(
+                                "SELECT {} FROM {} INDEXED BY {} WHERE {} >= ?1 AND {} < ?2 AND rowid >= ?3 AND "
+                                "rowid < ?4{}",
+                                select_list(t), table, index, start, start, also)
+                          : fmt::format("SELECT {} FROM {} WHERE rowid >= ?1 AND rowid < ?2 AND {} >= ?3 AND {} < ?4{}",
+                                        select_list(t), table, start, start, also);
+                const auto [first_rowid, end_rowid] = range->second;
+                return index ? each(table, sql, {from, to, first_rowid, end_rowid}, handle)
+                             : each(table, sql, {first_rowid, end_rowid, from, to}, handle);
+            };
+            auto st = scan(ChainTable::snapshot, nullptr, "start_ns", "", [&](Stmt& s) {
+                if (!wanted_row(s, col<ChainTable::snapshot>("tgid"), col<ChainTable::snapshot>("start_ns"))) return;
+                last_snapshot_runs_.clear();
+                on_snapshot(s);
+                if (parents_) {
+                    auto& runs = snapshot_runs[model_.key_for(
+                        boot, static_cast<uint32_t>(s.int64(col<ChainTable::snapshot>("tgid"))),
+                        s.int64(col<ChainTable::snapshot>("start_ns")))];
+                    runs.insert(runs.end(), last_snapshot_runs_.begin(), last_snapshot_runs_.end());
+                }
+            });
+            if (!st) return st;
+            if (parents_) {
+                st = scan(ChainTable::fork, "fork_by_start", "child_start_ns", "", [&](Stmt& s) {
+                    if (wanted_row(s, col<ChainTable::fork>("child_tgid"), col<ChainTable::fork>("child_start_ns")))
+                        on_fork(s);
+                });
+                if (!st) return st;
+            }
+            pending_files_.clear();
+            if (files_ && has_exec_files()) {
+                st = scan(ChainTable::exec_files, "exec_files_by_start", "start_ns", "", [&](Stmt& s) {
+                    if (wanted_row(s, col<ChainTable::exec_files>("tgid"), col<ChainTable::exec_files>("start_ns")))
+                        on_exec_file(s);
+                });
+                if (!st) return st;
+            }
+            st = scan(ChainTable::exec, "exec_by_start", "start_ns", "", [&](Stmt& s) {
+                if (wanted_row(s, col<ChainTable::exec>("tgid"), col<ChainTable::exec>("start_ns"))) on_exec(s);
+            });
+            if (!st) return st;
+            pending_files_.clear();
+            st = scan(ChainTable::exit, "exit_by_start", "start_ns", "", [&](Stmt& s) {
+                if (wanted_row(s, col<ChainTable::exit>("tgid"), col<ChainTable::exit>("start_ns"))) on_exit(s);
+            });
+            if (!st) return st;
+            st = scan(ChainTable::connect, "connect_by_start", "start_ns", "", [&](Stmt& s) {
+                if (wanted_row(s, col<ChainTable::connect>("tgid"), col<ChainTable::connect>("start_ns")))
+                    on_connect(s);
+            });
+            if (!st) return st;
+            st = scan(ChainTable::listens, "listens_by_start", "start_ns", "", [&](Stmt& s) {
+                if (wanted_row(s, col<ChainTable::listens>("tgid"), col<ChainTable::listens>("start_ns"))) on_listen(s);
+            });
+            if (!st) return st;
+            Status row_status = Ok{};
+            st = scan(ChainTable::memberships, "memberships_by_start", "start_ns", " AND how != 'alive'", [&](Stmt& s) {
+                if (row_status &&
+                    wanted_row(s, col<ChainTable::memberships>("tgid"), col<ChainTable::memberships>("start_ns")))
+                    row_status = on_membership(s);
+            });
+            if (!st) return st;
+            if (!row_status) return row_status;
+            st = scan(ChainTable::carried, nullptr, "start_ns", "", [&](Stmt& s) {
+                if (wanted_row(s, col<ChainTable::carried>("tgid"), col<ChainTable::carried>("start_ns")))
+                    on_carried(s);
+            });
+            if (!st) return st;
+            if (over_limit(model_.processes().size())) return too_many();
+            static const std::vector<std::pair<int64_t, uint32_t>> none;
+            for (const Seed* seed : started) {
+                const ProcessKey key{boot_symbol, seed->tgid, static_cast<uint64_t>(seed->start_ns / tick)};
+                auto runs = snapshot_runs.find(key);
+                if (auto st = follow_parent(*seed, key, runs == snapshot_runs.end() ? none : runs->second, parents);
+                    !st)
+                    return st;
             }
         }
         return Ok{};
@@ -2087,6 +2249,7 @@ private:
     Status load_targeted(const LoadPlan& plan) {
         parents_ = plan.ancestors;
         std::vector<Seed> seeds;
+        bool by_window = false;  // the seeds are the window's processes
         if (plan.pid) {
             if (auto st = seeds_for_pid(*plan.pid, seeds); !st) return st;
         } else if (plan.pod) {
@@ -2111,6 +2274,7 @@ private:
             if (auto st = pod_seeds(*uids, plan, seeds); !st) return st;
         } else if (!plan.descendants_of) {
             if (auto st = window_seeds(plan, seeds); !st) return st;
+            by_window = true;
         }
         if (seed_overflow_) return too_many();
         // Descendants: every process forked, directly or not, by a seed.
@@ -2144,6 +2308,11 @@ private:
         } else if (*whole) {
             return load_all();
         }
+        // A window's seeds that started in it, table by table (version 9).
+        std::vector<Seed> parents;
+        if (by_window && version_ >= 9) {
+            if (auto st = load_started(plan, seeds, parents); !st) return st;
+        }
         // Each seed, then its ancestors, up to the top of what is known.
         while (!seeds.empty()) {
             // In the order of the tables' (tgid, start_ns) indexes: each
@@ -2152,13 +2321,13 @@ private:
             std::sort(seeds.begin(), seeds.end(), [](const Seed& a, const Seed& b) {
                 return std::tie(a.tgid, a.start_ns, a.boot_id) < std::tie(b.tgid, b.start_ns, b.boot_id);
             });
-            std::vector<Seed> parents;
             for (const auto& seed : seeds) {
                 if (auto st = load_process(seed, parents); !st) return st;
                 if (over_limit(model_.processes().size())) return too_many();
             }
             if (!plan.ancestors) break;
             seeds = std::move(parents);
+            parents.clear();
         }
         return orphans_check();
     }
@@ -2179,6 +2348,7 @@ private:
     std::array<Stmt*, q_count> process_stmts_{};  // process_stmt(), into statements_
     bool parents_ = true;                         // LoadPlan::ancestors
     bool files_ = true;                           // LoadPlan::executed_files
+    bool arguments_ = true;                       // LoadPlan::arguments
     // pod_ref's last cgroup path and what parse_kube_cgroup made of it.
     std::string last_cgroup_path_, last_kube_pod_, last_kube_container_;
     std::array<int8_t, kChainTableCount + 1> has_rows_ = [] {  // has_rows(), by ChainTable: -1 not asked yet

@@ -54,6 +54,10 @@ struct LoadPlan {
     // 8, and their hashes): one look-up a process less, for a reader that
     // shows none of them (`lineage pods`).
     bool executed_files = true;
+    // false: execs and snapshot images without their arguments, for a
+    // reader that shows none (`lineage pods` counts execs): a day's
+    // processes hold some hundred thousand of them.
+    bool arguments = true;
     // A targeted load looks each process up table by table: about ten
     // index searches a process. When the journal holds at most this many
     // rows per process the plan found (a pod of 100,000 health checks in a

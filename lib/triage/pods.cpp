@@ -224,6 +224,7 @@ Result<std::vector<PodSummary>> load_and_list_pods(std::vector<JournalReader>& r
         plan.everything = false;
         plan.ancestors = false;
         plan.executed_files = false;  // a pod's counts need none
+        plan.arguments = false;
         plan.max_processes = max_processes;
         plan.sole_journal = readers.size() == 1;
         plan.since_wall_ns = first_slice ? query.since_wall_ns : std::optional<int64_t>(at);

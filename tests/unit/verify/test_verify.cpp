@@ -510,18 +510,20 @@ TEST_CASE("files that are no journal are errors naming the file", "[verify]") {
         REQUIRE(db.ok());
         REQUIRE(db->exec("CREATE TABLE t (x)").ok());
     }
-    std::filesystem::copy_file(dir / "good.db", dir / "v9.db");
+    // A version after this build's.
+    const int64_t next = kJournalSchemaVersion + 1;
+    std::filesystem::copy_file(dir / "good.db", dir / "next.db");
     {
-        auto db = Database::open_write(dir / "v9.db");
+        auto db = Database::open_write(dir / "next.db");
         REQUIRE(db.ok());
-        REQUIRE(db->exec("PRAGMA user_version = 9").ok());
+        REQUIRE(db->exec(fmt::format("PRAGMA user_version = {}", next)).ok());
     }
     struct Case {
         std::string file, expect;
     };
-    for (const Case& c :
-         {Case{"missing.db", "No such file or directory"}, Case{"text.db", "not a lineage journal"},
-          Case{"other.db", "not a lineage journal"}, Case{"v9.db", "schema version 9 is not supported"}}) {
+    for (const Case& c : {Case{"missing.db", "No such file or directory"}, Case{"text.db", "not a lineage journal"},
+                          Case{"other.db", "not a lineage journal"},
+                          Case{"next.db", fmt::format("schema version {} is not supported", next)}}) {
         INFO(c.file);
         RunResult r = run_lineage({"verify", "--journal", "good.db", "--journal", c.file}, dir.path());
         CHECK(r.status == 2);
@@ -771,16 +773,17 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
     // prunes; cgroups, memberships and their 3 indexes; carried and its
     // index; version 4's 3 indexes on older tables; version 5's unexited
     // and its index on memberships; version 6's exec_by_binary; version 7's
-    // containers and its index; version 8's three tables and five indexes
-    CHECK(v1.size() == compiled->size() - 24);
+    // containers and its index; version 8's three tables and five indexes;
+    // version 9's seven indexes on older tables
+    CHECK(v1.size() == compiled->size() - 31);
     REQUIRE(by_name.count("exit_by_life"));
     CHECK(first_schema_version(*by_name["exit_by_life"]) == 4);
     CHECK(first_schema_version(*by_name["exec_by_base"]) == 4);
     CHECK(first_schema_version(*by_name["carried_by_proc"]) == 4);
-    CHECK(schema_objects_of_version(*compiled, 3).size() == compiled->size() - 18);
+    CHECK(schema_objects_of_version(*compiled, 3).size() == compiled->size() - 25);
     CHECK(first_schema_version(*by_name["unexited"]) == 5);
     CHECK(first_schema_version(*by_name["memberships_moves_by_pod"]) == 5);
-    CHECK(schema_objects_of_version(*compiled, 4).size() == compiled->size() - 13);
+    CHECK(schema_objects_of_version(*compiled, 4).size() == compiled->size() - 20);
     REQUIRE(by_name.count("exec_by_binary"));
     CHECK(first_schema_version(*by_name["exec_by_binary"]) == 6);
     CHECK(by_name["exec_by_binary"]->retired_in == 0);
@@ -793,10 +796,17 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
         REQUIRE(by_name.count(v8));
         CHECK(first_schema_version(*by_name[v8]) == 8);
     }
-    CHECK(schema_objects_of_version(*compiled, 7).size() == compiled->size() - 9);
-    CHECK(schema_objects_of_version(*compiled, 6).size() == compiled->size() - 11);
+    for (const char* v9 : {"fork_by_start", "exec_by_start", "exit_by_start", "connect_by_start",
+                           "memberships_by_start", "exec_files_by_start", "listens_by_start"}) {
+        INFO(v9);
+        REQUIRE(by_name.count(v9));
+        CHECK(first_schema_version(*by_name[v9]) == 9);
+    }
+    CHECK(schema_objects_of_version(*compiled, 8).size() == compiled->size() - 8);
+    CHECK(schema_objects_of_version(*compiled, 7).size() == compiled->size() - 16);
+    CHECK(schema_objects_of_version(*compiled, 6).size() == compiled->size() - 18);
     auto v5 = schema_objects_of_version(*compiled, 5);
-    CHECK(v5.size() == compiled->size() - 11);
+    CHECK(v5.size() == compiled->size() - 18);
     CHECK(std::any_of(v5.begin(), v5.end(), [](const SchemaObject& o) { return o.name == "exec_by_base"; }));
     CHECK(std::none_of(v5.begin(), v5.end(), [](const SchemaObject& o) { return o.name == "exec_by_binary"; }));
     CHECK(std::none_of(v1.begin(), v1.end(), [](const SchemaObject& o) { return o.name == "prunes"; }));
@@ -851,7 +861,7 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
         "table containers is not part of the schema",
         "index containers_by_id is not part of the schema",
     };
-    const std::set<std::string> v8_objects = {
+    std::set<std::string> v8_objects = {
         "table exec_files is not part of the schema",
         "table file_hashes is not part of the schema",
         "table listens is not part of the schema",
@@ -861,6 +871,14 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
         "index file_hashes_by_sha256 is not part of the schema",
         "index listens_by_proc is not part of the schema",
     };
+    const std::set<std::string> v9_objects = {
+        "index fork_by_start is not part of the schema",        "index exec_by_start is not part of the schema",
+        "index exit_by_start is not part of the schema",        "index connect_by_start is not part of the schema",
+        "index memberships_by_start is not part of the schema", "index exec_files_by_start is not part of the schema",
+        "index listens_by_start is not part of the schema",
+    };
+    CHECK(messages(as_version(8)) == v9_objects);
+    v8_objects.insert(v9_objects.begin(), v9_objects.end());
     v3_objects.insert(v8_objects.begin(), v8_objects.end());
     CHECK(messages(as_version(2)) == v3_objects);
     CHECK(messages(as_version(7)) == v8_objects);
