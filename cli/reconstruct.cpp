@@ -208,7 +208,8 @@ Runner add_reconstruct(CLI::App& app) {
         "correct, and slow on a large one. `lineage record` adds the indexes when it appends to one; `lineage\n"
         "export` and `lineage import --from lineage` give a copy the current layout. A --binary glob that starts\n"
         "with a wildcard reads the whole journal of versions 4 and 5. A window alone on a version 4 journal (no\n"
-        "`unexited` sets) reads every row of each boot: bounded in memory, slower.");
+        "`unexited` sets) reads every row of each boot: bounded in memory, slower. Before version 9 (no\n"
+        "*_by_start indexes) a window alone looks its processes up one by one: the same answer, slower.");
     return [args] { return run_reconstruct(*args); };
 }
 
