@@ -926,7 +926,11 @@ private:
     Status load_started(const LoadPlan& plan, const std::vector<Seed>& seeds, std::vector<Seed>& parents) {
         std::map<std::string, std::vector<const Seed*>> by_boot;
         for (const Seed& seed : seeds) by_boot[seed.boot_id].push_back(&seed);
-        for (const auto& [boot, boot_seeds] : by_boot) {
+        for (const auto& entry : by_boot) {
+            // Named, not structured bindings: the lambdas below use them,
+            // which clang before 16 (the fuzz build) does not allow.
+            const std::string& boot = entry.first;
+            const std::vector<const Seed*>& boot_seeds = entry.second;
             const int64_t tick = model_.tick_ns(boot);
             const int64_t since = since_in(plan, boot), until = until_in(plan, boot);
             // Processes started in the minute, and the quarter of the
