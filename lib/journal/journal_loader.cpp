@@ -941,23 +941,26 @@ private:
             if (since != INT64_MIN && until != INT64_MAX) before = sat_add(before, (until - since) / 4);
             const int64_t from = since == INT64_MIN ? 0 : std::max<int64_t>(0, sat_sub(since, before)) / tick * tick;
             const int64_t to = until == INT64_MAX ? INT64_MAX : sat_add(until / tick * tick, tick);
+            // Model::key_for, with the boot interned once.
             const Symbol boot_symbol(boot);
+            auto key_of = [&](int64_t tgid, int64_t start_ns) {
+                return ProcessKey{boot_symbol, static_cast<uint32_t>(tgid), static_cast<uint64_t>(start_ns / tick)};
+            };
             std::unordered_set<ProcessKey, ProcessKeyHash> wanted;
             std::vector<const Seed*> started;
             for (const Seed* seed : boot_seeds) {
-                ProcessKey key{boot_symbol, seed->tgid, static_cast<uint64_t>(seed->start_ns / tick)};
+                const ProcessKey key = key_of(seed->tgid, seed->start_ns);
                 const int64_t lo = sat_mul(static_cast<int64_t>(key.start_tick), tick);
-                if (lo < from || sat_add(lo, tick) > to || loaded_.count(key)) continue;
-                if (wanted.insert(key).second) started.push_back(seed);
+                if (lo < from || sat_add(lo, tick) > to || !loaded_.insert(key).second) continue;
+                wanted.insert(key);
+                started.push_back(seed);
             }
             if (wanted.empty()) continue;
-            for (const ProcessKey& key : wanted) loaded_.insert(key);
             // Rows of this boot, of a wanted process.
             auto wanted_row = [&](Stmt& s, int tgid_col, int start_col) {
                 const RunRange* run = range_of(s.int64(0));
                 if (!run || run->boot_id != boot) return false;
-                return wanted.count(ProcessKey{boot_symbol, static_cast<uint32_t>(s.int64(tgid_col)),
-                                               static_cast<uint64_t>(s.int64(start_col) / tick)}) != 0;
+                return wanted.count(key_of(s.int64(tgid_col), s.int64(start_col))) != 0;
             };
             std::map<ProcessKey, std::vector<std::pair<int64_t, uint32_t>>> snapshot_runs;
             // A table's rows in [from, to): through its *_by_start index, or,
@@ -991,9 +994,8 @@ private:
                 last_snapshot_runs_.clear();
                 on_snapshot(s);
                 if (parents_) {
-                    auto& runs = snapshot_runs[model_.key_for(
-                        boot, static_cast<uint32_t>(s.int64(col<ChainTable::snapshot>("tgid"))),
-                        s.int64(col<ChainTable::snapshot>("start_ns")))];
+                    auto& runs = snapshot_runs[key_of(s.int64(col<ChainTable::snapshot>("tgid")),
+                                                      s.int64(col<ChainTable::snapshot>("start_ns")))];
                     runs.insert(runs.end(), last_snapshot_runs_.begin(), last_snapshot_runs_.end());
                 }
             });
@@ -1047,7 +1049,7 @@ private:
             if (over_limit(model_.processes().size())) return too_many();
             static const std::vector<std::pair<int64_t, uint32_t>> none;
             for (const Seed* seed : started) {
-                const ProcessKey key{boot_symbol, seed->tgid, static_cast<uint64_t>(seed->start_ns / tick)};
+                const ProcessKey key = key_of(seed->tgid, seed->start_ns);
                 auto runs = snapshot_runs.find(key);
                 if (auto st = follow_parent(*seed, key, runs == snapshot_runs.end() ? none : runs->second, parents);
                     !st)
