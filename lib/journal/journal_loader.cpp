@@ -910,20 +910,24 @@ private:
         return Ok{};
     }
 
-    // A window's seeds that started in it, or shortly before it (schema
-    // version 9): nearly all of them. Their rows are read table by table,
-    // each table through one range of its *_by_start index, instead of a
-    // look-up per process and table through the (tgid, start_ns) indexes,
-    // whose entries for the processes of one day are spread over half of
-    // their pages. The range holds every row of each process whose start
-    // tick lies in it, exactly the rows load_process would read, in the
-    // same order within a process (start_ns, then rowid) and table by
-    // table as there. Other boots' entries in the range are passed over in
-    // the index (their rowids are outside the boot's), and rows of the
-    // boot's processes that are not seeds (ended before the window) are
-    // not kept. The seeds left (started long before) go through
-    // load_process, and every seed loaded here is marked loaded.
-    Status load_started(const LoadPlan& plan, const std::vector<Seed>& seeds, std::vector<Seed>& parents) {
+    // Seeds that started close together (schema version 9): with `window`,
+    // a window's seeds that started in it or shortly before it, nearly all
+    // of them; and, for any seeds (ancestors too), a cluster of them that
+    // started within a second of each other among few other processes (a
+    // pod's first processes, the node's first minutes, whose long-lived
+    // processes are the parents of a busy day's). Their rows are read
+    // table by table, each table through ranges of its *_by_start index,
+    // instead of a look-up per process and table through the (tgid,
+    // start_ns) indexes, whose entries for the processes of one day are
+    // spread over half of their pages. A range holds every row of each
+    // process whose start tick lies in it, exactly the rows load_process
+    // would read, in the same order within a process (start_ns, then
+    // rowid) and table by table as there. Other boots' entries in a range
+    // are passed over in the index (their rowids are outside the boot's),
+    // and rows of the boot's processes that are not seeds are not kept.
+    // The seeds left go through load_process, and every seed loaded here
+    // is marked loaded.
+    Status load_started(const LoadPlan& plan, const std::vector<Seed>& seeds, bool window, std::vector<Seed>& parents) {
         std::map<std::string, std::vector<const Seed*>> by_boot;
         for (const Seed& seed : seeds) by_boot[seed.boot_id].push_back(&seed);
         for (const auto& entry : by_boot) {
@@ -948,12 +952,97 @@ private:
             };
             std::unordered_set<ProcessKey, ProcessKeyHash> wanted;
             std::vector<const Seed*> started;
+            // The clusters' ranges of start times, [first, second) each, in
+            // order, apart, and outside the window's range [from, to).
+            std::vector<std::pair<int64_t, int64_t>> clusters;
+            std::vector<const Seed*> rest;
             for (const Seed* seed : boot_seeds) {
                 const ProcessKey key = key_of(seed->tgid, seed->start_ns);
                 const int64_t lo = sat_mul(static_cast<int64_t>(key.start_tick), tick);
-                if (lo < from || sat_add(lo, tick) > to || !loaded_.insert(key).second) continue;
+                if (loaded_.count(key)) continue;
+                if (!window || lo < from || sat_add(lo, tick) > to) {
+                    rest.push_back(seed);
+                    continue;
+                }
+                loaded_.insert(key);
                 wanted.insert(key);
                 started.push_back(seed);
+            }
+            auto rowids_of = [&](const char* table) -> Result<std::pair<int64_t, int64_t>> {
+                auto rowids = boot_rowids(table);
+                if (!rowids) return rowids.error();
+                auto range = rowids->find(boot);
+                if (range == rowids->end()) return std::pair<int64_t, int64_t>{0, 0};
+                return range->second;
+            };
+            // Clusters of the other seeds: at least cluster_seeds of them,
+            // each started within a second of the one before, among at most
+            // cluster_spread times as many processes started then (fork
+            // index entries, counted up to that bound). Reading a range
+            // costs an index entry per process started in it and table,
+            // a look-up about ten index searches per seed.
+            if (plan.cluster_seeds != 0 && rest.size() >= plan.cluster_seeds) {
+                // In order of start, each process once (a process can be
+                // a seed several times, by each of its rows that found it).
+                std::sort(rest.begin(), rest.end(), [&](const Seed* a, const Seed* b) {
+                    return std::pair(a->start_ns / tick, a->tgid) < std::pair(b->start_ns / tick, b->tgid);
+                });
+                rest.erase(std::unique(rest.begin(), rest.end(),
+                                       [&](const Seed* a, const Seed* b) {
+                                           return key_of(a->tgid, a->start_ns) == key_of(b->tgid, b->start_ns);
+                                       }),
+                           rest.end());
+                auto forks = rowids_of("fork");
+                if (!forks) return forks.error();
+                const int64_t gap = 1'000'000'000;
+                size_t i = 0;
+                std::vector<std::pair<int64_t, int64_t>> found;
+                while (i < rest.size()) {
+                    size_t j = i + 1;
+                    while (j < rest.size() && rest[j]->start_ns - rest[j - 1]->start_ns <= gap) ++j;
+                    const size_t n = j - i;
+                    const int64_t lo = rest[i]->start_ns / tick * tick,
+                                  hi = sat_add(rest[j - 1]->start_ns / tick * tick, tick);
+                    if (n >= plan.cluster_seeds) {
+                        const int64_t most = sat_mul(static_cast<int64_t>(n), plan.cluster_spread);
+                        int64_t count = 0;
+                        auto st = each("fork",
+                                       "SELECT count(*) FROM (SELECT 1 FROM fork INDEXED BY fork_by_start WHERE "
+                                       "child_start_ns >= ?1 AND child_start_ns < ?2 AND rowid >= ?3 AND rowid < ?4 "
+                                       "LIMIT ?5)",
+                                       {lo, hi, forks->first, forks->second, sat_add(most, 1)},
+                                       [&](Stmt& c) { count = c.int64(0); });
+                        if (!st) return st;
+                        if (count <= most) {
+                            found.push_back({lo, hi});
+                            for (size_t k = i; k < j; ++k) {
+                                const ProcessKey key = key_of(rest[k]->tgid, rest[k]->start_ns);
+                                if (!loaded_.insert(key).second) continue;
+                                wanted.insert(key);
+                                started.push_back(rest[k]);
+                            }
+                        }
+                    }
+                    i = j;
+                }
+                // Found in order; a tick longer than a second's gap could
+                // still make two overlap, and a window shorter than one, a
+                // cluster around the window's range.
+                for (const auto& range : found) {
+                    std::vector<std::pair<int64_t, int64_t>> parts = {range};
+                    if (window && range.first < to && range.second > from) {
+                        parts.clear();
+                        if (range.first < from) parts.push_back({range.first, from});
+                        if (range.second > to) parts.push_back({to, range.second});
+                    }
+                    for (const auto& part : parts) {
+                        if (!clusters.empty() && part.first < clusters.back().second) {
+                            clusters.back().second = std::max(clusters.back().second, part.second);
+                        } else {
+                            clusters.push_back(part);
+                        }
+                    }
+                }
             }
             if (wanted.empty()) continue;
             // Rows of this boot, of a wanted process.
@@ -963,10 +1052,20 @@ private:
                 return wanted.count(key_of(s.int64(tgid_col), s.int64(start_col))) != 0;
             };
             std::map<ProcessKey, std::vector<std::pair<int64_t, uint32_t>>> snapshot_runs;
-            // A table's rows in [from, to): through its *_by_start index, or,
-            // for snapshot and carried (no such index; a few rows a run),
-            // the boot's rows in rowid order.
-            auto scan = [&](ChainTable t, const char* index, const char* start, const char* also,
+            // A table's rows in the window's range and the clusters':
+            // through its *_by_start index, or, for snapshot and carried
+            // (no such index; a few rows a run), the boot's rows in rowid
+            // order. In the window's range, nearly every process is
+            // wanted, and each row is read. In a cluster's, the rows are
+            // picked from the index's entries, and only a wanted one is
+            // read from the table: the rows of a range of start times are
+            // spread over all of the table's pages written since (exit
+            // rows come in exit order), so a row read for nothing costs a
+            // page. The clusters' processes are looked up instead (by
+            // `lookup`, below) in snapshot and carried, and in memberships,
+            // whose index leaves 'alive' rows out and so cannot tell a row
+            // without reading it (`also` says so).
+            auto scan = [&](ChainTable t, const char* index, const char* tgid, const char* start, const char* also,
                             auto&& handle) -> Status {
                 auto any = has_rows(t);
                 if (!any) return any.error();
@@ -976,20 +1075,62 @@ private:
                 if (!rowids) return rowids.error();
                 auto range = rowids->find(boot);
                 if (range == rowids->end()) return Ok{};
-                // The rowid range first where there is no index to name: the
-                // form of the window's other passes over a boot's rows.
-                const std::string sql =
-                    index ? fmt::format(
-                                "SELECT {} FROM {} INDEXED BY {} WHERE {} >= ?1 AND {} < ?2 AND rowid >= ?3 AND "
-                                "rowid < ?4{}",
-                                select_list(t), table, index, start, start, also)
-                          : fmt::format("SELECT {} FROM {} WHERE rowid >= ?1 AND rowid < ?2 AND {} >= ?3 AND {} < ?4{}",
-                                        select_list(t), table, start, start, also);
                 const auto [first_rowid, end_rowid] = range->second;
-                return index ? each(table, sql, {from, to, first_rowid, end_rowid}, handle)
-                             : each(table, sql, {first_rowid, end_rowid, from, to}, handle);
+                if (!index) {
+                    // The rowid range first where there is no index to
+                    // name: the form of the window's other passes over a
+                    // boot's rows.
+                    if (!window) return Ok{};
+                    return each(table,
+                                fmt::format("SELECT {} FROM {} WHERE rowid >= ?1 AND rowid < ?2 AND {} >= ?3 AND {} "
+                                            "< ?4{}",
+                                            select_list(t), table, start, start, also),
+                                {first_rowid, end_rowid, from, to}, handle);
+                }
+                if (window) {
+                    auto st = each(table,
+                                   fmt::format("SELECT {} FROM {} INDEXED BY {} WHERE {} >= ?1 AND {} < ?2 AND rowid "
+                                               ">= ?3 AND rowid < ?4{}",
+                                               select_list(t), table, index, start, start, also),
+                                   {from, to, first_rowid, end_rowid}, handle);
+                    if (!st) return st;
+                }
+                if (*also || clusters.empty()) return Ok{};
+                Stmt* row = cached(fmt::format("SELECT {} FROM {} WHERE rowid = ?1", select_list(t), table)).get();
+                const std::string entries = fmt::format(
+                    "SELECT rowid, {1}, {2} FROM {0} INDEXED BY {3} WHERE {2} >= ?1 AND {2} < ?2 AND "
+                    "rowid >= ?3 AND rowid < ?4",
+                    table, tgid, start, index);
+                for (const auto& cluster : clusters) {
+                    Status fetched = Ok{};
+                    auto st =
+                        each(table, entries, {cluster.first, cluster.second, first_rowid, end_rowid}, [&](Stmt& entry) {
+                            if (!wanted.count(key_of(entry.int64(1), entry.int64(2)))) return true;
+                            fetched = each_in(row, table, {entry.int64(0)}, handle);
+                            return static_cast<bool>(fetched);
+                        });
+                    if (!st) return st;
+                    if (!fetched) return fetched;
+                }
+                return Ok{};
             };
-            auto st = scan(ChainTable::snapshot, nullptr, "start_ns", "", [&](Stmt& s) {
+            // A table's rows of each cluster's process, looked up.
+            auto lookup = [&](ChainTable t, ProcessQuery q, auto&& handle) -> Status {
+                if (clusters.empty()) return Ok{};
+                auto any = has_rows(t);
+                if (!any) return any.error();
+                if (!*any) return Ok{};
+                for (const Seed* seed : started) {
+                    const int64_t lo =
+                        sat_mul(static_cast<int64_t>(key_of(seed->tgid, seed->start_ns).start_tick), tick);
+                    if (window && lo >= from && sat_add(lo, tick) <= to) continue;
+                    auto st =
+                        each_in(process_stmt(q), table_name(t), {int64_t{seed->tgid}, lo, sat_add(lo, tick)}, handle);
+                    if (!st) return st;
+                }
+                return Ok{};
+            };
+            auto snapshot = [&](Stmt& s) {
                 if (!wanted_row(s, col<ChainTable::snapshot>("tgid"), col<ChainTable::snapshot>("start_ns"))) return;
                 last_snapshot_runs_.clear();
                 on_snapshot(s);
@@ -998,10 +1139,13 @@ private:
                                                       s.int64(col<ChainTable::snapshot>("start_ns")))];
                     runs.insert(runs.end(), last_snapshot_runs_.begin(), last_snapshot_runs_.end());
                 }
-            });
+            };
+            auto st = scan(ChainTable::snapshot, nullptr, "tgid", "start_ns", "", snapshot);
+            if (!st) return st;
+            st = lookup(ChainTable::snapshot, q_snapshot, snapshot);
             if (!st) return st;
             if (parents_) {
-                st = scan(ChainTable::fork, "fork_by_start", "child_start_ns", "", [&](Stmt& s) {
+                st = scan(ChainTable::fork, "fork_by_start", "child_tgid", "child_start_ns", "", [&](Stmt& s) {
                     if (wanted_row(s, col<ChainTable::fork>("child_tgid"), col<ChainTable::fork>("child_start_ns")))
                         on_fork(s);
                 });
@@ -1009,43 +1153,54 @@ private:
             }
             pending_files_.clear();
             if (files_ && has_exec_files()) {
-                st = scan(ChainTable::exec_files, "exec_files_by_start", "start_ns", "", [&](Stmt& s) {
+                st = scan(ChainTable::exec_files, "exec_files_by_start", "tgid", "start_ns", "", [&](Stmt& s) {
                     if (wanted_row(s, col<ChainTable::exec_files>("tgid"), col<ChainTable::exec_files>("start_ns")))
                         on_exec_file(s);
                 });
                 if (!st) return st;
             }
-            st = scan(ChainTable::exec, "exec_by_start", "start_ns", "", [&](Stmt& s) {
+            st = scan(ChainTable::exec, "exec_by_start", "tgid", "start_ns", "", [&](Stmt& s) {
                 if (wanted_row(s, col<ChainTable::exec>("tgid"), col<ChainTable::exec>("start_ns"))) on_exec(s);
             });
             if (!st) return st;
             pending_files_.clear();
-            st = scan(ChainTable::exit, "exit_by_start", "start_ns", "", [&](Stmt& s) {
+            st = scan(ChainTable::exit, "exit_by_start", "tgid", "start_ns", "", [&](Stmt& s) {
                 if (wanted_row(s, col<ChainTable::exit>("tgid"), col<ChainTable::exit>("start_ns"))) on_exit(s);
             });
             if (!st) return st;
-            st = scan(ChainTable::connect, "connect_by_start", "start_ns", "", [&](Stmt& s) {
+            st = scan(ChainTable::connect, "connect_by_start", "tgid", "start_ns", "", [&](Stmt& s) {
                 if (wanted_row(s, col<ChainTable::connect>("tgid"), col<ChainTable::connect>("start_ns")))
                     on_connect(s);
             });
             if (!st) return st;
-            st = scan(ChainTable::listens, "listens_by_start", "start_ns", "", [&](Stmt& s) {
+            st = scan(ChainTable::listens, "listens_by_start", "tgid", "start_ns", "", [&](Stmt& s) {
                 if (wanted_row(s, col<ChainTable::listens>("tgid"), col<ChainTable::listens>("start_ns"))) on_listen(s);
             });
             if (!st) return st;
             Status row_status = Ok{};
-            st = scan(ChainTable::memberships, "memberships_by_start", "start_ns", " AND how != 'alive'", [&](Stmt& s) {
+            auto membership = [&](Stmt& s) {
                 if (row_status &&
                     wanted_row(s, col<ChainTable::memberships>("tgid"), col<ChainTable::memberships>("start_ns")))
                     row_status = on_membership(s);
-            });
+            };
+            st = scan(ChainTable::memberships, "memberships_by_start", "tgid", "start_ns", " AND how != 'alive'",
+                      membership);
             if (!st) return st;
+            if (has_memberships()) {
+                st = lookup(ChainTable::memberships, q_memberships, membership);
+                if (!st) return st;
+            }
             if (!row_status) return row_status;
-            st = scan(ChainTable::carried, nullptr, "start_ns", "", [&](Stmt& s) {
+            auto carried = [&](Stmt& s) {
                 if (wanted_row(s, col<ChainTable::carried>("tgid"), col<ChainTable::carried>("start_ns")))
                     on_carried(s);
-            });
+            };
+            st = scan(ChainTable::carried, nullptr, "tgid", "start_ns", "", carried);
             if (!st) return st;
+            if (has_carried()) {
+                st = lookup(ChainTable::carried, q_carried, carried);
+                if (!st) return st;
+            }
             if (over_limit(model_.processes().size())) return too_many();
             static const std::vector<std::pair<int64_t, uint32_t>> none;
             for (const Seed* seed : started) {
@@ -2314,13 +2469,17 @@ private:
         } else if (*whole) {
             return load_all();
         }
-        // A window's seeds that started in it, table by table (version 9).
+        // Each seed, then its ancestors, up to the top of what is known:
+        // first those that started close together, table by table
+        // (load_started: a window's, then clusters), then the rest one by
+        // one.
         std::vector<Seed> parents;
-        if (by_window && version_ >= 9) {
-            if (auto st = load_started(plan, seeds, parents); !st) return st;
-        }
-        // Each seed, then its ancestors, up to the top of what is known.
+        bool first = true;
         while (!seeds.empty()) {
+            if (version_ >= 9) {
+                if (auto st = load_started(plan, seeds, by_window && first, parents); !st) return st;
+            }
+            first = false;
             // In the order of the tables' (tgid, start_ns) indexes: each
             // look-up then lands on or next to the b-tree pages the one
             // before it read, which SQLite's page cache still holds.

@@ -72,6 +72,13 @@ struct LoadPlan {
     // images of each, when the window holds few enough (200,000); the
     // answer is the same. SIZE_MAX: never; 0: at the first row (tests).
     size_t binary_rows_before_window = 5'000;
+    // Schema version 9: at least this many processes to load that started
+    // within a second of each other, among at most cluster_spread times as
+    // many processes started then, are read as one range of start times
+    // rather than looked up one by one; the answer is the same. 0: never
+    // (outside a window's range); 1 with INT64_MAX: every one (tests).
+    size_t cluster_seeds = 32;
+    int64_t cluster_spread = 8;
 };
 
 // Error::code of a load stopped by LoadPlan::max_processes.

@@ -616,6 +616,12 @@ TEST_CASE("planted statistics and indexes change no plan of the loader", "[hosti
     LoadPlan descendants = targeted;
     descendants.descendants_of = 18201;
     plans.push_back({"descendants", descendants});
+    // The pod's processes and ancestors read as clusters of start times,
+    // each of its own (LoadPlan::cluster_seeds).
+    LoadPlan clusters = pod;
+    clusters.cluster_seeds = 1;
+    clusters.cluster_spread = INT64_MAX;
+    plans.push_back({"pod, as clusters", clusters});
     // Issue 23's plans: a window alone, a binary, a namespace, a container.
     LoadPlan window = targeted;
     window.since_wall_ns = fixture::kWall0;
@@ -646,16 +652,24 @@ TEST_CASE("planted statistics and indexes change no plan of the loader", "[hosti
         auto planted = loader_plans(dir / "planted.db", plan);
         REQUIRE(clean.size() > 3);
         CHECK(planted.size() == clean.size());
+        // A statement named the index, and SQLite searched it as `how`.
+        auto searched = [&](const char* index, const char* how) {
+            INFO(index);
+            CHECK(std::any_of(clean.begin(), clean.end(), [&](const auto& e) {
+                return e.first.find(std::string("INDEXED BY ") + index) != e.first.npos &&
+                       e.second.find(std::string(how) + index) != e.second.npos;
+            }));
+        };
         if (name == "window") {
             // Its processes started in the window, table by table through
             // the *_by_start indexes (schema version 9).
-            for (const char* index : {"exec_by_start", "exit_by_start", "memberships_by_start"}) {
-                INFO(index);
-                CHECK(std::any_of(clean.begin(), clean.end(), [&](const auto& e) {
-                    return e.first.find(std::string("INDEXED BY ") + index) != e.first.npos &&
-                           e.second.find(std::string("USING INDEX ") + index) != e.second.npos;
-                }));
-            }
+            for (const char* index : {"exec_by_start", "exit_by_start", "memberships_by_start"})
+                searched(index, "USING INDEX ");
+        }
+        if (name == "pod, as clusters") {
+            // Counted and picked from the *_by_start indexes' entries alone.
+            for (const char* index : {"fork_by_start", "exec_by_start", "exit_by_start"})
+                searched(index, "USING COVERING INDEX ");
         }
         if (plan.whole_rows_per_process && !plan.everything) {
             // It did count, and then did read the tables whole.

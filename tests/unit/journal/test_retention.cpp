@@ -358,11 +358,11 @@ LiveProcesses live_set(std::set<std::pair<uint32_t, int64_t>>* live) {
     return l;
 }
 
-std::unique_ptr<Model> load_model(const std::string& path) {
+std::unique_ptr<Model> load_model(const std::string& path, const LoadPlan& plan = LoadPlan{}) {
     auto r = JournalReader::open(path);
     REQUIRE(r.ok());
     auto m = std::make_unique<Model>();
-    REQUIRE(r->load_into(*m).ok());
+    REQUIRE(r->load_into(*m, plan).ok());
     m->finish();
     return m;
 }
@@ -452,6 +452,27 @@ TEST_CASE("a prune carries the identity of running processes forward", "[verify]
         CHECK(wk->carried_forward);
         REQUIRE(wk->parent);
         CHECK(*wk->parent == sh->key);
+        // The child's ancestry alone, each process read as a cluster of
+        // start times of its own (LoadPlan::cluster_seeds): the carried
+        // rows are looked up in the same way.
+        LoadPlan plan;
+        plan.everything = false;
+        plan.whole_rows_per_process = 0;
+        plan.pid = child.tgid;
+        plan.cluster_seeds = 1;
+        plan.cluster_spread = INT64_MAX;
+        auto t = load_model(at, plan);
+        const Process* tc = t->find(c->key);
+        REQUIRE(tc);
+        REQUIRE(tc->parent);
+        CHECK(*tc->parent == sh->key);
+        for (const Process* p : {sh, s, init}) {
+            const Process* tp = t->find(p->key);
+            REQUIRE(tp);
+            CHECK(tp->carried_forward);
+            CHECK(tp->execs.size() == p->execs.size());
+            CHECK(tp->parent == p->parent);
+        }
     };
     check_tree(path, child);
 

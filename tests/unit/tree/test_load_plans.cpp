@@ -224,6 +224,9 @@ struct Journals {
     std::vector<std::pair<std::string, Query>> queries, pod_queries;
     // LoadPlan::binary_rows_before_window of every plan compared.
     size_t binary_rows_before_window = LoadPlan{}.binary_rows_before_window;
+    // LoadPlan::cluster_seeds and cluster_spread of every plan compared.
+    size_t cluster_seeds = LoadPlan{}.cluster_seeds;
+    int64_t cluster_spread = LoadPlan{}.cluster_spread;
 
     explicit Journals(RunOptions run = {})
         : first(random_journal(23, "b0000000-0000-4000-8000-0000000000a1", 700, run)),
@@ -310,6 +313,8 @@ struct Journals {
                 LoadPlan plan = load_plan_for(query);
                 plan.whole_rows_per_process = 0;  // the look-ups themselves, never a whole load
                 plan.binary_rows_before_window = binary_rows_before_window;
+                plan.cluster_seeds = cluster_seeds;
+                plan.cluster_spread = cluster_spread;
                 plan.sole_journal = journals.size() == 1;
                 REQUIRE_FALSE(plan.everything);
                 size_t loaded_full = everything->processes().size(), loaded_plan = 0;
@@ -478,6 +483,25 @@ TEST_CASE("bare windows through unexited sets answer what a full load answers", 
     }
 }
 
+// Seeds and ancestors that started close together, outside a window's
+// range, are read as ranges of start times (LoadPlan::cluster_seeds): here
+// every seed (clusters of one, among any number of other processes), and
+// only clusters of two or more among at most twice as many, for every
+// selector, the ancestors included. The journals hold PID reuse, exec
+// chains, lost forks and losses.
+TEST_CASE("seeds read as clusters of start times answer what a full load answers", "[reconstruct][plans]") {
+    Journals j;
+    size_t offset = 0;
+    for (auto [seeds, spread] : {std::pair<size_t, int64_t>{1, INT64_MAX}, std::pair<size_t, int64_t>{2, 2}}) {
+        INFO("clusters of " << seeds << " seeds or more, among at most " << spread << " times as many");
+        j.cluster_seeds = seeds;
+        j.cluster_spread = spread;
+        const auto queries = sampled(j.queries, offset++);
+        CHECK(j.compare(queries) > queries.size());
+        CHECK(j.compare(sampled(j.pod_queries)) > 0);
+    }
+}
+
 // The pod plan (and --namespace and --container, which go through it):
 // among these journals' processes are some moved into a pod after the
 // window they overlap, which a pod they were ever in selects, and ancestors
@@ -560,6 +584,12 @@ TEST_CASE("pod plans and bare windows on one journal of two boots, and on one up
             size_t loaded_full = everything->processes().size(), loaded_plan = 0;
             const std::string full = answer_of(*everything, query);
             CHECK(answer({path}, query, plan, &loaded_plan) == full);
+            // Every seed and ancestor read as a cluster of its own: the
+            // other boot's rows are in the same ranges of start times.
+            LoadPlan clustered = plan;
+            clustered.cluster_seeds = 1;
+            clustered.cluster_spread = INT64_MAX;
+            CHECK(answer({path}, query, clustered) == full);
             // A window open at one end may need every process; a pod's never.
             if (query.namespace_ || query.pod || query.container) {
                 CHECK(loaded_plan < loaded_full);
