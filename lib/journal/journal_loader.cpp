@@ -950,6 +950,11 @@ private:
             auto key_of = [&](int64_t tgid, int64_t start_ns) {
                 return ProcessKey{boot_symbol, static_cast<uint32_t>(tgid), static_cast<uint64_t>(start_ns / tick)};
             };
+            // Whether a process's start tick lies in the window's range.
+            auto in_window = [&](const ProcessKey& key) {
+                const int64_t lo = sat_mul(static_cast<int64_t>(key.start_tick), tick);
+                return window && lo >= from && sat_add(lo, tick) <= to;
+            };
             std::unordered_set<ProcessKey, ProcessKeyHash> wanted;
             std::vector<const Seed*> started;
             // The clusters' ranges of start times, [first, second) each, in
@@ -958,9 +963,8 @@ private:
             std::vector<const Seed*> rest;
             for (const Seed* seed : boot_seeds) {
                 const ProcessKey key = key_of(seed->tgid, seed->start_ns);
-                const int64_t lo = sat_mul(static_cast<int64_t>(key.start_tick), tick);
                 if (loaded_.count(key)) continue;
-                if (!window || lo < from || sat_add(lo, tick) > to) {
+                if (!in_window(key)) {
                     rest.push_back(seed);
                     continue;
                 }
@@ -968,6 +972,7 @@ private:
                 wanted.insert(key);
                 started.push_back(seed);
             }
+            // The boot's rows of a table: [first, end) of their rowids.
             auto rowids_of = [&](const char* table) -> Result<std::pair<int64_t, int64_t>> {
                 auto rowids = boot_rowids(table);
                 if (!rowids) return rowids.error();
@@ -1071,11 +1076,10 @@ private:
                 if (!any) return any.error();
                 if (!*any) return Ok{};
                 const char* table = table_name(t);
-                auto rowids = boot_rowids(table);
+                auto rowids = rowids_of(table);
                 if (!rowids) return rowids.error();
-                auto range = rowids->find(boot);
-                if (range == rowids->end()) return Ok{};
-                const auto [first_rowid, end_rowid] = range->second;
+                const auto [first_rowid, end_rowid] = *rowids;
+                if (first_rowid == end_rowid) return Ok{};
                 if (!index) {
                     // The rowid range first where there is no index to
                     // name: the form of the window's other passes over a
@@ -1121,9 +1125,9 @@ private:
                 if (!any) return any.error();
                 if (!*any) return Ok{};
                 for (const Seed* seed : started) {
-                    const int64_t lo =
-                        sat_mul(static_cast<int64_t>(key_of(seed->tgid, seed->start_ns).start_tick), tick);
-                    if (window && lo >= from && sat_add(lo, tick) <= to) continue;
+                    const ProcessKey key = key_of(seed->tgid, seed->start_ns);
+                    if (in_window(key)) continue;
+                    const int64_t lo = sat_mul(static_cast<int64_t>(key.start_tick), tick);
                     auto st =
                         each_in(process_stmt(q), table_name(t), {int64_t{seed->tgid}, lo, sat_add(lo, tick)}, handle);
                     if (!st) return st;
@@ -1186,10 +1190,8 @@ private:
             st = scan(ChainTable::memberships, "memberships_by_start", "tgid", "start_ns", " AND how != 'alive'",
                       membership);
             if (!st) return st;
-            if (has_memberships()) {
-                st = lookup(ChainTable::memberships, q_memberships, membership);
-                if (!st) return st;
-            }
+            st = lookup(ChainTable::memberships, q_memberships, membership);
+            if (!st) return st;
             if (!row_status) return row_status;
             auto carried = [&](Stmt& s) {
                 if (wanted_row(s, col<ChainTable::carried>("tgid"), col<ChainTable::carried>("start_ns")))
@@ -1197,10 +1199,8 @@ private:
             };
             st = scan(ChainTable::carried, nullptr, "tgid", "start_ns", "", carried);
             if (!st) return st;
-            if (has_carried()) {
-                st = lookup(ChainTable::carried, q_carried, carried);
-                if (!st) return st;
-            }
+            st = lookup(ChainTable::carried, q_carried, carried);
+            if (!st) return st;
             if (over_limit(model_.processes().size())) return too_many();
             static const std::vector<std::pair<int64_t, uint32_t>> none;
             for (const Seed* seed : started) {
