@@ -4,6 +4,8 @@
 //   bench_storm posix-spawn --workers N --iterations M [--marker S] [--cgroup DIR] [--times FILE]
 //   bench_storm threads     --workers N --iterations M
 //   bench_storm move        --workers N --iterations M --cgroup-a DIR --cgroup-b DIR [--marker S]
+//   bench_storm syscalls    --workers N --iterations M
+//   bench_storm opens       --workers N --iterations M
 //   bench_storm sleepers    --count N
 //
 // fork-exec and posix-spawn: the main process forks N worker processes; each
@@ -24,6 +26,14 @@
 // storm's own cgroup into DIR_A, so every write is a real move. The workers
 // end in DIR_A or DIR_B; the caller removes the two cgroups once the storm
 // has returned (its workers are reaped by then).
+//
+// syscalls: N worker threads, each writing one byte into a pipe and reading
+// it back, M times: 2M of the cheapest syscalls there are, none of them an
+// open. opens: the same with openat of /etc/hostname and close. With a
+// syscall hook attached (bench_hooks), the first shows what the hook costs
+// every syscall it does not watch, the second what it costs one it watches.
+// They print syscalls= (2 x N x M) and ns_per_syscall= (CPU ns per syscall,
+// the whole process).
 //
 // sleepers: N children of "sleep 3600" in a new process group, for measuring
 // the start of a recorder on a busy host; prints "sleepers: ready PGID" and
@@ -96,6 +106,7 @@ void usage() {
                "usage: bench_storm fork-exec|posix-spawn|threads --workers N --iterations M [--marker S] "
                "[--cgroup DIR] [--times FILE]\n"
                "       bench_storm move --workers N --iterations M --cgroup-a DIR --cgroup-b DIR [--marker S]\n"
+               "       bench_storm syscalls|opens --workers N --iterations M\n"
                "       bench_storm sleepers --count N\n");
     std::exit(2);
 }
@@ -140,7 +151,7 @@ StormOptions parse_args(int argc, char** argv) {
         }
     }
     if (o.mode != "fork-exec" && o.mode != "posix-spawn" && o.mode != "threads" && o.mode != "sleepers" &&
-        o.mode != "move")
+        o.mode != "move" && o.mode != "syscalls" && o.mode != "opens")
         usage();
     if (o.mode == "move" && (o.cgroup_a.empty() || o.cgroup_b.empty())) die("move needs --cgroup-a and --cgroup-b");
     return o;
@@ -342,6 +353,49 @@ int run_thread_storm(const StormOptions& o) {
     return 0;
 }
 
+int run_syscall_storm(const StormOptions& o) {
+    const bool opens = o.mode == "opens";
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> workers;
+    std::vector<int> failures(static_cast<size_t>(o.workers), 0);
+    for (int w = 0; w < o.workers; ++w) {
+        workers.emplace_back([&o, &failures, opens, w] {
+            int& failed = failures[static_cast<size_t>(w)];
+            int p[2] = {-1, -1};
+            if (!opens && pipe2(p, O_CLOEXEC) != 0) {
+                failed = 1;
+                return;
+            }
+            char c = 'x';
+            for (long i = 0; i < o.iterations && !failed; ++i) {
+                if (opens) {
+                    int fd = ::open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+                    failed = fd < 0 || ::close(fd) != 0;
+                } else {
+                    failed = ::write(p[1], &c, 1) != 1 || ::read(p[0], &c, 1) != 1;
+                }
+            }
+            if (!opens) {
+                ::close(p[0]);
+                ::close(p[1]);
+            }
+        });
+    }
+    for (auto& t : workers) t.join();
+    double elapsed = seconds_since(t0);
+    long syscalls = 2 * o.workers * o.iterations;
+    rusage self{};
+    getrusage(RUSAGE_SELF, &self);
+    double cpu = tv_seconds(self.ru_utime) + tv_seconds(self.ru_stime);
+    fmt::print("mode={} workers={} iterations={} syscalls={} elapsed_s={:.4f} ns_per_syscall={:.1f} {} pid={}\n",
+               o.mode, o.workers, o.iterations, syscalls, elapsed, cpu * 1e9 / static_cast<double>(syscalls),
+               cpu_fields(), getpid());
+    for (int f : failures) {
+        if (f) return 1;
+    }
+    return 0;
+}
+
 int run_sleepers(const StormOptions& o) {
     if (setpgid(0, 0) != 0) die(fmt::format("setpgid: {}", std::strerror(errno)));
     static const char kSleep[] = "/bin/sleep";
@@ -368,6 +422,7 @@ int main(int argc, char** argv) {
     StormOptions o = parse_args(argc, argv);
     if (!o.cgroup.empty()) join_cgroup(o.cgroup);
     if (o.mode == "threads") return run_thread_storm(o);
+    if (o.mode == "syscalls" || o.mode == "opens") return run_syscall_storm(o);
     if (o.mode == "sleepers") return run_sleepers(o);
     if (o.mode == "move") return run_move_storm(o);
     return run_spawn_storm(o);
