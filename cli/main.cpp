@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "escape.h"
+#include "huge_heap.h"
 #include "output.h"
 #include "version.h"
 
@@ -49,7 +50,12 @@ int run(int argc, char** argv) {
     }
     for (auto* sub : app.get_subcommands()) {
         auto it = runners.find(sub);
-        if (it != runners.end()) return it->second();
+        if (it == runners.end()) continue;
+        // The commands whose memory is their answer (huge_heap.h). Not
+        // record, a long-lived process whose heap must be given back.
+        const std::string& name = sub->get_name();
+        if (name == "reconstruct" || name == "pods" || name == "timeline") lineage::prefer_huge_heap();
+        return it->second();
     }
     return 2;
 }
