@@ -17,8 +17,8 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* The syscall a files hook would watch (openat on x86-64); set by the
- * loader between open and load. */
+/* The syscall a files hook would watch: openat on x86-64 (bench_hooks keeps
+ * it; a loader could set another between open and load). */
 const volatile long watched_nr = 257;
 
 /* Calls of the watched syscall each program saw: proof that it ran. */

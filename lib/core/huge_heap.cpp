@@ -41,15 +41,26 @@ bool thp_on_request_only() {
 //  - one block of kReserve is allocated, the 2 MiB-aligned part of it marked
 //    MADV_HUGEPAGE, and freed: it stays the top of the heap, and every later
 //    allocation is carved out of it, in huge pages.
-// Under an RLIMIT_AS too small for the reserve, the block is a quarter of
-// what is left, or nothing.
+// Under an RLIMIT_AS, the block is at most a quarter of the limit, or
+// nothing when that is under two huge pages. Only the main thread's heap:
+// another thread's allocations come from an arena of its own (lineage pods'
+// second loader), in ordinary pages, as with glibc's switch.
 bool prefer_huge_heap() {
 #if defined(__SANITIZE_ADDRESS__)
+#define LINEAGE_HUGE_HEAP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LINEAGE_HUGE_HEAP_ASAN 1
+#endif
+#endif
+#ifdef LINEAGE_HUGE_HEAP_ASAN
     // AddressSanitizer's allocator ignores mallopt, and would poison the
     // whole block's shadow for nothing.
     return false;
 #endif
-    if (const char* t = std::getenv("GLIBC_TUNABLES"); t && std::strstr(t, "hugetlb")) return false;
+    // A user who tunes glibc's malloc (hugetlb, mmap_threshold,
+    // trim_threshold, ...) gets what they asked for, and nothing of this.
+    if (const char* t = std::getenv("GLIBC_TUNABLES"); t && std::strstr(t, "glibc.malloc.")) return false;
     if (!thp_on_request_only()) return false;
     size_t reserve = kReserve;
     rlimit as{};
