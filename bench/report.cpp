@@ -26,6 +26,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -290,6 +291,37 @@ SectionSpec triage_section() {
                          "(median folded - median --no-fold) / median folded: what folding adds, the unfolded "
                          "run printing every process"));
     return sec;
+}
+
+// Section 17's rows: nothing attached, then for each configuration its
+// ns per syscall in both loops (against nothing's) and what it added in the
+// same round.
+std::vector<RowSpec> syscall_rows() {
+    std::vector<RowSpec> rows = {
+        R("syscalls.none.rw_ns", "write/read, nothing attached", "ns", "CPU ns per syscall"),
+        R("syscalls.none.open_ns", "openat/close, nothing attached", "ns",
+          "CPU ns per syscall: half an openat+close pair"),
+    };
+    const std::pair<const char*, const char*> configs[] = {
+        {"lineage", "lineage record (no syscall hook)"},
+        {"raw_tp", "raw_tp/sys_enter"},
+        {"tp_btf", "tp_btf/sys_enter"},
+        {"tp_btf_exit", "tp_btf/sys_enter + sys_exit"},
+        {"tracepoint", "tracepoint syscalls/sys_enter_openat"},
+    };
+    for (const auto& [id, label] : configs) {
+        const std::string m = std::string("syscalls.") + id;
+        rows.push_back(vs(R(m + ".rw_ns", std::string("write/read, ") + label, "ns", "ratio = median / median(none)"),
+                          "syscalls.none.rw_ns"));
+        rows.push_back(R(m + ".rw_added", "  added per write/read, same round", "ns",
+                         "this round's ns minus none's; median shown"));
+        rows.push_back(
+            vs(R(m + ".open_ns", std::string("openat/close, ") + label, "ns", "ratio = median / median(none)"),
+               "syscalls.none.open_ns"));
+        rows.push_back(R(m + ".open_added", "  added per syscall of openat/close, same round", "ns",
+                         "this round's ns minus none's, per syscall (x2 per pair); median shown"));
+    }
+    return rows;
 }
 
 std::vector<SectionSpec> spec() {
@@ -682,63 +714,12 @@ std::vector<SectionSpec> spec() {
              R("containers.storm_churn.lineage.churn_per_s", "containers per second beside the storm, lineage record",
                "/s", ""),
          }},
-        {"syscalls",
-         "17. What a syscall hook costs every syscall (for the files issue)",
+        {"syscalls", "17. What a syscall hook costs every syscall (for the files issue)",
          "A 1-byte write+read loop on a pipe (syscalls no hook watches) and an openat+close loop (the syscall a "
          "files hook would watch), 1 worker, with nothing attached, under `lineage record`, and under each hook "
          "of bpf/syscall_hooks.bpf.c (bench_hooks: a program that compares the syscall number with openat's and "
          "counts), interleaved round by round in rotating order. CPU ns per syscall of the loop's process.",
-         {
-             R("syscalls.none.rw_ns", "write/read, nothing attached", "ns", "CPU ns per syscall"),
-             R("syscalls.none.open_ns", "openat/close, nothing attached", "ns",
-               "CPU ns per syscall: half an openat+close pair"),
-             vs(R("syscalls.lineage.rw_ns", "write/read, lineage record (no syscall hook)", "ns",
-                  "ratio = median / median(none)"),
-                "syscalls.none.rw_ns"),
-             R("syscalls.lineage.rw_added", "  added per write/read, same round", "ns",
-               "this round's ns minus none's; median shown"),
-             vs(R("syscalls.lineage.open_ns", "openat/close, lineage record (no syscall hook)", "ns",
-                  "ratio = median / median(none)"),
-                "syscalls.none.open_ns"),
-             R("syscalls.lineage.open_added", "  added per syscall of openat/close, same round", "ns",
-               "this round's ns minus none's, per syscall (x2 per pair); median shown"),
-             vs(R("syscalls.raw_tp.rw_ns", "write/read, raw_tp/sys_enter", "ns", "ratio = median / median(none)"),
-                "syscalls.none.rw_ns"),
-             R("syscalls.raw_tp.rw_added", "  added per write/read, same round", "ns",
-               "this round's ns minus none's; median shown"),
-             vs(R("syscalls.raw_tp.open_ns", "openat/close, raw_tp/sys_enter", "ns", "ratio = median / median(none)"),
-                "syscalls.none.open_ns"),
-             R("syscalls.raw_tp.open_added", "  added per syscall of openat/close, same round", "ns",
-               "this round's ns minus none's, per syscall (x2 per pair); median shown"),
-             vs(R("syscalls.tp_btf.rw_ns", "write/read, tp_btf/sys_enter", "ns", "ratio = median / median(none)"),
-                "syscalls.none.rw_ns"),
-             R("syscalls.tp_btf.rw_added", "  added per write/read, same round", "ns",
-               "this round's ns minus none's; median shown"),
-             vs(R("syscalls.tp_btf.open_ns", "openat/close, tp_btf/sys_enter", "ns", "ratio = median / median(none)"),
-                "syscalls.none.open_ns"),
-             R("syscalls.tp_btf.open_added", "  added per syscall of openat/close, same round", "ns",
-               "this round's ns minus none's, per syscall (x2 per pair); median shown"),
-             vs(R("syscalls.tp_btf_exit.rw_ns", "write/read, tp_btf/sys_enter + sys_exit", "ns",
-                  "ratio = median / median(none)"),
-                "syscalls.none.rw_ns"),
-             R("syscalls.tp_btf_exit.rw_added", "  added per write/read, same round", "ns",
-               "this round's ns minus none's; median shown"),
-             vs(R("syscalls.tp_btf_exit.open_ns", "openat/close, tp_btf/sys_enter + sys_exit", "ns",
-                  "ratio = median / median(none)"),
-                "syscalls.none.open_ns"),
-             R("syscalls.tp_btf_exit.open_added", "  added per syscall of openat/close, same round", "ns",
-               "this round's ns minus none's, per syscall (x2 per pair); median shown"),
-             vs(R("syscalls.tracepoint.rw_ns", "write/read, tracepoint syscalls/sys_enter_openat", "ns",
-                  "ratio = median / median(none)"),
-                "syscalls.none.rw_ns"),
-             R("syscalls.tracepoint.rw_added", "  added per write/read, same round", "ns",
-               "this round's ns minus none's; median shown"),
-             vs(R("syscalls.tracepoint.open_ns", "openat/close, tracepoint syscalls/sys_enter_openat", "ns",
-                  "ratio = median / median(none)"),
-                "syscalls.none.open_ns"),
-             R("syscalls.tracepoint.open_added", "  added per syscall of openat/close, same round", "ns",
-               "this round's ns minus none's, per syscall (x2 per pair); median shown"),
-         }},
+         syscall_rows()},
     };
 }
 
