@@ -12,12 +12,21 @@ jobs=$(nproc)
 echo "== format: clang-format --dry-run --Werror"
 git ls-files '*.cpp' '*.h' '*.c' | grep -v '/vmlinux\.h$' | xargs clang-format --dry-run --Werror
 
+# Each phase says how long it took: the whole command should stay well
+# under 20 minutes on 2 cores, and these lines show where it goes.
+phase_start=$SECONDS
+phase() {
+  echo "   ($(( SECONDS - phase_start )) s)"
+  phase_start=$SECONDS
+  echo "== $*"
+}
+
 run_suite() {
   local dir=$1; shift
-  echo "== $dir: configure and build"
+  phase "$dir: configure and build"
   cmake -S . -B "$dir" "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
-  echo "== $dir: tests"
+  phase "$dir: tests"
   # One test per core: the end-to-end and deploy tests are RUN_SERIAL (real
   # probes, timing), so they still run alone; the kernel-free ones share.
   ctest --test-dir "$dir" --output-on-failure -j"$jobs"
@@ -34,11 +43,11 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 # Fuzz smoke: the libFuzzer targets of fuzz/, built with clang (only the core
 # and the fuzzers), each run for a few seconds over its seed corpus.
-echo "== build-fuzz: configure and build"
+phase "build-fuzz: configure and build"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG=-g1 \
   -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DLINEAGE_BUILD_FUZZ=ON \
   -DLINEAGE_BUILD_TESTS=OFF -DLINEAGE_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz --target lineage_fuzzers -j"$jobs"
-echo "== build-fuzz: fuzzers"
+phase "build-fuzz: fuzzers"
 ctest --test-dir build-fuzz --output-on-failure -j"$jobs"
-echo "== all suites passed"
+phase "all suites passed, in $SECONDS s"
