@@ -16,7 +16,7 @@
 namespace {
 
 bool under_asan() {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(LINEAGE_TEST_SANITIZED)
     return true;
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)

@@ -42,7 +42,7 @@ namespace {
 
 // Sanitizers slow lineage down and grow its resident set (shadow memory);
 // the plain build is held to the figures.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(LINEAGE_TEST_SANITIZED)
 constexpr double kSlowdown = 4;
 constexpr int64_t kMaxRssKib = 256 * 1024;
 #else

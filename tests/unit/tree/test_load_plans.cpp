@@ -161,7 +161,7 @@ FixtureJournal random_journal(uint32_t seed, const std::string& boot_id, int ste
 // query: the queries come in groups of every kind per window, 16 a window,
 // so every kind still runs, on other windows; this file's tests took over
 // six minutes there, the load plans' bookkeeping under the sanitizer.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(LINEAGE_TEST_SANITIZED)
 constexpr size_t kQueryStride = 3;
 #else
 constexpr size_t kQueryStride = 1;
