@@ -8,18 +8,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
-# The sources stay as .clang-format (and bpf/.clang-format) has them.
-echo "== format: clang-format --dry-run --Werror"
-git ls-files '*.cpp' '*.h' '*.c' | grep -v '/vmlinux\.h$' | xargs clang-format --dry-run --Werror
-
-# Each phase says how long it took: the whole command should stay well
+# Each step says how long it took: the whole command should stay well
 # under 20 minutes on 2 cores, and these lines show where it goes.
-phase_start=$SECONDS
+phase_start=
 phase() {
-  echo "   ($(( SECONDS - phase_start )) s)"
+  [ -n "$phase_start" ] && echo "   ($(( SECONDS - phase_start )) s)"
   phase_start=$SECONDS
   echo "== $*"
 }
+
+# The sources stay as .clang-format (and bpf/.clang-format) has them.
+phase "format: clang-format --dry-run --Werror"
+git ls-files '*.cpp' '*.h' '*.c' | grep -v '/vmlinux\.h$' | xargs clang-format --dry-run --Werror
 
 run_suite() {
   local dir=$1; shift

@@ -7,6 +7,19 @@
 
 namespace lineage::test {
 
+// Whether the lineage under test is built with the sanitizers: slower and
+// larger, so tests that scale with it ask here. In the sanitized build the
+// test programs themselves are not instrumented (tests/CMakeLists.txt), so
+// CMake says it (LINEAGE_TEST_SANITIZED); a build instrumented by hand
+// shows it in the compiler's own macro (GCC's, or clang's feature).
+#if defined(LINEAGE_TEST_SANITIZED) || defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kLineageSanitized = true;
+#elif defined(__has_feature)
+inline constexpr bool kLineageSanitized = __has_feature(address_sanitizer);
+#else
+inline constexpr bool kLineageSanitized = false;
+#endif
+
 // A private temporary directory, removed with everything in it unless kept.
 class TempDir {
 public:

@@ -12,19 +12,9 @@
 #include <catch2/catch.hpp>
 
 #include "huge_heap.h"
+#include "test_files.h"
 
 namespace {
-
-bool under_asan() {
-#if defined(__SANITIZE_ADDRESS__) || defined(LINEAGE_TEST_SANITIZED)
-    return true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    return true;
-#endif
-#endif
-    return false;
-}
 
 // Whether prefer_huge_heap() should ask for huge pages here (huge_heap.h).
 bool huge_pages_expected() {
@@ -32,7 +22,7 @@ bool huge_pages_expected() {
     std::string modes;
     std::getline(in, modes);
     const char* tunables = std::getenv("GLIBC_TUNABLES");
-    return modes.find("[madvise]") != std::string::npos && !under_asan() &&
+    return modes.find("[madvise]") != std::string::npos && !lineage::test::kLineageSanitized &&
            !(tunables && std::strstr(tunables, "glibc.malloc."));
 }
 

@@ -29,6 +29,7 @@
 #include "precedents.h"
 #include "record_session.h"
 #include "sqlite.h"
+#include "test_files.h"
 #include "test_util.h"
 #include "verify.h"
 
@@ -42,13 +43,8 @@ namespace {
 
 // Sanitizers slow lineage down and grow its resident set (shadow memory);
 // the plain build is held to the figures.
-#if defined(__SANITIZE_ADDRESS__) || defined(LINEAGE_TEST_SANITIZED)
-constexpr double kSlowdown = 4;
-constexpr int64_t kMaxRssKib = 256 * 1024;
-#else
-constexpr double kSlowdown = 1;
-constexpr int64_t kMaxRssKib = 64 * 1024;
-#endif
+constexpr double kSlowdown = lineage::test::kLineageSanitized ? 4 : 1;
+constexpr int64_t kMaxRssKib = (lineage::test::kLineageSanitized ? 256 : 64) * 1024;
 constexpr double kMaxSeconds = 2 * kSlowdown;
 
 // Read in pieces: a crafted journal may be a gigabyte.

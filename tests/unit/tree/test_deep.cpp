@@ -32,6 +32,7 @@
 #include "fold.h"
 #include "reconstruct.h"
 #include "render.h"
+#include "test_files.h"
 
 using namespace fixture;
 using nlohmann::json;
@@ -444,11 +445,7 @@ TEST_CASE("deep chains: every generation is there, the payload at its true depth
 // second build of scripts/test.sh) 20,000: still five times the old cut at
 // 4,096 and as deep for the sanitizer's purpose, while 100,000 there would
 // take minutes, most of them in the sanitizer's bookkeeping of JSON objects.
-#if defined(__SANITIZE_ADDRESS__) || defined(LINEAGE_TEST_SANITIZED)
-constexpr uint32_t kLongChain = 20'000;
-#else
-constexpr uint32_t kLongChain = 100'000;
-#endif
+constexpr uint32_t kLongChain = lineage::test::kLineageSanitized ? 20'000 : 100'000;
 
 TEST_CASE("a chain of 100,000 generations: linear output, nothing left out", "[reconstruct][deep]") {
     constexpr uint32_t kGenerations = kLongChain;

@@ -23,6 +23,7 @@
 #include "pods.h"
 #include "reconstruct.h"
 #include "render.h"
+#include "test_files.h"
 
 using namespace fixture;
 using namespace lineage;
@@ -161,11 +162,7 @@ FixtureJournal random_journal(uint32_t seed, const std::string& boot_id, int ste
 // query: the queries come in groups of every kind per window, 16 a window,
 // so every kind still runs, on other windows; this file's tests took over
 // six minutes there, the load plans' bookkeeping under the sanitizer.
-#if defined(__SANITIZE_ADDRESS__) || defined(LINEAGE_TEST_SANITIZED)
-constexpr size_t kQueryStride = 3;
-#else
-constexpr size_t kQueryStride = 1;
-#endif
+constexpr size_t kQueryStride = lineage::test::kLineageSanitized ? 3 : 1;
 
 // The queries this build runs: all, or every kQueryStride-th from `offset`.
 template <typename Q>
