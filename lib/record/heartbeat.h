@@ -26,6 +26,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -70,6 +71,21 @@ private:
     };
     std::deque<Sample> samples_;
 };
+
+// How often a recording recorder writes its heartbeat: once a second, or
+// twice per batch interval when that is longer. Not once per batch, as
+// before: at the default 100 ms interval, encoding and writing the
+// heartbeat ten times a second was a tenth of the recorder's CPU.
+inline constexpr int64_t kHeartbeatPeriodNs = 1'000'000'000;
+inline int64_t heartbeat_period_ns(int64_t batch_interval_ns) {
+    return std::max(kHeartbeatPeriodNs, batch_interval_ns / 2);
+}
+// A heartbeat older than this is a recorder that has neither committed nor
+// checked for anything to commit since: twice the longer of the heartbeat
+// period and the batch interval (the loop turns once per interval).
+inline int64_t heartbeat_stall_after_ns(int64_t batch_interval_ns) {
+    return 2 * std::max(kHeartbeatPeriodNs, batch_interval_ns);
+}
 
 struct Heartbeat {
     static constexpr int kFormat = 1;

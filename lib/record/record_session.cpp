@@ -196,9 +196,13 @@ private:
     // Nothing happens for a missing journal unless `create`.
     Status take_lock(bool create);
     void start_heartbeat();
-    // Writes the heartbeat: always when `force`, else at most twice per
-    // batch interval. A failure is said once, until a write works again.
+    // Writes the heartbeat: always when `force`, else at most once per
+    // heartbeat_period_ns(). A failure is said once, until a write works
+    // again.
     void beat(const char* phase, bool force);
+    // Keeps the time of the last commit for the next heartbeat, which may
+    // be several turns later.
+    void note_commit(int64_t now_ns);
     Status begin_run();
     void record();
     Result<int> end_run();
@@ -314,22 +318,27 @@ void Session::start_heartbeat() {
     beat("starting", true);
 }
 
+void Session::note_commit(int64_t now_ns) {
+    Heartbeat& h = heartbeat_;
+    if (writer_ && writer_->head().batch_id != h.last_batch) {
+        // Committed in this turn: when exactly is within the turn.
+        h.last_batch = writer_->head().batch_id;
+        h.last_commit_boot_ns = now_ns;
+        h.last_commit_wall_ns = wall_now_ns();
+    }
+}
+
 void Session::beat(const char* phase, bool force) {
     if (!heartbeat_file_) return;
     const int64_t now = boot_now_ns();
-    if (!force && now - last_beat_ns_ < options_.batch_interval_ns / 2) return;
+    if (!force && now - last_beat_ns_ < heartbeat_period_ns(options_.batch_interval_ns)) return;
     last_beat_ns_ = now;
     Heartbeat& h = heartbeat_;
     h.phase = phase;
     h.run_id = run_id_;
     h.written_boot_ns = now;
     h.written_wall_ns = wall_now_ns();
-    if (writer_ && writer_->head().batch_id != h.last_batch) {
-        // Committed since the last beat: when exactly is within a turn.
-        h.last_batch = writer_->head().batch_id;
-        h.last_commit_boot_ns = now;
-        h.last_commit_wall_ns = h.written_wall_ns;
-    }
+    note_commit(now);
     if (recorder_) {
         const RecorderStats& s = recorder_->stats();
         const EventCounts totals{s.stored, s.ringbuf_full, s.journal_write, s.decode_errors, s.map_full};
@@ -530,6 +539,7 @@ void Session::record() {
         }
         status_ = recorder_->maybe_commit(now);
         if (!status_) break;
+        note_commit(now);
         if (now - last_live_sweep_ns_ >= kLiveSweepNs) {
             // The live set forgets the processes whose exits were lost.
             recorder_->drop_exited([this](uint32_t tgid, uint64_t start_tick) {

@@ -179,17 +179,19 @@ void judge(StatusReport& r, const StatusContext& context) {
     const Heartbeat& h = *r.heartbeat;
     r.heartbeat_age_ns = context.now_boot_ns - h.written_boot_ns;
     if (h.last_commit_boot_ns > 0) r.last_commit_age_ns = context.now_boot_ns - h.last_commit_boot_ns;
-    // A recorder writes its heartbeat right after each turn's commit, and
-    // its loop turns once per batch interval, busy or idle (more often when
-    // the ring fills, when the heartbeat is written at most twice per
-    // interval): a heartbeat older than two intervals is a recorder that has
+    // A recorder's loop turns once per batch interval, busy or idle, and
+    // writes its heartbeat after a turn's commit once per heartbeat period
+    // (a second, or half the interval when that is longer): a heartbeat
+    // older than twice the longer of the two is a recorder that has
     // committed nothing, and checked nothing, for that long.
-    r.stall_after_ns = h.phase == "starting" ? kStartingGraceNs : 2 * h.batch_interval_ns;
+    r.stall_after_ns = h.phase == "starting" ? kStartingGraceNs : heartbeat_stall_after_ns(h.batch_interval_ns);
     if (r.heartbeat_age_ns > r.stall_after_ns) {
         r.stalled = true;
         r.problems.push_back(fmt::format("stalled: no heartbeat for {} (more than {}{})",
                                          human_duration(r.heartbeat_age_ns), human_duration(r.stall_after_ns),
-                                         h.phase == "starting" ? ", while starting" : ", twice the batch interval"));
+                                         h.phase == "starting"                      ? ", while starting"
+                                         : h.batch_interval_ns > kHeartbeatPeriodNs ? ", twice the batch interval"
+                                                                                    : ", twice the heartbeat period"));
     }
     if (h.last_minute.lost() > 0) {
         r.losing = true;

@@ -86,7 +86,7 @@ for opts in "--journal $J --max-size 2G" "--max-size 2G --journal=$J" "-j $J"; d
 done
 
 kill -STOP "$RECORDER"
-sleep 0.5
+sleep 2.5  # past twice the heartbeat period, a second
 health "--journal $J --max-size 2G"
 echo "$OUT"
 check "stalled: exit 1" test "$RC" = 1

@@ -225,7 +225,7 @@ TEST_CASE("status: a recorder that keeps up", "[status]") {
     CHECK(r.problems.empty());
     CHECK(r.exit_status == kStatusHealthy);
     CHECK(r.heartbeat_age_ns == 50 * kMs);
-    CHECK(r.stall_after_ns == 200 * kMs);
+    CHECK(r.stall_after_ns == 2 * kS);
     CHECK(r.last_commit_age_ns == 80 * kMs);
     CHECK_FALSE(r.summary);  // the journal is not read while recorded
     const std::string text = render_status_text(r);
@@ -237,7 +237,7 @@ TEST_CASE("status: a recorder that keeps up", "[status]") {
                          getpid()),
              std::string("options         --batch-interval 100ms --ring-size 8M --argv-cap 4K --max-size 2G "
                          "--anchor-interval 5m; no filter\n"),
-             std::string("heartbeat       0.05 s ago (stalled after 0.20 s)\n"),
+             std::string("heartbeat       0.05 s ago (stalled after 2.0 s)\n"),
              std::string("last commit     batch 600 at 2026-04-22 10:23:19Z, 0.08 s ago\n"),
              std::string("events          100.0/s over the last 1 min 0 s; 1000000 stored in this run\n"),
              std::string("lost            none in the last 1 min 0 s; none in this run\n"),
@@ -263,12 +263,20 @@ TEST_CASE("status: a recorder that does not keep up", "[status]") {
     Heartbeat h = rig.heartbeat(50 * kMs);
     std::vector<std::string> problems;
 
-    SECTION("stalled: no heartbeat for more than two batch intervals") {
-        h = rig.heartbeat(201 * kMs);
-        problems = {"stalled: no heartbeat for 0.20 s (more than 0.20 s, twice the batch interval)"};
+    SECTION("stalled: no heartbeat for more than two heartbeat periods (a second each)") {
+        h = rig.heartbeat(2001 * kMs);
+        problems = {"stalled: no heartbeat for 2.0 s (more than 2.0 s, twice the heartbeat period)"};
     }
-    SECTION("at two intervals exactly, not yet") {
-        h = rig.heartbeat(200 * kMs);
+    SECTION("at two heartbeat periods exactly, not yet") {
+        h = rig.heartbeat(2 * kS);
+    }
+    SECTION("many batch intervals without a heartbeat are not a stall: it is written once a second") {
+        h = rig.heartbeat(1500 * kMs);
+    }
+    SECTION("a batch interval longer than the heartbeat period: two intervals") {
+        h = rig.heartbeat(10001 * kMs);
+        h.batch_interval_ns = 5 * kS;
+        problems = {"stalled: no heartbeat for 10.0 s (more than 10.0 s, twice the batch interval)"};
     }
     SECTION("starting: a while is allowed") {
         h = rig.heartbeat(5 * kS, "starting");
