@@ -9,13 +9,15 @@
 
 #include <fmt/format.h>
 
+#include "wal_batch_vfs.h"
+
 namespace lineage {
 
 namespace {
 
 std::atomic<int64_t> heap_limit{0};
 
-Result<Database> open_with(const std::string& name, int flags) {
+Result<Database> open_with(const std::string& name, int flags, bool batch_wal = false) {
     // SQLite counts every allocation under a global mutex by default, for
     // sqlite3_memory_used() and heap limits: a cost on every insert (the
     // recorder's cost per event is in bench/results/latest.txt, section 5;
@@ -28,7 +30,9 @@ Result<Database> open_with(const std::string& name, int flags) {
     static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     (void)memstatus_off;
     sqlite3* raw = nullptr;
-    int rc = sqlite3_open_v2(name.c_str(), &raw, flags, nullptr);
+    // After the line above: registering the VFS initialises SQLite.
+    const char* vfs = batch_wal ? wal_batch_vfs_name() : nullptr;
+    int rc = sqlite3_open_v2(name.c_str(), &raw, flags, vfs);
     Database db(raw);  // owns raw even on failure
     if (rc != SQLITE_OK) {
         return Error{raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)};
@@ -220,7 +224,9 @@ Status Database::fence_for_reading(int64_t timeout_ns) {
 
 Result<Database> Database::open_write(const std::string& path) {
     // NOMUTEX: a connection is only ever used by one thread; no lock per call.
-    return open_with(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX);
+    // A commit's WAL frames go to the file in one write (wal_batch_vfs.h).
+    return open_with(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
+                     true);
 }
 
 Result<Database> Database::open_read(const std::string& uri) {
