@@ -567,8 +567,8 @@ std::vector<SectionSpec> spec() {
          {
              R("heartbeat.write_us", "one heartbeat write, wall", "us", "JSON, checksum, pwrite, fstat of the journal"),
              R("heartbeat.write_cpu_us", "one heartbeat write, CPU", "us", "user + sys per write"),
-             R("heartbeat.share_pct", "heartbeats at 10/s, share of one CPU", "%",
-               "write CPU x 10 per second: the recorder's cost of being seen alive (100 ms batch interval)"),
+             R("heartbeat.share_pct", "heartbeats at 1/s, share of one CPU", "%",
+               "write CPU x 1 per second: the recorder's cost of being seen alive (one heartbeat a second)"),
              R("heartbeat.bytes", "heartbeat size", "bytes", "the JSON file"),
              R("heartbeat.status_us", "journal_status() in-process, wall", "us",
                "a recorded journal: open, flock probe, header, /proc/locks, heartbeat"),

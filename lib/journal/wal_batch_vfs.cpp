@@ -41,14 +41,19 @@ const sqlite3_io_methods* real_methods(BatchFile* f) {
 // buffer goes in pieces of 64 KiB.
 constexpr size_t kMaxWriteBytes = 64 << 10;
 
-int flush(BatchFile* f) {
+int write_out(BatchFile* f, const char* data, size_t size, sqlite3_int64 offset) {
     int rc = SQLITE_OK;
-    for (size_t done = 0; done < f->buffer.size() && rc == SQLITE_OK;) {
-        const size_t n = std::min(kMaxWriteBytes, f->buffer.size() - done);
-        rc = real_methods(f)->xWrite(f->real, f->buffer.data() + done, static_cast<int>(n),
-                                     f->buffer_offset + static_cast<sqlite3_int64>(done));
+    for (size_t done = 0; done < size && rc == SQLITE_OK;) {
+        const size_t n = std::min(kMaxWriteBytes, size - done);
+        rc = real_methods(f)->xWrite(f->real, data + done, static_cast<int>(n),
+                                     offset + static_cast<sqlite3_int64>(done));
         done += n;
     }
+    return rc;
+}
+
+int flush(BatchFile* f) {
+    const int rc = write_out(f, f->buffer.data(), f->buffer.size(), f->buffer_offset);
     // Dropped either way: after a failed write SQLite rolls the transaction
     // back, and writes its frames again, from where the WAL ends, if at all.
     f->buffer.clear();
@@ -77,13 +82,24 @@ int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offs
         if (int rc = flush(f); rc != SQLITE_OK) return rc;
         f->commit_page_next = commit_page;
     }
-    if (amount > kMaxBufferedBytes) {
-        f->commit_page_next = false;
-        return real_methods(f)->xWrite(f->real, data, amount, offset);
-    }
-    if (f->buffer.empty()) f->buffer_offset = offset;
     const char* bytes = static_cast<const char*>(data);
-    f->buffer.insert(f->buffer.end(), bytes, bytes + amount);
+    bool buffered = amount <= kMaxBufferedBytes;
+    if (buffered) {
+        try {
+            if (f->buffer.empty()) f->buffer_offset = offset;
+            f->buffer.insert(f->buffer.end(), bytes, bytes + amount);
+        } catch (const std::bad_alloc&) {
+            buffered = false;  // written as it comes, as without the shim
+        }
+    }
+    if (!buffered) {
+        // What is buffered first, then this write (never larger than a page
+        // in SQLite's own use); a commit page is then in the file as well.
+        if (int rc = flush(f); rc != SQLITE_OK) return rc;
+        if (int rc = write_out(f, bytes, static_cast<size_t>(amount), offset); rc != SQLITE_OK) return rc;
+        f->commit_page_next = is_commit_frame_header(data, amount, offset);
+        return SQLITE_OK;
+    }
     if (f->commit_page_next) return flush(f);  // the commit is whole in the file before SQLite publishes it
     f->commit_page_next = is_commit_frame_header(data, amount, offset);
     return SQLITE_OK;
