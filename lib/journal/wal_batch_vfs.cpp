@@ -9,24 +9,33 @@ namespace lineage {
 
 namespace {
 
-sqlite3_vfs* root_vfs() {
-    return sqlite3_vfs_find(nullptr);
-}
-
 // The file SQLite holds: ours, with the default VFS's file after it.
 struct BatchFile {
     sqlite3_file base;  // first: SQLite's pointer is this struct's
     sqlite3_file* real = nullptr;
     bool wal = false;
-    // The last write was the header of a commit frame: the next one is its
-    // page, after which the buffer is written out.
-    bool commit_page_next = false;
+    // Past the last byte written or buffered since the WAL was last written
+    // from its start: a write below it overwrites (a page a transaction
+    // changed again, walRewriteChecksums' headers) and goes straight to the
+    // file, in order, never into the buffer.
+    sqlite3_int64 end = 0;
+    // Where the page of the last commit frame appended goes: once it is
+    // buffered, the buffer is written out before the write returns.
+    sqlite3_int64 commit_page_at = -1;
     sqlite3_int64 buffer_offset = 0;  // where buffer[0] goes in the file
     std::vector<char> buffer;
+    // A write-out that failed dropped bytes SQLite was told were written
+    // (a spilled transaction's frames): until SQLite writes again from
+    // before them, after its rollback, every write past them and every
+    // read of them fails with this code.
+    int failed = SQLITE_OK;
+    sqlite3_int64 lost_from = 0;
 };
 
 constexpr size_t kRealOffset =
     (sizeof(BatchFile) + alignof(std::max_align_t) - 1) / alignof(std::max_align_t) * alignof(std::max_align_t);
+
+sqlite3_vfs* root = nullptr;  // the default VFS, set once, at registration
 
 BatchFile* self(sqlite3_file* f) {
     return reinterpret_cast<BatchFile*>(f);
@@ -53,11 +62,13 @@ int write_out(BatchFile* f, const char* data, size_t size, sqlite3_int64 offset)
 }
 
 int flush(BatchFile* f) {
+    if (f->buffer.empty()) return SQLITE_OK;
     const int rc = write_out(f, f->buffer.data(), f->buffer.size(), f->buffer_offset);
-    // Dropped either way: after a failed write SQLite rolls the transaction
-    // back, and writes its frames again, from where the WAL ends, if at all.
+    if (rc != SQLITE_OK && f->failed == SQLITE_OK) {
+        f->failed = rc;
+        f->lost_from = f->buffer_offset;
+    }
     f->buffer.clear();
-    f->commit_page_next = false;
     return rc;
 }
 
@@ -75,14 +86,25 @@ bool is_commit_frame_header(const void* data, int amount, sqlite3_int64 offset) 
 int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
     BatchFile* f = self(file);
     if (!f->wal) return real_methods(f)->xWrite(f->real, data, amount, offset);
+    if (f->failed != SQLITE_OK) {
+        if (offset > f->lost_from) return f->failed;
+        f->failed = SQLITE_OK;  // written again from before what was lost
+    }
+    const char* bytes = static_cast<const char*>(data);
+    if (offset == 0) f->end = 0;  // the WAL begun again (after a checkpoint)
+    const bool appends = offset >= f->end;
+    f->end = std::max(f->end, offset + amount);
+    if (!appends) {
+        // An overwrite, in order after what is buffered. A commit frame is
+        // never overwritten in its own transaction.
+        if (int rc = flush(f); rc != SQLITE_OK) return rc;
+        return write_out(f, bytes, static_cast<size_t>(amount), offset);
+    }
     const bool follows =
         !f->buffer.empty() && offset == f->buffer_offset + static_cast<sqlite3_int64>(f->buffer.size());
     if (!follows || static_cast<long long>(f->buffer.size()) + amount > kMaxBufferedBytes) {
-        const bool commit_page = f->commit_page_next;
         if (int rc = flush(f); rc != SQLITE_OK) return rc;
-        f->commit_page_next = commit_page;
     }
-    const char* bytes = static_cast<const char*>(data);
     bool buffered = amount <= kMaxBufferedBytes;
     if (buffered) {
         try {
@@ -93,15 +115,16 @@ int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offs
         }
     }
     if (!buffered) {
-        // What is buffered first, then this write (never larger than a page
-        // in SQLite's own use); a commit page is then in the file as well.
+        // Never larger than a page in SQLite's own use.
         if (int rc = flush(f); rc != SQLITE_OK) return rc;
         if (int rc = write_out(f, bytes, static_cast<size_t>(amount), offset); rc != SQLITE_OK) return rc;
-        f->commit_page_next = is_commit_frame_header(data, amount, offset);
-        return SQLITE_OK;
     }
-    if (f->commit_page_next) return flush(f);  // the commit is whole in the file before SQLite publishes it
-    f->commit_page_next = is_commit_frame_header(data, amount, offset);
+    if (offset == f->commit_page_at) {
+        // The commit is whole in the file before SQLite publishes it.
+        f->commit_page_at = -1;
+        return flush(f);
+    }
+    if (is_commit_frame_header(data, amount, offset)) f->commit_page_at = offset + kFrameHeaderBytes;
     return SQLITE_OK;
 }
 
@@ -121,10 +144,15 @@ int x_close(sqlite3_file* file) {
     return real_methods(f)->call
 
 int x_read(sqlite3_file* file, void* data, int amount, sqlite3_int64 offset) {
+    if (self(file)->failed != SQLITE_OK && offset + amount > self(file)->lost_from) return SQLITE_IOERR_READ;
     LINEAGE_FLUSHED(xRead(f->real, data, amount, offset));
 }
 int x_truncate(sqlite3_file* file, sqlite3_int64 size) {
-    LINEAGE_FLUSHED(xTruncate(f->real, size));
+    BatchFile* f = self(file);
+    if (int rc = flush(f); rc != SQLITE_OK) return rc;
+    f->end = std::min(f->end, size);
+    if (size <= f->lost_from) f->failed = SQLITE_OK;
+    return real_methods(f)->xTruncate(f->real, size);
 }
 int x_sync(sqlite3_file* file, int flags) {
     LINEAGE_FLUSHED(xSync(f->real, flags));
@@ -197,7 +225,7 @@ int x_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, i
     auto* f = new (file) BatchFile{};
     f->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kRealOffset);
     f->wal = (flags & SQLITE_OPEN_WAL) != 0;
-    const int rc = root_vfs()->xOpen(root_vfs(), name, f->real, flags, out_flags);
+    const int rc = root->xOpen(root, name, f->real, flags, out_flags);
     // The shim's methods need version 3 of the default VFS's (the unix VFS
     // has it); without them, or when the open failed, SQLite gets no
     // methods and calls none of ours, so nothing is left to destroy.
@@ -213,44 +241,44 @@ int x_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, i
 
 // The rest is the default VFS's, called with its own handle.
 int x_delete(sqlite3_vfs*, const char* name, int sync_dir) {
-    return root_vfs()->xDelete(root_vfs(), name, sync_dir);
+    return root->xDelete(root, name, sync_dir);
 }
 int x_access(sqlite3_vfs*, const char* name, int flags, int* out) {
-    return root_vfs()->xAccess(root_vfs(), name, flags, out);
+    return root->xAccess(root, name, flags, out);
 }
 int x_full_pathname(sqlite3_vfs*, const char* name, int size, char* out) {
-    return root_vfs()->xFullPathname(root_vfs(), name, size, out);
+    return root->xFullPathname(root, name, size, out);
 }
 void* x_dl_open(sqlite3_vfs*, const char* name) {
-    return root_vfs()->xDlOpen(root_vfs(), name);
+    return root->xDlOpen(root, name);
 }
 void x_dl_error(sqlite3_vfs*, int size, char* out) {
-    root_vfs()->xDlError(root_vfs(), size, out);
+    root->xDlError(root, size, out);
 }
 void (*x_dl_sym(sqlite3_vfs*, void* handle, const char* symbol))(void) {
-    return root_vfs()->xDlSym(root_vfs(), handle, symbol);
+    return root->xDlSym(root, handle, symbol);
 }
 void x_dl_close(sqlite3_vfs*, void* handle) {
-    root_vfs()->xDlClose(root_vfs(), handle);
+    root->xDlClose(root, handle);
 }
 int x_randomness(sqlite3_vfs*, int size, char* out) {
-    return root_vfs()->xRandomness(root_vfs(), size, out);
+    return root->xRandomness(root, size, out);
 }
 int x_sleep(sqlite3_vfs*, int microseconds) {
-    return root_vfs()->xSleep(root_vfs(), microseconds);
+    return root->xSleep(root, microseconds);
 }
 int x_current_time(sqlite3_vfs*, double* out) {
-    return root_vfs()->xCurrentTime(root_vfs(), out);
+    return root->xCurrentTime(root, out);
 }
 int x_get_last_error(sqlite3_vfs*, int size, char* out) {
-    return root_vfs()->xGetLastError ? root_vfs()->xGetLastError(root_vfs(), size, out) : 0;
+    return root->xGetLastError ? root->xGetLastError(root, size, out) : 0;
 }
 int x_current_time_int64(sqlite3_vfs*, sqlite3_int64* out) {
-    if (root_vfs()->iVersion >= 2 && root_vfs()->xCurrentTimeInt64) {
-        return root_vfs()->xCurrentTimeInt64(root_vfs(), out);
+    if (root->iVersion >= 2 && root->xCurrentTimeInt64) {
+        return root->xCurrentTimeInt64(root, out);
     }
     double days = 0;
-    const int rc = root_vfs()->xCurrentTime(root_vfs(), &days);
+    const int rc = root->xCurrentTime(root, &days);
     *out = static_cast<sqlite3_int64>(days * 86'400'000.0);
     return rc;
 }
@@ -259,7 +287,7 @@ int x_current_time_int64(sqlite3_vfs*, sqlite3_int64* out) {
 
 const char* wal_batch_vfs_name() {
     static const char* const name = []() -> const char* {
-        sqlite3_vfs* root = root_vfs();
+        root = sqlite3_vfs_find(nullptr);
         if (!root) return nullptr;
         static sqlite3_vfs vfs{};
         vfs.iVersion = 2;
