@@ -48,7 +48,7 @@ constexpr int kFollowOpenRetries = 20;
 constexpr std::chrono::nanoseconds kFollowUntilMargin = std::chrono::seconds(2);
 
 constexpr int kOk = 0;
-constexpr int kError = 2;
+// An error is exit 2, from cli::fail.
 
 int fail(const std::string& message) {
     return cli::fail("export", message);

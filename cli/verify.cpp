@@ -27,7 +27,7 @@ struct VerifyArgs {
 
 constexpr int kWhole = 0;
 constexpr int kNotWhole = 1;
-constexpr int kError = 2;
+// An error is exit 2, from cli::fail.
 
 int fail(const std::string& message) {
     return cli::fail("verify", message);
