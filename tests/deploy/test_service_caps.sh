@@ -190,10 +190,11 @@ check "without CAP_SYS_PTRACE: but with its argv" \
 # Every system call record makes is allowed by the unit's SystemCallFilter=
 # (a call outside it would fail with EPERM under systemd). Traced from the
 # execve of lineage on: setpriv's own calls before it are not the service's.
-# grep reads all of objdump's output (no -q): under pipefail, objdump killed by
-# SIGPIPE when grep -q quits early would make the test think it is no
-# sanitizer build, now and then.
-if objdump -p "$LINEAGE" | grep -E 'NEEDED +libasan' >/dev/null; then
+# A sanitized lineage: GCC's links libasan, clang's has the runtime inside
+# (its __asan_init symbol). grep reads all of its input (no -q): under
+# pipefail, a writer killed by SIGPIPE when grep -q quits early would make
+# the test think it is no sanitizer build, now and then.
+if { objdump -p "$LINEAGE"; nm "$LINEAGE" 2>/dev/null; } | grep -E 'NEEDED +libasan| __asan_init$' >/dev/null; then
     # The sanitizers' runtime makes calls of its own, and LeakSanitizer
     # cannot run under ptrace: the plain build's run of this test checks
     # the filter against the binary the package ships.
