@@ -1,8 +1,8 @@
 // End-to-end tests need root and a kernel that runs our BPF programs. Where
 // they cannot run they skip visibly (exit 77, "Skipped" in CTest) unless
-// LINEAGE_REQUIRE_BPF=1, which turns the skip into a failure.
-#define CATCH_CONFIG_RUNNER
-#include <catch2/catch.hpp>
+// LINEAGE_REQUIRE_BPF=1, which turns the skip into a failure. Catch2's
+// session is compiled once, in tests/common/catch_session.cpp.
+#include "catch_session.h"
 
 #include <unistd.h>
 
@@ -33,5 +33,5 @@ int main(int argc, char** argv) {
                      missing.c_str());
         return 77;
     }
-    return Catch::Session().run(argc, argv);
+    return run_catch_session(argc, argv);
 }

@@ -18,6 +18,8 @@
 #include "cgroupfs.h"
 #include "helpers.h"
 
+namespace test_cgroup_namespace {
+
 using namespace e2e;
 using namespace std::chrono_literals;
 
@@ -83,3 +85,5 @@ TEST_CASE("record in a cgroup namespace of its own writes the snapshot's cgroup 
     CHECK(paths[0] == "/" + cg.name + "/other");
     CHECK(j.scalar("SELECT count(*) FROM snapshot WHERE CAST(cgroup_path AS TEXT) LIKE '/..%'") == 0);
 }
+
+}  // namespace test_cgroup_namespace

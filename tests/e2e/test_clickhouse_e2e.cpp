@@ -21,6 +21,8 @@
 
 #include "helpers.h"
 
+namespace test_clickhouse_e2e {
+
 using namespace e2e;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -289,3 +291,5 @@ TEST_CASE("ClickHouse as the fleet store: export two journals, query, pull back,
     }
     CHECK(compared == 2);
 }
+
+}  // namespace test_clickhouse_e2e

@@ -37,6 +37,8 @@
 #include "helpers.h"
 #include "pods.h"
 
+namespace test_containers_e2e {
+
 using namespace e2e;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -625,3 +627,5 @@ TEST_CASE("containers: hostile bundles never stop the recorder, and give no name
     CHECK(pods_text.out.find('\x07') == std::string::npos);
     check_verify(journal);
 }
+
+}  // namespace test_containers_e2e

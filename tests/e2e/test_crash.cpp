@@ -35,6 +35,8 @@
 #include "argv.h"
 #include "helpers.h"
 
+namespace test_crash {
+
 using namespace e2e;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -494,3 +496,5 @@ TEST_CASE("crash: SIGHUP and a second SIGINT during stop keep committed data", "
         CHECK(after >= before);
     }
 }
+
+}  // namespace test_crash

@@ -18,6 +18,8 @@
 
 #include "helpers.h"
 
+namespace test_deep_e2e {
+
 using namespace e2e;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -174,3 +176,5 @@ TEST_CASE("a fork chain 1,000 deep: folded into one line, the payload and its co
     CHECK(py.exit_code == 0);
     CHECK(py.out == "ok\n");
 }
+
+}  // namespace test_deep_e2e

@@ -27,6 +27,8 @@
 #include "cgroupfs.h"
 #include "helpers.h"
 
+namespace test_demo {
+
 using namespace e2e;
 
 namespace {
@@ -570,3 +572,5 @@ TEST_CASE("demo: nothing is left behind, also when the demo fails halfway") {
         check_nothing_left(workdir, demo_pod(demo.err));
     }
 }
+
+}  // namespace test_demo

@@ -27,6 +27,8 @@
 #include "cgroupfs.h"
 #include "helpers.h"
 
+namespace test_disk_full {
+
 using namespace e2e;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -354,3 +356,5 @@ print("done")
     INFO(describe(rc));
     CHECK_THAT(rc.err + rc.out, Catch::Contains("map_full"));
 }
+
+}  // namespace test_disk_full

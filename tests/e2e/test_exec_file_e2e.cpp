@@ -19,6 +19,8 @@
 #include "event.h"
 #include "helpers.h"
 
+namespace test_exec_file_e2e {
+
 using namespace e2e;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -372,3 +374,5 @@ TEST_CASE("record writes a listens row for TCP listeners on 127.0.0.1 and ::1", 
     CHECK(rows[0].start_ns == execs.back().proc.start_ns);
     CHECK(rows[1].start_ns == execs.back().proc.start_ns);
 }
+
+}  // namespace test_exec_file_e2e

@@ -19,6 +19,8 @@
 
 #include "helpers.h"
 
+namespace test_import_e2e {
+
 using namespace e2e;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -167,3 +169,5 @@ TEST_CASE("a bpftrace log of the seed's recorder, imported, holds what lineage r
     }
     CHECK(warned);
 }
+
+}  // namespace test_import_e2e

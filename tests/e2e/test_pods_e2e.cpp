@@ -29,6 +29,8 @@
 #include "helpers.h"
 #include "pods.h"
 
+namespace test_pods_e2e {
+
 using namespace e2e;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -228,3 +230,5 @@ TEST_CASE("a container started by runc: one tree from runc init down, its PID 1 
     CHECK(stages >= 1);  // runc:[1:CHILD], which never execs
     CHECK(inits == 1);
 }
+
+}  // namespace test_pods_e2e

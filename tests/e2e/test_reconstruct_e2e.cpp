@@ -25,6 +25,8 @@
 #include "escape.h"
 #include "helpers.h"
 
+namespace test_reconstruct_e2e {
+
 using namespace e2e;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -1184,3 +1186,5 @@ TEST_CASE("hostile argv recorded for real", "[reconstruct-e2e]") {
     }
     CHECK(dir_names(tmp.path()).empty());
 }
+
+}  // namespace test_reconstruct_e2e

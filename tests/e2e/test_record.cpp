@@ -20,6 +20,8 @@
 #include "cgroupfs.h"
 #include "helpers.h"
 
+namespace test_record {
+
 using namespace e2e;
 using namespace std::chrono_literals;
 using Args = std::vector<std::string>;
@@ -700,3 +702,5 @@ TEST_CASE("record --cgroup keeps only that cgroup's subtree, filtered in the ker
     CHECK(j.scalar("SELECT count(*) FROM exec WHERE CAST(cgroup_path AS TEXT) NOT LIKE '/" + name + "%'") == 0);
     CHECK(j.texts("SELECT json_extract(filters, '$.cgroups') FROM runs") == Args{"[\"/" + name + "\"]"});
 }
+
+}  // namespace test_record

@@ -21,6 +21,8 @@
 
 #include "helpers.h"
 
+namespace test_status_e2e {
+
 using namespace e2e;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -388,3 +390,5 @@ TEST_CASE("status of a recorder losing events under a fork storm with a 4K ring"
     CHECK(doc["recorder"]["run"]["lost_by_reason"]["ringbuf_full"].get<int64_t>() > 0);
     rec->stop();
 }
+
+}  // namespace test_status_e2e

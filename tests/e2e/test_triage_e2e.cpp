@@ -23,6 +23,8 @@
 #include "cgroupfs.h"
 #include "helpers.h"
 
+namespace test_triage_e2e {
+
 using namespace e2e;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -167,3 +169,5 @@ TEST_CASE("pods, timeline and info on a recorded pod with a liveness loop and an
     CHECK(!fs::exists(copy + "-wal"));
     CHECK(!fs::exists(copy + "-journal"));
 }
+
+}  // namespace test_triage_e2e

@@ -18,6 +18,8 @@
 #include "helpers.h"
 #include "journal_format.h"
 
+namespace test_verify_e2e {
+
 using namespace e2e;
 using namespace std::chrono_literals;
 
@@ -159,3 +161,5 @@ TEST_CASE("without --anchor-log the anchors go to stderr", "[verify-e2e]") {
     CHECK(ok.exit_code == 0);
     CHECK_THAT(ok.out, Catch::Contains("\"status\": \"found\""));
 }
+
+}  // namespace test_verify_e2e

@@ -1,3 +1,7 @@
-// Catch2 v2 (Debian 12's catch2 package) provides main() this way.
-#define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
+// The unit tests' main(): Catch2's session, compiled once in
+// tests/common/catch_session.cpp.
+#include "catch_session.h"
+
+int main(int argc, char** argv) {
+    return run_catch_session(argc, argv);
+}

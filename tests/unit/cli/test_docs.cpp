@@ -11,6 +11,8 @@
 #include "fixture_journal.h"
 #include "test_util.h"
 
+namespace test_docs {
+
 using fixture::run_lineage;
 using fixture::RunResult;
 using fixture::TempDir;
@@ -250,3 +252,5 @@ TEST_CASE("usage errors: one line naming the argument, exit 2", "[cli]") {
         if (!c.line.empty()) CHECK(r.err == c.line);
     }
 }
+
+}  // namespace test_docs

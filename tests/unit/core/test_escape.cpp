@@ -10,6 +10,8 @@
 
 #include "escape.h"
 
+namespace test_escape {
+
 using namespace std::string_literals;
 using lineage::base64_encode;
 using lineage::escape_for_terminal;
@@ -525,3 +527,5 @@ TEST_CASE("1 MiB hostile inputs", "[escape]") {
     REQUIRE_FALSE(is_valid_utf8(all_truncated));
     REQUIRE(utf8_sanitize(all_truncated).size() == all_truncated.size() * 3);
 }
+
+}  // namespace test_escape

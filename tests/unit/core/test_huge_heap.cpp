@@ -14,6 +14,8 @@
 #include "huge_heap.h"
 #include "test_files.h"
 
+namespace test_huge_heap {
+
 namespace {
 
 // Whether prefer_huge_heap() should ask for huge pages here (huge_heap.h).
@@ -102,3 +104,5 @@ TEST_CASE("a read command's heap is in huge pages when the kernel gives them on 
         CHECK(verdict == kAsExpected);
     }
 }
+
+}  // namespace test_huge_heap

@@ -13,6 +13,8 @@
 #include "boxed.h"
 #include "symbol.h"
 
+namespace test_symbol {
+
 using namespace lineage;
 
 TEST_CASE("a symbol is one copy of its text, compared as the text", "[symbol]") {
@@ -101,3 +103,5 @@ TEST_CASE("a boxed value is an optional on the heap, copied deep", "[boxed]") {
     b.reset();
     CHECK_FALSE(b);
 }
+
+}  // namespace test_symbol

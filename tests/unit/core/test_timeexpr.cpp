@@ -11,6 +11,8 @@
 
 #include "timeexpr.h"
 
+namespace test_timeexpr {
+
 using namespace std::string_literals;
 using lineage::format_duration_short;
 using lineage::format_rfc3339_ns;
@@ -369,3 +371,5 @@ TEST_CASE("format_duration_short", "[timeexpr]") {
         CHECK(format_duration_short(c.ns) == c.expected);
     }
 }
+
+}  // namespace test_timeexpr

@@ -3,6 +3,8 @@
 #include "cgroupfs.h"
 #include "units.h"
 
+namespace test_units {
+
 using namespace lineage;
 
 TEST_CASE("sizes", "[units]") {
@@ -38,3 +40,5 @@ TEST_CASE("the cgroup2 mount is found in mountinfo", "[cgroupfs]") {
     CHECK(find_cgroup2_mount(pure) == "/sys/fs/cgroup");
     CHECK(find_cgroup2_mount("22 1 0:21 / /proc rw - proc proc rw\n").empty());
 }
+
+}  // namespace test_units

@@ -12,6 +12,8 @@
 #include "event.h"
 #include "events.h"
 
+namespace test_event_decode {
+
 using namespace lineage;
 
 namespace {
@@ -351,3 +353,5 @@ TEST_CASE("random bytes never crash the decoder", "[decode]") {
     }
     SUCCEED("no crash, no sanitizer report");
 }
+
+}  // namespace test_event_decode

@@ -24,11 +24,13 @@
 #include "sqlite.h"
 #include "v8_rows.h"
 
+extern char** environ;
+
+namespace test_export {
+
 using namespace fixture;
 using namespace lineage;
 using nlohmann::json;
-
-extern char** environ;
 
 namespace {
 
@@ -934,3 +936,5 @@ TEST_CASE("export --since prints the batches from --since on, each as the whole 
     CHECK(part.text == expected);
     CHECK(pos == all);
 }
+
+}  // namespace test_export

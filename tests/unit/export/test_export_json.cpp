@@ -11,6 +11,8 @@
 #include "escape.h"
 #include "export_json.h"
 
+namespace test_export_json {
+
 using namespace lineage;
 
 namespace {
@@ -203,3 +205,5 @@ TEST_CASE("the export's numbers and times are the previous writer's", "[export][
     for (int64_t t = 1'776'848'400'999'999'000; t < 1'776'848'401'000'001'000; t += 7)
         CHECK(rfc3339_ns(t) == old_time(t));
 }
+
+}  // namespace test_export_json

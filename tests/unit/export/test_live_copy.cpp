@@ -12,6 +12,8 @@
 #include "live_copy.h"
 #include "sqlite.h"
 
+namespace test_live_copy {
+
 using namespace fixture;
 using namespace lineage;
 
@@ -132,3 +134,5 @@ TEST_CASE("a live copy follows a live journal's commits and checkpoints", "[expo
     { LiveCopy gone = std::move(*live); }
     CHECK_FALSE(std::filesystem::exists(copy_dir));
 }
+
+}  // namespace test_live_copy

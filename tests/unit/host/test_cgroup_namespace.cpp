@@ -8,6 +8,8 @@
 #include "cgroupfs.h"
 #include "test_files.h"
 
+namespace test_cgroup_namespace {
+
 using lineage::test::TempDir;
 using lineage::test::write_file;
 
@@ -48,3 +50,5 @@ TEST_CASE("the cgroup namespace root is found in the hierarchy by cgroup.procs",
     CHECK(lineage::cgroup_path_from_root("/", "/a/./b//c/") == "/a/b/c");
     CHECK(lineage::cgroup_path_from_root("/", "/") == "/");
 }
+
+}  // namespace test_cgroup_namespace

@@ -17,6 +17,8 @@
 
 #include "test_files.h"
 
+namespace test_container_meta {
+
 using lineage::ContainerMeta;
 using lineage::kMaxMetaField;
 using lineage::test::TempDir;
@@ -681,3 +683,5 @@ TEST_CASE("find_container_log names a container from the kubelet's /var/log/cont
         CHECK_FALSE(lineage::find_container_log(empty.path(), cid));
     }
 }
+
+}  // namespace test_container_meta

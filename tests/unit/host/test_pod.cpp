@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+namespace test_pod {
+
 using lineage::KubeCgroup;
 using lineage::parse_kube_cgroup;
 
@@ -334,3 +336,5 @@ TEST_CASE("PodResolver keeps at most its bound of pods, and still resolves past 
         CHECK(resolver.cached() <= 4);
     }
 }
+
+}  // namespace test_pod

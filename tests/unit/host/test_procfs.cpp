@@ -20,6 +20,8 @@
 #include "argv.h"
 #include "procfs.h"
 
+namespace test_procfs {
+
 using namespace std::string_literals;
 using lineage::ProcCgroup;
 
@@ -601,3 +603,5 @@ TEST_CASE("process_started_at: a process with that start tick, not a reused PID,
     // A PID above pid_max is never a process.
     CHECK_FALSE(lineage::process_started_at("/proc", 4'194'305, self->start_ticks));
 }
+
+}  // namespace test_procfs

@@ -15,6 +15,8 @@
 #include "fixture_journal.h"
 #include "hashchain.h"
 
+namespace test_import {
+
 using namespace fixture;
 using nlohmann::json;
 
@@ -435,3 +437,5 @@ TEST_CASE("import reports malformed lines by number, refuses other formats, neve
     CHECK_THAT(g.err, Catch::Contains("events.jsonl:1: not a Tetragon JSON event"));
     CHECK(!std::filesystem::exists(dir / "x.db"));
 }
+
+}  // namespace test_import

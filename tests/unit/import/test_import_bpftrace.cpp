@@ -8,6 +8,8 @@
 
 #include "fixture_journal.h"
 
+namespace test_import_bpftrace {
+
 using namespace fixture;
 using nlohmann::json;
 
@@ -140,3 +142,5 @@ TEST_CASE("bpftrace: malformed lines are named, other formats refused", "[import
     CHECK_THAT(t.err, Catch::Contains("not a line of a bpftrace recorder log"));
     CHECK(!std::filesystem::exists(dir / "b.db"));
 }
+
+}  // namespace test_import_bpftrace

@@ -10,6 +10,8 @@
 
 #include "fixture_journal.h"
 
+namespace test_import_tetragon {
+
 using namespace fixture;
 using nlohmann::json;
 
@@ -187,3 +189,5 @@ TEST_CASE("tetragon: a file that is not Tetragon's is refused, and nothing is wr
     CHECK(import(dir, {"text.log"}).status == 2);
     CHECK(!std::filesystem::exists(dir / "t.db"));
 }
+
+}  // namespace test_import_tetragon

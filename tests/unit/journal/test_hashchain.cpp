@@ -12,6 +12,8 @@
 #include "sqlite.h"
 #include "test_util.h"
 
+namespace test_hashchain {
+
 using namespace lineage;
 using fixture::TempDir;
 using lineage::test::run_info;
@@ -175,3 +177,5 @@ TEST_CASE("decode_row gives back every value RowEncoder encoded", "[hash-chain]"
     CHECK((got[5].type == RowEncoder::kReal && got[5].real == 2.5));
     CHECK(got[6].type == RowEncoder::kNull);
 }
+
+}  // namespace test_hashchain

@@ -33,6 +33,8 @@
 #include "test_util.h"
 #include "verify.h"
 
+namespace test_hostile {
+
 using namespace lineage;
 using fixture::RunResult;
 using fixture::TempDir;
@@ -79,16 +81,20 @@ struct Evidence {
 
 }  // namespace
 
+}  // namespace test_hostile
+
 namespace Catch {
 template <>
-struct StringMaker<Evidence> {
-    static std::string convert(const Evidence& e) {
+struct StringMaker<test_hostile::Evidence> {
+    static std::string convert(const test_hostile::Evidence& e) {
         std::string files;
         for (const auto& f : e.files) files += " " + f;
         return fmt::format("{{sha256 {}, mtime {}, files{}}}", e.digest.substr(0, 16), e.mtime, files);
     }
 };
 }  // namespace Catch
+
+namespace test_hostile {
 
 namespace {
 
@@ -859,3 +865,5 @@ TEST_CASE("schema mismatches: every object by type, name, table and SQL, names c
     });
     CHECK(replaced.summary() == "view fork replaces table fork (and 1 more)");
 }
+
+}  // namespace test_hostile

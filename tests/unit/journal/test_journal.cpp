@@ -22,6 +22,8 @@
 #include "test_util.h"
 #include "verify.h"
 
+namespace test_journal {
+
 using namespace lineage;
 using lineage::test::TempDir;
 
@@ -1202,3 +1204,5 @@ TEST_CASE("a copied row reads as its statement read it, every type and conversio
     rows.clear();
     CHECK(rows.size() == 0);
 }
+
+}  // namespace test_journal

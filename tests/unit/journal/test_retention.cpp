@@ -21,6 +21,8 @@
 #include "test_util.h"
 #include "verify.h"
 
+namespace test_retention {
+
 using namespace lineage;
 using fixture::run_lineage;
 using fixture::RunResult;
@@ -547,3 +549,5 @@ TEST_CASE("a prune carries nothing for a process whose identity survives or that
     CHECK(p2->carried == 0);
     CHECK(verify(path).status() == "whole");
 }
+
+}  // namespace test_retention

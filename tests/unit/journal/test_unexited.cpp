@@ -14,6 +14,8 @@
 #include "render.h"
 #include "sqlite.h"
 
+namespace test_unexited {
+
 using namespace fixture;
 using namespace lineage;
 
@@ -166,3 +168,5 @@ TEST_CASE("a run of a new boot starts its own unexited set", "[journal][unexited
     CHECK(planned == answer(j, q, LoadPlan{}));
     CHECK(has_pid(planned, 100));
 }
+
+}  // namespace test_unexited

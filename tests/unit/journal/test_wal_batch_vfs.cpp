@@ -17,6 +17,8 @@
 #include "test_util.h"
 #include "wal_batch_vfs.h"
 
+namespace test_wal_batch_vfs {
+
 using namespace lineage;
 using lineage::test::TempDir;
 
@@ -198,3 +200,5 @@ TEST_CASE("a WAL write that fails through the batching VFS fails its commit, and
     CHECK(scalar(reader, "SELECT count(*) FROM t") == 10);
     CHECK(integrity_errors(reader) == 0);
 }
+
+}  // namespace test_wal_batch_vfs

@@ -10,6 +10,8 @@
 
 #include "escape.h"
 
+namespace test_dns {
+
 using lineage::DnsMessage;
 using lineage::DnsUnparsed;
 using lineage::parse_dns;
@@ -492,3 +494,5 @@ TEST_CASE("dns: type, rcode and fault names", "[dns]") {
     CHECK(lineage::dns_unparsed_name(DnsUnparsed::pointer_loop) == "pointer_loop");
     CHECK(lineage::dns_unparsed_name(DnsUnparsed::count_exceeds_message) == "count_exceeds_message");
 }
+
+}  // namespace test_dns

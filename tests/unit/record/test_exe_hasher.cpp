@@ -20,6 +20,8 @@
 #include "sqlite.h"
 #include "test_util.h"
 
+namespace test_exe_hasher {
+
 using namespace lineage;
 using lineage::test::open_writer;
 using lineage::test::TempDir;
@@ -353,3 +355,5 @@ TEST_CASE("recorder: file_hashes rows land in the journal, once per file and pat
                                       "'/usr/local/bin/prog')",
                                       file)) == 2);
 }
+
+}  // namespace test_exe_hasher

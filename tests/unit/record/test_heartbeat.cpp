@@ -15,6 +15,8 @@
 #include "heartbeat.h"
 #include "test_files.h"
 
+namespace test_heartbeat {
+
 using namespace lineage;
 using lineage::test::read_file;
 using lineage::test::TempDir;
@@ -262,3 +264,5 @@ TEST_CASE("heartbeat: the last minute's counts", "[heartbeat]") {
     // Read later without new samples: what aged out no longer counts.
     CHECK(recent.last_minute(240 * kS, t2, &span).ringbuf_full == 0);
 }
+
+}  // namespace test_heartbeat

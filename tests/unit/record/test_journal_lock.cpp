@@ -21,6 +21,8 @@
 #include "procfs.h"
 #include "session_rig.h"
 
+namespace test_journal_lock {
+
 using namespace lineage;
 using lineage::test::FakeSource;
 using lineage::test::fork_bytes;
@@ -392,3 +394,5 @@ TEST_CASE("a session keeps its heartbeat beside the journal", "[record-session][
     CHECK((hb.st_mode & 0777) == (st.st_mode & 0666));
     CHECK_FALSE(fs::exists(path + ".tmp"));
 }
+
+}  // namespace test_journal_lock

@@ -19,6 +19,8 @@
 #include "sqlite.h"
 #include "test_util.h"
 
+namespace test_membership {
+
 using namespace lineage;
 using lineage::test::open_writer;
 using lineage::test::TempDir;
@@ -514,3 +516,5 @@ TEST_CASE("the live set is bounded, and forgets what /proc no longer has", "[rec
     CHECK(rec.live_count() == 3);
     CHECK(said.size() == 1);
 }
+
+}  // namespace test_membership

@@ -21,6 +21,8 @@
 
 #include <fmt/format.h>
 
+namespace test_recorder {
+
 using namespace lineage;
 using lineage::test::FakeSource;
 using lineage::test::fork_bytes;
@@ -798,3 +800,5 @@ TEST_CASE("containers: a bundle that names nothing is a row with its problem and
     CHECK(*query_int(*db, "SELECT count(*) FROM containers WHERE problem = 'larger than 1 MiB' AND name = ''") == 1);
     CHECK(*query_int(*db, "SELECT count(*) FROM pods") == 0);
 }
+
+}  // namespace test_recorder

@@ -22,6 +22,8 @@
 #include "status_render.h"
 #include "test_util.h"
 
+namespace test_status {
+
 using namespace lineage;
 using fixture::run_lineage;
 using fixture::run_process;
@@ -517,3 +519,5 @@ TEST_CASE("status --liveness fails only for a stalled recorder", "[status]") {
     CHECK(jb["healthy"] == (plain == 0));
     CHECK(schema_errors(b.out).empty());
 }
+
+}  // namespace test_status

@@ -15,6 +15,8 @@
 #include "escape.h"
 #include "fixture_journal.h"
 
+namespace test_containers {
+
 using namespace fixture;
 using nlohmann::json;
 
@@ -246,3 +248,5 @@ TEST_CASE("hostile annotations are escaped in text and valid in JSON", "[reconst
     }
     CHECK(found);
 }
+
+}  // namespace test_containers

@@ -34,6 +34,8 @@
 #include "render.h"
 #include "test_files.h"
 
+namespace test_deep {
+
 using namespace fixture;
 using nlohmann::json;
 
@@ -699,3 +701,5 @@ TEST_CASE("a 4,200-deep chain through the binary: Python loads the JSON, the tex
         CHECK(py.out == std::to_string(payload_depth(d, s) / lineage::kJsonTreeDepth + 1) + "\n");
     }
 }
+
+}  // namespace test_deep

@@ -17,6 +17,8 @@
 
 #include "fixture_journal.h"
 
+namespace test_exec_files {
+
 using namespace fixture;
 using nlohmann::json;
 
@@ -587,3 +589,5 @@ TEST_CASE("execs without their files (as an older journal has them): --sha256 fi
     CHECK(r.status == 1);
     CHECK(r.err == "");
 }
+
+}  // namespace test_exec_files

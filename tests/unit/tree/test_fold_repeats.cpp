@@ -25,6 +25,8 @@
 #include "reconstruct.h"
 #include "render.h"
 
+namespace test_fold_repeats {
+
 using namespace fixture;
 using nlohmann::json;
 
@@ -290,3 +292,5 @@ TEST_CASE("folding 100,000 probes: one line, linear", "[reconstruct][fold]") {
     off.fold = false;
     CHECK(lineage::plan_folds(tree, off).repeats.empty());
 }
+
+}  // namespace test_fold_repeats

@@ -22,6 +22,8 @@
 
 #include "fixture_journal.h"
 
+namespace test_json_schema {
+
 using namespace fixture;
 using nlohmann::json;
 
@@ -271,3 +273,5 @@ TEST_CASE("the reconstruct schema rejects drift in what really ran", "[reconstru
     INFO("the unmodified exec_files.json");
     CHECK(results.back() == "");
 }
+
+}  // namespace test_json_schema

@@ -25,6 +25,8 @@
 #include "render.h"
 #include "test_files.h"
 
+namespace test_load_plans {
+
 using namespace fixture;
 using namespace lineage;
 
@@ -755,3 +757,5 @@ TEST_CASE("pods and timeline past --max-processes: exit 3, one line on stderr, n
         CHECK(r.out.empty());
     }
 }
+
+}  // namespace test_load_plans

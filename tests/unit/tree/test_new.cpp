@@ -18,6 +18,8 @@
 #include "newness.h"
 #include "reconstruct.h"
 
+namespace test_new {
+
 using namespace fixture;
 using nlohmann::json;
 
@@ -371,3 +373,5 @@ TEST_CASE("reconstruct --new: an image whose binary is not known is not compared
     }
     CHECK(checked == 2);
 }
+
+}  // namespace test_new

@@ -39,6 +39,8 @@
 #include "fixture_journal.h"
 #include "reconstruct.h"
 
+namespace test_reconstruct {
+
 using namespace fixture;
 using nlohmann::json;
 
@@ -1103,3 +1105,5 @@ TEST_CASE("run_end_ns: one end of a run, for lives without an exit and for gaps 
     CHECK(gap.to_wall_ns == kWall0 + 300 * s);
     CHECK(gap.message.find("from the end of run 1 (not stopped cleanly) to the start of run 2") != std::string::npos);
 }
+
+}  // namespace test_reconstruct

@@ -18,6 +18,8 @@
 #include "journal_writer.h"
 #include "reconstruct.h"
 
+namespace test_whole_pods {
+
 using namespace fixture;
 using nlohmann::json;
 
@@ -456,3 +458,5 @@ TEST_CASE("a parent cycle in a damaged journal: every process is shown, with a w
     });
     CHECK(warned);
 }
+
+}  // namespace test_whole_pods

@@ -17,6 +17,8 @@
 #include "journal_format.h"
 #include "test_util.h"
 
+namespace test_triage {
+
 using namespace fixture;
 using nlohmann::json;
 
@@ -393,3 +395,5 @@ TEST_CASE("pods: the pods, their counts, filters, exit codes", "[triage][pods]")
         CHECK(lines_of(m.err).size() == 1);
     }
 }
+
+}  // namespace test_triage

@@ -20,6 +20,8 @@
 #include "sqlite.h"
 #include "test_util.h"
 
+namespace test_integrity {
+
 using namespace lineage;
 using lineage::test::TempDir;
 
@@ -330,3 +332,5 @@ TEST_CASE("a UTF-16 journal gets the full integrity_check", "[integrity]") {
     CHECK_FALSE(problems.empty());
     CHECK(problems == problems_of(path, true));  // integrity_check's own words
 }
+
+}  // namespace test_integrity

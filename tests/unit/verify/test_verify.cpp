@@ -28,6 +28,8 @@
 #include "verify.h"
 #include "verify_render.h"
 
+namespace test_verify {
+
 using namespace lineage;
 using fixture::run_lineage;
 using fixture::run_process;
@@ -1102,3 +1104,5 @@ TEST_CASE("planted statistics change no plan of verify's chain reads", "[verify]
     }
     CHECK(looked_up);
 }
+
+}  // namespace test_verify

@@ -12,6 +12,8 @@
 #include "test_util.h"
 #include "verify.h"
 
+namespace test_verify_bench {
+
 using namespace lineage;
 using fixture::TempDir;
 using lineage::test::add_events;
@@ -50,3 +52,5 @@ TEST_CASE("verify throughput on a synthetic journal", "[.bench]") {
         "({:.0f} rows/s)",
         v.rows, v.batches, std::filesystem::file_size(path), write_s, v.rows / write_s, verify_s, v.rows / verify_s));
 }
+
+}  // namespace test_verify_bench
