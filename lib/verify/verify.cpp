@@ -101,23 +101,23 @@ std::string_view blob_column(sqlite3_stmt* s, int col) {
 namespace {
 
 // Reading settings of a connection, not of the file: the integrity
-// check's index look-ups stay cached, and the chain's pages are mapped
-// instead of copied (`mapped`). Never the integrity check's: quick_check
-// walks every overflow page, and a crafted row's 900 MB of them, mapped,
-// would all become the reader's resident memory, outside SQLite's heap
-// budget. The chain's reads stop at the length limit before a value's
-// overflow pages (ReadLimits). 8 MiB of pages per connection: the three
-// of them stay well inside SQLite's heap budget (kReaderHeapBytes), which
-// a page cache reaching would fail the check with SQLITE_NOMEM.
-void tune_for_reading(Database& db, bool mapped) {
-    (void)db.exec(mapped ? "PRAGMA mmap_size = 2147418112; PRAGMA cache_size = -8192;"
-                         : "PRAGMA mmap_size = 0; PRAGMA cache_size = -8192;");
+// check's index look-ups stay cached. 8 MiB of pages per connection: the
+// three of them stay well inside SQLite's heap budget (kReaderHeapBytes),
+// which a page cache reaching would fail the check with SQLITE_NOMEM.
+// Never mapped (mmap_size 0), the chain's connection included: a journal
+// cut short while verify reads it (by whoever can write it, the very case
+// verify is for) would make a read of a mapped page past the new end raise
+// SIGBUS, and verify die of it instead of reporting the damage. The chain's
+// thread has the time to copy its pages: the integrity check's thread is
+// the longer one.
+void tune_for_reading(Database& db) {
+    (void)db.exec("PRAGMA mmap_size = 0; PRAGMA cache_size = -8192;");
 }
 
 // SQLite's integrity (integrity.h) on its own connection, so that it runs
 // on another core while the chain is verified.
 std::vector<std::string> integrity_check(Database& db, bool schema_is_lineages) {
-    tune_for_reading(db, false);
+    tune_for_reading(db);
     return check_integrity(db, schema_is_lineages);
 }
 
@@ -128,7 +128,7 @@ bool Verifier::run() {
         fatal = Error{fmt::format("{}: cannot verify: SHA-256 is not available (OpenSSL's default provider)", v_.path)};
         return false;
     }
-    tune_for_reading(db_, true);
+    tune_for_reading(db_);
     if (!read_header()) return false;
     // The schema first: its findings say what may be read at all. When a
     // table of the schema is missing, changed or replaced (by a view over
