@@ -50,16 +50,13 @@ int64_t coarse_now_ns() {
 }
 
 // The coarse clock moves a tick at a time (1 to 10 ms), so two of its
-// readings can lie a tick further apart than the time between them: a call
-// is stopped only once their difference passes the budget by a tick, which
-// makes "stopped after 0.2 s" true (CI once saw 0.198 s without it).
+// readings can lie a tick further apart than the time between them. A call
+// is therefore stopped once their difference passes the budget by a tick,
+// which makes "stopped after 0.2 s" true (CI once saw 0.198 s without it).
 int64_t coarse_tick_ns() {
-    static const int64_t tick = [] {
-        struct timespec res {};
-        if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0) return int64_t{10'000'000};
-        return int64_t{res.tv_sec} * 1'000'000'000 + res.tv_nsec;
-    }();
-    return tick;
+    struct timespec res {};
+    if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0) return 10'000'000;
+    return int64_t{res.tv_sec} * 1'000'000'000 + res.tv_nsec;
 }
 
 // Called by SQLite every kProgressOps virtual machine instructions: stops
@@ -76,7 +73,7 @@ int on_progress(void* arg) {
         w->tripped = false;
         return 0;
     }
-    if (now - w->since_ns <= w->budget_ns + coarse_tick_ns()) return 0;
+    if (now - w->since_ns <= w->stop_after_ns) return 0;
     w->tripped = true;
     return 1;
 }
@@ -212,6 +209,7 @@ Status Database::fence_for_reading(int64_t timeout_ns) {
     if (timeout_ns > 0) {
         watchdog_ = std::make_shared<Watchdog>();
         watchdog_->budget_ns = timeout_ns;
+        watchdog_->stop_after_ns = timeout_ns + coarse_tick_ns();
         sqlite3_progress_handler(db, kProgressOps, on_progress, watchdog_.get());
     }
     limited_ = true;

@@ -24,6 +24,9 @@ inline constexpr int64_t kDefaultReadTimeoutNs = 30'000'000'000;
 // connection and its statements, which count their calls into it.
 struct Watchdog {
     int64_t budget_ns = 0;
+    // When a call is stopped: budget_ns and a tick of the coarse clock
+    // (sqlite.cpp).
+    int64_t stop_after_ns = 0;
     uint64_t calls = 0;  // bumped by every prepare, exec and step
     uint64_t seen = 0;   // `calls` when the handler last looked
     int64_t since_ns = 0;
