@@ -1716,6 +1716,69 @@ private:
             }
             return add(s, s.text(3), sqlite3_column_type(s.get(), 4) != SQLITE_NULL, s.int64(4), s.int64(5) != 0);
         };
+        // A row of a path walk_paths found (batch, tgid, start_ns, path),
+        // as `add` with its exit and forks, looked up only when they can
+        // change what it does: a process started in the window is in it
+        // whatever its exit (exit rows come after their process's start),
+        // and whether a match forked is asked once the seeds are known to
+        // fit (forked_matches). A common binary past --max-processes then
+        // costs a row a process, not three searches of the exit and fork
+        // indexes, whose entries are spread over the journal.
+        struct Match {
+            const std::string* boot;  // a RunRange's, which outlive the load
+            uint32_t tgid;
+            int64_t start_ns;
+        };
+        std::vector<Match> may_have_forked;
+        Status row_error = Ok{};
+        Stmt* exit_of = nullptr;
+        auto path_row = [&](Stmt& s) {
+            if (budget && ++rows_matched > *budget) {
+                over_budget = true;
+                return false;
+            }
+            const RunRange* run = range_of(s.int64(0));
+            if (!run || !binary_matches(glob, s.text(3))) return true;
+            const uint32_t tgid = static_cast<uint32_t>(s.int64(1));
+            const int64_t start_ns = s.int64(2);
+            if (start_ns > until_in(plan, run->boot_id)) return true;
+            may_have_forked.push_back({&run->boot_id, tgid, start_ns});
+            bool in = start_ns >= since_in(plan, run->boot_id);
+            if (!in) {
+                if (!exit_of)
+                    exit_of =
+                        cached("SELECT time_ns FROM exit INDEXED BY exit_by_proc WHERE tgid = ?1 AND start_ns = ?2")
+                            .get();
+                bool exited = false;
+                auto looked = each_in(exit_of, "exit", {int64_t{tgid}, start_ns}, [&](Stmt& x) {
+                    exited = true;
+                    in = in || in_window(plan, run->boot_id, start_ns, true, x.int64(0));
+                });
+                if (!looked) {
+                    row_error = looked;
+                    return false;
+                }
+                if (!exited) in = in_window(plan, run->boot_id, start_ns, false, 0);
+            }
+            if (!in) return true;
+            return room = add_seed(seeds, {run->boot_id, tgid, start_ns});
+        };
+        // The matches of path_row that forked, into `matched`.
+        auto forked_matches = [&]() -> Status {
+            if (may_have_forked.empty()) return Ok{};
+            Stmt* forked = cached(
+                               "SELECT 1 FROM fork INDEXED BY fork_by_parent WHERE parent_tgid = ?1 AND "
+                               "parent_start_ns = ?2 LIMIT 1")
+                               .get();
+            for (const Match& m : may_have_forked) {
+                auto st = each_in(forked, "fork", {int64_t{m.tgid}, m.start_ns}, [&](Stmt&) {
+                    matched.push_back({*m.boot, m.tgid, m.start_ns});
+                });
+                if (!st) return st;
+            }
+            may_have_forked = {};
+            return Ok{};
+        };
         const std::string exec_columns =
             "SELECT exec.batch, exec.tgid, exec.start_ns, exec.binary, x.time_ns, EXISTS (SELECT 1 FROM fork f INDEXED "
             "BY fork_by_parent WHERE f.parent_tgid = exec.tgid AND f.parent_start_ns = exec.start_ns) FROM exec ";
@@ -1784,9 +1847,10 @@ private:
                 int row_rc;
                 while ((row_rc = rows->step()) == SQLITE_ROW) {
                     ++rows_read_;
-                    if (!exec_row(*rows)) break;
+                    if (!path_row(*rows)) break;
                 }
                 rows->reset();
+                if (!row_error) return row_error;
                 if (row_rc != SQLITE_ROW && row_rc != SQLITE_DONE) return fail(what);
             }
             return Ok{};
@@ -1796,7 +1860,7 @@ private:
                 "exec", "SELECT binary FROM exec INDEXED BY exec_by_binary WHERE binary >= ?1 ORDER BY binary LIMIT 1",
                 "SELECT binary FROM exec INDEXED BY exec_by_binary WHERE binary > ?1 ORDER BY binary LIMIT 1",
                 "SELECT count(*) FROM (SELECT 1 FROM exec INDEXED BY exec_by_binary WHERE binary = ?1 LIMIT ?2)",
-                exec_columns + "INDEXED BY exec_by_binary" + exit_join + "WHERE exec.binary = ?1");
+                "SELECT batch, tgid, start_ns, binary FROM exec INDEXED BY exec_by_binary WHERE binary = ?1");
             if (!st) return st.error();
         } else {
             st = each_blobs("exec",
@@ -1815,14 +1879,12 @@ private:
                 "SELECT path FROM exec_files INDEXED BY exec_files_by_path WHERE path > ?1 ORDER BY path LIMIT 1",
                 "SELECT count(*) FROM (SELECT 1 FROM exec_files INDEXED BY exec_files_by_path WHERE path = ?1 LIMIT "
                 "?2)",
-                "SELECT m.batch, m.tgid, m.start_ns, m.path, x.time_ns, EXISTS (SELECT 1 FROM fork f INDEXED BY "
-                "fork_by_parent WHERE f.parent_tgid = m.tgid AND f.parent_start_ns = m.start_ns) FROM exec_files m "
-                "INDEXED BY exec_files_by_path LEFT JOIN exit x INDEXED BY exit_by_proc ON x.tgid = m.tgid AND "
-                "x.start_ns = m.start_ns WHERE m.path = ?1");
+                "SELECT batch, tgid, start_ns, path FROM exec_files INDEXED BY exec_files_by_path WHERE path = ?1");
             if (!st) return st.error();
             if (over_budget) return false;
         }
         if (!room) return true;
+        if (st = forked_matches(); !st) return st.error();
         st = each_blobs("snapshot",
                         fmt::format("SELECT batch, tgid, start_ns, exe FROM snapshot INDEXED BY snapshot_by_base WHERE "
                                     "{} >= ?1{}",
@@ -1946,12 +2008,20 @@ private:
     Result<bool> window_images(const LoadPlan& plan, const std::string& glob, std::vector<Seed>& seeds,
                                bool own_images) {
         if (!plan.since_wall_ns && !plan.until_wall_ns) return false;
-        // The window's processes, counted against a limit of their own.
-        constexpr size_t kMostInWindow = 200'000;
+        // The window's processes, counted against a limit of their own. A
+        // window that more processes started in: told by the fork index
+        // alone (schema version 9), without walking them.
+        const size_t most_in_window = plan.binary_window_most;
+        if (most_in_window == 0) return false;
+        if (version_ >= 9) {
+            auto started = started_in_window(plan, std::max(most_in_window, most_in_window + 1));
+            if (!started) return started.error();
+            if (*started > most_in_window) return false;
+        }
         const size_t limit = max_processes_;
         std::unordered_set<ProcessKey, ProcessKeyHash> counted;
         std::swap(counted, seed_keys_);
-        max_processes_ = kMostInWindow;
+        max_processes_ = most_in_window;
         std::vector<Seed> alive;
         auto st = window_seeds(plan, alive);
         max_processes_ = limit;
@@ -2055,6 +2125,27 @@ private:
             if (matches && !add_seed(seeds, w)) return true;
         }
         return true;
+    }
+
+    // How many processes the window's fork rows (fork_by_start, schema
+    // version 9) say started in it, up to `most`: each is in the window
+    // whatever its exit, so a lower bound of the processes window_seeds
+    // would find.
+    Result<size_t> started_in_window(const LoadPlan& plan, size_t most) {
+        auto boots = boot_rowids("fork");
+        if (!boots) return boots.error();
+        size_t started = 0;
+        for (const auto& [boot, rowids] : *boots) {
+            if (started >= most) break;
+            auto st = each("fork",
+                           "SELECT count(*) FROM (SELECT 1 FROM fork INDEXED BY fork_by_start WHERE child_start_ns >= "
+                           "?1 AND child_start_ns <= ?2 AND rowid >= ?3 AND rowid < ?4 LIMIT ?5)",
+                           {since_in(plan, boot), until_in(plan, boot), rowids.first, rowids.second,
+                            static_cast<int64_t>(std::min<size_t>(most - started, INT64_MAX))},
+                           [&](Stmt& c) { started += static_cast<size_t>(c.int64(0)); });
+            if (!st) return st.error();
+        }
+        return started;
     }
 
     // Every process whose life overlaps a bare window (version 4). Those

@@ -69,9 +69,14 @@ struct LoadPlan {
     // over the journal's whole span (a common binary's are hundreds of
     // thousands a year), and the window is applied to each. Past this many,
     // the loader reads the window's processes instead and looks up the
-    // images of each, when the window holds few enough (200,000); the
+    // images of each, when the window holds few enough (below); the
     // answer is the same. SIZE_MAX: never; 0: at the first row (tests).
     size_t binary_rows_before_window = 5'000;
+    // ... when the window holds at most this many processes (each costs a
+    // few look-ups there, where a row of the binary costs one). Past it,
+    // told by the processes that started in the window alone (schema
+    // version 9), the binary's rows are read after all. 0: never walked.
+    size_t binary_window_most = 200'000;
     // Schema version 9: at least this many processes to load that started
     // within a second of each other, among at most cluster_spread times as
     // many processes started then, are read as one range of start times

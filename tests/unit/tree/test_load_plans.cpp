@@ -223,6 +223,7 @@ struct Journals {
     std::vector<std::pair<std::string, Query>> queries, pod_queries;
     // LoadPlan::binary_rows_before_window of every plan compared.
     size_t binary_rows_before_window = LoadPlan{}.binary_rows_before_window;
+    size_t binary_window_most = LoadPlan{}.binary_window_most;
     // LoadPlan::cluster_seeds and cluster_spread of every plan compared.
     size_t cluster_seeds = LoadPlan{}.cluster_seeds;
     int64_t cluster_spread = LoadPlan{}.cluster_spread;
@@ -312,6 +313,7 @@ struct Journals {
                 LoadPlan plan = load_plan_for(query);
                 plan.whole_rows_per_process = 0;  // the look-ups themselves, never a whole load
                 plan.binary_rows_before_window = binary_rows_before_window;
+                plan.binary_window_most = binary_window_most;
                 plan.cluster_seeds = cluster_seeds;
                 plan.cluster_spread = cluster_spread;
                 plan.sole_journal = journals.size() == 1;
@@ -459,12 +461,50 @@ TEST_CASE("a --binary query read by its window's processes answers what a full l
     REQUIRE(windowed.size() > 50);
     // 0: every query by its window. 3: the binary's rows, counted over all
     // its paths first, decide; a glob of several paths may pass the budget
-    // only together.
-    for (size_t budget : {0, 3}) {
-        INFO("budget " << budget);
+    // only together. A window of more processes than binary_window_most
+    // (here 2, told by the fork rows of those that started in it) is not
+    // walked, and the binary's rows are read after all.
+    for (const auto& [budget, most] : std::vector<std::pair<size_t, size_t>>{{0, 200'000}, {3, 200'000}, {0, 2}}) {
+        INFO("budget " << budget << ", at most " << most << " in the window");
         j.binary_rows_before_window = budget;
-        CHECK(j.compare(sampled(windowed, budget)) > 0);
+        j.binary_window_most = most;
+        CHECK(j.compare(sampled(windowed, budget + most)) > 0);
     }
+}
+
+// --binary past --max-processes: the binary's rows seed the processes in
+// the window without their exits and forks while they can. A limit below
+// the answer's processes stops the load with the limit's error; one at
+// what the unlimited plan loads lets it answer as the full load does.
+TEST_CASE("a --binary load past --max-processes stops with its own error", "[reconstruct][plans]") {
+    Journals j;
+    const auto everything = load({j.a}, LoadPlan{});
+    size_t stopped = 0;
+    for (const auto& [name, query] : sampled(j.queries)) {
+        if (!query.binary_glob) continue;
+        INFO(name);
+        const size_t matched = build_report(*everything, query).matched;
+        LoadPlan plan = load_plan_for(query);
+        plan.whole_rows_per_process = 0;
+        plan.binary_rows_before_window = 0;
+        plan.binary_window_most = 0;
+        plan.sole_journal = true;
+        size_t loaded = 0;
+        const std::string full = answer_of(*everything, query);
+        CHECK(answer({j.a}, query, plan, &loaded) == full);
+        plan.max_processes = loaded;
+        CHECK(answer({j.a}, query, plan) == full);
+        if (matched < 2) continue;
+        plan.max_processes = matched - 1;
+        auto reader = JournalReader::open(j.a);
+        REQUIRE(reader.ok());
+        Model model;
+        auto st = reader->load_into(model, plan);
+        REQUIRE_FALSE(st.ok());
+        CHECK(st.error().code == kTooManyProcesses);
+        ++stopped;
+    }
+    CHECK(stopped > 10);
 }
 
 // A bare window finds the processes that never exit through the boot's last
