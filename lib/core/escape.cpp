@@ -215,11 +215,13 @@ std::string shell_quote(std::string_view arg) {
     return out;
 }
 
-std::string format_argv(const std::vector<std::string>& argv) {
+std::string format_argv(const Argv& argv) {
     std::string out;
-    for (std::size_t i = 0; i < argv.size(); ++i) {
-        if (i > 0) out += ' ';
-        out += shell_quote(argv[i]);
+    bool first = true;
+    for (std::string_view a : argv) {
+        if (!first) out += ' ';
+        first = false;
+        out += shell_quote(a);
     }
     return out;
 }

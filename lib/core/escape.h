@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "argv.h"
+
 namespace lineage {
 
 // Printable UTF-8 passes through; backslash, controls, DEL, C1 controls,
@@ -28,7 +30,7 @@ std::string escape_for_terminal(std::string_view bytes);
 std::string shell_quote(std::string_view arg);
 
 // shell_quote of every element, separated by single spaces.
-std::string format_argv(const std::vector<std::string>& argv);
+std::string format_argv(const Argv& argv);
 
 // Keeps at most max_bytes bytes of s without splitting a valid UTF-8
 // sequence, and appends "…" (3 bytes, not counted in max_bytes) if anything

@@ -200,7 +200,7 @@ void Model::add_snapshot(const std::string& boot_id, int64_t run_id, const Snaps
     img.time_ns = row.time_ns;
     img.from_snapshot = true;
     img.binary = row.exe;
-    img.args = split_argv(row.argv);
+    img.args = Argv(row.argv);
     img.uid = row.uid;
     img.gid = row.gid;
     img.euid = row.euid;
@@ -243,7 +243,7 @@ void Model::add_exec(const std::string& boot_id, const ExecEvent& e, const PodRe
     ExecImage img;
     img.time_ns = static_cast<int64_t>(e.time_ns);
     img.binary = e.binary;
-    img.args = split_argv(e.argv);
+    img.args = Argv(e.argv);
     img.args_truncated = (e.truncated & kArgvTruncated) != 0;
     img.binary_truncated = (e.truncated & kBinaryTruncated) != 0;
     img.uid = e.uid;
@@ -300,7 +300,7 @@ void Model::add_carried(const std::string& boot_id, const CarriedRow& row, const
         img.time_ns = row.time_ns;
         img.from_snapshot = row.source == "snapshot";
         img.binary = row.binary;
-        img.args = split_argv(row.argv);
+        img.args = Argv(row.argv);
         img.uid = row.uid;
         img.gid = row.gid;
         img.euid = row.euid;

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "argv.h"
 #include "boxed.h"
 #include "clock_map.h"
 #include "event.h"
@@ -49,7 +50,7 @@ struct ExecImage {
     int64_t time_ns = 0;  // boot ns; for a snapshot image, when /proc was read
     bool from_snapshot = false;
     std::string binary;
-    std::vector<std::string> args;
+    Argv args;
     bool args_truncated = false;
     bool binary_truncated = false;
     uint32_t uid = 0, gid = 0, euid = 0;

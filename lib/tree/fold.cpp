@@ -17,7 +17,7 @@ std::vector<uint32_t> parents_of(const Tree& tree) {
     return parent;
 }
 
-void append_bytes(std::string& key, const std::string& bytes) {
+void append_bytes(std::string& key, std::string_view bytes) {
     // Length first: no choice of argv makes two different lists one key.
     const uint64_t n = bytes.size();
     key.append(reinterpret_cast<const char*>(&n), sizeof n);

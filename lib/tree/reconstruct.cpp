@@ -156,9 +156,9 @@ struct ShownPod {
     int64_t entered_ns = 0;
 };
 
-std::string base_name(const std::string& path) {
+std::string base_name(std::string_view path) {
     const auto slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
+    return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
 // An image's name: its binary's base name, unless the binary was exec'd
@@ -171,7 +171,7 @@ std::string image_name(const ExecImage& img) {
     const bool through_fd = b.rfind("/dev/fd/", 0) == 0 || b.rfind("/memfd:", 0) == 0 ||
                             (in_proc && b.find("/fd/") != std::string::npos) ||
                             (in_proc && b.size() > 4 && b.compare(b.size() - 4, 4, "/exe") == 0);
-    if (through_fd && !img.args.empty() && !img.args[0].empty()) return base_name(img.args[0]);
+    if (through_fd && !img.args.front().empty()) return base_name(img.args.front());
     return base_name(b);
 }
 

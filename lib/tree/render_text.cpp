@@ -19,9 +19,9 @@ namespace lineage {
 
 namespace {
 
-std::string basename_of(const std::string& path) {
-    auto slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
+std::string basename_of(std::string_view path) {
+    const auto slash = path.rfind('/');
+    return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
 // A path without "." components, repeated slashes, and ".." where the
@@ -286,7 +286,7 @@ private:
         } else {
             // argv[0] is the caller's choice: when it does not name the
             // binary, show the binary too, so "[kworker]" cannot hide curl.
-            if (!img.binary.empty() && basename_of(img.args[0]) != basename_of(img.binary)) {
+            if (!img.binary.empty() && basename_of(img.args.front()) != basename_of(img.binary)) {
                 text = "[" + escape_for_terminal(img.binary) + "] ";
             }
             text += format_argv(img.args);

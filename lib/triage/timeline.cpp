@@ -231,7 +231,7 @@ bool render_timeline_text(const Model& model, const Report& report, const std::v
 
 namespace {
 
-json str(const std::string& bytes) {
+json str(std::string_view bytes) {
     return json(utf8_sanitize(bytes));
 }
 

@@ -313,7 +313,7 @@ TEST_CASE("shell_quote: bash reads back the exact bytes", "[escape][shell]") {
     char path[] = "/tmp/lineage_test_quote_XXXXXX";
     const int fd = mkstemp(path);
     REQUIRE(fd >= 0);
-    const std::string script = "printf '%s\\0' " + format_argv(args) + "\n";
+    const std::string script = "printf '%s\\0' " + format_argv(lineage::Argv(args)) + "\n";
     REQUIRE(write(fd, script.data(), script.size()) == static_cast<ssize_t>(script.size()));
     close(fd);
 
