@@ -59,14 +59,14 @@ std::vector<std::string> Argv::to_vector() const {
     return out;
 }
 
-std::string_view Argv::iterator::operator*() const noexcept {
+void Argv::iterator::measure() noexcept {
+    if (at_ == end_) {
+        length_ = 0;
+        return;
+    }
+    // Every argument in the buffer is followed by a NUL.
     const void* nul = std::memchr(at_, '\0', static_cast<size_t>(end_ - at_));
-    return {at_, static_cast<size_t>(static_cast<const char*>(nul) - at_)};
-}
-
-Argv::iterator& Argv::iterator::operator++() noexcept {
-    at_ = static_cast<const char*>(std::memchr(at_, '\0', static_cast<size_t>(end_ - at_))) + 1;
-    return *this;
+    length_ = static_cast<size_t>(static_cast<const char*>(nul) - at_);
 }
 
 bool operator==(const Argv& a, const std::vector<std::string>& b) {

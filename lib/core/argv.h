@@ -48,9 +48,13 @@ public:
         using pointer = const std::string_view*;
         using reference = std::string_view;
         iterator() = default;
-        iterator(const char* at, const char* end) noexcept : at_(at), end_(end) {}
-        std::string_view operator*() const noexcept;
-        iterator& operator++() noexcept;
+        iterator(const char* at, const char* end) noexcept : at_(at), end_(end) { measure(); }
+        std::string_view operator*() const noexcept { return {at_, length_}; }
+        iterator& operator++() noexcept {
+            at_ += length_ + 1;
+            measure();
+            return *this;
+        }
         iterator operator++(int) noexcept {
             iterator before = *this;
             ++*this;
@@ -59,8 +63,10 @@ public:
         friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.at_ == b.at_; }
 
     private:
+        void measure() noexcept;  // length_ of the argument at at_ (0 at the end)
         const char* at_ = nullptr;
         const char* end_ = nullptr;
+        size_t length_ = 0;
     };
     iterator begin() const noexcept { return {bytes_.data(), bytes_.data() + bytes_.size()}; }
     iterator end() const noexcept { return {bytes_.data() + bytes_.size(), bytes_.data() + bytes_.size()}; }
