@@ -1697,33 +1697,19 @@ private:
         const std::string below = upper.empty() ? "" : " AND " + base_expr("binary") + " < ?2";
         std::vector<Seed> matched;
         bool room = true;
-        auto add = [&](Stmt& s, const std::string& path, bool exited, int64_t exit_ns, bool forked) {
-            const RunRange* run = range_of(s.int64(0));
-            if (!run || !binary_matches(glob, path)) return true;
-            Seed seed{run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)};
-            // Its fork-only children may be in the window when it is not:
-            // any that started before the window's end.
-            if (forked && seed.start_ns <= until_in(plan, seed.boot_id)) matched.push_back(seed);
-            if (!in_window(plan, run->boot_id, s.int64(2), exited, exit_ns)) return true;
-            return room = add_seed(seeds, std::move(seed));
-        };
         size_t rows_matched = 0;
         bool over_budget = false;
-        auto exec_row = [&](Stmt& s) {
-            if (budget && ++rows_matched > *budget) {
-                over_budget = true;
-                return false;
-            }
-            return add(s, s.text(3), sqlite3_column_type(s.get(), 4) != SQLITE_NULL, s.int64(4), s.int64(5) != 0);
-        };
-        // A row of a path walk_paths found (batch, tgid, start_ns, path),
-        // as `add` with its exit and forks, looked up only when they can
-        // change what it does: a process started in the window is in it
-        // whatever its exit (exit rows come after their process's start),
-        // and whether a match forked is asked once the seeds are known to
-        // fit (forked_matches). A common binary past --max-processes then
-        // costs a row a process, not three searches of the exit and fork
-        // indexes, whose entries are spread over the journal.
+        // An exec or exec_files row (batch, tgid, start_ns, path) of a
+        // matching path: its process is a seed when its life overlaps the
+        // window, and its fork-only children may be in the window when it is
+        // not, if it started by the window's end and forked. Its exit and
+        // forks are looked up only when they can change that: a process
+        // started in the window is in it whatever its exit (exit rows come
+        // after their process's start), and whether a match forked is asked
+        // once the seeds are known to fit (forked_matches). A common binary
+        // past --max-processes then costs a row a process, not three
+        // searches of the exit and fork indexes, whose entries are spread
+        // over the journal.
         struct Match {
             const std::string* boot;  // a RunRange's, which outlive the load
             uint32_t tgid;
@@ -1779,11 +1765,6 @@ private:
             may_have_forked = {};
             return Ok{};
         };
-        const std::string exec_columns =
-            "SELECT exec.batch, exec.tgid, exec.start_ns, exec.binary, x.time_ns, EXISTS (SELECT 1 FROM fork f INDEXED "
-            "BY fork_by_parent WHERE f.parent_tgid = exec.tgid AND f.parent_start_ns = exec.start_ns) FROM exec ";
-        const std::string exit_join =
-            " LEFT JOIN exit x INDEXED BY exit_by_proc ON x.tgid = exec.tgid AND x.start_ns = exec.start_ns ";
         Status st = Ok{};
         // The distinct paths of an index, one seek each, and the rows of
         // those whose base name (or whole path) the glob matches. Each step
@@ -1864,10 +1845,12 @@ private:
             if (!st) return st.error();
         } else {
             st = each_blobs("exec",
-                            exec_columns + "INDEXED BY exec_by_base" + exit_join +
-                                fmt::format("WHERE {} >= ?1{}", base_expr("binary"), below),
-                            prefix, upper, exec_row);
+                            fmt::format("SELECT batch, tgid, start_ns, binary FROM exec INDEXED BY exec_by_base WHERE "
+                                        "{} >= ?1{}",
+                                        base_expr("binary"), below),
+                            prefix, upper, path_row);
             if (!st) return st.error();
+            if (!row_error) return row_error.error();
         }
         if (over_budget) return false;
         // The executed file's path (schema version 8): /proc/self/exe,
@@ -1889,7 +1872,17 @@ private:
                         fmt::format("SELECT batch, tgid, start_ns, exe FROM snapshot INDEXED BY snapshot_by_base WHERE "
                                     "{} >= ?1{}",
                                     base_expr("exe"), upper.empty() ? "" : " AND " + base_expr("exe") + " < ?2"),
-                        prefix, upper, [&](Stmt& s) { return add(s, s.text(3), false, 0, true); });
+                        prefix, upper, [&](Stmt& s) {
+                            // What /proc showed: a process taken to be alive
+                            // to the journal's end, whose fork-only children
+                            // are looked for.
+                            const RunRange* run = range_of(s.int64(0));
+                            if (!run || !binary_matches(glob, s.text(3))) return true;
+                            Seed seed{run->boot_id, static_cast<uint32_t>(s.int64(1)), s.int64(2)};
+                            if (seed.start_ns <= until_in(plan, seed.boot_id)) matched.push_back(seed);
+                            if (!in_window(plan, run->boot_id, seed.start_ns, false, 0)) return true;
+                            return room = add_seed(seeds, std::move(seed));
+                        });
         if (!st) return st.error();
         if (room && !matched.empty()) {
             auto walked = window_images(plan, glob, seeds, false);
@@ -2014,7 +2007,7 @@ private:
         const size_t most_in_window = plan.binary_window_most;
         if (most_in_window == 0) return false;
         if (version_ >= 9) {
-            auto started = started_in_window(plan, std::max(most_in_window, most_in_window + 1));
+            auto started = started_in_window(plan, most_in_window == SIZE_MAX ? SIZE_MAX : most_in_window + 1);
             if (!started) return started.error();
             if (*started > most_in_window) return false;
         }
