@@ -1,4 +1,4 @@
--- lineage journal schema, version 9.
+-- lineage journal schema, version 10.
 --
 -- Version history: 1, the first; 2 adds the `prunes` table (retention,
 -- `record --max-size/--retain`); 3 adds `cgroups` and `memberships` (whole
@@ -22,7 +22,8 @@
 -- `listens` (TCP sockets that entered LISTEN). 9 adds the `*_by_start`
 -- indexes (a process's rows by its start time: a time window reads the
 -- rows of the processes started in it as one range, not one look-up per
--- process and table).
+-- process and table). 10 adds `dns` (the DNS messages a process sent and
+-- received, as captured, parsed by readers).
 -- `lineage record` upgrades an older journal it appends to by
 -- creating what it lacks, in one transaction; readers read every version.
 --
@@ -62,7 +63,7 @@
 -- its own encoding: it is the batch_id of the header it is hashed under.
 
 PRAGMA application_id = 1279872581;  -- 0x4C494E45, "LINE": a lineage journal
-PRAGMA user_version = 9;             -- bump with every schema change
+PRAGMA user_version = 10;            -- bump with every schema change
 
 -- One row per start of `lineage record`.
 CREATE TABLE runs (
@@ -452,6 +453,33 @@ CREATE TABLE listens (
     port      INTEGER NOT NULL
 );
 
+-- ---------------------------------------------------------------- version 10
+
+-- A DNS message (UDP or TCP, port 53) that a process's socket sent or
+-- received, as the kernel's packet hooks saw it. The bytes are kept as
+-- captured, not parsed: any program can build its own packets, so they are
+-- the attacker's, and readers parse them (lib/names/dns.h) with whatever
+-- the parser knows when they read. A query and its answer are two rows; the
+-- answer is the one received by the socket that sent the query (same
+-- process, ports and addresses swapped, same DNS id).
+CREATE TABLE dns (
+    batch      INTEGER NOT NULL,          -- batches.batch_id
+    time_ns    INTEGER NOT NULL,          -- boot-time ns the packet was seen
+    tgid       INTEGER NOT NULL,          -- the process whose socket sent or received it;
+    start_ns   INTEGER NOT NULL,          --   0 and 0 when the kernel could not tell
+    direction  TEXT NOT NULL,             -- 'sent' or 'received'
+    transport  TEXT NOT NULL,             -- 'udp' or 'tcp'
+    family     INTEGER NOT NULL,          -- 4 or 6
+    saddr      TEXT NOT NULL,             -- source address, printable
+    sport      INTEGER NOT NULL,
+    daddr      TEXT NOT NULL,             -- destination address, printable
+    dport      INTEGER NOT NULL,
+    length     INTEGER NOT NULL,          -- the payload's bytes on the wire (TCP: this segment's,
+                                          --   its 2-byte length prefix included)
+    message    BLOB NOT NULL              -- the payload's first bytes, as captured (at most
+                                          --   the probe's cap; fewer than length when cut)
+);
+
 -- ---------------------------------------------------------------- indexes
 
 CREATE INDEX exec_by_proc ON exec (tgid, start_ns);
@@ -543,3 +571,7 @@ CREATE INDEX listens_by_start ON listens (start_ns, tgid);
 -- order; only a journal changed after the fact is sorted. `<table>_by_batch`
 -- indexes would cost CPU on every insert, file size and integrity-check time,
 -- and speed up nothing.
+
+-- version 10
+CREATE INDEX dns_by_proc ON dns (tgid, start_ns);
+CREATE INDEX dns_by_start ON dns (start_ns, tgid);

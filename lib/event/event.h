@@ -147,6 +147,21 @@ struct ListenEvent {
     uint16_t port = 0;
 };
 
+// A DNS message (UDP or TCP, port 53) a process's socket sent or received
+// (schema version 10, table dns). The bytes are as captured: readers parse
+// them (lib/names/dns.h).
+struct DnsEvent {
+    uint64_t time_ns = 0;
+    ProcRef proc;              // tgid 0: the kernel could not tell the process
+    bool sent = true;          // false: received
+    bool tcp = false;          // else UDP
+    int family = 4;            // 4 or 6
+    std::string saddr, daddr;  // printable, as connect's addresses
+    uint16_t sport = 0, dport = 0;
+    uint32_t length = 0;  // the payload's bytes on the wire
+    std::string message;  // its first bytes, at most the probe's cap
+};
+
 // A cgroup the probes named (a cgroup record): sent once, before the first
 // record that names it by id. Not a row of its own: the recorder writes a
 // cgroups row when a membership row names it.
@@ -260,7 +275,8 @@ enum class PodNameSource { log_dir, runtime, hostname, unknown };
 const char* pod_name_source_text(PodNameSource s);  // "log-dir", "runtime", "hostname", "unknown"
 PodNameSource pod_name_source_from(std::string_view text);
 
-using Event = std::variant<ForkEvent, ExecEvent, ExitEvent, ConnectEvent, CgroupEvent, MoveEvent, ListenEvent>;
+using Event =
+    std::variant<ForkEvent, ExecEvent, ExitEvent, ConnectEvent, CgroupEvent, MoveEvent, ListenEvent, DnsEvent>;
 
 // Decodes one ring-buffer record. The kernel is trusted to be the writer,
 // but sizes are still checked: a short or inconsistent record is an error,

@@ -23,6 +23,8 @@
 #include <nlohmann/json.hpp>
 
 #include "clock_map.h"
+#include "dns.h"
+#include "escape.h"
 #include "event.h"
 #include "export_json.h"
 #include "fd.h"
@@ -987,7 +989,7 @@ struct JournalExport::Impl {
     // a decoder; the other tables' few columns are read from the copy.
     using DecodedRow =
         std::variant<std::monostate, SnapshotRow, ForkEvent, ExecEvent, ExitEvent, ConnectEvent, CgroupRow,
-                     ContainerRow, MembershipRow, CarriedRow, ExecFileRow, FileHashRow, ListenEvent>;
+                     ContainerRow, MembershipRow, CarriedRow, ExecFileRow, FileHashRow, ListenEvent, DnsEvent>;
     // The one column of a decoded row that its struct has not: what
     // on_row reads beside it.
     static std::string extra_of(ChainTable t, Stmt& s) {
@@ -1031,6 +1033,8 @@ struct JournalExport::Impl {
                 return file_hash_row(s);
             case ChainTable::listens:
                 return listen_row(s);
+            case ChainTable::dns:
+                return dns_row(s);
             default:
                 return std::monostate{};
         }
@@ -1446,10 +1450,124 @@ struct JournalExport::Impl {
                     });
                 return Ok{};
             }
+            case ChainTable::dns: {
+                const DnsEvent& e = std::get<DnsEvent>(d);
+                const auto time_ns = static_cast<int64_t>(e.time_ns);
+                const auto* bytes = reinterpret_cast<const uint8_t*>(e.message.data());
+                const DnsMessage m =
+                    e.tcp ? parse_dns_tcp({bytes, e.message.size()}) : parse_dns({bytes, e.message.size()});
+                auto jsonl = [&](JsonOut& j) { dns_json(j, e, m); };
+                auto ecs = [&](JsonOut& j) { dns_ecs(j, e, m); };
+                if (e.proc.tgid == 0) {
+                    // The kernel could not tell the process: a line of the
+                    // journal's, with the message.
+                    if (quiet) return Ok{};
+                    JsonOut j(out);
+                    j.begin();
+                    header(j, "dns", run, batch, time_ns);
+                    if (format == ExportFormat::jsonl) {
+                        j.object("dns");
+                        jsonl(j);
+                    } else {
+                        ecs_event(j, "dns", "event", {"network"}, {"protocol"});
+                        ecs(j);
+                        ecs_lineage(j, run, batch, time_ns);
+                        jsonl(j);
+                    }
+                    j.end_object();
+                    j.end_line();
+                    ++lines;
+                    return Ok{};
+                }
+                auto p = find_or_recall(run, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns), batch, "");
+                if (!p) return p.error();
+                const ProcEntry& proc = **p;
+                process_line("dns", run, batch, time_ns, proc, jsonl, [&](JsonOut& j) {
+                    process_ecs(j, run, proc);
+                    ecs_event(j, "dns", "event", {"network"}, {"protocol"});
+                    ecs(j);
+                });
+                return Ok{};
+            }
             case ChainTable::unexited:  // not streamed (open_streams)
                 return Ok{};
         }
         return Ok{};
+    }
+
+    // A dns row's columns, the message's exact bytes in base64, and what
+    // the parser read of them (lib/names/dns.h).
+    static void dns_json(JsonOut& j, const DnsEvent& e, const DnsMessage& m) {
+        j.lit("direction", e.sent ? "sent" : "received");
+        j.lit("transport", e.tcp ? "tcp" : "udp");
+        j.num("family", e.family);
+        j.str("saddr", e.saddr);
+        j.num("sport", e.sport);
+        j.str("daddr", e.daddr);
+        j.num("dport", e.dport);
+        j.num("length", e.length);
+        j.raw("message_b64", "\"" + base64_encode(e.message) + "\"");
+        if (m.length >= 12) {
+            j.num("id", m.id);
+            j.boolean("response", m.is_response);
+            j.str("rcode", dns_rcode_name(m.rcode));
+        }
+        if (!m.questions.empty()) {
+            j.str("name", m.questions.front().name);
+            j.str("type", dns_type_name(m.questions.front().type));
+        }
+        if (m.is_response) {
+            j.array("answers");
+            for (const DnsAnswer& a : m.answers)
+                if (!a.data.empty()) j.element_str(a.data);
+            j.end_array();
+        }
+        if (!m.ok()) j.lit("unparsed", dns_unparsed_name(m.unparsed));
+    }
+
+    // ECS's dns.*, source.*, destination.* and network.* of a dns row.
+    static void dns_ecs(JsonOut& j, const DnsEvent& e, const DnsMessage& m) {
+        j.object("dns");
+        if (m.length >= 12) {
+            j.num("id", m.id);
+            j.lit("type", m.is_response ? "answer" : "query");
+            if (m.is_response) j.str("response_code", dns_rcode_name(m.rcode));
+        } else {
+            j.lit("type", "unknown");
+        }
+        if (!m.questions.empty()) {
+            j.object("question");
+            j.str("name", m.questions.front().name);
+            j.str("type", dns_type_name(m.questions.front().type));
+            j.end_object();
+        }
+        if (!m.answers.empty()) {
+            j.array("answers");
+            for (const DnsAnswer& a : m.answers) {
+                j.element_object();
+                j.str("name", a.name);
+                j.str("type", dns_type_name(a.type));
+                j.num("ttl", a.ttl);
+                if (!a.data.empty()) j.str("data", a.data);
+                j.end_object();
+            }
+            j.end_array();
+        }
+        j.end_object();
+        j.object("source");
+        j.str("ip", e.saddr);
+        j.num("port", e.sport);
+        j.end_object();
+        j.object("destination");
+        j.str("ip", e.daddr);
+        j.num("port", e.dport);
+        j.end_object();
+        j.object("network");
+        j.lit("protocol", "dns");
+        j.lit("transport", e.tcp ? "tcp" : "udp");
+        j.lit("type", e.family == 6 ? "ipv6" : "ipv4");
+        j.lit("direction", e.sent ? "egress" : "ingress");
+        j.end_object();
     }
 
     static void credentials_json(JsonOut& j, const char* k, const Credentials& c) {

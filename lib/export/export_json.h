@@ -68,6 +68,11 @@ public:
         out_ += ']';
         first_ = false;
     }
+    // An object as an array element; end it with end_object().
+    void element_object() {
+        out_ += first_ ? "{" : ",{";
+        first_ = true;
+    }
     // Array elements (text, made valid UTF-8 like str()).
     void element_str(std::string_view text);
     // An array element that is one of our own constants, as lit().

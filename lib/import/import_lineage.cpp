@@ -272,6 +272,36 @@ private:
             e.port = static_cast<uint16_t>(port);
             return row(w_.add(Event{e}, ""));
         }
+        if (kind == "dns") {
+            // A line of a process's, or (no "process") of a message the
+            // probe could not tell the process of.
+            const json& d = j.at("dns");
+            DnsEvent e;
+            e.time_ns = static_cast<uint64_t>(time_ns);
+            if (j.contains("process")) e.proc = proc_of(j.at("process"));
+            const std::string direction = str(d, "direction"), transport = str(d, "transport");
+            if (direction != "sent" && direction != "received")
+                throw std::runtime_error("dns.direction is not sent or received");
+            if (transport != "udp" && transport != "tcp") throw std::runtime_error("dns.transport is not udp or tcp");
+            e.sent = direction == "sent";
+            e.tcp = transport == "tcp";
+            e.family = static_cast<int>(i64(d, "family"));
+            if (e.family != 4 && e.family != 6) throw std::runtime_error("dns.family is not 4 or 6");
+            e.saddr = str(d, "saddr");
+            e.daddr = str(d, "daddr");
+            for (const char* k : {"sport", "dport"}) {
+                const int64_t port = i64(d, k);
+                if (port < 0 || port > 65535) throw std::runtime_error(std::string("dns.") + k + " is not a port");
+                (std::string_view(k) == "sport" ? e.sport : e.dport) = static_cast<uint16_t>(port);
+            }
+            const int64_t length = i64(d, "length");
+            if (length < 0 || length > UINT32_MAX) throw std::runtime_error("dns.length is out of range");
+            e.length = static_cast<uint32_t>(length);
+            auto message = base64_decode(str(d, "message_b64"));
+            if (!message) throw std::runtime_error("dns.message_b64 is not base64");
+            e.message = std::move(*message);
+            return row(w_.add(Event{e}, ""));
+        }
         if (kind == "exit") {
             const json& x = j.at("exit");
             ExitEvent e;

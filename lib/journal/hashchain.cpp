@@ -46,6 +46,8 @@ const char* table_name(ChainTable t) {
             return "file_hashes";
         case ChainTable::listens:
             return "listens";
+        case ChainTable::dns:
+            return "dns";
     }
     return "?";
 }

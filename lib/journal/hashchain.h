@@ -50,8 +50,9 @@ enum class ChainTable : uint8_t {
     exec_files = 17,   // schema version 8
     file_hashes = 18,  // schema version 8
     listens = 19,      // schema version 8
+    dns = 20,          // schema version 10
 };
-inline constexpr size_t kChainTableCount = 19;
+inline constexpr size_t kChainTableCount = 20;
 // Tables of the first encoding: a link always names them, with their row
 // count even when it is 0. Later tables appear in a link only when the batch
 // holds rows of theirs, so a batch without such rows hashes exactly as it did
@@ -122,6 +123,8 @@ constexpr const char* chain_columns(ChainTable t) {
             return "time_ns, dev, ino, size, mtime_ns, path, sha256, problem";
         case ChainTable::listens:
             return "time_ns, tgid, start_ns, family, addr, port";
+        case ChainTable::dns:
+            return "time_ns, tgid, start_ns, direction, transport, family, saddr, sport, daddr, dport, length, message";
     }
     return "";
 }

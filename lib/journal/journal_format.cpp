@@ -40,6 +40,8 @@ int64_t version_added(ChainTable t) {
         case ChainTable::file_hashes:
         case ChainTable::listens:
             return 8;
+        case ChainTable::dns:
+            return 10;
         default:
             return 1;
     }

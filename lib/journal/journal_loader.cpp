@@ -174,6 +174,7 @@ private:
         q_connect,
         q_exec_files,
         q_listens,
+        q_dns,
         q_memberships,
         q_carried,
         q_parent_start,
@@ -215,6 +216,10 @@ private:
                     "SELECT {} FROM listens INDEXED BY listens_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND "
                     "start_ns < ?3",
                     select_list(ChainTable::listens));
+            case q_dns:
+                return fmt::format(
+                    "SELECT {} FROM dns INDEXED BY dns_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND start_ns < ?3",
+                    select_list(ChainTable::dns));
             case q_memberships:
                 return fmt::format(
                     "SELECT {} FROM memberships INDEXED BY memberships_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND "
@@ -434,6 +439,8 @@ private:
     bool has_carried() const { return table_in_version(ChainTable::carried, version_); }
     // exec_files, file_hashes and listens (schema version 8).
     bool has_exec_files() const { return table_in_version(ChainTable::exec_files, version_); }
+    // dns (schema version 10).
+    bool has_dns() const { return table_in_version(ChainTable::dns, version_); }
 
     // Whether a table has a row at all (one seek, remembered): a process's
     // look-up in a table with none is skipped. A journal without connects
@@ -671,6 +678,11 @@ private:
         if (!run) return void(++orphan_rows_);
         model_.add_connect(run->boot_id, connect_row(s));
     }
+    void on_dns(Stmt& s) {
+        const RunRange* run = range_of(s.int64(0));
+        if (!run) return;
+        model_.add_dns(run->boot_id, dns_row(s));
+    }
     void on_listen(Stmt& s) {
         const RunRange* run = range_of(s.int64(0));
         if (!run) return void(++orphan_rows_);
@@ -746,6 +758,9 @@ private:
         if (has_exec_files()) {
             if (auto st = scan(ChainTable::listens, &JournalLoader::on_listen); !st) return st;
         }
+        if (has_dns()) {
+            if (auto st = scan(ChainTable::dns, &JournalLoader::on_dns); !st) return st;
+        }
         if (has_memberships()) {
             // The same whole-table form as above (the table a parameter of
             // the text, which bench_util plan leaves out: these run only for
@@ -791,10 +806,11 @@ private:
               std::pair{q_exec, ChainTable::exec}, std::pair{q_exit, ChainTable::exit},
               std::pair{q_connect, ChainTable::connect}, std::pair{q_memberships, ChainTable::memberships},
               std::pair{q_carried, ChainTable::carried}, std::pair{q_exec_files, ChainTable::exec_files},
-              std::pair{q_listens, ChainTable::listens}}) {
+              std::pair{q_listens, ChainTable::listens}, std::pair{q_dns, ChainTable::dns}}) {
             if (q == q_memberships && !has_memberships()) continue;
             if (q == q_carried && !has_carried()) continue;
             if ((q == q_exec_files || q == q_listens) && !has_exec_files()) continue;
+            if (q == q_dns && !has_dns()) continue;
             auto any = has_rows(t);
             if (!any) return any.error();
             look[q] = *any;
@@ -840,6 +856,11 @@ private:
         if (look[q_listens])
             st = each_in(process_stmt(q_listens), "listens", {tgid, lo, hi}, [&](Stmt& s) {
                 if (same_boot(s)) on_listen(s);
+            });
+        if (!st) return st;
+        if (look[q_dns])
+            st = each_in(process_stmt(q_dns), "dns", {tgid, lo, hi}, [&](Stmt& s) {
+                if (same_boot(s)) on_dns(s);
             });
         if (!st) return st;
         if (look[q_memberships]) {
@@ -1181,6 +1202,12 @@ private:
                 if (wanted_row(s, col<ChainTable::listens>("tgid"), col<ChainTable::listens>("start_ns"))) on_listen(s);
             });
             if (!st) return st;
+            if (has_dns()) {
+                st = scan(ChainTable::dns, "dns_by_start", "tgid", "start_ns", "", [&](Stmt& s) {
+                    if (wanted_row(s, col<ChainTable::dns>("tgid"), col<ChainTable::dns>("start_ns"))) on_dns(s);
+                });
+                if (!st) return st;
+            }
             Status row_status = Ok{};
             auto membership = [&](Stmt& s) {
                 if (row_status &&
@@ -2475,6 +2502,7 @@ private:
             tables.push_back(ChainTable::exec_files);
             tables.push_back(ChainTable::listens);
         }
+        if (has_dns()) tables.push_back(ChainTable::dns);
         if (has_memberships()) {
             tables.push_back(ChainTable::memberships);
             tables.push_back(ChainTable::cgroups);

@@ -239,6 +239,24 @@ ListenEvent listen_row(Row& s) {
     return e;
 }
 
+template <class Row>
+DnsEvent dns_row(Row& s) {
+    constexpr ChainTable T = ChainTable::dns;
+    DnsEvent e;
+    e.time_ns = static_cast<uint64_t>(s.int64(col<T>("time_ns")));
+    e.proc = {static_cast<uint32_t>(s.int64(col<T>("tgid"))), static_cast<uint64_t>(s.int64(col<T>("start_ns")))};
+    e.sent = s.text(col<T>("direction")) != "received";
+    e.tcp = s.text(col<T>("transport")) == "tcp";
+    e.family = static_cast<int>(s.int64(col<T>("family")));
+    e.saddr = s.text(col<T>("saddr"));
+    e.sport = static_cast<uint16_t>(s.int64(col<T>("sport")));
+    e.daddr = s.text(col<T>("daddr"));
+    e.dport = static_cast<uint16_t>(s.int64(col<T>("dport")));
+    e.length = static_cast<uint32_t>(s.int64(col<T>("length")));
+    e.message = s.blob(col<T>("message"));
+    return e;
+}
+
 // Both kinds of row the readers decode: a statement's current row, and a
 // copied one (export's reader thread).
 template SnapshotRow snapshot_row<Stmt>(Stmt&);
@@ -265,5 +283,7 @@ template FileHashRow file_hash_row<Stmt>(Stmt&);
 template FileHashRow file_hash_row<const RowCopy>(const RowCopy&);
 template ListenEvent listen_row<Stmt>(Stmt&);
 template ListenEvent listen_row<const RowCopy>(const RowCopy&);
+template DnsEvent dns_row<Stmt>(Stmt&);
+template DnsEvent dns_row<const RowCopy>(const RowCopy&);
 
 }  // namespace lineage

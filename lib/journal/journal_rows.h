@@ -74,5 +74,7 @@ template <class Row>
 FileHashRow file_hash_row(Row& s);
 template <class Row>
 ListenEvent listen_row(Row& s);
+template <class Row>
+DnsEvent dns_row(Row& s);
 
 }  // namespace lineage

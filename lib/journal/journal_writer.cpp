@@ -447,6 +447,24 @@ Status JournalWriter::add(const Event& event, std::string_view pod_uid) {
                 if (auto st = insert_row(); !st) return st;
                 note_named(e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
                 return Ok{};
+            } else if constexpr (std::is_same_v<T, DnsEvent>) {
+                Row(enc_, ChainTable::dns)
+                    .integer(static_cast<int64_t>(e.time_ns))
+                    .integer(int64_t{e.proc.tgid})
+                    .integer(static_cast<int64_t>(e.proc.start_ns))
+                    .text(e.sent ? "sent" : "received")
+                    .text(e.tcp ? "tcp" : "udp")
+                    .integer(int64_t{e.family})
+                    .text(e.saddr)
+                    .integer(int64_t{e.sport})
+                    .text(e.daddr)
+                    .integer(int64_t{e.dport})
+                    .integer(int64_t{e.length})
+                    .blob(e.message);
+                if (auto st = insert_row(); !st) return st;
+                // A message the kernel could not tell the process of names none.
+                if (e.proc.tgid != 0) note_named(e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
+                return Ok{};
             } else {
                 static_assert(std::is_same_v<T, CgroupEvent> || std::is_same_v<T, MoveEvent>);
                 return Error{fmt::format("{}: a {} record is not a row of its own", path_,

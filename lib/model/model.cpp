@@ -362,6 +362,19 @@ void Model::add_listen(const std::string& boot_id, const ListenEvent& e) {
     p.listens.push_back(ListenInfo{static_cast<int64_t>(e.time_ns), e.family, e.addr, e.port});
 }
 
+void Model::add_dns(const std::string& boot_id, const DnsEvent& e) {
+    if (e.proc.tgid == 0) return;
+    auto key = key_for(boot_id, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
+    Process& p = get(key, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns), true);
+    // The same row twice (one journal given twice) is one row; pair_dns()
+    // removes the same packet seen twice by the probe.
+    for (const auto& seen : p.dns_messages) {
+        if (seen.time_ns == e.time_ns && seen.sent == e.sent && seen.sport == e.sport && seen.message == e.message)
+            return;
+    }
+    p.dns_messages.push_back(e);
+}
+
 void Model::add_file_hash(const FileHashRow& row) {
     // A hash that is not one (a damaged or edited journal) is shown as
     // such, never as a hash.
@@ -477,6 +490,11 @@ void Model::finish() {
                   [](const ConnectInfo& a, const ConnectInfo& b) { return a.time_ns < b.time_ns; });
         std::sort(p.listens.begin(), p.listens.end(),
                   [](const ListenInfo& a, const ListenInfo& b) { return a.time_ns < b.time_ns; });
+        if (!p.dns_messages.empty()) {
+            p.dns = pair_dns(p.dns_messages);
+            std::vector<DnsEvent>().swap(p.dns_messages);
+            for (ConnectInfo& c : p.connects) c.name = name_for_address(p.dns, c.daddr, c.time_ns);
+        }
         for (auto& img : p.execs) {
             if (!img.file) continue;
             auto h = file_hashes_.find(file_key(*img.file));

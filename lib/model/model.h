@@ -14,6 +14,7 @@
 #include "argv.h"
 #include "boxed.h"
 #include "clock_map.h"
+#include "dns_lookup.h"
 #include "event.h"
 #include "symbol.h"
 
@@ -83,6 +84,9 @@ struct ConnectInfo {
     uint16_t sport = 0, dport = 0;
     bool established = false;
     bool outcome_known = true;  // false: the source did not say (an imported SYN)
+    // The name the process resolved to daddr before it connected
+    // (name_for_address, Model::finish()); "" when none of its lookups did.
+    std::string name;
 };
 
 // A TCP socket the process put in LISTEN (listens, schema version 8).
@@ -144,6 +148,10 @@ struct Process {
     std::optional<ExitInfo> exit;
     std::vector<ConnectInfo> connects;
     std::vector<ListenInfo> listens;  // in time order
+    // Its DNS messages as loaded (dns rows, schema version 10), then by
+    // Model::finish() its lookups, in time order (the messages are let go).
+    std::vector<DnsEvent> dns_messages;
+    std::vector<DnsLookup> dns;
     bool in_snapshot = false;
     // Known only from a carried row: retention deleted the rows that said
     // how it started, while it still ran (schema/journal.sql, carried).
@@ -274,6 +282,8 @@ public:
     void add_carried(const std::string& boot_id, const CarriedRow& row, const PodRef& pod = {});
     void add_connect(const std::string& boot_id, const ConnectEvent& e);
     void add_listen(const std::string& boot_id, const ListenEvent& e);
+    // A dns row of a known process (one whose tgid is 0 names none).
+    void add_dns(const std::string& boot_id, const DnsEvent& e);
     // A file_hashes row: a hash beats a problem; of problems, the one added
     // last counts (the loader adds a journal's rows in the order written).
     void add_file_hash(const FileHashRow& row);

@@ -83,7 +83,7 @@ bool worth_seeing(const TreeNode& node, const TreeNode* parent) {
     // --new: a binary or destination the pod never had before is what a
     // responder looks for first.
     if (node.is_new()) return true;
-    if (!p.connects.empty() || !p.listens.empty()) return true;
+    if (!p.connects.empty() || !p.listens.empty() || !p.dns.empty()) return true;
     if (p.exit && (p.exit->code != 0 || p.exit->signal != 0)) return true;
     for (const auto& img : p.execs) {
         if (img.args_truncated || img.binary_truncated) return true;

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "dns.h"
 #include "escape.h"
 #include "fold.h"
 #include "render_common.h"
@@ -264,6 +265,8 @@ void connect_json(JsonText& w, const Model& model, const Process& p, const Conne
     w.key("daddr").str(c.daddr);
     w.key("dport").num(c.dport);
     w.key("family").str(c.family == 6 ? "ipv6" : "ipv4");
+    // Only when a lookup of the process gave the address (schema version 10).
+    if (!c.name.empty()) w.key("name").str(c.name);
     if (is_new) w.key("new").newness(*is_new);
     w.key("protocol").str("tcp");
     w.key("result").str(!c.outcome_known ? "unknown" : c.established ? "established" : "failed");
@@ -301,6 +304,31 @@ void pod_json(JsonText& w, const Model& model, const Process& p, const TreeNode&
     w.key("name_source").str(pod_name_source_label(pod.name_source));
     w.key("namespace").str(pod.namespace_);
     w.key("uid").str(pod.uid);
+    w.end_object();
+}
+
+void dns_json(JsonText& w, const Model& model, const Process& p, const DnsLookup& l) {
+    w.begin_object();
+    w.key("answered").boolean(l.answered);
+    w.key("answers").begin_array();
+    for (const std::string& a : l.answers) {
+        w.element();
+        w.str(a);
+    }
+    w.end_array();
+    if (l.served) {
+        w.key("client").str(l.client);
+        w.key("client_port").num(l.client_port);
+    }
+    w.key("name").str_or_null(!l.name.empty(), l.name);
+    w.key("rcode").str_or_null(l.answered, dns_rcode_name(l.rcode));
+    w.key("served").boolean(l.served);
+    w.key("server").str(l.server);
+    w.key("server_port").num(l.server_port);
+    w.key("time").time(model, p.key.boot_id, l.time_ns);
+    w.key("transport").str(l.tcp ? "tcp" : "udp");
+    w.key("type").str_or_null(l.has_query || !l.name.empty(), dns_type_name(l.type));
+    w.key("unparsed").str_or_null(!l.unparsed.empty(), l.unparsed);
     w.end_object();
 }
 
@@ -373,6 +401,16 @@ void node_json(const Model& model, const TreeNode& node, bool with_new, uint32_t
                   i < node.new_images.size() ? std::optional(node.new_images[i]) : std::nullopt);
     }
     w.end_array();
+    // Only when there are any (dns came with schema version 10), so that
+    // an older journal's document is as it was.
+    if (!p.dns.empty()) {
+        w.key("dns").begin_array();
+        for (const DnsLookup& l : p.dns) {
+            w.element();
+            dns_json(w, model, p, l);
+        }
+        w.end_array();
+    }
     w.key("exit");
     exit_json(w, model, p);
     w.key("fork_of").str_or_null(!node.fork_of.empty(), node.fork_of);

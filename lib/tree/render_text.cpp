@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "dns.h"
 #include "escape.h"
 #include "fold.h"
 #include "render_common.h"
@@ -490,12 +491,17 @@ private:
     void details(const TreeNode& node, const std::string& prefix) {
         const Process& p = *node.process;
         bool more = !node.children.empty();
+        for (const DnsLookup& l : p.dns) {
+            out_ += prefix + (more ? (opt_.ascii ? "| " : "│ ") : "") + paint("36", dns_text(p, l)) + "\n";
+        }
         for (size_t k = 0; k < p.connects.size(); ++k) {
             const ConnectInfo& c = p.connects[k];
             const bool fresh = k < node.new_connects.size() && node.new_connects[k] == Newness::first;
             // The address is text from the journal: escape it like argv.
             std::string text = fmt::format("{} {}connect {}", g_.arrow, fresh ? "NEW " : "",
                                            escape_for_terminal(address_with_port(c.daddr, c.dport, c.family)));
+            // The name the process itself resolved to that address.
+            if (!c.name.empty()) text += " (" + dns_shown(c.name) + ")";
             if (!c.outcome_known) {
                 text += " (outcome not recorded)";
             } else if (!c.established) {
@@ -510,6 +516,37 @@ private:
             text += "  " + when(model_.to_wall(p.key.boot_id, l.time_ns));
             out_ += prefix + (more ? (opt_.ascii ? "| " : "│ ") : "") + paint("36", text) + "\n";
         }
+    }
+
+    // A name or address of a lookup as the parser wrote it: printable ASCII
+    // already, its other bytes as \DDD (lib/names/dns.h), so shown as it is
+    // (escape_for_terminal would double each backslash); anything else, which
+    // only a changed model could hold, escaped.
+    static std::string dns_shown(const std::string& s) {
+        const bool printable = std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+        return printable ? s : escape_for_terminal(s);
+    }
+
+    // "→ dns attacker.com A 93.184.216.34  +0.002s": a lookup the process
+    // made (or, served, answered), and what came back.
+    std::string dns_text(const Process& p, const DnsLookup& l) const {
+        std::string text =
+            fmt::format("{} {}dns {}", g_.arrow, l.served ? "served " : "", l.name.empty() ? "?" : dns_shown(l.name));
+        if (l.has_query || !l.name.empty()) text += " " + dns_type_name(l.type);
+        if (l.served) {
+            text += " to " + escape_for_terminal(address_with_port(l.client, l.client_port,
+                                                                   l.client.find(':') != std::string::npos ? 6 : 4));
+        }
+        if (!l.answered) {
+            text += " (no answer)";
+        } else if (l.rcode != 0) {
+            text += " " + dns_rcode_name(l.rcode);
+        }
+        for (size_t i = 0; i < l.answers.size(); ++i) text += (i ? ", " : " ") + dns_shown(l.answers[i]);
+        if (l.tcp) text += " (tcp)";
+        if (!l.unparsed.empty()) text += "  [unparsed: " + escape_for_terminal(l.unparsed) + "]";
+        text += "  " + when(model_.to_wall(p.key.boot_id, l.time_ns));
+        return text;
     }
 
     // The tree, depth first, with a stack of its own: a tree can be as deep

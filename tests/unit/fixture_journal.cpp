@@ -260,6 +260,10 @@ void FixtureJournal::listen(Proc p, const std::string& addr, uint16_t port, uint
     push(t, e);
 }
 
+void FixtureJournal::dns(const lineage::DnsEvent& e) {
+    push(e.time_ns, e);
+}
+
 void FixtureJournal::file_hash(const lineage::FileHashRow& row) {
     rows_.push_back(Row{static_cast<uint64_t>(row.time_ns), seq_++, std::nullopt, std::nullopt, std::nullopt, row});
 }
@@ -393,6 +397,8 @@ void FixtureJournal::load_into(lineage::Model& model, const std::string& journal
                         model.add_connect(run_.boot_id, e);
                     else if constexpr (std::is_same_v<T, lineage::ListenEvent>)
                         model.add_listen(run_.boot_id, e);
+                    else if constexpr (std::is_same_v<T, lineage::DnsEvent>)
+                        model.add_dns(run_.boot_id, e);
                 },
                 *r.event);
         }

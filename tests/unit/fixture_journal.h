@@ -122,6 +122,8 @@ public:
                  const std::string& saddr = "10.244.1.17", uint16_t sport = 43512, int family = 4);
     // A TCP socket of p entered LISTEN (a listens row, schema version 8).
     void listen(Proc p, const std::string& addr, uint16_t port, uint64_t t, int family = 4);
+    // A dns row (schema version 10), written at e.time_ns.
+    void dns(const lineage::DnsEvent& e);
     // A file_hashes row (schema version 8), written at row.time_ns.
     void file_hash(const lineage::FileHashRow& row);
     void loss(uint64_t from_ns, uint64_t to_ns, int64_t count, const std::string& reason = "ringbuf_full");

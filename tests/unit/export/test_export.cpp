@@ -155,7 +155,8 @@ TEST_CASE("export prints every row once, batch by batch, each batch with its cha
                                                            {"carried", "carried"},
                                                            {"exec_files", "exec_file"},
                                                            {"file_hashes", "file_hash"},
-                                                           {"listens", "listen"}};
+                                                           {"listens", "listen"},
+                                                           {"dns", "dns"}};
     for (size_t i = 0; i < kChainTableCount; ++i) {
         const std::string table = table_name(table_at(i));
         INFO(table);
@@ -173,6 +174,7 @@ TEST_CASE("export prints every row once, batch by batch, each batch with its cha
     CHECK(kinds["exec_file"] == 2);
     CHECK(kinds["file_hash"] == 2);
     CHECK(kinds["listen"] == 2);
+    CHECK(kinds["dns"] == 3);
     CHECK(kinds["batch"] == count_rows(path, "batches"));
     CHECK(stats->batches == kinds["batch"]);
     CHECK(stats->lines == static_cast<int64_t>(lines.size()));

@@ -1,6 +1,6 @@
 #pragma once
-// Rows of schema version 8's tables (exec_files, file_hashes, listens) for
-// the export and import tests: a second run appended to a fixture journal,
+// Rows of schema version 8's tables (exec_files, file_hashes, listens), and
+// of version 10's (dns), for the export and import tests: a second run appended to a fixture journal,
 // written through JournalWriter as the recorder writes them. Kept here, not
 // in FixtureJournal, so that the scenario API stays as it is.
 #include <stdexcept>
@@ -19,6 +19,16 @@ inline constexpr uint32_t kV8Server = 21002;  // listens on 4444, IPv4 and IPv6
 inline constexpr uint64_t kV8ServerStart = at(1300, 200'000'456);
 inline const std::string kV8Sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 // A memfd's path with bytes that are not UTF-8 (the name is the caller's).
+// The server's lookup of attacker.com (id 0x1a2b, A 93.184.216.34), as the
+// bytes on the wire; and a message the probe could not tell the process of.
+inline const std::string kV10Query = std::string(
+    "\x1a\x2b\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x08"
+    "attacker\x03"
+    "com\x00\x00\x01\x00\x01",
+    30);
+inline const std::string kV10Answer =
+    kV10Query.substr(0, 2) + std::string("\x81\x80\x00\x01\x00\x01", 6) + kV10Query.substr(8) +
+    std::string("\xc0\x0c\x00\x01\x00\x01\x00\x00\x01\x2c\x00\x04\x5d\xb8\xd8\x22", 16);
 inline const std::string kV8MemfdPath = std::string("/memfd:x\xff\x1b[2J (deleted)");
 
 inline lineage::ExecEvent v8_exec(Proc p, uint64_t t, const std::string& binary, const std::string& argv) {
@@ -112,6 +122,32 @@ inline void append_v8_run(const std::string& path) {
     check(w->add(Event{e3}, ""));
     check(w->add(Event{ListenEvent{at(1304), server, 4, "0.0.0.0", 4444}}, ""));
     check(w->add(Event{ListenEvent{at(1304, 5), server, 6, "::", 4444}}, ""));
+    auto dns = [](uint64_t t, Proc p, bool sent, bool tcp, int family, const std::string& saddr, uint16_t sport,
+                  const std::string& daddr, uint16_t dport, uint32_t length, const std::string& message) {
+        DnsEvent e;
+        e.time_ns = t;
+        e.proc = p;
+        e.sent = sent;
+        e.tcp = tcp;
+        e.family = family;
+        e.saddr = saddr;
+        e.sport = sport;
+        e.daddr = daddr;
+        e.dport = dport;
+        e.length = length;
+        e.message = message;
+        return e;
+    };
+    check(w->add(Event{dns(at(1304, 10), server, true, false, 4, "10.0.0.5", 40001, "10.96.0.10", 53,
+                           static_cast<uint32_t>(kV10Query.size()), kV10Query)},
+                 ""));
+    check(w->add(Event{dns(at(1304, 20), server, false, false, 4, "10.96.0.10", 53, "10.0.0.5", 40001,
+                           static_cast<uint32_t>(kV10Answer.size()), kV10Answer)},
+                 ""));
+    // Cut by the probe's cap, and of no process it could tell.
+    const DnsEvent unknown =
+        dns(at(1304, 30), {}, false, true, 6, "fd00::53", 53, "fd00::5", 40002, 900, std::string("\xff\0garbage", 9));
+    check(w->add(Event{unknown}, ""));
     check(w->commit(static_cast<int64_t>(at(1304, 100'000'000))));
     // The hashes come later, in a batch of their own, as the recorder's do.
     check(w->add_file_hash(FileHashRow{static_cast<int64_t>(at(1305)),

@@ -508,6 +508,7 @@ struct EveryTable {
     CarriedRow carried;
     ContainerRow container;
     ListenEvent listen;
+    DnsEvent dns;
     FileHashRow file_hash;
     int64_t loss_from = 0, loss_to = 0, loss_count = 0;
     int64_t stopped_ns = 0, stopped_wall_ns = 0, stop_events = 0, stop_lost = 0;
@@ -594,6 +595,19 @@ EveryTable every_table() {
     l.family = 6;
     l.addr = "::1";
     l.port = 4444;
+
+    DnsEvent& d = e.dns;
+    d.time_ns = t0 + 14;
+    d.proc = x.proc;
+    d.sent = false;
+    d.tcp = true;
+    d.family = 6;
+    d.saddr = "fd00::53";
+    d.sport = 53;
+    d.daddr = "fd00::17";
+    d.dport = 40123;
+    d.length = 700;
+    d.message = "dns-message-bytes";
 
     FileHashRow& h = e.file_hash;
     h.time_ns = t0 + 13;
@@ -687,6 +701,7 @@ void write_every_table(const std::string& path, const EveryTable& e) {
     REQUIRE(w->add(e.exit, "").ok());
     REQUIRE(w->add(e.connect, "").ok());
     REQUIRE(w->add(e.listen, "").ok());
+    REQUIRE(w->add(e.dns, "").ok());
     REQUIRE(w->add_file_hash(e.file_hash).ok());
     REQUIRE(w->add_loss(e.loss_from, e.loss_to, e.loss_count, "ringbuf_full").ok());
     REQUIRE(w->add_cgroup(e.cgroup).ok());
@@ -890,6 +905,18 @@ TEST_CASE("the writer's rows, chain_columns() and the schema agree by name and t
         {"carried", "nodename", e.carried.nodename},
         {"carried", "source", e.carried.source},
         {"carried", "from_batch", n(e.carried.from_batch)},
+        {"dns", "time_ns", n(static_cast<int64_t>(e.dns.time_ns))},
+        {"dns", "tgid", n(e.dns.proc.tgid)},
+        {"dns", "start_ns", n(static_cast<int64_t>(e.dns.proc.start_ns))},
+        {"dns", "direction", "received"},
+        {"dns", "transport", "tcp"},
+        {"dns", "family", "6"},
+        {"dns", "saddr", "fd00::53"},
+        {"dns", "sport", "53"},
+        {"dns", "daddr", "fd00::17"},
+        {"dns", "dport", "40123"},
+        {"dns", "length", "700"},
+        {"dns", "message", "dns-message-bytes"},
     };
     for (const auto& [table, column, value] : expected) {
         INFO(table << "." << column);
@@ -988,6 +1015,12 @@ TEST_CASE("the loader reads every event column into its field", "[journal]") {
             CHECK(c.daddr == e.connect.daddr);
             CHECK(c.dport == e.connect.dport);
             CHECK(c.established);
+            // The dns row: its bytes are no DNS message, which the lookup
+            // says, with the row's length and transport.
+            REQUIRE(p->dns.size() == 1);
+            CHECK(p->dns[0].time_ns == static_cast<int64_t>(e.dns.time_ns));
+            CHECK(p->dns[0].tcp);
+            CHECK(p->dns[0].unparsed.find("(700 bytes, 17 captured)") != std::string::npos);
         }
         if (!plan.pid || *plan.pid == e.membership.proc.tgid) {
             const MembershipRow& r = e.membership;

@@ -1,0 +1,222 @@
+#include "dns_lookup.h"
+
+#include <algorithm>
+#include <span>
+
+#include <fmt/format.h>
+
+#include "dns.h"
+
+namespace lineage {
+
+namespace {
+
+// The same packet seen twice (egress and ingress of one device, both ends
+// of a veth pair) arrives within microseconds; a resolver's retry of a
+// query that got no answer comes a second or more later, and is kept.
+constexpr int64_t kDuplicateWithinNs = 200'000'000;
+// An answer later than this after its query is not paired with it
+// (resolvers give up after a few seconds, and DNS ids repeat).
+constexpr int64_t kAnswerWithinNs = 60'000'000'000;
+
+DnsMessage parse(const DnsEvent& e) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(e.message.data());
+    const std::span<const uint8_t> span(bytes, e.message.size());
+    // A message longer than the probe's cap ends where the copy did: the
+    // parser says cut_short, and unparsed_text() how much was captured.
+    return e.tcp ? parse_dns_tcp(span) : parse_dns(span);
+}
+
+std::string unparsed_text(const char* which, const DnsMessage& m, const DnsEvent& e) {
+    if (m.ok()) return {};
+    std::string text = fmt::format("{} {} ({} bytes", which, dns_unparsed_name(m.unparsed), e.length);
+    if (e.message.size() < e.length) text += fmt::format(", {} captured", e.message.size());
+    return text + ")";
+}
+
+void add_answers(DnsLookup& l, const DnsMessage& m) {
+    l.answered = true;
+    l.rcode = m.rcode;
+    for (const DnsAnswer& a : m.answers) {
+        if (!a.data.empty()) l.answers.push_back(a.data);
+    }
+}
+
+// DNS over TCP as the messages its segments carry: the segments of a flow
+// (one direction of a connection) joined in time order, a retransmitted
+// segment once, and cut where each message's 2-byte length prefix says
+// (RFC 1035 section 4.2.2); a message split over segments is whole again,
+// and a segment with several messages gives each. Each message keeps its
+// prefix (the bytes parse_dns_tcp reads) and the time of its first segment.
+// A segment the probe cut (fewer bytes than it carried) ends what can be
+// joined: the bytes before it are given as they are, and it on its own.
+// UDP messages are given as they are.
+std::vector<DnsEvent> messages_of(const std::vector<DnsEvent>& packets) {
+    std::vector<DnsEvent> out;
+    struct Flow {
+        const DnsEvent* first = nullptr;  // its addresses, ports and direction
+        std::vector<const DnsEvent*> segments;
+    };
+    std::vector<Flow> flows;
+    for (const DnsEvent& e : packets) {
+        if (!e.tcp) {
+            out.push_back(e);
+            continue;
+        }
+        auto same = [&](const Flow& f) {
+            const DnsEvent& o = *f.first;
+            return o.sent == e.sent && o.sport == e.sport && o.dport == e.dport && o.saddr == e.saddr &&
+                   o.daddr == e.daddr;
+        };
+        auto it = std::find_if(flows.begin(), flows.end(), same);
+        if (it == flows.end()) it = flows.insert(flows.end(), Flow{&e, {}});
+        it->segments.push_back(&e);
+    }
+    for (const Flow& flow : flows) {
+        std::string stream;
+        uint64_t stream_ns = 0;
+        auto emit = [&](const std::string& bytes, uint64_t time_ns, uint32_t length) {
+            DnsEvent m = *flow.first;
+            m.time_ns = time_ns;
+            m.message = bytes;
+            m.length = length;
+            out.push_back(std::move(m));
+        };
+        auto take_messages = [&] {
+            while (stream.size() >= 2) {
+                const size_t claimed = (static_cast<uint8_t>(stream[0]) << 8) | static_cast<uint8_t>(stream[1]);
+                if (stream.size() - 2 < claimed) break;
+                emit(stream.substr(0, 2 + claimed), stream_ns, static_cast<uint32_t>(2 + claimed));
+                stream.erase(0, 2 + claimed);
+            }
+        };
+        std::vector<const DnsEvent*> seen;
+        for (const DnsEvent* seg : flow.segments) {
+            const bool repeat = std::any_of(seen.begin(), seen.end(), [&](const DnsEvent* o) {
+                return seg->time_ns - o->time_ns <= static_cast<uint64_t>(kAnswerWithinNs) &&
+                       o->message == seg->message;
+            });
+            if (repeat) continue;  // a retransmission
+            seen.push_back(seg);
+            if (seg->message.size() < seg->length) {
+                if (!stream.empty()) emit(stream, stream_ns, static_cast<uint32_t>(stream.size()));
+                stream.clear();
+                out.push_back(*seg);
+                continue;
+            }
+            if (stream.empty()) stream_ns = seg->time_ns;
+            stream += seg->message;
+            take_messages();
+        }
+        if (!stream.empty()) emit(stream, stream_ns, static_cast<uint32_t>(stream.size()));
+    }
+    return out;
+}
+
+struct Parsed {
+    const DnsEvent* event;
+    DnsMessage message;
+    bool used = false;
+};
+
+}  // namespace
+
+std::vector<DnsLookup> pair_dns(std::vector<DnsEvent>& packets) {
+    std::stable_sort(packets.begin(), packets.end(),
+                     [](const DnsEvent& a, const DnsEvent& b) { return a.time_ns < b.time_ns; });
+    std::vector<DnsEvent> messages = messages_of(packets);
+    std::stable_sort(messages.begin(), messages.end(),
+                     [](const DnsEvent& a, const DnsEvent& b) { return a.time_ns < b.time_ns; });
+    std::vector<Parsed> parsed;
+    parsed.reserve(messages.size());
+    for (const DnsEvent& e : messages) {
+        const bool duplicate = std::any_of(parsed.rbegin(), parsed.rend(), [&](const Parsed& p) {
+            const DnsEvent& o = *p.event;
+            return e.time_ns - o.time_ns <= kDuplicateWithinNs && o.sent == e.sent && o.tcp == e.tcp &&
+                   o.sport == e.sport && o.dport == e.dport && o.message == e.message;
+        });
+        if (duplicate) continue;
+        parsed.push_back(Parsed{&e, parse(e)});
+    }
+
+    std::vector<DnsLookup> out;
+    // Requests first (a query a process sent, or one a server received),
+    // each with the reply that went the other way between the same ports
+    // under the same id.
+    for (size_t i = 0; i < parsed.size(); ++i) {
+        Parsed& q = parsed[i];
+        const DnsMessage& m = q.message;
+        if (m.length >= 12 && m.is_response) continue;  // a reply: below
+        q.used = true;
+        const DnsEvent& e = *q.event;
+        DnsLookup l;
+        l.time_ns = static_cast<int64_t>(e.time_ns);
+        l.tcp = e.tcp;
+        l.has_query = true;
+        l.served = !e.sent;
+        // A request goes to the server: its destination either way.
+        l.server = e.daddr;
+        l.server_port = e.dport;
+        if (l.served) {
+            l.client = e.saddr;
+            l.client_port = e.sport;
+        }
+        if (!m.questions.empty()) {
+            l.name = m.questions.front().name;
+            l.type = m.questions.front().type;
+        }
+        l.unparsed = unparsed_text("query", m, e);
+        if (m.length >= 12) {
+            for (size_t j = i + 1; j < parsed.size(); ++j) {
+                Parsed& r = parsed[j];
+                const DnsEvent& re = *r.event;
+                if (static_cast<int64_t>(re.time_ns - e.time_ns) > kAnswerWithinNs) break;
+                if (r.used || re.sent == e.sent || re.sport != e.dport || re.dport != e.sport) continue;
+                if (r.message.length < 12 || !r.message.is_response || r.message.id != m.id) continue;
+                r.used = true;
+                add_answers(l, r.message);
+                const std::string why = unparsed_text("answer", r.message, re);
+                if (!why.empty()) l.unparsed += (l.unparsed.empty() ? "" : "; ") + why;
+                break;
+            }
+        }
+        out.push_back(std::move(l));
+    }
+    // Replies without their request: the query was not recorded.
+    for (Parsed& r : parsed) {
+        if (r.used) continue;
+        const DnsEvent& e = *r.event;
+        const DnsMessage& m = r.message;
+        DnsLookup l;
+        l.time_ns = static_cast<int64_t>(e.time_ns);
+        l.tcp = e.tcp;
+        l.served = e.sent;
+        // A reply comes from the server: its source either way.
+        l.server = e.saddr;
+        l.server_port = e.sport;
+        if (l.served) {
+            l.client = e.daddr;
+            l.client_port = e.dport;
+        }
+        if (!m.questions.empty()) {
+            l.name = m.questions.front().name;
+            l.type = m.questions.front().type;
+        }
+        add_answers(l, m);
+        l.unparsed = unparsed_text("answer", m, e);
+        out.push_back(std::move(l));
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const DnsLookup& a, const DnsLookup& b) { return a.time_ns < b.time_ns; });
+    return out;
+}
+
+std::string name_for_address(const std::vector<DnsLookup>& lookups, const std::string& daddr, int64_t time_ns) {
+    for (auto it = lookups.rbegin(); it != lookups.rend(); ++it) {
+        if (it->time_ns > time_ns || it->served || it->name.empty()) continue;
+        if (std::find(it->answers.begin(), it->answers.end(), daddr) != it->answers.end()) return it->name;
+    }
+    return {};
+}
+
+}  // namespace lineage

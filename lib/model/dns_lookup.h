@@ -1,0 +1,55 @@
+#pragma once
+// A process's DNS lookups (issue 21, "Names"), from the dns rows of the
+// messages its sockets sent and received (schema version 10): each query
+// paired with its answer, both parsed (lib/names/dns.h), and its connects
+// named by the lookups whose answers gave their addresses.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "event.h"
+
+namespace lineage {
+
+// A query the process sent and the answer its socket received; either may be
+// missing (no answer came, or the query was not seen: recording started
+// after it, or the ring buffer dropped it).
+struct DnsLookup {
+    int64_t time_ns = 0;  // the query's; the answer's when there was no query
+    std::string name;     // the question, presentation form without the trailing dot ("" when unparsed)
+    uint16_t type = 0;    // the question's type (1 A, 28 AAAA, ...)
+    // What the answer section gave, in its order: A and AAAA as addresses,
+    // CNAME, NS and PTR as names; other types are not listed.
+    std::vector<std::string> answers;
+    std::string server;  // the address the query went to (the answer's source when no query was seen)
+    uint16_t server_port = 0;
+    // The process answered the query instead of asking it (a resolver, a
+    // cache, a DNS server): client is who asked.
+    bool served = false;
+    std::string client;
+    uint16_t client_port = 0;
+    bool tcp = false;
+    bool has_query = false;
+    bool answered = false;
+    uint8_t rcode = 0;  // the answer's
+    // Why a message did not parse to its end (dns_unparsed_name), with its
+    // length: "answer cut_short (40 bytes)". Empty when both parsed.
+    std::string unparsed;
+};
+
+// The lookups of one process's dns rows, in time order. DNS over TCP is
+// taken as the messages its segments carry (joined, a retransmission once).
+// A received answer
+// belongs to the latest earlier query of the process with the same DNS id
+// from the port the answer came back to (addresses are not compared: a
+// service address is rewritten on the way, and the answer comes from the
+// server behind it). The same message seen twice (by two hooks, or on two
+// devices) counts once. `packets` is sorted in place.
+std::vector<DnsLookup> pair_dns(std::vector<DnsEvent>& packets);
+
+// The name a connect to `daddr` at `time_ns` was resolved by: the question of
+// the latest lookup before it whose answers hold that address; "" when none.
+std::string name_for_address(const std::vector<DnsLookup>& lookups, const std::string& daddr, int64_t time_ns);
+
+}  // namespace lineage
