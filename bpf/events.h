@@ -39,6 +39,7 @@ enum lineage_event_type {
 	LINEAGE_EV_CGROUP = 5,
 	LINEAGE_EV_MOVE = 6,
 	LINEAGE_EV_LISTEN = 7,
+	LINEAGE_EV_DNS = 8,
 };
 
 /* The cgroup v1 controller whose hierarchy is followed besides cgroup v2
@@ -204,6 +205,34 @@ struct lineage_listen_event {
 	__u16 port;   /* host order */
 	__u32 _pad;
 	__u8 addr[16]; /* IPv4 uses the first 4 bytes */
+};
+
+/* Bytes of a DNS message's payload copied; a classic UDP message fits
+ * (RFC 1035's 512), a longer one (EDNS, TCP) is kept cut, its length
+ * beside it. */
+#define LINEAGE_DNS_CAP 512
+#define LINEAGE_DNS_SENT 0x1  /* egress: the process's socket sent it */
+#define LINEAGE_DNS_TCP 0x2   /* else UDP */
+#define LINEAGE_DNS_OWNER 0x4 /* proc is the socket's owner; else not known */
+
+/* A DNS message (UDP or TCP, port 53) on a socket of the node, from the
+ * cgroup_skb hooks on the cgroup v2 root. The process is the socket's
+ * owner: the task that sent on it in task context (stored on the socket),
+ * never whatever task a softirq interrupted. Sent only with the bytes of
+ * the payload used. */
+struct lineage_dns_event {
+	struct lineage_hdr hdr;
+	struct lineage_proc proc; /* zero when not known (no LINEAGE_DNS_OWNER) */
+	__u16 family;		  /* AF_INET or AF_INET6 */
+	__u16 sport;		  /* host order */
+	__u16 dport;		  /* host order */
+	__u16 flags;		  /* LINEAGE_DNS_* */
+	__u32 length;		  /* the payload's bytes on the wire */
+	__u16 cap_len;		  /* bytes of payload[] used */
+	__u16 _pad;
+	__u8 saddr[16]; /* IPv4 uses the first 4 bytes */
+	__u8 daddr[16];
+	__u8 payload[LINEAGE_DNS_CAP];
 };
 
 #define LINEAGE_CGROUP_NAMES_TRUNCATED 0x1

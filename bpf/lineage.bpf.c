@@ -10,6 +10,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -915,3 +916,275 @@ int BPF_PROG(handle_transfer, struct cgroup *dst, const char *path, struct task_
 {
 	return on_move(dst, path, task, threadgroup, LINEAGE_MOVE_TRANSFER);
 }
+
+/* ---------------------------------------------------------------- DNS */
+
+/*
+ * DNS messages (UDP and TCP, port 53) with the process whose socket sent or
+ * received them, for any resolver (glibc, musl, a program that builds its
+ * own packets): the cgroup_skb hooks on the cgroup v2 root see every
+ * socket's packets, TCP payload included (bpf_skb_load_bytes reads paged
+ * data, which the device tracepoints cannot). Measured and compared with
+ * the other hooks this kernel allows in bench/results/dns-hooks.md.
+ *
+ * The process: in a softirq or a hard irq, current is whatever task was
+ * interrupted (a peer, an unrelated process), so an egress in task context
+ * stores its sender on the socket (dns_owners), and every message is
+ * reported with the socket's stored owner. An answer arrives in a softirq:
+ * its process is the owner of the socket it is delivered to, which
+ * cgroup_skb/ingress knows (it runs after the socket lookup).
+ */
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define PF_KTHREAD 0x00200000
+#define SOCK_RAW 3
+#define DNS_PORT 53
+
+/* The process that sent on a socket in task context. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct lineage_proc);
+} dns_owners SEC(".maps");
+
+/* Whether this CPU serves a softirq or a hard irq. preempt_count would say
+ * it, but without CONFIG_KALLSYMS_ALL its per-CPU symbol cannot be loaded,
+ * so the irq tracepoints keep these flags. Flags, not a depth: softirqs and
+ * hard irqs do not nest (outside PREEMPT_RT), and a flag that missed an
+ * exit (attached between an entry and its exit) is right again at the next
+ * entry or exit, where a counter would stay wrong. */
+struct irq_flags {
+	__u8 soft, hard;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct irq_flags);
+} irq_state SEC(".maps");
+
+static __always_inline struct irq_flags *irq_flags(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&irq_state, &zero);
+}
+
+SEC("tp_btf/softirq_entry")
+int BPF_PROG(dns_softirq_entry, unsigned int vec)
+{
+	struct irq_flags *f = irq_flags();
+
+	if (f)
+		f->soft = 1;
+	return 0;
+}
+
+SEC("tp_btf/softirq_exit")
+int BPF_PROG(dns_softirq_exit, unsigned int vec)
+{
+	struct irq_flags *f = irq_flags();
+
+	if (f)
+		f->soft = 0;
+	return 0;
+}
+
+SEC("tp_btf/irq_handler_entry")
+int BPF_PROG(dns_hardirq_entry, int irq, struct irqaction *action)
+{
+	struct irq_flags *f = irq_flags();
+
+	if (f)
+		f->hard = 1;
+	return 0;
+}
+
+SEC("tp_btf/irq_handler_exit")
+int BPF_PROG(dns_hardirq_exit, int irq, struct irqaction *action, int ret)
+{
+	struct irq_flags *f = irq_flags();
+
+	if (f)
+		f->hard = 0;
+	return 0;
+}
+
+/* current as the sender: a user task, in task context. */
+static __always_inline bool sender_is_current(struct lineage_proc *out)
+{
+	struct irq_flags *f = irq_flags();
+	struct task_struct *t;
+
+	if (!f || f->soft || f->hard)
+		return false;
+	t = bpf_get_current_task_btf();
+	if (t->flags & PF_KTHREAD)
+		return false;
+	out->tgid = t->tgid;
+	out->_pad = 0;
+	out->start_ns = t->group_leader->start_boottime;
+	return true;
+}
+
+/* The socket's cgroup v2, or one of its ancestors, is in the allow list. */
+static __always_inline bool skb_cgroup_wanted(struct __sk_buff *skb)
+{
+	if (!filter_cgroups)
+		return true;
+	for (int level = 0; level < LINEAGE_CGROUP_DEPTH_MAX + 4; level++) {
+		__u64 id = bpf_skb_ancestor_cgroup_id(skb, level);
+
+		if (id == 0)
+			break;
+		if (bpf_map_lookup_elem(&allowed_cgroups, &id))
+			return true;
+	}
+	return false;
+}
+
+/* What the headers of a DNS packet say. */
+struct dns_head {
+	__u16 family, sport, dport, flags;
+	__u32 length, payload_off;
+	__u8 saddr[16], daddr[16];
+};
+
+/* The headers of a DNS packet; false for any other packet (the common
+ * case, decided before anything is reserved in the ring). IPv6 extension
+ * headers are not followed, and of a fragmented IPv4 datagram only the
+ * first fragment is read. */
+static __always_inline bool dns_packet(struct __sk_buff *skb, struct dns_head *h)
+{
+	__u8 version = 0, proto;
+	__u32 l4, l4_len;
+
+	if (bpf_skb_load_bytes(skb, 0, &version, 1) != 0)
+		return false;
+	if ((version >> 4) == 4) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) != 0)
+			return false;
+		if (ip.frag_off & bpf_htons(0x1fff))
+			return false;
+		h->family = AF_INET;
+		proto = ip.protocol;
+		l4 = ip.ihl * 4;
+		l4_len = bpf_ntohs(ip.tot_len) - l4;
+		__builtin_memcpy(h->saddr, &ip.saddr, 4);
+		__builtin_memcpy(h->daddr, &ip.daddr, 4);
+	} else if ((version >> 4) == 6) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) != 0)
+			return false;
+		h->family = AF_INET6;
+		proto = ip6.nexthdr;
+		l4 = sizeof(ip6);
+		l4_len = bpf_ntohs(ip6.payload_len);
+		__builtin_memcpy(h->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(h->daddr, &ip6.daddr, 16);
+	} else {
+		return false;
+	}
+	if (proto == IPPROTO_UDP) {
+		struct udphdr uh;
+
+		if (bpf_skb_load_bytes(skb, l4, &uh, sizeof(uh)) != 0)
+			return false;
+		h->sport = bpf_ntohs(uh.source);
+		h->dport = bpf_ntohs(uh.dest);
+		h->payload_off = l4 + sizeof(uh);
+		h->length = bpf_ntohs(uh.len) - sizeof(uh);
+		h->flags = 0;
+	} else if (proto == IPPROTO_TCP) {
+		struct tcphdr th;
+
+		if (bpf_skb_load_bytes(skb, l4, &th, sizeof(th)) != 0)
+			return false;
+		h->sport = bpf_ntohs(th.source);
+		h->dport = bpf_ntohs(th.dest);
+		h->payload_off = l4 + th.doff * 4;
+		h->length = l4_len - th.doff * 4;
+		h->flags = LINEAGE_DNS_TCP;
+	} else {
+		return false;
+	}
+	/* DNS, and of TCP only the segments that carry bytes. */
+	return (h->sport == DNS_PORT || h->dport == DNS_PORT) && h->length > 0 &&
+	       h->length < 0x10000;
+}
+
+static __always_inline int on_dns_skb(struct __sk_buff *skb, bool egress)
+{
+	struct dns_head h = {};
+	struct lineage_dns_event *e;
+	struct lineage_proc sender;
+	struct lineage_proc *owner;
+	struct bpf_sock *sk;
+	__u64 cap;
+
+	if (skb->protocol != bpf_htons(ETH_P_IP) && skb->protocol != bpf_htons(ETH_P_IPV6))
+		return 1;
+	if (!dns_packet(skb, &h))
+		return 1;
+	sk = skb->sk;
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	/* A raw socket gets a copy of every datagram: the packet is the socket's
+	 * it is delivered to as well, which reports it. */
+	if (!egress && sk && sk->type == SOCK_RAW)
+		return 1;
+	if (!skb_cgroup_wanted(skb))
+		return 1;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop();
+		return 1;
+	}
+	e->hdr.type = LINEAGE_EV_DNS;
+	e->hdr.time_ns = bpf_ktime_get_boot_ns();
+	e->family = h.family;
+	e->sport = h.sport;
+	e->dport = h.dport;
+	e->flags = h.flags | (egress ? LINEAGE_DNS_SENT : 0);
+	e->length = h.length;
+	e->_pad = 0;
+	__builtin_memcpy(e->saddr, h.saddr, sizeof(e->saddr));
+	__builtin_memcpy(e->daddr, h.daddr, sizeof(e->daddr));
+	__builtin_memset(&e->proc, 0, sizeof(e->proc));
+	if (sk) {
+		if (egress && sender_is_current(&sender)) {
+			owner = bpf_sk_storage_get(&dns_owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+			if (owner)
+				*owner = sender;
+		}
+		owner = bpf_sk_storage_get(&dns_owners, sk, 0, 0);
+		if (owner) {
+			e->proc = *owner;
+			e->flags |= LINEAGE_DNS_OWNER;
+		}
+	}
+	cap = h.length;
+	/* Keep the clamp on the register the helper gets (verifier). */
+	asm volatile("" : "+r"(cap));
+	if (cap > LINEAGE_DNS_CAP)
+		cap = LINEAGE_DNS_CAP;
+	e->cap_len = 0;
+	if (cap > 0 && bpf_skb_load_bytes(skb, h.payload_off, e->payload, cap) == 0)
+		e->cap_len = cap;
+	e->hdr.size = sizeof(*e) - sizeof(e->payload) + e->cap_len;
+	bpf_ringbuf_submit(e, submit_flags());
+	return 1; /* never drop a packet */
+}
+
+SEC("cgroup_skb/egress")
+int dns_egress(struct __sk_buff *skb) { return on_dns_skb(skb, true); }
+
+SEC("cgroup_skb/ingress")
+int dns_ingress(struct __sk_buff *skb) { return on_dns_skb(skb, false); }

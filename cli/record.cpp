@@ -31,6 +31,7 @@ struct RecordArgs {
     std::string max_size;  // empty: no limit
     std::string retain;    // empty: keep everything
     std::string hash_exec = "on";
+    std::string dns = "on";
     std::string hash_max_bytes = "256M";
     std::string hash_rate = "100";
     std::string hash_byte_rate = "64M";
@@ -82,6 +83,8 @@ int run_record(const RecordArgs& args) {
         return fail(fmt::format("--hash-exec: '{}' is neither on nor off", args.hash_exec));
     }
     options.hash_exec = args.hash_exec == "on";
+    if (args.dns != "on" && args.dns != "off") return fail(fmt::format("--dns: '{}' is neither on nor off", args.dns));
+    options.dns = args.dns == "on";
     auto hash_max = parse_size(args.hash_max_bytes);
     if (!hash_max) return fail("--hash-max-bytes: " + hash_max.error().message);
     options.hash_max_bytes = *hash_max;
@@ -113,6 +116,7 @@ int run_record(const RecordArgs& args) {
             probe_options.cgroup1_controller = cgroups.cgroup1->controller;
             probe_options.cgroup1_hierarchy = cgroups.cgroup1->hierarchy;
         }
+        probe_options.cgroup2_mount = cgroups.dns_cgroup2_mount;
         probe_options.verbose = options.verbose;
         // Test-only: a tiny map of connects in progress, to see its
         // overflow counted (tests/e2e). Not an option: nobody else needs it.
@@ -171,6 +175,10 @@ Runner add_record(CLI::App& app) {
                     "Prune batches older than this (30d, 12h), recording each prune in the chain");
     cmd->add_option("--hash-exec", args->hash_exec,
                     "Record the SHA-256 of every executed file, read off the hot path (on or off)")
+        ->capture_default_str();
+    cmd->add_option("--dns", args->dns,
+                    "Record DNS queries and answers (UDP and TCP port 53) with the process of each, through packet "
+                    "hooks on the cgroup v2 root (on or off; off on a node without cgroup v2)")
         ->capture_default_str();
     cmd->add_option("--hash-max-bytes", args->hash_max_bytes, "Larger executed files are not hashed ('too_large')")
         ->capture_default_str();

@@ -38,6 +38,10 @@ static_assert(offsetof(lineage_exec_event, file) == 208);
 static_assert(offsetof(lineage_exec_event, data) == 328);
 static_assert(sizeof(lineage_listen_event) == 56);
 static_assert(offsetof(lineage_listen_event, addr) == 40);
+static_assert(offsetof(lineage_dns_event, length) == 40);
+static_assert(offsetof(lineage_dns_event, saddr) == 48);
+static_assert(offsetof(lineage_dns_event, payload) == 80);
+static_assert(sizeof(lineage_dns_event) == 80 + LINEAGE_DNS_CAP);
 static_assert(offsetof(lineage_cgroup_event, names) == 32);
 static_assert(sizeof(lineage_cgroup_event) == 32 + LINEAGE_CGROUP_PATH_MAX);
 static_assert(offsetof(lineage_move_event, cgroup_id) == 48);
@@ -250,6 +254,31 @@ Result<Event> decode_event(const void* data, size_t size) {
             e.family = r.family == AF_INET6 ? 6 : 4;
             e.addr = address_text(e.family, r.addr);
             e.port = r.port;
+            return Event{std::move(e)};
+        }
+        case LINEAGE_EV_DNS: {
+            lineage_dns_event r;
+            constexpr size_t head = offsetof(lineage_dns_event, payload);
+            if (!copy_head(&r, head, data, size)) return too_short("dns", size, head);
+            if (r.cap_len > sizeof(r.payload) || head + r.cap_len != size || r.cap_len > r.length) {
+                return Error{fmt::format("dns record of {} bytes does not match its lengths ({} of {})", size,
+                                         r.cap_len, r.length)};
+            }
+            if (r.family != AF_INET && r.family != AF_INET6) {
+                return Error{fmt::format("dns record with address family {}", r.family)};
+            }
+            DnsEvent e;
+            e.time_ns = r.hdr.time_ns;
+            if (r.flags & LINEAGE_DNS_OWNER) e.proc = proc_ref(r.proc);
+            e.sent = (r.flags & LINEAGE_DNS_SENT) != 0;
+            e.tcp = (r.flags & LINEAGE_DNS_TCP) != 0;
+            e.family = r.family == AF_INET6 ? 6 : 4;
+            e.saddr = address_text(e.family, r.saddr);
+            e.daddr = address_text(e.family, r.daddr);
+            e.sport = r.sport;
+            e.dport = r.dport;
+            e.length = r.length;
+            e.message.assign(reinterpret_cast<const char*>(static_cast<const uint8_t*>(data) + head), r.cap_len);
             return Event{std::move(e)};
         }
         case LINEAGE_EV_CGROUP: {

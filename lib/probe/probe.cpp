@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -168,6 +170,16 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, RecordS
         return Error{"cannot size the map of connects in progress"};
     }
 
+    // DNS (issue 21): the cgroup_skb hooks need a cgroup2 hierarchy to
+    // attach to. Without one, neither they nor the irq tracepoints that
+    // serve them are loaded.
+    const bool dns = !options.cgroup2_mount.empty();
+    for (bpf_program* prog :
+         {skel->progs.dns_egress, skel->progs.dns_ingress, skel->progs.dns_softirq_entry, skel->progs.dns_softirq_exit,
+          skel->progs.dns_hardirq_entry, skel->progs.dns_hardirq_exit}) {
+        bpf_program__set_autoload(prog, dns);
+    }
+
     if (int err = lineage_bpf__load(skel); err) {
         return Error{fmt::format("cannot load BPF programs: {}", explain_failure(err))};
     }
@@ -179,11 +191,12 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, RecordS
         }
     }
 
-    struct {
+    struct Hook {
         struct bpf_program* prog;
         struct bpf_link** link;
         const char* name;
-    } const hooks[] = {
+    };
+    const Hook hooks[] = {
         {skel->progs.handle_fork, &skel->links.handle_fork, "tp_btf/sched_process_fork"},
         {skel->progs.handle_exec, &skel->links.handle_exec, "tp_btf/sched_process_exec"},
         {skel->progs.handle_exit, &skel->links.handle_exit, "tp_btf/sched_process_exit"},
@@ -199,6 +212,38 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, RecordS
         }
         if (!probe->hooks_.empty()) probe->hooks_ += ',';
         probe->hooks_ += h.name;
+    }
+    if (dns) {
+        // The exits before the entries: an irq flag then never stays set
+        // for want of its exit (bpf/lineage.bpf.c, irq_flags).
+        const Hook irq_hooks[] = {
+            {skel->progs.dns_softirq_exit, &skel->links.dns_softirq_exit, "tp_btf/softirq_exit"},
+            {skel->progs.dns_hardirq_exit, &skel->links.dns_hardirq_exit, "tp_btf/irq_handler_exit"},
+            {skel->progs.dns_softirq_entry, &skel->links.dns_softirq_entry, "tp_btf/softirq_entry"},
+            {skel->progs.dns_hardirq_entry, &skel->links.dns_hardirq_entry, "tp_btf/irq_handler_entry"},
+        };
+        for (const auto& h : irq_hooks) {
+            *h.link = bpf_program__attach(h.prog);
+            if (!*h.link) return Error{fmt::format("cannot attach {}: {}", h.name, explain_failure(-errno))};
+        }
+        probe->cgroup2_root_ = UniqueFd(open(options.cgroup2_mount.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!probe->cgroup2_root_) {
+            return Error{fmt::format("cannot open the cgroup2 root {} for the DNS hooks: {}", options.cgroup2_mount,
+                                     std::strerror(errno))};
+        }
+        // A link, so that the programs other software attached to the root
+        // (systemd's, a CNI's) stay, and ours go when the recorder does.
+        for (auto [prog, link, name] :
+             {std::tuple{skel->progs.dns_egress, &skel->links.dns_egress, "cgroup_skb/egress"},
+              std::tuple{skel->progs.dns_ingress, &skel->links.dns_ingress, "cgroup_skb/ingress"}}) {
+            *link = bpf_program__attach_cgroup(prog, probe->cgroup2_root_.get());
+            if (!*link) {
+                return Error{
+                    fmt::format("cannot attach {} to {}: {}", name, options.cgroup2_mount, explain_failure(-errno))};
+            }
+            probe->hooks_ += ',';
+            probe->hooks_ += name;
+        }
     }
 
     probe->rb_.reset(ring_buffer__new(bpf_map__fd(skel->maps.events), &Probe::on_record, probe.get(), nullptr));

@@ -11,6 +11,7 @@
 
 #include "capabilities.h"
 #include "event_source.h"
+#include "fd.h"
 #include "result.h"
 
 struct lineage_bpf;  // the generated skeleton
@@ -30,6 +31,10 @@ struct ProbeOptions {
     // ("memory", "cpu" or "pids") and hierarchy id; empty for none.
     std::string cgroup1_controller;
     uint32_t cgroup1_hierarchy = 0;
+    // The cgroup2 mount whose root the DNS hooks attach to (every socket
+    // of the node is in its hierarchy); "" when there is none (a pure
+    // cgroup v1 node): DNS messages are then not recorded.
+    std::string cgroup2_mount;
     bool verbose = false;  // libbpf's log to stderr
     // Connects in progress the probes can track at once; 0: the default
     // (bpf/lineage.bpf.c). Tests shrink it to make it overflow.
@@ -66,6 +71,9 @@ private:
     Probe() = default;
     static int on_record(void* ctx, void* data, size_t size);
 
+    // The DNS hooks' attach point (the cgroup2 root), closed after the
+    // skeleton's links to it.
+    UniqueFd cgroup2_root_;
     // Declared before the ring buffer, so destroyed after it: the ring
     // buffer reads the skeleton's map.
     std::unique_ptr<lineage_bpf, SkeletonDeleter> skel_;

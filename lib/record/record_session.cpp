@@ -373,7 +373,7 @@ Status Session::open() {
     // poll()/drain(), after the recorder exists; until then the kernel
     // keeps them in the ring.
     if (!hooks_.start_source) return Error{"no event source"};
-    auto source = hooks_.start_source(ProbeCgroups{filter_, cgroup1_},
+    auto source = hooks_.start_source(ProbeCgroups{filter_, cgroup1_, options_.dns ? find_cgroup2_mount() : ""},
                                       [this](const void* data, size_t size) { on_record(data, size); });
     if (!source) return source.error();
     source_ = std::move(*source);

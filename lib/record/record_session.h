@@ -51,6 +51,10 @@ struct RecordOptions {
     uint64_t hash_max_bytes = 256ull << 20;
     double hash_rate = 100;                 // files per second
     uint64_t hash_byte_rate = 64ull << 20;  // bytes per second
+    // --dns: DNS messages and the process of each (dns rows), through
+    // packet hooks on the cgroup2 root. The runs row's hooks say whether
+    // they were attached.
+    bool dns = true;
 };
 
 // What the runs row's filters say of --hash-exec: false, or its bounds.
@@ -71,6 +75,9 @@ struct CgroupFilter {
 struct ProbeCgroups {
     CgroupFilter filter;
     std::optional<Cgroup1Hierarchy> cgroup1;
+    // Where the DNS hooks attach: the cgroup2 mount, "" when there is none
+    // or --dns is off.
+    std::string dns_cgroup2_mount;
 };
 
 // `cgroups` are paths below the cgroup2 mount or filesystem paths under it;
