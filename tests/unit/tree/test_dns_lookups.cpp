@@ -250,6 +250,7 @@ TEST_CASE("reconstruct shows a process's lookups and names its connects", "[dns]
     };
     RunResult text = run({"--pod", kIncidentPodName});
     REQUIRE(text.status == 0);
+    CHECK(golden_mismatch("dns.txt", text.out) == "");
     CHECK(has(text.out, "→ dns attacker.com A 93.184.216.34  "));
     CHECK(has(text.out, "→ dns attacker.com AAAA REFUSED  "));
     CHECK(has(text.out, "→ connect 93.184.216.34:80 (attacker.com)  "));
@@ -258,6 +259,9 @@ TEST_CASE("reconstruct shows a process's lookups and names its connects", "[dns]
 
     RunResult js = run({"--pod", kIncidentPodName, "--format", "json"});
     REQUIRE(js.status == 0);
+    // The golden is checked against schema/reconstruct.schema.json too
+    // (test_json_schema.cpp validates every golden JSON file).
+    CHECK(golden_mismatch("dns.json", js.out) == "");
     const json curl = node_of(json::parse(js.out), 18296);
     REQUIRE(curl.at("dns").size() == 2);
     const json& a = curl.at("dns").at(0);
