@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "dns.h"
 #include "escape.h"
 #include "timeexpr.h"
 
@@ -23,6 +24,8 @@ const char* timeline_kind_name(TimelineKind kind) {
             return "exec";
         case TimelineKind::connect:
             return "connect";
+        case TimelineKind::dns:
+            return "dns";
         case TimelineKind::listen:
             return "listen";
         case TimelineKind::move:
@@ -101,6 +104,11 @@ std::vector<TimelineEvent> build_timeline(const Model& model, const Report& repo
                 if (k < node.new_connects.size()) e.fresh = node.new_connects[k];
                 add(e);
             }
+            for (const DnsLookup& l : p.dns) {
+                TimelineEvent e{model.to_wall(boot, l.time_ns), TimelineKind::dns, &p};
+                e.dns = &l;
+                add(e);
+            }
             for (const ListenInfo& l : p.listens) {
                 TimelineEvent e{model.to_wall(boot, l.time_ns), TimelineKind::listen, &p};
                 e.listen = &l;
@@ -169,9 +177,24 @@ std::string what_text(const Model& model, const TimelineEvent& e, size_t budget)
         }
         case TimelineKind::connect:
             return fmt::format(
-                "{} → {}{}", escape_for_terminal(name_at(p, e.connect->time_ns)),
+                "{} → {}{}{}", escape_for_terminal(name_at(p, e.connect->time_ns)),
                 escape_for_terminal(address_with_port(e.connect->daddr, e.connect->dport, e.connect->family)),
+                e.connect->name.empty() ? "" : " (" + escape_for_terminal(e.connect->name) + ")",
                 e.connect->established ? "" : " (failed)");
+        case TimelineKind::dns: {
+            const DnsLookup& l = *e.dns;
+            std::string text = fmt::format("{} {} {} {}", escape_for_terminal(name_at(p, l.time_ns)),
+                                           l.served ? "answered" : "resolves",
+                                           l.name.empty() ? "?" : escape_for_terminal(l.name), dns_type_name(l.type));
+            if (!l.answered) {
+                text += " (no answer)";
+            } else if (l.rcode != 0) {
+                text += " " + dns_rcode_name(l.rcode);
+            }
+            for (size_t i = 0; i < l.answers.size(); ++i)
+                text += (i ? ", " : " → ") + escape_for_terminal(l.answers[i]);
+            return text;
+        }
         case TimelineKind::listen:
             return fmt::format(
                 "{} listens on {}", escape_for_terminal(name_at(p, e.listen->time_ns)),
@@ -215,7 +238,8 @@ bool render_timeline_text(const Model& model, const Report& report, const std::v
     for (const auto& e : events) {
         const std::string when = options.relative ? format_duration_short(e.wall_ns - base) : time_ms(e.wall_ns);
         std::string kind = fmt::format("{:<8}", timeline_kind_name(e.kind));
-        if (options.color && (e.kind == TimelineKind::connect || e.kind == TimelineKind::listen || e.marker))
+        if (options.color && (e.kind == TimelineKind::connect || e.kind == TimelineKind::listen ||
+                              e.kind == TimelineKind::dns || e.marker))
             kind = fmt::format("\x1b[{}m{}\x1b[0m", e.marker ? "33" : "36", kind);
         const std::string pid = e.process ? std::to_string(e.process->tgid) : std::string("-");
         std::string mark;
@@ -275,6 +299,16 @@ bool render_timeline_jsonl(const Model& model, const std::vector<TimelineEvent>&
                     j["daddr"] = str(e.connect->daddr);
                     j["dport"] = e.connect->dport;
                     j["result"] = e.connect->established ? "established" : "failed";
+                    if (!e.connect->name.empty()) j["name"] = str(e.connect->name);
+                    break;
+                case TimelineKind::dns:
+                    j["name"] = e.dns->name.empty() ? json(nullptr) : json(str(e.dns->name));
+                    j["type"] = dns_type_name(e.dns->type);
+                    j["answers"] = json::array();
+                    for (const std::string& a : e.dns->answers) j["answers"].push_back(str(a));
+                    j["rcode"] = e.dns->answered ? json(dns_rcode_name(e.dns->rcode)) : json(nullptr);
+                    j["server"] = str(e.dns->server);
+                    j["served"] = e.dns->served;
                     break;
                 case TimelineKind::listen:
                     j["family"] = e.listen->family == 6 ? "ipv6" : "ipv4";

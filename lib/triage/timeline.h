@@ -1,7 +1,7 @@
 #pragma once
 // `lineage timeline`: the processes a query selects (reconstruct's Report:
 // its matches and their ancestors), flat and in time order, one event a
-// line: fork, exec, exit, connect, listen, move into a pod, and the report's loss,
+// line: fork, exec, exit, dns, connect, listen, move into a pod, and the report's loss,
 // not-recorded and pruned markers. Built from the model, so it reads the
 // journals exactly as reconstruct does (the loader's LoadPlan).
 
@@ -16,9 +16,9 @@
 
 namespace lineage {
 
-enum class TimelineKind { snapshot, fork, exec, connect, listen, move, exit, loss, not_recorded, pruned };
+enum class TimelineKind { snapshot, fork, exec, dns, connect, listen, move, exit, loss, not_recorded, pruned };
 
-// "snapshot", "fork", "exec", "connect", "listen", "move", "exit", "loss",
+// "snapshot", "fork", "exec", "dns", "connect", "listen", "move", "exit", "loss",
 // "gap", "pruned": the text's second column and the JSON "event".
 const char* timeline_kind_name(TimelineKind kind);
 
@@ -29,6 +29,7 @@ struct TimelineEvent {
     const ExecImage* image = nullptr;  // exec
     const ConnectInfo* connect = nullptr;
     const ListenInfo* listen = nullptr;
+    const DnsLookup* dns = nullptr;
     const PodEntry* entry = nullptr;  // move
     const Warning* marker = nullptr;  // loss, gap, pruned
     // --new (mark_new on the report): whether the exec's binary or the
@@ -38,7 +39,7 @@ struct TimelineEvent {
 
 // Every event of the report's processes inside its window (all of them
 // without one), and its markers, in time order; events at one instant in the
-// order fork, exec, connect, listen, move, exit, then by PID.
+// order fork, exec, dns, connect, listen, move, exit, then by PID.
 std::vector<TimelineEvent> build_timeline(const Model& model, const Report& report);
 
 struct TimelineTextOptions {

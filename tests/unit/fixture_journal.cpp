@@ -542,6 +542,20 @@ RunResult run_lineage(const std::vector<std::string>& args, const std::string& c
     return run_process(command, cwd, edits, deadline_s);
 }
 
+std::string schema_errors(const std::string& schema, const std::vector<std::string>& files) {
+    const std::string python = "/usr/bin/python3";
+    if (run_process({python, "-c", "import jsonschema"}, "/").status != 0)
+        return "JSON Schema validation needs python3-jsonschema (apt-get install python3-jsonschema)";
+    std::vector<std::string> cmd{python, "-c", "from jsonschema.cli import main; main()"};
+    for (const auto& f : files) {
+        cmd.push_back("-i");
+        cmd.push_back(f);
+    }
+    cmd.push_back(std::string(LINEAGE_SOURCE_DIR) + "/schema/" + schema);
+    RunResult r = run_process(cmd, "/");
+    return r.status == 0 ? "" : r.out + r.err;
+}
+
 std::string golden_path(const std::string& name) {
     return std::string(LINEAGE_SOURCE_DIR) + "/testdata/golden/" + name;
 }

@@ -226,6 +226,10 @@ RunResult run_process(const std::vector<std::string>& command, const std::string
 RunResult run_lineage(const std::vector<std::string>& args, const std::string& cwd, const EnvEdits& edits = {},
                       double deadline_s = 0);
 
+// "" when every file validates against schema/<schema> (python3's
+// jsonschema), else the validator's report (or that jsonschema is missing).
+std::string schema_errors(const std::string& schema, const std::vector<std::string>& files);
+
 // testdata/golden/<name> in the source tree.
 std::string golden_path(const std::string& name);
 bool update_goldens();  // LINEAGE_UPDATE_GOLDEN=1

@@ -5,12 +5,14 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "dns_lookup.h"
 #include "fixture_journal.h"
+#include "test_util.h"
 
 namespace test_dns_lookups {
 
@@ -304,6 +306,37 @@ TEST_CASE("a name the attacker chose is escaped in text and valid in JSON", "[dn
     RunResult js = run_lineage({"reconstruct", "--journal", "j.db", "--pid", "18296", "--format", "json"}, dir.path());
     REQUIRE(js.status == 0);
     CHECK(node_of(json::parse(js.out), 18296).at("dns").at(0).at("name") == "x\\010\\027[31m\\255\\254.attacker.com");
+}
+
+TEST_CASE("timeline shows each lookup, and the name of a connect, in text and JSON lines", "[dns][timeline]") {
+    TempDir dir;
+    dns_fixture().write(dir / "j.db");
+    RunResult text = run_lineage({"timeline", "--journal", "j.db", "--pod", kIncidentPodName}, dir.path());
+    INFO(text.out << text.err);
+    REQUIRE(text.status == 0);
+    CHECK(has(text.out, "  dns        18296  curl resolves attacker.com A → 93.184.216.34\n"));
+    CHECK(has(text.out, "  dns        18296  curl resolves attacker.com AAAA REFUSED\n"));
+    CHECK(has(text.out, "  connect    18296  curl → 93.184.216.34:80 (attacker.com)\n"));
+
+    RunResult jl =
+        run_lineage({"timeline", "--journal", "j.db", "--pod", kIncidentPodName, "--format", "jsonl"}, dir.path());
+    REQUIRE(jl.status == 0);
+    std::vector<std::string> files;
+    std::vector<json> dns;
+    std::istringstream lines(jl.out);
+    for (std::string line; std::getline(lines, line);) {
+        json obj = json::parse(line);
+        if (obj.at("event") != "dns" && obj.at("event") != "connect") continue;
+        if (obj.at("event") == "dns") dns.push_back(obj);
+        files.push_back(dir / ("event" + std::to_string(files.size()) + ".json"));
+        write_file(files.back(), line);
+    }
+    REQUIRE(dns.size() == 2);
+    CHECK(schema_errors("timeline.schema.json", files) == "");
+    CHECK(dns[0].at("name") == "attacker.com");
+    CHECK(dns[0].at("answers") == json::array({"93.184.216.34"}));
+    CHECK(dns[0].at("rcode") == "NOERROR");
+    CHECK(dns[1].at("rcode") == "REFUSED");
 }
 
 }  // namespace test_dns_lookups

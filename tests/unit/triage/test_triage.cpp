@@ -33,21 +33,6 @@ std::vector<std::string> lines_of(const std::string& text) {
     return out;
 }
 
-// "" when every file validates against schema/<schema>, else the report.
-std::string schema_errors(const std::string& schema, const std::vector<std::string>& files) {
-    RunResult has = run_process({kPython, "-c", "import jsonschema"}, "/");
-    INFO("JSON Schema validation needs python3-jsonschema");
-    REQUIRE(has.status == 0);
-    std::vector<std::string> cmd{kPython, "-c", "from jsonschema.cli import main; main()"};
-    for (const auto& f : files) {
-        cmd.push_back("-i");
-        cmd.push_back(f);
-    }
-    cmd.push_back(std::string(LINEAGE_SOURCE_DIR) + "/schema/" + schema);
-    RunResult r = run_process(cmd, "/");
-    return r.status == 0 ? "" : r.out + r.err;
-}
-
 // Row counts as SQLite counts them, read-only, through Python's sqlite3.
 int64_t count_rows(const std::string& journal, const std::string& table) {
     RunResult r =
