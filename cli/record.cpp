@@ -142,7 +142,8 @@ Runner add_record(CLI::App& app) {
     args->options.journal = kDefaultJournal;
     auto* cmd = app.add_subcommand(
         "record",
-        "Record fork, exec, exit, TCP connect and listen events to a journal (root, or CAP_BPF and CAP_PERFMON)");
+        "Record fork, exec, exit, TCP connect and listen events and DNS messages to a journal (root, or CAP_BPF and "
+        "CAP_PERFMON; DNS also CAP_NET_ADMIN)");
     cmd->add_option("-j,--journal", args->options.journal, "Journal file (created with mode 0600)")
         ->capture_default_str();
     cmd->add_option("-d,--duration", args->duration, "Stop by itself after this long (30s, 5m, 2h)");

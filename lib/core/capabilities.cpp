@@ -13,6 +13,8 @@ namespace lineage {
 
 const char* capability_name(Capability cap) {
     switch (cap) {
+        case Capability::net_admin:
+            return "CAP_NET_ADMIN";
         case Capability::sys_ptrace:
             return "CAP_SYS_PTRACE";
         case Capability::sys_admin:

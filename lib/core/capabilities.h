@@ -15,6 +15,7 @@ namespace lineage {
 // The capabilities `record` touches, by the kernel's numbers
 // (linux/capability.h; CAP_PERFMON and CAP_BPF exist since Linux 5.8).
 enum class Capability : int {
+    net_admin = 12,
     sys_ptrace = 19,
     sys_admin = 21,
     sys_resource = 24,

@@ -373,7 +373,21 @@ Status Session::open() {
     // poll()/drain(), after the recorder exists; until then the kernel
     // keeps them in the ring.
     if (!hooks_.start_source) return Error{"no event source"};
-    auto source = hooks_.start_source(ProbeCgroups{filter_, cgroup1_, options_.dns ? find_cgroup2_mount() : ""},
+    // The DNS hooks (cgroup_skb programs) load only with CAP_NET_ADMIN, and
+    // attach to a cgroup2 hierarchy's root: without either, everything else
+    // is recorded, and the reason said.
+    std::string dns_mount;
+    if (options_.dns) {
+        auto caps = effective_capabilities();
+        const bool may = caps && (caps->has(Capability::net_admin) || caps->has(Capability::sys_admin));
+        dns_mount = may ? find_cgroup2_mount() : "";
+        if (!may) {
+            say("lineage: DNS messages are not recorded: the packet hooks need CAP_NET_ADMIN (or CAP_SYS_ADMIN)");
+        } else if (dns_mount.empty()) {
+            say("lineage: DNS messages are not recorded: no cgroup v2 hierarchy is mounted for the packet hooks");
+        }
+    }
+    auto source = hooks_.start_source(ProbeCgroups{filter_, cgroup1_, dns_mount},
                                       [this](const void* data, size_t size) { on_record(data, size); });
     if (!source) return source.error();
     source_ = std::move(*source);

@@ -148,6 +148,8 @@ check "the root process running before the start has its executable in the snaps
 check "without CAP_SYS_ADMIN, record says what the snapshot lacks" \
     grep -q '^lineage: without CAP_SYS_ADMIN, processes already running in other UTS namespaces' "$S/stderr"
 check "and nothing else is missing" sh -c "! grep -q 'without CAP_SYS_PTRACE' '$S/stderr'"
+check "the DNS hooks attached (CAP_NET_ADMIN)" grep -q '^lineage: attached .*cgroup_skb/egress,cgroup_skb/ingress' "$S/stderr"
+check "and nothing says DNS is not recorded" sh -c "! grep -q 'DNS messages are not recorded' '$S/stderr'"
 # Anchors went to stderr, i.e. to the systemd journal; the last one names
 # the run's last batch.
 anchor=$(grep '^lineage-anchor' "$S/stderr" | tail -n 1)
@@ -171,6 +173,20 @@ for cap in CAP_BPF CAP_PERFMON; do
         sh -c "[ \$(wc -l <'$S/stderr') = 1 ] && grep -q 'needs root, or CAP_BPF and CAP_PERFMON (missing: $cap)' '$S/stderr'"
     check "without $cap: no journal" test ! -e "$S/journal.db"
 done
+
+echo "== without CAP_NET_ADMIN"
+S=$WORK/no-net-admin
+run_as_unit "$S" $(without CAP_NET_ADMIN)
+wait_ready "$S" || { cat "$S/stderr" >&2; fail "record without CAP_NET_ADMIN exited with status $?"; }
+/bin/sh -c ": $MARK-exec"
+sleep 0.3
+stop_recorder || fail "record without CAP_NET_ADMIN did not stop cleanly"
+cat "$S/stderr"
+check "without CAP_NET_ADMIN: record says DNS is not recorded, and why" \
+    grep -q '^lineage: DNS messages are not recorded: the packet hooks need CAP_NET_ADMIN' "$S/stderr"
+check "without CAP_NET_ADMIN: no packet hook attached" sh -c "! grep -q 'cgroup_skb' '$S/stderr'"
+check "without CAP_NET_ADMIN: the rest is recorded" \
+    test "$(query "$S" "SELECT count(*) FROM exec WHERE instr(argv, CAST('$MARK-exec' AS BLOB)) > 0")" = 1
 
 echo "== without CAP_SYS_PTRACE"
 S=$WORK/no-ptrace

@@ -46,8 +46,8 @@ expect RestrictAddressFamilies none
 expect LimitMEMLOCK infinity
 expect WantedBy multi-user.target
 # The capabilities found to be needed (deploy/README.md), in both sets.
-expect CapabilityBoundingSet 'CAP_BPF CAP_PERFMON CAP_SYS_PTRACE'
-expect AmbientCapabilities 'CAP_BPF CAP_PERFMON CAP_SYS_PTRACE'
+expect CapabilityBoundingSet 'CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SYS_PTRACE'
+expect AmbientCapabilities 'CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SYS_PTRACE'
 # What would hide processes from record, or give it a host name of its own.
 for key in ProtectProc ProcSubset ProtectHostname PrivateUsers PrivatePIDs; do
     check "no $key= (record must see every process as the host does)" sh -c "! grep -q '^$key=' '$UNIT'"
