@@ -227,6 +227,7 @@ private:
     MinuteWindow minute_;
     int64_t last_beat_ns_ = 0;
     bool heartbeat_failing_ = false;
+    std::string dns_note_;  // why DNS is not recorded, said once the probes are attached
     CgroupFilter filter_;
     std::optional<Cgroup1Hierarchy> cgroup1_;
     // Declared before the journal, so destroyed after it: the journal is
@@ -381,10 +382,13 @@ Status Session::open() {
         auto caps = effective_capabilities();
         const bool may = caps && (caps->has(Capability::net_admin) || caps->has(Capability::sys_admin));
         dns_mount = may ? find_cgroup2_mount() : "";
+        // Said once the probes are attached: a start that fails says only why.
         if (!may) {
-            say("lineage: DNS messages are not recorded: the packet hooks need CAP_NET_ADMIN (or CAP_SYS_ADMIN)");
+            dns_note_ =
+                "lineage: DNS messages are not recorded: the packet hooks need CAP_NET_ADMIN (or CAP_SYS_ADMIN)";
         } else if (dns_mount.empty()) {
-            say("lineage: DNS messages are not recorded: no cgroup v2 hierarchy is mounted for the packet hooks");
+            dns_note_ =
+                "lineage: DNS messages are not recorded: no cgroup v2 hierarchy is mounted for the packet hooks";
         }
     }
     auto source = hooks_.start_source(ProbeCgroups{filter_, cgroup1_, dns_mount},
@@ -455,6 +459,7 @@ Status Session::open() {
         recorder_->set_exe_hasher(std::make_unique<ExeHasher>(std::move(hash)));
     }
     say("lineage: attached " + source_->hooks());
+    if (!dns_note_.empty()) say(dns_note_);
     // What the /proc snapshot will lack with the capabilities at hand (the
     // systemd unit and the DaemonSet leave out CAP_SYS_ADMIN on purpose).
     if (auto caps = effective_capabilities()) {
