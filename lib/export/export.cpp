@@ -1506,7 +1506,7 @@ struct JournalExport::Impl {
         j.str("daddr", e.daddr);
         j.num("dport", e.dport);
         j.num("length", e.length);
-        j.raw("message_b64", "\"" + base64_encode(e.message) + "\"");
+        j.str("message_b64", base64_encode(e.message));
         if (m.length >= 12) {
             j.num("id", m.id);
             j.boolean("response", m.is_response);

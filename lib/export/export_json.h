@@ -40,7 +40,8 @@ public:
         n += k.size();
         buf[n++] = '"';
         buf[n++] = ':';
-        std::memcpy(buf + n, tail.data(), tail.size());
+        // No memcpy from an empty view: its data() may be null.
+        if (!tail.empty()) std::memcpy(buf + n, tail.data(), tail.size());
         n += tail.size();
         out_.append(buf, n);
         return *this;

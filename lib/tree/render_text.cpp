@@ -533,16 +533,16 @@ private:
         std::string text =
             fmt::format("{} {}dns {}", g_.arrow, l.served ? "served " : "", l.name.empty() ? "?" : dns_shown(l.name));
         if (l.has_query || !l.name.empty()) text += " " + dns_type_name(l.type);
-        if (l.served) {
-            text += " to " + escape_for_terminal(address_with_port(l.client, l.client_port,
-                                                                   l.client.find(':') != std::string::npos ? 6 : 4));
-        }
         if (!l.answered) {
             text += " (no answer)";
         } else if (l.rcode != 0) {
             text += " " + dns_rcode_name(l.rcode);
         }
         for (size_t i = 0; i < l.answers.size(); ++i) text += (i ? ", " : " ") + dns_shown(l.answers[i]);
+        if (l.served) {
+            text += " to " + escape_for_terminal(address_with_port(l.client, l.client_port,
+                                                                   l.client.find(':') != std::string::npos ? 6 : 4));
+        }
         if (l.tcp) text += " (tcp)";
         if (!l.unparsed.empty()) text += "  [unparsed: " + escape_for_terminal(l.unparsed) + "]";
         text += "  " + when(model_.to_wall(p.key.boot_id, l.time_ns));
