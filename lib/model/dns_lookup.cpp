@@ -1,7 +1,9 @@
 #include "dns_lookup.h"
 
 #include <algorithm>
+#include <map>
 #include <span>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -53,30 +55,22 @@ void add_answers(DnsLookup& l, const DnsMessage& m) {
 // UDP messages are given as they are.
 std::vector<DnsEvent> messages_of(const std::vector<DnsEvent>& packets) {
     std::vector<DnsEvent> out;
-    struct Flow {
-        const DnsEvent* first = nullptr;  // its addresses, ports and direction
-        std::vector<const DnsEvent*> segments;
-    };
-    std::vector<Flow> flows;
+    // One direction of one connection: its segments, in time order.
+    using FlowKey = std::tuple<bool, std::string, uint16_t, std::string, uint16_t>;
+    std::map<FlowKey, std::vector<const DnsEvent*>> flows;
     for (const DnsEvent& e : packets) {
         if (!e.tcp) {
             out.push_back(e);
             continue;
         }
-        auto same = [&](const Flow& f) {
-            const DnsEvent& o = *f.first;
-            return o.sent == e.sent && o.sport == e.sport && o.dport == e.dport && o.saddr == e.saddr &&
-                   o.daddr == e.daddr;
-        };
-        auto it = std::find_if(flows.begin(), flows.end(), same);
-        if (it == flows.end()) it = flows.insert(flows.end(), Flow{&e, {}});
-        it->segments.push_back(&e);
+        flows[FlowKey{e.sent, e.saddr, e.sport, e.daddr, e.dport}].push_back(&e);
     }
-    for (const Flow& flow : flows) {
+    for (const auto& [key, segments] : flows) {
+        const DnsEvent& first = *segments.front();
         std::string stream;
         uint64_t stream_ns = 0;
         auto emit = [&](const std::string& bytes, uint64_t time_ns, uint32_t length) {
-            DnsEvent m = *flow.first;
+            DnsEvent m = first;
             m.time_ns = time_ns;
             m.message = bytes;
             m.length = length;
@@ -90,14 +84,18 @@ std::vector<DnsEvent> messages_of(const std::vector<DnsEvent>& packets) {
                 stream.erase(0, 2 + claimed);
             }
         };
-        std::vector<const DnsEvent*> seen;
-        for (const DnsEvent* seg : flow.segments) {
-            const bool repeat = std::any_of(seen.begin(), seen.end(), [&](const DnsEvent* o) {
-                return seg->time_ns - o->time_ns <= static_cast<uint64_t>(kAnswerWithinNs) &&
-                       o->message == seg->message;
-            });
-            if (repeat) continue;  // a retransmission
-            seen.push_back(seg);
+        for (size_t i = 0; i < segments.size(); ++i) {
+            const DnsEvent* seg = segments[i];
+            // A retransmission: the same bytes again, shortly after.
+            bool repeat = false;
+            for (size_t k = i; k-- > 0;) {
+                if (seg->time_ns - segments[k]->time_ns > static_cast<uint64_t>(kAnswerWithinNs)) break;
+                if (segments[k]->message == seg->message) {
+                    repeat = true;
+                    break;
+                }
+            }
+            if (repeat) continue;
             if (seg->message.size() < seg->length) {
                 if (!stream.empty()) emit(stream, stream_ns, static_cast<uint32_t>(stream.size()));
                 stream.clear();
@@ -130,13 +128,28 @@ std::vector<DnsLookup> pair_dns(std::vector<DnsEvent>& packets) {
     std::vector<Parsed> parsed;
     parsed.reserve(messages.size());
     for (const DnsEvent& e : messages) {
-        const bool duplicate = std::any_of(parsed.rbegin(), parsed.rend(), [&](const Parsed& p) {
-            const DnsEvent& o = *p.event;
-            return e.time_ns - o.time_ns <= kDuplicateWithinNs && o.sent == e.sent && o.tcp == e.tcp &&
-                   o.sport == e.sport && o.dport == e.dport && o.message == e.message;
-        });
+        bool duplicate = false;
+        for (auto it = parsed.rbegin(); it != parsed.rend(); ++it) {
+            const DnsEvent& o = *it->event;
+            if (e.time_ns - o.time_ns > static_cast<uint64_t>(kDuplicateWithinNs)) break;
+            if (o.sent == e.sent && o.tcp == e.tcp && o.sport == e.sport && o.dport == e.dport &&
+                o.message == e.message) {
+                duplicate = true;
+                break;
+            }
+        }
         if (duplicate) continue;
         parsed.push_back(Parsed{&e, parse(e)});
+    }
+    // The replies by what pairs them with their request (direction, the
+    // ports as the reply has them, DNS id), in time order: a look-up per
+    // request, not a walk of every message after it.
+    using ReplyKey = std::tuple<bool, uint16_t, uint16_t, uint16_t>;
+    std::map<ReplyKey, std::vector<size_t>> replies;
+    for (size_t j = 0; j < parsed.size(); ++j) {
+        const Parsed& r = parsed[j];
+        if (r.message.length < 12 || !r.message.is_response) continue;
+        replies[ReplyKey{r.event->sent, r.event->sport, r.event->dport, r.message.id}].push_back(j);
     }
 
     std::vector<DnsLookup> out;
@@ -166,13 +179,14 @@ std::vector<DnsLookup> pair_dns(std::vector<DnsEvent>& packets) {
             l.type = m.questions.front().type;
         }
         l.unparsed = unparsed_text("query", m, e);
-        if (m.length >= 12) {
-            for (size_t j = i + 1; j < parsed.size(); ++j) {
+        // The first reply after it, unused, within the window.
+        auto candidates = m.length >= 12 ? replies.find(ReplyKey{!e.sent, e.dport, e.sport, m.id}) : replies.end();
+        if (candidates != replies.end()) {
+            for (size_t j : candidates->second) {
                 Parsed& r = parsed[j];
                 const DnsEvent& re = *r.event;
+                if (j < i || r.used) continue;
                 if (static_cast<int64_t>(re.time_ns - e.time_ns) > kAnswerWithinNs) break;
-                if (r.used || re.sent == e.sent || re.sport != e.dport || re.dport != e.sport) continue;
-                if (r.message.length < 12 || !r.message.is_response || r.message.id != m.id) continue;
                 r.used = true;
                 add_answers(l, r.message);
                 const std::string why = unparsed_text("answer", r.message, re);
