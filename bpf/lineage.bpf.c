@@ -1059,16 +1059,15 @@ struct dns_head {
  * first fragment is read. */
 static __always_inline bool dns_packet(struct __sk_buff *skb, struct dns_head *h)
 {
-	__u8 version = 0, proto;
+	struct iphdr ip;
+	__u8 proto;
 	__u32 l4, l4_len;
 
-	if (bpf_skb_load_bytes(skb, 0, &version, 1) != 0)
+	/* Every packet here is IPv4 or IPv6, at least as long as an IPv4
+	 * header: one load says which, and is the header of the one. */
+	if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) != 0)
 		return false;
-	if ((version >> 4) == 4) {
-		struct iphdr ip;
-
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) != 0)
-			return false;
+	if (ip.version == 4) {
 		if (ip.frag_off & bpf_htons(0x1fff))
 			return false;
 		h->family = AF_INET;
@@ -1077,7 +1076,7 @@ static __always_inline bool dns_packet(struct __sk_buff *skb, struct dns_head *h
 		l4_len = bpf_ntohs(ip.tot_len) - l4;
 		__builtin_memcpy(h->saddr, &ip.saddr, 4);
 		__builtin_memcpy(h->daddr, &ip.daddr, 4);
-	} else if ((version >> 4) == 6) {
+	} else if (ip.version == 6) {
 		struct ipv6hdr ip6;
 
 		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) != 0)

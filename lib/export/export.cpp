@@ -1249,14 +1249,7 @@ struct JournalExport::Impl {
                                   !e.outcome_known ? "unknown"
                                   : e.established  ? "success"
                                                    : "failure");
-                        j.object("source");
-                        j.str("ip", e.saddr);
-                        j.num("port", e.sport);
-                        j.end_object();
-                        j.object("destination");
-                        j.str("ip", e.daddr);
-                        j.num("port", e.dport);
-                        j.end_object();
+                        endpoints_ecs(j, e.saddr, e.sport, e.daddr, e.dport);
                         j.object("network");
                         j.lit("transport", "tcp");
                         j.lit("type", e.family == 6 ? "ipv6" : "ipv4");
@@ -1525,6 +1518,19 @@ struct JournalExport::Impl {
         if (!m.ok()) j.lit("unparsed", dns_unparsed_name(m.unparsed));
     }
 
+    // ECS's source.* and destination.* of a connect or a dns row.
+    static void endpoints_ecs(JsonOut& j, const std::string& saddr, int64_t sport, const std::string& daddr,
+                              int64_t dport) {
+        j.object("source");
+        j.str("ip", saddr);
+        j.num("port", sport);
+        j.end_object();
+        j.object("destination");
+        j.str("ip", daddr);
+        j.num("port", dport);
+        j.end_object();
+    }
+
     // ECS's dns.*, source.*, destination.* and network.* of a dns row.
     static void dns_ecs(JsonOut& j, const DnsEvent& e, const DnsMessage& m) {
         j.object("dns");
@@ -1554,14 +1560,7 @@ struct JournalExport::Impl {
             j.end_array();
         }
         j.end_object();
-        j.object("source");
-        j.str("ip", e.saddr);
-        j.num("port", e.sport);
-        j.end_object();
-        j.object("destination");
-        j.str("ip", e.daddr);
-        j.num("port", e.dport);
-        j.end_object();
+        endpoints_ecs(j, e.saddr, e.sport, e.daddr, e.dport);
         j.object("network");
         j.lit("protocol", "dns");
         j.lit("transport", e.tcp ? "tcp" : "udp");

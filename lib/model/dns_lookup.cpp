@@ -52,15 +52,15 @@ void add_answers(DnsLookup& l, const DnsMessage& m) {
 // prefix (the bytes parse_dns_tcp reads) and the time of its first segment.
 // A segment the probe cut (fewer bytes than it carried) ends what can be
 // joined: the bytes before it are given as they are, and it on its own.
-// UDP messages are given as they are.
-std::vector<DnsEvent> messages_of(const std::vector<DnsEvent>& packets) {
+// UDP messages are given as they are (moved out of `packets`).
+std::vector<DnsEvent> messages_of(std::vector<DnsEvent>& packets) {
     std::vector<DnsEvent> out;
     // One direction of one connection: its segments, in time order.
     using FlowKey = std::tuple<bool, std::string, uint16_t, std::string, uint16_t>;
     std::map<FlowKey, std::vector<const DnsEvent*>> flows;
-    for (const DnsEvent& e : packets) {
+    for (DnsEvent& e : packets) {
         if (!e.tcp) {
-            out.push_back(e);
+            out.push_back(std::move(e));  // the flows point at TCP packets only
             continue;
         }
         flows[FlowKey{e.sent, e.saddr, e.sport, e.daddr, e.dport}].push_back(&e);
@@ -109,6 +109,30 @@ std::vector<DnsEvent> messages_of(const std::vector<DnsEvent>& packets) {
         if (!stream.empty()) emit(stream, stream_ns, static_cast<uint32_t>(stream.size()));
     }
     return out;
+}
+
+// A lookup of message `m` (`e` as recorded), a request (a query) or a
+// reply without its request: the question, and who served it.
+DnsLookup lookup_of(const DnsEvent& e, const DnsMessage& m, bool request) {
+    DnsLookup l;
+    l.time_ns = static_cast<int64_t>(e.time_ns);
+    l.tcp = e.tcp;
+    l.has_query = request;
+    // The process served it when it received the request, or sent the reply.
+    l.served = request != e.sent;
+    // The server: a request's destination, a reply's source.
+    l.server = request ? e.daddr : e.saddr;
+    l.server_port = request ? e.dport : e.sport;
+    if (l.served) {
+        l.client = request ? e.saddr : e.daddr;
+        l.client_port = request ? e.sport : e.dport;
+    }
+    if (!m.questions.empty()) {
+        l.name = m.questions.front().name;
+        l.type = m.questions.front().type;
+    }
+    l.unparsed = unparsed_text(request ? "query" : "answer", m, e);
+    return l;
 }
 
 struct Parsed {
@@ -162,23 +186,7 @@ std::vector<DnsLookup> pair_dns(std::vector<DnsEvent>& packets) {
         if (m.length >= 12 && m.is_response) continue;  // a reply: below
         q.used = true;
         const DnsEvent& e = *q.event;
-        DnsLookup l;
-        l.time_ns = static_cast<int64_t>(e.time_ns);
-        l.tcp = e.tcp;
-        l.has_query = true;
-        l.served = !e.sent;
-        // A request goes to the server: its destination either way.
-        l.server = e.daddr;
-        l.server_port = e.dport;
-        if (l.served) {
-            l.client = e.saddr;
-            l.client_port = e.sport;
-        }
-        if (!m.questions.empty()) {
-            l.name = m.questions.front().name;
-            l.type = m.questions.front().type;
-        }
-        l.unparsed = unparsed_text("query", m, e);
+        DnsLookup l = lookup_of(e, m, true);
         // The first reply after it, unused, within the window.
         auto candidates = m.length >= 12 ? replies.find(ReplyKey{!e.sent, e.dport, e.sport, m.id}) : replies.end();
         if (candidates != replies.end()) {
@@ -199,25 +207,8 @@ std::vector<DnsLookup> pair_dns(std::vector<DnsEvent>& packets) {
     // Replies without their request: the query was not recorded.
     for (Parsed& r : parsed) {
         if (r.used) continue;
-        const DnsEvent& e = *r.event;
-        const DnsMessage& m = r.message;
-        DnsLookup l;
-        l.time_ns = static_cast<int64_t>(e.time_ns);
-        l.tcp = e.tcp;
-        l.served = e.sent;
-        // A reply comes from the server: its source either way.
-        l.server = e.saddr;
-        l.server_port = e.sport;
-        if (l.served) {
-            l.client = e.daddr;
-            l.client_port = e.dport;
-        }
-        if (!m.questions.empty()) {
-            l.name = m.questions.front().name;
-            l.type = m.questions.front().type;
-        }
-        add_answers(l, m);
-        l.unparsed = unparsed_text("answer", m, e);
+        DnsLookup l = lookup_of(*r.event, r.message, false);
+        add_answers(l, r.message);
         out.push_back(std::move(l));
     }
     std::stable_sort(out.begin(), out.end(),

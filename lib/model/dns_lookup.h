@@ -45,7 +45,8 @@ struct DnsLookup {
 // from the port the answer came back to (addresses are not compared: a
 // service address is rewritten on the way, and the answer comes from the
 // server behind it). The same message seen twice (by two hooks, or on two
-// devices) counts once. `packets` is sorted in place.
+// devices) counts once. `packets` is consumed (sorted, its UDP messages
+// moved out).
 std::vector<DnsLookup> pair_dns(std::vector<DnsEvent>& packets);
 
 // The name a connect to `daddr` at `time_ns` was resolved by: the question of

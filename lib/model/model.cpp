@@ -365,14 +365,10 @@ void Model::add_listen(const std::string& boot_id, const ListenEvent& e) {
 void Model::add_dns(const std::string& boot_id, const DnsEvent& e) {
     if (e.proc.tgid == 0) return;
     auto key = key_for(boot_id, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
-    Process& p = get(key, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns), true);
-    // The same row twice (one journal given twice) is one row; pair_dns()
-    // removes the same packet seen twice by the probe.
-    for (const auto& seen : p.dns_messages) {
-        if (seen.time_ns == e.time_ns && seen.sent == e.sent && seen.sport == e.sport && seen.message == e.message)
-            return;
-    }
-    p.dns_messages.push_back(e);
+    // The same row twice (one journal given twice) is left to pair_dns(),
+    // which counts the same packet once: a look through every message here
+    // would be quadratic in a resolver's millions.
+    get(key, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns), true).dns_messages.push_back(e);
 }
 
 void Model::add_file_hash(const FileHashRow& row) {
