@@ -23,6 +23,7 @@ struct ReconstructArgs {
     std::vector<std::string> journals;
     std::string pod, namespace_, container, image, binary, since, until;
     std::optional<std::string> sha256;
+    std::optional<std::string> dns;
     std::optional<uint32_t> pid, descendants_of, ancestors_of;
     std::string format = "tree";
     bool ascii = false;
@@ -71,6 +72,10 @@ int run_reconstruct(ReconstructArgs args) {
     if (!args.container.empty()) query.container = args.container;
     if (!args.image.empty()) query.image_glob = args.image;
     if (!args.binary.empty()) query.binary_glob = args.binary;
+    if (args.dns) {
+        if (args.dns->empty()) return fail("--dns: the glob is empty");
+        query.dns_glob = args.dns;
+    }
     if (args.sha256) {
         query.sha256 = sha256_selector(*args.sha256);
         if (!query.sha256) return fail("--sha256: '" + *args.sha256 + "' is not 64 hex digits");
@@ -163,6 +168,11 @@ Runner add_reconstruct(CLI::App& app) {
     cmd->add_option("--sha256", args->sha256,
                     "Every process that ran a file with this SHA-256 (64 hex digits, either case), as the recorder "
                     "hashed it (a process that never exec'd: its forker's)");
+    cmd->add_option(
+        "--dns", args->dns,
+        "Every process that looked up a name this glob matches (the whole name, either case, '*' also matches '.'): "
+        "it sent the query or was sent the answer (a resolver that served it is not); in the window, it "
+        "looked the name up at any time of its life");
     cmd->add_option("--descendants-of", args->descendants_of, "This PID and every process below it");
     cmd->add_option("--ancestors-of", args->ancestors_of, "This PID and its whole ancestry, up to PID 1");
     cmd->add_option("--since", args->since,
@@ -200,6 +210,7 @@ Runner add_reconstruct(CLI::App& app) {
         "  lineage reconstruct --journal node1.db --journal node2.db --binary curl --since '2026-04-22 09:00'\n"
         "  lineage reconstruct --pid 18294 --ancestors --times\n"
         "  lineage reconstruct --sha256 3f2a9c1d5b7e8f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3e1 --since -7d\n"
+        "  lineage reconstruct --dns '*.attacker.com' --since -24h\n"
         "  lineage reconstruct --descendants-of 5740 --no-fold\n"
         "  lineage reconstruct --pod my-app-6d4f9-xk2p1 --since -1h --new\n"
         "Exit status: 0 something matched, 1 nothing matched, 2 error, 3 more processes than --max-processes.\n"
@@ -209,7 +220,8 @@ Runner add_reconstruct(CLI::App& app) {
         "export` and `lineage import --from lineage` give a copy the current layout. A --binary glob that starts\n"
         "with a wildcard reads the whole journal of versions 4 and 5. A window alone on a version 4 journal (no\n"
         "`unexited` sets) reads every row of each boot: bounded in memory, slower. Before version 9 (no\n"
-        "*_by_start indexes) a window alone looks its processes up one by one: the same answer, slower.");
+        "*_by_start indexes) a window alone looks its processes up one by one: the same answer, slower. Before\n"
+        "version 11 (no dns_names) --dns parses every DNS message: the same answer, slower.");
     return [args] { return run_reconstruct(*args); };
 }
 

@@ -24,6 +24,7 @@ struct TimelineArgs {
     std::vector<std::string> journals;
     std::string pod, namespace_, container, image, binary, since, until;
     std::optional<uint32_t> pid, descendants_of, ancestors_of;
+    std::optional<std::string> dns;
     std::string format = "text";
     bool relative = false;
     bool mark_new = false;
@@ -64,6 +65,10 @@ int run_timeline(TimelineArgs args) {
     if (!args.container.empty()) query.container = args.container;
     if (!args.image.empty()) query.image_glob = args.image;
     if (!args.binary.empty()) query.binary_glob = args.binary;
+    if (args.dns) {
+        if (args.dns->empty()) return fail("--dns: the glob is empty");
+        query.dns_glob = args.dns;
+    }
     query.pid = args.pid;
     query.descendants_of = args.descendants_of;
     query.ancestors_of = args.ancestors_of;
@@ -149,6 +154,11 @@ Runner add_timeline(CLI::App& app) {
     cmd->add_option("--binary", args->binary,
                     "Binary glob: with '/' the whole path, else the base name, of the path given to execve or of the "
                     "file it ran");
+    cmd->add_option(
+        "--dns", args->dns,
+        "Every process that looked up a name this glob matches (the whole name, either case, '*' also matches '.'): "
+        "it sent the query or was sent the answer (a resolver that served it is not); in the window, it "
+        "looked the name up at any time of its life");
     cmd->add_option("--descendants-of", args->descendants_of, "This PID and every process below it");
     cmd->add_option("--ancestors-of", args->ancestors_of, "This PID and its whole ancestry, up to PID 1");
     cmd->add_option("--since", args->since,

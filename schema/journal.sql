@@ -1,4 +1,4 @@
--- lineage journal schema, version 10.
+-- lineage journal schema, version 11.
 --
 -- Version history: 1, the first; 2 adds the `prunes` table (retention,
 -- `record --max-size/--retain`); 3 adds `cgroups` and `memberships` (whole
@@ -23,7 +23,8 @@
 -- indexes (a process's rows by its start time: a time window reads the
 -- rows of the processes started in it as one range, not one look-up per
 -- process and table). 10 adds `dns` (the DNS messages a process sent and
--- received, as captured, parsed by readers).
+-- received, as captured, parsed by readers). 11 adds `dns_names` (the names
+-- each process looked up, an index for `--dns GLOB`).
 -- `lineage record` upgrades an older journal it appends to by
 -- creating what it lacks, in one transaction; readers read every version.
 --
@@ -63,7 +64,7 @@
 -- its own encoding: it is the batch_id of the header it is hashed under.
 
 PRAGMA application_id = 1279872581;  -- 0x4C494E45, "LINE": a lineage journal
-PRAGMA user_version = 10;            -- bump with every schema change
+PRAGMA user_version = 11;            -- bump with every schema change
 
 -- One row per start of `lineage record`.
 CREATE TABLE runs (
@@ -480,6 +481,29 @@ CREATE TABLE dns (
                                           --   the probe's cap; fewer than length when cut)
 );
 
+-- ---------------------------------------------------------------- version 11
+
+-- The names a process looked up: the question of each dns row that is a
+-- query the process sent or an answer its socket received (not the
+-- queries a resolver was sent, nor the answers it gave), parsed by the
+-- writer, once per process and name in a batch. An index for `reconstruct
+-- --dns GLOB`, which would otherwise parse every dns row of the journal;
+-- readers still take what a process looked up from its dns rows, and check
+-- every match there. A row of a process the kernel could not tell (tgid 0)
+-- has none. A TCP segment without a whole question to read (a message split
+-- over segments, by any sender that likes) gives name_key '': a process that
+-- may have looked up any name, which readers check in its joined messages.
+CREATE TABLE dns_names (
+    batch      INTEGER NOT NULL,          -- batches.batch_id
+    tgid       INTEGER NOT NULL,
+    start_ns   INTEGER NOT NULL,
+    name_key   TEXT NOT NULL              -- the name as reconstruct shows it (lib/names/dns.h),
+                                          --   ASCII letters in lower case, then reversed
+                                          --   character by character: 'moc.rekcatta.www'. A
+                                          --   glob's fixed end ('*.attacker.com') is then a
+                                          --   prefix of the index.
+);
+
 -- ---------------------------------------------------------------- indexes
 
 CREATE INDEX exec_by_proc ON exec (tgid, start_ns);
@@ -575,3 +599,6 @@ CREATE INDEX listens_by_start ON listens (start_ns, tgid);
 -- version 10
 CREATE INDEX dns_by_proc ON dns (tgid, start_ns);
 CREATE INDEX dns_by_start ON dns (start_ns, tgid);
+
+-- version 11
+CREATE INDEX dns_names_by_name ON dns_names (name_key, tgid, start_ns, batch);

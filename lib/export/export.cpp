@@ -475,7 +475,9 @@ struct JournalExport::Impl {
             if (!table_in_version(t, version)) continue;
             // Restatements of what the other rows say, for the journal's own
             // readers (schema/journal.sql, version 5): not events.
-            if (t == ChainTable::unexited) continue;
+            // dns_names (version 11) is an index of the dns rows, which
+            // an import writes again.
+            if (t == ChainTable::unexited || t == ChainTable::dns_names) continue;
             TableStream s;
             s.table = t;
             auto st = db.prepare(fmt::format("SELECT {}, rowid FROM {} WHERE rowid >= ?1 ORDER BY rowid",
@@ -1483,6 +1485,7 @@ struct JournalExport::Impl {
                 return Ok{};
             }
             case ChainTable::unexited:  // not streamed (open_streams)
+            case ChainTable::dns_names:
                 return Ok{};
         }
         return Ok{};

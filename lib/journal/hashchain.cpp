@@ -48,6 +48,8 @@ const char* table_name(ChainTable t) {
             return "listens";
         case ChainTable::dns:
             return "dns";
+        case ChainTable::dns_names:
+            return "dns_names";
     }
     return "?";
 }
@@ -55,7 +57,7 @@ const char* table_name(ChainTable t) {
 bool counts_in_row_count(ChainTable t) {
     return t != ChainTable::runs && t != ChainTable::clock_samples && t != ChainTable::run_stops &&
            t != ChainTable::prunes && t != ChainTable::cgroups && t != ChainTable::unexited &&
-           t != ChainTable::containers && t != ChainTable::file_hashes;
+           t != ChainTable::containers && t != ChainTable::file_hashes && t != ChainTable::dns_names;
 }
 
 bool kept_when_pruned(ChainTable t) {

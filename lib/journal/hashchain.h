@@ -51,8 +51,9 @@ enum class ChainTable : uint8_t {
     file_hashes = 18,  // schema version 8
     listens = 19,      // schema version 8
     dns = 20,          // schema version 10
+    dns_names = 21,    // schema version 11
 };
-inline constexpr size_t kChainTableCount = 20;
+inline constexpr size_t kChainTableCount = 21;
 // Tables of the first encoding: a link always names them, with their row
 // count even when it is 0. Later tables appear in a link only when the batch
 // holds rows of theirs, so a batch without such rows hashes exactly as it did
@@ -125,6 +126,8 @@ constexpr const char* chain_columns(ChainTable t) {
             return "time_ns, tgid, start_ns, family, addr, port";
         case ChainTable::dns:
             return "time_ns, tgid, start_ns, direction, transport, family, saddr, sport, daddr, dport, length, message";
+        case ChainTable::dns_names:
+            return "tgid, start_ns, name_key";
     }
     return "";
 }

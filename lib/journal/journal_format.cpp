@@ -42,6 +42,8 @@ int64_t version_added(ChainTable t) {
             return 8;
         case ChainTable::dns:
             return 10;
+        case ChainTable::dns_names:
+            return 11;
         default:
             return 1;
     }

@@ -19,7 +19,7 @@ namespace lineage {
 inline constexpr const char* kDefaultJournal = "/var/lib/lineage/journal.db";
 
 // The version this build writes; it reads every version from the oldest.
-inline constexpr int64_t kJournalSchemaVersion = 10;
+inline constexpr int64_t kJournalSchemaVersion = 11;
 inline constexpr int64_t kOldestJournalSchemaVersion = 1;
 // Page size of a new journal (JournalWriter::open says why).
 inline constexpr int64_t kJournalPageSize = 4096;

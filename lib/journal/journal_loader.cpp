@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "dns_lookup.h"
 #include "hashchain.h"
 #include "journal_format.h"
 #include "journal_reader.h"
@@ -468,6 +469,8 @@ private:
         if (plan.pid || plan.pod) return true;
         // An older journal has no hashes: no seed (sha256_seeds), no read.
         if (plan.sha256) return true;
+        // Version 10 has no dns_names: its dns rows are parsed (dns_seeds).
+        if (plan.dns_glob) return true;
         // From version 6 a glob is matched against each distinct path of
         // exec_by_binary, whatever it starts with; before, a range of the
         // base-name index needs a literal start.
@@ -2015,6 +2018,155 @@ private:
         return Ok{};
     }
 
+    // Processes that looked up a name a --dns glob matches (dns_name_matches).
+    // From schema version 11 through dns_names_by_name: the keys that start
+    // with the glob's fixed end (every key when it ends with a wildcard), a
+    // seek per name and process: a name the glob does not match is stepped
+    // over whole, and a process's other rows of a name (one a batch) are not
+    // read. Version 10 has no such index: every dns row is parsed, correct
+    // and slow on a large journal; so are the dns rows before the first
+    // dns_names row (a version 10 journal's that `record` upgraded, and
+    // the few before a version 11 writer's first lookup: a resolver's
+    // served queries). The window applies to each process (its
+    // exit row), not to when it looked the name up, as with --binary: a
+    // process of the window that ever looked the name up. No fork-only
+    // children: a lookup is not inherited as an image is.
+    Status dns_seeds(const LoadPlan& plan, std::vector<Seed>& seeds) {
+        if (!has_dns()) return Ok{};
+        const std::string& glob = *plan.dns_glob;
+        std::set<std::tuple<std::string, uint32_t, int64_t>> seeded;  // in the window: the answer's size
+        bool room = true;
+        auto found = [&](const std::string& boot, uint32_t tgid, int64_t start_ns) -> Status {
+            if (seeded.count({boot, tgid, start_ns})) return Ok{};
+            bool exited = false;
+            int64_t exit_ns = 0;
+            auto st = each("exit",
+                           "SELECT batch, time_ns FROM exit INDEXED BY exit_by_proc WHERE tgid = ?1 AND start_ns = ?2",
+                           {int64_t{tgid}, start_ns}, [&](Stmt& s) {
+                               const RunRange* run = range_of(s.int64(0));
+                               if (run && run->boot_id == boot) {
+                                   exited = true;
+                                   exit_ns = s.int64(1);
+                               }
+                           });
+            if (!st) return st;
+            if (!in_window(plan, boot, start_ns, exited, exit_ns)) return Ok{};
+            seeded.emplace(boot, tgid, start_ns);
+            room = add_seed(seeds, Seed{boot, tgid, start_ns});
+            return Ok{};
+        };
+        // The dns rows below this rowid, parsed (INT64_MAX: all of them).
+        auto parse_rows = [&](int64_t below_rowid) -> Status {
+            Status inner = Ok{};
+            auto st = each_until(
+                "dns", fmt::format("SELECT {} FROM dns WHERE rowid < ?1 ORDER BY rowid", select_list(ChainTable::dns)),
+                {below_rowid}, [&](Stmt& s) {
+                    const DnsEvent e = dns_row(s);
+                    if (e.proc.tgid == 0) return true;
+                    // A TCP segment without a question to read: perhaps part
+                    // of one, which build_report reads in the joined messages.
+                    const std::optional<std::string> name = looked_up_name(e);
+                    if (name ? !dns_name_matches(glob, *name) : !e.tcp) return true;
+                    const RunRange* run = range_of(s.int64(0));
+                    if (!run) return true;
+                    inner = found(run->boot_id, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
+                    return inner && room;
+                });
+            if (!st) return st;
+            return inner;
+        };
+        if (!table_in_version(ChainTable::dns_names, version_)) return parse_rows(INT64_MAX);
+        // Rows are appended in batch order: a table's first rowid is in its
+        // first batch (one seek each).
+        int64_t first_dns = 0, first_named = 0;
+        auto st =
+            each("dns", "SELECT batch FROM dns ORDER BY rowid LIMIT 1", {}, [&](Stmt& s) { first_dns = s.int64(0); });
+        if (!st) return st;
+        if (first_dns == 0) return Ok{};
+        st = each("dns_names", "SELECT batch FROM dns_names ORDER BY rowid LIMIT 1", {},
+                  [&](Stmt& s) { first_named = s.int64(0); });
+        if (!st) return st;
+        if (first_named == 0) return parse_rows(INT64_MAX);
+        if (first_dns < first_named) {
+            auto below = first_rowid_in_batch("dns", first_named);
+            if (!below) return below.error();
+            if (auto parsed = parse_rows(*below); !parsed) return parsed;
+        }
+        // The keys in [lo, hi) ("" and "": all) that `wanted` says, each
+        // process of each once.
+        auto scan_keys = [&](const std::string& lo, std::string hi, auto&& wanted) -> Status {
+            while (!hi.empty() && static_cast<unsigned char>(hi.back()) == 0xff) hi.pop_back();
+            if (!hi.empty()) hi.back() = static_cast<char>(hi.back() + 1);
+            const std::string next_sql = fmt::format(
+                "SELECT name_key, tgid, start_ns, batch FROM dns_names INDEXED BY dns_names_by_name WHERE (name_key, "
+                "tgid, start_ns) > (?1, ?2, ?3){} ORDER BY name_key, tgid, start_ns, batch LIMIT 1",
+                hi.empty() ? "" : " AND name_key < ?4");
+            // Past the last (name, process) read.
+            std::string key = lo;
+            int64_t tgid = -1, start_ns = INT64_MIN;
+            while (room) {
+                bool any = false;
+                int64_t batch = 0;
+                auto next = [&](Stmt& s) {
+                    any = true;
+                    key = s.text(0);
+                    tgid = s.int64(1);
+                    start_ns = s.int64(2);
+                    batch = s.int64(3);
+                    return false;
+                };
+                auto st = hi.empty() ? each_until("dns_names", next_sql, {key, tgid, start_ns}, next)
+                                     : each_until("dns_names", next_sql, {key, tgid, start_ns, hi}, next);
+                if (!st) return st;
+                if (!any) break;
+                if (!wanted(key)) {
+                    tgid = INT64_MAX;  // the next name
+                    start_ns = INT64_MAX;
+                    continue;
+                }
+                // The boots of this (tgid, start_ns): its first row's, and its
+                // last row's; when they differ (two boots' processes with the
+                // same PID and start time, or an imported run), every row's.
+                std::set<std::string> boots;
+                if (const RunRange* run = range_of(batch)) boots.insert(run->boot_id);
+                st = each_until("dns_names",
+                                "SELECT max(batch) FROM dns_names INDEXED BY dns_names_by_name WHERE name_key = ?1 AND "
+                                "tgid = ?2 AND start_ns = ?3",
+                                {key, tgid, start_ns}, [&](Stmt& s) {
+                                    if (const RunRange* run = range_of(s.int64(0))) boots.insert(run->boot_id);
+                                    return false;
+                                });
+                if (!st) return st;
+                if (boots.size() > 1) {
+                    st = each_until("dns_names",
+                                    "SELECT batch FROM dns_names INDEXED BY dns_names_by_name WHERE name_key = ?1 AND "
+                                    "tgid = ?2 AND start_ns = ?3",
+                                    {key, tgid, start_ns}, [&](Stmt& s) {
+                                        if (const RunRange* run = range_of(s.int64(0))) boots.insert(run->boot_id);
+                                        return true;
+                                    });
+                    if (!st) return st;
+                }
+                for (const auto& boot : boots) {
+                    if (!room) break;
+                    if (auto added = found(boot, static_cast<uint32_t>(tgid), start_ns); !added) return added;
+                }
+            }
+            return Ok{};
+        };
+        // The names the glob can match, from its fixed end; then the
+        // processes whose TCP segments held no whole question (key ""),
+        // which build_report checks in their joined messages.
+        const std::string lo = dns_glob_key_prefix(glob);
+        if (auto st =
+                scan_keys(lo, lo, [&](const std::string& key) { return dns_name_matches(glob, dns_name_of_key(key)); });
+            !st)
+            return st;
+        if (auto st = scan_keys("", std::string(1, '\x01'), [](const std::string& key) { return key.empty(); }); !st)
+            return st;
+        return Ok{};
+    }
+
     // The processes of a --binary query's window, when they are few: each
     // of them that never exec'd is walked up its fork rows to the first
     // process with an image of its own (an exec, or /proc's exe in a
@@ -2539,6 +2691,8 @@ private:
             if (auto st = pod_seeds(uids, plan, seeds); !st) return st;
         } else if (plan.sha256) {
             if (auto st = sha256_seeds(plan, seeds); !st) return st;
+        } else if (plan.dns_glob) {
+            if (auto st = dns_seeds(plan, seeds); !st) return st;
         } else if (plan.binary_glob) {
             if (auto st = binary_seeds(plan, seeds); !st) return st;
         } else if (plan.namespace_ || plan.container || plan.image) {

@@ -9,7 +9,9 @@
 
 #include <fmt/format.h>
 
+#include "dns_lookup.h"
 #include "fd.h"
+#include "load_plan.h"
 #include "pod.h"
 
 namespace lineage {
@@ -463,8 +465,9 @@ Status JournalWriter::add(const Event& event, std::string_view pod_uid) {
                     .blob(e.message);
                 if (auto st = insert_row(); !st) return st;
                 // A message the kernel could not tell the process of names none.
-                if (e.proc.tgid != 0) note_named(e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
-                return Ok{};
+                if (e.proc.tgid == 0) return Ok{};
+                note_named(e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
+                return add_dns_name(e);
             } else {
                 static_assert(std::is_same_v<T, CgroupEvent> || std::is_same_v<T, MoveEvent>);
                 return Error{fmt::format("{}: a {} record is not a row of its own", path_,
@@ -472,6 +475,26 @@ Status JournalWriter::add(const Event& event, std::string_view pod_uid) {
             }
         },
         event);
+}
+
+Status JournalWriter::add_dns_name(const DnsEvent& e) {
+    const std::optional<std::string> name = looked_up_name(e);
+    if (name && name->empty()) return Ok{};  // served, not looked up
+    // A TCP segment that holds no question to read may hold part of one: a
+    // message split over segments (as any sender may split it) is joined
+    // only by readers, from all of a process's rows. Its key is "", which
+    // no name has: readers take the process as one that may match.
+    if (!name && !e.tcp) return Ok{};
+    std::string key = name ? dns_name_key(*name) : std::string();
+    // Once per process and name in a batch: a program that asks for the same
+    // name again and again (and every answer) adds one index row a batch.
+    std::string seen = fmt::format("{}/{}/{}", e.proc.tgid, e.proc.start_ns, key);
+    if (!batch_dns_names_.insert(std::move(seen)).second) return Ok{};
+    Row(enc_, ChainTable::dns_names)
+        .integer(int64_t{e.proc.tgid})
+        .integer(static_cast<int64_t>(e.proc.start_ns))
+        .text(key);
+    return insert_row();
 }
 
 Status JournalWriter::add_cgroup(const CgroupRow& r) {
@@ -667,6 +690,7 @@ Status JournalWriter::commit(int64_t now_ns) {
     }
     head_ = ChainHead{batch_id_, hash};
     apply_unexited();
+    batch_dns_names_.clear();
     ++next_batch_id_;
     batch_id_ = 0;
     batch_rows_ = 0;
@@ -688,6 +712,7 @@ void JournalWriter::abort_batch() {
     batch_named_.clear();
     batch_ended_.clear();
     unexited_restated_ = false;
+    batch_dns_names_.clear();
 }
 
 Status JournalWriter::end_run(int64_t stopped_ns, int64_t stopped_wall_ns, const std::string& reason, int64_t events,

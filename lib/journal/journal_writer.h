@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "clock_map.h"
@@ -217,6 +218,9 @@ private:
     // An Error for a failed SQLite call, with its result code.
     Error db_error(const std::string& what, int rc) const;
     Status upgrade_schema(int64_t from_version);
+    // The dns_names row of a dns row (schema version 11), once per process
+    // and name in the open batch.
+    Status add_dns_name(const DnsEvent& e);
     // Brings clock_ up to date with the committed runs and clock_samples
     // rows (journal_prune.cpp).
     Status update_clock();
@@ -268,6 +272,8 @@ private:
     size_t unexited_every_rows_ = 4096;
     // About 40 bytes each: at most 10 MiB of the recorder's memory.
     size_t unexited_max_ = 262'144;
+
+    std::unordered_set<std::string> batch_dns_names_;  // the open batch's dns_names rows: tgid/start_ns/key
 
     std::string path_;
     Database db_;

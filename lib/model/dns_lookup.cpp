@@ -143,6 +143,18 @@ struct Parsed {
 
 }  // namespace
 
+std::optional<std::string> looked_up_name(const DnsEvent& e) {
+    DnsMessage m = parse(e);
+    if (e.tcp && m.questions.empty()) {
+        const auto* bytes = reinterpret_cast<const uint8_t*>(e.message.data());
+        m = parse_dns(std::span<const uint8_t>(bytes, e.message.size()));
+    }
+    if (m.questions.empty()) return std::nullopt;
+    // sent and a query, or received and an answer: the process asked.
+    if (e.sent == m.is_response) return std::string();
+    return m.questions.front().name;
+}
+
 std::vector<DnsLookup> pair_dns(std::vector<DnsEvent>& packets) {
     std::stable_sort(packets.begin(), packets.end(),
                      [](const DnsEvent& a, const DnsEvent& b) { return a.time_ns < b.time_ns; });

@@ -5,6 +5,7 @@
 // named by the lookups whose answers gave their addresses.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,16 @@ struct DnsLookup {
 // devices) counts once. `packets` is consumed (sorted, its UDP messages
 // moved out).
 std::vector<DnsLookup> pair_dns(std::vector<DnsEvent>& packets);
+
+// The name one dns row shows its process looking up: the question of a
+// query the process sent, or of an answer its socket received; "" for a
+// query a resolver was sent and an answer it gave; nullopt when the row
+// holds no question to read (a TCP segment may hold part of one). A TCP
+// segment is read as one framed message, else (a sender that sent the
+// length prefix on its own) as a bare one. For the journal's dns_names
+// index (--dns): pair_dns, on all of a process's rows, is what a reader
+// shows and matches.
+std::optional<std::string> looked_up_name(const DnsEvent& e);
 
 // The name a connect to `daddr` at `time_ns` was resolved by: the question of
 // the latest lookup before it whose answers hold that address; "" when none.

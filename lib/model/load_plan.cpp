@@ -2,6 +2,8 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
+
 namespace lineage {
 
 bool pod_selector_matches(std::string_view selector, std::string_view uid, std::string_view name,
@@ -27,6 +29,39 @@ bool binary_matches(const std::string& glob, const std::string& binary) {
     auto slash = binary.rfind('/');
     std::string base = slash == std::string::npos ? binary : binary.substr(slash + 1);
     return fnmatch(glob.c_str(), base.c_str(), 0) == 0;
+}
+
+namespace {
+std::string ascii_lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return out;
+}
+}  // namespace
+
+bool dns_name_matches(const std::string& glob, std::string_view name) {
+    // Compared in lower case, not with FNM_CASEFOLD: DNS folds ASCII letters
+    // only (RFC 4343), and the parser writes every other byte as \DDD.
+    const std::string g = ascii_lower(glob);
+    const std::string n = ascii_lower(name);
+    return !n.empty() && fnmatch(g.c_str(), n.c_str(), 0) == 0;
+}
+
+std::string dns_name_key(std::string_view name) {
+    std::string key = ascii_lower(name);
+    std::reverse(key.begin(), key.end());
+    return key;
+}
+
+std::string dns_name_of_key(std::string_view key) {
+    return std::string(key.rbegin(), key.rend());
+}
+
+std::string dns_glob_key_prefix(std::string_view glob) {
+    const size_t last = glob.find_last_of("*?[]\\");
+    return dns_name_key(last == std::string_view::npos ? glob : glob.substr(last + 1));
 }
 
 std::optional<std::string> sha256_selector(std::string_view text) {

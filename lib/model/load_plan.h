@@ -21,6 +21,7 @@ struct LoadPlan {
     std::optional<std::string> pod;          // name, namespace/name or UID
     std::optional<std::string> binary_glob;  // executed path (see binary_matches), and fork-only children
     std::optional<std::string> sha256;       // a file's SHA-256, 64 lower-case hex digits (file_hashes)
+    std::optional<std::string> dns_glob;     // a name looked up (dns_name_matches; dns_names, schema version 11)
     std::optional<std::string> namespace_;   // every pod of this Kubernetes namespace
     std::optional<std::string> container;    // every pod with a container of this ID prefix or name
     std::optional<std::string> image;        // every pod with a container whose image matches (image_matches)
@@ -102,6 +103,22 @@ std::string pod_display_name(std::string_view name, std::string_view namespace_)
 // one without matches the base name. The one rule of --binary, for the
 // loader's look-up and the tree's selection alike.
 bool binary_matches(const std::string& glob, const std::string& binary);
+
+// Glob against a name a process looked up (DNS, presentation form without
+// the trailing dot): the whole name, letters in either case ('*' also
+// matches '.'). The one rule of --dns.
+bool dns_name_matches(const std::string& glob, std::string_view name);
+
+// The journal's dns_names.name_key of a name: ASCII letters in lower case,
+// then reversed character by character ("moc.rekcatta.www"), so that the
+// fixed end of a glob ("*.attacker.com") is a prefix of the index.
+std::string dns_name_key(std::string_view name);
+// The name back from its key (in lower case).
+std::string dns_name_of_key(std::string_view key);
+// The prefix of dns_name_key that every name a --dns glob matches has: its
+// characters after the last wildcard ('*', '?', '[', ']' or '\'), keyed.
+// "" when the glob ends with one: then any name may match.
+std::string dns_glob_key_prefix(std::string_view glob);
 
 // A --sha256 value as the journals store hashes: 64 hex digits, either
 // case, folded to lower case; nullopt for anything else.

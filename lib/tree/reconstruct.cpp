@@ -383,6 +383,10 @@ private:
                 const ExecImage* forked = any ? nullptr : forked_image_of(p);
                 if (!any && !(forked && ran(*forked))) continue;
             }
+            if (q_.dns_glob && std::none_of(p.dns.begin(), p.dns.end(), [&](const DnsLookup& l) {
+                    return !l.served && dns_name_matches(*q_.dns_glob, l.name);
+                }))
+                continue;
             if (below && !below->count(&p)) continue;
             if (pod_selected(q_)) {
                 auto pod = selected_pod(p);
@@ -397,7 +401,7 @@ private:
     // Matched by a selector that names the process itself.
     bool direct_match(const Process& p) const {
         if (!matched_.count(&p)) return false;
-        return q_.pid || q_.binary_glob || q_.sha256 || q_.ancestors_of ||
+        return q_.pid || q_.binary_glob || q_.sha256 || q_.dns_glob || q_.ancestors_of ||
                (q_.descendants_of && p.tgid == *q_.descendants_of);
     }
 
@@ -760,8 +764,9 @@ LoadPlan load_plan_for(const Query& query) {
     LoadPlan plan;
     plan.since_wall_ns = query.since_wall_ns;
     plan.until_wall_ns = query.until_wall_ns;
-    if (!(query.pid || query.ancestors_of || query.pod || query.binary_glob || query.sha256 || query.namespace_ ||
-          query.container || query.descendants_of || query.since_wall_ns || query.until_wall_ns))
+    if (!(query.pid || query.ancestors_of || query.pod || query.binary_glob || query.sha256 || query.dns_glob ||
+          query.namespace_ || query.container || query.image_glob || query.descendants_of || query.since_wall_ns ||
+          query.until_wall_ns))
         return plan;
     plan.everything = false;
     // One selector is enough to bound the load (build_report applies all of
@@ -773,6 +778,8 @@ LoadPlan load_plan_for(const Query& query) {
     if ((plan.pod = query.pod)) return plan;
     // A hash names few files, each run by few processes: before a glob.
     if ((plan.sha256 = query.sha256)) return plan;
+    // A name, looked up by the few processes that talk to it.
+    if ((plan.dns_glob = query.dns_glob)) return plan;
     if ((plan.binary_glob = query.binary_glob)) return plan;
     plan.namespace_ = query.namespace_;
     plan.container = query.container;

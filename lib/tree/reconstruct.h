@@ -26,6 +26,9 @@ struct Query {
     // Every process that ran a file with this SHA-256 (64 lower-case hex
     // digits: the caller checks and folds the case, sha256_selector).
     std::optional<std::string> sha256;
+    // Every process that looked up a name this glob matches (dns_name_matches):
+    // sent the query, or was sent the answer; a resolver that served it is not.
+    std::optional<std::string> dns_glob;
     std::optional<uint32_t> descendants_of;
     std::optional<uint32_t> ancestors_of;
     bool ancestors = false;  // continue the chain past the pod, up to PID 1

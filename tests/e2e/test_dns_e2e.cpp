@@ -242,6 +242,29 @@ TEST_CASE("record keeps the DNS messages of a resolver, a hand-built query and D
     CHECK(has(tcp_tree.out, std::string("→ dns tcp.attacker.com A ") + kAnswer + " (tcp)  "));
     CHECK(has(tcp_tree.out, "→ dns nx.attacker.com A NXDOMAIN  "));
     CHECK_FALSE(has(tcp_tree.out, "unparsed"));
+    // The recorder's index of names looked up (schema version 11): the
+    // clients' names, "" for the query split mid-question; none of the
+    // server's.
+    CHECK(j.scalar("SELECT count(*) FROM dns_names WHERE tgid = ? AND name_key = 'moc.rekcatta'", {glibc_pid}) >= 1);
+    CHECK(j.scalar("SELECT count(*) FROM dns_names WHERE tgid = ? AND name_key = 'moc.rekcatta.wols'", {gone_pid}) ==
+          1);
+    CHECK(j.scalar("SELECT count(*) FROM dns_names WHERE tgid = ? AND name_key = ''", {tcp_pid}) >= 1);
+    CHECK(j.scalar("SELECT count(*) FROM dns_names WHERE tgid = ?", {static_cast<int64_t>(server.pid())}) == 0);
+    // --dns finds each client through it, and not the server.
+    auto by_name =
+        run_argv({lineage_bin(), "reconstruct", "--journal", journal, "--color", "never", "--dns", "*.attacker.com"});
+    INFO(by_name.out << by_name.err);
+    REQUIRE(by_name.exit_code == 0);
+    auto shown = [](const std::string& out, int64_t pid) {
+        const std::string at = "(PID " + std::to_string(pid);
+        return has(out, at + ")") || has(out, at + ",");
+    };
+    for (int64_t pid : {gone_pid, tcp_pid}) CHECK(shown(by_name.out, pid));
+    CHECK_FALSE(shown(by_name.out, glibc_pid));  // attacker.com itself
+    CHECK_FALSE(shown(by_name.out, server.pid()));
+    auto exact = run_argv({lineage_bin(), "reconstruct", "--journal", journal, "--dns", "ATTACKER.COM"});
+    CHECK(shown(exact.out, glibc_pid));
+    CHECK_FALSE(shown(exact.out, gone_pid));
     // The journal stays whole with its dns rows.
     auto verify = run_argv({lineage_bin(), "verify", "--journal", journal});
     CHECK(verify.exit_code == 0);

@@ -273,18 +273,12 @@ void FixtureJournal::pod(const std::string& pod_uid, const std::string& name, co
     pods_.push_back(PodRow{pod_uid, name, ns, source});
 }
 
-void FixtureJournal::write(const std::string& path) const {
-    auto w = lineage::JournalWriter::open(path);
-    check(w, "open");
-    if (run_.unexited_every_rows || run_.unexited_max) {
-        w->set_unexited_limits(run_.unexited_every_rows ? run_.unexited_every_rows : 4096,
-                               run_.unexited_max ? run_.unexited_max : 262'144);
-    }
+lineage::RunInfo FixtureJournal::run_info(uint64_t started_ns) const {
     lineage::RunInfo info;
     info.boot_id = run_.boot_id;
     info.node = run_.node;
-    info.started_ns = static_cast<int64_t>(run_.started_ns);
-    info.started_wall_ns = wall(run_.started_ns);
+    info.started_ns = static_cast<int64_t>(started_ns);
+    info.started_wall_ns = wall(started_ns);
     info.version = "0.1.0-fixture";
     info.kernel = "6.1.0-fixture #1 SMP PREEMPT_DYNAMIC";
     info.hooks = "fork,exec,exit,connect";
@@ -292,7 +286,17 @@ void FixtureJournal::write(const std::string& path) const {
     info.argv_cap = run_.argv_cap;
     info.clk_tck = run_.clk_tck;
     info.recorder_pid = 555;
-    check(w->begin_run(info), "begin_run");
+    return info;
+}
+
+void FixtureJournal::write(const std::string& path) const {
+    auto w = lineage::JournalWriter::open(path);
+    check(w, "open");
+    if (run_.unexited_every_rows || run_.unexited_max) {
+        w->set_unexited_limits(run_.unexited_every_rows ? run_.unexited_every_rows : 4096,
+                               run_.unexited_max ? run_.unexited_max : 262'144);
+    }
+    check(w->begin_run(run_info(run_.started_ns)), "begin_run");
     if (run_.clock_boot_ns != run_.started_ns) {
         check(w->add_clock_sample(static_cast<int64_t>(run_.clock_boot_ns), run_.clock_wall_ns), "clock sample");
     }

@@ -92,6 +92,9 @@ public:
     explicit FixtureJournal(RunOptions run = {});
 
     const RunOptions& run() const { return run_; }
+    // What write() begins its run with, started at `started_ns` (a test that
+    // appends a run of its own to the journal begins it the same way).
+    lineage::RunInfo run_info(uint64_t started_ns) const;
     // Wall-clock ns of a boot time, through this run's clock sample.
     int64_t wall(uint64_t boot_ns) const;
 

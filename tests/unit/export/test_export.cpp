@@ -162,7 +162,7 @@ TEST_CASE("export prints every row once, batch by batch, each batch with its cha
         INFO(table);
         // Restatements of the other rows for the journal's readers, not
         // events: not exported (and the journal has some).
-        if (table_at(i) == ChainTable::unexited) {
+        if (table_at(i) == ChainTable::unexited || table_at(i) == ChainTable::dns_names) {
             CHECK(count_rows(path, table) > 0);
             continue;
         }

@@ -607,7 +607,16 @@ EveryTable every_table() {
     d.daddr = "fd00::17";
     d.dport = 40123;
     d.length = 700;
-    d.message = "dns-message-bytes";
+    // An answer cut after its question (the probe keeps the first bytes):
+    // the 2-byte TCP length prefix, the header (id 0x1234, QR, 1 question,
+    // 1 answer) and the question Every.Table.example A IN. The answer the
+    // socket received names the process's lookup (dns_names).
+    d.message = std::string("\x02\xba\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00", 14) +
+                "\x05"
+                "Every\x05"
+                "Table\x07"
+                "example" +
+                std::string("\x00\x00\x01\x00\x01", 5);
 
     FileHashRow& h = e.file_hash;
     h.time_ns = t0 + 13;
@@ -916,7 +925,10 @@ TEST_CASE("the writer's rows, chain_columns() and the schema agree by name and t
         {"dns", "daddr", "fd00::17"},
         {"dns", "dport", "40123"},
         {"dns", "length", "700"},
-        {"dns", "message", "dns-message-bytes"},
+        {"dns", "hex(message)", "02BA123481800001000100000000054576657279055461626C65076578616D706C650000010001"},
+        {"dns_names", "tgid", n(e.dns.proc.tgid)},
+        {"dns_names", "start_ns", n(static_cast<int64_t>(e.dns.proc.start_ns))},
+        {"dns_names", "name_key", "elpmaxe.elbat.yreve"},
     };
     for (const auto& [table, column, value] : expected) {
         INFO(table << "." << column);
@@ -1015,12 +1027,13 @@ TEST_CASE("the loader reads every event column into its field", "[journal]") {
             CHECK(c.daddr == e.connect.daddr);
             CHECK(c.dport == e.connect.dport);
             CHECK(c.established);
-            // The dns row: its bytes are no DNS message, which the lookup
-            // says, with the row's length and transport.
+            // The dns row: an answer cut short, which the lookup says, with
+            // the row's length and transport, and the question it holds.
             REQUIRE(p->dns.size() == 1);
             CHECK(p->dns[0].time_ns == static_cast<int64_t>(e.dns.time_ns));
             CHECK(p->dns[0].tcp);
-            CHECK(p->dns[0].unparsed.find("(700 bytes, 17 captured)") != std::string::npos);
+            CHECK(p->dns[0].name == "Every.Table.example");
+            CHECK(p->dns[0].unparsed.find("(700 bytes, 39 captured)") != std::string::npos);
         }
         if (!plan.pid || *plan.pid == e.membership.proc.tgid) {
             const MembershipRow& r = e.membership;

@@ -10,8 +10,17 @@
 #include <string_view>
 #include <vector>
 
+#include <map>
+#include <set>
+
 #include "dns_lookup.h"
 #include "fixture_journal.h"
+#include "journal_reader.h"
+#include "journal_writer.h"
+#include "load_plan.h"
+#include "reconstruct.h"
+#include "render.h"
+#include "sqlite.h"
 #include "test_util.h"
 
 namespace test_dns_lookups {
@@ -337,6 +346,258 @@ TEST_CASE("timeline shows each lookup, and the name of a connect, in text and JS
     CHECK(dns[0].at("answers") == json::array({"93.184.216.34"}));
     CHECK(dns[0].at("rcode") == "NOERROR");
     CHECK(dns[1].at("rcode") == "REFUSED");
+}
+
+// ---------------------------------------------------------------- --dns GLOB
+
+TEST_CASE("dns selector: the rule of a name glob, and its key in the journal's index", "[dns][selector]") {
+    using lineage::dns_glob_key_prefix;
+    using lineage::dns_name_key;
+    using lineage::dns_name_matches;
+    using lineage::dns_name_of_key;
+    CHECK(dns_name_matches("attacker.com", "attacker.com"));
+    CHECK(dns_name_matches("ATTACKER.com", "Attacker.COM"));        // DNS folds ASCII letters
+    CHECK(dns_name_matches("*.attacker.com", "x.y.attacker.com"));  // '*' crosses dots
+    CHECK_FALSE(dns_name_matches("*.attacker.com", "attacker.com"));
+    CHECK_FALSE(dns_name_matches("attacker.com", "attacker.com.evil"));  // the whole name
+    CHECK_FALSE(dns_name_matches("attacker.com", "www.attacker.com"));
+    CHECK(dns_name_matches("a?tacker.[a-c]om", "aXtacker.com"));
+    CHECK_FALSE(dns_name_matches("*", ""));  // a question that did not parse names nothing
+    // The key: lower case, reversed, so that a glob's fixed end is a prefix.
+    CHECK(dns_name_key("WWW.Attacker.com") == "moc.rekcatta.www");
+    CHECK(dns_name_of_key(dns_name_key("WWW.Attacker.com")) == "www.attacker.com");
+    CHECK(dns_glob_key_prefix("*.Attacker.com") == "moc.rekcatta.");
+    CHECK(dns_glob_key_prefix("attacker.com") == "moc.rekcatta");
+    CHECK(dns_glob_key_prefix("[ab]ttacker.co?") == "");
+    CHECK(dns_glob_key_prefix("x[.]com") == "moc");
+    CHECK(dns_glob_key_prefix("attacker.*") == "");
+    // Every name a glob matches has the glob's key prefix.
+    for (const auto& [glob, name] : std::vector<std::pair<std::string, std::string>>{
+             {"*.attacker.com", "a.attacker.com"}, {"*ATTACKER.COM", "evilattacker.com"}, {"x[.]com", "x.com"}}) {
+        INFO(glob << " " << name);
+        REQUIRE(dns_name_matches(glob, name));
+        CHECK(dns_name_key(name).rfind(dns_glob_key_prefix(glob), 0) == 0);
+    }
+}
+
+namespace {
+
+const Proc kApp{18201, at(1000, 123'456'789)};
+const Proc kShell{18293, at(1042, 500'012'345)};
+const Proc kPayload{18294, at(1042, 900'111'222)};
+const Proc kCat{18295, at(1043, 100'000'001)};
+const Proc kJournalctl{19000, at(1050, 250'000'000)};
+
+// The incident with lookups of every kind: curl's query and answer
+// (attacker.com) and a query of another name in another case; cat's answer
+// without its query (www.attacker.com: the query was lost); my-app's own
+// lookup (api.github.com); the payload shell acting as a resolver (a query
+// for attacker.com sent to it, and its answer: served, not looked up); a
+// query the kernel could not tell the process of; and journalctl, outside
+// the pod, looking up evil.attacker.com over TCP, its length prefix sent on
+// its own before the message; and the first shell, sending a query over TCP
+// cut in the middle of its question, never answered.
+FixtureJournal selector_fixture() {
+    FixtureJournal fx = incident_fixture();
+    fx.dns(sent(kApp, at(1001, 0), query(0x0101, "api.github.com")));
+    fx.dns(received(kApp, at(1001, 2'000'000), response(0x0101, "api.github.com", {{kA, "140.82.121.6"}})));
+    fx.dns(received(kPayload, at(1042, 950'000'000), query(0x0202, "attacker.com"), 53, "10.244.1.99"));
+    fx.dns(sent(kPayload, at(1042, 951'000'000), response(0x0202, "attacker.com", {{kA, "93.184.216.34"}}), 53,
+                "10.244.1.99"));
+    fx.dns(received(kCat, at(1043, 150'000'000), response(0x0303, "www.attacker.com", {{kA, "93.184.216.35"}})));
+    fx.dns(sent(kCurl, at(1043, 300'000'000), query(0x1a2b, "attacker.com")));
+    fx.dns(received(kCurl, at(1043, 302'000'000), response(0x1a2b, "attacker.com", {{kA, "93.184.216.34"}})));
+    fx.dns(sent(kCurl, at(1043, 303'000'000), query(0x1a2c, "CDN.Example.NET", kAaaa), 40002));
+    fx.dns(received(kCurl, at(1043, 304'000'000), response(0x1a2c, "CDN.Example.NET", {}, 0, kAaaa), 40002));
+    fx.dns(sent(Proc{0, 0}, at(1043, 400'000'000), query(0x0404, "unowned.attacker.com")));
+    const std::string tcp_query = query(0x0505, "evil.attacker.com");
+    DnsEvent prefix = sent(kJournalctl, at(1050, 300'000'000), std::string{'\0', static_cast<char>(tcp_query.size())});
+    prefix.tcp = true;
+    DnsEvent body = sent(kJournalctl, at(1050, 300'000'100), tcp_query);
+    body.tcp = true;
+    fx.dns(prefix);
+    fx.dns(body);
+    const std::string split_query = query(0x0606, "split.attacker.com");
+    const std::string framed = std::string{'\0', static_cast<char>(split_query.size())} + split_query;
+    for (size_t from : {size_t{0}, size_t{16}}) {
+        DnsEvent part =
+            sent(kShell, at(1042, 600'000'000 + from), framed.substr(from, from == 0 ? 16 : std::string::npos), 40100);
+        part.tcp = true;
+        fx.dns(part);
+    }
+    return fx;
+}
+
+// What reconstruct answers: the JSON of `query` over the journal loaded as
+// its plan says (targeted: through dns_names) or whole, and the PIDs it
+// matched.
+struct Selected {
+    std::string json;
+    std::set<uint32_t> matched;
+};
+
+Selected answer(const std::string& path, const lineage::Query& query, bool targeted) {
+    lineage::LoadPlan plan = targeted ? lineage::load_plan_for(query) : lineage::LoadPlan{};
+    plan.whole_rows_per_process = 0;  // never the whole journal instead
+    plan.sole_journal = true;
+    lineage::Model model;
+    auto reader = lineage::JournalReader::open(path);
+    REQUIRE(reader.ok());
+    auto st = reader->load_into(model, plan);
+    INFO((st ? std::string() : st.error().message));
+    REQUIRE(st.ok());
+    model.finish();
+    const lineage::Report report = lineage::build_report(model, query);
+    Selected a;
+    REQUIRE(lineage::JsonRenderer().render_to(model, report, [&](std::string_view s) {
+        a.json += s;
+        return true;
+    }));
+    for (const auto& tree : report.trees) {
+        for (const auto& node : tree.nodes) {
+            if (node.matched) a.matched.insert(node.process->tgid);
+        }
+    }
+    return a;
+}
+
+lineage::Query dns_query(const std::string& glob, std::optional<int64_t> since = {},
+                         std::optional<int64_t> until = {}) {
+    lineage::Query q;
+    q.dns_glob = glob;
+    q.since_wall_ns = since;
+    q.until_wall_ns = until;
+    return q;
+}
+
+// Every glob and window below, through the index and whole: the same JSON;
+// and the processes each glob matches over the whole journal.
+void check_selector(const std::string& path, const FixtureJournal& fx) {
+    const std::map<std::string, std::set<uint32_t>> expected = {
+        {"attacker.com", {18296}},
+        {"ATTACKER.COM", {18296}},
+        {"*.attacker.com", {18293, 18295, 19000}},
+        {"*attacker.com", {18293, 18295, 18296, 19000}},
+        {"*attack*", {18293, 18295, 18296, 19000}},
+        {"split.attacker.com", {18293}},
+        {"attacker.*", {18296}},
+        {"a?tacker.[a-c]om", {18296}},
+        {"cdn.example.net", {18296}},
+        {"*.github.com", {18201}},
+        {"*", {18201, 18293, 18295, 18296, 19000}},
+        {"nothing.example", {}},
+        {"unowned.attacker.com", {}},
+    };
+    // The window: curl's life alone (it starts at 1043.2), then before it.
+    const int64_t curl_start = fx.wall(at(1043, 200'000'002));
+    for (const auto& [glob, pids] : expected) {
+        INFO(glob);
+        const Selected whole = answer(path, dns_query(glob), false);
+        const Selected targeted = answer(path, dns_query(glob), true);
+        CHECK(whole.matched == pids);
+        CHECK(targeted.json == whole.json);
+        const auto later = dns_query(glob, curl_start, curl_start + 1'000'000);
+        CHECK(answer(path, later, true).json == answer(path, later, false).json);
+        const auto before = dns_query(glob, curl_start - 3'000'000'000, curl_start - 2'000'000'000);
+        const Selected before_whole = answer(path, before, false);
+        CHECK(answer(path, before, true).json == before_whole.json);
+        CHECK_FALSE(before_whole.matched.count(18296));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("dns selector: processes that looked a name up, through the journal's index of names", "[dns][selector]") {
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    const FixtureJournal fx = selector_fixture();
+    fx.write(path);
+    // One index row per process and name it looked up (a batch): not the
+    // served query, not the message without a process; "" for a process
+    // whose TCP segments held no question to read.
+    {
+        auto db = lineage::Database::open_read("file:" + path + "?mode=ro");
+        REQUIRE(db.ok());
+        std::set<std::string> keys;
+        auto q = db->prepare("SELECT tgid || ' ' || name_key FROM dns_names");
+        REQUIRE(q.ok());
+        while (q->step() == SQLITE_ROW) keys.insert(q->text(0));
+        CHECK(keys == std::set<std::string>{"18201 moc.buhtig.ipa", "18295 moc.rekcatta.www", "18296 moc.rekcatta",
+                                            "18296 ten.elpmaxe.ndc", "19000 moc.rekcatta.live", "18293 ", "19000 "});
+    }
+    check_selector(path, fx);
+
+    SECTION("the tree and the CLI") {
+        RunResult text = run_lineage(
+            {"reconstruct", "--journal", "j.db", "--dns", "*.attacker.com", "--color", "never"}, dir.path());
+        INFO(text.out << text.err);
+        REQUIRE(text.status == 0);
+        CHECK(has(text.out, "cat /etc/passwd"));
+        CHECK(has(text.out, "journalctl"));
+        CHECK(has(text.out, "→ dns www.attacker.com A 93.184.216.35"));
+        // NOERROR without records of the type asked for says so.
+        RunResult cdn = run_lineage({"reconstruct", "--journal", "j.db", "--dns", "cdn.example.net"}, dir.path());
+        REQUIRE(cdn.status == 0);
+        CHECK(has(cdn.out, "→ dns CDN.Example.NET AAAA (no records)  "));
+        CHECK_FALSE(has(cdn.out, "cat /etc/passwd"));
+        RunResult none = run_lineage({"reconstruct", "--journal", "j.db", "--dns", "nothing.example"}, dir.path());
+        CHECK(none.status == 1);
+        RunResult timeline = run_lineage({"timeline", "--journal", "j.db", "--dns", "attacker.com"}, dir.path());
+        REQUIRE(timeline.status == 0);
+        CHECK(has(timeline.out, "18296  curl resolves attacker.com A"));
+        CHECK(has(timeline.out, "18296  curl resolves CDN.Example.NET AAAA (no records)\n"));
+        CHECK_FALSE(has(timeline.out, "19000"));
+        RunResult empty = run_lineage({"reconstruct", "--journal", "j.db", "--dns", ""}, dir.path());
+        CHECK(empty.status == 2);
+        CHECK(empty.err == "lineage reconstruct: --dns: the glob is empty\n");
+    }
+}
+
+TEST_CASE("dns selector on a version 10 journal, and on one `record` upgraded from it", "[dns][selector]") {
+    TempDir dir;
+    const std::string path = dir / "j.db";
+    const FixtureJournal fx = selector_fixture();
+    fx.write(path);
+    auto db = lineage::Database::open_write(path);
+    REQUIRE(db.ok());
+
+    SECTION("version 10: no index, every dns row parsed") {
+        REQUIRE(db->exec("DROP TABLE dns_names; PRAGMA user_version = 10").ok());
+        check_selector(path, fx);
+    }
+    SECTION("the index begins after the first dns rows (an upgraded journal's)") {
+        // The rows a version 10 recorder wrote have no index rows: those
+        // of the first batches with dns rows are taken away.
+        REQUIRE(db->exec("DELETE FROM dns_names WHERE batch <= (SELECT batch FROM dns WHERE tgid = 18295)").ok());
+        REQUIRE(db->prepare("SELECT count(*) FROM dns_names WHERE tgid IN (18201, 18295)")->step() == SQLITE_ROW);
+        check_selector(path, fx);
+    }
+    SECTION("record upgrades it, and indexes what it appends") {
+        REQUIRE(db->exec("DROP TABLE dns_names; PRAGMA user_version = 10").ok());
+        db = lineage::Database{};
+        auto w = lineage::JournalWriter::open(path);
+        INFO((w ? std::string() : w.error().message));
+        REQUIRE(w.ok());
+        const lineage::RunInfo run = fx.run_info(at(2000, 0));
+        REQUIRE(w->begin_run(run).ok());
+        const Proc late = FixtureJournal::proc(19100, at(1060, 0));
+        REQUIRE(w->add(sent(late, at(2000, 5'000'000), query(0x0606, "late.attacker.com")), "").ok());
+        REQUIRE(w->commit(static_cast<int64_t>(at(2000, 10'000'000))).ok());
+        w = lineage::Error{"closed"};
+        auto check = lineage::Database::open_read("file:" + path + "?mode=ro");
+        REQUIRE(check.ok());
+        auto names = check->prepare("SELECT tgid, name_key FROM dns_names");
+        REQUIRE(names.ok());
+        REQUIRE(names->step() == SQLITE_ROW);
+        CHECK(names->int64(0) == 19100);
+        CHECK(names->text(1) == "moc.rekcatta.etal");
+        CHECK(names->step() == SQLITE_DONE);
+        // Found through the index; the older processes by their parsed rows.
+        const Selected both = answer(path, dns_query("*.attacker.com"), true);
+        CHECK(both.json == answer(path, dns_query("*.attacker.com"), false).json);
+        CHECK(both.matched.count(18295));
+        CHECK(both.matched.count(19000));
+    }
 }
 
 }  // namespace test_dns_lookups

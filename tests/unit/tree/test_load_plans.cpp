@@ -385,7 +385,7 @@ TEST_CASE("a version 5 journal: --binary goes through exec_by_base, and record u
         REQUIRE(db.ok());
         REQUIRE(db->exec("DROP INDEX fork_by_start; DROP INDEX exec_by_start; DROP INDEX exit_by_start; DROP INDEX "
                          "connect_by_start; DROP INDEX memberships_by_start; DROP TABLE exec_files; DROP TABLE "
-                         "file_hashes; DROP TABLE listens; DROP TABLE dns; DROP INDEX "
+                         "file_hashes; DROP TABLE listens; DROP TABLE dns; DROP TABLE dns_names; DROP INDEX "
                          "containers_by_id; DROP TABLE containers; DROP INDEX exec_by_binary; CREATE INDEX "
                          "exec_by_base ON exec (substr(binary, length(CAST(rtrim(binary, replace(binary, '/', '')) AS "
                          "BLOB)) + 1)); PRAGMA user_version = 5")
@@ -424,7 +424,7 @@ TEST_CASE("a version 8 journal: bare windows through the look-ups, and record up
         REQUIRE(db.ok());
         REQUIRE(db->exec("DROP INDEX fork_by_start; DROP INDEX exec_by_start; DROP INDEX exit_by_start; DROP INDEX "
                          "connect_by_start; DROP INDEX memberships_by_start; DROP INDEX exec_files_by_start; DROP "
-                         "INDEX listens_by_start; DROP TABLE dns; PRAGMA user_version = 8")
+                         "INDEX listens_by_start; DROP TABLE dns; DROP TABLE dns_names; PRAGMA user_version = 8")
                     .ok());
         auto check = check_journal_schema(*db);
         REQUIRE(check.ok());

@@ -829,16 +829,16 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
     // and its index on memberships; version 6's exec_by_binary; version 7's
     // containers and its index; version 8's three tables and five indexes;
     // version 9's seven indexes on older tables; version 10's dns and its
-    // two indexes
-    CHECK(v1.size() == compiled->size() - 34);
+    // two indexes; version 11's dns_names and its index
+    CHECK(v1.size() == compiled->size() - 36);
     REQUIRE(by_name.count("exit_by_life"));
     CHECK(first_schema_version(*by_name["exit_by_life"]) == 4);
     CHECK(first_schema_version(*by_name["exec_by_base"]) == 4);
     CHECK(first_schema_version(*by_name["carried_by_proc"]) == 4);
-    CHECK(schema_objects_of_version(*compiled, 3).size() == compiled->size() - 28);
+    CHECK(schema_objects_of_version(*compiled, 3).size() == compiled->size() - 30);
     CHECK(first_schema_version(*by_name["unexited"]) == 5);
     CHECK(first_schema_version(*by_name["memberships_moves_by_pod"]) == 5);
-    CHECK(schema_objects_of_version(*compiled, 4).size() == compiled->size() - 23);
+    CHECK(schema_objects_of_version(*compiled, 4).size() == compiled->size() - 25);
     REQUIRE(by_name.count("exec_by_binary"));
     CHECK(first_schema_version(*by_name["exec_by_binary"]) == 6);
     CHECK(by_name["exec_by_binary"]->retired_in == 0);
@@ -862,12 +862,18 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
         REQUIRE(by_name.count(v10));
         CHECK(first_schema_version(*by_name[v10]) == 10);
     }
-    CHECK(schema_objects_of_version(*compiled, 9).size() == compiled->size() - 4);
-    CHECK(schema_objects_of_version(*compiled, 8).size() == compiled->size() - 11);
-    CHECK(schema_objects_of_version(*compiled, 7).size() == compiled->size() - 19);
-    CHECK(schema_objects_of_version(*compiled, 6).size() == compiled->size() - 21);
+    for (const char* v11 : {"dns_names", "dns_names_by_name"}) {
+        INFO(v11);
+        REQUIRE(by_name.count(v11));
+        CHECK(first_schema_version(*by_name[v11]) == 11);
+    }
+    CHECK(schema_objects_of_version(*compiled, 10).size() == compiled->size() - 3);
+    CHECK(schema_objects_of_version(*compiled, 9).size() == compiled->size() - 6);
+    CHECK(schema_objects_of_version(*compiled, 8).size() == compiled->size() - 13);
+    CHECK(schema_objects_of_version(*compiled, 7).size() == compiled->size() - 21);
+    CHECK(schema_objects_of_version(*compiled, 6).size() == compiled->size() - 23);
     auto v5 = schema_objects_of_version(*compiled, 5);
-    CHECK(v5.size() == compiled->size() - 21);
+    CHECK(v5.size() == compiled->size() - 23);
     CHECK(std::any_of(v5.begin(), v5.end(), [](const SchemaObject& o) { return o.name == "exec_by_base"; }));
     CHECK(std::none_of(v5.begin(), v5.end(), [](const SchemaObject& o) { return o.name == "exec_by_binary"; }));
     CHECK(std::none_of(v1.begin(), v1.end(), [](const SchemaObject& o) { return o.name == "prunes"; }));
@@ -943,9 +949,16 @@ TEST_CASE("the compiled schema is loaded once, and versions before it are derive
         "index dns_by_proc is not part of the schema",
         "index dns_by_start is not part of the schema",
     };
-    CHECK(messages(as_version(9)) == v10_objects);
+    const std::set<std::string> v11_objects = {
+        "table dns_names is not part of the schema",
+        "index dns_names_by_name is not part of the schema",
+    };
+    CHECK(messages(as_version(10)) == v11_objects);
+    std::set<std::string> v10_11 = v10_objects;
+    v10_11.insert(v11_objects.begin(), v11_objects.end());
+    CHECK(messages(as_version(9)) == v10_11);
     std::set<std::string> v9_10 = v9_objects;
-    v9_10.insert(v10_objects.begin(), v10_objects.end());
+    v9_10.insert(v10_11.begin(), v10_11.end());
     CHECK(messages(as_version(8)) == v9_10);
     v8_objects.insert(v9_10.begin(), v9_10.end());
     v3_objects.insert(v8_objects.begin(), v8_objects.end());
