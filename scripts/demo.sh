@@ -240,6 +240,8 @@ wait_for_line() {
     for _ in $(seq $((seconds * 10))); do
         grep -qE -- "$regex" "$file" 2>/dev/null && return 0
         if ! running "$pid"; then
+            # It may have written the line just before it exited.
+            grep -qE -- "$regex" "$file" 2>/dev/null && return 0
             sed 's/^/    /' "$file" >&2 2>/dev/null
             die "$what exited before it was ready (output above, from $file)"
         fi
