@@ -8,9 +8,11 @@
 # Then the pod is "restarted", so nothing of it is left on the node, and
 # `lineage reconstruct` rebuilds what happened from the journal alone.
 #
-# attacker.com is a small HTTP server on 127.0.0.1: no traffic leaves the
-# loopback interface. Nothing is left behind: processes, cgroups and mounts
-# go away on exit, also when the demo fails or is interrupted.
+# attacker.com is a small HTTP server on 127.0.0.1, and the pod finds it by
+# DNS, from a small name server of the demo's on 127.0.5.3 (or, if that
+# address's port 53 is taken, from the pod's /etc/hosts): no traffic leaves
+# the loopback interface. Nothing is left behind: processes, cgroups and
+# mounts go away on exit, also when the demo fails or is interrupted.
 #
 # Usage: scripts/demo.sh [--lineage PATH] [--workdir DIR] [--keep]
 #   --lineage PATH  the lineage binary (default: build/lineage in the repo)
@@ -114,6 +116,7 @@ say "pod uid $POD_UID container $CONTAINER_ID cgroup ${CG_CONTAINER#"$CG2"}"
 # ---------------------------------------------------------------- cleanup
 
 LISTENER_PID=
+DNS_PID=
 RECORDER_PIDS=
 UNSHARE_PID=
 POD_INIT=
@@ -209,6 +212,8 @@ cleanup() {
     RECORDER_PIDS=
     [ -n "$LISTENER_PID" ] && stop_child "$LISTENER_PID" TERM 2>/dev/null
     LISTENER_PID=
+    [ -n "$DNS_PID" ] && stop_child "$DNS_PID" TERM 2>/dev/null
+    DNS_PID=
     # The mounts lived in the pod's mount namespace: they went with it.
     [ "$CGROUPS_OWNED" = 1 ] && remove_all_cgroups
     if [ "$WORK_OWNED" = 1 ] && [ "$KEEP" = 0 ]; then
@@ -240,6 +245,8 @@ wait_for_line() {
     for _ in $(seq $((seconds * 10))); do
         grep -qE -- "$regex" "$file" 2>/dev/null && return 0
         if ! running "$pid"; then
+            # It may have written the line just before it exited.
+            grep -qE -- "$regex" "$file" 2>/dev/null && return 0
             sed 's/^/    /' "$file" >&2 2>/dev/null
             die "$what exited before it was ready (output above, from $file)"
         fi
@@ -281,25 +288,64 @@ cat >"$TASK_DIR/config.json" <<EOF
 }
 EOF
 
-# The pod's files, bind-mounted inside it by pod-init.sh.
+# The pod's files, bind-mounted inside it by pod-init.sh (its hosts and
+# resolv.conf come with its name server, below).
 POD_DIR=$WORK/pod
 mkdir -p "$POD_DIR/usr-local/bin" "$POD_DIR/usr-local/lib/my-app"
 cp "$PAYLOAD_DIR/pod-init.sh" "$POD_DIR/pod-init.sh"
 cp -L /bin/sh "$POD_DIR/usr-local/bin/my-app"
 cp "$PAYLOAD_DIR/my-app.sh" "$POD_DIR/usr-local/lib/my-app/app.sh"
 mkfifo "$POD_DIR/usr-local/lib/my-app/requests"
-printf '127.0.0.1\tlocalhost\n127.0.0.1\tattacker.com\n127.0.0.1\t%s\n' "$POD_NAME" >"$POD_DIR/hosts"
-printf 'nameserver 127.0.0.1\n' >"$POD_DIR/resolv.conf"
+# Host names as a container's glibc looks them up: /etc/hosts, then DNS (a
+# node's may ask systemd-resolved or others first, which would not know
+# attacker.com, or would ask the node's name servers).
+if [ -f /etc/nsswitch.conf ]; then
+    { grep -v '^[[:space:]]*hosts:' /etc/nsswitch.conf; printf 'hosts: files dns\n'; } >"$POD_DIR/nsswitch.conf"
+fi
 
-# ---------------------------------------------------------------- 3. attacker.com
+# ---------------------------------------------------------------- 3. attacker.com and the pod's name server
 
 "$PYTHON" -I "$PAYLOAD_DIR/attacker.py" "$WORK" "$PAYLOAD_DIR/payload.sh" </dev/null >"$WORK/attacker.log" 2>&1 &
 LISTENER_PID=$!
 echo "$LISTENER_PID" >"$WORK/attacker.pid"
 wait_for_line "$WORK/attacker.log" '^attacker.com: listening' "$LISTENER_PID" 10 "the attacker.com listener"
 PORT=$(cat "$WORK/attacker.port")
+ATTACKER_ADDR=$(sed -n 's/^attacker\.com: listening on \([0-9.]*\):[0-9]*$/\1/p' "$WORK/attacker.log")
+[ -n "$ATTACKER_ADDR" ] || die "the attacker.com listener did not say its address (see $WORK/attacker.log)"
 if [ "$PORT" = 80 ]; then ATTACKER=http://attacker.com; else ATTACKER=http://attacker.com:$PORT; fi
-say "attacker.com is 127.0.0.1:$PORT"
+say "attacker.com is $ATTACKER_ADDR:$PORT"
+
+# The pod finds attacker.com by DNS, as a real pod would, so that the tree
+# shows its lookups: its resolv.conf names a name server of the demo's, on
+# an address of lo that nothing else uses (systemd-resolved has 127.0.0.53,
+# and a node may run a resolver on 127.0.0.1). It knows attacker.com only
+# and asks no one else. Where it cannot listen, the pod's /etc/hosts names
+# attacker.com instead, and the tree has no DNS lookups.
+DNS_SERVER=127.0.5.3
+USE_DNS=0
+if [ ! -e /etc/resolv.conf ]; then
+    DNS_WHY="there is no /etc/resolv.conf to put the pod's in place of"
+else
+    "$PYTHON" -I "$PAYLOAD_DIR/dns.py" "$WORK" "$DNS_SERVER" attacker.com "$ATTACKER_ADDR" </dev/null >"$WORK/dns.log" 2>&1 &
+    DNS_PID=$!
+    wait_for_line "$WORK/dns.log" '^dns: (listening|cannot listen)' "$DNS_PID" 10 "the pod's name server"
+    if grep -q '^dns: listening' "$WORK/dns.log"; then
+        USE_DNS=1
+    else
+        DNS_WHY=$(sed -n 's/^dns: //p' "$WORK/dns.log" | head -n 1)
+        wait "$DNS_PID" || true
+        DNS_PID=
+    fi
+fi
+if [ "$USE_DNS" = 1 ]; then
+    printf '127.0.0.1\tlocalhost\n127.0.0.1\t%s\n' "$POD_NAME" >"$POD_DIR/hosts"
+    printf 'nameserver %s\noptions attempts:1 timeout:1\n' "$DNS_SERVER" >"$POD_DIR/resolv.conf"
+    say "attacker.com resolves by DNS: the pod's name server is $DNS_SERVER:53"
+else
+    printf '127.0.0.1\tlocalhost\n%s\tattacker.com\n127.0.0.1\t%s\n' "$ATTACKER_ADDR" "$POD_NAME" >"$POD_DIR/hosts"
+    printf 'nameserver 127.0.0.1\n' >"$POD_DIR/resolv.conf"
+    say "no name server for the pod ($DNS_WHY): attacker.com resolves from the pod's /etc/hosts instead, and the tree shows no DNS lookups"
+fi
 
 # ---------------------------------------------------------------- 4. recorders
 
@@ -370,11 +416,22 @@ if [ "$status_all" != 0 ] || [ "$status_kube" != 0 ]; then
 fi
 stop_child "$LISTENER_PID" TERM || true
 LISTENER_PID=
+if [ -n "$DNS_PID" ]; then stop_child "$DNS_PID" TERM || true; fi
+DNS_PID=
 
 # ---------------------------------------------------------------- 7. what the journal says
 
 "$LINEAGE" reconstruct --journal "$WORK/journal.db" --pod "$POD_NAME" --format json >"$WORK/incident.json" \
     || die "lineage reconstruct --format json failed"
+# Below each process, what it did on the network.
+if [ "$USE_DNS" = 1 ]; then
+    NETWORK='"→ dns" lines are the names it looked up and the answers it got,
+"→ connect" lines its TCP connections, named by the lookup that gave the
+address.'
+else
+    NETWORK='"→ connect" lines are its TCP connections (attacker.com came from the pod'"'"'s
+/etc/hosts this time, so there are no "→ dns" lines).'
+fi
 cat <<EOF
 
 The pod $POD_NAMESPACE/$POD_NAME is gone: its processes, namespaces and cgroups
@@ -385,11 +442,12 @@ no longer exist. This is what the journal alone still knows, from
 The header names the pod, its container and the container's image, as the
 kubelet and the runtime wrote them on the node. Each line is one process:
 its command line ("a → b": it ran a, then exec'd b), its PID on the host and
-in the pod's PID namespace, when it started, and how it ended. "→ connect"
-lines are its TCP connections. The tree starts at the pod's first process,
-my-app (its first image is the demo's stand-in for runc init); its parent,
-unshare, is outside the pod. Its liveness probe ran 12 times: "×12" lines
-fold processes of one shape into one line.
+in the pod's PID namespace, when it started, and how it ended. Below it,
+$NETWORK
+The tree starts at the pod's first process, my-app (its first image is the
+demo's stand-in for runc init); its parent, unshare, is outside the pod. Its
+liveness probe ran 12 times: "×12" lines fold processes of one shape into
+one line.
 
 EOF
 "$LINEAGE" reconstruct --journal "$WORK/journal.db" --pod "$POD_NAME" || die "lineage reconstruct failed"
@@ -400,6 +458,7 @@ Kept in $WORK:
     journal.db      the whole node's journal
     kube-only.db    the same run, recorded with --kube-only: the pod only
     incident.json   the tree above, as JSON (--format json)
-    *.log           the recorders', the listener's and the pod's output
+    *.log           the recorders', the listener's, the name server's and
+                    the pod's output
 EOF
 fi

