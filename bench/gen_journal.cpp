@@ -65,6 +65,10 @@
 //                      common_binary_execs; sh_execs for sh
 //   pid, pid_t         a make (a build's tree) exec'd at or after t, or the
 //                      first exec after t when the journal has no make
+//   rare_name          a name looked up exactly once (the one nearest t),
+//                      rare_name_t when
+//   common_name        the name looked up most often, common_name_lookups
+//                      times; name_suffix, a glob of the cluster's names
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -96,8 +100,9 @@ namespace lineage::bench {
 // Bump when the output for the same options changes: bench/run keys its
 // cache of generated journals on it.
 // 2: clock samples as the recorder writes them; 3: the writer's page size;
-// 4: schema version 3 (memberships, cgroups) and fork-only churn in pods.
-constexpr int kGeneratorVersion = 4;
+// 4: schema version 3 (memberships, cgroups) and fork-only churn in pods;
+// 5: DNS lookups before connects (schema version 10's dns rows, 11's names).
+constexpr int kGeneratorVersion = 5;
 
 namespace {
 
@@ -354,7 +359,7 @@ public:
 
     struct Stats {
         uint64_t processes = 0, forks = 0, execs = 0, exits = 0, connects = 0, snapshot = 0, clock = 0, pods_rows = 0,
-                 batches = 0, losses = 0, pid_wraps = 0, runs = 0, membership_rows = 0, cgroups_rows = 0;
+                 batches = 0, losses = 0, pid_wraps = 0, runs = 0, membership_rows = 0, cgroups_rows = 0, dns_rows = 0;
         int max_depth = 0;
     } stats;
     const std::vector<Pod>& pods() const { return pods_; }
@@ -367,6 +372,8 @@ public:
         bool pid_is_make = false;
         // Recorded execs by base name: how many, and the wall time of the last.
         std::unordered_map<std::string, std::pair<uint64_t, int64_t>> bases;
+        // Names looked up, the same way.
+        std::unordered_map<std::string, std::pair<uint64_t, int64_t>> names;
     } picks;
 
 private:
@@ -381,6 +388,9 @@ private:
     void do_exec(const Action& x);
     void do_exit(const ProcPtr& p, int code, int sig, uint64_t t, bool fixed);
     void do_connect(const Action& x);
+    // A lookup of `name` answered with `addr`: the query sent and the answer
+    // received (dns rows, not counted as events).
+    void lookup(ProcRef proc, const std::string& name, const std::string& addr, uint64_t t);
     void pod_start(int pod, uint64_t t);
     void pod_tick(int pod, int which, uint64_t t);
     void pod_end(int pod, uint64_t t);
@@ -823,6 +833,53 @@ void Generator::do_exit(const ProcPtr& p, int code, int sig, uint64_t t, bool fi
     ++stats.exits;
 }
 
+// A cluster service's name by its address (10.96.A.B), else a host's.
+std::string name_of_address(const std::string& addr) {
+    unsigned a = 0, b = 0;
+    if (std::sscanf(addr.c_str(), "10.96.%u.%u", &a, &b) == 2)
+        return fmt::format("svc-{}-{}.default.svc.cluster.local", a, b);
+    std::string host = addr;
+    std::replace(host.begin(), host.end(), '.', '-');
+    return "host-" + host + ".example.net";
+}
+
+// A DNS message of one question (type A), and its one answer when `addr` is
+// given (RFC 1035 section 4).
+std::string dns_message(uint16_t id, const std::string& name, const std::string& addr) {
+    std::string m;
+    auto u16 = [&](unsigned v) {
+        m.push_back(static_cast<char>(v >> 8));
+        m.push_back(static_cast<char>(v & 0xff));
+    };
+    u16(id);
+    u16(addr.empty() ? 0x0100 : 0x8180);
+    u16(1);
+    u16(addr.empty() ? 0 : 1);
+    u16(0);
+    u16(0);
+    for (size_t from = 0; from <= name.size();) {
+        const size_t dot = std::min(name.find('.', from), name.size());
+        m.push_back(static_cast<char>(dot - from));
+        m.append(name, from, dot - from);
+        from = dot + 1;
+    }
+    m.push_back(0);
+    u16(1);
+    u16(1);
+    if (!addr.empty()) {
+        unsigned q[4] = {};
+        std::sscanf(addr.c_str(), "%u.%u.%u.%u", &q[0], &q[1], &q[2], &q[3]);
+        u16(0xc00c);
+        u16(1);
+        u16(1);
+        u16(0);
+        u16(30);
+        u16(4);
+        for (unsigned v : q) m.push_back(static_cast<char>(v));
+    }
+    return m;
+}
+
 void Generator::do_connect(const Action& x) {
     Node& n = x.act->nodes[static_cast<size_t>(x.a)];
     if (n.skipped || !n.proc || !n.proc->alive || !recording_) return;
@@ -838,10 +895,47 @@ void Generator::do_connect(const Action& x) {
     e.dport = n.dport;
     e.established = !rng_.chance(0.03);
     before_row(x.t);
+    // Most clients look the name up first; loopback ones do not. One in
+    // 4,000 looks up a name of its own: the rare name of --dns's benchmark.
+    if (!local && rng_.chance(0.7)) {
+        const std::string name =
+            rng_.below(4000) == 0 ? fmt::format("x-{}.attacker.example", rng_.alnum(8)) : name_of_address(n.daddr);
+        lookup(e.proc, name, n.daddr, x.t - 2 * kMs);
+    }
     if (writer_) check(writer_->add(e, ""));
     after_row();
     count_event(x.act->fixed);
     ++stats.connects;
+}
+
+void Generator::lookup(ProcRef proc, const std::string& name, const std::string& addr, uint64_t t) {
+    const auto id = static_cast<uint16_t>(rng_.below(65536));
+    DnsEvent q;
+    q.time_ns = t;
+    q.proc = proc;
+    q.sent = true;
+    q.family = 4;
+    q.saddr = fmt::format("10.244.{}.{}", rng_.below(8), 2 + rng_.below(250));
+    q.sport = static_cast<uint16_t>(rng_.between(32768, 60999));
+    q.daddr = "10.96.0.10";
+    q.dport = 53;
+    q.message = dns_message(id, name, "");
+    q.length = static_cast<uint32_t>(q.message.size());
+    DnsEvent a = q;
+    a.time_ns = t + rng_.between(100'000, 1'500'000);
+    a.sent = false;
+    std::swap(a.saddr, a.daddr);
+    std::swap(a.sport, a.dport);
+    a.message = dns_message(id, name, addr);
+    a.length = static_cast<uint32_t>(a.message.size());
+    if (writer_) {
+        check(writer_->add(q, ""));
+        check(writer_->add(a, ""));
+    }
+    stats.dns_rows += 2;
+    auto& [count, last] = picks.names[name];
+    ++count;
+    last = wall(t);
 }
 
 void Generator::membership(const ProcPtr& p, MembershipHow how, uint64_t t, const Proc* by) {
@@ -1920,6 +2014,25 @@ int main(int argc, char** argv) {
         q << fmt::format("common_binary={}\ncommon_binary_execs={}\nsh_execs={}\n", common, common_execs, sh_execs);
         q << fmt::format("pid={}\npid_t=@{}\npid_binary={}\n", k.pid, secs(k.pid_wall),
                          k.pid_is_make ? "make" : "other");
+        std::string rare_name, common_name;
+        int64_t rare_name_wall = 0;
+        uint64_t common_lookups = 0;
+        for (const auto& [name, cw] : k.names) {
+            const auto& [count, last] = cw;
+            if (count == 1 &&
+                (rare_name.empty() || std::llabs(last - k.t_wall) < std::llabs(rare_name_wall - k.t_wall) ||
+                 (std::llabs(last - k.t_wall) == std::llabs(rare_name_wall - k.t_wall) && name < rare_name))) {
+                rare_name = name;
+                rare_name_wall = last;
+            }
+            if (count > common_lookups || (count == common_lookups && name < common_name)) {
+                common_name = name;
+                common_lookups = count;
+            }
+        }
+        q << fmt::format("rare_name={}\nrare_name_t=@{}\ncommon_name={}\ncommon_name_lookups={}\n", rare_name,
+                         secs(rare_name_wall), common_name, common_lookups);
+        q << "name_suffix=*.svc.cluster.local\n";
         if (!q) die(o.selectors_out + ": cannot write");
     }
 
@@ -1927,11 +2040,12 @@ int main(int argc, char** argv) {
     stat(o.out.c_str(), &st);
     const auto& s = gen.stats;
     fmt::print(
-        "events={} forks={} execs={} exits={} connects={} processes={} pods={} runs={} batches={} snapshot_rows={} "
+        "events={} forks={} execs={} exits={} connects={} dns_rows={} processes={} pods={} runs={} batches={} "
+        "snapshot_rows={} "
         "clock_samples={} pods_rows={} loss_rows={} membership_rows={} cgroups_rows={} pid_wraps={} max_depth={} "
         "scale={:.4f} file_bytes={} rows_s={:.1f} index_s={:.1f} total_s={:.1f} generator_version={}\n",
-        gen.events(), s.forks, s.execs, s.exits, s.connects, s.processes, gen.pods().size(), s.runs, s.batches,
-        s.snapshot, s.clock, s.pods_rows, s.losses, s.membership_rows, s.cgroups_rows, s.pid_wraps, s.max_depth, scale,
-        static_cast<long long>(st.st_size), rows_s, index_s, seconds_since(t0), kGeneratorVersion);
+        gen.events(), s.forks, s.execs, s.exits, s.connects, s.dns_rows, s.processes, gen.pods().size(), s.runs,
+        s.batches, s.snapshot, s.clock, s.pods_rows, s.losses, s.membership_rows, s.cgroups_rows, s.pid_wraps,
+        s.max_depth, scale, static_cast<long long>(st.st_size), rows_s, index_s, seconds_since(t0), kGeneratorVersion);
     return 0;
 }
