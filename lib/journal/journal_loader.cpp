@@ -2018,23 +2018,29 @@ private:
         return Ok{};
     }
 
-    // Processes that looked up a name a --dns glob matches (dns_name_matches).
-    // From schema version 11 through dns_names_by_name: the keys that start
-    // with the glob's fixed end (every key when it ends with a wildcard), a
-    // seek per name and process: a name the glob does not match is stepped
-    // over whole, and a process's other rows of a name (one a batch) are not
-    // read. Version 10 has no such index: every dns row is parsed, correct
-    // and slow on a large journal; so are the dns rows before the first
-    // dns_names row (a version 10 journal's that `record` upgraded, and
-    // the few before a version 11 writer's first lookup: a resolver's
-    // served queries). The window applies to each process (its
-    // exit row), not to when it looked the name up, as with --binary: a
-    // process of the window that ever looked the name up. No fork-only
-    // children: a lookup is not inherited as an image is.
+    // Processes that looked up a name a --dns glob matches (dns_name_matches),
+    // as build_report matches them: a lookup of pair_dns over the process's
+    // dns rows. From schema version 11 through dns_names_by_name: the keys
+    // that start with the glob's fixed end (every key when it ends with a
+    // wildcard), a seek per name and process: a name the glob does not
+    // match is stepped over whole, and a process's other rows of a name (one
+    // a batch) are not read. The processes with key "" (TCP segments with
+    // part of a message) are checked by their TCP rows joined. Version 10
+    // has no such index: every dns row is parsed, correct and slow on a
+    // large journal; so are the dns rows before the first dns_names row (a
+    // version 10 journal's that `record` upgraded, and the few before a
+    // version 11 writer's first lookup). The window applies to each process
+    // (its exit row), not to when it looked the name up, as with --binary: a
+    // process of the window that ever looked the name up. With a window,
+    // past plan.dns_pairs_before_window names and processes walked (a
+    // common suffix over a year), the window's processes are checked
+    // instead, each by its dns rows, when they are few enough (as --binary
+    // does); the answer is the same. No fork-only children: a lookup is not
+    // inherited as an image is.
     Status dns_seeds(const LoadPlan& plan, std::vector<Seed>& seeds) {
         if (!has_dns()) return Ok{};
         const std::string& glob = *plan.dns_glob;
-        std::set<std::tuple<std::string, uint32_t, int64_t>> seeded;  // in the window: the answer's size
+        std::set<std::tuple<std::string, uint32_t, int64_t>> seeded, checked;  // the answer's size
         bool room = true;
         auto found = [&](const std::string& boot, uint32_t tgid, int64_t start_ns) -> Status {
             if (seeded.count({boot, tgid, start_ns})) return Ok{};
@@ -2055,6 +2061,34 @@ private:
             room = add_seed(seeds, Seed{boot, tgid, start_ns});
             return Ok{};
         };
+        // Whether a process's dns rows (`tcp_only`: its TCP rows), paired as
+        // the tree pairs them, hold a lookup the glob matches.
+        auto rows_match = [&](const Seed& p, bool tcp_only) -> Result<bool> {
+            const ProcessKey key = model_.key_for(p.boot_id, p.tgid, p.start_ns);
+            const int64_t tick = model_.tick_ns(p.boot_id);
+            const int64_t lo = sat_mul(static_cast<int64_t>(key.start_tick), tick);
+            std::vector<DnsEvent> rows;
+            auto st =
+                each("dns",
+                     fmt::format("SELECT {} FROM dns INDEXED BY dns_by_proc WHERE tgid = ?1 AND start_ns >= ?2 AND "
+                                 "start_ns < ?3{}",
+                                 select_list(ChainTable::dns), tcp_only ? " AND transport = 'tcp'" : ""),
+                     {int64_t{p.tgid}, lo, sat_add(lo, tick)}, [&](Stmt& s) {
+                         const RunRange* run = range_of(s.int64(0));
+                         if (run && run->boot_id == p.boot_id) rows.push_back(dns_row(s));
+                     });
+            if (!st) return st.error();
+            const std::vector<DnsLookup> lookups = pair_dns(rows);
+            return std::any_of(lookups.begin(), lookups.end(),
+                               [&](const DnsLookup& l) { return !l.served && dns_name_matches(glob, l.name); });
+        };
+        // A process with part of a TCP message: its TCP messages joined.
+        auto check_tcp = [&](const std::string& boot, uint32_t tgid, int64_t start_ns) -> Status {
+            if (!checked.emplace(boot, tgid, start_ns).second) return Ok{};
+            auto match = rows_match(Seed{boot, tgid, start_ns}, true);
+            if (!match) return match.error();
+            return *match ? found(boot, tgid, start_ns) : Status{Ok{}};
+        };
         // The dns rows below this rowid, parsed (INT64_MAX: all of them).
         auto parse_rows = [&](int64_t below_rowid) -> Status {
             Status inner = Ok{};
@@ -2062,14 +2096,17 @@ private:
                 "dns", fmt::format("SELECT {} FROM dns WHERE rowid < ?1 ORDER BY rowid", select_list(ChainTable::dns)),
                 {below_rowid}, [&](Stmt& s) {
                     const DnsEvent e = dns_row(s);
-                    if (e.proc.tgid == 0) return true;
-                    // A TCP segment without a question to read: perhaps part
-                    // of one, which build_report reads in the joined messages.
-                    const std::optional<std::string> name = looked_up_name(e);
-                    if (name ? !dns_name_matches(glob, *name) : !e.tcp) return true;
                     const RunRange* run = range_of(s.int64(0));
-                    if (!run) return true;
-                    inner = found(run->boot_id, e.proc.tgid, static_cast<int64_t>(e.proc.start_ns));
+                    if (e.proc.tgid == 0 || !run) return true;
+                    const RowLookups row = looked_up_names(e);
+                    const auto tgid = e.proc.tgid;
+                    const auto start_ns = static_cast<int64_t>(e.proc.start_ns);
+                    if (std::any_of(row.names.begin(), row.names.end(),
+                                    [&](const std::string& name) { return dns_name_matches(glob, name); })) {
+                        inner = found(run->boot_id, tgid, start_ns);
+                    } else if (row.partial) {
+                        inner = check_tcp(run->boot_id, tgid, start_ns);
+                    }
                     return inner && room;
                 });
             if (!st) return st;
@@ -2093,8 +2130,10 @@ private:
             if (auto parsed = parse_rows(*below); !parsed) return parsed;
         }
         // The keys in [lo, hi) ("" and "": all) that `wanted` says, each
-        // process of each once.
-        auto scan_keys = [&](const std::string& lo, std::string hi, auto&& wanted) -> Status {
+        // process of each given to `on_process` once per boot; false when
+        // more than `most` names and processes were walked (SIZE_MAX: never).
+        auto scan_keys = [&](const std::string& lo, std::string hi, auto&& wanted, auto&& on_process,
+                             size_t most) -> Result<bool> {
             while (!hi.empty() && static_cast<unsigned char>(hi.back()) == 0xff) hi.pop_back();
             if (!hi.empty()) hi.back() = static_cast<char>(hi.back() + 1);
             const std::string next_sql = fmt::format(
@@ -2104,6 +2143,7 @@ private:
             // Past the last (name, process) read.
             std::string key = lo;
             int64_t tgid = -1, start_ns = INT64_MIN;
+            size_t walked = 0;
             while (room) {
                 bool any = false;
                 int64_t batch = 0;
@@ -2117,27 +2157,34 @@ private:
                 };
                 auto st = hi.empty() ? each_until("dns_names", next_sql, {key, tgid, start_ns}, next)
                                      : each_until("dns_names", next_sql, {key, tgid, start_ns, hi}, next);
-                if (!st) return st;
+                if (!st) return st.error();
                 if (!any) break;
                 if (!wanted(key)) {
                     tgid = INT64_MAX;  // the next name
                     start_ns = INT64_MAX;
                     continue;
                 }
-                // The boots of this (tgid, start_ns): its first row's, and its
-                // last row's; when they differ (two boots' processes with the
-                // same PID and start time, or an imported run), every row's.
-                std::set<std::string> boots;
-                if (const RunRange* run = range_of(batch)) boots.insert(run->boot_id);
+                if (++walked > most) return false;
+                // The boots of this (tgid, start_ns): its first row's, and
+                // its last row's; when they differ, or another boot's run
+                // lies between them (two boots' processes with the same PID
+                // and start time: imported runs), every row's.
+                int64_t last_batch = batch;
                 st = each_until("dns_names",
                                 "SELECT max(batch) FROM dns_names INDEXED BY dns_names_by_name WHERE name_key = ?1 AND "
                                 "tgid = ?2 AND start_ns = ?3",
                                 {key, tgid, start_ns}, [&](Stmt& s) {
-                                    if (const RunRange* run = range_of(s.int64(0))) boots.insert(run->boot_id);
+                                    last_batch = s.int64(0);
                                     return false;
                                 });
-                if (!st) return st;
+                if (!st) return st.error();
+                std::set<std::string> boots;
+                for (const RunRange& r : ranges_) {
+                    if (r.first_batch != 0 && r.first_batch <= last_batch && r.last_batch >= batch)
+                        boots.insert(r.boot_id);
+                }
                 if (boots.size() > 1) {
+                    boots.clear();
                     st = each_until("dns_names",
                                     "SELECT batch FROM dns_names INDEXED BY dns_names_by_name WHERE name_key = ?1 AND "
                                     "tgid = ?2 AND start_ns = ?3",
@@ -2145,26 +2192,78 @@ private:
                                         if (const RunRange* run = range_of(s.int64(0))) boots.insert(run->boot_id);
                                         return true;
                                     });
-                    if (!st) return st;
+                    if (!st) return st.error();
                 }
                 for (const auto& boot : boots) {
                     if (!room) break;
-                    if (auto added = found(boot, static_cast<uint32_t>(tgid), start_ns); !added) return added;
+                    if (auto done = on_process(boot, static_cast<uint32_t>(tgid), start_ns); !done) return done.error();
                 }
             }
-            return Ok{};
+            return true;
         };
-        // The names the glob can match, from its fixed end; then the
-        // processes whose TCP segments held no whole question (key ""),
-        // which build_report checks in their joined messages.
+        // The names the glob can match, from its fixed end.
         const std::string lo = dns_glob_key_prefix(glob);
-        if (auto st =
-                scan_keys(lo, lo, [&](const std::string& key) { return dns_name_matches(glob, dns_name_of_key(key)); });
-            !st)
-            return st;
-        if (auto st = scan_keys("", std::string(1, '\x01'), [](const std::string& key) { return key.empty(); }); !st)
-            return st;
+        const bool windowed = plan.since_wall_ns || plan.until_wall_ns;
+        auto walked = scan_keys(
+            lo, lo, [&](const std::string& key) { return dns_name_matches(glob, dns_name_of_key(key)); }, found,
+            windowed ? plan.dns_pairs_before_window : SIZE_MAX);
+        if (!walked) return walked.error();
+        if (!*walked) {
+            // Too many for the window: its processes, each by its rows, when
+            // they are few; else the walk to its end.
+            std::vector<Seed> alive;
+            auto few = few_window_processes(plan, alive);
+            if (!few) return few.error();
+            if (*few) {
+                seeds.clear();
+                seed_keys_.clear();
+                seeded.clear();
+                room = true;
+                for (const Seed& p : alive) {
+                    if (!room) break;
+                    auto match = rows_match(p, false);
+                    if (!match) return match.error();
+                    if (*match) room = add_seed(seeds, p);
+                }
+                return Ok{};
+            }
+            walked = scan_keys(
+                lo, lo, [&](const std::string& key) { return dns_name_matches(glob, dns_name_of_key(key)); }, found,
+                SIZE_MAX);
+            if (!walked) return walked.error();
+        }
+        // The processes with part of a TCP message (key "").
+        walked = scan_keys(
+            "", std::string(1, '\x01'), [](const std::string& key) { return key.empty(); }, check_tcp, SIZE_MAX);
+        if (!walked) return walked.error();
         return Ok{};
+    }
+
+    // The window's processes into `alive`, when there is a window and it
+    // holds at most plan.binary_window_most of them (counted against that
+    // limit, not the plan's): false otherwise. A window that more processes
+    // started in is told by the fork index alone (schema version 9), without
+    // walking them.
+    Result<bool> few_window_processes(const LoadPlan& plan, std::vector<Seed>& alive) {
+        if (!plan.since_wall_ns && !plan.until_wall_ns) return false;
+        const size_t most_in_window = plan.binary_window_most;
+        if (most_in_window == 0) return false;
+        if (version_ >= 9) {
+            auto started = started_in_window(plan, most_in_window == SIZE_MAX ? SIZE_MAX : most_in_window + 1);
+            if (!started) return started.error();
+            if (*started > most_in_window) return false;
+        }
+        const size_t limit = max_processes_;
+        std::unordered_set<ProcessKey, ProcessKeyHash> counted;
+        std::swap(counted, seed_keys_);
+        max_processes_ = most_in_window;
+        auto st = window_seeds(plan, alive);
+        max_processes_ = limit;
+        std::swap(counted, seed_keys_);
+        const bool too_many_alive = seed_overflow_;
+        seed_overflow_ = false;
+        if (!st) return st.error();
+        return !too_many_alive;
     }
 
     // The processes of a --binary query's window, when they are few: each
@@ -2179,29 +2278,12 @@ private:
     // many processes for this to be the cheaper way.
     Result<bool> window_images(const LoadPlan& plan, const std::string& glob, std::vector<Seed>& seeds,
                                bool own_images) {
-        if (!plan.since_wall_ns && !plan.until_wall_ns) return false;
-        // The window's processes, counted against a limit of their own. A
-        // window that more processes started in: told by the fork index
-        // alone (schema version 9), without walking them.
-        const size_t most_in_window = plan.binary_window_most;
-        if (most_in_window == 0) return false;
-        if (version_ >= 9) {
-            auto started = started_in_window(plan, most_in_window == SIZE_MAX ? SIZE_MAX : most_in_window + 1);
-            if (!started) return started.error();
-            if (*started > most_in_window) return false;
-        }
-        const size_t limit = max_processes_;
-        std::unordered_set<ProcessKey, ProcessKeyHash> counted;
-        std::swap(counted, seed_keys_);
-        max_processes_ = most_in_window;
         std::vector<Seed> alive;
-        auto st = window_seeds(plan, alive);
-        max_processes_ = limit;
-        std::swap(counted, seed_keys_);
-        const bool too_many_alive = seed_overflow_;
-        seed_overflow_ = false;
-        if (!st) return st.error();
-        if (too_many_alive) return false;
+        if (auto few = few_window_processes(plan, alive); !few) {
+            return few.error();
+        } else if (!*few) {
+            return false;
+        }
 
         // What a process's own image says: 1 matches, 0 does not, -1 it has
         // none (it never exec'd and /proc never showed it), by process.

@@ -478,23 +478,25 @@ Status JournalWriter::add(const Event& event, std::string_view pod_uid) {
 }
 
 Status JournalWriter::add_dns_name(const DnsEvent& e) {
-    const std::optional<std::string> name = looked_up_name(e);
-    if (name && name->empty()) return Ok{};  // served, not looked up
-    // A TCP segment that holds no question to read may hold part of one: a
-    // message split over segments (as any sender may split it) is joined
-    // only by readers, from all of a process's rows. Its key is "", which
-    // no name has: readers take the process as one that may match.
-    if (!name && !e.tcp) return Ok{};
-    std::string key = name ? dns_name_key(*name) : std::string();
-    // Once per process and name in a batch: a program that asks for the same
-    // name again and again (and every answer) adds one index row a batch.
-    std::string seen = fmt::format("{}/{}/{}", e.proc.tgid, e.proc.start_ns, key);
-    if (!batch_dns_names_.insert(std::move(seen)).second) return Ok{};
-    Row(enc_, ChainTable::dns_names)
-        .integer(int64_t{e.proc.tgid})
-        .integer(static_cast<int64_t>(e.proc.start_ns))
-        .text(key);
-    return insert_row();
+    RowLookups row = looked_up_names(e);
+    // A TCP segment with part of a message (split over segments, as any
+    // sender may split it; joined only by readers, from all of a process's
+    // rows) gives the key "", which no name has: readers check that
+    // process's TCP messages joined.
+    if (row.partial) row.names.emplace_back();
+    for (const std::string& name : row.names) {
+        std::string key = name.empty() ? std::string() : dns_name_key(name);
+        // Once per process and name in a batch: a program that asks for the
+        // same name again and again (and every answer) adds one row a batch.
+        std::string seen = fmt::format("{}/{}/{}", e.proc.tgid, e.proc.start_ns, key);
+        if (!batch_dns_names_.insert(std::move(seen)).second) continue;
+        Row(enc_, ChainTable::dns_names)
+            .integer(int64_t{e.proc.tgid})
+            .integer(static_cast<int64_t>(e.proc.start_ns))
+            .text(key);
+        if (auto st = insert_row(); !st) return st;
+    }
+    return Ok{};
 }
 
 Status JournalWriter::add_cgroup(const CgroupRow& r) {

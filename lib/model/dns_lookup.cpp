@@ -39,6 +39,7 @@ std::string unparsed_text(const char* which, const DnsMessage& m, const DnsEvent
 void add_answers(DnsLookup& l, const DnsMessage& m) {
     l.answered = true;
     l.rcode = m.rcode;
+    l.no_records = m.answer_count == 0 && !m.truncated;
     for (const DnsAnswer& a : m.answers) {
         if (!a.data.empty()) l.answers.push_back(a.data);
     }
@@ -143,16 +144,31 @@ struct Parsed {
 
 }  // namespace
 
-std::optional<std::string> looked_up_name(const DnsEvent& e) {
-    DnsMessage m = parse(e);
-    if (e.tcp && m.questions.empty()) {
-        const auto* bytes = reinterpret_cast<const uint8_t*>(e.message.data());
-        m = parse_dns(std::span<const uint8_t>(bytes, e.message.size()));
-    }
-    if (m.questions.empty()) return std::nullopt;
+RowLookups looked_up_names(const DnsEvent& e) {
+    RowLookups out;
     // sent and a query, or received and an answer: the process asked.
-    if (e.sent == m.is_response) return std::string();
-    return m.questions.front().name;
+    auto add = [&](const DnsMessage& m) {
+        if (!m.questions.empty() && e.sent != m.is_response) out.names.push_back(m.questions.front().name);
+    };
+    const auto* bytes = reinterpret_cast<const uint8_t*>(e.message.data());
+    std::span<const uint8_t> rest(bytes, e.message.size());
+    if (!e.tcp) {
+        add(parse_dns(rest));
+        return out;
+    }
+    // A segment cut by the probe's copy holds more than was kept: partial.
+    out.partial = e.message.size() < e.length;
+    while (!rest.empty()) {
+        const DnsTcpFrame frame = split_dns_tcp(rest);
+        const DnsMessage m = parse_dns(frame.message);
+        if (frame.unparsed != DnsUnparsed::none || m.questions.empty()) {
+            out.partial = true;
+            break;
+        }
+        add(m);
+        rest = frame.rest;
+    }
+    return out;
 }
 
 std::vector<DnsLookup> pair_dns(std::vector<DnsEvent>& packets) {

@@ -34,6 +34,10 @@ struct DnsLookup {
     bool has_query = false;
     bool answered = false;
     uint8_t rcode = 0;  // the answer's
+    // The answer's header counts no record in its answer section and it was
+    // not truncated (TC): the name has no record of the type asked for.
+    // (`answers` lists only the types above: an MX answer lists none.)
+    bool no_records = false;
     // Why a message did not parse to its end (dns_unparsed_name), with its
     // length: "answer cut_short (40 bytes)". Empty when both parsed.
     std::string unparsed;
@@ -50,15 +54,20 @@ struct DnsLookup {
 // moved out).
 std::vector<DnsLookup> pair_dns(std::vector<DnsEvent>& packets);
 
-// The name one dns row shows its process looking up: the question of a
-// query the process sent, or of an answer its socket received; "" for a
-// query a resolver was sent and an answer it gave; nullopt when the row
-// holds no question to read (a TCP segment may hold part of one). A TCP
-// segment is read as one framed message, else (a sender that sent the
-// length prefix on its own) as a bare one. For the journal's dns_names
-// index (--dns): pair_dns, on all of a process's rows, is what a reader
-// shows and matches.
-std::optional<std::string> looked_up_name(const DnsEvent& e);
+// The names one dns row shows its process looking up, for the journal's
+// dns_names index (--dns): the question of a query the process sent, or of
+// an answer its socket received (not a query a resolver was sent, nor an
+// answer it gave); of a TCP segment, of every message it holds whole.
+// `partial`: a TCP segment holds a message it does not hold whole, or
+// something that is not one (the rest of a message split over segments,
+// a length prefix sent on its own): only the flow's segments joined tell
+// what it asked, as pair_dns joins them for the tree. pair_dns, on all of a
+// process's rows, is what a reader shows and matches.
+struct RowLookups {
+    std::vector<std::string> names;
+    bool partial = false;
+};
+RowLookups looked_up_names(const DnsEvent& e);
 
 // The name a connect to `daddr` at `time_ns` was resolved by: the question of
 // the latest lookup before it whose answers hold that address; "" when none.

@@ -46,7 +46,10 @@ bool dns_name_matches(const std::string& glob, std::string_view name) {
     // only (RFC 4343), and the parser writes every other byte as \DDD.
     const std::string g = ascii_lower(glob);
     const std::string n = ascii_lower(name);
-    return !n.empty() && fnmatch(g.c_str(), n.c_str(), 0) == 0;
+    // FNM_NOESCAPE: a name is matched as the tree shows it, where a
+    // backslash is part of the name ("a\.b.com", "x\200y"); "[*]" matches a
+    // '*'.
+    return !n.empty() && fnmatch(g.c_str(), n.c_str(), FNM_NOESCAPE) == 0;
 }
 
 std::string dns_name_key(std::string_view name) {

@@ -78,6 +78,12 @@ struct LoadPlan {
     // told by the processes that started in the window alone (schema
     // version 9), the binary's rows are read after all. 0: never walked.
     size_t binary_window_most = 200'000;
+    // --dns with a window: past this many names and processes walked in the
+    // journal's index of names (dns_names: a common suffix over a year), the
+    // window's processes are checked instead, each by its dns rows, when
+    // the window holds at most binary_window_most; the answer is the same.
+    // SIZE_MAX: never; 0: at the first (tests).
+    size_t dns_pairs_before_window = 2'000;
     // Schema version 9: at least this many processes to load that started
     // within a second of each other, among at most cluster_spread times as
     // many processes started then, are read as one range of start times

@@ -537,9 +537,9 @@ private:
             text += " (no answer)";
         } else if (l.rcode != 0) {
             text += " " + dns_rcode_name(l.rcode);
-        } else if (l.answers.empty()) {
-            // NOERROR and nothing shown: the name has no such record (an A
-            // name asked for AAAA), or only records of other types.
+        } else if (l.no_records) {
+            // NOERROR with an empty answer section: the name has no record
+            // of the type (an IPv4-only name asked for AAAA).
             text += " (no records)";
         }
         for (size_t i = 0; i < l.answers.size(); ++i) text += (i ? ", " : " ") + dns_shown(l.answers[i]);

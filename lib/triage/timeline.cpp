@@ -190,7 +190,7 @@ std::string what_text(const Model& model, const TimelineEvent& e, size_t budget)
                 text += " (no answer)";
             } else if (l.rcode != 0) {
                 text += " " + dns_rcode_name(l.rcode);
-            } else if (l.answers.empty()) {
+            } else if (l.no_records) {
                 text += " (no records)";
             }
             for (size_t i = 0; i < l.answers.size(); ++i)

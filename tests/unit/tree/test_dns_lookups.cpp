@@ -32,7 +32,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr uint16_t kA = 1, kCname = 5, kAaaa = 28;
+constexpr uint16_t kA = 1, kCname = 5, kMx = 15, kAaaa = 28;
 
 // A DNS message as bytes: a header, one question, and answers of type A
 // (dotted quad), AAAA (16 bytes given) or CNAME (a name), each owned by the
@@ -363,6 +363,11 @@ TEST_CASE("dns selector: the rule of a name glob, and its key in the journal's i
     CHECK_FALSE(dns_name_matches("attacker.com", "www.attacker.com"));
     CHECK(dns_name_matches("a?tacker.[a-c]om", "aXtacker.com"));
     CHECK_FALSE(dns_name_matches("*", ""));  // a question that did not parse names nothing
+    // As the tree shows a name: a backslash is part of it, not an escape.
+    CHECK(dns_name_matches("a\\.b.com", "a\\.b.com"));
+    CHECK(dns_name_matches("x\\200y.*", "x\\200y.com"));
+    CHECK_FALSE(dns_name_matches("a\\.b.com", "a.b.com"));
+    CHECK(dns_name_matches("[*].x.com", "*.x.com"));
     // The key: lower case, reversed, so that a glob's fixed end is a prefix.
     CHECK(dns_name_key("WWW.Attacker.com") == "moc.rekcatta.www");
     CHECK(dns_name_of_key(dns_name_key("WWW.Attacker.com")) == "www.attacker.com");
@@ -395,8 +400,10 @@ const Proc kJournalctl{19000, at(1050, 250'000'000)};
 // for attacker.com sent to it, and its answer: served, not looked up); a
 // query the kernel could not tell the process of; and journalctl, outside
 // the pod, looking up evil.attacker.com over TCP, its length prefix sent on
-// its own before the message; and the first shell, sending a query over TCP
-// cut in the middle of its question, never answered.
+// its own before the message; the first shell, sending a query over TCP cut
+// in the middle of its question, never answered; my-app sending two queries
+// in one TCP segment (pipelined: decoy.example first); and curl's MX lookup,
+// whose answer has records the tree does not list.
 FixtureJournal selector_fixture() {
     FixtureJournal fx = incident_fixture();
     fx.dns(sent(kApp, at(1001, 0), query(0x0101, "api.github.com")));
@@ -425,6 +432,17 @@ FixtureJournal selector_fixture() {
         part.tcp = true;
         fx.dns(part);
     }
+    const std::string decoy = query(0x0707, "decoy.example");
+    const std::string evil = query(0x0708, "pipelined.attacker.com");
+    DnsEvent pipelined = sent(kApp, at(1001, 500'000'000),
+                              std::string{'\0', static_cast<char>(decoy.size())} + decoy +
+                                  std::string{'\0', static_cast<char>(evil.size())} + evil,
+                              40200);
+    pipelined.tcp = true;
+    fx.dns(pipelined);
+    fx.dns(sent(kCurl, at(1043, 305'000'000), query(0x1a2d, "mail.example.org", kMx), 40003));
+    fx.dns(received(kCurl, at(1043, 306'000'000),
+                    response(0x1a2d, "mail.example.org", {{kMx, "mx1.example.org"}}, 0, kMx), 40003));
     return fx;
 }
 
@@ -436,9 +454,12 @@ struct Selected {
     std::set<uint32_t> matched;
 };
 
-Selected answer(const std::string& path, const lineage::Query& query, bool targeted) {
+// `by_window`: a window's processes are checked instead of the index walk
+// at its first name (LoadPlan::dns_pairs_before_window 0).
+Selected answer(const std::string& path, const lineage::Query& query, bool targeted, bool by_window = false) {
     lineage::LoadPlan plan = targeted ? lineage::load_plan_for(query) : lineage::LoadPlan{};
     plan.whole_rows_per_process = 0;  // never the whole journal instead
+    if (by_window) plan.dns_pairs_before_window = 0;
     plan.sole_journal = true;
     lineage::Model model;
     auto reader = lineage::JournalReader::open(path);
@@ -476,9 +497,12 @@ void check_selector(const std::string& path, const FixtureJournal& fx) {
     const std::map<std::string, std::set<uint32_t>> expected = {
         {"attacker.com", {18296}},
         {"ATTACKER.COM", {18296}},
-        {"*.attacker.com", {18293, 18295, 19000}},
-        {"*attacker.com", {18293, 18295, 18296, 19000}},
-        {"*attack*", {18293, 18295, 18296, 19000}},
+        {"*.attacker.com", {18201, 18293, 18295, 19000}},
+        {"*attacker.com", {18201, 18293, 18295, 18296, 19000}},
+        {"*attack*", {18201, 18293, 18295, 18296, 19000}},
+        {"pipelined.attacker.com", {18201}},
+        {"decoy.example", {18201}},
+        {"*.example.org", {18296}},
         {"split.attacker.com", {18293}},
         {"attacker.*", {18296}},
         {"a?tacker.[a-c]om", {18296}},
@@ -497,7 +521,13 @@ void check_selector(const std::string& path, const FixtureJournal& fx) {
         CHECK(whole.matched == pids);
         CHECK(targeted.json == whole.json);
         const auto later = dns_query(glob, curl_start, curl_start + 1'000'000);
-        CHECK(answer(path, later, true).json == answer(path, later, false).json);
+        const Selected later_whole = answer(path, later, false);
+        CHECK(answer(path, later, true).json == later_whole.json);
+        CHECK(answer(path, later, true, true).json == later_whole.json);
+        const auto all_day = dns_query(glob, fx.wall(at(0, 0)), fx.wall(at(3000, 0)));
+        const Selected all_day_whole = answer(path, all_day, false);
+        CHECK(all_day_whole.matched == pids);
+        CHECK(answer(path, all_day, true, true).json == all_day_whole.json);
         const auto before = dns_query(glob, curl_start - 3'000'000'000, curl_start - 2'000'000'000);
         const Selected before_whole = answer(path, before, false);
         CHECK(answer(path, before, true).json == before_whole.json);
@@ -522,8 +552,12 @@ TEST_CASE("dns selector: processes that looked a name up, through the journal's 
         auto q = db->prepare("SELECT tgid || ' ' || name_key FROM dns_names");
         REQUIRE(q.ok());
         while (q->step() == SQLITE_ROW) keys.insert(q->text(0));
-        CHECK(keys == std::set<std::string>{"18201 moc.buhtig.ipa", "18295 moc.rekcatta.www", "18296 moc.rekcatta",
-                                            "18296 ten.elpmaxe.ndc", "19000 moc.rekcatta.live", "18293 ", "19000 "});
+        // journalctl's length prefix alone, then its message alone: "" (only
+        // the two joined are a message); my-app's two pipelined queries both.
+        CHECK(keys == std::set<std::string>{"18201 moc.buhtig.ipa", "18201 elpmaxe.yoced",
+                                            "18201 moc.rekcatta.denilepip", "18293 ", "18295 moc.rekcatta.www",
+                                            "18296 moc.rekcatta", "18296 ten.elpmaxe.ndc", "18296 gro.elpmaxe.liam",
+                                            "19000 "});
     }
     check_selector(path, fx);
 
@@ -539,6 +573,8 @@ TEST_CASE("dns selector: processes that looked a name up, through the journal's 
         RunResult cdn = run_lineage({"reconstruct", "--journal", "j.db", "--dns", "cdn.example.net"}, dir.path());
         REQUIRE(cdn.status == 0);
         CHECK(has(cdn.out, "→ dns CDN.Example.NET AAAA (no records)  "));
+        // An MX answer has records the tree does not list: not "no records".
+        CHECK(has(cdn.out, "→ dns mail.example.org MX  "));
         CHECK_FALSE(has(cdn.out, "cat /etc/passwd"));
         RunResult none = run_lineage({"reconstruct", "--journal", "j.db", "--dns", "nothing.example"}, dir.path());
         CHECK(none.status == 1);
