@@ -218,6 +218,11 @@ SectionSpec selectors_section(const std::string& label) {
         {"sh_year", "--binary sh, no window (bounded)", 0},
         {"pid_day", "--pid P, one day", 0},
         {"desc_day", "--descendants-of P, one day", 0},
+        // --dns (schema version 11): issue 21 sets no target; those of the
+        // --binary and --namespace queries of the same shape.
+        {"dns_rare_year", "--dns RARE (one lookup), no window", 200},
+        {"dns_common_day", "--dns COMMON (the most looked up), one day", 500},
+        {"dns_suffix10m", "--dns '*.svc.cluster.local', 10 minutes", 100},
     };
     for (const auto& q : qs) {
         const std::string m = id + "." + q.id + ".", w = std::string(q.what) + ": ";
