@@ -490,11 +490,12 @@ CREATE TABLE dns (
 -- --dns GLOB`, which would otherwise parse every dns row of the journal;
 -- readers still take what a process looked up from its dns rows, and check
 -- every match there. A row of a process the kernel could not tell (tgid 0)
--- has none. Of a TCP segment, the questions of the messages it holds whole;
--- a segment that holds part of a message (split over segments, as any
--- sender may split it, or cut by the probe's copy) gives name_key '': a
--- process that may have looked up any name, which readers check in its
--- segments joined.
+-- has none. Of a TCP segment, the questions of the messages it holds whole,
+-- up to the first that is not one; a segment that holds part of a message
+-- (split over segments, as any sender may split it) also gives name_key '':
+-- a process that may have looked up any name, which readers check in its
+-- TCP segments joined. A segment cut by the probe's copy is never joined:
+-- its first message's question, as readers read it.
 CREATE TABLE dns_names (
     batch      INTEGER NOT NULL,          -- batches.batch_id
     tgid       INTEGER NOT NULL,

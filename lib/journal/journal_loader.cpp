@@ -2042,8 +2042,8 @@ private:
         const std::string& glob = *plan.dns_glob;
         std::set<std::tuple<std::string, uint32_t, int64_t>> seeded, checked;  // the answer's size
         bool room = true;
-        auto found = [&](const std::string& boot, uint32_t tgid, int64_t start_ns) -> Status {
-            if (seeded.count({boot, tgid, start_ns})) return Ok{};
+        // Whether the process is in the window (its exit row: one seek).
+        auto windowed_in = [&](const std::string& boot, uint32_t tgid, int64_t start_ns) -> Result<bool> {
             bool exited = false;
             int64_t exit_ns = 0;
             auto st = each("exit",
@@ -2055,8 +2055,14 @@ private:
                                    exit_ns = s.int64(1);
                                }
                            });
-            if (!st) return st;
-            if (!in_window(plan, boot, start_ns, exited, exit_ns)) return Ok{};
+            if (!st) return st.error();
+            return in_window(plan, boot, start_ns, exited, exit_ns);
+        };
+        auto found = [&](const std::string& boot, uint32_t tgid, int64_t start_ns) -> Status {
+            if (seeded.count({boot, tgid, start_ns})) return Ok{};
+            auto in = windowed_in(boot, tgid, start_ns);
+            if (!in) return in.error();
+            if (!*in) return Ok{};
             seeded.emplace(boot, tgid, start_ns);
             room = add_seed(seeds, Seed{boot, tgid, start_ns});
             return Ok{};
@@ -2085,6 +2091,10 @@ private:
         // A process with part of a TCP message: its TCP messages joined.
         auto check_tcp = [&](const std::string& boot, uint32_t tgid, int64_t start_ns) -> Status {
             if (!checked.emplace(boot, tgid, start_ns).second) return Ok{};
+            // Outside the window, its rows are not read.
+            auto in = windowed_in(boot, tgid, start_ns);
+            if (!in) return in.error();
+            if (!*in) return Ok{};
             auto match = rows_match(Seed{boot, tgid, start_ns}, true);
             if (!match) return match.error();
             return *match ? found(boot, tgid, start_ns) : Status{Ok{}};
@@ -2219,8 +2229,11 @@ private:
                 seed_keys_.clear();
                 seeded.clear();
                 room = true;
+                // window_seeds gives a process once per row that named it.
+                std::set<ProcessKey> seen;
                 for (const Seed& p : alive) {
                     if (!room) break;
+                    if (!seen.insert(model_.key_for(p.boot_id, p.tgid, p.start_ns)).second) continue;
                     auto match = rows_match(p, false);
                     if (!match) return match.error();
                     if (*match) room = add_seed(seeds, p);

@@ -156,8 +156,12 @@ RowLookups looked_up_names(const DnsEvent& e) {
         add(parse_dns(rest));
         return out;
     }
-    // A segment cut by the probe's copy holds more than was kept: partial.
-    out.partial = e.message.size() < e.length;
+    // A segment cut by the probe's copy is never joined (messages_of): it is
+    // read on its own, as one message from its first byte.
+    if (e.message.size() < e.length) {
+        add(parse_dns_tcp(rest));
+        return out;
+    }
     while (!rest.empty()) {
         const DnsTcpFrame frame = split_dns_tcp(rest);
         const DnsMessage m = parse_dns(frame.message);
@@ -193,15 +197,18 @@ std::vector<DnsLookup> pair_dns(std::vector<DnsEvent>& packets) {
         if (duplicate) continue;
         parsed.push_back(Parsed{&e, parse(e)});
     }
-    // The replies by what pairs them with their request (direction, the
-    // ports as the reply has them, DNS id), in time order: a look-up per
-    // request, not a walk of every message after it.
-    using ReplyKey = std::tuple<bool, uint16_t, uint16_t, uint16_t>;
+    // The replies by what pairs them with their request (transport,
+    // direction, the ports as the reply has them, DNS id), in time order: a
+    // look-up per request, not a walk of every message after it. A UDP
+    // datagram never answers a query sent over TCP, nor the other way: the
+    // TCP messages of a process pair the same with or without its UDP ones
+    // (what the loader's --dns check of them relies on).
+    using ReplyKey = std::tuple<bool, bool, uint16_t, uint16_t, uint16_t>;
     std::map<ReplyKey, std::vector<size_t>> replies;
     for (size_t j = 0; j < parsed.size(); ++j) {
         const Parsed& r = parsed[j];
         if (r.message.length < 12 || !r.message.is_response) continue;
-        replies[ReplyKey{r.event->sent, r.event->sport, r.event->dport, r.message.id}].push_back(j);
+        replies[ReplyKey{r.event->tcp, r.event->sent, r.event->sport, r.event->dport, r.message.id}].push_back(j);
     }
 
     std::vector<DnsLookup> out;
@@ -216,7 +223,8 @@ std::vector<DnsLookup> pair_dns(std::vector<DnsEvent>& packets) {
         const DnsEvent& e = *q.event;
         DnsLookup l = lookup_of(e, m, true);
         // The first reply after it, unused, within the window.
-        auto candidates = m.length >= 12 ? replies.find(ReplyKey{!e.sent, e.dport, e.sport, m.id}) : replies.end();
+        auto candidates =
+            m.length >= 12 ? replies.find(ReplyKey{e.tcp, !e.sent, e.dport, e.sport, m.id}) : replies.end();
         if (candidates != replies.end()) {
             for (size_t j : candidates->second) {
                 Parsed& r = parsed[j];

@@ -61,7 +61,8 @@ std::vector<DnsLookup> pair_dns(std::vector<DnsEvent>& packets);
 // `partial`: a TCP segment holds a message it does not hold whole, or
 // something that is not one (the rest of a message split over segments,
 // a length prefix sent on its own): only the flow's segments joined tell
-// what it asked, as pair_dns joins them for the tree. pair_dns, on all of a
+// what it asked, as pair_dns joins them for the tree. A segment the probe's
+// copy cut is never joined: its first message is its name, not partial. pair_dns, on all of a
 // process's rows, is what a reader shows and matches.
 struct RowLookups {
     std::vector<std::string> names;

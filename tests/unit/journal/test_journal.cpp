@@ -609,9 +609,9 @@ EveryTable every_table() {
     d.length = 700;
     // An answer cut after its question (the probe keeps the first bytes):
     // the 2-byte TCP length prefix, the header (id 0x1234, QR, 1 question,
-    // 1 answer) and the question Every.Table.example A IN. A TCP segment
-    // with part of a message: its process's dns_names key is "" (only its
-    // segments joined say what it asked).
+    // 1 answer) and the question Every.Table.example A IN. A segment the
+    // copy cut is read on its own: the answer the socket received names
+    // the process's lookup (dns_names).
     d.message = std::string("\x02\xba\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00", 14) +
                 "\x05"
                 "Every\x05"
@@ -929,7 +929,7 @@ TEST_CASE("the writer's rows, chain_columns() and the schema agree by name and t
         {"dns", "hex(message)", "02BA123481800001000100000000054576657279055461626C65076578616D706C650000010001"},
         {"dns_names", "tgid", n(e.dns.proc.tgid)},
         {"dns_names", "start_ns", n(static_cast<int64_t>(e.dns.proc.start_ns))},
-        {"dns_names", "name_key", ""},
+        {"dns_names", "name_key", "elpmaxe.elbat.yreve"},
     };
     for (const auto& [table, column, value] : expected) {
         INFO(table << "." << column);

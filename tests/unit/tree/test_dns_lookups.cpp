@@ -184,6 +184,33 @@ TEST_CASE("pair_dns: each query with its answer, by id and ports", "[dns][model]
     CHECK(lineage::name_for_address(l, "198.51.100.7", 100) == "");
 }
 
+TEST_CASE("pair_dns: a UDP datagram never answers a query sent over TCP", "[dns][model]") {
+    // One local port for a TCP connection and a UDP socket (legal): the
+    // query went over TCP, a UDP datagram with its id comes first, then the
+    // TCP answer. Each answer pairs within its own transport.
+    const std::string q = query(7, "decoy.example");
+    const std::string tcp_answer = response(7, "decoy.example", {{kA, "192.0.2.7"}});
+    DnsEvent sent_tcp = sent(kCurl, 1000, std::string{'\0', static_cast<char>(q.size())} + q, 40000);
+    sent_tcp.tcp = true;
+    DnsEvent udp = received(kCurl, 2000, response(7, "evil.attacker.com", {{kA, "192.0.2.66"}}), 40000);
+    DnsEvent got_tcp =
+        received(kCurl, 3000, std::string{'\0', static_cast<char>(tcp_answer.size())} + tcp_answer, 40000);
+    got_tcp.tcp = true;
+    std::vector<DnsEvent> packets{sent_tcp, udp, got_tcp};
+    const std::vector<DnsLookup> lookups = lineage::pair_dns(packets);
+    REQUIRE(lookups.size() == 2);
+    CHECK(lookups[0].name == "decoy.example");
+    CHECK(lookups[0].tcp);
+    CHECK(lookups[0].answers == std::vector<std::string>{"192.0.2.7"});
+    CHECK(lookups[1].name == "evil.attacker.com");
+    CHECK_FALSE(lookups[1].has_query);
+    // The TCP rows alone pair the same (the loader's check of them).
+    std::vector<DnsEvent> tcp_only{sent_tcp, got_tcp};
+    const std::vector<DnsLookup> alone = lineage::pair_dns(tcp_only);
+    REQUIRE(alone.size() == 1);
+    CHECK(alone[0].answers == lookups[0].answers);
+}
+
 TEST_CASE("pair_dns: the same packet twice is one message, a retry later is another", "[dns][model]") {
     std::vector<DnsEvent> m = {sent(kCurl, 10, query(7, "a.example")), sent(kCurl, 11, query(7, "a.example")),
                                sent(kCurl, 10 + 5'000'000'000, query(7, "a.example"))};
